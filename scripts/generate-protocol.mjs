@@ -1,0 +1,460 @@
+#!/usr/bin/env node
+// Generates src/protocol/generated/ from Apache Kafka's JSON message definitions.
+//
+//   node scripts/generate-protocol.mjs [--messages DIR] [--out DIR]
+//
+// DIR defaults to ../shared/kafka-protocol/messages beside the project. One module per
+// API: one TypeScript type per message covering every version, and a straight-line
+// read and write function per version with the wire grammar above it. index.ts holds
+// the dense [apiKey][version] table. The output is committed; test/unit/protocol/
+// generated-integrity.test.ts regenerates it and fails on any difference.
+
+import { readFileSync, readdirSync, writeFileSync, mkdirSync, rmSync, existsSync } from 'node:fs';
+import { join, dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const args = process.argv.slice(2);
+const argValue = (name, fallback) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? resolve(args[i + 1]) : fallback;
+};
+export const messagesDir = argValue('--messages', resolve(root, '..', 'shared', 'kafka-protocol', 'messages'));
+const outDir = argValue('--out', join(root, 'src', 'protocol', 'generated'));
+
+// ---------------------------------------------------------------- parsing
+
+function stripComments(text) {
+  let out = '';
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (inString) {
+      out += c;
+      if (c === '\\') out += text[++i];
+      else if (c === '"') inString = false;
+    } else if (c === '"') {
+      inString = true;
+      out += c;
+    } else if (c === '/' && text[i + 1] === '/') {
+      while (i < text.length && text[i] !== '\n') i++;
+      out += '\n';
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+/** "3+" -> [3, Infinity]; "1-4" -> [1, 4]; "2" -> [2, 2]; "none" or missing -> null */
+function parseVersions(spec) {
+  if (spec === undefined || spec === 'none' || spec === '') return null;
+  if (spec.endsWith('+')) return [Number(spec.slice(0, -1)), Infinity];
+  const [a, b] = spec.split('-');
+  return [Number(a), Number(b ?? a)];
+}
+const within = (range, v) => range !== null && v >= range[0] && v <= range[1];
+
+const camel = (name) => name.charAt(0).toLowerCase() + name.slice(1);
+const snake = (name) => name.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase();
+const kebab = (name) => snake(name).replace(/_/g, '-');
+
+const PRIMITIVE_TS = {
+  bool: 'boolean', int8: 'number', int16: 'number', uint16: 'number', int32: 'number', uint32: 'number',
+  int64: 'number', float64: 'number', string: 'string', bytes: 'Buffer', records: 'Records', uuid: 'string',
+};
+
+function loadMessage(file) {
+  const spec = JSON.parse(stripComments(readFileSync(join(messagesDir, file), 'utf8')));
+  const structs = new Map(); // name -> { name, fields }
+  const common = new Map();
+  for (const s of spec.commonStructs ?? []) common.set(s.type ?? s.name, s);
+  const collect = (fields) => {
+    for (const f of fields) {
+      const t = elementType(f.type);
+      if (!(t in PRIMITIVE_TS)) {
+        const body = f.fields ?? common.get(t)?.fields;
+        if (!body) throw new Error(`${file}: struct ${t} has no definition`);
+        if (!structs.has(t)) {
+          structs.set(t, { name: t, fields: body });
+          collect(body);
+        }
+      }
+    }
+  };
+  collect(spec.fields);
+  return { ...spec, structs, valid: parseVersions(spec.validVersions), flexible: parseVersions(spec.flexibleVersions) };
+}
+
+const isArray = (type) => type.startsWith('[]');
+const elementType = (type) => (isArray(type) ? type.slice(2) : type);
+
+// ---------------------------------------------------------------- code generation
+
+class Gen {
+  constructor(msg) {
+    this.msg = msg;
+    this.lines = [];
+  }
+  typeName(struct) {
+    return this.msg.name + struct;
+  }
+  fieldTs(f) {
+    const t = elementType(f.type);
+    const base = t in PRIMITIVE_TS ? PRIMITIVE_TS[t] : this.typeName(t);
+    const ts = isArray(f.type) ? `${base}[]` : base;
+    const nullable = parseVersions(f.nullableVersions) !== null || f.type === 'records';
+    return nullable ? `${ts} | null` : ts;
+  }
+  defaultValue(f) {
+    const t = f.type;
+    const d = f.default;
+    if (d === 'null') return 'null';
+    if (isArray(t)) return '[]';
+    if (t === 'records') return 'null';
+    if (t === 'bool') return d === undefined ? 'false' : String(d === true || d === 'true');
+    if (t === 'string') return d === undefined ? "''" : JSON.stringify(String(d));
+    if (t === 'bytes') return 'EMPTY';
+    if (t === 'uuid') return 'ZERO_UUID';
+    if (t in PRIMITIVE_TS) {
+      if (d === undefined || d === '') return '0';
+      const n = typeof d === 'number' ? d : Number(d);
+      if (Number.isNaN(n)) throw new Error(`${this.msg.name}.${f.name}: bad default ${d}`);
+      return String(n);
+    }
+    return `make${this.typeName(t)}()`;
+  }
+}
+
+function present(f, v) {
+  return within(parseVersions(f.versions), v);
+}
+function tagged(f, v) {
+  return f.tag !== undefined && within(parseVersions(f.taggedVersions), v);
+}
+function nullableAt(f, v) {
+  return within(parseVersions(f.nullableVersions), v) || (f.type === 'records' && f.nullableVersions === undefined && false);
+}
+
+/** The wire type name, as Kafka's protocol guide spells it. */
+function wireName(f, v, flex) {
+  const t = elementType(f.type);
+  const nullable = nullableAt(f, v);
+  const compact = flex ? 'COMPACT_' : '';
+  const prim = {
+    bool: 'BOOLEAN', int8: 'INT8', int16: 'INT16', uint16: 'UINT16', int32: 'INT32', uint32: 'UINT32', int64: 'INT64',
+    float64: 'FLOAT64', uuid: 'UUID', string: `${compact}${nullable ? 'NULLABLE_' : ''}STRING`,
+    bytes: `${compact}${nullable ? 'NULLABLE_' : ''}BYTES`, records: `${compact}RECORDS`,
+  }[t];
+  if (isArray(f.type)) return prim ? `${compact}ARRAY[${prim}]` : null;
+  return prim ?? null;
+}
+
+function grammar(gen, fields, v, flex, title) {
+  const out = [];
+  const line = (fs) => {
+    const parts = fs.filter((f) => present(f, v) && !tagged(f, v)).map((f) => (isArray(f.type) ? `[${snake(f.name)}]` : snake(f.name)));
+    if (flex) parts.push('TAG_BUFFER');
+    return parts.join(' ');
+  };
+  out.push(`${title} => ${line(fields)}`);
+  const walk = (fs, depth) => {
+    for (const f of fs) {
+      if (!present(f, v)) continue;
+      const pad = '  '.repeat(depth);
+      const t = elementType(f.type);
+      const tag = tagged(f, v) ? ` (tag ${f.tag})` : '';
+      if (t in PRIMITIVE_TS) {
+        out.push(`${pad}${snake(f.name)} => ${wireName(f, v, flex)}${tag}`);
+      } else {
+        const body = gen.msg.structs.get(t).fields;
+        out.push(`${pad}${snake(f.name)}${tag} => ${line(body)}`);
+        walk(body, depth + 1);
+      }
+    }
+  };
+  walk(fields, 1);
+  return out;
+}
+
+function readExpr(gen, f, v, flex) {
+  const t = elementType(f.type);
+  const nullable = nullableAt(f, v);
+  const cap = (s) => s.charAt(0).toUpperCase() + s.slice(1);
+  const prim = (type) => {
+    switch (type) {
+      case 'string':
+      case 'bytes':
+        return flex ? `r.compact${nullable ? 'Nullable' : ''}${cap(type)}()` : `r.${nullable ? 'nullable' + cap(type) : type}()`;
+      case 'records':
+        return flex ? 'r.compactNullableBytes()' : 'r.nullableBytes()';
+      default:
+        return `r.${type}()`;
+    }
+  };
+  if (isArray(f.type)) {
+    const elem = t in PRIMITIVE_TS ? `read${cap(t)}${flex && (t === 'string' || t === 'bytes') ? 'Compact' : ''}` : `read${gen.typeName(t)}V${v}`;
+    if (t in PRIMITIVE_TS) gen.needHelpers.add(elem);
+    return `read${nullable ? 'Nullable' : ''}Array(r, ${flex}, ${elem})`;
+  }
+  if (t in PRIMITIVE_TS) return prim(t);
+  return `read${gen.typeName(t)}V${v}(r)`;
+}
+
+function writeStmts(gen, f, v, flex, w, value) {
+  const t = elementType(f.type);
+  const nullable = nullableAt(f, v);
+  const cap = (s) => s.charAt(0).toUpperCase() + s.slice(1);
+  const fallback = gen.defaultValue(f) === 'null' ? (isArray(f.type) ? '[]' : gen.defaultValue({ ...f, default: undefined })) : gen.defaultValue(f);
+  if (isArray(f.type)) {
+    const lenFn = flex ? 'compactArrayLength' : 'arrayLength';
+    const elemWrite = (e) => {
+      if (t in PRIMITIVE_TS) {
+        if (t === 'string' || t === 'bytes') return `${w}.${flex ? 'compact' + cap(t) : t}(${e})`;
+        return `${w}.${t}(${e})`;
+      }
+      return `write${gen.typeName(t)}V${v}(${w}, ${e})`;
+    };
+    if (nullable) {
+      return [
+        `if (${value} == null) ${w}.${lenFn}(-1);`,
+        `else {`,
+        `  ${w}.${lenFn}(${value}.length);`,
+        `  for (const e of ${value}) ${elemWrite('e')};`,
+        `}`,
+      ];
+    }
+    return [`{`, `  const a = ${value} ?? [];`, `  ${w}.${lenFn}(a.length);`, `  for (const e of a) ${elemWrite('e')};`, `}`];
+  }
+  if (t === 'records') return [`${w}.${flex ? 'compactRecords' : 'records'}(${value} ?? null);`];
+  if (t === 'string' || t === 'bytes') {
+    const method = flex ? `compact${nullable ? 'Nullable' : ''}${cap(t)}` : nullable ? `nullable${cap(t)}` : t;
+    return [`${w}.${method}(${value} ?? ${nullable ? 'null' : fallback});`];
+  }
+  if (t in PRIMITIVE_TS) return [`${w}.${t}(${value} ?? ${fallback});`];
+  return [`write${gen.typeName(t)}V${v}(${w}, ${value} ?? make${gen.typeName(t)}());`];
+}
+
+function isTaggedDefault(gen, f, value) {
+  const d = gen.defaultValue(f);
+  if (isArray(f.type)) return `(${value} == null || ${value}.length === 0)`;
+  if (!(elementType(f.type) in PRIMITIVE_TS)) return `${value} == null`;
+  if (d === 'null') return `${value} == null`;
+  return `(${value} === undefined || ${value} === ${d})`;
+}
+
+function genStruct(gen, typeName, fields, v, flex, exported, grammarLines) {
+  const L = gen.lines;
+  const doc = grammarLines ? ['/*', ...grammarLines.map((l) => ` * ${l}`), ' */'] : [];
+  // read
+  L.push(...doc);
+  L.push(`${exported ? 'export ' : ''}function read${typeName}V${v}(r: Reader): ${typeName} {`);
+  const props = [];
+  const taggedFields = [];
+  for (const f of fields) {
+    const name = camel(f.name);
+    if (tagged(f, v)) {
+      props.push(`    ${name}: ${gen.defaultValue(f)},`);
+      taggedFields.push(f);
+    } else if (present(f, v)) {
+      props.push(`    ${name}: ${readExpr(gen, f, v, flex)},`);
+    } else {
+      props.push(`    ${name}: ${gen.defaultValue(f)},`);
+    }
+  }
+  if (!flex) {
+    L.push(`  return {`, ...props, `  };`);
+  } else if (taggedFields.length === 0) {
+    L.push(`  const m: ${typeName} = {`, ...props, `  };`, `  r.skipTaggedFields();`, `  return m;`);
+  } else {
+    L.push(`  const m: ${typeName} = {`, ...props, `  };`);
+    L.push(`  const tags = r.uvarint();`);
+    L.push(`  for (let i = 0; i < tags && !r.bad; i++) {`);
+    L.push(`    const tag = r.uvarint();`);
+    L.push(`    const size = r.uvarint();`);
+    L.push(`    switch (tag) {`);
+    for (const f of taggedFields) {
+      L.push(`      case ${f.tag}:`, `        m.${camel(f.name)} = ${readExpr(gen, f, v, true)};`, `        break;`);
+    }
+    L.push(`      default:`, `        r.pos += Math.min(size, r.remaining);`, `    }`, `  }`, `  return m;`);
+  }
+  L.push(`}`, ``);
+  // write
+  L.push(...doc);
+  L.push(`${exported ? 'export ' : ''}function write${typeName}V${v}(w: Writer, m: ${typeName}): void {`);
+  for (const f of fields) {
+    if (!present(f, v) || tagged(f, v)) continue;
+    for (const s of writeStmts(gen, f, v, flex, 'w', `m.${camel(f.name)}`)) L.push(`  ${s}`);
+  }
+  if (flex) {
+    if (taggedFields.length === 0) {
+      L.push(`  w.uvarint(0);`);
+    } else {
+      L.push(`  let tags = 0;`);
+      for (const f of taggedFields) L.push(`  if (!${isTaggedDefault(gen, f, `m.${camel(f.name)}`)}) tags++;`);
+      L.push(`  w.uvarint(tags);`);
+      for (const f of [...taggedFields].sort((a, b) => a.tag - b.tag)) {
+        const value = `m.${camel(f.name)}`;
+        L.push(`  if (!${isTaggedDefault(gen, f, value)}) {`);
+        L.push(`    const s = new SizeWriter();`);
+        for (const st of writeStmts(gen, f, v, true, 's', value)) L.push(`    ${st}`);
+        L.push(`    w.tag(${f.tag}, s.size + s.external);`);
+        for (const st of writeStmts(gen, f, v, true, 'w', value)) L.push(`    ${st}`);
+        L.push(`  }`);
+      }
+    }
+  }
+  L.push(`}`, ``);
+}
+
+function genTypes(gen) {
+  const L = gen.lines;
+  const emit = (typeName, fields, about) => {
+    if (about) L.push(`/** ${about.replace(/\*\//g, '* /')} */`);
+    L.push(`export interface ${typeName} {`);
+    for (const f of fields) {
+      const versions = f.versions ?? 'none';
+      const tag = f.tag !== undefined ? `, tagged ${f.taggedVersions} (tag ${f.tag})` : '';
+      const required = versions === `${gen.msg.valid[0]}+` && f.tag === undefined;
+      const about = (f.about ?? '').replace(/\*\//g, '* /');
+      L.push(`  /** v${versions}${tag}: ${about} */`);
+      L.push(`  ${camel(f.name)}${required ? '' : '?'}: ${gen.fieldTs(f)};`);
+    }
+    L.push(`}`, ``);
+  };
+  emit(gen.msg.name, gen.msg.fields, `${gen.msg.name}, versions ${gen.msg.validVersions}, flexible ${gen.msg.flexibleVersions}.`);
+  for (const s of gen.msg.structs.values()) emit(gen.typeName(s.name), s.fields);
+  // Factories for structs that appear as single (non-array) fields, so absent ones have a value.
+  const singles = new Set();
+  const findSingles = (fields) => {
+    for (const f of fields) {
+      const t = elementType(f.type);
+      if (!(t in PRIMITIVE_TS)) {
+        if (!isArray(f.type)) singles.add(t);
+        findSingles(gen.msg.structs.get(t).fields);
+      }
+    }
+  };
+  findSingles(gen.msg.fields);
+  for (const s of singles) {
+    const fields = gen.msg.structs.get(s).fields;
+    L.push(`export function make${gen.typeName(s)}(): ${gen.typeName(s)} {`);
+    L.push(`  return {`);
+    for (const f of fields) L.push(`    ${camel(f.name)}: ${gen.defaultValue(f)},`);
+    L.push(`  };`, `}`, ``);
+  }
+}
+
+function genMessage(gen) {
+  const msg = gen.msg;
+  const [lo, hi] = msg.valid;
+  genTypes(gen);
+  for (let v = lo; v <= hi; v++) {
+    const flex = within(msg.flexible, v);
+    // nested structs first, specialised for this version
+    const emitted = new Set();
+    const nested = (fields) => {
+      for (const f of fields) {
+        if (!present(f, v)) continue;
+        const t = elementType(f.type);
+        if (t in PRIMITIVE_TS || emitted.has(t)) continue;
+        emitted.add(t);
+        const body = msg.structs.get(t).fields;
+        nested(body);
+        genStruct(gen, gen.typeName(t), body, v, flex, false, null);
+      }
+    };
+    nested(msg.fields);
+    const title = `${msg.name.replace(/(Request|Response)$/, ' $1')} (Version: ${v})`;
+    genStruct(gen, msg.name, msg.fields, v, flex, true, grammar(gen, msg.fields, v, flex, title));
+  }
+  const list = (kind) => Array.from({ length: hi - lo + 1 }, (_, i) => `${kind}${msg.name}V${i + lo}`).join(', ');
+  gen.lines.push(`export const ${camel(msg.name)}Readers = [${list('read')}] as const;`);
+  gen.lines.push(`export const ${camel(msg.name)}Writers = [${list('write')}] as const;`, ``);
+}
+
+const HEADER = `// Generated by scripts/generate-protocol.mjs from Apache Kafka's message definitions (Apache-2.0). Do not edit.\n`;
+
+function main() {
+  if (!existsSync(messagesDir)) {
+    console.error(`generate-protocol: no message definitions at ${messagesDir}`);
+    process.exit(2);
+  }
+  const files = readdirSync(messagesDir).filter((f) => f.endsWith('Request.json')).sort();
+  const apis = [];
+  for (const file of files) {
+    const req = loadMessage(file);
+    if (!(req.listeners ?? []).includes('broker')) continue;
+    const res = loadMessage(file.replace('Request.json', 'Response.json'));
+    apis.push({ req, res });
+  }
+  apis.sort((a, b) => a.req.apiKey - b.req.apiKey);
+  rmSync(outDir, { recursive: true, force: true });
+  mkdirSync(outDir, { recursive: true });
+  const index = [HEADER, `import type { Reader } from '../reader.js';`, `import type { Writer } from '../writer.js';`];
+  const table = [];
+  for (const { req, res } of apis) {
+    const base = req.name.replace(/Request$/, '');
+    const module = kebab(base);
+    const helpers = new Set();
+    const bodies = [];
+    for (const msg of [req, res]) {
+      const gen = new Gen(msg);
+      gen.needHelpers = helpers;
+      genMessage(gen);
+      bodies.push(...gen.lines);
+    }
+    const text = bodies.join('\n');
+    const imports = ['Reader'];
+    if (text.includes('EMPTY')) imports.push('EMPTY');
+    if (text.includes('ZERO_UUID')) imports.push('ZERO_UUID');
+    const arrayHelpers = ['readArray', 'readNullableArray', ...helpers].filter((h) => text.includes(h + '(') || text.includes(h + ')') || text.includes(h + ','));
+    const writerImports = ['Writer'];
+    if (text.includes('SizeWriter')) writerImports.push('SizeWriter');
+    if (text.includes('Records')) writerImports.push('type Records');
+    const head = [
+      HEADER,
+      `// ${base} (API key ${req.apiKey}): requests v${req.validVersions}, flexible v${req.flexibleVersions}.`,
+      `/* eslint-disable */`,
+      `import { ${imports.join(', ')} } from '../reader.js';`,
+      `import { ${writerImports.map((x) => (x === 'Writer' ? 'type Writer' : x)).join(', ')} } from '../writer.js';`,
+    ];
+    if (arrayHelpers.length) head.push(`import { ${arrayHelpers.sort().join(', ')} } from '../arrays.js';`);
+    writeFileSync(join(outDir, `${module}.ts`), [...head, '', text].join('\n'));
+    index.push(`import * as ${camel(base)} from './${module}.js';`);
+    table.push({ key: req.apiKey, base, req, res });
+  }
+  index.push('');
+  index.push(`export interface ApiCodec {`);
+  index.push(`  readonly key: number;`);
+  index.push(`  readonly name: string;`);
+  index.push(`  readonly minVersion: number;`);
+  index.push(`  readonly maxVersion: number;`);
+  index.push(`  /** First flexible version of the request; Infinity when none is. */`);
+  index.push(`  readonly flexibleFrom: number;`);
+  index.push(`  readonly readRequest: readonly ((r: Reader) => any)[];`);
+  index.push(`  readonly writeRequest: readonly ((w: Writer, m: any) => void)[];`);
+  index.push(`  readonly readResponse: readonly ((r: Reader) => any)[];`);
+  index.push(`  readonly writeResponse: readonly ((w: Writer, m: any) => void)[];`);
+  index.push(`}`, '');
+  index.push(`export const ApiKey = {`);
+  for (const t of table) index.push(`  ${t.base}: ${t.key},`);
+  index.push(`} as const;`, '');
+  index.push(`/** Dense table by API key; undefined where the key is not a broker API. */`);
+  index.push(`export const codecs: readonly (ApiCodec | undefined)[] = (() => {`);
+  index.push(`  const t: (ApiCodec | undefined)[] = [];`);
+  for (const t of table) {
+    const m = camel(t.base);
+    index.push(
+      `  t[${t.key}] = { key: ${t.key}, name: '${t.base}', minVersion: ${t.req.valid[0]}, maxVersion: ${t.req.valid[1]}, flexibleFrom: ${t.req.flexible ? t.req.flexible[0] : 'Infinity'}, ` +
+        `readRequest: ${m}.${camel(t.req.name)}Readers, writeRequest: ${m}.${camel(t.req.name)}Writers, readResponse: ${m}.${camel(t.res.name)}Readers, writeResponse: ${m}.${camel(t.res.name)}Writers };`,
+    );
+  }
+  index.push(`  return t;`, `})();`, '');
+  for (const t of table) index.push(`export type * from './${kebab(t.base)}.js';`);
+  index.push('');
+  writeFileSync(join(outDir, 'index.ts'), index.join('\n'));
+  console.log(`generate-protocol: ${table.length} APIs written to ${outDir}`);
+}
+
+main();
