@@ -235,11 +235,18 @@ function writeStmts(gen, f, v, flex, w, value) {
   return [`write${gen.typeName(t)}V${v}(${w}, ${value} ?? make${gen.typeName(t)}());`];
 }
 
+/**
+ * An expression that is true when a tagged field holds its default and so is left out,
+ * as Kafka does. Always parenthesised: callers negate it.
+ */
 function isTaggedDefault(gen, f, value) {
-  const d = gen.defaultValue(f);
+  const t = elementType(f.type);
   if (isArray(f.type)) return `(${value} == null || ${value}.length === 0)`;
-  if (!(elementType(f.type) in PRIMITIVE_TS)) return `${value} == null`;
-  if (d === 'null') return `${value} == null`;
+  // Readers fill an absent tagged struct with its defaults, so compare by value, not with null.
+  if (!(t in PRIMITIVE_TS)) return `(${value} == null || deepEqual(${value}, make${gen.typeName(t)}()))`;
+  const d = gen.defaultValue(f);
+  if (d === 'null') return `(${value} == null)`;
+  if (t === 'bytes') return `(${value} == null || ${value}.length === 0)`;
   return `(${value} === undefined || ${value} === ${d})`;
 }
 
@@ -276,7 +283,7 @@ function genStruct(gen, typeName, fields, v, flex, exported, grammarLines) {
     for (const f of taggedFields) {
       L.push(`      case ${f.tag}:`, `        m.${camel(f.name)} = ${readExpr(gen, f, v, true)};`, `        break;`);
     }
-    L.push(`      default:`, `        r.pos += Math.min(size, r.remaining);`, `    }`, `  }`, `  return m;`);
+    L.push(`      default:`, `        if (size > r.remaining) r.fail('tagged field overruns the frame');`, `        else r.pos += size;`, `    }`, `  }`, `  return m;`);
   }
   L.push(`}`, ``);
   // write
@@ -408,7 +415,7 @@ function main() {
     const imports = ['Reader'];
     if (text.includes('EMPTY')) imports.push('EMPTY');
     if (text.includes('ZERO_UUID')) imports.push('ZERO_UUID');
-    const arrayHelpers = ['readArray', 'readNullableArray', ...helpers].filter((h) => text.includes(h + '(') || text.includes(h + ')') || text.includes(h + ','));
+    const arrayHelpers = ['readArray', 'readNullableArray', 'deepEqual', ...helpers].filter((h) => text.includes(h + '(') || text.includes(h + ')') || text.includes(h + ','));
     const writerImports = ['Writer'];
     if (text.includes('SizeWriter')) writerImports.push('SizeWriter');
     if (text.includes('Records')) writerImports.push('type Records');

@@ -23,3 +23,26 @@ export const readInt64 = (r: Reader): number => r.int64();
 export const readUuid = (r: Reader): string => r.uuid();
 export const readString = (r: Reader): string => r.string();
 export const readStringCompact = (r: Reader): string => r.compactString();
+
+/**
+ * Whether `a` holds the same value as `b`, a struct's defaults: tagged struct fields equal
+ * to their defaults are left out of the encoding. A field left undefined in `a` counts as
+ * its default, as the writers treat it.
+ */
+export function deepEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (a == null || b == null) return a == null && b == null;
+  if (Buffer.isBuffer(a) || Buffer.isBuffer(b)) return Buffer.isBuffer(a) && Buffer.isBuffer(b) && a.equals(b);
+  if (Array.isArray(a) || Array.isArray(b)) {
+    if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!deepEqual(a[i], b[i])) return false;
+    return true;
+  }
+  if (typeof a !== 'object' || typeof b !== 'object') return false;
+  const ao = a as Record<string, unknown>;
+  const bo = b as Record<string, unknown>;
+  for (const k of Object.keys(bo)) {
+    if (ao[k] !== undefined && !deepEqual(ao[k], bo[k])) return false;
+  }
+  return true;
+}

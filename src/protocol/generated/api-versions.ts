@@ -417,7 +417,8 @@ export function readApiVersionsResponseV3(r: Reader): ApiVersionsResponse {
         m.zkMigrationReady = r.bool();
         break;
       default:
-        r.pos += Math.min(size, r.remaining);
+        if (size > r.remaining) r.fail('tagged field overruns the frame');
+        else r.pos += size;
     }
   }
   return m;
@@ -596,7 +597,8 @@ export function readApiVersionsResponseV4(r: Reader): ApiVersionsResponse {
         m.zkMigrationReady = r.bool();
         break;
       default:
-        r.pos += Math.min(size, r.remaining);
+        if (size > r.remaining) r.fail('tagged field overruns the frame');
+        else r.pos += size;
     }
   }
   return m;

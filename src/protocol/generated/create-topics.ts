@@ -1222,7 +1222,8 @@ function readCreateTopicsResponseCreatableTopicResultV5(r: Reader): CreateTopics
         m.topicConfigErrorCode = r.int16();
         break;
       default:
-        r.pos += Math.min(size, r.remaining);
+        if (size > r.remaining) r.fail('tagged field overruns the frame');
+        else r.pos += size;
     }
   }
   return m;
@@ -1344,7 +1345,8 @@ function readCreateTopicsResponseCreatableTopicResultV6(r: Reader): CreateTopics
         m.topicConfigErrorCode = r.int16();
         break;
       default:
-        r.pos += Math.min(size, r.remaining);
+        if (size > r.remaining) r.fail('tagged field overruns the frame');
+        else r.pos += size;
     }
   }
   return m;
@@ -1466,7 +1468,8 @@ function readCreateTopicsResponseCreatableTopicResultV7(r: Reader): CreateTopics
         m.topicConfigErrorCode = r.int16();
         break;
       default:
-        r.pos += Math.min(size, r.remaining);
+        if (size > r.remaining) r.fail('tagged field overruns the frame');
+        else r.pos += size;
     }
   }
   return m;

@@ -4,7 +4,7 @@
 /* eslint-disable */
 import { Reader, ZERO_UUID } from '../reader.js';
 import { type Writer, SizeWriter, type Records } from '../writer.js';
-import { readArray, readInt32, readNullableArray } from '../arrays.js';
+import { deepEqual, readArray, readInt32, readNullableArray } from '../arrays.js';
 
 /** FetchRequest, versions 0-17, flexible 12+. */
 export interface FetchRequest {
@@ -1493,7 +1493,8 @@ export function readFetchRequestV12(r: Reader): FetchRequest {
         m.clusterId = r.compactNullableString();
         break;
       default:
-        r.pos += Math.min(size, r.remaining);
+        if (size > r.remaining) r.fail('tagged field overruns the frame');
+        else r.pos += size;
     }
   }
   return m;
@@ -1543,9 +1544,9 @@ export function writeFetchRequestV12(w: Writer, m: FetchRequest): void {
   }
   w.compactString(m.rackId ?? "");
   let tags = 0;
-  if (!m.clusterId == null) tags++;
+  if (!(m.clusterId == null)) tags++;
   w.uvarint(tags);
-  if (!m.clusterId == null) {
+  if (!(m.clusterId == null)) {
     const s = new SizeWriter();
     s.compactNullableString(m.clusterId ?? null);
     w.tag(0, s.size + s.external);
@@ -1665,7 +1666,8 @@ export function readFetchRequestV13(r: Reader): FetchRequest {
         m.clusterId = r.compactNullableString();
         break;
       default:
-        r.pos += Math.min(size, r.remaining);
+        if (size > r.remaining) r.fail('tagged field overruns the frame');
+        else r.pos += size;
     }
   }
   return m;
@@ -1715,9 +1717,9 @@ export function writeFetchRequestV13(w: Writer, m: FetchRequest): void {
   }
   w.compactString(m.rackId ?? "");
   let tags = 0;
-  if (!m.clusterId == null) tags++;
+  if (!(m.clusterId == null)) tags++;
   w.uvarint(tags);
-  if (!m.clusterId == null) {
+  if (!(m.clusterId == null)) {
     const s = new SizeWriter();
     s.compactNullableString(m.clusterId ?? null);
     w.tag(0, s.size + s.external);
@@ -1837,7 +1839,8 @@ export function readFetchRequestV14(r: Reader): FetchRequest {
         m.clusterId = r.compactNullableString();
         break;
       default:
-        r.pos += Math.min(size, r.remaining);
+        if (size > r.remaining) r.fail('tagged field overruns the frame');
+        else r.pos += size;
     }
   }
   return m;
@@ -1887,9 +1890,9 @@ export function writeFetchRequestV14(w: Writer, m: FetchRequest): void {
   }
   w.compactString(m.rackId ?? "");
   let tags = 0;
-  if (!m.clusterId == null) tags++;
+  if (!(m.clusterId == null)) tags++;
   w.uvarint(tags);
-  if (!m.clusterId == null) {
+  if (!(m.clusterId == null)) {
     const s = new SizeWriter();
     s.compactNullableString(m.clusterId ?? null);
     w.tag(0, s.size + s.external);
@@ -2029,7 +2032,8 @@ export function readFetchRequestV15(r: Reader): FetchRequest {
         m.replicaState = readFetchRequestReplicaStateV15(r);
         break;
       default:
-        r.pos += Math.min(size, r.remaining);
+        if (size > r.remaining) r.fail('tagged field overruns the frame');
+        else r.pos += size;
     }
   }
   return m;
@@ -2080,16 +2084,16 @@ export function writeFetchRequestV15(w: Writer, m: FetchRequest): void {
   }
   w.compactString(m.rackId ?? "");
   let tags = 0;
-  if (!m.clusterId == null) tags++;
-  if (!m.replicaState == null) tags++;
+  if (!(m.clusterId == null)) tags++;
+  if (!(m.replicaState == null || deepEqual(m.replicaState, makeFetchRequestReplicaState()))) tags++;
   w.uvarint(tags);
-  if (!m.clusterId == null) {
+  if (!(m.clusterId == null)) {
     const s = new SizeWriter();
     s.compactNullableString(m.clusterId ?? null);
     w.tag(0, s.size + s.external);
     w.compactNullableString(m.clusterId ?? null);
   }
-  if (!m.replicaState == null) {
+  if (!(m.replicaState == null || deepEqual(m.replicaState, makeFetchRequestReplicaState()))) {
     const s = new SizeWriter();
     writeFetchRequestReplicaStateV15(s, m.replicaState ?? makeFetchRequestReplicaState());
     w.tag(1, s.size + s.external);
@@ -2229,7 +2233,8 @@ export function readFetchRequestV16(r: Reader): FetchRequest {
         m.replicaState = readFetchRequestReplicaStateV16(r);
         break;
       default:
-        r.pos += Math.min(size, r.remaining);
+        if (size > r.remaining) r.fail('tagged field overruns the frame');
+        else r.pos += size;
     }
   }
   return m;
@@ -2280,16 +2285,16 @@ export function writeFetchRequestV16(w: Writer, m: FetchRequest): void {
   }
   w.compactString(m.rackId ?? "");
   let tags = 0;
-  if (!m.clusterId == null) tags++;
-  if (!m.replicaState == null) tags++;
+  if (!(m.clusterId == null)) tags++;
+  if (!(m.replicaState == null || deepEqual(m.replicaState, makeFetchRequestReplicaState()))) tags++;
   w.uvarint(tags);
-  if (!m.clusterId == null) {
+  if (!(m.clusterId == null)) {
     const s = new SizeWriter();
     s.compactNullableString(m.clusterId ?? null);
     w.tag(0, s.size + s.external);
     w.compactNullableString(m.clusterId ?? null);
   }
-  if (!m.replicaState == null) {
+  if (!(m.replicaState == null || deepEqual(m.replicaState, makeFetchRequestReplicaState()))) {
     const s = new SizeWriter();
     writeFetchRequestReplicaStateV16(s, m.replicaState ?? makeFetchRequestReplicaState());
     w.tag(1, s.size + s.external);
@@ -2331,7 +2336,8 @@ function readFetchRequestFetchPartitionV17(r: Reader): FetchRequestFetchPartitio
         m.replicaDirectoryId = r.uuid();
         break;
       default:
-        r.pos += Math.min(size, r.remaining);
+        if (size > r.remaining) r.fail('tagged field overruns the frame');
+        else r.pos += size;
     }
   }
   return m;
@@ -2449,7 +2455,8 @@ export function readFetchRequestV17(r: Reader): FetchRequest {
         m.replicaState = readFetchRequestReplicaStateV17(r);
         break;
       default:
-        r.pos += Math.min(size, r.remaining);
+        if (size > r.remaining) r.fail('tagged field overruns the frame');
+        else r.pos += size;
     }
   }
   return m;
@@ -2501,16 +2508,16 @@ export function writeFetchRequestV17(w: Writer, m: FetchRequest): void {
   }
   w.compactString(m.rackId ?? "");
   let tags = 0;
-  if (!m.clusterId == null) tags++;
-  if (!m.replicaState == null) tags++;
+  if (!(m.clusterId == null)) tags++;
+  if (!(m.replicaState == null || deepEqual(m.replicaState, makeFetchRequestReplicaState()))) tags++;
   w.uvarint(tags);
-  if (!m.clusterId == null) {
+  if (!(m.clusterId == null)) {
     const s = new SizeWriter();
     s.compactNullableString(m.clusterId ?? null);
     w.tag(0, s.size + s.external);
     w.compactNullableString(m.clusterId ?? null);
   }
-  if (!m.replicaState == null) {
+  if (!(m.replicaState == null || deepEqual(m.replicaState, makeFetchRequestReplicaState()))) {
     const s = new SizeWriter();
     writeFetchRequestReplicaStateV17(s, m.replicaState ?? makeFetchRequestReplicaState());
     w.tag(1, s.size + s.external);
@@ -3949,7 +3956,8 @@ function readFetchResponsePartitionDataV12(r: Reader): FetchResponsePartitionDat
         m.snapshotId = readFetchResponseSnapshotIdV12(r);
         break;
       default:
-        r.pos += Math.min(size, r.remaining);
+        if (size > r.remaining) r.fail('tagged field overruns the frame');
+        else r.pos += size;
     }
   }
   return m;
@@ -3969,23 +3977,23 @@ function writeFetchResponsePartitionDataV12(w: Writer, m: FetchResponsePartition
   w.int32(m.preferredReadReplica ?? -1);
   w.compactRecords(m.records ?? null);
   let tags = 0;
-  if (!m.divergingEpoch == null) tags++;
-  if (!m.currentLeader == null) tags++;
-  if (!m.snapshotId == null) tags++;
+  if (!(m.divergingEpoch == null || deepEqual(m.divergingEpoch, makeFetchResponseEpochEndOffset()))) tags++;
+  if (!(m.currentLeader == null || deepEqual(m.currentLeader, makeFetchResponseLeaderIdAndEpoch()))) tags++;
+  if (!(m.snapshotId == null || deepEqual(m.snapshotId, makeFetchResponseSnapshotId()))) tags++;
   w.uvarint(tags);
-  if (!m.divergingEpoch == null) {
+  if (!(m.divergingEpoch == null || deepEqual(m.divergingEpoch, makeFetchResponseEpochEndOffset()))) {
     const s = new SizeWriter();
     writeFetchResponseEpochEndOffsetV12(s, m.divergingEpoch ?? makeFetchResponseEpochEndOffset());
     w.tag(0, s.size + s.external);
     writeFetchResponseEpochEndOffsetV12(w, m.divergingEpoch ?? makeFetchResponseEpochEndOffset());
   }
-  if (!m.currentLeader == null) {
+  if (!(m.currentLeader == null || deepEqual(m.currentLeader, makeFetchResponseLeaderIdAndEpoch()))) {
     const s = new SizeWriter();
     writeFetchResponseLeaderIdAndEpochV12(s, m.currentLeader ?? makeFetchResponseLeaderIdAndEpoch());
     w.tag(1, s.size + s.external);
     writeFetchResponseLeaderIdAndEpochV12(w, m.currentLeader ?? makeFetchResponseLeaderIdAndEpoch());
   }
-  if (!m.snapshotId == null) {
+  if (!(m.snapshotId == null || deepEqual(m.snapshotId, makeFetchResponseSnapshotId()))) {
     const s = new SizeWriter();
     writeFetchResponseSnapshotIdV12(s, m.snapshotId ?? makeFetchResponseSnapshotId());
     w.tag(2, s.size + s.external);
@@ -4182,7 +4190,8 @@ function readFetchResponsePartitionDataV13(r: Reader): FetchResponsePartitionDat
         m.snapshotId = readFetchResponseSnapshotIdV13(r);
         break;
       default:
-        r.pos += Math.min(size, r.remaining);
+        if (size > r.remaining) r.fail('tagged field overruns the frame');
+        else r.pos += size;
     }
   }
   return m;
@@ -4202,23 +4211,23 @@ function writeFetchResponsePartitionDataV13(w: Writer, m: FetchResponsePartition
   w.int32(m.preferredReadReplica ?? -1);
   w.compactRecords(m.records ?? null);
   let tags = 0;
-  if (!m.divergingEpoch == null) tags++;
-  if (!m.currentLeader == null) tags++;
-  if (!m.snapshotId == null) tags++;
+  if (!(m.divergingEpoch == null || deepEqual(m.divergingEpoch, makeFetchResponseEpochEndOffset()))) tags++;
+  if (!(m.currentLeader == null || deepEqual(m.currentLeader, makeFetchResponseLeaderIdAndEpoch()))) tags++;
+  if (!(m.snapshotId == null || deepEqual(m.snapshotId, makeFetchResponseSnapshotId()))) tags++;
   w.uvarint(tags);
-  if (!m.divergingEpoch == null) {
+  if (!(m.divergingEpoch == null || deepEqual(m.divergingEpoch, makeFetchResponseEpochEndOffset()))) {
     const s = new SizeWriter();
     writeFetchResponseEpochEndOffsetV13(s, m.divergingEpoch ?? makeFetchResponseEpochEndOffset());
     w.tag(0, s.size + s.external);
     writeFetchResponseEpochEndOffsetV13(w, m.divergingEpoch ?? makeFetchResponseEpochEndOffset());
   }
-  if (!m.currentLeader == null) {
+  if (!(m.currentLeader == null || deepEqual(m.currentLeader, makeFetchResponseLeaderIdAndEpoch()))) {
     const s = new SizeWriter();
     writeFetchResponseLeaderIdAndEpochV13(s, m.currentLeader ?? makeFetchResponseLeaderIdAndEpoch());
     w.tag(1, s.size + s.external);
     writeFetchResponseLeaderIdAndEpochV13(w, m.currentLeader ?? makeFetchResponseLeaderIdAndEpoch());
   }
-  if (!m.snapshotId == null) {
+  if (!(m.snapshotId == null || deepEqual(m.snapshotId, makeFetchResponseSnapshotId()))) {
     const s = new SizeWriter();
     writeFetchResponseSnapshotIdV13(s, m.snapshotId ?? makeFetchResponseSnapshotId());
     w.tag(2, s.size + s.external);
@@ -4415,7 +4424,8 @@ function readFetchResponsePartitionDataV14(r: Reader): FetchResponsePartitionDat
         m.snapshotId = readFetchResponseSnapshotIdV14(r);
         break;
       default:
-        r.pos += Math.min(size, r.remaining);
+        if (size > r.remaining) r.fail('tagged field overruns the frame');
+        else r.pos += size;
     }
   }
   return m;
@@ -4435,23 +4445,23 @@ function writeFetchResponsePartitionDataV14(w: Writer, m: FetchResponsePartition
   w.int32(m.preferredReadReplica ?? -1);
   w.compactRecords(m.records ?? null);
   let tags = 0;
-  if (!m.divergingEpoch == null) tags++;
-  if (!m.currentLeader == null) tags++;
-  if (!m.snapshotId == null) tags++;
+  if (!(m.divergingEpoch == null || deepEqual(m.divergingEpoch, makeFetchResponseEpochEndOffset()))) tags++;
+  if (!(m.currentLeader == null || deepEqual(m.currentLeader, makeFetchResponseLeaderIdAndEpoch()))) tags++;
+  if (!(m.snapshotId == null || deepEqual(m.snapshotId, makeFetchResponseSnapshotId()))) tags++;
   w.uvarint(tags);
-  if (!m.divergingEpoch == null) {
+  if (!(m.divergingEpoch == null || deepEqual(m.divergingEpoch, makeFetchResponseEpochEndOffset()))) {
     const s = new SizeWriter();
     writeFetchResponseEpochEndOffsetV14(s, m.divergingEpoch ?? makeFetchResponseEpochEndOffset());
     w.tag(0, s.size + s.external);
     writeFetchResponseEpochEndOffsetV14(w, m.divergingEpoch ?? makeFetchResponseEpochEndOffset());
   }
-  if (!m.currentLeader == null) {
+  if (!(m.currentLeader == null || deepEqual(m.currentLeader, makeFetchResponseLeaderIdAndEpoch()))) {
     const s = new SizeWriter();
     writeFetchResponseLeaderIdAndEpochV14(s, m.currentLeader ?? makeFetchResponseLeaderIdAndEpoch());
     w.tag(1, s.size + s.external);
     writeFetchResponseLeaderIdAndEpochV14(w, m.currentLeader ?? makeFetchResponseLeaderIdAndEpoch());
   }
-  if (!m.snapshotId == null) {
+  if (!(m.snapshotId == null || deepEqual(m.snapshotId, makeFetchResponseSnapshotId()))) {
     const s = new SizeWriter();
     writeFetchResponseSnapshotIdV14(s, m.snapshotId ?? makeFetchResponseSnapshotId());
     w.tag(2, s.size + s.external);
@@ -4648,7 +4658,8 @@ function readFetchResponsePartitionDataV15(r: Reader): FetchResponsePartitionDat
         m.snapshotId = readFetchResponseSnapshotIdV15(r);
         break;
       default:
-        r.pos += Math.min(size, r.remaining);
+        if (size > r.remaining) r.fail('tagged field overruns the frame');
+        else r.pos += size;
     }
   }
   return m;
@@ -4668,23 +4679,23 @@ function writeFetchResponsePartitionDataV15(w: Writer, m: FetchResponsePartition
   w.int32(m.preferredReadReplica ?? -1);
   w.compactRecords(m.records ?? null);
   let tags = 0;
-  if (!m.divergingEpoch == null) tags++;
-  if (!m.currentLeader == null) tags++;
-  if (!m.snapshotId == null) tags++;
+  if (!(m.divergingEpoch == null || deepEqual(m.divergingEpoch, makeFetchResponseEpochEndOffset()))) tags++;
+  if (!(m.currentLeader == null || deepEqual(m.currentLeader, makeFetchResponseLeaderIdAndEpoch()))) tags++;
+  if (!(m.snapshotId == null || deepEqual(m.snapshotId, makeFetchResponseSnapshotId()))) tags++;
   w.uvarint(tags);
-  if (!m.divergingEpoch == null) {
+  if (!(m.divergingEpoch == null || deepEqual(m.divergingEpoch, makeFetchResponseEpochEndOffset()))) {
     const s = new SizeWriter();
     writeFetchResponseEpochEndOffsetV15(s, m.divergingEpoch ?? makeFetchResponseEpochEndOffset());
     w.tag(0, s.size + s.external);
     writeFetchResponseEpochEndOffsetV15(w, m.divergingEpoch ?? makeFetchResponseEpochEndOffset());
   }
-  if (!m.currentLeader == null) {
+  if (!(m.currentLeader == null || deepEqual(m.currentLeader, makeFetchResponseLeaderIdAndEpoch()))) {
     const s = new SizeWriter();
     writeFetchResponseLeaderIdAndEpochV15(s, m.currentLeader ?? makeFetchResponseLeaderIdAndEpoch());
     w.tag(1, s.size + s.external);
     writeFetchResponseLeaderIdAndEpochV15(w, m.currentLeader ?? makeFetchResponseLeaderIdAndEpoch());
   }
-  if (!m.snapshotId == null) {
+  if (!(m.snapshotId == null || deepEqual(m.snapshotId, makeFetchResponseSnapshotId()))) {
     const s = new SizeWriter();
     writeFetchResponseSnapshotIdV15(s, m.snapshotId ?? makeFetchResponseSnapshotId());
     w.tag(2, s.size + s.external);
@@ -4881,7 +4892,8 @@ function readFetchResponsePartitionDataV16(r: Reader): FetchResponsePartitionDat
         m.snapshotId = readFetchResponseSnapshotIdV16(r);
         break;
       default:
-        r.pos += Math.min(size, r.remaining);
+        if (size > r.remaining) r.fail('tagged field overruns the frame');
+        else r.pos += size;
     }
   }
   return m;
@@ -4901,23 +4913,23 @@ function writeFetchResponsePartitionDataV16(w: Writer, m: FetchResponsePartition
   w.int32(m.preferredReadReplica ?? -1);
   w.compactRecords(m.records ?? null);
   let tags = 0;
-  if (!m.divergingEpoch == null) tags++;
-  if (!m.currentLeader == null) tags++;
-  if (!m.snapshotId == null) tags++;
+  if (!(m.divergingEpoch == null || deepEqual(m.divergingEpoch, makeFetchResponseEpochEndOffset()))) tags++;
+  if (!(m.currentLeader == null || deepEqual(m.currentLeader, makeFetchResponseLeaderIdAndEpoch()))) tags++;
+  if (!(m.snapshotId == null || deepEqual(m.snapshotId, makeFetchResponseSnapshotId()))) tags++;
   w.uvarint(tags);
-  if (!m.divergingEpoch == null) {
+  if (!(m.divergingEpoch == null || deepEqual(m.divergingEpoch, makeFetchResponseEpochEndOffset()))) {
     const s = new SizeWriter();
     writeFetchResponseEpochEndOffsetV16(s, m.divergingEpoch ?? makeFetchResponseEpochEndOffset());
     w.tag(0, s.size + s.external);
     writeFetchResponseEpochEndOffsetV16(w, m.divergingEpoch ?? makeFetchResponseEpochEndOffset());
   }
-  if (!m.currentLeader == null) {
+  if (!(m.currentLeader == null || deepEqual(m.currentLeader, makeFetchResponseLeaderIdAndEpoch()))) {
     const s = new SizeWriter();
     writeFetchResponseLeaderIdAndEpochV16(s, m.currentLeader ?? makeFetchResponseLeaderIdAndEpoch());
     w.tag(1, s.size + s.external);
     writeFetchResponseLeaderIdAndEpochV16(w, m.currentLeader ?? makeFetchResponseLeaderIdAndEpoch());
   }
-  if (!m.snapshotId == null) {
+  if (!(m.snapshotId == null || deepEqual(m.snapshotId, makeFetchResponseSnapshotId()))) {
     const s = new SizeWriter();
     writeFetchResponseSnapshotIdV16(s, m.snapshotId ?? makeFetchResponseSnapshotId());
     w.tag(2, s.size + s.external);
@@ -5014,7 +5026,8 @@ export function readFetchResponseV16(r: Reader): FetchResponse {
         m.nodeEndpoints = readArray(r, true, readFetchResponseNodeEndpointV16);
         break;
       default:
-        r.pos += Math.min(size, r.remaining);
+        if (size > r.remaining) r.fail('tagged field overruns the frame');
+        else r.pos += size;
     }
   }
   return m;
@@ -5170,7 +5183,8 @@ function readFetchResponsePartitionDataV17(r: Reader): FetchResponsePartitionDat
         m.snapshotId = readFetchResponseSnapshotIdV17(r);
         break;
       default:
-        r.pos += Math.min(size, r.remaining);
+        if (size > r.remaining) r.fail('tagged field overruns the frame');
+        else r.pos += size;
     }
   }
   return m;
@@ -5190,23 +5204,23 @@ function writeFetchResponsePartitionDataV17(w: Writer, m: FetchResponsePartition
   w.int32(m.preferredReadReplica ?? -1);
   w.compactRecords(m.records ?? null);
   let tags = 0;
-  if (!m.divergingEpoch == null) tags++;
-  if (!m.currentLeader == null) tags++;
-  if (!m.snapshotId == null) tags++;
+  if (!(m.divergingEpoch == null || deepEqual(m.divergingEpoch, makeFetchResponseEpochEndOffset()))) tags++;
+  if (!(m.currentLeader == null || deepEqual(m.currentLeader, makeFetchResponseLeaderIdAndEpoch()))) tags++;
+  if (!(m.snapshotId == null || deepEqual(m.snapshotId, makeFetchResponseSnapshotId()))) tags++;
   w.uvarint(tags);
-  if (!m.divergingEpoch == null) {
+  if (!(m.divergingEpoch == null || deepEqual(m.divergingEpoch, makeFetchResponseEpochEndOffset()))) {
     const s = new SizeWriter();
     writeFetchResponseEpochEndOffsetV17(s, m.divergingEpoch ?? makeFetchResponseEpochEndOffset());
     w.tag(0, s.size + s.external);
     writeFetchResponseEpochEndOffsetV17(w, m.divergingEpoch ?? makeFetchResponseEpochEndOffset());
   }
-  if (!m.currentLeader == null) {
+  if (!(m.currentLeader == null || deepEqual(m.currentLeader, makeFetchResponseLeaderIdAndEpoch()))) {
     const s = new SizeWriter();
     writeFetchResponseLeaderIdAndEpochV17(s, m.currentLeader ?? makeFetchResponseLeaderIdAndEpoch());
     w.tag(1, s.size + s.external);
     writeFetchResponseLeaderIdAndEpochV17(w, m.currentLeader ?? makeFetchResponseLeaderIdAndEpoch());
   }
-  if (!m.snapshotId == null) {
+  if (!(m.snapshotId == null || deepEqual(m.snapshotId, makeFetchResponseSnapshotId()))) {
     const s = new SizeWriter();
     writeFetchResponseSnapshotIdV17(s, m.snapshotId ?? makeFetchResponseSnapshotId());
     w.tag(2, s.size + s.external);
@@ -5303,7 +5317,8 @@ export function readFetchResponseV17(r: Reader): FetchResponse {
         m.nodeEndpoints = readArray(r, true, readFetchResponseNodeEndpointV17);
         break;
       default:
-        r.pos += Math.min(size, r.remaining);
+        if (size > r.remaining) r.fail('tagged field overruns the frame');
+        else r.pos += size;
     }
   }
   return m;

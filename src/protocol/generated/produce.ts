@@ -4,7 +4,7 @@
 /* eslint-disable */
 import { Reader } from '../reader.js';
 import { type Writer, SizeWriter, type Records } from '../writer.js';
-import { readArray } from '../arrays.js';
+import { deepEqual, readArray } from '../arrays.js';
 
 /** ProduceRequest, versions 0-11, flexible 9+. */
 export interface ProduceRequest {
@@ -1831,7 +1831,8 @@ function readProduceResponsePartitionProduceResponseV10(r: Reader): ProduceRespo
         m.currentLeader = readProduceResponseLeaderIdAndEpochV10(r);
         break;
       default:
-        r.pos += Math.min(size, r.remaining);
+        if (size > r.remaining) r.fail('tagged field overruns the frame');
+        else r.pos += size;
     }
   }
   return m;
@@ -1850,9 +1851,9 @@ function writeProduceResponsePartitionProduceResponseV10(w: Writer, m: ProduceRe
   }
   w.compactNullableString(m.errorMessage ?? null);
   let tags = 0;
-  if (!m.currentLeader == null) tags++;
+  if (!(m.currentLeader == null || deepEqual(m.currentLeader, makeProduceResponseLeaderIdAndEpoch()))) tags++;
   w.uvarint(tags);
-  if (!m.currentLeader == null) {
+  if (!(m.currentLeader == null || deepEqual(m.currentLeader, makeProduceResponseLeaderIdAndEpoch()))) {
     const s = new SizeWriter();
     writeProduceResponseLeaderIdAndEpochV10(s, m.currentLeader ?? makeProduceResponseLeaderIdAndEpoch());
     w.tag(0, s.size + s.external);
@@ -1937,7 +1938,8 @@ export function readProduceResponseV10(r: Reader): ProduceResponse {
         m.nodeEndpoints = readArray(r, true, readProduceResponseNodeEndpointV10);
         break;
       default:
-        r.pos += Math.min(size, r.remaining);
+        if (size > r.remaining) r.fail('tagged field overruns the frame');
+        else r.pos += size;
     }
   }
   return m;
@@ -2043,7 +2045,8 @@ function readProduceResponsePartitionProduceResponseV11(r: Reader): ProduceRespo
         m.currentLeader = readProduceResponseLeaderIdAndEpochV11(r);
         break;
       default:
-        r.pos += Math.min(size, r.remaining);
+        if (size > r.remaining) r.fail('tagged field overruns the frame');
+        else r.pos += size;
     }
   }
   return m;
@@ -2062,9 +2065,9 @@ function writeProduceResponsePartitionProduceResponseV11(w: Writer, m: ProduceRe
   }
   w.compactNullableString(m.errorMessage ?? null);
   let tags = 0;
-  if (!m.currentLeader == null) tags++;
+  if (!(m.currentLeader == null || deepEqual(m.currentLeader, makeProduceResponseLeaderIdAndEpoch()))) tags++;
   w.uvarint(tags);
-  if (!m.currentLeader == null) {
+  if (!(m.currentLeader == null || deepEqual(m.currentLeader, makeProduceResponseLeaderIdAndEpoch()))) {
     const s = new SizeWriter();
     writeProduceResponseLeaderIdAndEpochV11(s, m.currentLeader ?? makeProduceResponseLeaderIdAndEpoch());
     w.tag(0, s.size + s.external);
@@ -2149,7 +2152,8 @@ export function readProduceResponseV11(r: Reader): ProduceResponse {
         m.nodeEndpoints = readArray(r, true, readProduceResponseNodeEndpointV11);
         break;
       default:
-        r.pos += Math.min(size, r.remaining);
+        if (size > r.remaining) r.fail('tagged field overruns the frame');
+        else r.pos += size;
     }
   }
   return m;

@@ -1,0 +1,155 @@
+// The broker: one process, one data directory. Owns the listener, the connections, the
+// topic registry and the metrics; handlers reach everything through it.
+
+import { createServer, type Server, type Socket } from 'node:net';
+import { Connection, type HandlerEntry } from './connection.js';
+import { TopicRegistry } from './topics.js';
+import { BrokerMetrics } from './metrics.js';
+import { Logger } from './logger.js';
+import { advertised, type BrokerConfig } from './config.js';
+import { prepareDataDir, loadIdentity, loadCatalog } from './meta-store.js';
+import { handlerTable } from './handlers/index.js';
+import { ErrorCode } from '../protocol/errors.js';
+import type { OpenLog } from './log.js';
+import type { ApiVersionsResponse } from '../protocol/generated/index.js';
+
+export interface BrokerOptions {
+  openLog: OpenLog;
+  logger?: Logger;
+}
+
+export class Broker {
+  readonly config: BrokerConfig;
+  readonly logger: Logger;
+  readonly metrics: BrokerMetrics;
+  readonly topics: TopicRegistry;
+  readonly handlers: readonly (HandlerEntry | undefined)[];
+  clusterId = '';
+  nodeId: number;
+  /** True once every log is recovered and the listener accepts connections. */
+  ready = false;
+  /** Set when shutdown begins: parked requests answer at once. */
+  closing = false;
+  /** The port actually bound (differs from config.port when that is 0). */
+  port = 0;
+
+  private server: Server | null = null;
+  private readonly connections = new Set<Connection>();
+  private retentionTimer: NodeJS.Timeout | null = null;
+  private readonly apiVersionsCache = new Map<number, ApiVersionsResponse>();
+  private stopping: Promise<void> | null = null;
+
+  constructor(config: BrokerConfig, options: BrokerOptions) {
+    this.config = config;
+    this.logger = options.logger ?? new Logger(config.logLevel);
+    this.metrics = new BrokerMetrics();
+    this.topics = new TopicRegistry(config, options.openLog, this.logger);
+    this.handlers = handlerTable;
+    this.nodeId = config.nodeId;
+  }
+
+  async start(): Promise<void> {
+    const t0 = performance.now();
+    await prepareDataDir(this.config.dataDir);
+    const identity = await loadIdentity(this.config.dataDir, this.config.nodeId);
+    this.clusterId = identity.clusterId;
+    await this.topics.load(await loadCatalog(this.config.dataDir));
+    this.server = createServer({ noDelay: true }, (s) => this.accept(s));
+    await new Promise<void>((resolve, reject) => {
+      this.server!.once('error', reject);
+      this.server!.listen(this.config.port, this.config.host, () => {
+        this.server!.off('error', reject);
+        resolve();
+      });
+    });
+    this.server.on('error', (e) => this.logger.error('listener error', { error: e }));
+    const addr = this.server.address();
+    this.port = typeof addr === 'object' && addr !== null ? addr.port : this.config.port;
+    this.retentionTimer = setInterval(() => void this.enforceRetention(), this.config.retentionCheckIntervalMs);
+    this.retentionTimer.unref();
+    this.ready = true;
+    const adv = advertised(this.config);
+    this.logger.info('broker ready', {
+      listener: `${this.config.host}:${this.port}`,
+      advertised: `${adv.host}:${adv.port || this.port}`,
+      dataDir: this.config.dataDir,
+      topics: this.topics.byName.size,
+      fsync: this.config.fsync,
+      startMs: Math.round(performance.now() - t0),
+    });
+  }
+
+  /** Where clients should connect, as Metadata and DescribeCluster report it. */
+  advertisedAddress(): { host: string; port: number } {
+    const a = advertised(this.config);
+    return { host: a.host, port: this.config.advertisedPort || this.port };
+  }
+
+  private accept(socket: Socket): void {
+    if (this.stopping) {
+      socket.destroy();
+      return;
+    }
+    const c = new Connection(socket, this);
+    this.connections.add(c);
+    this.metrics.connectionsTotal.inc();
+    this.metrics.connectionsActive.inc();
+  }
+
+  connectionClosed(c: Connection): void {
+    if (this.connections.delete(c)) this.metrics.connectionsActive.dec();
+  }
+
+  apiVersionsResponse(errorCode: number): ApiVersionsResponse {
+    let r = this.apiVersionsCache.get(errorCode);
+    if (r === undefined) {
+      r = {
+        errorCode,
+        apiKeys: this.handlers.filter((h): h is HandlerEntry => h !== undefined).map((h) => ({ apiKey: h.apiKey, minVersion: h.minVersion, maxVersion: h.maxVersion })),
+        throttleTimeMs: 0,
+        supportedFeatures: [],
+        finalizedFeaturesEpoch: -1,
+        finalizedFeatures: [],
+        zkMigrationReady: false,
+      };
+      this.apiVersionsCache.set(errorCode, r);
+    }
+    return r;
+  }
+
+  private async enforceRetention(): Promise<void> {
+    const now = Date.now();
+    for (const t of [...this.topics.byName.values()]) {
+      for (const p of t.partitions) {
+        try {
+          await p.log.enforceRetention(now);
+        } catch (e) {
+          this.logger.warn('retention failed', { topic: t.name, partition: p.index, error: e });
+        }
+      }
+    }
+  }
+
+  /** Graceful stop: refuse new connections, answer what was read, fsync and close every log. */
+  stop(): Promise<void> {
+    if (this.stopping) return this.stopping;
+    this.stopping = (async () => {
+      this.ready = false;
+      this.closing = true;
+      for (const t of this.topics.byName.values()) for (const p of t.partitions) p.wake();
+      if (this.retentionTimer) clearInterval(this.retentionTimer);
+      const closed = this.server ? new Promise<void>((resolve) => this.server!.close(() => resolve())) : Promise.resolve();
+      await Promise.race([Promise.all([...this.connections].map((c) => c.drain())), delay(5000)]);
+      for (const c of this.connections) c.socket.destroy();
+      await closed;
+      await this.topics.closeAll();
+      this.logger.info('broker stopped');
+    })();
+    return this.stopping;
+  }
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
+

@@ -1,0 +1,85 @@
+// Broker settings. Each has a Kafka-style property name (what a config file, DescribeConfigs
+// and a Kafka user would use), a RIVULET_* environment variable and, for the common ones,
+// a command-line flag; see src/cli/config.ts for the precedence.
+
+export const FsyncPolicy = {
+  /** fsync before answering acks=all; acks=1 is answered once the OS has the bytes. */
+  acksAll: 'acks-all',
+  /** fsync before answering any produce that waits for an answer (acks=1 and acks=all). */
+  always: 'always',
+  /** never wait for fsync (Apache Kafka's default); segments are still fsynced when rolled and at shutdown. */
+  never: 'never',
+} as const;
+export type FsyncPolicy = (typeof FsyncPolicy)[keyof typeof FsyncPolicy];
+
+export interface BrokerConfig {
+  host: string;
+  port: number;
+  advertisedHost: string;
+  advertisedPort: number;
+  httpHost: string;
+  httpPort: number;
+  dataDir: string;
+  nodeId: number;
+  fsync: FsyncPolicy;
+  autoCreateTopics: boolean;
+  numPartitions: number;
+  socketRequestMaxBytes: number;
+  /** Bytes of requests a connection may have decoded and in flight before reading pauses. */
+  connectionMemoryBytes: number;
+  tailCacheBytes: number;
+  retentionCheckIntervalMs: number;
+  logLevel: 'debug' | 'info' | 'warn' | 'error';
+  /** Broker-level defaults of topic configs, by Kafka property name (log.retention.ms, ...). */
+  topicDefaults: Record<string, string>;
+}
+
+export const defaultTopicDefaults: Readonly<Record<string, string>> = Object.freeze({
+  'log.cleanup.policy': 'delete',
+  'compression.type': 'producer',
+  'log.retention.ms': String(7 * 24 * 3600 * 1000),
+  'log.retention.bytes': '-1',
+  'log.segment.bytes': String(1024 * 1024 * 1024),
+  'log.roll.ms': String(7 * 24 * 3600 * 1000),
+  'log.index.size.max.bytes': String(10 * 1024 * 1024),
+  'log.index.interval.bytes': '4096',
+  'message.max.bytes': '1048588',
+  'log.message.timestamp.type': 'CreateTime',
+  'min.insync.replicas': '1',
+  'log.flush.interval.messages': '9223372036854775807',
+  'log.flush.interval.ms': '9223372036854775807',
+  'log.cleaner.delete.retention.ms': '86400000',
+  'log.segment.delete.delay.ms': '60000',
+  'unclean.leader.election.enable': 'false',
+});
+
+export function defaultBrokerConfig(): BrokerConfig {
+  return {
+    host: '127.0.0.1',
+    port: 9092,
+    advertisedHost: '',
+    advertisedPort: 0,
+    httpHost: '',
+    httpPort: 9644,
+    dataDir: './data',
+    nodeId: 0,
+    fsync: FsyncPolicy.acksAll,
+    autoCreateTopics: true,
+    numPartitions: 1,
+    socketRequestMaxBytes: 100 * 1024 * 1024,
+    connectionMemoryBytes: 64 * 1024 * 1024,
+    tailCacheBytes: 1024 * 1024,
+    retentionCheckIntervalMs: 30_000,
+    logLevel: 'info',
+    topicDefaults: { ...defaultTopicDefaults },
+  };
+}
+
+/** The address clients are told to connect to. */
+export function advertised(c: BrokerConfig): { host: string; port: number } {
+  const wildcard = c.host === '0.0.0.0' || c.host === '::' || c.host === '';
+  return {
+    host: c.advertisedHost || (wildcard ? 'localhost' : c.host),
+    port: c.advertisedPort || c.port,
+  };
+}

@@ -1,0 +1,264 @@
+// One client connection: framing (4-byte size, checked before anything is buffered),
+// decoding, dispatch, and responses written in request order even when handlers finish
+// out of order. Reading pauses while too many request bytes are in flight or while the
+// socket cannot take more output.
+
+import type { Socket } from 'node:net';
+import { Reader } from '../protocol/reader.js';
+import { readRequestHeader, isFlexible, responseHeaderFlexible, encodeResponse, type RequestHeader } from '../protocol/header.js';
+import { codecs, ApiKey } from '../protocol/generated/index.js';
+import { ErrorCode, errorName } from '../protocol/errors.js';
+import type { Broker } from './broker.js';
+
+/** Smallest request: api_key, api_version, correlation_id, client_id length. */
+const MIN_FRAME = 10;
+
+export interface RequestContext {
+  readonly header: RequestHeader;
+  readonly broker: Broker;
+  readonly connection: Connection;
+}
+
+export type Handler = (ctx: RequestContext, request: any) => object | null | Promise<object | null>;
+
+export interface HandlerEntry {
+  readonly apiKey: number;
+  readonly minVersion: number;
+  readonly maxVersion: number;
+  readonly handle: Handler;
+}
+
+class Slot {
+  chunks: Buffer[] | null = null;
+  done = false;
+  size = 0;
+  next: Slot | null = null;
+}
+
+export class Connection {
+  readonly socket: Socket;
+  readonly broker: Broker;
+  readonly remote: string;
+  closed = false;
+  /** Called when the connection closes, so parked requests can give up early. */
+  readonly closeListeners = new Set<() => void>();
+
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  private frameSize = -1;
+  private head: Slot | null = null;
+  private tail: Slot | null = null;
+  private inflightBytes = 0;
+  private pausedForMemory = false;
+  private pausedForOutput = false;
+  private draining = false;
+  private drainedResolve: (() => void) | null = null;
+
+  constructor(socket: Socket, broker: Broker) {
+    this.socket = socket;
+    this.broker = broker;
+    this.remote = `${socket.remoteAddress}:${socket.remotePort}`;
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('drain', () => {
+      this.pausedForOutput = false;
+      this.updateReading();
+    });
+    socket.on('error', (e) => this.broker.logger.debug('connection error', { remote: this.remote, error: e }));
+    socket.on('close', () => this.onClose());
+  }
+
+  private onData(chunk: Buffer): void {
+    this.broker.metrics.bytesIn.inc(chunk.length);
+    this.pending.push(chunk);
+    this.pendingBytes += chunk.length;
+    while (!this.closed) {
+      if (this.frameSize < 0) {
+        if (this.pendingBytes < 4) return;
+        const size = this.take(4).readInt32BE(0);
+        if (size < MIN_FRAME || size > this.broker.config.socketRequestMaxBytes) {
+          this.closeForBadInput('frame_size', `request size ${size} is outside 10..${this.broker.config.socketRequestMaxBytes} bytes (socket.request.max.bytes)`);
+          return;
+        }
+        this.frameSize = size;
+      }
+      if (this.pendingBytes < this.frameSize) return;
+      const frame = this.take(this.frameSize);
+      this.frameSize = -1;
+      this.handleFrame(frame);
+    }
+  }
+
+  /** Takes n buffered bytes: a view when they lie in one chunk, a copy when they span chunks. */
+  private take(n: number): Buffer {
+    const first = this.pending[0]!;
+    let out: Buffer;
+    if (first.length >= n) {
+      out = first.subarray(0, n);
+      if (first.length === n) this.pending.shift();
+      else this.pending[0] = first.subarray(n);
+    } else {
+      out = Buffer.allocUnsafe(n);
+      let filled = 0;
+      while (filled < n) {
+        const c = this.pending[0]!;
+        const k = Math.min(c.length, n - filled);
+        c.copy(out, filled, 0, k);
+        filled += k;
+        if (k === c.length) this.pending.shift();
+        else this.pending[0] = c.subarray(k);
+      }
+    }
+    this.pendingBytes -= n;
+    return out;
+  }
+
+  private handleFrame(frame: Buffer): void {
+    const broker = this.broker;
+    const r = new Reader(frame);
+    const header = readRequestHeader(r);
+    if (r.bad) return this.closeForBadInput('bad_header', `unreadable request header: ${r.reason}`);
+    const entry = broker.handlers[header.apiKey];
+    const codec = codecs[header.apiKey];
+    if (entry === undefined || codec === undefined) {
+      return this.closeForBadInput('unknown_api', `unknown or unsupported API key ${header.apiKey}`);
+    }
+    if (header.apiVersion < entry.minVersion || header.apiVersion > entry.maxVersion) {
+      if (header.apiKey === ApiKey.ApiVersions) {
+        // KIP-511: answer in v0 with UNSUPPORTED_VERSION and our ranges, so the client can pick a version.
+        const slot = this.enqueue(0);
+        this.complete(slot, header, 0, broker.apiVersionsResponse(ErrorCode.UNSUPPORTED_VERSION));
+        return;
+      }
+      return this.closeForBadInput('unsupported_version', `${codec.name} v${header.apiVersion} is not supported (supported: v${entry.minVersion}-v${entry.maxVersion})`);
+    }
+    if (isFlexible(header.apiKey, header.apiVersion)) r.skipTaggedFields();
+    let request: object;
+    try {
+      request = codec.readRequest[header.apiVersion]!(r);
+    } catch (e) {
+      return this.closeForBadInput('malformed', `${codec.name} v${header.apiVersion} could not be decoded: ${(e as Error).message}`);
+    }
+    if (r.bad) return this.closeForBadInput('malformed', `${codec.name} v${header.apiVersion} is malformed: ${r.reason}`);
+    broker.metrics.requests.inc({ api: codec.name });
+    const slot = this.enqueue(frame.length);
+    const ctx: RequestContext = { header, broker, connection: this };
+    let result: object | null | Promise<object | null>;
+    try {
+      result = entry.handle(ctx, request);
+    } catch (e) {
+      broker.logger.error('request handler failed', { api: codec.name, version: header.apiVersion, remote: this.remote, error: e, stack: (e as Error).stack });
+      this.socket.destroy();
+      return;
+    }
+    if (result instanceof Promise) {
+      result.then(
+        (res) => this.complete(slot, header, header.apiVersion, res),
+        (e) => {
+          broker.logger.error('request handler failed', { api: codec.name, version: header.apiVersion, remote: this.remote, error: e, stack: (e as Error).stack });
+          this.socket.destroy();
+        },
+      );
+    } else {
+      this.complete(slot, header, header.apiVersion, result);
+    }
+  }
+
+  private enqueue(size: number): Slot {
+    const slot = new Slot();
+    slot.size = size;
+    if (this.tail === null) this.head = slot;
+    else this.tail.next = slot;
+    this.tail = slot;
+    this.inflightBytes += size;
+    if (this.inflightBytes > this.broker.config.connectionMemoryBytes) {
+      this.pausedForMemory = true;
+      this.updateReading();
+    }
+    return slot;
+  }
+
+  private complete(slot: Slot, header: RequestHeader, version: number, response: object | null): void {
+    if (this.closed) return;
+    if (response !== null) {
+      const codec = codecs[header.apiKey]!;
+      this.countErrors(codec.name, response);
+      slot.chunks = encodeResponse(header.correlationId, responseHeaderFlexible(header.apiKey, version), codec.writeResponse[version]!, response);
+    }
+    slot.done = true;
+    this.flush();
+  }
+
+  private flush(): void {
+    if (this.head === null || !this.head.done) return;
+    this.socket.cork();
+    let ok = true;
+    while (this.head !== null && this.head.done) {
+      const slot: Slot = this.head;
+      if (slot.chunks !== null) {
+        for (const c of slot.chunks) {
+          this.broker.metrics.bytesOut.inc(c.length);
+          ok = this.socket.write(c);
+        }
+      }
+      this.inflightBytes -= slot.size;
+      this.head = slot.next;
+    }
+    if (this.head === null) this.tail = null;
+    this.socket.uncork();
+    if (!ok) this.pausedForOutput = true;
+    if (this.pausedForMemory && this.inflightBytes <= this.broker.config.connectionMemoryBytes) this.pausedForMemory = false;
+    this.updateReading();
+    if (this.draining && this.head === null) this.drainedResolve?.();
+  }
+
+  private updateReading(): void {
+    if (this.closed) return;
+    if (this.pausedForMemory || this.pausedForOutput || this.draining) this.socket.pause();
+    else this.socket.resume();
+  }
+
+  private countErrors(api: string, response: object): void {
+    const walk = (o: any): void => {
+      for (const key in o) {
+        const v = o[key];
+        if (key === 'errorCode') {
+          if (v !== 0) this.broker.metrics.responseErrors.inc({ api, error: errorName(v) });
+        } else if (Array.isArray(v)) {
+          for (const e of v) if (e !== null && typeof e === 'object' && !Buffer.isBuffer(e)) walk(e);
+        } else if (v !== null && typeof v === 'object' && !Buffer.isBuffer(v)) {
+          walk(v);
+        }
+      }
+    };
+    walk(response);
+  }
+
+  private closeForBadInput(reason: string, message: string): void {
+    this.broker.logger.warn('closing connection: bad request', { remote: this.remote, reason: message });
+    this.broker.metrics.connectionsClosedForBadInput.inc({ reason });
+    this.socket.destroy();
+    this.onClose();
+  }
+
+  private onClose(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.pending = [];
+    this.pendingBytes = 0;
+    for (const l of [...this.closeListeners]) l();
+    this.closeListeners.clear();
+    this.broker.connectionClosed(this);
+    this.drainedResolve?.();
+  }
+
+  /** Stops reading new requests and resolves once every request already read has been answered. */
+  drain(): Promise<void> {
+    this.draining = true;
+    this.updateReading();
+    if (this.head === null || this.closed) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.drainedResolve = resolve;
+    });
+  }
+}

@@ -1,0 +1,105 @@
+// Produce (key 0), v3-11 (record batch v2 only, the format of every current client).
+//
+// Each partition's data is checked (lengths, magic, CRC32C, max.message.bytes), then,
+// for idempotent producers, its sequence; then it is appended as the bytes that arrived
+// and the base offset is stamped in place. Appends for one request happen in one turn,
+// so partition order follows request order. The answer waits according to acks and the
+// fsync policy: acks=0 gets none, acks=1 waits for the write, acks=all also for fsync.
+
+import type { HandlerEntry, RequestContext } from '../connection.js';
+import type { ProduceRequest, ProduceResponse, ProduceResponsePartitionProduceResponse } from '../../protocol/generated/index.js';
+import { ErrorCode } from '../../protocol/errors.js';
+import { validateBatches } from '../../protocol/record-batch.js';
+import { FsyncPolicy } from '../config.js';
+import { findOrCreateTopic } from './common.js';
+import type { Partition, Topic } from '../topics.js';
+
+function partitionResponse(index: number, errorCode: number, baseOffset: number, logStartOffset: number, errorMessage: string | null): ProduceResponsePartitionProduceResponse {
+  return { index, errorCode, baseOffset, logAppendTimeMs: -1, logStartOffset, recordErrors: [], errorMessage };
+}
+
+async function handle(ctx: RequestContext, req: ProduceRequest): Promise<ProduceResponse | null> {
+  const broker = ctx.broker;
+  const acks = req.acks;
+  // Topics that are missing are created (or refused) first; every append then happens in one turn.
+  const topics = new Map<string, Topic | number>();
+  for (const t of req.topicData) {
+    if (topics.has(t.name)) continue;
+    const existing = broker.topics.byName.get(t.name);
+    topics.set(t.name, existing ?? -1);
+  }
+  for (const [name, t] of topics) {
+    if (t === -1) {
+      const found = await findOrCreateTopic(broker, name, true);
+      topics.set(name, found.topic ?? found.error);
+    }
+  }
+
+  const waits: Promise<void>[] = [];
+  const responses = req.topicData.map((td) => {
+    const topic = topics.get(td.name)!;
+    return {
+      name: td.name,
+      partitionResponses: td.partitionData.map((pd) => {
+        if (typeof topic === 'number') return partitionResponse(pd.index, topic, -1, -1, null);
+        if (acks !== 0 && acks !== 1 && acks !== -1) return partitionResponse(pd.index, ErrorCode.INVALID_REQUIRED_ACKS, -1, -1, `acks must be -1, 0 or 1, not ${acks}`);
+        const partition = topic.partitions[pd.index];
+        if (partition === undefined || topic.deleted) return partitionResponse(pd.index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, -1, -1, null);
+        const res = partitionResponse(pd.index, ErrorCode.NONE, -1, partition.log.logStartOffset, null);
+        const wait = appendPartition(ctx, topic, partition, pd.records as Buffer | null, acks, res);
+        if (wait !== null) waits.push(wait);
+        return res;
+      }),
+    };
+  });
+  if (waits.length > 0) await Promise.all(waits);
+  if (acks === 0) return null;
+  return { responses, throttleTimeMs: 0, nodeEndpoints: [] };
+}
+
+/** Appends one partition's batches and fills `res`; returns what the answer must wait for. */
+function appendPartition(ctx: RequestContext, topic: Topic, partition: Partition, records: Buffer | null, acks: number, res: ProduceResponsePartitionProduceResponse): Promise<void> | null {
+  const broker = ctx.broker;
+  const fail = (code: number, message: string | null): null => {
+    res.errorCode = code;
+    res.errorMessage = message;
+    if (message) broker.logger.debug('produce refused', { topic: topic.name, partition: partition.index, error: message });
+    return null;
+  };
+  if (records === null || records.length === 0) return fail(ErrorCode.INVALID_RECORD, 'the partition has no record data');
+  const maxBytes = Number(topic.overrides['max.message.bytes'] ?? broker.config.topicDefaults['message.max.bytes']);
+  const s = validateBatches(records);
+  if (s.error !== ErrorCode.NONE) return fail(s.error, s.reason);
+  if (records.length > maxBytes + 12 * s.batches) {
+    return fail(ErrorCode.MESSAGE_TOO_LARGE, `the batch is ${records.length} bytes, more than max.message.bytes ${maxBytes}`);
+  }
+  if (s.transactional) return fail(ErrorCode.INVALID_TXN_STATE, 'transactions are not supported by this broker yet');
+  const idempotent = s.producerId >= 0 && s.baseSequence >= 0;
+  if (idempotent) {
+    const check = partition.producers.check(s.producerId, s.producerEpoch, s.baseSequence, s.lastSequence);
+    if (check.kind === 'duplicate') {
+      res.baseOffset = check.baseOffset;
+      return null;
+    }
+    if (check.kind === 'error') return fail(check.code, check.message);
+  }
+  const log = partition.log;
+  const appended = log.append(records);
+  res.baseOffset = appended.baseOffset;
+  if (idempotent) partition.producers.record(s.producerId, s.producerEpoch, s.baseSequence, s.lastSequence, appended.baseOffset);
+  broker.metrics.producedBytes.inc({ topic: topic.name }, records.length);
+
+  const policy = broker.config.fsync;
+  const needsFsync = (acks === -1 && policy !== FsyncPolicy.never) || (acks === 1 && policy === FsyncPolicy.always);
+  const done = appended.written.then(() => (needsFsync ? log.flush() : undefined));
+  const guarded = done.catch((e: Error) => {
+    partition.producers.truncateFrom(log.logEndOffset);
+    res.errorCode = ErrorCode.KAFKA_STORAGE_ERROR;
+    res.errorMessage = `the append could not be stored: ${e.message}`;
+    res.baseOffset = -1;
+    broker.logger.error('append failed', { topic: topic.name, partition: partition.index, error: e });
+  });
+  return acks === 0 ? (guarded.catch(() => undefined), null) : guarded;
+}
+
+export const produce: HandlerEntry = { apiKey: 0, minVersion: 3, maxVersion: 11, handle };

@@ -1,0 +1,142 @@
+// Fetch (key 1), v4-17. Returns whole stored batches, as the bytes on disk, starting with
+// the batch that holds the requested offset; the first partition with data may exceed
+// the byte limits so a consumer always progresses (KIP-74). With fewer than minBytes
+// ready, the request parks on its partitions and is woken by the append itself, or
+// answered when maxWaitMs runs out. Fetch sessions (KIP-227) are not kept: every answer
+// carries session id 0, which tells clients to send full fetches.
+
+import type { HandlerEntry, RequestContext } from '../connection.js';
+import type { FetchRequest, FetchResponse, FetchResponsePartitionData, FetchResponseFetchableTopicResponse } from '../../protocol/generated/index.js';
+import { ErrorCode } from '../../protocol/errors.js';
+import { ZERO_UUID } from '../../protocol/reader.js';
+import { recordsLength } from '../../protocol/writer.js';
+import type { Partition } from '../topics.js';
+
+interface Item {
+  partition: Partition | null;
+  fetchOffset: number;
+  maxBytes: number;
+  res: FetchResponsePartitionData;
+  /** High watermark seen by the last read, to notice appends that raced with it. */
+  seenHighWatermark: number;
+}
+
+const NO_RECORDS: readonly Buffer[] = [];
+
+function emptyPartition(index: number, errorCode: number): FetchResponsePartitionData {
+  return {
+    partitionIndex: index,
+    errorCode,
+    highWatermark: -1,
+    lastStableOffset: -1,
+    logStartOffset: -1,
+    divergingEpoch: { epoch: -1, endOffset: -1 },
+    currentLeader: { leaderId: -1, leaderEpoch: -1 },
+    snapshotId: { endOffset: -1, epoch: -1 },
+    abortedTransactions: null,
+    preferredReadReplica: -1,
+    records: NO_RECORDS,
+  };
+}
+
+async function handle(ctx: RequestContext, req: FetchRequest): Promise<FetchResponse> {
+  const broker = ctx.broker;
+  const version = ctx.header.apiVersion;
+  const items: Item[] = [];
+  const responses: FetchResponseFetchableTopicResponse[] = req.topics.map((t) => {
+    const topic = version >= 13 ? broker.topics.byId.get(t.topicId ?? ZERO_UUID) : broker.topics.byName.get(t.topic ?? '');
+    const missingCode = version >= 13 ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+    return {
+      topic: t.topic ?? topic?.name ?? '',
+      topicId: t.topicId ?? ZERO_UUID,
+      partitions: t.partitions.map((p) => {
+        const partition = topic?.partitions[p.partition];
+        let code: number = ErrorCode.NONE;
+        if (partition === undefined) code = missingCode;
+        else if ((p.currentLeaderEpoch ?? -1) > 0) code = ErrorCode.UNKNOWN_LEADER_EPOCH;
+        const res = emptyPartition(p.partition, code);
+        if (partition !== undefined && code === ErrorCode.NONE) {
+          items.push({ partition, fetchOffset: p.fetchOffset, maxBytes: p.partitionMaxBytes, res, seenHighWatermark: -1 });
+        }
+        return res;
+      }),
+    };
+  });
+  const response: FetchResponse = { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId: 0, responses, nodeEndpoints: [] };
+  const refused = items.length === 0 || responses.some((t) => t.partitions.some((p) => p.errorCode !== ErrorCode.NONE));
+  const deadline = Date.now() + Math.max(0, req.maxWaitMs);
+  const minBytes = Math.max(1, req.minBytes);
+  for (;;) {
+    const { bytes, errors } = await readAll(items, req.maxBytes ?? 0x7fffffff);
+    const remaining = deadline - Date.now();
+    if (bytes >= minBytes || errors || refused || remaining <= 0 || ctx.connection.closed || broker.closing) {
+      for (const it of items) {
+        const n = recordsLength(it.res.records!);
+        if (n > 0) broker.metrics.fetchedBytes.inc({ topic: it.partition!.topic.name }, n);
+      }
+      return response;
+    }
+    if (items.some((it) => it.partition!.log.highWatermark !== it.seenHighWatermark || it.partition!.topic.deleted)) continue;
+    await waitForAppend(ctx, items, remaining);
+  }
+}
+
+async function readAll(items: Item[], maxBytes: number): Promise<{ bytes: number; errors: boolean }> {
+  let total = 0;
+  let errors = false;
+  for (const it of items) {
+    const p = it.partition!;
+    const log = p.log;
+    const res = it.res;
+    const hw = log.highWatermark;
+    it.seenHighWatermark = hw;
+    res.highWatermark = hw;
+    res.lastStableOffset = hw;
+    res.logStartOffset = log.logStartOffset;
+    res.records = NO_RECORDS;
+    if (p.topic.deleted) {
+      res.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+      errors = true;
+      continue;
+    }
+    if (it.fetchOffset < log.logStartOffset || it.fetchOffset > hw) {
+      res.errorCode = ErrorCode.OFFSET_OUT_OF_RANGE;
+      errors = true;
+      continue;
+    }
+    if (it.fetchOffset === hw) continue;
+    // KIP-74: once something is in the response, later partitions must fit what is left.
+    const budget = total === 0 ? it.maxBytes : Math.min(it.maxBytes, maxBytes - total);
+    if (budget <= 0) continue;
+    let batches: Buffer[];
+    try {
+      batches = await log.read(it.fetchOffset, budget);
+    } catch (e) {
+      // The range moved under us (retention, DeleteRecords) or the disk failed.
+      res.errorCode = it.fetchOffset < log.logStartOffset ? ErrorCode.OFFSET_OUT_OF_RANGE : ErrorCode.KAFKA_STORAGE_ERROR;
+      errors = true;
+      continue;
+    }
+    const n = recordsLength(batches);
+    if (total > 0 && total + n > maxBytes) continue;
+    res.records = batches;
+    total += n;
+  }
+  return { bytes: total, errors };
+}
+
+function waitForAppend(ctx: RequestContext, items: Item[], ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      for (const it of items) it.partition!.waiters.delete(done);
+      ctx.connection.closeListeners.delete(done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    for (const it of items) it.partition!.waiters.add(done);
+    ctx.connection.closeListeners.add(done);
+  });
+}
+
+export const fetch: HandlerEntry = { apiKey: 1, minVersion: 4, maxVersion: 17, handle };

@@ -1,0 +1,70 @@
+// Metadata (key 3), v0-12. One broker leads every partition, with leader epoch 0 and
+// itself as the only replica. Topics that do not exist are created on the spot when
+// auto.create.topics.enable is on and the client allows it (v4+), so the first answer
+// already carries them.
+
+import type { HandlerEntry, RequestContext } from '../connection.js';
+import type { MetadataRequest, MetadataResponse, MetadataResponseMetadataResponseTopic } from '../../protocol/generated/index.js';
+import { ErrorCode } from '../../protocol/errors.js';
+import { ZERO_UUID } from '../../protocol/reader.js';
+import { ALL_CLUSTER_OPERATIONS, ALL_TOPIC_OPERATIONS, OPERATIONS_NOT_REQUESTED, findOrCreateTopic } from './common.js';
+import type { Topic } from '../topics.js';
+
+function describeTopic(ctx: RequestContext, topic: Topic, withOps: boolean): MetadataResponseMetadataResponseTopic {
+  const nodeId = ctx.broker.nodeId;
+  return {
+    errorCode: ErrorCode.NONE,
+    name: topic.name,
+    topicId: topic.id,
+    isInternal: false,
+    partitions: topic.partitions.map((p) => ({
+      errorCode: ErrorCode.NONE,
+      partitionIndex: p.index,
+      leaderId: nodeId,
+      leaderEpoch: 0,
+      replicaNodes: [nodeId],
+      isrNodes: [nodeId],
+      offlineReplicas: [],
+    })),
+    topicAuthorizedOperations: withOps ? ALL_TOPIC_OPERATIONS : OPERATIONS_NOT_REQUESTED,
+  };
+}
+
+function missing(name: string | null, id: string, errorCode: number): MetadataResponseMetadataResponseTopic {
+  return { errorCode, name, topicId: id, isInternal: false, partitions: [], topicAuthorizedOperations: OPERATIONS_NOT_REQUESTED };
+}
+
+async function handle(ctx: RequestContext, req: MetadataRequest): Promise<MetadataResponse> {
+  const broker = ctx.broker;
+  const version = ctx.header.apiVersion;
+  const withOps = req.includeTopicAuthorizedOperations ?? false;
+  const allTopics = req.topics === null || (version === 0 && req.topics.length === 0);
+  const topics: MetadataResponseMetadataResponseTopic[] = [];
+  if (allTopics) {
+    for (const t of broker.topics.byName.values()) topics.push(describeTopic(ctx, t, withOps));
+  } else {
+    const allowCreate = version < 4 ? true : (req.allowAutoTopicCreation ?? true);
+    const answers = await Promise.all(
+      req.topics!.map(async (t) => {
+        if (t.name === null || t.name === undefined) {
+          const byId = broker.topics.byId.get(t.topicId ?? ZERO_UUID);
+          return byId ? describeTopic(ctx, byId, withOps) : missing(null, t.topicId ?? ZERO_UUID, ErrorCode.UNKNOWN_TOPIC_ID);
+        }
+        const found = await findOrCreateTopic(broker, t.name, allowCreate);
+        return found.topic ? describeTopic(ctx, found.topic, withOps) : missing(t.name, ZERO_UUID, found.error);
+      }),
+    );
+    topics.push(...answers);
+  }
+  const adv = broker.advertisedAddress();
+  return {
+    throttleTimeMs: 0,
+    brokers: [{ nodeId: broker.nodeId, host: adv.host, port: adv.port, rack: null }],
+    clusterId: broker.clusterId,
+    controllerId: broker.nodeId,
+    topics,
+    clusterAuthorizedOperations: req.includeClusterAuthorizedOperations ? ALL_CLUSTER_OPERATIONS : OPERATIONS_NOT_REQUESTED,
+  };
+}
+
+export const metadata: HandlerEntry = { apiKey: 3, minVersion: 0, maxVersion: 12, handle };

@@ -1,0 +1,13 @@
+// ApiVersions (key 18), v0-4. Lists every API this broker serves with its version range,
+// built once from the handler table. An unsupported ApiVersions version is answered by
+// the connection itself (v0, UNSUPPORTED_VERSION), as KIP-511 asks.
+
+import type { HandlerEntry } from '../connection.js';
+import { ErrorCode } from '../../protocol/errors.js';
+
+export const apiVersions: HandlerEntry = {
+  apiKey: 18,
+  minVersion: 0,
+  maxVersion: 4,
+  handle: (ctx) => ctx.broker.apiVersionsResponse(ErrorCode.NONE),
+};

@@ -1,0 +1,33 @@
+// OffsetForLeaderEpoch (key 23), v0-4. The only leader epoch is 0, so its end offset is
+// the log end; clients use the answer to check that nothing they read was truncated
+// (KIP-320). A newer epoch than ours is unknown; an older one cannot exist.
+
+import type { HandlerEntry, RequestContext } from '../connection.js';
+import type { OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse } from '../../protocol/generated/index.js';
+import { ErrorCode } from '../../protocol/errors.js';
+
+function handle(ctx: RequestContext, req: OffsetForLeaderEpochRequest): OffsetForLeaderEpochResponse {
+  const broker = ctx.broker;
+  return {
+    throttleTimeMs: 0,
+    topics: req.topics.map((t) => {
+      const topic = broker.topics.byName.get(t.topic);
+      return {
+        topic: t.topic,
+        partitions: t.partitions.map((p) => {
+          const partition = topic?.partitions[p.partition];
+          const res = { errorCode: ErrorCode.NONE, partition: p.partition, leaderEpoch: -1, endOffset: -1 };
+          if (partition === undefined) res.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+          else if ((p.currentLeaderEpoch ?? -1) > 0) res.errorCode = ErrorCode.UNKNOWN_LEADER_EPOCH;
+          else if (p.leaderEpoch >= 0) {
+            res.leaderEpoch = 0;
+            res.endOffset = partition.log.logEndOffset;
+          }
+          return res;
+        }),
+      };
+    }),
+  };
+}
+
+export const offsetForLeaderEpoch: HandlerEntry = { apiKey: 23, minVersion: 0, maxVersion: 4, handle };

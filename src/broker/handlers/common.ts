@@ -1,0 +1,34 @@
+// Small pieces several handlers share.
+
+import type { Broker } from '../broker.js';
+import type { Topic } from '../topics.js';
+import { topicNameProblem } from '../topics.js';
+import { ErrorCode } from '../../protocol/errors.js';
+
+/** authorizedOperations value meaning "not requested" (INT32_MIN). */
+export const OPERATIONS_NOT_REQUESTED = -2147483648;
+
+// ACL operation codes (AclOperation): READ 3, WRITE 4, CREATE 5, DELETE 6, ALTER 7,
+// DESCRIBE 8, DESCRIBE_CONFIGS 10, ALTER_CONFIGS 11. Without ACLs every client may do all.
+export const ALL_TOPIC_OPERATIONS = [3, 4, 5, 6, 7, 8, 10, 11].reduce((m, op) => m | (1 << op), 0);
+export const ALL_CLUSTER_OPERATIONS = [4, 5, 7, 8, 10, 11, 12, 13].reduce((m, op) => m | (1 << op), 0);
+
+export type TopicLookup = { topic: Topic; error: 0 } | { topic: null; error: number };
+
+/**
+ * Finds a topic, creating it when auto-creation is on and the caller allows it. Errors:
+ * INVALID_TOPIC_EXCEPTION for an illegal name, UNKNOWN_TOPIC_OR_PARTITION when absent.
+ */
+export async function findOrCreateTopic(broker: Broker, name: string, allowCreate: boolean): Promise<TopicLookup> {
+  const existing = broker.topics.byName.get(name);
+  if (existing) return { topic: existing, error: 0 };
+  if (topicNameProblem(name) !== null) return { topic: null, error: ErrorCode.INVALID_TOPIC_EXCEPTION };
+  if (!allowCreate || !broker.config.autoCreateTopics) return { topic: null, error: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION };
+  try {
+    const topic = await broker.topics.create(name, broker.config.numPartitions, {});
+    return { topic, error: 0 };
+  } catch (e) {
+    broker.logger.error('auto-creating a topic failed', { topic: name, error: e });
+    return { topic: null, error: ErrorCode.KAFKA_STORAGE_ERROR };
+  }
+}

@@ -1,0 +1,116 @@
+// What the broker keeps about itself beside the logs: its identity (meta.properties, as
+// Kafka names it), the topic catalogue and the producer-id high mark (catalog.json).
+// Every change is written to a temporary file, fsynced and renamed over the old one,
+// so a crash leaves either the old catalogue or the new one.
+
+import { open, readFile, rename, mkdir, access, constants } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+
+export interface TopicRecord {
+  name: string;
+  id: string;
+  partitions: number;
+  configs: Record<string, string>;
+}
+
+export interface Catalog {
+  topics: TopicRecord[];
+  /** Producer ids below this may have been handed out; a restart continues above it. */
+  producerIdHigh: number;
+}
+
+export class RivuletError extends Error {
+  readonly code: string;
+  readonly retriable: boolean;
+  constructor(code: string, message: string, options?: { cause?: unknown; retriable?: boolean }) {
+    super(message, options?.cause !== undefined ? { cause: options.cause } : undefined);
+    this.code = code;
+    this.retriable = options?.retriable ?? false;
+  }
+}
+
+export async function atomicWrite(dir: string, name: string, data: string): Promise<void> {
+  const tmp = join(dir, `${name}.tmp`);
+  const fh = await open(tmp, 'w');
+  try {
+    await fh.writeFile(data);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  await rename(tmp, join(dir, name));
+  const d = await open(dir, 'r');
+  try {
+    await d.sync();
+  } finally {
+    await d.close();
+  }
+}
+
+/** Creates the data directory if needed and fails with a clear error when it cannot be written. */
+export async function prepareDataDir(dataDir: string): Promise<void> {
+  try {
+    await mkdir(dataDir, { recursive: true });
+    await access(dataDir, constants.W_OK | constants.R_OK | constants.X_OK);
+    const probe = join(dataDir, '.write-probe');
+    const fh = await open(probe, 'w');
+    await fh.close();
+    const { unlink } = await import('node:fs/promises');
+    await unlink(probe);
+  } catch (cause) {
+    throw new RivuletError(
+      'RIV_ERR_DATA_DIR',
+      `The data directory ${dataDir} cannot be used: ${(cause as Error).message}. Point --data-dir (or RIVULET_DATA_DIR) at a directory this user can write.`,
+      { cause },
+    );
+  }
+}
+
+export async function loadIdentity(dataDir: string, nodeId: number): Promise<{ clusterId: string; nodeId: number }> {
+  const path = join(dataDir, 'meta.properties');
+  let text: string | null = null;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+  }
+  if (text !== null) {
+    const props = Object.fromEntries(
+      text.split('\n').filter((l) => l.includes('=') && !l.startsWith('#')).map((l) => [l.slice(0, l.indexOf('=')).trim(), l.slice(l.indexOf('=') + 1).trim()]),
+    );
+    const stored = Number(props['node.id']);
+    if (props['cluster.id'] && Number.isInteger(stored)) {
+      if (stored !== nodeId) {
+        throw new RivuletError('RIV_ERR_NODE_ID', `The data directory ${dataDir} belongs to node ${stored}, not ${nodeId}. Start with --node-id ${stored} or use another data directory.`);
+      }
+      return { clusterId: props['cluster.id'], nodeId: stored };
+    }
+  }
+  const clusterId = randomBytes(16).toString('base64url');
+  await atomicWrite(dataDir, 'meta.properties', `# Rivulet broker identity\nversion=1\ncluster.id=${clusterId}\nnode.id=${nodeId}\n`);
+  return { clusterId, nodeId };
+}
+
+export async function loadCatalog(dataDir: string): Promise<Catalog> {
+  try {
+    const c = JSON.parse(await readFile(join(dataDir, 'catalog.json'), 'utf8')) as Catalog;
+    return { topics: c.topics ?? [], producerIdHigh: c.producerIdHigh ?? 0 };
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { topics: [], producerIdHigh: 0 };
+    throw new RivuletError('RIV_ERR_CATALOG', `catalog.json in ${dataDir} cannot be read: ${(e as Error).message}`, { cause: e });
+  }
+}
+
+/** Serialises catalogue writes: each save waits for the one before it, and the newest state wins. */
+export class CatalogWriter {
+  private chain: Promise<void> = Promise.resolve();
+  constructor(private readonly dataDir: string) {}
+
+  save(catalog: Catalog): Promise<void> {
+    const text = JSON.stringify(catalog, null, 1);
+    const next = this.chain.then(() => atomicWrite(this.dataDir, 'catalog.json', text));
+    this.chain = next.catch(() => undefined);
+    return next;
+  }
+}

@@ -1,0 +1,78 @@
+// Idempotent produce: per producer and partition, the epoch and the last five batches'
+// sequence ranges (Kafka keeps five, matching max.in.flight.requests.per.connection <= 5).
+// A batch that matches a cached one is a retry: it is answered with its first offset
+// and not appended again. A batch that does not continue the sequence is refused.
+
+import { ErrorCode } from '../protocol/errors.js';
+
+const CACHED_BATCHES = 5;
+const SEQ_WRAP = 2147483648;
+
+interface BatchRange {
+  firstSeq: number;
+  lastSeq: number;
+  baseOffset: number;
+}
+
+interface ProducerEntry {
+  epoch: number;
+  batches: BatchRange[];
+}
+
+export type SequenceCheck =
+  | { kind: 'append' }
+  | { kind: 'duplicate'; baseOffset: number }
+  | { kind: 'error'; code: number; message: string };
+
+const APPEND: SequenceCheck = { kind: 'append' };
+
+export class ProducerStates {
+  private readonly producers = new Map<number, ProducerEntry>();
+
+  /** Decides what to do with a batch run from `producerId` whose sequences span firstSeq..lastSeq. */
+  check(producerId: number, epoch: number, firstSeq: number, lastSeq: number): SequenceCheck {
+    const p = this.producers.get(producerId);
+    if (p === undefined) return APPEND; // no state (new producer, or its state expired): accept any sequence, as Kafka does
+    if (epoch < p.epoch) {
+      return { kind: 'error', code: ErrorCode.INVALID_PRODUCER_EPOCH, message: `producer epoch ${epoch} is older than the current ${p.epoch}` };
+    }
+    if (epoch > p.epoch) {
+      if (firstSeq !== 0) {
+        return { kind: 'error', code: ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER, message: `a new epoch ${epoch} must start at sequence 0, got ${firstSeq}` };
+      }
+      return APPEND;
+    }
+    for (const b of p.batches) {
+      if (b.firstSeq === firstSeq && b.lastSeq === lastSeq) return { kind: 'duplicate', baseOffset: b.baseOffset };
+    }
+    const last = p.batches[p.batches.length - 1];
+    const expected = last === undefined ? firstSeq : (last.lastSeq + 1) % SEQ_WRAP;
+    if (firstSeq !== expected) {
+      return { kind: 'error', code: ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER, message: `expected sequence ${expected}, got ${firstSeq}` };
+    }
+    return APPEND;
+  }
+
+  /** Records an appended batch run; call in the same turn as check() and append(). */
+  record(producerId: number, epoch: number, firstSeq: number, lastSeq: number, baseOffset: number): void {
+    let p = this.producers.get(producerId);
+    if (p === undefined || epoch > p.epoch) {
+      p = { epoch, batches: [] };
+      this.producers.set(producerId, p);
+    }
+    p.batches.push({ firstSeq, lastSeq, baseOffset });
+    if (p.batches.length > CACHED_BATCHES) p.batches.shift();
+  }
+
+  /** Forgets batches at or above `offset`: their write failed and the log rolled back. */
+  truncateFrom(offset: number): void {
+    for (const [id, p] of this.producers) {
+      p.batches = p.batches.filter((b) => b.baseOffset < offset);
+      if (p.batches.length === 0) this.producers.delete(id);
+    }
+  }
+
+  get size(): number {
+    return this.producers.size;
+  }
+}

@@ -1,0 +1,78 @@
+// Topic-level configs the broker understands, with Kafka's names, defaults and checks.
+// A topic stores only its overrides; everything else falls back to the broker default.
+
+import type { LogConfig } from './log.js';
+
+export type ConfigType = 'boolean' | 'string' | 'int' | 'short' | 'long' | 'double' | 'list' | 'class' | 'password';
+
+/** DescribeConfigs configType codes (KIP-569). */
+export const ConfigTypeCode: Record<ConfigType, number> = {
+  boolean: 1, string: 2, int: 3, short: 4, long: 5, double: 6, list: 7, class: 8, password: 9,
+};
+
+export interface TopicConfigDef {
+  readonly name: string;
+  /** The broker-level property that supplies the default (Kafka's synonym), e.g. log.retention.ms. */
+  readonly brokerName: string;
+  readonly type: ConfigType;
+  readonly doc: string;
+  /** Returns an error message when the value is not acceptable. */
+  readonly validate: (v: string) => string | null;
+}
+
+const long = (min: number) => (v: string): string | null =>
+  /^-?\d+$/.test(v.trim()) && Number(v) >= min ? null : `must be an integer >= ${min}`;
+const oneOf = (...allowed: string[]) => (v: string): string | null =>
+  allowed.includes(v.trim()) ? null : `must be one of ${allowed.join(', ')}`;
+const listOf = (...allowed: string[]) => (v: string): string | null =>
+  v.split(',').every((x) => allowed.includes(x.trim())) ? null : `must be a list of ${allowed.join(', ')}`;
+
+export const topicConfigDefs: readonly TopicConfigDef[] = [
+  { name: 'cleanup.policy', brokerName: 'log.cleanup.policy', type: 'list', doc: 'delete or compact (compaction is not implemented yet; compact is stored and reported)', validate: listOf('delete', 'compact') },
+  { name: 'compression.type', brokerName: 'compression.type', type: 'string', doc: 'Batches are stored as the producer sent them (producer).', validate: oneOf('producer', 'uncompressed', 'gzip', 'snappy', 'lz4', 'zstd') },
+  { name: 'retention.ms', brokerName: 'log.retention.ms', type: 'long', doc: 'How long to keep a segment after its newest batch; -1 keeps forever.', validate: long(-1) },
+  { name: 'retention.bytes', brokerName: 'log.retention.bytes', type: 'long', doc: 'Largest size of a partition before old segments are deleted; -1 means no limit.', validate: long(-1) },
+  { name: 'segment.bytes', brokerName: 'log.segment.bytes', type: 'int', doc: 'Size at which a segment file is rolled.', validate: long(14) },
+  { name: 'segment.ms', brokerName: 'log.roll.ms', type: 'long', doc: 'Age at which a segment file is rolled.', validate: long(1) },
+  { name: 'segment.index.bytes', brokerName: 'log.index.size.max.bytes', type: 'int', doc: 'Accepted for compatibility; indexes grow as needed.', validate: long(4) },
+  { name: 'index.interval.bytes', brokerName: 'log.index.interval.bytes', type: 'int', doc: 'Bytes of log between two offset index entries.', validate: long(0) },
+  { name: 'max.message.bytes', brokerName: 'message.max.bytes', type: 'int', doc: 'Largest record batch accepted.', validate: long(0) },
+  { name: 'message.timestamp.type', brokerName: 'log.message.timestamp.type', type: 'string', doc: 'CreateTime (LogAppendTime is not implemented yet).', validate: oneOf('CreateTime') },
+  { name: 'min.insync.replicas', brokerName: 'min.insync.replicas', type: 'int', doc: 'A single broker always has one in-sync replica.', validate: oneOf('1') },
+  { name: 'flush.messages', brokerName: 'log.flush.interval.messages', type: 'long', doc: 'Accepted for compatibility; durability follows the broker fsync policy.', validate: long(1) },
+  { name: 'flush.ms', brokerName: 'log.flush.interval.ms', type: 'long', doc: 'Accepted for compatibility; durability follows the broker fsync policy.', validate: long(0) },
+  { name: 'delete.retention.ms', brokerName: 'log.cleaner.delete.retention.ms', type: 'long', doc: 'Accepted for compatibility (compaction).', validate: long(0) },
+  { name: 'file.delete.delay.ms', brokerName: 'log.segment.delete.delay.ms', type: 'long', doc: 'Accepted for compatibility.', validate: long(0) },
+  { name: 'unclean.leader.election.enable', brokerName: 'unclean.leader.election.enable', type: 'boolean', doc: 'Meaningless on one broker; accepted for compatibility.', validate: oneOf('true', 'false') },
+];
+
+export const topicConfigByName: ReadonlyMap<string, TopicConfigDef> = new Map(topicConfigDefs.map((d) => [d.name, d]));
+
+/** Checks a set of topic overrides; returns the first problem as a message, or null. */
+export function validateTopicConfigs(configs: Record<string, string>): string | null {
+  for (const [name, value] of Object.entries(configs)) {
+    const def = topicConfigByName.get(name);
+    if (!def) return `Unknown topic config name: ${name}`;
+    const problem = def.validate(value);
+    if (problem) return `Invalid value ${value} for configuration ${name}: ${problem}`;
+  }
+  return null;
+}
+
+/** The effective value of every topic config: the override, else the broker default. */
+export function effectiveTopicConfigs(brokerDefaults: Readonly<Record<string, string>>, overrides: Readonly<Record<string, string>>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const d of topicConfigDefs) out[d.name] = overrides[d.name] ?? brokerDefaults[d.brokerName] ?? '';
+  return out;
+}
+
+export function logConfigFrom(effective: Readonly<Record<string, string>>, tailCacheBytes: number): LogConfig {
+  return {
+    segmentBytes: Number(effective['segment.bytes']),
+    segmentMs: Number(effective['segment.ms']),
+    retentionMs: Number(effective['retention.ms']),
+    retentionBytes: Number(effective['retention.bytes']),
+    indexIntervalBytes: Number(effective['index.interval.bytes']),
+    tailCacheBytes,
+  };
+}

@@ -1,0 +1,198 @@
+// The topic/partition registry: which topics exist, their ids, overrides and logs. All
+// changes happen on the event loop; the catalogue on disk is rewritten after each one.
+
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { readdir, rename, rm } from 'node:fs/promises';
+import type { Log, OpenLog } from './log.js';
+import { ProducerStates } from './producer-state.js';
+import { CatalogWriter, type Catalog } from './meta-store.js';
+import { effectiveTopicConfigs, logConfigFrom } from './topic-config.js';
+import type { BrokerConfig } from './config.js';
+import type { Logger } from './logger.js';
+
+const LEGAL_NAME = /^[a-zA-Z0-9._-]+$/;
+const MAX_NAME_LENGTH = 249;
+const PRODUCER_ID_BLOCK = 1000;
+
+/** Returns why a topic name is not acceptable, or null (Kafka's rules). */
+export function topicNameProblem(name: string | null): string | null {
+  if (name === null || name.length === 0) return 'Topic name is empty';
+  if (name === '.' || name === '..') return `Topic name cannot be "${name}"`;
+  if (name.length > MAX_NAME_LENGTH) return `Topic name is longer than ${MAX_NAME_LENGTH} characters`;
+  if (!LEGAL_NAME.test(name)) return `Topic name "${name}" is illegal: it may contain only ASCII letters, digits, '.', '_' and '-'`;
+  return null;
+}
+
+export class Partition {
+  readonly topic: Topic;
+  readonly index: number;
+  readonly log: Log;
+  readonly producers: ProducerStates;
+  /** Parked fetches and other listeners, called when the high watermark moves or the partition goes away. */
+  readonly waiters: Set<() => void>;
+
+  constructor(topic: Topic, index: number, log: Log) {
+    this.topic = topic;
+    this.index = index;
+    this.log = log;
+    this.producers = new ProducerStates();
+    this.waiters = new Set();
+    log.onAdvance = () => this.wake();
+  }
+
+  wake(): void {
+    if (this.waiters.size === 0) return;
+    for (const w of [...this.waiters]) w();
+  }
+}
+
+export class Topic {
+  readonly name: string;
+  readonly id: string;
+  readonly partitions: Partition[];
+  overrides: Record<string, string>;
+  deleted: boolean;
+
+  constructor(name: string, id: string, overrides: Record<string, string>) {
+    this.name = name;
+    this.id = id;
+    this.partitions = [];
+    this.overrides = overrides;
+    this.deleted = false;
+  }
+}
+
+export class TopicRegistry {
+  readonly byName = new Map<string, Topic>();
+  readonly byId = new Map<string, Topic>();
+  private readonly creating = new Map<string, Promise<Topic>>();
+  private readonly catalogWriter: CatalogWriter;
+  private producerIdNext = 0;
+  private producerIdHigh = 0;
+  private producerIdsSaved: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly config: BrokerConfig,
+    private readonly openLog: OpenLog,
+    private readonly log: Logger,
+  ) {
+    this.catalogWriter = new CatalogWriter(config.dataDir);
+  }
+
+  effectiveConfigs(topic: Topic): Record<string, string> {
+    return effectiveTopicConfigs(this.config.topicDefaults, topic.overrides);
+  }
+
+  private partitionDir(topic: string, index: number): string {
+    return join(this.config.dataDir, `${topic}-${index}`);
+  }
+
+  /** Opens every partition of the catalogue (recovering each log) and removes what deleted topics left behind. */
+  async load(catalog: Catalog): Promise<void> {
+    this.producerIdNext = catalog.producerIdHigh;
+    this.producerIdHigh = catalog.producerIdHigh;
+    const entries = await readdir(this.config.dataDir);
+    await Promise.all(entries.filter((e) => e.endsWith('-delete')).map((e) => rm(join(this.config.dataDir, e), { recursive: true, force: true })));
+    for (const t of catalog.topics) {
+      const topic = new Topic(t.name, t.id, t.configs);
+      await this.openPartitions(topic, t.partitions);
+      this.byName.set(topic.name, topic);
+      this.byId.set(topic.id, topic);
+    }
+  }
+
+  private async openPartitions(topic: Topic, count: number): Promise<void> {
+    const logConfig = logConfigFrom(this.effectiveConfigs(topic), this.config.tailCacheBytes);
+    const start = topic.partitions.length;
+    const logs = await Promise.all(
+      Array.from({ length: count - start }, (_, i) => this.openLog(this.partitionDir(topic.name, start + i), { ...logConfig })),
+    );
+    logs.forEach((l, i) => topic.partitions.push(new Partition(topic, start + i, l)));
+  }
+
+  private catalog(): Catalog {
+    return {
+      topics: [...this.byName.values()].map((t) => ({ name: t.name, id: t.id, partitions: t.partitions.length, configs: t.overrides })),
+      producerIdHigh: this.producerIdHigh,
+    };
+  }
+
+  private save(): Promise<void> {
+    return this.catalogWriter.save(this.catalog());
+  }
+
+  /** Creates a topic; concurrent calls for one name share the creation. The caller has validated name, count and configs. */
+  create(name: string, partitions: number, overrides: Record<string, string>): Promise<Topic> {
+    const existing = this.byName.get(name);
+    if (existing) return Promise.resolve(existing);
+    const pending = this.creating.get(name);
+    if (pending) return pending;
+    const p = (async () => {
+      let id = randomBytes(16).toString('base64url');
+      while (this.byId.has(id)) id = randomBytes(16).toString('base64url');
+      const topic = new Topic(name, id, { ...overrides });
+      await this.openPartitions(topic, partitions);
+      this.byName.set(name, topic);
+      this.byId.set(id, topic);
+      await this.save();
+      this.log.info('topic created', { topic: name, partitions, id });
+      return topic;
+    })();
+    this.creating.set(name, p);
+    p.finally(() => this.creating.delete(name)).catch(() => undefined);
+    return p;
+  }
+
+  isCreating(name: string): boolean {
+    return this.creating.has(name);
+  }
+
+  async delete(topic: Topic): Promise<void> {
+    if (topic.deleted) return;
+    topic.deleted = true;
+    this.byName.delete(topic.name);
+    this.byId.delete(topic.id);
+    for (const p of topic.partitions) p.wake();
+    await this.save();
+    // Close, move aside, then remove in the background: a crash in between leaves a -delete dir that start-up removes.
+    for (const p of topic.partitions) {
+      await p.log.close();
+      const dir = this.partitionDir(topic.name, p.index);
+      const aside = `${dir}.${topic.id}-delete`;
+      await rename(dir, aside).catch(() => undefined);
+      rm(aside, { recursive: true, force: true }).catch((e) => this.log.warn('could not remove a deleted partition', { dir: aside, error: e }));
+    }
+    this.log.info('topic deleted', { topic: topic.name });
+  }
+
+  async addPartitions(topic: Topic, count: number): Promise<void> {
+    await this.openPartitions(topic, count);
+    await this.save();
+    this.log.info('partitions added', { topic: topic.name, partitions: count });
+  }
+
+  async setOverrides(topic: Topic, overrides: Record<string, string>): Promise<void> {
+    topic.overrides = { ...overrides };
+    const logConfig = logConfigFrom(this.effectiveConfigs(topic), this.config.tailCacheBytes);
+    for (const p of topic.partitions) p.log.config = { ...logConfig };
+    await this.save();
+  }
+
+  /** A producer id never handed out before, even across restarts: the high mark is saved a block ahead. */
+  async allocateProducerId(): Promise<number> {
+    if (this.producerIdNext >= this.producerIdHigh) {
+      this.producerIdHigh = this.producerIdNext + PRODUCER_ID_BLOCK;
+      this.producerIdsSaved = this.save();
+    }
+    const id = this.producerIdNext++;
+    await this.producerIdsSaved;
+    return id;
+  }
+
+  async closeAll(): Promise<void> {
+    const all: Promise<void>[] = [];
+    for (const t of this.byName.values()) for (const p of t.partitions) all.push(p.log.close());
+    await Promise.all(all);
+  }
+}

@@ -1,0 +1,113 @@
+// Broker configuration from four sources, strongest first: command-line flags, RIVULET_*
+// environment variables, a config file (Java properties format, as Kafka's
+// server.properties), then defaults. Every key has one name, used in the file; its
+// environment variable is RIVULET_ + the name in upper case with '.' as '_'
+// (log.retention.ms -> RIVULET_LOG_RETENTION_MS).
+
+import { readFileSync } from 'node:fs';
+import { defaultBrokerConfig, defaultTopicDefaults, FsyncPolicy, type BrokerConfig } from '../broker/config.js';
+
+export class ConfigError extends Error {
+  readonly code = 'RIV_ERR_CONFIG';
+}
+
+type Apply = (c: BrokerConfig, v: string, key: string) => void;
+
+const int = (min: number, max = Number.MAX_SAFE_INTEGER) => (v: string, key: string): number => {
+  const n = Number(v);
+  if (!/^-?\d+$/.test(v.trim()) || n < min || n > max) throw new ConfigError(`${key} must be an integer from ${min} to ${max}, not "${v}"`);
+  return n;
+};
+const bool = (v: string, key: string): boolean => {
+  if (v === 'true' || v === 'false') return v === 'true';
+  throw new ConfigError(`${key} must be true or false, not "${v}"`);
+};
+
+/** Broker keys (file names). Topic defaults (log.retention.ms, ...) are accepted too; see defaultTopicDefaults. */
+export const brokerKeys: Readonly<Record<string, { apply: Apply; help: string }>> = {
+  host: { apply: (c, v) => void (c.host = v), help: 'address the Kafka listener binds (default 127.0.0.1; 0.0.0.0 for all)' },
+  port: { apply: (c, v, k) => void (c.port = int(0, 65535)(v, k)), help: 'Kafka listener port (default 9092; 0 picks a free one)' },
+  'advertised.host': { apply: (c, v) => void (c.advertisedHost = v), help: 'host name clients are told to connect to (default: the listener host, or localhost for a wildcard)' },
+  'advertised.port': { apply: (c, v, k) => void (c.advertisedPort = int(0, 65535)(v, k)), help: 'port clients are told to connect to (default: the listener port)' },
+  'http.host': { apply: (c, v) => void (c.httpHost = v), help: 'address of the HTTP side (default: the listener host)' },
+  'http.port': { apply: (c, v, k) => void (c.httpPort = int(0, 65535)(v, k)), help: 'port of /healthz, /readyz and /metrics (default 9644; 0 picks a free one)' },
+  'data.dir': { apply: (c, v) => void (c.dataDir = v), help: 'directory of the logs and the catalogue (default ./data)' },
+  'node.id': { apply: (c, v, k) => void (c.nodeId = int(0, 2147483647)(v, k)), help: 'broker id reported to clients (default 0)' },
+  fsync: {
+    apply: (c, v, k) => {
+      const allowed = Object.values(FsyncPolicy) as string[];
+      if (!allowed.includes(v)) throw new ConfigError(`${k} must be one of ${allowed.join(', ')}, not "${v}"`);
+      c.fsync = v as FsyncPolicy;
+    },
+    help: 'acks-all (default): fsync before answering acks=all; always: also before acks=1; never: like Kafka by default',
+  },
+  'auto.create.topics.enable': { apply: (c, v, k) => void (c.autoCreateTopics = bool(v, k)), help: 'create unknown topics on Metadata and Produce (default true)' },
+  'num.partitions': { apply: (c, v, k) => void (c.numPartitions = int(1, 100000)(v, k)), help: 'partitions of auto-created topics (default 1)' },
+  'socket.request.max.bytes': { apply: (c, v, k) => void (c.socketRequestMaxBytes = int(1024, 2 ** 31 - 1)(v, k)), help: 'largest request frame accepted (default 104857600)' },
+  'connection.memory.bytes': { apply: (c, v, k) => void (c.connectionMemoryBytes = int(1024)(v, k)), help: 'request bytes in flight per connection before reading pauses (default 67108864)' },
+  'log.tail.cache.bytes': { apply: (c, v, k) => void (c.tailCacheBytes = int(0)(v, k)), help: 'recent bytes per partition served from memory (default 1048576)' },
+  'log.retention.check.interval.ms': { apply: (c, v, k) => void (c.retentionCheckIntervalMs = int(100)(v, k)), help: 'how often retention runs (default 30000)' },
+  'log.level': {
+    apply: (c, v, k) => {
+      if (!['debug', 'info', 'warn', 'error'].includes(v)) throw new ConfigError(`${k} must be debug, info, warn or error, not "${v}"`);
+      c.logLevel = v as BrokerConfig['logLevel'];
+    },
+    help: 'debug, info (default), warn or error',
+  },
+};
+
+export function envName(key: string): string {
+  return 'RIVULET_' + key.toUpperCase().replace(/[.-]/g, '_');
+}
+
+function applyKey(c: BrokerConfig, key: string, value: string, source: string): void {
+  const k = key === 'log.dirs' || key === 'log.dir' ? 'data.dir' : key;
+  const def = brokerKeys[k];
+  if (def) {
+    def.apply(c, value.trim(), `${k} (from ${source})`);
+  } else if (k in defaultTopicDefaults) {
+    c.topicDefaults[k] = value.trim();
+  } else {
+    throw new ConfigError(`Unknown setting "${key}" in ${source}. Known settings: ${[...Object.keys(brokerKeys), ...Object.keys(defaultTopicDefaults)].join(', ')}`);
+  }
+}
+
+export function parseProperties(text: string, source: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  text.split(/\r?\n/).forEach((raw, i) => {
+    const line = raw.trim();
+    if (line === '' || line.startsWith('#') || line.startsWith('!')) return;
+    const m = /^([^=:\s]+)\s*[=:\s]\s*(.*)$/.exec(line);
+    if (!m) throw new ConfigError(`${source}:${i + 1}: expected key=value, got "${line}"`);
+    out[m[1]!] = m[2]!;
+  });
+  return out;
+}
+
+export interface ConfigSources {
+  /** Values given as flags, by key. */
+  flags: Record<string, string | undefined>;
+  env: NodeJS.ProcessEnv;
+  configFile?: string;
+}
+
+export function loadBrokerConfig(sources: ConfigSources): BrokerConfig {
+  const c = defaultBrokerConfig();
+  if (sources.configFile) {
+    let text: string;
+    try {
+      text = readFileSync(sources.configFile, 'utf8');
+    } catch (e) {
+      throw new ConfigError(`The config file ${sources.configFile} cannot be read: ${(e as Error).message}`);
+    }
+    for (const [k, v] of Object.entries(parseProperties(text, sources.configFile))) applyKey(c, k, v, sources.configFile);
+  }
+  const known = [...Object.keys(brokerKeys), ...Object.keys(defaultTopicDefaults)];
+  for (const key of known) {
+    const v = sources.env[envName(key)];
+    if (v !== undefined && v !== '') applyKey(c, key, v, `environment variable ${envName(key)}`);
+  }
+  for (const [key, v] of Object.entries(sources.flags)) if (v !== undefined) applyKey(c, key, v, `flag for ${key}`);
+  if (!c.httpHost) c.httpHost = c.host;
+  return c;
+}

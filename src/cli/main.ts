@@ -1,0 +1,54 @@
+#!/usr/bin/env node
+// The rivulet command line.
+
+import { Command, Option } from 'commander';
+import { createRequire } from 'node:module';
+import { runStart } from './start.js';
+
+const pkg = createRequire(import.meta.url)('../../../package.json') as { version: string };
+
+const program = new Command('rivulet')
+  .description('Rivulet: a Kafka-compatible streaming broker for real-time applications')
+  .version(pkg.version);
+
+program
+  .command('start')
+  .description('run the broker in the foreground (Kafka listener, HTTP side, logs in the data directory)')
+  .option('-c, --config <file>', 'config file in properties format (key=value)')
+  .option('--host <host>', 'address the Kafka listener binds [127.0.0.1]')
+  .option('-p, --port <port>', 'Kafka listener port [9092]')
+  .option('--advertised-host <host>', 'host clients are told to connect to')
+  .option('--advertised-port <port>', 'port clients are told to connect to')
+  .option('-d, --data-dir <dir>', 'data directory [./data]')
+  .option('--http-host <host>', 'address of /healthz, /readyz, /metrics')
+  .option('--http-port <port>', 'port of /healthz, /readyz, /metrics [9644]')
+  .option('--node-id <id>', 'broker id [0]')
+  .addOption(new Option('--fsync <policy>', 'when answers wait for fsync [acks-all]').choices(['acks-all', 'always', 'never']))
+  .addOption(new Option('--log-level <level>', 'log level [info]').choices(['debug', 'info', 'warn', 'error']))
+  .option('-s, --set <key=value...>', 'any other setting by its name, e.g. --set num.partitions=3')
+  .addHelpText('after', '\nPrecedence: flags > RIVULET_* environment variables > config file > defaults.\nEnvironment names: RIVULET_ + the setting name in upper case with dots as underscores (RIVULET_DATA_DIR, RIVULET_LOG_RETENTION_MS).')
+  .action(async (o: Record<string, string | string[] | undefined>) => {
+    const flags: Record<string, string | undefined> = {
+      host: o.host as string | undefined,
+      port: o.port as string | undefined,
+      'advertised.host': o.advertisedHost as string | undefined,
+      'advertised.port': o.advertisedPort as string | undefined,
+      'data.dir': o.dataDir as string | undefined,
+      'http.host': o.httpHost as string | undefined,
+      'http.port': o.httpPort as string | undefined,
+      'node.id': o.nodeId as string | undefined,
+      fsync: o.fsync as string | undefined,
+      'log.level': o.logLevel as string | undefined,
+    };
+    for (const kv of (o.set as string[] | undefined) ?? []) {
+      const i = kv.indexOf('=');
+      if (i <= 0) program.error(`--set expects key=value, got "${kv}"`);
+      flags[kv.slice(0, i)] = kv.slice(i + 1);
+    }
+    await runStart(flags, o.config as string | undefined);
+  });
+
+program.parseAsync(process.argv).catch((e: Error) => {
+  process.stderr.write(`rivulet: ${e.message}\n`);
+  process.exit(1);
+});

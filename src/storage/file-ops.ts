@@ -1,0 +1,134 @@
+// The few file operations the log performs, behind a small interface so tests can count
+// fsyncs and inject failures (ENOSPC, EIO) without touching a real disk's behaviour.
+// Everything is async: file I/O runs on libuv's thread pool, never on the event loop.
+
+import { open, readFile, readdir, rename, rm, stat, unlink, mkdir, type FileHandle } from 'node:fs/promises';
+
+/** An open segment or index file. Positions are absolute; no file uses O_APPEND (Linux ignores positions then). */
+export interface LogFile {
+  /** Writes all of `buffers` at `position`; returns bytes written (may be short). */
+  writev(buffers: Buffer[], position: number): Promise<number>;
+  /** Reads up to `length` bytes at `position` into `into` at `offset`; returns bytes read. */
+  read(into: Buffer, offset: number, length: number, position: number): Promise<number>;
+  sync(): Promise<void>;
+  truncate(size: number): Promise<void>;
+  size(): Promise<number>;
+  close(): Promise<void>;
+}
+
+export const OpenMode = {
+  /** Existing file, read only. */
+  read: 'r',
+  /** Existing file, read and positioned writes. */
+  readWrite: 'r+',
+  /** Create or truncate, read and positioned writes. */
+  create: 'w+',
+} as const;
+export type OpenMode = (typeof OpenMode)[keyof typeof OpenMode];
+
+export interface FileOps {
+  open(path: string, mode: OpenMode): Promise<LogFile>;
+  /** Whole file, or null when it does not exist. */
+  readFile(path: string): Promise<Buffer | null>;
+  /** Replaces the file's content; with `sync` the content is fsynced before returning. */
+  writeFile(path: string, data: Buffer, sync: boolean): Promise<void>;
+  rename(from: string, to: string): Promise<void>;
+  /** Removes a file; a missing file is not an error. */
+  unlink(path: string): Promise<void>;
+  readdir(path: string): Promise<string[]>;
+  mkdir(path: string): Promise<void>;
+  /** Removes a directory tree; missing is not an error. */
+  rmdir(path: string): Promise<void>;
+  /** Size and modification time, or null when missing. */
+  stat(path: string): Promise<{ size: number; mtimeMs: number } | null>;
+  /** fsyncs a directory so created, renamed and removed entries survive a crash. */
+  syncDir(path: string): Promise<void>;
+}
+
+class NodeLogFile implements LogFile {
+  private readonly fh: FileHandle;
+  constructor(fh: FileHandle) {
+    this.fh = fh;
+  }
+  async writev(buffers: Buffer[], position: number): Promise<number> {
+    return (await this.fh.writev(buffers, position)).bytesWritten;
+  }
+  async read(into: Buffer, offset: number, length: number, position: number): Promise<number> {
+    return (await this.fh.read(into, offset, length, position)).bytesRead;
+  }
+  sync(): Promise<void> {
+    return this.fh.sync();
+  }
+  truncate(size: number): Promise<void> {
+    return this.fh.truncate(size);
+  }
+  async size(): Promise<number> {
+    return (await this.fh.stat()).size;
+  }
+  close(): Promise<void> {
+    return this.fh.close();
+  }
+}
+
+function isMissing(err: unknown): boolean {
+  return (err as NodeJS.ErrnoException | null)?.code === 'ENOENT';
+}
+
+export const nodeFileOps: FileOps = {
+  async open(path, mode) {
+    return new NodeLogFile(await open(path, mode));
+  },
+  async readFile(path) {
+    try {
+      return await readFile(path);
+    } catch (err) {
+      if (isMissing(err)) return null;
+      throw err;
+    }
+  },
+  async writeFile(path, data, sync) {
+    const fh = await open(path, 'w');
+    try {
+      await fh.writeFile(data);
+      if (sync) await fh.sync();
+    } finally {
+      await fh.close();
+    }
+  },
+  rename(from, to) {
+    return rename(from, to);
+  },
+  async unlink(path) {
+    try {
+      await unlink(path);
+    } catch (err) {
+      if (!isMissing(err)) throw err;
+    }
+  },
+  readdir(path) {
+    return readdir(path);
+  },
+  async mkdir(path) {
+    await mkdir(path, { recursive: true });
+  },
+  rmdir(path) {
+    return rm(path, { recursive: true, force: true });
+  },
+  async stat(path) {
+    try {
+      const s = await stat(path);
+      return { size: s.size, mtimeMs: s.mtimeMs };
+    } catch (err) {
+      if (isMissing(err)) return null;
+      throw err;
+    }
+  },
+  async syncDir(path) {
+    const fh = await open(path, 'r');
+    try {
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+  },
+};
