@@ -10,6 +10,7 @@
 // OffsetFetch, Fetch with no records...), and records the first request frame of every
 // API and version each client sends. Frames are written whole (4-byte size included) to
 // test/fixtures/protocol/<client>/<api>-v<version>.bin, with index.json beside them.
+// CAPTURE_DEBUG=1 also prints every request seen, in order.
 
 import { createServer } from 'node:net';
 import { createHash } from 'node:crypto';

@@ -198,6 +198,8 @@ function readExpr(gen, f, v, flex) {
     return `read${nullable ? 'Nullable' : ''}Array(r, ${flex}, ${elem})`;
   }
   if (t in PRIMITIVE_TS) return prim(t);
+  // A nullable struct is preceded by an INT8 marker: -1 for null, 1 when present (as Kafka's generator writes it).
+  if (nullable) return `(r.int8() < 0 ? null : read${gen.typeName(t)}V${v}(r))`;
   return `read${gen.typeName(t)}V${v}(r)`;
 }
 
@@ -232,6 +234,15 @@ function writeStmts(gen, f, v, flex, w, value) {
     return [`${w}.${method}(${value} ?? ${nullable ? 'null' : fallback});`];
   }
   if (t in PRIMITIVE_TS) return [`${w}.${t}(${value} ?? ${fallback});`];
+  if (nullable) {
+    return [
+      `if (${value} == null) ${w}.int8(-1);`,
+      `else {`,
+      `  ${w}.int8(1);`,
+      `  write${gen.typeName(t)}V${v}(${w}, ${value});`,
+      `}`,
+    ];
+  }
   return [`write${gen.typeName(t)}V${v}(${w}, ${value} ?? make${gen.typeName(t)}());`];
 }
 

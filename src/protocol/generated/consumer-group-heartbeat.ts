@@ -306,7 +306,7 @@ export function readConsumerGroupHeartbeatResponseV0(r: Reader): ConsumerGroupHe
     memberId: r.compactNullableString(),
     memberEpoch: r.int32(),
     heartbeatIntervalMs: r.int32(),
-    assignment: readConsumerGroupHeartbeatResponseAssignmentV0(r),
+    assignment: (r.int8() < 0 ? null : readConsumerGroupHeartbeatResponseAssignmentV0(r)),
   };
   r.skipTaggedFields();
   return m;
@@ -332,7 +332,11 @@ export function writeConsumerGroupHeartbeatResponseV0(w: Writer, m: ConsumerGrou
   w.compactNullableString(m.memberId ?? null);
   w.int32(m.memberEpoch ?? 0);
   w.int32(m.heartbeatIntervalMs ?? 0);
-  writeConsumerGroupHeartbeatResponseAssignmentV0(w, m.assignment ?? makeConsumerGroupHeartbeatResponseAssignment());
+  if (m.assignment == null) w.int8(-1);
+  else {
+    w.int8(1);
+    writeConsumerGroupHeartbeatResponseAssignmentV0(w, m.assignment);
+  }
   w.uvarint(0);
 }
 
@@ -393,7 +397,7 @@ export function readConsumerGroupHeartbeatResponseV1(r: Reader): ConsumerGroupHe
     memberId: r.compactNullableString(),
     memberEpoch: r.int32(),
     heartbeatIntervalMs: r.int32(),
-    assignment: readConsumerGroupHeartbeatResponseAssignmentV1(r),
+    assignment: (r.int8() < 0 ? null : readConsumerGroupHeartbeatResponseAssignmentV1(r)),
   };
   r.skipTaggedFields();
   return m;
@@ -419,7 +423,11 @@ export function writeConsumerGroupHeartbeatResponseV1(w: Writer, m: ConsumerGrou
   w.compactNullableString(m.memberId ?? null);
   w.int32(m.memberEpoch ?? 0);
   w.int32(m.heartbeatIntervalMs ?? 0);
-  writeConsumerGroupHeartbeatResponseAssignmentV1(w, m.assignment ?? makeConsumerGroupHeartbeatResponseAssignment());
+  if (m.assignment == null) w.int8(-1);
+  else {
+    w.int8(1);
+    writeConsumerGroupHeartbeatResponseAssignmentV1(w, m.assignment);
+  }
   w.uvarint(0);
 }
 

@@ -76,7 +76,7 @@ export function readDescribeTopicPartitionsRequestV0(r: Reader): DescribeTopicPa
   const m: DescribeTopicPartitionsRequest = {
     topics: readArray(r, true, readDescribeTopicPartitionsRequestTopicRequestV0),
     responsePartitionLimit: r.int32(),
-    cursor: readDescribeTopicPartitionsRequestCursorV0(r),
+    cursor: (r.int8() < 0 ? null : readDescribeTopicPartitionsRequestCursorV0(r)),
   };
   r.skipTaggedFields();
   return m;
@@ -98,7 +98,11 @@ export function writeDescribeTopicPartitionsRequestV0(w: Writer, m: DescribeTopi
     for (const e of a) writeDescribeTopicPartitionsRequestTopicRequestV0(w, e);
   }
   w.int32(m.responsePartitionLimit ?? 2000);
-  writeDescribeTopicPartitionsRequestCursorV0(w, m.cursor ?? makeDescribeTopicPartitionsRequestCursor());
+  if (m.cursor == null) w.int8(-1);
+  else {
+    w.int8(1);
+    writeDescribeTopicPartitionsRequestCursorV0(w, m.cursor);
+  }
   w.uvarint(0);
 }
 
@@ -283,7 +287,7 @@ export function readDescribeTopicPartitionsResponseV0(r: Reader): DescribeTopicP
   const m: DescribeTopicPartitionsResponse = {
     throttleTimeMs: r.int32(),
     topics: readArray(r, true, readDescribeTopicPartitionsResponseDescribeTopicPartitionsResponseTopicV0),
-    nextCursor: readDescribeTopicPartitionsResponseCursorV0(r),
+    nextCursor: (r.int8() < 0 ? null : readDescribeTopicPartitionsResponseCursorV0(r)),
   };
   r.skipTaggedFields();
   return m;
@@ -319,7 +323,11 @@ export function writeDescribeTopicPartitionsResponseV0(w: Writer, m: DescribeTop
     w.compactArrayLength(a.length);
     for (const e of a) writeDescribeTopicPartitionsResponseDescribeTopicPartitionsResponseTopicV0(w, e);
   }
-  writeDescribeTopicPartitionsResponseCursorV0(w, m.nextCursor ?? makeDescribeTopicPartitionsResponseCursor());
+  if (m.nextCursor == null) w.int8(-1);
+  else {
+    w.int8(1);
+    writeDescribeTopicPartitionsResponseCursorV0(w, m.nextCursor);
+  }
   w.uvarint(0);
 }
 

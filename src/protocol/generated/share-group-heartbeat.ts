@@ -157,7 +157,7 @@ export function readShareGroupHeartbeatResponseV0(r: Reader): ShareGroupHeartbea
     memberId: r.compactNullableString(),
     memberEpoch: r.int32(),
     heartbeatIntervalMs: r.int32(),
-    assignment: readShareGroupHeartbeatResponseAssignmentV0(r),
+    assignment: (r.int8() < 0 ? null : readShareGroupHeartbeatResponseAssignmentV0(r)),
   };
   r.skipTaggedFields();
   return m;
@@ -183,7 +183,11 @@ export function writeShareGroupHeartbeatResponseV0(w: Writer, m: ShareGroupHeart
   w.compactNullableString(m.memberId ?? null);
   w.int32(m.memberEpoch ?? 0);
   w.int32(m.heartbeatIntervalMs ?? 0);
-  writeShareGroupHeartbeatResponseAssignmentV0(w, m.assignment ?? makeShareGroupHeartbeatResponseAssignment());
+  if (m.assignment == null) w.int8(-1);
+  else {
+    w.int8(1);
+    writeShareGroupHeartbeatResponseAssignmentV0(w, m.assignment);
+  }
   w.uvarint(0);
 }
 

@@ -71,6 +71,15 @@ export function decodeRequestFrame(frame: Buffer): DecodedRequest {
   return { reader: r, header, body };
 }
 
+/** Offset of the body in a request frame: after the size field and the request header. */
+export function bodyOffset(frame: Buffer): number {
+  const r = new Reader(frame, 4);
+  const h = readRequestHeader(r);
+  if (isFlexible(h.apiKey, h.apiVersion)) r.skipTaggedFields();
+  if (r.bad) throw new Error(`no whole request header: ${r.reason}`);
+  return r.pos;
+}
+
 export const allCodecs = (): ApiCodec[] => codecs.filter((c): c is ApiCodec => c !== undefined);
 
 // ---------------------------------------------------------------- message definitions

@@ -139,3 +139,16 @@ test('regression: FetchResponse.CurrentLeader (tagged struct) is written when se
   // Decoding a message without the tag and re-encoding does not invent it.
   assert.deepEqual(bytesOf(c.writeResponse[12]!, decodeAll(c.readResponse[12]!, unset)), unset);
 });
+
+// Regression: nullable struct fields went on the wire without Kafka's INT8 presence
+// marker (-1 null, 1 present), so DescribeTopicPartitions cursors and the
+// ConsumerGroupHeartbeat/ShareGroupHeartbeat assignments did not match other clients.
+test('regression: a nullable struct carries an INT8 presence marker', () => {
+  const c = codecs[ApiKey.DescribeTopicPartitions]!;
+  const none = bytesOf(c.writeRequest[0]!, { topics: [], responsePartitionLimit: 5, cursor: null });
+  assert.equal(none.toString('hex'), '01' + '00000005' + 'ff' + '00');
+  const some = bytesOf(c.writeRequest[0]!, { topics: [], responsePartitionLimit: 5, cursor: { topicName: 'a', partitionIndex: 2 } });
+  assert.equal(some.toString('hex'), '01' + '00000005' + '01' + '0261' + '00000002' + '00' + '00');
+  assert.equal(decodeAll(c.readRequest[0]!, none).cursor, null);
+  assert.deepEqual(decodeAll(c.readRequest[0]!, some).cursor, { topicName: 'a', partitionIndex: 2 });
+});

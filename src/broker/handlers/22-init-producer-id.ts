@@ -1,0 +1,36 @@
+// InitProducerId (key 22), v0-5. Hands an idempotent producer a producer id never used
+// before on this data directory, with epoch 0. A producer that sends its current id and
+// epoch (v3+, KIP-360) gets the epoch bumped instead, which resets its sequences.
+// Transactional ids are refused until transactions are implemented.
+
+import type { HandlerEntry, RequestContext } from '../connection.js';
+import type { InitProducerIdRequest, InitProducerIdResponse } from '../../protocol/generated/index.js';
+import { ErrorCode } from '../../protocol/errors.js';
+
+const MAX_EPOCH = 32767;
+
+async function handle(ctx: RequestContext, req: InitProducerIdRequest): Promise<InitProducerIdResponse> {
+  const res: InitProducerIdResponse = { throttleTimeMs: 0, errorCode: ErrorCode.NONE, producerId: -1, producerEpoch: -1 };
+  if (req.transactionalId !== null) {
+    res.errorCode = ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
+    ctx.broker.logger.warn('transactional producer refused: transactions are not supported yet', { transactionalId: req.transactionalId });
+    return res;
+  }
+  const pid = req.producerId ?? -1;
+  const epoch = req.producerEpoch ?? -1;
+  if (pid >= 0 && epoch >= 0 && epoch < MAX_EPOCH - 1) {
+    res.producerId = pid;
+    res.producerEpoch = epoch + 1;
+    return res;
+  }
+  try {
+    res.producerId = await ctx.broker.topics.allocateProducerId();
+    res.producerEpoch = 0;
+  } catch (e) {
+    ctx.broker.logger.error('producer id allocation failed', { error: e });
+    res.errorCode = ErrorCode.KAFKA_STORAGE_ERROR;
+  }
+  return res;
+}
+
+export const initProducerId: HandlerEntry = { apiKey: 22, minVersion: 0, maxVersion: 5, handle };

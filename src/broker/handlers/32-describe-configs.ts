@@ -1,0 +1,126 @@
+// DescribeConfigs (key 32), v0-4. Topics: every topic config with its effective value and
+// where it comes from (the topic's override, else the broker default), with synonyms (v1+)
+// and types and docs (v3+). Brokers: the broker's settings, read-only (they are set at
+// start). Broker loggers: none.
+
+import type { HandlerEntry, RequestContext } from '../connection.js';
+import type { DescribeConfigsRequest, DescribeConfigsResponse, DescribeConfigsResponseDescribeConfigsResourceResult } from '../../protocol/generated/index.js';
+import { ErrorCode } from '../../protocol/errors.js';
+import { topicConfigDefs, effectiveTopicConfigs, ConfigTypeCode, type ConfigType } from '../topic-config.js';
+import { defaultTopicDefaults } from '../config.js';
+import type { Broker } from '../broker.js';
+
+export const ResourceType = { TOPIC: 2, BROKER: 4, BROKER_LOGGER: 8 } as const;
+
+/** DescribeConfigsResponse ConfigSource codes. */
+export const ConfigSource = {
+  UNKNOWN: 0,
+  TOPIC_CONFIG: 1,
+  DYNAMIC_BROKER_CONFIG: 2,
+  DYNAMIC_DEFAULT_BROKER_CONFIG: 3,
+  STATIC_BROKER_CONFIG: 4,
+  DEFAULT_CONFIG: 5,
+  DYNAMIC_BROKER_LOGGER_CONFIG: 6,
+} as const;
+
+type Entry = DescribeConfigsResponseDescribeConfigsResourceResult;
+
+function brokerDefaultSource(key: string, value: string): number {
+  return defaultTopicDefaults[key] === value ? ConfigSource.DEFAULT_CONFIG : ConfigSource.STATIC_BROKER_CONFIG;
+}
+
+function topicEntries(broker: Broker, overrides: Record<string, string>, synonyms: boolean, docs: boolean): Entry[] {
+  const effective = effectiveTopicConfigs(broker.config.topicDefaults, overrides);
+  return topicConfigDefs.map((d) => {
+    const brokerValue = broker.config.topicDefaults[d.brokerName] ?? '';
+    const brokerSource = brokerDefaultSource(d.brokerName, brokerValue);
+    const overridden = d.name in overrides;
+    const syn = [];
+    if (synonyms) {
+      if (overridden) syn.push({ name: d.name, value: overrides[d.name]!, source: ConfigSource.TOPIC_CONFIG });
+      syn.push({ name: d.brokerName, value: brokerValue, source: brokerSource });
+    }
+    return {
+      name: d.name,
+      value: effective[d.name] ?? null,
+      readOnly: false,
+      isDefault: !overridden,
+      configSource: overridden ? ConfigSource.TOPIC_CONFIG : ConfigSource.DEFAULT_CONFIG,
+      isSensitive: false,
+      synonyms: syn,
+      configType: ConfigTypeCode[d.type],
+      documentation: docs ? d.doc : null,
+    };
+  });
+}
+
+function brokerEntries(broker: Broker, docs: boolean): Entry[] {
+  const c = broker.config;
+  const adv = broker.advertisedAddress();
+  const rows: [string, string, ConfigType, string][] = [
+    ['node.id', String(broker.nodeId), 'int', 'Broker id'],
+    ['broker.id', String(broker.nodeId), 'int', 'Broker id'],
+    ['listeners', `PLAINTEXT://${c.host}:${broker.port}`, 'list', 'Kafka listener'],
+    ['advertised.listeners', `PLAINTEXT://${adv.host}:${adv.port}`, 'list', 'Address given to clients'],
+    ['log.dirs', c.dataDir, 'string', 'Data directory'],
+    ['num.partitions', String(c.numPartitions), 'int', 'Partitions of auto-created topics'],
+    ['default.replication.factor', '1', 'short', 'One broker, one replica'],
+    ['auto.create.topics.enable', String(c.autoCreateTopics), 'boolean', 'Create unknown topics on Metadata and Produce'],
+    ['socket.request.max.bytes', String(c.socketRequestMaxBytes), 'int', 'Largest request accepted'],
+    ['log.retention.check.interval.ms', String(c.retentionCheckIntervalMs), 'long', 'How often retention runs'],
+    ['fsync', c.fsync, 'string', 'When produce answers wait for fsync: acks-all, always or never'],
+  ];
+  for (const [k, v] of Object.entries(c.topicDefaults)) {
+    const def = topicConfigDefs.find((d) => d.brokerName === k);
+    rows.push([k, v, def?.type ?? 'string', def?.doc ?? '']);
+  }
+  return rows.map(([name, value, type, doc]) => ({
+    name,
+    value,
+    readOnly: true,
+    isDefault: false,
+    configSource: ConfigSource.STATIC_BROKER_CONFIG,
+    isSensitive: false,
+    synonyms: [],
+    configType: ConfigTypeCode[type],
+    documentation: docs ? doc : null,
+  }));
+}
+
+function handle(ctx: RequestContext, req: DescribeConfigsRequest): DescribeConfigsResponse {
+  const broker = ctx.broker;
+  const synonyms = req.includeSynonyms ?? false;
+  const docs = req.includeDocumentation ?? false;
+  const results = req.resources.map((r) => {
+    const result = { errorCode: ErrorCode.NONE, errorMessage: null as string | null, resourceType: r.resourceType, resourceName: r.resourceName, configs: [] as Entry[] };
+    let entries: Entry[];
+    if (r.resourceType === ResourceType.TOPIC) {
+      const topic = broker.topics.byName.get(r.resourceName);
+      if (!topic) {
+        result.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+        result.errorMessage = `Topic ${r.resourceName} does not exist`;
+        return result;
+      }
+      entries = topicEntries(broker, topic.overrides, synonyms, docs);
+    } else if (r.resourceType === ResourceType.BROKER) {
+      if (r.resourceName !== '' && r.resourceName !== String(broker.nodeId)) {
+        result.errorCode = ErrorCode.INVALID_REQUEST;
+        result.errorMessage = `This is broker ${broker.nodeId}, not ${r.resourceName}`;
+        return result;
+      }
+      entries = brokerEntries(broker, docs);
+    } else if (r.resourceType === ResourceType.BROKER_LOGGER) {
+      entries = [];
+    } else {
+      result.errorCode = ErrorCode.INVALID_REQUEST;
+      result.errorMessage = `Resource type ${r.resourceType} has no configs here`;
+      return result;
+    }
+    const keys = r.configurationKeys;
+    result.configs = keys === null || keys.length === 0 ? entries : entries.filter((e) => keys.includes(e.name));
+    return result;
+  });
+  return { throttleTimeMs: 0, results };
+}
+
+export const describeConfigs: HandlerEntry = { apiKey: 32, minVersion: 0, maxVersion: 4, handle };

@@ -1,0 +1,47 @@
+// CreatePartitions (key 37), v0-3. Grows a topic to `count` partitions; shrinking is
+// refused, as in Kafka. Manual assignments may only name this broker.
+
+import type { HandlerEntry, RequestContext } from '../connection.js';
+import type { CreatePartitionsRequest, CreatePartitionsResponse } from '../../protocol/generated/index.js';
+import { ErrorCode } from '../../protocol/errors.js';
+
+const MAX_PARTITIONS = 100_000;
+
+async function handle(ctx: RequestContext, req: CreatePartitionsRequest): Promise<CreatePartitionsResponse> {
+  const broker = ctx.broker;
+  const results = await Promise.all(
+    req.topics.map(async (t) => {
+      const res = { name: t.name, errorCode: ErrorCode.NONE as number, errorMessage: null as string | null };
+      const fail = (code: number, message: string) => {
+        res.errorCode = code;
+        res.errorMessage = message;
+        return res;
+      };
+      const topic = broker.topics.byName.get(t.name);
+      if (!topic) return fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `Topic ${t.name} does not exist`);
+      const current = topic.partitions.length;
+      if (t.count <= current) {
+        return fail(ErrorCode.INVALID_PARTITIONS, `Topic currently has ${current} partitions, which is higher than or equal to the requested ${t.count}.`);
+      }
+      if (t.count > MAX_PARTITIONS) return fail(ErrorCode.INVALID_PARTITIONS, `At most ${MAX_PARTITIONS} partitions`);
+      if (t.assignments !== null) {
+        if (t.assignments.length !== t.count - current) {
+          return fail(ErrorCode.INVALID_REPLICA_ASSIGNMENT, `Expected ${t.count - current} assignments for the new partitions, got ${t.assignments.length}`);
+        }
+        if (t.assignments.some((a) => a.brokerIds.length !== 1 || a.brokerIds[0] !== broker.nodeId)) {
+          return fail(ErrorCode.INVALID_REPLICA_ASSIGNMENT, `This cluster has one broker (id ${broker.nodeId}); every partition must be assigned to it alone`);
+        }
+      }
+      if (req.validateOnly) return res;
+      try {
+        await broker.topics.addPartitions(topic, t.count);
+      } catch (e) {
+        return fail(ErrorCode.KAFKA_STORAGE_ERROR, `Partitions could not be created: ${(e as Error).message}`);
+      }
+      return res;
+    }),
+  );
+  return { throttleTimeMs: 0, results };
+}
+
+export const createPartitions: HandlerEntry = { apiKey: 37, minVersion: 0, maxVersion: 3, handle };

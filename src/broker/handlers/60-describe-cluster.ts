@@ -1,0 +1,33 @@
+// DescribeCluster (key 60), v0-1. The cluster is this broker, which is also its own
+// controller as far as clients can tell.
+
+import type { HandlerEntry, RequestContext } from '../connection.js';
+import type { DescribeClusterRequest, DescribeClusterResponse } from '../../protocol/generated/index.js';
+import { ErrorCode } from '../../protocol/errors.js';
+import { ALL_CLUSTER_OPERATIONS, OPERATIONS_NOT_REQUESTED } from './common.js';
+
+const EndpointType = { BROKERS: 1, CONTROLLERS: 2 } as const;
+
+function handle(ctx: RequestContext, req: DescribeClusterRequest): DescribeClusterResponse {
+  const broker = ctx.broker;
+  const adv = broker.advertisedAddress();
+  const endpointType = req.endpointType ?? EndpointType.BROKERS;
+  const res: DescribeClusterResponse = {
+    throttleTimeMs: 0,
+    errorCode: ErrorCode.NONE,
+    errorMessage: null,
+    endpointType,
+    clusterId: broker.clusterId,
+    controllerId: broker.nodeId,
+    brokers: [{ brokerId: broker.nodeId, host: adv.host, port: adv.port, rack: null }],
+    clusterAuthorizedOperations: req.includeClusterAuthorizedOperations ? ALL_CLUSTER_OPERATIONS : OPERATIONS_NOT_REQUESTED,
+  };
+  if (endpointType !== EndpointType.BROKERS) {
+    res.errorCode = ErrorCode.MISMATCHED_ENDPOINT_TYPE;
+    res.errorMessage = 'This broker answers for brokers only (endpoint type 1)';
+    res.brokers = [];
+  }
+  return res;
+}
+
+export const describeCluster: HandlerEntry = { apiKey: 60, minVersion: 0, maxVersion: 1, handle };

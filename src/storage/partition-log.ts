@@ -1,0 +1,704 @@
+// A partition's log: segments of whole v2 batches named by base offset, appends with
+// coalesced writes and group-committed fsyncs, reads by offset (from the in-memory tail or
+// the segment files) and by timestamp, retention and DeleteRecords.
+//
+// Event-loop rule: every state change (offsets, positions, segment list, watermarks) happens
+// synchronously within one turn; only file I/O is awaited. Offsets are assigned in append(),
+// so the order of appends is the order of offsets whatever the disk does.
+//
+// Three positions move forward: logEndOffset (assigned), highWatermark (written to the file,
+// visible to reads) and the durable offset (fsynced). A failed write rolls logEndOffset back
+// to the high watermark and cuts the file there, so the log stays whole and later appends work.
+
+import { join } from 'node:path';
+import {
+  BATCH_HEADER_SIZE,
+  baseOffset as batchBaseOffset,
+  batchSize,
+  lastOffsetDelta,
+  maxTimestamp as batchMaxTimestamp,
+  setBaseOffset,
+  setPartitionLeaderEpoch,
+} from '../protocol/record-batch.js';
+import { CLEAN_SHUTDOWN_MARKER, writeLogStartOffset } from './checkpoint.js';
+import { StorageError, StorageErrorCode, ioError, offsetOutOfRange } from './errors.js';
+import { OpenMode, nodeFileOps, type FileOps, type LogFile } from './file-ops.js';
+import { checkLogConfig, defaultLogConfig, type LogConfig } from './log-config.js';
+import { recoverLog, type RecoveredProducerBatch } from './recovery.js';
+import { Segment, readFully } from './segment.js';
+import { TailCache } from './tail-cache.js';
+
+export { StorageError, StorageErrorCode } from './errors.js';
+export { defaultLogConfig, checkLogConfig, type LogConfig } from './log-config.js';
+export { nodeFileOps, OpenMode, type FileOps, type LogFile } from './file-ops.js';
+export type { RecoveredProducerBatch } from './recovery.js';
+
+export interface PartitionLogOptions {
+  /** File operations; tests substitute one that counts fsyncs or fails on demand. */
+  fileOps?: FileOps;
+  /** Milliseconds since the epoch, for segment.ms. */
+  clock?: () => number;
+}
+
+export interface AppendResult {
+  baseOffset: number;
+  lastOffset: number;
+  /** Resolves once the bytes are in the file (not fsynced); rejects with a StorageError. */
+  written: Promise<void>;
+}
+
+interface PendingWrite {
+  segment: Segment;
+  position: number;
+  buf: Buffer;
+  baseOffset: number;
+  /** One past the last offset. */
+  endOffset: number;
+  resolve: () => void;
+  reject: (err: Error) => void;
+}
+
+interface FlushWaiter {
+  target: number;
+  resolve: () => void;
+  reject: (err: Error) => void;
+}
+
+const noop = (): void => undefined;
+
+export class PartitionLog {
+  readonly dir: string;
+  config: LogConfig;
+  /** Called synchronously, in the turn a write completed, whenever highWatermark advances. */
+  onAdvance: (() => void) | null;
+  /** Producer batches found while scanning the last segment at open (last five per producer). */
+  readonly recoveredProducerBatches: RecoveredProducerBatch[];
+  /** What recovery found and repaired at open, one sentence each. */
+  readonly recoveryNotes: string[];
+
+  private readonly ops: FileOps;
+  private readonly clock: () => number;
+  private segments: Segment[];
+  private lso: number;
+  private leo: number;
+  private hw: number;
+  private durable: number;
+  private maxTs: number;
+  private maxTsOffset: number;
+  private readonly cache: TailCache;
+  private queue: PendingWrite[];
+  private writing: boolean;
+  /** Segment holding the last written byte: the file a group commit must fsync. */
+  private lastWritten: Segment;
+  private dirDirty: boolean;
+  private syncing: boolean;
+  private flushWaiters: FlushWaiter[];
+  private drainWaiters: Array<() => void>;
+  private metaChain: Promise<void>;
+  private state: 'open' | 'closing' | 'closed';
+  private closePromise: Promise<void> | null;
+
+  private constructor(dir: string, config: LogConfig, ops: FileOps, clock: () => number, segments: Segment[], lso: number, producers: RecoveredProducerBatch[], notes: string[]) {
+    this.dir = dir;
+    this.config = config;
+    this.onAdvance = null;
+    this.recoveredProducerBatches = producers;
+    this.recoveryNotes = notes;
+    this.ops = ops;
+    this.clock = clock;
+    this.segments = segments;
+    const last = segments[segments.length - 1]!;
+    this.lso = lso;
+    this.leo = last.writtenNextOffset;
+    this.hw = this.leo;
+    // Recovery cut the tail at what the disk holds; everything there counts as durable.
+    this.durable = this.leo;
+    this.maxTs = -1;
+    this.maxTsOffset = -1;
+    this.cache = new TailCache(config.tailCacheBytes);
+    this.queue = [];
+    this.writing = false;
+    this.lastWritten = last;
+    this.dirDirty = false;
+    this.syncing = false;
+    this.flushWaiters = [];
+    this.drainWaiters = [];
+    this.metaChain = Promise.resolve();
+    this.state = 'open';
+    this.closePromise = null;
+    this.recomputeMaxTimestamp();
+  }
+
+  /** Opens or creates the partition directory and recovers it (see recovery.ts). */
+  static async open(dir: string, config: LogConfig = defaultLogConfig, options: PartitionLogOptions = {}): Promise<PartitionLog> {
+    checkLogConfig(config);
+    const ops = options.fileOps ?? nodeFileOps;
+    const clock = options.clock ?? Date.now;
+    const r = await recoverLog(dir, ops, config, clock());
+    return new PartitionLog(dir, { ...config }, ops, clock, r.segments, r.logStartOffset, r.producerBatches, r.notes);
+  }
+
+  get logStartOffset(): number {
+    return this.lso;
+  }
+  get logEndOffset(): number {
+    return this.leo;
+  }
+  get highWatermark(): number {
+    return this.hw;
+  }
+  /** Offsets below this are fsynced. */
+  get durableOffset(): number {
+    return this.durable;
+  }
+  get segmentCount(): number {
+    return this.segments.length;
+  }
+  /** Base offsets of the segments, oldest first. */
+  segmentBaseOffsets(): number[] {
+    return this.segments.map((s) => s.baseOffset);
+  }
+
+  /** Applies changed topic configs; takes effect for the next append, read and retention pass. */
+  setConfig(config: LogConfig): void {
+    checkLogConfig(config);
+    this.config = { ...config };
+    this.cache.setLimit(config.tailCacheBytes);
+  }
+
+  append(batches: Buffer): AppendResult {
+    this.assertOpen();
+    if (batches.length < BATCH_HEADER_SIZE) {
+      throw new StorageError(StorageErrorCode.corrupt, `append of ${batches.length} bytes holds no whole record batch; validate batches before appending`);
+    }
+    const now = this.clock();
+    let seg = this.segments[this.segments.length - 1]!;
+    if (seg.size > 0 && (seg.size + batches.length > this.config.segmentBytes || now - seg.rollStartMs >= this.config.segmentMs)) {
+      // The previous segment is sealed by the writer before any byte goes to this one.
+      seg = new Segment(this.dir, this.leo);
+      this.segments.push(seg);
+    }
+    const base = this.leo;
+    let next = base;
+    for (let p = 0; p < batches.length; p += batchSize(batches, p)) {
+      setBaseOffset(batches, p, next);
+      setPartitionLeaderEpoch(batches, p, 0);
+      next += lastOffsetDelta(batches, p) + 1;
+    }
+    const position = seg.size;
+    seg.size += batches.length;
+    seg.nextOffset = next;
+    if (seg.rollStartMs < 0) seg.rollStartMs = now;
+    this.leo = next;
+    let resolve = noop;
+    let reject: (err: Error) => void = noop;
+    const written = new Promise<void>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    // A caller that ignores `written` (acks=0) must not turn a disk error into an unhandled rejection.
+    written.catch(noop);
+    this.queue.push({ segment: seg, position, buf: batches, baseOffset: base, endOffset: next, resolve, reject });
+    if (!this.writing) {
+      this.writing = true;
+      // Start after the current turn so appends made in the same turn share one writev.
+      queueMicrotask(() => void this.pump());
+    }
+    return { baseOffset: base, lastOffset: next - 1, written };
+  }
+
+  /** Group commit: resolves once everything appended before the call is fsynced. */
+  flush(): Promise<void> {
+    if (this.state === 'closed') return Promise.reject(this.closedError());
+    const target = this.leo;
+    if (target <= this.durable) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      this.flushWaiters.push({ target, resolve, reject });
+      this.maybeSync();
+    });
+  }
+
+  /**
+   * Whole batches starting with the one holding `offset`, up to `maxBytes` but at least one.
+   * Each returned Buffer holds one or more whole batches. The first batch may start before
+   * `offset` (the client skips records it did not ask for), as Kafka does.
+   */
+  async read(offset: number, maxBytes: number): Promise<Buffer[]> {
+    this.assertNotClosed();
+    if (offset < this.lso || offset > this.hw) throw offsetOutOfRange(offset, this.lso, this.hw);
+    if (offset === this.hw) return [];
+    const cached = this.cache.read(offset, maxBytes);
+    if (cached !== null) return cached;
+    const seg = this.segmentFor(offset);
+    seg.readers++;
+    try {
+      return await this.readSegment(seg, offset, maxBytes);
+    } finally {
+      this.releaseReader(seg);
+    }
+  }
+
+  /** First batch whose maxTimestamp >= `timestamp`: its base offset (not below the log start) and maxTimestamp. */
+  async offsetForTimestamp(timestamp: number): Promise<{ offset: number; timestamp: number } | null> {
+    this.assertNotClosed();
+    for (const seg of this.segments) {
+      if (seg.maxTimestamp < timestamp || seg.writtenNextOffset <= this.lso) continue;
+      const rel = seg.timeIndex.lookupBefore(timestamp);
+      const from = rel < 0 ? 0 : seg.offsetIndex.lookup(rel);
+      seg.readers++;
+      try {
+        const found = await this.scanHeaders(seg, from, (buf, p) => {
+          const end = batchBaseOffset(buf, p) + lastOffsetDelta(buf, p) + 1;
+          return end > this.lso && batchMaxTimestamp(buf, p) >= timestamp;
+        });
+        if (found !== null) {
+          return { offset: Math.max(batchBaseOffset(found.buf, found.pos), this.lso), timestamp: batchMaxTimestamp(found.buf, found.pos) };
+        }
+      } finally {
+        this.releaseReader(seg);
+      }
+    }
+    return null;
+  }
+
+  /** ListOffsets MAX_TIMESTAMP: the last offset of the batch with the largest maxTimestamp. */
+  maxTimestampInfo(): { offset: number; timestamp: number } {
+    return this.maxTs < 0 ? { offset: -1, timestamp: -1 } : { offset: this.maxTsOffset, timestamp: this.maxTs };
+  }
+
+  /** DeleteRecords: raises the log start offset (persisted), removes segments wholly below it. */
+  async deleteRecordsBefore(offset: number): Promise<number> {
+    this.assertOpen();
+    if (offset < 0 || offset > this.hw) throw offsetOutOfRange(offset, this.lso, this.hw);
+    if (offset <= this.lso) return this.lso;
+    this.lso = offset;
+    const doomed: Segment[] = [];
+    while (this.segments.length > 1) {
+      const seg = this.segments[0]!;
+      if (!seg.sealed || this.segments[1]!.baseOffset > offset) break;
+      doomed.push(this.segments.shift()!);
+    }
+    await this.dropSegments(doomed);
+    return this.lso;
+  }
+
+  /** Deletes whole old segments past retention.ms / retention.bytes; never the active segment. */
+  async enforceRetention(now: number): Promise<void> {
+    if (this.state !== 'open') return;
+    const { retentionMs, retentionBytes } = this.config;
+    let size = this.sizeBytes();
+    const doomed: Segment[] = [];
+    while (this.segments.length > 1) {
+      const seg = this.segments[0]!;
+      // Unsealed means the writer has not finished with it yet.
+      if (!seg.sealed) break;
+      const newest = seg.maxTimestamp >= 0 ? seg.maxTimestamp : seg.lastModifiedMs;
+      const byTime = retentionMs >= 0 && now - newest > retentionMs;
+      const bySize = retentionBytes >= 0 && size - seg.writtenSize >= retentionBytes;
+      if (!byTime && !bySize) break;
+      doomed.push(this.segments.shift()!);
+      size -= seg.writtenSize;
+    }
+    if (doomed.length === 0) return;
+    this.lso = Math.max(this.lso, this.segments[0]!.baseOffset);
+    await this.dropSegments(doomed);
+  }
+
+  /** Bytes in the segment files (written data only). */
+  sizeBytes(): number {
+    let n = 0;
+    for (const seg of this.segments) n += seg.writtenSize;
+    return n;
+  }
+
+  /** Waits for writes, fsyncs, writes the active segment's indexes, closes files, marks a clean shutdown. */
+  close(): Promise<void> {
+    if (this.closePromise === null) this.closePromise = this.doClose();
+    return this.closePromise;
+  }
+
+  /** Closes and removes the partition directory (DeleteTopics). */
+  async destroy(): Promise<void> {
+    await this.close().catch(noop);
+    try {
+      await this.ops.rmdir(this.dir);
+    } catch (err) {
+      throw ioError(`removing partition directory ${this.dir}`, err);
+    }
+  }
+
+  // --- writing ---
+
+  private async pump(): Promise<void> {
+    try {
+      while (this.queue.length > 0) {
+        const items = this.queue;
+        this.queue = [];
+        let i = 0;
+        while (i < items.length) {
+          const seg = items[i]!.segment;
+          let j = i + 1;
+          while (j < items.length && items[j]!.segment === seg) j++;
+          try {
+            await this.prepareSegment(seg);
+            await this.writeRun(seg, items, i, j);
+          } catch (err) {
+            await this.failWrites(seg, items, i, err);
+            break;
+          }
+          this.completeRun(seg, items, i, j);
+          i = j;
+        }
+      }
+    } catch (err) {
+      // Only a bug lands here; fail what is pending rather than leave callers hanging.
+      const e = err instanceof Error ? err : new Error(String(err));
+      for (const w of this.queue.splice(0)) w.reject(e);
+    } finally {
+      this.writing = false;
+      for (const d of this.drainWaiters.splice(0)) d();
+    }
+  }
+
+  /** Before the first write to a segment: seal the previous one, create the file, cut any failed tail. */
+  private async prepareSegment(seg: Segment): Promise<void> {
+    if (seg.file !== null && !seg.needsTruncate) return;
+    const idx = this.segments.indexOf(seg);
+    const prev = idx > 0 ? this.segments[idx - 1]! : null;
+    if (prev !== null && !prev.sealed) await this.seal(prev);
+    if (seg.file === null) {
+      seg.file = await this.ops.open(seg.logPath, OpenMode.create);
+      this.dirDirty = true;
+    }
+    if (seg.needsTruncate) {
+      await seg.file.truncate(seg.writtenSize);
+      seg.needsTruncate = false;
+    }
+  }
+
+  /** Index files written and data fsynced, so recovery never has to scan this segment. */
+  private async seal(seg: Segment): Promise<void> {
+    seg.finishTimeIndex();
+    await this.ops.writeFile(seg.indexPath, seg.offsetIndex.toBuffer(), false);
+    await this.ops.writeFile(seg.timeIndexPath, seg.timeIndex.toBuffer(), false);
+    if (seg.file !== null) await seg.file.sync();
+    seg.sealed = true;
+  }
+
+  private async writeRun(seg: Segment, items: PendingWrite[], i: number, j: number): Promise<void> {
+    const file = seg.file!;
+    let bufs: Buffer[] = [];
+    let total = 0;
+    for (let k = i; k < j; k++) {
+      bufs.push(items[k]!.buf);
+      total += items[k]!.buf.length;
+    }
+    const position = items[i]!.position;
+    let done = await file.writev(bufs, position);
+    while (done < total) {
+      // A short write (rare; e.g. the disk filled mid-way): continue with what is left.
+      let skip = done;
+      const rest: Buffer[] = [];
+      for (const b of bufs) {
+        if (skip >= b.length) {
+          skip -= b.length;
+        } else {
+          rest.push(skip > 0 ? b.subarray(skip) : b);
+          skip = 0;
+        }
+      }
+      bufs = rest;
+      const n = await file.writev(bufs, position + done);
+      if (n <= 0) throw new Error(`write made no progress at byte ${position + done}`);
+      done += n;
+    }
+  }
+
+  private completeRun(seg: Segment, items: PendingWrite[], i: number, j: number): void {
+    const interval = this.config.indexIntervalBytes;
+    const cacheOn = this.cache.limit > 0;
+    for (let k = i; k < j; k++) {
+      const w = items[k]!;
+      seg.recordWritten(w.buf, 0, w.buf.length, w.position, interval);
+      if (cacheOn) {
+        for (let p = 0; p < w.buf.length; ) {
+          const size = batchSize(w.buf, p);
+          const base = batchBaseOffset(w.buf, p);
+          this.cache.push(base, base + lastOffsetDelta(w.buf, p) + 1, w.buf.subarray(p, p + size));
+          p += size;
+        }
+      }
+    }
+    seg.lastModifiedMs = this.clock();
+    if (seg.maxTimestamp > this.maxTs) {
+      this.maxTs = seg.maxTimestamp;
+      this.maxTsOffset = seg.offsetOfMaxTimestamp;
+    }
+    this.lastWritten = seg;
+    this.hw = items[j - 1]!.endOffset;
+    for (let k = i; k < j; k++) items[k]!.resolve();
+    this.maybeSync();
+    const cb = this.onAdvance;
+    if (cb !== null) {
+      try {
+        cb();
+      } catch (err) {
+        // The writer must keep going; surface the listener's bug as an uncaught exception.
+        queueMicrotask(() => {
+          throw err;
+        });
+      }
+    }
+  }
+
+  /** Rejects the failed run and everything queued after it, and rolls the log back to the high watermark. */
+  private async failWrites(seg: Segment, items: PendingWrite[], i: number, cause: unknown): Promise<void> {
+    const error = ioError(`writing to ${seg.logPath} at byte ${items[i]!.position}`, cause);
+    const failed = items.slice(i).concat(this.queue);
+    this.queue = [];
+    const idx = this.segments.indexOf(seg);
+    // Segments rolled for the failed appends were never opened: the writer stopped before them.
+    if (idx >= 0) this.segments.length = idx + 1;
+    seg.size = seg.writtenSize;
+    seg.nextOffset = seg.writtenNextOffset;
+    if (seg.writtenSize === 0) seg.rollStartMs = -1;
+    seg.needsTruncate = seg.file !== null;
+    this.leo = seg.writtenNextOffset;
+    for (const w of failed) w.reject(error);
+    const keep: FlushWaiter[] = [];
+    for (const f of this.flushWaiters) {
+      if (f.target > this.leo) f.reject(error);
+      else keep.push(f);
+    }
+    this.flushWaiters = keep;
+    if (seg.file !== null) {
+      try {
+        await seg.file.truncate(seg.writtenSize);
+        seg.needsTruncate = false;
+      } catch {
+        // Still set: the next write to this segment cuts the file first.
+      }
+    }
+  }
+
+  /** Starts an fsync when a waiter's bytes are written and none is in flight. */
+  private maybeSync(): void {
+    if (this.syncing || this.flushWaiters.length === 0) return;
+    if (this.flushWaiters[0]!.target > this.hw) return; // its write is still in flight
+    const upTo = this.hw;
+    const seg = this.lastWritten;
+    const syncDir = this.dirDirty;
+    this.dirDirty = false;
+    this.syncing = true;
+    void (async () => {
+      let error: StorageError | null = null;
+      try {
+        // A sealed segment was fsynced when sealed, before any write reached the next one.
+        if (!seg.sealed && seg.file !== null) await seg.file.sync();
+        if (syncDir) await this.ops.syncDir(this.dir);
+      } catch (err) {
+        if (syncDir) this.dirDirty = true;
+        error = ioError(`fsync of ${seg.logPath}`, err);
+      }
+      this.syncing = false;
+      if (error === null && upTo > this.durable) this.durable = upTo;
+      let n = 0;
+      while (n < this.flushWaiters.length && this.flushWaiters[n]!.target <= upTo) n++;
+      const done = this.flushWaiters.splice(0, n);
+      for (const f of done) {
+        if (error === null) f.resolve();
+        else f.reject(error);
+      }
+      this.maybeSync();
+    })();
+  }
+
+  // --- reading ---
+
+  /** The segment whose base offset is the largest at or below `offset`. */
+  private segmentFor(offset: number): Segment {
+    let lo = 0;
+    let hi = this.segments.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >>> 1;
+      if (this.segments[mid]!.baseOffset <= offset) lo = mid;
+      else hi = mid - 1;
+    }
+    return this.segments[lo]!;
+  }
+
+  private async fileFor(seg: Segment): Promise<LogFile> {
+    if (seg.file === null) {
+      const file = await this.ops.open(seg.logPath, OpenMode.read);
+      // Another read may have opened it meanwhile; keep one handle.
+      if (seg.file === null) seg.file = file;
+      else await file.close();
+    }
+    return seg.file;
+  }
+
+  private releaseReader(seg: Segment): void {
+    seg.readers--;
+    if (seg.deleted && seg.readers === 0) this.closeSegmentFile(seg);
+  }
+
+  private async readSegment(seg: Segment, offset: number, maxBytes: number): Promise<Buffer[]> {
+    const file = await this.fileFor(seg);
+    const limit = seg.writtenSize;
+    const window = this.config.indexIntervalBytes + Math.max(maxBytes, 0) + BATCH_HEADER_SIZE;
+    let pos = seg.offsetIndex.lookup(offset - seg.baseOffset);
+    let buf: Buffer = Buffer.alloc(0);
+    let bufPos = pos;
+    // Walk batch headers from the index entry to the batch that holds `offset`.
+    for (;;) {
+      if (limit - pos < BATCH_HEADER_SIZE) throw this.corruptAt(seg, pos, offset);
+      if (pos + BATCH_HEADER_SIZE > bufPos + buf.length) {
+        buf = await this.readRange(seg, file, pos, Math.min(limit - pos, window));
+        bufPos = pos;
+      }
+      const rel = pos - bufPos;
+      if (batchBaseOffset(buf, rel) + lastOffsetDelta(buf, rel) + 1 > offset) break;
+      pos += batchSize(buf, rel);
+    }
+    const first = batchSize(buf, pos - bufPos);
+    const want = Math.min(limit - pos, Math.max(maxBytes, first));
+    if (first > limit - pos) throw this.corruptAt(seg, pos, offset);
+    let data: Buffer;
+    if (pos + want <= bufPos + buf.length) data = buf.subarray(pos - bufPos, pos - bufPos + want);
+    else data = await this.readRange(seg, file, pos, want);
+    // Keep whole batches only; the first always fits since `want` covers it.
+    let p = 0;
+    while (data.length - p >= BATCH_HEADER_SIZE) {
+      const size = batchSize(data, p);
+      if (size < BATCH_HEADER_SIZE || p + size > data.length) break;
+      p += size;
+    }
+    return [data.subarray(0, p)];
+  }
+
+  private async readRange(seg: Segment, file: LogFile, pos: number, length: number): Promise<Buffer> {
+    const buf = Buffer.allocUnsafe(length);
+    let got: number;
+    try {
+      got = await readFully(file, buf, length, pos);
+    } catch (err) {
+      throw ioError(`reading ${length} bytes of ${seg.logPath} at byte ${pos}`, err);
+    }
+    if (got < length) throw new StorageError(StorageErrorCode.corrupt, `segment ${seg.logPath} ended at byte ${pos + got}; expected ${pos + length}`);
+    return buf;
+  }
+
+  private corruptAt(seg: Segment, pos: number, offset: number): StorageError {
+    return new StorageError(StorageErrorCode.corrupt, `no batch holding offset ${offset} in ${seg.logPath} (scan reached byte ${pos} of ${seg.writtenSize})`);
+  }
+
+  /** Walks headers from `from` to the written end; returns the first batch `match` accepts. */
+  private async scanHeaders(seg: Segment, from: number, match: (buf: Buffer, pos: number) => boolean): Promise<{ buf: Buffer; pos: number } | null> {
+    const file = await this.fileFor(seg);
+    const limit = seg.writtenSize;
+    const window = Math.max(64 * 1024, this.config.indexIntervalBytes + BATCH_HEADER_SIZE);
+    let pos = from;
+    let buf: Buffer = Buffer.alloc(0);
+    let bufPos = pos;
+    while (limit - pos >= BATCH_HEADER_SIZE) {
+      if (pos + BATCH_HEADER_SIZE > bufPos + buf.length) {
+        buf = await this.readRange(seg, file, pos, Math.min(limit - pos, window));
+        bufPos = pos;
+      }
+      const rel = pos - bufPos;
+      if (match(buf, rel)) return { buf, pos: rel };
+      pos += batchSize(buf, rel);
+    }
+    return null;
+  }
+
+  // --- segment removal, metadata, closing ---
+
+  private async dropSegments(doomed: Segment[]): Promise<void> {
+    if (doomed.length > 0) this.recomputeMaxTimestamp();
+    // The start offset is stored before any file goes, so a crash in between only leaves
+    // files that recovery removes as being below it.
+    await this.persistLogStart();
+    for (const seg of doomed) {
+      seg.deleted = true;
+      if (seg.readers === 0) this.closeSegmentFile(seg);
+      try {
+        await Promise.all([this.ops.unlink(seg.logPath), this.ops.unlink(seg.indexPath), this.ops.unlink(seg.timeIndexPath)]);
+      } catch (err) {
+        throw ioError(`deleting segment ${seg.logPath}`, err);
+      }
+    }
+    if (doomed.length > 0) await this.ops.syncDir(this.dir).catch(noop);
+  }
+
+  private closeSegmentFile(seg: Segment): void {
+    const file = seg.file;
+    seg.file = null;
+    if (file !== null) file.close().catch(noop);
+  }
+
+  private persistLogStart(): Promise<void> {
+    // Chained so writes never overlap; each writes the value current when it runs.
+    const next = this.metaChain.then(() => writeLogStartOffset(this.ops, this.dir, this.lso));
+    this.metaChain = next.catch(noop);
+    return next.catch((err: unknown) => {
+      throw ioError(`writing the log start offset of ${this.dir}`, err);
+    });
+  }
+
+  private recomputeMaxTimestamp(): void {
+    this.maxTs = -1;
+    this.maxTsOffset = -1;
+    for (const seg of this.segments) {
+      if (seg.maxTimestamp > this.maxTs) {
+        this.maxTs = seg.maxTimestamp;
+        this.maxTsOffset = seg.offsetOfMaxTimestamp;
+      }
+    }
+  }
+
+  private async doClose(): Promise<void> {
+    this.state = 'closing';
+    if (this.writing) await new Promise<void>((resolve) => this.drainWaiters.push(resolve));
+    let failure: unknown = null;
+    try {
+      await this.flush();
+      await this.metaChain;
+      for (const seg of this.segments) {
+        if (seg.sealed || seg.file === null) continue;
+        seg.finishTimeIndex();
+        await this.ops.writeFile(seg.indexPath, seg.offsetIndex.toBuffer(), false);
+        await this.ops.writeFile(seg.timeIndexPath, seg.timeIndex.toBuffer(), false);
+      }
+    } catch (err) {
+      failure = err;
+    }
+    for (const seg of this.segments) {
+      const file = seg.file;
+      seg.file = null;
+      if (file !== null) await file.close().catch(noop);
+    }
+    this.cache.clear();
+    this.state = 'closed';
+    if (failure !== null) throw failure instanceof StorageError ? failure : ioError(`closing ${this.dir}`, failure);
+    // Only a log whose data is fsynced gets the marker; recovery then skips the CRC pass.
+    try {
+      await this.ops.writeFile(join(this.dir, CLEAN_SHUTDOWN_MARKER), Buffer.alloc(0), true);
+      await this.ops.syncDir(this.dir);
+    } catch (err) {
+      throw ioError(`writing the clean-shutdown marker in ${this.dir}`, err);
+    }
+  }
+
+  private assertOpen(): void {
+    if (this.state !== 'open') throw this.closedError();
+  }
+
+  private assertNotClosed(): void {
+    if (this.state === 'closed') throw this.closedError();
+  }
+
+  private closedError(): StorageError {
+    return new StorageError(StorageErrorCode.closed, `partition log ${this.dir} is closed; reopen it before use`);
+  }
+}

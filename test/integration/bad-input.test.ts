@@ -1,0 +1,206 @@
+// Bad input never takes the broker down: each case gets the protocol's error code or a
+// closed connection, and afterwards a normal client on another connection is served.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { spawn } from 'node:child_process';
+import { startBroker, makeTempDir, cliPath, type BrokerProcess } from '../helpers/broker.js';
+import { WireClient } from '../helpers/wire-client.js';
+import { buildBatch } from '../helpers/batches.js';
+import { ErrorCode } from '../../src/protocol/errors.js';
+
+let broker: BrokerProcess;
+
+before(async () => {
+  broker = await startBroker({ args: ['--set', 'socket.request.max.bytes=1048576', '--set', 'auto.create.topics.enable=false'] });
+});
+after(async () => {
+  await broker.cleanup();
+});
+
+/** A fresh, well-behaved client: ApiVersions then Metadata must both succeed. */
+async function assertStillServing(): Promise<void> {
+  const c = await WireClient.connect(broker.port);
+  try {
+    const av = await c.request(18, 3, { clientSoftwareName: 'test', clientSoftwareVersion: '1' });
+    assert.equal(av.errorCode, 0);
+    const md = await c.request(3, 12, { topics: null, allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false });
+    assert.equal(md.brokers.length, 1);
+    assert.equal(md.brokers[0].port, broker.port);
+  } finally {
+    c.close();
+  }
+}
+
+async function createTopic(name: string, partitions = 1): Promise<void> {
+  const c = await WireClient.connect(broker.port);
+  const res = await c.request(19, 7, { topics: [{ name, numPartitions: partitions, replicationFactor: 1, assignments: [], configs: [] }], timeoutMs: 5000, validateOnly: false });
+  c.close();
+  assert.equal(res.topics[0].errorCode, 0, res.topics[0].errorMessage);
+}
+
+function produceBody(topic: string, records: Buffer, acks = -1) {
+  return { transactionalId: null, acks, timeoutMs: 5000, topicData: [{ name: topic, partitionData: [{ index: 0, records }] }] };
+}
+
+test('a frame larger than socket.request.max.bytes is refused before it is buffered', async () => {
+  const c = await WireClient.connect(broker.port);
+  const header = Buffer.alloc(4);
+  header.writeInt32BE(200 * 1024 * 1024);
+  c.writeRaw(header);
+  await c.waitClosed();
+  await assertStillServing();
+  const metrics = await (await fetch(`http://127.0.0.1:${broker.httpPort}/metrics`)).text();
+  assert.match(metrics, /rivulet_connections_closed_bad_input_total\{reason="frame_size"\} [1-9]/);
+});
+
+test('a negative frame size closes the connection', async () => {
+  const c = await WireClient.connect(broker.port);
+  c.writeRaw(Buffer.from([0xff, 0xff, 0xff, 0xf0, 1, 2, 3]));
+  await c.waitClosed();
+  await assertStillServing();
+});
+
+test('a frame cut short by the client closing is dropped', async () => {
+  const c = await WireClient.connect(broker.port);
+  const frame = Buffer.alloc(24);
+  frame.writeInt32BE(100, 0);
+  c.writeRaw(frame);
+  c.close();
+  await assertStillServing();
+});
+
+test('a request whose fields run past its frame closes the connection', async () => {
+  const c = await WireClient.connect(broker.port);
+  // ApiVersions v1 header with a client id claiming 500 bytes in a 14-byte frame.
+  const frame = Buffer.alloc(4 + 14);
+  frame.writeInt32BE(14, 0);
+  frame.writeInt16BE(18, 4);
+  frame.writeInt16BE(1, 6);
+  frame.writeInt32BE(7, 8);
+  frame.writeInt16BE(500, 12);
+  c.writeRaw(frame);
+  await c.waitClosed();
+  await assertStillServing();
+});
+
+test('garbage bytes close the connection', async () => {
+  const c = await WireClient.connect(broker.port);
+  const garbage = Buffer.alloc(64);
+  for (let i = 0; i < garbage.length; i++) garbage[i] = (i * 37 + 11) & 0xff;
+  const frame = Buffer.concat([Buffer.from([0, 0, 0, 64]), garbage]);
+  frame.writeInt16BE(0, 4); // Produce
+  frame.writeInt16BE(9, 6); // v9: flexible, so the garbage is read as compact fields
+  c.writeRaw(frame);
+  await c.waitClosed();
+  await assertStillServing();
+});
+
+test('an unknown API key closes the connection', async () => {
+  const c = await WireClient.connect(broker.port);
+  const frame = Buffer.alloc(4 + 10);
+  frame.writeInt32BE(10, 0);
+  frame.writeInt16BE(999, 4);
+  frame.writeInt16BE(0, 6);
+  frame.writeInt32BE(1, 8);
+  frame.writeInt16BE(-1, 12);
+  c.writeRaw(frame);
+  await c.waitClosed();
+  await assertStillServing();
+});
+
+test('ApiVersions with an unknown version is answered in v0 with UNSUPPORTED_VERSION and our ranges', async () => {
+  const c = await WireClient.connect(broker.port);
+  const frame = Buffer.alloc(4 + 10);
+  frame.writeInt32BE(10, 0);
+  frame.writeInt16BE(18, 4);
+  frame.writeInt16BE(99, 6);
+  frame.writeInt32BE(42, 8);
+  frame.writeInt16BE(-1, 12);
+  const answer = new Promise<Buffer>((resolve) => c.socket.once('data', resolve));
+  c.writeRaw(frame);
+  const res = await answer;
+  assert.equal(res.readInt32BE(4), 42, 'correlation id');
+  assert.equal(res.readInt16BE(8), ErrorCode.UNSUPPORTED_VERSION);
+  const count = res.readInt32BE(10);
+  const keys = Array.from({ length: count }, (_, i) => res.readInt16BE(14 + i * 6));
+  assert.ok(keys.includes(0) && keys.includes(1) && keys.includes(18), `keys ${keys}`);
+  c.close();
+  await assertStillServing();
+});
+
+test('an unsupported version of another API closes the connection', async () => {
+  const c = await WireClient.connect(broker.port);
+  const frame = Buffer.alloc(4 + 10);
+  frame.writeInt32BE(10, 0);
+  frame.writeInt16BE(0, 4);
+  frame.writeInt16BE(99, 6);
+  frame.writeInt32BE(1, 8);
+  frame.writeInt16BE(-1, 12);
+  c.writeRaw(frame);
+  await c.waitClosed();
+  await assertStillServing();
+});
+
+test('a batch with a bad CRC gets CORRUPT_MESSAGE and nothing is appended', async () => {
+  await createTopic('crc-topic');
+  const c = await WireClient.connect(broker.port);
+  const batch = buildBatch([{ key: null, value: Buffer.from('hello') }]);
+  batch[batch.length - 1] ^= 0xff;
+  const res = await c.request(0, 9, produceBody('crc-topic', batch));
+  assert.equal(res.responses[0].partitionResponses[0].errorCode, ErrorCode.CORRUPT_MESSAGE);
+  const good = await c.request(0, 9, produceBody('crc-topic', buildBatch([{ key: null, value: Buffer.from('ok') }])));
+  assert.equal(good.responses[0].partitionResponses[0].errorCode, 0);
+  assert.equal(good.responses[0].partitionResponses[0].baseOffset, 0, 'the corrupt batch took no offset');
+  c.close();
+  await assertStillServing();
+});
+
+test('a batch whose length runs past the data gets CORRUPT_MESSAGE', async () => {
+  await createTopic('short-topic');
+  const c = await WireClient.connect(broker.port);
+  const batch = buildBatch([{ key: null, value: Buffer.from('hello') }]);
+  const res = await c.request(0, 9, produceBody('short-topic', batch.subarray(0, batch.length - 3)));
+  assert.equal(res.responses[0].partitionResponses[0].errorCode, ErrorCode.CORRUPT_MESSAGE);
+  c.close();
+  await assertStillServing();
+});
+
+test('invalid topic names get INVALID_TOPIC_EXCEPTION', async () => {
+  const c = await WireClient.connect(broker.port);
+  const created = await c.request(19, 7, { topics: [{ name: 'bad/name', numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }], timeoutMs: 1000, validateOnly: false });
+  assert.equal(created.topics[0].errorCode, ErrorCode.INVALID_TOPIC_EXCEPTION);
+  const long = await c.request(19, 7, { topics: [{ name: 'x'.repeat(250), numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }], timeoutMs: 1000, validateOnly: false });
+  assert.equal(long.topics[0].errorCode, ErrorCode.INVALID_TOPIC_EXCEPTION);
+  const md = await c.request(3, 12, { topics: [{ name: 'no spaces allowed', topicId: 'AAAAAAAAAAAAAAAAAAAAAA' }], allowAutoTopicCreation: true, includeTopicAuthorizedOperations: false });
+  assert.equal(md.topics[0].errorCode, ErrorCode.INVALID_TOPIC_EXCEPTION);
+  const produced = await c.request(0, 9, produceBody('..', buildBatch([{ key: null, value: Buffer.from('x') }])));
+  assert.equal(produced.responses[0].partitionResponses[0].errorCode, ErrorCode.INVALID_TOPIC_EXCEPTION);
+  c.close();
+  await assertStillServing();
+});
+
+test('produce to a missing topic with auto-create off gets UNKNOWN_TOPIC_OR_PARTITION', async () => {
+  const c = await WireClient.connect(broker.port);
+  const res = await c.request(0, 9, produceBody('never-created', buildBatch([{ key: null, value: Buffer.from('x') }])));
+  assert.equal(res.responses[0].partitionResponses[0].errorCode, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+  const md = await c.request(3, 12, { topics: [{ name: 'never-created', topicId: 'AAAAAAAAAAAAAAAAAAAAAA' }], allowAutoTopicCreation: true, includeTopicAuthorizedOperations: false });
+  assert.equal(md.topics[0].errorCode, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, 'auto-create is off');
+  c.close();
+  await assertStillServing();
+});
+
+test('a data directory that cannot be written stops start-up with a clear error', async () => {
+  const dir = await makeTempDir();
+  const file = join(dir, 'not-a-dir');
+  await writeFile(file, 'x');
+  const child = spawn(process.execPath, [cliPath, 'start', '--port', '0', '--http-port', '0', '--data-dir', join(file, 'data')], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  assert.equal(code, 1);
+  assert.match(err, /data directory .*not-a-dir\/data cannot be used/);
+  await assertStillServing();
+});

@@ -1,0 +1,61 @@
+// Idempotent produce: a retried batch is acknowledged with its first offset and stored
+// once; a gap in sequences is refused with OUT_OF_ORDER_SEQUENCE_NUMBER.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startBroker, type BrokerProcess } from '../helpers/broker.js';
+import { WireClient } from '../helpers/wire-client.js';
+import { buildBatch, decodeBatches } from '../helpers/batches.js';
+import { ErrorCode } from '../../src/protocol/errors.js';
+
+let broker: BrokerProcess;
+let c: WireClient;
+
+before(async () => {
+  broker = await startBroker();
+  c = await WireClient.connect(broker.port);
+});
+after(async () => {
+  c.close();
+  await broker.cleanup();
+});
+
+const produce = (topic: string, records: Buffer) =>
+  c.request(0, 9, { transactionalId: null, acks: -1, timeoutMs: 5000, topicData: [{ name: topic, partitionData: [{ index: 0, records }] }] });
+
+test('InitProducerId hands out distinct ids', async () => {
+  const a = await c.request(22, 4, { transactionalId: null, transactionTimeoutMs: 60000, producerId: -1, producerEpoch: -1 });
+  const b = await c.request(22, 4, { transactionalId: null, transactionTimeoutMs: 60000, producerId: -1, producerEpoch: -1 });
+  assert.equal(a.errorCode, 0);
+  assert.notEqual(a.producerId, b.producerId);
+  assert.equal(a.producerEpoch, 0);
+  const bumped = await c.request(22, 4, { transactionalId: null, transactionTimeoutMs: 60000, producerId: a.producerId, producerEpoch: 0 });
+  assert.equal(bumped.producerId, a.producerId);
+  assert.equal(bumped.producerEpoch, 1);
+});
+
+test('a retried batch keeps its offset and is stored once; a gap is refused', async () => {
+  const init = await c.request(22, 4, { transactionalId: null, transactionTimeoutMs: 60000, producerId: -1, producerEpoch: -1 });
+  const pid = init.producerId;
+  const batch = (seq: number, n: number) =>
+    buildBatch(Array.from({ length: n }, (_, i) => ({ key: null, value: Buffer.from(`v${seq + i}`) })), { producerId: pid, producerEpoch: 0, baseSequence: seq });
+  const first = await produce('idem', batch(0, 3));
+  assert.equal(first.responses[0].partitionResponses[0].errorCode, 0);
+  const second = await produce('idem', batch(3, 2));
+  assert.equal(second.responses[0].partitionResponses[0].baseOffset, 3);
+  const retry = await produce('idem', batch(0, 3));
+  assert.equal(retry.responses[0].partitionResponses[0].errorCode, 0);
+  assert.equal(retry.responses[0].partitionResponses[0].baseOffset, first.responses[0].partitionResponses[0].baseOffset);
+  const gap = await produce('idem', batch(7, 1));
+  assert.equal(gap.responses[0].partitionResponses[0].errorCode, ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER);
+  const fetched = await c.request(1, 12, {
+    replicaId: -1, maxWaitMs: 0, minBytes: 1, maxBytes: 1 << 20, isolationLevel: 0, sessionId: 0, sessionEpoch: -1,
+    topics: [{ topic: 'idem', partitions: [{ partition: 0, currentLeaderEpoch: -1, fetchOffset: 0, lastFetchedEpoch: -1, logStartOffset: -1, partitionMaxBytes: 1 << 20 }] }],
+    forgottenTopicsData: [], rackId: '',
+  });
+  const p = fetched.responses[0].partitions[0];
+  assert.equal(p.highWatermark, 5);
+  const records = decodeBatches(p.records);
+  assert.deepEqual(records.map((r) => r.value!.toString()), ['v0', 'v1', 'v2', 'v3', 'v4']);
+  assert.deepEqual(records.map((r) => r.offset), [0, 1, 2, 3, 4]);
+});

@@ -1,0 +1,141 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { PartitionLog, StorageError, StorageErrorCode } from '../../../src/storage/partition-log.js';
+import { FaultyOps, batchRanges, errno, makeBatch, testConfig, withTempDir } from './helpers.js';
+
+const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
+
+describe('PartitionLog group commit and write failures', () => {
+  it('50 concurrent flushes share fsyncs, each after an fsync that started after its write', async () => {
+    await withTempDir(async (dir) => {
+      const ops = new FaultyOps();
+      const log = await PartitionLog.open(dir, testConfig(), { fileOps: ops });
+      await log.append(makeBatch()).written;
+      await log.flush();
+      const before = ops.syncs;
+      assert.equal(before, 1);
+      ops.syncDelayTurns = 3;
+      const done: Array<Promise<void>> = [];
+      const appendSeq: number[] = [];
+      const resolveSeq: number[] = [];
+      for (let i = 0; i < 50; i++) {
+        const k = i;
+        log.append(makeBatch());
+        appendSeq[k] = ops.seq++;
+        done.push(log.flush().then(() => void (resolveSeq[k] = ops.seq++)));
+        if (i % 5 === 4) await turn(); // callers keep arriving while fsyncs run
+      }
+      await Promise.all(done);
+      const used = ops.syncs - before;
+      assert.ok(used >= 2 && used <= 15, `50 flushes took ${used} fsyncs`);
+      assert.ok(ops.syncSpans.every((s) => s.end >= 0));
+      for (let k = 0; k < 50; k++) {
+        const covering = ops.syncSpans.some((s) => s.start > appendSeq[k]! && s.end < resolveSeq[k]!);
+        assert.ok(covering, `flush ${k} resolved without an fsync started after its append`);
+      }
+      assert.equal(log.durableOffset, 51);
+      // Nothing new to sync: no fsync at all.
+      await log.flush();
+      assert.equal(ops.syncs - before, used);
+      await log.close();
+    });
+  });
+
+  it('a failed write rejects its appends and those queued behind it, rolls back, and later appends work', async () => {
+    await withTempDir(async (dir) => {
+      const ops = new FaultyOps();
+      const log = await PartitionLog.open(dir, testConfig(), { fileOps: ops });
+      const good1 = log.append(makeBatch({ records: 3, fill: 1 }));
+      await good1.written;
+      let advances = 0;
+      log.onAdvance = () => advances++;
+      ops.failWrites.push(errno('ENOSPC'));
+      const bad = log.append(makeBatch({ records: 2, fill: 2 }));
+      const flushed = log.flush();
+      // Queued behind the failing write (arrives after it started).
+      await Promise.resolve();
+      const queued = log.append(makeBatch({ records: 4, fill: 3 }));
+      assert.equal(bad.baseOffset, 3);
+      assert.equal(queued.baseOffset, 5);
+      const isStorage = (e: unknown): boolean => e instanceof StorageError && e.code === StorageErrorCode.io && e.retriable && /ENOSPC/.test(e.message);
+      await assert.rejects(bad.written, isStorage);
+      await assert.rejects(queued.written, isStorage);
+      await assert.rejects(flushed, isStorage);
+      assert.equal(log.logEndOffset, 3);
+      assert.equal(log.highWatermark, 3);
+      assert.equal(advances, 0);
+
+      const good2 = log.append(makeBatch({ records: 5, fill: 4 }));
+      assert.equal(good2.baseOffset, 3, 'offsets continue from the last good write');
+      await good2.written;
+      await log.flush();
+      assert.equal(advances, 1);
+      assert.equal(log.highWatermark, 8);
+      const all = await log.read(0, 1 << 20);
+      assert.deepEqual(batchRanges(all), [[0, 3], [3, 8]]);
+      const bytes = Buffer.concat(all);
+      assert.equal(bytes[bytes.length - 1], 4, 'the second batch is the good one, not the failed one');
+      assert.equal((await stat(join(dir, '00000000000000000000.log'))).size, bytes.length, 'no bytes of the failed write remain');
+      await log.close();
+
+      const reopened = await PartitionLog.open(dir, testConfig());
+      assert.equal(reopened.logEndOffset, 8);
+      assert.deepEqual(reopened.recoveryNotes, []);
+      await reopened.close();
+    });
+  });
+
+  it('a failed write into a freshly rolled segment rolls back and the next append retries the roll', async () => {
+    await withTempDir(async (dir) => {
+      const ops = new FaultyOps();
+      const config = testConfig({ segmentBytes: 200 });
+      const log = await PartitionLog.open(dir, config, { fileOps: ops });
+      await log.append(makeBatch({ payload: 100 })).written;
+      ops.failWrites.push(errno('EIO'));
+      const bad = log.append(makeBatch({ payload: 100 }));
+      await assert.rejects(bad.written, (e: unknown) => e instanceof StorageError && /EIO/.test(e.message));
+      const good = log.append(makeBatch({ payload: 100, fill: 9 }));
+      assert.equal(good.baseOffset, 1);
+      await good.written;
+      assert.deepEqual(log.segmentBaseOffsets(), [0, 1]);
+      assert.deepEqual(batchRanges(await log.read(0, 1 << 20)), [[0, 1], [1, 2]]);
+      await log.close();
+      const reopened = await PartitionLog.open(dir, config);
+      assert.equal(reopened.logEndOffset, 2);
+      await reopened.close();
+    });
+  });
+
+  it('onAdvance runs in the turn the write completes, with the new high watermark visible', async () => {
+    await withTempDir(async (dir) => {
+      const log = await PartitionLog.open(dir, testConfig());
+      const seen: number[] = [];
+      log.onAdvance = () => seen.push(log.highWatermark);
+      const a = log.append(makeBatch({ records: 2 }));
+      const b = log.append(makeBatch({ records: 3 }));
+      assert.deepEqual(seen, []);
+      await Promise.all([a.written, b.written]);
+      assert.deepEqual(seen, [5], 'two appends in one turn share one write and one wake-up');
+      await log.close();
+    });
+  });
+
+  it('close() waits for pending writes and fsyncs them; destroy() removes the directory', async () => {
+    await withTempDir(async (dir) => {
+      const ops = new FaultyOps();
+      let log = await PartitionLog.open(dir, testConfig(), { fileOps: ops });
+      const pending: Array<Promise<void>> = [];
+      for (let i = 0; i < 20; i++) pending.push(log.append(makeBatch({ records: 2 })).written);
+      await log.close();
+      assert.equal(log.durableOffset, 40);
+      assert.ok(ops.syncs >= 1);
+      await Promise.all(pending);
+      log = await PartitionLog.open(dir, testConfig());
+      assert.equal(log.logEndOffset, 40);
+      await log.destroy();
+      await assert.rejects(stat(dir), (e: NodeJS.ErrnoException) => e.code === 'ENOENT');
+    });
+  });
+});
