@@ -10,7 +10,7 @@ import { advertised, type BrokerConfig } from './config.js';
 import { prepareDataDir, loadIdentity, loadCatalog } from './meta-store.js';
 import { handlerTable } from './handlers/index.js';
 import { ErrorCode } from '../protocol/errors.js';
-import type { OpenLog } from './log.js';
+import type { OpenLog } from '../storage/log.js';
 import type { ApiVersionsResponse } from '../protocol/generated/index.js';
 
 export interface BrokerOptions {

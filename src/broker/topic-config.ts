@@ -1,7 +1,7 @@
 // Topic-level configs the broker understands, with Kafka's names, defaults and checks.
 // A topic stores only its overrides; everything else falls back to the broker default.
 
-import type { LogConfig } from './log.js';
+import type { LogConfig } from '../storage/log.js';
 
 export type ConfigType = 'boolean' | 'string' | 'int' | 'short' | 'long' | 'double' | 'list' | 'class' | 'password';
 

@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { readdir, rename, rm } from 'node:fs/promises';
-import type { Log, OpenLog } from './log.js';
+import type { Log, OpenLog } from '../storage/log.js';
 import { ProducerStates } from './producer-state.js';
 import { CatalogWriter, type Catalog } from './meta-store.js';
 import { effectiveTopicConfigs, logConfigFrom } from './topic-config.js';
@@ -39,6 +39,9 @@ export class Partition {
     this.producers = new ProducerStates();
     this.waiters = new Set();
     log.onAdvance = () => this.wake();
+    // Rebuild idempotence state from the batches recovery found, so a producer retrying
+    // across a broker restart is still recognised.
+    for (const b of log.recoveredProducerBatches) this.producers.record(b.producerId, b.producerEpoch, b.baseSequence, b.lastSequence, b.baseOffset);
   }
 
   wake(): void {
@@ -108,7 +111,10 @@ export class TopicRegistry {
     const logs = await Promise.all(
       Array.from({ length: count - start }, (_, i) => this.openLog(this.partitionDir(topic.name, start + i), { ...logConfig })),
     );
-    logs.forEach((l, i) => topic.partitions.push(new Partition(topic, start + i, l)));
+    logs.forEach((l, i) => {
+      for (const note of l.recoveryNotes) this.log.warn('log recovery', { topic: topic.name, partition: start + i, note });
+      topic.partitions.push(new Partition(topic, start + i, l));
+    });
   }
 
   private catalog(): Catalog {

@@ -1,5 +1,5 @@
-// Which log implementation the broker runs on.
-import type { OpenLog } from '../broker/log.js';
-import { MemoryLog } from '../storage/memory-log.js';
+// Which log implementation the broker runs on: segment files in the data directory.
+import type { OpenLog } from '../storage/log.js';
+import { PartitionLog } from '../storage/partition-log.js';
 
-export const openLog: OpenLog = async (_dir, config) => new MemoryLog(config);
+export const openLog: OpenLog = (dir, config) => PartitionLog.open(dir, config);

@@ -1,7 +1,7 @@
 // A log kept only in memory: the reference behaviour of the Log interface without files.
 // Used by tests that inject faults, and by `rivulet start --storage memory` for throwaway runs.
 
-import type { Log, LogConfig } from '../broker/log.js';
+import type { Log, LogConfig, RecoveredProducerBatch } from './log.js';
 import { batchSize, lastOffsetDelta, maxTimestamp, setBaseOffset, setPartitionLeaderEpoch } from '../protocol/record-batch.js';
 
 interface Entry {
@@ -16,6 +16,8 @@ export class MemoryLog implements Log {
   logEndOffset = 0;
   highWatermark = 0;
   onAdvance: (() => void) | null = null;
+  readonly recoveredProducerBatches: readonly RecoveredProducerBatch[] = [];
+  readonly recoveryNotes: readonly string[] = [];
   config: LogConfig;
   private entries: Entry[] = [];
   private maxTs = { offset: -1, timestamp: -1 };

@@ -68,7 +68,6 @@ const noop = (): void => undefined;
 
 export class PartitionLog {
   readonly dir: string;
-  config: LogConfig;
   /** Called synchronously, in the turn a write completed, whenever highWatermark advances. */
   onAdvance: (() => void) | null;
   /** Producer batches found while scanning the last segment at open (last five per producer). */
@@ -76,6 +75,7 @@ export class PartitionLog {
   /** What recovery found and repaired at open, one sentence each. */
   readonly recoveryNotes: string[];
 
+  private cfg: LogConfig;
   private readonly ops: FileOps;
   private readonly clock: () => number;
   private segments: Segment[];
@@ -100,7 +100,7 @@ export class PartitionLog {
 
   private constructor(dir: string, config: LogConfig, ops: FileOps, clock: () => number, segments: Segment[], lso: number, producers: RecoveredProducerBatch[], notes: string[]) {
     this.dir = dir;
-    this.config = config;
+    this.cfg = config;
     this.onAdvance = null;
     this.recoveredProducerBatches = producers;
     this.recoveryNotes = notes;
@@ -159,10 +159,19 @@ export class PartitionLog {
     return this.segments.map((s) => s.baseOffset);
   }
 
-  /** Applies changed topic configs; takes effect for the next append, read and retention pass. */
+  /** Current settings; assigning applies them (same as setConfig). */
+  get config(): LogConfig {
+    return this.cfg;
+  }
+  set config(config: LogConfig) {
+    this.setConfig(config);
+  }
+
+  /** Applies changed topic configs; takes effect for the next append, read and retention pass. Throws on invalid values. */
   setConfig(config: LogConfig): void {
     checkLogConfig(config);
-    this.config = { ...config };
+    // A copy, so the caller mutating its object later cannot bypass the checks.
+    this.cfg = { ...config };
     this.cache.setLimit(config.tailCacheBytes);
   }
 
@@ -173,7 +182,7 @@ export class PartitionLog {
     }
     const now = this.clock();
     let seg = this.segments[this.segments.length - 1]!;
-    if (seg.size > 0 && (seg.size + batches.length > this.config.segmentBytes || now - seg.rollStartMs >= this.config.segmentMs)) {
+    if (seg.size > 0 && (seg.size + batches.length > this.cfg.segmentBytes || now - seg.rollStartMs >= this.cfg.segmentMs)) {
       // The previous segment is sealed by the writer before any byte goes to this one.
       seg = new Segment(this.dir, this.leo);
       this.segments.push(seg);
@@ -285,7 +294,7 @@ export class PartitionLog {
   /** Deletes whole old segments past retention.ms / retention.bytes; never the active segment. */
   async enforceRetention(now: number): Promise<void> {
     if (this.state !== 'open') return;
-    const { retentionMs, retentionBytes } = this.config;
+    const { retentionMs, retentionBytes } = this.cfg;
     let size = this.sizeBytes();
     const doomed: Segment[] = [];
     while (this.segments.length > 1) {
@@ -415,7 +424,7 @@ export class PartitionLog {
   }
 
   private completeRun(seg: Segment, items: PendingWrite[], i: number, j: number): void {
-    const interval = this.config.indexIntervalBytes;
+    const interval = this.cfg.indexIntervalBytes;
     const cacheOn = this.cache.limit > 0;
     for (let k = i; k < j; k++) {
       const w = items[k]!;
@@ -545,7 +554,7 @@ export class PartitionLog {
   private async readSegment(seg: Segment, offset: number, maxBytes: number): Promise<Buffer[]> {
     const file = await this.fileFor(seg);
     const limit = seg.writtenSize;
-    const window = this.config.indexIntervalBytes + Math.max(maxBytes, 0) + BATCH_HEADER_SIZE;
+    const window = this.cfg.indexIntervalBytes + Math.max(maxBytes, 0) + BATCH_HEADER_SIZE;
     let pos = seg.offsetIndex.lookup(offset - seg.baseOffset);
     let buf: Buffer = Buffer.alloc(0);
     let bufPos = pos;
@@ -596,7 +605,7 @@ export class PartitionLog {
   private async scanHeaders(seg: Segment, from: number, match: (buf: Buffer, pos: number) => boolean): Promise<{ buf: Buffer; pos: number } | null> {
     const file = await this.fileFor(seg);
     const limit = seg.writtenSize;
-    const window = Math.max(64 * 1024, this.config.indexIntervalBytes + BATCH_HEADER_SIZE);
+    const window = Math.max(64 * 1024, this.cfg.indexIntervalBytes + BATCH_HEADER_SIZE);
     let pos = from;
     let buf: Buffer = Buffer.alloc(0);
     let bufPos = pos;

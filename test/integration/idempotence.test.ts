@@ -3,6 +3,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { rm } from 'node:fs/promises';
 import { startBroker, type BrokerProcess } from '../helpers/broker.js';
 import { WireClient } from '../helpers/wire-client.js';
 import { buildBatch, decodeBatches } from '../helpers/batches.js';
@@ -18,6 +19,7 @@ before(async () => {
 after(async () => {
   c.close();
   await broker.cleanup();
+  await rm(broker.dataDir, { recursive: true, force: true });
 });
 
 const produce = (topic: string, records: Buffer) =>
@@ -58,4 +60,21 @@ test('a retried batch keeps its offset and is stored once; a gap is refused', as
   const records = decodeBatches(p.records);
   assert.deepEqual(records.map((r) => r.value!.toString()), ['v0', 'v1', 'v2', 'v3', 'v4']);
   assert.deepEqual(records.map((r) => r.offset), [0, 1, 2, 3, 4]);
+});
+
+test('a retry after a broker restart is still recognised as a duplicate', async () => {
+  const init = await c.request(22, 4, { transactionalId: null, transactionTimeoutMs: 60000, producerId: -1, producerEpoch: -1 });
+  const pid = init.producerId;
+  const batch = buildBatch([{ key: null, value: Buffer.from('once') }], { producerId: pid, producerEpoch: 0, baseSequence: 0 });
+  const first = await produce('idem-restart', Buffer.from(batch));
+  assert.equal(first.responses[0].partitionResponses[0].errorCode, 0);
+  c.close();
+  assert.equal(await broker.stop(), 0, 'graceful stop exits 0');
+  broker = await startBroker({ dataDir: broker.dataDir });
+  c = await WireClient.connect(broker.port);
+  const retry = await produce('idem-restart', Buffer.from(batch));
+  assert.equal(retry.responses[0].partitionResponses[0].errorCode, 0);
+  assert.equal(retry.responses[0].partitionResponses[0].baseOffset, first.responses[0].partitionResponses[0].baseOffset);
+  const next = await produce('idem-restart', buildBatch([{ key: null, value: Buffer.from('twice') }], { producerId: pid, producerEpoch: 0, baseSequence: 1 }));
+  assert.equal(next.responses[0].partitionResponses[0].baseOffset, 1, 'the retry took no offset');
 });

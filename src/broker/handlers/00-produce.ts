@@ -11,7 +11,7 @@ import type { ProduceRequest, ProduceResponse, ProduceResponsePartitionProduceRe
 import { ErrorCode } from '../../protocol/errors.js';
 import { validateBatches } from '../../protocol/record-batch.js';
 import { FsyncPolicy } from '../config.js';
-import { findOrCreateTopic } from './common.js';
+import { findOrCreateTopic, storageErrorCode } from './common.js';
 import type { Partition, Topic } from '../topics.js';
 
 function partitionResponse(index: number, errorCode: number, baseOffset: number, logStartOffset: number, errorMessage: string | null): ProduceResponsePartitionProduceResponse {
@@ -84,7 +84,12 @@ function appendPartition(ctx: RequestContext, topic: Topic, partition: Partition
     if (check.kind === 'error') return fail(check.code, check.message);
   }
   const log = partition.log;
-  const appended = log.append(records);
+  let appended: ReturnType<typeof log.append>;
+  try {
+    appended = log.append(records);
+  } catch (e) {
+    return fail(storageErrorCode(e), `the append was refused: ${(e as Error).message}`);
+  }
   res.baseOffset = appended.baseOffset;
   if (idempotent) partition.producers.record(s.producerId, s.producerEpoch, s.baseSequence, s.lastSequence, appended.baseOffset);
   broker.metrics.producedBytes.inc({ topic: topic.name }, records.length);
@@ -94,7 +99,7 @@ function appendPartition(ctx: RequestContext, topic: Topic, partition: Partition
   const done = appended.written.then(() => (needsFsync ? log.flush() : undefined));
   const guarded = done.catch((e: Error) => {
     partition.producers.truncateFrom(log.logEndOffset);
-    res.errorCode = ErrorCode.KAFKA_STORAGE_ERROR;
+    res.errorCode = storageErrorCode(e);
     res.errorMessage = `the append could not be stored: ${e.message}`;
     res.baseOffset = -1;
     broker.logger.error('append failed', { topic: topic.name, partition: partition.index, error: e });

@@ -11,6 +11,7 @@ import { ErrorCode } from '../../protocol/errors.js';
 import { ZERO_UUID } from '../../protocol/reader.js';
 import { recordsLength } from '../../protocol/writer.js';
 import type { Partition } from '../topics.js';
+import { storageErrorCode } from './common.js';
 
 interface Item {
   partition: Partition | null;
@@ -113,7 +114,7 @@ async function readAll(items: Item[], maxBytes: number): Promise<{ bytes: number
       batches = await log.read(it.fetchOffset, budget);
     } catch (e) {
       // The range moved under us (retention, DeleteRecords) or the disk failed.
-      res.errorCode = it.fetchOffset < log.logStartOffset ? ErrorCode.OFFSET_OUT_OF_RANGE : ErrorCode.KAFKA_STORAGE_ERROR;
+      res.errorCode = it.fetchOffset < log.logStartOffset ? ErrorCode.OFFSET_OUT_OF_RANGE : storageErrorCode(e);
       errors = true;
       continue;
     }

@@ -32,3 +32,9 @@ export async function findOrCreateTopic(broker: Broker, name: string, allowCreat
     return { topic: null, error: ErrorCode.KAFKA_STORAGE_ERROR };
   }
 }
+
+/** The Kafka error code for a failure from the log: its own when it carries one, else KAFKA_STORAGE_ERROR. */
+export function storageErrorCode(e: unknown): number {
+  const code = (e as { kafkaCode?: unknown } | null)?.kafkaCode;
+  return typeof code === 'number' ? code : ErrorCode.KAFKA_STORAGE_ERROR;
+}

@@ -1,15 +1,11 @@
-// The one interface the broker needs from a partition's log. src/storage/partition-log.ts
-// implements it on files; anything else that does (a fault-injecting log in tests) can
-// stand in for it.
+// The one interface the broker needs from a partition's log. partition-log.ts implements
+// it on files and memory-log.ts in memory; test/unit/storage/log-contract.test.ts runs the
+// same checks against both.
 
-export interface LogConfig {
-  segmentBytes: number;
-  segmentMs: number;
-  retentionMs: number;
-  retentionBytes: number;
-  indexIntervalBytes: number;
-  tailCacheBytes: number;
-}
+import type { LogConfig } from './log-config.js';
+import type { RecoveredProducerBatch } from './recovery.js';
+
+export type { LogConfig, RecoveredProducerBatch };
 
 export interface Log {
   readonly logStartOffset: number;
@@ -17,6 +13,10 @@ export interface Log {
   readonly highWatermark: number;
   onAdvance: (() => void) | null;
   config: LogConfig;
+  /** Idempotent producers' last batches found when the log was opened, to rebuild sequence state. */
+  readonly recoveredProducerBatches: readonly RecoveredProducerBatch[];
+  /** What recovery repaired at open, one sentence each, for the broker's log. */
+  readonly recoveryNotes: readonly string[];
   append(batches: Buffer): { baseOffset: number; lastOffset: number; written: Promise<void> };
   flush(): Promise<void>;
   read(offset: number, maxBytes: number): Promise<Buffer[]>;
