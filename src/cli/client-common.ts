@@ -26,6 +26,13 @@ export function usageError(message: string): CliError {
   return new CliError(message, { exitCode: ExitCode.usage });
 }
 
+/** Kafka's rule for topic names. */
+export function checkTopicName(name: string): void {
+  if (name === '' || name === '.' || name === '..' || name.length > 249 || !/^[a-zA-Z0-9._-]+$/.test(name)) {
+    throw usageError(`invalid topic name "${name}": use 1 to 249 characters from a-z, A-Z, 0-9, '.', '_' and '-' (not "." or "..").`);
+  }
+}
+
 export const DEFAULT_BOOTSTRAP = 'localhost:9092';
 
 export interface ClientFlags {
@@ -141,6 +148,11 @@ export function leafErrors(e: unknown): LibError[] {
 /** The first Kafka protocol error (by name, e.g. TOPIC_ALREADY_EXISTS) inside a library error. */
 export function findProtocolError(e: unknown, ...ids: string[]): LibError | undefined {
   return leafErrors(e).find((x) => x.apiId !== undefined && (ids.length === 0 || ids.includes(x.apiId)));
+}
+
+/** True when the error says the topic does not exist (metadata lookup or a broker error code). */
+export function isUnknownTopic(e: unknown): boolean {
+  return leafErrors(e).some((x) => /^Unknown topic /.test(x.message) || x.apiId === 'UNKNOWN_TOPIC_OR_PARTITION' || x.apiId === 'UNKNOWN_TOPIC_ID');
 }
 
 function describeProtocolError(x: LibError): string {

@@ -4,6 +4,9 @@
 import { Command, Option } from 'commander';
 import { createRequire } from 'node:module';
 import { runStart } from './start.js';
+import { registerTopicCommands } from './topic.js';
+import { registerProduceCommand } from './produce.js';
+import { registerConsumeCommand } from './consume.js';
 
 const pkg = createRequire(import.meta.url)('../../../package.json') as { version: string };
 
@@ -47,6 +50,10 @@ program
     }
     await runStart(flags, o.config as string | undefined);
   });
+
+registerTopicCommands(program);
+registerProduceCommand(program);
+registerConsumeCommand(program);
 
 program.parseAsync(process.argv).catch((e: Error) => {
   process.stderr.write(`rivulet: ${e.message}\n`);
