@@ -90,6 +90,8 @@ export interface BatchesSummary {
   batches: number;
   /** Records the batches declare (lastOffsetDelta + 1 each). */
   records: number;
+  /** Size of the largest batch, as max.message.bytes counts it (with its 12-byte log overhead). */
+  largestBatch: number;
   maxTimestamp: number;
   producerId: number;
   producerEpoch: number;
@@ -109,6 +111,7 @@ export function validateBatches(buf: Buffer): BatchesSummary {
     reason: '',
     batches: 0,
     records: 0,
+    largestBatch: 0,
     maxTimestamp: -1,
     producerId: -1,
     producerEpoch: -1,
@@ -150,6 +153,7 @@ export function validateBatches(buf: Buffer): BatchesSummary {
     s.lastSequence = seq < 0 ? -1 : (seq + delta) % 2147483648;
     s.batches++;
     s.records += delta + 1;
+    if (size > s.largestBatch) s.largestBatch = size;
     const ts = maxTimestamp(buf, pos);
     if (ts > s.maxTimestamp) s.maxTimestamp = ts;
     pos += size;

@@ -70,8 +70,8 @@ function appendPartition(ctx: RequestContext, topic: Topic, partition: Partition
   const maxBytes = Number(topic.overrides['max.message.bytes'] ?? broker.config.topicDefaults['message.max.bytes']);
   const s = validateBatches(records);
   if (s.error !== ErrorCode.NONE) return fail(s.error, s.reason);
-  if (records.length > maxBytes + 12 * s.batches) {
-    return fail(ErrorCode.MESSAGE_TOO_LARGE, `the batch is ${records.length} bytes, more than max.message.bytes ${maxBytes}`);
+  if (s.largestBatch > maxBytes) {
+    return fail(ErrorCode.MESSAGE_TOO_LARGE, `a batch is ${s.largestBatch} bytes, more than max.message.bytes ${maxBytes}`);
   }
   if (s.transactional) return fail(ErrorCode.INVALID_TXN_STATE, 'transactions are not supported by this broker yet');
   const idempotent = s.producerId >= 0 && s.baseSequence >= 0;
