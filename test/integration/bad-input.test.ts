@@ -34,6 +34,17 @@ async function assertStillServing(): Promise<void> {
   }
 }
 
+/** A request frame holding only a v1 header (null client id): enough to reach dispatch. */
+function headerOnlyFrame(apiKey: number, version: number, correlationId: number): Buffer {
+  const frame = Buffer.alloc(4 + 10);
+  frame.writeInt32BE(10, 0);
+  frame.writeInt16BE(apiKey, 4);
+  frame.writeInt16BE(version, 6);
+  frame.writeInt32BE(correlationId, 8);
+  frame.writeInt16BE(-1, 12);
+  return frame;
+}
+
 async function createTopic(name: string, partitions = 1): Promise<void> {
   const c = await WireClient.connect(broker.port);
   const res = await c.request(19, 7, { topics: [{ name, numPartitions: partitions, replicationFactor: 1, assignments: [], configs: [] }], timeoutMs: 5000, validateOnly: false });
@@ -100,12 +111,7 @@ test('garbage bytes close the connection', async () => {
 
 test('an unknown API key closes the connection', async () => {
   const c = await WireClient.connect(broker.port);
-  const frame = Buffer.alloc(4 + 10);
-  frame.writeInt32BE(10, 0);
-  frame.writeInt16BE(999, 4);
-  frame.writeInt16BE(0, 6);
-  frame.writeInt32BE(1, 8);
-  frame.writeInt16BE(-1, 12);
+  const frame = headerOnlyFrame(999, 0, 1);
   c.writeRaw(frame);
   await c.waitClosed();
   await assertStillServing();
@@ -113,12 +119,7 @@ test('an unknown API key closes the connection', async () => {
 
 test('ApiVersions with an unknown version is answered in v0 with UNSUPPORTED_VERSION and our ranges', async () => {
   const c = await WireClient.connect(broker.port);
-  const frame = Buffer.alloc(4 + 10);
-  frame.writeInt32BE(10, 0);
-  frame.writeInt16BE(18, 4);
-  frame.writeInt16BE(99, 6);
-  frame.writeInt32BE(42, 8);
-  frame.writeInt16BE(-1, 12);
+  const frame = headerOnlyFrame(18, 99, 42);
   const answer = new Promise<Buffer>((resolve) => c.socket.once('data', resolve));
   c.writeRaw(frame);
   const res = await answer;
@@ -133,12 +134,7 @@ test('ApiVersions with an unknown version is answered in v0 with UNSUPPORTED_VER
 
 test('an unsupported version of another API closes the connection', async () => {
   const c = await WireClient.connect(broker.port);
-  const frame = Buffer.alloc(4 + 10);
-  frame.writeInt32BE(10, 0);
-  frame.writeInt16BE(0, 4);
-  frame.writeInt16BE(99, 6);
-  frame.writeInt32BE(1, 8);
-  frame.writeInt16BE(-1, 12);
+  const frame = headerOnlyFrame(0, 99, 1);
   c.writeRaw(frame);
   await c.waitClosed();
   await assertStillServing();

@@ -33,6 +33,18 @@ export function alterableTopic(broker: Broker, resourceType: number, resourceNam
   return null;
 }
 
+/** Validates a topic's complete new set of overrides and, unless validateOnly, makes it current. */
+export async function applyOverrides(broker: Broker, topic: Topic, overrides: Record<string, string>, validateOnly: boolean, res: AlterResult): Promise<AlterResult> {
+  const problem = validateTopicConfigs(overrides);
+  if (problem) {
+    res.errorCode = ErrorCode.INVALID_CONFIG;
+    res.errorMessage = problem;
+    return res;
+  }
+  if (!validateOnly) await broker.topics.setOverrides(topic, overrides);
+  return res;
+}
+
 async function handle(ctx: RequestContext, req: AlterConfigsRequest): Promise<AlterConfigsResponse> {
   const broker = ctx.broker;
   const responses = await Promise.all(
@@ -42,14 +54,7 @@ async function handle(ctx: RequestContext, req: AlterConfigsRequest): Promise<Al
       if (!topic) return res;
       const overrides: Record<string, string> = {};
       for (const c of r.configs) if (c.value !== null) overrides[c.name] = c.value;
-      const problem = validateTopicConfigs(overrides);
-      if (problem) {
-        res.errorCode = ErrorCode.INVALID_CONFIG;
-        res.errorMessage = problem;
-        return res;
-      }
-      if (!req.validateOnly) await broker.topics.setOverrides(topic, overrides);
-      return res;
+      return applyOverrides(broker, topic, overrides, req.validateOnly, res);
     }),
   );
   return { throttleTimeMs: 0, responses };

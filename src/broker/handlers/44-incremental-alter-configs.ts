@@ -4,8 +4,8 @@
 import type { HandlerEntry, RequestContext } from '../connection.js';
 import type { IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse } from '../../protocol/generated/index.js';
 import { ErrorCode } from '../../protocol/errors.js';
-import { validateTopicConfigs, topicConfigByName, effectiveTopicConfigs } from '../topic-config.js';
-import { alterableTopic, type AlterResult } from './33-alter-configs.js';
+import { topicConfigByName, effectiveTopicConfigs } from '../topic-config.js';
+import { alterableTopic, applyOverrides, type AlterResult } from './33-alter-configs.js';
 
 const Op = { SET: 0, DELETE: 1, APPEND: 2, SUBTRACT: 3 } as const;
 
@@ -50,14 +50,7 @@ async function handle(ctx: RequestContext, req: IncrementalAlterConfigsRequest):
           return res;
         }
       }
-      const problem = validateTopicConfigs(overrides);
-      if (problem) {
-        res.errorCode = ErrorCode.INVALID_CONFIG;
-        res.errorMessage = problem;
-        return res;
-      }
-      if (!req.validateOnly) await broker.topics.setOverrides(topic, overrides);
-      return res;
+      return applyOverrides(broker, topic, overrides, req.validateOnly, res);
     }),
   );
   return { throttleTimeMs: 0, responses };
