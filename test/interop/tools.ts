@@ -90,7 +90,7 @@ export async function works(cmd: string, args: readonly string[]): Promise<boole
  */
 export function requireTool(t: TestContext, present: boolean, what: string, howToInstall: string): boolean {
   if (present) return true;
-  const msg = `${what} is not available; ${howToInstall}`;
+  const msg = `missing ${what}; ${howToInstall}`;
   if (inCi) assert.fail(`CI=true and ${msg}`);
   t.skip(msg);
   return false;

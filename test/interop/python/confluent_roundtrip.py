@@ -39,8 +39,11 @@ def main():
         "message.timeout.ms": int(TIMEOUT_S * 1000 / 2),
     })
 
-    def on_delivery(err, msg):
-        i = int(dict(msg.headers() or [])["seq"].decode())
+    def report(i):
+        # Delivery reports do not carry the headers, so each record gets its own callback.
+        return lambda err, msg: on_delivery(i, err, msg)
+
+    def on_delivery(i, err, msg):
         if err is not None:
             if len(errors) < 20:
                 errors.append("delivery of record %d failed: %s" % (i, err))
@@ -52,7 +55,7 @@ def main():
         while True:
             try:
                 producer.produce(topic, key=key_of(i).encode(), value=value_of(token, i).encode(),
-                                 headers=[("seq", str(i).encode())], on_delivery=on_delivery)
+                                 headers=[("seq", str(i).encode())], on_delivery=report(i))
                 break
             except BufferError:
                 producer.poll(0.1)
@@ -63,8 +66,9 @@ def main():
 
     consumer = Consumer({
         "bootstrap.servers": bootstrap,
-        # No group: partitions are assigned by hand and nothing is committed. librdkafka
-        # wants a group.id only for subscribe() and commits.
+        # Partitions are assigned by hand and nothing is committed, so no group is used;
+        # confluent-kafka 1.x refuses to create a Consumer without a group.id all the same.
+        "group.id": "rivulet-interop-unused-" + token,
         "enable.auto.commit": False,
         "enable.partition.eof": False,
     })
