@@ -11,6 +11,13 @@ import { prepareDataDir, loadIdentity, loadCatalog } from './meta-store.js';
 import { handlerTable } from './handlers/index.js';
 import { ErrorCode } from '../protocol/errors.js';
 import type { OpenLog } from '../storage/log.js';
+import { GroupCoordinator } from './groups/coordinator.js';
+import { OffsetStore } from './groups/offset-store.js';
+import { FsyncPolicy } from './config.js';
+import { join } from 'node:path';
+
+/** The internal log of committed offsets, in the data directory. */
+const OFFSETS_LOG_DIR = '__consumer_offsets-0';
 import type { ApiVersionsResponse } from '../protocol/generated/index.js';
 
 export interface BrokerOptions {
@@ -24,6 +31,8 @@ export class Broker {
   readonly metrics: BrokerMetrics;
   readonly topics: TopicRegistry;
   readonly handlers: readonly (HandlerEntry | undefined)[];
+  /** Set once start() has replayed the committed offsets. */
+  groups!: GroupCoordinator;
   clusterId = '';
   nodeId: number;
   /** True once every log is recovered and the listener accepts connections. */
@@ -38,8 +47,10 @@ export class Broker {
   private retentionTimer: NodeJS.Timeout | null = null;
   private readonly apiVersionsCache = new Map<number, ApiVersionsResponse>();
   private stopping: Promise<void> | null = null;
+  private readonly openLog: OpenLog;
 
   constructor(config: BrokerConfig, options: BrokerOptions) {
+    this.openLog = options.openLog;
     this.config = config;
     this.logger = options.logger ?? new Logger(config.logLevel);
     this.metrics = new BrokerMetrics();
@@ -54,6 +65,7 @@ export class Broker {
     const identity = await loadIdentity(this.config.dataDir, this.config.nodeId);
     this.clusterId = identity.clusterId;
     await this.topics.load(await loadCatalog(this.config.dataDir));
+    await this.startGroups();
     this.server = createServer({ noDelay: true }, (s) => this.accept(s));
     await new Promise<void>((resolve, reject) => {
       this.server!.once('error', reject);
@@ -77,6 +89,32 @@ export class Broker {
       fsync: this.config.fsync,
       startMs: Math.round(performance.now() - t0),
     });
+  }
+
+  private async startGroups(): Promise<void> {
+    const c = this.config;
+    const offsetsLog = await this.openLog(join(c.dataDir, OFFSETS_LOG_DIR), {
+      segmentBytes: 8 * 1024 * 1024,
+      segmentMs: 7 * 24 * 3600 * 1000,
+      retentionMs: -1,
+      retentionBytes: -1,
+      indexIntervalBytes: 4096,
+      tailCacheBytes: 256 * 1024,
+    });
+    const store = new OffsetStore(offsetsLog, { compactAfterBytes: 4 * 1024 * 1024, fsync: c.fsync !== FsyncPolicy.never });
+    await store.load();
+    this.groups = new GroupCoordinator(
+      {
+        initialRebalanceDelayMs: c.groupInitialRebalanceDelayMs,
+        minSessionTimeoutMs: c.groupMinSessionTimeoutMs,
+        maxSessionTimeoutMs: c.groupMaxSessionTimeoutMs,
+        maxSize: c.groupMaxSize,
+        offsetsRetentionMs: c.offsetsRetentionMinutes * 60_000,
+      },
+      store,
+      this.logger,
+    );
+    this.groups.startExpiry(c.offsetsRetentionCheckIntervalMs);
   }
 
   /** Where clients should connect, as Metadata and DescribeCluster report it. */
@@ -142,7 +180,9 @@ export class Broker {
       await Promise.race([Promise.all([...this.connections].map((c) => c.drain())), delay(5000)]);
       for (const c of this.connections) c.socket.destroy();
       await closed;
+      this.groups?.close();
       await this.topics.closeAll();
+      await this.groups?.offsets.close();
       this.logger.info('broker stopped');
     })();
     return this.stopping;

@@ -30,6 +30,15 @@ export interface BrokerConfig {
   tailCacheBytes: number;
   retentionCheckIntervalMs: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
+  /** group.initial.rebalance.delay.ms: how long the first members of an empty group gather. */
+  groupInitialRebalanceDelayMs: number;
+  groupMinSessionTimeoutMs: number;
+  groupMaxSessionTimeoutMs: number;
+  /** group.max.size; 0 means no limit. */
+  groupMaxSize: number;
+  offsetsRetentionMinutes: number;
+  offsetsRetentionCheckIntervalMs: number;
+  offsetMetadataMaxBytes: number;
   /** Broker-level defaults of topic configs, by Kafka property name (log.retention.ms, ...). */
   topicDefaults: Record<string, string>;
 }
@@ -71,6 +80,13 @@ export function defaultBrokerConfig(): BrokerConfig {
     tailCacheBytes: 1024 * 1024,
     retentionCheckIntervalMs: 30_000,
     logLevel: 'info',
+    groupInitialRebalanceDelayMs: 3000,
+    groupMinSessionTimeoutMs: 6000,
+    groupMaxSessionTimeoutMs: 1_800_000,
+    groupMaxSize: 0,
+    offsetsRetentionMinutes: 10080,
+    offsetsRetentionCheckIntervalMs: 600_000,
+    offsetMetadataMaxBytes: 4096,
     topicDefaults: { ...defaultTopicDefaults },
   };
 }

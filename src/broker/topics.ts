@@ -14,11 +14,14 @@ import type { Logger } from './logger.js';
 const LEGAL_NAME = /^[a-zA-Z0-9._-]+$/;
 const MAX_NAME_LENGTH = 249;
 const PRODUCER_ID_BLOCK = 1000;
+/** Internal logs live beside the topics in the data directory under these names. */
+const RESERVED_NAMES = new Set(['__consumer_offsets', '__transaction_state']);
 
 /** Returns why a topic name is not acceptable, or null (Kafka's rules). */
 export function topicNameProblem(name: string | null): string | null {
   if (name === null || name.length === 0) return 'Topic name is empty';
   if (name === '.' || name === '..') return `Topic name cannot be "${name}"`;
+  if (RESERVED_NAMES.has(name)) return `Topic name "${name}" is reserved for the broker's internal use`;
   if (name.length > MAX_NAME_LENGTH) return `Topic name is longer than ${MAX_NAME_LENGTH} characters`;
   if (!LEGAL_NAME.test(name)) return `Topic name "${name}" is illegal: it may contain only ASCII letters, digits, '.', '_' and '-'`;
   return null;

@@ -47,6 +47,13 @@ export const brokerKeys: Readonly<Record<string, { apply: Apply; help: string }>
   'connection.memory.bytes': { apply: (c, v, k) => void (c.connectionMemoryBytes = int(1024)(v, k)), help: 'request bytes in flight per connection before reading pauses (default 67108864)' },
   'log.tail.cache.bytes': { apply: (c, v, k) => void (c.tailCacheBytes = int(0)(v, k)), help: 'recent bytes per partition served from memory (default 1048576)' },
   'log.retention.check.interval.ms': { apply: (c, v, k) => void (c.retentionCheckIntervalMs = int(100)(v, k)), help: 'how often retention runs (default 30000)' },
+  'group.initial.rebalance.delay.ms': { apply: (c, v, k) => void (c.groupInitialRebalanceDelayMs = int(0)(v, k)), help: 'time the first members of an empty group have to join before the first rebalance (default 3000)' },
+  'group.min.session.timeout.ms': { apply: (c, v, k) => void (c.groupMinSessionTimeoutMs = int(1)(v, k)), help: 'smallest session timeout a consumer may ask for (default 6000)' },
+  'group.max.session.timeout.ms': { apply: (c, v, k) => void (c.groupMaxSessionTimeoutMs = int(1)(v, k)), help: 'largest session timeout a consumer may ask for (default 1800000)' },
+  'group.max.size': { apply: (c, v, k) => void (c.groupMaxSize = int(0)(v, k)), help: 'most members in one group; 0 for no limit (default 0)' },
+  'offsets.retention.minutes': { apply: (c, v, k) => void (c.offsetsRetentionMinutes = int(1)(v, k)), help: 'how long an empty group keeps its committed offsets (default 10080, 7 days)' },
+  'offsets.retention.check.interval.ms': { apply: (c, v, k) => void (c.offsetsRetentionCheckIntervalMs = int(100)(v, k)), help: 'how often expired offsets are removed (default 600000)' },
+  'offset.metadata.max.bytes': { apply: (c, v, k) => void (c.offsetMetadataMaxBytes = int(0)(v, k)), help: 'largest metadata string of a committed offset (default 4096)' },
   'log.level': {
     apply: (c, v, k) => {
       if (!['debug', 'info', 'warn', 'error'].includes(v)) throw new ConfigError(`${k} must be debug, info, warn or error, not "${v}"`);

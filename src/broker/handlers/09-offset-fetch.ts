@@ -1,0 +1,53 @@
+// OffsetFetch (key 9), v0-9. One group (v0-7) or several (v8+); null topics ask for every
+// committed offset of the group. Unknown offsets are -1. With no transactions every
+// offset is stable, so requireStable changes nothing.
+
+import type { HandlerEntry, RequestContext } from '../connection.js';
+import type { OffsetFetchRequest, OffsetFetchResponse } from '../../protocol/generated/index.js';
+import { ErrorCode } from '../../protocol/errors.js';
+import type { Broker } from '../broker.js';
+
+interface PartitionOffset {
+  partitionIndex: number;
+  committedOffset: number;
+  committedLeaderEpoch: number;
+  metadata: string | null;
+  errorCode: number;
+}
+
+function fetchGroup(broker: Broker, groupId: string, topics: { name: string; partitionIndexes: number[] }[] | null): { name: string; partitions: PartitionOffset[] }[] {
+  const store = broker.groups.offsets;
+  if (topics === null) {
+    const byTopic = new Map<string, PartitionOffset[]>();
+    for (const [topic, partition, o] of store.all(groupId)) {
+      if (!byTopic.has(topic)) byTopic.set(topic, []);
+      byTopic.get(topic)!.push({ partitionIndex: partition, committedOffset: o.offset, committedLeaderEpoch: o.leaderEpoch, metadata: o.metadata, errorCode: ErrorCode.NONE });
+    }
+    return [...byTopic.entries()].map(([name, partitions]) => ({ name, partitions: partitions.sort((a, b) => a.partitionIndex - b.partitionIndex) }));
+  }
+  return topics.map((t) => ({
+    name: t.name,
+    partitions: t.partitionIndexes.map((p) => {
+      const o = store.get(groupId, t.name, p);
+      return { partitionIndex: p, committedOffset: o?.offset ?? -1, committedLeaderEpoch: o?.leaderEpoch ?? -1, metadata: o?.metadata ?? '', errorCode: ErrorCode.NONE };
+    }),
+  }));
+}
+
+function handle(ctx: RequestContext, req: OffsetFetchRequest): OffsetFetchResponse {
+  const broker = ctx.broker;
+  if (ctx.header.apiVersion >= 8) {
+    return {
+      throttleTimeMs: 0,
+      groups: (req.groups ?? []).map((g) => ({
+        groupId: g.groupId ?? '',
+        topics: fetchGroup(broker, g.groupId ?? '', g.topics === null || g.topics === undefined ? null : g.topics.map((t) => ({ name: t.name ?? '', partitionIndexes: t.partitionIndexes ?? [] }))),
+        errorCode: ErrorCode.NONE,
+      })),
+    };
+  }
+  const topics = req.topics === null || req.topics === undefined ? null : req.topics.map((t) => ({ name: t.name ?? '', partitionIndexes: t.partitionIndexes ?? [] }));
+  return { throttleTimeMs: 0, topics: fetchGroup(broker, req.groupId ?? '', topics), errorCode: ErrorCode.NONE };
+}
+
+export const offsetFetch: HandlerEntry = { apiKey: 9, minVersion: 0, maxVersion: 9, handle };

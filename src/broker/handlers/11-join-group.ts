@@ -1,0 +1,37 @@
+// JoinGroup (key 11), v0-9. New dynamic members get MEMBER_ID_REQUIRED and a member id
+// first (v4+, KIP-394); the answer comes once the rebalance completes. See
+// groups/coordinator.ts for the state machine.
+
+import type { HandlerEntry, RequestContext } from '../connection.js';
+import type { JoinGroupRequest, JoinGroupResponse } from '../../protocol/generated/index.js';
+
+async function handle(ctx: RequestContext, req: JoinGroupRequest): Promise<JoinGroupResponse> {
+  const version = ctx.header.apiVersion;
+  const answer = await ctx.broker.groups.join({
+    groupId: req.groupId,
+    memberId: req.memberId,
+    groupInstanceId: req.groupInstanceId ?? null,
+    sessionTimeoutMs: req.sessionTimeoutMs,
+    // v0 has no rebalance timeout: Kafka uses the session timeout.
+    rebalanceTimeoutMs: version >= 1 ? (req.rebalanceTimeoutMs ?? req.sessionTimeoutMs) : req.sessionTimeoutMs,
+    protocolType: req.protocolType,
+    protocols: req.protocols.map((p) => ({ name: p.name, metadata: Buffer.from(p.metadata) })),
+    clientId: ctx.header.clientId ?? '',
+    clientHost: `/${ctx.connection.socket.remoteAddress ?? ''}`,
+    requireKnownMemberId: version >= 4,
+    supportsSkipAssignment: version >= 9,
+  });
+  return {
+    throttleTimeMs: 0,
+    errorCode: answer.errorCode,
+    generationId: answer.generationId,
+    protocolType: answer.protocolType,
+    protocolName: answer.protocolName ?? (version >= 7 ? null : ''),
+    leader: answer.leader,
+    skipAssignment: answer.skipAssignment,
+    memberId: answer.memberId,
+    members: answer.members,
+  };
+}
+
+export const joinGroup: HandlerEntry = { apiKey: 11, minVersion: 0, maxVersion: 9, handle };

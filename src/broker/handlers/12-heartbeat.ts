@@ -1,0 +1,12 @@
+// Heartbeat (key 12), v0-4. Keeps a member's session alive; REBALANCE_IN_PROGRESS tells
+// it to rejoin.
+
+import type { HandlerEntry, RequestContext } from '../connection.js';
+import type { HeartbeatRequest, HeartbeatResponse } from '../../protocol/generated/index.js';
+
+function handle(ctx: RequestContext, req: HeartbeatRequest): HeartbeatResponse {
+  const errorCode = ctx.broker.groups.heartbeat(req.groupId, req.memberId, req.groupInstanceId ?? null, req.generationId);
+  return { throttleTimeMs: 0, errorCode };
+}
+
+export const heartbeat: HandlerEntry = { apiKey: 12, minVersion: 0, maxVersion: 4, handle };

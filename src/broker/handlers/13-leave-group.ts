@@ -1,0 +1,22 @@
+// LeaveGroup (key 13), v0-5. One member (v0-2) or a batch (v3+, by member id or by
+// group.instance.id for static members); the group rebalances without them.
+
+import type { HandlerEntry, RequestContext } from '../connection.js';
+import type { LeaveGroupRequest, LeaveGroupResponse } from '../../protocol/generated/index.js';
+import { ErrorCode } from '../../protocol/errors.js';
+
+function handle(ctx: RequestContext, req: LeaveGroupRequest): LeaveGroupResponse {
+  if (ctx.header.apiVersion < 3) {
+    const [code] = ctx.broker.groups.leave(req.groupId, [{ memberId: req.memberId ?? '', groupInstanceId: null }]);
+    return { throttleTimeMs: 0, errorCode: code!, members: [] };
+  }
+  const members = (req.members ?? []).map((m) => ({ memberId: m.memberId ?? '', groupInstanceId: m.groupInstanceId ?? null }));
+  const codes = ctx.broker.groups.leave(req.groupId, members);
+  return {
+    throttleTimeMs: 0,
+    errorCode: ErrorCode.NONE,
+    members: members.map((m, i) => ({ memberId: m.memberId, groupInstanceId: m.groupInstanceId, errorCode: codes[i]! })),
+  };
+}
+
+export const leaveGroup: HandlerEntry = { apiKey: 13, minVersion: 0, maxVersion: 5, handle };

@@ -1,0 +1,42 @@
+// DescribeGroups (key 15), v0-5. State, protocol and members with their metadata and
+// assignment bytes. A group the broker does not know is reported Dead, as Kafka does.
+
+import type { HandlerEntry, RequestContext } from '../connection.js';
+import type { DescribeGroupsRequest, DescribeGroupsResponse } from '../../protocol/generated/index.js';
+import { ErrorCode } from '../../protocol/errors.js';
+import { GroupState } from '../groups/group.js';
+import { OPERATIONS_NOT_REQUESTED } from './common.js';
+
+// Group ACL operations READ 3, DELETE 6, DESCRIBE 8.
+const ALL_GROUP_OPERATIONS = (1 << 3) | (1 << 6) | (1 << 8);
+
+function handle(ctx: RequestContext, req: DescribeGroupsRequest): DescribeGroupsResponse {
+  const coordinator = ctx.broker.groups;
+  return {
+    throttleTimeMs: 0,
+    groups: req.groups.map((id) => {
+      const g = coordinator.groupOrOffsetsOnly(id);
+      const ops = req.includeAuthorizedOperations ? ALL_GROUP_OPERATIONS : OPERATIONS_NOT_REQUESTED;
+      if (!g) return { errorCode: ErrorCode.NONE, groupId: id, groupState: GroupState.Dead, protocolType: '', protocolData: '', members: [], authorizedOperations: ops };
+      const stable = g.state === GroupState.Stable;
+      return {
+        errorCode: ErrorCode.NONE,
+        groupId: id,
+        groupState: g.state,
+        protocolType: g.protocolType ?? '',
+        protocolData: stable || g.state === GroupState.CompletingRebalance ? (g.protocolName ?? '') : '',
+        members: [...g.members.values()].map((m) => ({
+          memberId: m.memberId,
+          groupInstanceId: m.groupInstanceId,
+          clientId: m.clientId,
+          clientHost: m.clientHost,
+          memberMetadata: stable ? m.metadataFor(g.protocolName ?? '') : Buffer.alloc(0),
+          memberAssignment: stable ? m.assignment : Buffer.alloc(0),
+        })),
+        authorizedOperations: ops,
+      };
+    }),
+  };
+}
+
+export const describeGroups: HandlerEntry = { apiKey: 15, minVersion: 0, maxVersion: 5, handle };

@@ -1,0 +1,26 @@
+// ListGroups (key 16), v0-5. Every group with members or committed offsets, optionally
+// filtered by state (v4+) and type (v5+; all groups here are "classic").
+
+import type { HandlerEntry, RequestContext } from '../connection.js';
+import type { ListGroupsRequest, ListGroupsResponse } from '../../protocol/generated/index.js';
+import { ErrorCode } from '../../protocol/errors.js';
+import { GroupState } from '../groups/group.js';
+
+function handle(ctx: RequestContext, req: ListGroupsRequest): ListGroupsResponse {
+  const coordinator = ctx.broker.groups;
+  const ids = new Set([...coordinator.groups.keys(), ...coordinator.offsets.groupIds()]);
+  const states = (req.statesFilter ?? []).map((s) => s.toLowerCase());
+  const types = (req.typesFilter ?? []).map((s) => s.toLowerCase());
+  const groups = [];
+  for (const id of ids) {
+    const g = coordinator.groups.get(id);
+    const state = g?.state ?? GroupState.Empty;
+    if (state === GroupState.Dead) continue;
+    if (states.length > 0 && !states.includes(state.toLowerCase())) continue;
+    if (types.length > 0 && !types.includes('classic')) continue;
+    groups.push({ groupId: id, protocolType: g?.protocolType ?? '', groupState: state, groupType: 'classic' });
+  }
+  return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, groups };
+}
+
+export const listGroups: HandlerEntry = { apiKey: 16, minVersion: 0, maxVersion: 5, handle };

@@ -1,0 +1,22 @@
+// DeleteGroups (key 42), v0-2. Only groups without members can go (NON_EMPTY_GROUP
+// otherwise); their committed offsets go with them.
+
+import type { HandlerEntry, RequestContext } from '../connection.js';
+import type { DeleteGroupsRequest, DeleteGroupsResponse } from '../../protocol/generated/index.js';
+import { storageErrorCode } from './common.js';
+
+async function handle(ctx: RequestContext, req: DeleteGroupsRequest): Promise<DeleteGroupsResponse> {
+  const results = [];
+  for (const groupId of req.groupsNames) {
+    let errorCode: number;
+    try {
+      errorCode = await ctx.broker.groups.deleteGroup(groupId);
+    } catch (e) {
+      errorCode = storageErrorCode(e);
+    }
+    results.push({ groupId, errorCode });
+  }
+  return { throttleTimeMs: 0, results };
+}
+
+export const deleteGroups: HandlerEntry = { apiKey: 42, minVersion: 0, maxVersion: 2, handle };

@@ -1,0 +1,32 @@
+// OffsetDelete (key 47), v0. Removes committed offsets of a group, except for topics its
+// live consumer members subscribe to (GROUP_SUBSCRIBED_TO_TOPIC).
+
+import type { HandlerEntry, RequestContext } from '../connection.js';
+import type { OffsetDeleteRequest, OffsetDeleteResponse } from '../../protocol/generated/index.js';
+import { ErrorCode } from '../../protocol/errors.js';
+import { storageErrorCode } from './common.js';
+
+async function handle(ctx: RequestContext, req: OffsetDeleteRequest): Promise<OffsetDeleteResponse> {
+  const coordinator = ctx.broker.groups;
+  const group = coordinator.groupOrOffsetsOnly(req.groupId);
+  if (!group) return { errorCode: ErrorCode.GROUP_ID_NOT_FOUND, throttleTimeMs: 0, topics: [] };
+  const subscribed = coordinator.subscribedTopics(group);
+  const toDelete: { topic: string; partition: number }[] = [];
+  const topics = req.topics.map((t) => ({
+    name: t.name,
+    partitions: t.partitions.map((p) => {
+      if (subscribed.has(t.name)) return { partitionIndex: p.partitionIndex, errorCode: ErrorCode.GROUP_SUBSCRIBED_TO_TOPIC as number };
+      if (!ctx.broker.topics.byName.get(t.name)?.partitions[p.partitionIndex]) return { partitionIndex: p.partitionIndex, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION as number };
+      toDelete.push({ topic: t.name, partition: p.partitionIndex });
+      return { partitionIndex: p.partitionIndex, errorCode: ErrorCode.NONE as number };
+    }),
+  }));
+  try {
+    await coordinator.offsets.deleteOffsets(req.groupId, toDelete);
+  } catch (e) {
+    return { errorCode: storageErrorCode(e), throttleTimeMs: 0, topics: [] };
+  }
+  return { errorCode: ErrorCode.NONE, throttleTimeMs: 0, topics };
+}
+
+export const offsetDelete: HandlerEntry = { apiKey: 47, minVersion: 0, maxVersion: 0, handle };
