@@ -1,0 +1,91 @@
+// The committed-offset store: replay after reopen, compaction that drops the log before a
+// snapshot without losing a live offset, and expiry of empty groups' offsets.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { PartitionLog } from '../../../src/storage/partition-log.js';
+import { OffsetStore } from '../../../src/broker/groups/offset-store.js';
+import { GroupCoordinator } from '../../../src/broker/groups/coordinator.js';
+import { Logger } from '../../../src/broker/logger.js';
+
+const logConfig = { segmentBytes: 16 * 1024, segmentMs: 7 * 86400000, retentionMs: -1, retentionBytes: -1, indexIntervalBytes: 1024, tailCacheBytes: 4096 };
+
+async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'rivulet-offsets-'));
+  try {
+    await fn(dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+const at = (offset: number, ts = 1000) => ({ offset, leaderEpoch: -1, metadata: null, commitTimestamp: ts });
+
+test('commits, deletions and group deletions replay after reopen', () =>
+  withDir(async (dir) => {
+    const store = new OffsetStore(await PartitionLog.open(dir, logConfig), { compactAfterBytes: 1 << 30, fsync: true });
+    await store.load();
+    await store.commit('a', [{ topic: 't', partition: 0, offset: at(5) }, { topic: 't', partition: 1, offset: at(6) }]);
+    await store.commit('a', [{ topic: 't', partition: 0, offset: at(7) }]);
+    await store.commit('b', [{ topic: 'u', partition: 3, offset: at(9) }]);
+    await store.deleteOffsets('a', [{ topic: 't', partition: 1 }]);
+    await store.commit('c', [{ topic: 'u', partition: 0, offset: at(1) }]);
+    await store.deleteGroup('c');
+    await store.close();
+    const again = new OffsetStore(await PartitionLog.open(dir, logConfig), { compactAfterBytes: 1 << 30, fsync: true });
+    await again.load();
+    assert.equal(again.get('a', 't', 0)?.offset, 7);
+    assert.equal(again.get('a', 't', 1), undefined);
+    assert.equal(again.get('b', 'u', 3)?.offset, 9);
+    assert.equal(again.hasGroup('c'), false);
+    assert.deepEqual(again.groupIds().sort(), ['a', 'b']);
+    await again.close();
+  }));
+
+test('compaction keeps every live offset and drops the log before its snapshot', () =>
+  withDir(async (dir) => {
+    const log = await PartitionLog.open(dir, logConfig);
+    const store = new OffsetStore(log, { compactAfterBytes: 8 * 1024, fsync: false });
+    await store.load();
+    for (let i = 0; i < 2000; i++) {
+      await store.commit(`g${i % 7}`, [{ topic: 't', partition: i % 5, offset: at(i) }]);
+    }
+    await store.compact();
+    assert.ok(log.logStartOffset > 1000, `the log start moved to ${log.logStartOffset}`);
+    await store.close();
+    const again = new OffsetStore(await PartitionLog.open(dir, logConfig), { compactAfterBytes: 8 * 1024, fsync: false });
+    await again.load();
+    for (let g = 0; g < 7; g++) {
+      for (let p = 0; p < 5; p++) {
+        let last = -1;
+        for (let i = 0; i < 2000; i++) if (i % 7 === g && i % 5 === p) last = i;
+        assert.equal(again.get(`g${g}`, 't', p)?.offset, last, `g${g} t-${p}`);
+      }
+    }
+    await again.close();
+  }));
+
+test('offsets of a group empty for longer than the retention expire; others stay', () =>
+  withDir(async (dir) => {
+    let now = 1_000_000;
+    const store = new OffsetStore(await PartitionLog.open(dir, logConfig), { compactAfterBytes: 1 << 30, fsync: false });
+    await store.load();
+    const coordinator = new GroupCoordinator(
+      { initialRebalanceDelayMs: 0, minSessionTimeoutMs: 1, maxSessionTimeoutMs: 60000, maxSize: 0, offsetsRetentionMs: 60_000 },
+      store,
+      new Logger('error'),
+      () => now,
+    );
+    await store.commit('old', [{ topic: 't', partition: 0, offset: at(1, now) }]);
+    now += 50_000;
+    await store.commit('recent', [{ topic: 't', partition: 0, offset: at(2, now) }]);
+    now += 20_000;
+    await coordinator.expireOffsets();
+    assert.equal(store.hasGroup('old'), false, 'committed 70 s ago with a 60 s retention');
+    assert.equal(store.get('recent', 't', 0)?.offset, 2);
+    coordinator.close();
+    await store.close();
+  }));
