@@ -7,6 +7,7 @@ import { runStart } from './start.js';
 import { registerTopicCommands } from './topic.js';
 import { registerProduceCommand } from './produce.js';
 import { registerConsumeCommand } from './consume.js';
+import { registerGroupCommands } from './group.js';
 
 const pkg = createRequire(import.meta.url)('../../../package.json') as { version: string };
 
@@ -54,6 +55,7 @@ program
 registerTopicCommands(program);
 registerProduceCommand(program);
 registerConsumeCommand(program);
+registerGroupCommands(program);
 
 program.parseAsync(process.argv).catch((e: Error) => {
   process.stderr.write(`rivulet: ${e.message}\n`);
