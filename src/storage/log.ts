@@ -20,8 +20,10 @@ export interface Log {
   append(batches: Buffer): { baseOffset: number; lastOffset: number; written: Promise<void> };
   flush(): Promise<void>;
   read(offset: number, maxBytes: number): Promise<Buffer[]>;
+  /** First record at or above the log start whose timestamp is >= `ts`, with that timestamp; null when none. */
   offsetForTimestamp(ts: number): Promise<{ offset: number; timestamp: number } | null>;
-  maxTimestampInfo(): { offset: number; timestamp: number };
+  /** First record holding the log's largest timestamp, with it; {-1, -1} when none. */
+  maxTimestampInfo(): Promise<{ offset: number; timestamp: number }>;
   deleteRecordsBefore(offset: number): Promise<number>;
   enforceRetention(now: number): Promise<void>;
   sizeBytes(): number;

@@ -3,6 +3,7 @@
 
 import type { Log, LogConfig, RecoveredProducerBatch } from './log.js';
 import { batchSize, lastOffsetDelta, maxTimestamp, setBaseOffset, setPartitionLeaderEpoch } from '../protocol/record-batch.js';
+import { DataError, firstRecordAtOrAfter, offsetOfMaxTimestamp } from '../protocol/records.js';
 
 interface Entry {
   base: number;
@@ -20,7 +21,8 @@ export class MemoryLog implements Log {
   readonly recoveryNotes: readonly string[] = [];
   config: LogConfig;
   private entries: Entry[] = [];
-  private maxTs = { offset: -1, timestamp: -1 };
+  /** First entry with the largest maxTimestamp; its record is resolved on demand. */
+  private maxEntry: Entry | null = null;
 
   constructor(config: LogConfig) {
     this.config = config;
@@ -37,7 +39,7 @@ export class MemoryLog implements Log {
       const last = this.logEndOffset + lastOffsetDelta(view, 0);
       const ts = maxTimestamp(view, 0);
       this.entries.push({ base: this.logEndOffset, last, maxTs: ts, bytes: view });
-      if (ts > this.maxTs.timestamp) this.maxTs = { offset: last, timestamp: ts };
+      if (ts >= 0 && (this.maxEntry === null || ts > this.maxEntry.maxTs)) this.maxEntry = this.entries[this.entries.length - 1]!;
       this.logEndOffset = last + 1;
       pos += size;
     }
@@ -69,18 +71,40 @@ export class MemoryLog implements Log {
     return out;
   }
 
+  /** First record at or above the log start with timestamp >= `ts` (see PartitionLog). */
   async offsetForTimestamp(ts: number): Promise<{ offset: number; timestamp: number } | null> {
-    for (const e of this.entries) if (e.maxTs >= ts && e.last >= this.logStartOffset) return { offset: Math.max(e.base, this.logStartOffset), timestamp: e.maxTs };
+    for (const e of this.entries.slice()) {
+      if (e.maxTs < ts || e.last < this.logStartOffset || e.base >= this.highWatermark) continue;
+      const lso = this.logStartOffset;
+      try {
+        const hit = await firstRecordAtOrAfter(e.bytes, ts, lso);
+        if (hit !== null) return hit;
+      } catch (err) {
+        if (!(err instanceof DataError)) throw err;
+        return { offset: Math.max(e.base, lso), timestamp: e.maxTs };
+      }
+    }
     return null;
   }
 
-  maxTimestampInfo(): { offset: number; timestamp: number } {
-    return { ...this.maxTs };
+  /** First record holding the largest timestamp, or {-1, -1}. */
+  async maxTimestampInfo(): Promise<{ offset: number; timestamp: number }> {
+    const e = this.maxEntry;
+    if (e === null) return { offset: -1, timestamp: -1 };
+    const fallback = { offset: e.last, timestamp: e.maxTs };
+    try {
+      return (await offsetOfMaxTimestamp(e.bytes)) ?? fallback;
+    } catch (err) {
+      if (err instanceof DataError) return fallback;
+      throw err;
+    }
   }
 
   async deleteRecordsBefore(offset: number): Promise<number> {
     if (offset > this.logStartOffset) this.logStartOffset = Math.min(offset, this.highWatermark);
     this.entries = this.entries.filter((e) => e.last >= this.logStartOffset);
+    this.maxEntry = null;
+    for (const e of this.entries) if (e.maxTs >= 0 && (this.maxEntry === null || e.maxTs > this.maxEntry.maxTs)) this.maxEntry = e;
     return this.logStartOffset;
   }
 
@@ -94,5 +118,6 @@ export class MemoryLog implements Log {
 
   async destroy(): Promise<void> {
     this.entries = [];
+    this.maxEntry = null;
   }
 }

@@ -20,6 +20,7 @@ import {
   setBaseOffset,
   setPartitionLeaderEpoch,
 } from '../protocol/record-batch.js';
+import { DataError, firstRecordAtOrAfter, offsetOfMaxTimestamp } from '../protocol/records.js';
 import { CLEAN_SHUTDOWN_MARKER, writeLogStartOffset } from './checkpoint.js';
 import { StorageError, StorageErrorCode, ioError, offsetOutOfRange } from './errors.js';
 import { OpenMode, nodeFileOps, type FileOps, type LogFile } from './file-ops.js';
@@ -56,6 +57,14 @@ interface PendingWrite {
   endOffset: number;
   resolve: () => void;
   reject: (err: Error) => void;
+}
+
+interface HeaderHit {
+  buf: Buffer;
+  /** Position of the batch header in `buf`. */
+  pos: number;
+  /** Position of the batch in the segment file. */
+  filePos: number;
 }
 
 interface FlushWaiter {
@@ -247,21 +256,40 @@ export class PartitionLog {
     }
   }
 
-  /** First batch whose maxTimestamp >= `timestamp`: its base offset (not below the log start) and maxTimestamp. */
+  /**
+   * ListOffsets by timestamp, as Kafka answers it: the first record at or above the log start
+   * whose timestamp is >= `timestamp`, with that record's timestamp. The time index and batch
+   * headers find the first batch whose maxTimestamp qualifies; only that batch's records are
+   * decoded (inflated if compressed). A batch whose records cannot be decoded answers with its
+   * base offset and maxTimestamp, the best its header can say.
+   */
   async offsetForTimestamp(timestamp: number): Promise<{ offset: number; timestamp: number } | null> {
     this.assertNotClosed();
-    for (const seg of this.segments) {
+    // A copy: retention may drop segments while this awaits.
+    for (const seg of this.segments.slice()) {
       if (seg.maxTimestamp < timestamp || seg.writtenNextOffset <= this.lso) continue;
-      const rel = seg.timeIndex.lookupBefore(timestamp);
-      const from = rel < 0 ? 0 : seg.offsetIndex.lookup(rel);
+      const rel = Math.max(seg.timeIndex.lookupBefore(timestamp), this.lso - seg.baseOffset, 0);
+      let from = seg.offsetIndex.lookup(rel);
       seg.readers++;
       try {
-        const found = await this.scanHeaders(seg, from, (buf, p) => {
-          const end = batchBaseOffset(buf, p) + lastOffsetDelta(buf, p) + 1;
-          return end > this.lso && batchMaxTimestamp(buf, p) >= timestamp;
-        });
-        if (found !== null) {
-          return { offset: Math.max(batchBaseOffset(found.buf, found.pos), this.lso), timestamp: batchMaxTimestamp(found.buf, found.pos) };
+        for (;;) {
+          const found = await this.scanHeaders(seg, from, (buf, p) => {
+            const end = batchBaseOffset(buf, p) + lastOffsetDelta(buf, p) + 1;
+            return end > this.lso && batchMaxTimestamp(buf, p) >= timestamp;
+          });
+          if (found === null) break;
+          const batch = await this.wholeBatch(seg, found);
+          const lso = this.lso;
+          let hit: { offset: number; timestamp: number } | null;
+          try {
+            hit = await firstRecordAtOrAfter(batch, timestamp, lso);
+          } catch (err) {
+            if (!(err instanceof DataError)) throw err;
+            hit = { offset: Math.max(batchBaseOffset(batch, 0), lso), timestamp: batchMaxTimestamp(batch, 0) };
+          }
+          // None when the qualifying records sit below the log start: go on to the next batch.
+          if (hit !== null) return hit;
+          from = found.filePos + batch.length;
         }
       } finally {
         this.releaseReader(seg);
@@ -270,9 +298,36 @@ export class PartitionLog {
     return null;
   }
 
-  /** ListOffsets MAX_TIMESTAMP: the last offset of the batch with the largest maxTimestamp. */
-  maxTimestampInfo(): { offset: number; timestamp: number } {
-    return this.maxTs < 0 ? { offset: -1, timestamp: -1 } : { offset: this.maxTsOffset, timestamp: this.maxTs };
+  /**
+   * ListOffsets MAX_TIMESTAMP (KIP-734, Kafka 4 semantics): the first record holding the
+   * largest timestamp in the log, with that timestamp; {-1, -1} when no batch has one.
+   * Appends only track which batch holds it (the first if several tie); the record is found
+   * here by decoding that one batch.
+   */
+  async maxTimestampInfo(): Promise<{ offset: number; timestamp: number }> {
+    this.assertNotClosed();
+    const ts = this.maxTs;
+    // The last offset of the first batch carrying `ts`.
+    const last = this.maxTsOffset;
+    if (ts < 0) return { offset: -1, timestamp: -1 };
+    const fallback = { offset: last, timestamp: ts };
+    const seg = this.segmentFor(last);
+    if (last < seg.baseOffset || last >= seg.writtenNextOffset) return fallback;
+    seg.readers++;
+    try {
+      const found = await this.scanHeaders(seg, seg.offsetIndex.lookup(last - seg.baseOffset), (buf, p) => batchBaseOffset(buf, p) + lastOffsetDelta(buf, p) >= last);
+      if (found === null) return fallback;
+      const batch = await this.wholeBatch(seg, found);
+      if (batchBaseOffset(batch, 0) > last || batchMaxTimestamp(batch, 0) !== ts) return fallback;
+      try {
+        return (await offsetOfMaxTimestamp(batch)) ?? fallback;
+      } catch (err) {
+        if (err instanceof DataError) return fallback;
+        throw err;
+      }
+    } finally {
+      this.releaseReader(seg);
+    }
   }
 
   /** DeleteRecords: raises the log start offset (persisted), removes segments wholly below it. */
@@ -601,8 +656,11 @@ export class PartitionLog {
     return new StorageError(StorageErrorCode.corrupt, `no batch holding offset ${offset} in ${seg.logPath} (scan reached byte ${pos} of ${seg.writtenSize})`);
   }
 
-  /** Walks headers from `from` to the written end; returns the first batch `match` accepts. */
-  private async scanHeaders(seg: Segment, from: number, match: (buf: Buffer, pos: number) => boolean): Promise<{ buf: Buffer; pos: number } | null> {
+  /**
+   * Walks headers from `from` to the written end; returns the first batch `match` accepts:
+   * the buffer holding its header, the header's position there and in the file.
+   */
+  private async scanHeaders(seg: Segment, from: number, match: (buf: Buffer, pos: number) => boolean): Promise<HeaderHit | null> {
     const file = await this.fileFor(seg);
     const limit = seg.writtenSize;
     const window = Math.max(64 * 1024, this.cfg.indexIntervalBytes + BATCH_HEADER_SIZE);
@@ -615,10 +673,20 @@ export class PartitionLog {
         bufPos = pos;
       }
       const rel = pos - bufPos;
-      if (match(buf, rel)) return { buf, pos: rel };
+      if (match(buf, rel)) return { buf, pos: rel, filePos: pos };
       pos += batchSize(buf, rel);
     }
     return null;
+  }
+
+  /** The whole batch whose header scanHeaders found, read from the file if the window cut it. */
+  private async wholeBatch(seg: Segment, hit: HeaderHit): Promise<Buffer> {
+    const size = batchSize(hit.buf, hit.pos);
+    if (size < BATCH_HEADER_SIZE || size > seg.writtenSize - hit.filePos) {
+      throw new StorageError(StorageErrorCode.corrupt, `batch at byte ${hit.filePos} of ${seg.logPath} declares ${size} bytes; ${seg.writtenSize - hit.filePos} are written`);
+    }
+    if (hit.pos + size <= hit.buf.length) return hit.buf.subarray(hit.pos, hit.pos + size);
+    return this.readRange(seg, await this.fileFor(seg), hit.filePos, size);
   }
 
   // --- segment removal, metadata, closing ---

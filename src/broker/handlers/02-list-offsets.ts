@@ -1,7 +1,7 @@
 // ListOffsets (key 2), v1-10. Special timestamps: -1 latest (the high watermark; with no
 // transactions it is also the last stable offset), -2 earliest, -3 max timestamp (KIP-734),
 // -4 earliest local (the log start, as nothing is tiered), -5 earliest pending upload
-// (none: -1). Any other value finds the first batch whose max timestamp is at or after it.
+// (none: -1). Any other value finds the first record whose timestamp is at or after it.
 
 import type { HandlerEntry, RequestContext } from '../connection.js';
 import type { ListOffsetsRequest, ListOffsetsResponse, ListOffsetsResponseListOffsetsPartitionResponse } from '../../protocol/generated/index.js';
@@ -28,7 +28,7 @@ async function lookup(partition: Partition, timestamp: number, res: ListOffsetsR
       res.offset = -1;
       return;
     case MAX_TIMESTAMP: {
-      const m = log.maxTimestampInfo();
+      const m = await log.maxTimestampInfo();
       res.offset = m.offset;
       res.timestamp = m.timestamp;
       return;

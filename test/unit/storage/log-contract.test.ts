@@ -45,7 +45,7 @@ for (const [name, openLog] of implementations) {
         await assert.rejects(log.read(25, 100));
         assert.deepEqual(await log.offsetForTimestamp(T0 + 7), { offset: 14, timestamp: T0 + 7 });
         assert.equal(await log.offsetForTimestamp(T0 + 12), null);
-        assert.deepEqual(log.maxTimestampInfo(), { offset: 23, timestamp: T0 + 11 });
+        assert.deepEqual(await log.maxTimestampInfo(), { offset: 23, timestamp: T0 + 11 });
         await log.flush();
         assert.equal(await log.deleteRecordsBefore(9), 9);
         assert.equal(log.logStartOffset, 9);

@@ -76,7 +76,7 @@ describe('PartitionLog retention, DeleteRecords and timestamps', () => {
       assert.equal(log.logStartOffset, 6);
       await log.enforceRetention(T0 + 1_000_000);
       assert.deepEqual(log.segmentBaseOffsets(), [10]);
-      assert.deepEqual(log.maxTimestampInfo(), { offset: 11, timestamp: T0 + 5000 });
+      assert.deepEqual(await log.maxTimestampInfo(), { offset: 11, timestamp: T0 + 5000 });
       await log.close();
     });
   });
@@ -86,7 +86,7 @@ describe('PartitionLog retention, DeleteRecords and timestamps', () => {
       const config = testConfig({ segmentBytes: 1000, indexIntervalBytes: 100 });
       let log = await PartitionLog.open(dir, config);
       assert.equal(await log.offsetForTimestamp(0), null);
-      assert.deepEqual(log.maxTimestampInfo(), { offset: -1, timestamp: -1 });
+      assert.deepEqual(await log.maxTimestampInfo(), { offset: -1, timestamp: -1 });
       // Timestamps rise by 10 per batch except one late outlier, which is the maximum.
       const stamps: number[] = [];
       for (let i = 0; i < 40; i++) stamps.push(i === 17 ? T0 + 5000 : T0 + i * 10);
@@ -98,7 +98,7 @@ describe('PartitionLog retention, DeleteRecords and timestamps', () => {
         assert.deepEqual(await log.offsetForTimestamp(T0 + 390), { offset: 17 * 3, timestamp: T0 + 5000 });
         assert.deepEqual(await log.offsetForTimestamp(T0 + 5000), { offset: 17 * 3, timestamp: T0 + 5000 });
         assert.equal(await log.offsetForTimestamp(T0 + 5001), null);
-        assert.deepEqual(log.maxTimestampInfo(), { offset: 17 * 3 + 2, timestamp: T0 + 5000 });
+        assert.deepEqual(await log.maxTimestampInfo(), { offset: 17 * 3 + 2, timestamp: T0 + 5000 });
       };
       await check();
       assert.ok(log.segmentCount > 3);
