@@ -37,7 +37,7 @@ export const topicConfigDefs: readonly TopicConfigDef[] = [
   { name: 'segment.index.bytes', brokerName: 'log.index.size.max.bytes', type: 'int', doc: 'Accepted for compatibility; indexes grow as needed.', validate: long(4) },
   { name: 'index.interval.bytes', brokerName: 'log.index.interval.bytes', type: 'int', doc: 'Bytes of log between two offset index entries.', validate: long(0) },
   { name: 'max.message.bytes', brokerName: 'message.max.bytes', type: 'int', doc: 'Largest record batch accepted.', validate: long(0) },
-  { name: 'message.timestamp.type', brokerName: 'log.message.timestamp.type', type: 'string', doc: 'CreateTime (LogAppendTime is not implemented yet).', validate: oneOf('CreateTime') },
+  { name: 'message.timestamp.type', brokerName: 'log.message.timestamp.type', type: 'string', doc: 'CreateTime keeps the producer timestamps; LogAppendTime stamps each batch with the broker time when it is appended.', validate: oneOf('CreateTime', 'LogAppendTime') },
   { name: 'min.insync.replicas', brokerName: 'min.insync.replicas', type: 'int', doc: 'A single broker always has one in-sync replica.', validate: oneOf('1') },
   { name: 'flush.messages', brokerName: 'log.flush.interval.messages', type: 'long', doc: 'Accepted for compatibility; durability follows the broker fsync policy.', validate: long(1) },
   { name: 'flush.ms', brokerName: 'log.flush.interval.ms', type: 'long', doc: 'Accepted for compatibility; durability follows the broker fsync policy.', validate: long(0) },

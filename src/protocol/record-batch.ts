@@ -160,3 +160,19 @@ export function validateBatches(buf: Buffer): BatchesSummary {
   }
   return s;
 }
+
+/**
+ * Marks every batch in `buf` as LogAppendTime with `now` as its max timestamp, as Kafka
+ * does for topics with message.timestamp.type=LogAppendTime; the CRC is recomputed since
+ * both fields lie under it. Records keep their bytes: readers take the batch timestamp.
+ */
+export function stampLogAppendTime(buf: Buffer, now: number): void {
+  let pos = 0;
+  while (pos < buf.length) {
+    const size = batchSize(buf, pos);
+    buf.writeInt16BE(attributes(buf, pos) | Attr.timestampType, pos + Off.attributes);
+    writeInt64(buf, pos + Off.maxTimestamp, now);
+    buf.writeUInt32BE(computeCrc(buf, pos, size), pos + Off.crc);
+    pos += size;
+  }
+}

@@ -148,3 +148,27 @@ test('topics, configs, data and the log start survive a restart; delete removes 
   assert.equal(meta.topics[0]!.partitions.length, 1, 'auto-created anew with the default partition count');
   assert.deepEqual((await readPartition(broker.port, 'orders', 0)).map((r) => r.value!.toString()), ['recreated']);
 });
+
+test('message.timestamp.type=LogAppendTime stamps batches with the broker time', async () => {
+  await admin.createTopics({ topics: [{ topic: 'append-time', numPartitions: 1, configEntries: [{ name: 'message.timestamp.type', value: 'LogAppendTime' }] }] });
+  const c = await WireClient.connect(broker.port);
+  const before = Date.now();
+  const batch = buildBatch([{ key: null, value: Buffer.from('old') }], { baseTimestamp: 1000 });
+  const res = await c.request(0, 9, { transactionalId: null, acks: -1, timeoutMs: 5000, topicData: [{ name: 'append-time', partitionData: [{ index: 0, records: batch }] }] });
+  const pr = res.responses[0].partitionResponses[0];
+  assert.equal(pr.errorCode, 0);
+  assert.ok(pr.logAppendTimeMs >= before, `logAppendTimeMs ${pr.logAppendTimeMs}`);
+  c.close();
+  const stored = await readPartition(broker.port, 'append-time', 0); // checks the CRC of what is stored
+  assert.equal(stored.length, 1);
+  const raw = await WireClient.connect(broker.port);
+  const fetched = await raw.request(1, 12, {
+    replicaId: -1, maxWaitMs: 0, minBytes: 1, maxBytes: 1 << 20, isolationLevel: 0, sessionId: 0, sessionEpoch: -1,
+    topics: [{ topic: 'append-time', partitions: [{ partition: 0, currentLeaderEpoch: -1, fetchOffset: 0, lastFetchedEpoch: -1, logStartOffset: -1, partitionMaxBytes: 1 << 20 }] }],
+    forgottenTopicsData: [], rackId: '',
+  });
+  raw.close();
+  const b: Buffer = fetched.responses[0].partitions[0].records;
+  assert.equal(b.readInt16BE(21) & 0x08, 0x08, 'timestamp type bit set');
+  assert.equal(Number(b.readBigInt64BE(35)), pr.logAppendTimeMs, 'max timestamp is the append time');
+});

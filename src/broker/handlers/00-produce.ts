@@ -9,7 +9,7 @@
 import type { HandlerEntry, RequestContext } from '../connection.js';
 import type { ProduceRequest, ProduceResponse, ProduceResponsePartitionProduceResponse } from '../../protocol/generated/index.js';
 import { ErrorCode } from '../../protocol/errors.js';
-import { validateBatches } from '../../protocol/record-batch.js';
+import { validateBatches, stampLogAppendTime } from '../../protocol/record-batch.js';
 import { FsyncPolicy } from '../config.js';
 import { findOrCreateTopic, storageErrorCode } from './common.js';
 import type { Partition, Topic } from '../topics.js';
@@ -82,6 +82,11 @@ function appendPartition(ctx: RequestContext, topic: Topic, partition: Partition
       return null;
     }
     if (check.kind === 'error') return fail(check.code, check.message);
+  }
+  if ((topic.overrides['message.timestamp.type'] ?? broker.config.topicDefaults['log.message.timestamp.type']) === 'LogAppendTime') {
+    const now = Date.now();
+    stampLogAppendTime(records, now);
+    res.logAppendTimeMs = now;
   }
   const log = partition.log;
   let appended: ReturnType<typeof log.append>;
