@@ -4,7 +4,6 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { Admin } from '@platformatic/kafka';
 import { startBroker, cliPath, type BrokerProcess } from '../helpers/broker.js';
 
 interface CliResult {
@@ -37,28 +36,14 @@ function rivulet(args: string[], input = ''): Promise<CliResult> {
 
 let broker: BrokerProcess;
 let bs: string;
-let apis = new Set<string>();
-
 before(async () => {
   broker = await startBroker();
   bs = broker.bootstrap;
-  const admin = new Admin({ clientId: 'cli-topic-test', bootstrapBrokers: [bs] });
-  try {
-    apis = new Set((await admin.listApis()).map((a) => a.name));
-  } finally {
-    await admin.close();
-  }
 });
 
 after(async () => {
   await broker?.cleanup();
 });
-
-/** The admin APIs a test needs that the broker does not advertise, as a skip reason. */
-function missing(...names: string[]): string | false {
-  const m = names.filter((n) => !apis.has(n));
-  return m.length > 0 ? `broker does not advertise ${m.join(', ')}` : false;
-}
 
 test('list and describe a topic (Metadata, ListOffsets)', async () => {
   const p = await rivulet(['produce', 'described', '-b', bs], 'a\nb\nc\n');
@@ -112,9 +97,7 @@ test('topic usage errors exit 2', async () => {
   }
 });
 
-test('create: partitions, configs, exists, --if-not-exists, --validate-only', async (t) => {
-  const why = missing('CreateTopics');
-  if (why) return t.skip(why);
+test('create: partitions, configs, exists, --if-not-exists, --validate-only', async () => {
   const c = await rivulet(['topic', 'create', 'made', '-b', bs, '-p', '3', '-r', '1', '-c', 'retention.ms=3600000', '-c', 'cleanup.policy=delete']);
   assert.equal(c.code, 0, c.stderr);
   assert.match(c.stdout, /created topic "made" \(3 partition\(s\), replication factor 1\)/);
@@ -136,9 +119,7 @@ test('create: partitions, configs, exists, --if-not-exists, --validate-only', as
   assert.ok(!after.stdout.split('\n').includes('dry-run'), after.stdout);
 });
 
-test('describe shows configs set on the topic', async (t) => {
-  const why = missing('CreateTopics', 'DescribeConfigs');
-  if (why) return t.skip(why);
+test('describe shows configs set on the topic', async () => {
   const c = await rivulet(['topic', 'create', 'configured', '-b', bs, '-p', '2', '-c', 'retention.ms=3600000']);
   assert.equal(c.code, 0, c.stderr);
   const d = await rivulet(['topic', 'describe', 'configured', '-b', bs, '--json']);
@@ -149,9 +130,7 @@ test('describe shows configs set on the topic', async (t) => {
   assert.doesNotMatch(d.stderr, /unavailable/);
 });
 
-test('alter: add partitions, set and delete configs', async (t) => {
-  const why = missing('CreateTopics', 'CreatePartitions', 'IncrementalAlterConfigs', 'DescribeConfigs');
-  if (why) return t.skip(why);
+test('alter: add partitions, set and delete configs', async () => {
   assert.equal((await rivulet(['topic', 'create', 'grown', '-b', bs, '-p', '1'])).code, 0);
   const a = await rivulet(['topic', 'alter', 'grown', '-b', bs, '--partitions', '4', '--config', 'retention.ms=60000', '--config', 'segment.bytes=1048576']);
   assert.equal(a.code, 0, a.stderr);
@@ -170,9 +149,7 @@ test('alter: add partitions, set and delete configs', async (t) => {
   assert.match(shrink.stderr, /has 4 partitions; Kafka can add partitions but never remove them/);
 });
 
-test('delete removes the topic; --if-exists tolerates a missing one', async (t) => {
-  const why = missing('DeleteTopics');
-  if (why) return t.skip(why);
+test('delete removes the topic; --if-exists tolerates a missing one', async () => {
   assert.equal((await rivulet(['produce', 'doomed', '-b', bs], 'x\n')).code, 0);
   const d = await rivulet(['topic', 'delete', 'doomed', '-b', bs]);
   assert.equal(d.code, 0, d.stderr);
@@ -182,12 +159,4 @@ test('delete removes the topic; --if-exists tolerates a missing one', async (t) 
   const again = await rivulet(['topic', 'delete', 'doomed', '-b', bs]);
   assert.equal(again.code, 1);
   assert.match(again.stderr, /topic "doomed" does not exist \(add --if-exists/);
-});
-
-test('admin commands name a missing API clearly', async (t) => {
-  // Only meaningful while the broker lacks CreateTopics; kept to pin the message.
-  if (apis.has('CreateTopics')) return t.skip('broker supports CreateTopics');
-  const r = await rivulet(['topic', 'create', 'needs-api', '-b', bs]);
-  assert.equal(r.code, 1);
-  assert.match(r.stderr, /does not support the Kafka CreateTopics API \(needed for creating topics\)/);
 });
