@@ -28,6 +28,8 @@ export interface BrokerConfig {
   /** Bytes of requests a connection may have decoded and in flight before reading pauses. */
   connectionMemoryBytes: number;
   tailCacheBytes: number;
+  /** fetch.max.bytes: most record bytes one Fetch answer carries, whatever the client asks (bounds the memory a request can claim). */
+  fetchMaxBytes: number;
   retentionCheckIntervalMs: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   /** group.initial.rebalance.delay.ms: how long the first members of an empty group gather. */
@@ -78,6 +80,7 @@ export function defaultBrokerConfig(): BrokerConfig {
     socketRequestMaxBytes: 100 * 1024 * 1024,
     connectionMemoryBytes: 64 * 1024 * 1024,
     tailCacheBytes: 1024 * 1024,
+    fetchMaxBytes: 55 * 1024 * 1024,
     retentionCheckIntervalMs: 30_000,
     logLevel: 'info',
     groupInitialRebalanceDelayMs: 3000,

@@ -182,8 +182,15 @@ export class Connection {
     if (this.closed) return;
     if (response !== null) {
       const codec = codecs[header.apiKey]!;
-      this.countErrors(codec.name, response);
-      slot.chunks = encodeResponse(header.correlationId, responseHeaderFlexible(header.apiKey, version), codec.writeResponse[version]!, response);
+      try {
+        this.countErrors(codec.name, response);
+        slot.chunks = encodeResponse(header.correlationId, responseHeaderFlexible(header.apiKey, version), codec.writeResponse[version]!, response);
+      } catch (e) {
+        // A handler built a response the codec cannot write: a bug of ours, not the client's. Drop the connection, keep the broker.
+        this.broker.logger.error('response encoding failed', { api: codec.name, version, remote: this.remote, error: e, stack: (e as Error).stack });
+        this.socket.destroy();
+        return;
+      }
     }
     slot.done = true;
     this.flush();

@@ -14,7 +14,7 @@ import { ErrorCode } from '../../src/protocol/errors.js';
 let broker: BrokerProcess;
 
 before(async () => {
-  broker = await startBroker({ args: ['--set', 'socket.request.max.bytes=1048576', '--set', 'auto.create.topics.enable=false'] });
+  broker = await startBroker({ args: ['--set', 'socket.request.max.bytes=1048576', '--set', 'auto.create.topics.enable=false', '--set', 'fetch.max.bytes=65536'] });
 });
 after(async () => {
   await broker.cleanup();
@@ -198,5 +198,25 @@ test('a data directory that cannot be written stops start-up with a clear error'
   const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
   assert.equal(code, 1);
   assert.match(err, /data directory .*not-a-dir\/data cannot be used/);
+  await assertStillServing();
+});
+
+test('a fetch asking for gigabytes gets at most fetch.max.bytes', async () => {
+  await createTopic('big-ask');
+  const c = await WireClient.connect(broker.port);
+  for (let i = 0; i < 40; i++) {
+    const res = await c.request(0, 9, produceBody('big-ask', buildBatch([{ key: null, value: Buffer.alloc(8000, i) }])));
+    assert.equal(res.responses[0].partitionResponses[0].errorCode, 0);
+  }
+  const res = await c.request(1, 12, {
+    replicaId: -1, maxWaitMs: 0, minBytes: 1, maxBytes: 0x7fffffff, isolationLevel: 0, sessionId: 0, sessionEpoch: -1,
+    topics: [{ topic: 'big-ask', partitions: [{ partition: 0, currentLeaderEpoch: -1, fetchOffset: 0, lastFetchedEpoch: -1, logStartOffset: -1, partitionMaxBytes: 0x7fffffff }] }],
+    forgottenTopicsData: [], rackId: '',
+  });
+  const p = res.responses[0].partitions[0];
+  assert.equal(p.errorCode, 0);
+  assert.equal(p.highWatermark, 40);
+  assert.ok(p.records.length > 0 && p.records.length <= 65536, `${p.records.length} bytes returned`);
+  c.close();
   await assertStillServing();
 });

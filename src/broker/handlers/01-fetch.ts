@@ -57,7 +57,7 @@ async function handle(ctx: RequestContext, req: FetchRequest): Promise<FetchResp
         else if ((p.currentLeaderEpoch ?? -1) > 0) code = ErrorCode.UNKNOWN_LEADER_EPOCH;
         const res = emptyPartition(p.partition, code);
         if (partition !== undefined && code === ErrorCode.NONE) {
-          items.push({ partition, fetchOffset: p.fetchOffset, maxBytes: p.partitionMaxBytes, res, seenHighWatermark: -1 });
+          items.push({ partition, fetchOffset: p.fetchOffset, maxBytes: Math.min(p.partitionMaxBytes, broker.config.fetchMaxBytes), res, seenHighWatermark: -1 });
         }
         return res;
       }),
@@ -68,7 +68,7 @@ async function handle(ctx: RequestContext, req: FetchRequest): Promise<FetchResp
   const deadline = Date.now() + Math.max(0, req.maxWaitMs);
   const minBytes = Math.max(1, req.minBytes);
   for (;;) {
-    const { bytes, errors } = await readAll(items, req.maxBytes ?? 0x7fffffff);
+    const { bytes, errors } = await readAll(items, Math.min(req.maxBytes ?? 0x7fffffff, broker.config.fetchMaxBytes));
     const remaining = deadline - Date.now();
     if (bytes >= minBytes || errors || refused || remaining <= 0 || ctx.connection.closed || broker.closing) {
       for (const it of items) {
