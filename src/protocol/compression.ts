@@ -1,6 +1,6 @@
 // Decompression of a v2 batch's records section for Kafka's codecs (attributes & 7):
 // 1 gzip (node:zlib), 2 snappy (the `snappy` package, napi-rs), 3 lz4 frame format
-// (`lz4-napi`, napi-rs), 4 zstd (node:zlib where the runtime has it, else `fzstd`, pure JS).
+// (`lz4-napi`, napi-rs), 4 zstd (`fzstd`, pure JS).
 //
 // Off the produce and fetch paths: batches are stored and served deflated. This is for the
 // few features that need records (exact ListOffsets by timestamp, later compaction).
@@ -75,10 +75,8 @@ function loading<T>(pkg: string, p: Promise<T>): Promise<T> {
   });
 }
 
-// node:zlib gained zstd in Node 22.15 / 23.8; @types/node 20 does not declare it.
-type ZstdDecompress = (buf: Buffer, opts: { maxOutputLength: number }, cb: (err: Error | null, out: Buffer) => void) => void;
-const nativeZstd = (zlib as unknown as { zstdDecompress?: ZstdDecompress }).zstdDecompress;
-const zstdNative = nativeZstd === undefined ? null : promisify(nativeZstd);
+// zstd always goes through fzstd: node:zlib's zstd (Node 22.15+) stops after the first of
+// several concatenated frames, which the format allows a producer to send.
 
 export const XERIAL_MAGIC = Buffer.from([0x82, 0x53, 0x4e, 0x41, 0x50, 0x50, 0x59, 0x00]);
 /** Magic, version and minimum compatible version. */
@@ -109,7 +107,7 @@ export async function decompress(codec: number, data: Buffer, maxBytes = DEFAULT
         out = await (await loadLz4()).decompressFrame(data);
         break;
       case Codec.zstd:
-        out = zstdNative !== null ? await zstdNative(data, { maxOutputLength: maxBytes }) : toBuffer((await loadFzstd()).decompress(data));
+        out = toBuffer((await loadFzstd()).decompress(data));
         break;
       default:
         throw new DataError(DataErrorCode.unsupportedCodec, `compression codec ${codec} is not one of Kafka's (1 gzip, 2 snappy, 3 lz4, 4 zstd)`);
