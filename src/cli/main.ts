@@ -8,6 +8,7 @@ import { registerTopicCommands } from './topic.js';
 import { registerProduceCommand } from './produce.js';
 import { registerConsumeCommand } from './consume.js';
 import { registerGroupCommands } from './group.js';
+import { registerBenchCommands } from './bench.js';
 
 const pkg = createRequire(import.meta.url)('../../../package.json') as { version: string };
 
@@ -56,6 +57,7 @@ registerTopicCommands(program);
 registerProduceCommand(program);
 registerConsumeCommand(program);
 registerGroupCommands(program);
+registerBenchCommands(program);
 
 program.parseAsync(process.argv).catch((e: Error) => {
   process.stderr.write(`rivulet: ${e.message}\n`);

@@ -1,0 +1,96 @@
+// `rivulet bench produce|consume|e2e`: the command definitions. The work is in
+// client-bench.ts, imported when a command runs so other commands (start) stay fast.
+//
+// Works against any Kafka-protocol cluster (through @platformatic/kafka). Progress goes
+// to stderr; the summary to stdout, as a table or (--json) one JSON object whose shape
+// is documented in JSON_HELP below and kept stable (its "schema" field names the version).
+
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import { addClientOptions, intParser, runClientAction, usageExitCodes } from './client-common.js';
+import { COMPRESSIONS } from './produce.js';
+import type { BenchConsumeFlags, BenchE2eFlags, BenchProduceFlags } from './client-bench.js';
+
+const impl = () => import('./client-bench.js');
+
+/** "30s", "500ms", "2m", "1h", or a plain number of seconds; returns milliseconds. */
+export function parseDuration(name: string): (v: string) => number {
+  return (v: string) => {
+    const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(v.trim());
+    const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
+    const ms = m ? Number(m[1]) * unit[(m[2] ?? 's') as keyof typeof unit] : NaN;
+    if (!Number.isFinite(ms) || ms <= 0) throw new InvalidArgumentError(`${name} must be a positive duration such as 30s, 500ms or 2m, not "${v}".`);
+    return ms;
+  };
+}
+
+export const JSON_HELP = `
+--json prints one JSON object on stdout (schema "rivulet.bench/1"; fields are only ever added):
+  schema          "rivulet.bench/1"
+  mode            "produce" | "consume" | "e2e"
+  topic           topic name
+  config          the settings used. produce, e2e: acks, compression, size, rate (null:
+                  unlimited), partitions, batchSize, lingerMs, maxInFlight, keyCardinality
+                  (null: no keys), durationMs (null: none); e2e adds idleTimeoutMs.
+                  consume: fromBeginning, idleTimeoutMs
+  requested       messages asked for (--messages), or null when bounded by --duration / the log end
+  messages        produce: records acknowledged; consume: records read; e2e: records received
+  produced        records acknowledged by the producer (produce, e2e), null for consume
+  failed          records not acknowledged (produce, e2e), 0 for consume
+  bytes           key + value bytes of the counted records
+  durationMs      produce, e2e: first send to last ack; consume: first fetch (--from-beginning)
+                  or first record (waiting for new ones) to last record
+  msgsPerSec      messages / seconds
+  mbPerSec        bytes / seconds / 1048576 (MB as Kafka's perf tools count it)
+  latencyMs       produce: send to ack; e2e: send to receipt by the consumer; consume: null.
+                  {count, min, mean, p50, p90, p99, p999, max} in milliseconds (HdrHistogram,
+                  3 significant digits). At a fixed --rate, latency is measured from the
+                  intended send time (no coordinated omission).
+  sendLatencyMs   e2e only: the producer's send-to-ack latency, same shape; null otherwise
+Exit codes: 0 done, 1 failure (unreachable cluster, unknown topic, unacknowledged or missing records), 2 usage.`;
+
+function producerOptions(cmd: Command, defaults: { linger: number; rate: string }): Command {
+  return cmd
+    .option('--size <bytes>', 'value size of each record', intParser('--size', 0, 100 * 1024 * 1024), 1024)
+    .option('--rate <msgs/s>', `fixed send rate, scheduled by absolute time [${defaults.rate}]`, intParser('--rate', 1, 100_000_000))
+    .addOption(new Option('--acks <acks>', 'acknowledgements to wait for: -1 (all in-sync replicas), 1 (leader), 0 (none)').choices(['-1', '0', '1', 'all']).default('-1'))
+    .addOption(new Option('--compression <codec>', 'batch compression').choices([...COMPRESSIONS]).default('none'))
+    .option('--partitions <n>', 'create the topic with this many partitions if it does not exist', intParser('--partitions', 1, 1_000_000))
+    .option('--key-cardinality <k>', 'use k distinct keys, cycled (partitioned by murmur2 as Kafka does) [no keys: one partition per batch]', intParser('--key-cardinality', 1))
+    .option('--batch-size <n>', 'records per produce request at most (also capped at 900 KiB)', intParser('--batch-size', 1, 100_000), 1000)
+    .option('--linger <ms>', 'how long a partial batch waits for more records', intParser('--linger', 0, 60_000), defaults.linger)
+    .option('--max-in-flight <n>', 'produce requests awaiting an answer at once', intParser('--max-in-flight', 1, 1000), 5);
+}
+
+function common(cmd: Command): Command {
+  return usageExitCodes(addClientOptions(cmd, 'rivulet-bench'))
+    .requiredOption('-t, --topic <topic>', 'topic to use')
+    .option('--json', 'print the result as one JSON object (see below)')
+    .option('--no-progress', 'no progress line on stderr');
+}
+
+export function registerBenchCommands(program: Command): void {
+  const bench = usageExitCodes(program.command('bench').description('measure throughput and latency against any Kafka-protocol cluster'));
+
+  producerOptions(common(bench.command('produce')), { linger: 5, rate: 'unlimited' })
+    .description('send records as fast as possible (or at --rate) and report throughput and send-to-ack latency percentiles')
+    .option('-n, --messages <n>', 'records to send [100000 unless --duration is given]', intParser('--messages', 1))
+    .option('-d, --duration <time>', 'send for this long, e.g. 30s (with --messages: whichever ends first)', parseDuration('--duration'))
+    .addHelpText('after', JSON_HELP)
+    .action((o: BenchProduceFlags) => runClientAction(o.bootstrapServer, async () => (await impl()).benchProduce(o)));
+
+  common(bench.command('consume'))
+    .description('read records without a consumer group and report throughput')
+    .option('-n, --messages <n>', 'records to read [with --from-beginning: all up to the end offsets at start]', intParser('--messages', 1))
+    .option('--from-beginning', 'start at the earliest offsets [the end offsets: wait for --messages new records]')
+    .option('--idle-timeout <time>', 'give up when no record arrives for this long', parseDuration('--idle-timeout'), 10_000)
+    .addHelpText('after', JSON_HELP)
+    .action((o: BenchConsumeFlags) => runClientAction(o.bootstrapServer, async () => (await impl()).benchConsume(o)));
+
+  producerOptions(common(bench.command('e2e')), { linger: 0, rate: '1000' })
+    .description('produce at a fixed rate and consume in the same process; report end-to-end latency percentiles (value carries the send time)')
+    .option('-n, --messages <n>', 'records to send [10000 unless --duration is given]', intParser('--messages', 1))
+    .option('-d, --duration <time>', 'send for this long, e.g. 30s (with --messages: whichever ends first)', parseDuration('--duration'))
+    .option('--idle-timeout <time>', 'after sending, give up when no record arrives for this long', parseDuration('--idle-timeout'), 10_000)
+    .addHelpText('after', `\nEach value starts with an 8-byte run id and the intended send time (float64 ms since the epoch), so --size is at least 16.\n${JSON_HELP}`)
+    .action((o: BenchE2eFlags) => runClientAction(o.bootstrapServer, async () => (await impl()).benchE2e(o)));
+}
