@@ -50,13 +50,20 @@ export class Broker {
   private readonly openLog: OpenLog;
 
   constructor(config: BrokerConfig, options: BrokerOptions) {
-    this.openLog = options.openLog;
     this.config = config;
     this.logger = options.logger ?? new Logger(config.logLevel);
     this.metrics = new BrokerMetrics();
-    this.topics = new TopicRegistry(config, options.openLog, this.logger);
+    // Every log the broker opens reports its fsync times to the metrics.
+    const onFsync = this.metrics.onFsync;
+    this.openLog = (dir, cfg) =>
+      options.openLog(dir, cfg).then((log) => {
+        log.onFsync = onFsync;
+        return log;
+      });
+    this.topics = new TopicRegistry(config, this.openLog, this.logger);
     this.handlers = handlerTable;
     this.nodeId = config.nodeId;
+    this.metrics.attach(this);
   }
 
   async start(): Promise<void> {

@@ -9,6 +9,7 @@ import { readRequestHeader, isFlexible, responseHeaderFlexible, encodeResponse, 
 import { codecs, ApiKey } from '../protocol/generated/index.js';
 import { ErrorCode, errorName } from '../protocol/errors.js';
 import type { Broker } from './broker.js';
+import type { ApiStats } from './metrics.js';
 
 /** Smallest request: api_key, api_version, correlation_id, client_id length. */
 const MIN_FRAME = 10;
@@ -33,6 +34,9 @@ class Slot {
   done = false;
   size = 0;
   next: Slot | null = null;
+  /** The request's API stats and when its frame was read (performance.now()), for the latency histogram. */
+  api: ApiStats | null = null;
+  start = 0;
 }
 
 export class Connection {
@@ -114,6 +118,7 @@ export class Connection {
   }
 
   private handleFrame(frame: Buffer): void {
+    const start = performance.now();
     const broker = this.broker;
     const r = new Reader(frame);
     const header = readRequestHeader(r);
@@ -140,14 +145,18 @@ export class Connection {
       return this.closeForBadInput('malformed', `${codec.name} v${header.apiVersion} could not be decoded: ${(e as Error).message}`);
     }
     if (r.bad) return this.closeForBadInput('malformed', `${codec.name} v${header.apiVersion} is malformed: ${r.reason}`);
-    broker.metrics.requests.inc({ api: codec.name });
+    const api = broker.metrics.apis[header.apiKey] ?? broker.metrics.api(header.apiKey, codec.name);
+    api.requests++;
     const slot = this.enqueue(frame.length);
+    slot.api = api;
+    slot.start = start;
     const ctx: RequestContext = { header, broker, connection: this };
     let result: object | null | Promise<object | null>;
     try {
       result = entry.handle(ctx, request);
     } catch (e) {
       broker.logger.error('request handler failed', { api: codec.name, version: header.apiVersion, remote: this.remote, error: e, stack: (e as Error).stack });
+      this.observeLatency(slot);
       this.socket.destroy();
       return;
     }
@@ -156,6 +165,7 @@ export class Connection {
         (res) => this.complete(slot, header, header.apiVersion, res),
         (e) => {
           broker.logger.error('request handler failed', { api: codec.name, version: header.apiVersion, remote: this.remote, error: e, stack: (e as Error).stack });
+          this.observeLatency(slot);
           this.socket.destroy();
         },
       );
@@ -179,7 +189,7 @@ export class Connection {
   }
 
   private complete(slot: Slot, header: RequestHeader, version: number, response: object | null): void {
-    if (this.closed) return;
+    if (this.closed) return this.observeLatency(slot);
     if (response !== null) {
       const codec = codecs[header.apiKey]!;
       try {
@@ -188,12 +198,19 @@ export class Connection {
       } catch (e) {
         // A handler built a response the codec cannot write: a bug of ours, not the client's. Drop the connection, keep the broker.
         this.broker.logger.error('response encoding failed', { api: codec.name, version, remote: this.remote, error: e, stack: (e as Error).stack });
+        this.observeLatency(slot);
         this.socket.destroy();
         return;
       }
     }
     slot.done = true;
+    this.observeLatency(slot);
     this.flush();
+  }
+
+  /** Request latency, frame read to response queued; also when the request ends without an answer, so the histogram's count matches rivulet_requests_total. */
+  private observeLatency(slot: Slot): void {
+    if (slot.api !== null) slot.api.duration.observe((performance.now() - slot.start) / 1000);
   }
 
   private flush(): void {

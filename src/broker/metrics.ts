@@ -1,27 +1,177 @@
-// Prometheus metrics of one broker. Names follow the rivulet_ prefix; process and
-// event-loop metrics come from prom-client's defaults.
+// Prometheus metrics of one broker. Broker metrics use the rivulet_ prefix; per-partition
+// and consumer-group state use kafka_exporter's names so existing dashboards and alerts
+// work; process and event-loop metrics come from prom-client's defaults (rivulet_ prefix).
+//
+// The hot path only adds to plain numbers: per-API request counts and latency histograms
+// (cached per API key), bytes, batch sizes, fsync times and the parked-fetch count. Every
+// family that describes state (offsets, sizes, lag, members) is computed at scrape time
+// in a collect() callback, so nothing is maintained per request and series of deleted
+// topics and groups disappear with them.
 
-import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { performance, type EventLoopUtilization } from 'node:perf_hooks';
+import { Counter, Gauge, Registry, collectDefaultMetrics, type Metric } from 'prom-client';
+import type { TopicRegistry } from './topics.js';
+import type { GroupCoordinator } from './groups/coordinator.js';
+
+/** What the scrape-time families read: the broker (groups exist once it has started). */
+export interface MetricsSource {
+  readonly topics: TopicRegistry;
+  readonly groups: GroupCoordinator | undefined;
+}
+
+/** Seconds: 50 µs .. 10 s. */
+const LATENCY_BUCKETS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+/** Seconds: 25 µs .. 5 s. */
+const FSYNC_BUCKETS = [0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+/** Bytes: 64 B .. 16 MiB, by powers of four. */
+const BATCH_BUCKETS = [64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216];
+
+/** One label set of a FastHistogram. observe() allocates nothing: a bucket scan and three additions. */
+export class HistogramChild {
+  /** Per bucket, not cumulative; the last one is +Inf. */
+  readonly counts: Float64Array;
+  sum = 0;
+  count = 0;
+
+  constructor(
+    private readonly bounds: readonly number[],
+    readonly labels: Readonly<Record<string, string>>,
+  ) {
+    this.counts = new Float64Array(bounds.length + 1);
+  }
+
+  observe(value: number): void {
+    const b = this.bounds;
+    const n = b.length;
+    let i = 0;
+    while (i < n && value > b[i]!) i++;
+    this.counts[i]!++;
+    this.sum += value;
+    this.count++;
+  }
+}
+
+/**
+ * A Prometheus histogram whose label sets are fetched once (child()) and then observed
+ * without allocation; prom-client's own Histogram builds a label hash on every observe.
+ * It is registered in a prom-client Registry, which reads it through get().
+ */
+export class FastHistogram {
+  readonly type = 'histogram';
+  readonly aggregator = 'sum';
+  private readonly children = new Map<string, HistogramChild>();
+
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    private readonly bounds: readonly number[],
+    registry: Registry,
+  ) {
+    registry.registerMetric(this as unknown as Metric);
+  }
+
+  /** The series for these labels, created on first use; keep it and observe on it. */
+  child(labels: Readonly<Record<string, string>> = {}): HistogramChild {
+    const key = JSON.stringify(labels);
+    let c = this.children.get(key);
+    if (c === undefined) {
+      c = new HistogramChild(this.bounds, labels);
+      this.children.set(key, c);
+    }
+    return c;
+  }
+
+  async get(): Promise<{ name: string; help: string; type: 'histogram'; aggregator: 'sum'; values: { labels: Record<string, string | number>; value: number; metricName: string }[] }> {
+    const values: { labels: Record<string, string | number>; value: number; metricName: string }[] = [];
+    const bucket = `${this.name}_bucket`;
+    for (const c of this.children.values()) {
+      let acc = 0;
+      for (let i = 0; i < this.bounds.length; i++) {
+        acc += c.counts[i]!;
+        values.push({ labels: { ...c.labels, le: this.bounds[i]! }, value: acc, metricName: bucket });
+      }
+      values.push({ labels: { ...c.labels, le: '+Inf' }, value: c.count, metricName: bucket });
+      values.push({ labels: { ...c.labels }, value: c.sum, metricName: `${this.name}_sum` });
+      values.push({ labels: { ...c.labels }, value: c.count, metricName: `${this.name}_count` });
+    }
+    return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values };
+  }
+
+  reset(): void {
+    for (const c of this.children.values()) {
+      c.counts.fill(0);
+      c.sum = 0;
+      c.count = 0;
+    }
+  }
+}
+
+/** A counter kept as a plain number on the hot path; prom-client reads it at scrape. */
+export class PlainCounter {
+  value = 0;
+  inc(n = 1): void {
+    this.value += n;
+  }
+}
+
+/** Per API: requests dispatched and their latency, both reached through one array lookup by API key. */
+export interface ApiStats {
+  readonly name: string;
+  requests: number;
+  readonly duration: HistogramChild;
+}
 
 export class BrokerMetrics {
   readonly registry: Registry;
   readonly connectionsActive: Gauge;
   readonly connectionsTotal: Counter;
-  readonly requests: Counter<'api'>;
   readonly responseErrors: Counter<'api' | 'error'>;
   readonly connectionsClosedForBadInput: Counter<'reason'>;
-  readonly bytesIn: Counter;
-  readonly bytesOut: Counter;
-  readonly producedBytes: Counter<'topic'>;
-  readonly fetchedBytes: Counter<'topic'>;
+  readonly bytesIn = new PlainCounter();
+  readonly bytesOut = new PlainCounter();
+  /** Record batch bytes appended / fetched, by topic name. */
+  private readonly topicBytesIn = new Map<string, PlainCounter>();
+  private readonly topicBytesOut = new Map<string, PlainCounter>();
+  /** Indexed by API key; filled on first use by api(). */
+  readonly apis: (ApiStats | undefined)[] = [];
+  readonly requestDuration: FastHistogram;
+  /** Size of each partition's record data in a Produce request. */
+  readonly produceBatchBytes: HistogramChild;
+  /** Seconds per data fsync of any log (partitions and the committed-offsets log). */
+  readonly fsyncDuration: HistogramChild;
+  /** Observer handed to every Log as onFsync. */
+  readonly onFsync: (seconds: number) => void;
+  /** Fetch requests waiting for data (minBytes not reached, maxWaitMs not over). */
+  fetchParked = 0;
+
+  private source: MetricsSource | null = null;
+  private elu: EventLoopUtilization = performance.eventLoopUtilization();
 
   constructor() {
     this.registry = new Registry();
     collectDefaultMetrics({ register: this.registry, prefix: 'rivulet_' });
     const r = [this.registry];
+    const self = this;
+
+    // --- connections and requests
     this.connectionsActive = new Gauge({ name: 'rivulet_connections_active', help: 'Open client connections', registers: r });
     this.connectionsTotal = new Counter({ name: 'rivulet_connections_total', help: 'Client connections accepted', registers: r });
-    this.requests = new Counter({ name: 'rivulet_requests_total', help: 'Requests handled, by API', labelNames: ['api'], registers: r });
+    new Counter({
+      name: 'rivulet_requests_total',
+      help: 'Requests handled, by API',
+      labelNames: ['api'],
+      registers: r,
+      collect() {
+        this.reset();
+        for (const a of self.apis) if (a !== undefined) this.inc({ api: a.name }, a.requests);
+      },
+    });
+    this.requestDuration = new FastHistogram(
+      'rivulet_request_duration_seconds',
+      'Time from a request frame read to its response encoded and queued on the connection, by API (Fetch includes the long-poll wait)',
+      LATENCY_BUCKETS,
+      this.registry,
+    );
     this.responseErrors = new Counter({
       name: 'rivulet_response_errors_total',
       help: 'Error codes returned in responses (one per topic, partition or resource that failed), by API and Kafka error name',
@@ -34,9 +184,201 @@ export class BrokerMetrics {
       labelNames: ['reason'],
       registers: r,
     });
-    this.bytesIn = new Counter({ name: 'rivulet_network_bytes_in_total', help: 'Bytes received from clients', registers: r });
-    this.bytesOut = new Counter({ name: 'rivulet_network_bytes_out_total', help: 'Bytes sent to clients', registers: r });
-    this.producedBytes = new Counter({ name: 'rivulet_topic_bytes_in_total', help: 'Record batch bytes appended, by topic', labelNames: ['topic'], registers: r });
-    this.fetchedBytes = new Counter({ name: 'rivulet_topic_bytes_out_total', help: 'Record batch bytes sent to consumers, by topic', labelNames: ['topic'], registers: r });
+    new Counter({
+      name: 'rivulet_network_bytes_in_total',
+      help: 'Bytes received from clients',
+      registers: r,
+      collect() {
+        this.reset();
+        this.inc(self.bytesIn.value);
+      },
+    });
+    new Counter({
+      name: 'rivulet_network_bytes_out_total',
+      help: 'Bytes sent to clients',
+      registers: r,
+      collect() {
+        this.reset();
+        this.inc(self.bytesOut.value);
+      },
+    });
+    new Gauge({
+      name: 'rivulet_fetch_parked',
+      help: 'Fetch requests parked waiting for data (fewer than minBytes ready and maxWaitMs not over)',
+      registers: r,
+      collect() {
+        this.set(self.fetchParked);
+      },
+    });
+
+    // --- data
+    const topicCounter = (name: string, help: string, values: Map<string, PlainCounter>): void => {
+      new Counter({
+        name,
+        help,
+        labelNames: ['topic'],
+        registers: r,
+        collect() {
+          this.reset();
+          const topics = self.source?.topics.byName;
+          for (const [topic, c] of values) {
+            if (topics !== undefined && !topics.has(topic)) values.delete(topic);
+            else this.inc({ topic }, c.value);
+          }
+        },
+      });
+    };
+    topicCounter('rivulet_topic_bytes_in_total', 'Record batch bytes appended, by topic', this.topicBytesIn);
+    topicCounter('rivulet_topic_bytes_out_total', 'Record batch bytes sent to consumers, by topic', this.topicBytesOut);
+    this.produceBatchBytes = new FastHistogram('rivulet_produce_batch_bytes', 'Record data bytes per partition in a Produce request', BATCH_BUCKETS, this.registry).child();
+    const fsync = new FastHistogram('rivulet_log_fsync_duration_seconds', 'Time each fsync of log data took (group commits and segment seals)', FSYNC_BUCKETS, this.registry).child();
+    this.fsyncDuration = fsync;
+    this.onFsync = (seconds) => fsync.observe(seconds);
+
+    // --- state, read at scrape (kafka_exporter's names where it has one)
+    new Gauge({
+      name: 'kafka_brokers',
+      help: 'Number of brokers in the cluster',
+      registers: r,
+      collect() {
+        this.set(1);
+      },
+    });
+    new Gauge({
+      name: 'kafka_topic_partitions',
+      help: 'Number of partitions of a topic',
+      labelNames: ['topic'],
+      registers: r,
+      collect() {
+        this.reset();
+        for (const t of self.source?.topics.byName.values() ?? []) this.set({ topic: t.name }, t.partitions.length);
+      },
+    });
+    const partitionGauge = (name: string, help: string, read: (log: { highWatermark: number; logStartOffset: number; sizeBytes(): number }) => number): void => {
+      new Gauge({
+        name,
+        help,
+        labelNames: ['topic', 'partition'],
+        registers: r,
+        collect() {
+          this.reset();
+          for (const t of self.source?.topics.byName.values() ?? []) {
+            for (const p of t.partitions) this.set({ topic: t.name, partition: String(p.index) }, read(p.log));
+          }
+        },
+      });
+    };
+    partitionGauge('kafka_topic_partition_current_offset', 'High watermark of a partition (next offset a consumer can read up to)', (l) => l.highWatermark);
+    partitionGauge('kafka_topic_partition_oldest_offset', 'Log start offset of a partition (oldest offset still stored)', (l) => l.logStartOffset);
+    partitionGauge('rivulet_log_size_bytes', 'Bytes a partition\'s log holds on disk (or in memory)', (l) => l.sizeBytes());
+
+    // Consumer groups: the committed offsets, and lag against the partition's high watermark.
+    const groupOffsets = (): { group: string; topic: string; partition: number; committed: number; hw: number }[] => {
+      const src = self.source;
+      const out: { group: string; topic: string; partition: number; committed: number; hw: number }[] = [];
+      if (src === null || src.groups === undefined) return out;
+      const store = src.groups.offsets;
+      for (const group of store.groupIds()) {
+        for (const [topic, partition, o] of store.all(group)) {
+          const log = src.topics.byName.get(topic)?.partitions[partition]?.log;
+          out.push({ group, topic, partition, committed: o.offset, hw: log === undefined ? -1 : log.highWatermark });
+        }
+      }
+      return out;
+    };
+    new Gauge({
+      name: 'kafka_consumergroup_current_offset',
+      help: 'Committed offset of a consumer group for a partition',
+      labelNames: ['consumergroup', 'topic', 'partition'],
+      registers: r,
+      collect() {
+        this.reset();
+        for (const e of groupOffsets()) this.set({ consumergroup: e.group, topic: e.topic, partition: String(e.partition) }, e.committed);
+      },
+    });
+    new Gauge({
+      name: 'kafka_consumergroup_lag',
+      help: 'Records a consumer group is behind on a partition: high watermark minus committed offset',
+      labelNames: ['consumergroup', 'topic', 'partition'],
+      registers: r,
+      collect() {
+        this.reset();
+        for (const e of groupOffsets()) {
+          if (e.hw >= 0 && e.committed >= 0) this.set({ consumergroup: e.group, topic: e.topic, partition: String(e.partition) }, Math.max(0, e.hw - e.committed));
+        }
+      },
+    });
+    new Gauge({
+      name: 'kafka_consumergroup_lag_sum',
+      help: 'Lag of a consumer group summed over the partitions of a topic',
+      labelNames: ['consumergroup', 'topic'],
+      registers: r,
+      collect() {
+        this.reset();
+        const sums = new Map<string, { group: string; topic: string; lag: number }>();
+        for (const e of groupOffsets()) {
+          if (e.hw < 0 || e.committed < 0) continue;
+          const k = `${e.group}\0${e.topic}`;
+          let s = sums.get(k);
+          if (s === undefined) sums.set(k, (s = { group: e.group, topic: e.topic, lag: 0 }));
+          s.lag += Math.max(0, e.hw - e.committed);
+        }
+        for (const s of sums.values()) this.set({ consumergroup: s.group, topic: s.topic }, s.lag);
+      },
+    });
+    new Gauge({
+      name: 'kafka_consumergroup_members',
+      help: 'Members of a consumer group (groups known only by committed offsets have 0)',
+      labelNames: ['consumergroup'],
+      registers: r,
+      collect() {
+        this.reset();
+        const groups = self.source?.groups;
+        if (groups === undefined) return;
+        for (const id of groups.offsets.groupIds()) this.set({ consumergroup: id }, 0);
+        for (const [id, g] of groups.groups) this.set({ consumergroup: id }, g.members.size);
+      },
+    });
+
+    // --- process: event-loop utilization between two scrapes (delay comes with the defaults)
+    new Gauge({
+      name: 'rivulet_event_loop_utilization',
+      help: 'Share of time the event loop was busy since the previous scrape (0..1)',
+      registers: r,
+      collect() {
+        const now = performance.eventLoopUtilization();
+        this.set(performance.eventLoopUtilization(now, self.elu).utilization);
+        self.elu = now;
+      },
+    });
+  }
+
+  /** Connects the scrape-time families to the broker's topics and groups. */
+  attach(source: MetricsSource): void {
+    this.source = source;
+  }
+
+  /** The stats of one API key, created on its first request. */
+  api(apiKey: number, name: string): ApiStats {
+    let a = this.apis[apiKey];
+    if (a === undefined) {
+      a = { name, requests: 0, duration: this.requestDuration.child({ api: name }) };
+      this.apis[apiKey] = a;
+    }
+    return a;
+  }
+
+  /** Adds appended record bytes to a topic's counter. */
+  topicIn(topic: string, bytes: number): void {
+    let c = this.topicBytesIn.get(topic);
+    if (c === undefined) this.topicBytesIn.set(topic, (c = new PlainCounter()));
+    c.value += bytes;
+  }
+
+  /** Adds fetched record bytes to a topic's counter. */
+  topicOut(topic: string, bytes: number): void {
+    let c = this.topicBytesOut.get(topic);
+    if (c === undefined) this.topicBytesOut.set(topic, (c = new PlainCounter()));
+    c.value += bytes;
   }
 }

@@ -12,6 +12,8 @@ export interface Log {
   readonly logEndOffset: number;
   readonly highWatermark: number;
   onAdvance: (() => void) | null;
+  /** Called with the seconds each fsync of the log's data took (for the broker's metrics); null when nobody listens. */
+  onFsync: ((seconds: number) => void) | null;
   config: LogConfig;
   /** Idempotent producers' last batches found when the log was opened, to rebuild sequence state. */
   readonly recoveredProducerBatches: readonly RecoveredProducerBatch[];

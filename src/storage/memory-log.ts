@@ -17,6 +17,8 @@ export class MemoryLog implements Log {
   logEndOffset = 0;
   highWatermark = 0;
   onAdvance: (() => void) | null = null;
+  /** Never called: nothing here is fsynced. */
+  onFsync: ((seconds: number) => void) | null = null;
   readonly recoveredProducerBatches: readonly RecoveredProducerBatch[] = [];
   readonly recoveryNotes: readonly string[] = [];
   config: LogConfig;

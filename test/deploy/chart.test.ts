@@ -94,3 +94,9 @@ test('consumer examples in deploy/examples are valid for every Kubernetes versio
   }
   t.diagnostic(`validated ${files.map((f) => relative(repoRoot, f)).join(', ')}`);
 });
+
+test('the chart ships the same Grafana dashboard as deploy/grafana', () => {
+  const shipped = readFileSync(join(repoRoot, 'deploy', 'helm', 'rivulet', 'dashboards', 'rivulet.json'), 'utf8');
+  const source = readFileSync(join(repoRoot, 'deploy', 'grafana', 'rivulet.json'), 'utf8');
+  assert.equal(shipped, source, 'copy deploy/grafana/rivulet.json into deploy/helm/rivulet/dashboards/');
+});

@@ -97,7 +97,8 @@ function appendPartition(ctx: RequestContext, topic: Topic, partition: Partition
   }
   res.baseOffset = appended.baseOffset;
   if (idempotent) partition.producers.record(s.producerId, s.producerEpoch, s.baseSequence, s.lastSequence, appended.baseOffset);
-  broker.metrics.producedBytes.inc({ topic: topic.name }, records.length);
+  broker.metrics.topicIn(topic.name, records.length);
+  broker.metrics.produceBatchBytes.observe(records.length);
 
   const policy = broker.config.fsync;
   const needsFsync = (acks === -1 && policy !== FsyncPolicy.never) || (acks === 1 && policy === FsyncPolicy.always);

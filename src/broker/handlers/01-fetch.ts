@@ -73,7 +73,7 @@ async function handle(ctx: RequestContext, req: FetchRequest): Promise<FetchResp
     if (bytes >= minBytes || errors || refused || remaining <= 0 || ctx.connection.closed || broker.closing) {
       for (const it of items) {
         const n = recordsLength(it.res.records!);
-        if (n > 0) broker.metrics.fetchedBytes.inc({ topic: it.partition!.topic.name }, n);
+        if (n > 0) broker.metrics.topicOut(it.partition!.topic.name, n);
       }
       return response;
     }
@@ -127,8 +127,15 @@ async function readAll(items: Item[], maxBytes: number): Promise<{ bytes: number
 }
 
 function waitForAppend(ctx: RequestContext, items: Item[], ms: number): Promise<void> {
+  const metrics = ctx.broker.metrics;
   return new Promise((resolve) => {
+    let parked = true;
+    metrics.fetchParked++;
     const done = (): void => {
+      if (parked) {
+        parked = false;
+        metrics.fetchParked--;
+      }
       clearTimeout(timer);
       for (const it of items) it.partition!.waiters.delete(done);
       ctx.connection.closeListeners.delete(done);
