@@ -197,3 +197,22 @@ test('committed offsets survive SIGKILL and restart', async () => {
   const listed = await c.request(16, 4, { statesFilter: [] });
   assert.ok(listed.groups.some((g: { groupId: string; groupState: string }) => g.groupId === 'g-durable' && g.groupState === 'Empty'));
 });
+
+test('regression: a restarted static member with new metadata (owns nothing yet) does not rebalance the group', async () => {
+  const owned = { name: 'range', metadata: Buffer.concat([subscription(['gp']), Buffer.from([0, 0, 0, 1])]) };
+  const first = await join('g-static-meta', { instance: 'inst-m', protocols: [owned] });
+  assert.equal(first.errorCode, 0);
+  await sync('g-static-meta', first.generationId, first.memberId, [{ memberId: first.memberId, assignment: Buffer.from('p0,p1') }], 'inst-m');
+  const restarted = await join('g-static-meta', { instance: 'inst-m', protocols: [{ name: 'range', metadata: subscription(['gp']) }] });
+  assert.equal(restarted.errorCode, 0);
+  assert.equal(restarted.generationId, first.generationId, 'same generation: no rebalance');
+  const s = await sync('g-static-meta', restarted.generationId, restarted.memberId, [], 'inst-m');
+  assert.equal(s.assignment.toString(), 'p0,p1');
+  const switched = await join('g-static-meta', {
+    instance: 'inst-m',
+    protocols: [{ name: 'roundrobin', metadata: subscription(['gp']) }, { name: 'range', metadata: subscription(['gp']) }],
+  });
+  assert.equal(switched.errorCode, 0);
+  assert.equal(switched.generationId, first.generationId + 1, 'a different protocol does rebalance');
+  assert.equal(switched.protocolName, 'roundrobin');
+});

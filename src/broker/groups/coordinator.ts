@@ -173,15 +173,22 @@ export class GroupCoordinator {
     group.staticMembers.set(member.groupInstanceId!, newId);
     if (group.leaderId === oldId) group.leaderId = newId;
     this.log.info('static member rejoined', { group: group.id, instance: member.groupInstanceId, memberId: newId });
-    if (group.state === GroupState.Stable && member.sameProtocols(req.protocols)) {
-      member.clientId = req.clientId;
-      member.clientHost = req.clientHost;
-      member.sessionTimeoutMs = req.sessionTimeoutMs;
-      member.rebalanceTimeoutMs = req.rebalanceTimeoutMs;
-      this.heartbeatReceived(group, member);
-      // The leader is told to keep the current assignment (v9 skipAssignment).
-      resolve(this.currentGeneration(group, member, req.supportsSkipAssignment && newId === group.leaderId));
-      return;
+    if (group.state === GroupState.Stable) {
+      // As Kafka does: a restarted consumer's metadata differs (it owns nothing yet), but
+      // unless that changes the protocol the group would select, nothing rebalances.
+      const previous = member.protocols;
+      member.protocols = req.protocols;
+      if (group.selectProtocol() === group.protocolName) {
+        member.clientId = req.clientId;
+        member.clientHost = req.clientHost;
+        member.sessionTimeoutMs = req.sessionTimeoutMs;
+        member.rebalanceTimeoutMs = req.rebalanceTimeoutMs;
+        this.heartbeatReceived(group, member);
+        // The leader is told to keep the current assignment (v9 skipAssignment).
+        resolve(this.currentGeneration(group, member, req.supportsSkipAssignment && newId === group.leaderId));
+        return;
+      }
+      member.protocols = previous;
     }
     this.updateMember(group, member, req, resolve);
     if (group.state === GroupState.PreparingRebalance) this.maybeCompleteJoin(group);
