@@ -16,7 +16,6 @@ import { randomBytes } from 'node:crypto';
 import hdr from 'hdr-histogram-js';
 import {
   Admin,
-  compressionsAlgorithms,
   Consumer,
   FetchIsolationLevels,
   Producer,
@@ -35,8 +34,7 @@ import {
   usageError,
   type ClientFlags,
 } from './client-common.js';
-import { partitionForKey } from './client-produce.js';
-import { COMPRESSIONS } from './produce.js';
+import { parseAcks, parseCompression, partitionForKey } from './client-produce.js';
 
 type Histogram = ReturnType<typeof hdr.build>;
 
@@ -132,19 +130,6 @@ export function summarize(h: Histogram): LatencySummary | null {
   return { count: h.totalCount, min: Math.min(max, round3(h.minNonZeroValue / 1000)), mean: round3(h.mean / 1000), p50: at(50), p90: at(90), p99: at(99), p999: at(99.9), max };
 }
 
-function parseAcks(v: string): -1 | 0 | 1 {
-  if (v === 'all' || v === '-1') return -1;
-  if (v === '0') return 0;
-  if (v === '1') return 1;
-  throw usageError(`--acks must be -1 (all), 0 or 1, not "${v}".`);
-}
-
-function parseCompression(v: string): CompressionAlgorithmValue {
-  if (!(COMPRESSIONS as readonly string[]).includes(v)) throw usageError(`--compression must be one of ${COMPRESSIONS.join(', ')}, not "${v}".`);
-  const algo = compressionsAlgorithms[v as CompressionAlgorithmValue] as { available?: boolean };
-  if (algo.available === false) throw new CliError(`--compression ${v} is not available in this Node.js (${process.version}). Use gzip, snappy or lz4.`);
-  return v as CompressionAlgorithmValue;
-}
 
 const sleep = (ms: number): Promise<void> => new Promise((res) => (ms >= 1 ? setTimeout(res, ms) : setImmediate(res)));
 

@@ -38,14 +38,14 @@ export function partitionForKey(key: Buffer, partitions: number): number {
   return (murmur2(key, false) & 0x7fffffff) % partitions;
 }
 
-function parseAcks(v: string): -1 | 0 | 1 {
+export function parseAcks(v: string): -1 | 0 | 1 {
   if (v === 'all' || v === '-1') return -1;
   if (v === '0') return 0;
   if (v === '1') return 1;
   throw usageError(`--acks must be -1 (all), 0 or 1, not "${v}".`);
 }
 
-function parseCompression(v: string): CompressionAlgorithmValue {
+export function parseCompression(v: string): CompressionAlgorithmValue {
   if (!(COMPRESSIONS as readonly string[]).includes(v)) throw usageError(`--compression must be one of ${COMPRESSIONS.join(', ')}, not "${v}".`);
   const algo = compressionsAlgorithms[v as CompressionAlgorithmValue] as { available?: boolean };
   if (algo.available === false) {
