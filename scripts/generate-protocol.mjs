@@ -429,7 +429,7 @@ function main() {
     const arrayHelpers = ['readArray', 'readNullableArray', 'deepEqual', ...helpers].filter((h) => text.includes(h + '(') || text.includes(h + ')') || text.includes(h + ','));
     const writerImports = ['Writer'];
     if (text.includes('SizeWriter')) writerImports.push('SizeWriter');
-    if (text.includes('Records')) writerImports.push('type Records');
+    if (/\bRecords\b/.test(text)) writerImports.push('type Records');
     const head = [
       HEADER,
       `// ${base} (API key ${req.apiKey}): requests v${req.validVersions}, flexible v${req.flexibleVersions}.`,

@@ -9,7 +9,6 @@ import { Logger } from './logger.js';
 import { advertised, type BrokerConfig } from './config.js';
 import { prepareDataDir, loadIdentity, loadCatalog } from './meta-store.js';
 import { handlerTable } from './handlers/index.js';
-import { ErrorCode } from '../protocol/errors.js';
 import type { OpenLog } from '../storage/log.js';
 import { GroupCoordinator } from './groups/coordinator.js';
 import { OffsetStore } from './groups/offset-store.js';

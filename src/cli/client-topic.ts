@@ -25,7 +25,6 @@ import {
   closeQuietly,
   explainError,
   findProtocolError,
-  intParser,
   isUnknownTopic,
   kafkaTopicId,
   usageError,

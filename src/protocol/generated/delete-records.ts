@@ -3,7 +3,7 @@
 // DeleteRecords (API key 21): requests v0-2, flexible v2+.
 /* eslint-disable */
 import { Reader } from '../reader.js';
-import { type Writer, type Records } from '../writer.js';
+import { type Writer } from '../writer.js';
 import { readArray } from '../arrays.js';
 
 /** DeleteRecordsRequest, versions 0-2, flexible 2+. */
