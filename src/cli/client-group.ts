@@ -16,10 +16,8 @@ import {
   type describeGroupsV5,
 } from '@platformatic/kafka';
 import {
-  baseClientOptions,
   checkTopicName,
   CliError,
-  closeQuietly,
   explainError,
   findProtocolError,
   isUnknownTopic,
@@ -27,21 +25,11 @@ import {
   usageError,
   type ClientFlags,
 } from './client-common.js';
+import { EARLIEST, LATEST, withAdmin } from './client-admin.js';
 
 type DescribeGroupsResponse = describeGroupsV5.DescribeGroupsResponse;
 type RawGroup = describeGroupsV5.DescribeGroupsResponseGroup;
 
-const EARLIEST = -2n;
-const LATEST = -1n;
-
-async function withAdmin<T>(flags: ClientFlags, fn: (admin: Admin) => Promise<T>): Promise<T> {
-  const admin = new Admin(baseClientOptions(flags));
-  try {
-    return await fn(admin);
-  } finally {
-    await closeQuietly(admin);
-  }
-}
 
 function checkGroupId(id: string): void {
   if (id === '') throw usageError('the group id must not be empty.');

@@ -19,10 +19,8 @@ type CreateTopicsRequestTopic = createTopicsV7.CreateTopicsRequestTopic;
 type CreateTopicsResponse = createTopicsV7.CreateTopicsResponse;
 type IncrementalAlterConfigsRequestConfig = incrementalAlterConfigsV1.IncrementalAlterConfigsRequestConfig;
 import {
-  baseClientOptions,
   checkTopicName,
   CliError,
-  closeQuietly,
   explainError,
   findProtocolError,
   isUnknownTopic,
@@ -31,18 +29,8 @@ import {
   ZERO_UUID,
   type ClientFlags,
 } from './client-common.js';
+import { EARLIEST, LATEST, withAdmin } from './client-admin.js';
 
-const EARLIEST = -2n;
-const LATEST = -1n;
-
-async function withAdmin<T>(flags: ClientFlags, fn: (admin: Admin) => Promise<T>): Promise<T> {
-  const admin = new Admin(baseClientOptions(flags));
-  try {
-    return await fn(admin);
-  } finally {
-    await closeQuietly(admin);
-  }
-}
 
 /** Metadata of one topic; a clear error if it does not exist. */
 export async function topicMetadata(client: Admin, name: string): Promise<{ cluster: ClusterMetadata; topic: ClusterTopicMetadata }> {

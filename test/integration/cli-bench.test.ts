@@ -8,6 +8,7 @@ import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { startBroker, cliPath, type BrokerProcess } from '../helpers/broker.js';
 import { WireClient } from '../helpers/wire-client.js';
+import type { LatencySummary } from '../../src/cli/client-bench.js';
 
 interface CliResult {
   code: number | null;
@@ -35,16 +36,7 @@ function rivulet(args: string[], timeoutMs = 60000): Promise<CliResult> {
   });
 }
 
-interface Latency {
-  count: number;
-  min: number;
-  mean: number;
-  p50: number;
-  p90: number;
-  p99: number;
-  p999: number;
-  max: number;
-}
+type Latency = LatencySummary;
 
 interface BenchJson {
   schema: string;

@@ -5,6 +5,9 @@
 import type { HandlerEntry, RequestContext } from '../connection.js';
 import type { JoinGroupRequest, JoinGroupResponse } from '../../protocol/generated/index.js';
 
+/** Largest delay setTimeout accepts; beyond it Node fires after 1 ms. */
+const MAX_TIMER_MS = 2_147_483_647;
+
 async function handle(ctx: RequestContext, req: JoinGroupRequest): Promise<JoinGroupResponse> {
   const version = ctx.header.apiVersion;
   const answer = await ctx.broker.groups.join({
@@ -13,7 +16,8 @@ async function handle(ctx: RequestContext, req: JoinGroupRequest): Promise<JoinG
     groupInstanceId: req.groupInstanceId ?? null,
     sessionTimeoutMs: req.sessionTimeoutMs,
     // v0 has no rebalance timeout: Kafka uses the session timeout.
-    rebalanceTimeoutMs: version >= 1 ? (req.rebalanceTimeoutMs ?? req.sessionTimeoutMs) : req.sessionTimeoutMs,
+    // Clamped to what a timer can hold: a client's absurd value must not turn into a 1 ms timer.
+    rebalanceTimeoutMs: Math.min(MAX_TIMER_MS, Math.max(0, version >= 1 ? (req.rebalanceTimeoutMs ?? req.sessionTimeoutMs) : req.sessionTimeoutMs)),
     protocolType: req.protocolType,
     protocols: req.protocols.map((p) => ({ name: p.name, metadata: Buffer.from(p.metadata) })),
     clientId: ctx.header.clientId ?? '',
