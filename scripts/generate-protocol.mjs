@@ -409,7 +409,10 @@ function main() {
   apis.sort((a, b) => a.req.apiKey - b.req.apiKey);
   rmSync(outDir, { recursive: true, force: true });
   mkdirSync(outDir, { recursive: true });
-  const index = [HEADER, `import type { Reader } from '../reader.js';`, `import type { Writer } from '../writer.js';`];
+  // index.ts imports every module (tests and tools); apis.ts holds only what the broker needs
+  // for every key (names, ranges, flexible versions), so the broker loads the codec modules
+  // of the APIs it serves and no others.
+  const index = [HEADER, `import type { ApiCodec } from './apis.js';`];
   const table = [];
   for (const { req, res } of apis) {
     const base = req.name.replace(/Request$/, '');
@@ -438,36 +441,53 @@ function main() {
       `import { ${writerImports.map((x) => (x === 'Writer' ? 'type Writer' : x)).join(', ')} } from '../writer.js';`,
     ];
     if (arrayHelpers.length) head.push(`import { ${arrayHelpers.sort().join(', ')} } from '../arrays.js';`);
-    writeFileSync(join(outDir, `${module}.ts`), [...head, '', text].join('\n'));
+    head.push(`import type { ApiCodec } from './apis.js';`);
+    const codec = [
+      `/** Every version's reader and writer of ${base}, indexed by version. */`,
+      `export const ${camel(base)}Codec: ApiCodec = {`,
+      `  key: ${req.apiKey}, name: '${base}', minVersion: ${req.valid[0]}, maxVersion: ${req.valid[1]}, flexibleFrom: ${req.flexible ? req.flexible[0] : 'Infinity'},`,
+      `  readRequest: ${camel(req.name)}Readers, writeRequest: ${camel(req.name)}Writers, readResponse: ${camel(res.name)}Readers, writeResponse: ${camel(res.name)}Writers,`,
+      `};`,
+      '',
+    ];
+    writeFileSync(join(outDir, `${module}.ts`), [...head, '', text, ...codec].join('\n'));
     index.push(`import * as ${camel(base)} from './${module}.js';`);
     table.push({ key: req.apiKey, base, req, res });
   }
-  index.push('');
-  index.push(`export interface ApiCodec {`);
-  index.push(`  readonly key: number;`);
-  index.push(`  readonly name: string;`);
-  index.push(`  readonly minVersion: number;`);
-  index.push(`  readonly maxVersion: number;`);
-  index.push(`  /** First flexible version of the request; Infinity when none is. */`);
-  index.push(`  readonly flexibleFrom: number;`);
-  index.push(`  readonly readRequest: readonly ((r: Reader) => any)[];`);
-  index.push(`  readonly writeRequest: readonly ((w: Writer, m: any) => void)[];`);
-  index.push(`  readonly readResponse: readonly ((r: Reader) => any)[];`);
-  index.push(`  readonly writeResponse: readonly ((w: Writer, m: any) => void)[];`);
-  index.push(`}`, '');
-  index.push(`export const ApiKey = {`);
-  for (const t of table) index.push(`  ${t.base}: ${t.key},`);
-  index.push(`} as const;`, '');
-  index.push(`/** Dense table by API key; undefined where the key is not a broker API. */`);
+  const apisTs = [HEADER, `import type { Reader } from '../reader.js';`, `import type { Writer } from '../writer.js';`, ''];
+  apisTs.push(`/** What every API key is: its name, request versions and first flexible version. */`);
+  apisTs.push(`export interface ApiInfo {`);
+  apisTs.push(`  readonly key: number;`);
+  apisTs.push(`  readonly name: string;`);
+  apisTs.push(`  readonly minVersion: number;`);
+  apisTs.push(`  readonly maxVersion: number;`);
+  apisTs.push(`  /** First flexible version of the request; Infinity when none is. */`);
+  apisTs.push(`  readonly flexibleFrom: number;`);
+  apisTs.push(`}`, '');
+  apisTs.push(`/** An API's readers and writers by version (from the API's own module). */`);
+  apisTs.push(`export interface ApiCodec extends ApiInfo {`);
+  apisTs.push(`  readonly readRequest: readonly ((r: Reader) => any)[];`);
+  apisTs.push(`  readonly writeRequest: readonly ((w: Writer, m: any) => void)[];`);
+  apisTs.push(`  readonly readResponse: readonly ((r: Reader) => any)[];`);
+  apisTs.push(`  readonly writeResponse: readonly ((w: Writer, m: any) => void)[];`);
+  apisTs.push(`}`, '');
+  apisTs.push(`export const ApiKey = {`);
+  for (const t of table) apisTs.push(`  ${t.base}: ${t.key},`);
+  apisTs.push(`} as const;`, '');
+  apisTs.push(`/** Dense table by API key; undefined where the key is not a broker API. */`);
+  apisTs.push(`export const apiInfo: readonly (ApiInfo | undefined)[] = (() => {`);
+  apisTs.push(`  const t: (ApiInfo | undefined)[] = [];`);
+  for (const t of table) {
+    apisTs.push(`  t[${t.key}] = { key: ${t.key}, name: '${t.base}', minVersion: ${t.req.valid[0]}, maxVersion: ${t.req.valid[1]}, flexibleFrom: ${t.req.flexible ? t.req.flexible[0] : 'Infinity'} };`);
+  }
+  apisTs.push(`  return t;`, `})();`, '');
+  writeFileSync(join(outDir, 'apis.ts'), apisTs.join('\n'));
+
+  index.push('', `export * from './apis.js';`, '');
+  index.push(`/** Dense table by API key of every codec; undefined where the key is not a broker API. */`);
   index.push(`export const codecs: readonly (ApiCodec | undefined)[] = (() => {`);
   index.push(`  const t: (ApiCodec | undefined)[] = [];`);
-  for (const t of table) {
-    const m = camel(t.base);
-    index.push(
-      `  t[${t.key}] = { key: ${t.key}, name: '${t.base}', minVersion: ${t.req.valid[0]}, maxVersion: ${t.req.valid[1]}, flexibleFrom: ${t.req.flexible ? t.req.flexible[0] : 'Infinity'}, ` +
-        `readRequest: ${m}.${camel(t.req.name)}Readers, writeRequest: ${m}.${camel(t.req.name)}Writers, readResponse: ${m}.${camel(t.res.name)}Readers, writeResponse: ${m}.${camel(t.res.name)}Writers };`,
-    );
-  }
+  for (const t of table) index.push(`  t[${t.key}] = ${camel(t.base)}.${camel(t.base)}Codec;`);
   index.push(`  return t;`, `})();`, '');
   for (const t of table) index.push(`export type * from './${kebab(t.base)}.js';`);
   index.push('');

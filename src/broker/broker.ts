@@ -136,12 +136,12 @@ export class Broker {
     }
     const c = new Connection(socket, this);
     this.connections.add(c);
-    this.metrics.connectionsTotal.inc();
-    this.metrics.connectionsActive.inc();
+    this.metrics.connectionsTotal.value++;
+    this.metrics.connectionsActive++;
   }
 
   connectionClosed(c: Connection): void {
-    if (this.connections.delete(c)) this.metrics.connectionsActive.dec();
+    if (this.connections.delete(c)) this.metrics.connectionsActive--;
   }
 
   apiVersionsResponse(errorCode: number): ApiVersionsResponse {

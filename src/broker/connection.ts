@@ -5,8 +5,8 @@
 
 import type { Socket } from 'node:net';
 import { Reader } from '../protocol/reader.js';
-import { readRequestHeader, isFlexible, responseHeaderFlexible, encodeResponse, type RequestHeader } from '../protocol/header.js';
-import { codecs, ApiKey } from '../protocol/generated/index.js';
+import { readRequestHeader, responseHeaderFlexible, encodeResponse, type RequestHeader } from '../protocol/header.js';
+import { ApiKey, type ApiCodec } from '../protocol/generated/apis.js';
 import { ErrorCode, errorName } from '../protocol/errors.js';
 import type { Broker } from './broker.js';
 import type { ApiStats } from './metrics.js';
@@ -24,6 +24,8 @@ export type Handler = (ctx: RequestContext, request: any) => object | null | Pro
 
 export interface HandlerEntry {
   readonly apiKey: number;
+  /** The API's readers and writers (the broker loads only the codec modules of APIs it serves). */
+  readonly codec: ApiCodec;
   readonly minVersion: number;
   readonly maxVersion: number;
   readonly handle: Handler;
@@ -124,8 +126,7 @@ export class Connection {
     const header = readRequestHeader(r);
     if (r.bad) return this.closeForBadInput('bad_header', `unreadable request header: ${r.reason}`);
     const entry = broker.handlers[header.apiKey];
-    const codec = codecs[header.apiKey];
-    if (entry === undefined || codec === undefined) {
+    if (entry === undefined) {
       return this.closeForBadInput('unknown_api', `unknown or unsupported API key ${header.apiKey}`);
     }
     if (header.apiVersion < entry.minVersion || header.apiVersion > entry.maxVersion) {
@@ -135,9 +136,10 @@ export class Connection {
         this.complete(slot, header, 0, broker.apiVersionsResponse(ErrorCode.UNSUPPORTED_VERSION));
         return;
       }
-      return this.closeForBadInput('unsupported_version', `${codec.name} v${header.apiVersion} is not supported (supported: v${entry.minVersion}-v${entry.maxVersion})`);
+      return this.closeForBadInput('unsupported_version', `${entry.codec.name} v${header.apiVersion} is not supported (supported: v${entry.minVersion}-v${entry.maxVersion})`);
     }
-    if (isFlexible(header.apiKey, header.apiVersion)) r.skipTaggedFields();
+    const codec = entry.codec;
+    if (header.apiVersion >= codec.flexibleFrom) r.skipTaggedFields();
     let request: object;
     try {
       request = codec.readRequest[header.apiVersion]!(r);
@@ -191,7 +193,7 @@ export class Connection {
   private complete(slot: Slot, header: RequestHeader, version: number, response: object | null): void {
     if (this.closed) return this.observeLatency(slot);
     if (response !== null) {
-      const codec = codecs[header.apiKey]!;
+      const codec = this.broker.handlers[header.apiKey]!.codec;
       try {
         this.countErrors(codec.name, response);
         slot.chunks = encodeResponse(header.correlationId, responseHeaderFlexible(header.apiKey, version), codec.writeResponse[version]!, response);
@@ -247,7 +249,7 @@ export class Connection {
       for (const key in o) {
         const v = o[key];
         if (key === 'errorCode') {
-          if (v !== 0) this.broker.metrics.responseErrors.inc({ api, error: errorName(v) });
+          if (v !== 0) this.broker.metrics.responseError(api, errorName(v));
         } else if (Array.isArray(v)) {
           for (const e of v) if (e !== null && typeof e === 'object' && !Buffer.isBuffer(e)) walk(e);
         } else if (v !== null && typeof v === 'object' && !Buffer.isBuffer(v)) {
@@ -260,7 +262,7 @@ export class Connection {
 
   private closeForBadInput(reason: string, message: string): void {
     this.broker.logger.warn('closing connection: bad request', { remote: this.remote, reason: message });
-    this.broker.metrics.connectionsClosedForBadInput.inc({ reason });
+    this.broker.metrics.closedForBadInputBy(reason);
     this.socket.destroy();
     this.onClose();
   }

@@ -7,9 +7,13 @@
 // family that describes state (offsets, sizes, lag, members) is computed at scrape time
 // in a collect() callback, so nothing is maintained per request and series of deleted
 // topics and groups disappear with them.
+//
+// prom-client is loaded and the registry built at the first scrape, not at start: loading
+// it costs tens of milliseconds, which would delay the broker's first answer. Its process
+// families (event-loop delay percentiles, GC) therefore measure from the first scrape on.
 
 import { performance, type EventLoopUtilization } from 'node:perf_hooks';
-import { Counter, Gauge, Registry, collectDefaultMetrics, type Metric } from 'prom-client';
+import type { Registry, Metric } from 'prom-client';
 import type { TopicRegistry } from './topics.js';
 import type { GroupCoordinator } from './groups/coordinator.js';
 
@@ -54,7 +58,7 @@ export class HistogramChild {
 /**
  * A Prometheus histogram whose label sets are fetched once (child()) and then observed
  * without allocation; prom-client's own Histogram builds a label hash on every observe.
- * It is registered in a prom-client Registry, which reads it through get().
+ * A prom-client Registry reads it through get() once registered.
  */
 export class FastHistogram {
   readonly type = 'histogram';
@@ -65,10 +69,7 @@ export class FastHistogram {
     readonly name: string,
     readonly help: string,
     private readonly bounds: readonly number[],
-    registry: Registry,
-  ) {
-    registry.registerMetric(this as unknown as Metric);
-  }
+  ) {}
 
   /** The series for these labels, created on first use; keep it and observe on it. */
   child(labels: Readonly<Record<string, string>> = {}): HistogramChild {
@@ -122,11 +123,13 @@ export interface ApiStats {
 }
 
 export class BrokerMetrics {
-  readonly registry: Registry;
-  readonly connectionsActive: Gauge;
-  readonly connectionsTotal: Counter;
-  readonly responseErrors: Counter<'api' | 'error'>;
-  readonly connectionsClosedForBadInput: Counter<'reason'>;
+  /** Open client connections. */
+  connectionsActive = 0;
+  readonly connectionsTotal = new PlainCounter();
+  /** Error codes returned, by `api\0error`. */
+  private readonly responseErrors = new Map<string, PlainCounter>();
+  /** Connections closed for bad input, by reason. */
+  private readonly closedForBadInput = new Map<string, PlainCounter>();
   readonly bytesIn = new PlainCounter();
   readonly bytesOut = new PlainCounter();
   /** Record batch bytes appended / fetched, by topic name. */
@@ -134,28 +137,85 @@ export class BrokerMetrics {
   private readonly topicBytesOut = new Map<string, PlainCounter>();
   /** Indexed by API key; filled on first use by api(). */
   readonly apis: (ApiStats | undefined)[] = [];
-  readonly requestDuration: FastHistogram;
+  readonly requestDuration = new FastHistogram(
+    'rivulet_request_duration_seconds',
+    'Time from a request frame read to its response encoded and queued on the connection, by API (Fetch includes the long-poll wait)',
+    LATENCY_BUCKETS,
+  );
+  private readonly produceBatch = new FastHistogram('rivulet_produce_batch_bytes', 'Record data bytes per partition in a Produce request', BATCH_BUCKETS);
   /** Size of each partition's record data in a Produce request. */
-  readonly produceBatchBytes: HistogramChild;
+  readonly produceBatchBytes: HistogramChild = this.produceBatch.child();
+  private readonly fsync = new FastHistogram('rivulet_log_fsync_duration_seconds', 'Time each fsync of log data took (group commits and segment seals)', FSYNC_BUCKETS);
   /** Seconds per data fsync of any log (partitions and the committed-offsets log). */
-  readonly fsyncDuration: HistogramChild;
+  readonly fsyncDuration: HistogramChild = this.fsync.child();
   /** Observer handed to every Log as onFsync. */
-  readonly onFsync: (seconds: number) => void;
+  readonly onFsync = (seconds: number): void => this.fsyncDuration.observe(seconds);
   /** Fetch requests waiting for data (minBytes not reached, maxWaitMs not over). */
   fetchParked = 0;
 
   private source: MetricsSource | null = null;
   private elu: EventLoopUtilization = performance.eventLoopUtilization();
+  private registry: Promise<Registry> | null = null;
 
-  constructor() {
-    this.registry = new Registry();
-    collectDefaultMetrics({ register: this.registry, prefix: 'rivulet_' });
-    const r = [this.registry];
+  /** The Prometheus text of every family; the first call loads prom-client and builds the registry. */
+  async scrape(): Promise<{ contentType: string; text: string }> {
+    this.registry ??= import('prom-client').then((pc) => this.buildRegistry(pc));
+    const registry = await this.registry;
+    return { contentType: registry.contentType, text: await registry.metrics() };
+  }
+
+  /** Counts one error code in a response. */
+  responseError(api: string, error: string): void {
+    bump(this.responseErrors, `${api}\0${error}`);
+  }
+
+  /** Counts one connection closed because of what the client sent. */
+  closedForBadInputBy(reason: string): void {
+    bump(this.closedForBadInput, reason);
+  }
+
+  private buildRegistry(pc: typeof import('prom-client')): Registry {
+    const { Counter, Gauge, Registry } = pc;
+    const registry = new Registry();
+    pc.collectDefaultMetrics({ register: registry, prefix: 'rivulet_' });
+    const r = [registry];
     const self = this;
+    for (const h of [this.requestDuration, this.produceBatch, this.fsync]) registry.registerMetric(h as unknown as Metric);
 
     // --- connections and requests
-    this.connectionsActive = new Gauge({ name: 'rivulet_connections_active', help: 'Open client connections', registers: r });
-    this.connectionsTotal = new Counter({ name: 'rivulet_connections_total', help: 'Client connections accepted', registers: r });
+    const counterOf = (name: string, help: string, read: () => number): void => {
+      new Counter({
+        name,
+        help,
+        registers: r,
+        collect() {
+          this.reset();
+          this.inc(read());
+        },
+      });
+    };
+    /** A counter with one label whose values live in a Map; `split` turns a key into label values. */
+    const labeledCounter = (name: string, help: string, labelNames: string[], values: Map<string, PlainCounter>, split: (key: string) => Record<string, string>): void => {
+      new Counter({
+        name,
+        help,
+        labelNames,
+        registers: r,
+        collect() {
+          this.reset();
+          for (const [k, c] of values) this.inc(split(k), c.value);
+        },
+      });
+    };
+    new Gauge({
+      name: 'rivulet_connections_active',
+      help: 'Open client connections',
+      registers: r,
+      collect() {
+        this.set(self.connectionsActive);
+      },
+    });
+    counterOf('rivulet_connections_total', 'Client connections accepted', () => self.connectionsTotal.value);
     new Counter({
       name: 'rivulet_requests_total',
       help: 'Requests handled, by API',
@@ -166,42 +226,25 @@ export class BrokerMetrics {
         for (const a of self.apis) if (a !== undefined) this.inc({ api: a.name }, a.requests);
       },
     });
-    this.requestDuration = new FastHistogram(
-      'rivulet_request_duration_seconds',
-      'Time from a request frame read to its response encoded and queued on the connection, by API (Fetch includes the long-poll wait)',
-      LATENCY_BUCKETS,
-      this.registry,
+    labeledCounter(
+      'rivulet_response_errors_total',
+      'Error codes returned in responses (one per topic, partition or resource that failed), by API and Kafka error name',
+      ['api', 'error'],
+      this.responseErrors,
+      (k) => {
+        const [api, error] = k.split('\0') as [string, string];
+        return { api, error };
+      },
     );
-    this.responseErrors = new Counter({
-      name: 'rivulet_response_errors_total',
-      help: 'Error codes returned in responses (one per topic, partition or resource that failed), by API and Kafka error name',
-      labelNames: ['api', 'error'],
-      registers: r,
-    });
-    this.connectionsClosedForBadInput = new Counter({
-      name: 'rivulet_connections_closed_bad_input_total',
-      help: 'Connections closed because a client sent something that could not be answered',
-      labelNames: ['reason'],
-      registers: r,
-    });
-    new Counter({
-      name: 'rivulet_network_bytes_in_total',
-      help: 'Bytes received from clients',
-      registers: r,
-      collect() {
-        this.reset();
-        this.inc(self.bytesIn.value);
-      },
-    });
-    new Counter({
-      name: 'rivulet_network_bytes_out_total',
-      help: 'Bytes sent to clients',
-      registers: r,
-      collect() {
-        this.reset();
-        this.inc(self.bytesOut.value);
-      },
-    });
+    labeledCounter(
+      'rivulet_connections_closed_bad_input_total',
+      'Connections closed because a client sent something that could not be answered',
+      ['reason'],
+      this.closedForBadInput,
+      (reason) => ({ reason }),
+    );
+    counterOf('rivulet_network_bytes_in_total', 'Bytes received from clients', () => self.bytesIn.value);
+    counterOf('rivulet_network_bytes_out_total', 'Bytes sent to clients', () => self.bytesOut.value);
     new Gauge({
       name: 'rivulet_fetch_parked',
       help: 'Fetch requests parked waiting for data (fewer than minBytes ready and maxWaitMs not over)',
@@ -230,10 +273,6 @@ export class BrokerMetrics {
     };
     topicCounter('rivulet_topic_bytes_in_total', 'Record batch bytes appended, by topic', this.topicBytesIn);
     topicCounter('rivulet_topic_bytes_out_total', 'Record batch bytes sent to consumers, by topic', this.topicBytesOut);
-    this.produceBatchBytes = new FastHistogram('rivulet_produce_batch_bytes', 'Record data bytes per partition in a Produce request', BATCH_BUCKETS, this.registry).child();
-    const fsync = new FastHistogram('rivulet_log_fsync_duration_seconds', 'Time each fsync of log data took (group commits and segment seals)', FSYNC_BUCKETS, this.registry).child();
-    this.fsyncDuration = fsync;
-    this.onFsync = (seconds) => fsync.observe(seconds);
 
     // --- state, read at scrape (kafka_exporter's names where it has one)
     new Gauge({
@@ -351,6 +390,7 @@ export class BrokerMetrics {
         self.elu = now;
       },
     });
+    return registry;
   }
 
   /** Connects the scrape-time families to the broker's topics and groups. */
@@ -381,4 +421,10 @@ export class BrokerMetrics {
     if (c === undefined) this.topicBytesOut.set(topic, (c = new PlainCounter()));
     c.value += bytes;
   }
+}
+
+function bump(m: Map<string, PlainCounter>, key: string): void {
+  let c = m.get(key);
+  if (c === undefined) m.set(key, (c = new PlainCounter()));
+  c.value++;
 }

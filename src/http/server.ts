@@ -20,8 +20,8 @@ export async function startHttpServer(broker: Broker, host: string, port: number
         else res.writeHead(503, { 'content-type': 'text/plain' }).end(broker.closing ? 'shutting down\n' : 'recovering\n');
         return;
       case '/metrics':
-        broker.metrics.registry.metrics().then(
-          (text) => res.writeHead(200, { 'content-type': broker.metrics.registry.contentType }).end(text),
+        broker.metrics.scrape().then(
+          ({ contentType, text }) => res.writeHead(200, { 'content-type': contentType }).end(text),
           (e: Error) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`metrics failed: ${e.message}\n`),
         );
         return;

@@ -10,7 +10,7 @@
 
 import { Reader } from './reader.js';
 import { BufferWriter, SizeWriter, uvarintSize, type Writer } from './writer.js';
-import { ApiKey, codecs } from './generated/index.js';
+import { ApiKey, apiInfo } from './generated/apis.js';
 
 export interface RequestHeader {
   apiKey: number;
@@ -21,8 +21,8 @@ export interface RequestHeader {
 
 /** Whether requests of this API and version carry header v2 (flexible). */
 export function isFlexible(apiKey: number, apiVersion: number): boolean {
-  const codec = codecs[apiKey];
-  return codec !== undefined && apiVersion >= codec.flexibleFrom;
+  const info = apiInfo[apiKey];
+  return info !== undefined && apiVersion >= info.flexibleFrom;
 }
 
 /** Reads the fixed part of a request header; the caller skips tagged fields when the version is flexible. */

@@ -26,7 +26,7 @@ export class WireClient {
 
   static connect(port: number, host = '127.0.0.1'): Promise<WireClient> {
     return new Promise((resolve, reject) => {
-      const s = connect({ port, host }, () => resolve(new WireClient(s)));
+      const s = connect({ port, host, noDelay: true }, () => resolve(new WireClient(s)));
       s.once('error', reject);
     });
   }
@@ -55,14 +55,21 @@ export class WireClient {
     const correlationId = this.nextCorrelation++;
     const chunks = encodeRequest({ apiKey, apiVersion: version, correlationId, clientId: 'wire-test' }, codecs[apiKey]!.writeRequest[version]!, body);
     const p = new Promise<T>((resolve, reject) => this.waiting.set(correlationId, { apiKey, version, resolve, reject }));
-    for (const c of chunks) this.socket.write(c);
+    this.writeChunks(chunks);
     return p;
   }
 
   /** Sends a request without waiting (acks=0). */
   send(apiKey: number, version: number, body: object): void {
     const chunks = encodeRequest({ apiKey, apiVersion: version, correlationId: this.nextCorrelation++, clientId: 'wire-test' }, codecs[apiKey]!.writeRequest[version]!, body);
+    this.writeChunks(chunks);
+  }
+
+  /** One frame's chunks in one TCP write (cork), so the broker never waits for a frame's tail. */
+  private writeChunks(chunks: Buffer[]): void {
+    this.socket.cork();
     for (const c of chunks) this.socket.write(c);
+    this.socket.uncork();
   }
 
   writeRaw(bytes: Buffer): void {

@@ -5,6 +5,7 @@
 import { Reader, ZERO_UUID } from '../reader.js';
 import { type Writer } from '../writer.js';
 import { readArray, readInt32, readStringCompact } from '../arrays.js';
+import type { ApiCodec } from './apis.js';
 
 /** ConsumerGroupDescribeRequest, versions 0, flexible 0+. */
 export interface ConsumerGroupDescribeRequest {
@@ -309,3 +310,9 @@ export function writeConsumerGroupDescribeResponseV0(w: Writer, m: ConsumerGroup
 
 export const consumerGroupDescribeResponseReaders = [readConsumerGroupDescribeResponseV0] as const;
 export const consumerGroupDescribeResponseWriters = [writeConsumerGroupDescribeResponseV0] as const;
+
+/** Every version's reader and writer of ConsumerGroupDescribe, indexed by version. */
+export const consumerGroupDescribeCodec: ApiCodec = {
+  key: 69, name: 'ConsumerGroupDescribe', minVersion: 0, maxVersion: 0, flexibleFrom: 0,
+  readRequest: consumerGroupDescribeRequestReaders, writeRequest: consumerGroupDescribeRequestWriters, readResponse: consumerGroupDescribeResponseReaders, writeResponse: consumerGroupDescribeResponseWriters,
+};

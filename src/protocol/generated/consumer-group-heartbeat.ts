@@ -5,6 +5,7 @@
 import { Reader, ZERO_UUID } from '../reader.js';
 import { type Writer } from '../writer.js';
 import { readArray, readInt32, readNullableArray, readStringCompact } from '../arrays.js';
+import type { ApiCodec } from './apis.js';
 
 /** ConsumerGroupHeartbeatRequest, versions 0-1, flexible 0+. */
 export interface ConsumerGroupHeartbeatRequest {
@@ -433,3 +434,9 @@ export function writeConsumerGroupHeartbeatResponseV1(w: Writer, m: ConsumerGrou
 
 export const consumerGroupHeartbeatResponseReaders = [readConsumerGroupHeartbeatResponseV0, readConsumerGroupHeartbeatResponseV1] as const;
 export const consumerGroupHeartbeatResponseWriters = [writeConsumerGroupHeartbeatResponseV0, writeConsumerGroupHeartbeatResponseV1] as const;
+
+/** Every version's reader and writer of ConsumerGroupHeartbeat, indexed by version. */
+export const consumerGroupHeartbeatCodec: ApiCodec = {
+  key: 68, name: 'ConsumerGroupHeartbeat', minVersion: 0, maxVersion: 1, flexibleFrom: 0,
+  readRequest: consumerGroupHeartbeatRequestReaders, writeRequest: consumerGroupHeartbeatRequestWriters, readResponse: consumerGroupHeartbeatResponseReaders, writeResponse: consumerGroupHeartbeatResponseWriters,
+};

@@ -5,6 +5,7 @@
 import { Reader } from '../reader.js';
 import { type Writer } from '../writer.js';
 import { readArray } from '../arrays.js';
+import type { ApiCodec } from './apis.js';
 
 /** DeleteAclsRequest, versions 0-3, flexible 2+. */
 export interface DeleteAclsRequest {
@@ -704,3 +705,9 @@ export function writeDeleteAclsResponseV3(w: Writer, m: DeleteAclsResponse): voi
 
 export const deleteAclsResponseReaders = [readDeleteAclsResponseV0, readDeleteAclsResponseV1, readDeleteAclsResponseV2, readDeleteAclsResponseV3] as const;
 export const deleteAclsResponseWriters = [writeDeleteAclsResponseV0, writeDeleteAclsResponseV1, writeDeleteAclsResponseV2, writeDeleteAclsResponseV3] as const;
+
+/** Every version's reader and writer of DeleteAcls, indexed by version. */
+export const deleteAclsCodec: ApiCodec = {
+  key: 31, name: 'DeleteAcls', minVersion: 0, maxVersion: 3, flexibleFrom: 2,
+  readRequest: deleteAclsRequestReaders, writeRequest: deleteAclsRequestWriters, readResponse: deleteAclsResponseReaders, writeResponse: deleteAclsResponseWriters,
+};

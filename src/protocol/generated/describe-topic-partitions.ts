@@ -5,6 +5,7 @@
 import { Reader, ZERO_UUID } from '../reader.js';
 import { type Writer } from '../writer.js';
 import { readArray, readInt32, readNullableArray } from '../arrays.js';
+import type { ApiCodec } from './apis.js';
 
 /** DescribeTopicPartitionsRequest, versions 0, flexible 0+. */
 export interface DescribeTopicPartitionsRequest {
@@ -333,3 +334,9 @@ export function writeDescribeTopicPartitionsResponseV0(w: Writer, m: DescribeTop
 
 export const describeTopicPartitionsResponseReaders = [readDescribeTopicPartitionsResponseV0] as const;
 export const describeTopicPartitionsResponseWriters = [writeDescribeTopicPartitionsResponseV0] as const;
+
+/** Every version's reader and writer of DescribeTopicPartitions, indexed by version. */
+export const describeTopicPartitionsCodec: ApiCodec = {
+  key: 75, name: 'DescribeTopicPartitions', minVersion: 0, maxVersion: 0, flexibleFrom: 0,
+  readRequest: describeTopicPartitionsRequestReaders, writeRequest: describeTopicPartitionsRequestWriters, readResponse: describeTopicPartitionsResponseReaders, writeResponse: describeTopicPartitionsResponseWriters,
+};

@@ -4,6 +4,7 @@
 /* eslint-disable */
 import { Reader, EMPTY } from '../reader.js';
 import { type Writer } from '../writer.js';
+import type { ApiCodec } from './apis.js';
 
 /** ExpireDelegationTokenRequest, versions 0-2, flexible 2+. */
 export interface ExpireDelegationTokenRequest {
@@ -178,3 +179,9 @@ export function writeExpireDelegationTokenResponseV2(w: Writer, m: ExpireDelegat
 
 export const expireDelegationTokenResponseReaders = [readExpireDelegationTokenResponseV0, readExpireDelegationTokenResponseV1, readExpireDelegationTokenResponseV2] as const;
 export const expireDelegationTokenResponseWriters = [writeExpireDelegationTokenResponseV0, writeExpireDelegationTokenResponseV1, writeExpireDelegationTokenResponseV2] as const;
+
+/** Every version's reader and writer of ExpireDelegationToken, indexed by version. */
+export const expireDelegationTokenCodec: ApiCodec = {
+  key: 40, name: 'ExpireDelegationToken', minVersion: 0, maxVersion: 2, flexibleFrom: 2,
+  readRequest: expireDelegationTokenRequestReaders, writeRequest: expireDelegationTokenRequestWriters, readResponse: expireDelegationTokenResponseReaders, writeResponse: expireDelegationTokenResponseWriters,
+};

@@ -4,6 +4,7 @@
 /* eslint-disable */
 import { Reader } from '../reader.js';
 import { type Writer } from '../writer.js';
+import type { ApiCodec } from './apis.js';
 
 /** HeartbeatRequest, versions 0-4, flexible 4+. */
 export interface HeartbeatRequest {
@@ -284,3 +285,9 @@ export function writeHeartbeatResponseV4(w: Writer, m: HeartbeatResponse): void 
 
 export const heartbeatResponseReaders = [readHeartbeatResponseV0, readHeartbeatResponseV1, readHeartbeatResponseV2, readHeartbeatResponseV3, readHeartbeatResponseV4] as const;
 export const heartbeatResponseWriters = [writeHeartbeatResponseV0, writeHeartbeatResponseV1, writeHeartbeatResponseV2, writeHeartbeatResponseV3, writeHeartbeatResponseV4] as const;
+
+/** Every version's reader and writer of Heartbeat, indexed by version. */
+export const heartbeatCodec: ApiCodec = {
+  key: 12, name: 'Heartbeat', minVersion: 0, maxVersion: 4, flexibleFrom: 4,
+  readRequest: heartbeatRequestReaders, writeRequest: heartbeatRequestWriters, readResponse: heartbeatResponseReaders, writeResponse: heartbeatResponseWriters,
+};

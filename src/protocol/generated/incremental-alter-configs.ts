@@ -5,6 +5,7 @@
 import { Reader } from '../reader.js';
 import { type Writer } from '../writer.js';
 import { readArray } from '../arrays.js';
+import type { ApiCodec } from './apis.js';
 
 /** IncrementalAlterConfigsRequest, versions 0-1, flexible 1+. */
 export interface IncrementalAlterConfigsRequest {
@@ -311,3 +312,9 @@ export function writeIncrementalAlterConfigsResponseV1(w: Writer, m: Incremental
 
 export const incrementalAlterConfigsResponseReaders = [readIncrementalAlterConfigsResponseV0, readIncrementalAlterConfigsResponseV1] as const;
 export const incrementalAlterConfigsResponseWriters = [writeIncrementalAlterConfigsResponseV0, writeIncrementalAlterConfigsResponseV1] as const;
+
+/** Every version's reader and writer of IncrementalAlterConfigs, indexed by version. */
+export const incrementalAlterConfigsCodec: ApiCodec = {
+  key: 44, name: 'IncrementalAlterConfigs', minVersion: 0, maxVersion: 1, flexibleFrom: 1,
+  readRequest: incrementalAlterConfigsRequestReaders, writeRequest: incrementalAlterConfigsRequestWriters, readResponse: incrementalAlterConfigsResponseReaders, writeResponse: incrementalAlterConfigsResponseWriters,
+};

@@ -5,6 +5,7 @@
 import { Reader } from '../reader.js';
 import { type Writer } from '../writer.js';
 import { readArray, readInt32, readNullableArray } from '../arrays.js';
+import type { ApiCodec } from './apis.js';
 
 /** ListPartitionReassignmentsRequest, versions 0, flexible 0+. */
 export interface ListPartitionReassignmentsRequest {
@@ -207,3 +208,9 @@ export function writeListPartitionReassignmentsResponseV0(w: Writer, m: ListPart
 
 export const listPartitionReassignmentsResponseReaders = [readListPartitionReassignmentsResponseV0] as const;
 export const listPartitionReassignmentsResponseWriters = [writeListPartitionReassignmentsResponseV0] as const;
+
+/** Every version's reader and writer of ListPartitionReassignments, indexed by version. */
+export const listPartitionReassignmentsCodec: ApiCodec = {
+  key: 46, name: 'ListPartitionReassignments', minVersion: 0, maxVersion: 0, flexibleFrom: 0,
+  readRequest: listPartitionReassignmentsRequestReaders, writeRequest: listPartitionReassignmentsRequestWriters, readResponse: listPartitionReassignmentsResponseReaders, writeResponse: listPartitionReassignmentsResponseWriters,
+};

@@ -5,6 +5,7 @@
 import { Reader, ZERO_UUID } from '../reader.js';
 import { type Writer } from '../writer.js';
 import { readArray } from '../arrays.js';
+import type { ApiCodec } from './apis.js';
 
 /** ReadShareGroupStateSummaryRequest, versions 0, flexible 0+. */
 export interface ReadShareGroupStateSummaryRequest {
@@ -209,3 +210,9 @@ export function writeReadShareGroupStateSummaryResponseV0(w: Writer, m: ReadShar
 
 export const readShareGroupStateSummaryResponseReaders = [readReadShareGroupStateSummaryResponseV0] as const;
 export const readShareGroupStateSummaryResponseWriters = [writeReadShareGroupStateSummaryResponseV0] as const;
+
+/** Every version's reader and writer of ReadShareGroupStateSummary, indexed by version. */
+export const readShareGroupStateSummaryCodec: ApiCodec = {
+  key: 87, name: 'ReadShareGroupStateSummary', minVersion: 0, maxVersion: 0, flexibleFrom: 0,
+  readRequest: readShareGroupStateSummaryRequestReaders, writeRequest: readShareGroupStateSummaryRequestWriters, readResponse: readShareGroupStateSummaryResponseReaders, writeResponse: readShareGroupStateSummaryResponseWriters,
+};

@@ -4,6 +4,7 @@
 /* eslint-disable */
 import { Reader, ZERO_UUID } from '../reader.js';
 import { type Writer } from '../writer.js';
+import type { ApiCodec } from './apis.js';
 
 /** RemoveRaftVoterRequest, versions 0, flexible 0+. */
 export interface RemoveRaftVoterRequest {
@@ -88,3 +89,9 @@ export function writeRemoveRaftVoterResponseV0(w: Writer, m: RemoveRaftVoterResp
 
 export const removeRaftVoterResponseReaders = [readRemoveRaftVoterResponseV0] as const;
 export const removeRaftVoterResponseWriters = [writeRemoveRaftVoterResponseV0] as const;
+
+/** Every version's reader and writer of RemoveRaftVoter, indexed by version. */
+export const removeRaftVoterCodec: ApiCodec = {
+  key: 81, name: 'RemoveRaftVoter', minVersion: 0, maxVersion: 0, flexibleFrom: 0,
+  readRequest: removeRaftVoterRequestReaders, writeRequest: removeRaftVoterRequestWriters, readResponse: removeRaftVoterResponseReaders, writeResponse: removeRaftVoterResponseWriters,
+};

@@ -4,6 +4,7 @@
 /* eslint-disable */
 import { Reader, EMPTY } from '../reader.js';
 import { type Writer } from '../writer.js';
+import type { ApiCodec } from './apis.js';
 
 /** RenewDelegationTokenRequest, versions 0-2, flexible 2+. */
 export interface RenewDelegationTokenRequest {
@@ -178,3 +179,9 @@ export function writeRenewDelegationTokenResponseV2(w: Writer, m: RenewDelegatio
 
 export const renewDelegationTokenResponseReaders = [readRenewDelegationTokenResponseV0, readRenewDelegationTokenResponseV1, readRenewDelegationTokenResponseV2] as const;
 export const renewDelegationTokenResponseWriters = [writeRenewDelegationTokenResponseV0, writeRenewDelegationTokenResponseV1, writeRenewDelegationTokenResponseV2] as const;
+
+/** Every version's reader and writer of RenewDelegationToken, indexed by version. */
+export const renewDelegationTokenCodec: ApiCodec = {
+  key: 39, name: 'RenewDelegationToken', minVersion: 0, maxVersion: 2, flexibleFrom: 2,
+  readRequest: renewDelegationTokenRequestReaders, writeRequest: renewDelegationTokenRequestWriters, readResponse: renewDelegationTokenResponseReaders, writeResponse: renewDelegationTokenResponseWriters,
+};

@@ -5,6 +5,7 @@
 import { Reader } from '../reader.js';
 import { type Writer } from '../writer.js';
 import { readArray, readString } from '../arrays.js';
+import type { ApiCodec } from './apis.js';
 
 /** SaslHandshakeRequest, versions 0-1, flexible none. */
 export interface SaslHandshakeRequest {
@@ -113,3 +114,9 @@ export function writeSaslHandshakeResponseV1(w: Writer, m: SaslHandshakeResponse
 
 export const saslHandshakeResponseReaders = [readSaslHandshakeResponseV0, readSaslHandshakeResponseV1] as const;
 export const saslHandshakeResponseWriters = [writeSaslHandshakeResponseV0, writeSaslHandshakeResponseV1] as const;
+
+/** Every version's reader and writer of SaslHandshake, indexed by version. */
+export const saslHandshakeCodec: ApiCodec = {
+  key: 17, name: 'SaslHandshake', minVersion: 0, maxVersion: 1, flexibleFrom: Infinity,
+  readRequest: saslHandshakeRequestReaders, writeRequest: saslHandshakeRequestWriters, readResponse: saslHandshakeResponseReaders, writeResponse: saslHandshakeResponseWriters,
+};

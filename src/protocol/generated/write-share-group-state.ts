@@ -5,6 +5,7 @@
 import { Reader, ZERO_UUID } from '../reader.js';
 import { type Writer } from '../writer.js';
 import { readArray } from '../arrays.js';
+import type { ApiCodec } from './apis.js';
 
 /** WriteShareGroupStateRequest, versions 0, flexible 0+. */
 export interface WriteShareGroupStateRequest {
@@ -257,3 +258,9 @@ export function writeWriteShareGroupStateResponseV0(w: Writer, m: WriteShareGrou
 
 export const writeShareGroupStateResponseReaders = [readWriteShareGroupStateResponseV0] as const;
 export const writeShareGroupStateResponseWriters = [writeWriteShareGroupStateResponseV0] as const;
+
+/** Every version's reader and writer of WriteShareGroupState, indexed by version. */
+export const writeShareGroupStateCodec: ApiCodec = {
+  key: 85, name: 'WriteShareGroupState', minVersion: 0, maxVersion: 0, flexibleFrom: 0,
+  readRequest: writeShareGroupStateRequestReaders, writeRequest: writeShareGroupStateRequestWriters, readResponse: writeShareGroupStateResponseReaders, writeResponse: writeShareGroupStateResponseWriters,
+};
