@@ -18,7 +18,6 @@ const IN_FLIGHT = 8;
 const producer = new Producer({
   clientId: 'bench-node-driver',
   bootstrapBrokers: [bootstrap],
-  acks: -1,
   idempotent: false,
   connectTimeout: 5000,
   timeout: 30000,
@@ -47,7 +46,8 @@ async function lane() {
     }
     const t = performance.now();
     try {
-      await producer.send({ messages });
+      // acks per send: the client does not apply a producer-level acks to send().
+      await producer.send({ messages, acks: -1 });
     } catch (e) {
       errors += messages.length;
       if (errors === messages.length) console.error(e);

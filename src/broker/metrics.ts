@@ -130,6 +130,8 @@ export class BrokerMetrics {
   private readonly responseErrors = new Map<string, PlainCounter>();
   /** Connections closed for bad input, by reason. */
   private readonly closedForBadInput = new Map<string, PlainCounter>();
+  /** Produce requests by the acks they asked for ("all", "1", "0", "invalid"): what durability clients really request. */
+  private readonly produceByAcks = new Map<string, PlainCounter>();
   readonly bytesIn = new PlainCounter();
   readonly bytesOut = new PlainCounter();
   /** Record batch bytes appended / fetched, by topic name. */
@@ -167,6 +169,11 @@ export class BrokerMetrics {
   /** Counts one error code in a response. */
   responseError(api: string, error: string): void {
     bump(this.responseErrors, `${api}\0${error}`);
+  }
+
+  /** Counts one Produce request by its acks. */
+  produceRequest(acks: number): void {
+    bump(this.produceByAcks, acks === -1 ? 'all' : acks === 0 || acks === 1 ? String(acks) : 'invalid');
   }
 
   /** Counts one connection closed because of what the client sent. */
@@ -242,6 +249,13 @@ export class BrokerMetrics {
       ['reason'],
       this.closedForBadInput,
       (reason) => ({ reason }),
+    );
+    labeledCounter(
+      'rivulet_produce_requests_total',
+      'Produce requests by the acknowledgement they asked for (acks: all, 1 or 0)',
+      ['acks'],
+      this.produceByAcks,
+      (acks) => ({ acks }),
     );
     counterOf('rivulet_network_bytes_in_total', 'Bytes received from clients', () => self.bytesIn.value);
     counterOf('rivulet_network_bytes_out_total', 'Bytes sent to clients', () => self.bytesOut.value);

@@ -302,6 +302,8 @@ interface ProducePlan {
   durationMs: number | undefined;
   rate: number | undefined;
   keys: Buffer[] | undefined;
+  /** Passed on every send: the client takes acks from the send options, not from the producer's. */
+  acks: -1 | 0 | 1;
   batchSize: number;
   lingerMs: number;
   maxInFlight: number;
@@ -336,7 +338,7 @@ async function runProducer(producer: Producer, plan: ProducePlan, st: ProduceSta
     sticky = (sticky + 1) % plan.partitions;
     st.sent += messages.length;
     const p = producer
-      .send({ messages })
+      .send({ messages, acks: plan.acks })
       .then(() => {
         const now = performance.now();
         for (const t of intended) recordMs(st.hist, now - t);
@@ -471,7 +473,7 @@ export async function benchProduce(o: BenchProduceFlags): Promise<number> {
     progress.start();
     await runProducer(
       prep.producer,
-      { topic: o.topic, partitions: prep.meta.partitionsCount, total, durationMs: o.duration, rate: o.rate, keys: prep.keys, batchSize: o.batchSize, lingerMs: o.linger, maxInFlight: o.maxInFlight, value: () => payload, stopped: stop.stopped },
+      { topic: o.topic, partitions: prep.meta.partitionsCount, total, durationMs: o.duration, rate: o.rate, keys: prep.keys, acks: prep.acks, batchSize: o.batchSize, lingerMs: o.linger, maxInFlight: o.maxInFlight, value: () => payload, stopped: stop.stopped },
       st,
     );
   } finally {
@@ -757,6 +759,7 @@ export async function benchE2e(o: BenchE2eFlags): Promise<number> {
         durationMs: o.duration,
         rate,
         keys: prep.keys,
+        acks: prep.acks,
         batchSize: o.batchSize,
         lingerMs: o.linger,
         maxInFlight: o.maxInFlight,

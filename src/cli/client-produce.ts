@@ -98,7 +98,8 @@ export async function produce(topic: string, o: ProduceFlags): Promise<number> {
       // Records without a key go to one partition per request (sticky), which keeps batches large.
       sticky = (sticky + 1) % partitions;
       const p = producer
-        .send({ messages })
+        // acks goes with each send: the client ignores the producer-level option for it.
+        .send({ messages, acks })
         .then(() => void (delivered += messages.length))
         .catch((e: unknown) => {
           firstError ??= e;

@@ -94,3 +94,22 @@ export async function startBroker(opts: StartOptions = {}): Promise<BrokerProces
   };
   return b;
 }
+
+/** One /metrics scrape as series (name plus labels, as printed) to value. */
+export async function scrapeMetrics(httpPort: number): Promise<Map<string, number>> {
+  const text = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
+  const values = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (line.trim() === '' || line.startsWith('#')) continue;
+    const i = line.lastIndexOf(' ');
+    values.set(line.slice(0, i), Number(line.slice(i + 1)));
+  }
+  return values;
+}
+
+/** The broker's Produce request counts by acks ("all", "1", "0"), from /metrics. */
+export async function produceRequestsByAcks(httpPort: number): Promise<Record<'all' | '1' | '0', number>> {
+  const m = await scrapeMetrics(httpPort);
+  const get = (acks: string) => m.get(`rivulet_produce_requests_total{acks="${acks}"}`) ?? 0;
+  return { all: get('all'), '1': get('1'), '0': get('0') };
+}

@@ -6,7 +6,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
-import { startBroker, cliPath, type BrokerProcess } from '../helpers/broker.js';
+import { startBroker, cliPath, produceRequestsByAcks, type BrokerProcess } from '../helpers/broker.js';
 import { WireClient } from '../helpers/wire-client.js';
 import type { LatencySummary } from '../../src/cli/client-bench.js';
 
@@ -133,6 +133,21 @@ test('bench produce, then bench consume, count 20000 records that the log really
   assert.match(some.stdout, /messages\s+MB\s+seconds\s+msgs\/s\s+MB\/s/);
   assert.match(some.stdout, /^\s+500\s/m);
 });
+
+// The client library takes acks from each send, not from the producer's options; the
+// broker's count of Produce requests by acks shows what really went over the wire.
+for (const [flag, label] of [['all', 'all'], ['1', '1'], ['0', '0']] as const) {
+  test(`bench produce --acks ${flag} sends Produce requests with acks=${label}`, async () => {
+    const before = await produceRequestsByAcks(broker.httpPort);
+    const r = await rivulet(['bench', 'produce', '-b', bs, '-t', `bench-acks-${label}`, '--partitions', '1', '--messages', '300', '--acks', flag, '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const after = await produceRequestsByAcks(broker.httpPort);
+    for (const k of ['all', '1', '0'] as const) {
+      if (k === label) assert.ok(after[k] > before[k], `acks=${k} requests grew: ${JSON.stringify({ before, after })}`);
+      else assert.equal(after[k], before[k], `no acks=${k} requests: ${JSON.stringify({ before, after })}`);
+    }
+  });
+}
 
 test('bench e2e at a fixed rate receives every record and reports ordered percentiles', async () => {
   const e = parseJson(await rivulet(['bench', 'e2e', '-b', bs, '-t', 'e2e', '--partitions', '2', '--messages', '2000', '--rate', '1000', '--size', '100', '--json']));

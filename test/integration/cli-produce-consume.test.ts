@@ -5,7 +5,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
-import { startBroker, cliPath, type BrokerProcess } from '../helpers/broker.js';
+import { startBroker, cliPath, produceRequestsByAcks, type BrokerProcess } from '../helpers/broker.js';
 import { partitionForKey } from '../../src/cli/client-produce.js';
 
 interface CliResult {
@@ -117,6 +117,21 @@ test('keyed lines with headers round-trip exactly through produce and consume --
   const order = (a: Record<string, unknown>, b: Record<string, unknown>): number => (a.partition as number) - (b.partition as number) || (a.offset as number) - (b.offset as number);
   assert.deepEqual(got.sort(order), expected.sort(order));
 });
+
+// The client library takes acks from each send, not from the producer's options; the
+// broker's count of Produce requests by acks shows what really went over the wire.
+for (const [flag, label] of [[undefined, 'all'], ['all', 'all'], ['1', '1'], ['0', '0']] as const) {
+  test(`produce ${flag === undefined ? 'without --acks' : `--acks ${flag}`} sends Produce requests with acks=${label}`, async () => {
+    const before = await produceRequestsByAcks(broker.httpPort);
+    const p = await rivulet(['produce', `acks-${label}`, '-b', bs, ...(flag === undefined ? [] : ['--acks', flag])], { input: 'one\ntwo\n' });
+    assert.equal(p.code, 0, p.stderr);
+    const after = await produceRequestsByAcks(broker.httpPort);
+    for (const k of ['all', '1', '0'] as const) {
+      if (k === label) assert.ok(after[k] > before[k], `acks=${k} requests grew: ${JSON.stringify({ before, after })}`);
+      else assert.equal(after[k], before[k], `no acks=${k} requests: ${JSON.stringify({ before, after })}`);
+    }
+  });
+}
 
 test('--partition, --offset, --from-beginning, default end position, -n and formats', async () => {
   const p = await rivulet(['produce', 'pinned', '-b', bs, '-p', '1'], { input: 'zero\none\ntwo\nthree\n' });

@@ -22,6 +22,7 @@ function partitionResponse(index: number, errorCode: number, baseOffset: number,
 async function handle(ctx: RequestContext, req: ProduceRequest): Promise<ProduceResponse | null> {
   const broker = ctx.broker;
   const acks = req.acks;
+  broker.metrics.produceRequest(acks);
   // Topics that are missing are created (or refused) first; every append then happens in one turn.
   const topics = new Map<string, Topic | number>();
   for (const t of req.topicData) {
