@@ -441,12 +441,13 @@ function main() {
       `import { ${writerImports.map((x) => (x === 'Writer' ? 'type Writer' : x)).join(', ')} } from '../writer.js';`,
     ];
     if (arrayHelpers.length) head.push(`import { ${arrayHelpers.sort().join(', ')} } from '../arrays.js';`);
-    head.push(`import type { ApiCodec } from './apis.js';`);
+    head.push(`import type { ServerCodec } from './apis.js';`);
+    // The broker's half only (requests in, responses out), so a bundler can drop the other half.
     const codec = [
-      `/** Every version's reader and writer of ${base}, indexed by version. */`,
-      `export const ${camel(base)}Codec: ApiCodec = {`,
+      `/** ${base} as a broker speaks it: request readers and response writers, indexed by version. */`,
+      `export const ${camel(base)}Server: ServerCodec = {`,
       `  key: ${req.apiKey}, name: '${base}', minVersion: ${req.valid[0]}, maxVersion: ${req.valid[1]}, flexibleFrom: ${req.flexible ? req.flexible[0] : 'Infinity'},`,
-      `  readRequest: ${camel(req.name)}Readers, writeRequest: ${camel(req.name)}Writers, readResponse: ${camel(res.name)}Readers, writeResponse: ${camel(res.name)}Writers,`,
+      `  readRequest: ${camel(req.name)}Readers, writeResponse: ${camel(res.name)}Writers,`,
       `};`,
       '',
     ];
@@ -464,12 +465,15 @@ function main() {
   apisTs.push(`  /** First flexible version of the request; Infinity when none is. */`);
   apisTs.push(`  readonly flexibleFrom: number;`);
   apisTs.push(`}`, '');
-  apisTs.push(`/** An API's readers and writers by version (from the API's own module). */`);
-  apisTs.push(`export interface ApiCodec extends ApiInfo {`);
+  apisTs.push(`/** What a broker needs of an API: request readers and response writers by version. */`);
+  apisTs.push(`export interface ServerCodec extends ApiInfo {`);
   apisTs.push(`  readonly readRequest: readonly ((r: Reader) => any)[];`);
+  apisTs.push(`  readonly writeResponse: readonly ((w: Writer, m: any) => void)[];`);
+  apisTs.push(`}`, '');
+  apisTs.push(`/** Both directions of an API: what clients and tests need as well. */`);
+  apisTs.push(`export interface ApiCodec extends ServerCodec {`);
   apisTs.push(`  readonly writeRequest: readonly ((w: Writer, m: any) => void)[];`);
   apisTs.push(`  readonly readResponse: readonly ((r: Reader) => any)[];`);
-  apisTs.push(`  readonly writeResponse: readonly ((w: Writer, m: any) => void)[];`);
   apisTs.push(`}`, '');
   apisTs.push(`export const ApiKey = {`);
   for (const t of table) apisTs.push(`  ${t.base}: ${t.key},`);
@@ -487,7 +491,10 @@ function main() {
   index.push(`/** Dense table by API key of every codec; undefined where the key is not a broker API. */`);
   index.push(`export const codecs: readonly (ApiCodec | undefined)[] = (() => {`);
   index.push(`  const t: (ApiCodec | undefined)[] = [];`);
-  for (const t of table) index.push(`  t[${t.key}] = ${camel(t.base)}.${camel(t.base)}Codec;`);
+  for (const t of table) {
+    const m = camel(t.base);
+    index.push(`  t[${t.key}] = { ...${m}.${m}Server, writeRequest: ${m}.${camel(t.req.name)}Writers, readResponse: ${m}.${camel(t.res.name)}Readers };`);
+  }
   index.push(`  return t;`, `})();`, '');
   for (const t of table) index.push(`export type * from './${kebab(t.base)}.js';`);
   index.push('');

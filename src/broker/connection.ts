@@ -6,7 +6,7 @@
 import type { Socket } from 'node:net';
 import { Reader } from '../protocol/reader.js';
 import { readRequestHeader, responseHeaderFlexible, encodeResponse, type RequestHeader } from '../protocol/header.js';
-import { ApiKey, type ApiCodec } from '../protocol/generated/apis.js';
+import { ApiKey, type ServerCodec } from '../protocol/generated/apis.js';
 import { ErrorCode, errorName } from '../protocol/errors.js';
 import type { Broker } from './broker.js';
 import type { ApiStats } from './metrics.js';
@@ -25,7 +25,7 @@ export type Handler = (ctx: RequestContext, request: any) => object | null | Pro
 export interface HandlerEntry {
   readonly apiKey: number;
   /** The API's readers and writers (the broker loads only the codec modules of APIs it serves). */
-  readonly codec: ApiCodec;
+  readonly codec: ServerCodec;
   readonly minVersion: number;
   readonly maxVersion: number;
   readonly handle: Handler;

@@ -13,7 +13,7 @@ import { validateBatches, stampLogAppendTime } from '../../protocol/record-batch
 import { FsyncPolicy } from '../config.js';
 import { findOrCreateTopic, storageErrorCode } from './common.js';
 import type { Partition, Topic } from '../topics.js';
-import { produceCodec } from '../../protocol/generated/produce.js';
+import { produceServer } from '../../protocol/generated/produce.js';
 
 function partitionResponse(index: number, errorCode: number, baseOffset: number, logStartOffset: number, errorMessage: string | null): ProduceResponsePartitionProduceResponse {
   return { index, errorCode, baseOffset, logAppendTimeMs: -1, logStartOffset, recordErrors: [], errorMessage };
@@ -115,4 +115,4 @@ function appendPartition(ctx: RequestContext, topic: Topic, partition: Partition
   return acks === 0 ? (guarded.catch(() => undefined), null) : guarded;
 }
 
-export const produce: HandlerEntry = { apiKey: 0, codec: produceCodec, minVersion: 3, maxVersion: 11, handle };
+export const produce: HandlerEntry = { apiKey: 0, codec: produceServer, minVersion: 3, maxVersion: 11, handle };

@@ -12,7 +12,7 @@ import { ZERO_UUID } from '../../protocol/reader.js';
 import { recordsLength } from '../../protocol/writer.js';
 import type { Partition } from '../topics.js';
 import { storageErrorCode } from './common.js';
-import { fetchCodec } from '../../protocol/generated/fetch.js';
+import { fetchServer } from '../../protocol/generated/fetch.js';
 
 interface Item {
   partition: Partition | null;
@@ -148,4 +148,4 @@ function waitForAppend(ctx: RequestContext, items: Item[], ms: number): Promise<
   });
 }
 
-export const fetch: HandlerEntry = { apiKey: 1, codec: fetchCodec, minVersion: 4, maxVersion: 17, handle };
+export const fetch: HandlerEntry = { apiKey: 1, codec: fetchServer, minVersion: 4, maxVersion: 17, handle };

@@ -7,7 +7,7 @@ import type { HandlerEntry, RequestContext } from '../connection.js';
 import type { ListOffsetsRequest, ListOffsetsResponse, ListOffsetsResponseListOffsetsPartitionResponse } from '../../protocol/generated/index.js';
 import { ErrorCode } from '../../protocol/errors.js';
 import type { Partition } from '../topics.js';
-import { listOffsetsCodec } from '../../protocol/generated/list-offsets.js';
+import { listOffsetsServer } from '../../protocol/generated/list-offsets.js';
 
 const LATEST = -1;
 const EARLIEST = -2;
@@ -76,4 +76,4 @@ async function handle(ctx: RequestContext, req: ListOffsetsRequest): Promise<Lis
   return { throttleTimeMs: 0, topics };
 }
 
-export const listOffsets: HandlerEntry = { apiKey: 2, codec: listOffsetsCodec, minVersion: 1, maxVersion: 10, handle };
+export const listOffsets: HandlerEntry = { apiKey: 2, codec: listOffsetsServer, minVersion: 1, maxVersion: 10, handle };

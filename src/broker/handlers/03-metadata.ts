@@ -9,7 +9,7 @@ import { ErrorCode } from '../../protocol/errors.js';
 import { ZERO_UUID } from '../../protocol/reader.js';
 import { ALL_CLUSTER_OPERATIONS, ALL_TOPIC_OPERATIONS, OPERATIONS_NOT_REQUESTED, findOrCreateTopic } from './common.js';
 import type { Topic } from '../topics.js';
-import { metadataCodec } from '../../protocol/generated/metadata.js';
+import { metadataServer } from '../../protocol/generated/metadata.js';
 
 function describeTopic(ctx: RequestContext, topic: Topic, withOps: boolean): MetadataResponseMetadataResponseTopic {
   const nodeId = ctx.broker.nodeId;
@@ -68,4 +68,4 @@ async function handle(ctx: RequestContext, req: MetadataRequest): Promise<Metada
   };
 }
 
-export const metadata: HandlerEntry = { apiKey: 3, codec: metadataCodec, minVersion: 0, maxVersion: 12, handle };
+export const metadata: HandlerEntry = { apiKey: 3, codec: metadataServer, minVersion: 0, maxVersion: 12, handle };

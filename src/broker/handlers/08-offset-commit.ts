@@ -8,7 +8,7 @@ import type { OffsetCommitRequest, OffsetCommitResponse } from '../../protocol/g
 import { ErrorCode } from '../../protocol/errors.js';
 import type { CommittedOffset } from '../groups/offset-store.js';
 import { storageErrorCode } from './common.js';
-import { offsetCommitCodec } from '../../protocol/generated/offset-commit.js';
+import { offsetCommitServer } from '../../protocol/generated/offset-commit.js';
 
 async function handle(ctx: RequestContext, req: OffsetCommitRequest): Promise<OffsetCommitResponse> {
   const broker = ctx.broker;
@@ -45,4 +45,4 @@ async function handle(ctx: RequestContext, req: OffsetCommitRequest): Promise<Of
   return { throttleTimeMs: 0, topics };
 }
 
-export const offsetCommit: HandlerEntry = { apiKey: 8, codec: offsetCommitCodec, minVersion: 0, maxVersion: 9, handle };
+export const offsetCommit: HandlerEntry = { apiKey: 8, codec: offsetCommitServer, minVersion: 0, maxVersion: 9, handle };

@@ -6,7 +6,7 @@ import type { HandlerEntry, RequestContext } from '../connection.js';
 import type { OffsetFetchRequest, OffsetFetchResponse } from '../../protocol/generated/index.js';
 import { ErrorCode } from '../../protocol/errors.js';
 import type { Broker } from '../broker.js';
-import { offsetFetchCodec } from '../../protocol/generated/offset-fetch.js';
+import { offsetFetchServer } from '../../protocol/generated/offset-fetch.js';
 
 interface PartitionOffset {
   partitionIndex: number;
@@ -51,4 +51,4 @@ function handle(ctx: RequestContext, req: OffsetFetchRequest): OffsetFetchRespon
   return { throttleTimeMs: 0, topics: fetchGroup(broker, req.groupId ?? '', topics), errorCode: ErrorCode.NONE };
 }
 
-export const offsetFetch: HandlerEntry = { apiKey: 9, codec: offsetFetchCodec, minVersion: 0, maxVersion: 9, handle };
+export const offsetFetch: HandlerEntry = { apiKey: 9, codec: offsetFetchServer, minVersion: 0, maxVersion: 9, handle };

@@ -4,7 +4,7 @@
 import type { HandlerEntry, RequestContext } from '../connection.js';
 import type { FindCoordinatorRequest, FindCoordinatorResponse } from '../../protocol/generated/index.js';
 import { ErrorCode } from '../../protocol/errors.js';
-import { findCoordinatorCodec } from '../../protocol/generated/find-coordinator.js';
+import { findCoordinatorServer } from '../../protocol/generated/find-coordinator.js';
 
 const KeyType = { GROUP: 0, TRANSACTION: 1 } as const;
 
@@ -25,4 +25,4 @@ function handle(ctx: RequestContext, req: FindCoordinatorRequest): FindCoordinat
   return { throttleTimeMs: 0, errorCode: a.errorCode, errorMessage: a.errorMessage, nodeId: a.nodeId, host: a.host, port: a.port };
 }
 
-export const findCoordinator: HandlerEntry = { apiKey: 10, codec: findCoordinatorCodec, minVersion: 0, maxVersion: 6, handle };
+export const findCoordinator: HandlerEntry = { apiKey: 10, codec: findCoordinatorServer, minVersion: 0, maxVersion: 6, handle };

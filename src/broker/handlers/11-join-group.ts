@@ -4,7 +4,7 @@
 
 import type { HandlerEntry, RequestContext } from '../connection.js';
 import type { JoinGroupRequest, JoinGroupResponse } from '../../protocol/generated/index.js';
-import { joinGroupCodec } from '../../protocol/generated/join-group.js';
+import { joinGroupServer } from '../../protocol/generated/join-group.js';
 
 /** Largest delay setTimeout accepts; beyond it Node fires after 1 ms. */
 const MAX_TIMER_MS = 2_147_483_647;
@@ -39,4 +39,4 @@ async function handle(ctx: RequestContext, req: JoinGroupRequest): Promise<JoinG
   };
 }
 
-export const joinGroup: HandlerEntry = { apiKey: 11, codec: joinGroupCodec, minVersion: 0, maxVersion: 9, handle };
+export const joinGroup: HandlerEntry = { apiKey: 11, codec: joinGroupServer, minVersion: 0, maxVersion: 9, handle };

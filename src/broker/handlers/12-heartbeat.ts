@@ -3,11 +3,11 @@
 
 import type { HandlerEntry, RequestContext } from '../connection.js';
 import type { HeartbeatRequest, HeartbeatResponse } from '../../protocol/generated/index.js';
-import { heartbeatCodec } from '../../protocol/generated/heartbeat.js';
+import { heartbeatServer } from '../../protocol/generated/heartbeat.js';
 
 function handle(ctx: RequestContext, req: HeartbeatRequest): HeartbeatResponse {
   const errorCode = ctx.broker.groups.heartbeat(req.groupId, req.memberId, req.groupInstanceId ?? null, req.generationId);
   return { throttleTimeMs: 0, errorCode };
 }
 
-export const heartbeat: HandlerEntry = { apiKey: 12, codec: heartbeatCodec, minVersion: 0, maxVersion: 4, handle };
+export const heartbeat: HandlerEntry = { apiKey: 12, codec: heartbeatServer, minVersion: 0, maxVersion: 4, handle };

@@ -4,7 +4,7 @@
 import type { HandlerEntry, RequestContext } from '../connection.js';
 import type { LeaveGroupRequest, LeaveGroupResponse } from '../../protocol/generated/index.js';
 import { ErrorCode } from '../../protocol/errors.js';
-import { leaveGroupCodec } from '../../protocol/generated/leave-group.js';
+import { leaveGroupServer } from '../../protocol/generated/leave-group.js';
 
 function handle(ctx: RequestContext, req: LeaveGroupRequest): LeaveGroupResponse {
   if (ctx.header.apiVersion < 3) {
@@ -20,4 +20,4 @@ function handle(ctx: RequestContext, req: LeaveGroupRequest): LeaveGroupResponse
   };
 }
 
-export const leaveGroup: HandlerEntry = { apiKey: 13, codec: leaveGroupCodec, minVersion: 0, maxVersion: 5, handle };
+export const leaveGroup: HandlerEntry = { apiKey: 13, codec: leaveGroupServer, minVersion: 0, maxVersion: 5, handle };

@@ -3,7 +3,7 @@
 
 import type { HandlerEntry, RequestContext } from '../connection.js';
 import type { SyncGroupRequest, SyncGroupResponse } from '../../protocol/generated/index.js';
-import { syncGroupCodec } from '../../protocol/generated/sync-group.js';
+import { syncGroupServer } from '../../protocol/generated/sync-group.js';
 
 async function handle(ctx: RequestContext, req: SyncGroupRequest): Promise<SyncGroupResponse> {
   const answer = await ctx.broker.groups.sync(
@@ -18,4 +18,4 @@ async function handle(ctx: RequestContext, req: SyncGroupRequest): Promise<SyncG
   return { throttleTimeMs: 0, errorCode: answer.errorCode, protocolType: answer.protocolType, protocolName: answer.protocolName, assignment: answer.assignment };
 }
 
-export const syncGroup: HandlerEntry = { apiKey: 14, codec: syncGroupCodec, minVersion: 0, maxVersion: 5, handle };
+export const syncGroup: HandlerEntry = { apiKey: 14, codec: syncGroupServer, minVersion: 0, maxVersion: 5, handle };

@@ -6,7 +6,7 @@ import type { DescribeGroupsRequest, DescribeGroupsResponse } from '../../protoc
 import { ErrorCode } from '../../protocol/errors.js';
 import { GroupState } from '../groups/group.js';
 import { OPERATIONS_NOT_REQUESTED } from './common.js';
-import { describeGroupsCodec } from '../../protocol/generated/describe-groups.js';
+import { describeGroupsServer } from '../../protocol/generated/describe-groups.js';
 
 // Group ACL operations READ 3, DELETE 6, DESCRIBE 8.
 const ALL_GROUP_OPERATIONS = (1 << 3) | (1 << 6) | (1 << 8);
@@ -40,4 +40,4 @@ function handle(ctx: RequestContext, req: DescribeGroupsRequest): DescribeGroups
   };
 }
 
-export const describeGroups: HandlerEntry = { apiKey: 15, codec: describeGroupsCodec, minVersion: 0, maxVersion: 5, handle };
+export const describeGroups: HandlerEntry = { apiKey: 15, codec: describeGroupsServer, minVersion: 0, maxVersion: 5, handle };

@@ -5,7 +5,7 @@ import type { HandlerEntry, RequestContext } from '../connection.js';
 import type { ListGroupsRequest, ListGroupsResponse } from '../../protocol/generated/index.js';
 import { ErrorCode } from '../../protocol/errors.js';
 import { GroupState } from '../groups/group.js';
-import { listGroupsCodec } from '../../protocol/generated/list-groups.js';
+import { listGroupsServer } from '../../protocol/generated/list-groups.js';
 
 function handle(ctx: RequestContext, req: ListGroupsRequest): ListGroupsResponse {
   const coordinator = ctx.broker.groups;
@@ -24,4 +24,4 @@ function handle(ctx: RequestContext, req: ListGroupsRequest): ListGroupsResponse
   return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, groups };
 }
 
-export const listGroups: HandlerEntry = { apiKey: 16, codec: listGroupsCodec, minVersion: 0, maxVersion: 5, handle };
+export const listGroups: HandlerEntry = { apiKey: 16, codec: listGroupsServer, minVersion: 0, maxVersion: 5, handle };

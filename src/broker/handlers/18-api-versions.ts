@@ -4,11 +4,11 @@
 
 import type { HandlerEntry } from '../connection.js';
 import { ErrorCode } from '../../protocol/errors.js';
-import { apiVersionsCodec } from '../../protocol/generated/api-versions.js';
+import { apiVersionsServer } from '../../protocol/generated/api-versions.js';
 
 export const apiVersions: HandlerEntry = {
   apiKey: 18,
-  codec: apiVersionsCodec,
+  codec: apiVersionsServer,
   minVersion: 0,
   maxVersion: 4,
   handle: (ctx) => ctx.broker.apiVersionsResponse(ErrorCode.NONE),

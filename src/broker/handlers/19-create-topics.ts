@@ -9,7 +9,7 @@ import { ZERO_UUID } from '../../protocol/reader.js';
 import { topicNameProblem } from '../topics.js';
 import { validateTopicConfigs, effectiveTopicConfigs, topicConfigDefs } from '../topic-config.js';
 import { ConfigSource } from './32-describe-configs.js';
-import { createTopicsCodec } from '../../protocol/generated/create-topics.js';
+import { createTopicsServer } from '../../protocol/generated/create-topics.js';
 
 const MAX_PARTITIONS = 100_000;
 
@@ -86,4 +86,4 @@ async function handle(ctx: RequestContext, req: CreateTopicsRequest): Promise<Cr
   return { throttleTimeMs: 0, topics };
 }
 
-export const createTopics: HandlerEntry = { apiKey: 19, codec: createTopicsCodec, minVersion: 0, maxVersion: 7, handle };
+export const createTopics: HandlerEntry = { apiKey: 19, codec: createTopicsServer, minVersion: 0, maxVersion: 7, handle };

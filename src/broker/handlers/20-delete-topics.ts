@@ -5,7 +5,7 @@ import type { HandlerEntry, RequestContext } from '../connection.js';
 import type { DeleteTopicsRequest, DeleteTopicsResponse, DeleteTopicsResponseDeletableTopicResult } from '../../protocol/generated/index.js';
 import { ErrorCode } from '../../protocol/errors.js';
 import { ZERO_UUID } from '../../protocol/reader.js';
-import { deleteTopicsCodec } from '../../protocol/generated/delete-topics.js';
+import { deleteTopicsServer } from '../../protocol/generated/delete-topics.js';
 
 async function handle(ctx: RequestContext, req: DeleteTopicsRequest): Promise<DeleteTopicsResponse> {
   const broker = ctx.broker;
@@ -34,4 +34,4 @@ async function handle(ctx: RequestContext, req: DeleteTopicsRequest): Promise<De
   return { throttleTimeMs: 0, responses };
 }
 
-export const deleteTopics: HandlerEntry = { apiKey: 20, codec: deleteTopicsCodec, minVersion: 0, maxVersion: 6, handle };
+export const deleteTopics: HandlerEntry = { apiKey: 20, codec: deleteTopicsServer, minVersion: 0, maxVersion: 6, handle };

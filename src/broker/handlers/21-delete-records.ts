@@ -5,7 +5,7 @@
 import type { HandlerEntry, RequestContext } from '../connection.js';
 import type { DeleteRecordsRequest, DeleteRecordsResponse, DeleteRecordsResponseDeleteRecordsPartitionResult } from '../../protocol/generated/index.js';
 import { ErrorCode } from '../../protocol/errors.js';
-import { deleteRecordsCodec } from '../../protocol/generated/delete-records.js';
+import { deleteRecordsServer } from '../../protocol/generated/delete-records.js';
 
 async function handle(ctx: RequestContext, req: DeleteRecordsRequest): Promise<DeleteRecordsResponse> {
   const broker = ctx.broker;
@@ -44,4 +44,4 @@ async function handle(ctx: RequestContext, req: DeleteRecordsRequest): Promise<D
   return { throttleTimeMs: 0, topics };
 }
 
-export const deleteRecords: HandlerEntry = { apiKey: 21, codec: deleteRecordsCodec, minVersion: 0, maxVersion: 2, handle };
+export const deleteRecords: HandlerEntry = { apiKey: 21, codec: deleteRecordsServer, minVersion: 0, maxVersion: 2, handle };

@@ -6,7 +6,7 @@
 import type { HandlerEntry, RequestContext } from '../connection.js';
 import type { InitProducerIdRequest, InitProducerIdResponse } from '../../protocol/generated/index.js';
 import { ErrorCode } from '../../protocol/errors.js';
-import { initProducerIdCodec } from '../../protocol/generated/init-producer-id.js';
+import { initProducerIdServer } from '../../protocol/generated/init-producer-id.js';
 
 const MAX_EPOCH = 32767;
 
@@ -34,4 +34,4 @@ async function handle(ctx: RequestContext, req: InitProducerIdRequest): Promise<
   return res;
 }
 
-export const initProducerId: HandlerEntry = { apiKey: 22, codec: initProducerIdCodec, minVersion: 0, maxVersion: 5, handle };
+export const initProducerId: HandlerEntry = { apiKey: 22, codec: initProducerIdServer, minVersion: 0, maxVersion: 5, handle };

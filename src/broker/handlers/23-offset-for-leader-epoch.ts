@@ -5,7 +5,7 @@
 import type { HandlerEntry, RequestContext } from '../connection.js';
 import type { OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse } from '../../protocol/generated/index.js';
 import { ErrorCode } from '../../protocol/errors.js';
-import { offsetForLeaderEpochCodec } from '../../protocol/generated/offset-for-leader-epoch.js';
+import { offsetForLeaderEpochServer } from '../../protocol/generated/offset-for-leader-epoch.js';
 
 function handle(ctx: RequestContext, req: OffsetForLeaderEpochRequest): OffsetForLeaderEpochResponse {
   const broker = ctx.broker;
@@ -31,4 +31,4 @@ function handle(ctx: RequestContext, req: OffsetForLeaderEpochRequest): OffsetFo
   };
 }
 
-export const offsetForLeaderEpoch: HandlerEntry = { apiKey: 23, codec: offsetForLeaderEpochCodec, minVersion: 0, maxVersion: 4, handle };
+export const offsetForLeaderEpoch: HandlerEntry = { apiKey: 23, codec: offsetForLeaderEpochServer, minVersion: 0, maxVersion: 4, handle };

@@ -9,7 +9,7 @@ import { ErrorCode } from '../../protocol/errors.js';
 import { topicConfigDefs, effectiveTopicConfigs, ConfigTypeCode, type ConfigType } from '../topic-config.js';
 import { defaultTopicDefaults } from '../config.js';
 import type { Broker } from '../broker.js';
-import { describeConfigsCodec } from '../../protocol/generated/describe-configs.js';
+import { describeConfigsServer } from '../../protocol/generated/describe-configs.js';
 
 export const ResourceType = { TOPIC: 2, BROKER: 4, BROKER_LOGGER: 8 } as const;
 
@@ -124,4 +124,4 @@ function handle(ctx: RequestContext, req: DescribeConfigsRequest): DescribeConfi
   return { throttleTimeMs: 0, results };
 }
 
-export const describeConfigs: HandlerEntry = { apiKey: 32, codec: describeConfigsCodec, minVersion: 0, maxVersion: 4, handle };
+export const describeConfigs: HandlerEntry = { apiKey: 32, codec: describeConfigsServer, minVersion: 0, maxVersion: 4, handle };

@@ -8,7 +8,7 @@ import { validateTopicConfigs } from '../topic-config.js';
 import { ResourceType } from './32-describe-configs.js';
 import type { Broker } from '../broker.js';
 import type { Topic } from '../topics.js';
-import { alterConfigsCodec } from '../../protocol/generated/alter-configs.js';
+import { alterConfigsServer } from '../../protocol/generated/alter-configs.js';
 
 export interface AlterResult {
   errorCode: number;
@@ -61,4 +61,4 @@ async function handle(ctx: RequestContext, req: AlterConfigsRequest): Promise<Al
   return { throttleTimeMs: 0, responses };
 }
 
-export const alterConfigs: HandlerEntry = { apiKey: 33, codec: alterConfigsCodec, minVersion: 0, maxVersion: 2, handle };
+export const alterConfigs: HandlerEntry = { apiKey: 33, codec: alterConfigsServer, minVersion: 0, maxVersion: 2, handle };

@@ -4,7 +4,7 @@
 import type { HandlerEntry, RequestContext } from '../connection.js';
 import type { CreatePartitionsRequest, CreatePartitionsResponse } from '../../protocol/generated/index.js';
 import { ErrorCode } from '../../protocol/errors.js';
-import { createPartitionsCodec } from '../../protocol/generated/create-partitions.js';
+import { createPartitionsServer } from '../../protocol/generated/create-partitions.js';
 
 const MAX_PARTITIONS = 100_000;
 
@@ -45,4 +45,4 @@ async function handle(ctx: RequestContext, req: CreatePartitionsRequest): Promis
   return { throttleTimeMs: 0, results };
 }
 
-export const createPartitions: HandlerEntry = { apiKey: 37, codec: createPartitionsCodec, minVersion: 0, maxVersion: 3, handle };
+export const createPartitions: HandlerEntry = { apiKey: 37, codec: createPartitionsServer, minVersion: 0, maxVersion: 3, handle };

@@ -4,7 +4,7 @@
 import type { HandlerEntry, RequestContext } from '../connection.js';
 import type { DeleteGroupsRequest, DeleteGroupsResponse } from '../../protocol/generated/index.js';
 import { storageErrorCode } from './common.js';
-import { deleteGroupsCodec } from '../../protocol/generated/delete-groups.js';
+import { deleteGroupsServer } from '../../protocol/generated/delete-groups.js';
 
 async function handle(ctx: RequestContext, req: DeleteGroupsRequest): Promise<DeleteGroupsResponse> {
   const results = [];
@@ -20,4 +20,4 @@ async function handle(ctx: RequestContext, req: DeleteGroupsRequest): Promise<De
   return { throttleTimeMs: 0, results };
 }
 
-export const deleteGroups: HandlerEntry = { apiKey: 42, codec: deleteGroupsCodec, minVersion: 0, maxVersion: 2, handle };
+export const deleteGroups: HandlerEntry = { apiKey: 42, codec: deleteGroupsServer, minVersion: 0, maxVersion: 2, handle };

@@ -6,7 +6,7 @@ import type { IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse } 
 import { ErrorCode } from '../../protocol/errors.js';
 import { topicConfigByName, effectiveTopicConfigs } from '../topic-config.js';
 import { alterableTopic, applyOverrides, type AlterResult } from './33-alter-configs.js';
-import { incrementalAlterConfigsCodec } from '../../protocol/generated/incremental-alter-configs.js';
+import { incrementalAlterConfigsServer } from '../../protocol/generated/incremental-alter-configs.js';
 
 const Op = { SET: 0, DELETE: 1, APPEND: 2, SUBTRACT: 3 } as const;
 
@@ -57,4 +57,4 @@ async function handle(ctx: RequestContext, req: IncrementalAlterConfigsRequest):
   return { throttleTimeMs: 0, responses };
 }
 
-export const incrementalAlterConfigs: HandlerEntry = { apiKey: 44, codec: incrementalAlterConfigsCodec, minVersion: 0, maxVersion: 1, handle };
+export const incrementalAlterConfigs: HandlerEntry = { apiKey: 44, codec: incrementalAlterConfigsServer, minVersion: 0, maxVersion: 1, handle };

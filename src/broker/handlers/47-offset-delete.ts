@@ -5,7 +5,7 @@ import type { HandlerEntry, RequestContext } from '../connection.js';
 import type { OffsetDeleteRequest, OffsetDeleteResponse } from '../../protocol/generated/index.js';
 import { ErrorCode } from '../../protocol/errors.js';
 import { storageErrorCode } from './common.js';
-import { offsetDeleteCodec } from '../../protocol/generated/offset-delete.js';
+import { offsetDeleteServer } from '../../protocol/generated/offset-delete.js';
 
 async function handle(ctx: RequestContext, req: OffsetDeleteRequest): Promise<OffsetDeleteResponse> {
   const coordinator = ctx.broker.groups;
@@ -30,4 +30,4 @@ async function handle(ctx: RequestContext, req: OffsetDeleteRequest): Promise<Of
   return { errorCode: ErrorCode.NONE, throttleTimeMs: 0, topics };
 }
 
-export const offsetDelete: HandlerEntry = { apiKey: 47, codec: offsetDeleteCodec, minVersion: 0, maxVersion: 0, handle };
+export const offsetDelete: HandlerEntry = { apiKey: 47, codec: offsetDeleteServer, minVersion: 0, maxVersion: 0, handle };

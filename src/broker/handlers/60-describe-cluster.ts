@@ -5,7 +5,7 @@ import type { HandlerEntry, RequestContext } from '../connection.js';
 import type { DescribeClusterRequest, DescribeClusterResponse } from '../../protocol/generated/index.js';
 import { ErrorCode } from '../../protocol/errors.js';
 import { ALL_CLUSTER_OPERATIONS, OPERATIONS_NOT_REQUESTED } from './common.js';
-import { describeClusterCodec } from '../../protocol/generated/describe-cluster.js';
+import { describeClusterServer } from '../../protocol/generated/describe-cluster.js';
 
 const EndpointType = { BROKERS: 1, CONTROLLERS: 2 } as const;
 
@@ -31,4 +31,4 @@ function handle(ctx: RequestContext, req: DescribeClusterRequest): DescribeClust
   return res;
 }
 
-export const describeCluster: HandlerEntry = { apiKey: 60, codec: describeClusterCodec, minVersion: 0, maxVersion: 1, handle };
+export const describeCluster: HandlerEntry = { apiKey: 60, codec: describeClusterServer, minVersion: 0, maxVersion: 1, handle };

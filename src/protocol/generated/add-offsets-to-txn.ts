@@ -4,7 +4,7 @@
 /* eslint-disable */
 import { Reader } from '../reader.js';
 import { type Writer } from '../writer.js';
-import type { ApiCodec } from './apis.js';
+import type { ServerCodec } from './apis.js';
 
 /** AddOffsetsToTxnRequest, versions 0-4, flexible 3+. */
 export interface AddOffsetsToTxnRequest {
@@ -304,8 +304,8 @@ export function writeAddOffsetsToTxnResponseV4(w: Writer, m: AddOffsetsToTxnResp
 export const addOffsetsToTxnResponseReaders = [readAddOffsetsToTxnResponseV0, readAddOffsetsToTxnResponseV1, readAddOffsetsToTxnResponseV2, readAddOffsetsToTxnResponseV3, readAddOffsetsToTxnResponseV4] as const;
 export const addOffsetsToTxnResponseWriters = [writeAddOffsetsToTxnResponseV0, writeAddOffsetsToTxnResponseV1, writeAddOffsetsToTxnResponseV2, writeAddOffsetsToTxnResponseV3, writeAddOffsetsToTxnResponseV4] as const;
 
-/** Every version's reader and writer of AddOffsetsToTxn, indexed by version. */
-export const addOffsetsToTxnCodec: ApiCodec = {
+/** AddOffsetsToTxn as a broker speaks it: request readers and response writers, indexed by version. */
+export const addOffsetsToTxnServer: ServerCodec = {
   key: 25, name: 'AddOffsetsToTxn', minVersion: 0, maxVersion: 4, flexibleFrom: 3,
-  readRequest: addOffsetsToTxnRequestReaders, writeRequest: addOffsetsToTxnRequestWriters, readResponse: addOffsetsToTxnResponseReaders, writeResponse: addOffsetsToTxnResponseWriters,
+  readRequest: addOffsetsToTxnRequestReaders, writeResponse: addOffsetsToTxnResponseWriters,
 };

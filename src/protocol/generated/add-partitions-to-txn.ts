@@ -5,7 +5,7 @@
 import { Reader } from '../reader.js';
 import { type Writer } from '../writer.js';
 import { readArray, readInt32 } from '../arrays.js';
-import type { ApiCodec } from './apis.js';
+import type { ServerCodec } from './apis.js';
 
 /** AddPartitionsToTxnRequest, versions 0-5, flexible 3+. */
 export interface AddPartitionsToTxnRequest {
@@ -943,8 +943,8 @@ export function writeAddPartitionsToTxnResponseV5(w: Writer, m: AddPartitionsToT
 export const addPartitionsToTxnResponseReaders = [readAddPartitionsToTxnResponseV0, readAddPartitionsToTxnResponseV1, readAddPartitionsToTxnResponseV2, readAddPartitionsToTxnResponseV3, readAddPartitionsToTxnResponseV4, readAddPartitionsToTxnResponseV5] as const;
 export const addPartitionsToTxnResponseWriters = [writeAddPartitionsToTxnResponseV0, writeAddPartitionsToTxnResponseV1, writeAddPartitionsToTxnResponseV2, writeAddPartitionsToTxnResponseV3, writeAddPartitionsToTxnResponseV4, writeAddPartitionsToTxnResponseV5] as const;
 
-/** Every version's reader and writer of AddPartitionsToTxn, indexed by version. */
-export const addPartitionsToTxnCodec: ApiCodec = {
+/** AddPartitionsToTxn as a broker speaks it: request readers and response writers, indexed by version. */
+export const addPartitionsToTxnServer: ServerCodec = {
   key: 24, name: 'AddPartitionsToTxn', minVersion: 0, maxVersion: 5, flexibleFrom: 3,
-  readRequest: addPartitionsToTxnRequestReaders, writeRequest: addPartitionsToTxnRequestWriters, readResponse: addPartitionsToTxnResponseReaders, writeResponse: addPartitionsToTxnResponseWriters,
+  readRequest: addPartitionsToTxnRequestReaders, writeResponse: addPartitionsToTxnResponseWriters,
 };

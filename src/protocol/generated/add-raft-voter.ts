@@ -5,7 +5,7 @@
 import { Reader, ZERO_UUID } from '../reader.js';
 import { type Writer } from '../writer.js';
 import { readArray } from '../arrays.js';
-import type { ApiCodec } from './apis.js';
+import type { ServerCodec } from './apis.js';
 
 /** AddRaftVoterRequest, versions 0, flexible 0+. */
 export interface AddRaftVoterRequest {
@@ -139,8 +139,8 @@ export function writeAddRaftVoterResponseV0(w: Writer, m: AddRaftVoterResponse):
 export const addRaftVoterResponseReaders = [readAddRaftVoterResponseV0] as const;
 export const addRaftVoterResponseWriters = [writeAddRaftVoterResponseV0] as const;
 
-/** Every version's reader and writer of AddRaftVoter, indexed by version. */
-export const addRaftVoterCodec: ApiCodec = {
+/** AddRaftVoter as a broker speaks it: request readers and response writers, indexed by version. */
+export const addRaftVoterServer: ServerCodec = {
   key: 80, name: 'AddRaftVoter', minVersion: 0, maxVersion: 0, flexibleFrom: 0,
-  readRequest: addRaftVoterRequestReaders, writeRequest: addRaftVoterRequestWriters, readResponse: addRaftVoterResponseReaders, writeResponse: addRaftVoterResponseWriters,
+  readRequest: addRaftVoterRequestReaders, writeResponse: addRaftVoterResponseWriters,
 };

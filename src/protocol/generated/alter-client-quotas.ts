@@ -5,7 +5,7 @@
 import { Reader } from '../reader.js';
 import { type Writer } from '../writer.js';
 import { readArray } from '../arrays.js';
-import type { ApiCodec } from './apis.js';
+import type { ServerCodec } from './apis.js';
 
 /** AlterClientQuotasRequest, versions 0-1, flexible 1+. */
 export interface AlterClientQuotasRequest {
@@ -393,8 +393,8 @@ export function writeAlterClientQuotasResponseV1(w: Writer, m: AlterClientQuotas
 export const alterClientQuotasResponseReaders = [readAlterClientQuotasResponseV0, readAlterClientQuotasResponseV1] as const;
 export const alterClientQuotasResponseWriters = [writeAlterClientQuotasResponseV0, writeAlterClientQuotasResponseV1] as const;
 
-/** Every version's reader and writer of AlterClientQuotas, indexed by version. */
-export const alterClientQuotasCodec: ApiCodec = {
+/** AlterClientQuotas as a broker speaks it: request readers and response writers, indexed by version. */
+export const alterClientQuotasServer: ServerCodec = {
   key: 49, name: 'AlterClientQuotas', minVersion: 0, maxVersion: 1, flexibleFrom: 1,
-  readRequest: alterClientQuotasRequestReaders, writeRequest: alterClientQuotasRequestWriters, readResponse: alterClientQuotasResponseReaders, writeResponse: alterClientQuotasResponseWriters,
+  readRequest: alterClientQuotasRequestReaders, writeResponse: alterClientQuotasResponseWriters,
 };

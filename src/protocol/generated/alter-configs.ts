@@ -5,7 +5,7 @@
 import { Reader } from '../reader.js';
 import { type Writer } from '../writer.js';
 import { readArray } from '../arrays.js';
-import type { ApiCodec } from './apis.js';
+import type { ServerCodec } from './apis.js';
 
 /** AlterConfigsRequest, versions 0-2, flexible 2+. */
 export interface AlterConfigsRequest {
@@ -419,8 +419,8 @@ export function writeAlterConfigsResponseV2(w: Writer, m: AlterConfigsResponse):
 export const alterConfigsResponseReaders = [readAlterConfigsResponseV0, readAlterConfigsResponseV1, readAlterConfigsResponseV2] as const;
 export const alterConfigsResponseWriters = [writeAlterConfigsResponseV0, writeAlterConfigsResponseV1, writeAlterConfigsResponseV2] as const;
 
-/** Every version's reader and writer of AlterConfigs, indexed by version. */
-export const alterConfigsCodec: ApiCodec = {
+/** AlterConfigs as a broker speaks it: request readers and response writers, indexed by version. */
+export const alterConfigsServer: ServerCodec = {
   key: 33, name: 'AlterConfigs', minVersion: 0, maxVersion: 2, flexibleFrom: 2,
-  readRequest: alterConfigsRequestReaders, writeRequest: alterConfigsRequestWriters, readResponse: alterConfigsResponseReaders, writeResponse: alterConfigsResponseWriters,
+  readRequest: alterConfigsRequestReaders, writeResponse: alterConfigsResponseWriters,
 };

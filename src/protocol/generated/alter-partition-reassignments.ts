@@ -5,7 +5,7 @@
 import { Reader } from '../reader.js';
 import { type Writer } from '../writer.js';
 import { readArray, readInt32, readNullableArray } from '../arrays.js';
-import type { ApiCodec } from './apis.js';
+import type { ServerCodec } from './apis.js';
 
 /** AlterPartitionReassignmentsRequest, versions 0, flexible 0+. */
 export interface AlterPartitionReassignmentsRequest {
@@ -221,8 +221,8 @@ export function writeAlterPartitionReassignmentsResponseV0(w: Writer, m: AlterPa
 export const alterPartitionReassignmentsResponseReaders = [readAlterPartitionReassignmentsResponseV0] as const;
 export const alterPartitionReassignmentsResponseWriters = [writeAlterPartitionReassignmentsResponseV0] as const;
 
-/** Every version's reader and writer of AlterPartitionReassignments, indexed by version. */
-export const alterPartitionReassignmentsCodec: ApiCodec = {
+/** AlterPartitionReassignments as a broker speaks it: request readers and response writers, indexed by version. */
+export const alterPartitionReassignmentsServer: ServerCodec = {
   key: 45, name: 'AlterPartitionReassignments', minVersion: 0, maxVersion: 0, flexibleFrom: 0,
-  readRequest: alterPartitionReassignmentsRequestReaders, writeRequest: alterPartitionReassignmentsRequestWriters, readResponse: alterPartitionReassignmentsResponseReaders, writeResponse: alterPartitionReassignmentsResponseWriters,
+  readRequest: alterPartitionReassignmentsRequestReaders, writeResponse: alterPartitionReassignmentsResponseWriters,
 };

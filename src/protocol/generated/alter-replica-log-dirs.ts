@@ -5,7 +5,7 @@
 import { Reader } from '../reader.js';
 import { type Writer } from '../writer.js';
 import { readArray, readInt32 } from '../arrays.js';
-import type { ApiCodec } from './apis.js';
+import type { ServerCodec } from './apis.js';
 
 /** AlterReplicaLogDirsRequest, versions 0-2, flexible 2+. */
 export interface AlterReplicaLogDirsRequest {
@@ -445,8 +445,8 @@ export function writeAlterReplicaLogDirsResponseV2(w: Writer, m: AlterReplicaLog
 export const alterReplicaLogDirsResponseReaders = [readAlterReplicaLogDirsResponseV0, readAlterReplicaLogDirsResponseV1, readAlterReplicaLogDirsResponseV2] as const;
 export const alterReplicaLogDirsResponseWriters = [writeAlterReplicaLogDirsResponseV0, writeAlterReplicaLogDirsResponseV1, writeAlterReplicaLogDirsResponseV2] as const;
 
-/** Every version's reader and writer of AlterReplicaLogDirs, indexed by version. */
-export const alterReplicaLogDirsCodec: ApiCodec = {
+/** AlterReplicaLogDirs as a broker speaks it: request readers and response writers, indexed by version. */
+export const alterReplicaLogDirsServer: ServerCodec = {
   key: 34, name: 'AlterReplicaLogDirs', minVersion: 0, maxVersion: 2, flexibleFrom: 2,
-  readRequest: alterReplicaLogDirsRequestReaders, writeRequest: alterReplicaLogDirsRequestWriters, readResponse: alterReplicaLogDirsResponseReaders, writeResponse: alterReplicaLogDirsResponseWriters,
+  readRequest: alterReplicaLogDirsRequestReaders, writeResponse: alterReplicaLogDirsResponseWriters,
 };

@@ -5,7 +5,7 @@
 import { Reader, EMPTY } from '../reader.js';
 import { type Writer } from '../writer.js';
 import { readArray } from '../arrays.js';
-import type { ApiCodec } from './apis.js';
+import type { ServerCodec } from './apis.js';
 
 /** AlterUserScramCredentialsRequest, versions 0, flexible 0+. */
 export interface AlterUserScramCredentialsRequest {
@@ -193,8 +193,8 @@ export function writeAlterUserScramCredentialsResponseV0(w: Writer, m: AlterUser
 export const alterUserScramCredentialsResponseReaders = [readAlterUserScramCredentialsResponseV0] as const;
 export const alterUserScramCredentialsResponseWriters = [writeAlterUserScramCredentialsResponseV0] as const;
 
-/** Every version's reader and writer of AlterUserScramCredentials, indexed by version. */
-export const alterUserScramCredentialsCodec: ApiCodec = {
+/** AlterUserScramCredentials as a broker speaks it: request readers and response writers, indexed by version. */
+export const alterUserScramCredentialsServer: ServerCodec = {
   key: 51, name: 'AlterUserScramCredentials', minVersion: 0, maxVersion: 0, flexibleFrom: 0,
-  readRequest: alterUserScramCredentialsRequestReaders, writeRequest: alterUserScramCredentialsRequestWriters, readResponse: alterUserScramCredentialsResponseReaders, writeResponse: alterUserScramCredentialsResponseWriters,
+  readRequest: alterUserScramCredentialsRequestReaders, writeResponse: alterUserScramCredentialsResponseWriters,
 };

@@ -5,7 +5,7 @@
 import { Reader } from '../reader.js';
 import { type Writer, SizeWriter } from '../writer.js';
 import { readArray } from '../arrays.js';
-import type { ApiCodec } from './apis.js';
+import type { ServerCodec } from './apis.js';
 
 /** ApiVersionsRequest, versions 0-4, flexible 3+. */
 export interface ApiVersionsRequest {
@@ -683,8 +683,8 @@ export function writeApiVersionsResponseV4(w: Writer, m: ApiVersionsResponse): v
 export const apiVersionsResponseReaders = [readApiVersionsResponseV0, readApiVersionsResponseV1, readApiVersionsResponseV2, readApiVersionsResponseV3, readApiVersionsResponseV4] as const;
 export const apiVersionsResponseWriters = [writeApiVersionsResponseV0, writeApiVersionsResponseV1, writeApiVersionsResponseV2, writeApiVersionsResponseV3, writeApiVersionsResponseV4] as const;
 
-/** Every version's reader and writer of ApiVersions, indexed by version. */
-export const apiVersionsCodec: ApiCodec = {
+/** ApiVersions as a broker speaks it: request readers and response writers, indexed by version. */
+export const apiVersionsServer: ServerCodec = {
   key: 18, name: 'ApiVersions', minVersion: 0, maxVersion: 4, flexibleFrom: 3,
-  readRequest: apiVersionsRequestReaders, writeRequest: apiVersionsRequestWriters, readResponse: apiVersionsResponseReaders, writeResponse: apiVersionsResponseWriters,
+  readRequest: apiVersionsRequestReaders, writeResponse: apiVersionsResponseWriters,
 };

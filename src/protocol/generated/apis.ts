@@ -13,12 +13,16 @@ export interface ApiInfo {
   readonly flexibleFrom: number;
 }
 
-/** An API's readers and writers by version (from the API's own module). */
-export interface ApiCodec extends ApiInfo {
+/** What a broker needs of an API: request readers and response writers by version. */
+export interface ServerCodec extends ApiInfo {
   readonly readRequest: readonly ((r: Reader) => any)[];
+  readonly writeResponse: readonly ((w: Writer, m: any) => void)[];
+}
+
+/** Both directions of an API: what clients and tests need as well. */
+export interface ApiCodec extends ServerCodec {
   readonly writeRequest: readonly ((w: Writer, m: any) => void)[];
   readonly readResponse: readonly ((r: Reader) => any)[];
-  readonly writeResponse: readonly ((w: Writer, m: any) => void)[];
 }
 
 export const ApiKey = {

@@ -5,7 +5,7 @@
 import { Reader, ZERO_UUID } from '../reader.js';
 import { type Writer } from '../writer.js';
 import { readArray, readInt32, readStringCompact } from '../arrays.js';
-import type { ApiCodec } from './apis.js';
+import type { ServerCodec } from './apis.js';
 
 /** ConsumerGroupDescribeRequest, versions 0, flexible 0+. */
 export interface ConsumerGroupDescribeRequest {
@@ -311,8 +311,8 @@ export function writeConsumerGroupDescribeResponseV0(w: Writer, m: ConsumerGroup
 export const consumerGroupDescribeResponseReaders = [readConsumerGroupDescribeResponseV0] as const;
 export const consumerGroupDescribeResponseWriters = [writeConsumerGroupDescribeResponseV0] as const;
 
-/** Every version's reader and writer of ConsumerGroupDescribe, indexed by version. */
-export const consumerGroupDescribeCodec: ApiCodec = {
+/** ConsumerGroupDescribe as a broker speaks it: request readers and response writers, indexed by version. */
+export const consumerGroupDescribeServer: ServerCodec = {
   key: 69, name: 'ConsumerGroupDescribe', minVersion: 0, maxVersion: 0, flexibleFrom: 0,
-  readRequest: consumerGroupDescribeRequestReaders, writeRequest: consumerGroupDescribeRequestWriters, readResponse: consumerGroupDescribeResponseReaders, writeResponse: consumerGroupDescribeResponseWriters,
+  readRequest: consumerGroupDescribeRequestReaders, writeResponse: consumerGroupDescribeResponseWriters,
 };

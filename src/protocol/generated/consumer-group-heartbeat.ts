@@ -5,7 +5,7 @@
 import { Reader, ZERO_UUID } from '../reader.js';
 import { type Writer } from '../writer.js';
 import { readArray, readInt32, readNullableArray, readStringCompact } from '../arrays.js';
-import type { ApiCodec } from './apis.js';
+import type { ServerCodec } from './apis.js';
 
 /** ConsumerGroupHeartbeatRequest, versions 0-1, flexible 0+. */
 export interface ConsumerGroupHeartbeatRequest {
@@ -435,8 +435,8 @@ export function writeConsumerGroupHeartbeatResponseV1(w: Writer, m: ConsumerGrou
 export const consumerGroupHeartbeatResponseReaders = [readConsumerGroupHeartbeatResponseV0, readConsumerGroupHeartbeatResponseV1] as const;
 export const consumerGroupHeartbeatResponseWriters = [writeConsumerGroupHeartbeatResponseV0, writeConsumerGroupHeartbeatResponseV1] as const;
 
-/** Every version's reader and writer of ConsumerGroupHeartbeat, indexed by version. */
-export const consumerGroupHeartbeatCodec: ApiCodec = {
+/** ConsumerGroupHeartbeat as a broker speaks it: request readers and response writers, indexed by version. */
+export const consumerGroupHeartbeatServer: ServerCodec = {
   key: 68, name: 'ConsumerGroupHeartbeat', minVersion: 0, maxVersion: 1, flexibleFrom: 0,
-  readRequest: consumerGroupHeartbeatRequestReaders, writeRequest: consumerGroupHeartbeatRequestWriters, readResponse: consumerGroupHeartbeatResponseReaders, writeResponse: consumerGroupHeartbeatResponseWriters,
+  readRequest: consumerGroupHeartbeatRequestReaders, writeResponse: consumerGroupHeartbeatResponseWriters,
 };

@@ -5,7 +5,7 @@
 import { Reader } from '../reader.js';
 import { type Writer } from '../writer.js';
 import { readArray } from '../arrays.js';
-import type { ApiCodec } from './apis.js';
+import type { ServerCodec } from './apis.js';
 
 /** CreateAclsRequest, versions 0-3, flexible 2+. */
 export interface CreateAclsRequest {
@@ -472,8 +472,8 @@ export function writeCreateAclsResponseV3(w: Writer, m: CreateAclsResponse): voi
 export const createAclsResponseReaders = [readCreateAclsResponseV0, readCreateAclsResponseV1, readCreateAclsResponseV2, readCreateAclsResponseV3] as const;
 export const createAclsResponseWriters = [writeCreateAclsResponseV0, writeCreateAclsResponseV1, writeCreateAclsResponseV2, writeCreateAclsResponseV3] as const;
 
-/** Every version's reader and writer of CreateAcls, indexed by version. */
-export const createAclsCodec: ApiCodec = {
+/** CreateAcls as a broker speaks it: request readers and response writers, indexed by version. */
+export const createAclsServer: ServerCodec = {
   key: 30, name: 'CreateAcls', minVersion: 0, maxVersion: 3, flexibleFrom: 2,
-  readRequest: createAclsRequestReaders, writeRequest: createAclsRequestWriters, readResponse: createAclsResponseReaders, writeResponse: createAclsResponseWriters,
+  readRequest: createAclsRequestReaders, writeResponse: createAclsResponseWriters,
 };

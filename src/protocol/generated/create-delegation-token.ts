@@ -5,7 +5,7 @@
 import { Reader, EMPTY } from '../reader.js';
 import { type Writer } from '../writer.js';
 import { readArray } from '../arrays.js';
-import type { ApiCodec } from './apis.js';
+import type { ServerCodec } from './apis.js';
 
 /** CreateDelegationTokenRequest, versions 0-3, flexible 2+. */
 export interface CreateDelegationTokenRequest {
@@ -472,8 +472,8 @@ export function writeCreateDelegationTokenResponseV3(w: Writer, m: CreateDelegat
 export const createDelegationTokenResponseReaders = [readCreateDelegationTokenResponseV0, readCreateDelegationTokenResponseV1, readCreateDelegationTokenResponseV2, readCreateDelegationTokenResponseV3] as const;
 export const createDelegationTokenResponseWriters = [writeCreateDelegationTokenResponseV0, writeCreateDelegationTokenResponseV1, writeCreateDelegationTokenResponseV2, writeCreateDelegationTokenResponseV3] as const;
 
-/** Every version's reader and writer of CreateDelegationToken, indexed by version. */
-export const createDelegationTokenCodec: ApiCodec = {
+/** CreateDelegationToken as a broker speaks it: request readers and response writers, indexed by version. */
+export const createDelegationTokenServer: ServerCodec = {
   key: 38, name: 'CreateDelegationToken', minVersion: 0, maxVersion: 3, flexibleFrom: 2,
-  readRequest: createDelegationTokenRequestReaders, writeRequest: createDelegationTokenRequestWriters, readResponse: createDelegationTokenResponseReaders, writeResponse: createDelegationTokenResponseWriters,
+  readRequest: createDelegationTokenRequestReaders, writeResponse: createDelegationTokenResponseWriters,
 };

@@ -5,7 +5,7 @@
 import { Reader } from '../reader.js';
 import { type Writer } from '../writer.js';
 import { readArray, readInt32, readNullableArray } from '../arrays.js';
-import type { ApiCodec } from './apis.js';
+import type { ServerCodec } from './apis.js';
 
 /** CreatePartitionsRequest, versions 0-3, flexible 2+. */
 export interface CreatePartitionsRequest {
@@ -548,8 +548,8 @@ export function writeCreatePartitionsResponseV3(w: Writer, m: CreatePartitionsRe
 export const createPartitionsResponseReaders = [readCreatePartitionsResponseV0, readCreatePartitionsResponseV1, readCreatePartitionsResponseV2, readCreatePartitionsResponseV3] as const;
 export const createPartitionsResponseWriters = [writeCreatePartitionsResponseV0, writeCreatePartitionsResponseV1, writeCreatePartitionsResponseV2, writeCreatePartitionsResponseV3] as const;
 
-/** Every version's reader and writer of CreatePartitions, indexed by version. */
-export const createPartitionsCodec: ApiCodec = {
+/** CreatePartitions as a broker speaks it: request readers and response writers, indexed by version. */
+export const createPartitionsServer: ServerCodec = {
   key: 37, name: 'CreatePartitions', minVersion: 0, maxVersion: 3, flexibleFrom: 2,
-  readRequest: createPartitionsRequestReaders, writeRequest: createPartitionsRequestWriters, readResponse: createPartitionsResponseReaders, writeResponse: createPartitionsResponseWriters,
+  readRequest: createPartitionsRequestReaders, writeResponse: createPartitionsResponseWriters,
 };

@@ -5,7 +5,7 @@
 import { Reader, ZERO_UUID } from '../reader.js';
 import { type Writer, SizeWriter } from '../writer.js';
 import { readArray, readInt32, readNullableArray } from '../arrays.js';
-import type { ApiCodec } from './apis.js';
+import type { ServerCodec } from './apis.js';
 
 /** CreateTopicsRequest, versions 0-7, flexible 5+. */
 export interface CreateTopicsRequest {
@@ -1557,8 +1557,8 @@ export function writeCreateTopicsResponseV7(w: Writer, m: CreateTopicsResponse):
 export const createTopicsResponseReaders = [readCreateTopicsResponseV0, readCreateTopicsResponseV1, readCreateTopicsResponseV2, readCreateTopicsResponseV3, readCreateTopicsResponseV4, readCreateTopicsResponseV5, readCreateTopicsResponseV6, readCreateTopicsResponseV7] as const;
 export const createTopicsResponseWriters = [writeCreateTopicsResponseV0, writeCreateTopicsResponseV1, writeCreateTopicsResponseV2, writeCreateTopicsResponseV3, writeCreateTopicsResponseV4, writeCreateTopicsResponseV5, writeCreateTopicsResponseV6, writeCreateTopicsResponseV7] as const;
 
-/** Every version's reader and writer of CreateTopics, indexed by version. */
-export const createTopicsCodec: ApiCodec = {
+/** CreateTopics as a broker speaks it: request readers and response writers, indexed by version. */
+export const createTopicsServer: ServerCodec = {
   key: 19, name: 'CreateTopics', minVersion: 0, maxVersion: 7, flexibleFrom: 5,
-  readRequest: createTopicsRequestReaders, writeRequest: createTopicsRequestWriters, readResponse: createTopicsResponseReaders, writeResponse: createTopicsResponseWriters,
+  readRequest: createTopicsRequestReaders, writeResponse: createTopicsResponseWriters,
 };

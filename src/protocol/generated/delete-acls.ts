@@ -5,7 +5,7 @@
 import { Reader } from '../reader.js';
 import { type Writer } from '../writer.js';
 import { readArray } from '../arrays.js';
-import type { ApiCodec } from './apis.js';
+import type { ServerCodec } from './apis.js';
 
 /** DeleteAclsRequest, versions 0-3, flexible 2+. */
 export interface DeleteAclsRequest {
@@ -706,8 +706,8 @@ export function writeDeleteAclsResponseV3(w: Writer, m: DeleteAclsResponse): voi
 export const deleteAclsResponseReaders = [readDeleteAclsResponseV0, readDeleteAclsResponseV1, readDeleteAclsResponseV2, readDeleteAclsResponseV3] as const;
 export const deleteAclsResponseWriters = [writeDeleteAclsResponseV0, writeDeleteAclsResponseV1, writeDeleteAclsResponseV2, writeDeleteAclsResponseV3] as const;
 
-/** Every version's reader and writer of DeleteAcls, indexed by version. */
-export const deleteAclsCodec: ApiCodec = {
+/** DeleteAcls as a broker speaks it: request readers and response writers, indexed by version. */
+export const deleteAclsServer: ServerCodec = {
   key: 31, name: 'DeleteAcls', minVersion: 0, maxVersion: 3, flexibleFrom: 2,
-  readRequest: deleteAclsRequestReaders, writeRequest: deleteAclsRequestWriters, readResponse: deleteAclsResponseReaders, writeResponse: deleteAclsResponseWriters,
+  readRequest: deleteAclsRequestReaders, writeResponse: deleteAclsResponseWriters,
 };

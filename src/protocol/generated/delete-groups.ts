@@ -5,7 +5,7 @@
 import { Reader } from '../reader.js';
 import { type Writer } from '../writer.js';
 import { readArray, readString, readStringCompact } from '../arrays.js';
-import type { ApiCodec } from './apis.js';
+import type { ServerCodec } from './apis.js';
 
 /** DeleteGroupsRequest, versions 0-2, flexible 2+. */
 export interface DeleteGroupsRequest {
@@ -235,8 +235,8 @@ export function writeDeleteGroupsResponseV2(w: Writer, m: DeleteGroupsResponse):
 export const deleteGroupsResponseReaders = [readDeleteGroupsResponseV0, readDeleteGroupsResponseV1, readDeleteGroupsResponseV2] as const;
 export const deleteGroupsResponseWriters = [writeDeleteGroupsResponseV0, writeDeleteGroupsResponseV1, writeDeleteGroupsResponseV2] as const;
 
-/** Every version's reader and writer of DeleteGroups, indexed by version. */
-export const deleteGroupsCodec: ApiCodec = {
+/** DeleteGroups as a broker speaks it: request readers and response writers, indexed by version. */
+export const deleteGroupsServer: ServerCodec = {
   key: 42, name: 'DeleteGroups', minVersion: 0, maxVersion: 2, flexibleFrom: 2,
-  readRequest: deleteGroupsRequestReaders, writeRequest: deleteGroupsRequestWriters, readResponse: deleteGroupsResponseReaders, writeResponse: deleteGroupsResponseWriters,
+  readRequest: deleteGroupsRequestReaders, writeResponse: deleteGroupsResponseWriters,
 };

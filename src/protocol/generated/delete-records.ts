@@ -5,7 +5,7 @@
 import { Reader } from '../reader.js';
 import { type Writer } from '../writer.js';
 import { readArray } from '../arrays.js';
-import type { ApiCodec } from './apis.js';
+import type { ServerCodec } from './apis.js';
 
 /** DeleteRecordsRequest, versions 0-2, flexible 2+. */
 export interface DeleteRecordsRequest {
@@ -461,8 +461,8 @@ export function writeDeleteRecordsResponseV2(w: Writer, m: DeleteRecordsResponse
 export const deleteRecordsResponseReaders = [readDeleteRecordsResponseV0, readDeleteRecordsResponseV1, readDeleteRecordsResponseV2] as const;
 export const deleteRecordsResponseWriters = [writeDeleteRecordsResponseV0, writeDeleteRecordsResponseV1, writeDeleteRecordsResponseV2] as const;
 
-/** Every version's reader and writer of DeleteRecords, indexed by version. */
-export const deleteRecordsCodec: ApiCodec = {
+/** DeleteRecords as a broker speaks it: request readers and response writers, indexed by version. */
+export const deleteRecordsServer: ServerCodec = {
   key: 21, name: 'DeleteRecords', minVersion: 0, maxVersion: 2, flexibleFrom: 2,
-  readRequest: deleteRecordsRequestReaders, writeRequest: deleteRecordsRequestWriters, readResponse: deleteRecordsResponseReaders, writeResponse: deleteRecordsResponseWriters,
+  readRequest: deleteRecordsRequestReaders, writeResponse: deleteRecordsResponseWriters,
 };

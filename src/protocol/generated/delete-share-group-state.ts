@@ -5,7 +5,7 @@
 import { Reader, ZERO_UUID } from '../reader.js';
 import { type Writer } from '../writer.js';
 import { readArray } from '../arrays.js';
-import type { ApiCodec } from './apis.js';
+import type { ServerCodec } from './apis.js';
 
 /** DeleteShareGroupStateRequest, versions 0, flexible 0+. */
 export interface DeleteShareGroupStateRequest {
@@ -193,8 +193,8 @@ export function writeDeleteShareGroupStateResponseV0(w: Writer, m: DeleteShareGr
 export const deleteShareGroupStateResponseReaders = [readDeleteShareGroupStateResponseV0] as const;
 export const deleteShareGroupStateResponseWriters = [writeDeleteShareGroupStateResponseV0] as const;
 
-/** Every version's reader and writer of DeleteShareGroupState, indexed by version. */
-export const deleteShareGroupStateCodec: ApiCodec = {
+/** DeleteShareGroupState as a broker speaks it: request readers and response writers, indexed by version. */
+export const deleteShareGroupStateServer: ServerCodec = {
   key: 86, name: 'DeleteShareGroupState', minVersion: 0, maxVersion: 0, flexibleFrom: 0,
-  readRequest: deleteShareGroupStateRequestReaders, writeRequest: deleteShareGroupStateRequestWriters, readResponse: deleteShareGroupStateResponseReaders, writeResponse: deleteShareGroupStateResponseWriters,
+  readRequest: deleteShareGroupStateRequestReaders, writeResponse: deleteShareGroupStateResponseWriters,
 };

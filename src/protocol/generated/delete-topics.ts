@@ -5,7 +5,7 @@
 import { Reader, ZERO_UUID } from '../reader.js';
 import { type Writer } from '../writer.js';
 import { readArray, readString, readStringCompact } from '../arrays.js';
-import type { ApiCodec } from './apis.js';
+import type { ServerCodec } from './apis.js';
 
 /** DeleteTopicsRequest, versions 0-6, flexible 4+. */
 export interface DeleteTopicsRequest {
@@ -598,8 +598,8 @@ export function writeDeleteTopicsResponseV6(w: Writer, m: DeleteTopicsResponse):
 export const deleteTopicsResponseReaders = [readDeleteTopicsResponseV0, readDeleteTopicsResponseV1, readDeleteTopicsResponseV2, readDeleteTopicsResponseV3, readDeleteTopicsResponseV4, readDeleteTopicsResponseV5, readDeleteTopicsResponseV6] as const;
 export const deleteTopicsResponseWriters = [writeDeleteTopicsResponseV0, writeDeleteTopicsResponseV1, writeDeleteTopicsResponseV2, writeDeleteTopicsResponseV3, writeDeleteTopicsResponseV4, writeDeleteTopicsResponseV5, writeDeleteTopicsResponseV6] as const;
 
-/** Every version's reader and writer of DeleteTopics, indexed by version. */
-export const deleteTopicsCodec: ApiCodec = {
+/** DeleteTopics as a broker speaks it: request readers and response writers, indexed by version. */
+export const deleteTopicsServer: ServerCodec = {
   key: 20, name: 'DeleteTopics', minVersion: 0, maxVersion: 6, flexibleFrom: 4,
-  readRequest: deleteTopicsRequestReaders, writeRequest: deleteTopicsRequestWriters, readResponse: deleteTopicsResponseReaders, writeResponse: deleteTopicsResponseWriters,
+  readRequest: deleteTopicsRequestReaders, writeResponse: deleteTopicsResponseWriters,
 };

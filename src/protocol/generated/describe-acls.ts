@@ -5,7 +5,7 @@
 import { Reader } from '../reader.js';
 import { type Writer } from '../writer.js';
 import { readArray } from '../arrays.js';
-import type { ApiCodec } from './apis.js';
+import type { ServerCodec } from './apis.js';
 
 /** DescribeAclsRequest, versions 0-3, flexible 2+. */
 export interface DescribeAclsRequest {
@@ -595,8 +595,8 @@ export function writeDescribeAclsResponseV3(w: Writer, m: DescribeAclsResponse):
 export const describeAclsResponseReaders = [readDescribeAclsResponseV0, readDescribeAclsResponseV1, readDescribeAclsResponseV2, readDescribeAclsResponseV3] as const;
 export const describeAclsResponseWriters = [writeDescribeAclsResponseV0, writeDescribeAclsResponseV1, writeDescribeAclsResponseV2, writeDescribeAclsResponseV3] as const;
 
-/** Every version's reader and writer of DescribeAcls, indexed by version. */
-export const describeAclsCodec: ApiCodec = {
+/** DescribeAcls as a broker speaks it: request readers and response writers, indexed by version. */
+export const describeAclsServer: ServerCodec = {
   key: 29, name: 'DescribeAcls', minVersion: 0, maxVersion: 3, flexibleFrom: 2,
-  readRequest: describeAclsRequestReaders, writeRequest: describeAclsRequestWriters, readResponse: describeAclsResponseReaders, writeResponse: describeAclsResponseWriters,
+  readRequest: describeAclsRequestReaders, writeResponse: describeAclsResponseWriters,
 };

@@ -5,7 +5,7 @@
 import { Reader } from '../reader.js';
 import { type Writer } from '../writer.js';
 import { readArray, readNullableArray } from '../arrays.js';
-import type { ApiCodec } from './apis.js';
+import type { ServerCodec } from './apis.js';
 
 /** DescribeClientQuotasRequest, versions 0-1, flexible 1+. */
 export interface DescribeClientQuotasRequest {
@@ -353,8 +353,8 @@ export function writeDescribeClientQuotasResponseV1(w: Writer, m: DescribeClient
 export const describeClientQuotasResponseReaders = [readDescribeClientQuotasResponseV0, readDescribeClientQuotasResponseV1] as const;
 export const describeClientQuotasResponseWriters = [writeDescribeClientQuotasResponseV0, writeDescribeClientQuotasResponseV1] as const;
 
-/** Every version's reader and writer of DescribeClientQuotas, indexed by version. */
-export const describeClientQuotasCodec: ApiCodec = {
+/** DescribeClientQuotas as a broker speaks it: request readers and response writers, indexed by version. */
+export const describeClientQuotasServer: ServerCodec = {
   key: 48, name: 'DescribeClientQuotas', minVersion: 0, maxVersion: 1, flexibleFrom: 1,
-  readRequest: describeClientQuotasRequestReaders, writeRequest: describeClientQuotasRequestWriters, readResponse: describeClientQuotasResponseReaders, writeResponse: describeClientQuotasResponseWriters,
+  readRequest: describeClientQuotasRequestReaders, writeResponse: describeClientQuotasResponseWriters,
 };

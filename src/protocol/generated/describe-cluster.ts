@@ -5,7 +5,7 @@
 import { Reader } from '../reader.js';
 import { type Writer } from '../writer.js';
 import { readArray } from '../arrays.js';
-import type { ApiCodec } from './apis.js';
+import type { ServerCodec } from './apis.js';
 
 /** DescribeClusterRequest, versions 0-1, flexible 0+. */
 export interface DescribeClusterRequest {
@@ -256,8 +256,8 @@ export function writeDescribeClusterResponseV1(w: Writer, m: DescribeClusterResp
 export const describeClusterResponseReaders = [readDescribeClusterResponseV0, readDescribeClusterResponseV1] as const;
 export const describeClusterResponseWriters = [writeDescribeClusterResponseV0, writeDescribeClusterResponseV1] as const;
 
-/** Every version's reader and writer of DescribeCluster, indexed by version. */
-export const describeClusterCodec: ApiCodec = {
+/** DescribeCluster as a broker speaks it: request readers and response writers, indexed by version. */
+export const describeClusterServer: ServerCodec = {
   key: 60, name: 'DescribeCluster', minVersion: 0, maxVersion: 1, flexibleFrom: 0,
-  readRequest: describeClusterRequestReaders, writeRequest: describeClusterRequestWriters, readResponse: describeClusterResponseReaders, writeResponse: describeClusterResponseWriters,
+  readRequest: describeClusterRequestReaders, writeResponse: describeClusterResponseWriters,
 };

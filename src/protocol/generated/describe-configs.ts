@@ -5,7 +5,7 @@
 import { Reader } from '../reader.js';
 import { type Writer } from '../writer.js';
 import { readArray, readNullableArray, readString, readStringCompact } from '../arrays.js';
-import type { ApiCodec } from './apis.js';
+import type { ServerCodec } from './apis.js';
 
 /** DescribeConfigsRequest, versions 0-4, flexible 4+. */
 export interface DescribeConfigsRequest {
@@ -929,8 +929,8 @@ export function writeDescribeConfigsResponseV4(w: Writer, m: DescribeConfigsResp
 export const describeConfigsResponseReaders = [readDescribeConfigsResponseV0, readDescribeConfigsResponseV1, readDescribeConfigsResponseV2, readDescribeConfigsResponseV3, readDescribeConfigsResponseV4] as const;
 export const describeConfigsResponseWriters = [writeDescribeConfigsResponseV0, writeDescribeConfigsResponseV1, writeDescribeConfigsResponseV2, writeDescribeConfigsResponseV3, writeDescribeConfigsResponseV4] as const;
 
-/** Every version's reader and writer of DescribeConfigs, indexed by version. */
-export const describeConfigsCodec: ApiCodec = {
+/** DescribeConfigs as a broker speaks it: request readers and response writers, indexed by version. */
+export const describeConfigsServer: ServerCodec = {
   key: 32, name: 'DescribeConfigs', minVersion: 0, maxVersion: 4, flexibleFrom: 4,
-  readRequest: describeConfigsRequestReaders, writeRequest: describeConfigsRequestWriters, readResponse: describeConfigsResponseReaders, writeResponse: describeConfigsResponseWriters,
+  readRequest: describeConfigsRequestReaders, writeResponse: describeConfigsResponseWriters,
 };

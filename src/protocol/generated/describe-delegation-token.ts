@@ -5,7 +5,7 @@
 import { Reader, EMPTY } from '../reader.js';
 import { type Writer } from '../writer.js';
 import { readArray, readNullableArray } from '../arrays.js';
-import type { ApiCodec } from './apis.js';
+import type { ServerCodec } from './apis.js';
 
 /** DescribeDelegationTokenRequest, versions 0-3, flexible 2+. */
 export interface DescribeDelegationTokenRequest {
@@ -622,8 +622,8 @@ export function writeDescribeDelegationTokenResponseV3(w: Writer, m: DescribeDel
 export const describeDelegationTokenResponseReaders = [readDescribeDelegationTokenResponseV0, readDescribeDelegationTokenResponseV1, readDescribeDelegationTokenResponseV2, readDescribeDelegationTokenResponseV3] as const;
 export const describeDelegationTokenResponseWriters = [writeDescribeDelegationTokenResponseV0, writeDescribeDelegationTokenResponseV1, writeDescribeDelegationTokenResponseV2, writeDescribeDelegationTokenResponseV3] as const;
 
-/** Every version's reader and writer of DescribeDelegationToken, indexed by version. */
-export const describeDelegationTokenCodec: ApiCodec = {
+/** DescribeDelegationToken as a broker speaks it: request readers and response writers, indexed by version. */
+export const describeDelegationTokenServer: ServerCodec = {
   key: 41, name: 'DescribeDelegationToken', minVersion: 0, maxVersion: 3, flexibleFrom: 2,
-  readRequest: describeDelegationTokenRequestReaders, writeRequest: describeDelegationTokenRequestWriters, readResponse: describeDelegationTokenResponseReaders, writeResponse: describeDelegationTokenResponseWriters,
+  readRequest: describeDelegationTokenRequestReaders, writeResponse: describeDelegationTokenResponseWriters,
 };

@@ -5,7 +5,7 @@
 import { Reader, EMPTY } from '../reader.js';
 import { type Writer } from '../writer.js';
 import { readArray, readString, readStringCompact } from '../arrays.js';
-import type { ApiCodec } from './apis.js';
+import type { ServerCodec } from './apis.js';
 
 /** DescribeGroupsRequest, versions 0-5, flexible 5+. */
 export interface DescribeGroupsRequest {
@@ -784,8 +784,8 @@ export function writeDescribeGroupsResponseV5(w: Writer, m: DescribeGroupsRespon
 export const describeGroupsResponseReaders = [readDescribeGroupsResponseV0, readDescribeGroupsResponseV1, readDescribeGroupsResponseV2, readDescribeGroupsResponseV3, readDescribeGroupsResponseV4, readDescribeGroupsResponseV5] as const;
 export const describeGroupsResponseWriters = [writeDescribeGroupsResponseV0, writeDescribeGroupsResponseV1, writeDescribeGroupsResponseV2, writeDescribeGroupsResponseV3, writeDescribeGroupsResponseV4, writeDescribeGroupsResponseV5] as const;
 
-/** Every version's reader and writer of DescribeGroups, indexed by version. */
-export const describeGroupsCodec: ApiCodec = {
+/** DescribeGroups as a broker speaks it: request readers and response writers, indexed by version. */
+export const describeGroupsServer: ServerCodec = {
   key: 15, name: 'DescribeGroups', minVersion: 0, maxVersion: 5, flexibleFrom: 5,
-  readRequest: describeGroupsRequestReaders, writeRequest: describeGroupsRequestWriters, readResponse: describeGroupsResponseReaders, writeResponse: describeGroupsResponseWriters,
+  readRequest: describeGroupsRequestReaders, writeResponse: describeGroupsResponseWriters,
 };

@@ -5,7 +5,7 @@
 import { Reader } from '../reader.js';
 import { type Writer } from '../writer.js';
 import { readArray, readInt32, readNullableArray } from '../arrays.js';
-import type { ApiCodec } from './apis.js';
+import type { ServerCodec } from './apis.js';
 
 /** DescribeLogDirsRequest, versions 0-4, flexible 2+. */
 export interface DescribeLogDirsRequest {
@@ -828,8 +828,8 @@ export function writeDescribeLogDirsResponseV4(w: Writer, m: DescribeLogDirsResp
 export const describeLogDirsResponseReaders = [readDescribeLogDirsResponseV0, readDescribeLogDirsResponseV1, readDescribeLogDirsResponseV2, readDescribeLogDirsResponseV3, readDescribeLogDirsResponseV4] as const;
 export const describeLogDirsResponseWriters = [writeDescribeLogDirsResponseV0, writeDescribeLogDirsResponseV1, writeDescribeLogDirsResponseV2, writeDescribeLogDirsResponseV3, writeDescribeLogDirsResponseV4] as const;
 
-/** Every version's reader and writer of DescribeLogDirs, indexed by version. */
-export const describeLogDirsCodec: ApiCodec = {
+/** DescribeLogDirs as a broker speaks it: request readers and response writers, indexed by version. */
+export const describeLogDirsServer: ServerCodec = {
   key: 35, name: 'DescribeLogDirs', minVersion: 0, maxVersion: 4, flexibleFrom: 2,
-  readRequest: describeLogDirsRequestReaders, writeRequest: describeLogDirsRequestWriters, readResponse: describeLogDirsResponseReaders, writeResponse: describeLogDirsResponseWriters,
+  readRequest: describeLogDirsRequestReaders, writeResponse: describeLogDirsResponseWriters,
 };

@@ -5,7 +5,7 @@
 import { Reader } from '../reader.js';
 import { type Writer } from '../writer.js';
 import { readArray, readInt32 } from '../arrays.js';
-import type { ApiCodec } from './apis.js';
+import type { ServerCodec } from './apis.js';
 
 /** DescribeProducersRequest, versions 0, flexible 0+. */
 export interface DescribeProducersRequest {
@@ -233,8 +233,8 @@ export function writeDescribeProducersResponseV0(w: Writer, m: DescribeProducers
 export const describeProducersResponseReaders = [readDescribeProducersResponseV0] as const;
 export const describeProducersResponseWriters = [writeDescribeProducersResponseV0] as const;
 
-/** Every version's reader and writer of DescribeProducers, indexed by version. */
-export const describeProducersCodec: ApiCodec = {
+/** DescribeProducers as a broker speaks it: request readers and response writers, indexed by version. */
+export const describeProducersServer: ServerCodec = {
   key: 61, name: 'DescribeProducers', minVersion: 0, maxVersion: 0, flexibleFrom: 0,
-  readRequest: describeProducersRequestReaders, writeRequest: describeProducersRequestWriters, readResponse: describeProducersResponseReaders, writeResponse: describeProducersResponseWriters,
+  readRequest: describeProducersRequestReaders, writeResponse: describeProducersResponseWriters,
 };

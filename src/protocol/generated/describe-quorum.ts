@@ -5,7 +5,7 @@
 import { Reader, ZERO_UUID } from '../reader.js';
 import { type Writer } from '../writer.js';
 import { readArray } from '../arrays.js';
-import type { ApiCodec } from './apis.js';
+import type { ServerCodec } from './apis.js';
 
 /** DescribeQuorumRequest, versions 0-2, flexible 0+. */
 export interface DescribeQuorumRequest {
@@ -755,8 +755,8 @@ export function writeDescribeQuorumResponseV2(w: Writer, m: DescribeQuorumRespon
 export const describeQuorumResponseReaders = [readDescribeQuorumResponseV0, readDescribeQuorumResponseV1, readDescribeQuorumResponseV2] as const;
 export const describeQuorumResponseWriters = [writeDescribeQuorumResponseV0, writeDescribeQuorumResponseV1, writeDescribeQuorumResponseV2] as const;
 
-/** Every version's reader and writer of DescribeQuorum, indexed by version. */
-export const describeQuorumCodec: ApiCodec = {
+/** DescribeQuorum as a broker speaks it: request readers and response writers, indexed by version. */
+export const describeQuorumServer: ServerCodec = {
   key: 55, name: 'DescribeQuorum', minVersion: 0, maxVersion: 2, flexibleFrom: 0,
-  readRequest: describeQuorumRequestReaders, writeRequest: describeQuorumRequestWriters, readResponse: describeQuorumResponseReaders, writeResponse: describeQuorumResponseWriters,
+  readRequest: describeQuorumRequestReaders, writeResponse: describeQuorumResponseWriters,
 };

@@ -5,7 +5,7 @@
 import { Reader, ZERO_UUID } from '../reader.js';
 import { type Writer } from '../writer.js';
 import { readArray, readInt32, readNullableArray } from '../arrays.js';
-import type { ApiCodec } from './apis.js';
+import type { ServerCodec } from './apis.js';
 
 /** DescribeTopicPartitionsRequest, versions 0, flexible 0+. */
 export interface DescribeTopicPartitionsRequest {
@@ -335,8 +335,8 @@ export function writeDescribeTopicPartitionsResponseV0(w: Writer, m: DescribeTop
 export const describeTopicPartitionsResponseReaders = [readDescribeTopicPartitionsResponseV0] as const;
 export const describeTopicPartitionsResponseWriters = [writeDescribeTopicPartitionsResponseV0] as const;
 
-/** Every version's reader and writer of DescribeTopicPartitions, indexed by version. */
-export const describeTopicPartitionsCodec: ApiCodec = {
+/** DescribeTopicPartitions as a broker speaks it: request readers and response writers, indexed by version. */
+export const describeTopicPartitionsServer: ServerCodec = {
   key: 75, name: 'DescribeTopicPartitions', minVersion: 0, maxVersion: 0, flexibleFrom: 0,
-  readRequest: describeTopicPartitionsRequestReaders, writeRequest: describeTopicPartitionsRequestWriters, readResponse: describeTopicPartitionsResponseReaders, writeResponse: describeTopicPartitionsResponseWriters,
+  readRequest: describeTopicPartitionsRequestReaders, writeResponse: describeTopicPartitionsResponseWriters,
 };

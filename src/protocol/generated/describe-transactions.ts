@@ -5,7 +5,7 @@
 import { Reader } from '../reader.js';
 import { type Writer } from '../writer.js';
 import { readArray, readInt32, readStringCompact } from '../arrays.js';
-import type { ApiCodec } from './apis.js';
+import type { ServerCodec } from './apis.js';
 
 /** DescribeTransactionsRequest, versions 0, flexible 0+. */
 export interface DescribeTransactionsRequest {
@@ -177,8 +177,8 @@ export function writeDescribeTransactionsResponseV0(w: Writer, m: DescribeTransa
 export const describeTransactionsResponseReaders = [readDescribeTransactionsResponseV0] as const;
 export const describeTransactionsResponseWriters = [writeDescribeTransactionsResponseV0] as const;
 
-/** Every version's reader and writer of DescribeTransactions, indexed by version. */
-export const describeTransactionsCodec: ApiCodec = {
+/** DescribeTransactions as a broker speaks it: request readers and response writers, indexed by version. */
+export const describeTransactionsServer: ServerCodec = {
   key: 65, name: 'DescribeTransactions', minVersion: 0, maxVersion: 0, flexibleFrom: 0,
-  readRequest: describeTransactionsRequestReaders, writeRequest: describeTransactionsRequestWriters, readResponse: describeTransactionsResponseReaders, writeResponse: describeTransactionsResponseWriters,
+  readRequest: describeTransactionsRequestReaders, writeResponse: describeTransactionsResponseWriters,
 };

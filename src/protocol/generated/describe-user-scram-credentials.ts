@@ -5,7 +5,7 @@
 import { Reader } from '../reader.js';
 import { type Writer } from '../writer.js';
 import { readArray, readNullableArray } from '../arrays.js';
-import type { ApiCodec } from './apis.js';
+import type { ServerCodec } from './apis.js';
 
 /** DescribeUserScramCredentialsRequest, versions 0, flexible 0+. */
 export interface DescribeUserScramCredentialsRequest {
@@ -181,8 +181,8 @@ export function writeDescribeUserScramCredentialsResponseV0(w: Writer, m: Descri
 export const describeUserScramCredentialsResponseReaders = [readDescribeUserScramCredentialsResponseV0] as const;
 export const describeUserScramCredentialsResponseWriters = [writeDescribeUserScramCredentialsResponseV0] as const;
 
-/** Every version's reader and writer of DescribeUserScramCredentials, indexed by version. */
-export const describeUserScramCredentialsCodec: ApiCodec = {
+/** DescribeUserScramCredentials as a broker speaks it: request readers and response writers, indexed by version. */
+export const describeUserScramCredentialsServer: ServerCodec = {
   key: 50, name: 'DescribeUserScramCredentials', minVersion: 0, maxVersion: 0, flexibleFrom: 0,
-  readRequest: describeUserScramCredentialsRequestReaders, writeRequest: describeUserScramCredentialsRequestWriters, readResponse: describeUserScramCredentialsResponseReaders, writeResponse: describeUserScramCredentialsResponseWriters,
+  readRequest: describeUserScramCredentialsRequestReaders, writeResponse: describeUserScramCredentialsResponseWriters,
 };

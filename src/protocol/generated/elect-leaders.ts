@@ -5,7 +5,7 @@
 import { Reader } from '../reader.js';
 import { type Writer } from '../writer.js';
 import { readArray, readInt32, readNullableArray } from '../arrays.js';
-import type { ApiCodec } from './apis.js';
+import type { ServerCodec } from './apis.js';
 
 /** ElectLeadersRequest, versions 0-2, flexible 2+. */
 export interface ElectLeadersRequest {
@@ -425,8 +425,8 @@ export function writeElectLeadersResponseV2(w: Writer, m: ElectLeadersResponse):
 export const electLeadersResponseReaders = [readElectLeadersResponseV0, readElectLeadersResponseV1, readElectLeadersResponseV2] as const;
 export const electLeadersResponseWriters = [writeElectLeadersResponseV0, writeElectLeadersResponseV1, writeElectLeadersResponseV2] as const;
 
-/** Every version's reader and writer of ElectLeaders, indexed by version. */
-export const electLeadersCodec: ApiCodec = {
+/** ElectLeaders as a broker speaks it: request readers and response writers, indexed by version. */
+export const electLeadersServer: ServerCodec = {
   key: 43, name: 'ElectLeaders', minVersion: 0, maxVersion: 2, flexibleFrom: 2,
-  readRequest: electLeadersRequestReaders, writeRequest: electLeadersRequestWriters, readResponse: electLeadersResponseReaders, writeResponse: electLeadersResponseWriters,
+  readRequest: electLeadersRequestReaders, writeResponse: electLeadersResponseWriters,
 };

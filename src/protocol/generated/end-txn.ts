@@ -4,7 +4,7 @@
 /* eslint-disable */
 import { Reader } from '../reader.js';
 import { type Writer } from '../writer.js';
-import type { ApiCodec } from './apis.js';
+import type { ServerCodec } from './apis.js';
 
 /** EndTxnRequest, versions 0-5, flexible 3+. */
 export interface EndTxnRequest {
@@ -384,8 +384,8 @@ export function writeEndTxnResponseV5(w: Writer, m: EndTxnResponse): void {
 export const endTxnResponseReaders = [readEndTxnResponseV0, readEndTxnResponseV1, readEndTxnResponseV2, readEndTxnResponseV3, readEndTxnResponseV4, readEndTxnResponseV5] as const;
 export const endTxnResponseWriters = [writeEndTxnResponseV0, writeEndTxnResponseV1, writeEndTxnResponseV2, writeEndTxnResponseV3, writeEndTxnResponseV4, writeEndTxnResponseV5] as const;
 
-/** Every version's reader and writer of EndTxn, indexed by version. */
-export const endTxnCodec: ApiCodec = {
+/** EndTxn as a broker speaks it: request readers and response writers, indexed by version. */
+export const endTxnServer: ServerCodec = {
   key: 26, name: 'EndTxn', minVersion: 0, maxVersion: 5, flexibleFrom: 3,
-  readRequest: endTxnRequestReaders, writeRequest: endTxnRequestWriters, readResponse: endTxnResponseReaders, writeResponse: endTxnResponseWriters,
+  readRequest: endTxnRequestReaders, writeResponse: endTxnResponseWriters,
 };

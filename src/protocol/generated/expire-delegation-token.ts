@@ -4,7 +4,7 @@
 /* eslint-disable */
 import { Reader, EMPTY } from '../reader.js';
 import { type Writer } from '../writer.js';
-import type { ApiCodec } from './apis.js';
+import type { ServerCodec } from './apis.js';
 
 /** ExpireDelegationTokenRequest, versions 0-2, flexible 2+. */
 export interface ExpireDelegationTokenRequest {
@@ -180,8 +180,8 @@ export function writeExpireDelegationTokenResponseV2(w: Writer, m: ExpireDelegat
 export const expireDelegationTokenResponseReaders = [readExpireDelegationTokenResponseV0, readExpireDelegationTokenResponseV1, readExpireDelegationTokenResponseV2] as const;
 export const expireDelegationTokenResponseWriters = [writeExpireDelegationTokenResponseV0, writeExpireDelegationTokenResponseV1, writeExpireDelegationTokenResponseV2] as const;
 
-/** Every version's reader and writer of ExpireDelegationToken, indexed by version. */
-export const expireDelegationTokenCodec: ApiCodec = {
+/** ExpireDelegationToken as a broker speaks it: request readers and response writers, indexed by version. */
+export const expireDelegationTokenServer: ServerCodec = {
   key: 40, name: 'ExpireDelegationToken', minVersion: 0, maxVersion: 2, flexibleFrom: 2,
-  readRequest: expireDelegationTokenRequestReaders, writeRequest: expireDelegationTokenRequestWriters, readResponse: expireDelegationTokenResponseReaders, writeResponse: expireDelegationTokenResponseWriters,
+  readRequest: expireDelegationTokenRequestReaders, writeResponse: expireDelegationTokenResponseWriters,
 };

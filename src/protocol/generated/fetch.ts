@@ -5,7 +5,7 @@
 import { Reader, ZERO_UUID } from '../reader.js';
 import { type Writer, SizeWriter, type Records } from '../writer.js';
 import { deepEqual, readArray, readInt32, readNullableArray } from '../arrays.js';
-import type { ApiCodec } from './apis.js';
+import type { ServerCodec } from './apis.js';
 
 /** FetchRequest, versions 0-17, flexible 12+. */
 export interface FetchRequest {
@@ -5389,8 +5389,8 @@ export function writeFetchResponseV17(w: Writer, m: FetchResponse): void {
 export const fetchResponseReaders = [readFetchResponseV0, readFetchResponseV1, readFetchResponseV2, readFetchResponseV3, readFetchResponseV4, readFetchResponseV5, readFetchResponseV6, readFetchResponseV7, readFetchResponseV8, readFetchResponseV9, readFetchResponseV10, readFetchResponseV11, readFetchResponseV12, readFetchResponseV13, readFetchResponseV14, readFetchResponseV15, readFetchResponseV16, readFetchResponseV17] as const;
 export const fetchResponseWriters = [writeFetchResponseV0, writeFetchResponseV1, writeFetchResponseV2, writeFetchResponseV3, writeFetchResponseV4, writeFetchResponseV5, writeFetchResponseV6, writeFetchResponseV7, writeFetchResponseV8, writeFetchResponseV9, writeFetchResponseV10, writeFetchResponseV11, writeFetchResponseV12, writeFetchResponseV13, writeFetchResponseV14, writeFetchResponseV15, writeFetchResponseV16, writeFetchResponseV17] as const;
 
-/** Every version's reader and writer of Fetch, indexed by version. */
-export const fetchCodec: ApiCodec = {
+/** Fetch as a broker speaks it: request readers and response writers, indexed by version. */
+export const fetchServer: ServerCodec = {
   key: 1, name: 'Fetch', minVersion: 0, maxVersion: 17, flexibleFrom: 12,
-  readRequest: fetchRequestReaders, writeRequest: fetchRequestWriters, readResponse: fetchResponseReaders, writeResponse: fetchResponseWriters,
+  readRequest: fetchRequestReaders, writeResponse: fetchResponseWriters,
 };

@@ -5,7 +5,7 @@
 import { Reader } from '../reader.js';
 import { type Writer } from '../writer.js';
 import { readArray, readStringCompact } from '../arrays.js';
-import type { ApiCodec } from './apis.js';
+import type { ServerCodec } from './apis.js';
 
 /** FindCoordinatorRequest, versions 0-6, flexible 3+. */
 export interface FindCoordinatorRequest {
@@ -598,8 +598,8 @@ export function writeFindCoordinatorResponseV6(w: Writer, m: FindCoordinatorResp
 export const findCoordinatorResponseReaders = [readFindCoordinatorResponseV0, readFindCoordinatorResponseV1, readFindCoordinatorResponseV2, readFindCoordinatorResponseV3, readFindCoordinatorResponseV4, readFindCoordinatorResponseV5, readFindCoordinatorResponseV6] as const;
 export const findCoordinatorResponseWriters = [writeFindCoordinatorResponseV0, writeFindCoordinatorResponseV1, writeFindCoordinatorResponseV2, writeFindCoordinatorResponseV3, writeFindCoordinatorResponseV4, writeFindCoordinatorResponseV5, writeFindCoordinatorResponseV6] as const;
 
-/** Every version's reader and writer of FindCoordinator, indexed by version. */
-export const findCoordinatorCodec: ApiCodec = {
+/** FindCoordinator as a broker speaks it: request readers and response writers, indexed by version. */
+export const findCoordinatorServer: ServerCodec = {
   key: 10, name: 'FindCoordinator', minVersion: 0, maxVersion: 6, flexibleFrom: 3,
-  readRequest: findCoordinatorRequestReaders, writeRequest: findCoordinatorRequestWriters, readResponse: findCoordinatorResponseReaders, writeResponse: findCoordinatorResponseWriters,
+  readRequest: findCoordinatorRequestReaders, writeResponse: findCoordinatorResponseWriters,
 };

@@ -5,7 +5,7 @@
 import { Reader, ZERO_UUID } from '../reader.js';
 import { type Writer } from '../writer.js';
 import { readArray, readInt8, readStringCompact } from '../arrays.js';
-import type { ApiCodec } from './apis.js';
+import type { ServerCodec } from './apis.js';
 
 /** GetTelemetrySubscriptionsRequest, versions 0, flexible 0+. */
 export interface GetTelemetrySubscriptionsRequest {
@@ -123,8 +123,8 @@ export function writeGetTelemetrySubscriptionsResponseV0(w: Writer, m: GetTeleme
 export const getTelemetrySubscriptionsResponseReaders = [readGetTelemetrySubscriptionsResponseV0] as const;
 export const getTelemetrySubscriptionsResponseWriters = [writeGetTelemetrySubscriptionsResponseV0] as const;
 
-/** Every version's reader and writer of GetTelemetrySubscriptions, indexed by version. */
-export const getTelemetrySubscriptionsCodec: ApiCodec = {
+/** GetTelemetrySubscriptions as a broker speaks it: request readers and response writers, indexed by version. */
+export const getTelemetrySubscriptionsServer: ServerCodec = {
   key: 71, name: 'GetTelemetrySubscriptions', minVersion: 0, maxVersion: 0, flexibleFrom: 0,
-  readRequest: getTelemetrySubscriptionsRequestReaders, writeRequest: getTelemetrySubscriptionsRequestWriters, readResponse: getTelemetrySubscriptionsResponseReaders, writeResponse: getTelemetrySubscriptionsResponseWriters,
+  readRequest: getTelemetrySubscriptionsRequestReaders, writeResponse: getTelemetrySubscriptionsResponseWriters,
 };

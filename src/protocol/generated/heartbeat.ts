@@ -4,7 +4,7 @@
 /* eslint-disable */
 import { Reader } from '../reader.js';
 import { type Writer } from '../writer.js';
-import type { ApiCodec } from './apis.js';
+import type { ServerCodec } from './apis.js';
 
 /** HeartbeatRequest, versions 0-4, flexible 4+. */
 export interface HeartbeatRequest {
@@ -286,8 +286,8 @@ export function writeHeartbeatResponseV4(w: Writer, m: HeartbeatResponse): void 
 export const heartbeatResponseReaders = [readHeartbeatResponseV0, readHeartbeatResponseV1, readHeartbeatResponseV2, readHeartbeatResponseV3, readHeartbeatResponseV4] as const;
 export const heartbeatResponseWriters = [writeHeartbeatResponseV0, writeHeartbeatResponseV1, writeHeartbeatResponseV2, writeHeartbeatResponseV3, writeHeartbeatResponseV4] as const;
 
-/** Every version's reader and writer of Heartbeat, indexed by version. */
-export const heartbeatCodec: ApiCodec = {
+/** Heartbeat as a broker speaks it: request readers and response writers, indexed by version. */
+export const heartbeatServer: ServerCodec = {
   key: 12, name: 'Heartbeat', minVersion: 0, maxVersion: 4, flexibleFrom: 4,
-  readRequest: heartbeatRequestReaders, writeRequest: heartbeatRequestWriters, readResponse: heartbeatResponseReaders, writeResponse: heartbeatResponseWriters,
+  readRequest: heartbeatRequestReaders, writeResponse: heartbeatResponseWriters,
 };

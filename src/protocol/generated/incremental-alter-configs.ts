@@ -5,7 +5,7 @@
 import { Reader } from '../reader.js';
 import { type Writer } from '../writer.js';
 import { readArray } from '../arrays.js';
-import type { ApiCodec } from './apis.js';
+import type { ServerCodec } from './apis.js';
 
 /** IncrementalAlterConfigsRequest, versions 0-1, flexible 1+. */
 export interface IncrementalAlterConfigsRequest {
@@ -313,8 +313,8 @@ export function writeIncrementalAlterConfigsResponseV1(w: Writer, m: Incremental
 export const incrementalAlterConfigsResponseReaders = [readIncrementalAlterConfigsResponseV0, readIncrementalAlterConfigsResponseV1] as const;
 export const incrementalAlterConfigsResponseWriters = [writeIncrementalAlterConfigsResponseV0, writeIncrementalAlterConfigsResponseV1] as const;
 
-/** Every version's reader and writer of IncrementalAlterConfigs, indexed by version. */
-export const incrementalAlterConfigsCodec: ApiCodec = {
+/** IncrementalAlterConfigs as a broker speaks it: request readers and response writers, indexed by version. */
+export const incrementalAlterConfigsServer: ServerCodec = {
   key: 44, name: 'IncrementalAlterConfigs', minVersion: 0, maxVersion: 1, flexibleFrom: 1,
-  readRequest: incrementalAlterConfigsRequestReaders, writeRequest: incrementalAlterConfigsRequestWriters, readResponse: incrementalAlterConfigsResponseReaders, writeResponse: incrementalAlterConfigsResponseWriters,
+  readRequest: incrementalAlterConfigsRequestReaders, writeResponse: incrementalAlterConfigsResponseWriters,
 };

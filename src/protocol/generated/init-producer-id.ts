@@ -4,7 +4,7 @@
 /* eslint-disable */
 import { Reader } from '../reader.js';
 import { type Writer } from '../writer.js';
-import type { ApiCodec } from './apis.js';
+import type { ServerCodec } from './apis.js';
 
 /** InitProducerIdRequest, versions 0-5, flexible 2+. */
 export interface InitProducerIdRequest {
@@ -402,8 +402,8 @@ export function writeInitProducerIdResponseV5(w: Writer, m: InitProducerIdRespon
 export const initProducerIdResponseReaders = [readInitProducerIdResponseV0, readInitProducerIdResponseV1, readInitProducerIdResponseV2, readInitProducerIdResponseV3, readInitProducerIdResponseV4, readInitProducerIdResponseV5] as const;
 export const initProducerIdResponseWriters = [writeInitProducerIdResponseV0, writeInitProducerIdResponseV1, writeInitProducerIdResponseV2, writeInitProducerIdResponseV3, writeInitProducerIdResponseV4, writeInitProducerIdResponseV5] as const;
 
-/** Every version's reader and writer of InitProducerId, indexed by version. */
-export const initProducerIdCodec: ApiCodec = {
+/** InitProducerId as a broker speaks it: request readers and response writers, indexed by version. */
+export const initProducerIdServer: ServerCodec = {
   key: 22, name: 'InitProducerId', minVersion: 0, maxVersion: 5, flexibleFrom: 2,
-  readRequest: initProducerIdRequestReaders, writeRequest: initProducerIdRequestWriters, readResponse: initProducerIdResponseReaders, writeResponse: initProducerIdResponseWriters,
+  readRequest: initProducerIdRequestReaders, writeResponse: initProducerIdResponseWriters,
 };

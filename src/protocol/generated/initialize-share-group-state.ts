@@ -5,7 +5,7 @@
 import { Reader, ZERO_UUID } from '../reader.js';
 import { type Writer } from '../writer.js';
 import { readArray } from '../arrays.js';
-import type { ApiCodec } from './apis.js';
+import type { ServerCodec } from './apis.js';
 
 /** InitializeShareGroupStateRequest, versions 0, flexible 0+. */
 export interface InitializeShareGroupStateRequest {
@@ -205,8 +205,8 @@ export function writeInitializeShareGroupStateResponseV0(w: Writer, m: Initializ
 export const initializeShareGroupStateResponseReaders = [readInitializeShareGroupStateResponseV0] as const;
 export const initializeShareGroupStateResponseWriters = [writeInitializeShareGroupStateResponseV0] as const;
 
-/** Every version's reader and writer of InitializeShareGroupState, indexed by version. */
-export const initializeShareGroupStateCodec: ApiCodec = {
+/** InitializeShareGroupState as a broker speaks it: request readers and response writers, indexed by version. */
+export const initializeShareGroupStateServer: ServerCodec = {
   key: 83, name: 'InitializeShareGroupState', minVersion: 0, maxVersion: 0, flexibleFrom: 0,
-  readRequest: initializeShareGroupStateRequestReaders, writeRequest: initializeShareGroupStateRequestWriters, readResponse: initializeShareGroupStateResponseReaders, writeResponse: initializeShareGroupStateResponseWriters,
+  readRequest: initializeShareGroupStateRequestReaders, writeResponse: initializeShareGroupStateResponseWriters,
 };

@@ -5,7 +5,7 @@
 import { Reader, EMPTY } from '../reader.js';
 import { type Writer } from '../writer.js';
 import { readArray } from '../arrays.js';
-import type { ApiCodec } from './apis.js';
+import type { ServerCodec } from './apis.js';
 
 /** JoinGroupRequest, versions 0-9, flexible 6+. */
 export interface JoinGroupRequest {
@@ -1408,8 +1408,8 @@ export function writeJoinGroupResponseV9(w: Writer, m: JoinGroupResponse): void 
 export const joinGroupResponseReaders = [readJoinGroupResponseV0, readJoinGroupResponseV1, readJoinGroupResponseV2, readJoinGroupResponseV3, readJoinGroupResponseV4, readJoinGroupResponseV5, readJoinGroupResponseV6, readJoinGroupResponseV7, readJoinGroupResponseV8, readJoinGroupResponseV9] as const;
 export const joinGroupResponseWriters = [writeJoinGroupResponseV0, writeJoinGroupResponseV1, writeJoinGroupResponseV2, writeJoinGroupResponseV3, writeJoinGroupResponseV4, writeJoinGroupResponseV5, writeJoinGroupResponseV6, writeJoinGroupResponseV7, writeJoinGroupResponseV8, writeJoinGroupResponseV9] as const;
 
-/** Every version's reader and writer of JoinGroup, indexed by version. */
-export const joinGroupCodec: ApiCodec = {
+/** JoinGroup as a broker speaks it: request readers and response writers, indexed by version. */
+export const joinGroupServer: ServerCodec = {
   key: 11, name: 'JoinGroup', minVersion: 0, maxVersion: 9, flexibleFrom: 6,
-  readRequest: joinGroupRequestReaders, writeRequest: joinGroupRequestWriters, readResponse: joinGroupResponseReaders, writeResponse: joinGroupResponseWriters,
+  readRequest: joinGroupRequestReaders, writeResponse: joinGroupResponseWriters,
 };

@@ -5,7 +5,7 @@
 import { Reader } from '../reader.js';
 import { type Writer } from '../writer.js';
 import { readArray } from '../arrays.js';
-import type { ApiCodec } from './apis.js';
+import type { ServerCodec } from './apis.js';
 
 /** LeaveGroupRequest, versions 0-5, flexible 4+. */
 export interface LeaveGroupRequest {
@@ -495,8 +495,8 @@ export function writeLeaveGroupResponseV5(w: Writer, m: LeaveGroupResponse): voi
 export const leaveGroupResponseReaders = [readLeaveGroupResponseV0, readLeaveGroupResponseV1, readLeaveGroupResponseV2, readLeaveGroupResponseV3, readLeaveGroupResponseV4, readLeaveGroupResponseV5] as const;
 export const leaveGroupResponseWriters = [writeLeaveGroupResponseV0, writeLeaveGroupResponseV1, writeLeaveGroupResponseV2, writeLeaveGroupResponseV3, writeLeaveGroupResponseV4, writeLeaveGroupResponseV5] as const;
 
-/** Every version's reader and writer of LeaveGroup, indexed by version. */
-export const leaveGroupCodec: ApiCodec = {
+/** LeaveGroup as a broker speaks it: request readers and response writers, indexed by version. */
+export const leaveGroupServer: ServerCodec = {
   key: 13, name: 'LeaveGroup', minVersion: 0, maxVersion: 5, flexibleFrom: 4,
-  readRequest: leaveGroupRequestReaders, writeRequest: leaveGroupRequestWriters, readResponse: leaveGroupResponseReaders, writeResponse: leaveGroupResponseWriters,
+  readRequest: leaveGroupRequestReaders, writeResponse: leaveGroupResponseWriters,
 };

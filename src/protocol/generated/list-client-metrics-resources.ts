@@ -5,7 +5,7 @@
 import { Reader } from '../reader.js';
 import { type Writer } from '../writer.js';
 import { readArray } from '../arrays.js';
-import type { ApiCodec } from './apis.js';
+import type { ServerCodec } from './apis.js';
 
 /** ListClientMetricsResourcesRequest, versions 0, flexible 0+. */
 export interface ListClientMetricsResourcesRequest {
@@ -97,8 +97,8 @@ export function writeListClientMetricsResourcesResponseV0(w: Writer, m: ListClie
 export const listClientMetricsResourcesResponseReaders = [readListClientMetricsResourcesResponseV0] as const;
 export const listClientMetricsResourcesResponseWriters = [writeListClientMetricsResourcesResponseV0] as const;
 
-/** Every version's reader and writer of ListClientMetricsResources, indexed by version. */
-export const listClientMetricsResourcesCodec: ApiCodec = {
+/** ListClientMetricsResources as a broker speaks it: request readers and response writers, indexed by version. */
+export const listClientMetricsResourcesServer: ServerCodec = {
   key: 74, name: 'ListClientMetricsResources', minVersion: 0, maxVersion: 0, flexibleFrom: 0,
-  readRequest: listClientMetricsResourcesRequestReaders, writeRequest: listClientMetricsResourcesRequestWriters, readResponse: listClientMetricsResourcesResponseReaders, writeResponse: listClientMetricsResourcesResponseWriters,
+  readRequest: listClientMetricsResourcesRequestReaders, writeResponse: listClientMetricsResourcesResponseWriters,
 };

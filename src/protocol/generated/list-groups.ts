@@ -5,7 +5,7 @@
 import { Reader } from '../reader.js';
 import { type Writer } from '../writer.js';
 import { readArray, readStringCompact } from '../arrays.js';
-import type { ApiCodec } from './apis.js';
+import type { ServerCodec } from './apis.js';
 
 /** ListGroupsRequest, versions 0-5, flexible 3+. */
 export interface ListGroupsRequest {
@@ -480,8 +480,8 @@ export function writeListGroupsResponseV5(w: Writer, m: ListGroupsResponse): voi
 export const listGroupsResponseReaders = [readListGroupsResponseV0, readListGroupsResponseV1, readListGroupsResponseV2, readListGroupsResponseV3, readListGroupsResponseV4, readListGroupsResponseV5] as const;
 export const listGroupsResponseWriters = [writeListGroupsResponseV0, writeListGroupsResponseV1, writeListGroupsResponseV2, writeListGroupsResponseV3, writeListGroupsResponseV4, writeListGroupsResponseV5] as const;
 
-/** Every version's reader and writer of ListGroups, indexed by version. */
-export const listGroupsCodec: ApiCodec = {
+/** ListGroups as a broker speaks it: request readers and response writers, indexed by version. */
+export const listGroupsServer: ServerCodec = {
   key: 16, name: 'ListGroups', minVersion: 0, maxVersion: 5, flexibleFrom: 3,
-  readRequest: listGroupsRequestReaders, writeRequest: listGroupsRequestWriters, readResponse: listGroupsResponseReaders, writeResponse: listGroupsResponseWriters,
+  readRequest: listGroupsRequestReaders, writeResponse: listGroupsResponseWriters,
 };

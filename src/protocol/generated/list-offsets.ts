@@ -5,7 +5,7 @@
 import { Reader } from '../reader.js';
 import { type Writer } from '../writer.js';
 import { readArray, readInt64 } from '../arrays.js';
-import type { ApiCodec } from './apis.js';
+import type { ServerCodec } from './apis.js';
 
 /** ListOffsetsRequest, versions 0-10, flexible 6+. */
 export interface ListOffsetsRequest {
@@ -1751,8 +1751,8 @@ export function writeListOffsetsResponseV10(w: Writer, m: ListOffsetsResponse): 
 export const listOffsetsResponseReaders = [readListOffsetsResponseV0, readListOffsetsResponseV1, readListOffsetsResponseV2, readListOffsetsResponseV3, readListOffsetsResponseV4, readListOffsetsResponseV5, readListOffsetsResponseV6, readListOffsetsResponseV7, readListOffsetsResponseV8, readListOffsetsResponseV9, readListOffsetsResponseV10] as const;
 export const listOffsetsResponseWriters = [writeListOffsetsResponseV0, writeListOffsetsResponseV1, writeListOffsetsResponseV2, writeListOffsetsResponseV3, writeListOffsetsResponseV4, writeListOffsetsResponseV5, writeListOffsetsResponseV6, writeListOffsetsResponseV7, writeListOffsetsResponseV8, writeListOffsetsResponseV9, writeListOffsetsResponseV10] as const;
 
-/** Every version's reader and writer of ListOffsets, indexed by version. */
-export const listOffsetsCodec: ApiCodec = {
+/** ListOffsets as a broker speaks it: request readers and response writers, indexed by version. */
+export const listOffsetsServer: ServerCodec = {
   key: 2, name: 'ListOffsets', minVersion: 0, maxVersion: 10, flexibleFrom: 6,
-  readRequest: listOffsetsRequestReaders, writeRequest: listOffsetsRequestWriters, readResponse: listOffsetsResponseReaders, writeResponse: listOffsetsResponseWriters,
+  readRequest: listOffsetsRequestReaders, writeResponse: listOffsetsResponseWriters,
 };

@@ -5,7 +5,7 @@
 import { Reader } from '../reader.js';
 import { type Writer } from '../writer.js';
 import { readArray, readInt32, readNullableArray } from '../arrays.js';
-import type { ApiCodec } from './apis.js';
+import type { ServerCodec } from './apis.js';
 
 /** ListPartitionReassignmentsRequest, versions 0, flexible 0+. */
 export interface ListPartitionReassignmentsRequest {
@@ -209,8 +209,8 @@ export function writeListPartitionReassignmentsResponseV0(w: Writer, m: ListPart
 export const listPartitionReassignmentsResponseReaders = [readListPartitionReassignmentsResponseV0] as const;
 export const listPartitionReassignmentsResponseWriters = [writeListPartitionReassignmentsResponseV0] as const;
 
-/** Every version's reader and writer of ListPartitionReassignments, indexed by version. */
-export const listPartitionReassignmentsCodec: ApiCodec = {
+/** ListPartitionReassignments as a broker speaks it: request readers and response writers, indexed by version. */
+export const listPartitionReassignmentsServer: ServerCodec = {
   key: 46, name: 'ListPartitionReassignments', minVersion: 0, maxVersion: 0, flexibleFrom: 0,
-  readRequest: listPartitionReassignmentsRequestReaders, writeRequest: listPartitionReassignmentsRequestWriters, readResponse: listPartitionReassignmentsResponseReaders, writeResponse: listPartitionReassignmentsResponseWriters,
+  readRequest: listPartitionReassignmentsRequestReaders, writeResponse: listPartitionReassignmentsResponseWriters,
 };

@@ -5,7 +5,7 @@
 import { Reader } from '../reader.js';
 import { type Writer } from '../writer.js';
 import { readArray, readInt64, readStringCompact } from '../arrays.js';
-import type { ApiCodec } from './apis.js';
+import type { ServerCodec } from './apis.js';
 
 /** ListTransactionsRequest, versions 0-1, flexible 0+. */
 export interface ListTransactionsRequest {
@@ -243,8 +243,8 @@ export function writeListTransactionsResponseV1(w: Writer, m: ListTransactionsRe
 export const listTransactionsResponseReaders = [readListTransactionsResponseV0, readListTransactionsResponseV1] as const;
 export const listTransactionsResponseWriters = [writeListTransactionsResponseV0, writeListTransactionsResponseV1] as const;
 
-/** Every version's reader and writer of ListTransactions, indexed by version. */
-export const listTransactionsCodec: ApiCodec = {
+/** ListTransactions as a broker speaks it: request readers and response writers, indexed by version. */
+export const listTransactionsServer: ServerCodec = {
   key: 66, name: 'ListTransactions', minVersion: 0, maxVersion: 1, flexibleFrom: 0,
-  readRequest: listTransactionsRequestReaders, writeRequest: listTransactionsRequestWriters, readResponse: listTransactionsResponseReaders, writeResponse: listTransactionsResponseWriters,
+  readRequest: listTransactionsRequestReaders, writeResponse: listTransactionsResponseWriters,
 };

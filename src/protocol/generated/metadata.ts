@@ -5,7 +5,7 @@
 import { Reader, ZERO_UUID } from '../reader.js';
 import { type Writer } from '../writer.js';
 import { readArray, readInt32, readNullableArray } from '../arrays.js';
-import type { ApiCodec } from './apis.js';
+import type { ServerCodec } from './apis.js';
 
 /** MetadataRequest, versions 0-12, flexible 9+. */
 export interface MetadataRequest {
@@ -2555,8 +2555,8 @@ export function writeMetadataResponseV12(w: Writer, m: MetadataResponse): void {
 export const metadataResponseReaders = [readMetadataResponseV0, readMetadataResponseV1, readMetadataResponseV2, readMetadataResponseV3, readMetadataResponseV4, readMetadataResponseV5, readMetadataResponseV6, readMetadataResponseV7, readMetadataResponseV8, readMetadataResponseV9, readMetadataResponseV10, readMetadataResponseV11, readMetadataResponseV12] as const;
 export const metadataResponseWriters = [writeMetadataResponseV0, writeMetadataResponseV1, writeMetadataResponseV2, writeMetadataResponseV3, writeMetadataResponseV4, writeMetadataResponseV5, writeMetadataResponseV6, writeMetadataResponseV7, writeMetadataResponseV8, writeMetadataResponseV9, writeMetadataResponseV10, writeMetadataResponseV11, writeMetadataResponseV12] as const;
 
-/** Every version's reader and writer of Metadata, indexed by version. */
-export const metadataCodec: ApiCodec = {
+/** Metadata as a broker speaks it: request readers and response writers, indexed by version. */
+export const metadataServer: ServerCodec = {
   key: 3, name: 'Metadata', minVersion: 0, maxVersion: 12, flexibleFrom: 9,
-  readRequest: metadataRequestReaders, writeRequest: metadataRequestWriters, readResponse: metadataResponseReaders, writeResponse: metadataResponseWriters,
+  readRequest: metadataRequestReaders, writeResponse: metadataResponseWriters,
 };

@@ -5,7 +5,7 @@
 import { Reader } from '../reader.js';
 import { type Writer } from '../writer.js';
 import { readArray } from '../arrays.js';
-import type { ApiCodec } from './apis.js';
+import type { ServerCodec } from './apis.js';
 
 /** OffsetCommitRequest, versions 0-9, flexible 8+. */
 export interface OffsetCommitRequest {
@@ -1525,8 +1525,8 @@ export function writeOffsetCommitResponseV9(w: Writer, m: OffsetCommitResponse):
 export const offsetCommitResponseReaders = [readOffsetCommitResponseV0, readOffsetCommitResponseV1, readOffsetCommitResponseV2, readOffsetCommitResponseV3, readOffsetCommitResponseV4, readOffsetCommitResponseV5, readOffsetCommitResponseV6, readOffsetCommitResponseV7, readOffsetCommitResponseV8, readOffsetCommitResponseV9] as const;
 export const offsetCommitResponseWriters = [writeOffsetCommitResponseV0, writeOffsetCommitResponseV1, writeOffsetCommitResponseV2, writeOffsetCommitResponseV3, writeOffsetCommitResponseV4, writeOffsetCommitResponseV5, writeOffsetCommitResponseV6, writeOffsetCommitResponseV7, writeOffsetCommitResponseV8, writeOffsetCommitResponseV9] as const;
 
-/** Every version's reader and writer of OffsetCommit, indexed by version. */
-export const offsetCommitCodec: ApiCodec = {
+/** OffsetCommit as a broker speaks it: request readers and response writers, indexed by version. */
+export const offsetCommitServer: ServerCodec = {
   key: 8, name: 'OffsetCommit', minVersion: 0, maxVersion: 9, flexibleFrom: 8,
-  readRequest: offsetCommitRequestReaders, writeRequest: offsetCommitRequestWriters, readResponse: offsetCommitResponseReaders, writeResponse: offsetCommitResponseWriters,
+  readRequest: offsetCommitRequestReaders, writeResponse: offsetCommitResponseWriters,
 };

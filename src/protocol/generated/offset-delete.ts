@@ -5,7 +5,7 @@
 import { Reader } from '../reader.js';
 import { type Writer } from '../writer.js';
 import { readArray } from '../arrays.js';
-import type { ApiCodec } from './apis.js';
+import type { ServerCodec } from './apis.js';
 
 /** OffsetDeleteRequest, versions 0, flexible none. */
 export interface OffsetDeleteRequest {
@@ -181,8 +181,8 @@ export function writeOffsetDeleteResponseV0(w: Writer, m: OffsetDeleteResponse):
 export const offsetDeleteResponseReaders = [readOffsetDeleteResponseV0] as const;
 export const offsetDeleteResponseWriters = [writeOffsetDeleteResponseV0] as const;
 
-/** Every version's reader and writer of OffsetDelete, indexed by version. */
-export const offsetDeleteCodec: ApiCodec = {
+/** OffsetDelete as a broker speaks it: request readers and response writers, indexed by version. */
+export const offsetDeleteServer: ServerCodec = {
   key: 47, name: 'OffsetDelete', minVersion: 0, maxVersion: 0, flexibleFrom: Infinity,
-  readRequest: offsetDeleteRequestReaders, writeRequest: offsetDeleteRequestWriters, readResponse: offsetDeleteResponseReaders, writeResponse: offsetDeleteResponseWriters,
+  readRequest: offsetDeleteRequestReaders, writeResponse: offsetDeleteResponseWriters,
 };

@@ -5,7 +5,7 @@
 import { Reader } from '../reader.js';
 import { type Writer } from '../writer.js';
 import { readArray, readInt32, readNullableArray } from '../arrays.js';
-import type { ApiCodec } from './apis.js';
+import type { ServerCodec } from './apis.js';
 
 /** OffsetFetchRequest, versions 0-9, flexible 6+. */
 export interface OffsetFetchRequest {
@@ -1518,8 +1518,8 @@ export function writeOffsetFetchResponseV9(w: Writer, m: OffsetFetchResponse): v
 export const offsetFetchResponseReaders = [readOffsetFetchResponseV0, readOffsetFetchResponseV1, readOffsetFetchResponseV2, readOffsetFetchResponseV3, readOffsetFetchResponseV4, readOffsetFetchResponseV5, readOffsetFetchResponseV6, readOffsetFetchResponseV7, readOffsetFetchResponseV8, readOffsetFetchResponseV9] as const;
 export const offsetFetchResponseWriters = [writeOffsetFetchResponseV0, writeOffsetFetchResponseV1, writeOffsetFetchResponseV2, writeOffsetFetchResponseV3, writeOffsetFetchResponseV4, writeOffsetFetchResponseV5, writeOffsetFetchResponseV6, writeOffsetFetchResponseV7, writeOffsetFetchResponseV8, writeOffsetFetchResponseV9] as const;
 
-/** Every version's reader and writer of OffsetFetch, indexed by version. */
-export const offsetFetchCodec: ApiCodec = {
+/** OffsetFetch as a broker speaks it: request readers and response writers, indexed by version. */
+export const offsetFetchServer: ServerCodec = {
   key: 9, name: 'OffsetFetch', minVersion: 0, maxVersion: 9, flexibleFrom: 6,
-  readRequest: offsetFetchRequestReaders, writeRequest: offsetFetchRequestWriters, readResponse: offsetFetchResponseReaders, writeResponse: offsetFetchResponseWriters,
+  readRequest: offsetFetchRequestReaders, writeResponse: offsetFetchResponseWriters,
 };

@@ -5,7 +5,7 @@
 import { Reader } from '../reader.js';
 import { type Writer } from '../writer.js';
 import { readArray } from '../arrays.js';
-import type { ApiCodec } from './apis.js';
+import type { ServerCodec } from './apis.js';
 
 /** OffsetForLeaderEpochRequest, versions 0-4, flexible 4+. */
 export interface OffsetForLeaderEpochRequest {
@@ -737,8 +737,8 @@ export function writeOffsetForLeaderEpochResponseV4(w: Writer, m: OffsetForLeade
 export const offsetForLeaderEpochResponseReaders = [readOffsetForLeaderEpochResponseV0, readOffsetForLeaderEpochResponseV1, readOffsetForLeaderEpochResponseV2, readOffsetForLeaderEpochResponseV3, readOffsetForLeaderEpochResponseV4] as const;
 export const offsetForLeaderEpochResponseWriters = [writeOffsetForLeaderEpochResponseV0, writeOffsetForLeaderEpochResponseV1, writeOffsetForLeaderEpochResponseV2, writeOffsetForLeaderEpochResponseV3, writeOffsetForLeaderEpochResponseV4] as const;
 
-/** Every version's reader and writer of OffsetForLeaderEpoch, indexed by version. */
-export const offsetForLeaderEpochCodec: ApiCodec = {
+/** OffsetForLeaderEpoch as a broker speaks it: request readers and response writers, indexed by version. */
+export const offsetForLeaderEpochServer: ServerCodec = {
   key: 23, name: 'OffsetForLeaderEpoch', minVersion: 0, maxVersion: 4, flexibleFrom: 4,
-  readRequest: offsetForLeaderEpochRequestReaders, writeRequest: offsetForLeaderEpochRequestWriters, readResponse: offsetForLeaderEpochResponseReaders, writeResponse: offsetForLeaderEpochResponseWriters,
+  readRequest: offsetForLeaderEpochRequestReaders, writeResponse: offsetForLeaderEpochResponseWriters,
 };

@@ -5,7 +5,7 @@
 import { Reader } from '../reader.js';
 import { type Writer, SizeWriter, type Records } from '../writer.js';
 import { deepEqual, readArray } from '../arrays.js';
-import type { ApiCodec } from './apis.js';
+import type { ServerCodec } from './apis.js';
 
 /** ProduceRequest, versions 0-11, flexible 9+. */
 export interface ProduceRequest {
@@ -2213,8 +2213,8 @@ export function writeProduceResponseV11(w: Writer, m: ProduceResponse): void {
 export const produceResponseReaders = [readProduceResponseV0, readProduceResponseV1, readProduceResponseV2, readProduceResponseV3, readProduceResponseV4, readProduceResponseV5, readProduceResponseV6, readProduceResponseV7, readProduceResponseV8, readProduceResponseV9, readProduceResponseV10, readProduceResponseV11] as const;
 export const produceResponseWriters = [writeProduceResponseV0, writeProduceResponseV1, writeProduceResponseV2, writeProduceResponseV3, writeProduceResponseV4, writeProduceResponseV5, writeProduceResponseV6, writeProduceResponseV7, writeProduceResponseV8, writeProduceResponseV9, writeProduceResponseV10, writeProduceResponseV11] as const;
 
-/** Every version's reader and writer of Produce, indexed by version. */
-export const produceCodec: ApiCodec = {
+/** Produce as a broker speaks it: request readers and response writers, indexed by version. */
+export const produceServer: ServerCodec = {
   key: 0, name: 'Produce', minVersion: 0, maxVersion: 11, flexibleFrom: 9,
-  readRequest: produceRequestReaders, writeRequest: produceRequestWriters, readResponse: produceResponseReaders, writeResponse: produceResponseWriters,
+  readRequest: produceRequestReaders, writeResponse: produceResponseWriters,
 };

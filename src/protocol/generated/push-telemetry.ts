@@ -4,7 +4,7 @@
 /* eslint-disable */
 import { Reader, EMPTY, ZERO_UUID } from '../reader.js';
 import { type Writer } from '../writer.js';
-import type { ApiCodec } from './apis.js';
+import type { ServerCodec } from './apis.js';
 
 /** PushTelemetryRequest, versions 0, flexible 0+. */
 export interface PushTelemetryRequest {
@@ -96,8 +96,8 @@ export function writePushTelemetryResponseV0(w: Writer, m: PushTelemetryResponse
 export const pushTelemetryResponseReaders = [readPushTelemetryResponseV0] as const;
 export const pushTelemetryResponseWriters = [writePushTelemetryResponseV0] as const;
 
-/** Every version's reader and writer of PushTelemetry, indexed by version. */
-export const pushTelemetryCodec: ApiCodec = {
+/** PushTelemetry as a broker speaks it: request readers and response writers, indexed by version. */
+export const pushTelemetryServer: ServerCodec = {
   key: 72, name: 'PushTelemetry', minVersion: 0, maxVersion: 0, flexibleFrom: 0,
-  readRequest: pushTelemetryRequestReaders, writeRequest: pushTelemetryRequestWriters, readResponse: pushTelemetryResponseReaders, writeResponse: pushTelemetryResponseWriters,
+  readRequest: pushTelemetryRequestReaders, writeResponse: pushTelemetryResponseWriters,
 };

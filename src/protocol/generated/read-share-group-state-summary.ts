@@ -5,7 +5,7 @@
 import { Reader, ZERO_UUID } from '../reader.js';
 import { type Writer } from '../writer.js';
 import { readArray } from '../arrays.js';
-import type { ApiCodec } from './apis.js';
+import type { ServerCodec } from './apis.js';
 
 /** ReadShareGroupStateSummaryRequest, versions 0, flexible 0+. */
 export interface ReadShareGroupStateSummaryRequest {
@@ -211,8 +211,8 @@ export function writeReadShareGroupStateSummaryResponseV0(w: Writer, m: ReadShar
 export const readShareGroupStateSummaryResponseReaders = [readReadShareGroupStateSummaryResponseV0] as const;
 export const readShareGroupStateSummaryResponseWriters = [writeReadShareGroupStateSummaryResponseV0] as const;
 
-/** Every version's reader and writer of ReadShareGroupStateSummary, indexed by version. */
-export const readShareGroupStateSummaryCodec: ApiCodec = {
+/** ReadShareGroupStateSummary as a broker speaks it: request readers and response writers, indexed by version. */
+export const readShareGroupStateSummaryServer: ServerCodec = {
   key: 87, name: 'ReadShareGroupStateSummary', minVersion: 0, maxVersion: 0, flexibleFrom: 0,
-  readRequest: readShareGroupStateSummaryRequestReaders, writeRequest: readShareGroupStateSummaryRequestWriters, readResponse: readShareGroupStateSummaryResponseReaders, writeResponse: readShareGroupStateSummaryResponseWriters,
+  readRequest: readShareGroupStateSummaryRequestReaders, writeResponse: readShareGroupStateSummaryResponseWriters,
 };

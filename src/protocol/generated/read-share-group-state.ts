@@ -5,7 +5,7 @@
 import { Reader, ZERO_UUID } from '../reader.js';
 import { type Writer } from '../writer.js';
 import { readArray } from '../arrays.js';
-import type { ApiCodec } from './apis.js';
+import type { ServerCodec } from './apis.js';
 
 /** ReadShareGroupStateRequest, versions 0, flexible 0+. */
 export interface ReadShareGroupStateRequest {
@@ -259,8 +259,8 @@ export function writeReadShareGroupStateResponseV0(w: Writer, m: ReadShareGroupS
 export const readShareGroupStateResponseReaders = [readReadShareGroupStateResponseV0] as const;
 export const readShareGroupStateResponseWriters = [writeReadShareGroupStateResponseV0] as const;
 
-/** Every version's reader and writer of ReadShareGroupState, indexed by version. */
-export const readShareGroupStateCodec: ApiCodec = {
+/** ReadShareGroupState as a broker speaks it: request readers and response writers, indexed by version. */
+export const readShareGroupStateServer: ServerCodec = {
   key: 84, name: 'ReadShareGroupState', minVersion: 0, maxVersion: 0, flexibleFrom: 0,
-  readRequest: readShareGroupStateRequestReaders, writeRequest: readShareGroupStateRequestWriters, readResponse: readShareGroupStateResponseReaders, writeResponse: readShareGroupStateResponseWriters,
+  readRequest: readShareGroupStateRequestReaders, writeResponse: readShareGroupStateResponseWriters,
 };

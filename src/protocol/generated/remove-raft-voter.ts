@@ -4,7 +4,7 @@
 /* eslint-disable */
 import { Reader, ZERO_UUID } from '../reader.js';
 import { type Writer } from '../writer.js';
-import type { ApiCodec } from './apis.js';
+import type { ServerCodec } from './apis.js';
 
 /** RemoveRaftVoterRequest, versions 0, flexible 0+. */
 export interface RemoveRaftVoterRequest {
@@ -90,8 +90,8 @@ export function writeRemoveRaftVoterResponseV0(w: Writer, m: RemoveRaftVoterResp
 export const removeRaftVoterResponseReaders = [readRemoveRaftVoterResponseV0] as const;
 export const removeRaftVoterResponseWriters = [writeRemoveRaftVoterResponseV0] as const;
 
-/** Every version's reader and writer of RemoveRaftVoter, indexed by version. */
-export const removeRaftVoterCodec: ApiCodec = {
+/** RemoveRaftVoter as a broker speaks it: request readers and response writers, indexed by version. */
+export const removeRaftVoterServer: ServerCodec = {
   key: 81, name: 'RemoveRaftVoter', minVersion: 0, maxVersion: 0, flexibleFrom: 0,
-  readRequest: removeRaftVoterRequestReaders, writeRequest: removeRaftVoterRequestWriters, readResponse: removeRaftVoterResponseReaders, writeResponse: removeRaftVoterResponseWriters,
+  readRequest: removeRaftVoterRequestReaders, writeResponse: removeRaftVoterResponseWriters,
 };

@@ -4,7 +4,7 @@
 /* eslint-disable */
 import { Reader, EMPTY } from '../reader.js';
 import { type Writer } from '../writer.js';
-import type { ApiCodec } from './apis.js';
+import type { ServerCodec } from './apis.js';
 
 /** RenewDelegationTokenRequest, versions 0-2, flexible 2+. */
 export interface RenewDelegationTokenRequest {
@@ -180,8 +180,8 @@ export function writeRenewDelegationTokenResponseV2(w: Writer, m: RenewDelegatio
 export const renewDelegationTokenResponseReaders = [readRenewDelegationTokenResponseV0, readRenewDelegationTokenResponseV1, readRenewDelegationTokenResponseV2] as const;
 export const renewDelegationTokenResponseWriters = [writeRenewDelegationTokenResponseV0, writeRenewDelegationTokenResponseV1, writeRenewDelegationTokenResponseV2] as const;
 
-/** Every version's reader and writer of RenewDelegationToken, indexed by version. */
-export const renewDelegationTokenCodec: ApiCodec = {
+/** RenewDelegationToken as a broker speaks it: request readers and response writers, indexed by version. */
+export const renewDelegationTokenServer: ServerCodec = {
   key: 39, name: 'RenewDelegationToken', minVersion: 0, maxVersion: 2, flexibleFrom: 2,
-  readRequest: renewDelegationTokenRequestReaders, writeRequest: renewDelegationTokenRequestWriters, readResponse: renewDelegationTokenResponseReaders, writeResponse: renewDelegationTokenResponseWriters,
+  readRequest: renewDelegationTokenRequestReaders, writeResponse: renewDelegationTokenResponseWriters,
 };

@@ -4,7 +4,7 @@
 /* eslint-disable */
 import { Reader, EMPTY } from '../reader.js';
 import { type Writer } from '../writer.js';
-import type { ApiCodec } from './apis.js';
+import type { ServerCodec } from './apis.js';
 
 /** SaslAuthenticateRequest, versions 0-2, flexible 2+. */
 export interface SaslAuthenticateRequest {
@@ -177,8 +177,8 @@ export function writeSaslAuthenticateResponseV2(w: Writer, m: SaslAuthenticateRe
 export const saslAuthenticateResponseReaders = [readSaslAuthenticateResponseV0, readSaslAuthenticateResponseV1, readSaslAuthenticateResponseV2] as const;
 export const saslAuthenticateResponseWriters = [writeSaslAuthenticateResponseV0, writeSaslAuthenticateResponseV1, writeSaslAuthenticateResponseV2] as const;
 
-/** Every version's reader and writer of SaslAuthenticate, indexed by version. */
-export const saslAuthenticateCodec: ApiCodec = {
+/** SaslAuthenticate as a broker speaks it: request readers and response writers, indexed by version. */
+export const saslAuthenticateServer: ServerCodec = {
   key: 36, name: 'SaslAuthenticate', minVersion: 0, maxVersion: 2, flexibleFrom: 2,
-  readRequest: saslAuthenticateRequestReaders, writeRequest: saslAuthenticateRequestWriters, readResponse: saslAuthenticateResponseReaders, writeResponse: saslAuthenticateResponseWriters,
+  readRequest: saslAuthenticateRequestReaders, writeResponse: saslAuthenticateResponseWriters,
 };

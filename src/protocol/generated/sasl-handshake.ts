@@ -5,7 +5,7 @@
 import { Reader } from '../reader.js';
 import { type Writer } from '../writer.js';
 import { readArray, readString } from '../arrays.js';
-import type { ApiCodec } from './apis.js';
+import type { ServerCodec } from './apis.js';
 
 /** SaslHandshakeRequest, versions 0-1, flexible none. */
 export interface SaslHandshakeRequest {
@@ -115,8 +115,8 @@ export function writeSaslHandshakeResponseV1(w: Writer, m: SaslHandshakeResponse
 export const saslHandshakeResponseReaders = [readSaslHandshakeResponseV0, readSaslHandshakeResponseV1] as const;
 export const saslHandshakeResponseWriters = [writeSaslHandshakeResponseV0, writeSaslHandshakeResponseV1] as const;
 
-/** Every version's reader and writer of SaslHandshake, indexed by version. */
-export const saslHandshakeCodec: ApiCodec = {
+/** SaslHandshake as a broker speaks it: request readers and response writers, indexed by version. */
+export const saslHandshakeServer: ServerCodec = {
   key: 17, name: 'SaslHandshake', minVersion: 0, maxVersion: 1, flexibleFrom: Infinity,
-  readRequest: saslHandshakeRequestReaders, writeRequest: saslHandshakeRequestWriters, readResponse: saslHandshakeResponseReaders, writeResponse: saslHandshakeResponseWriters,
+  readRequest: saslHandshakeRequestReaders, writeResponse: saslHandshakeResponseWriters,
 };

@@ -5,7 +5,7 @@
 import { Reader, ZERO_UUID } from '../reader.js';
 import { type Writer } from '../writer.js';
 import { readArray, readInt8 } from '../arrays.js';
-import type { ApiCodec } from './apis.js';
+import type { ServerCodec } from './apis.js';
 
 /** ShareAcknowledgeRequest, versions 0, flexible 0+. */
 export interface ShareAcknowledgeRequest {
@@ -356,8 +356,8 @@ export function writeShareAcknowledgeResponseV0(w: Writer, m: ShareAcknowledgeRe
 export const shareAcknowledgeResponseReaders = [readShareAcknowledgeResponseV0] as const;
 export const shareAcknowledgeResponseWriters = [writeShareAcknowledgeResponseV0] as const;
 
-/** Every version's reader and writer of ShareAcknowledge, indexed by version. */
-export const shareAcknowledgeCodec: ApiCodec = {
+/** ShareAcknowledge as a broker speaks it: request readers and response writers, indexed by version. */
+export const shareAcknowledgeServer: ServerCodec = {
   key: 79, name: 'ShareAcknowledge', minVersion: 0, maxVersion: 0, flexibleFrom: 0,
-  readRequest: shareAcknowledgeRequestReaders, writeRequest: shareAcknowledgeRequestWriters, readResponse: shareAcknowledgeResponseReaders, writeResponse: shareAcknowledgeResponseWriters,
+  readRequest: shareAcknowledgeRequestReaders, writeResponse: shareAcknowledgeResponseWriters,
 };

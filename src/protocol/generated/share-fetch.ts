@@ -5,7 +5,7 @@
 import { Reader, ZERO_UUID } from '../reader.js';
 import { type Writer, type Records } from '../writer.js';
 import { readArray, readInt32, readInt8 } from '../arrays.js';
-import type { ApiCodec } from './apis.js';
+import type { ServerCodec } from './apis.js';
 
 /** ShareFetchRequest, versions 0, flexible 0+. */
 export interface ShareFetchRequest {
@@ -480,8 +480,8 @@ export function writeShareFetchResponseV0(w: Writer, m: ShareFetchResponse): voi
 export const shareFetchResponseReaders = [readShareFetchResponseV0] as const;
 export const shareFetchResponseWriters = [writeShareFetchResponseV0] as const;
 
-/** Every version's reader and writer of ShareFetch, indexed by version. */
-export const shareFetchCodec: ApiCodec = {
+/** ShareFetch as a broker speaks it: request readers and response writers, indexed by version. */
+export const shareFetchServer: ServerCodec = {
   key: 78, name: 'ShareFetch', minVersion: 0, maxVersion: 0, flexibleFrom: 0,
-  readRequest: shareFetchRequestReaders, writeRequest: shareFetchRequestWriters, readResponse: shareFetchResponseReaders, writeResponse: shareFetchResponseWriters,
+  readRequest: shareFetchRequestReaders, writeResponse: shareFetchResponseWriters,
 };

@@ -5,7 +5,7 @@
 import { Reader, ZERO_UUID } from '../reader.js';
 import { type Writer } from '../writer.js';
 import { readArray, readInt32, readStringCompact } from '../arrays.js';
-import type { ApiCodec } from './apis.js';
+import type { ServerCodec } from './apis.js';
 
 /** ShareGroupDescribeRequest, versions 0, flexible 0+. */
 export interface ShareGroupDescribeRequest {
@@ -285,8 +285,8 @@ export function writeShareGroupDescribeResponseV0(w: Writer, m: ShareGroupDescri
 export const shareGroupDescribeResponseReaders = [readShareGroupDescribeResponseV0] as const;
 export const shareGroupDescribeResponseWriters = [writeShareGroupDescribeResponseV0] as const;
 
-/** Every version's reader and writer of ShareGroupDescribe, indexed by version. */
-export const shareGroupDescribeCodec: ApiCodec = {
+/** ShareGroupDescribe as a broker speaks it: request readers and response writers, indexed by version. */
+export const shareGroupDescribeServer: ServerCodec = {
   key: 77, name: 'ShareGroupDescribe', minVersion: 0, maxVersion: 0, flexibleFrom: 0,
-  readRequest: shareGroupDescribeRequestReaders, writeRequest: shareGroupDescribeRequestWriters, readResponse: shareGroupDescribeResponseReaders, writeResponse: shareGroupDescribeResponseWriters,
+  readRequest: shareGroupDescribeRequestReaders, writeResponse: shareGroupDescribeResponseWriters,
 };

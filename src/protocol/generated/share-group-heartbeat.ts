@@ -5,7 +5,7 @@
 import { Reader, ZERO_UUID } from '../reader.js';
 import { type Writer } from '../writer.js';
 import { readArray, readInt32, readNullableArray, readStringCompact } from '../arrays.js';
-import type { ApiCodec } from './apis.js';
+import type { ServerCodec } from './apis.js';
 
 /** ShareGroupHeartbeatRequest, versions 0, flexible 0+. */
 export interface ShareGroupHeartbeatRequest {
@@ -195,8 +195,8 @@ export function writeShareGroupHeartbeatResponseV0(w: Writer, m: ShareGroupHeart
 export const shareGroupHeartbeatResponseReaders = [readShareGroupHeartbeatResponseV0] as const;
 export const shareGroupHeartbeatResponseWriters = [writeShareGroupHeartbeatResponseV0] as const;
 
-/** Every version's reader and writer of ShareGroupHeartbeat, indexed by version. */
-export const shareGroupHeartbeatCodec: ApiCodec = {
+/** ShareGroupHeartbeat as a broker speaks it: request readers and response writers, indexed by version. */
+export const shareGroupHeartbeatServer: ServerCodec = {
   key: 76, name: 'ShareGroupHeartbeat', minVersion: 0, maxVersion: 0, flexibleFrom: 0,
-  readRequest: shareGroupHeartbeatRequestReaders, writeRequest: shareGroupHeartbeatRequestWriters, readResponse: shareGroupHeartbeatResponseReaders, writeResponse: shareGroupHeartbeatResponseWriters,
+  readRequest: shareGroupHeartbeatRequestReaders, writeResponse: shareGroupHeartbeatResponseWriters,
 };

@@ -5,7 +5,7 @@
 import { Reader, EMPTY } from '../reader.js';
 import { type Writer } from '../writer.js';
 import { readArray } from '../arrays.js';
-import type { ApiCodec } from './apis.js';
+import type { ServerCodec } from './apis.js';
 
 /** SyncGroupRequest, versions 0-5, flexible 4+. */
 export interface SyncGroupRequest {
@@ -574,8 +574,8 @@ export function writeSyncGroupResponseV5(w: Writer, m: SyncGroupResponse): void 
 export const syncGroupResponseReaders = [readSyncGroupResponseV0, readSyncGroupResponseV1, readSyncGroupResponseV2, readSyncGroupResponseV3, readSyncGroupResponseV4, readSyncGroupResponseV5] as const;
 export const syncGroupResponseWriters = [writeSyncGroupResponseV0, writeSyncGroupResponseV1, writeSyncGroupResponseV2, writeSyncGroupResponseV3, writeSyncGroupResponseV4, writeSyncGroupResponseV5] as const;
 
-/** Every version's reader and writer of SyncGroup, indexed by version. */
-export const syncGroupCodec: ApiCodec = {
+/** SyncGroup as a broker speaks it: request readers and response writers, indexed by version. */
+export const syncGroupServer: ServerCodec = {
   key: 14, name: 'SyncGroup', minVersion: 0, maxVersion: 5, flexibleFrom: 4,
-  readRequest: syncGroupRequestReaders, writeRequest: syncGroupRequestWriters, readResponse: syncGroupResponseReaders, writeResponse: syncGroupResponseWriters,
+  readRequest: syncGroupRequestReaders, writeResponse: syncGroupResponseWriters,
 };

@@ -5,7 +5,7 @@
 import { Reader } from '../reader.js';
 import { type Writer } from '../writer.js';
 import { readArray } from '../arrays.js';
-import type { ApiCodec } from './apis.js';
+import type { ServerCodec } from './apis.js';
 
 /** TxnOffsetCommitRequest, versions 0-4, flexible 3+. */
 export interface TxnOffsetCommitRequest {
@@ -856,8 +856,8 @@ export function writeTxnOffsetCommitResponseV4(w: Writer, m: TxnOffsetCommitResp
 export const txnOffsetCommitResponseReaders = [readTxnOffsetCommitResponseV0, readTxnOffsetCommitResponseV1, readTxnOffsetCommitResponseV2, readTxnOffsetCommitResponseV3, readTxnOffsetCommitResponseV4] as const;
 export const txnOffsetCommitResponseWriters = [writeTxnOffsetCommitResponseV0, writeTxnOffsetCommitResponseV1, writeTxnOffsetCommitResponseV2, writeTxnOffsetCommitResponseV3, writeTxnOffsetCommitResponseV4] as const;
 
-/** Every version's reader and writer of TxnOffsetCommit, indexed by version. */
-export const txnOffsetCommitCodec: ApiCodec = {
+/** TxnOffsetCommit as a broker speaks it: request readers and response writers, indexed by version. */
+export const txnOffsetCommitServer: ServerCodec = {
   key: 28, name: 'TxnOffsetCommit', minVersion: 0, maxVersion: 4, flexibleFrom: 3,
-  readRequest: txnOffsetCommitRequestReaders, writeRequest: txnOffsetCommitRequestWriters, readResponse: txnOffsetCommitResponseReaders, writeResponse: txnOffsetCommitResponseWriters,
+  readRequest: txnOffsetCommitRequestReaders, writeResponse: txnOffsetCommitResponseWriters,
 };

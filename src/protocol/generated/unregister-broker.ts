@@ -4,7 +4,7 @@
 /* eslint-disable */
 import { Reader } from '../reader.js';
 import { type Writer } from '../writer.js';
-import type { ApiCodec } from './apis.js';
+import type { ServerCodec } from './apis.js';
 
 /** UnregisterBrokerRequest, versions 0, flexible 0+. */
 export interface UnregisterBrokerRequest {
@@ -78,8 +78,8 @@ export function writeUnregisterBrokerResponseV0(w: Writer, m: UnregisterBrokerRe
 export const unregisterBrokerResponseReaders = [readUnregisterBrokerResponseV0] as const;
 export const unregisterBrokerResponseWriters = [writeUnregisterBrokerResponseV0] as const;
 
-/** Every version's reader and writer of UnregisterBroker, indexed by version. */
-export const unregisterBrokerCodec: ApiCodec = {
+/** UnregisterBroker as a broker speaks it: request readers and response writers, indexed by version. */
+export const unregisterBrokerServer: ServerCodec = {
   key: 64, name: 'UnregisterBroker', minVersion: 0, maxVersion: 0, flexibleFrom: 0,
-  readRequest: unregisterBrokerRequestReaders, writeRequest: unregisterBrokerRequestWriters, readResponse: unregisterBrokerResponseReaders, writeResponse: unregisterBrokerResponseWriters,
+  readRequest: unregisterBrokerRequestReaders, writeResponse: unregisterBrokerResponseWriters,
 };

@@ -5,7 +5,7 @@
 import { Reader } from '../reader.js';
 import { type Writer } from '../writer.js';
 import { readArray } from '../arrays.js';
-import type { ApiCodec } from './apis.js';
+import type { ServerCodec } from './apis.js';
 
 /** UpdateFeaturesRequest, versions 0-2, flexible 0+. */
 export interface UpdateFeaturesRequest {
@@ -373,8 +373,8 @@ export function writeUpdateFeaturesResponseV2(w: Writer, m: UpdateFeaturesRespon
 export const updateFeaturesResponseReaders = [readUpdateFeaturesResponseV0, readUpdateFeaturesResponseV1, readUpdateFeaturesResponseV2] as const;
 export const updateFeaturesResponseWriters = [writeUpdateFeaturesResponseV0, writeUpdateFeaturesResponseV1, writeUpdateFeaturesResponseV2] as const;
 
-/** Every version's reader and writer of UpdateFeatures, indexed by version. */
-export const updateFeaturesCodec: ApiCodec = {
+/** UpdateFeatures as a broker speaks it: request readers and response writers, indexed by version. */
+export const updateFeaturesServer: ServerCodec = {
   key: 57, name: 'UpdateFeatures', minVersion: 0, maxVersion: 2, flexibleFrom: 0,
-  readRequest: updateFeaturesRequestReaders, writeRequest: updateFeaturesRequestWriters, readResponse: updateFeaturesResponseReaders, writeResponse: updateFeaturesResponseWriters,
+  readRequest: updateFeaturesRequestReaders, writeResponse: updateFeaturesResponseWriters,
 };

@@ -5,7 +5,7 @@
 import { Reader, ZERO_UUID } from '../reader.js';
 import { type Writer } from '../writer.js';
 import { readArray } from '../arrays.js';
-import type { ApiCodec } from './apis.js';
+import type { ServerCodec } from './apis.js';
 
 /** WriteShareGroupStateRequest, versions 0, flexible 0+. */
 export interface WriteShareGroupStateRequest {
@@ -259,8 +259,8 @@ export function writeWriteShareGroupStateResponseV0(w: Writer, m: WriteShareGrou
 export const writeShareGroupStateResponseReaders = [readWriteShareGroupStateResponseV0] as const;
 export const writeShareGroupStateResponseWriters = [writeWriteShareGroupStateResponseV0] as const;
 
-/** Every version's reader and writer of WriteShareGroupState, indexed by version. */
-export const writeShareGroupStateCodec: ApiCodec = {
+/** WriteShareGroupState as a broker speaks it: request readers and response writers, indexed by version. */
+export const writeShareGroupStateServer: ServerCodec = {
   key: 85, name: 'WriteShareGroupState', minVersion: 0, maxVersion: 0, flexibleFrom: 0,
-  readRequest: writeShareGroupStateRequestReaders, writeRequest: writeShareGroupStateRequestWriters, readResponse: writeShareGroupStateResponseReaders, writeResponse: writeShareGroupStateResponseWriters,
+  readRequest: writeShareGroupStateRequestReaders, writeResponse: writeShareGroupStateResponseWriters,
 };

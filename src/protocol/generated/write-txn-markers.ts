@@ -5,7 +5,7 @@
 import { Reader } from '../reader.js';
 import { type Writer } from '../writer.js';
 import { readArray, readInt32 } from '../arrays.js';
-import type { ApiCodec } from './apis.js';
+import type { ServerCodec } from './apis.js';
 
 /** WriteTxnMarkersRequest, versions 0-1, flexible 1+. */
 export interface WriteTxnMarkersRequest {
@@ -391,8 +391,8 @@ export function writeWriteTxnMarkersResponseV1(w: Writer, m: WriteTxnMarkersResp
 export const writeTxnMarkersResponseReaders = [readWriteTxnMarkersResponseV0, readWriteTxnMarkersResponseV1] as const;
 export const writeTxnMarkersResponseWriters = [writeWriteTxnMarkersResponseV0, writeWriteTxnMarkersResponseV1] as const;
 
-/** Every version's reader and writer of WriteTxnMarkers, indexed by version. */
-export const writeTxnMarkersCodec: ApiCodec = {
+/** WriteTxnMarkers as a broker speaks it: request readers and response writers, indexed by version. */
+export const writeTxnMarkersServer: ServerCodec = {
   key: 27, name: 'WriteTxnMarkers', minVersion: 0, maxVersion: 1, flexibleFrom: 1,
-  readRequest: writeTxnMarkersRequestReaders, writeRequest: writeTxnMarkersRequestWriters, readResponse: writeTxnMarkersResponseReaders, writeResponse: writeTxnMarkersResponseWriters,
+  readRequest: writeTxnMarkersRequestReaders, writeResponse: writeTxnMarkersResponseWriters,
 };
