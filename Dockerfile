@@ -21,10 +21,11 @@ ARG NODE_IMAGE=node:22-bookworm-slim
 FROM ${NODE_IMAGE} AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
-# --ignore-scripts: `prepare` runs tsc, which needs the sources copied below (no
-# dependency has an install script; native modules come as prebuilt optional packages).
+# --ignore-scripts: `prepare` runs the build, which needs the sources copied below (native
+# modules and esbuild's binary come as prebuilt optional packages; no install script needed).
 RUN npm ci --ignore-scripts
 COPY tsconfig.json ./
+COPY scripts/bundle.mjs ./scripts/
 COPY src ./src
 COPY test ./test
 COPY bench ./bench
@@ -44,11 +45,12 @@ RUN npm ci --omit=dev --ignore-scripts \
  && useradd --system --uid 10001 --gid 10001 --home-dir /var/lib/rivulet --shell /usr/sbin/nologin rivulet \
  && mkdir -p /var/lib/rivulet \
  && chown 10001:10001 /var/lib/rivulet
-COPY --from=build /src/dist/src ./dist/src
+# The bundle (scripts/bundle.mjs) is all the broker and the CLI run; dist/src is for tests.
+COPY --from=build /src/dist/bin ./dist/bin
 
 USER 10001:10001
 VOLUME /var/lib/rivulet
 # 9092: Kafka protocol; 9644: HTTP (/healthz, /readyz, /metrics)
 EXPOSE 9092 9644
-ENTRYPOINT ["node", "/app/dist/src/cli/main.js"]
+ENTRYPOINT ["node", "/app/dist/bin/rivulet.js"]
 CMD ["start", "--data-dir", "/var/lib/rivulet", "--host", "0.0.0.0"]

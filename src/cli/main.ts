@@ -2,7 +2,9 @@
 // The rivulet command line.
 
 import { Command, Option } from 'commander';
-import { createRequire } from 'node:module';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { runStart } from './start.js';
 import { registerTopicCommands } from './topic.js';
 import { registerProduceCommand } from './produce.js';
@@ -10,11 +12,18 @@ import { registerConsumeCommand } from './consume.js';
 import { registerGroupCommands } from './group.js';
 import { registerBenchCommands } from './bench.js';
 
-const pkg = createRequire(import.meta.url)('../../../package.json') as { version: string };
+/** The nearest package.json above this file: dist/src/cli/ when compiled, dist/bin/ when bundled. */
+function packageVersion(): string {
+  for (let dir = dirname(fileURLToPath(import.meta.url)); ; dir = dirname(dir)) {
+    const file = join(dir, 'package.json');
+    if (existsSync(file)) return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
+    if (dirname(dir) === dir) return 'unknown';
+  }
+}
 
 const program = new Command('rivulet')
   .description('Rivulet: a Kafka-compatible streaming broker for real-time applications')
-  .version(pkg.version);
+  .version(packageVersion());
 
 program
   .command('start')

@@ -16,8 +16,6 @@
 //   RIV_ERR_DECOMPRESSED_TOO_LARGE  the output would exceed the caller's limit (CORRUPT_MESSAGE)
 //   RIV_ERR_CORRUPT_RECORDS     (records.ts) the records section does not parse (CORRUPT_MESSAGE)
 
-import { promisify } from 'node:util';
-import * as zlib from 'node:zlib';
 import { ErrorCode } from './errors.js';
 
 export const Codec = {
@@ -57,10 +55,12 @@ export class DataError extends Error {
 /** Default ceiling on one decompressed records section (Kafka's batches are far smaller). */
 export const DEFAULT_MAX_DECOMPRESSED = 256 * 1024 * 1024;
 
-const gunzip = promisify(zlib.gunzip);
-
-// Codec packages load on first use: a broker that never meets a compressed batch in a
-// timestamp lookup never loads them, and a platform without a prebuilt binding still starts.
+// Codecs load on first use: a broker that never meets a compressed batch in a timestamp
+// lookup never loads them, a platform without a prebuilt binding still starts, and start-up
+// does not pay for them (node:zlib included).
+let gunzipFn: Promise<(data: Buffer, o: { maxOutputLength: number }) => Promise<Buffer>> | null = null;
+const loadGunzip = () =>
+  (gunzipFn ??= Promise.all([import('node:zlib'), import('node:util')]).then(([zlib, util]) => util.promisify(zlib.gunzip) as (data: Buffer, o: { maxOutputLength: number }) => Promise<Buffer>));
 let snappyModule: Promise<typeof import('snappy')> | null = null;
 let lz4Module: Promise<typeof import('lz4-napi')> | null = null;
 let fzstdModule: Promise<typeof import('fzstd')> | null = null;
@@ -98,7 +98,7 @@ export async function decompress(codec: number, data: Buffer, maxBytes = DEFAULT
       case Codec.none:
         return data;
       case Codec.gzip:
-        out = await gunzip(data, { maxOutputLength: maxBytes });
+        out = await (await loadGunzip())(data, { maxOutputLength: maxBytes });
         break;
       case Codec.snappy:
         out = await snappyDecompress(data, maxBytes);

@@ -8,7 +8,7 @@
 //   lastOffsetDelta INT32 | baseTimestamp INT64 | maxTimestamp INT64 | producerId INT64 |
 //   producerEpoch INT16 | baseSequence INT32 | recordsCount INT32 | records...
 
-import { crc32c } from '@node-rs/crc32';
+import { crc32c } from './crc32c.js';
 import { ErrorCode } from './errors.js';
 
 export const BATCH_HEADER_SIZE = 61;

@@ -11,8 +11,8 @@
 //
 // Substitutions, and only these, because the process runs on this machine and not in the image:
 //  - the image's WORKDIR (/app, where the Dockerfile puts package.json, node_modules and
-//    dist/src) is this checkout: an argument under it (the ENTRYPOINT's script
-//    /app/dist/src/cli/main.js) becomes the same path here, and the process runs in the
+//    dist/bin) is this checkout: an argument under it (the ENTRYPOINT's script
+//    /app/dist/bin/rivulet.js) becomes the same path here, and the process runs in the
 //    checkout; `node` is this node binary (process.execPath);
 //  - the mount path of the data volume (a volumeClaimTemplate) becomes a temporary directory;
 //  - a container port that is already taken on this machine (e.g. 9092 by another broker)
@@ -93,8 +93,8 @@ function portTaken(port: number): Promise<boolean> {
 
 test('smoke: the StatefulSet container, run as rendered, serves /readyz and a produce/consume round trip', async (t) => {
   if (!toolsOrSkip(t)) return;
-  const cli = join(repoRoot, 'dist', 'src', 'cli', 'main.js');
-  assert.ok(existsSync(cli), 'dist/src/cli/main.js missing: npm run build');
+  const cli = join(repoRoot, 'dist', 'bin', 'rivulet.js');
+  assert.ok(existsSync(cli), 'dist/bin/rivulet.js missing: npm run build');
   const image = readDockerfile(join(repoRoot, 'Dockerfile'));
   assert.ok(image.entrypoint.length > 0, 'the Dockerfile has an exec-form ENTRYPOINT');
 

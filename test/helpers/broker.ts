@@ -8,7 +8,7 @@ import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-export const cliPath = join(repoRoot, 'dist', 'src', 'cli', 'main.js');
+export const cliPath = join(repoRoot, 'dist', 'bin', 'rivulet.js');
 
 export interface BrokerProcess {
   readonly child: ChildProcess;

@@ -1,7 +1,7 @@
 // The broker's own internal logs (committed offsets) hold one record per batch: no key,
 // a value, no headers, uncompressed. These two functions write and read exactly that.
 
-import { crc32c } from '@node-rs/crc32';
+import { crc32c } from '../../protocol/crc32c.js';
 import { BATCH_HEADER_SIZE, Off, writeInt64 } from '../../protocol/record-batch.js';
 
 function varintSize(z: number): number {
