@@ -254,7 +254,7 @@ function isTaggedDefault(gen, f, value) {
   const t = elementType(f.type);
   if (isArray(f.type)) return `(${value} == null || ${value}.length === 0)`;
   // Readers fill an absent tagged struct with its defaults, so compare by value, not with null.
-  if (!(t in PRIMITIVE_TS)) return `(${value} == null || deepEqual(${value}, make${gen.typeName(t)}()))`;
+  if (!(t in PRIMITIVE_TS)) return `(${value} == null || deepEqual(${value}, default${gen.typeName(t)}))`;
   const d = gen.defaultValue(f);
   if (d === 'null') return `(${value} == null)`;
   if (t === 'bytes') return `(${value} == null || ${value}.length === 0)`;
@@ -308,12 +308,12 @@ function genStruct(gen, typeName, fields, v, flex, exported, grammarLines) {
     if (taggedFields.length === 0) {
       L.push(`  w.uvarint(0);`);
     } else {
-      L.push(`  let tags = 0;`);
-      for (const f of taggedFields) L.push(`  if (!${isTaggedDefault(gen, f, `m.${camel(f.name)}`)}) tags++;`);
-      L.push(`  w.uvarint(tags);`);
+      // Which tagged fields go out is decided once; the count precedes them.
+      for (const f of taggedFields) L.push(`  const has${f.tag} = !${isTaggedDefault(gen, f, `m.${camel(f.name)}`)};`);
+      L.push(`  w.uvarint(${taggedFields.map((f) => `Number(has${f.tag})`).join(' + ')});`);
       for (const f of [...taggedFields].sort((a, b) => a.tag - b.tag)) {
         const value = `m.${camel(f.name)}`;
-        L.push(`  if (!${isTaggedDefault(gen, f, value)}) {`);
+        L.push(`  if (has${f.tag}) {`);
         L.push(`    const s = new SizeWriter();`);
         for (const st of writeStmts(gen, f, v, true, 's', value)) L.push(`    ${st}`);
         L.push(`    w.tag(${f.tag}, s.size + s.external);`);
@@ -360,6 +360,8 @@ function genTypes(gen) {
     L.push(`  return {`);
     for (const f of fields) L.push(`    ${camel(f.name)}: ${gen.defaultValue(f)},`);
     L.push(`  };`, `}`, ``);
+    // What writers compare a tagged struct against, made once rather than per message.
+    L.push(`const default${gen.typeName(s)}: ${gen.typeName(s)} = make${gen.typeName(s)}();`, ``);
   }
 }
 
@@ -425,7 +427,10 @@ function main() {
       genMessage(gen);
       bodies.push(...gen.lines);
     }
-    const text = bodies.join('\n');
+    // Keep a struct's default constant only where a writer compares against it.
+    const text = bodies
+      .join('\n')
+      .replace(/^const (default\w+): .*\n\n/gm, (line, name, _o, all) => (all.split(name).length > 2 ? line : ''));
     const imports = ['Reader'];
     if (text.includes('EMPTY')) imports.push('EMPTY');
     if (text.includes('ZERO_UUID')) imports.push('ZERO_UUID');

@@ -452,13 +452,12 @@ export function writeApiVersionsResponseV3(w: Writer, m: ApiVersionsResponse): v
     for (const e of a) writeApiVersionsResponseApiVersionV3(w, e);
   }
   w.int32(m.throttleTimeMs ?? 0);
-  let tags = 0;
-  if (!(m.supportedFeatures == null || m.supportedFeatures.length === 0)) tags++;
-  if (!(m.finalizedFeaturesEpoch === undefined || m.finalizedFeaturesEpoch === -1)) tags++;
-  if (!(m.finalizedFeatures == null || m.finalizedFeatures.length === 0)) tags++;
-  if (!(m.zkMigrationReady === undefined || m.zkMigrationReady === false)) tags++;
-  w.uvarint(tags);
-  if (!(m.supportedFeatures == null || m.supportedFeatures.length === 0)) {
+  const has0 = !(m.supportedFeatures == null || m.supportedFeatures.length === 0);
+  const has1 = !(m.finalizedFeaturesEpoch === undefined || m.finalizedFeaturesEpoch === -1);
+  const has2 = !(m.finalizedFeatures == null || m.finalizedFeatures.length === 0);
+  const has3 = !(m.zkMigrationReady === undefined || m.zkMigrationReady === false);
+  w.uvarint(Number(has0) + Number(has1) + Number(has2) + Number(has3));
+  if (has0) {
     const s = new SizeWriter();
     {
       const a = m.supportedFeatures ?? [];
@@ -472,13 +471,13 @@ export function writeApiVersionsResponseV3(w: Writer, m: ApiVersionsResponse): v
       for (const e of a) writeApiVersionsResponseSupportedFeatureKeyV3(w, e);
     }
   }
-  if (!(m.finalizedFeaturesEpoch === undefined || m.finalizedFeaturesEpoch === -1)) {
+  if (has1) {
     const s = new SizeWriter();
     s.int64(m.finalizedFeaturesEpoch ?? -1);
     w.tag(1, s.size + s.external);
     w.int64(m.finalizedFeaturesEpoch ?? -1);
   }
-  if (!(m.finalizedFeatures == null || m.finalizedFeatures.length === 0)) {
+  if (has2) {
     const s = new SizeWriter();
     {
       const a = m.finalizedFeatures ?? [];
@@ -492,7 +491,7 @@ export function writeApiVersionsResponseV3(w: Writer, m: ApiVersionsResponse): v
       for (const e of a) writeApiVersionsResponseFinalizedFeatureKeyV3(w, e);
     }
   }
-  if (!(m.zkMigrationReady === undefined || m.zkMigrationReady === false)) {
+  if (has3) {
     const s = new SizeWriter();
     s.bool(m.zkMigrationReady ?? false);
     w.tag(3, s.size + s.external);
@@ -632,13 +631,12 @@ export function writeApiVersionsResponseV4(w: Writer, m: ApiVersionsResponse): v
     for (const e of a) writeApiVersionsResponseApiVersionV4(w, e);
   }
   w.int32(m.throttleTimeMs ?? 0);
-  let tags = 0;
-  if (!(m.supportedFeatures == null || m.supportedFeatures.length === 0)) tags++;
-  if (!(m.finalizedFeaturesEpoch === undefined || m.finalizedFeaturesEpoch === -1)) tags++;
-  if (!(m.finalizedFeatures == null || m.finalizedFeatures.length === 0)) tags++;
-  if (!(m.zkMigrationReady === undefined || m.zkMigrationReady === false)) tags++;
-  w.uvarint(tags);
-  if (!(m.supportedFeatures == null || m.supportedFeatures.length === 0)) {
+  const has0 = !(m.supportedFeatures == null || m.supportedFeatures.length === 0);
+  const has1 = !(m.finalizedFeaturesEpoch === undefined || m.finalizedFeaturesEpoch === -1);
+  const has2 = !(m.finalizedFeatures == null || m.finalizedFeatures.length === 0);
+  const has3 = !(m.zkMigrationReady === undefined || m.zkMigrationReady === false);
+  w.uvarint(Number(has0) + Number(has1) + Number(has2) + Number(has3));
+  if (has0) {
     const s = new SizeWriter();
     {
       const a = m.supportedFeatures ?? [];
@@ -652,13 +650,13 @@ export function writeApiVersionsResponseV4(w: Writer, m: ApiVersionsResponse): v
       for (const e of a) writeApiVersionsResponseSupportedFeatureKeyV4(w, e);
     }
   }
-  if (!(m.finalizedFeaturesEpoch === undefined || m.finalizedFeaturesEpoch === -1)) {
+  if (has1) {
     const s = new SizeWriter();
     s.int64(m.finalizedFeaturesEpoch ?? -1);
     w.tag(1, s.size + s.external);
     w.int64(m.finalizedFeaturesEpoch ?? -1);
   }
-  if (!(m.finalizedFeatures == null || m.finalizedFeatures.length === 0)) {
+  if (has2) {
     const s = new SizeWriter();
     {
       const a = m.finalizedFeatures ?? [];
@@ -672,7 +670,7 @@ export function writeApiVersionsResponseV4(w: Writer, m: ApiVersionsResponse): v
       for (const e of a) writeApiVersionsResponseFinalizedFeatureKeyV4(w, e);
     }
   }
-  if (!(m.zkMigrationReady === undefined || m.zkMigrationReady === false)) {
+  if (has3) {
     const s = new SizeWriter();
     s.bool(m.zkMigrationReady ?? false);
     w.tag(3, s.size + s.external);

@@ -1241,10 +1241,9 @@ function writeCreateTopicsResponseCreatableTopicResultV5(w: Writer, m: CreateTop
     w.compactArrayLength(m.configs.length);
     for (const e of m.configs) writeCreateTopicsResponseCreatableTopicConfigsV5(w, e);
   }
-  let tags = 0;
-  if (!(m.topicConfigErrorCode === undefined || m.topicConfigErrorCode === 0)) tags++;
-  w.uvarint(tags);
-  if (!(m.topicConfigErrorCode === undefined || m.topicConfigErrorCode === 0)) {
+  const has0 = !(m.topicConfigErrorCode === undefined || m.topicConfigErrorCode === 0);
+  w.uvarint(Number(has0));
+  if (has0) {
     const s = new SizeWriter();
     s.int16(m.topicConfigErrorCode ?? 0);
     w.tag(0, s.size + s.external);
@@ -1364,10 +1363,9 @@ function writeCreateTopicsResponseCreatableTopicResultV6(w: Writer, m: CreateTop
     w.compactArrayLength(m.configs.length);
     for (const e of m.configs) writeCreateTopicsResponseCreatableTopicConfigsV6(w, e);
   }
-  let tags = 0;
-  if (!(m.topicConfigErrorCode === undefined || m.topicConfigErrorCode === 0)) tags++;
-  w.uvarint(tags);
-  if (!(m.topicConfigErrorCode === undefined || m.topicConfigErrorCode === 0)) {
+  const has0 = !(m.topicConfigErrorCode === undefined || m.topicConfigErrorCode === 0);
+  w.uvarint(Number(has0));
+  if (has0) {
     const s = new SizeWriter();
     s.int16(m.topicConfigErrorCode ?? 0);
     w.tag(0, s.size + s.external);
@@ -1488,10 +1486,9 @@ function writeCreateTopicsResponseCreatableTopicResultV7(w: Writer, m: CreateTop
     w.compactArrayLength(m.configs.length);
     for (const e of m.configs) writeCreateTopicsResponseCreatableTopicConfigsV7(w, e);
   }
-  let tags = 0;
-  if (!(m.topicConfigErrorCode === undefined || m.topicConfigErrorCode === 0)) tags++;
-  w.uvarint(tags);
-  if (!(m.topicConfigErrorCode === undefined || m.topicConfigErrorCode === 0)) {
+  const has0 = !(m.topicConfigErrorCode === undefined || m.topicConfigErrorCode === 0);
+  w.uvarint(Number(has0));
+  if (has0) {
     const s = new SizeWriter();
     s.int16(m.topicConfigErrorCode ?? 0);
     w.tag(0, s.size + s.external);

@@ -84,6 +84,8 @@ export function makeFetchRequestReplicaState(): FetchRequestReplicaState {
   };
 }
 
+const defaultFetchRequestReplicaState: FetchRequestReplicaState = makeFetchRequestReplicaState();
+
 function readFetchRequestFetchPartitionV0(r: Reader): FetchRequestFetchPartition {
   return {
     partition: r.int32(),
@@ -1544,10 +1546,9 @@ export function writeFetchRequestV12(w: Writer, m: FetchRequest): void {
     for (const e of a) writeFetchRequestForgottenTopicV12(w, e);
   }
   w.compactString(m.rackId ?? "");
-  let tags = 0;
-  if (!(m.clusterId == null)) tags++;
-  w.uvarint(tags);
-  if (!(m.clusterId == null)) {
+  const has0 = !(m.clusterId == null);
+  w.uvarint(Number(has0));
+  if (has0) {
     const s = new SizeWriter();
     s.compactNullableString(m.clusterId ?? null);
     w.tag(0, s.size + s.external);
@@ -1717,10 +1718,9 @@ export function writeFetchRequestV13(w: Writer, m: FetchRequest): void {
     for (const e of a) writeFetchRequestForgottenTopicV13(w, e);
   }
   w.compactString(m.rackId ?? "");
-  let tags = 0;
-  if (!(m.clusterId == null)) tags++;
-  w.uvarint(tags);
-  if (!(m.clusterId == null)) {
+  const has0 = !(m.clusterId == null);
+  w.uvarint(Number(has0));
+  if (has0) {
     const s = new SizeWriter();
     s.compactNullableString(m.clusterId ?? null);
     w.tag(0, s.size + s.external);
@@ -1890,10 +1890,9 @@ export function writeFetchRequestV14(w: Writer, m: FetchRequest): void {
     for (const e of a) writeFetchRequestForgottenTopicV14(w, e);
   }
   w.compactString(m.rackId ?? "");
-  let tags = 0;
-  if (!(m.clusterId == null)) tags++;
-  w.uvarint(tags);
-  if (!(m.clusterId == null)) {
+  const has0 = !(m.clusterId == null);
+  w.uvarint(Number(has0));
+  if (has0) {
     const s = new SizeWriter();
     s.compactNullableString(m.clusterId ?? null);
     w.tag(0, s.size + s.external);
@@ -2084,17 +2083,16 @@ export function writeFetchRequestV15(w: Writer, m: FetchRequest): void {
     for (const e of a) writeFetchRequestForgottenTopicV15(w, e);
   }
   w.compactString(m.rackId ?? "");
-  let tags = 0;
-  if (!(m.clusterId == null)) tags++;
-  if (!(m.replicaState == null || deepEqual(m.replicaState, makeFetchRequestReplicaState()))) tags++;
-  w.uvarint(tags);
-  if (!(m.clusterId == null)) {
+  const has0 = !(m.clusterId == null);
+  const has1 = !(m.replicaState == null || deepEqual(m.replicaState, defaultFetchRequestReplicaState));
+  w.uvarint(Number(has0) + Number(has1));
+  if (has0) {
     const s = new SizeWriter();
     s.compactNullableString(m.clusterId ?? null);
     w.tag(0, s.size + s.external);
     w.compactNullableString(m.clusterId ?? null);
   }
-  if (!(m.replicaState == null || deepEqual(m.replicaState, makeFetchRequestReplicaState()))) {
+  if (has1) {
     const s = new SizeWriter();
     writeFetchRequestReplicaStateV15(s, m.replicaState ?? makeFetchRequestReplicaState());
     w.tag(1, s.size + s.external);
@@ -2285,17 +2283,16 @@ export function writeFetchRequestV16(w: Writer, m: FetchRequest): void {
     for (const e of a) writeFetchRequestForgottenTopicV16(w, e);
   }
   w.compactString(m.rackId ?? "");
-  let tags = 0;
-  if (!(m.clusterId == null)) tags++;
-  if (!(m.replicaState == null || deepEqual(m.replicaState, makeFetchRequestReplicaState()))) tags++;
-  w.uvarint(tags);
-  if (!(m.clusterId == null)) {
+  const has0 = !(m.clusterId == null);
+  const has1 = !(m.replicaState == null || deepEqual(m.replicaState, defaultFetchRequestReplicaState));
+  w.uvarint(Number(has0) + Number(has1));
+  if (has0) {
     const s = new SizeWriter();
     s.compactNullableString(m.clusterId ?? null);
     w.tag(0, s.size + s.external);
     w.compactNullableString(m.clusterId ?? null);
   }
-  if (!(m.replicaState == null || deepEqual(m.replicaState, makeFetchRequestReplicaState()))) {
+  if (has1) {
     const s = new SizeWriter();
     writeFetchRequestReplicaStateV16(s, m.replicaState ?? makeFetchRequestReplicaState());
     w.tag(1, s.size + s.external);
@@ -2351,10 +2348,9 @@ function writeFetchRequestFetchPartitionV17(w: Writer, m: FetchRequestFetchParti
   w.int32(m.lastFetchedEpoch ?? -1);
   w.int64(m.logStartOffset ?? -1);
   w.int32(m.partitionMaxBytes ?? 0);
-  let tags = 0;
-  if (!(m.replicaDirectoryId === undefined || m.replicaDirectoryId === ZERO_UUID)) tags++;
-  w.uvarint(tags);
-  if (!(m.replicaDirectoryId === undefined || m.replicaDirectoryId === ZERO_UUID)) {
+  const has0 = !(m.replicaDirectoryId === undefined || m.replicaDirectoryId === ZERO_UUID);
+  w.uvarint(Number(has0));
+  if (has0) {
     const s = new SizeWriter();
     s.uuid(m.replicaDirectoryId ?? ZERO_UUID);
     w.tag(0, s.size + s.external);
@@ -2508,17 +2504,16 @@ export function writeFetchRequestV17(w: Writer, m: FetchRequest): void {
     for (const e of a) writeFetchRequestForgottenTopicV17(w, e);
   }
   w.compactString(m.rackId ?? "");
-  let tags = 0;
-  if (!(m.clusterId == null)) tags++;
-  if (!(m.replicaState == null || deepEqual(m.replicaState, makeFetchRequestReplicaState()))) tags++;
-  w.uvarint(tags);
-  if (!(m.clusterId == null)) {
+  const has0 = !(m.clusterId == null);
+  const has1 = !(m.replicaState == null || deepEqual(m.replicaState, defaultFetchRequestReplicaState));
+  w.uvarint(Number(has0) + Number(has1));
+  if (has0) {
     const s = new SizeWriter();
     s.compactNullableString(m.clusterId ?? null);
     w.tag(0, s.size + s.external);
     w.compactNullableString(m.clusterId ?? null);
   }
-  if (!(m.replicaState == null || deepEqual(m.replicaState, makeFetchRequestReplicaState()))) {
+  if (has1) {
     const s = new SizeWriter();
     writeFetchRequestReplicaStateV17(s, m.replicaState ?? makeFetchRequestReplicaState());
     w.tag(1, s.size + s.external);
@@ -2623,6 +2618,8 @@ export function makeFetchResponseEpochEndOffset(): FetchResponseEpochEndOffset {
   };
 }
 
+const defaultFetchResponseEpochEndOffset: FetchResponseEpochEndOffset = makeFetchResponseEpochEndOffset();
+
 export function makeFetchResponseLeaderIdAndEpoch(): FetchResponseLeaderIdAndEpoch {
   return {
     leaderId: -1,
@@ -2630,12 +2627,16 @@ export function makeFetchResponseLeaderIdAndEpoch(): FetchResponseLeaderIdAndEpo
   };
 }
 
+const defaultFetchResponseLeaderIdAndEpoch: FetchResponseLeaderIdAndEpoch = makeFetchResponseLeaderIdAndEpoch();
+
 export function makeFetchResponseSnapshotId(): FetchResponseSnapshotId {
   return {
     endOffset: -1,
     epoch: -1,
   };
 }
+
+const defaultFetchResponseSnapshotId: FetchResponseSnapshotId = makeFetchResponseSnapshotId();
 
 function readFetchResponsePartitionDataV0(r: Reader): FetchResponsePartitionData {
   return {
@@ -3977,24 +3978,23 @@ function writeFetchResponsePartitionDataV12(w: Writer, m: FetchResponsePartition
   }
   w.int32(m.preferredReadReplica ?? -1);
   w.compactRecords(m.records ?? null);
-  let tags = 0;
-  if (!(m.divergingEpoch == null || deepEqual(m.divergingEpoch, makeFetchResponseEpochEndOffset()))) tags++;
-  if (!(m.currentLeader == null || deepEqual(m.currentLeader, makeFetchResponseLeaderIdAndEpoch()))) tags++;
-  if (!(m.snapshotId == null || deepEqual(m.snapshotId, makeFetchResponseSnapshotId()))) tags++;
-  w.uvarint(tags);
-  if (!(m.divergingEpoch == null || deepEqual(m.divergingEpoch, makeFetchResponseEpochEndOffset()))) {
+  const has0 = !(m.divergingEpoch == null || deepEqual(m.divergingEpoch, defaultFetchResponseEpochEndOffset));
+  const has1 = !(m.currentLeader == null || deepEqual(m.currentLeader, defaultFetchResponseLeaderIdAndEpoch));
+  const has2 = !(m.snapshotId == null || deepEqual(m.snapshotId, defaultFetchResponseSnapshotId));
+  w.uvarint(Number(has0) + Number(has1) + Number(has2));
+  if (has0) {
     const s = new SizeWriter();
     writeFetchResponseEpochEndOffsetV12(s, m.divergingEpoch ?? makeFetchResponseEpochEndOffset());
     w.tag(0, s.size + s.external);
     writeFetchResponseEpochEndOffsetV12(w, m.divergingEpoch ?? makeFetchResponseEpochEndOffset());
   }
-  if (!(m.currentLeader == null || deepEqual(m.currentLeader, makeFetchResponseLeaderIdAndEpoch()))) {
+  if (has1) {
     const s = new SizeWriter();
     writeFetchResponseLeaderIdAndEpochV12(s, m.currentLeader ?? makeFetchResponseLeaderIdAndEpoch());
     w.tag(1, s.size + s.external);
     writeFetchResponseLeaderIdAndEpochV12(w, m.currentLeader ?? makeFetchResponseLeaderIdAndEpoch());
   }
-  if (!(m.snapshotId == null || deepEqual(m.snapshotId, makeFetchResponseSnapshotId()))) {
+  if (has2) {
     const s = new SizeWriter();
     writeFetchResponseSnapshotIdV12(s, m.snapshotId ?? makeFetchResponseSnapshotId());
     w.tag(2, s.size + s.external);
@@ -4211,24 +4211,23 @@ function writeFetchResponsePartitionDataV13(w: Writer, m: FetchResponsePartition
   }
   w.int32(m.preferredReadReplica ?? -1);
   w.compactRecords(m.records ?? null);
-  let tags = 0;
-  if (!(m.divergingEpoch == null || deepEqual(m.divergingEpoch, makeFetchResponseEpochEndOffset()))) tags++;
-  if (!(m.currentLeader == null || deepEqual(m.currentLeader, makeFetchResponseLeaderIdAndEpoch()))) tags++;
-  if (!(m.snapshotId == null || deepEqual(m.snapshotId, makeFetchResponseSnapshotId()))) tags++;
-  w.uvarint(tags);
-  if (!(m.divergingEpoch == null || deepEqual(m.divergingEpoch, makeFetchResponseEpochEndOffset()))) {
+  const has0 = !(m.divergingEpoch == null || deepEqual(m.divergingEpoch, defaultFetchResponseEpochEndOffset));
+  const has1 = !(m.currentLeader == null || deepEqual(m.currentLeader, defaultFetchResponseLeaderIdAndEpoch));
+  const has2 = !(m.snapshotId == null || deepEqual(m.snapshotId, defaultFetchResponseSnapshotId));
+  w.uvarint(Number(has0) + Number(has1) + Number(has2));
+  if (has0) {
     const s = new SizeWriter();
     writeFetchResponseEpochEndOffsetV13(s, m.divergingEpoch ?? makeFetchResponseEpochEndOffset());
     w.tag(0, s.size + s.external);
     writeFetchResponseEpochEndOffsetV13(w, m.divergingEpoch ?? makeFetchResponseEpochEndOffset());
   }
-  if (!(m.currentLeader == null || deepEqual(m.currentLeader, makeFetchResponseLeaderIdAndEpoch()))) {
+  if (has1) {
     const s = new SizeWriter();
     writeFetchResponseLeaderIdAndEpochV13(s, m.currentLeader ?? makeFetchResponseLeaderIdAndEpoch());
     w.tag(1, s.size + s.external);
     writeFetchResponseLeaderIdAndEpochV13(w, m.currentLeader ?? makeFetchResponseLeaderIdAndEpoch());
   }
-  if (!(m.snapshotId == null || deepEqual(m.snapshotId, makeFetchResponseSnapshotId()))) {
+  if (has2) {
     const s = new SizeWriter();
     writeFetchResponseSnapshotIdV13(s, m.snapshotId ?? makeFetchResponseSnapshotId());
     w.tag(2, s.size + s.external);
@@ -4445,24 +4444,23 @@ function writeFetchResponsePartitionDataV14(w: Writer, m: FetchResponsePartition
   }
   w.int32(m.preferredReadReplica ?? -1);
   w.compactRecords(m.records ?? null);
-  let tags = 0;
-  if (!(m.divergingEpoch == null || deepEqual(m.divergingEpoch, makeFetchResponseEpochEndOffset()))) tags++;
-  if (!(m.currentLeader == null || deepEqual(m.currentLeader, makeFetchResponseLeaderIdAndEpoch()))) tags++;
-  if (!(m.snapshotId == null || deepEqual(m.snapshotId, makeFetchResponseSnapshotId()))) tags++;
-  w.uvarint(tags);
-  if (!(m.divergingEpoch == null || deepEqual(m.divergingEpoch, makeFetchResponseEpochEndOffset()))) {
+  const has0 = !(m.divergingEpoch == null || deepEqual(m.divergingEpoch, defaultFetchResponseEpochEndOffset));
+  const has1 = !(m.currentLeader == null || deepEqual(m.currentLeader, defaultFetchResponseLeaderIdAndEpoch));
+  const has2 = !(m.snapshotId == null || deepEqual(m.snapshotId, defaultFetchResponseSnapshotId));
+  w.uvarint(Number(has0) + Number(has1) + Number(has2));
+  if (has0) {
     const s = new SizeWriter();
     writeFetchResponseEpochEndOffsetV14(s, m.divergingEpoch ?? makeFetchResponseEpochEndOffset());
     w.tag(0, s.size + s.external);
     writeFetchResponseEpochEndOffsetV14(w, m.divergingEpoch ?? makeFetchResponseEpochEndOffset());
   }
-  if (!(m.currentLeader == null || deepEqual(m.currentLeader, makeFetchResponseLeaderIdAndEpoch()))) {
+  if (has1) {
     const s = new SizeWriter();
     writeFetchResponseLeaderIdAndEpochV14(s, m.currentLeader ?? makeFetchResponseLeaderIdAndEpoch());
     w.tag(1, s.size + s.external);
     writeFetchResponseLeaderIdAndEpochV14(w, m.currentLeader ?? makeFetchResponseLeaderIdAndEpoch());
   }
-  if (!(m.snapshotId == null || deepEqual(m.snapshotId, makeFetchResponseSnapshotId()))) {
+  if (has2) {
     const s = new SizeWriter();
     writeFetchResponseSnapshotIdV14(s, m.snapshotId ?? makeFetchResponseSnapshotId());
     w.tag(2, s.size + s.external);
@@ -4679,24 +4677,23 @@ function writeFetchResponsePartitionDataV15(w: Writer, m: FetchResponsePartition
   }
   w.int32(m.preferredReadReplica ?? -1);
   w.compactRecords(m.records ?? null);
-  let tags = 0;
-  if (!(m.divergingEpoch == null || deepEqual(m.divergingEpoch, makeFetchResponseEpochEndOffset()))) tags++;
-  if (!(m.currentLeader == null || deepEqual(m.currentLeader, makeFetchResponseLeaderIdAndEpoch()))) tags++;
-  if (!(m.snapshotId == null || deepEqual(m.snapshotId, makeFetchResponseSnapshotId()))) tags++;
-  w.uvarint(tags);
-  if (!(m.divergingEpoch == null || deepEqual(m.divergingEpoch, makeFetchResponseEpochEndOffset()))) {
+  const has0 = !(m.divergingEpoch == null || deepEqual(m.divergingEpoch, defaultFetchResponseEpochEndOffset));
+  const has1 = !(m.currentLeader == null || deepEqual(m.currentLeader, defaultFetchResponseLeaderIdAndEpoch));
+  const has2 = !(m.snapshotId == null || deepEqual(m.snapshotId, defaultFetchResponseSnapshotId));
+  w.uvarint(Number(has0) + Number(has1) + Number(has2));
+  if (has0) {
     const s = new SizeWriter();
     writeFetchResponseEpochEndOffsetV15(s, m.divergingEpoch ?? makeFetchResponseEpochEndOffset());
     w.tag(0, s.size + s.external);
     writeFetchResponseEpochEndOffsetV15(w, m.divergingEpoch ?? makeFetchResponseEpochEndOffset());
   }
-  if (!(m.currentLeader == null || deepEqual(m.currentLeader, makeFetchResponseLeaderIdAndEpoch()))) {
+  if (has1) {
     const s = new SizeWriter();
     writeFetchResponseLeaderIdAndEpochV15(s, m.currentLeader ?? makeFetchResponseLeaderIdAndEpoch());
     w.tag(1, s.size + s.external);
     writeFetchResponseLeaderIdAndEpochV15(w, m.currentLeader ?? makeFetchResponseLeaderIdAndEpoch());
   }
-  if (!(m.snapshotId == null || deepEqual(m.snapshotId, makeFetchResponseSnapshotId()))) {
+  if (has2) {
     const s = new SizeWriter();
     writeFetchResponseSnapshotIdV15(s, m.snapshotId ?? makeFetchResponseSnapshotId());
     w.tag(2, s.size + s.external);
@@ -4913,24 +4910,23 @@ function writeFetchResponsePartitionDataV16(w: Writer, m: FetchResponsePartition
   }
   w.int32(m.preferredReadReplica ?? -1);
   w.compactRecords(m.records ?? null);
-  let tags = 0;
-  if (!(m.divergingEpoch == null || deepEqual(m.divergingEpoch, makeFetchResponseEpochEndOffset()))) tags++;
-  if (!(m.currentLeader == null || deepEqual(m.currentLeader, makeFetchResponseLeaderIdAndEpoch()))) tags++;
-  if (!(m.snapshotId == null || deepEqual(m.snapshotId, makeFetchResponseSnapshotId()))) tags++;
-  w.uvarint(tags);
-  if (!(m.divergingEpoch == null || deepEqual(m.divergingEpoch, makeFetchResponseEpochEndOffset()))) {
+  const has0 = !(m.divergingEpoch == null || deepEqual(m.divergingEpoch, defaultFetchResponseEpochEndOffset));
+  const has1 = !(m.currentLeader == null || deepEqual(m.currentLeader, defaultFetchResponseLeaderIdAndEpoch));
+  const has2 = !(m.snapshotId == null || deepEqual(m.snapshotId, defaultFetchResponseSnapshotId));
+  w.uvarint(Number(has0) + Number(has1) + Number(has2));
+  if (has0) {
     const s = new SizeWriter();
     writeFetchResponseEpochEndOffsetV16(s, m.divergingEpoch ?? makeFetchResponseEpochEndOffset());
     w.tag(0, s.size + s.external);
     writeFetchResponseEpochEndOffsetV16(w, m.divergingEpoch ?? makeFetchResponseEpochEndOffset());
   }
-  if (!(m.currentLeader == null || deepEqual(m.currentLeader, makeFetchResponseLeaderIdAndEpoch()))) {
+  if (has1) {
     const s = new SizeWriter();
     writeFetchResponseLeaderIdAndEpochV16(s, m.currentLeader ?? makeFetchResponseLeaderIdAndEpoch());
     w.tag(1, s.size + s.external);
     writeFetchResponseLeaderIdAndEpochV16(w, m.currentLeader ?? makeFetchResponseLeaderIdAndEpoch());
   }
-  if (!(m.snapshotId == null || deepEqual(m.snapshotId, makeFetchResponseSnapshotId()))) {
+  if (has2) {
     const s = new SizeWriter();
     writeFetchResponseSnapshotIdV16(s, m.snapshotId ?? makeFetchResponseSnapshotId());
     w.tag(2, s.size + s.external);
@@ -5076,10 +5072,9 @@ export function writeFetchResponseV16(w: Writer, m: FetchResponse): void {
     w.compactArrayLength(a.length);
     for (const e of a) writeFetchResponseFetchableTopicResponseV16(w, e);
   }
-  let tags = 0;
-  if (!(m.nodeEndpoints == null || m.nodeEndpoints.length === 0)) tags++;
-  w.uvarint(tags);
-  if (!(m.nodeEndpoints == null || m.nodeEndpoints.length === 0)) {
+  const has0 = !(m.nodeEndpoints == null || m.nodeEndpoints.length === 0);
+  w.uvarint(Number(has0));
+  if (has0) {
     const s = new SizeWriter();
     {
       const a = m.nodeEndpoints ?? [];
@@ -5204,24 +5199,23 @@ function writeFetchResponsePartitionDataV17(w: Writer, m: FetchResponsePartition
   }
   w.int32(m.preferredReadReplica ?? -1);
   w.compactRecords(m.records ?? null);
-  let tags = 0;
-  if (!(m.divergingEpoch == null || deepEqual(m.divergingEpoch, makeFetchResponseEpochEndOffset()))) tags++;
-  if (!(m.currentLeader == null || deepEqual(m.currentLeader, makeFetchResponseLeaderIdAndEpoch()))) tags++;
-  if (!(m.snapshotId == null || deepEqual(m.snapshotId, makeFetchResponseSnapshotId()))) tags++;
-  w.uvarint(tags);
-  if (!(m.divergingEpoch == null || deepEqual(m.divergingEpoch, makeFetchResponseEpochEndOffset()))) {
+  const has0 = !(m.divergingEpoch == null || deepEqual(m.divergingEpoch, defaultFetchResponseEpochEndOffset));
+  const has1 = !(m.currentLeader == null || deepEqual(m.currentLeader, defaultFetchResponseLeaderIdAndEpoch));
+  const has2 = !(m.snapshotId == null || deepEqual(m.snapshotId, defaultFetchResponseSnapshotId));
+  w.uvarint(Number(has0) + Number(has1) + Number(has2));
+  if (has0) {
     const s = new SizeWriter();
     writeFetchResponseEpochEndOffsetV17(s, m.divergingEpoch ?? makeFetchResponseEpochEndOffset());
     w.tag(0, s.size + s.external);
     writeFetchResponseEpochEndOffsetV17(w, m.divergingEpoch ?? makeFetchResponseEpochEndOffset());
   }
-  if (!(m.currentLeader == null || deepEqual(m.currentLeader, makeFetchResponseLeaderIdAndEpoch()))) {
+  if (has1) {
     const s = new SizeWriter();
     writeFetchResponseLeaderIdAndEpochV17(s, m.currentLeader ?? makeFetchResponseLeaderIdAndEpoch());
     w.tag(1, s.size + s.external);
     writeFetchResponseLeaderIdAndEpochV17(w, m.currentLeader ?? makeFetchResponseLeaderIdAndEpoch());
   }
-  if (!(m.snapshotId == null || deepEqual(m.snapshotId, makeFetchResponseSnapshotId()))) {
+  if (has2) {
     const s = new SizeWriter();
     writeFetchResponseSnapshotIdV17(s, m.snapshotId ?? makeFetchResponseSnapshotId());
     w.tag(2, s.size + s.external);
@@ -5367,10 +5361,9 @@ export function writeFetchResponseV17(w: Writer, m: FetchResponse): void {
     w.compactArrayLength(a.length);
     for (const e of a) writeFetchResponseFetchableTopicResponseV17(w, e);
   }
-  let tags = 0;
-  if (!(m.nodeEndpoints == null || m.nodeEndpoints.length === 0)) tags++;
-  w.uvarint(tags);
-  if (!(m.nodeEndpoints == null || m.nodeEndpoints.length === 0)) {
+  const has0 = !(m.nodeEndpoints == null || m.nodeEndpoints.length === 0);
+  w.uvarint(Number(has0));
+  if (has0) {
     const s = new SizeWriter();
     {
       const a = m.nodeEndpoints ?? [];

@@ -962,6 +962,8 @@ export function makeProduceResponseLeaderIdAndEpoch(): ProduceResponseLeaderIdAn
   };
 }
 
+const defaultProduceResponseLeaderIdAndEpoch: ProduceResponseLeaderIdAndEpoch = makeProduceResponseLeaderIdAndEpoch();
+
 function readProduceResponsePartitionProduceResponseV0(r: Reader): ProduceResponsePartitionProduceResponse {
   return {
     index: r.int32(),
@@ -1851,10 +1853,9 @@ function writeProduceResponsePartitionProduceResponseV10(w: Writer, m: ProduceRe
     for (const e of a) writeProduceResponseBatchIndexAndErrorMessageV10(w, e);
   }
   w.compactNullableString(m.errorMessage ?? null);
-  let tags = 0;
-  if (!(m.currentLeader == null || deepEqual(m.currentLeader, makeProduceResponseLeaderIdAndEpoch()))) tags++;
-  w.uvarint(tags);
-  if (!(m.currentLeader == null || deepEqual(m.currentLeader, makeProduceResponseLeaderIdAndEpoch()))) {
+  const has0 = !(m.currentLeader == null || deepEqual(m.currentLeader, defaultProduceResponseLeaderIdAndEpoch));
+  w.uvarint(Number(has0));
+  if (has0) {
     const s = new SizeWriter();
     writeProduceResponseLeaderIdAndEpochV10(s, m.currentLeader ?? makeProduceResponseLeaderIdAndEpoch());
     w.tag(0, s.size + s.external);
@@ -1977,10 +1978,9 @@ export function writeProduceResponseV10(w: Writer, m: ProduceResponse): void {
     for (const e of a) writeProduceResponseTopicProduceResponseV10(w, e);
   }
   w.int32(m.throttleTimeMs ?? 0);
-  let tags = 0;
-  if (!(m.nodeEndpoints == null || m.nodeEndpoints.length === 0)) tags++;
-  w.uvarint(tags);
-  if (!(m.nodeEndpoints == null || m.nodeEndpoints.length === 0)) {
+  const has0 = !(m.nodeEndpoints == null || m.nodeEndpoints.length === 0);
+  w.uvarint(Number(has0));
+  if (has0) {
     const s = new SizeWriter();
     {
       const a = m.nodeEndpoints ?? [];
@@ -2065,10 +2065,9 @@ function writeProduceResponsePartitionProduceResponseV11(w: Writer, m: ProduceRe
     for (const e of a) writeProduceResponseBatchIndexAndErrorMessageV11(w, e);
   }
   w.compactNullableString(m.errorMessage ?? null);
-  let tags = 0;
-  if (!(m.currentLeader == null || deepEqual(m.currentLeader, makeProduceResponseLeaderIdAndEpoch()))) tags++;
-  w.uvarint(tags);
-  if (!(m.currentLeader == null || deepEqual(m.currentLeader, makeProduceResponseLeaderIdAndEpoch()))) {
+  const has0 = !(m.currentLeader == null || deepEqual(m.currentLeader, defaultProduceResponseLeaderIdAndEpoch));
+  w.uvarint(Number(has0));
+  if (has0) {
     const s = new SizeWriter();
     writeProduceResponseLeaderIdAndEpochV11(s, m.currentLeader ?? makeProduceResponseLeaderIdAndEpoch());
     w.tag(0, s.size + s.external);
@@ -2191,10 +2190,9 @@ export function writeProduceResponseV11(w: Writer, m: ProduceResponse): void {
     for (const e of a) writeProduceResponseTopicProduceResponseV11(w, e);
   }
   w.int32(m.throttleTimeMs ?? 0);
-  let tags = 0;
-  if (!(m.nodeEndpoints == null || m.nodeEndpoints.length === 0)) tags++;
-  w.uvarint(tags);
-  if (!(m.nodeEndpoints == null || m.nodeEndpoints.length === 0)) {
+  const has0 = !(m.nodeEndpoints == null || m.nodeEndpoints.length === 0);
+  w.uvarint(Number(has0));
+  if (has0) {
     const s = new SizeWriter();
     {
       const a = m.nodeEndpoints ?? [];
