@@ -5,7 +5,9 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
-import { startBroker, cliPath, produceRequestsByAcks, type BrokerProcess } from '../helpers/broker.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startBroker, cliPath, repoRoot, produceRequestsByAcks, type BrokerProcess } from '../helpers/broker.js';
 import { partitionForKey } from '../../src/cli/client-produce.js';
 
 interface CliResult {
@@ -237,6 +239,17 @@ test('RIVULET_BOOTSTRAP is the default bootstrap server', async () => {
   const code = await new Promise<number | null>((res) => child.once('close', (c) => res(c)));
   assert.equal(code, 1);
   assert.match(stderr, new RegExp(`nothing answered at 127\\.0\\.0\\.1:${port}`));
+});
+
+test('--version prints the package version, and --help lists every command (from the bundle users run)', async () => {
+  const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { version: string; bin: Record<string, string> };
+  assert.equal(join(repoRoot, pkg.bin.rivulet!), cliPath, 'the tests run what `rivulet` runs');
+  const v = await rivulet(['--version']);
+  assert.equal(v.code, 0, v.stderr);
+  assert.equal(v.stdout.trim(), pkg.version);
+  const h = await rivulet(['--help']);
+  assert.equal(h.code, 0, h.stderr);
+  for (const cmd of ['start', 'topic', 'produce', 'consume', 'group', 'bench']) assert.match(h.stdout, new RegExp(`^\\s+${cmd}\\b`, 'm'), `${cmd} is listed`);
 });
 
 test('usage errors exit 2 with a message', async () => {
