@@ -316,12 +316,20 @@ const workloads = {
   },
 };
 
+// The first fsync of a start would otherwise wait for the write-back of whatever the
+// previous case left dirty (ext4 commits one journal for all files); neither broker should
+// pay for the other's data.
+function settleDisk() {
+  spawnSync('sync');
+}
+
 // w5 needs the broker's port before the client starts, so it picks the ports itself.
 // Two probes, each on its own fresh broker: the Java client (its reconnect and metadata
 // back-off included) and bench/first-ack.ts, a wire-level probe retrying every 2 ms.
 async function w5(name, mode) {
   const java = await w5java(name, mode);
   const port = await freePort();
+  settleDisk();
   const { firstAck } = await import(pathToFileURL(join(root, 'dist', 'bench', 'first-ack.js')).href);
   const probe = firstAck(port, 'w5', 60_000);
   probe.catch(() => undefined); // awaited below; this only keeps a failed start from leaving it unhandled
@@ -341,6 +349,7 @@ async function w5java(name, mode) {
   const port = await freePort();
   const fa = tool(['firstack', `127.0.0.1:${port}`, 'w5', '60000'], { timeoutMs: 90_000, onLine: (l) => l === 'READY' && ready() });
   await Promise.race([isReady, fa]);
+  settleDisk();
   const b = await starters[name](mode, port);
   try {
     const j = lastJson(await fa);

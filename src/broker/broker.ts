@@ -149,7 +149,7 @@ export class Broker {
     if (r === undefined) {
       r = {
         errorCode,
-        apiKeys: this.handlers.filter((h): h is HandlerEntry => h !== undefined).map((h) => ({ apiKey: h.apiKey, minVersion: h.minVersion, maxVersion: h.maxVersion })),
+        apiKeys: this.handlers.filter((h): h is HandlerEntry => h !== undefined).map((h) => ({ apiKey: h.codec.key, minVersion: h.minVersion, maxVersion: h.maxVersion })),
         throttleTimeMs: 0,
         supportedFeatures: [],
         finalizedFeaturesEpoch: -1,

@@ -23,8 +23,7 @@ export interface RequestContext {
 export type Handler = (ctx: RequestContext, request: any) => object | null | Promise<object | null>;
 
 export interface HandlerEntry {
-  readonly apiKey: number;
-  /** The API's readers and writers (the broker loads only the codec modules of APIs it serves). */
+  /** The API (its key and name) with its request readers and response writers; the broker loads only the codec modules of APIs it serves. */
   readonly codec: ServerCodec;
   readonly minVersion: number;
   readonly maxVersion: number;

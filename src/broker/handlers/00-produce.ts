@@ -115,4 +115,4 @@ function appendPartition(ctx: RequestContext, topic: Topic, partition: Partition
   return acks === 0 ? (guarded.catch(() => undefined), null) : guarded;
 }
 
-export const produce: HandlerEntry = { apiKey: 0, codec: produceServer, minVersion: 3, maxVersion: 11, handle };
+export const produce: HandlerEntry = { codec: produceServer, minVersion: 3, maxVersion: 11, handle };

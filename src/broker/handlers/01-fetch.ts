@@ -152,4 +152,4 @@ function waitForAppend(ctx: RequestContext, items: Item[], ms: number): Promise<
   });
 }
 
-export const fetch: HandlerEntry = { apiKey: 1, codec: fetchServer, minVersion: 4, maxVersion: 17, handle };
+export const fetch: HandlerEntry = { codec: fetchServer, minVersion: 4, maxVersion: 17, handle };

@@ -76,4 +76,4 @@ async function handle(ctx: RequestContext, req: ListOffsetsRequest): Promise<Lis
   return { throttleTimeMs: 0, topics };
 }
 
-export const listOffsets: HandlerEntry = { apiKey: 2, codec: listOffsetsServer, minVersion: 1, maxVersion: 10, handle };
+export const listOffsets: HandlerEntry = { codec: listOffsetsServer, minVersion: 1, maxVersion: 10, handle };

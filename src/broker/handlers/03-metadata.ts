@@ -68,4 +68,4 @@ async function handle(ctx: RequestContext, req: MetadataRequest): Promise<Metada
   };
 }
 
-export const metadata: HandlerEntry = { apiKey: 3, codec: metadataServer, minVersion: 0, maxVersion: 12, handle };
+export const metadata: HandlerEntry = { codec: metadataServer, minVersion: 0, maxVersion: 12, handle };

@@ -45,4 +45,4 @@ async function handle(ctx: RequestContext, req: OffsetCommitRequest): Promise<Of
   return { throttleTimeMs: 0, topics };
 }
 
-export const offsetCommit: HandlerEntry = { apiKey: 8, codec: offsetCommitServer, minVersion: 0, maxVersion: 9, handle };
+export const offsetCommit: HandlerEntry = { codec: offsetCommitServer, minVersion: 0, maxVersion: 9, handle };

@@ -51,4 +51,4 @@ function handle(ctx: RequestContext, req: OffsetFetchRequest): OffsetFetchRespon
   return { throttleTimeMs: 0, topics: fetchGroup(broker, req.groupId ?? '', topics), errorCode: ErrorCode.NONE };
 }
 
-export const offsetFetch: HandlerEntry = { apiKey: 9, codec: offsetFetchServer, minVersion: 0, maxVersion: 9, handle };
+export const offsetFetch: HandlerEntry = { codec: offsetFetchServer, minVersion: 0, maxVersion: 9, handle };

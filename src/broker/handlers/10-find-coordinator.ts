@@ -25,4 +25,4 @@ function handle(ctx: RequestContext, req: FindCoordinatorRequest): FindCoordinat
   return { throttleTimeMs: 0, errorCode: a.errorCode, errorMessage: a.errorMessage, nodeId: a.nodeId, host: a.host, port: a.port };
 }
 
-export const findCoordinator: HandlerEntry = { apiKey: 10, codec: findCoordinatorServer, minVersion: 0, maxVersion: 6, handle };
+export const findCoordinator: HandlerEntry = { codec: findCoordinatorServer, minVersion: 0, maxVersion: 6, handle };

@@ -39,4 +39,4 @@ async function handle(ctx: RequestContext, req: JoinGroupRequest): Promise<JoinG
   };
 }
 
-export const joinGroup: HandlerEntry = { apiKey: 11, codec: joinGroupServer, minVersion: 0, maxVersion: 9, handle };
+export const joinGroup: HandlerEntry = { codec: joinGroupServer, minVersion: 0, maxVersion: 9, handle };

@@ -10,4 +10,4 @@ function handle(ctx: RequestContext, req: HeartbeatRequest): HeartbeatResponse {
   return { throttleTimeMs: 0, errorCode };
 }
 
-export const heartbeat: HandlerEntry = { apiKey: 12, codec: heartbeatServer, minVersion: 0, maxVersion: 4, handle };
+export const heartbeat: HandlerEntry = { codec: heartbeatServer, minVersion: 0, maxVersion: 4, handle };

@@ -20,4 +20,4 @@ function handle(ctx: RequestContext, req: LeaveGroupRequest): LeaveGroupResponse
   };
 }
 
-export const leaveGroup: HandlerEntry = { apiKey: 13, codec: leaveGroupServer, minVersion: 0, maxVersion: 5, handle };
+export const leaveGroup: HandlerEntry = { codec: leaveGroupServer, minVersion: 0, maxVersion: 5, handle };

@@ -18,4 +18,4 @@ async function handle(ctx: RequestContext, req: SyncGroupRequest): Promise<SyncG
   return { throttleTimeMs: 0, errorCode: answer.errorCode, protocolType: answer.protocolType, protocolName: answer.protocolName, assignment: answer.assignment };
 }
 
-export const syncGroup: HandlerEntry = { apiKey: 14, codec: syncGroupServer, minVersion: 0, maxVersion: 5, handle };
+export const syncGroup: HandlerEntry = { codec: syncGroupServer, minVersion: 0, maxVersion: 5, handle };

@@ -40,4 +40,4 @@ function handle(ctx: RequestContext, req: DescribeGroupsRequest): DescribeGroups
   };
 }
 
-export const describeGroups: HandlerEntry = { apiKey: 15, codec: describeGroupsServer, minVersion: 0, maxVersion: 5, handle };
+export const describeGroups: HandlerEntry = { codec: describeGroupsServer, minVersion: 0, maxVersion: 5, handle };

@@ -24,4 +24,4 @@ function handle(ctx: RequestContext, req: ListGroupsRequest): ListGroupsResponse
   return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, groups };
 }
 
-export const listGroups: HandlerEntry = { apiKey: 16, codec: listGroupsServer, minVersion: 0, maxVersion: 5, handle };
+export const listGroups: HandlerEntry = { codec: listGroupsServer, minVersion: 0, maxVersion: 5, handle };

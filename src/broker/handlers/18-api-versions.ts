@@ -7,7 +7,6 @@ import { ErrorCode } from '../../protocol/errors.js';
 import { apiVersionsServer } from '../../protocol/generated/api-versions.js';
 
 export const apiVersions: HandlerEntry = {
-  apiKey: 18,
   codec: apiVersionsServer,
   minVersion: 0,
   maxVersion: 4,

@@ -86,4 +86,4 @@ async function handle(ctx: RequestContext, req: CreateTopicsRequest): Promise<Cr
   return { throttleTimeMs: 0, topics };
 }
 
-export const createTopics: HandlerEntry = { apiKey: 19, codec: createTopicsServer, minVersion: 0, maxVersion: 7, handle };
+export const createTopics: HandlerEntry = { codec: createTopicsServer, minVersion: 0, maxVersion: 7, handle };

@@ -34,4 +34,4 @@ async function handle(ctx: RequestContext, req: DeleteTopicsRequest): Promise<De
   return { throttleTimeMs: 0, responses };
 }
 
-export const deleteTopics: HandlerEntry = { apiKey: 20, codec: deleteTopicsServer, minVersion: 0, maxVersion: 6, handle };
+export const deleteTopics: HandlerEntry = { codec: deleteTopicsServer, minVersion: 0, maxVersion: 6, handle };

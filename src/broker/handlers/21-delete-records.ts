@@ -44,4 +44,4 @@ async function handle(ctx: RequestContext, req: DeleteRecordsRequest): Promise<D
   return { throttleTimeMs: 0, topics };
 }
 
-export const deleteRecords: HandlerEntry = { apiKey: 21, codec: deleteRecordsServer, minVersion: 0, maxVersion: 2, handle };
+export const deleteRecords: HandlerEntry = { codec: deleteRecordsServer, minVersion: 0, maxVersion: 2, handle };

@@ -34,4 +34,4 @@ async function handle(ctx: RequestContext, req: InitProducerIdRequest): Promise<
   return res;
 }
 
-export const initProducerId: HandlerEntry = { apiKey: 22, codec: initProducerIdServer, minVersion: 0, maxVersion: 5, handle };
+export const initProducerId: HandlerEntry = { codec: initProducerIdServer, minVersion: 0, maxVersion: 5, handle };

@@ -31,4 +31,4 @@ function handle(ctx: RequestContext, req: OffsetForLeaderEpochRequest): OffsetFo
   };
 }
 
-export const offsetForLeaderEpoch: HandlerEntry = { apiKey: 23, codec: offsetForLeaderEpochServer, minVersion: 0, maxVersion: 4, handle };
+export const offsetForLeaderEpoch: HandlerEntry = { codec: offsetForLeaderEpochServer, minVersion: 0, maxVersion: 4, handle };

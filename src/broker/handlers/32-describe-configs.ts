@@ -124,4 +124,4 @@ function handle(ctx: RequestContext, req: DescribeConfigsRequest): DescribeConfi
   return { throttleTimeMs: 0, results };
 }
 
-export const describeConfigs: HandlerEntry = { apiKey: 32, codec: describeConfigsServer, minVersion: 0, maxVersion: 4, handle };
+export const describeConfigs: HandlerEntry = { codec: describeConfigsServer, minVersion: 0, maxVersion: 4, handle };

@@ -61,4 +61,4 @@ async function handle(ctx: RequestContext, req: AlterConfigsRequest): Promise<Al
   return { throttleTimeMs: 0, responses };
 }
 
-export const alterConfigs: HandlerEntry = { apiKey: 33, codec: alterConfigsServer, minVersion: 0, maxVersion: 2, handle };
+export const alterConfigs: HandlerEntry = { codec: alterConfigsServer, minVersion: 0, maxVersion: 2, handle };

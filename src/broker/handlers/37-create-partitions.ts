@@ -45,4 +45,4 @@ async function handle(ctx: RequestContext, req: CreatePartitionsRequest): Promis
   return { throttleTimeMs: 0, results };
 }
 
-export const createPartitions: HandlerEntry = { apiKey: 37, codec: createPartitionsServer, minVersion: 0, maxVersion: 3, handle };
+export const createPartitions: HandlerEntry = { codec: createPartitionsServer, minVersion: 0, maxVersion: 3, handle };

@@ -20,4 +20,4 @@ async function handle(ctx: RequestContext, req: DeleteGroupsRequest): Promise<De
   return { throttleTimeMs: 0, results };
 }
 
-export const deleteGroups: HandlerEntry = { apiKey: 42, codec: deleteGroupsServer, minVersion: 0, maxVersion: 2, handle };
+export const deleteGroups: HandlerEntry = { codec: deleteGroupsServer, minVersion: 0, maxVersion: 2, handle };

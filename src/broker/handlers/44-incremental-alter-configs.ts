@@ -57,4 +57,4 @@ async function handle(ctx: RequestContext, req: IncrementalAlterConfigsRequest):
   return { throttleTimeMs: 0, responses };
 }
 
-export const incrementalAlterConfigs: HandlerEntry = { apiKey: 44, codec: incrementalAlterConfigsServer, minVersion: 0, maxVersion: 1, handle };
+export const incrementalAlterConfigs: HandlerEntry = { codec: incrementalAlterConfigsServer, minVersion: 0, maxVersion: 1, handle };

@@ -30,4 +30,4 @@ async function handle(ctx: RequestContext, req: OffsetDeleteRequest): Promise<Of
   return { errorCode: ErrorCode.NONE, throttleTimeMs: 0, topics };
 }
 
-export const offsetDelete: HandlerEntry = { apiKey: 47, codec: offsetDeleteServer, minVersion: 0, maxVersion: 0, handle };
+export const offsetDelete: HandlerEntry = { codec: offsetDeleteServer, minVersion: 0, maxVersion: 0, handle };

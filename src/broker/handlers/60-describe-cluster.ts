@@ -31,4 +31,4 @@ function handle(ctx: RequestContext, req: DescribeClusterRequest): DescribeClust
   return res;
 }
 
-export const describeCluster: HandlerEntry = { apiKey: 60, codec: describeClusterServer, minVersion: 0, maxVersion: 1, handle };
+export const describeCluster: HandlerEntry = { codec: describeClusterServer, minVersion: 0, maxVersion: 1, handle };

@@ -36,6 +36,6 @@ const entries: HandlerEntry[] = [
 
 export const handlerTable: readonly (HandlerEntry | undefined)[] = (() => {
   const t: (HandlerEntry | undefined)[] = [];
-  for (const e of entries) t[e.apiKey] = e;
+  for (const e of entries) t[e.codec.key] = e;
   return t;
 })();
