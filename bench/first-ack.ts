@@ -8,7 +8,7 @@ import { WireClient } from '../test/helpers/wire-client.js';
 import { buildBatch } from '../test/helpers/batches.js';
 
 export interface FirstAck {
-  /** Epoch milliseconds (sub-millisecond resolution) of each step. */
+  /** performance.now() of this process at each step: compare with a performance.now() taken at spawn (Date.now() drifts from it). */
   connectedAt: number;
   ackedAt: number;
   /** Connection attempts refused before one was accepted. */
@@ -17,7 +17,6 @@ export interface FirstAck {
 
 const RETRY_MS = 2;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const now = () => performance.timeOrigin + performance.now();
 
 export async function firstAck(port: number, topic: string, deadlineMs: number): Promise<FirstAck> {
   const deadline = Date.now() + deadlineMs;
@@ -36,7 +35,7 @@ export async function firstAck(port: number, topic: string, deadlineMs: number):
       await sleep(RETRY_MS);
     }
   }
-  const connectedAt = now();
+  const connectedAt = performance.now();
   try {
     for (;;) {
       const md = await c.request(3, 9, { topics: [{ name: topic }], allowAutoTopicCreation: true, includeTopicAuthorizedOperations: false });
@@ -54,7 +53,7 @@ export async function firstAck(port: number, topic: string, deadlineMs: number):
         topicData: [{ name: topic, partitionData: [{ index: 0, records }] }],
       });
       const p = res.responses[0].partitionResponses[0];
-      if (p.errorCode === 0) return { connectedAt, ackedAt: now(), refused };
+      if (p.errorCode === 0) return { connectedAt, ackedAt: performance.now(), refused };
       check(`acknowledged produce (last error code ${p.errorCode})`);
       await sleep(RETRY_MS);
     }

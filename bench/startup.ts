@@ -47,14 +47,14 @@ interface Run {
 async function once(env: NodeJS.ProcessEnv): Promise<Run> {
   const dir = await mkdtemp(join(tmpdir(), 'rivulet-bench-'));
   const port = await freePort();
-  const t0 = performance.timeOrigin + performance.now();
+  const t0 = performance.now();
   const child = spawn(process.execPath, [cli, 'start', '--port', String(port), '--http-port', '0', '--data-dir', dir], { stdio: ['ignore', 'ignore', 'pipe'], env });
   const exited = new Promise<never>((_, rej) => child.once('exit', (c) => rej(new Error(`broker exited with ${c}: ${out}`))));
   let out = '';
   let readyAt = NaN;
   child.stderr!.on('data', (d: Buffer) => {
     out += d.toString();
-    if (Number.isNaN(readyAt) && out.includes('broker ready')) readyAt = performance.timeOrigin + performance.now();
+    if (Number.isNaN(readyAt) && out.includes('broker ready')) readyAt = performance.now();
   });
   try {
     const ack = await Promise.race([firstAck(port, 'first', 10_000), exited]);
