@@ -413,7 +413,7 @@ function machine() {
     `- kernel: ${platform()} ${release()}`,
     `- Node.js ${process.version}; ${javaV}`,
     '- Apache Kafka 4.1.0 (Maven Central, KRaft combined broker+controller, -Xmx1g -Xms1g G1)',
-    `- Rivulet ${JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version} (dist/, built by npm run build)`,
+    `- Rivulet ${JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version} (dist/bin/rivulet.js, built by npm run build; started without NODE_EXTRA_CA_CERTS, which Node 20 would parse at boot)`,
   ].join('\n');
 }
 
