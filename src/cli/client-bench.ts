@@ -35,6 +35,7 @@ import {
   type ClientFlags,
 } from './client-common.js';
 import { parseAcks, parseCompression, partitionForKey } from './client-produce.js';
+import { listOffsetsAt } from './client-consume.js';
 
 type Histogram = ReturnType<typeof hdr.build>;
 
@@ -515,18 +516,6 @@ interface FetchRecord {
   value: Buffer | null;
 }
 
-async function listOffsetsAt(consumer: Consumer, topic: string, partitions: number[], timestamp: bigint): Promise<Map<number, bigint>> {
-  const r = await consumer.listOffsets({ topics: [topic], partitions: { [topic]: partitions }, timestamp, isolationLevel: FetchIsolationLevels.READ_UNCOMMITTED });
-  const arr = r.get(topic) ?? [];
-  const out = new Map<number, bigint>();
-  for (const p of partitions) {
-    const v = arr[p];
-    if (v === undefined) throw new CliError(`the cluster returned no offset for partition ${p} of "${topic}".`);
-    out.set(p, v);
-  }
-  return out;
-}
-
 /**
  * Fetches from every partition's leader until `done()` says so or no record arrives for
  * `idleMs` after `idleArmed()` becomes true. Calls `onRecords(records, nowMs)` per partition response.
@@ -644,8 +633,8 @@ export async function benchConsume(o: BenchConsumeFlags): Promise<number> {
   const progress = new Progress('consume', o.progress, () => ({ count, bytes, of: target, extra: `${fmtNum(bytes / MB, 1)} MB` }));
   let outcome: 'done' | 'idle';
   try {
-    const latest = await listOffsetsAt(consumer, o.topic, partitions, LATEST);
-    const start = o.fromBeginning ? await listOffsetsAt(consumer, o.topic, partitions, EARLIEST) : latest;
+    const latest = await listOffsetsAt(consumer, o.topic, partitions, LATEST, FetchIsolationLevels.READ_UNCOMMITTED);
+    const start = o.fromBeginning ? await listOffsetsAt(consumer, o.topic, partitions, EARLIEST, FetchIsolationLevels.READ_UNCOMMITTED) : latest;
     // --from-beginning without --messages: everything up to the end offsets seen now.
     const bounded = o.fromBeginning === true && o.messages === undefined;
     if (bounded) target = partitions.reduce((n, p) => n + Number(latest.get(p)! - start.get(p)!), 0);
@@ -728,7 +717,7 @@ export async function benchE2e(o: BenchE2eFlags): Promise<number> {
   let consumerError: unknown;
   try {
     // Read from the end offsets before the first send, so every record of this run is seen.
-    const start = await listOffsetsAt(consumer, o.topic, partitions, LATEST);
+    const start = await listOffsetsAt(consumer, o.topic, partitions, LATEST, FetchIsolationLevels.READ_UNCOMMITTED);
     const states: PartitionState[] = partitions.map((p) => ({ partition: p, next: start.get(p)!, end: -1n, done: false }));
     progress.start();
     const reading = fetchLoop(consumer, o.topic, meta, states, {

@@ -156,8 +156,9 @@ class Run {
   }
 }
 
-async function listOffsetsAt(consumer: Consumer, topic: string, partitions: number[], timestamp: bigint): Promise<Map<number, bigint>> {
-  const r = await consumer.listOffsets({ topics: [topic], partitions: { [topic]: partitions }, timestamp });
+/** Each partition's offset for `timestamp` (EARLIEST, LATEST or a time); the isolation level is the client's default unless given. */
+export async function listOffsetsAt(consumer: Consumer, topic: string, partitions: number[], timestamp: bigint, isolationLevel?: (typeof FetchIsolationLevels)[keyof typeof FetchIsolationLevels]): Promise<Map<number, bigint>> {
+  const r = await consumer.listOffsets({ topics: [topic], partitions: { [topic]: partitions }, timestamp, ...(isolationLevel === undefined ? {} : { isolationLevel }) });
   const arr = r.get(topic) ?? [];
   const out = new Map<number, bigint>();
   for (const p of partitions) {
