@@ -4,37 +4,12 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
-import { startBroker, cliPath, produceRequestsByAcks, type BrokerProcess } from '../helpers/broker.js';
+import { startBroker, produceRequestsByAcks, type BrokerProcess } from '../helpers/broker.js';
+import { runCli as rivulet, closedPort, type CliResult } from '../helpers/cli.js';
 import { WireClient } from '../helpers/wire-client.js';
 import type { LatencySummary } from '../../src/cli/client-bench.js';
 
-interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
-function rivulet(args: string[], timeoutMs = 60000): Promise<CliResult> {
-  const env = { ...process.env };
-  delete env.RIVULET_BOOTSTRAP;
-  const child = spawn(process.execPath, [cliPath, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`rivulet ${args.join(' ')} did not finish in ${timeoutMs} ms\nstdout: ${stdout}\nstderr: ${stderr}`));
-    }, timeoutMs);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      setImmediate(() => resolve({ code, stdout, stderr }));
-    });
-  });
-}
 
 type Latency = LatencySummary;
 
@@ -72,13 +47,6 @@ function assertOrdered(l: Latency | null, count: number, what: string): void {
   assert.ok(l.mean > 0 && l.mean <= l.max, `${what}: mean ${l.mean}`);
 }
 
-async function closedPort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((res) => srv.listen(0, '127.0.0.1', () => res()));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise<void>((res) => srv.close(() => res()));
-  return port;
-}
 
 let broker: BrokerProcess;
 let bs: string;

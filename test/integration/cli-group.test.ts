@@ -6,35 +6,11 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { Kafka, logLevel, type Consumer } from 'kafkajs';
-import { startBroker, cliPath, type BrokerProcess } from '../helpers/broker.js';
+import { startBroker, type BrokerProcess } from '../helpers/broker.js';
+import { runCli as rivulet } from '../helpers/cli.js';
 
-interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
-function rivulet(args: string[]): Promise<CliResult> {
-  const env = { ...process.env };
-  delete env.RIVULET_BOOTSTRAP;
-  const child = spawn(process.execPath, [cliPath, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`rivulet ${args.join(' ')} did not finish\nstdout: ${stdout}\nstderr: ${stderr}`));
-    }, 30000);
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
 
 async function waitFor(pred: () => boolean | Promise<boolean>, what: string, timeoutMs = 20000): Promise<void> {
   const t0 = Date.now();

@@ -3,51 +3,14 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startBroker, cliPath, repoRoot, produceRequestsByAcks, type BrokerProcess } from '../helpers/broker.js';
+import { runCli as rivulet, closedPort, type CliResult } from '../helpers/cli.js';
 import { partitionForKey } from '../../src/cli/client-produce.js';
 
-interface CliResult {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
 
-interface RunOptions {
-  input?: string;
-  timeoutMs?: number;
-  /** Called with the child once started (to signal it, or to watch its output). */
-  onStart?: (child: ReturnType<typeof spawn>, out: { stdout: () => string }) => void;
-}
 
-function rivulet(args: string[], opts: RunOptions = {}): Promise<CliResult> {
-  const env = { ...process.env };
-  delete env.RIVULET_BOOTSTRAP;
-  const child = spawn(process.execPath, [cliPath, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  child.stdin.on('error', () => undefined);
-  if (opts.input !== undefined) child.stdin.end(opts.input);
-  else if (!opts.onStart) child.stdin.end();
-  opts.onStart?.(child, { stdout: () => stdout });
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`rivulet ${args.join(' ')} did not finish in ${opts.timeoutMs ?? 20000} ms\nstdout: ${stdout}\nstderr: ${stderr}`));
-    }, opts.timeoutMs ?? 20000);
-    child.once('exit', (code, signal) => {
-      clearTimeout(timer);
-      // Let the pipes drain before resolving.
-      setImmediate(() => resolve({ code, signal, stdout, stderr }));
-    });
-  });
-}
 
 function waitFor(pred: () => boolean, what: string, timeoutMs = 10000): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -61,13 +24,6 @@ function waitFor(pred: () => boolean, what: string, timeoutMs = 10000): Promise<
   });
 }
 
-async function closedPort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((res) => srv.listen(0, '127.0.0.1', () => res()));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise<void>((res) => srv.close(() => res()));
-  return port;
-}
 
 const jsonLines = (s: string): Array<Record<string, unknown>> =>
   s.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Record<string, unknown>);
@@ -233,10 +189,7 @@ test('unreachable bootstrap server: exit 1, the address and that nothing answere
 
 test('RIVULET_BOOTSTRAP is the default bootstrap server', async () => {
   const port = await closedPort();
-  const child = spawn(process.execPath, [cliPath, 'topic', 'list'], { env: { ...process.env, RIVULET_BOOTSTRAP: `127.0.0.1:${port}` }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const code = await new Promise<number | null>((res) => child.once('close', (c) => res(c)));
+  const { code, stderr } = await rivulet(['topic', 'list'], { env: { RIVULET_BOOTSTRAP: `127.0.0.1:${port}` } });
   assert.equal(code, 1);
   assert.match(stderr, new RegExp(`nothing answered at 127\\.0\\.0\\.1:${port}`));
 });

@@ -3,36 +3,10 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { startBroker, cliPath, type BrokerProcess } from '../helpers/broker.js';
+import { startBroker, type BrokerProcess } from '../helpers/broker.js';
+import { runCli as rivulet } from '../helpers/cli.js';
 
-interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
-function rivulet(args: string[], input = ''): Promise<CliResult> {
-  const env = { ...process.env };
-  delete env.RIVULET_BOOTSTRAP;
-  const child = spawn(process.execPath, [cliPath, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  child.stdin.on('error', () => undefined);
-  child.stdin.end(input);
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`rivulet ${args.join(' ')} did not finish\nstdout: ${stdout}\nstderr: ${stderr}`));
-    }, 20000);
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
 
 let broker: BrokerProcess;
 let bs: string;
@@ -46,7 +20,7 @@ after(async () => {
 });
 
 test('list and describe a topic (Metadata, ListOffsets)', async () => {
-  const p = await rivulet(['produce', 'described', '-b', bs], 'a\nb\nc\n');
+  const p = await rivulet(['produce', 'described', '-b', bs], { input: 'a\nb\nc\n' });
   assert.equal(p.code, 0, p.stderr);
 
   const list = await rivulet(['topic', 'list', '-b', bs]);
@@ -150,7 +124,7 @@ test('alter: add partitions, set and delete configs', async () => {
 });
 
 test('delete removes the topic; --if-exists tolerates a missing one', async () => {
-  assert.equal((await rivulet(['produce', 'doomed', '-b', bs], 'x\n')).code, 0);
+  assert.equal((await rivulet(['produce', 'doomed', '-b', bs], { input: 'x\n' })).code, 0);
   const d = await rivulet(['topic', 'delete', 'doomed', '-b', bs]);
   assert.equal(d.code, 0, d.stderr);
   assert.match(d.stdout, /deleted topic "doomed"/);
