@@ -21,6 +21,7 @@
 // skip themselves then.
 
 import { spawn, type ChildProcess } from 'node:child_process';
+import { before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Kafka, logLevel, type Admin, type Producer } from 'kafkajs';
 import { startBroker, type BrokerProcess } from './broker.js';
@@ -497,3 +498,27 @@ export async function killOneScenario(o: ScenarioOptions): Promise<ScenarioResul
     await Promise.all(members.map((m) => m.stop(15_000)));
   }
 }
+
+/** The broker and admin tools of one test file; filled in by the file's before() hook. */
+export interface GroupSuite {
+  broker: GroupBroker;
+  tools: GroupTools;
+}
+
+/** Starts one group broker (and connects the admin tools) before the file's tests, and stops both after them. */
+export function groupBrokerForSuite(): GroupSuite {
+  const suite = {} as GroupSuite;
+  before(async () => {
+    suite.broker = await startGroupBroker();
+    suite.tools = new GroupTools(suite.broker.bootstrap);
+    await suite.tools.connect();
+  });
+  after(async () => {
+    await suite.tools?.close();
+    await suite.broker?.cleanup();
+  });
+  return suite;
+}
+
+/** Record counts of the kill-one-member scenario the group interop files run. */
+export const KILL_ONE_SIZES = { steadyCount: 6_000, aroundKillCount: 1_200, afterTakeoverCount: 1_200, timeoutMs: 60_000 };

@@ -6,31 +6,20 @@
 //  - committed offsets survive SIGKILL of the broker: a new consumer of the group resumes
 //    from them after a restart on the same data directory.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { repoRoot, startBroker, makeTempDir } from '../helpers/broker.js';
-import { GroupTools, externalBootstrap, groupBrokerArgs, killOneScenario, sleep, startGroupBroker, waitFor, type GroupBroker } from '../helpers/group-harness.js';
+import { GroupTools, externalBootstrap, groupBrokerArgs, killOneScenario, sleep, waitFor, groupBrokerForSuite } from '../helpers/group-harness.js';
 import { rm } from 'node:fs/promises';
 
 const memberScript = join(repoRoot, 'dist', 'test', 'helpers', 'group-kafkajs-member.js');
 
-let broker: GroupBroker;
-let tools: GroupTools;
-
-before(async () => {
-  broker = await startGroupBroker();
-  tools = new GroupTools(broker.bootstrap);
-  await tools.connect();
-});
-
-after(async () => {
-  await tools?.close();
-  await broker?.cleanup();
-});
+const suite = groupBrokerForSuite();
 
 test('kafkajs: 3 member processes, 2 partitions each, 60,000 records exactly once, SIGKILL one, the others take over', { timeout: 180_000 }, async (t) => {
+  const { broker, tools } = suite;
   const id = Math.random().toString(36).slice(2, 8);
   const topic = `grp-kafkajs-${id}`;
   const group = `g-kafkajs-${id}`;

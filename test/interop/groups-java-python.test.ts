@@ -4,29 +4,16 @@
 // SIGKILLed and the other two take over its partitions; every record is consumed, duplicates
 // only at offsets the killed member had not committed.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { GroupTools, killOneScenario, startGroupBroker, type GroupBroker } from '../helpers/group-harness.js';
+import { killOneScenario, groupBrokerForSuite, KILL_ONE_SIZES } from '../helpers/group-harness.js';
 import { compileJavaMember, javaMember, kafkaPythonMember } from '../helpers/group-clients.js';
 import { debianPython, javaInstallHint, javaJarsPresent, requireTool, token, works } from './tools.js';
 
-let broker: GroupBroker;
-let tools: GroupTools;
-
-before(async () => {
-  broker = await startGroupBroker();
-  tools = new GroupTools(broker.bootstrap);
-  await tools.connect();
-});
-
-after(async () => {
-  await tools?.close();
-  await broker?.cleanup();
-});
-
-const sizes = { steadyCount: 6_000, aroundKillCount: 1_200, afterTakeoverCount: 1_200, timeoutMs: 60_000 };
+const suite = groupBrokerForSuite();
 
 test('Java KafkaConsumer: 3 members, 2 partitions each, exactly once, SIGKILL one, the others take over', { timeout: 240_000 }, async (t) => {
+  const { broker, tools } = suite;
   if (!requireTool(t, await works('javac', ['-version']), 'javac (JDK 17+)', 'install it with `sudo apt-get install openjdk-17-jdk-headless`')) return;
   if (!requireTool(t, javaJarsPresent(), 'the Kafka Java jars in test/interop/java/lib', javaInstallHint)) return;
   const java = await compileJavaMember();
@@ -35,7 +22,7 @@ test('Java KafkaConsumer: 3 members, 2 partitions each, exactly once, SIGKILL on
   const topic = `grp-java-${id}`;
   const group = `g-java-${id}`;
   const r = await killOneScenario({
-    tools, topic, group, ...sizes,
+    tools, topic, group, ...KILL_ONE_SIZES,
     member: (i) => javaMember(java.classpath, `java-${i}`, broker.bootstrap, topic, group),
     brokerTail: () => broker.tail(),
     log: (s) => t.diagnostic(s),
@@ -52,13 +39,14 @@ test('Java KafkaConsumer: 3 members, 2 partitions each, exactly once, SIGKILL on
 });
 
 test('kafka-python: 3 members, 2 partitions each, exactly once, SIGKILL one, the others take over', { timeout: 240_000 }, async (t) => {
+  const { broker, tools } = suite;
   const python = debianPython();
   if (!requireTool(t, await works(python, ['-c', 'import kafka']), `the Python module kafka (for ${python})`, 'install it with `sudo apt-get install python3-kafka`')) return;
   const id = token();
   const topic = `grp-kpy-${id}`;
   const group = `g-kpy-${id}`;
   await killOneScenario({
-    tools, topic, group, ...sizes,
+    tools, topic, group, ...KILL_ONE_SIZES,
     member: (i) => kafkaPythonMember(`kafka-python-${i}`, broker.bootstrap, topic, group),
     brokerTail: () => broker.tail(),
     log: (s) => t.diagnostic(s),

@@ -4,35 +4,22 @@
 // one member is SIGKILLed and the other two take over its partitions; every record is
 // consumed, duplicates only at offsets the killed member had not committed.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { GroupTools, killOneScenario, startGroupBroker, type GroupBroker } from '../helpers/group-harness.js';
+import { killOneScenario, groupBrokerForSuite, KILL_ONE_SIZES } from '../helpers/group-harness.js';
 import { confluentMember, kcatMember } from '../helpers/group-clients.js';
 import { debianPython, requireTool, token, works } from './tools.js';
 
-let broker: GroupBroker;
-let tools: GroupTools;
-
-before(async () => {
-  broker = await startGroupBroker();
-  tools = new GroupTools(broker.bootstrap);
-  await tools.connect();
-});
-
-after(async () => {
-  await tools?.close();
-  await broker?.cleanup();
-});
-
-const sizes = { steadyCount: 6_000, aroundKillCount: 1_200, afterTakeoverCount: 1_200, timeoutMs: 60_000 };
+const suite = groupBrokerForSuite();
 
 test('kcat -G: 3 balanced consumers, 2 partitions each, exactly once, SIGKILL one, the others take over', { timeout: 240_000 }, async (t) => {
+  const { broker, tools } = suite;
   if (!requireTool(t, await works('kcat', ['-V']), 'kcat', 'install it with `sudo apt-get install kcat`')) return;
   const id = token();
   const topic = `grp-kcat-${id}`;
   const group = `g-kcat-${id}`;
   await killOneScenario({
-    tools, topic, group, ...sizes,
+    tools, topic, group, ...KILL_ONE_SIZES,
     member: (i) => kcatMember(`kcat-${i}`, broker.bootstrap, topic, group),
     brokerTail: () => broker.tail(),
     log: (s) => t.diagnostic(s),
@@ -40,6 +27,7 @@ test('kcat -G: 3 balanced consumers, 2 partitions each, exactly once, SIGKILL on
 });
 
 test('confluent-kafka cooperative-sticky: 3 members, 2 partitions each, exactly once, SIGKILL one, the others take over incrementally', { timeout: 240_000 }, async (t) => {
+  const { broker, tools } = suite;
   const python = debianPython();
   if (!requireTool(t, await works(python, ['-c', 'import confluent_kafka']), `the Python module confluent_kafka (for ${python})`, 'install it with `sudo apt-get install python3-confluent-kafka`')) return;
   const id = token();
@@ -47,7 +35,7 @@ test('confluent-kafka cooperative-sticky: 3 members, 2 partitions each, exactly 
   const group = `g-coop-${id}`;
   const eventsAtStable = new Map<string, number>();
   const r = await killOneScenario({
-    tools, topic, group, ...sizes,
+    tools, topic, group, ...KILL_ONE_SIZES,
     member: (i) => confluentMember(`confluent-${i}`, broker.bootstrap, topic, group, { 'partition.assignment.strategy': 'cooperative-sticky' }),
     brokerTail: () => broker.tail(),
     log: (s) => t.diagnostic(s),

@@ -3,27 +3,16 @@
 // balances across libraries, consumes every record once, and rebalances when the Java member
 // is SIGKILLed.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { GroupTools, killOneScenario, startGroupBroker, type GroupBroker } from '../helpers/group-harness.js';
+import { killOneScenario, groupBrokerForSuite } from '../helpers/group-harness.js';
 import { compileJavaMember, confluentMember, javaMember } from '../helpers/group-clients.js';
 import { debianPython, javaInstallHint, javaJarsPresent, requireTool, token, works } from './tools.js';
 
-let broker: GroupBroker;
-let tools: GroupTools;
-
-before(async () => {
-  broker = await startGroupBroker();
-  tools = new GroupTools(broker.bootstrap);
-  await tools.connect();
-});
-
-after(async () => {
-  await tools?.close();
-  await broker?.cleanup();
-});
+const suite = groupBrokerForSuite();
 
 test('mixed group: confluent-kafka + Java + confluent-kafka (range), 2 partitions each, exactly once, SIGKILL the Java member', { timeout: 240_000 }, async (t) => {
+  const { broker, tools } = suite;
   const python = debianPython();
   if (!requireTool(t, await works(python, ['-c', 'import confluent_kafka']), `the Python module confluent_kafka (for ${python})`, 'install it with `sudo apt-get install python3-confluent-kafka`')) return;
   if (!requireTool(t, await works('javac', ['-version']), 'javac (JDK 17+)', 'install it with `sudo apt-get install openjdk-17-jdk-headless`')) return;
