@@ -11,6 +11,8 @@ export class WireClient {
   private waiting = new Map<number, { apiKey: number; version: number; resolve: (v: any) => void; reject: (e: Error) => void }>();
   private nextCorrelation = 1;
   closed = false;
+  /** Correlation ids of the responses received, in the order they arrived. */
+  readonly received: number[] = [];
   private closeWaiters: (() => void)[] = [];
 
   private constructor(readonly socket: Socket) {
@@ -39,6 +41,7 @@ export class WireClient {
       const frame = this.buffered.subarray(4, 4 + size);
       this.buffered = this.buffered.subarray(4 + size);
       const correlationId = frame.readInt32BE(0);
+      this.received.push(correlationId);
       const w = this.waiting.get(correlationId);
       if (!w) continue;
       this.waiting.delete(correlationId);
@@ -48,6 +51,11 @@ export class WireClient {
       if (r.bad) w.reject(new Error(`undecodable response: ${r.reason}`));
       else w.resolve(body);
     }
+  }
+
+  /** The correlation id the next request will carry (ids count up from 1 per connection). */
+  get nextCorrelationId(): number {
+    return this.nextCorrelation;
   }
 
   /** Sends a request and resolves with the decoded response. */
