@@ -13,6 +13,7 @@ import { WireClient } from '../helpers/wire-client.js';
 import { buildBatch } from '../helpers/batches.js';
 import { readPartition } from '../helpers/read-all.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
+import { ApiKey } from '../../src/protocol/generated/apis.js';
 
 let broker: BrokerProcess;
 let admin: Admin;
@@ -36,7 +37,7 @@ after(async () => {
 async function produce(topic: string, partition: number, values: string[], timestamp?: number): Promise<number> {
   const c = await WireClient.connect(broker.port);
   const batch = buildBatch(values.map((v) => ({ key: null, value: Buffer.from(v), timestamp })), { baseTimestamp: timestamp });
-  const res = await c.request(0, 9, { transactionalId: null, acks: -1, timeoutMs: 5000, topicData: [{ name: topic, partitionData: [{ index: partition, records: batch }] }] });
+  const res = await c.request(ApiKey.Produce, 9, { transactionalId: null, acks: -1, timeoutMs: 5000, topicData: [{ name: topic, partitionData: [{ index: partition, records: batch }] }] });
   c.close();
   assert.equal(res.responses[0].partitionResponses[0].errorCode, 0);
   return res.responses[0].partitionResponses[0].baseOffset;
@@ -74,17 +75,17 @@ test('configs: describe shows overrides and defaults, alter replaces them', asyn
 
 test('incremental alter configs: SET, DELETE and an unknown name', async () => {
   const c = await WireClient.connect(broker.port);
-  const set = await c.request(44, 1, { resources: [{ resourceType: 2, resourceName: 'orders', configs: [{ name: 'retention.bytes', configOperation: 0, value: '1048576' }] }], validateOnly: false });
+  const set = await c.request(ApiKey.IncrementalAlterConfigs, 1, { resources: [{ resourceType: 2, resourceName: 'orders', configs: [{ name: 'retention.bytes', configOperation: 0, value: '1048576' }] }], validateOnly: false });
   assert.equal(set.responses[0].errorCode, 0);
-  const bad = await c.request(44, 1, { resources: [{ resourceType: 2, resourceName: 'orders', configs: [{ name: 'no.such.config', configOperation: 0, value: '1' }] }], validateOnly: false });
+  const bad = await c.request(ApiKey.IncrementalAlterConfigs, 1, { resources: [{ resourceType: 2, resourceName: 'orders', configs: [{ name: 'no.such.config', configOperation: 0, value: '1' }] }], validateOnly: false });
   assert.equal(bad.responses[0].errorCode, ErrorCode.INVALID_CONFIG);
-  const described = await c.request(32, 4, { resources: [{ resourceType: 2, resourceName: 'orders', configurationKeys: ['retention.bytes'] }], includeSynonyms: true, includeDocumentation: true });
+  const described = await c.request(ApiKey.DescribeConfigs, 4, { resources: [{ resourceType: 2, resourceName: 'orders', configurationKeys: ['retention.bytes'] }], includeSynonyms: true, includeDocumentation: true });
   assert.equal(described.results[0].configs.length, 1);
   assert.equal(described.results[0].configs[0].value, '1048576');
   assert.equal(described.results[0].configs[0].synonyms[0].source, 1, 'TOPIC_CONFIG first');
-  const del = await c.request(44, 1, { resources: [{ resourceType: 2, resourceName: 'orders', configs: [{ name: 'retention.bytes', configOperation: 1, value: null }] }], validateOnly: false });
+  const del = await c.request(ApiKey.IncrementalAlterConfigs, 1, { resources: [{ resourceType: 2, resourceName: 'orders', configs: [{ name: 'retention.bytes', configOperation: 1, value: null }] }], validateOnly: false });
   assert.equal(del.responses[0].errorCode, 0);
-  const again = await c.request(32, 4, { resources: [{ resourceType: 2, resourceName: 'orders', configurationKeys: ['retention.bytes'] }], includeSynonyms: false, includeDocumentation: false });
+  const again = await c.request(ApiKey.DescribeConfigs, 4, { resources: [{ resourceType: 2, resourceName: 'orders', configurationKeys: ['retention.bytes'] }], includeSynonyms: false, includeDocumentation: false });
   assert.equal(again.results[0].configs[0].value, '-1');
   c.close();
 });
@@ -108,7 +109,7 @@ test('list offsets by timestamp, earliest, latest and max timestamp; delete reco
   assert.equal(byTime[0]!.offset, '2');
   const c = await WireClient.connect(broker.port);
   const lo = async (timestamp: number) =>
-    (await c.request(2, 9, { replicaId: -1, isolationLevel: 0, topics: [{ name: 'times', partitions: [{ partitionIndex: 0, currentLeaderEpoch: -1, timestamp }] }] })).topics[0].partitions[0];
+    (await c.request(ApiKey.ListOffsets, 9, { replicaId: -1, isolationLevel: 0, topics: [{ name: 'times', partitions: [{ partitionIndex: 0, currentLeaderEpoch: -1, timestamp }] }] })).topics[0].partitions[0];
   assert.equal((await lo(-1)).offset, 5);
   assert.equal((await lo(-2)).offset, 0);
   const max = await lo(-3);
@@ -117,7 +118,7 @@ test('list offsets by timestamp, earliest, latest and max timestamp; delete reco
   assert.equal((await lo(t0 + 60000)).offset, -1, 'no record that late');
   await admin.deleteTopicRecords({ topic: 'times', partitions: [{ partition: 0, offset: '3' }] });
   assert.equal((await lo(-2)).offset, 3);
-  const fetchOld = await c.request(1, 12, {
+  const fetchOld = await c.request(ApiKey.Fetch, 12, {
     replicaId: -1, maxWaitMs: 0, minBytes: 1, maxBytes: 1 << 20, isolationLevel: 0, sessionId: 0, sessionEpoch: -1,
     topics: [{ topic: 'times', partitions: [{ partition: 0, currentLeaderEpoch: -1, fetchOffset: 1, lastFetchedEpoch: -1, logStartOffset: -1, partitionMaxBytes: 1 << 20 }] }],
     forgottenTopicsData: [], rackId: '',
@@ -154,7 +155,7 @@ test('message.timestamp.type=LogAppendTime stamps batches with the broker time',
   const c = await WireClient.connect(broker.port);
   const before = Date.now();
   const batch = buildBatch([{ key: null, value: Buffer.from('old') }], { baseTimestamp: 1000 });
-  const res = await c.request(0, 9, { transactionalId: null, acks: -1, timeoutMs: 5000, topicData: [{ name: 'append-time', partitionData: [{ index: 0, records: batch }] }] });
+  const res = await c.request(ApiKey.Produce, 9, { transactionalId: null, acks: -1, timeoutMs: 5000, topicData: [{ name: 'append-time', partitionData: [{ index: 0, records: batch }] }] });
   const pr = res.responses[0].partitionResponses[0];
   assert.equal(pr.errorCode, 0);
   assert.ok(pr.logAppendTimeMs >= before, `logAppendTimeMs ${pr.logAppendTimeMs}`);
@@ -162,7 +163,7 @@ test('message.timestamp.type=LogAppendTime stamps batches with the broker time',
   const stored = await readPartition(broker.port, 'append-time', 0); // checks the CRC of what is stored
   assert.equal(stored.length, 1);
   const raw = await WireClient.connect(broker.port);
-  const fetched = await raw.request(1, 12, {
+  const fetched = await raw.request(ApiKey.Fetch, 12, {
     replicaId: -1, maxWaitMs: 0, minBytes: 1, maxBytes: 1 << 20, isolationLevel: 0, sessionId: 0, sessionEpoch: -1,
     topics: [{ topic: 'append-time', partitions: [{ partition: 0, currentLeaderEpoch: -1, fetchOffset: 0, lastFetchedEpoch: -1, logStartOffset: -1, partitionMaxBytes: 1 << 20 }] }],
     forgottenTopicsData: [], rackId: '',

@@ -10,6 +10,7 @@ import { startBroker, makeTempDir, cliPath, type BrokerProcess } from '../helper
 import { WireClient } from '../helpers/wire-client.js';
 import { buildBatch } from '../helpers/batches.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
+import { ApiKey } from '../../src/protocol/generated/apis.js';
 
 let broker: BrokerProcess;
 
@@ -24,9 +25,9 @@ after(async () => {
 async function assertStillServing(): Promise<void> {
   const c = await WireClient.connect(broker.port);
   try {
-    const av = await c.request(18, 3, { clientSoftwareName: 'test', clientSoftwareVersion: '1' });
+    const av = await c.request(ApiKey.ApiVersions, 3, { clientSoftwareName: 'test', clientSoftwareVersion: '1' });
     assert.equal(av.errorCode, 0);
-    const md = await c.request(3, 12, { topics: null, allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false });
+    const md = await c.request(ApiKey.Metadata, 12, { topics: null, allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false });
     assert.equal(md.brokers.length, 1);
     assert.equal(md.brokers[0].port, broker.port);
   } finally {
@@ -47,7 +48,7 @@ function headerOnlyFrame(apiKey: number, version: number, correlationId: number)
 
 async function createTopic(name: string, partitions = 1): Promise<void> {
   const c = await WireClient.connect(broker.port);
-  const res = await c.request(19, 7, { topics: [{ name, numPartitions: partitions, replicationFactor: 1, assignments: [], configs: [] }], timeoutMs: 5000, validateOnly: false });
+  const res = await c.request(ApiKey.CreateTopics, 7, { topics: [{ name, numPartitions: partitions, replicationFactor: 1, assignments: [], configs: [] }], timeoutMs: 5000, validateOnly: false });
   c.close();
   assert.equal(res.topics[0].errorCode, 0, res.topics[0].errorMessage);
 }
@@ -88,7 +89,7 @@ test('a request whose fields run past its frame closes the connection', async ()
   // ApiVersions v1 header with a client id claiming 500 bytes in a 14-byte frame.
   const frame = Buffer.alloc(4 + 14);
   frame.writeInt32BE(14, 0);
-  frame.writeInt16BE(18, 4);
+  frame.writeInt16BE(ApiKey.ApiVersions, 4);
   frame.writeInt16BE(1, 6);
   frame.writeInt32BE(7, 8);
   frame.writeInt16BE(500, 12);
@@ -102,7 +103,7 @@ test('garbage bytes close the connection', async () => {
   const garbage = Buffer.alloc(64);
   for (let i = 0; i < garbage.length; i++) garbage[i] = (i * 37 + 11) & 0xff;
   const frame = Buffer.concat([Buffer.from([0, 0, 0, 64]), garbage]);
-  frame.writeInt16BE(0, 4); // Produce
+  frame.writeInt16BE(ApiKey.Produce, 4);
   frame.writeInt16BE(9, 6); // v9: flexible, so the garbage is read as compact fields
   c.writeRaw(frame);
   await c.waitClosed();
@@ -119,7 +120,7 @@ test('an unknown API key closes the connection', async () => {
 
 test('ApiVersions with an unknown version is answered in v0 with UNSUPPORTED_VERSION and our ranges', async () => {
   const c = await WireClient.connect(broker.port);
-  const frame = headerOnlyFrame(18, 99, 42);
+  const frame = headerOnlyFrame(ApiKey.ApiVersions, 99, 42);
   const answer = new Promise<Buffer>((resolve) => c.socket.once('data', resolve));
   c.writeRaw(frame);
   const res = await answer;
@@ -134,7 +135,7 @@ test('ApiVersions with an unknown version is answered in v0 with UNSUPPORTED_VER
 
 test('an unsupported version of another API closes the connection', async () => {
   const c = await WireClient.connect(broker.port);
-  const frame = headerOnlyFrame(0, 99, 1);
+  const frame = headerOnlyFrame(ApiKey.Produce, 99, 1);
   c.writeRaw(frame);
   await c.waitClosed();
   await assertStillServing();
@@ -145,9 +146,9 @@ test('a batch with a bad CRC gets CORRUPT_MESSAGE and nothing is appended', asyn
   const c = await WireClient.connect(broker.port);
   const batch = buildBatch([{ key: null, value: Buffer.from('hello') }]);
   batch[batch.length - 1] ^= 0xff;
-  const res = await c.request(0, 9, produceBody('crc-topic', batch));
+  const res = await c.request(ApiKey.Produce, 9, produceBody('crc-topic', batch));
   assert.equal(res.responses[0].partitionResponses[0].errorCode, ErrorCode.CORRUPT_MESSAGE);
-  const good = await c.request(0, 9, produceBody('crc-topic', buildBatch([{ key: null, value: Buffer.from('ok') }])));
+  const good = await c.request(ApiKey.Produce, 9, produceBody('crc-topic', buildBatch([{ key: null, value: Buffer.from('ok') }])));
   assert.equal(good.responses[0].partitionResponses[0].errorCode, 0);
   assert.equal(good.responses[0].partitionResponses[0].baseOffset, 0, 'the corrupt batch took no offset');
   c.close();
@@ -158,7 +159,7 @@ test('a batch whose length runs past the data gets CORRUPT_MESSAGE', async () =>
   await createTopic('short-topic');
   const c = await WireClient.connect(broker.port);
   const batch = buildBatch([{ key: null, value: Buffer.from('hello') }]);
-  const res = await c.request(0, 9, produceBody('short-topic', batch.subarray(0, batch.length - 3)));
+  const res = await c.request(ApiKey.Produce, 9, produceBody('short-topic', batch.subarray(0, batch.length - 3)));
   assert.equal(res.responses[0].partitionResponses[0].errorCode, ErrorCode.CORRUPT_MESSAGE);
   c.close();
   await assertStillServing();
@@ -166,13 +167,13 @@ test('a batch whose length runs past the data gets CORRUPT_MESSAGE', async () =>
 
 test('invalid topic names get INVALID_TOPIC_EXCEPTION', async () => {
   const c = await WireClient.connect(broker.port);
-  const created = await c.request(19, 7, { topics: [{ name: 'bad/name', numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }], timeoutMs: 1000, validateOnly: false });
+  const created = await c.request(ApiKey.CreateTopics, 7, { topics: [{ name: 'bad/name', numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }], timeoutMs: 1000, validateOnly: false });
   assert.equal(created.topics[0].errorCode, ErrorCode.INVALID_TOPIC_EXCEPTION);
-  const long = await c.request(19, 7, { topics: [{ name: 'x'.repeat(250), numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }], timeoutMs: 1000, validateOnly: false });
+  const long = await c.request(ApiKey.CreateTopics, 7, { topics: [{ name: 'x'.repeat(250), numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }], timeoutMs: 1000, validateOnly: false });
   assert.equal(long.topics[0].errorCode, ErrorCode.INVALID_TOPIC_EXCEPTION);
-  const md = await c.request(3, 12, { topics: [{ name: 'no spaces allowed', topicId: 'AAAAAAAAAAAAAAAAAAAAAA' }], allowAutoTopicCreation: true, includeTopicAuthorizedOperations: false });
+  const md = await c.request(ApiKey.Metadata, 12, { topics: [{ name: 'no spaces allowed', topicId: 'AAAAAAAAAAAAAAAAAAAAAA' }], allowAutoTopicCreation: true, includeTopicAuthorizedOperations: false });
   assert.equal(md.topics[0].errorCode, ErrorCode.INVALID_TOPIC_EXCEPTION);
-  const produced = await c.request(0, 9, produceBody('..', buildBatch([{ key: null, value: Buffer.from('x') }])));
+  const produced = await c.request(ApiKey.Produce, 9, produceBody('..', buildBatch([{ key: null, value: Buffer.from('x') }])));
   assert.equal(produced.responses[0].partitionResponses[0].errorCode, ErrorCode.INVALID_TOPIC_EXCEPTION);
   c.close();
   await assertStillServing();
@@ -180,9 +181,9 @@ test('invalid topic names get INVALID_TOPIC_EXCEPTION', async () => {
 
 test('produce to a missing topic with auto-create off gets UNKNOWN_TOPIC_OR_PARTITION', async () => {
   const c = await WireClient.connect(broker.port);
-  const res = await c.request(0, 9, produceBody('never-created', buildBatch([{ key: null, value: Buffer.from('x') }])));
+  const res = await c.request(ApiKey.Produce, 9, produceBody('never-created', buildBatch([{ key: null, value: Buffer.from('x') }])));
   assert.equal(res.responses[0].partitionResponses[0].errorCode, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
-  const md = await c.request(3, 12, { topics: [{ name: 'never-created', topicId: 'AAAAAAAAAAAAAAAAAAAAAA' }], allowAutoTopicCreation: true, includeTopicAuthorizedOperations: false });
+  const md = await c.request(ApiKey.Metadata, 12, { topics: [{ name: 'never-created', topicId: 'AAAAAAAAAAAAAAAAAAAAAA' }], allowAutoTopicCreation: true, includeTopicAuthorizedOperations: false });
   assert.equal(md.topics[0].errorCode, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, 'auto-create is off');
   c.close();
   await assertStillServing();
@@ -205,10 +206,10 @@ test('a fetch asking for gigabytes gets at most fetch.max.bytes', async () => {
   await createTopic('big-ask');
   const c = await WireClient.connect(broker.port);
   for (let i = 0; i < 40; i++) {
-    const res = await c.request(0, 9, produceBody('big-ask', buildBatch([{ key: null, value: Buffer.alloc(8000, i) }])));
+    const res = await c.request(ApiKey.Produce, 9, produceBody('big-ask', buildBatch([{ key: null, value: Buffer.alloc(8000, i) }])));
     assert.equal(res.responses[0].partitionResponses[0].errorCode, 0);
   }
-  const res = await c.request(1, 12, {
+  const res = await c.request(ApiKey.Fetch, 12, {
     replicaId: -1, maxWaitMs: 0, minBytes: 1, maxBytes: 0x7fffffff, isolationLevel: 0, sessionId: 0, sessionEpoch: -1,
     topics: [{ topic: 'big-ask', partitions: [{ partition: 0, currentLeaderEpoch: -1, fetchOffset: 0, lastFetchedEpoch: -1, logStartOffset: -1, partitionMaxBytes: 0x7fffffff }] }],
     forgottenTopicsData: [], rackId: '',

@@ -8,6 +8,7 @@ import { startBroker, produceRequestsByAcks, type BrokerProcess } from '../helpe
 import { runCli as rivulet, closedPort, type CliResult } from '../helpers/cli.js';
 import { WireClient } from '../helpers/wire-client.js';
 import type { LatencySummary } from '../../src/cli/client-bench.js';
+import { ApiKey } from '../../src/protocol/generated/apis.js';
 
 
 
@@ -76,7 +77,7 @@ test('bench produce, then bench consume, count 20000 records that the log really
   // The log holds exactly those records: sum of the partitions' end offsets.
   const c = await WireClient.connect(broker.port);
   try {
-    const r = await c.request(2, 9, {
+    const r = await c.request(ApiKey.ListOffsets, 9, {
       replicaId: -1,
       isolationLevel: 0,
       topics: [{ name: 'bench', partitions: [0, 1, 2].map((partitionIndex) => ({ partitionIndex, currentLeaderEpoch: -1, timestamp: -1 })) }],

@@ -10,6 +10,7 @@ import { startBroker, makeTempDir } from '../helpers/broker.js';
 import { WireClient } from '../helpers/wire-client.js';
 import { buildBatch } from '../helpers/batches.js';
 import { readPartition } from '../helpers/read-all.js';
+import { ApiKey } from '../../src/protocol/generated/apis.js';
 
 const CYCLES = 20;
 
@@ -54,7 +55,7 @@ test(`acknowledged acks=all records survive ${CYCLES} SIGKILLs`, { timeout: 240_
           const values = Array.from({ length: n }, () => `c${cycle}-m${sent++}-${'x'.repeat(Math.floor(random() * 200))}`);
           const batch = buildBatch(values.map((v) => ({ key: null, value: Buffer.from(v) })));
           const p = client
-            .request(0, 9, { transactionalId: null, acks: -1, timeoutMs: 5000, topicData: [{ name: 'crash', partitionData: [{ index: 0, records: batch }] }] })
+            .request(ApiKey.Produce, 9, { transactionalId: null, acks: -1, timeoutMs: 5000, topicData: [{ name: 'crash', partitionData: [{ index: 0, records: batch }] }] })
             .then((res) => {
               const pr = res.responses[0].partitionResponses[0];
               if (pr.errorCode === 0) values.forEach((v, i) => acked.set(pr.baseOffset + i, v));

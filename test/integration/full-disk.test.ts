@@ -12,6 +12,7 @@ import { WireClient } from '../helpers/wire-client.js';
 import { buildBatch } from '../helpers/batches.js';
 import { readPartition } from '../helpers/read-all.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
+import { ApiKey } from '../../src/protocol/generated/apis.js';
 
 function tryMount(dir: string): string | null {
   try {
@@ -37,7 +38,7 @@ test('a full disk gets KAFKA_STORAGE_ERROR, keeps acknowledged data, and recover
   const c = await WireClient.connect(broker.port);
   try {
     const produce = (topic: string, value: Buffer) =>
-      c.request(0, 9, { transactionalId: null, acks: -1, timeoutMs: 5000, topicData: [{ name: topic, partitionData: [{ index: 0, records: buildBatch([{ key: null, value }]) }] }] });
+      c.request(ApiKey.Produce, 9, { transactionalId: null, acks: -1, timeoutMs: 5000, topicData: [{ name: topic, partitionData: [{ index: 0, records: buildBatch([{ key: null, value }]) }] }] });
     const acked: { offset: number; fill: number }[] = [];
     let storageError = false;
     for (let i = 0; i < 200 && !storageError; i++) {
@@ -52,13 +53,13 @@ test('a full disk gets KAFKA_STORAGE_ERROR, keeps acknowledged data, and recover
     assert.ok(storageError, 'the disk filled up and the broker said so');
     assert.ok(acked.length > 5, `${acked.length} batches were stored before the disk filled`);
     // Still serving: metadata, and every acknowledged record reads back intact.
-    const md = await c.request(3, 12, { topics: null, allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false });
+    const md = await c.request(ApiKey.Metadata, 12, { topics: null, allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false });
     assert.ok(md.topics.some((x: { name: string }) => x.name === 'fill'));
     const records = await readPartition(broker.port, 'fill', 0);
     assert.equal(records.length, acked.length, 'nothing half-written is visible');
     for (const a of acked) assert.equal(records[a.offset]!.value![100], a.fill);
     // Free space by deleting records (whole old segments go), then writes succeed again.
-    const del = await c.request(21, 2, { topics: [{ name: 'fill', partitions: [{ partitionIndex: 0, offset: -1 }] }], timeoutMs: 5000 });
+    const del = await c.request(ApiKey.DeleteRecords, 2, { topics: [{ name: 'fill', partitions: [{ partitionIndex: 0, offset: -1 }] }], timeoutMs: 5000 });
     assert.equal(del.topics[0].partitions[0].errorCode, 0);
     let recovered = false;
     for (let i = 0; i < 20 && !recovered; i++) {

@@ -8,6 +8,7 @@ import { rm } from 'node:fs/promises';
 import { startBroker, type BrokerProcess } from '../helpers/broker.js';
 import { WireClient } from '../helpers/wire-client.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
+import { ApiKey } from '../../src/protocol/generated/apis.js';
 
 let broker: BrokerProcess;
 let c: WireClient;
@@ -17,7 +18,7 @@ before(async () => {
   c = await WireClient.connect(broker.port);
   // Create the topics the tests commit to.
   for (const name of ['gp', 'gp2']) {
-    const r = await c.request(19, 7, { topics: [{ name, numPartitions: 2, replicationFactor: 1, assignments: [], configs: [] }], timeoutMs: 5000, validateOnly: false });
+    const r = await c.request(ApiKey.CreateTopics, 7, { topics: [{ name, numPartitions: 2, replicationFactor: 1, assignments: [], configs: [] }], timeoutMs: 5000, validateOnly: false });
     assert.equal(r.topics[0].errorCode, 0);
   }
 });
@@ -51,7 +52,7 @@ interface JoinOpts {
 }
 
 function join(group: string, o: JoinOpts = {}) {
-  return (o.client ?? c).request(11, 5, {
+  return (o.client ?? c).request(ApiKey.JoinGroup, 5, {
     groupId: group,
     sessionTimeoutMs: 10000,
     rebalanceTimeoutMs: 5000,
@@ -71,12 +72,12 @@ async function joinDynamic(group: string, o: JoinOpts = {}) {
 }
 
 const sync = (group: string, generationId: number, memberId: string, assignments: { memberId: string; assignment: Buffer }[] = [], instance: string | null = null, client = c) =>
-  client.request(14, 3, { groupId: group, generationId, memberId, groupInstanceId: instance, assignments });
+  client.request(ApiKey.SyncGroup, 3, { groupId: group, generationId, memberId, groupInstanceId: instance, assignments });
 const heartbeat = (group: string, generationId: number, memberId: string, instance: string | null = null) =>
-  c.request(12, 3, { groupId: group, generationId, memberId, groupInstanceId: instance });
+  c.request(ApiKey.Heartbeat, 3, { groupId: group, generationId, memberId, groupInstanceId: instance });
 const commit = (group: string, generation: number, memberId: string, topic: string, partition: number, offset: number) =>
-  c.request(8, 7, { groupId: group, generationIdOrMemberEpoch: generation, memberId, groupInstanceId: null, topics: [{ name: topic, partitions: [{ partitionIndex: partition, committedOffset: offset, committedLeaderEpoch: -1, committedMetadata: 'm' }] }] });
-const fetchOffsets = (group: string, client = c) => client.request(9, 7, { groupId: group, topics: null, requireStable: false });
+  c.request(ApiKey.OffsetCommit, 7, { groupId: group, generationIdOrMemberEpoch: generation, memberId, groupInstanceId: null, topics: [{ name: topic, partitions: [{ partitionIndex: partition, committedOffset: offset, committedLeaderEpoch: -1, committedMetadata: 'm' }] }] });
+const fetchOffsets = (group: string, client = c) => client.request(ApiKey.OffsetFetch, 7, { groupId: group, topics: null, requireStable: false });
 
 test('a dynamic member needs a member id first, then leads generation 1; a stale or unknown member is refused', async () => {
   const j = await joinDynamic('g-basic');
@@ -96,7 +97,7 @@ test('a dynamic member needs a member id first, then leads generation 1; a stale
   assert.equal((await commit('g-basic', 2, j.memberId, 'gp', 0, 5)).topics[0].partitions[0].errorCode, ErrorCode.ILLEGAL_GENERATION);
   assert.equal((await commit('g-basic', 1, 'nobody', 'gp', 0, 5)).topics[0].partitions[0].errorCode, ErrorCode.UNKNOWN_MEMBER_ID);
   assert.equal((await commit('g-basic', 1, j.memberId, 'gp', 0, 5)).topics[0].partitions[0].errorCode, 0);
-  const leave = await c.request(13, 3, { groupId: 'g-basic', members: [{ memberId: j.memberId, groupInstanceId: null }] });
+  const leave = await c.request(ApiKey.LeaveGroup, 3, { groupId: 'g-basic', members: [{ memberId: j.memberId, groupInstanceId: null }] });
   assert.equal(leave.members[0].errorCode, 0);
 });
 
@@ -136,7 +137,7 @@ test('a joining member puts the group in rebalance: heartbeats get REBALANCE_IN_
     ]);
     assert.equal(aSync.assignment.toString(), 'p0');
     assert.equal((await bSync).assignment.toString(), 'p1');
-    const described = await c.request(15, 5, { groups: ['g-reb'], includeAuthorizedOperations: false });
+    const described = await c.request(ApiKey.DescribeGroups, 5, { groups: ['g-reb'], includeAuthorizedOperations: false });
     assert.equal(described.groups[0].groupState, 'Stable');
     assert.equal(described.groups[0].members.length, 2);
     assert.equal(described.groups[0].protocolData, 'range');
@@ -164,22 +165,22 @@ test('list, describe, delete groups and offsets, with their errors', async () =>
   await sync('g-admin', live.generationId, live.memberId, [{ memberId: live.memberId, assignment: Buffer.alloc(0) }]);
   assert.equal((await commit('g-admin', live.generationId, live.memberId, 'gp', 1, 42)).topics[0].partitions[0].errorCode, 0);
   assert.equal((await commit('g-admin', live.generationId, live.memberId, 'gp2', 0, 7)).topics[0].partitions[0].errorCode, 0);
-  const listed = await c.request(16, 4, { statesFilter: ['Stable'] });
+  const listed = await c.request(ApiKey.ListGroups, 4, { statesFilter: ['Stable'] });
   assert.ok(listed.groups.some((g: { groupId: string }) => g.groupId === 'g-admin'));
   assert.ok(!listed.groups.some((g: { groupState: string }) => g.groupState !== 'Stable'));
-  const del = await c.request(42, 2, { groupsNames: ['g-admin', 'never-was'] });
+  const del = await c.request(ApiKey.DeleteGroups, 2, { groupsNames: ['g-admin', 'never-was'] });
   assert.equal(del.results[0].errorCode, ErrorCode.NON_EMPTY_GROUP);
   assert.equal(del.results[1].errorCode, ErrorCode.GROUP_ID_NOT_FOUND);
-  const od = await c.request(47, 0, { groupId: 'g-admin', topics: [{ name: 'gp', partitions: [{ partitionIndex: 1 }] }, { name: 'gp2', partitions: [{ partitionIndex: 0 }] }] });
+  const od = await c.request(ApiKey.OffsetDelete, 0, { groupId: 'g-admin', topics: [{ name: 'gp', partitions: [{ partitionIndex: 1 }] }, { name: 'gp2', partitions: [{ partitionIndex: 0 }] }] });
   assert.equal(od.topics[0].partitions[0].errorCode, ErrorCode.GROUP_SUBSCRIBED_TO_TOPIC);
   assert.equal(od.topics[1].partitions[0].errorCode, 0);
   const left = await fetchOffsets('g-admin');
   assert.deepEqual(left.topics.map((t: { name: string }) => t.name), ['gp']);
-  await c.request(13, 3, { groupId: 'g-admin', members: [{ memberId: live.memberId, groupInstanceId: null }] });
-  const del2 = await c.request(42, 2, { groupsNames: ['g-admin'] });
+  await c.request(ApiKey.LeaveGroup, 3, { groupId: 'g-admin', members: [{ memberId: live.memberId, groupInstanceId: null }] });
+  const del2 = await c.request(ApiKey.DeleteGroups, 2, { groupsNames: ['g-admin'] });
   assert.equal(del2.results[0].errorCode, 0);
   assert.deepEqual((await fetchOffsets('g-admin')).topics, []);
-  const missing = await c.request(47, 0, { groupId: 'never-was', topics: [] });
+  const missing = await c.request(ApiKey.OffsetDelete, 0, { groupId: 'never-was', topics: [] });
   assert.equal(missing.errorCode, ErrorCode.GROUP_ID_NOT_FOUND);
 });
 
@@ -194,7 +195,7 @@ test('committed offsets survive SIGKILL and restart', async () => {
   const res = await fetchOffsets('g-durable');
   const gp = res.topics.find((t: { name: string }) => t.name === 'gp');
   assert.deepEqual(gp.partitions.map((p: { partitionIndex: number; committedOffset: number }) => [p.partitionIndex, p.committedOffset]), [[0, 124], [1, 456]]);
-  const listed = await c.request(16, 4, { statesFilter: [] });
+  const listed = await c.request(ApiKey.ListGroups, 4, { statesFilter: [] });
   assert.ok(listed.groups.some((g: { groupId: string; groupState: string }) => g.groupId === 'g-durable' && g.groupState === 'Empty'));
 });
 

@@ -8,6 +8,7 @@ import { startBroker, type BrokerProcess } from '../helpers/broker.js';
 import { WireClient } from '../helpers/wire-client.js';
 import { buildBatch, decodeBatches } from '../helpers/batches.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
+import { ApiKey } from '../../src/protocol/generated/apis.js';
 
 let broker: BrokerProcess;
 let c: WireClient;
@@ -23,21 +24,21 @@ after(async () => {
 });
 
 const produce = (topic: string, records: Buffer) =>
-  c.request(0, 9, { transactionalId: null, acks: -1, timeoutMs: 5000, topicData: [{ name: topic, partitionData: [{ index: 0, records }] }] });
+  c.request(ApiKey.Produce, 9, { transactionalId: null, acks: -1, timeoutMs: 5000, topicData: [{ name: topic, partitionData: [{ index: 0, records }] }] });
 
 test('InitProducerId hands out distinct ids', async () => {
-  const a = await c.request(22, 4, { transactionalId: null, transactionTimeoutMs: 60000, producerId: -1, producerEpoch: -1 });
-  const b = await c.request(22, 4, { transactionalId: null, transactionTimeoutMs: 60000, producerId: -1, producerEpoch: -1 });
+  const a = await c.request(ApiKey.InitProducerId, 4, { transactionalId: null, transactionTimeoutMs: 60000, producerId: -1, producerEpoch: -1 });
+  const b = await c.request(ApiKey.InitProducerId, 4, { transactionalId: null, transactionTimeoutMs: 60000, producerId: -1, producerEpoch: -1 });
   assert.equal(a.errorCode, 0);
   assert.notEqual(a.producerId, b.producerId);
   assert.equal(a.producerEpoch, 0);
-  const bumped = await c.request(22, 4, { transactionalId: null, transactionTimeoutMs: 60000, producerId: a.producerId, producerEpoch: 0 });
+  const bumped = await c.request(ApiKey.InitProducerId, 4, { transactionalId: null, transactionTimeoutMs: 60000, producerId: a.producerId, producerEpoch: 0 });
   assert.equal(bumped.producerId, a.producerId);
   assert.equal(bumped.producerEpoch, 1);
 });
 
 test('a retried batch keeps its offset and is stored once; a gap is refused', async () => {
-  const init = await c.request(22, 4, { transactionalId: null, transactionTimeoutMs: 60000, producerId: -1, producerEpoch: -1 });
+  const init = await c.request(ApiKey.InitProducerId, 4, { transactionalId: null, transactionTimeoutMs: 60000, producerId: -1, producerEpoch: -1 });
   const pid = init.producerId;
   const batch = (seq: number, n: number) =>
     buildBatch(Array.from({ length: n }, (_, i) => ({ key: null, value: Buffer.from(`v${seq + i}`) })), { producerId: pid, producerEpoch: 0, baseSequence: seq });
@@ -50,7 +51,7 @@ test('a retried batch keeps its offset and is stored once; a gap is refused', as
   assert.equal(retry.responses[0].partitionResponses[0].baseOffset, first.responses[0].partitionResponses[0].baseOffset);
   const gap = await produce('idem', batch(7, 1));
   assert.equal(gap.responses[0].partitionResponses[0].errorCode, ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER);
-  const fetched = await c.request(1, 12, {
+  const fetched = await c.request(ApiKey.Fetch, 12, {
     replicaId: -1, maxWaitMs: 0, minBytes: 1, maxBytes: 1 << 20, isolationLevel: 0, sessionId: 0, sessionEpoch: -1,
     topics: [{ topic: 'idem', partitions: [{ partition: 0, currentLeaderEpoch: -1, fetchOffset: 0, lastFetchedEpoch: -1, logStartOffset: -1, partitionMaxBytes: 1 << 20 }] }],
     forgottenTopicsData: [], rackId: '',
@@ -63,7 +64,7 @@ test('a retried batch keeps its offset and is stored once; a gap is refused', as
 });
 
 test('a retry after a broker restart is still recognised as a duplicate', async () => {
-  const init = await c.request(22, 4, { transactionalId: null, transactionTimeoutMs: 60000, producerId: -1, producerEpoch: -1 });
+  const init = await c.request(ApiKey.InitProducerId, 4, { transactionalId: null, transactionTimeoutMs: 60000, producerId: -1, producerEpoch: -1 });
   const pid = init.producerId;
   const batch = buildBatch([{ key: null, value: Buffer.from('once') }], { producerId: pid, producerEpoch: 0, baseSequence: 0 });
   const first = await produce('idem-restart', Buffer.from(batch));

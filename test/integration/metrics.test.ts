@@ -12,6 +12,7 @@ import { Kafka, logLevel, type Consumer } from 'kafkajs';
 import { startBroker, repoRoot, type BrokerProcess } from '../helpers/broker.js';
 import { WireClient } from '../helpers/wire-client.js';
 import { buildBatch } from '../helpers/batches.js';
+import { ApiKey } from '../../src/protocol/generated/apis.js';
 
 const TOPIC = 'metrics-orders';
 const GROUP = 'metrics-group';
@@ -82,7 +83,7 @@ function checkHistogram(s: Scrape, name: string, labels: string): void {
 }
 
 const produce = (c: WireClient, topic: string, parts: [number, Buffer][]) =>
-  c.request(0, 9, { transactionalId: null, acks: -1, timeoutMs: 5000, topicData: [{ name: topic, partitionData: parts.map(([index, records]) => ({ index, records })) }] });
+  c.request(ApiKey.Produce, 9, { transactionalId: null, acks: -1, timeoutMs: 5000, topicData: [{ name: topic, partitionData: parts.map(([index, records]) => ({ index, records })) }] });
 
 const records = (n: number, tag: string) => buildBatch(Array.from({ length: n }, (_, i) => ({ key: null, value: Buffer.from(`${tag}-${i}-${'x'.repeat(100)}`) })));
 
@@ -101,7 +102,7 @@ const logBytes = [0, 0, 0];
 
 test('produce and fetch move the request, byte, batch, fsync and parked-fetch families', async () => {
   const c = await WireClient.connect(broker.port);
-  const created = await c.request(19, 7, { topics: [{ name: TOPIC, numPartitions: 3, replicationFactor: 1, assignments: [], configs: [] }], timeoutMs: 5000, validateOnly: false });
+  const created = await c.request(ApiKey.CreateTopics, 7, { topics: [{ name: TOPIC, numPartitions: 3, replicationFactor: 1, assignments: [], configs: [] }], timeoutMs: 5000, validateOnly: false });
   assert.equal(created.topics[0].errorCode, 0);
   const s0 = await scrape();
 
@@ -147,7 +148,7 @@ test('produce and fetch move the request, byte, batch, fsync and parked-fetch fa
   assert.equal(s1.must('rivulet_fetch_parked'), 0);
 
   // A fetch at the high watermark parks; an append wakes it and the gauge returns to 0.
-  const parked = c.request(1, 12, fetchBody(TOPIC, 0, hw[0]!, 60_000));
+  const parked = c.request(ApiKey.Fetch, 12, fetchBody(TOPIC, 0, hw[0]!, 60_000));
   const s2 = await scrapeUntil((s) => s.get('rivulet_fetch_parked') === 1, 'rivulet_fetch_parked 1');
   assert.equal(diff(s1, s2, 'rivulet_requests_total{api="Fetch"}'), 1);
   assert.equal(diff(s1, s2, 'rivulet_request_duration_seconds_count{api="Fetch"}'), 0, 'a parked fetch is not answered yet');
@@ -229,7 +230,7 @@ test('series of a deleted topic go away', async () => {
   const s1 = await scrape();
   assert.ok(s1.must('kafka_topic_partitions{topic="metrics-doomed"}') >= 1);
   assert.equal(s1.must('kafka_topic_partition_current_offset{topic="metrics-doomed",partition="0"}'), 2);
-  const del = await c.request(20, 4, { topicNames: ['metrics-doomed'], timeoutMs: 5000 });
+  const del = await c.request(ApiKey.DeleteTopics, 4, { topicNames: ['metrics-doomed'], timeoutMs: 5000 });
   assert.equal(del.responses[0].errorCode, 0);
   c.close();
   const s2 = await scrape();

@@ -32,7 +32,7 @@ test('ApiVersions responses use header v0 at every version, flexible ones includ
 });
 
 test('an ApiVersions v3 response frame has no header tag buffer', () => {
-  const body = { errorCode: 0, apiKeys: [{ apiKey: 18, minVersion: 0, maxVersion: 4 }], throttleTimeMs: 0 };
+  const body = { errorCode: 0, apiKeys: [{ apiKey: ApiKey.ApiVersions, minVersion: 0, maxVersion: 4 }], throttleTimeMs: 0 };
   const write = apiVersions.writeResponse[3]!;
   const frame = Buffer.concat(encodeResponse(42, responseHeaderFlexible(ApiKey.ApiVersions, 3), write, body));
   assert.equal(frame.readInt32BE(0), frame.length - 4);
