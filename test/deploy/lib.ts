@@ -6,12 +6,14 @@
 
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
-import { join, resolve, dirname } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import assert from 'node:assert/strict';
 import type { TestContext } from 'node:test';
 
-export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+import { repoRoot } from '../helpers/paths.js';
+
+export { repoRoot };
 export const chartDir = join(repoRoot, 'deploy', 'helm', 'rivulet');
 export const helmBin = join(repoRoot, '.tools', 'bin', 'helm');
 export const yaml2jsonBin = join(repoRoot, '.tools', 'bin', 'yaml2json');

@@ -4,11 +4,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { cliPath } from './paths.js';
 
-export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-export const cliPath = join(repoRoot, 'dist', 'bin', 'rivulet.js');
 
 export interface BrokerProcess {
   readonly child: ChildProcess;
@@ -93,23 +91,4 @@ export async function startBroker(opts: StartOptions = {}): Promise<BrokerProces
     },
   };
   return b;
-}
-
-/** One /metrics scrape as series (name plus labels, as printed) to value. */
-export async function scrapeMetrics(httpPort: number): Promise<Map<string, number>> {
-  const text = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
-  const values = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    if (line.trim() === '' || line.startsWith('#')) continue;
-    const i = line.lastIndexOf(' ');
-    values.set(line.slice(0, i), Number(line.slice(i + 1)));
-  }
-  return values;
-}
-
-/** The broker's Produce request counts by acks ("all", "1", "0"), from /metrics. */
-export async function produceRequestsByAcks(httpPort: number): Promise<Record<'all' | '1' | '0', number>> {
-  const m = await scrapeMetrics(httpPort);
-  const get = (acks: string) => m.get(`rivulet_produce_requests_total{acks="${acks}"}`) ?? 0;
-  return { all: get('all'), '1': get('1'), '0': get('0') };
 }

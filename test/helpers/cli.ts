@@ -4,7 +4,7 @@
 
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
-import { cliPath } from './broker.js';
+import { cliPath } from './paths.js';
 
 export interface CliResult {
   code: number | null;

@@ -2,7 +2,7 @@
 
 import { join } from 'node:path';
 import { mkdir } from 'node:fs/promises';
-import { repoRoot } from './broker.js';
+import { repoRoot } from './paths.js';
 import type { MemberSpec } from './group-harness.js';
 import { debianPython, javaClasspath, javaDir, pythonDir, run } from '../interop/tools.js';
 

@@ -25,6 +25,7 @@ import { before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Kafka, logLevel, type Admin, type Producer } from 'kafkajs';
 import { startBroker, type BrokerProcess } from './broker.js';
+import { sleep, waitFor } from './wait.js';
 
 export const externalBootstrap = process.env.GROUP_TEST_BOOTSTRAP || undefined;
 
@@ -210,18 +211,6 @@ export class Member {
       `gens=${JSON.stringify(this.gens())} records=${this.records.length} errors=${JSON.stringify(errs)}\n  stderr: ${stderr.trim().split('\n').slice(-25).join('\n  ')}`;
   }
 }
-
-/** Polls cond every 100 ms; fails with describe() after timeoutMs (a guard against hangs). */
-export async function waitFor(what: string, cond: () => boolean | Promise<boolean>, timeoutMs: number, describe: () => string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await cond()) return;
-    if (Date.now() > deadline) assert.fail(`timed out after ${timeoutMs} ms waiting for ${what}\n${describe()}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 // ---------------------------------------------------------------------------------------
 // Admin and producer (kafkajs in the test process)

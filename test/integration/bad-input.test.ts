@@ -6,7 +6,9 @@ import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
-import { startBroker, makeTempDir, cliPath, type BrokerProcess } from '../helpers/broker.js';
+import { startBroker, makeTempDir, type BrokerProcess } from '../helpers/broker.js';
+import { cliPath } from '../helpers/paths.js';
+import { scrapeMetrics } from '../helpers/metrics.js';
 import { WireClient } from '../helpers/wire-client.js';
 import { buildBatch } from '../helpers/batches.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
@@ -64,8 +66,7 @@ test('a frame larger than socket.request.max.bytes is refused before it is buffe
   c.writeRaw(header);
   await c.waitClosed();
   await assertStillServing();
-  const metrics = await (await fetch(`http://127.0.0.1:${broker.httpPort}/metrics`)).text();
-  assert.match(metrics, /rivulet_connections_closed_bad_input_total\{reason="frame_size"\} [1-9]/);
+  assert.match((await scrapeMetrics(broker.httpPort)).text, /rivulet_connections_closed_bad_input_total\{reason="frame_size"\} [1-9]/);
 });
 
 test('a negative frame size closes the connection', async () => {

@@ -4,7 +4,8 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startBroker, produceRequestsByAcks, type BrokerProcess } from '../helpers/broker.js';
+import { startBroker, type BrokerProcess } from '../helpers/broker.js';
+import { produceRequestsByAcks } from '../helpers/metrics.js';
 import { runCli as rivulet, closedPort, type CliResult } from '../helpers/cli.js';
 import { WireClient } from '../helpers/wire-client.js';
 import type { LatencySummary } from '../../src/cli/client-bench.js';

@@ -9,16 +9,7 @@ import assert from 'node:assert/strict';
 import { Kafka, logLevel, type Consumer } from 'kafkajs';
 import { startBroker, type BrokerProcess } from '../helpers/broker.js';
 import { runCli as rivulet } from '../helpers/cli.js';
-
-
-
-async function waitFor(pred: () => boolean | Promise<boolean>, what: string, timeoutMs = 20000): Promise<void> {
-  const t0 = Date.now();
-  while (!(await pred())) {
-    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+import { waitFor } from '../helpers/wait.js';
 
 const TOPIC = 'orders';
 const GROUP = 'g-orders';
@@ -127,12 +118,12 @@ test('list, describe, reset-offsets and delete a kafkajs consumer group', async 
   await consumer.subscribe({ topic: TOPIC, fromBeginning: true });
   let seen = 0;
   await consumer.run({ autoCommit: false, eachMessage: async () => void seen++ });
-  await waitFor(() => seen >= 30, '30 records consumed by the kafkajs group');
+  await waitFor('30 records consumed by the kafkajs group', () => seen >= 30, 20_000);
   await consumer.commitOffsets([0, 1, 2].map((partition) => ({ topic: TOPIC, partition, offset: '10' })));
   // 5 new records in partition 0: consumed but not committed.
   await producer.send({ topic: TOPIC, acks: -1, messages: Array.from({ length: 5 }, (_, i) => ({ partition: 0, value: `new-${i}`, timestamp: String(T_NEW) })) });
   await producer.disconnect();
-  await waitFor(() => seen >= 35, '5 more records consumed');
+  await waitFor('5 more records consumed', () => seen >= 35, 20_000);
 
   await t.test('list while the group is active', async () => {
     const l = await rivulet(['group', 'list', '-b', bs]);

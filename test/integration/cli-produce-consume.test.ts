@@ -5,25 +5,12 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startBroker, cliPath, repoRoot, produceRequestsByAcks, type BrokerProcess } from '../helpers/broker.js';
+import { startBroker, type BrokerProcess } from '../helpers/broker.js';
+import { cliPath, repoRoot } from '../helpers/paths.js';
+import { produceRequestsByAcks } from '../helpers/metrics.js';
+import { waitFor } from '../helpers/wait.js';
 import { runCli as rivulet, closedPort, type CliResult } from '../helpers/cli.js';
 import { partitionForKey } from '../../src/cli/client-produce.js';
-
-
-
-
-function waitFor(pred: () => boolean, what: string, timeoutMs = 10000): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const t0 = Date.now();
-    const tick = (): void => {
-      if (pred()) resolve();
-      else if (Date.now() - t0 > timeoutMs) reject(new Error(`timed out waiting for ${what}`));
-      else setTimeout(tick, 20);
-    };
-    tick();
-  });
-}
-
 
 const jsonLines = (s: string): Array<Record<string, unknown>> =>
   s.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Record<string, unknown>);
@@ -148,7 +135,7 @@ test('--follow waits past the end offsets seen at start, and -n ends it', async 
     onStart: (child, out) => {
       child.stdin!.end();
       // Produce only once the consumer has printed the old record, so the new ones arrive while it waits.
-      produced = waitFor(() => out.stdout().includes('first\n'), 'the first record').then(() => rivulet(['produce', topic, '-b', bs, '-p', '0'], { input: 'second\nthird\n' }));
+      produced = waitFor('the first record', () => out.stdout().includes('first\n')).then(() => rivulet(['produce', topic, '-b', bs, '-p', '0'], { input: 'second\nthird\n' }));
     },
   });
   assert.equal((await produced!).code, 0);
@@ -162,7 +149,7 @@ test('SIGINT stops a following consumer cleanly with exit code 0', async () => {
   const c = await rivulet(['consume', topic, '-b', bs, '--from-beginning', '--follow'], {
     onStart: (child, out) => {
       child.stdin!.end();
-      void waitFor(() => out.stdout().includes('only\n'), 'the record').then(() => child.kill('SIGINT'));
+      void waitFor('the record', () => out.stdout().includes('only\n')).then(() => child.kill('SIGINT'));
     },
   });
   assert.equal(c.code, 0, c.stderr);

@@ -10,8 +10,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
-import { repoRoot, startBroker, makeTempDir } from '../helpers/broker.js';
-import { GroupTools, externalBootstrap, groupBrokerArgs, killOneScenario, sleep, waitFor, groupBrokerForSuite } from '../helpers/group-harness.js';
+import { startBroker, makeTempDir } from '../helpers/broker.js';
+import { repoRoot } from '../helpers/paths.js';
+import { GroupTools, externalBootstrap, groupBrokerArgs, killOneScenario, groupBrokerForSuite } from '../helpers/group-harness.js';
+import { sleep, waitFor } from '../helpers/wait.js';
 import { rm } from 'node:fs/promises';
 
 const memberScript = join(repoRoot, 'dist', 'test', 'helpers', 'group-kafkajs-member.js');

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { startBroker, type BrokerProcess } from '../helpers/broker.js';
 import { WireClient } from '../helpers/wire-client.js';
 import { buildBatch } from '../helpers/batches.js';
+import { scrapeMetrics } from '../helpers/metrics.js';
 import { ApiKey } from '../../src/protocol/generated/apis.js';
 
 let broker: BrokerProcess;
@@ -15,16 +16,7 @@ after(async () => {
   await broker.cleanup();
 });
 
-async function metrics(): Promise<Map<string, number>> {
-  const text = await (await fetch(`http://127.0.0.1:${broker.httpPort}/metrics`)).text();
-  const out = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    if (line.startsWith('#') || line.trim() === '') continue;
-    const i = line.lastIndexOf(' ');
-    out.set(line.slice(0, i), Number(line.slice(i + 1)));
-  }
-  return out;
-}
+const metrics = () => scrapeMetrics(broker.httpPort);
 
 test('healthz and readyz answer 200 on a ready broker; unknown paths 404', async () => {
   assert.equal((await fetch(`http://127.0.0.1:${broker.httpPort}/healthz`)).status, 200);

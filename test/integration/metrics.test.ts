@@ -9,7 +9,10 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Kafka, logLevel, type Consumer } from 'kafkajs';
-import { startBroker, repoRoot, type BrokerProcess } from '../helpers/broker.js';
+import { startBroker, type BrokerProcess } from '../helpers/broker.js';
+import { repoRoot } from '../helpers/paths.js';
+import { waitFor } from '../helpers/wait.js';
+import { scrapeMetrics, scrapeUntil as scrapeMetricsUntil, type Scrape } from '../helpers/metrics.js';
 import { WireClient } from '../helpers/wire-client.js';
 import { buildBatch } from '../helpers/batches.js';
 import { ApiKey } from '../../src/protocol/generated/apis.js';
@@ -28,49 +31,8 @@ after(async () => {
   await broker?.cleanup();
 });
 
-interface Scrape {
-  /** Series (name with labels, as printed) -> value. */
-  values: Map<string, number>;
-  /** Family name -> type, from the # TYPE lines. */
-  types: Map<string, string>;
-  get(series: string): number | undefined;
-  /** Value of a series that must be there. */
-  must(series: string): number;
-}
-
-async function scrape(): Promise<Scrape> {
-  const text = await (await fetch(`http://127.0.0.1:${broker.httpPort}/metrics`)).text();
-  const values = new Map<string, number>();
-  const types = new Map<string, string>();
-  for (const line of text.split('\n')) {
-    if (line.trim() === '') continue;
-    const t = /^# TYPE (\S+) (\S+)$/.exec(line);
-    if (t) types.set(t[1]!, t[2]!);
-    if (line.startsWith('#')) continue;
-    const i = line.lastIndexOf(' ');
-    values.set(line.slice(0, i), Number(line.slice(i + 1)));
-  }
-  return {
-    values,
-    types,
-    get: (s) => values.get(s),
-    must: (s) => {
-      const v = values.get(s);
-      assert.notEqual(v, undefined, `series ${s} is in the scrape`);
-      return v!;
-    },
-  };
-}
-
-/** Polls until the scrape satisfies `pred` (at most `tries` scrapes, 50 ms apart); returns the last scrape. */
-async function scrapeUntil(pred: (s: Scrape) => boolean, what: string, tries = 400): Promise<Scrape> {
-  for (let i = 0; i < tries; i++) {
-    const s = await scrape();
-    if (pred(s)) return s;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`metrics never showed ${what}`);
-}
+const scrape = (): Promise<Scrape> => scrapeMetrics(broker.httpPort);
+const scrapeUntil = (pred: (s: Scrape) => boolean, what: string): Promise<Scrape> => scrapeMetricsUntil(broker.httpPort, pred, what);
 
 /** The buckets of one histogram series are cumulative and end in _count. */
 function checkHistogram(s: Scrape, name: string, labels: string): void {
@@ -180,8 +142,8 @@ test('a kafkajs group: committed offsets, lag, members and its parked fetch', as
   let seen = 0;
   await consumer.run({ autoCommit: false, eachMessage: async () => void seen++ });
   const total = hw[0]! + hw[1]! + hw[2]!;
-  for (let i = 0; i < 600 && seen < total; i++) await new Promise((r) => setTimeout(r, 50));
-  assert.equal(seen, total, 'the group consumed every record');
+  await waitFor(`the group to consume all ${total} records`, () => seen >= total, 30_000, () => `consumed ${seen}`);
+  assert.equal(seen, total, 'the group consumed every record, once');
   const committed = [hw[0]!, 1, 1];
   await consumer.commitOffsets(committed.map((o, partition) => ({ topic: TOPIC, partition, offset: String(o) })));
 

@@ -9,6 +9,7 @@ import { WireClient } from '../helpers/wire-client.js';
 import { buildBatch } from '../helpers/batches.js';
 import { readPartition } from '../helpers/read-all.js';
 import { ApiKey } from '../../src/protocol/generated/apis.js';
+import { sleep } from '../helpers/wait.js';
 
 test('SIGTERM answers parked requests, exits 0 and keeps the data', async () => {
   const broker = await startBroker({ args: ['--fsync', 'never'] });
@@ -21,7 +22,7 @@ test('SIGTERM answers parked requests, exits 0 and keeps the data', async () => 
     topics: [{ topic: 's', partitions: [{ partition: 0, currentLeaderEpoch: -1, fetchOffset: 50, lastFetchedEpoch: -1, logStartOffset: -1, partitionMaxBytes: 1 << 20 }] }],
     forgottenTopicsData: [], rackId: '',
   });
-  await new Promise((r) => setTimeout(r, 100));
+  await sleep(100);
   const exit = broker.stop();
   const answer = await parked;
   assert.equal(answer.responses[0].partitions[0].errorCode, 0);

@@ -10,7 +10,8 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { GroupTools, Member, sleep, startGroupBroker, waitFor, type GroupBroker } from '../helpers/group-harness.js';
+import { GroupTools, Member, startGroupBroker, type GroupBroker } from '../helpers/group-harness.js';
+import { sleep, waitFor } from '../helpers/wait.js';
 import { compileJavaMember, javaMember } from '../helpers/group-clients.js';
 import { describeRun, javaClasspath, javaInstallHint, javaJarsPresent, requireTool, run, token, works } from './tools.js';
 

@@ -9,7 +9,8 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import type { TestContext } from 'node:test';
-import { repoRoot, type BrokerProcess } from '../helpers/broker.js';
+import type { BrokerProcess } from '../helpers/broker.js';
+import { repoRoot } from '../helpers/paths.js';
 
 export const interopDir = join(repoRoot, 'test', 'interop');
 export const javaDir = join(interopDir, 'java');

@@ -1,25 +1,15 @@
-// Shared by the protocol tests: where the repository and fixtures are, how to cut a
+// Shared by the protocol tests: where the fixtures are, how to cut a
 // request frame into header and body, and values generated from Kafka's JSON definitions.
 
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readFileSync, readdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import fc from 'fast-check';
 import { Reader } from '../../../src/protocol/reader.js';
 import { isFlexible, readRequestHeader, type RequestHeader } from '../../../src/protocol/header.js';
 import { codecs, type ApiCodec } from '../../../src/protocol/generated/index.js';
+import { repoRoot } from '../../helpers/paths.js';
 
-/** The checkout's root: the nearest directory above this file with our package.json (works from test/ and dist/test/). */
-export const repoRoot: string = (() => {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const pkg = join(dir, 'package.json');
-    if (existsSync(pkg) && JSON.parse(readFileSync(pkg, 'utf8')).name === 'rivulet') return dir;
-    const up = dirname(dir);
-    if (up === dir) throw new Error('cannot find the repository root above ' + fileURLToPath(import.meta.url));
-    dir = up;
-  }
-})();
+export { repoRoot };
 
 export const fixturesDir = join(repoRoot, 'test', 'fixtures', 'protocol');
 /** Kafka's message definitions, expected beside the checkout (as scripts/generate-protocol.mjs expects them). */
