@@ -114,7 +114,7 @@ test('list offsets by timestamp, earliest, latest and max timestamp; delete reco
   assert.equal((await lo(-2)).offset, 0);
   const max = await lo(-3);
   assert.equal(max.timestamp, t0 + 10000);
-  assert.ok(max.offset === 3 || max.offset === 4, `max timestamp offset ${max.offset}`);
+  assert.equal(max.offset, 3, 'the first record holding the largest timestamp (d), not the last one (e), as Kafka answers');
   assert.equal((await lo(t0 + 60000)).offset, -1, 'no record that late');
   await admin.deleteTopicRecords({ topic: 'times', partitions: [{ partition: 0, offset: '3' }] });
   assert.equal((await lo(-2)).offset, 3);
