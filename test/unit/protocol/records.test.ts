@@ -6,13 +6,12 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as zlib from 'node:zlib';
-import { crc32c } from '@node-rs/crc32';
 import * as snappy from 'snappy';
 import * as lz4 from 'lz4-napi';
 import fc from 'fast-check';
 import { Codec, DataError, DataErrorCode, XERIAL_MAGIC, decompress } from '../../../src/protocol/compression.js';
 import { firstRecordAtOrAfter, forEachRecord, offsetOfMaxTimestamp, recordTimestamps, recordsSection, type RecordView } from '../../../src/protocol/records.js';
-import { buildBatch, type TestRecord } from '../../helpers/batches.js';
+import { BATCH_HEADER_SIZE, buildBatch, sealBatch, withRecordsSection, type TestRecord } from '../../helpers/batches.js';
 
 const sample = Buffer.from('rivulet records '.repeat(200) + 'end');
 
@@ -65,17 +64,8 @@ function compressWith(codec: number, data: Buffer): Buffer | null {
 
 /** Re-frames `batch` with its records section compressed by `codec` (and extra attribute bits). */
 function recompress(batch: Buffer, codec: number, extraAttributes = 0): Buffer | null {
-  const body = compressWith(codec, batch.subarray(61));
-  if (body === null) return null;
-  const out = Buffer.concat([batch.subarray(0, 61), body]);
-  out.writeInt32BE(out.length - 12, 8);
-  out.writeInt16BE(out.readInt16BE(21) | codec | extraAttributes, 21);
-  return fixCrc(out);
-}
-
-function fixCrc(batch: Buffer): Buffer {
-  batch.writeUInt32BE(crc32c(batch.subarray(21)) >>> 0, 17);
-  return batch;
+  const body = compressWith(codec, batch.subarray(BATCH_HEADER_SIZE));
+  return body === null ? null : withRecordsSection(batch, body, codec | extraAttributes);
 }
 
 async function rejectsWith(p: Promise<unknown>, code: string): Promise<void> {
@@ -210,7 +200,7 @@ describe('records of a batch', () => {
     const plain = example();
     plain.writeInt16BE(0x08, 21);
     plain.writeBigInt64BE(5000n, 35);
-    fixCrc(plain);
+    sealBatch(plain);
     const gz = recompress(plain, Codec.gzip)!;
     for (const batch of [plain, gz]) {
       assert.deepEqual(await recordTimestamps(batch), stamps.map((_, i) => ({ offset: i, timestamp: 5000 })));
@@ -223,8 +213,7 @@ describe('records of a batch', () => {
 
   it('rejects corrupt records with RIV_ERR_CORRUPT_RECORDS', async () => {
     const good = example();
-    const truncated = fixCrc(Buffer.from(good.subarray(0, good.length - 5)));
-    truncated.writeInt32BE(truncated.length - 12, 8);
+    const truncated = sealBatch(Buffer.from(good.subarray(0, good.length - 5)));
     await rejectsWith(recordTimestamps(truncated), DataErrorCode.corruptRecords);
     const tooMany = Buffer.from(good);
     tooMany.writeInt32BE(11, 57);

@@ -2,8 +2,8 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdir } from 'node:fs/promises';
 import { PartitionLog, StorageErrorCode } from '../../../src/storage/partition-log.js';
-import { baseOffset, batchSize, partitionLeaderEpochOf } from './batch-view.js';
-import { batchRanges, makeBatch, testConfig, totalBytes, withTempDir } from './helpers.js';
+import { baseOffsetOf, batchRanges, batchSizeOf, makeBatch, partitionLeaderEpochOf, totalBytes } from '../../helpers/batches.js';
+import { testConfig, withTempDir } from './helpers.js';
 
 /** Appends `n` batches of `records` records each, one append per batch, and waits for all writes. */
 async function fill(log: PartitionLog, n: number, records = 3, payload = 100): Promise<void> {
@@ -42,7 +42,7 @@ describe('PartitionLog append and read', () => {
       const batch = makeBatch({ records: 4, payload: 50 });
       const r = log.append(batch);
       assert.deepEqual([r.baseOffset, r.lastOffset], [0, 3]);
-      assert.equal(baseOffset(batch, 0), 0);
+      assert.equal(baseOffsetOf(batch, 0), 0);
       assert.equal(partitionLeaderEpochOf(batch, 0), 0);
       assert.equal(log.logEndOffset, 4);
       await r.written;
@@ -79,7 +79,7 @@ describe('PartitionLog append and read', () => {
       await withTempDir(async (dir) => {
         const log = await PartitionLog.open(dir, testConfig({ tailCacheBytes }));
         await fill(log, 30, 2, 100); // 161 bytes each
-        const size = batchSize(makeBatch({ payload: 100 }), 0);
+        const size = batchSizeOf(makeBatch({ payload: 100 }), 0);
         const three = await log.read(0, size * 3 + size - 1);
         assert.equal(totalBytes(three), size * 3);
         assert.deepEqual(batchRanges(three), [[0, 2], [2, 4], [4, 6]]);
@@ -109,7 +109,7 @@ describe('PartitionLog append and read', () => {
       const fromCache = await walk();
       log.setConfig(testConfig({ tailCacheBytes: 0, segmentBytes: 2000 }));
       const fromDisk = await walk();
-      assert.equal(fromCache.length, 40 * batchSize(makeBatch({ payload: 100 }), 0));
+      assert.equal(fromCache.length, 40 * batchSizeOf(makeBatch({ payload: 100 }), 0));
       assert.ok(fromCache.equals(fromDisk));
       await log.close();
     });

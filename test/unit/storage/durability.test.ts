@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PartitionLog, StorageError, StorageErrorCode } from '../../../src/storage/partition-log.js';
-import { FaultyOps, batchRanges, errno, makeBatch, testConfig, withTempDir } from './helpers.js';
+import { batchRanges, makeBatch } from '../../helpers/batches.js';
+import { FaultyOps, errno, testConfig, withTempDir } from './helpers.js';
 
 const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
 

@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import type { Log } from '../../../src/storage/log.js';
 import { MemoryLog } from '../../../src/storage/memory-log.js';
 import { PartitionLog } from '../../../src/storage/partition-log.js';
-import { batchRanges, makeBatch, testConfig, withTempDir } from './helpers.js';
+import { batchRanges, makeBatch } from '../../helpers/batches.js';
+import { testConfig, withTempDir } from './helpers.js';
 
 const T0 = 1_700_000_000_000;
 

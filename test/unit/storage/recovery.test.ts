@@ -4,7 +4,8 @@ import { appendFile, readFile, readdir, stat, truncate, unlink, writeFile } from
 import { join } from 'node:path';
 import { PartitionLog } from '../../../src/storage/partition-log.js';
 import { CLEAN_SHUTDOWN_MARKER } from '../../../src/storage/checkpoint.js';
-import { batchRanges, makeBatch, testConfig, withTempDir } from './helpers.js';
+import { batchRanges, makeBatch } from '../../helpers/batches.js';
+import { testConfig, withTempDir } from './helpers.js';
 
 const SEG0 = '00000000000000000000';
 

@@ -2,7 +2,8 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdir } from 'node:fs/promises';
 import { PartitionLog, StorageErrorCode } from '../../../src/storage/partition-log.js';
-import { batchRanges, makeBatch, testConfig, withTempDir } from './helpers.js';
+import { batchRanges, makeBatch } from '../../helpers/batches.js';
+import { testConfig, withTempDir } from './helpers.js';
 
 const T0 = 1_700_000_000_000;
 

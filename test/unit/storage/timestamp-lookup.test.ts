@@ -8,12 +8,11 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { gzipSync } from 'node:zlib';
-import { crc32c } from '@node-rs/crc32';
 import type { Log } from '../../../src/storage/log.js';
 import { MemoryLog } from '../../../src/storage/memory-log.js';
 import { PartitionLog } from '../../../src/storage/partition-log.js';
-import { buildBatch } from '../../helpers/batches.js';
-import { makeBatch, testConfig, withTempDir } from './helpers.js';
+import { BATCH_HEADER_SIZE, buildBatch, makeBatch, withRecordsSection } from '../../helpers/batches.js';
+import { testConfig, withTempDir } from './helpers.js';
 
 const T = 1_700_000_000_000;
 // offset:       0  1  2  3  4  5  6  7  8  9
@@ -25,11 +24,7 @@ function batchOf(stamps: number[]): Buffer {
 
 function gzipBatch(stamps: number[]): Buffer {
   const plain = batchOf(stamps);
-  const out = Buffer.concat([plain.subarray(0, 61), gzipSync(plain.subarray(61))]);
-  out.writeInt32BE(out.length - 12, 8);
-  out.writeInt16BE(1, 21);
-  out.writeUInt32BE(crc32c(out.subarray(21)) >>> 0, 17);
-  return out;
+  return withRecordsSection(plain, gzipSync(plain.subarray(BATCH_HEADER_SIZE)), 1);
 }
 
 async function appendAll(log: Log, batches: Buffer[]): Promise<void> {
