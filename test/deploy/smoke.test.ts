@@ -34,6 +34,7 @@ import { WireClient } from '../helpers/wire-client.js';
 import { buildBatch } from '../helpers/batches.js';
 import { readPartition } from '../helpers/read-all.js';
 import { ApiKey } from '../../src/protocol/generated/apis.js';
+import { produceBody } from '../helpers/requests.js';
 
 interface Image {
   entrypoint: string[];
@@ -210,7 +211,7 @@ test('smoke: the StatefulSet container, run as rendered, serves /readyz and a pr
     try {
       const values = ['alpha', 'beta', 'gamma'].map((v) => Buffer.from(`smoke-${v}`));
       const batch = buildBatch(values.map((v, i) => ({ key: Buffer.from(`k${i}`), value: v })));
-      const res = await client.request(ApiKey.Produce, 9, { transactionalId: null, acks: -1, timeoutMs: 5000, topicData: [{ name: 'smoke', partitionData: [{ index: 0, records: batch }] }] });
+      const res = await client.request(ApiKey.Produce, 9, produceBody('smoke', batch));
       assert.equal(res.responses[0].partitionResponses[0].errorCode, 0, 'produce succeeded');
       const got = await readPartition(kafkaPort, 'smoke', 0);
       assert.deepEqual(got.map((r) => r.value?.toString()), values.map((v) => v.toString()));

@@ -4,6 +4,7 @@
 import { WireClient } from './wire-client.js';
 import { decodeBatches, type DecodedRecord } from './batches.js';
 import { ApiKey } from '../../src/protocol/generated/apis.js';
+import { fetchBody } from './requests.js';
 
 export async function readPartition(port: number, topic: string, partition: number, maxRecords = Infinity): Promise<DecodedRecord[]> {
   const c = await WireClient.connect(port);
@@ -11,11 +12,7 @@ export async function readPartition(port: number, topic: string, partition: numb
   try {
     let offset = 0;
     for (let round = 0; round < 100_000; round++) {
-      const res = await c.request(ApiKey.Fetch, 12, {
-        replicaId: -1, maxWaitMs: 0, minBytes: 1, maxBytes: 8 << 20, isolationLevel: 0, sessionId: 0, sessionEpoch: -1,
-        topics: [{ topic, partitions: [{ partition, currentLeaderEpoch: -1, fetchOffset: offset, lastFetchedEpoch: -1, logStartOffset: -1, partitionMaxBytes: 4 << 20 }] }],
-        forgottenTopicsData: [], rackId: '',
-      });
+      const res = await c.request(ApiKey.Fetch, 12, fetchBody(topic, { partition, offset, maxBytes: 8 << 20, partitionMaxBytes: 4 << 20 }));
       const p = res.responses[0].partitions[0];
       if (p.errorCode !== 0) throw new Error(`fetch ${topic}-${partition}@${offset} failed with error ${p.errorCode}`);
       const records = decodeBatches(p.records ?? Buffer.alloc(0)).filter((r) => r.offset >= offset);

@@ -14,6 +14,7 @@ import { buildBatch } from '../helpers/batches.js';
 import { readPartition } from '../helpers/read-all.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { ApiKey } from '../../src/protocol/generated/apis.js';
+import { fetchBody, produceBody } from '../helpers/requests.js';
 
 let broker: BrokerProcess;
 let admin: Admin;
@@ -37,7 +38,7 @@ after(async () => {
 async function produce(topic: string, partition: number, values: string[], timestamp?: number): Promise<number> {
   const c = await WireClient.connect(broker.port);
   const batch = buildBatch(values.map((v) => ({ key: null, value: Buffer.from(v), timestamp })), { baseTimestamp: timestamp });
-  const res = await c.request(ApiKey.Produce, 9, { transactionalId: null, acks: -1, timeoutMs: 5000, topicData: [{ name: topic, partitionData: [{ index: partition, records: batch }] }] });
+  const res = await c.request(ApiKey.Produce, 9, produceBody(topic, [[partition, batch]]));
   c.close();
   assert.equal(res.responses[0].partitionResponses[0].errorCode, 0);
   return res.responses[0].partitionResponses[0].baseOffset;
@@ -118,11 +119,7 @@ test('list offsets by timestamp, earliest, latest and max timestamp; delete reco
   assert.equal((await lo(t0 + 60000)).offset, -1, 'no record that late');
   await admin.deleteTopicRecords({ topic: 'times', partitions: [{ partition: 0, offset: '3' }] });
   assert.equal((await lo(-2)).offset, 3);
-  const fetchOld = await c.request(ApiKey.Fetch, 12, {
-    replicaId: -1, maxWaitMs: 0, minBytes: 1, maxBytes: 1 << 20, isolationLevel: 0, sessionId: 0, sessionEpoch: -1,
-    topics: [{ topic: 'times', partitions: [{ partition: 0, currentLeaderEpoch: -1, fetchOffset: 1, lastFetchedEpoch: -1, logStartOffset: -1, partitionMaxBytes: 1 << 20 }] }],
-    forgottenTopicsData: [], rackId: '',
-  });
+  const fetchOld = await c.request(ApiKey.Fetch, 12, fetchBody('times', { offset: 1 }));
   assert.equal(fetchOld.responses[0].partitions[0].errorCode, ErrorCode.OFFSET_OUT_OF_RANGE);
   c.close();
 });
@@ -155,7 +152,7 @@ test('message.timestamp.type=LogAppendTime stamps batches with the broker time',
   const c = await WireClient.connect(broker.port);
   const before = Date.now();
   const batch = buildBatch([{ key: null, value: Buffer.from('old') }], { baseTimestamp: 1000 });
-  const res = await c.request(ApiKey.Produce, 9, { transactionalId: null, acks: -1, timeoutMs: 5000, topicData: [{ name: 'append-time', partitionData: [{ index: 0, records: batch }] }] });
+  const res = await c.request(ApiKey.Produce, 9, produceBody('append-time', batch));
   const pr = res.responses[0].partitionResponses[0];
   assert.equal(pr.errorCode, 0);
   assert.ok(pr.logAppendTimeMs >= before, `logAppendTimeMs ${pr.logAppendTimeMs}`);
@@ -163,11 +160,7 @@ test('message.timestamp.type=LogAppendTime stamps batches with the broker time',
   const stored = await readPartition(broker.port, 'append-time', 0); // checks the CRC of what is stored
   assert.equal(stored.length, 1);
   const raw = await WireClient.connect(broker.port);
-  const fetched = await raw.request(ApiKey.Fetch, 12, {
-    replicaId: -1, maxWaitMs: 0, minBytes: 1, maxBytes: 1 << 20, isolationLevel: 0, sessionId: 0, sessionEpoch: -1,
-    topics: [{ topic: 'append-time', partitions: [{ partition: 0, currentLeaderEpoch: -1, fetchOffset: 0, lastFetchedEpoch: -1, logStartOffset: -1, partitionMaxBytes: 1 << 20 }] }],
-    forgottenTopicsData: [], rackId: '',
-  });
+  const fetched = await raw.request(ApiKey.Fetch, 12, fetchBody('append-time'));
   raw.close();
   const b: Buffer = fetched.responses[0].partitions[0].records;
   assert.equal(b.readInt16BE(21) & 0x08, 0x08, 'timestamp type bit set');

@@ -13,6 +13,7 @@ import { WireClient } from '../helpers/wire-client.js';
 import { buildBatch } from '../helpers/batches.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { ApiKey } from '../../src/protocol/generated/apis.js';
+import { createTopicsBody, fetchBody, produceBody } from '../helpers/requests.js';
 
 let broker: BrokerProcess;
 
@@ -50,13 +51,9 @@ function headerOnlyFrame(apiKey: number, version: number, correlationId: number)
 
 async function createTopic(name: string, partitions = 1): Promise<void> {
   const c = await WireClient.connect(broker.port);
-  const res = await c.request(ApiKey.CreateTopics, 7, { topics: [{ name, numPartitions: partitions, replicationFactor: 1, assignments: [], configs: [] }], timeoutMs: 5000, validateOnly: false });
+  const res = await c.request(ApiKey.CreateTopics, 7, createTopicsBody(name, partitions));
   c.close();
   assert.equal(res.topics[0].errorCode, 0, res.topics[0].errorMessage);
-}
-
-function produceBody(topic: string, records: Buffer, acks = -1) {
-  return { transactionalId: null, acks, timeoutMs: 5000, topicData: [{ name: topic, partitionData: [{ index: 0, records }] }] };
 }
 
 test('a frame larger than socket.request.max.bytes is refused before it is buffered', async () => {
@@ -170,9 +167,9 @@ test('a batch whose length runs past the data gets CORRUPT_MESSAGE', async () =>
 
 test('invalid topic names get INVALID_TOPIC_EXCEPTION', async () => {
   const c = await WireClient.connect(broker.port);
-  const created = await c.request(ApiKey.CreateTopics, 7, { topics: [{ name: 'bad/name', numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }], timeoutMs: 1000, validateOnly: false });
+  const created = await c.request(ApiKey.CreateTopics, 7, createTopicsBody('bad/name', 1, { timeoutMs: 1000 }));
   assert.equal(created.topics[0].errorCode, ErrorCode.INVALID_TOPIC_EXCEPTION);
-  const long = await c.request(ApiKey.CreateTopics, 7, { topics: [{ name: 'x'.repeat(250), numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }], timeoutMs: 1000, validateOnly: false });
+  const long = await c.request(ApiKey.CreateTopics, 7, createTopicsBody('x'.repeat(250), 1, { timeoutMs: 1000 }));
   assert.equal(long.topics[0].errorCode, ErrorCode.INVALID_TOPIC_EXCEPTION);
   const md = await c.request(ApiKey.Metadata, 12, { topics: [{ name: 'no spaces allowed', topicId: 'AAAAAAAAAAAAAAAAAAAAAA' }], allowAutoTopicCreation: true, includeTopicAuthorizedOperations: false });
   assert.equal(md.topics[0].errorCode, ErrorCode.INVALID_TOPIC_EXCEPTION);
@@ -212,11 +209,7 @@ test('a fetch asking for gigabytes gets at most fetch.max.bytes', async () => {
     const res = await c.request(ApiKey.Produce, 9, produceBody('big-ask', buildBatch([{ key: null, value: Buffer.alloc(8000, i) }])));
     assert.equal(res.responses[0].partitionResponses[0].errorCode, 0);
   }
-  const res = await c.request(ApiKey.Fetch, 12, {
-    replicaId: -1, maxWaitMs: 0, minBytes: 1, maxBytes: 0x7fffffff, isolationLevel: 0, sessionId: 0, sessionEpoch: -1,
-    topics: [{ topic: 'big-ask', partitions: [{ partition: 0, currentLeaderEpoch: -1, fetchOffset: 0, lastFetchedEpoch: -1, logStartOffset: -1, partitionMaxBytes: 0x7fffffff }] }],
-    forgottenTopicsData: [], rackId: '',
-  });
+  const res = await c.request(ApiKey.Fetch, 12, fetchBody('big-ask', { maxBytes: 0x7fffffff }));
   const p = res.responses[0].partitions[0];
   assert.equal(p.errorCode, 0);
   assert.equal(p.highWatermark, 40);

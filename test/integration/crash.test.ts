@@ -11,6 +11,7 @@ import { WireClient } from '../helpers/wire-client.js';
 import { buildBatch } from '../helpers/batches.js';
 import { readPartition } from '../helpers/read-all.js';
 import { ApiKey } from '../../src/protocol/generated/apis.js';
+import { produceBody } from '../helpers/requests.js';
 
 const CYCLES = 20;
 
@@ -55,7 +56,7 @@ test(`acknowledged acks=all records survive ${CYCLES} SIGKILLs`, { timeout: 240_
           const values = Array.from({ length: n }, () => `c${cycle}-m${sent++}-${'x'.repeat(Math.floor(random() * 200))}`);
           const batch = buildBatch(values.map((v) => ({ key: null, value: Buffer.from(v) })));
           const p = client
-            .request(ApiKey.Produce, 9, { transactionalId: null, acks: -1, timeoutMs: 5000, topicData: [{ name: 'crash', partitionData: [{ index: 0, records: batch }] }] })
+            .request(ApiKey.Produce, 9, produceBody('crash', batch))
             .then((res) => {
               const pr = res.responses[0].partitionResponses[0];
               if (pr.errorCode === 0) values.forEach((v, i) => acked.set(pr.baseOffset + i, v));

@@ -13,6 +13,7 @@ import { buildBatch } from '../helpers/batches.js';
 import { readPartition } from '../helpers/read-all.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { ApiKey } from '../../src/protocol/generated/apis.js';
+import { produceBody } from '../helpers/requests.js';
 
 function tryMount(dir: string): string | null {
   try {
@@ -38,7 +39,7 @@ test('a full disk gets KAFKA_STORAGE_ERROR, keeps acknowledged data, and recover
   const c = await WireClient.connect(broker.port);
   try {
     const produce = (topic: string, value: Buffer) =>
-      c.request(ApiKey.Produce, 9, { transactionalId: null, acks: -1, timeoutMs: 5000, topicData: [{ name: topic, partitionData: [{ index: 0, records: buildBatch([{ key: null, value }]) }] }] });
+      c.request(ApiKey.Produce, 9, produceBody(topic, buildBatch([{ key: null, value }])));
     const acked: { offset: number; fill: number }[] = [];
     let storageError = false;
     for (let i = 0; i < 200 && !storageError; i++) {

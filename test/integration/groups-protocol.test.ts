@@ -9,6 +9,7 @@ import { startBroker, type BrokerProcess } from '../helpers/broker.js';
 import { WireClient } from '../helpers/wire-client.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { ApiKey } from '../../src/protocol/generated/apis.js';
+import { createTopicsBody } from '../helpers/requests.js';
 
 let broker: BrokerProcess;
 let c: WireClient;
@@ -18,7 +19,7 @@ before(async () => {
   c = await WireClient.connect(broker.port);
   // Create the topics the tests commit to.
   for (const name of ['gp', 'gp2']) {
-    const r = await c.request(ApiKey.CreateTopics, 7, { topics: [{ name, numPartitions: 2, replicationFactor: 1, assignments: [], configs: [] }], timeoutMs: 5000, validateOnly: false });
+    const r = await c.request(ApiKey.CreateTopics, 7, createTopicsBody(name, 2));
     assert.equal(r.topics[0].errorCode, 0);
   }
 });

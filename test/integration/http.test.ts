@@ -8,6 +8,7 @@ import { buildBatch } from '../helpers/batches.js';
 import { scrapeMetrics } from '../helpers/metrics.js';
 import { ApiKey } from '../../src/protocol/generated/apis.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
+import { produceBody } from '../helpers/requests.js';
 
 let broker: BrokerProcess;
 before(async () => {
@@ -32,10 +33,10 @@ test('metrics count connections, requests, errors and bytes', async () => {
   const c = await WireClient.connect(broker.port);
   const batch = buildBatch([{ key: null, value: Buffer.alloc(1000, 1) }]);
   for (let i = 0; i < 5; i++) {
-    const res = await c.request(ApiKey.Produce, 9, { transactionalId: null, acks: -1, timeoutMs: 5000, topicData: [{ name: 'm', partitionData: [{ index: 0, records: Buffer.from(batch) }] }] });
+    const res = await c.request(ApiKey.Produce, 9, produceBody('m', Buffer.from(batch)));
     assert.equal(res.responses[0].partitionResponses[0].errorCode, 0);
   }
-  const bad = await c.request(ApiKey.Produce, 9, { transactionalId: null, acks: -1, timeoutMs: 5000, topicData: [{ name: 'm', partitionData: [{ index: 7, records: Buffer.from(batch) }] }] });
+  const bad = await c.request(ApiKey.Produce, 9, produceBody('m', [[7, Buffer.from(batch)]]));
   assert.equal(bad.responses[0].partitionResponses[0].errorCode, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
   const during = await metrics();
   assert.equal(during.get('rivulet_connections_active'), (before.get('rivulet_connections_active') ?? 0) + 1);

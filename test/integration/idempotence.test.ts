@@ -9,6 +9,7 @@ import { WireClient } from '../helpers/wire-client.js';
 import { buildBatch, decodeBatches } from '../helpers/batches.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { ApiKey } from '../../src/protocol/generated/apis.js';
+import { fetchBody, produceBody } from '../helpers/requests.js';
 
 let broker: BrokerProcess;
 let c: WireClient;
@@ -24,7 +25,7 @@ after(async () => {
 });
 
 const produce = (topic: string, records: Buffer) =>
-  c.request(ApiKey.Produce, 9, { transactionalId: null, acks: -1, timeoutMs: 5000, topicData: [{ name: topic, partitionData: [{ index: 0, records }] }] });
+  c.request(ApiKey.Produce, 9, produceBody(topic, records));
 
 test('InitProducerId hands out distinct ids', async () => {
   const a = await c.request(ApiKey.InitProducerId, 4, { transactionalId: null, transactionTimeoutMs: 60000, producerId: -1, producerEpoch: -1 });
@@ -52,11 +53,7 @@ test('a retried batch keeps its offset and is stored once; a gap is refused', as
   assert.equal(retry.responses[0].partitionResponses[0].baseOffset, 0, 'the retry is answered with the offset it was first given');
   const gap = await produce('idem', batch(7, 1));
   assert.equal(gap.responses[0].partitionResponses[0].errorCode, ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER);
-  const fetched = await c.request(ApiKey.Fetch, 12, {
-    replicaId: -1, maxWaitMs: 0, minBytes: 1, maxBytes: 1 << 20, isolationLevel: 0, sessionId: 0, sessionEpoch: -1,
-    topics: [{ topic: 'idem', partitions: [{ partition: 0, currentLeaderEpoch: -1, fetchOffset: 0, lastFetchedEpoch: -1, logStartOffset: -1, partitionMaxBytes: 1 << 20 }] }],
-    forgottenTopicsData: [], rackId: '',
-  });
+  const fetched = await c.request(ApiKey.Fetch, 12, fetchBody('idem'));
   const p = fetched.responses[0].partitions[0];
   assert.equal(p.highWatermark, 5);
   const records = decodeBatches(p.records);

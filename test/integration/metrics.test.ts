@@ -16,6 +16,7 @@ import { scrapeMetrics, scrapeUntil as scrapeMetricsUntil, type Scrape } from '.
 import { WireClient } from '../helpers/wire-client.js';
 import { buildBatch } from '../helpers/batches.js';
 import { ApiKey } from '../../src/protocol/generated/apis.js';
+import { createTopicsBody, fetchBody, produceBody } from '../helpers/requests.js';
 
 const TOPIC = 'metrics-orders';
 const GROUP = 'metrics-group';
@@ -45,15 +46,10 @@ function checkHistogram(s: Scrape, name: string, labels: string): void {
 }
 
 const produce = (c: WireClient, topic: string, parts: [number, Buffer][]) =>
-  c.request(ApiKey.Produce, 9, { transactionalId: null, acks: -1, timeoutMs: 5000, topicData: [{ name: topic, partitionData: parts.map(([index, records]) => ({ index, records })) }] });
+  c.request(ApiKey.Produce, 9, produceBody(topic, parts));
 
 const records = (n: number, tag: string) => buildBatch(Array.from({ length: n }, (_, i) => ({ key: null, value: Buffer.from(`${tag}-${i}-${'x'.repeat(100)}`) })));
 
-const fetchBody = (topic: string, partition: number, fetchOffset: number, maxWaitMs: number) => ({
-  replicaId: -1, maxWaitMs, minBytes: 1, maxBytes: 8 << 20, isolationLevel: 0, sessionId: 0, sessionEpoch: -1,
-  topics: [{ topic, partitions: [{ partition, currentLeaderEpoch: -1, fetchOffset, lastFetchedEpoch: -1, logStartOffset: -1, partitionMaxBytes: 4 << 20 }] }],
-  forgottenTopicsData: [], rackId: '',
-});
 
 const diff = (a: Scrape, b: Scrape, series: string) => (b.get(series) ?? 0) - (a.get(series) ?? 0);
 const P = (p: number) => `topic="${TOPIC}",partition="${p}"`;
@@ -64,7 +60,7 @@ const logBytes = [0, 0, 0];
 
 test('produce and fetch move the request, byte, batch, fsync and parked-fetch families', async () => {
   const c = await WireClient.connect(broker.port);
-  const created = await c.request(ApiKey.CreateTopics, 7, { topics: [{ name: TOPIC, numPartitions: 3, replicationFactor: 1, assignments: [], configs: [] }], timeoutMs: 5000, validateOnly: false });
+  const created = await c.request(ApiKey.CreateTopics, 7, createTopicsBody(TOPIC, 3));
   assert.equal(created.topics[0].errorCode, 0);
   const s0 = await scrape();
 
@@ -110,7 +106,7 @@ test('produce and fetch move the request, byte, batch, fsync and parked-fetch fa
   assert.equal(s1.must('rivulet_fetch_parked'), 0);
 
   // A fetch at the high watermark parks; an append wakes it and the gauge returns to 0.
-  const parked = c.request(ApiKey.Fetch, 12, fetchBody(TOPIC, 0, hw[0]!, 60_000));
+  const parked = c.request(ApiKey.Fetch, 12, fetchBody(TOPIC, { offset: hw[0]!, maxWaitMs: 60_000 }));
   const s2 = await scrapeUntil((s) => s.get('rivulet_fetch_parked') === 1, 'rivulet_fetch_parked 1');
   assert.equal(diff(s1, s2, 'rivulet_requests_total{api="Fetch"}'), 1);
   assert.equal(diff(s1, s2, 'rivulet_request_duration_seconds_count{api="Fetch"}'), 0, 'a parked fetch is not answered yet');

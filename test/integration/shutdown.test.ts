@@ -10,18 +10,15 @@ import { buildBatch } from '../helpers/batches.js';
 import { readPartition } from '../helpers/read-all.js';
 import { ApiKey } from '../../src/protocol/generated/apis.js';
 import { sleep } from '../helpers/wait.js';
+import { fetchBody, produceBody } from '../helpers/requests.js';
 
 test('SIGTERM answers parked requests, exits 0 and keeps the data', async () => {
   const broker = await startBroker({ args: ['--fsync', 'never'] });
   const c = await WireClient.connect(broker.port);
   const values = Array.from({ length: 50 }, (_, i) => `v${i}`);
-  const res = await c.request(ApiKey.Produce, 9, { transactionalId: null, acks: 1, timeoutMs: 5000, topicData: [{ name: 's', partitionData: [{ index: 0, records: buildBatch(values.map((v) => ({ key: null, value: Buffer.from(v) }))) }] }] });
+  const res = await c.request(ApiKey.Produce, 9, produceBody('s', buildBatch(values.map((v) => ({ key: null, value: Buffer.from(v) }))), { acks: 1 }));
   assert.equal(res.responses[0].partitionResponses[0].errorCode, 0);
-  const parked = c.request(ApiKey.Fetch, 12, {
-    replicaId: -1, maxWaitMs: 60_000, minBytes: 1, maxBytes: 1 << 20, isolationLevel: 0, sessionId: 0, sessionEpoch: -1,
-    topics: [{ topic: 's', partitions: [{ partition: 0, currentLeaderEpoch: -1, fetchOffset: 50, lastFetchedEpoch: -1, logStartOffset: -1, partitionMaxBytes: 1 << 20 }] }],
-    forgottenTopicsData: [], rackId: '',
-  });
+  const parked = c.request(ApiKey.Fetch, 12, fetchBody('s', { offset: 50, maxWaitMs: 60_000 }));
   await sleep(100);
   const exit = broker.stop();
   const answer = await parked;

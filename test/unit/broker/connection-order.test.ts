@@ -10,6 +10,7 @@ import { buildBatch, decodeBatches } from '../../helpers/batches.js';
 import { sleep } from '../../helpers/wait.js';
 import { ApiKey } from '../../../src/protocol/generated/apis.js';
 import { ErrorCode } from '../../../src/protocol/errors.js';
+import { createTopicsBody, fetchBody, produceBody } from '../../helpers/requests.js';
 
 let b: InProcessBroker;
 
@@ -18,19 +19,10 @@ before(async () => {
 });
 after(() => b.stop());
 
-const fetchBody = (topic: string, maxWaitMs: number) => ({
-  replicaId: -1, maxWaitMs, minBytes: 1, maxBytes: 1 << 20, isolationLevel: 0, sessionId: 0, sessionEpoch: -1,
-  topics: [{ topic, partitions: [{ partition: 0, currentLeaderEpoch: -1, fetchOffset: 0, lastFetchedEpoch: -1, logStartOffset: -1, partitionMaxBytes: 1 << 20 }] }],
-  forgottenTopicsData: [], rackId: '',
-});
 const metadataBody = (topic: string) => ({ topics: [{ topicId: '', name: topic }], allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false });
-const produceBody = (topic: string, value: string) => ({
-  transactionalId: null, acks: -1, timeoutMs: 5000,
-  topicData: [{ name: topic, partitionData: [{ index: 0, records: buildBatch([{ key: null, value: Buffer.from(value) }]) }] }],
-});
 
 async function createTopic(c: WireClient, name: string): Promise<void> {
-  const res = await c.request(ApiKey.CreateTopics, 7, { topics: [{ name, numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }], timeoutMs: 5000, validateOnly: false });
+  const res = await c.request(ApiKey.CreateTopics, 7, createTopicsBody(name));
   assert.equal(res.topics[0].errorCode, ErrorCode.NONE);
 }
 
@@ -40,13 +32,13 @@ test('requests behind a parked Fetch are answered after it, in request order, on
   try {
     await createTopic(c, 'order-woken');
     const first = c.nextCorrelationId;
-    const fetched = c.request(ApiKey.Fetch, 12, fetchBody('order-woken', 10_000));
+    const fetched = c.request(ApiKey.Fetch, 12, fetchBody('order-woken', { maxWaitMs: 10_000 }));
     const versions = c.request(ApiKey.ApiVersions, 3, { clientSoftwareName: 'test', clientSoftwareVersion: '1' });
     const metadata = c.request(ApiKey.Metadata, 12, metadataBody('order-woken'));
     // ApiVersions and Metadata finish within their turn; the Fetch waits for data.
     await sleep(200);
     assert.deepEqual(c.received.slice(first - 1), [], 'nothing is answered while the first request is parked');
-    const produced = await producer.request(ApiKey.Produce, 9, produceBody('order-woken', 'wake'));
+    const produced = await producer.request(ApiKey.Produce, 9, produceBody('order-woken', buildBatch([{ key: null, value: Buffer.from('wake') }])));
     assert.equal(produced.responses[0].partitionResponses[0].errorCode, ErrorCode.NONE);
     const [f, v, m] = await Promise.all([fetched, versions, metadata]);
     assert.deepEqual(c.received.slice(first - 1), [first, first + 1, first + 2], 'answers leave in request order');
@@ -65,7 +57,7 @@ test('a Fetch that runs out its maxWaitMs still goes out before the requests pip
     await createTopic(c, 'order-timeout');
     const first = c.nextCorrelationId;
     const t0 = performance.now();
-    const fetched = c.request(ApiKey.Fetch, 12, fetchBody('order-timeout', 300));
+    const fetched = c.request(ApiKey.Fetch, 12, fetchBody('order-timeout', { maxWaitMs: 300 }));
     const metadata = c.request(ApiKey.Metadata, 12, metadataBody('order-timeout'));
     const versions = c.request(ApiKey.ApiVersions, 3, { clientSoftwareName: 'test', clientSoftwareVersion: '1' });
     const [f] = await Promise.all([fetched, metadata, versions]);
@@ -84,7 +76,7 @@ test('another connection is not held back by a parked Fetch', async () => {
   const other = await WireClient.connect(b.port);
   try {
     await createTopic(parked, 'order-independent');
-    const fetched = parked.request(ApiKey.Fetch, 12, fetchBody('order-independent', 10_000));
+    const fetched = parked.request(ApiKey.Fetch, 12, fetchBody('order-independent', { maxWaitMs: 10_000 }));
     const v = await other.request(ApiKey.ApiVersions, 3, { clientSoftwareName: 'test', clientSoftwareVersion: '1' });
     assert.equal(v.errorCode, ErrorCode.NONE);
     assert.equal(parked.received.length, 1, 'only the CreateTopics answer has reached the parked connection');
