@@ -59,3 +59,11 @@ export async function produceRequestsByAcks(httpPort: number): Promise<Record<'a
   const get = (acks: string) => m.get(`rivulet_produce_requests_total{acks="${acks}"}`) ?? 0;
   return { all: get('all'), '1': get('1'), '0': get('0') };
 }
+
+/** Between two produceRequestsByAcks() readings, only the `acks` count grew (and it did). */
+export function assertOnlyAcksGrew(before: Record<'all' | '1' | '0', number>, after: Record<'all' | '1' | '0', number>, acks: 'all' | '1' | '0'): void {
+  for (const k of ['all', '1', '0'] as const) {
+    if (k === acks) assert.ok(after[k] > before[k], `acks=${k} requests grew: ${JSON.stringify({ before, after })}`);
+    else assert.equal(after[k], before[k], `no acks=${k} requests: ${JSON.stringify({ before, after })}`);
+  }
+}
