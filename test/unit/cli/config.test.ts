@@ -15,7 +15,8 @@ test('defaults hold when nothing is given', () => {
   assert.equal(c.dataDir, './data');
   assert.equal(c.fsync, 'acks-all');
   assert.equal(c.autoCreateTopics, true);
-  assert.equal(c.httpHost, c.host, 'the HTTP side binds where the listener does');
+  assert.equal(c.host, '127.0.0.1');
+  assert.equal(c.httpHost, '127.0.0.1', 'the HTTP side binds where the listener does');
 });
 
 test('flags > environment > file > defaults', async () => {
