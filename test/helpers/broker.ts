@@ -2,11 +2,9 @@
 // the address read back from its "ready" log lines.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rm } from 'node:fs/promises';
 import { cliPath } from './paths.js';
-
+import { makeTempDir } from './temp.js';
 
 export interface BrokerProcess {
   readonly child: ChildProcess;
@@ -29,10 +27,6 @@ export interface StartOptions {
   args?: string[];
   env?: NodeJS.ProcessEnv;
   timeoutMs?: number;
-}
-
-export async function makeTempDir(prefix = 'rivulet-test-'): Promise<string> {
-  return mkdtemp(join(tmpdir(), prefix));
 }
 
 export async function startBroker(opts: StartOptions = {}): Promise<BrokerProcess> {

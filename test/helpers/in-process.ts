@@ -4,13 +4,12 @@
 // child process (starting one costs ~150 ms and hides the broker's state from the test).
 // Uses only the Broker's constructor, start(), stop() and port.
 
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rm } from 'node:fs/promises';
 import { Broker } from '../../src/broker/broker.js';
 import { defaultBrokerConfig, type BrokerConfig } from '../../src/broker/config.js';
 import { Logger } from '../../src/broker/logger.js';
 import { openLog } from '../../src/cli/storage.js';
+import { makeTempDir } from './temp.js';
 
 export interface InProcessBroker {
   readonly broker: Broker;
@@ -25,7 +24,7 @@ export interface InProcessBroker {
 
 export async function startInProcessBroker(overrides: Partial<BrokerConfig> = {}): Promise<InProcessBroker> {
   const ownDir = overrides.dataDir === undefined;
-  const dataDir = overrides.dataDir ?? (await mkdtemp(join(tmpdir(), 'rivulet-inproc-')));
+  const dataDir = overrides.dataDir ?? (await makeTempDir('rivulet-inproc-'));
   const config: BrokerConfig = {
     ...defaultBrokerConfig(),
     host: '127.0.0.1',

@@ -6,7 +6,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { rm } from 'node:fs/promises';
-import { startBroker, makeTempDir } from '../helpers/broker.js';
+import { startBroker } from '../helpers/broker.js';
+import { makeTempDir } from '../helpers/temp.js';
 import { WireClient } from '../helpers/wire-client.js';
 import { buildBatch } from '../helpers/batches.js';
 import { readPartition } from '../helpers/read-all.js';

@@ -8,7 +8,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { makeTempDir, startBroker, type BrokerProcess } from '../helpers/broker.js';
+import { startBroker, type BrokerProcess } from '../helpers/broker.js';
+import { makeTempDir } from '../helpers/temp.js';
 import { describeRun, javaClasspath, javaInstallHint, javaJarsPresent, requireTool, run, token, works } from './tools.js';
 
 let broker: BrokerProcess | undefined;

@@ -3,29 +3,18 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { join } from 'node:path';
-import { tmpdir } from 'node:os';
 import { PartitionLog } from '../../../src/storage/partition-log.js';
 import { OffsetStore } from '../../../src/broker/groups/offset-store.js';
 import { GroupCoordinator } from '../../../src/broker/groups/coordinator.js';
 import { Logger } from '../../../src/broker/logger.js';
+import { withTempDir } from '../../helpers/temp.js';
 
 const logConfig = { segmentBytes: 16 * 1024, segmentMs: 7 * 86400000, retentionMs: -1, retentionBytes: -1, indexIntervalBytes: 1024, tailCacheBytes: 4096 };
-
-async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await mkdtemp(join(tmpdir(), 'rivulet-offsets-'));
-  try {
-    await fn(dir);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-}
 
 const at = (offset: number, ts = 1000) => ({ offset, leaderEpoch: -1, metadata: null, commitTimestamp: ts });
 
 test('commits, deletions and group deletions replay after reopen', () =>
-  withDir(async (dir) => {
+  withTempDir(async (dir) => {
     const store = new OffsetStore(await PartitionLog.open(dir, logConfig), { compactAfterBytes: 1 << 30, fsync: true });
     await store.load();
     await store.commit('a', [{ topic: 't', partition: 0, offset: at(5) }, { topic: 't', partition: 1, offset: at(6) }]);
@@ -43,10 +32,10 @@ test('commits, deletions and group deletions replay after reopen', () =>
     assert.equal(again.hasGroup('c'), false);
     assert.deepEqual(again.groupIds().sort(), ['a', 'b']);
     await again.close();
-  }));
+  }, 'rivulet-offsets-'));
 
 test('compaction keeps every live offset and drops the log before its snapshot', () =>
-  withDir(async (dir) => {
+  withTempDir(async (dir) => {
     const log = await PartitionLog.open(dir, logConfig);
     const store = new OffsetStore(log, { compactAfterBytes: 8 * 1024, fsync: false });
     await store.load();
@@ -66,10 +55,10 @@ test('compaction keeps every live offset and drops the log before its snapshot',
       }
     }
     await again.close();
-  }));
+  }, 'rivulet-offsets-'));
 
 test('offsets of a group empty for longer than the retention expire; others stay', () =>
-  withDir(async (dir) => {
+  withTempDir(async (dir) => {
     let now = 1_000_000;
     const store = new OffsetStore(await PartitionLog.open(dir, logConfig), { compactAfterBytes: 1 << 30, fsync: false });
     await store.load();
@@ -88,4 +77,4 @@ test('offsets of a group empty for longer than the retention expire; others stay
     assert.equal(store.get('recent', 't', 0)?.offset, 2);
     coordinator.close();
     await store.close();
-  }));
+  }, 'rivulet-offsets-'));

@@ -3,10 +3,10 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFile, mkdtemp, rm } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { tmpdir } from 'node:os';
 import { loadBrokerConfig, envName, ConfigError } from '../../../src/cli/config.js';
+import { withTempDir } from '../../helpers/temp.js';
 
 test('defaults hold when nothing is given', () => {
   const c = loadBrokerConfig({ flags: {}, env: {} });
@@ -20,10 +20,9 @@ test('defaults hold when nothing is given', () => {
 });
 
 test('flags > environment > file > defaults', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'rivulet-cfg-'));
-  const file = join(dir, 'server.properties');
-  await writeFile(file, '# comment\nport=9100\nnum.partitions = 3\nlog.dirs=/from/file\nlog.retention.ms=1000\nfsync: never\n');
-  try {
+  await withTempDir(async (dir) => {
+    const file = join(dir, 'server.properties');
+    await writeFile(file, '# comment\nport=9100\nnum.partitions = 3\nlog.dirs=/from/file\nlog.retention.ms=1000\nfsync: never\n');
     const fileOnly = loadBrokerConfig({ flags: {}, env: {}, configFile: file });
     assert.equal(fileOnly.port, 9100);
     assert.equal(fileOnly.numPartitions, 3);
@@ -37,9 +36,7 @@ test('flags > environment > file > defaults', async () => {
     const withFlags = loadBrokerConfig({ flags: { port: '9300', 'data.dir': '/from/flag' }, env: { RIVULET_PORT: '9200' }, configFile: file });
     assert.equal(withFlags.port, 9300);
     assert.equal(withFlags.dataDir, '/from/flag');
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+  }, 'rivulet-cfg-');
 });
 
 test('bad values and unknown names say which setting and where it came from', () => {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readdir } from 'node:fs/promises';
 import { PartitionLog, StorageErrorCode } from '../../../src/storage/partition-log.js';
 import { baseOffsetOf, batchRanges, batchSizeOf, makeBatch, partitionLeaderEpochOf, totalBytes } from '../../helpers/batches.js';
-import { testConfig, withTempDir } from './helpers.js';
+import { testConfig, withLogDir } from './helpers.js';
 
 /** Appends `n` batches of `records` records each, one append per batch, and waits for all writes. */
 async function fill(log: PartitionLog, n: number, records = 3, payload = 100): Promise<void> {
@@ -37,7 +37,7 @@ function assertContiguous(ranges: Array<[number, number]>, from: number, to: num
 
 describe('PartitionLog append and read', () => {
   it('assigns contiguous offsets, stamps them in place and reads them back across segment rolls', async () => {
-    await withTempDir(async (dir) => {
+    await withLogDir(async (dir) => {
       const log = await PartitionLog.open(dir, testConfig({ segmentBytes: 1000, tailCacheBytes: 0 }));
       const batch = makeBatch({ records: 4, payload: 50 });
       const r = log.append(batch);
@@ -64,7 +64,7 @@ describe('PartitionLog append and read', () => {
 
   it('a read from the middle of a batch returns that whole batch', async () => {
     for (const tailCacheBytes of [0, 1 << 20]) {
-      await withTempDir(async (dir) => {
+      await withLogDir(async (dir) => {
         const log = await PartitionLog.open(dir, testConfig({ tailCacheBytes }));
         await fill(log, 20, 10);
         const got = await log.read(57, 1);
@@ -76,7 +76,7 @@ describe('PartitionLog append and read', () => {
 
   it('respects maxBytes but always returns one whole batch (KIP-74)', async () => {
     for (const tailCacheBytes of [0, 1 << 20]) {
-      await withTempDir(async (dir) => {
+      await withLogDir(async (dir) => {
         const log = await PartitionLog.open(dir, testConfig({ tailCacheBytes }));
         await fill(log, 30, 2, 100); // 161 bytes each
         const size = batchSizeOf(makeBatch({ payload: 100 }), 0);
@@ -92,7 +92,7 @@ describe('PartitionLog append and read', () => {
   });
 
   it('serves the same bytes from the tail cache and from the files', async () => {
-    await withTempDir(async (dir) => {
+    await withLogDir(async (dir) => {
       const log = await PartitionLog.open(dir, testConfig({ tailCacheBytes: 1 << 20, segmentBytes: 2000 }));
       await fill(log, 40);
       // Reads stop at segment ends on disk but not in the cache, so compare whole walks.
@@ -116,7 +116,7 @@ describe('PartitionLog append and read', () => {
   });
 
   it('returns [] at the high watermark and rejects offsets out of range', async () => {
-    await withTempDir(async (dir) => {
+    await withLogDir(async (dir) => {
       const log = await PartitionLog.open(dir, testConfig());
       assert.deepEqual(await log.read(0, 100), []);
       await fill(log, 2);
@@ -130,7 +130,7 @@ describe('PartitionLog append and read', () => {
   });
 
   it('keeps offsets contiguous after close and reopen', async () => {
-    await withTempDir(async (dir) => {
+    await withLogDir(async (dir) => {
       const config = testConfig({ segmentBytes: 1500 });
       let log = await PartitionLog.open(dir, config);
       await fill(log, 25);
@@ -152,7 +152,7 @@ describe('PartitionLog append and read', () => {
   });
 
   it('rolls by segment.ms using the injected clock, and a batch larger than segmentBytes gets a segment alone', async () => {
-    await withTempDir(async (dir) => {
+    await withLogDir(async (dir) => {
       let now = 1_000_000;
       const log = await PartitionLog.open(dir, testConfig({ segmentMs: 1000, segmentBytes: 300 }), { clock: () => now });
       await log.append(makeBatch({ payload: 10 })).written;
@@ -170,7 +170,7 @@ describe('PartitionLog append and read', () => {
   });
 
   it('coalesces appends made while a write is in flight into fewer writes', async () => {
-    await withTempDir(async (dir) => {
+    await withLogDir(async (dir) => {
       const { FaultyOps } = await import('./helpers.js');
       const ops = new FaultyOps();
       const log = await PartitionLog.open(dir, testConfig(), { fileOps: ops });

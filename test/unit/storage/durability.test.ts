@@ -4,13 +4,13 @@ import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PartitionLog, StorageError, StorageErrorCode } from '../../../src/storage/partition-log.js';
 import { batchRanges, makeBatch } from '../../helpers/batches.js';
-import { FaultyOps, errno, testConfig, withTempDir } from './helpers.js';
+import { FaultyOps, errno, testConfig, withLogDir } from './helpers.js';
 
 const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
 
 describe('PartitionLog group commit and write failures', () => {
   it('50 concurrent flushes share fsyncs, each after an fsync that started after its write', async () => {
-    await withTempDir(async (dir) => {
+    await withLogDir(async (dir) => {
       const ops = new FaultyOps();
       const log = await PartitionLog.open(dir, testConfig(), { fileOps: ops });
       await log.append(makeBatch()).written;
@@ -45,7 +45,7 @@ describe('PartitionLog group commit and write failures', () => {
   });
 
   it('a failed write rejects its appends and those queued behind it, rolls back, and later appends work', async () => {
-    await withTempDir(async (dir) => {
+    await withLogDir(async (dir) => {
       const ops = new FaultyOps();
       const log = await PartitionLog.open(dir, testConfig(), { fileOps: ops });
       const good1 = log.append(makeBatch({ records: 3, fill: 1 }));
@@ -89,7 +89,7 @@ describe('PartitionLog group commit and write failures', () => {
   });
 
   it('a failed write into a freshly rolled segment rolls back and the next append retries the roll', async () => {
-    await withTempDir(async (dir) => {
+    await withLogDir(async (dir) => {
       const ops = new FaultyOps();
       const config = testConfig({ segmentBytes: 200 });
       const log = await PartitionLog.open(dir, config, { fileOps: ops });
@@ -110,7 +110,7 @@ describe('PartitionLog group commit and write failures', () => {
   });
 
   it('onAdvance runs in the turn the write completes, with the new high watermark visible', async () => {
-    await withTempDir(async (dir) => {
+    await withLogDir(async (dir) => {
       const log = await PartitionLog.open(dir, testConfig());
       const seen: number[] = [];
       log.onAdvance = () => seen.push(log.highWatermark);
@@ -124,7 +124,7 @@ describe('PartitionLog group commit and write failures', () => {
   });
 
   it('close() waits for pending writes and fsyncs them; destroy() removes the directory', async () => {
-    await withTempDir(async (dir) => {
+    await withLogDir(async (dir) => {
       const ops = new FaultyOps();
       let log = await PartitionLog.open(dir, testConfig(), { fileOps: ops });
       const pending: Array<Promise<void>> = [];

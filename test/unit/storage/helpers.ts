@@ -2,23 +2,18 @@
 // wrapper that counts fsyncs, delays them and fails writes on demand. Batches come from
 // test/helpers/batches.ts.
 
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { nodeFileOps, type FileOps, type LogFile } from '../../../src/storage/file-ops.js';
 import { defaultLogConfig, type LogConfig } from '../../../src/storage/log-config.js';
+import { withTempDir } from '../../helpers/temp.js';
 
 export function testConfig(overrides: Partial<LogConfig> = {}): LogConfig {
   return { ...defaultLogConfig, indexIntervalBytes: 256, ...overrides };
 }
 
-export async function withTempDir(fn: (dir: string) => Promise<void>): Promise<void> {
-  const root = await mkdtemp(join(tmpdir(), 'rivulet-storage-'));
-  try {
-    await fn(join(root, 'topic-0'));
-  } finally {
-    await rm(root, { recursive: true, force: true });
-  }
+/** Runs `fn` with a partition directory (not yet created) inside a temporary directory removed afterwards. */
+export function withLogDir(fn: (dir: string) => Promise<void>): Promise<void> {
+  return withTempDir((root) => fn(join(root, 'topic-0')), 'rivulet-storage-');
 }
 
 /** Records what the log does to its files; can fail or delay operations. */

@@ -8,7 +8,7 @@ import type { Log } from '../../../src/storage/log.js';
 import { MemoryLog } from '../../../src/storage/memory-log.js';
 import { PartitionLog } from '../../../src/storage/partition-log.js';
 import { batchRanges, makeBatch } from '../../helpers/batches.js';
-import { testConfig, withTempDir } from './helpers.js';
+import { testConfig, withLogDir } from './helpers.js';
 
 const T0 = 1_700_000_000_000;
 
@@ -23,7 +23,7 @@ const implementations: Array<[string, (dir: string) => Promise<Log>]> = [
 for (const [name, openLog] of implementations) {
   describe(`Log contract: ${name}`, () => {
     it('appends, wakes, reads back whole batches and answers timestamp queries', async () => {
-      await withTempDir(async (dir) => {
+      await withLogDir(async (dir) => {
         const log = await openLog(dir);
         let wakes = 0;
         log.onAdvance = () => wakes++;

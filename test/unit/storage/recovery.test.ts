@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { PartitionLog } from '../../../src/storage/partition-log.js';
 import { CLEAN_SHUTDOWN_MARKER } from '../../../src/storage/checkpoint.js';
 import { batchRanges, makeBatch } from '../../helpers/batches.js';
-import { testConfig, withTempDir } from './helpers.js';
+import { testConfig, withLogDir } from './helpers.js';
 
 const SEG0 = '00000000000000000000';
 
@@ -35,7 +35,7 @@ async function simulateCrash(dir: string): Promise<void> {
 
 describe('PartitionLog recovery', () => {
   it('cuts a torn final batch and keeps appending contiguously', async () => {
-    await withTempDir(async (dir) => {
+    await withLogDir(async (dir) => {
       const config = testConfig({ segmentBytes: 1000 });
       let log = await PartitionLog.open(dir, config);
       await fill(log, 30);
@@ -60,7 +60,7 @@ describe('PartitionLog recovery', () => {
 
   it('cuts trailing garbage (partial header, zeros) even after a clean shutdown', async () => {
     for (const garbage of [Buffer.from([1, 2, 3]), Buffer.alloc(200), Buffer.from('not a record batch at all, but long enough to hold a header..........')]) {
-      await withTempDir(async (dir) => {
+      await withLogDir(async (dir) => {
         let log = await PartitionLog.open(dir, testConfig());
         await fill(log, 5);
         await log.close();
@@ -79,7 +79,7 @@ describe('PartitionLog recovery', () => {
   });
 
   it('truncates from the first batch with a bad CRC in the tail after a crash', async () => {
-    await withTempDir(async (dir) => {
+    await withLogDir(async (dir) => {
       let log = await PartitionLog.open(dir, testConfig());
       await fill(log, 10); // 121-byte batches, 2 records each
       await log.close();
@@ -98,7 +98,7 @@ describe('PartitionLog recovery', () => {
   });
 
   it('rebuilds missing and damaged index files of older segments; lookups stay correct', async () => {
-    await withTempDir(async (dir) => {
+    await withLogDir(async (dir) => {
       const config = testConfig({ segmentBytes: 2000, indexIntervalBytes: 200 });
       let log = await PartitionLog.open(dir, config);
       await fill(log, 80);
@@ -138,7 +138,7 @@ describe('PartitionLog recovery', () => {
   });
 
   it('reports producer batches of the scanned tail, the last five per producer', async () => {
-    await withTempDir(async (dir) => {
+    await withLogDir(async (dir) => {
       let log = await PartitionLog.open(dir, testConfig());
       for (let i = 0; i < 8; i++) await log.append(makeBatch({ records: 3, producerId: 7, producerEpoch: 1, baseSequence: i * 3 })).written;
       await log.append(makeBatch({ records: 2, producerId: 9, producerEpoch: 0, baseSequence: 0 })).written;
@@ -158,7 +158,7 @@ describe('PartitionLog recovery', () => {
   });
 
   it('finishes deleting segments left below the stored log start offset', async () => {
-    await withTempDir(async (dir) => {
+    await withLogDir(async (dir) => {
       const config = testConfig({ segmentBytes: 500 });
       let log = await PartitionLog.open(dir, config);
       await fill(log, 20);

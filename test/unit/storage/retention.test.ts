@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readdir } from 'node:fs/promises';
 import { PartitionLog, StorageErrorCode } from '../../../src/storage/partition-log.js';
 import { batchRanges, makeBatch } from '../../helpers/batches.js';
-import { testConfig, withTempDir } from './helpers.js';
+import { testConfig, withLogDir } from './helpers.js';
 
 const T0 = 1_700_000_000_000;
 
@@ -18,7 +18,7 @@ async function logFiles(dir: string): Promise<string[]> {
 
 describe('PartitionLog retention, DeleteRecords and timestamps', () => {
   it('deleteRecordsBefore raises the start offset, drops whole segments and persists across reopen', async () => {
-    await withTempDir(async (dir) => {
+    await withLogDir(async (dir) => {
       const config = testConfig({ segmentBytes: 200 });
       let log = await PartitionLog.open(dir, config);
       await oneBatchPerSegment(log, 6); // segments at 0, 2, 4, 6, 8, 10
@@ -48,7 +48,7 @@ describe('PartitionLog retention, DeleteRecords and timestamps', () => {
   });
 
   it('retention.bytes deletes the oldest segments, never the active one', async () => {
-    await withTempDir(async (dir) => {
+    await withLogDir(async (dir) => {
       const log = await PartitionLog.open(dir, testConfig({ segmentBytes: 200 }));
       await oneBatchPerSegment(log, 6); // 161 bytes per segment
       assert.equal(log.sizeBytes(), 6 * 161);
@@ -67,7 +67,7 @@ describe('PartitionLog retention, DeleteRecords and timestamps', () => {
   });
 
   it('retention.ms deletes segments whose newest timestamp is too old, never the active one', async () => {
-    await withTempDir(async (dir) => {
+    await withLogDir(async (dir) => {
       const log = await PartitionLog.open(dir, testConfig({ segmentBytes: 200, retentionMs: 10_000 }));
       await oneBatchPerSegment(log, 6); // newest timestamps T0, T0+1000, ... T0+5000
       await log.enforceRetention(T0 + 10_000);
@@ -83,7 +83,7 @@ describe('PartitionLog retention, DeleteRecords and timestamps', () => {
   });
 
   it('offsetForTimestamp finds the first batch at or after a timestamp; maxTimestampInfo tracks the newest', async () => {
-    await withTempDir(async (dir) => {
+    await withLogDir(async (dir) => {
       const config = testConfig({ segmentBytes: 1000, indexIntervalBytes: 100 });
       let log = await PartitionLog.open(dir, config);
       assert.equal(await log.offsetForTimestamp(0), null);

@@ -12,7 +12,7 @@ import type { Log } from '../../../src/storage/log.js';
 import { MemoryLog } from '../../../src/storage/memory-log.js';
 import { PartitionLog } from '../../../src/storage/partition-log.js';
 import { BATCH_HEADER_SIZE, buildBatch, makeBatch, withRecordsSection } from '../../helpers/batches.js';
-import { testConfig, withTempDir } from './helpers.js';
+import { testConfig, withLogDir } from './helpers.js';
 
 const T = 1_700_000_000_000;
 // offset:       0  1  2  3  4  5  6  7  8  9
@@ -55,7 +55,7 @@ const implementations: Array<[string, (dir: string) => Promise<Log>]> = [
 for (const [name, openLog] of implementations) {
   describe(`timestamp lookups: ${name}`, () => {
     it('answers with the first record at or after the timestamp, and the first record holding the max', async () => {
-      await withTempDir(async (dir) => {
+      await withLogDir(async (dir) => {
         const log = await openLog(dir);
         assert.equal(await log.offsetForTimestamp(0), null);
         assert.deepEqual(await max(log), [-1, -1]);
@@ -69,7 +69,7 @@ for (const [name, openLog] of implementations) {
     });
 
     it('picks the first batch and the first record when several hold the largest timestamp', async () => {
-      await withTempDir(async (dir) => {
+      await withLogDir(async (dir) => {
         const log = await openLog(dir);
         await appendAll(log, [batchOf([T, T + 1]), batchOf([T + 2, T + 9, T + 5, T + 9]), batchOf([T + 9, T + 3])]);
         assert.deepEqual(await max(log), [3, T + 9]);
@@ -79,7 +79,7 @@ for (const [name, openLog] of implementations) {
     });
 
     it('never answers below the log start offset', async () => {
-      await withTempDir(async (dir) => {
+      await withLogDir(async (dir) => {
         const log = await openLog(dir);
         await appendAll(log, [batchOf(example), batchOf([T + 20, T + 21])]);
         await log.flush();
@@ -95,7 +95,7 @@ for (const [name, openLog] of implementations) {
     });
 
     it('looks inside compressed batches', async () => {
-      await withTempDir(async (dir) => {
+      await withLogDir(async (dir) => {
         const log = await openLog(dir);
         await appendAll(log, [gzipBatch([T + 30, T + 31]), gzipBatch(example.map((t) => t + 100))]);
         assert.deepEqual(await lookups(log, [T + 31, T + 102, T + 103]), [[1, T + 31], [4, T + 102], [5, T + 109]]);
@@ -105,7 +105,7 @@ for (const [name, openLog] of implementations) {
     });
 
     it('falls back to the batch header when its records cannot be decoded', async () => {
-      await withTempDir(async (dir) => {
+      await withLogDir(async (dir) => {
         const log = await openLog(dir);
         // makeBatch fills the records section with filler bytes, not records.
         await appendAll(log, [makeBatch({ records: 3, payload: 40, maxTimestamp: T + 5 })]);
@@ -119,7 +119,7 @@ for (const [name, openLog] of implementations) {
 
 describe('timestamp lookups: PartitionLog segments and reopening', () => {
   it('finds records across segments, before and after a reopen and with rebuilt indexes', async () => {
-    await withTempDir(async (dir) => {
+    await withLogDir(async (dir) => {
       const config = testConfig({ segmentBytes: 250, indexIntervalBytes: 100 });
       let log = await PartitionLog.open(dir, config);
       // 12 batches of 4 records; timestamps rise with one out-of-order maximum in batch 5,
@@ -154,7 +154,7 @@ describe('timestamp lookups: PartitionLog segments and reopening', () => {
   });
 
   it('keeps the max exact after DeleteRecords drops the segment holding it', async () => {
-    await withTempDir(async (dir) => {
+    await withLogDir(async (dir) => {
       const log = await PartitionLog.open(dir, testConfig({ segmentBytes: 150 }));
       await appendAll(log, [batchOf([T, T + 90, T + 1]), batchOf([T + 2, T + 80, T + 80]), batchOf([T + 3, T + 4])]);
       assert.equal(log.segmentCount, 3);
