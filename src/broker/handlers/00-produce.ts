@@ -6,7 +6,7 @@
 // so partition order follows request order. The answer waits according to acks and the
 // fsync policy: acks=0 gets none, acks=1 waits for the write, acks=all also for fsync.
 
-import type { HandlerEntry, RequestContext } from '../connection.js';
+import type { HandlerEntry, RequestContext } from './handler.js';
 import type { ProduceRequest, ProduceResponse, ProduceResponsePartitionProduceResponse } from '../../protocol/generated/index.js';
 import { ErrorCode } from '../../protocol/errors.js';
 import { validateBatches, stampLogAppendTime } from '../../protocol/record-batch.js';
@@ -20,19 +20,18 @@ function partitionResponse(index: number, errorCode: number, baseOffset: number,
 }
 
 async function handle(ctx: RequestContext, req: ProduceRequest): Promise<ProduceResponse | null> {
-  const broker = ctx.broker;
   const acks = req.acks;
-  broker.metrics.produceRequest(acks);
+  ctx.metrics.produceRequest(acks);
   // Topics that are missing are created (or refused) first; every append then happens in one turn.
   const topics = new Map<string, Topic | number>();
   for (const t of req.topicData) {
     if (topics.has(t.name)) continue;
-    const existing = broker.topics.byName.get(t.name);
+    const existing = ctx.topics.byName.get(t.name);
     topics.set(t.name, existing ?? -1);
   }
   for (const [name, t] of topics) {
     if (t === -1) {
-      const found = await findOrCreateTopic(broker, name, true);
+      const found = await findOrCreateTopic(ctx, name, true);
       topics.set(name, found.topic ?? found.error);
     }
   }
@@ -61,15 +60,14 @@ async function handle(ctx: RequestContext, req: ProduceRequest): Promise<Produce
 
 /** Appends one partition's batches and fills `res`; returns what the answer must wait for. */
 function appendPartition(ctx: RequestContext, topic: Topic, partition: Partition, records: Buffer | null, acks: number, res: ProduceResponsePartitionProduceResponse): Promise<void> | null {
-  const broker = ctx.broker;
   const fail = (code: number, message: string | null): null => {
     res.errorCode = code;
     res.errorMessage = message;
-    if (message) broker.logger.debug('produce refused', { topic: topic.name, partition: partition.index, error: message });
+    if (message) ctx.logger.debug('produce refused', { topic: topic.name, partition: partition.index, error: message });
     return null;
   };
   if (records === null || records.length === 0) return fail(ErrorCode.INVALID_RECORD, 'the partition has no record data');
-  const maxBytes = Number(topic.overrides['max.message.bytes'] ?? broker.config.topicDefaults['message.max.bytes']);
+  const maxBytes = Number(topic.overrides['max.message.bytes'] ?? ctx.config.topicDefaults['message.max.bytes']);
   const s = validateBatches(records);
   if (s.error !== ErrorCode.NONE) return fail(s.error, s.reason);
   if (s.largestBatch > maxBytes) {
@@ -85,7 +83,7 @@ function appendPartition(ctx: RequestContext, topic: Topic, partition: Partition
     }
     if (check.kind === 'error') return fail(check.code, check.message);
   }
-  if ((topic.overrides['message.timestamp.type'] ?? broker.config.topicDefaults['log.message.timestamp.type']) === 'LogAppendTime') {
+  if ((topic.overrides['message.timestamp.type'] ?? ctx.config.topicDefaults['log.message.timestamp.type']) === 'LogAppendTime') {
     const now = Date.now();
     stampLogAppendTime(records, now);
     res.logAppendTimeMs = now;
@@ -99,10 +97,10 @@ function appendPartition(ctx: RequestContext, topic: Topic, partition: Partition
   }
   res.baseOffset = appended.baseOffset;
   if (idempotent) partition.producers.record(s.producerId, s.producerEpoch, s.baseSequence, s.lastSequence, appended.baseOffset);
-  broker.metrics.topicIn(topic.name, records.length);
-  broker.metrics.produceBatchBytes.observe(records.length);
+  ctx.metrics.topicIn(topic.name, records.length);
+  ctx.metrics.produceBatchBytes.observe(records.length);
 
-  const policy = broker.config.fsync;
+  const policy = ctx.config.fsync;
   const needsFsync = (acks === -1 && policy !== FsyncPolicy.never) || (acks === 1 && policy === FsyncPolicy.always);
   const done = appended.written.then(() => (needsFsync ? log.flush() : undefined));
   const guarded = done.catch((e: Error) => {
@@ -110,9 +108,9 @@ function appendPartition(ctx: RequestContext, topic: Topic, partition: Partition
     res.errorCode = storageErrorCode(e);
     res.errorMessage = `the append could not be stored: ${e.message}`;
     res.baseOffset = -1;
-    broker.logger.error('append failed', { topic: topic.name, partition: partition.index, error: e });
+    ctx.logger.error('append failed', { topic: topic.name, partition: partition.index, error: e });
   });
   return acks === 0 ? (guarded.catch(() => undefined), null) : guarded;
 }
 
-export const produce: HandlerEntry = { codec: produceServer, minVersion: 3, maxVersion: 11, handle };
+export const produce: HandlerEntry<ProduceRequest, ProduceResponse> = { codec: produceServer, minVersion: 3, maxVersion: 11, handle };

@@ -5,7 +5,7 @@
 // answered when maxWaitMs runs out. Fetch sessions (KIP-227) are not kept: every answer
 // carries session id 0, which tells clients to send full fetches.
 
-import type { HandlerEntry, RequestContext } from '../connection.js';
+import type { HandlerEntry, RequestContext } from './handler.js';
 import type { FetchRequest, FetchResponse, FetchResponsePartitionData, FetchResponseFetchableTopicResponse } from '../../protocol/generated/index.js';
 import { ErrorCode } from '../../protocol/errors.js';
 import { ZERO_UUID } from '../../protocol/reader.js';
@@ -46,11 +46,10 @@ function emptyPartition(index: number, errorCode: number): FetchResponsePartitio
 }
 
 async function handle(ctx: RequestContext, req: FetchRequest): Promise<FetchResponse> {
-  const broker = ctx.broker;
-  const version = ctx.header.apiVersion;
+  const version = ctx.version;
   const items: Item[] = [];
   const responses: FetchResponseFetchableTopicResponse[] = req.topics.map((t) => {
-    const topic = version >= 13 ? broker.topics.byId.get(t.topicId ?? ZERO_UUID) : broker.topics.byName.get(t.topic ?? '');
+    const topic = version >= 13 ? ctx.topics.byId.get(t.topicId ?? ZERO_UUID) : ctx.topics.byName.get(t.topic ?? '');
     const missingCode = version >= 13 ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
     return {
       topic: t.topic ?? topic?.name ?? '',
@@ -62,7 +61,7 @@ async function handle(ctx: RequestContext, req: FetchRequest): Promise<FetchResp
         else if ((p.currentLeaderEpoch ?? -1) > 0) code = ErrorCode.UNKNOWN_LEADER_EPOCH;
         const res = emptyPartition(p.partition, code);
         if (partition !== undefined && code === ErrorCode.NONE) {
-          items.push({ partition, fetchOffset: p.fetchOffset, maxBytes: Math.min(p.partitionMaxBytes, broker.config.fetchMaxBytes), res, seenHighWatermark: -1 });
+          items.push({ partition, fetchOffset: p.fetchOffset, maxBytes: Math.min(p.partitionMaxBytes, ctx.config.fetchMaxBytes), res, seenHighWatermark: -1 });
         }
         return res;
       }),
@@ -73,12 +72,12 @@ async function handle(ctx: RequestContext, req: FetchRequest): Promise<FetchResp
   const deadline = Date.now() + Math.max(0, req.maxWaitMs);
   const minBytes = Math.max(1, req.minBytes);
   for (;;) {
-    const { bytes, errors } = await readAll(items, Math.min(req.maxBytes ?? 0x7fffffff, broker.config.fetchMaxBytes));
+    const { bytes, errors } = await readAll(items, Math.min(req.maxBytes ?? 0x7fffffff, ctx.config.fetchMaxBytes));
     const remaining = deadline - Date.now();
-    if (bytes >= minBytes || errors || refused || remaining <= 0 || ctx.connection.closed || broker.closing) {
+    if (bytes >= minBytes || errors || refused || remaining <= 0 || ctx.session.closed || ctx.cluster.closing) {
       for (const it of items) {
         const n = recordsLength(it.res.records!);
-        if (n > 0) broker.metrics.topicOut(it.partition!.topic.name, n);
+        if (n > 0) ctx.metrics.topicOut(it.partition!.topic.name, n);
       }
       return response;
     }
@@ -132,7 +131,7 @@ async function readAll(items: Item[], maxBytes: number): Promise<{ bytes: number
 }
 
 function waitForAppend(ctx: RequestContext, items: Item[], ms: number): Promise<void> {
-  const metrics = ctx.broker.metrics;
+  const metrics = ctx.metrics;
   return new Promise((resolve) => {
     let parked = true;
     metrics.fetchParked++;
@@ -143,13 +142,13 @@ function waitForAppend(ctx: RequestContext, items: Item[], ms: number): Promise<
       }
       clearTimeout(timer);
       for (const it of items) it.partition!.waiters.delete(done);
-      ctx.connection.closeListeners.delete(done);
+      ctx.session.closeListeners.delete(done);
       resolve();
     };
     const timer = setTimeout(done, ms);
     for (const it of items) it.partition!.waiters.add(done);
-    ctx.connection.closeListeners.add(done);
+    ctx.session.closeListeners.add(done);
   });
 }
 
-export const fetch: HandlerEntry = { codec: fetchServer, minVersion: 4, maxVersion: 17, handle };
+export const fetch: HandlerEntry<FetchRequest, FetchResponse> = { codec: fetchServer, minVersion: 4, maxVersion: 17, handle };
