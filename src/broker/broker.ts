@@ -59,10 +59,10 @@ export class Broker implements ConnectionHost, ClusterView {
     this.logger = options.logger ?? new Logger(config.logLevel);
     this.metrics = new BrokerMetrics();
     // Every log the broker opens reports its fsync times to the metrics.
-    const onFsync = this.metrics.onFsync;
+    const observeFsync = this.metrics.observeFsync;
     this.openLog = (dir, cfg) =>
       options.openLog(dir, cfg).then((log) => {
-        log.onFsync = onFsync;
+        log.fsyncListeners.add(observeFsync);
         return log;
       });
     this.topics = new TopicRegistry(config, this.openLog, this.logger);
