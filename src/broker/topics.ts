@@ -57,15 +57,30 @@ export class Topic {
   readonly name: string;
   readonly id: string;
   readonly partitions: Partition[];
+  /** Topic configs set on this topic; the rest come from the broker's defaults. */
   overrides: Record<string, string>;
+  /** max.message.bytes in effect, parsed once per config change rather than per produce. */
+  maxMessageBytes: number;
+  /** message.timestamp.type=LogAppendTime is in effect. */
+  logAppendTime: boolean;
   deleted: boolean;
 
-  constructor(name: string, id: string, overrides: Record<string, string>) {
+  constructor(name: string, id: string, overrides: Record<string, string>, brokerDefaults: Readonly<Record<string, string>>) {
     this.name = name;
     this.id = id;
     this.partitions = [];
     this.overrides = overrides;
+    this.maxMessageBytes = 0;
+    this.logAppendTime = false;
     this.deleted = false;
+    this.setOverrides(overrides, brokerDefaults);
+  }
+
+  setOverrides(overrides: Record<string, string>, brokerDefaults: Readonly<Record<string, string>>): void {
+    this.overrides = overrides;
+    const effective = effectiveTopicConfigs(brokerDefaults, overrides);
+    this.maxMessageBytes = Number(effective['max.message.bytes']);
+    this.logAppendTime = effective['message.timestamp.type'] === 'LogAppendTime';
   }
 }
 
@@ -103,7 +118,7 @@ export class TopicRegistry {
     const entries = await readdir(this.config.dataDir);
     await Promise.all(entries.filter((e) => e.endsWith('-delete')).map((e) => rm(join(this.config.dataDir, e), { recursive: true, force: true })));
     for (const t of catalog.topics) {
-      const topic = new Topic(t.name, t.id, t.configs);
+      const topic = new Topic(t.name, t.id, t.configs, this.config.topicDefaults);
       topic.partitions.push(...(await this.openPartitions(topic, 0, t.partitions)));
       this.byName.set(topic.name, topic);
       this.byId.set(topic.id, topic);
@@ -161,7 +176,7 @@ export class TopicRegistry {
     const p = (async () => {
       let id = randomBytes(16).toString('base64url');
       while (this.byId.has(id)) id = randomBytes(16).toString('base64url');
-      const topic = new Topic(name, id, { ...overrides });
+      const topic = new Topic(name, id, { ...overrides }, this.config.topicDefaults);
       topic.partitions.push(...(await this.openPartitions(topic, 0, partitions)));
       try {
         await this.saveThenApply({ name, id, partitions, configs: topic.overrides }, () => {
@@ -211,7 +226,7 @@ export class TopicRegistry {
   async setOverrides(topic: Topic, overrides: Record<string, string>): Promise<void> {
     const configs = { ...overrides };
     await this.saveThenApply({ ...this.record(topic), configs }, () => {
-      topic.overrides = configs;
+      topic.setOverrides(configs, this.config.topicDefaults);
       const logConfig = logConfigFrom(this.effectiveConfigs(topic), this.config.tailCacheBytes);
       for (const p of topic.partitions) p.log.config = { ...logConfig };
     });

@@ -22,6 +22,12 @@ function partitionResponse(index: number, errorCode: number, baseOffset: number,
 async function handle(ctx: RequestContext, req: ProduceRequest): Promise<ProduceResponse | null> {
   const acks = req.acks;
   ctx.metrics.produceRequest(acks);
+  if (acks !== 0 && acks !== 1 && acks !== -1) {
+    // Refused before anything else happens: no topic is auto-created for a request that cannot be served.
+    const message = `acks must be -1, 0 or 1, not ${acks}`;
+    const responses = req.topicData.map((td) => ({ name: td.name, partitionResponses: td.partitionData.map((pd) => partitionResponse(pd.index, ErrorCode.INVALID_REQUIRED_ACKS, -1, -1, message)) }));
+    return { responses, throttleTimeMs: 0, nodeEndpoints: [] };
+  }
   // Topics that are missing are created (or refused) first; every append then happens in one turn.
   const topics = new Map<string, Topic | number>();
   for (const t of req.topicData) {
@@ -43,7 +49,6 @@ async function handle(ctx: RequestContext, req: ProduceRequest): Promise<Produce
       name: td.name,
       partitionResponses: td.partitionData.map((pd) => {
         if (typeof topic === 'number') return partitionResponse(pd.index, topic, -1, -1, null);
-        if (acks !== 0 && acks !== 1 && acks !== -1) return partitionResponse(pd.index, ErrorCode.INVALID_REQUIRED_ACKS, -1, -1, `acks must be -1, 0 or 1, not ${acks}`);
         const partition = topic.partitions[pd.index];
         if (partition === undefined || topic.deleted) return partitionResponse(pd.index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, -1, -1, null);
         const res = partitionResponse(pd.index, ErrorCode.NONE, -1, partition.log.logStartOffset, null);
@@ -67,7 +72,7 @@ function appendPartition(ctx: RequestContext, topic: Topic, partition: Partition
     return null;
   };
   if (records === null || records.length === 0) return fail(ErrorCode.INVALID_RECORD, 'the partition has no record data');
-  const maxBytes = Number(topic.overrides['max.message.bytes'] ?? ctx.config.topicDefaults['message.max.bytes']);
+  const maxBytes = topic.maxMessageBytes;
   const s = validateBatches(records);
   if (s.error !== ErrorCode.NONE) return fail(s.error, s.reason);
   if (s.largestBatch > maxBytes) {
@@ -83,7 +88,7 @@ function appendPartition(ctx: RequestContext, topic: Topic, partition: Partition
     }
     if (check.kind === 'error') return fail(check.code, check.message);
   }
-  if ((topic.overrides['message.timestamp.type'] ?? ctx.config.topicDefaults['log.message.timestamp.type']) === 'LogAppendTime') {
+  if (topic.logAppendTime) {
     const now = Date.now();
     stampLogAppendTime(records, now);
     res.logAppendTimeMs = now;
