@@ -1,5 +1,5 @@
 // A log kept only in memory: the reference behaviour of the Log interface without files.
-// Used by tests that inject faults, and by `rivulet start --storage memory` for throwaway runs.
+// Used by tests: the log contract suite runs against it, and unit tests that need no disk.
 
 import type { Log, LogConfig, RecoveredProducerBatch } from './log.js';
 import { batchSize, lastOffsetDelta, maxTimestamp, setBaseOffset, setPartitionLeaderEpoch } from '../protocol/record-batch.js';

@@ -118,4 +118,8 @@ function appendPartition(ctx: RequestContext, topic: Topic, partition: Partition
   return acks === 0 ? (guarded.catch(() => undefined), null) : guarded;
 }
 
-export const produce: HandlerEntry<ProduceRequest, ProduceResponse> = { codec: produceServer, minVersion: 3, maxVersion: 11, handle };
+function errorCodes(res: ProduceResponse, visit: (code: number) => void): void {
+  for (const t of res.responses) for (const p of t.partitionResponses) visit(p.errorCode);
+}
+
+export const produce: HandlerEntry<ProduceRequest, ProduceResponse> = { codec: produceServer, minVersion: 3, maxVersion: 11, handle, errorCodes };

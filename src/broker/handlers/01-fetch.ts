@@ -151,4 +151,9 @@ function waitForAppend(ctx: RequestContext, items: Item[], ms: number): Promise<
   });
 }
 
-export const fetch: HandlerEntry<FetchRequest, FetchResponse> = { codec: fetchServer, minVersion: 4, maxVersion: 17, handle };
+function errorCodes(res: FetchResponse, visit: (code: number) => void): void {
+  visit(res.errorCode ?? 0);
+  for (const t of res.responses) for (const p of t.partitions) visit(p.errorCode);
+}
+
+export const fetch: HandlerEntry<FetchRequest, FetchResponse> = { codec: fetchServer, minVersion: 4, maxVersion: 17, handle, errorCodes };

@@ -71,4 +71,9 @@ export interface HandlerEntry<Req = any, Res = any> {
   readonly minVersion: number;
   readonly maxVersion: number;
   readonly handle: Handler<Req, Res>;
+  /**
+   * Visits every error code of a response, for rivulet_response_errors_total. Optional: without
+   * it the connection walks the whole response object, which the hot APIs cannot afford.
+   */
+  readonly errorCodes?: (response: Res, visit: (code: number) => void) => void;
 }
