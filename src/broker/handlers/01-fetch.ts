@@ -1,6 +1,7 @@
 // Fetch (key 1), v4-17. Returns whole stored batches, as the bytes on disk, starting with
-// the batch that holds the requested offset; the first partition with data may exceed
-// the byte limits so a consumer always progresses (KIP-74). With fewer than minBytes
+// the batch that holds the requested offset; the answer stays within the request's and
+// each partition's byte limits, except that the first batch of the first partition with
+// data is returned whole, however large, so a consumer always progresses (KIP-74). With fewer than minBytes
 // ready, the request parks on its partitions and is woken by the append itself, or
 // answered when maxWaitMs runs out. Fetch sessions (KIP-227) are not kept: every answer
 // carries session id 0, which tells clients to send full fetches.
@@ -86,12 +87,22 @@ async function handle(ctx: RequestContext, req: FetchRequest): Promise<FetchResp
   }
 }
 
+/** Partition reads in flight at once for one request: enough to keep libuv's file threads busy. */
+const READ_CONCURRENCY = 4;
+
+/**
+ * Reads every partition that has data within the request's byte limit (KIP-74): partitions
+ * are filled in request order, each up to its own limit and what the earlier ones left of
+ * the request's; the first partition with data may exceed them by one batch so a consumer
+ * always progresses. Reads run READ_CONCURRENCY at a time: each reserves its budget when it
+ * starts and gives back what it did not use when it ends, so the bytes held stay within
+ * the request's limit while disk reads overlap.
+ */
 async function readAll(items: Item[], maxBytes: number): Promise<{ bytes: number; errors: boolean }> {
-  let total = 0;
   let errors = false;
+  const toRead: Item[] = [];
   for (const it of items) {
-    const p = it.partition!;
-    const log = p.log;
+    const log = it.partition!.log;
     const res = it.res;
     const hw = log.highWatermark;
     it.seenHighWatermark = hw;
@@ -99,32 +110,61 @@ async function readAll(items: Item[], maxBytes: number): Promise<{ bytes: number
     res.lastStableOffset = hw;
     res.logStartOffset = log.logStartOffset;
     res.records = NO_RECORDS;
-    if (p.topic.deleted) {
+    if (it.partition!.topic.deleted) {
       res.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
       errors = true;
-      continue;
-    }
-    if (it.fetchOffset < log.logStartOffset || it.fetchOffset > hw) {
+    } else if (it.fetchOffset < log.logStartOffset || it.fetchOffset > hw) {
       res.errorCode = ErrorCode.OFFSET_OUT_OF_RANGE;
       errors = true;
-      continue;
+    } else if (it.fetchOffset < hw) {
+      toRead.push(it);
     }
-    if (it.fetchOffset === hw) continue;
-    // KIP-74: once something is in the response, later partitions must fit what is left.
-    const budget = total === 0 ? it.maxBytes : Math.min(it.maxBytes, maxBytes - total);
-    if (budget <= 0) continue;
-    let batches: Buffer[];
-    try {
-      batches = await log.read(it.fetchOffset, budget);
-    } catch (e) {
-      // The range moved under us (retention, DeleteRecords) or the disk failed.
-      res.errorCode = it.fetchOffset < log.logStartOffset ? ErrorCode.OFFSET_OUT_OF_RANGE : storageErrorCode(e);
-      errors = true;
-      continue;
-    }
+  }
+  const read: (Buffer[] | null)[] = new Array(toRead.length).fill(null);
+  let reserved = 0;
+  let next = 0;
+  let running = 0;
+  await new Promise<void>((done) => {
+    const launch = (): void => {
+      while (running < READ_CONCURRENCY && next < toRead.length) {
+        const it = toRead[next]!;
+        const budget = Math.min(it.maxBytes, maxBytes - reserved);
+        if (budget <= 0) {
+          if (running > 0) return; // wait for a read to give back what it did not use
+          next = toRead.length; // the request's bytes are used up: the rest get none
+          break;
+        }
+        const i = next++;
+        running++;
+        reserved += budget;
+        const log = it.partition!.log;
+        log.read(it.fetchOffset, budget).then(
+          (batches) => {
+            read[i] = batches;
+            reserved += recordsLength(batches) - budget;
+          },
+          (e: unknown) => {
+            reserved -= budget;
+            // The range moved under us (retention, DeleteRecords) or the disk failed.
+            it.res.errorCode = it.fetchOffset < log.logStartOffset ? ErrorCode.OFFSET_OUT_OF_RANGE : storageErrorCode(e);
+            errors = true;
+          },
+        ).finally(() => {
+          running--;
+          launch();
+        });
+      }
+      if (running === 0) done();
+    };
+    launch();
+  });
+  let total = 0;
+  for (let i = 0; i < toRead.length; i++) {
+    const batches = read[i];
+    if (batches === null) continue;
     const n = recordsLength(batches);
     if (total > 0 && total + n > maxBytes) continue;
-    res.records = batches;
+    toRead[i]!.res.records = batches;
     total += n;
   }
   return { bytes: total, errors };
