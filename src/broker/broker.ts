@@ -1,8 +1,10 @@
 // The broker: one process, one data directory. Owns the listener, the connections, the
-// topic registry and the metrics; handlers reach everything through it.
+// topic registry, the group coordinator and the metrics; handlers reach the services
+// they use through their RequestContext (handlers/handler.ts), never the Broker itself.
 
 import { createServer, type Server, type Socket } from 'node:net';
-import { Connection, type HandlerEntry } from './connection.js';
+import { Connection, type ConnectionHost } from './connection.js';
+import type { BrokerServices, ClusterView, HandlerEntry } from './handlers/handler.js';
 import { TopicRegistry } from './topics.js';
 import { BrokerMetrics } from './metrics.js';
 import { Logger } from './logger.js';
@@ -14,17 +16,19 @@ import { GroupCoordinator } from './groups/coordinator.js';
 import { OffsetStore } from './groups/offset-store.js';
 import { FsyncPolicy } from './config.js';
 import { join } from 'node:path';
+import type { ApiVersionsResponse } from '../protocol/generated/api-versions.js';
 
 /** The internal log of committed offsets, in the data directory. */
 const OFFSETS_LOG_DIR = '__consumer_offsets-0';
-import type { ApiVersionsResponse } from '../protocol/generated/index.js';
+/** The one listener's name until several listeners exist. */
+const LISTENER = 'PLAINTEXT';
 
 export interface BrokerOptions {
   openLog: OpenLog;
   logger?: Logger;
 }
 
-export class Broker {
+export class Broker implements ConnectionHost, ClusterView {
   readonly config: BrokerConfig;
   readonly logger: Logger;
   readonly metrics: BrokerMetrics;
@@ -32,6 +36,8 @@ export class Broker {
   readonly handlers: readonly (HandlerEntry | undefined)[];
   /** Set once start() has replayed the committed offsets. */
   groups!: GroupCoordinator;
+  /** What handlers may use; set by start() once the group coordinator exists. */
+  services!: BrokerServices;
   clusterId = '';
   nodeId: number;
   /** True once every log is recovered and the listener accepts connections. */
@@ -53,10 +59,10 @@ export class Broker {
     this.logger = options.logger ?? new Logger(config.logLevel);
     this.metrics = new BrokerMetrics();
     // Every log the broker opens reports its fsync times to the metrics.
-    const onFsync = this.metrics.onFsync;
+    const observeFsync = this.metrics.observeFsync;
     this.openLog = (dir, cfg) =>
       options.openLog(dir, cfg).then((log) => {
-        log.onFsync = onFsync;
+        log.fsyncListeners.add(observeFsync);
         return log;
       });
     this.topics = new TopicRegistry(config, this.openLog, this.logger);
@@ -72,6 +78,7 @@ export class Broker {
     this.clusterId = identity.clusterId;
     await this.topics.load(await loadCatalog(this.config.dataDir));
     await this.startGroups();
+    this.services = { config: this.config, logger: this.logger, metrics: this.metrics, topics: this.topics, groups: this.groups, cluster: this };
     this.server = createServer({ noDelay: true }, (s) => this.accept(s));
     await new Promise<void>((resolve, reject) => {
       this.server!.once('error', reject);
@@ -134,7 +141,7 @@ export class Broker {
       socket.destroy();
       return;
     }
-    const c = new Connection(socket, this);
+    const c = new Connection(socket, this, LISTENER);
     this.connections.add(c);
     this.metrics.connectionsTotal.value++;
     this.metrics.connectionsActive++;

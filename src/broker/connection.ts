@@ -6,28 +6,28 @@
 import type { Socket } from 'node:net';
 import { Reader } from '../protocol/reader.js';
 import { readRequestHeader, responseHeaderFlexible, encodeResponse, type RequestHeader } from '../protocol/header.js';
-import { ApiKey, type ServerCodec } from '../protocol/generated/apis.js';
+import { ApiKey } from '../protocol/generated/apis.js';
 import { ErrorCode, errorName } from '../protocol/errors.js';
-import type { Broker } from './broker.js';
-import type { ApiStats } from './metrics.js';
+import type { ApiStats, BrokerMetrics } from './metrics.js';
+import type { BrokerConfig } from './config.js';
+import type { Logger } from './logger.js';
+import { Session } from './session.js';
+import { refusal } from './gate.js';
+import { RequestContext, type BrokerServices, type HandlerEntry } from './handlers/handler.js';
 
 /** Smallest request: api_key, api_version, correlation_id, client_id length. */
 const MIN_FRAME = 10;
 
-export interface RequestContext {
-  readonly header: RequestHeader;
-  readonly broker: Broker;
-  readonly connection: Connection;
-}
-
-export type Handler = (ctx: RequestContext, request: any) => object | null | Promise<object | null>;
-
-export interface HandlerEntry {
-  /** The API (its key and name) with its request readers and response writers; the broker loads only the codec modules of APIs it serves. */
-  readonly codec: ServerCodec;
-  readonly minVersion: number;
-  readonly maxVersion: number;
-  readonly handle: Handler;
+/** What a connection needs of the broker that accepted it. */
+export interface ConnectionHost {
+  readonly config: BrokerConfig;
+  readonly logger: Logger;
+  readonly metrics: BrokerMetrics;
+  /** The dispatch table: handler by API key. */
+  readonly handlers: readonly (HandlerEntry | undefined)[];
+  readonly services: BrokerServices;
+  apiVersionsResponse(errorCode: number): object;
+  connectionClosed(c: Connection): void;
 }
 
 class Slot {
@@ -42,11 +42,8 @@ class Slot {
 
 export class Connection {
   readonly socket: Socket;
-  readonly broker: Broker;
-  readonly remote: string;
-  closed = false;
-  /** Called when the connection closes, so parked requests can give up early. */
-  readonly closeListeners = new Set<() => void>();
+  readonly session: Session;
+  private readonly broker: ConnectionHost;
 
   private pending: Buffer[] = [];
   private pendingBytes = 0;
@@ -59,17 +56,17 @@ export class Connection {
   private draining = false;
   private drainedResolve: (() => void) | null = null;
 
-  constructor(socket: Socket, broker: Broker) {
+  constructor(socket: Socket, broker: ConnectionHost, listener: string) {
     this.socket = socket;
     this.broker = broker;
-    this.remote = `${socket.remoteAddress}:${socket.remotePort}`;
+    this.session = new Session(listener, socket.remoteAddress ?? '', socket.remotePort ?? 0);
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('drain', () => {
       this.pausedForOutput = false;
       this.updateReading();
     });
-    socket.on('error', (e) => this.broker.logger.debug('connection error', { remote: this.remote, error: e }));
+    socket.on('error', (e) => this.broker.logger.debug('connection error', { remote: this.session.remote, error: e }));
     socket.on('close', () => this.onClose());
   }
 
@@ -137,6 +134,8 @@ export class Connection {
       }
       return this.closeForBadInput('unsupported_version', `${entry.codec.name} v${header.apiVersion} is not supported (supported: v${entry.minVersion}-v${entry.maxVersion})`);
     }
+    const refused = refusal(this.session, header.apiKey);
+    if (refused !== null) return this.closeForBadInput('unauthenticated', refused);
     const codec = entry.codec;
     if (header.apiVersion >= codec.flexibleFrom) r.skipTaggedFields();
     let request: object;
@@ -151,12 +150,12 @@ export class Connection {
     const slot = this.enqueue(frame.length);
     slot.api = api;
     slot.start = start;
-    const ctx: RequestContext = { header, broker, connection: this };
+    const ctx = new RequestContext(header, this.session, broker.services);
     let result: object | null | Promise<object | null>;
     try {
       result = entry.handle(ctx, request);
     } catch (e) {
-      broker.logger.error('request handler failed', { api: codec.name, version: header.apiVersion, remote: this.remote, error: e, stack: (e as Error).stack });
+      broker.logger.error('request handler failed', { api: codec.name, version: header.apiVersion, remote: this.session.remote, error: e, stack: (e as Error).stack });
       this.observeLatency(slot);
       this.socket.destroy();
       return;
@@ -165,7 +164,7 @@ export class Connection {
       result.then(
         (res) => this.complete(slot, header, header.apiVersion, res),
         (e) => {
-          broker.logger.error('request handler failed', { api: codec.name, version: header.apiVersion, remote: this.remote, error: e, stack: (e as Error).stack });
+          broker.logger.error('request handler failed', { api: codec.name, version: header.apiVersion, remote: this.session.remote, error: e, stack: (e as Error).stack });
           this.observeLatency(slot);
           this.socket.destroy();
         },
@@ -192,13 +191,14 @@ export class Connection {
   private complete(slot: Slot, header: RequestHeader, version: number, response: object | null): void {
     if (this.closed) return this.observeLatency(slot);
     if (response !== null) {
-      const codec = this.broker.handlers[header.apiKey]!.codec;
+      const entry = this.broker.handlers[header.apiKey]!;
+      const codec = entry.codec;
       try {
-        this.countErrors(codec.name, response);
+        this.countErrors(entry, response);
         slot.chunks = encodeResponse(header.correlationId, responseHeaderFlexible(header.apiKey, version), codec.writeResponse[version]!, response);
       } catch (e) {
         // A handler built a response the codec cannot write: a bug of ours, not the client's. Drop the connection, keep the broker.
-        this.broker.logger.error('response encoding failed', { api: codec.name, version, remote: this.remote, error: e, stack: (e as Error).stack });
+        this.broker.logger.error('response encoding failed', { api: codec.name, version, remote: this.session.remote, error: e, stack: (e as Error).stack });
         this.observeLatency(slot);
         this.socket.destroy();
         return;
@@ -243,12 +243,21 @@ export class Connection {
     else this.socket.resume();
   }
 
-  private countErrors(api: string, response: object): void {
+  /** Counts the response's non-zero error codes: through the API's own visitor where it has one (the hot APIs), else by walking the response. */
+  private countErrors(entry: HandlerEntry, response: object): void {
+    const metrics = this.broker.metrics;
+    const api = entry.codec.name;
+    if (entry.errorCodes !== undefined) {
+      entry.errorCodes(response, (code) => {
+        if (code !== 0) metrics.responseError(api, errorName(code));
+      });
+      return;
+    }
     const walk = (o: any): void => {
       for (const key in o) {
         const v = o[key];
         if (key === 'errorCode') {
-          if (v !== 0) this.broker.metrics.responseError(api, errorName(v));
+          if (v !== 0) metrics.responseError(api, errorName(v));
         } else if (Array.isArray(v)) {
           for (const e of v) if (e !== null && typeof e === 'object' && !Buffer.isBuffer(e)) walk(e);
         } else if (v !== null && typeof v === 'object' && !Buffer.isBuffer(v)) {
@@ -260,19 +269,21 @@ export class Connection {
   }
 
   private closeForBadInput(reason: string, message: string): void {
-    this.broker.logger.warn('closing connection: bad request', { remote: this.remote, reason: message });
+    this.broker.logger.warn('closing connection: bad request', { remote: this.session.remote, reason: message });
     this.broker.metrics.closedForBadInputBy(reason);
     this.socket.destroy();
     this.onClose();
   }
 
+  get closed(): boolean {
+    return this.session.closed;
+  }
+
   private onClose(): void {
     if (this.closed) return;
-    this.closed = true;
     this.pending = [];
     this.pendingBytes = 0;
-    for (const l of [...this.closeListeners]) l();
-    this.closeListeners.clear();
+    this.session.close();
     this.broker.connectionClosed(this);
     this.drainedResolve?.();
   }

@@ -150,8 +150,8 @@ export class BrokerMetrics {
   private readonly fsync = new FastHistogram('rivulet_log_fsync_duration_seconds', 'Time each fsync of log data took (group commits and segment seals)', FSYNC_BUCKETS);
   /** Seconds per data fsync of any log (partitions and the committed-offsets log). */
   readonly fsyncDuration: HistogramChild = this.fsync.child();
-  /** Observer handed to every Log as onFsync. */
-  readonly onFsync = (seconds: number): void => this.fsyncDuration.observe(seconds);
+  /** Added to every Log's fsync listeners. */
+  readonly observeFsync = (seconds: number): void => this.fsyncDuration.observe(seconds);
   /** Fetch requests waiting for data (minBytes not reached, maxWaitMs not over). */
   fetchParked = 0;
 

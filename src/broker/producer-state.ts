@@ -32,7 +32,7 @@ export class ProducerStates {
   /** Decides what to do with a batch run from `producerId` whose sequences span firstSeq..lastSeq. */
   check(producerId: number, epoch: number, firstSeq: number, lastSeq: number): SequenceCheck {
     const p = this.producers.get(producerId);
-    if (p === undefined) return APPEND; // no state (new producer, or its state expired): accept any sequence, as Kafka does
+    if (p === undefined) return APPEND; // no state (a new producer, or one whose batches recovery did not find in the last segment): accept any sequence, as Kafka does for an unknown producer
     if (epoch < p.epoch) {
       return { kind: 'error', code: ErrorCode.INVALID_PRODUCER_EPOCH, message: `producer epoch ${epoch} is older than the current ${p.epoch}` };
     }

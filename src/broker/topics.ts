@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { readdir, rename, rm } from 'node:fs/promises';
 import type { Log, OpenLog } from '../storage/log.js';
 import { ProducerStates } from './producer-state.js';
-import { CatalogWriter, type Catalog } from './meta-store.js';
+import { CatalogWriter, type Catalog, type TopicRecord } from './meta-store.js';
 import { effectiveTopicConfigs, logConfigFrom } from './topic-config.js';
 import type { BrokerConfig } from './config.js';
 import type { Logger } from './logger.js';
@@ -41,7 +41,7 @@ export class Partition {
     this.log = log;
     this.producers = new ProducerStates();
     this.waiters = new Set();
-    log.onAdvance = () => this.wake();
+    log.advanceListeners.add(() => this.wake());
     // Rebuild idempotence state from the batches recovery found, so a producer retrying
     // across a broker restart is still recognised.
     for (const b of log.recoveredProducerBatches) this.producers.record(b.producerId, b.producerEpoch, b.baseSequence, b.lastSequence, b.baseOffset);
@@ -57,15 +57,30 @@ export class Topic {
   readonly name: string;
   readonly id: string;
   readonly partitions: Partition[];
+  /** Topic configs set on this topic; the rest come from the broker's defaults. */
   overrides: Record<string, string>;
+  /** max.message.bytes in effect, parsed once per config change rather than per produce. */
+  maxMessageBytes: number;
+  /** message.timestamp.type=LogAppendTime is in effect. */
+  logAppendTime: boolean;
   deleted: boolean;
 
-  constructor(name: string, id: string, overrides: Record<string, string>) {
+  constructor(name: string, id: string, overrides: Record<string, string>, brokerDefaults: Readonly<Record<string, string>>) {
     this.name = name;
     this.id = id;
     this.partitions = [];
     this.overrides = overrides;
+    this.maxMessageBytes = 0;
+    this.logAppendTime = false;
     this.deleted = false;
+    this.setOverrides(overrides, brokerDefaults);
+  }
+
+  setOverrides(overrides: Record<string, string>, brokerDefaults: Readonly<Record<string, string>>): void {
+    this.overrides = overrides;
+    const effective = effectiveTopicConfigs(brokerDefaults, overrides);
+    this.maxMessageBytes = Number(effective['max.message.bytes']);
+    this.logAppendTime = effective['message.timestamp.type'] === 'LogAppendTime';
   }
 }
 
@@ -74,6 +89,8 @@ export class TopicRegistry {
   readonly byId = new Map<string, Topic>();
   private readonly creating = new Map<string, Promise<Topic>>();
   private readonly catalogWriter: CatalogWriter;
+  /** Topic changes whose catalogue is being saved; applied in memory once it is. */
+  private readonly unsaved = new Map<string, TopicRecord>();
   private producerIdNext = 0;
   private producerIdHigh = 0;
   private producerIdsSaved: Promise<void> = Promise.resolve();
@@ -101,34 +118,53 @@ export class TopicRegistry {
     const entries = await readdir(this.config.dataDir);
     await Promise.all(entries.filter((e) => e.endsWith('-delete')).map((e) => rm(join(this.config.dataDir, e), { recursive: true, force: true })));
     for (const t of catalog.topics) {
-      const topic = new Topic(t.name, t.id, t.configs);
-      await this.openPartitions(topic, t.partitions);
+      const topic = new Topic(t.name, t.id, t.configs, this.config.topicDefaults);
+      topic.partitions.push(...(await this.openPartitions(topic, 0, t.partitions)));
       this.byName.set(topic.name, topic);
       this.byId.set(topic.id, topic);
     }
   }
 
-  private async openPartitions(topic: Topic, count: number): Promise<void> {
+  /** Opens (recovering) the logs of partitions `from`..`count - 1`; the caller adds them to the topic. */
+  private async openPartitions(topic: Topic, from: number, count: number): Promise<Partition[]> {
     const logConfig = logConfigFrom(this.effectiveConfigs(topic), this.config.tailCacheBytes);
-    const start = topic.partitions.length;
     const logs = await Promise.all(
-      Array.from({ length: count - start }, (_, i) => this.openLog(this.partitionDir(topic.name, start + i), { ...logConfig })),
+      Array.from({ length: count - from }, (_, i) => this.openLog(this.partitionDir(topic.name, from + i), { ...logConfig })),
     );
-    logs.forEach((l, i) => {
-      for (const note of l.recoveryNotes) this.log.warn('log recovery', { topic: topic.name, partition: start + i, note });
-      topic.partitions.push(new Partition(topic, start + i, l));
+    return logs.map((l, i) => {
+      for (const note of l.recoveryNotes) this.log.warn('log recovery', { topic: topic.name, partition: from + i, note });
+      return new Partition(topic, from + i, l);
     });
   }
 
+  /** A topic's catalogue entry, including a change that is being saved. */
+  private record(topic: Topic): TopicRecord {
+    return this.unsaved.get(topic.name) ?? { name: topic.name, id: topic.id, partitions: topic.partitions.length, configs: topic.overrides };
+  }
+
+  /** The catalogue with every change being saved, whether or not it is applied in memory yet. */
   private catalog(): Catalog {
-    return {
-      topics: [...this.byName.values()].map((t) => ({ name: t.name, id: t.id, partitions: t.partitions.length, configs: t.overrides })),
-      producerIdHigh: this.producerIdHigh,
-    };
+    const topics = [...this.byName.values()].map((t) => this.record(t));
+    for (const [name, r] of this.unsaved) if (!this.byName.has(name)) topics.push(r);
+    return { topics, producerIdHigh: this.producerIdHigh };
   }
 
   private save(): Promise<void> {
     return this.catalogWriter.save(this.catalog());
+  }
+
+  /**
+   * Saves a topic's new catalogue entry, then applies the change in memory: nothing a
+   * client can see (a topic, a partition, a config) is lost to a crash after its answer.
+   */
+  private async saveThenApply(change: TopicRecord, apply: () => void): Promise<void> {
+    this.unsaved.set(change.name, change);
+    try {
+      await this.save();
+      apply();
+    } finally {
+      if (this.unsaved.get(change.name) === change) this.unsaved.delete(change.name);
+    }
   }
 
   /** Creates a topic; concurrent calls for one name share the creation. The caller has validated name, count and configs. */
@@ -140,11 +176,17 @@ export class TopicRegistry {
     const p = (async () => {
       let id = randomBytes(16).toString('base64url');
       while (this.byId.has(id)) id = randomBytes(16).toString('base64url');
-      const topic = new Topic(name, id, { ...overrides });
-      await this.openPartitions(topic, partitions);
-      this.byName.set(name, topic);
-      this.byId.set(id, topic);
-      await this.save();
+      const topic = new Topic(name, id, { ...overrides }, this.config.topicDefaults);
+      topic.partitions.push(...(await this.openPartitions(topic, 0, partitions)));
+      try {
+        await this.saveThenApply({ name, id, partitions, configs: topic.overrides }, () => {
+          this.byName.set(name, topic);
+          this.byId.set(id, topic);
+        });
+      } catch (e) {
+        await Promise.allSettled(topic.partitions.map((p) => p.log.close()));
+        throw e;
+      }
       this.log.info('topic created', { topic: name, partitions, id });
       return topic;
     })();
@@ -176,16 +218,18 @@ export class TopicRegistry {
   }
 
   async addPartitions(topic: Topic, count: number): Promise<void> {
-    await this.openPartitions(topic, count);
-    await this.save();
+    const added = await this.openPartitions(topic, topic.partitions.length, count);
+    await this.saveThenApply({ ...this.record(topic), partitions: count }, () => topic.partitions.push(...added));
     this.log.info('partitions added', { topic: topic.name, partitions: count });
   }
 
   async setOverrides(topic: Topic, overrides: Record<string, string>): Promise<void> {
-    topic.overrides = { ...overrides };
-    const logConfig = logConfigFrom(this.effectiveConfigs(topic), this.config.tailCacheBytes);
-    for (const p of topic.partitions) p.log.config = { ...logConfig };
-    await this.save();
+    const configs = { ...overrides };
+    await this.saveThenApply({ ...this.record(topic), configs }, () => {
+      topic.setOverrides(configs, this.config.topicDefaults);
+      const logConfig = logConfigFrom(this.effectiveConfigs(topic), this.config.tailCacheBytes);
+      for (const p of topic.partitions) p.log.config = { ...logConfig };
+    });
   }
 
   /** A producer id never handed out before, even across restarts: the high mark is saved a block ahead. */

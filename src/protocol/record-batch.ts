@@ -143,12 +143,23 @@ export function validateBatches(buf: Buffer): BatchesSummary {
     const attrs = attributes(buf, pos);
     if ((attrs & Attr.compressionMask) > 4) return fail(ErrorCode.UNSUPPORTED_COMPRESSION_TYPE, `unknown compression codec ${attrs & Attr.compressionMask}`);
     const pid = producerId(buf, pos);
+    const epoch = producerEpoch(buf, pos);
     const seq = baseSequence(buf, pos);
+    const transactional = (attrs & Attr.transactional) !== 0;
     if (s.batches === 0) {
       s.producerId = pid;
-      s.producerEpoch = producerEpoch(buf, pos);
+      s.producerEpoch = epoch;
       s.baseSequence = seq;
-      s.transactional = (attrs & Attr.transactional) !== 0;
+      s.transactional = transactional;
+    } else {
+      // The summary speaks for every batch: the producer checks run once, on what the first batch says.
+      if (pid !== s.producerId || epoch !== s.producerEpoch || transactional !== s.transactional) {
+        return fail(ErrorCode.INVALID_RECORD, `the batch at byte ${pos} has producer ${pid} epoch ${epoch}${transactional ? ' (transactional)' : ''}, the first batch producer ${s.producerId} epoch ${s.producerEpoch}${s.transactional ? ' (transactional)' : ''}; batches of one partition in one request must come from one producer`);
+      }
+      const expected = s.lastSequence < 0 ? -1 : (s.lastSequence + 1) % 2147483648;
+      if ((seq < 0) !== (expected < 0) || (seq >= 0 && seq !== expected)) {
+        return fail(ErrorCode.INVALID_RECORD, `the batch at byte ${pos} has base sequence ${seq}, expected ${expected} (following the previous batch)`);
+      }
     }
     s.lastSequence = seq < 0 ? -1 : (seq + delta) % 2147483648;
     s.batches++;

@@ -11,9 +11,10 @@ export interface Log {
   readonly logStartOffset: number;
   readonly logEndOffset: number;
   readonly highWatermark: number;
-  onAdvance: (() => void) | null;
-  /** Called with the seconds each fsync of the log's data took (for the broker's metrics); null when nobody listens. */
-  onFsync: ((seconds: number) => void) | null;
+  /** Called synchronously, in the turn a write completed, whenever highWatermark advances (parked fetches, and later the transaction coordinator). */
+  readonly advanceListeners: Set<() => void>;
+  /** Called with the seconds each fsync of the log's data took (the broker's metrics). */
+  readonly fsyncListeners: Set<(seconds: number) => void>;
   config: LogConfig;
   /** Idempotent producers' last batches found when the log was opened, to rebuild sequence state. */
   readonly recoveredProducerBatches: readonly RecoveredProducerBatch[];

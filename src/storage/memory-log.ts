@@ -1,5 +1,5 @@
 // A log kept only in memory: the reference behaviour of the Log interface without files.
-// Used by tests that inject faults, and by `rivulet start --storage memory` for throwaway runs.
+// Used by tests: the log contract suite runs against it, and unit tests that need no disk.
 
 import type { Log, LogConfig, RecoveredProducerBatch } from './log.js';
 import { batchSize, lastOffsetDelta, maxTimestamp, setBaseOffset, setPartitionLeaderEpoch } from '../protocol/record-batch.js';
@@ -16,9 +16,9 @@ export class MemoryLog implements Log {
   logStartOffset = 0;
   logEndOffset = 0;
   highWatermark = 0;
-  onAdvance: (() => void) | null = null;
+  readonly advanceListeners = new Set<() => void>();
   /** Never called: nothing here is fsynced. */
-  onFsync: ((seconds: number) => void) | null = null;
+  readonly fsyncListeners = new Set<(seconds: number) => void>();
   readonly recoveredProducerBatches: readonly RecoveredProducerBatch[] = [];
   readonly recoveryNotes: readonly string[] = [];
   config: LogConfig;
@@ -49,7 +49,7 @@ export class MemoryLog implements Log {
     const written = Promise.resolve().then(() => {
       if (end > this.highWatermark) {
         this.highWatermark = end;
-        this.onAdvance?.();
+        for (const l of this.advanceListeners) l();
       }
     });
     return { baseOffset, lastOffset: end - 1, written };
@@ -77,13 +77,13 @@ export class MemoryLog implements Log {
   async offsetForTimestamp(ts: number): Promise<{ offset: number; timestamp: number } | null> {
     for (const e of this.entries.slice()) {
       if (e.maxTs < ts || e.last < this.logStartOffset || e.base >= this.highWatermark) continue;
-      const lso = this.logStartOffset;
+      const start = this.logStartOffset;
       try {
-        const hit = await firstRecordAtOrAfter(e.bytes, ts, lso);
+        const hit = await firstRecordAtOrAfter(e.bytes, ts, start);
         if (hit !== null) return hit;
       } catch (err) {
         if (!(err instanceof DataError)) throw err;
-        return { offset: Math.max(e.base, lso), timestamp: e.maxTs };
+        return { offset: Math.max(e.base, start), timestamp: e.maxTs };
       }
     }
     return null;

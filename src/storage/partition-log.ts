@@ -78,9 +78,9 @@ const noop = (): void => undefined;
 export class PartitionLog {
   readonly dir: string;
   /** Called synchronously, in the turn a write completed, whenever highWatermark advances. */
-  onAdvance: (() => void) | null;
-  /** Called with the seconds each data fsync took (group commits and segment seals); null when nobody listens. */
-  onFsync: ((seconds: number) => void) | null;
+  readonly advanceListeners: Set<() => void>;
+  /** Called with the seconds each data fsync took (group commits and segment seals). */
+  readonly fsyncListeners: Set<(seconds: number) => void>;
   /** Producer batches found while scanning the last segment at open (last five per producer). */
   readonly recoveredProducerBatches: RecoveredProducerBatch[];
   /** What recovery found and repaired at open, one sentence each. */
@@ -90,7 +90,8 @@ export class PartitionLog {
   private readonly ops: FileOps;
   private readonly clock: () => number;
   private segments: Segment[];
-  private lso: number;
+  /** Log start offset (Kafka's "LSO" is the last stable offset, which transactions add; this is not it). */
+  private startOffset: number;
   private leo: number;
   private hw: number;
   private durable: number;
@@ -109,18 +110,18 @@ export class PartitionLog {
   private state: 'open' | 'closing' | 'closed';
   private closePromise: Promise<void> | null;
 
-  private constructor(dir: string, config: LogConfig, ops: FileOps, clock: () => number, segments: Segment[], lso: number, producers: RecoveredProducerBatch[], notes: string[]) {
+  private constructor(dir: string, config: LogConfig, ops: FileOps, clock: () => number, segments: Segment[], logStart: number, producers: RecoveredProducerBatch[], notes: string[]) {
     this.dir = dir;
     this.cfg = config;
-    this.onAdvance = null;
-    this.onFsync = null;
+    this.advanceListeners = new Set();
+    this.fsyncListeners = new Set();
     this.recoveredProducerBatches = producers;
     this.recoveryNotes = notes;
     this.ops = ops;
     this.clock = clock;
     this.segments = segments;
     const last = segments[segments.length - 1]!;
-    this.lso = lso;
+    this.startOffset = logStart;
     this.leo = last.writtenNextOffset;
     this.hw = this.leo;
     // Recovery cut the tail at what the disk holds; everything there counts as durable.
@@ -151,7 +152,7 @@ export class PartitionLog {
   }
 
   get logStartOffset(): number {
-    return this.lso;
+    return this.startOffset;
   }
   get logEndOffset(): number {
     return this.leo;
@@ -246,7 +247,7 @@ export class PartitionLog {
    */
   async read(offset: number, maxBytes: number): Promise<Buffer[]> {
     this.assertNotClosed();
-    if (offset < this.lso || offset > this.hw) throw offsetOutOfRange(offset, this.lso, this.hw);
+    if (offset < this.startOffset || offset > this.hw) throw offsetOutOfRange(offset, this.startOffset, this.hw);
     if (offset === this.hw) return [];
     const cached = this.cache.read(offset, maxBytes);
     if (cached !== null) return cached;
@@ -270,25 +271,25 @@ export class PartitionLog {
     this.assertNotClosed();
     // A copy: retention may drop segments while this awaits.
     for (const seg of this.segments.slice()) {
-      if (seg.maxTimestamp < timestamp || seg.writtenNextOffset <= this.lso) continue;
-      const rel = Math.max(seg.timeIndex.lookupBefore(timestamp), this.lso - seg.baseOffset, 0);
+      if (seg.maxTimestamp < timestamp || seg.writtenNextOffset <= this.startOffset) continue;
+      const rel = Math.max(seg.timeIndex.lookupBefore(timestamp), this.startOffset - seg.baseOffset, 0);
       let from = seg.offsetIndex.lookup(rel);
       seg.readers++;
       try {
         for (;;) {
           const found = await this.scanHeaders(seg, from, (buf, p) => {
             const end = batchBaseOffset(buf, p) + lastOffsetDelta(buf, p) + 1;
-            return end > this.lso && batchMaxTimestamp(buf, p) >= timestamp;
+            return end > this.startOffset && batchMaxTimestamp(buf, p) >= timestamp;
           });
           if (found === null) break;
           const batch = await this.wholeBatch(seg, found);
-          const lso = this.lso;
+          const logStart = this.startOffset;
           let hit: { offset: number; timestamp: number } | null;
           try {
-            hit = await firstRecordAtOrAfter(batch, timestamp, lso);
+            hit = await firstRecordAtOrAfter(batch, timestamp, logStart);
           } catch (err) {
             if (!(err instanceof DataError)) throw err;
-            hit = { offset: Math.max(batchBaseOffset(batch, 0), lso), timestamp: batchMaxTimestamp(batch, 0) };
+            hit = { offset: Math.max(batchBaseOffset(batch, 0), logStart), timestamp: batchMaxTimestamp(batch, 0) };
           }
           // None when the qualifying records sit below the log start: go on to the next batch.
           if (hit !== null) return hit;
@@ -336,9 +337,9 @@ export class PartitionLog {
   /** DeleteRecords: raises the log start offset (persisted), removes segments wholly below it. */
   async deleteRecordsBefore(offset: number): Promise<number> {
     this.assertOpen();
-    if (offset < 0 || offset > this.hw) throw offsetOutOfRange(offset, this.lso, this.hw);
-    if (offset <= this.lso) return this.lso;
-    this.lso = offset;
+    if (offset < 0 || offset > this.hw) throw offsetOutOfRange(offset, this.startOffset, this.hw);
+    if (offset <= this.startOffset) return this.startOffset;
+    this.startOffset = offset;
     const doomed: Segment[] = [];
     while (this.segments.length > 1) {
       const seg = this.segments[0]!;
@@ -346,7 +347,7 @@ export class PartitionLog {
       doomed.push(this.segments.shift()!);
     }
     await this.dropSegments(doomed);
-    return this.lso;
+    return this.startOffset;
   }
 
   /** Deletes whole old segments past retention.ms / retention.bytes; never the active segment. */
@@ -367,7 +368,7 @@ export class PartitionLog {
       size -= seg.writtenSize;
     }
     if (doomed.length === 0) return;
-    this.lso = Math.max(this.lso, this.segments[0]!.baseOffset);
+    this.startOffset = Math.max(this.startOffset, this.segments[0]!.baseOffset);
     await this.dropSegments(doomed);
   }
 
@@ -505,10 +506,9 @@ export class PartitionLog {
     this.hw = items[j - 1]!.endOffset;
     for (let k = i; k < j; k++) items[k]!.resolve();
     this.maybeSync();
-    const cb = this.onAdvance;
-    if (cb !== null) {
+    for (const listener of this.advanceListeners) {
       try {
-        cb();
+        listener();
       } catch (err) {
         // The writer must keep going; surface the listener's bug as an uncaught exception.
         queueMicrotask(() => {
@@ -548,13 +548,13 @@ export class PartitionLog {
     }
   }
 
-  /** fsyncs a data file, reporting how long it took to onFsync (only successful ones). */
+  /** fsyncs a data file, reporting how long it took to the fsync listeners (only successful ones). */
   private async timedSync(file: LogFile): Promise<void> {
-    const observe = this.onFsync;
-    if (observe === null) return file.sync();
+    if (this.fsyncListeners.size === 0) return file.sync();
     const t0 = performance.now();
     await file.sync();
-    observe((performance.now() - t0) / 1000);
+    const seconds = (performance.now() - t0) / 1000;
+    for (const listener of this.fsyncListeners) listener(seconds);
   }
 
   /** Starts an fsync when a waiter's bytes are written and none is in flight. */
@@ -728,7 +728,7 @@ export class PartitionLog {
 
   private persistLogStart(): Promise<void> {
     // Chained so writes never overlap; each writes the value current when it runs.
-    const next = this.metaChain.then(() => writeLogStartOffset(this.ops, this.dir, this.lso));
+    const next = this.metaChain.then(() => writeLogStartOffset(this.ops, this.dir, this.startOffset));
     this.metaChain = next.catch(noop);
     return next.catch((err: unknown) => {
       throw ioError(`writing the log start offset of ${this.dir}`, err);

@@ -166,3 +166,18 @@ test('message.timestamp.type=LogAppendTime stamps batches with the broker time',
   assert.equal(b.readInt16BE(21) & 0x08, 0x08, 'timestamp type bit set');
   assert.equal(Number(b.readBigInt64BE(35)), pr.logAppendTimeMs, 'max timestamp is the append time');
 });
+
+test('a Produce with invalid acks is refused with INVALID_REQUIRED_ACKS and auto-creates no topic', async () => {
+  const c = await WireClient.connect(broker.port);
+  try {
+    const batch = buildBatch([{ key: null, value: Buffer.from('x') }]);
+    const res = await c.request(ApiKey.Produce, 9, { transactionalId: null, acks: 2, timeoutMs: 5000, topicData: [{ name: 'acks-two', partitionData: [{ index: 0, records: batch }] }] });
+    const p = res.responses[0].partitionResponses[0];
+    assert.equal(p.errorCode, ErrorCode.INVALID_REQUIRED_ACKS);
+    assert.match(p.errorMessage, /acks must be -1, 0 or 1, not 2/);
+    const md = await c.request(ApiKey.Metadata, 12, { topics: [{ name: 'acks-two', topicId: null }], allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false });
+    assert.equal(md.topics[0].errorCode, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+  } finally {
+    c.close();
+  }
+});

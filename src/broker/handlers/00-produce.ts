@@ -6,7 +6,7 @@
 // so partition order follows request order. The answer waits according to acks and the
 // fsync policy: acks=0 gets none, acks=1 waits for the write, acks=all also for fsync.
 
-import type { HandlerEntry, RequestContext } from '../connection.js';
+import type { HandlerEntry, RequestContext } from './handler.js';
 import type { ProduceRequest, ProduceResponse, ProduceResponsePartitionProduceResponse } from '../../protocol/generated/index.js';
 import { ErrorCode } from '../../protocol/errors.js';
 import { validateBatches, stampLogAppendTime } from '../../protocol/record-batch.js';
@@ -20,19 +20,24 @@ function partitionResponse(index: number, errorCode: number, baseOffset: number,
 }
 
 async function handle(ctx: RequestContext, req: ProduceRequest): Promise<ProduceResponse | null> {
-  const broker = ctx.broker;
   const acks = req.acks;
-  broker.metrics.produceRequest(acks);
+  ctx.metrics.produceRequest(acks);
+  if (acks !== 0 && acks !== 1 && acks !== -1) {
+    // Refused before anything else happens: no topic is auto-created for a request that cannot be served.
+    const message = `acks must be -1, 0 or 1, not ${acks}`;
+    const responses = req.topicData.map((td) => ({ name: td.name, partitionResponses: td.partitionData.map((pd) => partitionResponse(pd.index, ErrorCode.INVALID_REQUIRED_ACKS, -1, -1, message)) }));
+    return { responses, throttleTimeMs: 0, nodeEndpoints: [] };
+  }
   // Topics that are missing are created (or refused) first; every append then happens in one turn.
   const topics = new Map<string, Topic | number>();
   for (const t of req.topicData) {
     if (topics.has(t.name)) continue;
-    const existing = broker.topics.byName.get(t.name);
+    const existing = ctx.topics.byName.get(t.name);
     topics.set(t.name, existing ?? -1);
   }
   for (const [name, t] of topics) {
     if (t === -1) {
-      const found = await findOrCreateTopic(broker, name, true);
+      const found = await findOrCreateTopic(ctx, name, true);
       topics.set(name, found.topic ?? found.error);
     }
   }
@@ -44,7 +49,6 @@ async function handle(ctx: RequestContext, req: ProduceRequest): Promise<Produce
       name: td.name,
       partitionResponses: td.partitionData.map((pd) => {
         if (typeof topic === 'number') return partitionResponse(pd.index, topic, -1, -1, null);
-        if (acks !== 0 && acks !== 1 && acks !== -1) return partitionResponse(pd.index, ErrorCode.INVALID_REQUIRED_ACKS, -1, -1, `acks must be -1, 0 or 1, not ${acks}`);
         const partition = topic.partitions[pd.index];
         if (partition === undefined || topic.deleted) return partitionResponse(pd.index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, -1, -1, null);
         const res = partitionResponse(pd.index, ErrorCode.NONE, -1, partition.log.logStartOffset, null);
@@ -61,15 +65,14 @@ async function handle(ctx: RequestContext, req: ProduceRequest): Promise<Produce
 
 /** Appends one partition's batches and fills `res`; returns what the answer must wait for. */
 function appendPartition(ctx: RequestContext, topic: Topic, partition: Partition, records: Buffer | null, acks: number, res: ProduceResponsePartitionProduceResponse): Promise<void> | null {
-  const broker = ctx.broker;
   const fail = (code: number, message: string | null): null => {
     res.errorCode = code;
     res.errorMessage = message;
-    if (message) broker.logger.debug('produce refused', { topic: topic.name, partition: partition.index, error: message });
+    if (message) ctx.logger.debug('produce refused', { topic: topic.name, partition: partition.index, error: message });
     return null;
   };
   if (records === null || records.length === 0) return fail(ErrorCode.INVALID_RECORD, 'the partition has no record data');
-  const maxBytes = Number(topic.overrides['max.message.bytes'] ?? broker.config.topicDefaults['message.max.bytes']);
+  const maxBytes = topic.maxMessageBytes;
   const s = validateBatches(records);
   if (s.error !== ErrorCode.NONE) return fail(s.error, s.reason);
   if (s.largestBatch > maxBytes) {
@@ -85,7 +88,7 @@ function appendPartition(ctx: RequestContext, topic: Topic, partition: Partition
     }
     if (check.kind === 'error') return fail(check.code, check.message);
   }
-  if ((topic.overrides['message.timestamp.type'] ?? broker.config.topicDefaults['log.message.timestamp.type']) === 'LogAppendTime') {
+  if (topic.logAppendTime) {
     const now = Date.now();
     stampLogAppendTime(records, now);
     res.logAppendTimeMs = now;
@@ -99,10 +102,10 @@ function appendPartition(ctx: RequestContext, topic: Topic, partition: Partition
   }
   res.baseOffset = appended.baseOffset;
   if (idempotent) partition.producers.record(s.producerId, s.producerEpoch, s.baseSequence, s.lastSequence, appended.baseOffset);
-  broker.metrics.topicIn(topic.name, records.length);
-  broker.metrics.produceBatchBytes.observe(records.length);
+  ctx.metrics.topicIn(topic.name, records.length);
+  ctx.metrics.produceBatchBytes.observe(records.length);
 
-  const policy = broker.config.fsync;
+  const policy = ctx.config.fsync;
   const needsFsync = (acks === -1 && policy !== FsyncPolicy.never) || (acks === 1 && policy === FsyncPolicy.always);
   const done = appended.written.then(() => (needsFsync ? log.flush() : undefined));
   const guarded = done.catch((e: Error) => {
@@ -110,9 +113,13 @@ function appendPartition(ctx: RequestContext, topic: Topic, partition: Partition
     res.errorCode = storageErrorCode(e);
     res.errorMessage = `the append could not be stored: ${e.message}`;
     res.baseOffset = -1;
-    broker.logger.error('append failed', { topic: topic.name, partition: partition.index, error: e });
+    ctx.logger.error('append failed', { topic: topic.name, partition: partition.index, error: e });
   });
   return acks === 0 ? (guarded.catch(() => undefined), null) : guarded;
 }
 
-export const produce: HandlerEntry = { codec: produceServer, minVersion: 3, maxVersion: 11, handle };
+function errorCodes(res: ProduceResponse, visit: (code: number) => void): void {
+  for (const t of res.responses) for (const p of t.partitionResponses) visit(p.errorCode);
+}
+
+export const produce: HandlerEntry<ProduceRequest, ProduceResponse> = { codec: produceServer, minVersion: 3, maxVersion: 11, handle, errorCodes };

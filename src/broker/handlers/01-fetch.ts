@@ -1,11 +1,12 @@
 // Fetch (key 1), v4-17. Returns whole stored batches, as the bytes on disk, starting with
-// the batch that holds the requested offset; the first partition with data may exceed
-// the byte limits so a consumer always progresses (KIP-74). With fewer than minBytes
+// the batch that holds the requested offset; the answer stays within the request's and
+// each partition's byte limits, except that the first batch of the first partition with
+// data is returned whole, however large, so a consumer always progresses (KIP-74). With fewer than minBytes
 // ready, the request parks on its partitions and is woken by the append itself, or
 // answered when maxWaitMs runs out. Fetch sessions (KIP-227) are not kept: every answer
 // carries session id 0, which tells clients to send full fetches.
 
-import type { HandlerEntry, RequestContext } from '../connection.js';
+import type { HandlerEntry, RequestContext } from './handler.js';
 import type { FetchRequest, FetchResponse, FetchResponsePartitionData, FetchResponseFetchableTopicResponse } from '../../protocol/generated/index.js';
 import { ErrorCode } from '../../protocol/errors.js';
 import { ZERO_UUID } from '../../protocol/reader.js';
@@ -46,11 +47,10 @@ function emptyPartition(index: number, errorCode: number): FetchResponsePartitio
 }
 
 async function handle(ctx: RequestContext, req: FetchRequest): Promise<FetchResponse> {
-  const broker = ctx.broker;
-  const version = ctx.header.apiVersion;
+  const version = ctx.version;
   const items: Item[] = [];
   const responses: FetchResponseFetchableTopicResponse[] = req.topics.map((t) => {
-    const topic = version >= 13 ? broker.topics.byId.get(t.topicId ?? ZERO_UUID) : broker.topics.byName.get(t.topic ?? '');
+    const topic = version >= 13 ? ctx.topics.byId.get(t.topicId ?? ZERO_UUID) : ctx.topics.byName.get(t.topic ?? '');
     const missingCode = version >= 13 ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
     return {
       topic: t.topic ?? topic?.name ?? '',
@@ -62,7 +62,7 @@ async function handle(ctx: RequestContext, req: FetchRequest): Promise<FetchResp
         else if ((p.currentLeaderEpoch ?? -1) > 0) code = ErrorCode.UNKNOWN_LEADER_EPOCH;
         const res = emptyPartition(p.partition, code);
         if (partition !== undefined && code === ErrorCode.NONE) {
-          items.push({ partition, fetchOffset: p.fetchOffset, maxBytes: Math.min(p.partitionMaxBytes, broker.config.fetchMaxBytes), res, seenHighWatermark: -1 });
+          items.push({ partition, fetchOffset: p.fetchOffset, maxBytes: Math.min(p.partitionMaxBytes, ctx.config.fetchMaxBytes), res, seenHighWatermark: -1 });
         }
         return res;
       }),
@@ -73,12 +73,12 @@ async function handle(ctx: RequestContext, req: FetchRequest): Promise<FetchResp
   const deadline = Date.now() + Math.max(0, req.maxWaitMs);
   const minBytes = Math.max(1, req.minBytes);
   for (;;) {
-    const { bytes, errors } = await readAll(items, Math.min(req.maxBytes ?? 0x7fffffff, broker.config.fetchMaxBytes));
+    const { bytes, errors } = await readAll(items, Math.min(req.maxBytes ?? 0x7fffffff, ctx.config.fetchMaxBytes));
     const remaining = deadline - Date.now();
-    if (bytes >= minBytes || errors || refused || remaining <= 0 || ctx.connection.closed || broker.closing) {
+    if (bytes >= minBytes || errors || refused || remaining <= 0 || ctx.session.closed || ctx.cluster.closing) {
       for (const it of items) {
         const n = recordsLength(it.res.records!);
-        if (n > 0) broker.metrics.topicOut(it.partition!.topic.name, n);
+        if (n > 0) ctx.metrics.topicOut(it.partition!.topic.name, n);
       }
       return response;
     }
@@ -87,12 +87,22 @@ async function handle(ctx: RequestContext, req: FetchRequest): Promise<FetchResp
   }
 }
 
+/** Partition reads in flight at once for one request: enough to keep libuv's file threads busy. */
+const READ_CONCURRENCY = 4;
+
+/**
+ * Reads every partition that has data within the request's byte limit (KIP-74): partitions
+ * are filled in request order, each up to its own limit and what the earlier ones left of
+ * the request's; the first partition with data may exceed them by one batch so a consumer
+ * always progresses. Reads run READ_CONCURRENCY at a time: each reserves its budget when it
+ * starts and gives back what it did not use when it ends, so the bytes held stay within
+ * the request's limit while disk reads overlap.
+ */
 async function readAll(items: Item[], maxBytes: number): Promise<{ bytes: number; errors: boolean }> {
-  let total = 0;
   let errors = false;
+  const toRead: Item[] = [];
   for (const it of items) {
-    const p = it.partition!;
-    const log = p.log;
+    const log = it.partition!.log;
     const res = it.res;
     const hw = log.highWatermark;
     it.seenHighWatermark = hw;
@@ -100,39 +110,68 @@ async function readAll(items: Item[], maxBytes: number): Promise<{ bytes: number
     res.lastStableOffset = hw;
     res.logStartOffset = log.logStartOffset;
     res.records = NO_RECORDS;
-    if (p.topic.deleted) {
+    if (it.partition!.topic.deleted) {
       res.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
       errors = true;
-      continue;
-    }
-    if (it.fetchOffset < log.logStartOffset || it.fetchOffset > hw) {
+    } else if (it.fetchOffset < log.logStartOffset || it.fetchOffset > hw) {
       res.errorCode = ErrorCode.OFFSET_OUT_OF_RANGE;
       errors = true;
-      continue;
+    } else if (it.fetchOffset < hw) {
+      toRead.push(it);
     }
-    if (it.fetchOffset === hw) continue;
-    // KIP-74: once something is in the response, later partitions must fit what is left.
-    const budget = total === 0 ? it.maxBytes : Math.min(it.maxBytes, maxBytes - total);
-    if (budget <= 0) continue;
-    let batches: Buffer[];
-    try {
-      batches = await log.read(it.fetchOffset, budget);
-    } catch (e) {
-      // The range moved under us (retention, DeleteRecords) or the disk failed.
-      res.errorCode = it.fetchOffset < log.logStartOffset ? ErrorCode.OFFSET_OUT_OF_RANGE : storageErrorCode(e);
-      errors = true;
-      continue;
-    }
+  }
+  const read: (Buffer[] | null)[] = new Array(toRead.length).fill(null);
+  let reserved = 0;
+  let next = 0;
+  let running = 0;
+  await new Promise<void>((done) => {
+    const launch = (): void => {
+      while (running < READ_CONCURRENCY && next < toRead.length) {
+        const it = toRead[next]!;
+        const budget = Math.min(it.maxBytes, maxBytes - reserved);
+        if (budget <= 0) {
+          if (running > 0) return; // wait for a read to give back what it did not use
+          next = toRead.length; // the request's bytes are used up: the rest get none
+          break;
+        }
+        const i = next++;
+        running++;
+        reserved += budget;
+        const log = it.partition!.log;
+        log.read(it.fetchOffset, budget).then(
+          (batches) => {
+            read[i] = batches;
+            reserved += recordsLength(batches) - budget;
+          },
+          (e: unknown) => {
+            reserved -= budget;
+            // The range moved under us (retention, DeleteRecords) or the disk failed.
+            it.res.errorCode = it.fetchOffset < log.logStartOffset ? ErrorCode.OFFSET_OUT_OF_RANGE : storageErrorCode(e);
+            errors = true;
+          },
+        ).finally(() => {
+          running--;
+          launch();
+        });
+      }
+      if (running === 0) done();
+    };
+    launch();
+  });
+  let total = 0;
+  for (let i = 0; i < toRead.length; i++) {
+    const batches = read[i];
+    if (batches === null) continue;
     const n = recordsLength(batches);
     if (total > 0 && total + n > maxBytes) continue;
-    res.records = batches;
+    toRead[i]!.res.records = batches;
     total += n;
   }
   return { bytes: total, errors };
 }
 
 function waitForAppend(ctx: RequestContext, items: Item[], ms: number): Promise<void> {
-  const metrics = ctx.broker.metrics;
+  const metrics = ctx.metrics;
   return new Promise((resolve) => {
     let parked = true;
     metrics.fetchParked++;
@@ -143,13 +182,18 @@ function waitForAppend(ctx: RequestContext, items: Item[], ms: number): Promise<
       }
       clearTimeout(timer);
       for (const it of items) it.partition!.waiters.delete(done);
-      ctx.connection.closeListeners.delete(done);
+      ctx.session.closeListeners.delete(done);
       resolve();
     };
     const timer = setTimeout(done, ms);
     for (const it of items) it.partition!.waiters.add(done);
-    ctx.connection.closeListeners.add(done);
+    ctx.session.closeListeners.add(done);
   });
 }
 
-export const fetch: HandlerEntry = { codec: fetchServer, minVersion: 4, maxVersion: 17, handle };
+function errorCodes(res: FetchResponse, visit: (code: number) => void): void {
+  visit(res.errorCode ?? 0);
+  for (const t of res.responses) for (const p of t.partitions) visit(p.errorCode);
+}
+
+export const fetch: HandlerEntry<FetchRequest, FetchResponse> = { codec: fetchServer, minVersion: 4, maxVersion: 17, handle, errorCodes };

@@ -3,7 +3,7 @@
 // -4 earliest local (the log start, as nothing is tiered), -5 earliest pending upload
 // (none: -1). Any other value finds the first record whose timestamp is at or after it.
 
-import type { HandlerEntry, RequestContext } from '../connection.js';
+import type { HandlerEntry, RequestContext } from './handler.js';
 import type { ListOffsetsRequest, ListOffsetsResponse, ListOffsetsResponseListOffsetsPartitionResponse } from '../../protocol/generated/index.js';
 import { ErrorCode } from '../../protocol/errors.js';
 import type { Partition } from '../topics.js';
@@ -49,10 +49,9 @@ async function lookup(partition: Partition, timestamp: number, res: ListOffsetsR
 }
 
 async function handle(ctx: RequestContext, req: ListOffsetsRequest): Promise<ListOffsetsResponse> {
-  const broker = ctx.broker;
   const waits: Promise<void>[] = [];
   const topics = req.topics.map((t) => {
-    const topic = broker.topics.byName.get(t.name);
+    const topic = ctx.topics.byName.get(t.name);
     return {
       name: t.name,
       partitions: t.partitions.map((p) => {
@@ -76,4 +75,4 @@ async function handle(ctx: RequestContext, req: ListOffsetsRequest): Promise<Lis
   return { throttleTimeMs: 0, topics };
 }
 
-export const listOffsets: HandlerEntry = { codec: listOffsetsServer, minVersion: 1, maxVersion: 10, handle };
+export const listOffsets: HandlerEntry<ListOffsetsRequest, ListOffsetsResponse> = { codec: listOffsetsServer, minVersion: 1, maxVersion: 10, handle };

@@ -3,7 +3,7 @@
 // auto.create.topics.enable is on and the client allows it (v4+), so the first answer
 // already carries them.
 
-import type { HandlerEntry, RequestContext } from '../connection.js';
+import type { HandlerEntry, RequestContext } from './handler.js';
 import type { MetadataRequest, MetadataResponse, MetadataResponseMetadataResponseTopic } from '../../protocol/generated/index.js';
 import { ErrorCode } from '../../protocol/errors.js';
 import { ZERO_UUID } from '../../protocol/reader.js';
@@ -12,7 +12,7 @@ import type { Topic } from '../topics.js';
 import { metadataServer } from '../../protocol/generated/metadata.js';
 
 function describeTopic(ctx: RequestContext, topic: Topic, withOps: boolean): MetadataResponseMetadataResponseTopic {
-  const nodeId = ctx.broker.nodeId;
+  const nodeId = ctx.cluster.nodeId;
   return {
     errorCode: ErrorCode.NONE,
     name: topic.name,
@@ -36,36 +36,35 @@ function missing(name: string | null, id: string, errorCode: number): MetadataRe
 }
 
 async function handle(ctx: RequestContext, req: MetadataRequest): Promise<MetadataResponse> {
-  const broker = ctx.broker;
-  const version = ctx.header.apiVersion;
+  const version = ctx.version;
   const withOps = req.includeTopicAuthorizedOperations ?? false;
   const allTopics = req.topics === null || (version === 0 && req.topics.length === 0);
   const topics: MetadataResponseMetadataResponseTopic[] = [];
   if (allTopics) {
-    for (const t of broker.topics.byName.values()) topics.push(describeTopic(ctx, t, withOps));
+    for (const t of ctx.topics.byName.values()) topics.push(describeTopic(ctx, t, withOps));
   } else {
     const allowCreate = version < 4 ? true : (req.allowAutoTopicCreation ?? true);
     const answers = await Promise.all(
       req.topics!.map(async (t) => {
         if (t.name === null || t.name === undefined) {
-          const byId = broker.topics.byId.get(t.topicId ?? ZERO_UUID);
+          const byId = ctx.topics.byId.get(t.topicId ?? ZERO_UUID);
           return byId ? describeTopic(ctx, byId, withOps) : missing(null, t.topicId ?? ZERO_UUID, ErrorCode.UNKNOWN_TOPIC_ID);
         }
-        const found = await findOrCreateTopic(broker, t.name, allowCreate);
+        const found = await findOrCreateTopic(ctx, t.name, allowCreate);
         return found.topic ? describeTopic(ctx, found.topic, withOps) : missing(t.name, ZERO_UUID, found.error);
       }),
     );
     topics.push(...answers);
   }
-  const adv = broker.advertisedAddress();
+  const adv = ctx.cluster.advertisedAddress();
   return {
     throttleTimeMs: 0,
-    brokers: [{ nodeId: broker.nodeId, host: adv.host, port: adv.port, rack: null }],
-    clusterId: broker.clusterId,
-    controllerId: broker.nodeId,
+    brokers: [{ nodeId: ctx.cluster.nodeId, host: adv.host, port: adv.port, rack: null }],
+    clusterId: ctx.cluster.clusterId,
+    controllerId: ctx.cluster.nodeId,
     topics,
     clusterAuthorizedOperations: req.includeClusterAuthorizedOperations ? ALL_CLUSTER_OPERATIONS : OPERATIONS_NOT_REQUESTED,
   };
 }
 
-export const metadata: HandlerEntry = { codec: metadataServer, minVersion: 0, maxVersion: 12, handle };
+export const metadata: HandlerEntry<MetadataRequest, MetadataResponse> = { codec: metadataServer, minVersion: 0, maxVersion: 12, handle };

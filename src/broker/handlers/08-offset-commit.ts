@@ -3,7 +3,7 @@
 // is accepted while the group has no members. Answered once the commit is in the
 // offsets log (and fsynced unless the fsync policy is never).
 
-import type { HandlerEntry, RequestContext } from '../connection.js';
+import type { HandlerEntry, RequestContext } from './handler.js';
 import type { OffsetCommitRequest, OffsetCommitResponse } from '../../protocol/generated/index.js';
 import { ErrorCode } from '../../protocol/errors.js';
 import type { CommittedOffset } from '../groups/offset-store.js';
@@ -11,21 +11,20 @@ import { storageErrorCode } from './common.js';
 import { offsetCommitServer } from '../../protocol/generated/offset-commit.js';
 
 async function handle(ctx: RequestContext, req: OffsetCommitRequest): Promise<OffsetCommitResponse> {
-  const broker = ctx.broker;
-  const version = ctx.header.apiVersion;
+  const version = ctx.version;
   const generation = version >= 1 ? (req.generationIdOrMemberEpoch ?? -1) : -1;
-  let groupError: number = req.groupId === '' ? ErrorCode.INVALID_GROUP_ID : broker.groups.commitCheck(req.groupId, generation, req.memberId ?? '', req.groupInstanceId ?? null);
+  let groupError: number = req.groupId === '' ? ErrorCode.INVALID_GROUP_ID : ctx.groups.commitCheck(req.groupId, generation, req.memberId ?? '', req.groupInstanceId ?? null);
   const now = Date.now();
   const entries: { topic: string; partition: number; offset: CommittedOffset }[] = [];
   const topics = req.topics.map((t) => {
-    const topic = broker.topics.byName.get(t.name);
+    const topic = ctx.topics.byName.get(t.name);
     return {
       name: t.name,
       partitions: t.partitions.map((p) => {
         let errorCode: number = groupError;
         if (errorCode === ErrorCode.NONE) {
           if (!topic || topic.partitions[p.partitionIndex] === undefined) errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
-          else if (p.committedMetadata !== null && Buffer.byteLength(p.committedMetadata) > broker.config.offsetMetadataMaxBytes) errorCode = ErrorCode.OFFSET_METADATA_TOO_LARGE;
+          else if (p.committedMetadata !== null && Buffer.byteLength(p.committedMetadata) > ctx.config.offsetMetadataMaxBytes) errorCode = ErrorCode.OFFSET_METADATA_TOO_LARGE;
           else {
             const ts = version === 1 && (p.commitTimestamp ?? -1) >= 0 ? p.commitTimestamp! : now;
             entries.push({ topic: t.name, partition: p.partitionIndex, offset: { offset: p.committedOffset, leaderEpoch: p.committedLeaderEpoch ?? -1, metadata: p.committedMetadata, commitTimestamp: ts } });
@@ -36,13 +35,13 @@ async function handle(ctx: RequestContext, req: OffsetCommitRequest): Promise<Of
     };
   });
   try {
-    await broker.groups.offsets.commit(req.groupId, entries);
+    await ctx.groups.offsets.commit(req.groupId, entries);
   } catch (e) {
-    broker.logger.error('offset commit failed', { group: req.groupId, error: e });
+    ctx.logger.error('offset commit failed', { group: req.groupId, error: e });
     groupError = storageErrorCode(e);
     for (const t of topics) for (const p of t.partitions) if (p.errorCode === ErrorCode.NONE) p.errorCode = groupError;
   }
   return { throttleTimeMs: 0, topics };
 }
 
-export const offsetCommit: HandlerEntry = { codec: offsetCommitServer, minVersion: 0, maxVersion: 9, handle };
+export const offsetCommit: HandlerEntry<OffsetCommitRequest, OffsetCommitResponse> = { codec: offsetCommitServer, minVersion: 0, maxVersion: 9, handle };

@@ -2,10 +2,10 @@
 // committed offset of the group. Unknown offsets are -1. With no transactions every
 // offset is stable, so requireStable changes nothing.
 
-import type { HandlerEntry, RequestContext } from '../connection.js';
+import type { HandlerEntry, RequestContext } from './handler.js';
 import type { OffsetFetchRequest, OffsetFetchResponse } from '../../protocol/generated/index.js';
 import { ErrorCode } from '../../protocol/errors.js';
-import type { Broker } from '../broker.js';
+import type { BrokerServices } from './handler.js';
 import { offsetFetchServer } from '../../protocol/generated/offset-fetch.js';
 
 interface PartitionOffset {
@@ -16,8 +16,8 @@ interface PartitionOffset {
   errorCode: number;
 }
 
-function fetchGroup(broker: Broker, groupId: string, topics: { name: string; partitionIndexes: number[] }[] | null): { name: string; partitions: PartitionOffset[] }[] {
-  const store = broker.groups.offsets;
+function fetchGroup(ctx: BrokerServices, groupId: string, topics: { name: string; partitionIndexes: number[] }[] | null): { name: string; partitions: PartitionOffset[] }[] {
+  const store = ctx.groups.offsets;
   if (topics === null) {
     const byTopic = new Map<string, PartitionOffset[]>();
     for (const [topic, partition, o] of store.all(groupId)) {
@@ -36,19 +36,18 @@ function fetchGroup(broker: Broker, groupId: string, topics: { name: string; par
 }
 
 function handle(ctx: RequestContext, req: OffsetFetchRequest): OffsetFetchResponse {
-  const broker = ctx.broker;
-  if (ctx.header.apiVersion >= 8) {
+  if (ctx.version >= 8) {
     return {
       throttleTimeMs: 0,
       groups: (req.groups ?? []).map((g) => ({
         groupId: g.groupId ?? '',
-        topics: fetchGroup(broker, g.groupId ?? '', g.topics === null || g.topics === undefined ? null : g.topics.map((t) => ({ name: t.name ?? '', partitionIndexes: t.partitionIndexes ?? [] }))),
+        topics: fetchGroup(ctx, g.groupId ?? '', g.topics === null || g.topics === undefined ? null : g.topics.map((t) => ({ name: t.name ?? '', partitionIndexes: t.partitionIndexes ?? [] }))),
         errorCode: ErrorCode.NONE,
       })),
     };
   }
   const topics = req.topics === null || req.topics === undefined ? null : req.topics.map((t) => ({ name: t.name ?? '', partitionIndexes: t.partitionIndexes ?? [] }));
-  return { throttleTimeMs: 0, topics: fetchGroup(broker, req.groupId ?? '', topics), errorCode: ErrorCode.NONE };
+  return { throttleTimeMs: 0, topics: fetchGroup(ctx, req.groupId ?? '', topics), errorCode: ErrorCode.NONE };
 }
 
-export const offsetFetch: HandlerEntry = { codec: offsetFetchServer, minVersion: 0, maxVersion: 9, handle };
+export const offsetFetch: HandlerEntry<OffsetFetchRequest, OffsetFetchResponse> = { codec: offsetFetchServer, minVersion: 0, maxVersion: 9, handle };

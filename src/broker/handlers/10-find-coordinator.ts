@@ -1,7 +1,7 @@
 // FindCoordinator (key 10), v0-6. This broker coordinates every group; batched lookups
 // (v4+) get one answer per key. Transaction coordinators do not exist yet.
 
-import type { HandlerEntry, RequestContext } from '../connection.js';
+import type { HandlerEntry, RequestContext } from './handler.js';
 import type { FindCoordinatorRequest, FindCoordinatorResponse } from '../../protocol/generated/index.js';
 import { ErrorCode } from '../../protocol/errors.js';
 import { findCoordinatorServer } from '../../protocol/generated/find-coordinator.js';
@@ -9,20 +9,19 @@ import { findCoordinatorServer } from '../../protocol/generated/find-coordinator
 const KeyType = { GROUP: 0, TRANSACTION: 1 } as const;
 
 function handle(ctx: RequestContext, req: FindCoordinatorRequest): FindCoordinatorResponse {
-  const broker = ctx.broker;
-  const adv = broker.advertisedAddress();
+  const adv = ctx.cluster.advertisedAddress();
   const keyType = req.keyType ?? KeyType.GROUP;
   const answer = (key: string) => {
     if (keyType !== KeyType.GROUP) {
       return { key, nodeId: -1, host: '', port: -1, errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, errorMessage: 'transactions are not supported by this broker yet' };
     }
-    return { key, nodeId: broker.nodeId, host: adv.host, port: adv.port, errorCode: ErrorCode.NONE, errorMessage: null as string | null };
+    return { key, nodeId: ctx.cluster.nodeId, host: adv.host, port: adv.port, errorCode: ErrorCode.NONE, errorMessage: null as string | null };
   };
-  if (ctx.header.apiVersion >= 4) {
+  if (ctx.version >= 4) {
     return { throttleTimeMs: 0, coordinators: (req.coordinatorKeys ?? []).map(answer) };
   }
   const a = answer(req.key ?? '');
   return { throttleTimeMs: 0, errorCode: a.errorCode, errorMessage: a.errorMessage, nodeId: a.nodeId, host: a.host, port: a.port };
 }
 
-export const findCoordinator: HandlerEntry = { codec: findCoordinatorServer, minVersion: 0, maxVersion: 6, handle };
+export const findCoordinator: HandlerEntry<FindCoordinatorRequest, FindCoordinatorResponse> = { codec: findCoordinatorServer, minVersion: 0, maxVersion: 6, handle };

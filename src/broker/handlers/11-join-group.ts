@@ -2,7 +2,7 @@
 // first (v4+, KIP-394); the answer comes once the rebalance completes. See
 // groups/coordinator.ts for the state machine.
 
-import type { HandlerEntry, RequestContext } from '../connection.js';
+import type { HandlerEntry, RequestContext } from './handler.js';
 import type { JoinGroupRequest, JoinGroupResponse } from '../../protocol/generated/index.js';
 import { joinGroupServer } from '../../protocol/generated/join-group.js';
 
@@ -10,8 +10,8 @@ import { joinGroupServer } from '../../protocol/generated/join-group.js';
 const MAX_TIMER_MS = 2_147_483_647;
 
 async function handle(ctx: RequestContext, req: JoinGroupRequest): Promise<JoinGroupResponse> {
-  const version = ctx.header.apiVersion;
-  const answer = await ctx.broker.groups.join({
+  const version = ctx.version;
+  const answer = await ctx.groups.join({
     groupId: req.groupId,
     memberId: req.memberId,
     groupInstanceId: req.groupInstanceId ?? null,
@@ -22,7 +22,7 @@ async function handle(ctx: RequestContext, req: JoinGroupRequest): Promise<JoinG
     protocolType: req.protocolType,
     protocols: req.protocols.map((p) => ({ name: p.name, metadata: Buffer.from(p.metadata) })),
     clientId: ctx.header.clientId ?? '',
-    clientHost: `/${ctx.connection.socket.remoteAddress ?? ''}`,
+    clientHost: `/${ctx.session.peerAddress}`,
     requireKnownMemberId: version >= 4,
     supportsSkipAssignment: version >= 9,
   });
@@ -39,4 +39,4 @@ async function handle(ctx: RequestContext, req: JoinGroupRequest): Promise<JoinG
   };
 }
 
-export const joinGroup: HandlerEntry = { codec: joinGroupServer, minVersion: 0, maxVersion: 9, handle };
+export const joinGroup: HandlerEntry<JoinGroupRequest, JoinGroupResponse> = { codec: joinGroupServer, minVersion: 0, maxVersion: 9, handle };

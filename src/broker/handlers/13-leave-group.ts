@@ -1,18 +1,18 @@
 // LeaveGroup (key 13), v0-5. One member (v0-2) or a batch (v3+, by member id or by
 // group.instance.id for static members); the group rebalances without them.
 
-import type { HandlerEntry, RequestContext } from '../connection.js';
+import type { HandlerEntry, RequestContext } from './handler.js';
 import type { LeaveGroupRequest, LeaveGroupResponse } from '../../protocol/generated/index.js';
 import { ErrorCode } from '../../protocol/errors.js';
 import { leaveGroupServer } from '../../protocol/generated/leave-group.js';
 
 function handle(ctx: RequestContext, req: LeaveGroupRequest): LeaveGroupResponse {
-  if (ctx.header.apiVersion < 3) {
-    const [code] = ctx.broker.groups.leave(req.groupId, [{ memberId: req.memberId ?? '', groupInstanceId: null }]);
+  if (ctx.version < 3) {
+    const [code] = ctx.groups.leave(req.groupId, [{ memberId: req.memberId ?? '', groupInstanceId: null }]);
     return { throttleTimeMs: 0, errorCode: code!, members: [] };
   }
   const members = (req.members ?? []).map((m) => ({ memberId: m.memberId ?? '', groupInstanceId: m.groupInstanceId ?? null }));
-  const codes = ctx.broker.groups.leave(req.groupId, members);
+  const codes = ctx.groups.leave(req.groupId, members);
   return {
     throttleTimeMs: 0,
     errorCode: ErrorCode.NONE,
@@ -20,4 +20,4 @@ function handle(ctx: RequestContext, req: LeaveGroupRequest): LeaveGroupResponse
   };
 }
 
-export const leaveGroup: HandlerEntry = { codec: leaveGroupServer, minVersion: 0, maxVersion: 5, handle };
+export const leaveGroup: HandlerEntry<LeaveGroupRequest, LeaveGroupResponse> = { codec: leaveGroupServer, minVersion: 0, maxVersion: 5, handle };

@@ -1,12 +1,12 @@
 // SyncGroup (key 14), v0-5. Followers wait until the leader sends the assignment; each
 // member then receives its own bytes, which the broker never interprets.
 
-import type { HandlerEntry, RequestContext } from '../connection.js';
+import type { HandlerEntry, RequestContext } from './handler.js';
 import type { SyncGroupRequest, SyncGroupResponse } from '../../protocol/generated/index.js';
 import { syncGroupServer } from '../../protocol/generated/sync-group.js';
 
 async function handle(ctx: RequestContext, req: SyncGroupRequest): Promise<SyncGroupResponse> {
-  const answer = await ctx.broker.groups.sync(
+  const answer = await ctx.groups.sync(
     req.groupId,
     req.memberId,
     req.groupInstanceId ?? null,
@@ -18,4 +18,4 @@ async function handle(ctx: RequestContext, req: SyncGroupRequest): Promise<SyncG
   return { throttleTimeMs: 0, errorCode: answer.errorCode, protocolType: answer.protocolType, protocolName: answer.protocolName, assignment: answer.assignment };
 }
 
-export const syncGroup: HandlerEntry = { codec: syncGroupServer, minVersion: 0, maxVersion: 5, handle };
+export const syncGroup: HandlerEntry<SyncGroupRequest, SyncGroupResponse> = { codec: syncGroupServer, minVersion: 0, maxVersion: 5, handle };

@@ -1,7 +1,7 @@
 // DescribeGroups (key 15), v0-5. State, protocol and members with their metadata and
 // assignment bytes. A group the broker does not know is reported Dead, as Kafka does.
 
-import type { HandlerEntry, RequestContext } from '../connection.js';
+import type { HandlerEntry, RequestContext } from './handler.js';
 import type { DescribeGroupsRequest, DescribeGroupsResponse } from '../../protocol/generated/index.js';
 import { ErrorCode } from '../../protocol/errors.js';
 import { GroupState } from '../groups/group.js';
@@ -12,7 +12,7 @@ import { describeGroupsServer } from '../../protocol/generated/describe-groups.j
 const ALL_GROUP_OPERATIONS = (1 << 3) | (1 << 6) | (1 << 8);
 
 function handle(ctx: RequestContext, req: DescribeGroupsRequest): DescribeGroupsResponse {
-  const coordinator = ctx.broker.groups;
+  const coordinator = ctx.groups;
   return {
     throttleTimeMs: 0,
     groups: req.groups.map((id) => {
@@ -40,4 +40,4 @@ function handle(ctx: RequestContext, req: DescribeGroupsRequest): DescribeGroups
   };
 }
 
-export const describeGroups: HandlerEntry = { codec: describeGroupsServer, minVersion: 0, maxVersion: 5, handle };
+export const describeGroups: HandlerEntry<DescribeGroupsRequest, DescribeGroupsResponse> = { codec: describeGroupsServer, minVersion: 0, maxVersion: 5, handle };

@@ -1,14 +1,14 @@
 // ListGroups (key 16), v0-5. Every group with members or committed offsets, optionally
 // filtered by state (v4+) and type (v5+; all groups here are "classic").
 
-import type { HandlerEntry, RequestContext } from '../connection.js';
+import type { HandlerEntry, RequestContext } from './handler.js';
 import type { ListGroupsRequest, ListGroupsResponse } from '../../protocol/generated/index.js';
 import { ErrorCode } from '../../protocol/errors.js';
 import { GroupState } from '../groups/group.js';
 import { listGroupsServer } from '../../protocol/generated/list-groups.js';
 
 function handle(ctx: RequestContext, req: ListGroupsRequest): ListGroupsResponse {
-  const coordinator = ctx.broker.groups;
+  const coordinator = ctx.groups;
   const ids = new Set([...coordinator.groups.keys(), ...coordinator.offsets.groupIds()]);
   const states = (req.statesFilter ?? []).map((s) => s.toLowerCase());
   const types = (req.typesFilter ?? []).map((s) => s.toLowerCase());
@@ -24,4 +24,4 @@ function handle(ctx: RequestContext, req: ListGroupsRequest): ListGroupsResponse
   return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, groups };
 }
 
-export const listGroups: HandlerEntry = { codec: listGroupsServer, minVersion: 0, maxVersion: 5, handle };
+export const listGroups: HandlerEntry<ListGroupsRequest, ListGroupsResponse> = { codec: listGroupsServer, minVersion: 0, maxVersion: 5, handle };

@@ -1,8 +1,8 @@
 // CreateTopics (key 19), v0-7. One broker: replication factor must be 1 (or -1 for the
-// default), and manual assignments may only name this broker. validateOnly checks
+// default), and manual assignments may only name this ctx. validateOnly checks
 // everything and creates nothing. From v5 the answer carries the topic's configs.
 
-import type { HandlerEntry, RequestContext } from '../connection.js';
+import type { HandlerEntry, RequestContext } from './handler.js';
 import type { CreateTopicsRequest, CreateTopicsResponse, CreateTopicsResponseCreatableTopicResult } from '../../protocol/generated/index.js';
 import { ErrorCode } from '../../protocol/errors.js';
 import { ZERO_UUID } from '../../protocol/reader.js';
@@ -14,7 +14,6 @@ import { createTopicsServer } from '../../protocol/generated/create-topics.js';
 const MAX_PARTITIONS = 100_000;
 
 async function handle(ctx: RequestContext, req: CreateTopicsRequest): Promise<CreateTopicsResponse> {
-  const broker = ctx.broker;
   const seen = new Map<string, number>();
   for (const t of req.topics) seen.set(t.name, (seen.get(t.name) ?? 0) + 1);
   const topics = await Promise.all(
@@ -37,7 +36,7 @@ async function handle(ctx: RequestContext, req: CreateTopicsRequest): Promise<Cr
       if ((seen.get(t.name) ?? 0) > 1) return fail(ErrorCode.INVALID_REQUEST, `Topic ${t.name} appears more than once in the request`);
       const nameProblem = topicNameProblem(t.name);
       if (nameProblem) return fail(ErrorCode.INVALID_TOPIC_EXCEPTION, nameProblem);
-      if (broker.topics.byName.has(t.name) || broker.topics.isCreating(t.name)) return fail(ErrorCode.TOPIC_ALREADY_EXISTS, `Topic '${t.name}' already exists.`);
+      if (ctx.topics.byName.has(t.name) || ctx.topics.isCreating(t.name)) return fail(ErrorCode.TOPIC_ALREADY_EXISTS, `Topic '${t.name}' already exists.`);
       let partitions = t.numPartitions;
       if (t.assignments.length > 0) {
         if (t.numPartitions !== -1 || t.replicationFactor !== -1) {
@@ -45,15 +44,15 @@ async function handle(ctx: RequestContext, req: CreateTopicsRequest): Promise<Cr
         }
         const indexes = t.assignments.map((a) => a.partitionIndex).sort((a, b) => a - b);
         if (indexes.some((p, i) => p !== i)) return fail(ErrorCode.INVALID_REPLICA_ASSIGNMENT, 'Partitions in the assignment must be numbered 0..n-1 without gaps');
-        if (t.assignments.some((a) => a.brokerIds.length !== 1 || a.brokerIds[0] !== broker.nodeId)) {
-          return fail(ErrorCode.INVALID_REPLICA_ASSIGNMENT, `This cluster has one broker (id ${broker.nodeId}); every partition must be assigned to it alone`);
+        if (t.assignments.some((a) => a.brokerIds.length !== 1 || a.brokerIds[0] !== ctx.cluster.nodeId)) {
+          return fail(ErrorCode.INVALID_REPLICA_ASSIGNMENT, `This cluster has one broker (id ${ctx.cluster.nodeId}); every partition must be assigned to it alone`);
         }
         partitions = t.assignments.length;
       } else {
-        if (partitions === -1) partitions = broker.config.numPartitions;
+        if (partitions === -1) partitions = ctx.config.numPartitions;
         if (partitions < 1 || partitions > MAX_PARTITIONS) return fail(ErrorCode.INVALID_PARTITIONS, `Number of partitions must be from 1 to ${MAX_PARTITIONS}, not ${partitions}.`);
         if (t.replicationFactor !== -1 && t.replicationFactor !== 1) {
-          return fail(ErrorCode.INVALID_REPLICATION_FACTOR, `Replication factor ${t.replicationFactor} is larger than the 1 available broker.`);
+          return fail(ErrorCode.INVALID_REPLICATION_FACTOR, `Replication factor ${t.replicationFactor} is larger than the 1 available ctx.`);
         }
       }
       const overrides: Record<string, string> = {};
@@ -64,7 +63,7 @@ async function handle(ctx: RequestContext, req: CreateTopicsRequest): Promise<Cr
       if (configProblem) return fail(ErrorCode.INVALID_CONFIG, configProblem);
       res.numPartitions = partitions;
       res.replicationFactor = 1;
-      const effective = effectiveTopicConfigs(broker.config.topicDefaults, overrides);
+      const effective = effectiveTopicConfigs(ctx.config.topicDefaults, overrides);
       res.configs = topicConfigDefs.map((d) => ({
         name: d.name,
         value: effective[d.name] ?? null,
@@ -74,10 +73,10 @@ async function handle(ctx: RequestContext, req: CreateTopicsRequest): Promise<Cr
       }));
       if (req.validateOnly) return res;
       try {
-        const topic = await broker.topics.create(t.name, partitions, overrides);
+        const topic = await ctx.topics.create(t.name, partitions, overrides);
         res.topicId = topic.id;
       } catch (e) {
-        broker.logger.error('topic creation failed', { topic: t.name, error: e });
+        ctx.logger.error('topic creation failed', { topic: t.name, error: e });
         return fail(ErrorCode.KAFKA_STORAGE_ERROR, `Topic ${t.name} could not be created: ${(e as Error).message}`);
       }
       return res;
@@ -86,4 +85,4 @@ async function handle(ctx: RequestContext, req: CreateTopicsRequest): Promise<Cr
   return { throttleTimeMs: 0, topics };
 }
 
-export const createTopics: HandlerEntry = { codec: createTopicsServer, minVersion: 0, maxVersion: 7, handle };
+export const createTopics: HandlerEntry<CreateTopicsRequest, CreateTopicsResponse> = { codec: createTopicsServer, minVersion: 0, maxVersion: 7, handle };

@@ -1,19 +1,18 @@
 // DeleteTopics (key 20), v0-6. By name, or by topic id from v6. The topic disappears from
 // metadata at once; its files are removed in the background.
 
-import type { HandlerEntry, RequestContext } from '../connection.js';
+import type { HandlerEntry, RequestContext } from './handler.js';
 import type { DeleteTopicsRequest, DeleteTopicsResponse, DeleteTopicsResponseDeletableTopicResult } from '../../protocol/generated/index.js';
 import { ErrorCode } from '../../protocol/errors.js';
 import { ZERO_UUID } from '../../protocol/reader.js';
 import { deleteTopicsServer } from '../../protocol/generated/delete-topics.js';
 
 async function handle(ctx: RequestContext, req: DeleteTopicsRequest): Promise<DeleteTopicsResponse> {
-  const broker = ctx.broker;
-  const wanted = ctx.header.apiVersion >= 6 ? (req.topics ?? []) : (req.topicNames ?? []).map((name) => ({ name, topicId: ZERO_UUID }));
+  const wanted = ctx.version >= 6 ? (req.topics ?? []) : (req.topicNames ?? []).map((name) => ({ name, topicId: ZERO_UUID }));
   const responses = await Promise.all(
     wanted.map(async (w): Promise<DeleteTopicsResponseDeletableTopicResult> => {
       const byId = w.name === null || w.name === undefined;
-      const topic = byId ? broker.topics.byId.get(w.topicId ?? ZERO_UUID) : broker.topics.byName.get(w.name!);
+      const topic = byId ? ctx.topics.byId.get(w.topicId ?? ZERO_UUID) : ctx.topics.byName.get(w.name!);
       const res: DeleteTopicsResponseDeletableTopicResult = { name: w.name ?? null, topicId: w.topicId ?? ZERO_UUID, errorCode: ErrorCode.NONE, errorMessage: null };
       if (!topic) {
         res.errorCode = byId ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
@@ -23,7 +22,7 @@ async function handle(ctx: RequestContext, req: DeleteTopicsRequest): Promise<De
       res.name = topic.name;
       res.topicId = topic.id;
       try {
-        await broker.topics.delete(topic);
+        await ctx.topics.delete(topic);
       } catch (e) {
         res.errorCode = ErrorCode.KAFKA_STORAGE_ERROR;
         res.errorMessage = (e as Error).message;
@@ -34,4 +33,4 @@ async function handle(ctx: RequestContext, req: DeleteTopicsRequest): Promise<De
   return { throttleTimeMs: 0, responses };
 }
 
-export const deleteTopics: HandlerEntry = { codec: deleteTopicsServer, minVersion: 0, maxVersion: 6, handle };
+export const deleteTopics: HandlerEntry<DeleteTopicsRequest, DeleteTopicsResponse> = { codec: deleteTopicsServer, minVersion: 0, maxVersion: 6, handle };

@@ -2,16 +2,15 @@
 // means the high watermark) and drops segments wholly below it. Answers the new low
 // watermark.
 
-import type { HandlerEntry, RequestContext } from '../connection.js';
+import type { HandlerEntry, RequestContext } from './handler.js';
 import type { DeleteRecordsRequest, DeleteRecordsResponse, DeleteRecordsResponseDeleteRecordsPartitionResult } from '../../protocol/generated/index.js';
 import { ErrorCode } from '../../protocol/errors.js';
 import { deleteRecordsServer } from '../../protocol/generated/delete-records.js';
 
 async function handle(ctx: RequestContext, req: DeleteRecordsRequest): Promise<DeleteRecordsResponse> {
-  const broker = ctx.broker;
   const waits: Promise<void>[] = [];
   const topics = req.topics.map((t) => {
-    const topic = broker.topics.byName.get(t.name);
+    const topic = ctx.topics.byName.get(t.name);
     return {
       name: t.name,
       partitions: t.partitions.map((p) => {
@@ -31,7 +30,7 @@ async function handle(ctx: RequestContext, req: DeleteRecordsRequest): Promise<D
           log.deleteRecordsBefore(target).then(
             (low) => void (res.lowWatermark = low),
             (e) => {
-              broker.logger.error('delete records failed', { topic: t.name, partition: p.partitionIndex, error: e });
+              ctx.logger.error('delete records failed', { topic: t.name, partition: p.partitionIndex, error: e });
               res.errorCode = ErrorCode.KAFKA_STORAGE_ERROR;
             },
           ),
@@ -44,4 +43,4 @@ async function handle(ctx: RequestContext, req: DeleteRecordsRequest): Promise<D
   return { throttleTimeMs: 0, topics };
 }
 
-export const deleteRecords: HandlerEntry = { codec: deleteRecordsServer, minVersion: 0, maxVersion: 2, handle };
+export const deleteRecords: HandlerEntry<DeleteRecordsRequest, DeleteRecordsResponse> = { codec: deleteRecordsServer, minVersion: 0, maxVersion: 2, handle };

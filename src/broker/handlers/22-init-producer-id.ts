@@ -3,7 +3,7 @@
 // epoch (v3+, KIP-360) gets the epoch bumped instead, which resets its sequences.
 // Transactional ids are refused until transactions are implemented.
 
-import type { HandlerEntry, RequestContext } from '../connection.js';
+import type { HandlerEntry, RequestContext } from './handler.js';
 import type { InitProducerIdRequest, InitProducerIdResponse } from '../../protocol/generated/index.js';
 import { ErrorCode } from '../../protocol/errors.js';
 import { initProducerIdServer } from '../../protocol/generated/init-producer-id.js';
@@ -14,7 +14,7 @@ async function handle(ctx: RequestContext, req: InitProducerIdRequest): Promise<
   const res: InitProducerIdResponse = { throttleTimeMs: 0, errorCode: ErrorCode.NONE, producerId: -1, producerEpoch: -1 };
   if (req.transactionalId !== null) {
     res.errorCode = ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
-    ctx.broker.logger.warn('transactional producer refused: transactions are not supported yet', { transactionalId: req.transactionalId });
+    ctx.logger.warn('transactional producer refused: transactions are not supported yet', { transactionalId: req.transactionalId });
     return res;
   }
   const pid = req.producerId ?? -1;
@@ -25,13 +25,13 @@ async function handle(ctx: RequestContext, req: InitProducerIdRequest): Promise<
     return res;
   }
   try {
-    res.producerId = await ctx.broker.topics.allocateProducerId();
+    res.producerId = await ctx.topics.allocateProducerId();
     res.producerEpoch = 0;
   } catch (e) {
-    ctx.broker.logger.error('producer id allocation failed', { error: e });
+    ctx.logger.error('producer id allocation failed', { error: e });
     res.errorCode = ErrorCode.KAFKA_STORAGE_ERROR;
   }
   return res;
 }
 
-export const initProducerId: HandlerEntry = { codec: initProducerIdServer, minVersion: 0, maxVersion: 5, handle };
+export const initProducerId: HandlerEntry<InitProducerIdRequest, InitProducerIdResponse> = { codec: initProducerIdServer, minVersion: 0, maxVersion: 5, handle };

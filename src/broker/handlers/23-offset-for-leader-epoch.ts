@@ -2,17 +2,16 @@
 // the log end; clients use the answer to check that nothing they read was truncated
 // (KIP-320). A newer epoch than ours is unknown; an older one cannot exist.
 
-import type { HandlerEntry, RequestContext } from '../connection.js';
+import type { HandlerEntry, RequestContext } from './handler.js';
 import type { OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse } from '../../protocol/generated/index.js';
 import { ErrorCode } from '../../protocol/errors.js';
 import { offsetForLeaderEpochServer } from '../../protocol/generated/offset-for-leader-epoch.js';
 
 function handle(ctx: RequestContext, req: OffsetForLeaderEpochRequest): OffsetForLeaderEpochResponse {
-  const broker = ctx.broker;
   return {
     throttleTimeMs: 0,
     topics: req.topics.map((t) => {
-      const topic = broker.topics.byName.get(t.topic);
+      const topic = ctx.topics.byName.get(t.topic);
       return {
         topic: t.topic,
         partitions: t.partitions.map((p) => {
@@ -31,4 +30,4 @@ function handle(ctx: RequestContext, req: OffsetForLeaderEpochRequest): OffsetFo
   };
 }
 
-export const offsetForLeaderEpoch: HandlerEntry = { codec: offsetForLeaderEpochServer, minVersion: 0, maxVersion: 4, handle };
+export const offsetForLeaderEpoch: HandlerEntry<OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse> = { codec: offsetForLeaderEpochServer, minVersion: 0, maxVersion: 4, handle };

@@ -3,12 +3,12 @@
 // and types and docs (v3+). Brokers: the broker's settings, read-only (they are set at
 // start). Broker loggers: none.
 
-import type { HandlerEntry, RequestContext } from '../connection.js';
+import type { HandlerEntry, RequestContext } from './handler.js';
 import type { DescribeConfigsRequest, DescribeConfigsResponse, DescribeConfigsResponseDescribeConfigsResourceResult } from '../../protocol/generated/index.js';
 import { ErrorCode } from '../../protocol/errors.js';
 import { topicConfigDefs, effectiveTopicConfigs, ConfigTypeCode, type ConfigType } from '../topic-config.js';
 import { defaultTopicDefaults } from '../config.js';
-import type { Broker } from '../broker.js';
+import type { BrokerServices } from './handler.js';
 import { describeConfigsServer } from '../../protocol/generated/describe-configs.js';
 
 export const ResourceType = { TOPIC: 2, BROKER: 4, BROKER_LOGGER: 8 } as const;
@@ -30,10 +30,10 @@ function brokerDefaultSource(key: string, value: string): number {
   return defaultTopicDefaults[key] === value ? ConfigSource.DEFAULT_CONFIG : ConfigSource.STATIC_BROKER_CONFIG;
 }
 
-function topicEntries(broker: Broker, overrides: Record<string, string>, synonyms: boolean, docs: boolean): Entry[] {
-  const effective = effectiveTopicConfigs(broker.config.topicDefaults, overrides);
+function topicEntries(ctx: BrokerServices, overrides: Record<string, string>, synonyms: boolean, docs: boolean): Entry[] {
+  const effective = effectiveTopicConfigs(ctx.config.topicDefaults, overrides);
   return topicConfigDefs.map((d) => {
-    const brokerValue = broker.config.topicDefaults[d.brokerName] ?? '';
+    const brokerValue = ctx.config.topicDefaults[d.brokerName] ?? '';
     const brokerSource = brokerDefaultSource(d.brokerName, brokerValue);
     const overridden = d.name in overrides;
     const syn = [];
@@ -55,13 +55,13 @@ function topicEntries(broker: Broker, overrides: Record<string, string>, synonym
   });
 }
 
-function brokerEntries(broker: Broker, docs: boolean): Entry[] {
-  const c = broker.config;
-  const adv = broker.advertisedAddress();
+function brokerEntries(ctx: BrokerServices, docs: boolean): Entry[] {
+  const c = ctx.config;
+  const adv = ctx.cluster.advertisedAddress();
   const rows: [string, string, ConfigType, string][] = [
-    ['node.id', String(broker.nodeId), 'int', 'Broker id'],
-    ['broker.id', String(broker.nodeId), 'int', 'Broker id'],
-    ['listeners', `PLAINTEXT://${c.host}:${broker.port}`, 'list', 'Kafka listener'],
+    ['node.id', String(ctx.cluster.nodeId), 'int', 'Broker id'],
+    ['ctx.id', String(ctx.cluster.nodeId), 'int', 'Broker id'],
+    ['listeners', `PLAINTEXT://${c.host}:${ctx.cluster.port}`, 'list', 'Kafka listener'],
     ['advertised.listeners', `PLAINTEXT://${adv.host}:${adv.port}`, 'list', 'Address given to clients'],
     ['log.dirs', c.dataDir, 'string', 'Data directory'],
     ['num.partitions', String(c.numPartitions), 'int', 'Partitions of auto-created topics'],
@@ -89,27 +89,26 @@ function brokerEntries(broker: Broker, docs: boolean): Entry[] {
 }
 
 function handle(ctx: RequestContext, req: DescribeConfigsRequest): DescribeConfigsResponse {
-  const broker = ctx.broker;
   const synonyms = req.includeSynonyms ?? false;
   const docs = req.includeDocumentation ?? false;
   const results = req.resources.map((r) => {
     const result = { errorCode: ErrorCode.NONE, errorMessage: null as string | null, resourceType: r.resourceType, resourceName: r.resourceName, configs: [] as Entry[] };
     let entries: Entry[];
     if (r.resourceType === ResourceType.TOPIC) {
-      const topic = broker.topics.byName.get(r.resourceName);
+      const topic = ctx.topics.byName.get(r.resourceName);
       if (!topic) {
         result.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
         result.errorMessage = `Topic ${r.resourceName} does not exist`;
         return result;
       }
-      entries = topicEntries(broker, topic.overrides, synonyms, docs);
+      entries = topicEntries(ctx, topic.overrides, synonyms, docs);
     } else if (r.resourceType === ResourceType.BROKER) {
-      if (r.resourceName !== '' && r.resourceName !== String(broker.nodeId)) {
+      if (r.resourceName !== '' && r.resourceName !== String(ctx.cluster.nodeId)) {
         result.errorCode = ErrorCode.INVALID_REQUEST;
-        result.errorMessage = `This is broker ${broker.nodeId}, not ${r.resourceName}`;
+        result.errorMessage = `This is broker ${ctx.cluster.nodeId}, not ${r.resourceName}`;
         return result;
       }
-      entries = brokerEntries(broker, docs);
+      entries = brokerEntries(ctx, docs);
     } else if (r.resourceType === ResourceType.BROKER_LOGGER) {
       entries = [];
     } else {
@@ -124,4 +123,4 @@ function handle(ctx: RequestContext, req: DescribeConfigsRequest): DescribeConfi
   return { throttleTimeMs: 0, results };
 }
 
-export const describeConfigs: HandlerEntry = { codec: describeConfigsServer, minVersion: 0, maxVersion: 4, handle };
+export const describeConfigs: HandlerEntry<DescribeConfigsRequest, DescribeConfigsResponse> = { codec: describeConfigsServer, minVersion: 0, maxVersion: 4, handle };

@@ -1,12 +1,12 @@
 // AlterConfigs (key 33), v0-2. Replaces a topic's overrides with exactly the given set
 // (the legacy, non-incremental semantics). Broker settings are static: refused.
 
-import type { HandlerEntry, RequestContext } from '../connection.js';
+import type { HandlerEntry, RequestContext } from './handler.js';
 import type { AlterConfigsRequest, AlterConfigsResponse } from '../../protocol/generated/index.js';
 import { ErrorCode } from '../../protocol/errors.js';
 import { validateTopicConfigs } from '../topic-config.js';
 import { ResourceType } from './32-describe-configs.js';
-import type { Broker } from '../broker.js';
+import type { BrokerServices } from './handler.js';
 import type { Topic } from '../topics.js';
 import { alterConfigsServer } from '../../protocol/generated/alter-configs.js';
 
@@ -18,9 +18,9 @@ export interface AlterResult {
 }
 
 /** Resolves a resource to a topic, or explains why its configs cannot change. */
-export function alterableTopic(broker: Broker, resourceType: number, resourceName: string, res: AlterResult): Topic | null {
+export function alterableTopic(ctx: BrokerServices, resourceType: number, resourceName: string, res: AlterResult): Topic | null {
   if (resourceType === ResourceType.TOPIC) {
-    const topic = broker.topics.byName.get(resourceName);
+    const topic = ctx.topics.byName.get(resourceName);
     if (topic) return topic;
     res.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
     res.errorMessage = `Topic ${resourceName} does not exist`;
@@ -35,30 +35,29 @@ export function alterableTopic(broker: Broker, resourceType: number, resourceNam
 }
 
 /** Validates a topic's complete new set of overrides and, unless validateOnly, makes it current. */
-export async function applyOverrides(broker: Broker, topic: Topic, overrides: Record<string, string>, validateOnly: boolean, res: AlterResult): Promise<AlterResult> {
+export async function applyOverrides(ctx: BrokerServices, topic: Topic, overrides: Record<string, string>, validateOnly: boolean, res: AlterResult): Promise<AlterResult> {
   const problem = validateTopicConfigs(overrides);
   if (problem) {
     res.errorCode = ErrorCode.INVALID_CONFIG;
     res.errorMessage = problem;
     return res;
   }
-  if (!validateOnly) await broker.topics.setOverrides(topic, overrides);
+  if (!validateOnly) await ctx.topics.setOverrides(topic, overrides);
   return res;
 }
 
 async function handle(ctx: RequestContext, req: AlterConfigsRequest): Promise<AlterConfigsResponse> {
-  const broker = ctx.broker;
   const responses = await Promise.all(
     req.resources.map(async (r) => {
       const res: AlterResult = { errorCode: ErrorCode.NONE, errorMessage: null, resourceType: r.resourceType, resourceName: r.resourceName };
-      const topic = alterableTopic(broker, r.resourceType, r.resourceName, res);
+      const topic = alterableTopic(ctx, r.resourceType, r.resourceName, res);
       if (!topic) return res;
       const overrides: Record<string, string> = {};
       for (const c of r.configs) if (c.value !== null) overrides[c.name] = c.value;
-      return applyOverrides(broker, topic, overrides, req.validateOnly, res);
+      return applyOverrides(ctx, topic, overrides, req.validateOnly, res);
     }),
   );
   return { throttleTimeMs: 0, responses };
 }
 
-export const alterConfigs: HandlerEntry = { codec: alterConfigsServer, minVersion: 0, maxVersion: 2, handle };
+export const alterConfigs: HandlerEntry<AlterConfigsRequest, AlterConfigsResponse> = { codec: alterConfigsServer, minVersion: 0, maxVersion: 2, handle };

@@ -1,7 +1,7 @@
 // CreatePartitions (key 37), v0-3. Grows a topic to `count` partitions; shrinking is
-// refused, as in Kafka. Manual assignments may only name this broker.
+// refused, as in Kafka. Manual assignments may only name this ctx.
 
-import type { HandlerEntry, RequestContext } from '../connection.js';
+import type { HandlerEntry, RequestContext } from './handler.js';
 import type { CreatePartitionsRequest, CreatePartitionsResponse } from '../../protocol/generated/index.js';
 import { ErrorCode } from '../../protocol/errors.js';
 import { createPartitionsServer } from '../../protocol/generated/create-partitions.js';
@@ -9,7 +9,6 @@ import { createPartitionsServer } from '../../protocol/generated/create-partitio
 const MAX_PARTITIONS = 100_000;
 
 async function handle(ctx: RequestContext, req: CreatePartitionsRequest): Promise<CreatePartitionsResponse> {
-  const broker = ctx.broker;
   const results = await Promise.all(
     req.topics.map(async (t) => {
       const res = { name: t.name, errorCode: ErrorCode.NONE as number, errorMessage: null as string | null };
@@ -18,7 +17,7 @@ async function handle(ctx: RequestContext, req: CreatePartitionsRequest): Promis
         res.errorMessage = message;
         return res;
       };
-      const topic = broker.topics.byName.get(t.name);
+      const topic = ctx.topics.byName.get(t.name);
       if (!topic) return fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `Topic ${t.name} does not exist`);
       const current = topic.partitions.length;
       if (t.count <= current) {
@@ -29,13 +28,13 @@ async function handle(ctx: RequestContext, req: CreatePartitionsRequest): Promis
         if (t.assignments.length !== t.count - current) {
           return fail(ErrorCode.INVALID_REPLICA_ASSIGNMENT, `Expected ${t.count - current} assignments for the new partitions, got ${t.assignments.length}`);
         }
-        if (t.assignments.some((a) => a.brokerIds.length !== 1 || a.brokerIds[0] !== broker.nodeId)) {
-          return fail(ErrorCode.INVALID_REPLICA_ASSIGNMENT, `This cluster has one broker (id ${broker.nodeId}); every partition must be assigned to it alone`);
+        if (t.assignments.some((a) => a.brokerIds.length !== 1 || a.brokerIds[0] !== ctx.cluster.nodeId)) {
+          return fail(ErrorCode.INVALID_REPLICA_ASSIGNMENT, `This cluster has one broker (id ${ctx.cluster.nodeId}); every partition must be assigned to it alone`);
         }
       }
       if (req.validateOnly) return res;
       try {
-        await broker.topics.addPartitions(topic, t.count);
+        await ctx.topics.addPartitions(topic, t.count);
       } catch (e) {
         return fail(ErrorCode.KAFKA_STORAGE_ERROR, `Partitions could not be created: ${(e as Error).message}`);
       }
@@ -45,4 +44,4 @@ async function handle(ctx: RequestContext, req: CreatePartitionsRequest): Promis
   return { throttleTimeMs: 0, results };
 }
 
-export const createPartitions: HandlerEntry = { codec: createPartitionsServer, minVersion: 0, maxVersion: 3, handle };
+export const createPartitions: HandlerEntry<CreatePartitionsRequest, CreatePartitionsResponse> = { codec: createPartitionsServer, minVersion: 0, maxVersion: 3, handle };

@@ -1,7 +1,7 @@
 // DeleteGroups (key 42), v0-2. Only groups without members can go (NON_EMPTY_GROUP
 // otherwise); their committed offsets go with them.
 
-import type { HandlerEntry, RequestContext } from '../connection.js';
+import type { HandlerEntry, RequestContext } from './handler.js';
 import type { DeleteGroupsRequest, DeleteGroupsResponse } from '../../protocol/generated/index.js';
 import { storageErrorCode } from './common.js';
 import { deleteGroupsServer } from '../../protocol/generated/delete-groups.js';
@@ -11,7 +11,7 @@ async function handle(ctx: RequestContext, req: DeleteGroupsRequest): Promise<De
   for (const groupId of req.groupsNames) {
     let errorCode: number;
     try {
-      errorCode = await ctx.broker.groups.deleteGroup(groupId);
+      errorCode = await ctx.groups.deleteGroup(groupId);
     } catch (e) {
       errorCode = storageErrorCode(e);
     }
@@ -20,4 +20,4 @@ async function handle(ctx: RequestContext, req: DeleteGroupsRequest): Promise<De
   return { throttleTimeMs: 0, results };
 }
 
-export const deleteGroups: HandlerEntry = { codec: deleteGroupsServer, minVersion: 0, maxVersion: 2, handle };
+export const deleteGroups: HandlerEntry<DeleteGroupsRequest, DeleteGroupsResponse> = { codec: deleteGroupsServer, minVersion: 0, maxVersion: 2, handle };

@@ -1,7 +1,7 @@
 // IncrementalAlterConfigs (key 44), v0-1. SET and DELETE change one topic override each;
 // APPEND and SUBTRACT add to or remove from list-valued configs (cleanup.policy).
 
-import type { HandlerEntry, RequestContext } from '../connection.js';
+import type { HandlerEntry, RequestContext } from './handler.js';
 import type { IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse } from '../../protocol/generated/index.js';
 import { ErrorCode } from '../../protocol/errors.js';
 import { topicConfigByName, effectiveTopicConfigs } from '../topic-config.js';
@@ -11,14 +11,13 @@ import { incrementalAlterConfigsServer } from '../../protocol/generated/incremen
 const Op = { SET: 0, DELETE: 1, APPEND: 2, SUBTRACT: 3 } as const;
 
 async function handle(ctx: RequestContext, req: IncrementalAlterConfigsRequest): Promise<IncrementalAlterConfigsResponse> {
-  const broker = ctx.broker;
   const responses = await Promise.all(
     req.resources.map(async (r) => {
       const res: AlterResult = { errorCode: ErrorCode.NONE, errorMessage: null, resourceType: r.resourceType, resourceName: r.resourceName };
-      const topic = alterableTopic(broker, r.resourceType, r.resourceName, res);
+      const topic = alterableTopic(ctx, r.resourceType, r.resourceName, res);
       if (!topic) return res;
       const overrides = { ...topic.overrides };
-      const effective = effectiveTopicConfigs(broker.config.topicDefaults, overrides);
+      const effective = effectiveTopicConfigs(ctx.config.topicDefaults, overrides);
       for (const c of r.configs) {
         const def = topicConfigByName.get(c.name);
         if (!def) {
@@ -51,10 +50,10 @@ async function handle(ctx: RequestContext, req: IncrementalAlterConfigsRequest):
           return res;
         }
       }
-      return applyOverrides(broker, topic, overrides, req.validateOnly, res);
+      return applyOverrides(ctx, topic, overrides, req.validateOnly, res);
     }),
   );
   return { throttleTimeMs: 0, responses };
 }
 
-export const incrementalAlterConfigs: HandlerEntry = { codec: incrementalAlterConfigsServer, minVersion: 0, maxVersion: 1, handle };
+export const incrementalAlterConfigs: HandlerEntry<IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse> = { codec: incrementalAlterConfigsServer, minVersion: 0, maxVersion: 1, handle };

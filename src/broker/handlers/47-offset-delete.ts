@@ -1,14 +1,14 @@
 // OffsetDelete (key 47), v0. Removes committed offsets of a group, except for topics its
 // live consumer members subscribe to (GROUP_SUBSCRIBED_TO_TOPIC).
 
-import type { HandlerEntry, RequestContext } from '../connection.js';
+import type { HandlerEntry, RequestContext } from './handler.js';
 import type { OffsetDeleteRequest, OffsetDeleteResponse } from '../../protocol/generated/index.js';
 import { ErrorCode } from '../../protocol/errors.js';
 import { storageErrorCode } from './common.js';
 import { offsetDeleteServer } from '../../protocol/generated/offset-delete.js';
 
 async function handle(ctx: RequestContext, req: OffsetDeleteRequest): Promise<OffsetDeleteResponse> {
-  const coordinator = ctx.broker.groups;
+  const coordinator = ctx.groups;
   const group = coordinator.groupOrOffsetsOnly(req.groupId);
   if (!group) return { errorCode: ErrorCode.GROUP_ID_NOT_FOUND, throttleTimeMs: 0, topics: [] };
   const subscribed = coordinator.subscribedTopics(group);
@@ -17,7 +17,7 @@ async function handle(ctx: RequestContext, req: OffsetDeleteRequest): Promise<Of
     name: t.name,
     partitions: t.partitions.map((p) => {
       if (subscribed.has(t.name)) return { partitionIndex: p.partitionIndex, errorCode: ErrorCode.GROUP_SUBSCRIBED_TO_TOPIC as number };
-      if (!ctx.broker.topics.byName.get(t.name)?.partitions[p.partitionIndex]) return { partitionIndex: p.partitionIndex, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION as number };
+      if (!ctx.topics.byName.get(t.name)?.partitions[p.partitionIndex]) return { partitionIndex: p.partitionIndex, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION as number };
       toDelete.push({ topic: t.name, partition: p.partitionIndex });
       return { partitionIndex: p.partitionIndex, errorCode: ErrorCode.NONE as number };
     }),
@@ -30,4 +30,4 @@ async function handle(ctx: RequestContext, req: OffsetDeleteRequest): Promise<Of
   return { errorCode: ErrorCode.NONE, throttleTimeMs: 0, topics };
 }
 
-export const offsetDelete: HandlerEntry = { codec: offsetDeleteServer, minVersion: 0, maxVersion: 0, handle };
+export const offsetDelete: HandlerEntry<OffsetDeleteRequest, OffsetDeleteResponse> = { codec: offsetDeleteServer, minVersion: 0, maxVersion: 0, handle };

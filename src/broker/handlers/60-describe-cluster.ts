@@ -1,7 +1,7 @@
 // DescribeCluster (key 60), v0-1. The cluster is this broker, which is also its own
 // controller as far as clients can tell.
 
-import type { HandlerEntry, RequestContext } from '../connection.js';
+import type { HandlerEntry, RequestContext } from './handler.js';
 import type { DescribeClusterRequest, DescribeClusterResponse } from '../../protocol/generated/index.js';
 import { ErrorCode } from '../../protocol/errors.js';
 import { ALL_CLUSTER_OPERATIONS, OPERATIONS_NOT_REQUESTED } from './common.js';
@@ -10,17 +10,16 @@ import { describeClusterServer } from '../../protocol/generated/describe-cluster
 const EndpointType = { BROKERS: 1, CONTROLLERS: 2 } as const;
 
 function handle(ctx: RequestContext, req: DescribeClusterRequest): DescribeClusterResponse {
-  const broker = ctx.broker;
-  const adv = broker.advertisedAddress();
+  const adv = ctx.cluster.advertisedAddress();
   const endpointType = req.endpointType ?? EndpointType.BROKERS;
   const res: DescribeClusterResponse = {
     throttleTimeMs: 0,
     errorCode: ErrorCode.NONE,
     errorMessage: null,
     endpointType,
-    clusterId: broker.clusterId,
-    controllerId: broker.nodeId,
-    brokers: [{ brokerId: broker.nodeId, host: adv.host, port: adv.port, rack: null }],
+    clusterId: ctx.cluster.clusterId,
+    controllerId: ctx.cluster.nodeId,
+    brokers: [{ brokerId: ctx.cluster.nodeId, host: adv.host, port: adv.port, rack: null }],
     clusterAuthorizedOperations: req.includeClusterAuthorizedOperations ? ALL_CLUSTER_OPERATIONS : OPERATIONS_NOT_REQUESTED,
   };
   if (endpointType !== EndpointType.BROKERS) {
@@ -31,4 +30,4 @@ function handle(ctx: RequestContext, req: DescribeClusterRequest): DescribeClust
   return res;
 }
 
-export const describeCluster: HandlerEntry = { codec: describeClusterServer, minVersion: 0, maxVersion: 1, handle };
+export const describeCluster: HandlerEntry<DescribeClusterRequest, DescribeClusterResponse> = { codec: describeClusterServer, minVersion: 0, maxVersion: 1, handle };

@@ -1,6 +1,6 @@
 // Small pieces several handlers share.
 
-import type { Broker } from '../broker.js';
+import type { BrokerServices } from './handler.js';
 import type { Topic } from '../topics.js';
 import { topicNameProblem } from '../topics.js';
 import { ErrorCode } from '../../protocol/errors.js';
@@ -19,16 +19,16 @@ export type TopicLookup = { topic: Topic; error: 0 } | { topic: null; error: num
  * Finds a topic, creating it when auto-creation is on and the caller allows it. Errors:
  * INVALID_TOPIC_EXCEPTION for an illegal name, UNKNOWN_TOPIC_OR_PARTITION when absent.
  */
-export async function findOrCreateTopic(broker: Broker, name: string, allowCreate: boolean): Promise<TopicLookup> {
-  const existing = broker.topics.byName.get(name);
+export async function findOrCreateTopic(ctx: BrokerServices, name: string, allowCreate: boolean): Promise<TopicLookup> {
+  const existing = ctx.topics.byName.get(name);
   if (existing) return { topic: existing, error: 0 };
   if (topicNameProblem(name) !== null) return { topic: null, error: ErrorCode.INVALID_TOPIC_EXCEPTION };
-  if (!allowCreate || !broker.config.autoCreateTopics) return { topic: null, error: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION };
+  if (!allowCreate || !ctx.config.autoCreateTopics) return { topic: null, error: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION };
   try {
-    const topic = await broker.topics.create(name, broker.config.numPartitions, {});
+    const topic = await ctx.topics.create(name, ctx.config.numPartitions, {});
     return { topic, error: 0 };
   } catch (e) {
-    broker.logger.error('auto-creating a topic failed', { topic: name, error: e });
+    ctx.logger.error('auto-creating a topic failed', { topic: name, error: e });
     return { topic: null, error: ErrorCode.KAFKA_STORAGE_ERROR };
   }
 }

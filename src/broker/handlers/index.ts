@@ -1,6 +1,6 @@
 // The dispatch table: handler by API key. ApiVersions announces exactly these ranges.
 
-import type { HandlerEntry } from '../connection.js';
+import type { HandlerEntry } from './handler.js';
 import { produce } from './00-produce.js';
 import { fetch } from './01-fetch.js';
 import { listOffsets } from './02-list-offsets.js';

@@ -51,7 +51,7 @@ describe('PartitionLog group commit and write failures', () => {
       const good1 = log.append(makeBatch({ records: 3, fill: 1 }));
       await good1.written;
       let advances = 0;
-      log.onAdvance = () => advances++;
+      log.advanceListeners.add(() => advances++);
       ops.failWrites.push(errno('ENOSPC'));
       const bad = log.append(makeBatch({ records: 2, fill: 2 }));
       const flushed = log.flush();
@@ -109,11 +109,11 @@ describe('PartitionLog group commit and write failures', () => {
     });
   });
 
-  it('onAdvance runs in the turn the write completes, with the new high watermark visible', async () => {
+  it('advance listeners run in the turn the write completes, with the new high watermark visible', async () => {
     await withLogDir(async (dir) => {
       const log = await PartitionLog.open(dir, testConfig());
       const seen: number[] = [];
-      log.onAdvance = () => seen.push(log.highWatermark);
+      log.advanceListeners.add(() => seen.push(log.highWatermark));
       const a = log.append(makeBatch({ records: 2 }));
       const b = log.append(makeBatch({ records: 3 }));
       assert.deepEqual(seen, []);

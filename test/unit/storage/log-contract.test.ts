@@ -26,7 +26,7 @@ for (const [name, openLog] of implementations) {
       await withLogDir(async (dir) => {
         const log = await openLog(dir);
         let wakes = 0;
-        log.onAdvance = () => wakes++;
+        log.advanceListeners.add(() => wakes++);
         const results = [];
         for (let i = 0; i < 12; i++) results.push(log.append(makeBatch({ records: 2, payload: 60, maxTimestamp: T0 + i })));
         assert.deepEqual(results.map((r) => r.baseOffset), [0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22]);

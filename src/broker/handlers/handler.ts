@@ -1,0 +1,79 @@
+// What a handler is, and what it may reach: the request's header and session and the
+// broker's services. Nothing of the transport (sockets, framing) and not the Broker object.
+
+import type { RequestHeader } from '../../protocol/header.js';
+import type { ServerCodec } from '../../protocol/generated/apis.js';
+import type { ApiVersionsResponse } from '../../protocol/generated/api-versions.js';
+import type { BrokerConfig } from '../config.js';
+import type { Logger } from '../logger.js';
+import type { BrokerMetrics } from '../metrics.js';
+import type { TopicRegistry } from '../topics.js';
+import type { GroupCoordinator } from '../groups/coordinator.js';
+import type { Session } from '../session.js';
+
+/** The broker as a member of its cluster: identity, address, lifecycle. */
+export interface ClusterView {
+  readonly nodeId: number;
+  readonly clusterId: string;
+  /** The port the Kafka listener is bound to. */
+  readonly port: number;
+  /** True once shutdown began: parked requests answer at once. */
+  readonly closing: boolean;
+  /** Where clients should connect, as Metadata, FindCoordinator and DescribeCluster report it. */
+  advertisedAddress(): { host: string; port: number };
+  /** The ApiVersions answer, built once from the dispatch table. */
+  apiVersionsResponse(errorCode: number): ApiVersionsResponse;
+}
+
+/** The services handlers use; one object for the broker's lifetime. */
+export interface BrokerServices {
+  readonly config: BrokerConfig;
+  readonly logger: Logger;
+  readonly metrics: BrokerMetrics;
+  readonly topics: TopicRegistry;
+  readonly groups: GroupCoordinator;
+  readonly cluster: ClusterView;
+}
+
+/** One request's view: its header and session, and the broker's services. */
+export class RequestContext implements BrokerServices {
+  readonly header: RequestHeader;
+  /** The request's API version (header.apiVersion), which most handlers branch on. */
+  readonly version: number;
+  readonly session: Session;
+  readonly config: BrokerConfig;
+  readonly logger: Logger;
+  readonly metrics: BrokerMetrics;
+  readonly topics: TopicRegistry;
+  readonly groups: GroupCoordinator;
+  readonly cluster: ClusterView;
+
+  constructor(header: RequestHeader, session: Session, services: BrokerServices) {
+    this.header = header;
+    this.version = header.apiVersion;
+    this.session = session;
+    this.config = services.config;
+    this.logger = services.logger;
+    this.metrics = services.metrics;
+    this.topics = services.topics;
+    this.groups = services.groups;
+    this.cluster = services.cluster;
+  }
+}
+
+/** A handler answers with its response, or null for none (Produce with acks=0). */
+export type Handler<Req, Res> = (ctx: RequestContext, request: Req) => Res | null | Promise<Res | null>;
+
+/** One API as the broker serves it: its codec, the versions announced, and the handler. */
+export interface HandlerEntry<Req = any, Res = any> {
+  /** The API (its key and name) with its request readers and response writers; the broker loads only the codec modules of APIs it serves. */
+  readonly codec: ServerCodec;
+  readonly minVersion: number;
+  readonly maxVersion: number;
+  readonly handle: Handler<Req, Res>;
+  /**
+   * Visits every error code of a response, for rivulet_response_errors_total. Optional: without
+   * it the connection walks the whole response object, which the hot APIs cannot afford.
+   */
+  readonly errorCodes?: (response: Res, visit: (code: number) => void) => void;
+}

@@ -1,0 +1,44 @@
+// What the broker knows about one client connection, apart from its bytes: which listener
+// it came in on, who the peer is and, once security exists, who it authenticated as.
+// Handlers see the session (never the socket); the gate in gate.ts reads it before dispatch.
+
+/** The principal of a connection that has not authenticated, as Kafka names it. */
+export const ANONYMOUS = 'User:ANONYMOUS';
+
+export class Session {
+  /** The listener's name, as Kafka's `listeners` setting names it. */
+  readonly listener: string;
+  /** The listener's security protocol (PLAINTEXT only, until TLS and SASL exist). */
+  readonly securityProtocol: 'PLAINTEXT';
+  readonly peerAddress: string;
+  readonly peerPort: number;
+  /** `address:port` of the peer, for logs. */
+  readonly remote: string;
+  /** Who the requests on this connection act as: `User:<name>`. */
+  principal: string;
+  /** True once the connection may use every API the broker serves (at once on a PLAINTEXT listener). */
+  authenticated: boolean;
+  closed: boolean;
+  /** Called once when the connection closes, so parked requests can give up early. */
+  readonly closeListeners: Set<() => void>;
+
+  constructor(listener: string, peerAddress: string, peerPort: number) {
+    this.listener = listener;
+    this.securityProtocol = 'PLAINTEXT';
+    this.peerAddress = peerAddress;
+    this.peerPort = peerPort;
+    this.remote = `${peerAddress}:${peerPort}`;
+    this.principal = ANONYMOUS;
+    this.authenticated = true;
+    this.closed = false;
+    this.closeListeners = new Set();
+  }
+
+  /** Marks the session closed and tells every listener, once. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const l of [...this.closeListeners]) l();
+    this.closeListeners.clear();
+  }
+}
