@@ -20,6 +20,8 @@ export function produceBody(topic: string, records: Buffer | Array<[number, Buff
 
 export interface FetchOptions {
   partition?: number;
+  /** Several partitions of the topic, each from the same offset (instead of `partition`). */
+  partitions?: number[];
   offset?: number;
   /** 0 (the default) answers at once. */
   maxWaitMs?: number;
@@ -29,12 +31,17 @@ export interface FetchOptions {
   partitionMaxBytes?: number;
 }
 
-/** A Fetch v12 body for one partition (read_uncommitted, no fetch session). */
+/** A Fetch v12 body for one partition, or o.partitions (read_uncommitted, no fetch session). */
 export function fetchBody(topic: string, o: FetchOptions = {}) {
   const maxBytes = o.maxBytes ?? 1 << 20;
   return {
     replicaId: -1, maxWaitMs: o.maxWaitMs ?? 0, minBytes: o.minBytes ?? 1, maxBytes, isolationLevel: 0, sessionId: 0, sessionEpoch: -1,
-    topics: [{ topic, partitions: [{ partition: o.partition ?? 0, currentLeaderEpoch: -1, fetchOffset: o.offset ?? 0, lastFetchedEpoch: -1, logStartOffset: -1, partitionMaxBytes: o.partitionMaxBytes ?? maxBytes }] }],
+    topics: [{
+      topic,
+      partitions: (o.partitions ?? [o.partition ?? 0]).map((partition) => ({
+        partition, currentLeaderEpoch: -1, fetchOffset: o.offset ?? 0, lastFetchedEpoch: -1, logStartOffset: -1, partitionMaxBytes: o.partitionMaxBytes ?? maxBytes,
+      })),
+    }],
     forgottenTopicsData: [], rackId: '',
   };
 }

@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { startBroker, type BrokerProcess } from '../helpers/broker.js';
 import { WireClient } from '../helpers/wire-client.js';
 import { buildBatch } from '../helpers/batches.js';
+import { fetchBody, produceBody } from '../helpers/requests.js';
 import { ApiKey } from '../../src/protocol/generated/apis.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 
@@ -22,12 +23,12 @@ before(async () => {
   // 4 partitions x 50 batches of ~10 KB.
   for (let p = 0; p < 4; p++) {
     for (let i = 0; i < 50; i++) {
-      const res = await c.request(ApiKey.Produce, 9, { transactionalId: null, acks: 1, timeoutMs: 5000, topicData: [{ name: 'limits', partitionData: [{ index: p, records: buildBatch([{ key: null, value: Buffer.alloc(BATCH_VALUE, i) }]) }] }] });
+      const res = await c.request(ApiKey.Produce, 9, produceBody('limits', [[p, buildBatch([{ key: null, value: Buffer.alloc(BATCH_VALUE, i) }])]], { acks: 1 }));
       assert.equal(res.responses[0].partitionResponses[0].errorCode, ErrorCode.NONE);
     }
   }
   const big = buildBatch([{ key: null, value: Buffer.alloc(200_000, 7) }]);
-  const res = await c.request(ApiKey.Produce, 9, { transactionalId: null, acks: 1, timeoutMs: 5000, topicData: [{ name: 'one-big', partitionData: [{ index: 0, records: big }] }] });
+  const res = await c.request(ApiKey.Produce, 9, produceBody('one-big', big, { acks: 1 }));
   assert.equal(res.responses[0].partitionResponses[0].errorCode, ErrorCode.NONE);
 });
 after(async () => {
@@ -36,11 +37,7 @@ after(async () => {
 });
 
 function fetchAll(topic: string, partitions: number[], maxBytes: number, partitionMaxBytes: number): Promise<any> {
-  return c.request(ApiKey.Fetch, 12, {
-    replicaId: -1, maxWaitMs: 0, minBytes: 1, maxBytes, isolationLevel: 0, sessionId: 0, sessionEpoch: -1,
-    topics: [{ topic, partitions: partitions.map((partition) => ({ partition, currentLeaderEpoch: -1, fetchOffset: 0, lastFetchedEpoch: -1, logStartOffset: -1, partitionMaxBytes })) }],
-    forgottenTopicsData: [], rackId: '',
-  });
+  return c.request(ApiKey.Fetch, 12, fetchBody(topic, { partitions, maxBytes, partitionMaxBytes }));
 }
 
 const sizes = (res: any): number[] => res.responses[0].partitions.map((p: any) => (p.records as Buffer | null)?.length ?? 0);

@@ -4,16 +4,16 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, mkdir, rm, readFile, rmdir } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, rm, readFile, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TopicRegistry } from '../../../src/broker/topics.js';
 import { defaultBrokerConfig } from '../../../src/broker/config.js';
 import { Logger } from '../../../src/broker/logger.js';
 import { MemoryLog } from '../../../src/storage/memory-log.js';
+import { makeTempDir } from '../../helpers/temp.js';
 
 async function registry(): Promise<{ topics: TopicRegistry; dir: string }> {
-  const dir = await mkdtemp(join(tmpdir(), 'rivulet-catalog-'));
+  const dir = await makeTempDir('rivulet-catalog-');
   const config = { ...defaultBrokerConfig(), dataDir: dir };
   const topics = new TopicRegistry(config, async (_d, cfg) => new MemoryLog(cfg), new Logger('error'));
   await topics.load({ topics: [], producerIdHigh: 0 });
