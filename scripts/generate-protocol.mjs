@@ -6,7 +6,8 @@
 // DIR defaults to ../shared/kafka-protocol/messages beside the project. One module per
 // API: one TypeScript type per message covering every version, and a straight-line
 // read and write function per version with the wire grammar above it. index.ts holds
-// the dense [apiKey][version] table. The output is committed; test/unit/protocol/
+// the dense [apiKey][version] table. Every per-version table is indexed by absolute
+// version (index = version number); entries below an API's lowest version are undefined. The output is committed; test/unit/protocol/
 // generated-integrity.test.ts regenerates it and fails on any difference.
 
 import { readFileSync, readdirSync, writeFileSync, mkdirSync, rmSync, existsSync } from 'node:fs';
@@ -388,8 +389,12 @@ function genMessage(gen) {
     const title = `${msg.name.replace(/(Request|Response)$/, ' $1')} (Version: ${v})`;
     genStruct(gen, msg.name, msg.fields, v, flex, true, grammar(gen, msg.fields, v, flex, title));
   }
-  const list = (kind) => Array.from({ length: hi - lo + 1 }, (_, i) => `${kind}${msg.name}V${i + lo}`).join(', ');
+  // Indexed by absolute version (index = version number): entries below the lowest version are undefined.
+  const list = (kind) => Array.from({ length: hi + 1 }, (_, v) => (v < lo ? 'undefined' : `${kind}${msg.name}V${v}`)).join(', ');
+  const below = lo > 0 ? `; undefined below v${lo}` : '';
+  gen.lines.push(`/** ${msg.name} readers by version number (index = version${below}). */`);
   gen.lines.push(`export const ${camel(msg.name)}Readers = [${list('read')}] as const;`);
+  gen.lines.push(`/** ${msg.name} writers by version number (index = version${below}). */`);
   gen.lines.push(`export const ${camel(msg.name)}Writers = [${list('write')}] as const;`, ``);
 }
 
@@ -449,7 +454,7 @@ function main() {
     head.push(`import type { ServerCodec } from './apis.js';`);
     // The broker's half only (requests in, responses out), so a bundler can drop the other half.
     const codec = [
-      `/** ${base} as a broker speaks it: request readers and response writers, indexed by version. */`,
+      `/** ${base} as a broker speaks it: request readers and response writers, indexed by version number. */`,
       `export const ${camel(base)}Server: ServerCodec = {`,
       `  key: ${req.apiKey}, name: '${base}', minVersion: ${req.valid[0]}, maxVersion: ${req.valid[1]}, flexibleFrom: ${req.flexible ? req.flexible[0] : 'Infinity'},`,
       `  readRequest: ${camel(req.name)}Readers, writeResponse: ${camel(res.name)}Writers,`,
@@ -470,15 +475,19 @@ function main() {
   apisTs.push(`  /** First flexible version of the request; Infinity when none is. */`);
   apisTs.push(`  readonly flexibleFrom: number;`);
   apisTs.push(`}`, '');
-  apisTs.push(`/** What a broker needs of an API: request readers and response writers by version. */`);
+  apisTs.push(`/**`);
+  apisTs.push(` * What a broker needs of an API: request readers and response writers. Every table is`);
+  apisTs.push(` * indexed by absolute version (\`readRequest[apiVersion]\`); entries below minVersion are`);
+  apisTs.push(` * undefined, so an API whose lowest version is not 0 needs no offset.`);
+  apisTs.push(` */`);
   apisTs.push(`export interface ServerCodec extends ApiInfo {`);
-  apisTs.push(`  readonly readRequest: readonly ((r: Reader) => any)[];`);
-  apisTs.push(`  readonly writeResponse: readonly ((w: Writer, m: any) => void)[];`);
+  apisTs.push(`  readonly readRequest: readonly (((r: Reader) => any) | undefined)[];`);
+  apisTs.push(`  readonly writeResponse: readonly (((w: Writer, m: any) => void) | undefined)[];`);
   apisTs.push(`}`, '');
-  apisTs.push(`/** Both directions of an API: what clients and tests need as well. */`);
+  apisTs.push(`/** Both directions of an API: what clients and tests need as well; indexed by version number like ServerCodec. */`);
   apisTs.push(`export interface ApiCodec extends ServerCodec {`);
-  apisTs.push(`  readonly writeRequest: readonly ((w: Writer, m: any) => void)[];`);
-  apisTs.push(`  readonly readResponse: readonly ((r: Reader) => any)[];`);
+  apisTs.push(`  readonly writeRequest: readonly (((w: Writer, m: any) => void) | undefined)[];`);
+  apisTs.push(`  readonly readResponse: readonly (((r: Reader) => any) | undefined)[];`);
   apisTs.push(`}`, '');
   apisTs.push(`export const ApiKey = {`);
   for (const t of table) apisTs.push(`  ${t.base}: ${t.key},`);

@@ -441,7 +441,9 @@ export function writeAddPartitionsToTxnRequestV5(w: Writer, m: AddPartitionsToTx
   w.uvarint(0);
 }
 
+/** AddPartitionsToTxnRequest readers by version number (index = version). */
 export const addPartitionsToTxnRequestReaders = [readAddPartitionsToTxnRequestV0, readAddPartitionsToTxnRequestV1, readAddPartitionsToTxnRequestV2, readAddPartitionsToTxnRequestV3, readAddPartitionsToTxnRequestV4, readAddPartitionsToTxnRequestV5] as const;
+/** AddPartitionsToTxnRequest writers by version number (index = version). */
 export const addPartitionsToTxnRequestWriters = [writeAddPartitionsToTxnRequestV0, writeAddPartitionsToTxnRequestV1, writeAddPartitionsToTxnRequestV2, writeAddPartitionsToTxnRequestV3, writeAddPartitionsToTxnRequestV4, writeAddPartitionsToTxnRequestV5] as const;
 
 /** AddPartitionsToTxnResponse, versions 0-5, flexible 3+. */
@@ -940,10 +942,12 @@ export function writeAddPartitionsToTxnResponseV5(w: Writer, m: AddPartitionsToT
   w.uvarint(0);
 }
 
+/** AddPartitionsToTxnResponse readers by version number (index = version). */
 export const addPartitionsToTxnResponseReaders = [readAddPartitionsToTxnResponseV0, readAddPartitionsToTxnResponseV1, readAddPartitionsToTxnResponseV2, readAddPartitionsToTxnResponseV3, readAddPartitionsToTxnResponseV4, readAddPartitionsToTxnResponseV5] as const;
+/** AddPartitionsToTxnResponse writers by version number (index = version). */
 export const addPartitionsToTxnResponseWriters = [writeAddPartitionsToTxnResponseV0, writeAddPartitionsToTxnResponseV1, writeAddPartitionsToTxnResponseV2, writeAddPartitionsToTxnResponseV3, writeAddPartitionsToTxnResponseV4, writeAddPartitionsToTxnResponseV5] as const;
 
-/** AddPartitionsToTxn as a broker speaks it: request readers and response writers, indexed by version. */
+/** AddPartitionsToTxn as a broker speaks it: request readers and response writers, indexed by version number. */
 export const addPartitionsToTxnServer: ServerCodec = {
   key: 24, name: 'AddPartitionsToTxn', minVersion: 0, maxVersion: 5, flexibleFrom: 3,
   readRequest: addPartitionsToTxnRequestReaders, writeResponse: addPartitionsToTxnResponseWriters,

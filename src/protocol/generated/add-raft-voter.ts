@@ -94,7 +94,9 @@ export function writeAddRaftVoterRequestV0(w: Writer, m: AddRaftVoterRequest): v
   w.uvarint(0);
 }
 
+/** AddRaftVoterRequest readers by version number (index = version). */
 export const addRaftVoterRequestReaders = [readAddRaftVoterRequestV0] as const;
+/** AddRaftVoterRequest writers by version number (index = version). */
 export const addRaftVoterRequestWriters = [writeAddRaftVoterRequestV0] as const;
 
 /** AddRaftVoterResponse, versions 0, flexible 0+. */
@@ -136,10 +138,12 @@ export function writeAddRaftVoterResponseV0(w: Writer, m: AddRaftVoterResponse):
   w.uvarint(0);
 }
 
+/** AddRaftVoterResponse readers by version number (index = version). */
 export const addRaftVoterResponseReaders = [readAddRaftVoterResponseV0] as const;
+/** AddRaftVoterResponse writers by version number (index = version). */
 export const addRaftVoterResponseWriters = [writeAddRaftVoterResponseV0] as const;
 
-/** AddRaftVoter as a broker speaks it: request readers and response writers, indexed by version. */
+/** AddRaftVoter as a broker speaks it: request readers and response writers, indexed by version number. */
 export const addRaftVoterServer: ServerCodec = {
   key: 80, name: 'AddRaftVoter', minVersion: 0, maxVersion: 0, flexibleFrom: 0,
   readRequest: addRaftVoterRequestReaders, writeResponse: addRaftVoterResponseWriters,

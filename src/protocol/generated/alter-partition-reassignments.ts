@@ -104,7 +104,9 @@ export function writeAlterPartitionReassignmentsRequestV0(w: Writer, m: AlterPar
   w.uvarint(0);
 }
 
+/** AlterPartitionReassignmentsRequest readers by version number (index = version). */
 export const alterPartitionReassignmentsRequestReaders = [readAlterPartitionReassignmentsRequestV0] as const;
+/** AlterPartitionReassignmentsRequest writers by version number (index = version). */
 export const alterPartitionReassignmentsRequestWriters = [writeAlterPartitionReassignmentsRequestV0] as const;
 
 /** AlterPartitionReassignmentsResponse, versions 0, flexible 0+. */
@@ -218,10 +220,12 @@ export function writeAlterPartitionReassignmentsResponseV0(w: Writer, m: AlterPa
   w.uvarint(0);
 }
 
+/** AlterPartitionReassignmentsResponse readers by version number (index = version). */
 export const alterPartitionReassignmentsResponseReaders = [readAlterPartitionReassignmentsResponseV0] as const;
+/** AlterPartitionReassignmentsResponse writers by version number (index = version). */
 export const alterPartitionReassignmentsResponseWriters = [writeAlterPartitionReassignmentsResponseV0] as const;
 
-/** AlterPartitionReassignments as a broker speaks it: request readers and response writers, indexed by version. */
+/** AlterPartitionReassignments as a broker speaks it: request readers and response writers, indexed by version number. */
 export const alterPartitionReassignmentsServer: ServerCodec = {
   key: 45, name: 'AlterPartitionReassignments', minVersion: 0, maxVersion: 0, flexibleFrom: 0,
   readRequest: alterPartitionReassignmentsRequestReaders, writeResponse: alterPartitionReassignmentsResponseWriters,

@@ -222,7 +222,9 @@ export function writeAlterReplicaLogDirsRequestV2(w: Writer, m: AlterReplicaLogD
   w.uvarint(0);
 }
 
+/** AlterReplicaLogDirsRequest readers by version number (index = version). */
 export const alterReplicaLogDirsRequestReaders = [readAlterReplicaLogDirsRequestV0, readAlterReplicaLogDirsRequestV1, readAlterReplicaLogDirsRequestV2] as const;
+/** AlterReplicaLogDirsRequest writers by version number (index = version). */
 export const alterReplicaLogDirsRequestWriters = [writeAlterReplicaLogDirsRequestV0, writeAlterReplicaLogDirsRequestV1, writeAlterReplicaLogDirsRequestV2] as const;
 
 /** AlterReplicaLogDirsResponse, versions 0-2, flexible 2+. */
@@ -442,10 +444,12 @@ export function writeAlterReplicaLogDirsResponseV2(w: Writer, m: AlterReplicaLog
   w.uvarint(0);
 }
 
+/** AlterReplicaLogDirsResponse readers by version number (index = version). */
 export const alterReplicaLogDirsResponseReaders = [readAlterReplicaLogDirsResponseV0, readAlterReplicaLogDirsResponseV1, readAlterReplicaLogDirsResponseV2] as const;
+/** AlterReplicaLogDirsResponse writers by version number (index = version). */
 export const alterReplicaLogDirsResponseWriters = [writeAlterReplicaLogDirsResponseV0, writeAlterReplicaLogDirsResponseV1, writeAlterReplicaLogDirsResponseV2] as const;
 
-/** AlterReplicaLogDirs as a broker speaks it: request readers and response writers, indexed by version. */
+/** AlterReplicaLogDirs as a broker speaks it: request readers and response writers, indexed by version number. */
 export const alterReplicaLogDirsServer: ServerCodec = {
   key: 34, name: 'AlterReplicaLogDirs', minVersion: 0, maxVersion: 2, flexibleFrom: 2,
   readRequest: alterReplicaLogDirsRequestReaders, writeResponse: alterReplicaLogDirsResponseWriters,

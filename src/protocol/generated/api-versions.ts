@@ -113,7 +113,9 @@ export function writeApiVersionsRequestV4(w: Writer, m: ApiVersionsRequest): voi
   w.uvarint(0);
 }
 
+/** ApiVersionsRequest readers by version number (index = version). */
 export const apiVersionsRequestReaders = [readApiVersionsRequestV0, readApiVersionsRequestV1, readApiVersionsRequestV2, readApiVersionsRequestV3, readApiVersionsRequestV4] as const;
+/** ApiVersionsRequest writers by version number (index = version). */
 export const apiVersionsRequestWriters = [writeApiVersionsRequestV0, writeApiVersionsRequestV1, writeApiVersionsRequestV2, writeApiVersionsRequestV3, writeApiVersionsRequestV4] as const;
 
 /** ApiVersionsResponse, versions 0-4, flexible 3+. */
@@ -678,10 +680,12 @@ export function writeApiVersionsResponseV4(w: Writer, m: ApiVersionsResponse): v
   }
 }
 
+/** ApiVersionsResponse readers by version number (index = version). */
 export const apiVersionsResponseReaders = [readApiVersionsResponseV0, readApiVersionsResponseV1, readApiVersionsResponseV2, readApiVersionsResponseV3, readApiVersionsResponseV4] as const;
+/** ApiVersionsResponse writers by version number (index = version). */
 export const apiVersionsResponseWriters = [writeApiVersionsResponseV0, writeApiVersionsResponseV1, writeApiVersionsResponseV2, writeApiVersionsResponseV3, writeApiVersionsResponseV4] as const;
 
-/** ApiVersions as a broker speaks it: request readers and response writers, indexed by version. */
+/** ApiVersions as a broker speaks it: request readers and response writers, indexed by version number. */
 export const apiVersionsServer: ServerCodec = {
   key: 18, name: 'ApiVersions', minVersion: 0, maxVersion: 4, flexibleFrom: 3,
   readRequest: apiVersionsRequestReaders, writeResponse: apiVersionsResponseWriters,

@@ -13,16 +13,20 @@ export interface ApiInfo {
   readonly flexibleFrom: number;
 }
 
-/** What a broker needs of an API: request readers and response writers by version. */
+/**
+ * What a broker needs of an API: request readers and response writers. Every table is
+ * indexed by absolute version (`readRequest[apiVersion]`); entries below minVersion are
+ * undefined, so an API whose lowest version is not 0 needs no offset.
+ */
 export interface ServerCodec extends ApiInfo {
-  readonly readRequest: readonly ((r: Reader) => any)[];
-  readonly writeResponse: readonly ((w: Writer, m: any) => void)[];
+  readonly readRequest: readonly (((r: Reader) => any) | undefined)[];
+  readonly writeResponse: readonly (((w: Writer, m: any) => void) | undefined)[];
 }
 
-/** Both directions of an API: what clients and tests need as well. */
+/** Both directions of an API: what clients and tests need as well; indexed by version number like ServerCodec. */
 export interface ApiCodec extends ServerCodec {
-  readonly writeRequest: readonly ((w: Writer, m: any) => void)[];
-  readonly readResponse: readonly ((r: Reader) => any)[];
+  readonly writeRequest: readonly (((w: Writer, m: any) => void) | undefined)[];
+  readonly readResponse: readonly (((r: Reader) => any) | undefined)[];
 }
 
 export const ApiKey = {

@@ -44,7 +44,9 @@ export function writeConsumerGroupDescribeRequestV0(w: Writer, m: ConsumerGroupD
   w.uvarint(0);
 }
 
+/** ConsumerGroupDescribeRequest readers by version number (index = version). */
 export const consumerGroupDescribeRequestReaders = [readConsumerGroupDescribeRequestV0] as const;
+/** ConsumerGroupDescribeRequest writers by version number (index = version). */
 export const consumerGroupDescribeRequestWriters = [writeConsumerGroupDescribeRequestV0] as const;
 
 /** ConsumerGroupDescribeResponse, versions 0, flexible 0+. */
@@ -308,10 +310,12 @@ export function writeConsumerGroupDescribeResponseV0(w: Writer, m: ConsumerGroup
   w.uvarint(0);
 }
 
+/** ConsumerGroupDescribeResponse readers by version number (index = version). */
 export const consumerGroupDescribeResponseReaders = [readConsumerGroupDescribeResponseV0] as const;
+/** ConsumerGroupDescribeResponse writers by version number (index = version). */
 export const consumerGroupDescribeResponseWriters = [writeConsumerGroupDescribeResponseV0] as const;
 
-/** ConsumerGroupDescribe as a broker speaks it: request readers and response writers, indexed by version. */
+/** ConsumerGroupDescribe as a broker speaks it: request readers and response writers, indexed by version number. */
 export const consumerGroupDescribeServer: ServerCodec = {
   key: 69, name: 'ConsumerGroupDescribe', minVersion: 0, maxVersion: 0, flexibleFrom: 0,
   readRequest: consumerGroupDescribeRequestReaders, writeResponse: consumerGroupDescribeResponseWriters,

@@ -211,7 +211,9 @@ export function writeConsumerGroupHeartbeatRequestV1(w: Writer, m: ConsumerGroup
   w.uvarint(0);
 }
 
+/** ConsumerGroupHeartbeatRequest readers by version number (index = version). */
 export const consumerGroupHeartbeatRequestReaders = [readConsumerGroupHeartbeatRequestV0, readConsumerGroupHeartbeatRequestV1] as const;
+/** ConsumerGroupHeartbeatRequest writers by version number (index = version). */
 export const consumerGroupHeartbeatRequestWriters = [writeConsumerGroupHeartbeatRequestV0, writeConsumerGroupHeartbeatRequestV1] as const;
 
 /** ConsumerGroupHeartbeatResponse, versions 0-1, flexible 0+. */
@@ -432,10 +434,12 @@ export function writeConsumerGroupHeartbeatResponseV1(w: Writer, m: ConsumerGrou
   w.uvarint(0);
 }
 
+/** ConsumerGroupHeartbeatResponse readers by version number (index = version). */
 export const consumerGroupHeartbeatResponseReaders = [readConsumerGroupHeartbeatResponseV0, readConsumerGroupHeartbeatResponseV1] as const;
+/** ConsumerGroupHeartbeatResponse writers by version number (index = version). */
 export const consumerGroupHeartbeatResponseWriters = [writeConsumerGroupHeartbeatResponseV0, writeConsumerGroupHeartbeatResponseV1] as const;
 
-/** ConsumerGroupHeartbeat as a broker speaks it: request readers and response writers, indexed by version. */
+/** ConsumerGroupHeartbeat as a broker speaks it: request readers and response writers, indexed by version number. */
 export const consumerGroupHeartbeatServer: ServerCodec = {
   key: 68, name: 'ConsumerGroupHeartbeat', minVersion: 0, maxVersion: 1, flexibleFrom: 0,
   readRequest: consumerGroupHeartbeatRequestReaders, writeResponse: consumerGroupHeartbeatResponseWriters,

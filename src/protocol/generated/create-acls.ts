@@ -271,7 +271,9 @@ export function writeCreateAclsRequestV3(w: Writer, m: CreateAclsRequest): void 
   w.uvarint(0);
 }
 
+/** CreateAclsRequest readers by version number (index = version). */
 export const createAclsRequestReaders = [readCreateAclsRequestV0, readCreateAclsRequestV1, readCreateAclsRequestV2, readCreateAclsRequestV3] as const;
+/** CreateAclsRequest writers by version number (index = version). */
 export const createAclsRequestWriters = [writeCreateAclsRequestV0, writeCreateAclsRequestV1, writeCreateAclsRequestV2, writeCreateAclsRequestV3] as const;
 
 /** CreateAclsResponse, versions 0-3, flexible 2+. */
@@ -469,10 +471,12 @@ export function writeCreateAclsResponseV3(w: Writer, m: CreateAclsResponse): voi
   w.uvarint(0);
 }
 
+/** CreateAclsResponse readers by version number (index = version). */
 export const createAclsResponseReaders = [readCreateAclsResponseV0, readCreateAclsResponseV1, readCreateAclsResponseV2, readCreateAclsResponseV3] as const;
+/** CreateAclsResponse writers by version number (index = version). */
 export const createAclsResponseWriters = [writeCreateAclsResponseV0, writeCreateAclsResponseV1, writeCreateAclsResponseV2, writeCreateAclsResponseV3] as const;
 
-/** CreateAcls as a broker speaks it: request readers and response writers, indexed by version. */
+/** CreateAcls as a broker speaks it: request readers and response writers, indexed by version number. */
 export const createAclsServer: ServerCodec = {
   key: 30, name: 'CreateAcls', minVersion: 0, maxVersion: 3, flexibleFrom: 2,
   readRequest: createAclsRequestReaders, writeResponse: createAclsResponseWriters,

@@ -220,7 +220,9 @@ export function writeCreateDelegationTokenRequestV3(w: Writer, m: CreateDelegati
   w.uvarint(0);
 }
 
+/** CreateDelegationTokenRequest readers by version number (index = version). */
 export const createDelegationTokenRequestReaders = [readCreateDelegationTokenRequestV0, readCreateDelegationTokenRequestV1, readCreateDelegationTokenRequestV2, readCreateDelegationTokenRequestV3] as const;
+/** CreateDelegationTokenRequest writers by version number (index = version). */
 export const createDelegationTokenRequestWriters = [writeCreateDelegationTokenRequestV0, writeCreateDelegationTokenRequestV1, writeCreateDelegationTokenRequestV2, writeCreateDelegationTokenRequestV3] as const;
 
 /** CreateDelegationTokenResponse, versions 0-3, flexible 2+. */
@@ -469,10 +471,12 @@ export function writeCreateDelegationTokenResponseV3(w: Writer, m: CreateDelegat
   w.uvarint(0);
 }
 
+/** CreateDelegationTokenResponse readers by version number (index = version). */
 export const createDelegationTokenResponseReaders = [readCreateDelegationTokenResponseV0, readCreateDelegationTokenResponseV1, readCreateDelegationTokenResponseV2, readCreateDelegationTokenResponseV3] as const;
+/** CreateDelegationTokenResponse writers by version number (index = version). */
 export const createDelegationTokenResponseWriters = [writeCreateDelegationTokenResponseV0, writeCreateDelegationTokenResponseV1, writeCreateDelegationTokenResponseV2, writeCreateDelegationTokenResponseV3] as const;
 
-/** CreateDelegationToken as a broker speaks it: request readers and response writers, indexed by version. */
+/** CreateDelegationToken as a broker speaks it: request readers and response writers, indexed by version number. */
 export const createDelegationTokenServer: ServerCodec = {
   key: 38, name: 'CreateDelegationToken', minVersion: 0, maxVersion: 3, flexibleFrom: 2,
   readRequest: createDelegationTokenRequestReaders, writeResponse: createDelegationTokenResponseWriters,

@@ -893,7 +893,9 @@ export function writeCreateTopicsRequestV7(w: Writer, m: CreateTopicsRequest): v
   w.uvarint(0);
 }
 
+/** CreateTopicsRequest readers by version number (index = version). */
 export const createTopicsRequestReaders = [readCreateTopicsRequestV0, readCreateTopicsRequestV1, readCreateTopicsRequestV2, readCreateTopicsRequestV3, readCreateTopicsRequestV4, readCreateTopicsRequestV5, readCreateTopicsRequestV6, readCreateTopicsRequestV7] as const;
+/** CreateTopicsRequest writers by version number (index = version). */
 export const createTopicsRequestWriters = [writeCreateTopicsRequestV0, writeCreateTopicsRequestV1, writeCreateTopicsRequestV2, writeCreateTopicsRequestV3, writeCreateTopicsRequestV4, writeCreateTopicsRequestV5, writeCreateTopicsRequestV6, writeCreateTopicsRequestV7] as const;
 
 /** CreateTopicsResponse, versions 0-7, flexible 5+. */
@@ -1551,10 +1553,12 @@ export function writeCreateTopicsResponseV7(w: Writer, m: CreateTopicsResponse):
   w.uvarint(0);
 }
 
+/** CreateTopicsResponse readers by version number (index = version). */
 export const createTopicsResponseReaders = [readCreateTopicsResponseV0, readCreateTopicsResponseV1, readCreateTopicsResponseV2, readCreateTopicsResponseV3, readCreateTopicsResponseV4, readCreateTopicsResponseV5, readCreateTopicsResponseV6, readCreateTopicsResponseV7] as const;
+/** CreateTopicsResponse writers by version number (index = version). */
 export const createTopicsResponseWriters = [writeCreateTopicsResponseV0, writeCreateTopicsResponseV1, writeCreateTopicsResponseV2, writeCreateTopicsResponseV3, writeCreateTopicsResponseV4, writeCreateTopicsResponseV5, writeCreateTopicsResponseV6, writeCreateTopicsResponseV7] as const;
 
-/** CreateTopics as a broker speaks it: request readers and response writers, indexed by version. */
+/** CreateTopics as a broker speaks it: request readers and response writers, indexed by version number. */
 export const createTopicsServer: ServerCodec = {
   key: 19, name: 'CreateTopics', minVersion: 0, maxVersion: 7, flexibleFrom: 5,
   readRequest: createTopicsRequestReaders, writeResponse: createTopicsResponseWriters,

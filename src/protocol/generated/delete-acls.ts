@@ -271,7 +271,9 @@ export function writeDeleteAclsRequestV3(w: Writer, m: DeleteAclsRequest): void 
   w.uvarint(0);
 }
 
+/** DeleteAclsRequest readers by version number (index = version). */
 export const deleteAclsRequestReaders = [readDeleteAclsRequestV0, readDeleteAclsRequestV1, readDeleteAclsRequestV2, readDeleteAclsRequestV3] as const;
+/** DeleteAclsRequest writers by version number (index = version). */
 export const deleteAclsRequestWriters = [writeDeleteAclsRequestV0, writeDeleteAclsRequestV1, writeDeleteAclsRequestV2, writeDeleteAclsRequestV3] as const;
 
 /** DeleteAclsResponse, versions 0-3, flexible 2+. */
@@ -703,10 +705,12 @@ export function writeDeleteAclsResponseV3(w: Writer, m: DeleteAclsResponse): voi
   w.uvarint(0);
 }
 
+/** DeleteAclsResponse readers by version number (index = version). */
 export const deleteAclsResponseReaders = [readDeleteAclsResponseV0, readDeleteAclsResponseV1, readDeleteAclsResponseV2, readDeleteAclsResponseV3] as const;
+/** DeleteAclsResponse writers by version number (index = version). */
 export const deleteAclsResponseWriters = [writeDeleteAclsResponseV0, writeDeleteAclsResponseV1, writeDeleteAclsResponseV2, writeDeleteAclsResponseV3] as const;
 
-/** DeleteAcls as a broker speaks it: request readers and response writers, indexed by version. */
+/** DeleteAcls as a broker speaks it: request readers and response writers, indexed by version number. */
 export const deleteAclsServer: ServerCodec = {
   key: 31, name: 'DeleteAcls', minVersion: 0, maxVersion: 3, flexibleFrom: 2,
   readRequest: deleteAclsRequestReaders, writeResponse: deleteAclsResponseWriters,

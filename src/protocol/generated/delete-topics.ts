@@ -241,7 +241,9 @@ export function writeDeleteTopicsRequestV6(w: Writer, m: DeleteTopicsRequest): v
   w.uvarint(0);
 }
 
+/** DeleteTopicsRequest readers by version number (index = version). */
 export const deleteTopicsRequestReaders = [readDeleteTopicsRequestV0, readDeleteTopicsRequestV1, readDeleteTopicsRequestV2, readDeleteTopicsRequestV3, readDeleteTopicsRequestV4, readDeleteTopicsRequestV5, readDeleteTopicsRequestV6] as const;
+/** DeleteTopicsRequest writers by version number (index = version). */
 export const deleteTopicsRequestWriters = [writeDeleteTopicsRequestV0, writeDeleteTopicsRequestV1, writeDeleteTopicsRequestV2, writeDeleteTopicsRequestV3, writeDeleteTopicsRequestV4, writeDeleteTopicsRequestV5, writeDeleteTopicsRequestV6] as const;
 
 /** DeleteTopicsResponse, versions 0-6, flexible 4+. */
@@ -595,10 +597,12 @@ export function writeDeleteTopicsResponseV6(w: Writer, m: DeleteTopicsResponse):
   w.uvarint(0);
 }
 
+/** DeleteTopicsResponse readers by version number (index = version). */
 export const deleteTopicsResponseReaders = [readDeleteTopicsResponseV0, readDeleteTopicsResponseV1, readDeleteTopicsResponseV2, readDeleteTopicsResponseV3, readDeleteTopicsResponseV4, readDeleteTopicsResponseV5, readDeleteTopicsResponseV6] as const;
+/** DeleteTopicsResponse writers by version number (index = version). */
 export const deleteTopicsResponseWriters = [writeDeleteTopicsResponseV0, writeDeleteTopicsResponseV1, writeDeleteTopicsResponseV2, writeDeleteTopicsResponseV3, writeDeleteTopicsResponseV4, writeDeleteTopicsResponseV5, writeDeleteTopicsResponseV6] as const;
 
-/** DeleteTopics as a broker speaks it: request readers and response writers, indexed by version. */
+/** DeleteTopics as a broker speaks it: request readers and response writers, indexed by version number. */
 export const deleteTopicsServer: ServerCodec = {
   key: 20, name: 'DeleteTopics', minVersion: 0, maxVersion: 6, flexibleFrom: 4,
   readRequest: deleteTopicsRequestReaders, writeResponse: deleteTopicsResponseWriters,

@@ -196,7 +196,9 @@ export function writeDescribeAclsRequestV3(w: Writer, m: DescribeAclsRequest): v
   w.uvarint(0);
 }
 
+/** DescribeAclsRequest readers by version number (index = version). */
 export const describeAclsRequestReaders = [readDescribeAclsRequestV0, readDescribeAclsRequestV1, readDescribeAclsRequestV2, readDescribeAclsRequestV3] as const;
+/** DescribeAclsRequest writers by version number (index = version). */
 export const describeAclsRequestWriters = [writeDescribeAclsRequestV0, writeDescribeAclsRequestV1, writeDescribeAclsRequestV2, writeDescribeAclsRequestV3] as const;
 
 /** DescribeAclsResponse, versions 0-3, flexible 2+. */
@@ -592,10 +594,12 @@ export function writeDescribeAclsResponseV3(w: Writer, m: DescribeAclsResponse):
   w.uvarint(0);
 }
 
+/** DescribeAclsResponse readers by version number (index = version). */
 export const describeAclsResponseReaders = [readDescribeAclsResponseV0, readDescribeAclsResponseV1, readDescribeAclsResponseV2, readDescribeAclsResponseV3] as const;
+/** DescribeAclsResponse writers by version number (index = version). */
 export const describeAclsResponseWriters = [writeDescribeAclsResponseV0, writeDescribeAclsResponseV1, writeDescribeAclsResponseV2, writeDescribeAclsResponseV3] as const;
 
-/** DescribeAcls as a broker speaks it: request readers and response writers, indexed by version. */
+/** DescribeAcls as a broker speaks it: request readers and response writers, indexed by version number. */
 export const describeAclsServer: ServerCodec = {
   key: 29, name: 'DescribeAcls', minVersion: 0, maxVersion: 3, flexibleFrom: 2,
   readRequest: describeAclsRequestReaders, writeResponse: describeAclsResponseWriters,

@@ -62,7 +62,9 @@ export function writeDescribeClusterRequestV1(w: Writer, m: DescribeClusterReque
   w.uvarint(0);
 }
 
+/** DescribeClusterRequest readers by version number (index = version). */
 export const describeClusterRequestReaders = [readDescribeClusterRequestV0, readDescribeClusterRequestV1] as const;
+/** DescribeClusterRequest writers by version number (index = version). */
 export const describeClusterRequestWriters = [writeDescribeClusterRequestV0, writeDescribeClusterRequestV1] as const;
 
 /** DescribeClusterResponse, versions 0-1, flexible 0+. */
@@ -253,10 +255,12 @@ export function writeDescribeClusterResponseV1(w: Writer, m: DescribeClusterResp
   w.uvarint(0);
 }
 
+/** DescribeClusterResponse readers by version number (index = version). */
 export const describeClusterResponseReaders = [readDescribeClusterResponseV0, readDescribeClusterResponseV1] as const;
+/** DescribeClusterResponse writers by version number (index = version). */
 export const describeClusterResponseWriters = [writeDescribeClusterResponseV0, writeDescribeClusterResponseV1] as const;
 
-/** DescribeCluster as a broker speaks it: request readers and response writers, indexed by version. */
+/** DescribeCluster as a broker speaks it: request readers and response writers, indexed by version number. */
 export const describeClusterServer: ServerCodec = {
   key: 60, name: 'DescribeCluster', minVersion: 0, maxVersion: 1, flexibleFrom: 0,
   readRequest: describeClusterRequestReaders, writeResponse: describeClusterResponseWriters,

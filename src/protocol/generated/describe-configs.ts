@@ -290,7 +290,9 @@ export function writeDescribeConfigsRequestV4(w: Writer, m: DescribeConfigsReque
   w.uvarint(0);
 }
 
+/** DescribeConfigsRequest readers by version number (index = version). */
 export const describeConfigsRequestReaders = [readDescribeConfigsRequestV0, readDescribeConfigsRequestV1, readDescribeConfigsRequestV2, readDescribeConfigsRequestV3, readDescribeConfigsRequestV4] as const;
+/** DescribeConfigsRequest writers by version number (index = version). */
 export const describeConfigsRequestWriters = [writeDescribeConfigsRequestV0, writeDescribeConfigsRequestV1, writeDescribeConfigsRequestV2, writeDescribeConfigsRequestV3, writeDescribeConfigsRequestV4] as const;
 
 /** DescribeConfigsResponse, versions 0-4, flexible 4+. */
@@ -926,10 +928,12 @@ export function writeDescribeConfigsResponseV4(w: Writer, m: DescribeConfigsResp
   w.uvarint(0);
 }
 
+/** DescribeConfigsResponse readers by version number (index = version). */
 export const describeConfigsResponseReaders = [readDescribeConfigsResponseV0, readDescribeConfigsResponseV1, readDescribeConfigsResponseV2, readDescribeConfigsResponseV3, readDescribeConfigsResponseV4] as const;
+/** DescribeConfigsResponse writers by version number (index = version). */
 export const describeConfigsResponseWriters = [writeDescribeConfigsResponseV0, writeDescribeConfigsResponseV1, writeDescribeConfigsResponseV2, writeDescribeConfigsResponseV3, writeDescribeConfigsResponseV4] as const;
 
-/** DescribeConfigs as a broker speaks it: request readers and response writers, indexed by version. */
+/** DescribeConfigs as a broker speaks it: request readers and response writers, indexed by version number. */
 export const describeConfigsServer: ServerCodec = {
   key: 32, name: 'DescribeConfigs', minVersion: 0, maxVersion: 4, flexibleFrom: 4,
   readRequest: describeConfigsRequestReaders, writeResponse: describeConfigsResponseWriters,

@@ -184,7 +184,9 @@ export function writeDescribeDelegationTokenRequestV3(w: Writer, m: DescribeDele
   w.uvarint(0);
 }
 
+/** DescribeDelegationTokenRequest readers by version number (index = version). */
 export const describeDelegationTokenRequestReaders = [readDescribeDelegationTokenRequestV0, readDescribeDelegationTokenRequestV1, readDescribeDelegationTokenRequestV2, readDescribeDelegationTokenRequestV3] as const;
+/** DescribeDelegationTokenRequest writers by version number (index = version). */
 export const describeDelegationTokenRequestWriters = [writeDescribeDelegationTokenRequestV0, writeDescribeDelegationTokenRequestV1, writeDescribeDelegationTokenRequestV2, writeDescribeDelegationTokenRequestV3] as const;
 
 /** DescribeDelegationTokenResponse, versions 0-3, flexible 2+. */
@@ -619,10 +621,12 @@ export function writeDescribeDelegationTokenResponseV3(w: Writer, m: DescribeDel
   w.uvarint(0);
 }
 
+/** DescribeDelegationTokenResponse readers by version number (index = version). */
 export const describeDelegationTokenResponseReaders = [readDescribeDelegationTokenResponseV0, readDescribeDelegationTokenResponseV1, readDescribeDelegationTokenResponseV2, readDescribeDelegationTokenResponseV3] as const;
+/** DescribeDelegationTokenResponse writers by version number (index = version). */
 export const describeDelegationTokenResponseWriters = [writeDescribeDelegationTokenResponseV0, writeDescribeDelegationTokenResponseV1, writeDescribeDelegationTokenResponseV2, writeDescribeDelegationTokenResponseV3] as const;
 
-/** DescribeDelegationToken as a broker speaks it: request readers and response writers, indexed by version. */
+/** DescribeDelegationToken as a broker speaks it: request readers and response writers, indexed by version number. */
 export const describeDelegationTokenServer: ServerCodec = {
   key: 41, name: 'DescribeDelegationToken', minVersion: 0, maxVersion: 3, flexibleFrom: 2,
   readRequest: describeDelegationTokenRequestReaders, writeResponse: describeDelegationTokenResponseWriters,

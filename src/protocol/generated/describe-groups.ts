@@ -165,7 +165,9 @@ export function writeDescribeGroupsRequestV5(w: Writer, m: DescribeGroupsRequest
   w.uvarint(0);
 }
 
+/** DescribeGroupsRequest readers by version number (index = version). */
 export const describeGroupsRequestReaders = [readDescribeGroupsRequestV0, readDescribeGroupsRequestV1, readDescribeGroupsRequestV2, readDescribeGroupsRequestV3, readDescribeGroupsRequestV4, readDescribeGroupsRequestV5] as const;
+/** DescribeGroupsRequest writers by version number (index = version). */
 export const describeGroupsRequestWriters = [writeDescribeGroupsRequestV0, writeDescribeGroupsRequestV1, writeDescribeGroupsRequestV2, writeDescribeGroupsRequestV3, writeDescribeGroupsRequestV4, writeDescribeGroupsRequestV5] as const;
 
 /** DescribeGroupsResponse, versions 0-5, flexible 5+. */
@@ -781,10 +783,12 @@ export function writeDescribeGroupsResponseV5(w: Writer, m: DescribeGroupsRespon
   w.uvarint(0);
 }
 
+/** DescribeGroupsResponse readers by version number (index = version). */
 export const describeGroupsResponseReaders = [readDescribeGroupsResponseV0, readDescribeGroupsResponseV1, readDescribeGroupsResponseV2, readDescribeGroupsResponseV3, readDescribeGroupsResponseV4, readDescribeGroupsResponseV5] as const;
+/** DescribeGroupsResponse writers by version number (index = version). */
 export const describeGroupsResponseWriters = [writeDescribeGroupsResponseV0, writeDescribeGroupsResponseV1, writeDescribeGroupsResponseV2, writeDescribeGroupsResponseV3, writeDescribeGroupsResponseV4, writeDescribeGroupsResponseV5] as const;
 
-/** DescribeGroups as a broker speaks it: request readers and response writers, indexed by version. */
+/** DescribeGroups as a broker speaks it: request readers and response writers, indexed by version number. */
 export const describeGroupsServer: ServerCodec = {
   key: 15, name: 'DescribeGroups', minVersion: 0, maxVersion: 5, flexibleFrom: 5,
   readRequest: describeGroupsRequestReaders, writeResponse: describeGroupsResponseWriters,

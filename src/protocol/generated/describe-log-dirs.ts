@@ -248,7 +248,9 @@ export function writeDescribeLogDirsRequestV4(w: Writer, m: DescribeLogDirsReque
   w.uvarint(0);
 }
 
+/** DescribeLogDirsRequest readers by version number (index = version). */
 export const describeLogDirsRequestReaders = [readDescribeLogDirsRequestV0, readDescribeLogDirsRequestV1, readDescribeLogDirsRequestV2, readDescribeLogDirsRequestV3, readDescribeLogDirsRequestV4] as const;
+/** DescribeLogDirsRequest writers by version number (index = version). */
 export const describeLogDirsRequestWriters = [writeDescribeLogDirsRequestV0, writeDescribeLogDirsRequestV1, writeDescribeLogDirsRequestV2, writeDescribeLogDirsRequestV3, writeDescribeLogDirsRequestV4] as const;
 
 /** DescribeLogDirsResponse, versions 0-4, flexible 2+. */
@@ -825,10 +827,12 @@ export function writeDescribeLogDirsResponseV4(w: Writer, m: DescribeLogDirsResp
   w.uvarint(0);
 }
 
+/** DescribeLogDirsResponse readers by version number (index = version). */
 export const describeLogDirsResponseReaders = [readDescribeLogDirsResponseV0, readDescribeLogDirsResponseV1, readDescribeLogDirsResponseV2, readDescribeLogDirsResponseV3, readDescribeLogDirsResponseV4] as const;
+/** DescribeLogDirsResponse writers by version number (index = version). */
 export const describeLogDirsResponseWriters = [writeDescribeLogDirsResponseV0, writeDescribeLogDirsResponseV1, writeDescribeLogDirsResponseV2, writeDescribeLogDirsResponseV3, writeDescribeLogDirsResponseV4] as const;
 
-/** DescribeLogDirs as a broker speaks it: request readers and response writers, indexed by version. */
+/** DescribeLogDirs as a broker speaks it: request readers and response writers, indexed by version number. */
 export const describeLogDirsServer: ServerCodec = {
   key: 35, name: 'DescribeLogDirs', minVersion: 0, maxVersion: 4, flexibleFrom: 2,
   readRequest: describeLogDirsRequestReaders, writeResponse: describeLogDirsResponseWriters,

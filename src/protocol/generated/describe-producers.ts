@@ -68,7 +68,9 @@ export function writeDescribeProducersRequestV0(w: Writer, m: DescribeProducersR
   w.uvarint(0);
 }
 
+/** DescribeProducersRequest readers by version number (index = version). */
 export const describeProducersRequestReaders = [readDescribeProducersRequestV0] as const;
+/** DescribeProducersRequest writers by version number (index = version). */
 export const describeProducersRequestWriters = [writeDescribeProducersRequestV0] as const;
 
 /** DescribeProducersResponse, versions 0, flexible 0+. */
@@ -230,10 +232,12 @@ export function writeDescribeProducersResponseV0(w: Writer, m: DescribeProducers
   w.uvarint(0);
 }
 
+/** DescribeProducersResponse readers by version number (index = version). */
 export const describeProducersResponseReaders = [readDescribeProducersResponseV0] as const;
+/** DescribeProducersResponse writers by version number (index = version). */
 export const describeProducersResponseWriters = [writeDescribeProducersResponseV0] as const;
 
-/** DescribeProducers as a broker speaks it: request readers and response writers, indexed by version. */
+/** DescribeProducers as a broker speaks it: request readers and response writers, indexed by version number. */
 export const describeProducersServer: ServerCodec = {
   key: 61, name: 'DescribeProducers', minVersion: 0, maxVersion: 0, flexibleFrom: 0,
   readRequest: describeProducersRequestReaders, writeResponse: describeProducersResponseWriters,

@@ -214,7 +214,9 @@ export function writeDescribeQuorumRequestV2(w: Writer, m: DescribeQuorumRequest
   w.uvarint(0);
 }
 
+/** DescribeQuorumRequest readers by version number (index = version). */
 export const describeQuorumRequestReaders = [readDescribeQuorumRequestV0, readDescribeQuorumRequestV1, readDescribeQuorumRequestV2] as const;
+/** DescribeQuorumRequest writers by version number (index = version). */
 export const describeQuorumRequestWriters = [writeDescribeQuorumRequestV0, writeDescribeQuorumRequestV1, writeDescribeQuorumRequestV2] as const;
 
 /** DescribeQuorumResponse, versions 0-2, flexible 0+. */
@@ -752,10 +754,12 @@ export function writeDescribeQuorumResponseV2(w: Writer, m: DescribeQuorumRespon
   w.uvarint(0);
 }
 
+/** DescribeQuorumResponse readers by version number (index = version). */
 export const describeQuorumResponseReaders = [readDescribeQuorumResponseV0, readDescribeQuorumResponseV1, readDescribeQuorumResponseV2] as const;
+/** DescribeQuorumResponse writers by version number (index = version). */
 export const describeQuorumResponseWriters = [writeDescribeQuorumResponseV0, writeDescribeQuorumResponseV1, writeDescribeQuorumResponseV2] as const;
 
-/** DescribeQuorum as a broker speaks it: request readers and response writers, indexed by version. */
+/** DescribeQuorum as a broker speaks it: request readers and response writers, indexed by version number. */
 export const describeQuorumServer: ServerCodec = {
   key: 55, name: 'DescribeQuorum', minVersion: 0, maxVersion: 2, flexibleFrom: 0,
   readRequest: describeQuorumRequestReaders, writeResponse: describeQuorumResponseWriters,

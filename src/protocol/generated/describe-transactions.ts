@@ -38,7 +38,9 @@ export function writeDescribeTransactionsRequestV0(w: Writer, m: DescribeTransac
   w.uvarint(0);
 }
 
+/** DescribeTransactionsRequest readers by version number (index = version). */
 export const describeTransactionsRequestReaders = [readDescribeTransactionsRequestV0] as const;
+/** DescribeTransactionsRequest writers by version number (index = version). */
 export const describeTransactionsRequestWriters = [writeDescribeTransactionsRequestV0] as const;
 
 /** DescribeTransactionsResponse, versions 0, flexible 0+. */
@@ -174,10 +176,12 @@ export function writeDescribeTransactionsResponseV0(w: Writer, m: DescribeTransa
   w.uvarint(0);
 }
 
+/** DescribeTransactionsResponse readers by version number (index = version). */
 export const describeTransactionsResponseReaders = [readDescribeTransactionsResponseV0] as const;
+/** DescribeTransactionsResponse writers by version number (index = version). */
 export const describeTransactionsResponseWriters = [writeDescribeTransactionsResponseV0] as const;
 
-/** DescribeTransactions as a broker speaks it: request readers and response writers, indexed by version. */
+/** DescribeTransactions as a broker speaks it: request readers and response writers, indexed by version number. */
 export const describeTransactionsServer: ServerCodec = {
   key: 65, name: 'DescribeTransactions', minVersion: 0, maxVersion: 0, flexibleFrom: 0,
   readRequest: describeTransactionsRequestReaders, writeResponse: describeTransactionsResponseWriters,

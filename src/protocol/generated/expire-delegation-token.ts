@@ -83,7 +83,9 @@ export function writeExpireDelegationTokenRequestV2(w: Writer, m: ExpireDelegati
   w.uvarint(0);
 }
 
+/** ExpireDelegationTokenRequest readers by version number (index = version). */
 export const expireDelegationTokenRequestReaders = [readExpireDelegationTokenRequestV0, readExpireDelegationTokenRequestV1, readExpireDelegationTokenRequestV2] as const;
+/** ExpireDelegationTokenRequest writers by version number (index = version). */
 export const expireDelegationTokenRequestWriters = [writeExpireDelegationTokenRequestV0, writeExpireDelegationTokenRequestV1, writeExpireDelegationTokenRequestV2] as const;
 
 /** ExpireDelegationTokenResponse, versions 0-2, flexible 2+. */
@@ -177,10 +179,12 @@ export function writeExpireDelegationTokenResponseV2(w: Writer, m: ExpireDelegat
   w.uvarint(0);
 }
 
+/** ExpireDelegationTokenResponse readers by version number (index = version). */
 export const expireDelegationTokenResponseReaders = [readExpireDelegationTokenResponseV0, readExpireDelegationTokenResponseV1, readExpireDelegationTokenResponseV2] as const;
+/** ExpireDelegationTokenResponse writers by version number (index = version). */
 export const expireDelegationTokenResponseWriters = [writeExpireDelegationTokenResponseV0, writeExpireDelegationTokenResponseV1, writeExpireDelegationTokenResponseV2] as const;
 
-/** ExpireDelegationToken as a broker speaks it: request readers and response writers, indexed by version. */
+/** ExpireDelegationToken as a broker speaks it: request readers and response writers, indexed by version number. */
 export const expireDelegationTokenServer: ServerCodec = {
   key: 40, name: 'ExpireDelegationToken', minVersion: 0, maxVersion: 2, flexibleFrom: 2,
   readRequest: expireDelegationTokenRequestReaders, writeResponse: expireDelegationTokenResponseWriters,

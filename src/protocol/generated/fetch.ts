@@ -2521,7 +2521,9 @@ export function writeFetchRequestV17(w: Writer, m: FetchRequest): void {
   }
 }
 
+/** FetchRequest readers by version number (index = version). */
 export const fetchRequestReaders = [readFetchRequestV0, readFetchRequestV1, readFetchRequestV2, readFetchRequestV3, readFetchRequestV4, readFetchRequestV5, readFetchRequestV6, readFetchRequestV7, readFetchRequestV8, readFetchRequestV9, readFetchRequestV10, readFetchRequestV11, readFetchRequestV12, readFetchRequestV13, readFetchRequestV14, readFetchRequestV15, readFetchRequestV16, readFetchRequestV17] as const;
+/** FetchRequest writers by version number (index = version). */
 export const fetchRequestWriters = [writeFetchRequestV0, writeFetchRequestV1, writeFetchRequestV2, writeFetchRequestV3, writeFetchRequestV4, writeFetchRequestV5, writeFetchRequestV6, writeFetchRequestV7, writeFetchRequestV8, writeFetchRequestV9, writeFetchRequestV10, writeFetchRequestV11, writeFetchRequestV12, writeFetchRequestV13, writeFetchRequestV14, writeFetchRequestV15, writeFetchRequestV16, writeFetchRequestV17] as const;
 
 /** FetchResponse, versions 0-17, flexible 12+. */
@@ -5379,10 +5381,12 @@ export function writeFetchResponseV17(w: Writer, m: FetchResponse): void {
   }
 }
 
+/** FetchResponse readers by version number (index = version). */
 export const fetchResponseReaders = [readFetchResponseV0, readFetchResponseV1, readFetchResponseV2, readFetchResponseV3, readFetchResponseV4, readFetchResponseV5, readFetchResponseV6, readFetchResponseV7, readFetchResponseV8, readFetchResponseV9, readFetchResponseV10, readFetchResponseV11, readFetchResponseV12, readFetchResponseV13, readFetchResponseV14, readFetchResponseV15, readFetchResponseV16, readFetchResponseV17] as const;
+/** FetchResponse writers by version number (index = version). */
 export const fetchResponseWriters = [writeFetchResponseV0, writeFetchResponseV1, writeFetchResponseV2, writeFetchResponseV3, writeFetchResponseV4, writeFetchResponseV5, writeFetchResponseV6, writeFetchResponseV7, writeFetchResponseV8, writeFetchResponseV9, writeFetchResponseV10, writeFetchResponseV11, writeFetchResponseV12, writeFetchResponseV13, writeFetchResponseV14, writeFetchResponseV15, writeFetchResponseV16, writeFetchResponseV17] as const;
 
-/** Fetch as a broker speaks it: request readers and response writers, indexed by version. */
+/** Fetch as a broker speaks it: request readers and response writers, indexed by version number. */
 export const fetchServer: ServerCodec = {
   key: 1, name: 'Fetch', minVersion: 0, maxVersion: 17, flexibleFrom: 12,
   readRequest: fetchRequestReaders, writeResponse: fetchResponseWriters,

@@ -199,7 +199,9 @@ export function writeFindCoordinatorRequestV6(w: Writer, m: FindCoordinatorReque
   w.uvarint(0);
 }
 
+/** FindCoordinatorRequest readers by version number (index = version). */
 export const findCoordinatorRequestReaders = [readFindCoordinatorRequestV0, readFindCoordinatorRequestV1, readFindCoordinatorRequestV2, readFindCoordinatorRequestV3, readFindCoordinatorRequestV4, readFindCoordinatorRequestV5, readFindCoordinatorRequestV6] as const;
+/** FindCoordinatorRequest writers by version number (index = version). */
 export const findCoordinatorRequestWriters = [writeFindCoordinatorRequestV0, writeFindCoordinatorRequestV1, writeFindCoordinatorRequestV2, writeFindCoordinatorRequestV3, writeFindCoordinatorRequestV4, writeFindCoordinatorRequestV5, writeFindCoordinatorRequestV6] as const;
 
 /** FindCoordinatorResponse, versions 0-6, flexible 3+. */
@@ -595,10 +597,12 @@ export function writeFindCoordinatorResponseV6(w: Writer, m: FindCoordinatorResp
   w.uvarint(0);
 }
 
+/** FindCoordinatorResponse readers by version number (index = version). */
 export const findCoordinatorResponseReaders = [readFindCoordinatorResponseV0, readFindCoordinatorResponseV1, readFindCoordinatorResponseV2, readFindCoordinatorResponseV3, readFindCoordinatorResponseV4, readFindCoordinatorResponseV5, readFindCoordinatorResponseV6] as const;
+/** FindCoordinatorResponse writers by version number (index = version). */
 export const findCoordinatorResponseWriters = [writeFindCoordinatorResponseV0, writeFindCoordinatorResponseV1, writeFindCoordinatorResponseV2, writeFindCoordinatorResponseV3, writeFindCoordinatorResponseV4, writeFindCoordinatorResponseV5, writeFindCoordinatorResponseV6] as const;
 
-/** FindCoordinator as a broker speaks it: request readers and response writers, indexed by version. */
+/** FindCoordinator as a broker speaks it: request readers and response writers, indexed by version number. */
 export const findCoordinatorServer: ServerCodec = {
   key: 10, name: 'FindCoordinator', minVersion: 0, maxVersion: 6, flexibleFrom: 3,
   readRequest: findCoordinatorRequestReaders, writeResponse: findCoordinatorResponseWriters,

@@ -192,7 +192,9 @@ export function writeInitProducerIdRequestV5(w: Writer, m: InitProducerIdRequest
   w.uvarint(0);
 }
 
+/** InitProducerIdRequest readers by version number (index = version). */
 export const initProducerIdRequestReaders = [readInitProducerIdRequestV0, readInitProducerIdRequestV1, readInitProducerIdRequestV2, readInitProducerIdRequestV3, readInitProducerIdRequestV4, readInitProducerIdRequestV5] as const;
+/** InitProducerIdRequest writers by version number (index = version). */
 export const initProducerIdRequestWriters = [writeInitProducerIdRequestV0, writeInitProducerIdRequestV1, writeInitProducerIdRequestV2, writeInitProducerIdRequestV3, writeInitProducerIdRequestV4, writeInitProducerIdRequestV5] as const;
 
 /** InitProducerIdResponse, versions 0-5, flexible 2+. */
@@ -399,10 +401,12 @@ export function writeInitProducerIdResponseV5(w: Writer, m: InitProducerIdRespon
   w.uvarint(0);
 }
 
+/** InitProducerIdResponse readers by version number (index = version). */
 export const initProducerIdResponseReaders = [readInitProducerIdResponseV0, readInitProducerIdResponseV1, readInitProducerIdResponseV2, readInitProducerIdResponseV3, readInitProducerIdResponseV4, readInitProducerIdResponseV5] as const;
+/** InitProducerIdResponse writers by version number (index = version). */
 export const initProducerIdResponseWriters = [writeInitProducerIdResponseV0, writeInitProducerIdResponseV1, writeInitProducerIdResponseV2, writeInitProducerIdResponseV3, writeInitProducerIdResponseV4, writeInitProducerIdResponseV5] as const;
 
-/** InitProducerId as a broker speaks it: request readers and response writers, indexed by version. */
+/** InitProducerId as a broker speaks it: request readers and response writers, indexed by version number. */
 export const initProducerIdServer: ServerCodec = {
   key: 22, name: 'InitProducerId', minVersion: 0, maxVersion: 5, flexibleFrom: 2,
   readRequest: initProducerIdRequestReaders, writeResponse: initProducerIdResponseWriters,

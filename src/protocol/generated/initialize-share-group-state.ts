@@ -106,7 +106,9 @@ export function writeInitializeShareGroupStateRequestV0(w: Writer, m: Initialize
   w.uvarint(0);
 }
 
+/** InitializeShareGroupStateRequest readers by version number (index = version). */
 export const initializeShareGroupStateRequestReaders = [readInitializeShareGroupStateRequestV0] as const;
+/** InitializeShareGroupStateRequest writers by version number (index = version). */
 export const initializeShareGroupStateRequestWriters = [writeInitializeShareGroupStateRequestV0] as const;
 
 /** InitializeShareGroupStateResponse, versions 0, flexible 0+. */
@@ -202,10 +204,12 @@ export function writeInitializeShareGroupStateResponseV0(w: Writer, m: Initializ
   w.uvarint(0);
 }
 
+/** InitializeShareGroupStateResponse readers by version number (index = version). */
 export const initializeShareGroupStateResponseReaders = [readInitializeShareGroupStateResponseV0] as const;
+/** InitializeShareGroupStateResponse writers by version number (index = version). */
 export const initializeShareGroupStateResponseWriters = [writeInitializeShareGroupStateResponseV0] as const;
 
-/** InitializeShareGroupState as a broker speaks it: request readers and response writers, indexed by version. */
+/** InitializeShareGroupState as a broker speaks it: request readers and response writers, indexed by version number. */
 export const initializeShareGroupStateServer: ServerCodec = {
   key: 83, name: 'InitializeShareGroupState', minVersion: 0, maxVersion: 0, flexibleFrom: 0,
   readRequest: initializeShareGroupStateRequestReaders, writeResponse: initializeShareGroupStateResponseWriters,

@@ -28,7 +28,9 @@ export function writeListClientMetricsResourcesRequestV0(w: Writer, m: ListClien
   w.uvarint(0);
 }
 
+/** ListClientMetricsResourcesRequest readers by version number (index = version). */
 export const listClientMetricsResourcesRequestReaders = [readListClientMetricsResourcesRequestV0] as const;
+/** ListClientMetricsResourcesRequest writers by version number (index = version). */
 export const listClientMetricsResourcesRequestWriters = [writeListClientMetricsResourcesRequestV0] as const;
 
 /** ListClientMetricsResourcesResponse, versions 0, flexible 0+. */
@@ -94,10 +96,12 @@ export function writeListClientMetricsResourcesResponseV0(w: Writer, m: ListClie
   w.uvarint(0);
 }
 
+/** ListClientMetricsResourcesResponse readers by version number (index = version). */
 export const listClientMetricsResourcesResponseReaders = [readListClientMetricsResourcesResponseV0] as const;
+/** ListClientMetricsResourcesResponse writers by version number (index = version). */
 export const listClientMetricsResourcesResponseWriters = [writeListClientMetricsResourcesResponseV0] as const;
 
-/** ListClientMetricsResources as a broker speaks it: request readers and response writers, indexed by version. */
+/** ListClientMetricsResources as a broker speaks it: request readers and response writers, indexed by version number. */
 export const listClientMetricsResourcesServer: ServerCodec = {
   key: 74, name: 'ListClientMetricsResources', minVersion: 0, maxVersion: 0, flexibleFrom: 0,
   readRequest: listClientMetricsResourcesRequestReaders, writeResponse: listClientMetricsResourcesResponseWriters,

@@ -862,7 +862,9 @@ export function writeListOffsetsRequestV10(w: Writer, m: ListOffsetsRequest): vo
   w.uvarint(0);
 }
 
+/** ListOffsetsRequest readers by version number (index = version). */
 export const listOffsetsRequestReaders = [readListOffsetsRequestV0, readListOffsetsRequestV1, readListOffsetsRequestV2, readListOffsetsRequestV3, readListOffsetsRequestV4, readListOffsetsRequestV5, readListOffsetsRequestV6, readListOffsetsRequestV7, readListOffsetsRequestV8, readListOffsetsRequestV9, readListOffsetsRequestV10] as const;
+/** ListOffsetsRequest writers by version number (index = version). */
 export const listOffsetsRequestWriters = [writeListOffsetsRequestV0, writeListOffsetsRequestV1, writeListOffsetsRequestV2, writeListOffsetsRequestV3, writeListOffsetsRequestV4, writeListOffsetsRequestV5, writeListOffsetsRequestV6, writeListOffsetsRequestV7, writeListOffsetsRequestV8, writeListOffsetsRequestV9, writeListOffsetsRequestV10] as const;
 
 /** ListOffsetsResponse, versions 0-10, flexible 6+. */
@@ -1748,10 +1750,12 @@ export function writeListOffsetsResponseV10(w: Writer, m: ListOffsetsResponse): 
   w.uvarint(0);
 }
 
+/** ListOffsetsResponse readers by version number (index = version). */
 export const listOffsetsResponseReaders = [readListOffsetsResponseV0, readListOffsetsResponseV1, readListOffsetsResponseV2, readListOffsetsResponseV3, readListOffsetsResponseV4, readListOffsetsResponseV5, readListOffsetsResponseV6, readListOffsetsResponseV7, readListOffsetsResponseV8, readListOffsetsResponseV9, readListOffsetsResponseV10] as const;
+/** ListOffsetsResponse writers by version number (index = version). */
 export const listOffsetsResponseWriters = [writeListOffsetsResponseV0, writeListOffsetsResponseV1, writeListOffsetsResponseV2, writeListOffsetsResponseV3, writeListOffsetsResponseV4, writeListOffsetsResponseV5, writeListOffsetsResponseV6, writeListOffsetsResponseV7, writeListOffsetsResponseV8, writeListOffsetsResponseV9, writeListOffsetsResponseV10] as const;
 
-/** ListOffsets as a broker speaks it: request readers and response writers, indexed by version. */
+/** ListOffsets as a broker speaks it: request readers and response writers, indexed by version number. */
 export const listOffsetsServer: ServerCodec = {
   key: 2, name: 'ListOffsets', minVersion: 0, maxVersion: 10, flexibleFrom: 6,
   readRequest: listOffsetsRequestReaders, writeResponse: listOffsetsResponseWriters,

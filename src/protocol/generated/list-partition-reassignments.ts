@@ -74,7 +74,9 @@ export function writeListPartitionReassignmentsRequestV0(w: Writer, m: ListParti
   w.uvarint(0);
 }
 
+/** ListPartitionReassignmentsRequest readers by version number (index = version). */
 export const listPartitionReassignmentsRequestReaders = [readListPartitionReassignmentsRequestV0] as const;
+/** ListPartitionReassignmentsRequest writers by version number (index = version). */
 export const listPartitionReassignmentsRequestWriters = [writeListPartitionReassignmentsRequestV0] as const;
 
 /** ListPartitionReassignmentsResponse, versions 0, flexible 0+. */
@@ -206,10 +208,12 @@ export function writeListPartitionReassignmentsResponseV0(w: Writer, m: ListPart
   w.uvarint(0);
 }
 
+/** ListPartitionReassignmentsResponse readers by version number (index = version). */
 export const listPartitionReassignmentsResponseReaders = [readListPartitionReassignmentsResponseV0] as const;
+/** ListPartitionReassignmentsResponse writers by version number (index = version). */
 export const listPartitionReassignmentsResponseWriters = [writeListPartitionReassignmentsResponseV0] as const;
 
-/** ListPartitionReassignments as a broker speaks it: request readers and response writers, indexed by version. */
+/** ListPartitionReassignments as a broker speaks it: request readers and response writers, indexed by version number. */
 export const listPartitionReassignmentsServer: ServerCodec = {
   key: 46, name: 'ListPartitionReassignments', minVersion: 0, maxVersion: 0, flexibleFrom: 0,
   readRequest: listPartitionReassignmentsRequestReaders, writeResponse: listPartitionReassignmentsResponseWriters,

@@ -88,7 +88,9 @@ export function writeListTransactionsRequestV1(w: Writer, m: ListTransactionsReq
   w.uvarint(0);
 }
 
+/** ListTransactionsRequest readers by version number (index = version). */
 export const listTransactionsRequestReaders = [readListTransactionsRequestV0, readListTransactionsRequestV1] as const;
+/** ListTransactionsRequest writers by version number (index = version). */
 export const listTransactionsRequestWriters = [writeListTransactionsRequestV0, writeListTransactionsRequestV1] as const;
 
 /** ListTransactionsResponse, versions 0-1, flexible 0+. */
@@ -240,10 +242,12 @@ export function writeListTransactionsResponseV1(w: Writer, m: ListTransactionsRe
   w.uvarint(0);
 }
 
+/** ListTransactionsResponse readers by version number (index = version). */
 export const listTransactionsResponseReaders = [readListTransactionsResponseV0, readListTransactionsResponseV1] as const;
+/** ListTransactionsResponse writers by version number (index = version). */
 export const listTransactionsResponseWriters = [writeListTransactionsResponseV0, writeListTransactionsResponseV1] as const;
 
-/** ListTransactions as a broker speaks it: request readers and response writers, indexed by version. */
+/** ListTransactions as a broker speaks it: request readers and response writers, indexed by version number. */
 export const listTransactionsServer: ServerCodec = {
   key: 66, name: 'ListTransactions', minVersion: 0, maxVersion: 1, flexibleFrom: 0,
   readRequest: listTransactionsRequestReaders, writeResponse: listTransactionsResponseWriters,

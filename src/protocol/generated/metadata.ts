@@ -604,7 +604,9 @@ export function writeMetadataRequestV12(w: Writer, m: MetadataRequest): void {
   w.uvarint(0);
 }
 
+/** MetadataRequest readers by version number (index = version). */
 export const metadataRequestReaders = [readMetadataRequestV0, readMetadataRequestV1, readMetadataRequestV2, readMetadataRequestV3, readMetadataRequestV4, readMetadataRequestV5, readMetadataRequestV6, readMetadataRequestV7, readMetadataRequestV8, readMetadataRequestV9, readMetadataRequestV10, readMetadataRequestV11, readMetadataRequestV12] as const;
+/** MetadataRequest writers by version number (index = version). */
 export const metadataRequestWriters = [writeMetadataRequestV0, writeMetadataRequestV1, writeMetadataRequestV2, writeMetadataRequestV3, writeMetadataRequestV4, writeMetadataRequestV5, writeMetadataRequestV6, writeMetadataRequestV7, writeMetadataRequestV8, writeMetadataRequestV9, writeMetadataRequestV10, writeMetadataRequestV11, writeMetadataRequestV12] as const;
 
 /** MetadataResponse, versions 0-12, flexible 9+. */
@@ -2552,10 +2554,12 @@ export function writeMetadataResponseV12(w: Writer, m: MetadataResponse): void {
   w.uvarint(0);
 }
 
+/** MetadataResponse readers by version number (index = version). */
 export const metadataResponseReaders = [readMetadataResponseV0, readMetadataResponseV1, readMetadataResponseV2, readMetadataResponseV3, readMetadataResponseV4, readMetadataResponseV5, readMetadataResponseV6, readMetadataResponseV7, readMetadataResponseV8, readMetadataResponseV9, readMetadataResponseV10, readMetadataResponseV11, readMetadataResponseV12] as const;
+/** MetadataResponse writers by version number (index = version). */
 export const metadataResponseWriters = [writeMetadataResponseV0, writeMetadataResponseV1, writeMetadataResponseV2, writeMetadataResponseV3, writeMetadataResponseV4, writeMetadataResponseV5, writeMetadataResponseV6, writeMetadataResponseV7, writeMetadataResponseV8, writeMetadataResponseV9, writeMetadataResponseV10, writeMetadataResponseV11, writeMetadataResponseV12] as const;
 
-/** Metadata as a broker speaks it: request readers and response writers, indexed by version. */
+/** Metadata as a broker speaks it: request readers and response writers, indexed by version number. */
 export const metadataServer: ServerCodec = {
   key: 3, name: 'Metadata', minVersion: 0, maxVersion: 12, flexibleFrom: 9,
   readRequest: metadataRequestReaders, writeResponse: metadataResponseWriters,

@@ -868,7 +868,9 @@ export function writeOffsetCommitRequestV9(w: Writer, m: OffsetCommitRequest): v
   w.uvarint(0);
 }
 
+/** OffsetCommitRequest readers by version number (index = version). */
 export const offsetCommitRequestReaders = [readOffsetCommitRequestV0, readOffsetCommitRequestV1, readOffsetCommitRequestV2, readOffsetCommitRequestV3, readOffsetCommitRequestV4, readOffsetCommitRequestV5, readOffsetCommitRequestV6, readOffsetCommitRequestV7, readOffsetCommitRequestV8, readOffsetCommitRequestV9] as const;
+/** OffsetCommitRequest writers by version number (index = version). */
 export const offsetCommitRequestWriters = [writeOffsetCommitRequestV0, writeOffsetCommitRequestV1, writeOffsetCommitRequestV2, writeOffsetCommitRequestV3, writeOffsetCommitRequestV4, writeOffsetCommitRequestV5, writeOffsetCommitRequestV6, writeOffsetCommitRequestV7, writeOffsetCommitRequestV8, writeOffsetCommitRequestV9] as const;
 
 /** OffsetCommitResponse, versions 0-9, flexible 8+. */
@@ -1522,10 +1524,12 @@ export function writeOffsetCommitResponseV9(w: Writer, m: OffsetCommitResponse):
   w.uvarint(0);
 }
 
+/** OffsetCommitResponse readers by version number (index = version). */
 export const offsetCommitResponseReaders = [readOffsetCommitResponseV0, readOffsetCommitResponseV1, readOffsetCommitResponseV2, readOffsetCommitResponseV3, readOffsetCommitResponseV4, readOffsetCommitResponseV5, readOffsetCommitResponseV6, readOffsetCommitResponseV7, readOffsetCommitResponseV8, readOffsetCommitResponseV9] as const;
+/** OffsetCommitResponse writers by version number (index = version). */
 export const offsetCommitResponseWriters = [writeOffsetCommitResponseV0, writeOffsetCommitResponseV1, writeOffsetCommitResponseV2, writeOffsetCommitResponseV3, writeOffsetCommitResponseV4, writeOffsetCommitResponseV5, writeOffsetCommitResponseV6, writeOffsetCommitResponseV7, writeOffsetCommitResponseV8, writeOffsetCommitResponseV9] as const;
 
-/** OffsetCommit as a broker speaks it: request readers and response writers, indexed by version. */
+/** OffsetCommit as a broker speaks it: request readers and response writers, indexed by version number. */
 export const offsetCommitServer: ServerCodec = {
   key: 8, name: 'OffsetCommit', minVersion: 0, maxVersion: 9, flexibleFrom: 8,
   readRequest: offsetCommitRequestReaders, writeResponse: offsetCommitResponseWriters,

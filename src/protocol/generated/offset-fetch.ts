@@ -607,7 +607,9 @@ export function writeOffsetFetchRequestV9(w: Writer, m: OffsetFetchRequest): voi
   w.uvarint(0);
 }
 
+/** OffsetFetchRequest readers by version number (index = version). */
 export const offsetFetchRequestReaders = [readOffsetFetchRequestV0, readOffsetFetchRequestV1, readOffsetFetchRequestV2, readOffsetFetchRequestV3, readOffsetFetchRequestV4, readOffsetFetchRequestV5, readOffsetFetchRequestV6, readOffsetFetchRequestV7, readOffsetFetchRequestV8, readOffsetFetchRequestV9] as const;
+/** OffsetFetchRequest writers by version number (index = version). */
 export const offsetFetchRequestWriters = [writeOffsetFetchRequestV0, writeOffsetFetchRequestV1, writeOffsetFetchRequestV2, writeOffsetFetchRequestV3, writeOffsetFetchRequestV4, writeOffsetFetchRequestV5, writeOffsetFetchRequestV6, writeOffsetFetchRequestV7, writeOffsetFetchRequestV8, writeOffsetFetchRequestV9] as const;
 
 /** OffsetFetchResponse, versions 0-9, flexible 6+. */
@@ -1515,10 +1517,12 @@ export function writeOffsetFetchResponseV9(w: Writer, m: OffsetFetchResponse): v
   w.uvarint(0);
 }
 
+/** OffsetFetchResponse readers by version number (index = version). */
 export const offsetFetchResponseReaders = [readOffsetFetchResponseV0, readOffsetFetchResponseV1, readOffsetFetchResponseV2, readOffsetFetchResponseV3, readOffsetFetchResponseV4, readOffsetFetchResponseV5, readOffsetFetchResponseV6, readOffsetFetchResponseV7, readOffsetFetchResponseV8, readOffsetFetchResponseV9] as const;
+/** OffsetFetchResponse writers by version number (index = version). */
 export const offsetFetchResponseWriters = [writeOffsetFetchResponseV0, writeOffsetFetchResponseV1, writeOffsetFetchResponseV2, writeOffsetFetchResponseV3, writeOffsetFetchResponseV4, writeOffsetFetchResponseV5, writeOffsetFetchResponseV6, writeOffsetFetchResponseV7, writeOffsetFetchResponseV8, writeOffsetFetchResponseV9] as const;
 
-/** OffsetFetch as a broker speaks it: request readers and response writers, indexed by version. */
+/** OffsetFetch as a broker speaks it: request readers and response writers, indexed by version number. */
 export const offsetFetchServer: ServerCodec = {
   key: 9, name: 'OffsetFetch', minVersion: 0, maxVersion: 9, flexibleFrom: 6,
   readRequest: offsetFetchRequestReaders, writeResponse: offsetFetchResponseWriters,

@@ -355,7 +355,9 @@ export function writeOffsetForLeaderEpochRequestV4(w: Writer, m: OffsetForLeader
   w.uvarint(0);
 }
 
+/** OffsetForLeaderEpochRequest readers by version number (index = version). */
 export const offsetForLeaderEpochRequestReaders = [readOffsetForLeaderEpochRequestV0, readOffsetForLeaderEpochRequestV1, readOffsetForLeaderEpochRequestV2, readOffsetForLeaderEpochRequestV3, readOffsetForLeaderEpochRequestV4] as const;
+/** OffsetForLeaderEpochRequest writers by version number (index = version). */
 export const offsetForLeaderEpochRequestWriters = [writeOffsetForLeaderEpochRequestV0, writeOffsetForLeaderEpochRequestV1, writeOffsetForLeaderEpochRequestV2, writeOffsetForLeaderEpochRequestV3, writeOffsetForLeaderEpochRequestV4] as const;
 
 /** OffsetForLeaderEpochResponse, versions 0-4, flexible 4+. */
@@ -734,10 +736,12 @@ export function writeOffsetForLeaderEpochResponseV4(w: Writer, m: OffsetForLeade
   w.uvarint(0);
 }
 
+/** OffsetForLeaderEpochResponse readers by version number (index = version). */
 export const offsetForLeaderEpochResponseReaders = [readOffsetForLeaderEpochResponseV0, readOffsetForLeaderEpochResponseV1, readOffsetForLeaderEpochResponseV2, readOffsetForLeaderEpochResponseV3, readOffsetForLeaderEpochResponseV4] as const;
+/** OffsetForLeaderEpochResponse writers by version number (index = version). */
 export const offsetForLeaderEpochResponseWriters = [writeOffsetForLeaderEpochResponseV0, writeOffsetForLeaderEpochResponseV1, writeOffsetForLeaderEpochResponseV2, writeOffsetForLeaderEpochResponseV3, writeOffsetForLeaderEpochResponseV4] as const;
 
-/** OffsetForLeaderEpoch as a broker speaks it: request readers and response writers, indexed by version. */
+/** OffsetForLeaderEpoch as a broker speaks it: request readers and response writers, indexed by version number. */
 export const offsetForLeaderEpochServer: ServerCodec = {
   key: 23, name: 'OffsetForLeaderEpoch', minVersion: 0, maxVersion: 4, flexibleFrom: 4,
   readRequest: offsetForLeaderEpochRequestReaders, writeResponse: offsetForLeaderEpochResponseWriters,

@@ -891,7 +891,9 @@ export function writeProduceRequestV11(w: Writer, m: ProduceRequest): void {
   w.uvarint(0);
 }
 
+/** ProduceRequest readers by version number (index = version). */
 export const produceRequestReaders = [readProduceRequestV0, readProduceRequestV1, readProduceRequestV2, readProduceRequestV3, readProduceRequestV4, readProduceRequestV5, readProduceRequestV6, readProduceRequestV7, readProduceRequestV8, readProduceRequestV9, readProduceRequestV10, readProduceRequestV11] as const;
+/** ProduceRequest writers by version number (index = version). */
 export const produceRequestWriters = [writeProduceRequestV0, writeProduceRequestV1, writeProduceRequestV2, writeProduceRequestV3, writeProduceRequestV4, writeProduceRequestV5, writeProduceRequestV6, writeProduceRequestV7, writeProduceRequestV8, writeProduceRequestV9, writeProduceRequestV10, writeProduceRequestV11] as const;
 
 /** ProduceResponse, versions 0-11, flexible 9+. */
@@ -2208,10 +2210,12 @@ export function writeProduceResponseV11(w: Writer, m: ProduceResponse): void {
   }
 }
 
+/** ProduceResponse readers by version number (index = version). */
 export const produceResponseReaders = [readProduceResponseV0, readProduceResponseV1, readProduceResponseV2, readProduceResponseV3, readProduceResponseV4, readProduceResponseV5, readProduceResponseV6, readProduceResponseV7, readProduceResponseV8, readProduceResponseV9, readProduceResponseV10, readProduceResponseV11] as const;
+/** ProduceResponse writers by version number (index = version). */
 export const produceResponseWriters = [writeProduceResponseV0, writeProduceResponseV1, writeProduceResponseV2, writeProduceResponseV3, writeProduceResponseV4, writeProduceResponseV5, writeProduceResponseV6, writeProduceResponseV7, writeProduceResponseV8, writeProduceResponseV9, writeProduceResponseV10, writeProduceResponseV11] as const;
 
-/** Produce as a broker speaks it: request readers and response writers, indexed by version. */
+/** Produce as a broker speaks it: request readers and response writers, indexed by version number. */
 export const produceServer: ServerCodec = {
   key: 0, name: 'Produce', minVersion: 0, maxVersion: 11, flexibleFrom: 9,
   readRequest: produceRequestReaders, writeResponse: produceResponseWriters,

@@ -100,7 +100,9 @@ export function writeReadShareGroupStateSummaryRequestV0(w: Writer, m: ReadShare
   w.uvarint(0);
 }
 
+/** ReadShareGroupStateSummaryRequest readers by version number (index = version). */
 export const readShareGroupStateSummaryRequestReaders = [readReadShareGroupStateSummaryRequestV0] as const;
+/** ReadShareGroupStateSummaryRequest writers by version number (index = version). */
 export const readShareGroupStateSummaryRequestWriters = [writeReadShareGroupStateSummaryRequestV0] as const;
 
 /** ReadShareGroupStateSummaryResponse, versions 0, flexible 0+. */
@@ -208,10 +210,12 @@ export function writeReadShareGroupStateSummaryResponseV0(w: Writer, m: ReadShar
   w.uvarint(0);
 }
 
+/** ReadShareGroupStateSummaryResponse readers by version number (index = version). */
 export const readShareGroupStateSummaryResponseReaders = [readReadShareGroupStateSummaryResponseV0] as const;
+/** ReadShareGroupStateSummaryResponse writers by version number (index = version). */
 export const readShareGroupStateSummaryResponseWriters = [writeReadShareGroupStateSummaryResponseV0] as const;
 
-/** ReadShareGroupStateSummary as a broker speaks it: request readers and response writers, indexed by version. */
+/** ReadShareGroupStateSummary as a broker speaks it: request readers and response writers, indexed by version number. */
 export const readShareGroupStateSummaryServer: ServerCodec = {
   key: 87, name: 'ReadShareGroupStateSummary', minVersion: 0, maxVersion: 0, flexibleFrom: 0,
   readRequest: readShareGroupStateSummaryRequestReaders, writeResponse: readShareGroupStateSummaryResponseWriters,

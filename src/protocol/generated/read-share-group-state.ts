@@ -100,7 +100,9 @@ export function writeReadShareGroupStateRequestV0(w: Writer, m: ReadShareGroupSt
   w.uvarint(0);
 }
 
+/** ReadShareGroupStateRequest readers by version number (index = version). */
 export const readShareGroupStateRequestReaders = [readReadShareGroupStateRequestV0] as const;
+/** ReadShareGroupStateRequest writers by version number (index = version). */
 export const readShareGroupStateRequestWriters = [writeReadShareGroupStateRequestV0] as const;
 
 /** ReadShareGroupStateResponse, versions 0, flexible 0+. */
@@ -256,10 +258,12 @@ export function writeReadShareGroupStateResponseV0(w: Writer, m: ReadShareGroupS
   w.uvarint(0);
 }
 
+/** ReadShareGroupStateResponse readers by version number (index = version). */
 export const readShareGroupStateResponseReaders = [readReadShareGroupStateResponseV0] as const;
+/** ReadShareGroupStateResponse writers by version number (index = version). */
 export const readShareGroupStateResponseWriters = [writeReadShareGroupStateResponseV0] as const;
 
-/** ReadShareGroupState as a broker speaks it: request readers and response writers, indexed by version. */
+/** ReadShareGroupState as a broker speaks it: request readers and response writers, indexed by version number. */
 export const readShareGroupStateServer: ServerCodec = {
   key: 84, name: 'ReadShareGroupState', minVersion: 0, maxVersion: 0, flexibleFrom: 0,
   readRequest: readShareGroupStateRequestReaders, writeResponse: readShareGroupStateResponseWriters,

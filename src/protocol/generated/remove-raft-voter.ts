@@ -45,7 +45,9 @@ export function writeRemoveRaftVoterRequestV0(w: Writer, m: RemoveRaftVoterReque
   w.uvarint(0);
 }
 
+/** RemoveRaftVoterRequest readers by version number (index = version). */
 export const removeRaftVoterRequestReaders = [readRemoveRaftVoterRequestV0] as const;
+/** RemoveRaftVoterRequest writers by version number (index = version). */
 export const removeRaftVoterRequestWriters = [writeRemoveRaftVoterRequestV0] as const;
 
 /** RemoveRaftVoterResponse, versions 0, flexible 0+. */
@@ -87,10 +89,12 @@ export function writeRemoveRaftVoterResponseV0(w: Writer, m: RemoveRaftVoterResp
   w.uvarint(0);
 }
 
+/** RemoveRaftVoterResponse readers by version number (index = version). */
 export const removeRaftVoterResponseReaders = [readRemoveRaftVoterResponseV0] as const;
+/** RemoveRaftVoterResponse writers by version number (index = version). */
 export const removeRaftVoterResponseWriters = [writeRemoveRaftVoterResponseV0] as const;
 
-/** RemoveRaftVoter as a broker speaks it: request readers and response writers, indexed by version. */
+/** RemoveRaftVoter as a broker speaks it: request readers and response writers, indexed by version number. */
 export const removeRaftVoterServer: ServerCodec = {
   key: 81, name: 'RemoveRaftVoter', minVersion: 0, maxVersion: 0, flexibleFrom: 0,
   readRequest: removeRaftVoterRequestReaders, writeResponse: removeRaftVoterResponseWriters,

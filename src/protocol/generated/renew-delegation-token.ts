@@ -83,7 +83,9 @@ export function writeRenewDelegationTokenRequestV2(w: Writer, m: RenewDelegation
   w.uvarint(0);
 }
 
+/** RenewDelegationTokenRequest readers by version number (index = version). */
 export const renewDelegationTokenRequestReaders = [readRenewDelegationTokenRequestV0, readRenewDelegationTokenRequestV1, readRenewDelegationTokenRequestV2] as const;
+/** RenewDelegationTokenRequest writers by version number (index = version). */
 export const renewDelegationTokenRequestWriters = [writeRenewDelegationTokenRequestV0, writeRenewDelegationTokenRequestV1, writeRenewDelegationTokenRequestV2] as const;
 
 /** RenewDelegationTokenResponse, versions 0-2, flexible 2+. */
@@ -177,10 +179,12 @@ export function writeRenewDelegationTokenResponseV2(w: Writer, m: RenewDelegatio
   w.uvarint(0);
 }
 
+/** RenewDelegationTokenResponse readers by version number (index = version). */
 export const renewDelegationTokenResponseReaders = [readRenewDelegationTokenResponseV0, readRenewDelegationTokenResponseV1, readRenewDelegationTokenResponseV2] as const;
+/** RenewDelegationTokenResponse writers by version number (index = version). */
 export const renewDelegationTokenResponseWriters = [writeRenewDelegationTokenResponseV0, writeRenewDelegationTokenResponseV1, writeRenewDelegationTokenResponseV2] as const;
 
-/** RenewDelegationToken as a broker speaks it: request readers and response writers, indexed by version. */
+/** RenewDelegationToken as a broker speaks it: request readers and response writers, indexed by version number. */
 export const renewDelegationTokenServer: ServerCodec = {
   key: 39, name: 'RenewDelegationToken', minVersion: 0, maxVersion: 2, flexibleFrom: 2,
   readRequest: renewDelegationTokenRequestReaders, writeResponse: renewDelegationTokenResponseWriters,

@@ -152,7 +152,9 @@ export function writeShareAcknowledgeRequestV0(w: Writer, m: ShareAcknowledgeReq
   w.uvarint(0);
 }
 
+/** ShareAcknowledgeRequest readers by version number (index = version). */
 export const shareAcknowledgeRequestReaders = [readShareAcknowledgeRequestV0] as const;
+/** ShareAcknowledgeRequest writers by version number (index = version). */
 export const shareAcknowledgeRequestWriters = [writeShareAcknowledgeRequestV0] as const;
 
 /** ShareAcknowledgeResponse, versions 0, flexible 0+. */
@@ -353,10 +355,12 @@ export function writeShareAcknowledgeResponseV0(w: Writer, m: ShareAcknowledgeRe
   w.uvarint(0);
 }
 
+/** ShareAcknowledgeResponse readers by version number (index = version). */
 export const shareAcknowledgeResponseReaders = [readShareAcknowledgeResponseV0] as const;
+/** ShareAcknowledgeResponse writers by version number (index = version). */
 export const shareAcknowledgeResponseWriters = [writeShareAcknowledgeResponseV0] as const;
 
-/** ShareAcknowledge as a broker speaks it: request readers and response writers, indexed by version. */
+/** ShareAcknowledge as a broker speaks it: request readers and response writers, indexed by version number. */
 export const shareAcknowledgeServer: ServerCodec = {
   key: 79, name: 'ShareAcknowledge', minVersion: 0, maxVersion: 0, flexibleFrom: 0,
   readRequest: shareAcknowledgeRequestReaders, writeResponse: shareAcknowledgeResponseWriters,

@@ -216,7 +216,9 @@ export function writeShareFetchRequestV0(w: Writer, m: ShareFetchRequest): void 
   w.uvarint(0);
 }
 
+/** ShareFetchRequest readers by version number (index = version). */
 export const shareFetchRequestReaders = [readShareFetchRequestV0] as const;
+/** ShareFetchRequest writers by version number (index = version). */
 export const shareFetchRequestWriters = [writeShareFetchRequestV0] as const;
 
 /** ShareFetchResponse, versions 0, flexible 0+. */
@@ -477,10 +479,12 @@ export function writeShareFetchResponseV0(w: Writer, m: ShareFetchResponse): voi
   w.uvarint(0);
 }
 
+/** ShareFetchResponse readers by version number (index = version). */
 export const shareFetchResponseReaders = [readShareFetchResponseV0] as const;
+/** ShareFetchResponse writers by version number (index = version). */
 export const shareFetchResponseWriters = [writeShareFetchResponseV0] as const;
 
-/** ShareFetch as a broker speaks it: request readers and response writers, indexed by version. */
+/** ShareFetch as a broker speaks it: request readers and response writers, indexed by version number. */
 export const shareFetchServer: ServerCodec = {
   key: 78, name: 'ShareFetch', minVersion: 0, maxVersion: 0, flexibleFrom: 0,
   readRequest: shareFetchRequestReaders, writeResponse: shareFetchResponseWriters,

@@ -44,7 +44,9 @@ export function writeShareGroupDescribeRequestV0(w: Writer, m: ShareGroupDescrib
   w.uvarint(0);
 }
 
+/** ShareGroupDescribeRequest readers by version number (index = version). */
 export const shareGroupDescribeRequestReaders = [readShareGroupDescribeRequestV0] as const;
+/** ShareGroupDescribeRequest writers by version number (index = version). */
 export const shareGroupDescribeRequestWriters = [writeShareGroupDescribeRequestV0] as const;
 
 /** ShareGroupDescribeResponse, versions 0, flexible 0+. */
@@ -282,10 +284,12 @@ export function writeShareGroupDescribeResponseV0(w: Writer, m: ShareGroupDescri
   w.uvarint(0);
 }
 
+/** ShareGroupDescribeResponse readers by version number (index = version). */
 export const shareGroupDescribeResponseReaders = [readShareGroupDescribeResponseV0] as const;
+/** ShareGroupDescribeResponse writers by version number (index = version). */
 export const shareGroupDescribeResponseWriters = [writeShareGroupDescribeResponseV0] as const;
 
-/** ShareGroupDescribe as a broker speaks it: request readers and response writers, indexed by version. */
+/** ShareGroupDescribe as a broker speaks it: request readers and response writers, indexed by version number. */
 export const shareGroupDescribeServer: ServerCodec = {
   key: 77, name: 'ShareGroupDescribe', minVersion: 0, maxVersion: 0, flexibleFrom: 0,
   readRequest: shareGroupDescribeRequestReaders, writeResponse: shareGroupDescribeResponseWriters,

@@ -62,7 +62,9 @@ export function writeShareGroupHeartbeatRequestV0(w: Writer, m: ShareGroupHeartb
   w.uvarint(0);
 }
 
+/** ShareGroupHeartbeatRequest readers by version number (index = version). */
 export const shareGroupHeartbeatRequestReaders = [readShareGroupHeartbeatRequestV0] as const;
+/** ShareGroupHeartbeatRequest writers by version number (index = version). */
 export const shareGroupHeartbeatRequestWriters = [writeShareGroupHeartbeatRequestV0] as const;
 
 /** ShareGroupHeartbeatResponse, versions 0, flexible 0+. */
@@ -192,10 +194,12 @@ export function writeShareGroupHeartbeatResponseV0(w: Writer, m: ShareGroupHeart
   w.uvarint(0);
 }
 
+/** ShareGroupHeartbeatResponse readers by version number (index = version). */
 export const shareGroupHeartbeatResponseReaders = [readShareGroupHeartbeatResponseV0] as const;
+/** ShareGroupHeartbeatResponse writers by version number (index = version). */
 export const shareGroupHeartbeatResponseWriters = [writeShareGroupHeartbeatResponseV0] as const;
 
-/** ShareGroupHeartbeat as a broker speaks it: request readers and response writers, indexed by version. */
+/** ShareGroupHeartbeat as a broker speaks it: request readers and response writers, indexed by version number. */
 export const shareGroupHeartbeatServer: ServerCodec = {
   key: 76, name: 'ShareGroupHeartbeat', minVersion: 0, maxVersion: 0, flexibleFrom: 0,
   readRequest: shareGroupHeartbeatRequestReaders, writeResponse: shareGroupHeartbeatResponseWriters,

@@ -500,7 +500,9 @@ export function writeTxnOffsetCommitRequestV4(w: Writer, m: TxnOffsetCommitReque
   w.uvarint(0);
 }
 
+/** TxnOffsetCommitRequest readers by version number (index = version). */
 export const txnOffsetCommitRequestReaders = [readTxnOffsetCommitRequestV0, readTxnOffsetCommitRequestV1, readTxnOffsetCommitRequestV2, readTxnOffsetCommitRequestV3, readTxnOffsetCommitRequestV4] as const;
+/** TxnOffsetCommitRequest writers by version number (index = version). */
 export const txnOffsetCommitRequestWriters = [writeTxnOffsetCommitRequestV0, writeTxnOffsetCommitRequestV1, writeTxnOffsetCommitRequestV2, writeTxnOffsetCommitRequestV3, writeTxnOffsetCommitRequestV4] as const;
 
 /** TxnOffsetCommitResponse, versions 0-4, flexible 3+. */
@@ -853,10 +855,12 @@ export function writeTxnOffsetCommitResponseV4(w: Writer, m: TxnOffsetCommitResp
   w.uvarint(0);
 }
 
+/** TxnOffsetCommitResponse readers by version number (index = version). */
 export const txnOffsetCommitResponseReaders = [readTxnOffsetCommitResponseV0, readTxnOffsetCommitResponseV1, readTxnOffsetCommitResponseV2, readTxnOffsetCommitResponseV3, readTxnOffsetCommitResponseV4] as const;
+/** TxnOffsetCommitResponse writers by version number (index = version). */
 export const txnOffsetCommitResponseWriters = [writeTxnOffsetCommitResponseV0, writeTxnOffsetCommitResponseV1, writeTxnOffsetCommitResponseV2, writeTxnOffsetCommitResponseV3, writeTxnOffsetCommitResponseV4] as const;
 
-/** TxnOffsetCommit as a broker speaks it: request readers and response writers, indexed by version. */
+/** TxnOffsetCommit as a broker speaks it: request readers and response writers, indexed by version number. */
 export const txnOffsetCommitServer: ServerCodec = {
   key: 28, name: 'TxnOffsetCommit', minVersion: 0, maxVersion: 4, flexibleFrom: 3,
   readRequest: txnOffsetCommitRequestReaders, writeResponse: txnOffsetCommitResponseWriters,

@@ -160,7 +160,9 @@ export function writeWriteShareGroupStateRequestV0(w: Writer, m: WriteShareGroup
   w.uvarint(0);
 }
 
+/** WriteShareGroupStateRequest readers by version number (index = version). */
 export const writeShareGroupStateRequestReaders = [readWriteShareGroupStateRequestV0] as const;
+/** WriteShareGroupStateRequest writers by version number (index = version). */
 export const writeShareGroupStateRequestWriters = [writeWriteShareGroupStateRequestV0] as const;
 
 /** WriteShareGroupStateResponse, versions 0, flexible 0+. */
@@ -256,10 +258,12 @@ export function writeWriteShareGroupStateResponseV0(w: Writer, m: WriteShareGrou
   w.uvarint(0);
 }
 
+/** WriteShareGroupStateResponse readers by version number (index = version). */
 export const writeShareGroupStateResponseReaders = [readWriteShareGroupStateResponseV0] as const;
+/** WriteShareGroupStateResponse writers by version number (index = version). */
 export const writeShareGroupStateResponseWriters = [writeWriteShareGroupStateResponseV0] as const;
 
-/** WriteShareGroupState as a broker speaks it: request readers and response writers, indexed by version. */
+/** WriteShareGroupState as a broker speaks it: request readers and response writers, indexed by version number. */
 export const writeShareGroupStateServer: ServerCodec = {
   key: 85, name: 'WriteShareGroupState', minVersion: 0, maxVersion: 0, flexibleFrom: 0,
   readRequest: writeShareGroupStateRequestReaders, writeResponse: writeShareGroupStateResponseWriters,

@@ -190,7 +190,9 @@ export function writeWriteTxnMarkersRequestV1(w: Writer, m: WriteTxnMarkersReque
   w.uvarint(0);
 }
 
+/** WriteTxnMarkersRequest readers by version number (index = version). */
 export const writeTxnMarkersRequestReaders = [readWriteTxnMarkersRequestV0, readWriteTxnMarkersRequestV1] as const;
+/** WriteTxnMarkersRequest writers by version number (index = version). */
 export const writeTxnMarkersRequestWriters = [writeWriteTxnMarkersRequestV0, writeWriteTxnMarkersRequestV1] as const;
 
 /** WriteTxnMarkersResponse, versions 0-1, flexible 1+. */
@@ -388,10 +390,12 @@ export function writeWriteTxnMarkersResponseV1(w: Writer, m: WriteTxnMarkersResp
   w.uvarint(0);
 }
 
+/** WriteTxnMarkersResponse readers by version number (index = version). */
 export const writeTxnMarkersResponseReaders = [readWriteTxnMarkersResponseV0, readWriteTxnMarkersResponseV1] as const;
+/** WriteTxnMarkersResponse writers by version number (index = version). */
 export const writeTxnMarkersResponseWriters = [writeWriteTxnMarkersResponseV0, writeWriteTxnMarkersResponseV1] as const;
 
-/** WriteTxnMarkers as a broker speaks it: request readers and response writers, indexed by version. */
+/** WriteTxnMarkers as a broker speaks it: request readers and response writers, indexed by version number. */
 export const writeTxnMarkersServer: ServerCodec = {
   key: 27, name: 'WriteTxnMarkers', minVersion: 0, maxVersion: 1, flexibleFrom: 1,
   readRequest: writeTxnMarkersRequestReaders, writeResponse: writeTxnMarkersResponseWriters,

@@ -67,7 +67,7 @@ export function decodeRequestFrame(frame: Buffer): DecodedRequest {
     return { reader: r, header, body: undefined };
   }
   if (isFlexible(header.apiKey, header.apiVersion)) r.skipTaggedFields();
-  const body = codec.readRequest[header.apiVersion - codec.minVersion]!(r);
+  const body = codec.readRequest[header.apiVersion]!(r);
   return { reader: r, header, body };
 }
 

@@ -53,8 +53,13 @@ test('the codec table matches the definitions it was generated from', (t) => {
     const versions = versionsOf(request);
     assert.deepEqual([versions[0], versions.at(-1)], [c.minVersion, c.maxVersion], c.name);
     assert.deepEqual(versionsOf(response), versions, `${c.name} response versions`);
-    assert.equal(c.readRequest.length, versions.length);
-    assert.equal(c.writeResponse.length, versions.length);
+    // Tables are indexed by version number: one entry per version up to the highest, undefined below the lowest.
+    for (const table of [c.readRequest, c.writeResponse, c.writeRequest, c.readResponse]) {
+      assert.equal(table.length, c.maxVersion + 1, `${c.name}: a table entry per version number`);
+      for (let v = 0; v <= c.maxVersion; v++) {
+        assert.equal(typeof table[v], v < c.minVersion ? 'undefined' : 'function', `${c.name} v${v}`);
+      }
+    }
     const firstFlexible = versions.find((v) => flexibleAt(request, v)) ?? Infinity;
     assert.equal(c.flexibleFrom, firstFlexible, `${c.name} flexibleFrom`);
   }
@@ -66,8 +71,8 @@ for (const codec of allCodecs()) {
       if (!haveDefinitions) return t.skip(SKIP_NO_DEFINITIONS);
       const spec = defs.get(codec.key)![kind];
       for (let v = codec.minVersion; v <= codec.maxVersion; v++) {
-        const read = (kind === 'request' ? codec.readRequest : codec.readResponse)[v - codec.minVersion] as Read;
-        const write = (kind === 'request' ? codec.writeRequest : codec.writeResponse)[v - codec.minVersion] as Write;
+        const read = (kind === 'request' ? codec.readRequest : codec.readResponse)[v] as Read;
+        const write = (kind === 'request' ? codec.writeRequest : codec.writeResponse)[v] as Write;
         await t.test(`v${v}`, () => {
           fc.assert(
             fc.property(messageArbitrary(spec, v), (m) => {
