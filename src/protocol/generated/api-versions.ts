@@ -132,7 +132,7 @@ export interface ApiVersionsResponse {
   finalizedFeaturesEpoch?: number;
   /** v3+, tagged 3+ (tag 2): List of cluster-wide finalized features. The information is valid only if FinalizedFeaturesEpoch >= 0. */
   finalizedFeatures?: ApiVersionsResponseFinalizedFeatureKey[];
-  /** v3+, tagged 3+ (tag 3): Set by a KRaft controller if the required configurations for ZK migration are present */
+  /** v3+, tagged 3+ (tag 3): Set by a KRaft controller if the required configurations for ZK migration are present. */
   zkMigrationReady?: boolean;
 }
 

@@ -91,12 +91,12 @@ export const deleteGroupsRequestWriters = [writeDeleteGroupsRequestV0, writeDele
 export interface DeleteGroupsResponse {
   /** v0+: The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
   throttleTimeMs: number;
-  /** v0+: The deletion results */
+  /** v0+: The deletion results. */
   results: DeleteGroupsResponseDeletableGroupResult[];
 }
 
 export interface DeleteGroupsResponseDeletableGroupResult {
-  /** v0+: The group id */
+  /** v0+: The group id. */
   groupId: string;
   /** v0+: The deletion error, or 0 if the deletion succeeded. */
   errorCode: number;

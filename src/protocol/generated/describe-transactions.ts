@@ -47,33 +47,33 @@ export const describeTransactionsRequestWriters = [writeDescribeTransactionsRequ
 export interface DescribeTransactionsResponse {
   /** v0+: The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
   throttleTimeMs: number;
-  /** v0+:  */
+  /** v0+: The current state of the transaction. */
   transactionStates: DescribeTransactionsResponseTransactionState[];
 }
 
 export interface DescribeTransactionsResponseTransactionState {
-  /** v0+:  */
+  /** v0+: The error code. */
   errorCode: number;
-  /** v0+:  */
+  /** v0+: The transactional id. */
   transactionalId: string;
-  /** v0+:  */
+  /** v0+: The current transaction state of the producer. */
   transactionState: string;
-  /** v0+:  */
+  /** v0+: The timeout in milliseconds for the transaction. */
   transactionTimeoutMs: number;
-  /** v0+:  */
+  /** v0+: The start time of the transaction in milliseconds. */
   transactionStartTimeMs: number;
-  /** v0+:  */
+  /** v0+: The current producer id associated with the transaction. */
   producerId: number;
-  /** v0+:  */
+  /** v0+: The current epoch associated with the producer id. */
   producerEpoch: number;
   /** v0+: The set of partitions included in the current transaction (if active). When a transaction is preparing to commit or abort, this will include only partitions which do not have markers. */
   topics: DescribeTransactionsResponseTopicData[];
 }
 
 export interface DescribeTransactionsResponseTopicData {
-  /** v0+:  */
+  /** v0+: The topic name. */
   topic: string;
-  /** v0+:  */
+  /** v0+: The partition ids included in the current transaction. */
   partitions: number[];
 }
 

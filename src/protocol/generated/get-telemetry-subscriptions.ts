@@ -55,7 +55,7 @@ export interface GetTelemetrySubscriptionsResponse {
   pushIntervalMs: number;
   /** v0+: The maximum bytes of binary data the broker accepts in PushTelemetryRequest. */
   telemetryMaxBytes: number;
-  /** v0+: Flag to indicate monotonic/counter metrics are to be emitted as deltas or cumulative values */
+  /** v0+: Flag to indicate monotonic/counter metrics are to be emitted as deltas or cumulative values. */
   deltaTemporality: boolean;
   /** v0+: Requested metrics prefix string match. Empty array: No metrics subscribed, Array[0] empty string: All metrics subscribed. */
   requestedMetrics: string[];

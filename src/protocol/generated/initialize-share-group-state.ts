@@ -113,12 +113,12 @@ export const initializeShareGroupStateRequestWriters = [writeInitializeShareGrou
 
 /** InitializeShareGroupStateResponse, versions 0, flexible 0+. */
 export interface InitializeShareGroupStateResponse {
-  /** v0+: The initialization results */
+  /** v0+: The initialization results. */
   results: InitializeShareGroupStateResponseInitializeStateResult[];
 }
 
 export interface InitializeShareGroupStateResponseInitializeStateResult {
-  /** v0+: The topic identifier */
+  /** v0+: The topic identifier. */
   topicId: string;
   /** v0+: The results for the partitions. */
   partitions: InitializeShareGroupStateResponsePartitionResult[];

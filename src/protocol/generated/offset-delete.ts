@@ -11,7 +11,7 @@ import type { ServerCodec } from './apis.js';
 export interface OffsetDeleteRequest {
   /** v0+: The unique group identifier. */
   groupId: string;
-  /** v0+: The topics to delete offsets for */
+  /** v0+: The topics to delete offsets for. */
   topics: OffsetDeleteRequestOffsetDeleteRequestTopic[];
 }
 

@@ -2,7 +2,7 @@
 // request frame into header and body, and values generated from Kafka's JSON definitions.
 
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { Reader } from '../../../src/protocol/reader.js';
@@ -22,10 +22,8 @@ export const repoRoot: string = (() => {
 })();
 
 export const fixturesDir = join(repoRoot, 'test', 'fixtures', 'protocol');
-/** Kafka's message definitions, expected beside the checkout (as scripts/generate-protocol.mjs expects them). */
-export const messagesDir = resolve(repoRoot, '..', 'shared', 'kafka-protocol', 'messages');
-export const SKIP_NO_DEFINITIONS =
-  'skipped: the Kafka message definitions are not beside the checkout (../shared/kafka-protocol/messages)';
+/** Kafka's message definitions the codec is generated from, vendored in the project (Apache Kafka 4.3.1). */
+export const messagesDir = join(repoRoot, 'protocol', 'kafka-4.3.1', 'messages');
 
 export interface GoldenEntry {
   client: string;
