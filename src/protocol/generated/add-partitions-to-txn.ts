@@ -23,15 +23,15 @@ export interface AddPartitionsToTxnRequest {
 
 export interface AddPartitionsToTxnRequestAddPartitionsToTxnTransaction {
   /** v4+: The transactional id corresponding to the transaction. */
-  transactionalId?: string;
+  transactionalId: string;
   /** v4+: Current producer id in use by the transactional id. */
-  producerId?: number;
+  producerId: number;
   /** v4+: Current epoch associated with the producer id. */
-  producerEpoch?: number;
+  producerEpoch: number;
   /** v4+: Boolean to signify if we want to check if the partition is in the transaction rather than add it. */
-  verifyOnly?: boolean;
+  verifyOnly: boolean;
   /** v4+: The partitions to add to the transaction. */
-  topics?: AddPartitionsToTxnRequestAddPartitionsToTxnTopic[];
+  topics: AddPartitionsToTxnRequestAddPartitionsToTxnTopic[];
 }
 
 export interface AddPartitionsToTxnRequestAddPartitionsToTxnTopic {
@@ -460,9 +460,9 @@ export interface AddPartitionsToTxnResponse {
 
 export interface AddPartitionsToTxnResponseAddPartitionsToTxnResult {
   /** v4+: The transactional id corresponding to the transaction. */
-  transactionalId?: string;
+  transactionalId: string;
   /** v4+: The results for each topic. */
-  topicResults?: AddPartitionsToTxnResponseAddPartitionsToTxnTopicResult[];
+  topicResults: AddPartitionsToTxnResponseAddPartitionsToTxnTopicResult[];
 }
 
 export interface AddPartitionsToTxnResponseAddPartitionsToTxnTopicResult {

@@ -147,20 +147,20 @@ export interface ApiVersionsResponseApiVersion {
 
 export interface ApiVersionsResponseSupportedFeatureKey {
   /** v3+: The name of the feature. */
-  name?: string;
+  name: string;
   /** v3+: The minimum supported version for the feature. */
-  minVersion?: number;
+  minVersion: number;
   /** v3+: The maximum supported version for the feature. */
-  maxVersion?: number;
+  maxVersion: number;
 }
 
 export interface ApiVersionsResponseFinalizedFeatureKey {
   /** v3+: The name of the feature. */
-  name?: string;
+  name: string;
   /** v3+: The cluster-wide finalized max version level for the feature. */
-  maxVersionLevel?: number;
+  maxVersionLevel: number;
   /** v3+: The cluster-wide finalized min version level for the feature. */
-  minVersionLevel?: number;
+  minVersionLevel: number;
 }
 
 function readApiVersionsResponseApiVersionV0(r: Reader): ApiVersionsResponseApiVersion {

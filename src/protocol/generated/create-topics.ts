@@ -726,15 +726,15 @@ export interface CreateTopicsResponseCreatableTopicResult {
 
 export interface CreateTopicsResponseCreatableTopicConfigs {
   /** v5+: The configuration name. */
-  name?: string;
+  name: string;
   /** v5+: The configuration value. */
-  value?: string | null;
+  value: string | null;
   /** v5+: True if the configuration is read-only. */
-  readOnly?: boolean;
+  readOnly: boolean;
   /** v5+: The configuration source. */
-  configSource?: number;
+  configSource: number;
   /** v5+: True if this configuration is sensitive. */
-  isSensitive?: boolean;
+  isSensitive: boolean;
 }
 
 function readCreateTopicsResponseCreatableTopicResultV2(r: Reader): CreateTopicsResponseCreatableTopicResult {

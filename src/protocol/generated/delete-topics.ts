@@ -19,9 +19,9 @@ export interface DeleteTopicsRequest {
 
 export interface DeleteTopicsRequestDeleteTopicState {
   /** v6+: The topic name. */
-  name?: string | null;
+  name: string | null;
   /** v6+: The unique topic ID. */
-  topicId?: string;
+  topicId: string;
 }
 
 /*

@@ -272,18 +272,18 @@ export interface DescribeQuorumResponseReplicaState {
 
 export interface DescribeQuorumResponseNode {
   /** v2+: The ID of the associated node. */
-  nodeId?: number;
+  nodeId: number;
   /** v2+: The listeners of this controller. */
-  listeners?: DescribeQuorumResponseListener[];
+  listeners: DescribeQuorumResponseListener[];
 }
 
 export interface DescribeQuorumResponseListener {
   /** v2+: The name of the endpoint. */
-  name?: string;
+  name: string;
   /** v2+: The hostname. */
-  host?: string;
+  host: string;
   /** v2+: The port. */
-  port?: number;
+  port: number;
 }
 
 function readDescribeQuorumResponseReplicaStateV0(r: Reader): DescribeQuorumResponseReplicaState {

@@ -37,9 +37,9 @@ export interface FetchRequest {
 
 export interface FetchRequestReplicaState {
   /** v15+: The replica ID of the follower, or -1 if this request is from a consumer. */
-  replicaId?: number;
+  replicaId: number;
   /** v15+: The epoch of this follower, or -1 if not available. */
-  replicaEpoch?: number;
+  replicaEpoch: number;
 }
 
 export interface FetchRequestFetchTopic {
@@ -76,7 +76,7 @@ export interface FetchRequestForgottenTopic {
   /** v13+: The unique topic ID. */
   topicId?: string;
   /** v7+: The partitions indexes to forget. */
-  partitions?: number[];
+  partitions: number[];
 }
 
 export function makeFetchRequestReplicaState(): FetchRequestReplicaState {
@@ -2475,16 +2475,16 @@ export interface FetchResponsePartitionData {
 
 export interface FetchResponseEpochEndOffset {
   /** v12+: The largest epoch. */
-  epoch?: number;
+  epoch: number;
   /** v12+: The end offset of the epoch. */
-  endOffset?: number;
+  endOffset: number;
 }
 
 export interface FetchResponseLeaderIdAndEpoch {
   /** v12+: The ID of the current leader or -1 if the leader is unknown. */
-  leaderId?: number;
+  leaderId: number;
   /** v12+: The latest known leader epoch. */
-  leaderEpoch?: number;
+  leaderEpoch: number;
 }
 
 export interface FetchResponseSnapshotId {
@@ -2503,13 +2503,13 @@ export interface FetchResponseAbortedTransaction {
 
 export interface FetchResponseNodeEndpoint {
   /** v16+: The ID of the associated node. */
-  nodeId?: number;
+  nodeId: number;
   /** v16+: The node's hostname. */
-  host?: string;
+  host: string;
   /** v16+: The node's port. */
-  port?: number;
+  port: number;
   /** v16+: The rack of the node, or null if it has not been assigned to a rack. */
-  rack?: string | null;
+  rack: string | null;
 }
 
 export function makeFetchResponseEpochEndOffset(): FetchResponseEpochEndOffset {

@@ -224,17 +224,17 @@ export interface FindCoordinatorResponse {
 
 export interface FindCoordinatorResponseCoordinator {
   /** v4+: The coordinator key. */
-  key?: string;
+  key: string;
   /** v4+: The node id. */
-  nodeId?: number;
+  nodeId: number;
   /** v4+: The host name. */
-  host?: string;
+  host: string;
   /** v4+: The port. */
-  port?: number;
+  port: number;
   /** v4+: The error code, or 0 if there was no error. */
-  errorCode?: number;
+  errorCode: number;
   /** v4+: The error message, or null if there was no error. */
-  errorMessage?: string | null;
+  errorMessage: string | null;
 }
 
 /*

@@ -241,3 +241,4 @@ export type * from './streams-group-describe.js';
 export type * from './describe-share-group-offsets.js';
 export type * from './alter-share-group-offsets.js';
 export type * from './delete-share-group-offsets.js';
+export type * from './consumer-protocol.js';

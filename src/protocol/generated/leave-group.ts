@@ -19,9 +19,9 @@ export interface LeaveGroupRequest {
 
 export interface LeaveGroupRequestMemberIdentity {
   /** v3+: The member ID to remove from the group. */
-  memberId?: string;
+  memberId: string;
   /** v3+: The group instance ID to remove from the group. */
-  groupInstanceId?: string | null;
+  groupInstanceId: string | null;
   /** v5+: The reason why the member left the group. */
   reason?: string | null;
 }
@@ -259,11 +259,11 @@ export interface LeaveGroupResponse {
 
 export interface LeaveGroupResponseMemberResponse {
   /** v3+: The member ID to remove from the group. */
-  memberId?: string;
+  memberId: string;
   /** v3+: The group instance ID to remove from the group. */
-  groupInstanceId?: string | null;
+  groupInstanceId: string | null;
   /** v3+: The error code, or 0 if there was no error. */
-  errorCode?: number;
+  errorCode: number;
 }
 
 /*

@@ -21,20 +21,20 @@ export interface OffsetFetchRequest {
 
 export interface OffsetFetchRequestOffsetFetchRequestTopic {
   /** v0-7: The topic name. */
-  name?: string;
+  name: string;
   /** v0-7: The partition indexes we would like to fetch offsets for. */
-  partitionIndexes?: number[];
+  partitionIndexes: number[];
 }
 
 export interface OffsetFetchRequestOffsetFetchRequestGroup {
   /** v8+: The group ID. */
-  groupId?: string;
+  groupId: string;
   /** v9+: The member id. */
   memberId?: string | null;
   /** v9+: The member epoch if using the new consumer protocol (KIP-848). */
   memberEpoch?: number;
   /** v8+: Each topic we would like to fetch offsets for, or null to fetch offsets for all topics. */
-  topics?: OffsetFetchRequestOffsetFetchRequestTopics[] | null;
+  topics: OffsetFetchRequestOffsetFetchRequestTopics[] | null;
 }
 
 export interface OffsetFetchRequestOffsetFetchRequestTopics {
@@ -43,7 +43,7 @@ export interface OffsetFetchRequestOffsetFetchRequestTopics {
   /** v10+: The topic ID. */
   topicId?: string;
   /** v8+: The partition indexes we would like to fetch offsets for. */
-  partitionIndexes?: number[];
+  partitionIndexes: number[];
 }
 
 function readOffsetFetchRequestOffsetFetchRequestTopicV1(r: Reader): OffsetFetchRequestOffsetFetchRequestTopic {
@@ -668,31 +668,31 @@ export interface OffsetFetchResponse {
 
 export interface OffsetFetchResponseOffsetFetchResponseTopic {
   /** v0-7: The topic name. */
-  name?: string;
+  name: string;
   /** v0-7: The responses per partition. */
-  partitions?: OffsetFetchResponseOffsetFetchResponsePartition[];
+  partitions: OffsetFetchResponseOffsetFetchResponsePartition[];
 }
 
 export interface OffsetFetchResponseOffsetFetchResponsePartition {
   /** v0-7: The partition index. */
-  partitionIndex?: number;
+  partitionIndex: number;
   /** v0-7: The committed message offset. */
-  committedOffset?: number;
+  committedOffset: number;
   /** v5-7: The leader epoch. */
   committedLeaderEpoch?: number;
   /** v0-7: The partition metadata. */
-  metadata?: string | null;
+  metadata: string | null;
   /** v0-7: The error code, or 0 if there was no error. */
-  errorCode?: number;
+  errorCode: number;
 }
 
 export interface OffsetFetchResponseOffsetFetchResponseGroup {
   /** v8+: The group ID. */
-  groupId?: string;
+  groupId: string;
   /** v8+: The responses per topic. */
-  topics?: OffsetFetchResponseOffsetFetchResponseTopics[];
+  topics: OffsetFetchResponseOffsetFetchResponseTopics[];
   /** v8+: The group-level error code, or 0 if there was no error. */
-  errorCode?: number;
+  errorCode: number;
 }
 
 export interface OffsetFetchResponseOffsetFetchResponseTopics {
@@ -701,20 +701,20 @@ export interface OffsetFetchResponseOffsetFetchResponseTopics {
   /** v10+: The topic ID. */
   topicId?: string;
   /** v8+: The responses per partition. */
-  partitions?: OffsetFetchResponseOffsetFetchResponsePartitions[];
+  partitions: OffsetFetchResponseOffsetFetchResponsePartitions[];
 }
 
 export interface OffsetFetchResponseOffsetFetchResponsePartitions {
   /** v8+: The partition index. */
-  partitionIndex?: number;
+  partitionIndex: number;
   /** v8+: The committed message offset. */
-  committedOffset?: number;
+  committedOffset: number;
   /** v8+: The leader epoch. */
-  committedLeaderEpoch?: number;
+  committedLeaderEpoch: number;
   /** v8+: The partition metadata. */
-  metadata?: string | null;
+  metadata: string | null;
   /** v8+: The partition-level error code, or 0 if there was no error. */
-  errorCode?: number;
+  errorCode: number;
 }
 
 function readOffsetFetchResponseOffsetFetchResponsePartitionV1(r: Reader): OffsetFetchResponseOffsetFetchResponsePartition {

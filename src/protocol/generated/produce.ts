@@ -906,27 +906,27 @@ export interface ProduceResponsePartitionProduceResponse {
 
 export interface ProduceResponseBatchIndexAndErrorMessage {
   /** v8+: The batch index of the record that caused the batch to be dropped. */
-  batchIndex?: number;
+  batchIndex: number;
   /** v8+: The error message of the record that caused the batch to be dropped. */
-  batchIndexErrorMessage?: string | null;
+  batchIndexErrorMessage: string | null;
 }
 
 export interface ProduceResponseLeaderIdAndEpoch {
   /** v10+: The ID of the current leader or -1 if the leader is unknown. */
-  leaderId?: number;
+  leaderId: number;
   /** v10+: The latest known leader epoch. */
-  leaderEpoch?: number;
+  leaderEpoch: number;
 }
 
 export interface ProduceResponseNodeEndpoint {
   /** v10+: The ID of the associated node. */
-  nodeId?: number;
+  nodeId: number;
   /** v10+: The node's hostname. */
-  host?: string;
+  host: string;
   /** v10+: The node's port. */
-  port?: number;
+  port: number;
   /** v10+: The rack of the node, or null if it has not been assigned to a rack. */
-  rack?: string | null;
+  rack: string | null;
 }
 
 export function makeProduceResponseLeaderIdAndEpoch(): ProduceResponseLeaderIdAndEpoch {
