@@ -96,7 +96,7 @@ interface FieldSpec {
 export interface MessageSpec {
   name: string;
   apiKey: number;
-  type: 'request' | 'response';
+  type: 'request' | 'response' | 'data';
   validVersions: string;
   flexibleVersions: string;
   fields: FieldSpec[];
@@ -141,6 +141,13 @@ export function loadDefinitions(): Map<number, { request: MessageSpec; response:
   const out = new Map<number, { request: MessageSpec; response: MessageSpec }>();
   for (const [k, e] of byKey) if (e.request && e.response) out.set(k, { request: e.request, response: e.response });
   return out;
+}
+
+/** A data message's definition (type "data"), e.g. ConsumerProtocolSubscription. */
+export function loadDataMessage(name: string): MessageSpec {
+  const spec = JSON.parse(stripComments(readFileSync(join(messagesDir, `${name}.json`), 'utf8'))) as MessageSpec;
+  if (spec.type !== 'data') throw new Error(`${name}.json is a ${spec.type} message, not data`);
+  return spec;
 }
 
 type Range = [number, number] | null;
