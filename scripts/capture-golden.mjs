@@ -224,14 +224,14 @@ function onFrame(socket, frame) {
     return;
   }
   if (isFlexible(h.apiKey, h.apiVersion)) r.skipTaggedFields();
-  const req = codec.readRequest[h.apiVersion - codec.minVersion](r);
+  const req = codec.readRequest[h.apiVersion](r);
   if (r.bad) console.error(`capture: could not decode ${codec.name} v${h.apiVersion}: ${r.reason}`);
   seen.push(`${currentClient} ${codec.name} v${h.apiVersion}`);
   const key = `${currentClient}/${h.apiKey}/${h.apiVersion}`;
   if (!captured.has(key)) captured.set(key, { client: currentClient, apiKey: h.apiKey, name: codec.name, version: h.apiVersion, header: h, frame: Buffer.from(frame) });
   const body = r.bad ? undefined : answer(h, req);
   if (body === undefined) return;
-  const out = encodeResponse(h.correlationId, responseHeaderFlexible(h.apiKey, h.apiVersion), codec.writeResponse[h.apiVersion - codec.minVersion], body);
+  const out = encodeResponse(h.correlationId, responseHeaderFlexible(h.apiKey, h.apiVersion), codec.writeResponse[h.apiVersion], body);
   // Fetch answers come back after a pause, as a broker with nothing to send would, so clients do not spin.
   const delay = h.apiKey === ApiKey.Fetch ? Math.min(req.maxWaitMs, 100) : 0;
   setTimeout(() => {

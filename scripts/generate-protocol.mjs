@@ -3,10 +3,12 @@
 //
 //   node scripts/generate-protocol.mjs [--messages DIR] [--out DIR]
 //
-// DIR defaults to ../shared/kafka-protocol/messages beside the project. One module per
+// DIR defaults to protocol/kafka-4.3.1/messages, the copy of the Apache Kafka 4.3.1
+// release's definitions vendored in the project (see its README). One module per
 // API: one TypeScript type per message covering every version, and a straight-line
 // read and write function per version with the wire grammar above it. index.ts holds
-// the dense [apiKey][version] table. The output is committed; test/unit/protocol/
+// the dense [apiKey][version] table. Every per-version table is indexed by absolute
+// version (index = version number); entries below an API's lowest version are undefined. The output is committed; test/unit/protocol/
 // generated-integrity.test.ts regenerates it and fails on any difference.
 
 import { readFileSync, readdirSync, writeFileSync, mkdirSync, rmSync, existsSync } from 'node:fs';
@@ -19,7 +21,7 @@ const argValue = (name, fallback) => {
   const i = args.indexOf(name);
   return i >= 0 ? resolve(args[i + 1]) : fallback;
 };
-export const messagesDir = argValue('--messages', resolve(root, '..', 'shared', 'kafka-protocol', 'messages'));
+export const messagesDir = argValue('--messages', join(root, 'protocol', 'kafka-4.3.1', 'messages'));
 const outDir = argValue('--out', join(root, 'src', 'protocol', 'generated'));
 
 // ---------------------------------------------------------------- parsing
@@ -66,6 +68,9 @@ const PRIMITIVE_TS = {
 
 function loadMessage(file) {
   const spec = JSON.parse(stripComments(readFileSync(join(messagesDir, file), 'utf8')));
+  // Some definitions have no fields at all: APIs Kafka removed keep a file with
+  // "validVersions": "none" (LeaderAndIsr, StopReplica, UpdateMetadata, ControlledShutdown).
+  spec.fields ??= [];
   const structs = new Map(); // name -> { name, fields }
   const common = new Map();
   for (const s of spec.commonStructs ?? []) common.set(s.type ?? s.name, s);
@@ -327,21 +332,44 @@ function genStruct(gen, typeName, fields, v, flex, exported, grammarLines) {
 
 function genTypes(gen) {
   const L = gen.lines;
-  const emit = (typeName, fields, about) => {
+  // The versions in which each struct is on the wire: its fields' versions within that span
+  // (the union over every place the struct is used) decide which of them are required.
+  const spans = new Map();
+  const walk = (fields, span) => {
+    for (const f of fields) {
+      const t = elementType(f.type);
+      if (t in PRIMITIVE_TS) continue;
+      const range = parseVersions(f.versions);
+      if (range === null) continue;
+      const lo = Math.max(span[0], range[0]);
+      const hi = Math.min(span[1], range[1]);
+      if (lo > hi) continue;
+      const had = spans.get(t);
+      const next = had ? [Math.min(had[0], lo), Math.max(had[1], hi)] : [lo, hi];
+      if (had && had[0] === next[0] && had[1] === next[1]) continue;
+      spans.set(t, next);
+      walk(gen.msg.structs.get(t).fields, next);
+    }
+  };
+  walk(gen.msg.fields, gen.msg.valid);
+  const emit = (typeName, fields, about, span) => {
     if (about) L.push(`/** ${about.replace(/\*\//g, '* /')} */`);
     L.push(`export interface ${typeName} {`);
     for (const f of fields) {
       const versions = f.versions ?? 'none';
       const tag = f.tag !== undefined ? `, tagged ${f.taggedVersions} (tag ${f.tag})` : '';
-      const required = versions === `${gen.msg.valid[0]}+` && f.tag === undefined;
+      // Required when on the wire at every version its message or struct is ("0+" in a message
+      // whose versions start at 3, or "1+" in a struct that exists from v1, included).
+      const range = parseVersions(f.versions);
+      const required = f.tag === undefined && span !== undefined && range !== null && range[0] <= span[0] && range[1] >= span[1];
       const about = (f.about ?? '').replace(/\*\//g, '* /');
       L.push(`  /** v${versions}${tag}: ${about} */`);
       L.push(`  ${camel(f.name)}${required ? '' : '?'}: ${gen.fieldTs(f)};`);
     }
     L.push(`}`, ``);
   };
-  emit(gen.msg.name, gen.msg.fields, `${gen.msg.name}, versions ${gen.msg.validVersions}, flexible ${gen.msg.flexibleVersions}.`);
-  for (const s of gen.msg.structs.values()) emit(gen.typeName(s.name), s.fields);
+  emit(gen.msg.name, gen.msg.fields, `${gen.msg.name}, versions ${gen.msg.validVersions}, flexible ${gen.msg.flexibleVersions}.`, gen.msg.valid);
+  for (const s of gen.msg.structs.values()) emit(gen.typeName(s.name), s.fields, undefined, spans.get(s.name));
   // Factories for structs that appear as single (non-array) fields, so absent ones have a value.
   const singles = new Set();
   const findSingles = (fields) => {
@@ -388,12 +416,113 @@ function genMessage(gen) {
     const title = `${msg.name.replace(/(Request|Response)$/, ' $1')} (Version: ${v})`;
     genStruct(gen, msg.name, msg.fields, v, flex, true, grammar(gen, msg.fields, v, flex, title));
   }
-  const list = (kind) => Array.from({ length: hi - lo + 1 }, (_, i) => `${kind}${msg.name}V${i + lo}`).join(', ');
+  // Indexed by absolute version (index = version number): entries below the lowest version are undefined.
+  const list = (kind) => Array.from({ length: hi + 1 }, (_, v) => (v < lo ? 'undefined' : `${kind}${msg.name}V${v}`)).join(', ');
+  const below = lo > 0 ? `; undefined below v${lo}` : '';
+  gen.lines.push(`/** ${msg.name} readers by version number (index = version${below}). */`);
   gen.lines.push(`export const ${camel(msg.name)}Readers = [${list('read')}] as const;`);
+  gen.lines.push(`/** ${msg.name} writers by version number (index = version${below}). */`);
   gen.lines.push(`export const ${camel(msg.name)}Writers = [${list('write')}] as const;`, ``);
 }
 
+/** The first valid version that is flexible ("flexibleVersions": "0+" with "validVersions": "1" gives 1); Infinity when none is. */
+const firstFlexible = (msg) => (msg.flexible && msg.flexible[0] <= msg.valid[1] ? Math.max(msg.flexible[0], msg.valid[0]) : 'Infinity');
+
 const HEADER = `// Generated by scripts/generate-protocol.mjs from Apache Kafka's message definitions (Apache-2.0). Do not edit.\n`;
+
+/**
+ * The types, per-version functions and version tables of `msgs`, with the imports they
+ * need: `head` (header comment and imports) and `text` (the code).
+ */
+function renderModule(msgs, about, extraWriterImports = []) {
+  const helpers = new Set();
+  const bodies = [];
+  for (const msg of msgs) {
+    const gen = new Gen(msg);
+    gen.needHelpers = helpers;
+    genMessage(gen);
+    bodies.push(...gen.lines);
+  }
+  // Keep a struct's default constant only where a writer compares against it.
+  const text = bodies
+    .join('\n')
+    .replace(/^const (default\w+): .*\n\n/gm, (line, name, _o, all) => (all.split(name).length > 2 ? line : ''));
+  const imports = ['Reader'];
+  if (text.includes('EMPTY')) imports.push('EMPTY');
+  if (text.includes('ZERO_UUID')) imports.push('ZERO_UUID');
+  const arrayHelpers = ['readArray', 'readNullableArray', 'deepEqual', ...helpers].filter((h) => text.includes(h + '(') || text.includes(h + ')') || text.includes(h + ','));
+  const writerImports = ['Writer', ...extraWriterImports];
+  if (text.includes('SizeWriter')) writerImports.push('SizeWriter');
+  if (/\bRecords\b/.test(text)) writerImports.push('type Records');
+  const head = [
+    HEADER,
+    about,
+    `/* eslint-disable */`,
+    `import { ${imports.join(', ')} } from '../reader.js';`,
+    `import { ${writerImports.map((x) => (x === 'Writer' ? 'type Writer' : x)).join(', ')} } from '../writer.js';`,
+  ];
+  if (arrayHelpers.length) head.push(`import { ${arrayHelpers.sort().join(', ')} } from '../arrays.js';`);
+  return { head, text };
+}
+
+/**
+ * Data messages that travel inside other messages with an INT16 version in front, as
+ * Kafka's ConsumerProtocol writes them: the subscription is JoinGroup's protocol metadata
+ * of a "consumer" group, the assignment SyncGroup's. One module, consumer-protocol.ts.
+ */
+const CONSUMER_PROTOCOL = ['ConsumerProtocolSubscription', 'ConsumerProtocolAssignment'];
+
+function genConsumerProtocol() {
+  const msgs = CONSUMER_PROTOCOL.map((name) => {
+    const msg = loadMessage(`${name}.json`);
+    if (msg.type !== 'data' || msg.valid === null) throw new Error(`${name}.json: expected a data message with versions`);
+    return msg;
+  });
+  const { head, text } = renderModule(
+    msgs,
+    `// The consumer protocol's data messages: ${msgs.map((m) => `${m.name} v${m.validVersions}`).join(', ')}.`,
+    ['encode'],
+  );
+  const out = [...head, '', text];
+  for (const msg of msgs) {
+    const [lo, hi] = msg.valid;
+    const n = msg.name;
+    const readers = `${camel(n)}Readers`;
+    const writers = `${camel(n)}Writers`;
+    out.push(
+      `/**`,
+      ` * A whole ${n} as it travels: an INT16 version, then the message at that version.`,
+      ` * A version above v${hi} is read as v${hi} (later versions only append fields, which stay`,
+      ` * unread, as Kafka's client does); a version below v${lo} or a short message marks the reader bad.`,
+      ` */`,
+      `export function read${n}(r: Reader): ${n} {`,
+      `  const version = r.int16();`,
+      `  if (version < ${lo}) r.fail(\`${n} version \${version}\`);`,
+      `  return ${readers}[Math.min(Math.max(version, ${lo}), ${hi})]!(r);`,
+      `}`,
+      ``,
+      `/** Decodes a whole ${n} (version first); null when it is malformed. Bytes after the message are ignored. */`,
+      `export function decode${n}(bytes: Buffer): ${n} | null {`,
+      `  const r = new Reader(bytes);`,
+      `  const m = read${n}(r);`,
+      `  return r.bad ? null : m;`,
+      `}`,
+      ``,
+      `/** Encodes a whole ${n} at \`version\` (the newest, v${hi}, unless told), version first. */`,
+      `export function encode${n}(m: ${n}, version: number = ${hi}): Buffer {`,
+      `  const write = ${writers}[version];`,
+      `  if (write === undefined) throw new RangeError(\`${n} has no version \${version}\`);`,
+      `  const chunks = encode((w: Writer, x: ${n}) => {`,
+      `    w.int16(version);`,
+      `    write(w, x);`,
+      `  }, m);`,
+      `  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);`,
+      `}`,
+      ``,
+    );
+  }
+  writeFileSync(join(outDir, 'consumer-protocol.ts'), out.join('\n'));
+}
 
 function main() {
   if (!existsSync(messagesDir)) {
@@ -404,7 +533,7 @@ function main() {
   const apis = [];
   for (const file of files) {
     const req = loadMessage(file);
-    if (!(req.listeners ?? []).includes('broker')) continue;
+    if (req.valid === null || !(req.listeners ?? []).includes('broker')) continue;
     const res = loadMessage(file.replace('Request.json', 'Response.json'));
     apis.push({ req, res });
   }
@@ -419,39 +548,13 @@ function main() {
   for (const { req, res } of apis) {
     const base = req.name.replace(/Request$/, '');
     const module = kebab(base);
-    const helpers = new Set();
-    const bodies = [];
-    for (const msg of [req, res]) {
-      const gen = new Gen(msg);
-      gen.needHelpers = helpers;
-      genMessage(gen);
-      bodies.push(...gen.lines);
-    }
-    // Keep a struct's default constant only where a writer compares against it.
-    const text = bodies
-      .join('\n')
-      .replace(/^const (default\w+): .*\n\n/gm, (line, name, _o, all) => (all.split(name).length > 2 ? line : ''));
-    const imports = ['Reader'];
-    if (text.includes('EMPTY')) imports.push('EMPTY');
-    if (text.includes('ZERO_UUID')) imports.push('ZERO_UUID');
-    const arrayHelpers = ['readArray', 'readNullableArray', 'deepEqual', ...helpers].filter((h) => text.includes(h + '(') || text.includes(h + ')') || text.includes(h + ','));
-    const writerImports = ['Writer'];
-    if (text.includes('SizeWriter')) writerImports.push('SizeWriter');
-    if (/\bRecords\b/.test(text)) writerImports.push('type Records');
-    const head = [
-      HEADER,
-      `// ${base} (API key ${req.apiKey}): requests v${req.validVersions}, flexible v${req.flexibleVersions}.`,
-      `/* eslint-disable */`,
-      `import { ${imports.join(', ')} } from '../reader.js';`,
-      `import { ${writerImports.map((x) => (x === 'Writer' ? 'type Writer' : x)).join(', ')} } from '../writer.js';`,
-    ];
-    if (arrayHelpers.length) head.push(`import { ${arrayHelpers.sort().join(', ')} } from '../arrays.js';`);
+    const { head, text } = renderModule([req, res], `// ${base} (API key ${req.apiKey}): requests v${req.validVersions}, flexible v${req.flexibleVersions}.`);
     head.push(`import type { ServerCodec } from './apis.js';`);
     // The broker's half only (requests in, responses out), so a bundler can drop the other half.
     const codec = [
-      `/** ${base} as a broker speaks it: request readers and response writers, indexed by version. */`,
+      `/** ${base} as a broker speaks it: request readers and response writers, indexed by version number. */`,
       `export const ${camel(base)}Server: ServerCodec = {`,
-      `  key: ${req.apiKey}, name: '${base}', minVersion: ${req.valid[0]}, maxVersion: ${req.valid[1]}, flexibleFrom: ${req.flexible ? req.flexible[0] : 'Infinity'},`,
+      `  key: ${req.apiKey}, name: '${base}', minVersion: ${req.valid[0]}, maxVersion: ${req.valid[1]}, flexibleFrom: ${firstFlexible(req)},`,
       `  readRequest: ${camel(req.name)}Readers, writeResponse: ${camel(res.name)}Writers,`,
       `};`,
       '',
@@ -470,15 +573,19 @@ function main() {
   apisTs.push(`  /** First flexible version of the request; Infinity when none is. */`);
   apisTs.push(`  readonly flexibleFrom: number;`);
   apisTs.push(`}`, '');
-  apisTs.push(`/** What a broker needs of an API: request readers and response writers by version. */`);
+  apisTs.push(`/**`);
+  apisTs.push(` * What a broker needs of an API: request readers and response writers. Every table is`);
+  apisTs.push(` * indexed by absolute version (\`readRequest[apiVersion]\`); entries below minVersion are`);
+  apisTs.push(` * undefined, so an API whose lowest version is not 0 needs no offset.`);
+  apisTs.push(` */`);
   apisTs.push(`export interface ServerCodec extends ApiInfo {`);
-  apisTs.push(`  readonly readRequest: readonly ((r: Reader) => any)[];`);
-  apisTs.push(`  readonly writeResponse: readonly ((w: Writer, m: any) => void)[];`);
+  apisTs.push(`  readonly readRequest: readonly (((r: Reader) => any) | undefined)[];`);
+  apisTs.push(`  readonly writeResponse: readonly (((w: Writer, m: any) => void) | undefined)[];`);
   apisTs.push(`}`, '');
-  apisTs.push(`/** Both directions of an API: what clients and tests need as well. */`);
+  apisTs.push(`/** Both directions of an API: what clients and tests need as well; indexed by version number like ServerCodec. */`);
   apisTs.push(`export interface ApiCodec extends ServerCodec {`);
-  apisTs.push(`  readonly writeRequest: readonly ((w: Writer, m: any) => void)[];`);
-  apisTs.push(`  readonly readResponse: readonly ((r: Reader) => any)[];`);
+  apisTs.push(`  readonly writeRequest: readonly (((w: Writer, m: any) => void) | undefined)[];`);
+  apisTs.push(`  readonly readResponse: readonly (((r: Reader) => any) | undefined)[];`);
   apisTs.push(`}`, '');
   apisTs.push(`export const ApiKey = {`);
   for (const t of table) apisTs.push(`  ${t.base}: ${t.key},`);
@@ -487,7 +594,7 @@ function main() {
   apisTs.push(`export const apiInfo: readonly (ApiInfo | undefined)[] = (() => {`);
   apisTs.push(`  const t: (ApiInfo | undefined)[] = [];`);
   for (const t of table) {
-    apisTs.push(`  t[${t.key}] = { key: ${t.key}, name: '${t.base}', minVersion: ${t.req.valid[0]}, maxVersion: ${t.req.valid[1]}, flexibleFrom: ${t.req.flexible ? t.req.flexible[0] : 'Infinity'} };`);
+    apisTs.push(`  t[${t.key}] = { key: ${t.key}, name: '${t.base}', minVersion: ${t.req.valid[0]}, maxVersion: ${t.req.valid[1]}, flexibleFrom: ${firstFlexible(t.req)} };`);
   }
   apisTs.push(`  return t;`, `})();`, '');
   writeFileSync(join(outDir, 'apis.ts'), apisTs.join('\n'));
@@ -502,6 +609,8 @@ function main() {
   }
   index.push(`  return t;`, `})();`, '');
   for (const t of table) index.push(`export type * from './${kebab(t.base)}.js';`);
+  genConsumerProtocol();
+  index.push(`export type * from './consumer-protocol.js';`);
   index.push('');
   writeFileSync(join(outDir, 'index.ts'), index.join('\n'));
   console.log(`generate-protocol: ${table.length} APIs written to ${outDir}`);

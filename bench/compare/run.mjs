@@ -1,14 +1,15 @@
 // Rivulet and Apache Kafka side by side on this machine, in one run, with the same clients.
 //   npm run bench:compare [-- --quick] [--runs N] [--only w1,w2,w3,w4,w5] [--modes fsync,nofsync]
 //
-// Apache Kafka 4.1.0 (KRaft, single combined node) comes from Maven Central through
-// bench/compare/kafka/pom.xml; its jars are copied into bench/compare/kafka/lib on first use.
+// Apache Kafka 4.4.0 (KRaft, single combined node) comes from Maven Central through
+// bench/compare/kafka/pom.xml (its kafka.version is the version run and reported); its jars
+// are copied into bench/compare/kafka/lib on first use, and again when that version changes.
 // Clients: Apache Kafka's own ProducerPerformance, ConsumerPerformance and EndToEndLatency,
 // bench/compare/java/BenchTool.java (Java client: e2e latency at a fixed rate, keyed
 // producer, grouped consumers, first acknowledged produce) and the Node driver
 // bench/compare/node-driver.mjs (@platformatic/kafka). Workloads follow the OpenMessaging
 // Benchmark; every case runs against a fresh broker process on a fresh data directory.
-// The result table is printed and written to bench/results/<date>-compare.md.
+// The result table is printed and written to bench/results/<date>-compare-kafka-<version>[-quick].md.
 
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -23,6 +24,8 @@ const root = resolve(here, '..', '..');
 const kafkaDir = join(here, 'kafka');
 const lib = join(kafkaDir, 'lib');
 const cli = join(root, 'dist', 'bin', 'rivulet.js');
+// The one place the peer's version is set; the jar check, the machine notes and the file name follow it.
+const KAFKA_VERSION = /<kafka\.version>([^<]+)<\/kafka\.version>/.exec(readFileSync(join(kafkaDir, 'pom.xml'), 'utf8'))[1];
 
 // ---------------------------------------------------------------- options
 const argv = process.argv.slice(2);
@@ -147,9 +150,11 @@ const JAVA_LOG = ['-Dorg.slf4j.simpleLogger.defaultLogLevel=error', '-Dlog4j2.le
 let cp = '';
 
 function ensureKafka() {
-  const have = existsSync(lib) && readdirSync(lib).some((f) => f.startsWith('kafka_2.13-'));
+  const have = existsSync(lib) && readdirSync(lib).includes(`kafka_2.13-${KAFKA_VERSION}.jar`);
   if (!have) {
-    log('copying Apache Kafka jars from Maven Central into bench/compare/kafka/lib');
+    // Jars of an earlier version would share the classpath with the new ones: start empty.
+    rmSync(lib, { recursive: true, force: true });
+    log(`copying Apache Kafka ${KAFKA_VERSION} jars from Maven Central into bench/compare/kafka/lib`);
     const r = spawnSync('mvn', ['-q', '-f', join(kafkaDir, 'pom.xml'), 'dependency:copy-dependencies', `-DoutputDirectory=${lib}`], { stdio: 'inherit' });
     if (r.status !== 0) throw new Error('mvn dependency:copy-dependencies failed');
   }
@@ -256,9 +261,10 @@ function parseE2E(out) {
 
 const lastJson = (out) => JSON.parse(out.trim().split('\n').filter((l) => l.startsWith('{')).pop());
 
+// --bootstrap-server and --command-property: Kafka 4.4 deprecates --producer-props.
 const pp = (b, topic, n, rate, size = 1024) => java('org.apache.kafka.tools.ProducerPerformance', [
-  '--topic', topic, '--num-records', String(n), '--record-size', String(size), '--throughput', String(rate),
-  '--producer-props', `bootstrap.servers=${b.bootstrap}`, 'acks=all'], { timeoutMs: 600_000 }).then(parsePP);
+  '--bootstrap-server', b.bootstrap, '--topic', topic, '--num-records', String(n), '--record-size', String(size),
+  '--throughput', String(rate), '--command-property', 'acks=all'], { timeoutMs: 600_000 }).then(parsePP);
 
 // ---------------------------------------------------------------- workloads
 // each returns { metricKey: value }; metric descriptions live in METRICS
@@ -284,7 +290,7 @@ const workloads = {
     const rss = sampleRss(b.pid);
     const p = await pp(b, 'w2', N.w2, -1);
     const c = parseCP(await java('org.apache.kafka.tools.ConsumerPerformance', [
-      '--bootstrap-server', b.bootstrap, '--topic', 'w2', '--messages', String(N.w2), '--timeout', '20000', '--group', 'w2-perf'], { timeoutMs: 600_000 }));
+      '--bootstrap-server', b.bootstrap, '--topic', 'w2', '--num-records', String(N.w2), '--timeout', '20000', '--group', 'w2-perf'], { timeoutMs: 600_000 }));
     const peak = rss();
     return {
       'w2.in': p.mbPerSec, 'w2.in.p99': p.p99, 'w2.out': +c['fetch.MB.sec'], 'w2.out.msgs': +c['data.consumed.in.nMsg'], 'w2.rss': peak,
@@ -412,7 +418,7 @@ function machine() {
     `- memory: ${(totalmem() / 2 ** 30).toFixed(1)} GiB`,
     `- kernel: ${platform()} ${release()}`,
     `- Node.js ${process.version}; ${javaV}`,
-    '- Apache Kafka 4.1.0 (Maven Central, KRaft combined broker+controller, -Xmx1g -Xms1g G1)',
+    `- Apache Kafka ${KAFKA_VERSION} (Maven Central, KRaft combined broker+controller, -Xmx1g -Xms1g G1)`,
     `- Rivulet ${JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version} (dist/bin/rivulet.js, built by npm run build; started without NODE_EXTRA_CA_CERTS, which Node 20 would parse at boot)`,
   ].join('\n');
 }
@@ -478,7 +484,7 @@ async function main() {
 
   const outDir = join(root, 'bench', 'results');
   mkdirSync(outDir, { recursive: true });
-  const file = join(outDir, `${date}-compare${quick ? '-quick' : ''}.md`);
+  const file = join(outDir, `${date}-compare-kafka-${KAFKA_VERSION}${quick ? '-quick' : ''}.md`);
   writeFileSync(file, md);
   console.log(md);
   log(`written ${file.slice(root.length + 1)}`);

@@ -1,4 +1,4 @@
-// Consumer groups with the Apache Kafka Java consumer (KafkaConsumer 4.1.0, classic protocol)
+// Consumer groups with the Apache Kafka Java consumer (KafkaConsumer 4.4.0, classic protocol)
 // and kafka-python (issue 3 acceptance): three member processes on a 6-partition topic get 2
 // partitions each, records are consumed exactly once in steady state, one member is
 // SIGKILLed and the other two take over its partitions; every record is consumed, duplicates

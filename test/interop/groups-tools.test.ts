@@ -1,6 +1,6 @@
 // Consumer groups seen through Apache Kafka's own tools, and static membership (issue 3
 // acceptance):
-//  - kafka-consumer-groups (org.apache.kafka.tools.consumer.group.ConsumerGroupCommand 4.1.0)
+//  - kafka-consumer-groups (org.apache.kafka.tools.consumer.group.ConsumerGroupCommand 4.4.0)
 //    lists the group, describes it (members, assignment, CURRENT-OFFSET, LOG-END-OFFSET, LAG),
 //    resets its offsets (dry run, to earliest, to an offset) while it is inactive, and deletes
 //    it; a consumer then reads from the reset offsets;

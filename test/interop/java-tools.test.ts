@@ -129,9 +129,11 @@ test('ProducerPerformance, GetOffsetShell and DeleteRecordsCommand', { timeout: 
   const c = await topics(['--create', '--topic', topic, '--partitions', '1', '--replication-factor', '1']);
   assert.equal(c.code, 0, describeRun('kafka-topics --create', c, broker));
 
+  // --bootstrap-server and --command-property (Kafka 4.4): --producer-props is deprecated there.
   const p = await tool('ProducerPerformance', [
+    '--bootstrap-server', broker!.bootstrap,
     '--topic', topic, '--num-records', String(records), '--record-size', '100', '--throughput', '-1',
-    '--producer-props', `bootstrap.servers=${broker!.bootstrap}`, 'acks=all', 'enable.idempotence=true', 'compression.type=snappy',
+    '--command-property', 'acks=all', 'enable.idempotence=true', 'compression.type=snappy',
   ]);
   assert.equal(p.code, 0, describeRun('ProducerPerformance', p, broker));
   assert.match(p.stdout.toString(), new RegExp(`^${records} records sent`, 'm'), describeRun('ProducerPerformance output', p, broker));

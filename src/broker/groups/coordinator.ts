@@ -7,6 +7,8 @@
 
 import { randomUUID } from 'node:crypto';
 import { ErrorCode } from '../../protocol/errors.js';
+import { Reader } from '../../protocol/reader.js';
+import { readConsumerProtocolSubscription } from '../../protocol/generated/consumer-protocol.js';
 import { Group, GroupState, Member, type JoinAnswer, type Protocol, type SyncAnswer } from './group.js';
 import type { OffsetStore } from './offset-store.js';
 import type { Logger } from '../logger.js';
@@ -531,19 +533,11 @@ export class GroupCoordinator {
   }
 }
 
-/** Topic names of a ConsumerProtocolSubscription (any version: version, then an array of strings). */
+/**
+ * Topic names of a ConsumerProtocolSubscription, with the generated reader. Tolerant on
+ * purpose: topics read before the message runs short are kept, since @platformatic/kafka
+ * sends v1 subscriptions without the owned partitions v1 requires.
+ */
 export function decodeSubscriptionTopics(metadata: Buffer): string[] {
-  const topics: string[] = [];
-  if (metadata.length < 6) return topics;
-  let pos = 2;
-  const count = metadata.readInt32BE(pos);
-  pos += 4;
-  for (let i = 0; i < count && pos + 2 <= metadata.length; i++) {
-    const len = metadata.readInt16BE(pos);
-    pos += 2;
-    if (len < 0 || pos + len > metadata.length) break;
-    topics.push(metadata.toString('utf8', pos, pos + len));
-    pos += len;
-  }
-  return topics;
+  return readConsumerProtocolSubscription(new Reader(metadata)).topics;
 }

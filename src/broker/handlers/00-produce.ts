@@ -29,11 +29,13 @@ async function handle(ctx: RequestContext, req: ProduceRequest): Promise<Produce
     return { responses, throttleTimeMs: 0, nodeEndpoints: [] };
   }
   // Topics that are missing are created (or refused) first; every append then happens in one turn.
+  // Topics by name: v3-11 (what we serve) name them; v13 names them by topic id instead.
   const topics = new Map<string, Topic | number>();
   for (const t of req.topicData) {
-    if (topics.has(t.name)) continue;
-    const existing = ctx.topics.byName.get(t.name);
-    topics.set(t.name, existing ?? -1);
+    const name = t.name ?? '';
+    if (topics.has(name)) continue;
+    const existing = ctx.topics.byName.get(name);
+    topics.set(name, existing ?? -1);
   }
   for (const [name, t] of topics) {
     if (t === -1) {
@@ -44,7 +46,7 @@ async function handle(ctx: RequestContext, req: ProduceRequest): Promise<Produce
 
   const waits: Promise<void>[] = [];
   const responses = req.topicData.map((td) => {
-    const topic = topics.get(td.name)!;
+    const topic = topics.get(td.name ?? '')!;
     return {
       name: td.name,
       partitionResponses: td.partitionData.map((pd) => {

@@ -58,7 +58,6 @@ async function handle(ctx: RequestContext, req: ListOffsetsRequest): Promise<Lis
         const res: ListOffsetsResponseListOffsetsPartitionResponse = {
           partitionIndex: p.partitionIndex,
           errorCode: ErrorCode.NONE,
-          oldStyleOffsets: [],
           timestamp: -1,
           offset: -1,
           leaderEpoch: 0,

@@ -1,4 +1,4 @@
-// OffsetCommit (key 8), v0-9. A member commits within its generation; a commit with
+// OffsetCommit (key 8), v2-9 (v0-1 are gone from Kafka 4's definitions). A member commits within its generation; a commit with
 // generation -1 comes from outside any group (admin tools, assign()-style consumers) and
 // is accepted while the group has no members. Answered once the commit is in the
 // offsets log (and fsynced unless the fsync policy is never).
@@ -11,23 +11,23 @@ import { storageErrorCode } from './common.js';
 import { offsetCommitServer } from '../../protocol/generated/offset-commit.js';
 
 async function handle(ctx: RequestContext, req: OffsetCommitRequest): Promise<OffsetCommitResponse> {
-  const version = ctx.version;
-  const generation = version >= 1 ? (req.generationIdOrMemberEpoch ?? -1) : -1;
+  const generation = req.generationIdOrMemberEpoch;
   let groupError: number = req.groupId === '' ? ErrorCode.INVALID_GROUP_ID : ctx.groups.commitCheck(req.groupId, generation, req.memberId ?? '', req.groupInstanceId ?? null);
   const now = Date.now();
   const entries: { topic: string; partition: number; offset: CommittedOffset }[] = [];
   const topics = req.topics.map((t) => {
-    const topic = ctx.topics.byName.get(t.name);
+    // v2-9 (what we serve) name topics; v10 names them by topic id instead.
+    const name = t.name ?? '';
+    const topic = ctx.topics.byName.get(name);
     return {
-      name: t.name,
+      name,
       partitions: t.partitions.map((p) => {
         let errorCode: number = groupError;
         if (errorCode === ErrorCode.NONE) {
           if (!topic || topic.partitions[p.partitionIndex] === undefined) errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
           else if (p.committedMetadata !== null && Buffer.byteLength(p.committedMetadata) > ctx.config.offsetMetadataMaxBytes) errorCode = ErrorCode.OFFSET_METADATA_TOO_LARGE;
           else {
-            const ts = version === 1 && (p.commitTimestamp ?? -1) >= 0 ? p.commitTimestamp! : now;
-            entries.push({ topic: t.name, partition: p.partitionIndex, offset: { offset: p.committedOffset, leaderEpoch: p.committedLeaderEpoch ?? -1, metadata: p.committedMetadata, commitTimestamp: ts } });
+            entries.push({ topic: name, partition: p.partitionIndex, offset: { offset: p.committedOffset, leaderEpoch: p.committedLeaderEpoch ?? -1, metadata: p.committedMetadata, commitTimestamp: now } });
           }
         }
         return { partitionIndex: p.partitionIndex, errorCode };
@@ -44,4 +44,4 @@ async function handle(ctx: RequestContext, req: OffsetCommitRequest): Promise<Of
   return { throttleTimeMs: 0, topics };
 }
 
-export const offsetCommit: HandlerEntry<OffsetCommitRequest, OffsetCommitResponse> = { codec: offsetCommitServer, minVersion: 0, maxVersion: 9, handle };
+export const offsetCommit: HandlerEntry<OffsetCommitRequest, OffsetCommitResponse> = { codec: offsetCommitServer, minVersion: 2, maxVersion: 9, handle };

@@ -1,4 +1,4 @@
-// OffsetFetch (key 9), v0-9. One group (v0-7) or several (v8+); null topics ask for every
+// OffsetFetch (key 9), v1-9 (v0 is gone from Kafka 4's definitions). One group (v1-7) or several (v8+); null topics ask for every
 // committed offset of the group. Unknown offsets are -1. With no transactions every
 // offset is stable, so requireStable changes nothing.
 
@@ -50,4 +50,4 @@ function handle(ctx: RequestContext, req: OffsetFetchRequest): OffsetFetchRespon
   return { throttleTimeMs: 0, topics: fetchGroup(ctx, req.groupId ?? '', topics), errorCode: ErrorCode.NONE };
 }
 
-export const offsetFetch: HandlerEntry<OffsetFetchRequest, OffsetFetchResponse> = { codec: offsetFetchServer, minVersion: 0, maxVersion: 9, handle };
+export const offsetFetch: HandlerEntry<OffsetFetchRequest, OffsetFetchResponse> = { codec: offsetFetchServer, minVersion: 1, maxVersion: 9, handle };

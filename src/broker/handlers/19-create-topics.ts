@@ -1,4 +1,4 @@
-// CreateTopics (key 19), v0-7. One broker: replication factor must be 1 (or -1 for the
+// CreateTopics (key 19), v2-7 (v0-1 are gone from Kafka 4's definitions). One broker: replication factor must be 1 (or -1 for the
 // default), and manual assignments may only name this ctx. validateOnly checks
 // everything and creates nothing. From v5 the answer carries the topic's configs.
 
@@ -85,4 +85,4 @@ async function handle(ctx: RequestContext, req: CreateTopicsRequest): Promise<Cr
   return { throttleTimeMs: 0, topics };
 }
 
-export const createTopics: HandlerEntry<CreateTopicsRequest, CreateTopicsResponse> = { codec: createTopicsServer, minVersion: 0, maxVersion: 7, handle };
+export const createTopics: HandlerEntry<CreateTopicsRequest, CreateTopicsResponse> = { codec: createTopicsServer, minVersion: 2, maxVersion: 7, handle };

@@ -1,4 +1,4 @@
-// DeleteTopics (key 20), v0-6. By name, or by topic id from v6. The topic disappears from
+// DeleteTopics (key 20), v1-6 (v0 is gone from Kafka 4's definitions). By name, or by topic id from v6. The topic disappears from
 // metadata at once; its files are removed in the background.
 
 import type { HandlerEntry, RequestContext } from './handler.js';
@@ -33,4 +33,4 @@ async function handle(ctx: RequestContext, req: DeleteTopicsRequest): Promise<De
   return { throttleTimeMs: 0, responses };
 }
 
-export const deleteTopics: HandlerEntry<DeleteTopicsRequest, DeleteTopicsResponse> = { codec: deleteTopicsServer, minVersion: 0, maxVersion: 6, handle };
+export const deleteTopics: HandlerEntry<DeleteTopicsRequest, DeleteTopicsResponse> = { codec: deleteTopicsServer, minVersion: 1, maxVersion: 6, handle };

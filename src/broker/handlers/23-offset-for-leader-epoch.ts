@@ -1,4 +1,4 @@
-// OffsetForLeaderEpoch (key 23), v0-4. The only leader epoch is 0, so its end offset is
+// OffsetForLeaderEpoch (key 23), v2-4 (v0-1 are gone from Kafka 4's definitions). The only leader epoch is 0, so its end offset is
 // the log end; clients use the answer to check that nothing they read was truncated
 // (KIP-320). A newer epoch than ours is unknown; an older one cannot exist.
 
@@ -30,4 +30,4 @@ function handle(ctx: RequestContext, req: OffsetForLeaderEpochRequest): OffsetFo
   };
 }
 
-export const offsetForLeaderEpoch: HandlerEntry<OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse> = { codec: offsetForLeaderEpochServer, minVersion: 0, maxVersion: 4, handle };
+export const offsetForLeaderEpoch: HandlerEntry<OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse> = { codec: offsetForLeaderEpochServer, minVersion: 2, maxVersion: 4, handle };

@@ -1,4 +1,4 @@
-// DescribeConfigs (key 32), v0-4. Topics: every topic config with its effective value and
+// DescribeConfigs (key 32), v1-4 (v0 is gone from Kafka 4's definitions). Topics: every topic config with its effective value and
 // where it comes from (the topic's override, else the broker default), with synonyms (v1+)
 // and types and docs (v3+). Brokers: the broker's settings, read-only (they are set at
 // start). Broker loggers: none.
@@ -123,4 +123,4 @@ function handle(ctx: RequestContext, req: DescribeConfigsRequest): DescribeConfi
   return { throttleTimeMs: 0, results };
 }
 
-export const describeConfigs: HandlerEntry<DescribeConfigsRequest, DescribeConfigsResponse> = { codec: describeConfigsServer, minVersion: 0, maxVersion: 4, handle };
+export const describeConfigs: HandlerEntry<DescribeConfigsRequest, DescribeConfigsResponse> = { codec: describeConfigsServer, minVersion: 1, maxVersion: 4, handle };

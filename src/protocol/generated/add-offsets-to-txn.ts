@@ -174,7 +174,9 @@ export function writeAddOffsetsToTxnRequestV4(w: Writer, m: AddOffsetsToTxnReque
   w.uvarint(0);
 }
 
+/** AddOffsetsToTxnRequest readers by version number (index = version). */
 export const addOffsetsToTxnRequestReaders = [readAddOffsetsToTxnRequestV0, readAddOffsetsToTxnRequestV1, readAddOffsetsToTxnRequestV2, readAddOffsetsToTxnRequestV3, readAddOffsetsToTxnRequestV4] as const;
+/** AddOffsetsToTxnRequest writers by version number (index = version). */
 export const addOffsetsToTxnRequestWriters = [writeAddOffsetsToTxnRequestV0, writeAddOffsetsToTxnRequestV1, writeAddOffsetsToTxnRequestV2, writeAddOffsetsToTxnRequestV3, writeAddOffsetsToTxnRequestV4] as const;
 
 /** AddOffsetsToTxnResponse, versions 0-4, flexible 3+. */
@@ -301,10 +303,12 @@ export function writeAddOffsetsToTxnResponseV4(w: Writer, m: AddOffsetsToTxnResp
   w.uvarint(0);
 }
 
+/** AddOffsetsToTxnResponse readers by version number (index = version). */
 export const addOffsetsToTxnResponseReaders = [readAddOffsetsToTxnResponseV0, readAddOffsetsToTxnResponseV1, readAddOffsetsToTxnResponseV2, readAddOffsetsToTxnResponseV3, readAddOffsetsToTxnResponseV4] as const;
+/** AddOffsetsToTxnResponse writers by version number (index = version). */
 export const addOffsetsToTxnResponseWriters = [writeAddOffsetsToTxnResponseV0, writeAddOffsetsToTxnResponseV1, writeAddOffsetsToTxnResponseV2, writeAddOffsetsToTxnResponseV3, writeAddOffsetsToTxnResponseV4] as const;
 
-/** AddOffsetsToTxn as a broker speaks it: request readers and response writers, indexed by version. */
+/** AddOffsetsToTxn as a broker speaks it: request readers and response writers, indexed by version number. */
 export const addOffsetsToTxnServer: ServerCodec = {
   key: 25, name: 'AddOffsetsToTxn', minVersion: 0, maxVersion: 4, flexibleFrom: 3,
   readRequest: addOffsetsToTxnRequestReaders, writeResponse: addOffsetsToTxnResponseWriters,

@@ -23,21 +23,21 @@ export interface AddPartitionsToTxnRequest {
 
 export interface AddPartitionsToTxnRequestAddPartitionsToTxnTransaction {
   /** v4+: The transactional id corresponding to the transaction. */
-  transactionalId?: string;
+  transactionalId: string;
   /** v4+: Current producer id in use by the transactional id. */
-  producerId?: number;
+  producerId: number;
   /** v4+: Current epoch associated with the producer id. */
-  producerEpoch?: number;
+  producerEpoch: number;
   /** v4+: Boolean to signify if we want to check if the partition is in the transaction rather than add it. */
-  verifyOnly?: boolean;
+  verifyOnly: boolean;
   /** v4+: The partitions to add to the transaction. */
-  topics?: AddPartitionsToTxnRequestAddPartitionsToTxnTopic[];
+  topics: AddPartitionsToTxnRequestAddPartitionsToTxnTopic[];
 }
 
 export interface AddPartitionsToTxnRequestAddPartitionsToTxnTopic {
   /** v0+: The name of the topic. */
   name: string;
-  /** v0+: The partition indexes to add to the transaction */
+  /** v0+: The partition indexes to add to the transaction. */
   partitions: number[];
 }
 
@@ -441,7 +441,9 @@ export function writeAddPartitionsToTxnRequestV5(w: Writer, m: AddPartitionsToTx
   w.uvarint(0);
 }
 
+/** AddPartitionsToTxnRequest readers by version number (index = version). */
 export const addPartitionsToTxnRequestReaders = [readAddPartitionsToTxnRequestV0, readAddPartitionsToTxnRequestV1, readAddPartitionsToTxnRequestV2, readAddPartitionsToTxnRequestV3, readAddPartitionsToTxnRequestV4, readAddPartitionsToTxnRequestV5] as const;
+/** AddPartitionsToTxnRequest writers by version number (index = version). */
 export const addPartitionsToTxnRequestWriters = [writeAddPartitionsToTxnRequestV0, writeAddPartitionsToTxnRequestV1, writeAddPartitionsToTxnRequestV2, writeAddPartitionsToTxnRequestV3, writeAddPartitionsToTxnRequestV4, writeAddPartitionsToTxnRequestV5] as const;
 
 /** AddPartitionsToTxnResponse, versions 0-5, flexible 3+. */
@@ -458,15 +460,15 @@ export interface AddPartitionsToTxnResponse {
 
 export interface AddPartitionsToTxnResponseAddPartitionsToTxnResult {
   /** v4+: The transactional id corresponding to the transaction. */
-  transactionalId?: string;
+  transactionalId: string;
   /** v4+: The results for each topic. */
-  topicResults?: AddPartitionsToTxnResponseAddPartitionsToTxnTopicResult[];
+  topicResults: AddPartitionsToTxnResponseAddPartitionsToTxnTopicResult[];
 }
 
 export interface AddPartitionsToTxnResponseAddPartitionsToTxnTopicResult {
   /** v0+: The topic name. */
   name: string;
-  /** v0+: The results for each partition */
+  /** v0+: The results for each partition. */
   resultsByPartition: AddPartitionsToTxnResponseAddPartitionsToTxnPartitionResult[];
 }
 
@@ -940,10 +942,12 @@ export function writeAddPartitionsToTxnResponseV5(w: Writer, m: AddPartitionsToT
   w.uvarint(0);
 }
 
+/** AddPartitionsToTxnResponse readers by version number (index = version). */
 export const addPartitionsToTxnResponseReaders = [readAddPartitionsToTxnResponseV0, readAddPartitionsToTxnResponseV1, readAddPartitionsToTxnResponseV2, readAddPartitionsToTxnResponseV3, readAddPartitionsToTxnResponseV4, readAddPartitionsToTxnResponseV5] as const;
+/** AddPartitionsToTxnResponse writers by version number (index = version). */
 export const addPartitionsToTxnResponseWriters = [writeAddPartitionsToTxnResponseV0, writeAddPartitionsToTxnResponseV1, writeAddPartitionsToTxnResponseV2, writeAddPartitionsToTxnResponseV3, writeAddPartitionsToTxnResponseV4, writeAddPartitionsToTxnResponseV5] as const;
 
-/** AddPartitionsToTxn as a broker speaks it: request readers and response writers, indexed by version. */
+/** AddPartitionsToTxn as a broker speaks it: request readers and response writers, indexed by version number. */
 export const addPartitionsToTxnServer: ServerCodec = {
   key: 24, name: 'AddPartitionsToTxn', minVersion: 0, maxVersion: 5, flexibleFrom: 3,
   readRequest: addPartitionsToTxnRequestReaders, writeResponse: addPartitionsToTxnResponseWriters,

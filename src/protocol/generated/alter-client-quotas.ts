@@ -222,7 +222,9 @@ export function writeAlterClientQuotasRequestV1(w: Writer, m: AlterClientQuotasR
   w.uvarint(0);
 }
 
+/** AlterClientQuotasRequest readers by version number (index = version). */
 export const alterClientQuotasRequestReaders = [readAlterClientQuotasRequestV0, readAlterClientQuotasRequestV1] as const;
+/** AlterClientQuotasRequest writers by version number (index = version). */
 export const alterClientQuotasRequestWriters = [writeAlterClientQuotasRequestV0, writeAlterClientQuotasRequestV1] as const;
 
 /** AlterClientQuotasResponse, versions 0-1, flexible 1+. */
@@ -390,10 +392,12 @@ export function writeAlterClientQuotasResponseV1(w: Writer, m: AlterClientQuotas
   w.uvarint(0);
 }
 
+/** AlterClientQuotasResponse readers by version number (index = version). */
 export const alterClientQuotasResponseReaders = [readAlterClientQuotasResponseV0, readAlterClientQuotasResponseV1] as const;
+/** AlterClientQuotasResponse writers by version number (index = version). */
 export const alterClientQuotasResponseWriters = [writeAlterClientQuotasResponseV0, writeAlterClientQuotasResponseV1] as const;
 
-/** AlterClientQuotas as a broker speaks it: request readers and response writers, indexed by version. */
+/** AlterClientQuotas as a broker speaks it: request readers and response writers, indexed by version number. */
 export const alterClientQuotasServer: ServerCodec = {
   key: 49, name: 'AlterClientQuotas', minVersion: 0, maxVersion: 1, flexibleFrom: 1,
   readRequest: alterClientQuotasRequestReaders, writeResponse: alterClientQuotasResponseWriters,

@@ -238,7 +238,9 @@ export function writeAlterConfigsRequestV2(w: Writer, m: AlterConfigsRequest): v
   w.uvarint(0);
 }
 
+/** AlterConfigsRequest readers by version number (index = version). */
 export const alterConfigsRequestReaders = [readAlterConfigsRequestV0, readAlterConfigsRequestV1, readAlterConfigsRequestV2] as const;
+/** AlterConfigsRequest writers by version number (index = version). */
 export const alterConfigsRequestWriters = [writeAlterConfigsRequestV0, writeAlterConfigsRequestV1, writeAlterConfigsRequestV2] as const;
 
 /** AlterConfigsResponse, versions 0-2, flexible 2+. */
@@ -416,10 +418,12 @@ export function writeAlterConfigsResponseV2(w: Writer, m: AlterConfigsResponse):
   w.uvarint(0);
 }
 
+/** AlterConfigsResponse readers by version number (index = version). */
 export const alterConfigsResponseReaders = [readAlterConfigsResponseV0, readAlterConfigsResponseV1, readAlterConfigsResponseV2] as const;
+/** AlterConfigsResponse writers by version number (index = version). */
 export const alterConfigsResponseWriters = [writeAlterConfigsResponseV0, writeAlterConfigsResponseV1, writeAlterConfigsResponseV2] as const;
 
-/** AlterConfigs as a broker speaks it: request readers and response writers, indexed by version. */
+/** AlterConfigs as a broker speaks it: request readers and response writers, indexed by version number. */
 export const alterConfigsServer: ServerCodec = {
   key: 33, name: 'AlterConfigs', minVersion: 0, maxVersion: 2, flexibleFrom: 2,
   readRequest: alterConfigsRequestReaders, writeResponse: alterConfigsResponseWriters,

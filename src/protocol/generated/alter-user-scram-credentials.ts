@@ -118,7 +118,9 @@ export function writeAlterUserScramCredentialsRequestV0(w: Writer, m: AlterUserS
   w.uvarint(0);
 }
 
+/** AlterUserScramCredentialsRequest readers by version number (index = version). */
 export const alterUserScramCredentialsRequestReaders = [readAlterUserScramCredentialsRequestV0] as const;
+/** AlterUserScramCredentialsRequest writers by version number (index = version). */
 export const alterUserScramCredentialsRequestWriters = [writeAlterUserScramCredentialsRequestV0] as const;
 
 /** AlterUserScramCredentialsResponse, versions 0, flexible 0+. */
@@ -190,10 +192,12 @@ export function writeAlterUserScramCredentialsResponseV0(w: Writer, m: AlterUser
   w.uvarint(0);
 }
 
+/** AlterUserScramCredentialsResponse readers by version number (index = version). */
 export const alterUserScramCredentialsResponseReaders = [readAlterUserScramCredentialsResponseV0] as const;
+/** AlterUserScramCredentialsResponse writers by version number (index = version). */
 export const alterUserScramCredentialsResponseWriters = [writeAlterUserScramCredentialsResponseV0] as const;
 
-/** AlterUserScramCredentials as a broker speaks it: request readers and response writers, indexed by version. */
+/** AlterUserScramCredentials as a broker speaks it: request readers and response writers, indexed by version number. */
 export const alterUserScramCredentialsServer: ServerCodec = {
   key: 51, name: 'AlterUserScramCredentials', minVersion: 0, maxVersion: 0, flexibleFrom: 0,
   readRequest: alterUserScramCredentialsRequestReaders, writeResponse: alterUserScramCredentialsResponseWriters,

@@ -113,7 +113,9 @@ export function writeApiVersionsRequestV4(w: Writer, m: ApiVersionsRequest): voi
   w.uvarint(0);
 }
 
+/** ApiVersionsRequest readers by version number (index = version). */
 export const apiVersionsRequestReaders = [readApiVersionsRequestV0, readApiVersionsRequestV1, readApiVersionsRequestV2, readApiVersionsRequestV3, readApiVersionsRequestV4] as const;
+/** ApiVersionsRequest writers by version number (index = version). */
 export const apiVersionsRequestWriters = [writeApiVersionsRequestV0, writeApiVersionsRequestV1, writeApiVersionsRequestV2, writeApiVersionsRequestV3, writeApiVersionsRequestV4] as const;
 
 /** ApiVersionsResponse, versions 0-4, flexible 3+. */
@@ -130,7 +132,7 @@ export interface ApiVersionsResponse {
   finalizedFeaturesEpoch?: number;
   /** v3+, tagged 3+ (tag 2): List of cluster-wide finalized features. The information is valid only if FinalizedFeaturesEpoch >= 0. */
   finalizedFeatures?: ApiVersionsResponseFinalizedFeatureKey[];
-  /** v3+, tagged 3+ (tag 3): Set by a KRaft controller if the required configurations for ZK migration are present */
+  /** v3+, tagged 3+ (tag 3): Set by a KRaft controller if the required configurations for ZK migration are present. */
   zkMigrationReady?: boolean;
 }
 
@@ -145,20 +147,20 @@ export interface ApiVersionsResponseApiVersion {
 
 export interface ApiVersionsResponseSupportedFeatureKey {
   /** v3+: The name of the feature. */
-  name?: string;
+  name: string;
   /** v3+: The minimum supported version for the feature. */
-  minVersion?: number;
+  minVersion: number;
   /** v3+: The maximum supported version for the feature. */
-  maxVersion?: number;
+  maxVersion: number;
 }
 
 export interface ApiVersionsResponseFinalizedFeatureKey {
   /** v3+: The name of the feature. */
-  name?: string;
+  name: string;
   /** v3+: The cluster-wide finalized max version level for the feature. */
-  maxVersionLevel?: number;
+  maxVersionLevel: number;
   /** v3+: The cluster-wide finalized min version level for the feature. */
-  minVersionLevel?: number;
+  minVersionLevel: number;
 }
 
 function readApiVersionsResponseApiVersionV0(r: Reader): ApiVersionsResponseApiVersion {
@@ -678,10 +680,12 @@ export function writeApiVersionsResponseV4(w: Writer, m: ApiVersionsResponse): v
   }
 }
 
+/** ApiVersionsResponse readers by version number (index = version). */
 export const apiVersionsResponseReaders = [readApiVersionsResponseV0, readApiVersionsResponseV1, readApiVersionsResponseV2, readApiVersionsResponseV3, readApiVersionsResponseV4] as const;
+/** ApiVersionsResponse writers by version number (index = version). */
 export const apiVersionsResponseWriters = [writeApiVersionsResponseV0, writeApiVersionsResponseV1, writeApiVersionsResponseV2, writeApiVersionsResponseV3, writeApiVersionsResponseV4] as const;
 
-/** ApiVersions as a broker speaks it: request readers and response writers, indexed by version. */
+/** ApiVersions as a broker speaks it: request readers and response writers, indexed by version number. */
 export const apiVersionsServer: ServerCodec = {
   key: 18, name: 'ApiVersions', minVersion: 0, maxVersion: 4, flexibleFrom: 3,
   readRequest: apiVersionsRequestReaders, writeResponse: apiVersionsResponseWriters,

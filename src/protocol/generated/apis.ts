@@ -13,16 +13,20 @@ export interface ApiInfo {
   readonly flexibleFrom: number;
 }
 
-/** What a broker needs of an API: request readers and response writers by version. */
+/**
+ * What a broker needs of an API: request readers and response writers. Every table is
+ * indexed by absolute version (`readRequest[apiVersion]`); entries below minVersion are
+ * undefined, so an API whose lowest version is not 0 needs no offset.
+ */
 export interface ServerCodec extends ApiInfo {
-  readonly readRequest: readonly ((r: Reader) => any)[];
-  readonly writeResponse: readonly ((w: Writer, m: any) => void)[];
+  readonly readRequest: readonly (((r: Reader) => any) | undefined)[];
+  readonly writeResponse: readonly (((w: Writer, m: any) => void) | undefined)[];
 }
 
-/** Both directions of an API: what clients and tests need as well. */
+/** Both directions of an API: what clients and tests need as well; indexed by version number like ServerCodec. */
 export interface ApiCodec extends ServerCodec {
-  readonly writeRequest: readonly ((w: Writer, m: any) => void)[];
-  readonly readResponse: readonly ((r: Reader) => any)[];
+  readonly writeRequest: readonly (((w: Writer, m: any) => void) | undefined)[];
+  readonly readResponse: readonly (((r: Reader) => any) | undefined)[];
 }
 
 export const ApiKey = {
@@ -85,7 +89,7 @@ export const ApiKey = {
   ConsumerGroupDescribe: 69,
   GetTelemetrySubscriptions: 71,
   PushTelemetry: 72,
-  ListClientMetricsResources: 74,
+  ListConfigResources: 74,
   DescribeTopicPartitions: 75,
   ShareGroupHeartbeat: 76,
   ShareGroupDescribe: 77,
@@ -98,53 +102,58 @@ export const ApiKey = {
   WriteShareGroupState: 85,
   DeleteShareGroupState: 86,
   ReadShareGroupStateSummary: 87,
+  StreamsGroupHeartbeat: 88,
+  StreamsGroupDescribe: 89,
+  DescribeShareGroupOffsets: 90,
+  AlterShareGroupOffsets: 91,
+  DeleteShareGroupOffsets: 92,
 } as const;
 
 /** Dense table by API key; undefined where the key is not a broker API. */
 export const apiInfo: readonly (ApiInfo | undefined)[] = (() => {
   const t: (ApiInfo | undefined)[] = [];
-  t[0] = { key: 0, name: 'Produce', minVersion: 0, maxVersion: 11, flexibleFrom: 9 };
-  t[1] = { key: 1, name: 'Fetch', minVersion: 0, maxVersion: 17, flexibleFrom: 12 };
-  t[2] = { key: 2, name: 'ListOffsets', minVersion: 0, maxVersion: 10, flexibleFrom: 6 };
-  t[3] = { key: 3, name: 'Metadata', minVersion: 0, maxVersion: 12, flexibleFrom: 9 };
-  t[8] = { key: 8, name: 'OffsetCommit', minVersion: 0, maxVersion: 9, flexibleFrom: 8 };
-  t[9] = { key: 9, name: 'OffsetFetch', minVersion: 0, maxVersion: 9, flexibleFrom: 6 };
+  t[0] = { key: 0, name: 'Produce', minVersion: 3, maxVersion: 13, flexibleFrom: 9 };
+  t[1] = { key: 1, name: 'Fetch', minVersion: 4, maxVersion: 18, flexibleFrom: 12 };
+  t[2] = { key: 2, name: 'ListOffsets', minVersion: 1, maxVersion: 11, flexibleFrom: 6 };
+  t[3] = { key: 3, name: 'Metadata', minVersion: 0, maxVersion: 13, flexibleFrom: 9 };
+  t[8] = { key: 8, name: 'OffsetCommit', minVersion: 2, maxVersion: 10, flexibleFrom: 8 };
+  t[9] = { key: 9, name: 'OffsetFetch', minVersion: 1, maxVersion: 10, flexibleFrom: 6 };
   t[10] = { key: 10, name: 'FindCoordinator', minVersion: 0, maxVersion: 6, flexibleFrom: 3 };
   t[11] = { key: 11, name: 'JoinGroup', minVersion: 0, maxVersion: 9, flexibleFrom: 6 };
   t[12] = { key: 12, name: 'Heartbeat', minVersion: 0, maxVersion: 4, flexibleFrom: 4 };
   t[13] = { key: 13, name: 'LeaveGroup', minVersion: 0, maxVersion: 5, flexibleFrom: 4 };
   t[14] = { key: 14, name: 'SyncGroup', minVersion: 0, maxVersion: 5, flexibleFrom: 4 };
-  t[15] = { key: 15, name: 'DescribeGroups', minVersion: 0, maxVersion: 5, flexibleFrom: 5 };
+  t[15] = { key: 15, name: 'DescribeGroups', minVersion: 0, maxVersion: 6, flexibleFrom: 5 };
   t[16] = { key: 16, name: 'ListGroups', minVersion: 0, maxVersion: 5, flexibleFrom: 3 };
   t[17] = { key: 17, name: 'SaslHandshake', minVersion: 0, maxVersion: 1, flexibleFrom: Infinity };
   t[18] = { key: 18, name: 'ApiVersions', minVersion: 0, maxVersion: 4, flexibleFrom: 3 };
-  t[19] = { key: 19, name: 'CreateTopics', minVersion: 0, maxVersion: 7, flexibleFrom: 5 };
-  t[20] = { key: 20, name: 'DeleteTopics', minVersion: 0, maxVersion: 6, flexibleFrom: 4 };
+  t[19] = { key: 19, name: 'CreateTopics', minVersion: 2, maxVersion: 7, flexibleFrom: 5 };
+  t[20] = { key: 20, name: 'DeleteTopics', minVersion: 1, maxVersion: 6, flexibleFrom: 4 };
   t[21] = { key: 21, name: 'DeleteRecords', minVersion: 0, maxVersion: 2, flexibleFrom: 2 };
-  t[22] = { key: 22, name: 'InitProducerId', minVersion: 0, maxVersion: 5, flexibleFrom: 2 };
-  t[23] = { key: 23, name: 'OffsetForLeaderEpoch', minVersion: 0, maxVersion: 4, flexibleFrom: 4 };
+  t[22] = { key: 22, name: 'InitProducerId', minVersion: 0, maxVersion: 6, flexibleFrom: 2 };
+  t[23] = { key: 23, name: 'OffsetForLeaderEpoch', minVersion: 2, maxVersion: 4, flexibleFrom: 4 };
   t[24] = { key: 24, name: 'AddPartitionsToTxn', minVersion: 0, maxVersion: 5, flexibleFrom: 3 };
   t[25] = { key: 25, name: 'AddOffsetsToTxn', minVersion: 0, maxVersion: 4, flexibleFrom: 3 };
   t[26] = { key: 26, name: 'EndTxn', minVersion: 0, maxVersion: 5, flexibleFrom: 3 };
-  t[27] = { key: 27, name: 'WriteTxnMarkers', minVersion: 0, maxVersion: 1, flexibleFrom: 1 };
-  t[28] = { key: 28, name: 'TxnOffsetCommit', minVersion: 0, maxVersion: 4, flexibleFrom: 3 };
-  t[29] = { key: 29, name: 'DescribeAcls', minVersion: 0, maxVersion: 3, flexibleFrom: 2 };
-  t[30] = { key: 30, name: 'CreateAcls', minVersion: 0, maxVersion: 3, flexibleFrom: 2 };
-  t[31] = { key: 31, name: 'DeleteAcls', minVersion: 0, maxVersion: 3, flexibleFrom: 2 };
-  t[32] = { key: 32, name: 'DescribeConfigs', minVersion: 0, maxVersion: 4, flexibleFrom: 4 };
+  t[27] = { key: 27, name: 'WriteTxnMarkers', minVersion: 1, maxVersion: 2, flexibleFrom: 1 };
+  t[28] = { key: 28, name: 'TxnOffsetCommit', minVersion: 0, maxVersion: 5, flexibleFrom: 3 };
+  t[29] = { key: 29, name: 'DescribeAcls', minVersion: 1, maxVersion: 3, flexibleFrom: 2 };
+  t[30] = { key: 30, name: 'CreateAcls', minVersion: 1, maxVersion: 3, flexibleFrom: 2 };
+  t[31] = { key: 31, name: 'DeleteAcls', minVersion: 1, maxVersion: 3, flexibleFrom: 2 };
+  t[32] = { key: 32, name: 'DescribeConfigs', minVersion: 1, maxVersion: 4, flexibleFrom: 4 };
   t[33] = { key: 33, name: 'AlterConfigs', minVersion: 0, maxVersion: 2, flexibleFrom: 2 };
-  t[34] = { key: 34, name: 'AlterReplicaLogDirs', minVersion: 0, maxVersion: 2, flexibleFrom: 2 };
-  t[35] = { key: 35, name: 'DescribeLogDirs', minVersion: 0, maxVersion: 4, flexibleFrom: 2 };
+  t[34] = { key: 34, name: 'AlterReplicaLogDirs', minVersion: 1, maxVersion: 2, flexibleFrom: 2 };
+  t[35] = { key: 35, name: 'DescribeLogDirs', minVersion: 1, maxVersion: 5, flexibleFrom: 2 };
   t[36] = { key: 36, name: 'SaslAuthenticate', minVersion: 0, maxVersion: 2, flexibleFrom: 2 };
   t[37] = { key: 37, name: 'CreatePartitions', minVersion: 0, maxVersion: 3, flexibleFrom: 2 };
-  t[38] = { key: 38, name: 'CreateDelegationToken', minVersion: 0, maxVersion: 3, flexibleFrom: 2 };
-  t[39] = { key: 39, name: 'RenewDelegationToken', minVersion: 0, maxVersion: 2, flexibleFrom: 2 };
-  t[40] = { key: 40, name: 'ExpireDelegationToken', minVersion: 0, maxVersion: 2, flexibleFrom: 2 };
-  t[41] = { key: 41, name: 'DescribeDelegationToken', minVersion: 0, maxVersion: 3, flexibleFrom: 2 };
+  t[38] = { key: 38, name: 'CreateDelegationToken', minVersion: 1, maxVersion: 3, flexibleFrom: 2 };
+  t[39] = { key: 39, name: 'RenewDelegationToken', minVersion: 1, maxVersion: 2, flexibleFrom: 2 };
+  t[40] = { key: 40, name: 'ExpireDelegationToken', minVersion: 1, maxVersion: 2, flexibleFrom: 2 };
+  t[41] = { key: 41, name: 'DescribeDelegationToken', minVersion: 1, maxVersion: 3, flexibleFrom: 2 };
   t[42] = { key: 42, name: 'DeleteGroups', minVersion: 0, maxVersion: 2, flexibleFrom: 2 };
   t[43] = { key: 43, name: 'ElectLeaders', minVersion: 0, maxVersion: 2, flexibleFrom: 2 };
   t[44] = { key: 44, name: 'IncrementalAlterConfigs', minVersion: 0, maxVersion: 1, flexibleFrom: 1 };
-  t[45] = { key: 45, name: 'AlterPartitionReassignments', minVersion: 0, maxVersion: 0, flexibleFrom: 0 };
+  t[45] = { key: 45, name: 'AlterPartitionReassignments', minVersion: 0, maxVersion: 1, flexibleFrom: 0 };
   t[46] = { key: 46, name: 'ListPartitionReassignments', minVersion: 0, maxVersion: 0, flexibleFrom: 0 };
   t[47] = { key: 47, name: 'OffsetDelete', minVersion: 0, maxVersion: 0, flexibleFrom: Infinity };
   t[48] = { key: 48, name: 'DescribeClientQuotas', minVersion: 0, maxVersion: 1, flexibleFrom: 1 };
@@ -153,27 +162,32 @@ export const apiInfo: readonly (ApiInfo | undefined)[] = (() => {
   t[51] = { key: 51, name: 'AlterUserScramCredentials', minVersion: 0, maxVersion: 0, flexibleFrom: 0 };
   t[55] = { key: 55, name: 'DescribeQuorum', minVersion: 0, maxVersion: 2, flexibleFrom: 0 };
   t[57] = { key: 57, name: 'UpdateFeatures', minVersion: 0, maxVersion: 2, flexibleFrom: 0 };
-  t[60] = { key: 60, name: 'DescribeCluster', minVersion: 0, maxVersion: 1, flexibleFrom: 0 };
+  t[60] = { key: 60, name: 'DescribeCluster', minVersion: 0, maxVersion: 2, flexibleFrom: 0 };
   t[61] = { key: 61, name: 'DescribeProducers', minVersion: 0, maxVersion: 0, flexibleFrom: 0 };
   t[64] = { key: 64, name: 'UnregisterBroker', minVersion: 0, maxVersion: 0, flexibleFrom: 0 };
   t[65] = { key: 65, name: 'DescribeTransactions', minVersion: 0, maxVersion: 0, flexibleFrom: 0 };
-  t[66] = { key: 66, name: 'ListTransactions', minVersion: 0, maxVersion: 1, flexibleFrom: 0 };
+  t[66] = { key: 66, name: 'ListTransactions', minVersion: 0, maxVersion: 2, flexibleFrom: 0 };
   t[68] = { key: 68, name: 'ConsumerGroupHeartbeat', minVersion: 0, maxVersion: 1, flexibleFrom: 0 };
-  t[69] = { key: 69, name: 'ConsumerGroupDescribe', minVersion: 0, maxVersion: 0, flexibleFrom: 0 };
+  t[69] = { key: 69, name: 'ConsumerGroupDescribe', minVersion: 0, maxVersion: 1, flexibleFrom: 0 };
   t[71] = { key: 71, name: 'GetTelemetrySubscriptions', minVersion: 0, maxVersion: 0, flexibleFrom: 0 };
   t[72] = { key: 72, name: 'PushTelemetry', minVersion: 0, maxVersion: 0, flexibleFrom: 0 };
-  t[74] = { key: 74, name: 'ListClientMetricsResources', minVersion: 0, maxVersion: 0, flexibleFrom: 0 };
+  t[74] = { key: 74, name: 'ListConfigResources', minVersion: 0, maxVersion: 1, flexibleFrom: 0 };
   t[75] = { key: 75, name: 'DescribeTopicPartitions', minVersion: 0, maxVersion: 0, flexibleFrom: 0 };
-  t[76] = { key: 76, name: 'ShareGroupHeartbeat', minVersion: 0, maxVersion: 0, flexibleFrom: 0 };
-  t[77] = { key: 77, name: 'ShareGroupDescribe', minVersion: 0, maxVersion: 0, flexibleFrom: 0 };
-  t[78] = { key: 78, name: 'ShareFetch', minVersion: 0, maxVersion: 0, flexibleFrom: 0 };
-  t[79] = { key: 79, name: 'ShareAcknowledge', minVersion: 0, maxVersion: 0, flexibleFrom: 0 };
-  t[80] = { key: 80, name: 'AddRaftVoter', minVersion: 0, maxVersion: 0, flexibleFrom: 0 };
+  t[76] = { key: 76, name: 'ShareGroupHeartbeat', minVersion: 1, maxVersion: 1, flexibleFrom: 1 };
+  t[77] = { key: 77, name: 'ShareGroupDescribe', minVersion: 1, maxVersion: 1, flexibleFrom: 1 };
+  t[78] = { key: 78, name: 'ShareFetch', minVersion: 1, maxVersion: 2, flexibleFrom: 1 };
+  t[79] = { key: 79, name: 'ShareAcknowledge', minVersion: 1, maxVersion: 2, flexibleFrom: 1 };
+  t[80] = { key: 80, name: 'AddRaftVoter', minVersion: 0, maxVersion: 1, flexibleFrom: 0 };
   t[81] = { key: 81, name: 'RemoveRaftVoter', minVersion: 0, maxVersion: 0, flexibleFrom: 0 };
   t[83] = { key: 83, name: 'InitializeShareGroupState', minVersion: 0, maxVersion: 0, flexibleFrom: 0 };
   t[84] = { key: 84, name: 'ReadShareGroupState', minVersion: 0, maxVersion: 0, flexibleFrom: 0 };
-  t[85] = { key: 85, name: 'WriteShareGroupState', minVersion: 0, maxVersion: 0, flexibleFrom: 0 };
+  t[85] = { key: 85, name: 'WriteShareGroupState', minVersion: 0, maxVersion: 1, flexibleFrom: 0 };
   t[86] = { key: 86, name: 'DeleteShareGroupState', minVersion: 0, maxVersion: 0, flexibleFrom: 0 };
-  t[87] = { key: 87, name: 'ReadShareGroupStateSummary', minVersion: 0, maxVersion: 0, flexibleFrom: 0 };
+  t[87] = { key: 87, name: 'ReadShareGroupStateSummary', minVersion: 0, maxVersion: 1, flexibleFrom: 0 };
+  t[88] = { key: 88, name: 'StreamsGroupHeartbeat', minVersion: 0, maxVersion: 0, flexibleFrom: 0 };
+  t[89] = { key: 89, name: 'StreamsGroupDescribe', minVersion: 0, maxVersion: 0, flexibleFrom: 0 };
+  t[90] = { key: 90, name: 'DescribeShareGroupOffsets', minVersion: 0, maxVersion: 1, flexibleFrom: 0 };
+  t[91] = { key: 91, name: 'AlterShareGroupOffsets', minVersion: 0, maxVersion: 0, flexibleFrom: 0 };
+  t[92] = { key: 92, name: 'DeleteShareGroupOffsets', minVersion: 0, maxVersion: 0, flexibleFrom: 0 };
   return t;
 })();

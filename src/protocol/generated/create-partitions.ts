@@ -329,7 +329,9 @@ export function writeCreatePartitionsRequestV3(w: Writer, m: CreatePartitionsReq
   w.uvarint(0);
 }
 
+/** CreatePartitionsRequest readers by version number (index = version). */
 export const createPartitionsRequestReaders = [readCreatePartitionsRequestV0, readCreatePartitionsRequestV1, readCreatePartitionsRequestV2, readCreatePartitionsRequestV3] as const;
+/** CreatePartitionsRequest writers by version number (index = version). */
 export const createPartitionsRequestWriters = [writeCreatePartitionsRequestV0, writeCreatePartitionsRequestV1, writeCreatePartitionsRequestV2, writeCreatePartitionsRequestV3] as const;
 
 /** CreatePartitionsResponse, versions 0-3, flexible 2+. */
@@ -545,10 +547,12 @@ export function writeCreatePartitionsResponseV3(w: Writer, m: CreatePartitionsRe
   w.uvarint(0);
 }
 
+/** CreatePartitionsResponse readers by version number (index = version). */
 export const createPartitionsResponseReaders = [readCreatePartitionsResponseV0, readCreatePartitionsResponseV1, readCreatePartitionsResponseV2, readCreatePartitionsResponseV3] as const;
+/** CreatePartitionsResponse writers by version number (index = version). */
 export const createPartitionsResponseWriters = [writeCreatePartitionsResponseV0, writeCreatePartitionsResponseV1, writeCreatePartitionsResponseV2, writeCreatePartitionsResponseV3] as const;
 
-/** CreatePartitions as a broker speaks it: request readers and response writers, indexed by version. */
+/** CreatePartitions as a broker speaks it: request readers and response writers, indexed by version number. */
 export const createPartitionsServer: ServerCodec = {
   key: 37, name: 'CreatePartitions', minVersion: 0, maxVersion: 3, flexibleFrom: 2,
   readRequest: createPartitionsRequestReaders, writeResponse: createPartitionsResponseWriters,

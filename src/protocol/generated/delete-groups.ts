@@ -82,19 +82,21 @@ export function writeDeleteGroupsRequestV2(w: Writer, m: DeleteGroupsRequest): v
   w.uvarint(0);
 }
 
+/** DeleteGroupsRequest readers by version number (index = version). */
 export const deleteGroupsRequestReaders = [readDeleteGroupsRequestV0, readDeleteGroupsRequestV1, readDeleteGroupsRequestV2] as const;
+/** DeleteGroupsRequest writers by version number (index = version). */
 export const deleteGroupsRequestWriters = [writeDeleteGroupsRequestV0, writeDeleteGroupsRequestV1, writeDeleteGroupsRequestV2] as const;
 
 /** DeleteGroupsResponse, versions 0-2, flexible 2+. */
 export interface DeleteGroupsResponse {
   /** v0+: The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
   throttleTimeMs: number;
-  /** v0+: The deletion results */
+  /** v0+: The deletion results. */
   results: DeleteGroupsResponseDeletableGroupResult[];
 }
 
 export interface DeleteGroupsResponseDeletableGroupResult {
-  /** v0+: The group id */
+  /** v0+: The group id. */
   groupId: string;
   /** v0+: The deletion error, or 0 if the deletion succeeded. */
   errorCode: number;
@@ -232,10 +234,12 @@ export function writeDeleteGroupsResponseV2(w: Writer, m: DeleteGroupsResponse):
   w.uvarint(0);
 }
 
+/** DeleteGroupsResponse readers by version number (index = version). */
 export const deleteGroupsResponseReaders = [readDeleteGroupsResponseV0, readDeleteGroupsResponseV1, readDeleteGroupsResponseV2] as const;
+/** DeleteGroupsResponse writers by version number (index = version). */
 export const deleteGroupsResponseWriters = [writeDeleteGroupsResponseV0, writeDeleteGroupsResponseV1, writeDeleteGroupsResponseV2] as const;
 
-/** DeleteGroups as a broker speaks it: request readers and response writers, indexed by version. */
+/** DeleteGroups as a broker speaks it: request readers and response writers, indexed by version number. */
 export const deleteGroupsServer: ServerCodec = {
   key: 42, name: 'DeleteGroups', minVersion: 0, maxVersion: 2, flexibleFrom: 2,
   readRequest: deleteGroupsRequestReaders, writeResponse: deleteGroupsResponseWriters,

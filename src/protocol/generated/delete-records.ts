@@ -25,7 +25,7 @@ export interface DeleteRecordsRequestDeleteRecordsTopic {
 export interface DeleteRecordsRequestDeleteRecordsPartition {
   /** v0+: The partition index. */
   partitionIndex: number;
-  /** v0+: The deletion offset. */
+  /** v0+: The deletion offset. -1 means that records should be truncated to the high watermark. */
   offset: number;
 }
 
@@ -224,7 +224,9 @@ export function writeDeleteRecordsRequestV2(w: Writer, m: DeleteRecordsRequest):
   w.uvarint(0);
 }
 
+/** DeleteRecordsRequest readers by version number (index = version). */
 export const deleteRecordsRequestReaders = [readDeleteRecordsRequestV0, readDeleteRecordsRequestV1, readDeleteRecordsRequestV2] as const;
+/** DeleteRecordsRequest writers by version number (index = version). */
 export const deleteRecordsRequestWriters = [writeDeleteRecordsRequestV0, writeDeleteRecordsRequestV1, writeDeleteRecordsRequestV2] as const;
 
 /** DeleteRecordsResponse, versions 0-2, flexible 2+. */
@@ -458,10 +460,12 @@ export function writeDeleteRecordsResponseV2(w: Writer, m: DeleteRecordsResponse
   w.uvarint(0);
 }
 
+/** DeleteRecordsResponse readers by version number (index = version). */
 export const deleteRecordsResponseReaders = [readDeleteRecordsResponseV0, readDeleteRecordsResponseV1, readDeleteRecordsResponseV2] as const;
+/** DeleteRecordsResponse writers by version number (index = version). */
 export const deleteRecordsResponseWriters = [writeDeleteRecordsResponseV0, writeDeleteRecordsResponseV1, writeDeleteRecordsResponseV2] as const;
 
-/** DeleteRecords as a broker speaks it: request readers and response writers, indexed by version. */
+/** DeleteRecords as a broker speaks it: request readers and response writers, indexed by version number. */
 export const deleteRecordsServer: ServerCodec = {
   key: 21, name: 'DeleteRecords', minVersion: 0, maxVersion: 2, flexibleFrom: 2,
   readRequest: deleteRecordsRequestReaders, writeResponse: deleteRecordsResponseWriters,

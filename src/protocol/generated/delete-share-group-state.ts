@@ -94,17 +94,19 @@ export function writeDeleteShareGroupStateRequestV0(w: Writer, m: DeleteShareGro
   w.uvarint(0);
 }
 
+/** DeleteShareGroupStateRequest readers by version number (index = version). */
 export const deleteShareGroupStateRequestReaders = [readDeleteShareGroupStateRequestV0] as const;
+/** DeleteShareGroupStateRequest writers by version number (index = version). */
 export const deleteShareGroupStateRequestWriters = [writeDeleteShareGroupStateRequestV0] as const;
 
 /** DeleteShareGroupStateResponse, versions 0, flexible 0+. */
 export interface DeleteShareGroupStateResponse {
-  /** v0+: The delete results */
+  /** v0+: The delete results. */
   results: DeleteShareGroupStateResponseDeleteStateResult[];
 }
 
 export interface DeleteShareGroupStateResponseDeleteStateResult {
-  /** v0+: The topic identifier */
+  /** v0+: The topic identifier. */
   topicId: string;
   /** v0+: The results for the partitions. */
   partitions: DeleteShareGroupStateResponsePartitionResult[];
@@ -190,10 +192,12 @@ export function writeDeleteShareGroupStateResponseV0(w: Writer, m: DeleteShareGr
   w.uvarint(0);
 }
 
+/** DeleteShareGroupStateResponse readers by version number (index = version). */
 export const deleteShareGroupStateResponseReaders = [readDeleteShareGroupStateResponseV0] as const;
+/** DeleteShareGroupStateResponse writers by version number (index = version). */
 export const deleteShareGroupStateResponseWriters = [writeDeleteShareGroupStateResponseV0] as const;
 
-/** DeleteShareGroupState as a broker speaks it: request readers and response writers, indexed by version. */
+/** DeleteShareGroupState as a broker speaks it: request readers and response writers, indexed by version number. */
 export const deleteShareGroupStateServer: ServerCodec = {
   key: 86, name: 'DeleteShareGroupState', minVersion: 0, maxVersion: 0, flexibleFrom: 0,
   readRequest: deleteShareGroupStateRequestReaders, writeResponse: deleteShareGroupStateResponseWriters,

@@ -122,7 +122,9 @@ export function writeDescribeClientQuotasRequestV1(w: Writer, m: DescribeClientQ
   w.uvarint(0);
 }
 
+/** DescribeClientQuotasRequest readers by version number (index = version). */
 export const describeClientQuotasRequestReaders = [readDescribeClientQuotasRequestV0, readDescribeClientQuotasRequestV1] as const;
+/** DescribeClientQuotasRequest writers by version number (index = version). */
 export const describeClientQuotasRequestWriters = [writeDescribeClientQuotasRequestV0, writeDescribeClientQuotasRequestV1] as const;
 
 /** DescribeClientQuotasResponse, versions 0-1, flexible 1+. */
@@ -350,10 +352,12 @@ export function writeDescribeClientQuotasResponseV1(w: Writer, m: DescribeClient
   w.uvarint(0);
 }
 
+/** DescribeClientQuotasResponse readers by version number (index = version). */
 export const describeClientQuotasResponseReaders = [readDescribeClientQuotasResponseV0, readDescribeClientQuotasResponseV1] as const;
+/** DescribeClientQuotasResponse writers by version number (index = version). */
 export const describeClientQuotasResponseWriters = [writeDescribeClientQuotasResponseV0, writeDescribeClientQuotasResponseV1] as const;
 
-/** DescribeClientQuotas as a broker speaks it: request readers and response writers, indexed by version. */
+/** DescribeClientQuotas as a broker speaks it: request readers and response writers, indexed by version number. */
 export const describeClientQuotasServer: ServerCodec = {
   key: 48, name: 'DescribeClientQuotas', minVersion: 0, maxVersion: 1, flexibleFrom: 1,
   readRequest: describeClientQuotasRequestReaders, writeResponse: describeClientQuotasResponseWriters,

@@ -9,7 +9,7 @@ import type { ServerCodec } from './apis.js';
 
 /** DescribeProducersRequest, versions 0, flexible 0+. */
 export interface DescribeProducersRequest {
-  /** v0+:  */
+  /** v0+: The topics to list producers for. */
   topics: DescribeProducersRequestTopicRequest[];
 }
 
@@ -68,7 +68,9 @@ export function writeDescribeProducersRequestV0(w: Writer, m: DescribeProducersR
   w.uvarint(0);
 }
 
+/** DescribeProducersRequest readers by version number (index = version). */
 export const describeProducersRequestReaders = [readDescribeProducersRequestV0] as const;
+/** DescribeProducersRequest writers by version number (index = version). */
 export const describeProducersRequestWriters = [writeDescribeProducersRequestV0] as const;
 
 /** DescribeProducersResponse, versions 0, flexible 0+. */
@@ -80,7 +82,7 @@ export interface DescribeProducersResponse {
 }
 
 export interface DescribeProducersResponseTopicResponse {
-  /** v0+: The topic name */
+  /** v0+: The topic name. */
   name: string;
   /** v0+: Each partition in the response. */
   partitions: DescribeProducersResponsePartitionResponse[];
@@ -91,24 +93,24 @@ export interface DescribeProducersResponsePartitionResponse {
   partitionIndex: number;
   /** v0+: The partition error code, or 0 if there was no error. */
   errorCode: number;
-  /** v0+: The partition error message, which may be null if no additional details are available */
+  /** v0+: The partition error message, which may be null if no additional details are available. */
   errorMessage: string | null;
-  /** v0+:  */
+  /** v0+: The active producers for the partition. */
   activeProducers: DescribeProducersResponseProducerState[];
 }
 
 export interface DescribeProducersResponseProducerState {
-  /** v0+:  */
+  /** v0+: The producer id. */
   producerId: number;
-  /** v0+:  */
+  /** v0+: The producer epoch. */
   producerEpoch: number;
-  /** v0+:  */
+  /** v0+: The last sequence number sent by the producer. */
   lastSequence: number;
-  /** v0+:  */
+  /** v0+: The last timestamp sent by the producer. */
   lastTimestamp: number;
-  /** v0+:  */
+  /** v0+: The current epoch of the producer group. */
   coordinatorEpoch: number;
-  /** v0+:  */
+  /** v0+: The current transaction start offset of the producer. */
   currentTxnStartOffset: number;
 }
 
@@ -230,10 +232,12 @@ export function writeDescribeProducersResponseV0(w: Writer, m: DescribeProducers
   w.uvarint(0);
 }
 
+/** DescribeProducersResponse readers by version number (index = version). */
 export const describeProducersResponseReaders = [readDescribeProducersResponseV0] as const;
+/** DescribeProducersResponse writers by version number (index = version). */
 export const describeProducersResponseWriters = [writeDescribeProducersResponseV0] as const;
 
-/** DescribeProducers as a broker speaks it: request readers and response writers, indexed by version. */
+/** DescribeProducers as a broker speaks it: request readers and response writers, indexed by version number. */
 export const describeProducersServer: ServerCodec = {
   key: 61, name: 'DescribeProducers', minVersion: 0, maxVersion: 0, flexibleFrom: 0,
   readRequest: describeProducersRequestReaders, writeResponse: describeProducersResponseWriters,

@@ -9,14 +9,14 @@ import type { ServerCodec } from './apis.js';
 
 /** DescribeQuorumRequest, versions 0-2, flexible 0+. */
 export interface DescribeQuorumRequest {
-  /** v0+:  */
+  /** v0+: The topics to describe. */
   topics: DescribeQuorumRequestTopicData[];
 }
 
 export interface DescribeQuorumRequestTopicData {
   /** v0+: The topic name. */
   topicName: string;
-  /** v0+:  */
+  /** v0+: The partitions to describe. */
   partitions: DescribeQuorumRequestPartitionData[];
 }
 
@@ -214,7 +214,9 @@ export function writeDescribeQuorumRequestV2(w: Writer, m: DescribeQuorumRequest
   w.uvarint(0);
 }
 
+/** DescribeQuorumRequest readers by version number (index = version). */
 export const describeQuorumRequestReaders = [readDescribeQuorumRequestV0, readDescribeQuorumRequestV1, readDescribeQuorumRequestV2] as const;
+/** DescribeQuorumRequest writers by version number (index = version). */
 export const describeQuorumRequestWriters = [writeDescribeQuorumRequestV0, writeDescribeQuorumRequestV1, writeDescribeQuorumRequestV2] as const;
 
 /** DescribeQuorumResponse, versions 0-2, flexible 0+. */
@@ -223,65 +225,65 @@ export interface DescribeQuorumResponse {
   errorCode: number;
   /** v2+: The error message, or null if there was no error. */
   errorMessage?: string | null;
-  /** v0+:  */
+  /** v0+: The response from the describe quorum API. */
   topics: DescribeQuorumResponseTopicData[];
-  /** v2+:  */
+  /** v2+: The nodes in the quorum. */
   nodes?: DescribeQuorumResponseNode[];
 }
 
 export interface DescribeQuorumResponseTopicData {
   /** v0+: The topic name. */
   topicName: string;
-  /** v0+:  */
+  /** v0+: The partition data. */
   partitions: DescribeQuorumResponsePartitionData[];
 }
 
 export interface DescribeQuorumResponsePartitionData {
   /** v0+: The partition index. */
   partitionIndex: number;
-  /** v0+:  */
+  /** v0+: The partition error code. */
   errorCode: number;
   /** v2+: The error message, or null if there was no error. */
   errorMessage?: string | null;
   /** v0+: The ID of the current leader or -1 if the leader is unknown. */
   leaderId: number;
-  /** v0+: The latest known leader epoch */
+  /** v0+: The latest known leader epoch. */
   leaderEpoch: number;
-  /** v0+:  */
+  /** v0+: The high water mark. */
   highWatermark: number;
-  /** v0+:  */
+  /** v0+: The current voters of the partition. */
   currentVoters: DescribeQuorumResponseReplicaState[];
-  /** v0+:  */
+  /** v0+: The observers of the partition. */
   observers: DescribeQuorumResponseReplicaState[];
 }
 
 export interface DescribeQuorumResponseReplicaState {
-  /** v0+:  */
+  /** v0+: The ID of the replica. */
   replicaId: number;
-  /** v2+:  */
+  /** v2+: The replica directory ID of the replica. */
   replicaDirectoryId?: string;
-  /** v0+: The last known log end offset of the follower or -1 if it is unknown */
+  /** v0+: The last known log end offset of the follower or -1 if it is unknown. */
   logEndOffset: number;
-  /** v1+: The last known leader wall clock time time when a follower fetched from the leader. This is reported as -1 both for the current leader or if it is unknown for a voter */
+  /** v1+: The last known leader wall clock time time when a follower fetched from the leader. This is reported as -1 both for the current leader or if it is unknown for a voter. */
   lastFetchTimestamp?: number;
-  /** v1+: The leader wall clock append time of the offset for which the follower made the most recent fetch request. This is reported as the current time for the leader and -1 if unknown for a voter */
+  /** v1+: The leader wall clock append time of the offset for which the follower made the most recent fetch request. This is reported as the current time for the leader and -1 if unknown for a voter. */
   lastCaughtUpTimestamp?: number;
 }
 
 export interface DescribeQuorumResponseNode {
-  /** v2+: The ID of the associated node */
-  nodeId?: number;
-  /** v2+: The listeners of this controller */
-  listeners?: DescribeQuorumResponseListener[];
+  /** v2+: The ID of the associated node. */
+  nodeId: number;
+  /** v2+: The listeners of this controller. */
+  listeners: DescribeQuorumResponseListener[];
 }
 
 export interface DescribeQuorumResponseListener {
-  /** v2+: The name of the endpoint */
-  name?: string;
-  /** v2+: The hostname */
-  host?: string;
-  /** v2+: The port */
-  port?: number;
+  /** v2+: The name of the endpoint. */
+  name: string;
+  /** v2+: The hostname. */
+  host: string;
+  /** v2+: The port. */
+  port: number;
 }
 
 function readDescribeQuorumResponseReplicaStateV0(r: Reader): DescribeQuorumResponseReplicaState {
@@ -752,10 +754,12 @@ export function writeDescribeQuorumResponseV2(w: Writer, m: DescribeQuorumRespon
   w.uvarint(0);
 }
 
+/** DescribeQuorumResponse readers by version number (index = version). */
 export const describeQuorumResponseReaders = [readDescribeQuorumResponseV0, readDescribeQuorumResponseV1, readDescribeQuorumResponseV2] as const;
+/** DescribeQuorumResponse writers by version number (index = version). */
 export const describeQuorumResponseWriters = [writeDescribeQuorumResponseV0, writeDescribeQuorumResponseV1, writeDescribeQuorumResponseV2] as const;
 
-/** DescribeQuorum as a broker speaks it: request readers and response writers, indexed by version. */
+/** DescribeQuorum as a broker speaks it: request readers and response writers, indexed by version number. */
 export const describeQuorumServer: ServerCodec = {
   key: 55, name: 'DescribeQuorum', minVersion: 0, maxVersion: 2, flexibleFrom: 0,
   readRequest: describeQuorumRequestReaders, writeResponse: describeQuorumResponseWriters,

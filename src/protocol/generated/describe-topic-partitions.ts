@@ -18,14 +18,14 @@ export interface DescribeTopicPartitionsRequest {
 }
 
 export interface DescribeTopicPartitionsRequestTopicRequest {
-  /** v0+: The topic name */
+  /** v0+: The topic name. */
   name: string;
 }
 
 export interface DescribeTopicPartitionsRequestCursor {
-  /** v0+: The name for the first topic to process */
+  /** v0+: The name for the first topic to process. */
   topicName: string;
-  /** v0+: The partition index to start with */
+  /** v0+: The partition index to start with. */
   partitionIndex: number;
 }
 
@@ -107,7 +107,9 @@ export function writeDescribeTopicPartitionsRequestV0(w: Writer, m: DescribeTopi
   w.uvarint(0);
 }
 
+/** DescribeTopicPartitionsRequest readers by version number (index = version). */
 export const describeTopicPartitionsRequestReaders = [readDescribeTopicPartitionsRequestV0] as const;
+/** DescribeTopicPartitionsRequest writers by version number (index = version). */
 export const describeTopicPartitionsRequestWriters = [writeDescribeTopicPartitionsRequestV0] as const;
 
 /** DescribeTopicPartitionsResponse, versions 0, flexible 0+. */
@@ -157,9 +159,9 @@ export interface DescribeTopicPartitionsResponseDescribeTopicPartitionsResponseP
 }
 
 export interface DescribeTopicPartitionsResponseCursor {
-  /** v0+: The name for the first topic to process */
+  /** v0+: The name for the first topic to process. */
   topicName: string;
-  /** v0+: The partition index to start with */
+  /** v0+: The partition index to start with. */
   partitionIndex: number;
 }
 
@@ -332,10 +334,12 @@ export function writeDescribeTopicPartitionsResponseV0(w: Writer, m: DescribeTop
   w.uvarint(0);
 }
 
+/** DescribeTopicPartitionsResponse readers by version number (index = version). */
 export const describeTopicPartitionsResponseReaders = [readDescribeTopicPartitionsResponseV0] as const;
+/** DescribeTopicPartitionsResponse writers by version number (index = version). */
 export const describeTopicPartitionsResponseWriters = [writeDescribeTopicPartitionsResponseV0] as const;
 
-/** DescribeTopicPartitions as a broker speaks it: request readers and response writers, indexed by version. */
+/** DescribeTopicPartitions as a broker speaks it: request readers and response writers, indexed by version number. */
 export const describeTopicPartitionsServer: ServerCodec = {
   key: 75, name: 'DescribeTopicPartitions', minVersion: 0, maxVersion: 0, flexibleFrom: 0,
   readRequest: describeTopicPartitionsRequestReaders, writeResponse: describeTopicPartitionsResponseWriters,

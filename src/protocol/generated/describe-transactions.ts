@@ -38,40 +38,42 @@ export function writeDescribeTransactionsRequestV0(w: Writer, m: DescribeTransac
   w.uvarint(0);
 }
 
+/** DescribeTransactionsRequest readers by version number (index = version). */
 export const describeTransactionsRequestReaders = [readDescribeTransactionsRequestV0] as const;
+/** DescribeTransactionsRequest writers by version number (index = version). */
 export const describeTransactionsRequestWriters = [writeDescribeTransactionsRequestV0] as const;
 
 /** DescribeTransactionsResponse, versions 0, flexible 0+. */
 export interface DescribeTransactionsResponse {
   /** v0+: The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
   throttleTimeMs: number;
-  /** v0+:  */
+  /** v0+: The current state of the transaction. */
   transactionStates: DescribeTransactionsResponseTransactionState[];
 }
 
 export interface DescribeTransactionsResponseTransactionState {
-  /** v0+:  */
+  /** v0+: The error code. */
   errorCode: number;
-  /** v0+:  */
+  /** v0+: The transactional id. */
   transactionalId: string;
-  /** v0+:  */
+  /** v0+: The current transaction state of the producer. */
   transactionState: string;
-  /** v0+:  */
+  /** v0+: The timeout in milliseconds for the transaction. */
   transactionTimeoutMs: number;
-  /** v0+:  */
+  /** v0+: The start time of the transaction in milliseconds. */
   transactionStartTimeMs: number;
-  /** v0+:  */
+  /** v0+: The current producer id associated with the transaction. */
   producerId: number;
-  /** v0+:  */
+  /** v0+: The current epoch associated with the producer id. */
   producerEpoch: number;
   /** v0+: The set of partitions included in the current transaction (if active). When a transaction is preparing to commit or abort, this will include only partitions which do not have markers. */
   topics: DescribeTransactionsResponseTopicData[];
 }
 
 export interface DescribeTransactionsResponseTopicData {
-  /** v0+:  */
+  /** v0+: The topic name. */
   topic: string;
-  /** v0+:  */
+  /** v0+: The partition ids included in the current transaction. */
   partitions: number[];
 }
 
@@ -174,10 +176,12 @@ export function writeDescribeTransactionsResponseV0(w: Writer, m: DescribeTransa
   w.uvarint(0);
 }
 
+/** DescribeTransactionsResponse readers by version number (index = version). */
 export const describeTransactionsResponseReaders = [readDescribeTransactionsResponseV0] as const;
+/** DescribeTransactionsResponse writers by version number (index = version). */
 export const describeTransactionsResponseWriters = [writeDescribeTransactionsResponseV0] as const;
 
-/** DescribeTransactions as a broker speaks it: request readers and response writers, indexed by version. */
+/** DescribeTransactions as a broker speaks it: request readers and response writers, indexed by version number. */
 export const describeTransactionsServer: ServerCodec = {
   key: 65, name: 'DescribeTransactions', minVersion: 0, maxVersion: 0, flexibleFrom: 0,
   readRequest: describeTransactionsRequestReaders, writeResponse: describeTransactionsResponseWriters,

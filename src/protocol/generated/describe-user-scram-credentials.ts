@@ -58,7 +58,9 @@ export function writeDescribeUserScramCredentialsRequestV0(w: Writer, m: Describ
   w.uvarint(0);
 }
 
+/** DescribeUserScramCredentialsRequest readers by version number (index = version). */
 export const describeUserScramCredentialsRequestReaders = [readDescribeUserScramCredentialsRequestV0] as const;
+/** DescribeUserScramCredentialsRequest writers by version number (index = version). */
 export const describeUserScramCredentialsRequestWriters = [writeDescribeUserScramCredentialsRequestV0] as const;
 
 /** DescribeUserScramCredentialsResponse, versions 0, flexible 0+. */
@@ -178,10 +180,12 @@ export function writeDescribeUserScramCredentialsResponseV0(w: Writer, m: Descri
   w.uvarint(0);
 }
 
+/** DescribeUserScramCredentialsResponse readers by version number (index = version). */
 export const describeUserScramCredentialsResponseReaders = [readDescribeUserScramCredentialsResponseV0] as const;
+/** DescribeUserScramCredentialsResponse writers by version number (index = version). */
 export const describeUserScramCredentialsResponseWriters = [writeDescribeUserScramCredentialsResponseV0] as const;
 
-/** DescribeUserScramCredentials as a broker speaks it: request readers and response writers, indexed by version. */
+/** DescribeUserScramCredentials as a broker speaks it: request readers and response writers, indexed by version number. */
 export const describeUserScramCredentialsServer: ServerCodec = {
   key: 50, name: 'DescribeUserScramCredentials', minVersion: 0, maxVersion: 0, flexibleFrom: 0,
   readRequest: describeUserScramCredentialsRequestReaders, writeResponse: describeUserScramCredentialsResponseWriters,

@@ -177,7 +177,9 @@ export function writeElectLeadersRequestV2(w: Writer, m: ElectLeadersRequest): v
   w.uvarint(0);
 }
 
+/** ElectLeadersRequest readers by version number (index = version). */
 export const electLeadersRequestReaders = [readElectLeadersRequestV0, readElectLeadersRequestV1, readElectLeadersRequestV2] as const;
+/** ElectLeadersRequest writers by version number (index = version). */
 export const electLeadersRequestWriters = [writeElectLeadersRequestV0, writeElectLeadersRequestV1, writeElectLeadersRequestV2] as const;
 
 /** ElectLeadersResponse, versions 0-2, flexible 2+. */
@@ -191,14 +193,14 @@ export interface ElectLeadersResponse {
 }
 
 export interface ElectLeadersResponseReplicaElectionResult {
-  /** v0+: The topic name */
+  /** v0+: The topic name. */
   topic: string;
-  /** v0+: The results for each partition */
+  /** v0+: The results for each partition. */
   partitionResult: ElectLeadersResponsePartitionResult[];
 }
 
 export interface ElectLeadersResponsePartitionResult {
-  /** v0+: The partition id */
+  /** v0+: The partition id. */
   partitionId: number;
   /** v0+: The result error, or zero if there was no error. */
   errorCode: number;
@@ -422,10 +424,12 @@ export function writeElectLeadersResponseV2(w: Writer, m: ElectLeadersResponse):
   w.uvarint(0);
 }
 
+/** ElectLeadersResponse readers by version number (index = version). */
 export const electLeadersResponseReaders = [readElectLeadersResponseV0, readElectLeadersResponseV1, readElectLeadersResponseV2] as const;
+/** ElectLeadersResponse writers by version number (index = version). */
 export const electLeadersResponseWriters = [writeElectLeadersResponseV0, writeElectLeadersResponseV1, writeElectLeadersResponseV2] as const;
 
-/** ElectLeaders as a broker speaks it: request readers and response writers, indexed by version. */
+/** ElectLeaders as a broker speaks it: request readers and response writers, indexed by version number. */
 export const electLeadersServer: ServerCodec = {
   key: 43, name: 'ElectLeaders', minVersion: 0, maxVersion: 2, flexibleFrom: 2,
   readRequest: electLeadersRequestReaders, writeResponse: electLeadersResponseWriters,

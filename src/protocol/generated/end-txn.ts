@@ -207,7 +207,9 @@ export function writeEndTxnRequestV5(w: Writer, m: EndTxnRequest): void {
   w.uvarint(0);
 }
 
+/** EndTxnRequest readers by version number (index = version). */
 export const endTxnRequestReaders = [readEndTxnRequestV0, readEndTxnRequestV1, readEndTxnRequestV2, readEndTxnRequestV3, readEndTxnRequestV4, readEndTxnRequestV5] as const;
+/** EndTxnRequest writers by version number (index = version). */
 export const endTxnRequestWriters = [writeEndTxnRequestV0, writeEndTxnRequestV1, writeEndTxnRequestV2, writeEndTxnRequestV3, writeEndTxnRequestV4, writeEndTxnRequestV5] as const;
 
 /** EndTxnResponse, versions 0-5, flexible 3+. */
@@ -381,10 +383,12 @@ export function writeEndTxnResponseV5(w: Writer, m: EndTxnResponse): void {
   w.uvarint(0);
 }
 
+/** EndTxnResponse readers by version number (index = version). */
 export const endTxnResponseReaders = [readEndTxnResponseV0, readEndTxnResponseV1, readEndTxnResponseV2, readEndTxnResponseV3, readEndTxnResponseV4, readEndTxnResponseV5] as const;
+/** EndTxnResponse writers by version number (index = version). */
 export const endTxnResponseWriters = [writeEndTxnResponseV0, writeEndTxnResponseV1, writeEndTxnResponseV2, writeEndTxnResponseV3, writeEndTxnResponseV4, writeEndTxnResponseV5] as const;
 
-/** EndTxn as a broker speaks it: request readers and response writers, indexed by version. */
+/** EndTxn as a broker speaks it: request readers and response writers, indexed by version number. */
 export const endTxnServer: ServerCodec = {
   key: 26, name: 'EndTxn', minVersion: 0, maxVersion: 5, flexibleFrom: 3,
   readRequest: endTxnRequestReaders, writeResponse: endTxnResponseWriters,

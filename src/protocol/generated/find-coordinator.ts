@@ -11,7 +11,7 @@ import type { ServerCodec } from './apis.js';
 export interface FindCoordinatorRequest {
   /** v0-3: The coordinator key. */
   key?: string;
-  /** v1+: The coordinator key type. (Group, transaction, etc.) */
+  /** v1+: The coordinator key type. (group, transaction, share). */
   keyType?: number;
   /** v4+: The coordinator keys. */
   coordinatorKeys?: string[];
@@ -199,7 +199,9 @@ export function writeFindCoordinatorRequestV6(w: Writer, m: FindCoordinatorReque
   w.uvarint(0);
 }
 
+/** FindCoordinatorRequest readers by version number (index = version). */
 export const findCoordinatorRequestReaders = [readFindCoordinatorRequestV0, readFindCoordinatorRequestV1, readFindCoordinatorRequestV2, readFindCoordinatorRequestV3, readFindCoordinatorRequestV4, readFindCoordinatorRequestV5, readFindCoordinatorRequestV6] as const;
+/** FindCoordinatorRequest writers by version number (index = version). */
 export const findCoordinatorRequestWriters = [writeFindCoordinatorRequestV0, writeFindCoordinatorRequestV1, writeFindCoordinatorRequestV2, writeFindCoordinatorRequestV3, writeFindCoordinatorRequestV4, writeFindCoordinatorRequestV5, writeFindCoordinatorRequestV6] as const;
 
 /** FindCoordinatorResponse, versions 0-6, flexible 3+. */
@@ -216,23 +218,23 @@ export interface FindCoordinatorResponse {
   host?: string;
   /** v0-3: The port. */
   port?: number;
-  /** v4+: Each coordinator result in the response */
+  /** v4+: Each coordinator result in the response. */
   coordinators?: FindCoordinatorResponseCoordinator[];
 }
 
 export interface FindCoordinatorResponseCoordinator {
   /** v4+: The coordinator key. */
-  key?: string;
+  key: string;
   /** v4+: The node id. */
-  nodeId?: number;
+  nodeId: number;
   /** v4+: The host name. */
-  host?: string;
+  host: string;
   /** v4+: The port. */
-  port?: number;
+  port: number;
   /** v4+: The error code, or 0 if there was no error. */
-  errorCode?: number;
+  errorCode: number;
   /** v4+: The error message, or null if there was no error. */
-  errorMessage?: string | null;
+  errorMessage: string | null;
 }
 
 /*
@@ -595,10 +597,12 @@ export function writeFindCoordinatorResponseV6(w: Writer, m: FindCoordinatorResp
   w.uvarint(0);
 }
 
+/** FindCoordinatorResponse readers by version number (index = version). */
 export const findCoordinatorResponseReaders = [readFindCoordinatorResponseV0, readFindCoordinatorResponseV1, readFindCoordinatorResponseV2, readFindCoordinatorResponseV3, readFindCoordinatorResponseV4, readFindCoordinatorResponseV5, readFindCoordinatorResponseV6] as const;
+/** FindCoordinatorResponse writers by version number (index = version). */
 export const findCoordinatorResponseWriters = [writeFindCoordinatorResponseV0, writeFindCoordinatorResponseV1, writeFindCoordinatorResponseV2, writeFindCoordinatorResponseV3, writeFindCoordinatorResponseV4, writeFindCoordinatorResponseV5, writeFindCoordinatorResponseV6] as const;
 
-/** FindCoordinator as a broker speaks it: request readers and response writers, indexed by version. */
+/** FindCoordinator as a broker speaks it: request readers and response writers, indexed by version number. */
 export const findCoordinatorServer: ServerCodec = {
   key: 10, name: 'FindCoordinator', minVersion: 0, maxVersion: 6, flexibleFrom: 3,
   readRequest: findCoordinatorRequestReaders, writeResponse: findCoordinatorResponseWriters,

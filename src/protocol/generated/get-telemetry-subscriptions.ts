@@ -34,7 +34,9 @@ export function writeGetTelemetrySubscriptionsRequestV0(w: Writer, m: GetTelemet
   w.uvarint(0);
 }
 
+/** GetTelemetrySubscriptionsRequest readers by version number (index = version). */
 export const getTelemetrySubscriptionsRequestReaders = [readGetTelemetrySubscriptionsRequestV0] as const;
+/** GetTelemetrySubscriptionsRequest writers by version number (index = version). */
 export const getTelemetrySubscriptionsRequestWriters = [writeGetTelemetrySubscriptionsRequestV0] as const;
 
 /** GetTelemetrySubscriptionsResponse, versions 0, flexible 0+. */
@@ -53,7 +55,7 @@ export interface GetTelemetrySubscriptionsResponse {
   pushIntervalMs: number;
   /** v0+: The maximum bytes of binary data the broker accepts in PushTelemetryRequest. */
   telemetryMaxBytes: number;
-  /** v0+: Flag to indicate monotonic/counter metrics are to be emitted as deltas or cumulative values */
+  /** v0+: Flag to indicate monotonic/counter metrics are to be emitted as deltas or cumulative values. */
   deltaTemporality: boolean;
   /** v0+: Requested metrics prefix string match. Empty array: No metrics subscribed, Array[0] empty string: All metrics subscribed. */
   requestedMetrics: string[];
@@ -120,10 +122,12 @@ export function writeGetTelemetrySubscriptionsResponseV0(w: Writer, m: GetTeleme
   w.uvarint(0);
 }
 
+/** GetTelemetrySubscriptionsResponse readers by version number (index = version). */
 export const getTelemetrySubscriptionsResponseReaders = [readGetTelemetrySubscriptionsResponseV0] as const;
+/** GetTelemetrySubscriptionsResponse writers by version number (index = version). */
 export const getTelemetrySubscriptionsResponseWriters = [writeGetTelemetrySubscriptionsResponseV0] as const;
 
-/** GetTelemetrySubscriptions as a broker speaks it: request readers and response writers, indexed by version. */
+/** GetTelemetrySubscriptions as a broker speaks it: request readers and response writers, indexed by version number. */
 export const getTelemetrySubscriptionsServer: ServerCodec = {
   key: 71, name: 'GetTelemetrySubscriptions', minVersion: 0, maxVersion: 0, flexibleFrom: 0,
   readRequest: getTelemetrySubscriptionsRequestReaders, writeResponse: getTelemetrySubscriptionsResponseWriters,

@@ -162,7 +162,9 @@ export function writeHeartbeatRequestV4(w: Writer, m: HeartbeatRequest): void {
   w.uvarint(0);
 }
 
+/** HeartbeatRequest readers by version number (index = version). */
 export const heartbeatRequestReaders = [readHeartbeatRequestV0, readHeartbeatRequestV1, readHeartbeatRequestV2, readHeartbeatRequestV3, readHeartbeatRequestV4] as const;
+/** HeartbeatRequest writers by version number (index = version). */
 export const heartbeatRequestWriters = [writeHeartbeatRequestV0, writeHeartbeatRequestV1, writeHeartbeatRequestV2, writeHeartbeatRequestV3, writeHeartbeatRequestV4] as const;
 
 /** HeartbeatResponse, versions 0-4, flexible 4+. */
@@ -283,10 +285,12 @@ export function writeHeartbeatResponseV4(w: Writer, m: HeartbeatResponse): void 
   w.uvarint(0);
 }
 
+/** HeartbeatResponse readers by version number (index = version). */
 export const heartbeatResponseReaders = [readHeartbeatResponseV0, readHeartbeatResponseV1, readHeartbeatResponseV2, readHeartbeatResponseV3, readHeartbeatResponseV4] as const;
+/** HeartbeatResponse writers by version number (index = version). */
 export const heartbeatResponseWriters = [writeHeartbeatResponseV0, writeHeartbeatResponseV1, writeHeartbeatResponseV2, writeHeartbeatResponseV3, writeHeartbeatResponseV4] as const;
 
-/** Heartbeat as a broker speaks it: request readers and response writers, indexed by version. */
+/** Heartbeat as a broker speaks it: request readers and response writers, indexed by version number. */
 export const heartbeatServer: ServerCodec = {
   key: 12, name: 'Heartbeat', minVersion: 0, maxVersion: 4, flexibleFrom: 4,
   readRequest: heartbeatRequestReaders, writeResponse: heartbeatResponseWriters,

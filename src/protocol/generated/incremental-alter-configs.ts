@@ -182,7 +182,9 @@ export function writeIncrementalAlterConfigsRequestV1(w: Writer, m: IncrementalA
   w.uvarint(0);
 }
 
+/** IncrementalAlterConfigsRequest readers by version number (index = version). */
 export const incrementalAlterConfigsRequestReaders = [readIncrementalAlterConfigsRequestV0, readIncrementalAlterConfigsRequestV1] as const;
+/** IncrementalAlterConfigsRequest writers by version number (index = version). */
 export const incrementalAlterConfigsRequestWriters = [writeIncrementalAlterConfigsRequestV0, writeIncrementalAlterConfigsRequestV1] as const;
 
 /** IncrementalAlterConfigsResponse, versions 0-1, flexible 1+. */
@@ -310,10 +312,12 @@ export function writeIncrementalAlterConfigsResponseV1(w: Writer, m: Incremental
   w.uvarint(0);
 }
 
+/** IncrementalAlterConfigsResponse readers by version number (index = version). */
 export const incrementalAlterConfigsResponseReaders = [readIncrementalAlterConfigsResponseV0, readIncrementalAlterConfigsResponseV1] as const;
+/** IncrementalAlterConfigsResponse writers by version number (index = version). */
 export const incrementalAlterConfigsResponseWriters = [writeIncrementalAlterConfigsResponseV0, writeIncrementalAlterConfigsResponseV1] as const;
 
-/** IncrementalAlterConfigs as a broker speaks it: request readers and response writers, indexed by version. */
+/** IncrementalAlterConfigs as a broker speaks it: request readers and response writers, indexed by version number. */
 export const incrementalAlterConfigsServer: ServerCodec = {
   key: 44, name: 'IncrementalAlterConfigs', minVersion: 0, maxVersion: 1, flexibleFrom: 1,
   readRequest: incrementalAlterConfigsRequestReaders, writeResponse: incrementalAlterConfigsResponseWriters,

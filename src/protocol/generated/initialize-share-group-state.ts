@@ -106,17 +106,19 @@ export function writeInitializeShareGroupStateRequestV0(w: Writer, m: Initialize
   w.uvarint(0);
 }
 
+/** InitializeShareGroupStateRequest readers by version number (index = version). */
 export const initializeShareGroupStateRequestReaders = [readInitializeShareGroupStateRequestV0] as const;
+/** InitializeShareGroupStateRequest writers by version number (index = version). */
 export const initializeShareGroupStateRequestWriters = [writeInitializeShareGroupStateRequestV0] as const;
 
 /** InitializeShareGroupStateResponse, versions 0, flexible 0+. */
 export interface InitializeShareGroupStateResponse {
-  /** v0+: The initialization results */
+  /** v0+: The initialization results. */
   results: InitializeShareGroupStateResponseInitializeStateResult[];
 }
 
 export interface InitializeShareGroupStateResponseInitializeStateResult {
-  /** v0+: The topic identifier */
+  /** v0+: The topic identifier. */
   topicId: string;
   /** v0+: The results for the partitions. */
   partitions: InitializeShareGroupStateResponsePartitionResult[];
@@ -202,10 +204,12 @@ export function writeInitializeShareGroupStateResponseV0(w: Writer, m: Initializ
   w.uvarint(0);
 }
 
+/** InitializeShareGroupStateResponse readers by version number (index = version). */
 export const initializeShareGroupStateResponseReaders = [readInitializeShareGroupStateResponseV0] as const;
+/** InitializeShareGroupStateResponse writers by version number (index = version). */
 export const initializeShareGroupStateResponseWriters = [writeInitializeShareGroupStateResponseV0] as const;
 
-/** InitializeShareGroupState as a broker speaks it: request readers and response writers, indexed by version. */
+/** InitializeShareGroupState as a broker speaks it: request readers and response writers, indexed by version number. */
 export const initializeShareGroupStateServer: ServerCodec = {
   key: 83, name: 'InitializeShareGroupState', minVersion: 0, maxVersion: 0, flexibleFrom: 0,
   readRequest: initializeShareGroupStateRequestReaders, writeResponse: initializeShareGroupStateResponseWriters,

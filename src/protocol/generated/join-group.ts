@@ -676,7 +676,9 @@ export function writeJoinGroupRequestV9(w: Writer, m: JoinGroupRequest): void {
   w.uvarint(0);
 }
 
+/** JoinGroupRequest readers by version number (index = version). */
 export const joinGroupRequestReaders = [readJoinGroupRequestV0, readJoinGroupRequestV1, readJoinGroupRequestV2, readJoinGroupRequestV3, readJoinGroupRequestV4, readJoinGroupRequestV5, readJoinGroupRequestV6, readJoinGroupRequestV7, readJoinGroupRequestV8, readJoinGroupRequestV9] as const;
+/** JoinGroupRequest writers by version number (index = version). */
 export const joinGroupRequestWriters = [writeJoinGroupRequestV0, writeJoinGroupRequestV1, writeJoinGroupRequestV2, writeJoinGroupRequestV3, writeJoinGroupRequestV4, writeJoinGroupRequestV5, writeJoinGroupRequestV6, writeJoinGroupRequestV7, writeJoinGroupRequestV8, writeJoinGroupRequestV9] as const;
 
 /** JoinGroupResponse, versions 0-9, flexible 6+. */
@@ -697,7 +699,7 @@ export interface JoinGroupResponse {
   skipAssignment?: boolean;
   /** v0+: The member ID assigned by the group coordinator. */
   memberId: string;
-  /** v0+:  */
+  /** v0+: The group members. */
   members: JoinGroupResponseJoinGroupResponseMember[];
 }
 
@@ -1405,10 +1407,12 @@ export function writeJoinGroupResponseV9(w: Writer, m: JoinGroupResponse): void 
   w.uvarint(0);
 }
 
+/** JoinGroupResponse readers by version number (index = version). */
 export const joinGroupResponseReaders = [readJoinGroupResponseV0, readJoinGroupResponseV1, readJoinGroupResponseV2, readJoinGroupResponseV3, readJoinGroupResponseV4, readJoinGroupResponseV5, readJoinGroupResponseV6, readJoinGroupResponseV7, readJoinGroupResponseV8, readJoinGroupResponseV9] as const;
+/** JoinGroupResponse writers by version number (index = version). */
 export const joinGroupResponseWriters = [writeJoinGroupResponseV0, writeJoinGroupResponseV1, writeJoinGroupResponseV2, writeJoinGroupResponseV3, writeJoinGroupResponseV4, writeJoinGroupResponseV5, writeJoinGroupResponseV6, writeJoinGroupResponseV7, writeJoinGroupResponseV8, writeJoinGroupResponseV9] as const;
 
-/** JoinGroup as a broker speaks it: request readers and response writers, indexed by version. */
+/** JoinGroup as a broker speaks it: request readers and response writers, indexed by version number. */
 export const joinGroupServer: ServerCodec = {
   key: 11, name: 'JoinGroup', minVersion: 0, maxVersion: 9, flexibleFrom: 6,
   readRequest: joinGroupRequestReaders, writeResponse: joinGroupResponseWriters,

@@ -19,9 +19,9 @@ export interface LeaveGroupRequest {
 
 export interface LeaveGroupRequestMemberIdentity {
   /** v3+: The member ID to remove from the group. */
-  memberId?: string;
+  memberId: string;
   /** v3+: The group instance ID to remove from the group. */
-  groupInstanceId?: string | null;
+  groupInstanceId: string | null;
   /** v5+: The reason why the member left the group. */
   reason?: string | null;
 }
@@ -242,7 +242,9 @@ export function writeLeaveGroupRequestV5(w: Writer, m: LeaveGroupRequest): void 
   w.uvarint(0);
 }
 
+/** LeaveGroupRequest readers by version number (index = version). */
 export const leaveGroupRequestReaders = [readLeaveGroupRequestV0, readLeaveGroupRequestV1, readLeaveGroupRequestV2, readLeaveGroupRequestV3, readLeaveGroupRequestV4, readLeaveGroupRequestV5] as const;
+/** LeaveGroupRequest writers by version number (index = version). */
 export const leaveGroupRequestWriters = [writeLeaveGroupRequestV0, writeLeaveGroupRequestV1, writeLeaveGroupRequestV2, writeLeaveGroupRequestV3, writeLeaveGroupRequestV4, writeLeaveGroupRequestV5] as const;
 
 /** LeaveGroupResponse, versions 0-5, flexible 4+. */
@@ -257,11 +259,11 @@ export interface LeaveGroupResponse {
 
 export interface LeaveGroupResponseMemberResponse {
   /** v3+: The member ID to remove from the group. */
-  memberId?: string;
+  memberId: string;
   /** v3+: The group instance ID to remove from the group. */
-  groupInstanceId?: string | null;
+  groupInstanceId: string | null;
   /** v3+: The error code, or 0 if there was no error. */
-  errorCode?: number;
+  errorCode: number;
 }
 
 /*
@@ -492,10 +494,12 @@ export function writeLeaveGroupResponseV5(w: Writer, m: LeaveGroupResponse): voi
   w.uvarint(0);
 }
 
+/** LeaveGroupResponse readers by version number (index = version). */
 export const leaveGroupResponseReaders = [readLeaveGroupResponseV0, readLeaveGroupResponseV1, readLeaveGroupResponseV2, readLeaveGroupResponseV3, readLeaveGroupResponseV4, readLeaveGroupResponseV5] as const;
+/** LeaveGroupResponse writers by version number (index = version). */
 export const leaveGroupResponseWriters = [writeLeaveGroupResponseV0, writeLeaveGroupResponseV1, writeLeaveGroupResponseV2, writeLeaveGroupResponseV3, writeLeaveGroupResponseV4, writeLeaveGroupResponseV5] as const;
 
-/** LeaveGroup as a broker speaks it: request readers and response writers, indexed by version. */
+/** LeaveGroup as a broker speaks it: request readers and response writers, indexed by version number. */
 export const leaveGroupServer: ServerCodec = {
   key: 13, name: 'LeaveGroup', minVersion: 0, maxVersion: 5, flexibleFrom: 4,
   readRequest: leaveGroupRequestReaders, writeResponse: leaveGroupResponseWriters,

@@ -141,7 +141,9 @@ export function writeListGroupsRequestV5(w: Writer, m: ListGroupsRequest): void 
   w.uvarint(0);
 }
 
+/** ListGroupsRequest readers by version number (index = version). */
 export const listGroupsRequestReaders = [readListGroupsRequestV0, readListGroupsRequestV1, readListGroupsRequestV2, readListGroupsRequestV3, readListGroupsRequestV4, readListGroupsRequestV5] as const;
+/** ListGroupsRequest writers by version number (index = version). */
 export const listGroupsRequestWriters = [writeListGroupsRequestV0, writeListGroupsRequestV1, writeListGroupsRequestV2, writeListGroupsRequestV3, writeListGroupsRequestV4, writeListGroupsRequestV5] as const;
 
 /** ListGroupsResponse, versions 0-5, flexible 3+. */
@@ -477,10 +479,12 @@ export function writeListGroupsResponseV5(w: Writer, m: ListGroupsResponse): voi
   w.uvarint(0);
 }
 
+/** ListGroupsResponse readers by version number (index = version). */
 export const listGroupsResponseReaders = [readListGroupsResponseV0, readListGroupsResponseV1, readListGroupsResponseV2, readListGroupsResponseV3, readListGroupsResponseV4, readListGroupsResponseV5] as const;
+/** ListGroupsResponse writers by version number (index = version). */
 export const listGroupsResponseWriters = [writeListGroupsResponseV0, writeListGroupsResponseV1, writeListGroupsResponseV2, writeListGroupsResponseV3, writeListGroupsResponseV4, writeListGroupsResponseV5] as const;
 
-/** ListGroups as a broker speaks it: request readers and response writers, indexed by version. */
+/** ListGroups as a broker speaks it: request readers and response writers, indexed by version number. */
 export const listGroupsServer: ServerCodec = {
   key: 16, name: 'ListGroups', minVersion: 0, maxVersion: 5, flexibleFrom: 3,
   readRequest: listGroupsRequestReaders, writeResponse: listGroupsResponseWriters,

@@ -16,7 +16,7 @@ export interface ListPartitionReassignmentsRequest {
 }
 
 export interface ListPartitionReassignmentsRequestListPartitionReassignmentsTopics {
-  /** v0+: The topic name */
+  /** v0+: The topic name. */
   name: string;
   /** v0+: The partitions to list partition reassignments for. */
   partitionIndexes: number[];
@@ -74,14 +74,16 @@ export function writeListPartitionReassignmentsRequestV0(w: Writer, m: ListParti
   w.uvarint(0);
 }
 
+/** ListPartitionReassignmentsRequest readers by version number (index = version). */
 export const listPartitionReassignmentsRequestReaders = [readListPartitionReassignmentsRequestV0] as const;
+/** ListPartitionReassignmentsRequest writers by version number (index = version). */
 export const listPartitionReassignmentsRequestWriters = [writeListPartitionReassignmentsRequestV0] as const;
 
 /** ListPartitionReassignmentsResponse, versions 0, flexible 0+. */
 export interface ListPartitionReassignmentsResponse {
   /** v0+: The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
   throttleTimeMs: number;
-  /** v0+: The top-level error code, or 0 if there was no error */
+  /** v0+: The top-level error code, or 0 if there was no error. */
   errorCode: number;
   /** v0+: The top-level error message, or null if there was no error. */
   errorMessage: string | null;
@@ -206,10 +208,12 @@ export function writeListPartitionReassignmentsResponseV0(w: Writer, m: ListPart
   w.uvarint(0);
 }
 
+/** ListPartitionReassignmentsResponse readers by version number (index = version). */
 export const listPartitionReassignmentsResponseReaders = [readListPartitionReassignmentsResponseV0] as const;
+/** ListPartitionReassignmentsResponse writers by version number (index = version). */
 export const listPartitionReassignmentsResponseWriters = [writeListPartitionReassignmentsResponseV0] as const;
 
-/** ListPartitionReassignments as a broker speaks it: request readers and response writers, indexed by version. */
+/** ListPartitionReassignments as a broker speaks it: request readers and response writers, indexed by version number. */
 export const listPartitionReassignmentsServer: ServerCodec = {
   key: 46, name: 'ListPartitionReassignments', minVersion: 0, maxVersion: 0, flexibleFrom: 0,
   readRequest: listPartitionReassignmentsRequestReaders, writeResponse: listPartitionReassignmentsResponseWriters,

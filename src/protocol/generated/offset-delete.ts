@@ -11,7 +11,7 @@ import type { ServerCodec } from './apis.js';
 export interface OffsetDeleteRequest {
   /** v0+: The unique group identifier. */
   groupId: string;
-  /** v0+: The topics to delete offsets for */
+  /** v0+: The topics to delete offsets for. */
   topics: OffsetDeleteRequestOffsetDeleteRequestTopic[];
 }
 
@@ -85,7 +85,9 @@ export function writeOffsetDeleteRequestV0(w: Writer, m: OffsetDeleteRequest): v
   }
 }
 
+/** OffsetDeleteRequest readers by version number (index = version). */
 export const offsetDeleteRequestReaders = [readOffsetDeleteRequestV0] as const;
+/** OffsetDeleteRequest writers by version number (index = version). */
 export const offsetDeleteRequestWriters = [writeOffsetDeleteRequestV0] as const;
 
 /** OffsetDeleteResponse, versions 0, flexible none. */
@@ -178,10 +180,12 @@ export function writeOffsetDeleteResponseV0(w: Writer, m: OffsetDeleteResponse):
   }
 }
 
+/** OffsetDeleteResponse readers by version number (index = version). */
 export const offsetDeleteResponseReaders = [readOffsetDeleteResponseV0] as const;
+/** OffsetDeleteResponse writers by version number (index = version). */
 export const offsetDeleteResponseWriters = [writeOffsetDeleteResponseV0] as const;
 
-/** OffsetDelete as a broker speaks it: request readers and response writers, indexed by version. */
+/** OffsetDelete as a broker speaks it: request readers and response writers, indexed by version number. */
 export const offsetDeleteServer: ServerCodec = {
   key: 47, name: 'OffsetDelete', minVersion: 0, maxVersion: 0, flexibleFrom: Infinity,
   readRequest: offsetDeleteRequestReaders, writeResponse: offsetDeleteResponseWriters,

@@ -57,7 +57,9 @@ export function writePushTelemetryRequestV0(w: Writer, m: PushTelemetryRequest):
   w.uvarint(0);
 }
 
+/** PushTelemetryRequest readers by version number (index = version). */
 export const pushTelemetryRequestReaders = [readPushTelemetryRequestV0] as const;
+/** PushTelemetryRequest writers by version number (index = version). */
 export const pushTelemetryRequestWriters = [writePushTelemetryRequestV0] as const;
 
 /** PushTelemetryResponse, versions 0, flexible 0+. */
@@ -93,10 +95,12 @@ export function writePushTelemetryResponseV0(w: Writer, m: PushTelemetryResponse
   w.uvarint(0);
 }
 
+/** PushTelemetryResponse readers by version number (index = version). */
 export const pushTelemetryResponseReaders = [readPushTelemetryResponseV0] as const;
+/** PushTelemetryResponse writers by version number (index = version). */
 export const pushTelemetryResponseWriters = [writePushTelemetryResponseV0] as const;
 
-/** PushTelemetry as a broker speaks it: request readers and response writers, indexed by version. */
+/** PushTelemetry as a broker speaks it: request readers and response writers, indexed by version number. */
 export const pushTelemetryServer: ServerCodec = {
   key: 72, name: 'PushTelemetry', minVersion: 0, maxVersion: 0, flexibleFrom: 0,
   readRequest: pushTelemetryRequestReaders, writeResponse: pushTelemetryResponseWriters,

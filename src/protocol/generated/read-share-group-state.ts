@@ -100,17 +100,19 @@ export function writeReadShareGroupStateRequestV0(w: Writer, m: ReadShareGroupSt
   w.uvarint(0);
 }
 
+/** ReadShareGroupStateRequest readers by version number (index = version). */
 export const readShareGroupStateRequestReaders = [readReadShareGroupStateRequestV0] as const;
+/** ReadShareGroupStateRequest writers by version number (index = version). */
 export const readShareGroupStateRequestWriters = [writeReadShareGroupStateRequestV0] as const;
 
 /** ReadShareGroupStateResponse, versions 0, flexible 0+. */
 export interface ReadShareGroupStateResponse {
-  /** v0+: The read results */
+  /** v0+: The read results. */
   results: ReadShareGroupStateResponseReadStateResult[];
 }
 
 export interface ReadShareGroupStateResponseReadStateResult {
-  /** v0+: The topic identifier */
+  /** v0+: The topic identifier. */
   topicId: string;
   /** v0+: The results for the partitions. */
   partitions: ReadShareGroupStateResponsePartitionResult[];
@@ -123,20 +125,20 @@ export interface ReadShareGroupStateResponsePartitionResult {
   errorCode: number;
   /** v0+: The error message, or null if there was no error. */
   errorMessage: string | null;
-  /** v0+: The state epoch for this share-partition. */
+  /** v0+: The state epoch of the share-partition. */
   stateEpoch: number;
   /** v0+: The share-partition start offset, which can be -1 if it is not yet initialized. */
   startOffset: number;
-  /** v0+:  */
+  /** v0+: The state batches for this share-partition. */
   stateBatches: ReadShareGroupStateResponseStateBatch[];
 }
 
 export interface ReadShareGroupStateResponseStateBatch {
-  /** v0+: The base offset of this state batch. */
+  /** v0+: The first offset of this state batch. */
   firstOffset: number;
   /** v0+: The last offset of this state batch. */
   lastOffset: number;
-  /** v0+: The state - 0:Available,2:Acked,4:Archived. */
+  /** v0+: The delivery state - 0:Available,2:Acked,4:Archived. */
   deliveryState: number;
   /** v0+: The delivery count. */
   deliveryCount: number;
@@ -256,10 +258,12 @@ export function writeReadShareGroupStateResponseV0(w: Writer, m: ReadShareGroupS
   w.uvarint(0);
 }
 
+/** ReadShareGroupStateResponse readers by version number (index = version). */
 export const readShareGroupStateResponseReaders = [readReadShareGroupStateResponseV0] as const;
+/** ReadShareGroupStateResponse writers by version number (index = version). */
 export const readShareGroupStateResponseWriters = [writeReadShareGroupStateResponseV0] as const;
 
-/** ReadShareGroupState as a broker speaks it: request readers and response writers, indexed by version. */
+/** ReadShareGroupState as a broker speaks it: request readers and response writers, indexed by version number. */
 export const readShareGroupStateServer: ServerCodec = {
   key: 84, name: 'ReadShareGroupState', minVersion: 0, maxVersion: 0, flexibleFrom: 0,
   readRequest: readShareGroupStateRequestReaders, writeResponse: readShareGroupStateResponseWriters,

@@ -8,11 +8,11 @@ import type { ServerCodec } from './apis.js';
 
 /** RemoveRaftVoterRequest, versions 0, flexible 0+. */
 export interface RemoveRaftVoterRequest {
-  /** v0+:  */
+  /** v0+: The cluster id of the request. */
   clusterId: string | null;
-  /** v0+: The replica id of the voter getting removed from the topic partition */
+  /** v0+: The replica id of the voter getting removed from the topic partition. */
   voterId: number;
-  /** v0+: The directory id of the voter getting removed from the topic partition */
+  /** v0+: The directory id of the voter getting removed from the topic partition. */
   voterDirectoryId: string;
 }
 
@@ -45,14 +45,16 @@ export function writeRemoveRaftVoterRequestV0(w: Writer, m: RemoveRaftVoterReque
   w.uvarint(0);
 }
 
+/** RemoveRaftVoterRequest readers by version number (index = version). */
 export const removeRaftVoterRequestReaders = [readRemoveRaftVoterRequestV0] as const;
+/** RemoveRaftVoterRequest writers by version number (index = version). */
 export const removeRaftVoterRequestWriters = [writeRemoveRaftVoterRequestV0] as const;
 
 /** RemoveRaftVoterResponse, versions 0, flexible 0+. */
 export interface RemoveRaftVoterResponse {
   /** v0+: The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. */
   throttleTimeMs: number;
-  /** v0+: The error code, or 0 if there was no error */
+  /** v0+: The error code, or 0 if there was no error. */
   errorCode: number;
   /** v0+: The error message, or null if there was no error. */
   errorMessage: string | null;
@@ -87,10 +89,12 @@ export function writeRemoveRaftVoterResponseV0(w: Writer, m: RemoveRaftVoterResp
   w.uvarint(0);
 }
 
+/** RemoveRaftVoterResponse readers by version number (index = version). */
 export const removeRaftVoterResponseReaders = [readRemoveRaftVoterResponseV0] as const;
+/** RemoveRaftVoterResponse writers by version number (index = version). */
 export const removeRaftVoterResponseWriters = [writeRemoveRaftVoterResponseV0] as const;
 
-/** RemoveRaftVoter as a broker speaks it: request readers and response writers, indexed by version. */
+/** RemoveRaftVoter as a broker speaks it: request readers and response writers, indexed by version number. */
 export const removeRaftVoterServer: ServerCodec = {
   key: 81, name: 'RemoveRaftVoter', minVersion: 0, maxVersion: 0, flexibleFrom: 0,
   readRequest: removeRaftVoterRequestReaders, writeResponse: removeRaftVoterResponseWriters,

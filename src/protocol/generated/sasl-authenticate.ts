@@ -69,7 +69,9 @@ export function writeSaslAuthenticateRequestV2(w: Writer, m: SaslAuthenticateReq
   w.uvarint(0);
 }
 
+/** SaslAuthenticateRequest readers by version number (index = version). */
 export const saslAuthenticateRequestReaders = [readSaslAuthenticateRequestV0, readSaslAuthenticateRequestV1, readSaslAuthenticateRequestV2] as const;
+/** SaslAuthenticateRequest writers by version number (index = version). */
 export const saslAuthenticateRequestWriters = [writeSaslAuthenticateRequestV0, writeSaslAuthenticateRequestV1, writeSaslAuthenticateRequestV2] as const;
 
 /** SaslAuthenticateResponse, versions 0-2, flexible 2+. */
@@ -174,10 +176,12 @@ export function writeSaslAuthenticateResponseV2(w: Writer, m: SaslAuthenticateRe
   w.uvarint(0);
 }
 
+/** SaslAuthenticateResponse readers by version number (index = version). */
 export const saslAuthenticateResponseReaders = [readSaslAuthenticateResponseV0, readSaslAuthenticateResponseV1, readSaslAuthenticateResponseV2] as const;
+/** SaslAuthenticateResponse writers by version number (index = version). */
 export const saslAuthenticateResponseWriters = [writeSaslAuthenticateResponseV0, writeSaslAuthenticateResponseV1, writeSaslAuthenticateResponseV2] as const;
 
-/** SaslAuthenticate as a broker speaks it: request readers and response writers, indexed by version. */
+/** SaslAuthenticate as a broker speaks it: request readers and response writers, indexed by version number. */
 export const saslAuthenticateServer: ServerCodec = {
   key: 36, name: 'SaslAuthenticate', minVersion: 0, maxVersion: 2, flexibleFrom: 2,
   readRequest: saslAuthenticateRequestReaders, writeResponse: saslAuthenticateResponseWriters,

@@ -49,7 +49,9 @@ export function writeSaslHandshakeRequestV1(w: Writer, m: SaslHandshakeRequest):
   w.string(m.mechanism ?? '');
 }
 
+/** SaslHandshakeRequest readers by version number (index = version). */
 export const saslHandshakeRequestReaders = [readSaslHandshakeRequestV0, readSaslHandshakeRequestV1] as const;
+/** SaslHandshakeRequest writers by version number (index = version). */
 export const saslHandshakeRequestWriters = [writeSaslHandshakeRequestV0, writeSaslHandshakeRequestV1] as const;
 
 /** SaslHandshakeResponse, versions 0-1, flexible none. */
@@ -112,10 +114,12 @@ export function writeSaslHandshakeResponseV1(w: Writer, m: SaslHandshakeResponse
   }
 }
 
+/** SaslHandshakeResponse readers by version number (index = version). */
 export const saslHandshakeResponseReaders = [readSaslHandshakeResponseV0, readSaslHandshakeResponseV1] as const;
+/** SaslHandshakeResponse writers by version number (index = version). */
 export const saslHandshakeResponseWriters = [writeSaslHandshakeResponseV0, writeSaslHandshakeResponseV1] as const;
 
-/** SaslHandshake as a broker speaks it: request readers and response writers, indexed by version. */
+/** SaslHandshake as a broker speaks it: request readers and response writers, indexed by version number. */
 export const saslHandshakeServer: ServerCodec = {
   key: 17, name: 'SaslHandshake', minVersion: 0, maxVersion: 1, flexibleFrom: Infinity,
   readRequest: saslHandshakeRequestReaders, writeResponse: saslHandshakeResponseWriters,

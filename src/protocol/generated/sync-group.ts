@@ -377,7 +377,9 @@ export function writeSyncGroupRequestV5(w: Writer, m: SyncGroupRequest): void {
   w.uvarint(0);
 }
 
+/** SyncGroupRequest readers by version number (index = version). */
 export const syncGroupRequestReaders = [readSyncGroupRequestV0, readSyncGroupRequestV1, readSyncGroupRequestV2, readSyncGroupRequestV3, readSyncGroupRequestV4, readSyncGroupRequestV5] as const;
+/** SyncGroupRequest writers by version number (index = version). */
 export const syncGroupRequestWriters = [writeSyncGroupRequestV0, writeSyncGroupRequestV1, writeSyncGroupRequestV2, writeSyncGroupRequestV3, writeSyncGroupRequestV4, writeSyncGroupRequestV5] as const;
 
 /** SyncGroupResponse, versions 0-5, flexible 4+. */
@@ -571,10 +573,12 @@ export function writeSyncGroupResponseV5(w: Writer, m: SyncGroupResponse): void 
   w.uvarint(0);
 }
 
+/** SyncGroupResponse readers by version number (index = version). */
 export const syncGroupResponseReaders = [readSyncGroupResponseV0, readSyncGroupResponseV1, readSyncGroupResponseV2, readSyncGroupResponseV3, readSyncGroupResponseV4, readSyncGroupResponseV5] as const;
+/** SyncGroupResponse writers by version number (index = version). */
 export const syncGroupResponseWriters = [writeSyncGroupResponseV0, writeSyncGroupResponseV1, writeSyncGroupResponseV2, writeSyncGroupResponseV3, writeSyncGroupResponseV4, writeSyncGroupResponseV5] as const;
 
-/** SyncGroup as a broker speaks it: request readers and response writers, indexed by version. */
+/** SyncGroup as a broker speaks it: request readers and response writers, indexed by version number. */
 export const syncGroupServer: ServerCodec = {
   key: 14, name: 'SyncGroup', minVersion: 0, maxVersion: 5, flexibleFrom: 4,
   readRequest: syncGroupRequestReaders, writeResponse: syncGroupResponseWriters,

@@ -33,7 +33,9 @@ export function writeUnregisterBrokerRequestV0(w: Writer, m: UnregisterBrokerReq
   w.uvarint(0);
 }
 
+/** UnregisterBrokerRequest readers by version number (index = version). */
 export const unregisterBrokerRequestReaders = [readUnregisterBrokerRequestV0] as const;
+/** UnregisterBrokerRequest writers by version number (index = version). */
 export const unregisterBrokerRequestWriters = [writeUnregisterBrokerRequestV0] as const;
 
 /** UnregisterBrokerResponse, versions 0, flexible 0+. */
@@ -75,10 +77,12 @@ export function writeUnregisterBrokerResponseV0(w: Writer, m: UnregisterBrokerRe
   w.uvarint(0);
 }
 
+/** UnregisterBrokerResponse readers by version number (index = version). */
 export const unregisterBrokerResponseReaders = [readUnregisterBrokerResponseV0] as const;
+/** UnregisterBrokerResponse writers by version number (index = version). */
 export const unregisterBrokerResponseWriters = [writeUnregisterBrokerResponseV0] as const;
 
-/** UnregisterBroker as a broker speaks it: request readers and response writers, indexed by version. */
+/** UnregisterBroker as a broker speaks it: request readers and response writers, indexed by version number. */
 export const unregisterBrokerServer: ServerCodec = {
   key: 64, name: 'UnregisterBroker', minVersion: 0, maxVersion: 0, flexibleFrom: 0,
   readRequest: unregisterBrokerRequestReaders, writeResponse: unregisterBrokerResponseWriters,

@@ -196,7 +196,9 @@ export function writeUpdateFeaturesRequestV2(w: Writer, m: UpdateFeaturesRequest
   w.uvarint(0);
 }
 
+/** UpdateFeaturesRequest readers by version number (index = version). */
 export const updateFeaturesRequestReaders = [readUpdateFeaturesRequestV0, readUpdateFeaturesRequestV1, readUpdateFeaturesRequestV2] as const;
+/** UpdateFeaturesRequest writers by version number (index = version). */
 export const updateFeaturesRequestWriters = [writeUpdateFeaturesRequestV0, writeUpdateFeaturesRequestV1, writeUpdateFeaturesRequestV2] as const;
 
 /** UpdateFeaturesResponse, versions 0-2, flexible 0+. */
@@ -370,10 +372,12 @@ export function writeUpdateFeaturesResponseV2(w: Writer, m: UpdateFeaturesRespon
   w.uvarint(0);
 }
 
+/** UpdateFeaturesResponse readers by version number (index = version). */
 export const updateFeaturesResponseReaders = [readUpdateFeaturesResponseV0, readUpdateFeaturesResponseV1, readUpdateFeaturesResponseV2] as const;
+/** UpdateFeaturesResponse writers by version number (index = version). */
 export const updateFeaturesResponseWriters = [writeUpdateFeaturesResponseV0, writeUpdateFeaturesResponseV1, writeUpdateFeaturesResponseV2] as const;
 
-/** UpdateFeatures as a broker speaks it: request readers and response writers, indexed by version. */
+/** UpdateFeatures as a broker speaks it: request readers and response writers, indexed by version number. */
 export const updateFeaturesServer: ServerCodec = {
   key: 57, name: 'UpdateFeatures', minVersion: 0, maxVersion: 2, flexibleFrom: 0,
   readRequest: updateFeaturesRequestReaders, writeResponse: updateFeaturesResponseWriters,

@@ -2,6 +2,8 @@
 // Run as a single-file source program (Java 11+):
 //   java -cp "test/interop/java/lib/*" test/interop/java/RoundTrip.java BOOTSTRAP TOPIC COUNT TOKEN COMPRESSION
 
+import java.io.IOException;
+import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -39,6 +41,20 @@ public class RoundTrip {
 
     static String text(byte[] b) {
         return b == null ? null : new String(b, StandardCharsets.UTF_8);
+    }
+
+    /**
+     * The client's version, from the properties file kafka-clients ships. Its reader,
+     * AppInfoParser, is not public API: 4.4.0 moved it to org.apache.kafka.common.utils.internals.
+     */
+    static String clientVersion() {
+        try (InputStream in = KafkaProducer.class.getResourceAsStream("/kafka/kafka-version.properties")) {
+            Properties p = new Properties();
+            if (in != null) p.load(in);
+            return p.getProperty("version", "unknown");
+        } catch (IOException e) {
+            return "unknown";
+        }
     }
 
     static String json(String s) {
@@ -135,7 +151,7 @@ public class RoundTrip {
         }
 
         StringBuilder out = new StringBuilder();
-        out.append("{\"client\":").append(json("kafka-clients " + org.apache.kafka.common.utils.AppInfoParser.getVersion()));
+        out.append("{\"client\":").append(json("kafka-clients " + clientVersion()));
         out.append(",\"topic\":").append(json(topic));
         out.append(",\"partitions\":").append(partitionCount);
         out.append(",\"acked\":").append(acked.get());

@@ -150,7 +150,7 @@ for (const e of index) {
     check(body, e);
 
     const codec = codecOf(e.apiKey);
-    const chunks = encodeRequest(header, codec.writeRequest[e.version - codec.minVersion]!, body);
+    const chunks = encodeRequest(header, codec.writeRequest[e.version]!, body);
     assert.deepEqual(Buffer.concat(chunks), frame);
     if (e.apiKey === ApiKey.Produce) {
       // The record batch is handed to the socket by reference, not copied.

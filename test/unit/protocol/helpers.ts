@@ -2,7 +2,7 @@
 // request frame into header and body, and values generated from Kafka's JSON definitions.
 
 import { readFileSync, readdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import fc from 'fast-check';
 import { Reader } from '../../../src/protocol/reader.js';
 import { isFlexible, readRequestHeader, type RequestHeader } from '../../../src/protocol/header.js';
@@ -12,10 +12,8 @@ import { repoRoot } from '../../helpers/paths.js';
 export { repoRoot };
 
 export const fixturesDir = join(repoRoot, 'test', 'fixtures', 'protocol');
-/** Kafka's message definitions, expected beside the checkout (as scripts/generate-protocol.mjs expects them). */
-export const messagesDir = resolve(repoRoot, '..', 'shared', 'kafka-protocol', 'messages');
-export const SKIP_NO_DEFINITIONS =
-  'skipped: the Kafka message definitions are not beside the checkout (../shared/kafka-protocol/messages)';
+/** Kafka's message definitions the codec is generated from, vendored in the project (Apache Kafka 4.3.1). */
+export const messagesDir = join(repoRoot, 'protocol', 'kafka-4.3.1', 'messages');
 
 export interface GoldenEntry {
   client: string;
@@ -57,7 +55,7 @@ export function decodeRequestFrame(frame: Buffer): DecodedRequest {
     return { reader: r, header, body: undefined };
   }
   if (isFlexible(header.apiKey, header.apiVersion)) r.skipTaggedFields();
-  const body = codec.readRequest[header.apiVersion - codec.minVersion]!(r);
+  const body = codec.readRequest[header.apiVersion]!(r);
   return { reader: r, header, body };
 }
 
@@ -88,7 +86,7 @@ interface FieldSpec {
 export interface MessageSpec {
   name: string;
   apiKey: number;
-  type: 'request' | 'response';
+  type: 'request' | 'response' | 'data';
   validVersions: string;
   flexibleVersions: string;
   fields: FieldSpec[];
@@ -133,6 +131,13 @@ export function loadDefinitions(): Map<number, { request: MessageSpec; response:
   const out = new Map<number, { request: MessageSpec; response: MessageSpec }>();
   for (const [k, e] of byKey) if (e.request && e.response) out.set(k, { request: e.request, response: e.response });
   return out;
+}
+
+/** A data message's definition (type "data"), e.g. ConsumerProtocolSubscription. */
+export function loadDataMessage(name: string): MessageSpec {
+  const spec = JSON.parse(stripComments(readFileSync(join(messagesDir, `${name}.json`), 'utf8'))) as MessageSpec;
+  if (spec.type !== 'data') throw new Error(`${name}.json is a ${spec.type} message, not data`);
+  return spec;
 }
 
 type Range = [number, number] | null;
