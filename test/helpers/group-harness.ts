@@ -87,6 +87,12 @@ export class Member {
   stderr = '';
   /** Set by the scenario before it stops the members (events after it come from the close). */
   eventsBeforeStop = Infinity;
+  /**
+   * The assignment when the scenario began stopping the members. Members stop one after the
+   * other, so the last to go is first handed the partitions of those that left before it:
+   * `assignment` then says more than the scenario did.
+   */
+  assignmentBeforeStop: number[] | null = null;
   exited = false;
   exitCode: number | null = null;
   exitSignal: NodeJS.Signals | null = null;
@@ -483,7 +489,10 @@ export async function killOneScenario(o: ScenarioOptions): Promise<ScenarioResul
     log(`after kill: ${end - base2} records, ${duplicates} duplicates (all uncommitted offsets of the killed member)`);
     return { members, duplicates, committedAtKill };
   } finally {
-    for (const m of members) m.eventsBeforeStop = m.events.length;
+    for (const m of members) {
+      m.eventsBeforeStop = m.events.length;
+      m.assignmentBeforeStop = m.assignment;
+    }
     await Promise.all(members.map((m) => m.stop(15_000)));
   }
 }

@@ -50,7 +50,7 @@ test('confluent-kafka cooperative-sticky: 3 members, 2 partitions each, exactly 
   // and only added the victim's; nothing of theirs was revoked.
   const victimParts = victim!.assignments().at(-1)!;
   for (const s of [a!, b!]) {
-    const final = s.assignment!;
+    const final = s.assignmentBeforeStop!;
     assert.equal(final.filter((p) => !victimParts.includes(p)).length, 2,
       `survivor ${s.name} kept its own 2 partitions (sticky): final ${JSON.stringify(final)}, victim had ${JSON.stringify(victimParts)}\n${s.describe()}`);
     const revoked = s.events.slice(eventsAtStable.get(s.name), s.eventsBeforeStop).filter((e) => e.ev === 'revoked' || e.ev === 'lost');
