@@ -119,6 +119,15 @@ export class GroupCoordinator {
   }
 
   private joinKnownMember(group: Group, req: JoinRequest, resolve: (a: JoinAnswer) => void): void {
+    // A static instance now held by another member id: this is the old process, fenced (as
+    // Kafka answers), so it stops instead of rejoining with an empty id and fencing the new one.
+    if (req.groupInstanceId !== null) {
+      const holder = group.staticMembers.get(req.groupInstanceId);
+      if (holder !== undefined && holder !== req.memberId) {
+        resolve(joinError(ErrorCode.FENCED_INSTANCE_ID, req.memberId));
+        return;
+      }
+    }
     const pending = group.pendingMembers.get(req.memberId);
     if (pending !== undefined) {
       clearTimeout(pending);
