@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { writeFile, mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { loadBrokerConfig, envName, ConfigError } from '../../../src/cli/config.js';
+import { loadBrokerConfig, envName, ConfigError } from '../../../src/broker/settings.js';
 
 test('defaults hold when nothing is given', () => {
   const c = loadBrokerConfig({ flags: {}, env: {} });
