@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { startBroker, produceRequestsByAcks, type BrokerProcess } from '../helpers/broker.js';
 import { runCli as rivulet, closedPort, type CliResult } from '../helpers/cli.js';
 import { WireClient } from '../helpers/wire-client.js';
-import type { LatencySummary } from '../../src/cli/client-bench.js';
+import type { LatencySummary } from '../../src/cli/bench/types.js';
 
 
 
