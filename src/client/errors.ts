@@ -9,19 +9,19 @@ export const ClientErrorCode = {
   unknownTopic: 'RIV_ERR_CLIENT_UNKNOWN_TOPIC',
   /** The offsets being read are outside the log (retention, truncation). */
   offsetOutOfRange: 'RIV_ERR_CLIENT_OFFSET_OUT_OF_RANGE',
-  /** A partition has no leader (retried internally while metadata catches up). */
-  noLeader: 'RIV_ERR_CLIENT_NO_LEADER',
+  /** A partition has no leader (retried while metadata catches up; reported when retries run out). */
+  noLeader: 'RIV_ERR_NO_LEADER',
   /** The cluster answered, but not what the protocol promises. */
   unexpectedAnswer: 'RIV_ERR_CLIENT_UNEXPECTED_ANSWER',
 } as const;
 export type ClientErrorCode = (typeof ClientErrorCode)[keyof typeof ClientErrorCode];
 
-/** An error meant for people: its message is shown as is. */
+/** An error meant for people: its message is shown as is; `code` is stable (a ClientErrorCode, or an interface's own). */
 export class ClientError extends Error {
   readonly code: string;
-  constructor(message: string, opts: { code?: string; cause?: unknown } = {}) {
+  constructor(message: string, opts: { code: string; cause?: unknown }) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
-    this.code = opts.code ?? 'RIV_ERR_CLIENT';
+    this.code = opts.code;
   }
 }
 

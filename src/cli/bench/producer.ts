@@ -17,7 +17,7 @@ import type { BenchResult, ProducerFlags } from './types.js';
 /** A request stays below the usual 1 MiB limits (max.request.size, message.max.bytes). */
 const MAX_BATCH_BYTES = 900 * 1024;
 
-export const sleep = (ms: number): Promise<void> => new Promise((res) => (ms >= 1 ? setTimeout(res, ms) : setImmediate(res)));
+const sleep = (ms: number): Promise<void> => new Promise((res) => (ms >= 1 ? setTimeout(res, ms) : setImmediate(res)));
 
 /** The topic's metadata, creating it with `partitions` when missing and asked to. */
 export async function ensureTopic(client: MetadataClient, o: ClientFlags & { topic: string }, partitions: number | undefined): Promise<ClusterTopicMetadata> {
