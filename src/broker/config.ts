@@ -1,6 +1,6 @@
 // Broker settings. Each has a Kafka-style property name (what a config file, DescribeConfigs
 // and a Kafka user would use), a RIVULET_* environment variable and, for the common ones,
-// a command-line flag; see src/cli/config.ts for the precedence.
+// a command-line flag; see settings.ts for the registry of names and the precedence.
 
 export const FsyncPolicy = {
   /** fsync before answering acks=all; acks=1 is answered once the OS has the bytes. */

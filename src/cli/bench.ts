@@ -1,5 +1,6 @@
-// `rivulet bench produce|consume|e2e`: the command definitions. The work is in
-// client-bench.ts, imported when a command runs so other commands (start) stay fast.
+// `rivulet bench produce|consume|e2e`: the command definitions. The work is in bench/
+// (produce.ts, consume.ts, e2e.ts over the producer and consumer drivers), imported when a
+// command runs so other commands (start) stay fast.
 //
 // Works against any Kafka-protocol cluster (through @platformatic/kafka). Progress goes
 // to stderr; the summary to stdout, as a table or (--json) one JSON object whose shape
@@ -8,9 +9,7 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { addClientOptions, intParser, runClientAction, usageExitCodes } from './client-common.js';
 import { COMPRESSIONS } from './produce.js';
-import type { BenchConsumeFlags, BenchE2eFlags, BenchProduceFlags } from './client-bench.js';
-
-const impl = () => import('./client-bench.js');
+import type { BenchConsumeFlags, BenchE2eFlags, BenchProduceFlags } from './bench/types.js';
 
 /** "30s", "500ms", "2m", "1h", or a plain number of seconds; returns milliseconds. */
 export function parseDuration(name: string): (v: string) => number {
@@ -76,7 +75,7 @@ export function registerBenchCommands(program: Command): void {
     .option('-n, --messages <n>', 'records to send [100000 unless --duration is given]', intParser('--messages', 1))
     .option('-d, --duration <time>', 'send for this long, e.g. 30s (with --messages: whichever ends first)', parseDuration('--duration'))
     .addHelpText('after', JSON_HELP)
-    .action((o: BenchProduceFlags) => runClientAction(o.bootstrapServer, async () => (await impl()).benchProduce(o)));
+    .action((o: BenchProduceFlags) => runClientAction(o.bootstrapServer, async () => (await import('./bench/produce.js')).benchProduce(o)));
 
   common(bench.command('consume'))
     .description('read records without a consumer group and report throughput')
@@ -84,7 +83,7 @@ export function registerBenchCommands(program: Command): void {
     .option('--from-beginning', 'start at the earliest offsets [the end offsets: wait for --messages new records]')
     .option('--idle-timeout <time>', 'give up when no record arrives for this long', parseDuration('--idle-timeout'), 10_000)
     .addHelpText('after', JSON_HELP)
-    .action((o: BenchConsumeFlags) => runClientAction(o.bootstrapServer, async () => (await impl()).benchConsume(o)));
+    .action((o: BenchConsumeFlags) => runClientAction(o.bootstrapServer, async () => (await import('./bench/consume.js')).benchConsume(o)));
 
   producerOptions(common(bench.command('e2e')), { linger: 0, rate: '1000' })
     .description('produce at a fixed rate and consume in the same process; report end-to-end latency percentiles (value carries the send time)')
@@ -92,5 +91,5 @@ export function registerBenchCommands(program: Command): void {
     .option('-d, --duration <time>', 'send for this long, e.g. 30s (with --messages: whichever ends first)', parseDuration('--duration'))
     .option('--idle-timeout <time>', 'after sending, give up when no record arrives for this long', parseDuration('--idle-timeout'), 10_000)
     .addHelpText('after', `\nEach value starts with an 8-byte run id and the intended send time (float64 ms since the epoch), so --size is at least 16.\n${JSON_HELP}`)
-    .action((o: BenchE2eFlags) => runClientAction(o.bootstrapServer, async () => (await impl()).benchE2e(o)));
+    .action((o: BenchE2eFlags) => runClientAction(o.bootstrapServer, async () => (await import('./bench/e2e.js')).benchE2e(o)));
 }

@@ -2,9 +2,9 @@
 // through @platformatic/kafka. Loaded only when the command runs.
 //
 // Without --group no consumer group is used: the library's Consumer.consume() always joins
-// a group, so the partitions are read directly with its lower-level calls instead
-// (metadata, listOffsets, fetch), each partition from its leader. With --group the
-// library's group consumer (classic protocol) is used and offsets are committed.
+// a group, so the partitions are read with src/client's partition reader instead (fetch
+// from each partition's leader). With --group the library's group consumer (classic
+// protocol) is used and offsets are committed.
 //
 // By default reading stops at the end offsets seen at start; --follow keeps waiting.
 
@@ -14,22 +14,13 @@ import {
   MessagesStreamFallbackModes,
   MessagesStreamModes,
   type ClusterTopicMetadata,
-  type fetchV17,
   type Message,
-  type RecordsBatch,
 } from '@platformatic/kafka';
-import {
-  baseClientOptions,
-  checkTopicName,
-  CliError,
-  closeQuietly,
-  findProtocolError,
-  isUnknownTopic,
-  usageError,
-  type ClientFlags,
-} from './client-common.js';
-
-type FetchResponse = fetchV17.FetchResponse;
+import { checkTopicName, CliError, clientOptions, usageError, type ClientFlags } from './client-common.js';
+import { EARLIEST, LATEST, offsetsAt, requireTopic } from '../client/admin.js';
+import { closeQuietly } from '../client/connection.js';
+import { ClientError, ClientErrorCode } from '../client/errors.js';
+import { readPartitions, type PartitionPosition, type ReadRecord } from '../client/partition-reader.js';
 
 export type Format = 'value' | 'kv' | 'json';
 
@@ -56,12 +47,6 @@ export interface OutRecord {
   headers: Array<[Buffer | null, Buffer | null]>;
 }
 
-const EARLIEST = -2n;
-const LATEST = -1n;
-const IS_CONTROL = 0x20;
-const LOG_APPEND_TIME = 0x08;
-const PARTITION_MAX_BYTES = 1024 * 1024;
-const FETCH_MAX_BYTES = 16 * 1024 * 1024;
 
 const str = (b: Buffer | null | undefined): string | null => (b === null || b === undefined ? null : b.toString('utf8'));
 
@@ -122,13 +107,6 @@ async function writeLines(lines: string[]): Promise<void> {
   }
 }
 
-interface PartitionState {
-  partition: number;
-  next: bigint;
-  end: bigint;
-  done: boolean;
-}
-
 /** Stop controls shared by both paths: SIGINT, a closed stdout, --max-messages. */
 class Run {
   count = 0;
@@ -156,40 +134,16 @@ class Run {
   }
 }
 
-/** Each partition's offset for `timestamp` (EARLIEST, LATEST or a time); the isolation level is the client's default unless given. */
-export async function listOffsetsAt(consumer: Consumer, topic: string, partitions: number[], timestamp: bigint, isolationLevel?: (typeof FetchIsolationLevels)[keyof typeof FetchIsolationLevels]): Promise<Map<number, bigint>> {
-  const r = await consumer.listOffsets({ topics: [topic], partitions: { [topic]: partitions }, timestamp, ...(isolationLevel === undefined ? {} : { isolationLevel }) });
-  const arr = r.get(topic) ?? [];
-  const out = new Map<number, bigint>();
-  for (const p of partitions) {
-    const v = arr[p];
-    if (v === undefined) throw new CliError(`the cluster returned no offset for partition ${p} of "${topic}".`);
-    out.set(p, v);
-  }
-  return out;
-}
-
-async function topicInfo(consumer: Consumer, topic: string): Promise<ClusterTopicMetadata> {
-  try {
-    const md = await consumer.metadata({ topics: [topic], autocreateTopics: false, forceUpdate: true });
-    const t = md.topics.get(topic);
-    if (t) return t;
-  } catch (e) {
-    if (!isUnknownTopic(e)) throw e;
-  }
-  throw new CliError(`topic "${topic}" does not exist (list topics with: rivulet topic list).`);
-}
-
 /** Start offsets per partition for the chosen position, clamped into what the log holds. */
 async function startOffsets(consumer: Consumer, topic: string, partitions: number[], o: ConsumeFlags, end: Map<number, bigint>): Promise<Map<number, bigint>> {
-  if (o.fromBeginning) return listOffsetsAt(consumer, topic, partitions, EARLIEST);
+  if (o.fromBeginning) return offsetsAt(consumer, topic, partitions, EARLIEST);
   if (o.timestamp !== undefined) {
-    const found = await listOffsetsAt(consumer, topic, partitions, parseTimestamp(o.timestamp));
+    const found = await offsetsAt(consumer, topic, partitions, parseTimestamp(o.timestamp));
     // -1: no record at or after that time, so start at the end.
     return new Map([...found].map(([p, off]) => [p, off < 0n ? end.get(p)! : off]));
   }
   if (o.offset !== undefined) {
-    const earliest = await listOffsetsAt(consumer, topic, partitions, EARLIEST);
+    const earliest = await offsetsAt(consumer, topic, partitions, EARLIEST);
     const out = new Map<number, bigint>();
     for (const p of partitions) {
       const want = BigInt(o.offset);
@@ -208,7 +162,7 @@ async function startOffsets(consumer: Consumer, topic: string, partitions: numbe
 
 async function consumeDirect(topic: string, o: ConsumeFlags, run: Run): Promise<void> {
   const consumer = new Consumer({
-    ...baseClientOptions(o),
+    ...clientOptions(o),
     // The library requires a group id; this path never joins, commits or looks up a coordinator.
     groupId: `${o.clientId}-no-group`,
     isolationLevel: FetchIsolationLevels.READ_COMMITTED,
@@ -217,75 +171,28 @@ async function consumeDirect(topic: string, o: ConsumeFlags, run: Run): Promise<
   // consumer without a group has nothing to clean up on the server.
   let abandoned = false;
   try {
-    let meta = await topicInfo(consumer, topic);
+    const meta = await requireTopic(consumer, topic);
     const partitions = selectPartitions(topic, meta, o.partition);
-    const end = await listOffsetsAt(consumer, topic, partitions, LATEST);
+    const end = await offsetsAt(consumer, topic, partitions, LATEST);
     const start = await startOffsets(consumer, topic, partitions, o, end);
-    const states: PartitionState[] = partitions.map((p) => ({ partition: p, next: start.get(p)!, end: end.get(p)!, done: !o.follow && start.get(p)! >= end.get(p)! }));
-    const byIndex = new Map(states.map((s) => [s.partition, s]));
-    let staleRetries = 0;
-
-    while (!run.stopped) {
-      const active = states.filter((s) => !s.done);
-      if (active.length === 0) break;
-      const byLeader = new Map<number, PartitionState[]>();
-      for (const s of active) {
-        const leader = meta.partitions[s.partition]?.leader ?? -1;
-        byLeader.set(leader, [...(byLeader.get(leader) ?? []), s]);
+    // Without --follow, reading stops at the end offsets seen at start.
+    const positions: PartitionPosition[] = partitions.map((p) => ({ partition: p, next: start.get(p)!, end: o.follow ? -1n : end.get(p)!, done: false }));
+    const outcome = await readPartitions(consumer, {
+      topic,
+      metadata: meta,
+      positions,
+      maxWaitMs: o.follow ? 1000 : 500,
+      done: () => run.stopped,
+      // SIGINT should not wait for a long poll to end.
+      stopped: run.stoppedPromise,
+      onRecords: (s, records) => writeLines(formatRecords(topic, s, records, o, run)),
+    }).catch((e: unknown) => {
+      if (e instanceof ClientError && e.code === ClientErrorCode.offsetOutOfRange) {
+        throw new CliError(`the requested offset is no longer (or not yet) in the log of "${topic}"; retention may have removed it. Try --from-beginning.`, { cause: e.cause });
       }
-      let responses: FetchResponse[];
-      try {
-        if (byLeader.has(-1)) throw new CliError('no leader', { code: 'RIV_ERR_NO_LEADER' });
-        const fetches = [...byLeader].map(([node, ss]) =>
-          consumer.fetch({
-            node,
-            maxWaitTime: o.follow ? 1000 : 500,
-            minBytes: 1,
-            maxBytes: FETCH_MAX_BYTES,
-            topics: [{ topicId: meta.id, partitions: ss.map((s) => ({ partition: s.partition, currentLeaderEpoch: -1, fetchOffset: s.next, lastFetchedEpoch: -1, partitionMaxBytes: PARTITION_MAX_BYTES })) }],
-          }),
-        );
-        const all = Promise.all(fetches);
-        all.catch(() => undefined);
-        // SIGINT should not wait for a long poll to end.
-        const raced = await Promise.race([all, run.stoppedPromise.then(() => null)]);
-        if (raced === null) {
-          abandoned = true;
-          break;
-        }
-        responses = raced;
-        staleRetries = 0;
-      } catch (e) {
-        if (findProtocolError(e, 'OFFSET_OUT_OF_RANGE')) {
-          throw new CliError(`the requested offset is no longer (or not yet) in the log of "${topic}"; retention may have removed it. Try --from-beginning.`, { cause: e });
-        }
-        const stale = (e instanceof CliError && e.code === 'RIV_ERR_NO_LEADER') || findProtocolError(e, 'NOT_LEADER_OR_FOLLOWER', 'LEADER_NOT_AVAILABLE', 'UNKNOWN_TOPIC_OR_PARTITION', 'UNKNOWN_TOPIC_ID', 'FENCED_LEADER_EPOCH');
-        if (stale && staleRetries < 20) {
-          staleRetries++;
-          await new Promise((res) => setTimeout(res, 250));
-          meta = await topicInfo(consumer, topic);
-          continue;
-        }
-        throw e;
-      }
-
-      const lines: string[] = [];
-      for (const resp of responses) {
-        for (const t of resp.responses) {
-          for (const pr of t.partitions) {
-            const s = byIndex.get(pr.partitionIndex);
-            if (!s || s.done) continue;
-            readBatches(topic, s, pr.records ?? [], o, run, lines);
-            if (!o.follow) {
-              // The log may have been truncated below the end seen at start; stop at what exists.
-              const last = pr.lastStableOffset >= 0n ? pr.lastStableOffset : pr.highWatermark;
-              if (s.next >= s.end || ((pr.records?.length ?? 0) === 0 && last <= s.next)) s.done = true;
-            }
-          }
-        }
-      }
-      await writeLines(lines);
-    }
+      throw e;
+    });
+    abandoned = outcome === 'stopped';
   } finally {
     if (abandoned) void closeQuietly(consumer);
     else await closeQuietly(consumer);
@@ -300,41 +207,24 @@ function selectPartitions(topic: string, meta: ClusterTopicMetadata, partition: 
   return [partition];
 }
 
-function readBatches(topic: string, s: PartitionState, batches: RecordsBatch[], o: ConsumeFlags, run: Run, lines: string[]): void {
-  for (const b of batches) {
-    const batchEnd = b.firstOffset + BigInt(b.lastOffsetDelta) + 1n;
-    if (batchEnd <= s.next) continue;
-    if ((b.attributes & IS_CONTROL) === 0) {
-      for (const r of b.records) {
-        const offset = b.firstOffset + BigInt(r.offsetDelta);
-        if (offset < s.next) continue;
-        if (!o.follow && offset >= s.end) {
-          s.done = true;
-          return;
-        }
-        if (!run.take()) return;
-        const timestamp = (b.attributes & LOG_APPEND_TIME) !== 0 ? b.maxTimestamp : b.firstTimestamp + r.timestampDelta;
-        lines.push(formatRecord({ topic, partition: s.partition, offset, timestamp, key: r.key, value: r.value, headers: r.headers }, o.format, o.separator));
-        s.next = offset + 1n;
-      }
-    }
-    // Past compacted gaps and transaction markers too.
-    if (s.next < batchEnd) s.next = batchEnd;
-    if (!o.follow && s.next >= s.end) {
-      s.done = true;
-      return;
-    }
+/** The lines of the records `run` still takes (--max-messages). */
+function formatRecords(topic: string, s: PartitionPosition, records: ReadRecord[], o: ConsumeFlags, run: Run): string[] {
+  const lines: string[] = [];
+  for (const r of records) {
+    if (!run.take()) break;
+    lines.push(formatRecord({ topic, partition: s.partition, offset: r.offset, timestamp: r.timestamp, key: r.key, value: r.value, headers: r.headers }, o.format, o.separator));
   }
+  return lines;
 }
 
 // ---- with a group: the library's group consumer ----
 
 async function consumeWithGroup(topic: string, o: ConsumeFlags, run: Run): Promise<void> {
-  const consumer = new Consumer({ ...baseClientOptions(o), groupId: o.group!, isolationLevel: FetchIsolationLevels.READ_COMMITTED });
+  const consumer = new Consumer({ ...clientOptions(o), groupId: o.group!, isolationLevel: FetchIsolationLevels.READ_COMMITTED });
   try {
-    const meta = await topicInfo(consumer, topic);
+    const meta = await requireTopic(consumer, topic);
     const partitions = selectPartitions(topic, meta, undefined);
-    const end = await listOffsetsAt(consumer, topic, partitions, LATEST);
+    const end = await offsetsAt(consumer, topic, partitions, LATEST);
     const explicit = o.offset !== undefined || o.timestamp !== undefined;
     const start = explicit ? await startOffsets(consumer, topic, partitions, o, end) : undefined;
     const stream = await consumer.consume({

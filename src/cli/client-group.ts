@@ -18,14 +18,13 @@ import {
 import {
   checkTopicName,
   CliError,
+  connection,
   explainError,
-  findProtocolError,
-  isUnknownTopic,
-  leafErrors,
   usageError,
   type ClientFlags,
 } from './client-common.js';
-import { EARLIEST, LATEST, withAdmin } from './client-admin.js';
+import { EARLIEST, LATEST, offsetsAt, requireTopic, withAdmin } from '../client/admin.js';
+import { findProtocolError, leafErrors } from '../client/errors.js';
 
 type DescribeGroupsResponse = describeGroupsV5.DescribeGroupsResponse;
 type RawGroup = describeGroupsV5.DescribeGroupsResponseGroup;
@@ -82,7 +81,7 @@ export interface ListFlags extends ClientFlags {
 
 export async function listGroups(o: ListFlags): Promise<number> {
   const states = parseStates(o.state);
-  return withAdmin(o, async (admin) => {
+  return withAdmin(connection(o), async (admin) => {
     // Filtered here rather than by the broker: older brokers compare the state names case-sensitively.
     const all = await admin.listGroups({ states: [], types: [] });
     const rows = [...all.values()]
@@ -223,27 +222,6 @@ async function committedOffsets(admin: Admin, id: string): Promise<Map<string, M
   return out;
 }
 
-/** ListOffsets for some partitions of one topic at a timestamp (or EARLIEST / LATEST). */
-async function offsetsAt(admin: Admin, topic: string, partitions: number[], timestamp: bigint): Promise<Map<number, bigint>> {
-  const m = new Map<number, bigint>();
-  if (partitions.length === 0) return m;
-  const r = await admin.listOffsets({ topics: [{ name: topic, partitions: partitions.map((p) => ({ partitionIndex: p, timestamp })) }] });
-  for (const t of r) for (const p of t.partitions) m.set(p.partitionIndex, p.offset);
-  return m;
-}
-
-/** Partition count of a topic; a clear error if it does not exist. */
-async function partitionCount(admin: Admin, topic: string): Promise<number> {
-  try {
-    const md = await admin.metadata({ topics: [topic], autocreateTopics: false, forceUpdate: true });
-    const t = md.topics.get(topic);
-    if (t) return t.partitionsCount;
-  } catch (e) {
-    if (!isUnknownTopic(e)) throw e;
-  }
-  throw new CliError(`topic "${topic}" does not exist (list topics with: rivulet topic list).`);
-}
-
 // ---- describe ----
 
 export interface DescribeFlags extends ClientFlags {
@@ -274,7 +252,7 @@ interface PartitionRow {
 
 export async function describeGroup(id: string, o: DescribeFlags): Promise<number> {
   checkGroupId(id);
-  return withAdmin(o, async (admin) => {
+  return withAdmin(connection(o), async (admin) => {
     const { coordinator, group } = await describeRaw(admin, id);
     const committed = await committedOffsets(admin, id);
     const state = group ? canonicalState(group.groupState) : 'Dead';
@@ -386,7 +364,7 @@ export async function describeGroup(id: string, o: DescribeFlags): Promise<numbe
 export async function deleteGroups(ids: string[], o: ClientFlags): Promise<number> {
   for (const id of ids) checkGroupId(id);
   const unique = [...new Set(ids)];
-  return withAdmin(o, async (admin) => {
+  return withAdmin(connection(o), async (admin) => {
     let failed = 0;
     for (const id of unique) {
       try {
@@ -491,7 +469,7 @@ export async function resetOffsets(id: string, o: ResetFlags): Promise<number> {
     wanted.set(topic, prev === null || partitions === null ? null : [...new Set([...(prev ?? []), ...partitions])].sort((a, b) => a - b));
   }
 
-  return withAdmin(o, async (admin) => {
+  return withAdmin(connection(o), async (admin) => {
     const { group } = await describeRaw(admin, id);
     const state = group ? canonicalState(group.groupState) : 'Dead';
     if (state !== 'Empty' && state !== 'Dead') {
@@ -509,7 +487,7 @@ export async function resetOffsets(id: string, o: ResetFlags): Promise<number> {
     const plan: PlanRow[] = [];
     const warnings: string[] = [];
     for (const [topic, only] of wanted) {
-      const count = await partitionCount(admin, topic);
+      const count = (await requireTopic(admin, topic)).partitionsCount;
       const bad = (only ?? []).filter((p) => p >= count);
       if (bad.length > 0) throw new CliError(`topic "${topic}" has ${count} partition(s) (0 to ${count - 1}); there is no partition ${bad.join(', ')}.`);
       const ps = only ?? Array.from({ length: count }, (_, i) => i);

@@ -5,16 +5,9 @@
 import { createInterface } from 'node:readline';
 import { performance } from 'node:perf_hooks';
 import { compressionsAlgorithms, murmur2, Producer, type CompressionAlgorithmValue, type MessageToProduce } from '@platformatic/kafka';
-import {
-  baseClientOptions,
-  checkTopicName,
-  CliError,
-  closeQuietly,
-  explainError,
-  isUnknownTopic,
-  usageError,
-  type ClientFlags,
-} from './client-common.js';
+import { checkTopicName, CliError, clientOptions, explainError, usageError, type ClientFlags } from './client-common.js';
+import { closeQuietly } from '../client/connection.js';
+import { isUnknownTopic } from '../client/errors.js';
 
 export interface ProduceFlags extends ClientFlags {
   keySeparator?: string;
@@ -61,7 +54,7 @@ export async function produce(topic: string, o: ProduceFlags): Promise<number> {
   if (o.keySeparator === '') throw usageError('--key-separator must not be empty.');
   const headers = o.header.length > 0 ? new Map(o.header.map(([k, v]) => [Buffer.from(k), Buffer.from(v)] as [Buffer, Buffer])) : undefined;
 
-  const producer = new Producer({ ...baseClientOptions(o), acks, compression, idempotent: false });
+  const producer = new Producer({ ...clientOptions(o), acks, compression, idempotent: false });
   try {
     // Metadata first: the partition count for keys, and a clear error for a wrong partition.
     // Auto-creation is requested as Kafka's own console producer does; the broker decides.

@@ -9,8 +9,6 @@ import {
   IncrementalAlterConfigOperationTypes,
   kGetApi,
   kGetConnection,
-  type ClusterMetadata,
-  type ClusterTopicMetadata,
   type createTopicsV7,
   type incrementalAlterConfigsV1,
 } from '@platformatic/kafka';
@@ -21,32 +19,16 @@ type IncrementalAlterConfigsRequestConfig = incrementalAlterConfigsV1.Incrementa
 import {
   checkTopicName,
   CliError,
+  connection,
   explainError,
-  findProtocolError,
-  isUnknownTopic,
   kafkaTopicId,
   usageError,
   ZERO_UUID,
   type ClientFlags,
 } from './client-common.js';
-import { EARLIEST, LATEST, withAdmin } from './client-admin.js';
+import { EARLIEST, LATEST, offsetsAt, topicMetadata, withAdmin } from '../client/admin.js';
+import { findProtocolError } from '../client/errors.js';
 
-
-/** Metadata of one topic; a clear error if it does not exist. */
-export async function topicMetadata(client: Admin, name: string): Promise<{ cluster: ClusterMetadata; topic: ClusterTopicMetadata }> {
-  let cluster: ClusterMetadata;
-  try {
-    cluster = await client.metadata({ topics: [name], autocreateTopics: false, forceUpdate: true });
-  } catch (e) {
-    if (isUnknownTopic(e)) {
-      throw new CliError(`topic "${name}" does not exist (list topics with: rivulet topic list).`);
-    }
-    throw e;
-  }
-  const topic = cluster.topics.get(name);
-  if (!topic) throw new CliError(`topic "${name}" does not exist (list topics with: rivulet topic list).`);
-  return { cluster, topic };
-}
 
 function configPairs(pairs: Array<[string, string]>): Array<{ name: string; value: string }> {
   const seen = new Set<string>();
@@ -83,7 +65,7 @@ async function validateCreate(admin: Admin, topic: CreateTopicsRequestTopic): Pr
 export async function createTopic(name: string, o: CreateFlags): Promise<number> {
   checkTopicName(name);
   const configs = configPairs(o.config);
-  return withAdmin(o, async (admin) => {
+  return withAdmin(connection(o), async (admin) => {
     try {
       if (o.validateOnly) {
         const r = await validateCreate(admin, {
@@ -125,7 +107,7 @@ export async function createTopic(name: string, o: CreateFlags): Promise<number>
 // ---- list ----
 
 export async function listTopics(o: ClientFlags & { json?: boolean; internal?: boolean }): Promise<number> {
-  return withAdmin(o, async (admin) => {
+  return withAdmin(connection(o), async (admin) => {
     const names = await admin.listTopics({ includeInternals: o.internal === true });
     if (!o.json) {
       process.stdout.write(names.map((n) => `${n}\n`).join(''));
@@ -156,15 +138,9 @@ interface PartitionInfo {
 
 /** Earliest and latest offsets of every partition (ListOffsets), or the reason they are unknown. */
 export async function partitionOffsets(admin: Admin, name: string, count: number, bootstrap: string): Promise<{ earliest: Map<number, bigint>; latest: Map<number, bigint> } | { error: string }> {
-  const one = async (ts: bigint): Promise<Map<number, bigint>> => {
-    const partitions = Array.from({ length: count }, (_, i) => ({ partitionIndex: i, timestamp: ts }));
-    const r = await admin.listOffsets({ topics: [{ name, partitions }] });
-    const m = new Map<number, bigint>();
-    for (const t of r) for (const p of t.partitions) m.set(p.partitionIndex, p.offset);
-    return m;
-  };
+  const partitions = Array.from({ length: count }, (_, i) => i);
   try {
-    return { earliest: await one(EARLIEST), latest: await one(LATEST) };
+    return { earliest: await offsetsAt(admin, name, partitions, EARLIEST), latest: await offsetsAt(admin, name, partitions, LATEST) };
   } catch (e) {
     return { error: explainError(e, bootstrap) };
   }
@@ -172,7 +148,7 @@ export async function partitionOffsets(admin: Admin, name: string, count: number
 
 export async function describeTopic(name: string, o: ClientFlags & { json?: boolean }): Promise<number> {
   checkTopicName(name);
-  return withAdmin(o, async (admin) => {
+  return withAdmin(connection(o), async (admin) => {
     const { topic } = await topicMetadata(admin, name);
     const notes: string[] = [];
 
@@ -247,7 +223,7 @@ export async function alterTopic(name: string, o: AlterFlags): Promise<number> {
   if (o.partitions === undefined && sets.length === 0 && o.deleteConfig.length === 0) {
     throw usageError('nothing to change: give --partitions, --config or --delete-config.');
   }
-  return withAdmin(o, async (admin) => {
+  return withAdmin(connection(o), async (admin) => {
     const { topic } = await topicMetadata(admin, name);
     if (o.partitions !== undefined) {
       if (o.partitions < topic.partitionsCount) {
@@ -277,7 +253,7 @@ export async function alterTopic(name: string, o: AlterFlags): Promise<number> {
 
 export async function deleteTopic(name: string, o: ClientFlags & { ifExists?: boolean }): Promise<number> {
   checkTopicName(name);
-  return withAdmin(o, async (admin) => {
+  return withAdmin(connection(o), async (admin) => {
     const gone = (): number => {
       if (o.ifExists) {
         process.stderr.write(`topic "${name}" does not exist; nothing to do (--if-exists)\n`);

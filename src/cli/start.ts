@@ -4,7 +4,7 @@
 import { Broker } from '../broker/broker.js';
 import { Logger } from '../broker/logger.js';
 import { startHttpServer } from '../http/server.js';
-import { loadBrokerConfig, ConfigError } from './config.js';
+import { loadBrokerConfig, ConfigError } from '../broker/settings.js';
 import { openLog } from './storage.js';
 
 export interface StartFlags {

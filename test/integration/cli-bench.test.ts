@@ -8,7 +8,7 @@ import { startBroker, type BrokerProcess } from '../helpers/broker.js';
 import { assertOnlyAcksGrew, produceRequestsByAcks } from '../helpers/metrics.js';
 import { runCli as rivulet, closedPort, type CliResult } from '../helpers/cli.js';
 import { WireClient } from '../helpers/wire-client.js';
-import type { LatencySummary } from '../../src/cli/client-bench.js';
+import type { LatencySummary } from '../../src/cli/bench/types.js';
 import { ApiKey } from '../../src/protocol/generated/apis.js';
 
 

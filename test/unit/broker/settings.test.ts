@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { loadBrokerConfig, envName, ConfigError } from '../../../src/cli/config.js';
+import { loadBrokerConfig, envName, ConfigError } from '../../../src/broker/settings.js';
 import { withTempDir } from '../../helpers/temp.js';
 
 test('defaults hold when nothing is given', () => {

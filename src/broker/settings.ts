@@ -1,11 +1,12 @@
-// Broker configuration from four sources, strongest first: command-line flags, RIVULET_*
+// The broker's settings registry (brokerKeys: every setting's name, parser and help) and how a
+// configuration is assembled from four sources, strongest first: command-line flags, RIVULET_*
 // environment variables, a config file (Java properties format, as Kafka's
 // server.properties), then defaults. Every key has one name, used in the file; its
 // environment variable is RIVULET_ + the name in upper case with '.' as '_'
 // (log.retention.ms -> RIVULET_LOG_RETENTION_MS).
 
 import { readFileSync } from 'node:fs';
-import { defaultBrokerConfig, defaultTopicDefaults, FsyncPolicy, type BrokerConfig } from '../broker/config.js';
+import { defaultBrokerConfig, defaultTopicDefaults, FsyncPolicy, type BrokerConfig } from './config.js';
 
 export class ConfigError extends Error {
   readonly code = 'RIV_ERR_CONFIG';
