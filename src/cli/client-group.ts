@@ -25,6 +25,7 @@ import {
 } from './client-common.js';
 import { EARLIEST, LATEST, offsetsAt, requireTopic, withAdmin } from '../client/admin.js';
 import { findProtocolError, leafErrors } from '../client/errors.js';
+import { assignedPartitions, subscribedTopics, type TopicPartitions } from '../protocol/consumer-protocol.js';
 
 type DescribeGroupsResponse = describeGroupsV5.DescribeGroupsResponse;
 type RawGroup = describeGroupsV5.DescribeGroupsResponseGroup;
@@ -97,68 +98,13 @@ export async function listGroups(o: ListFlags): Promise<number> {
 
 // ---- consumer protocol (ConsumerProtocolSubscription / ConsumerProtocolAssignment) ----
 
-class ByteReader {
-  private pos = 0;
-  constructor(private readonly buf: Buffer) {}
-  private need(n: number): void {
-    if (n < 0 || this.pos + n > this.buf.length) throw new RangeError('truncated');
-  }
-  int16(): number {
-    this.need(2);
-    const v = this.buf.readInt16BE(this.pos);
-    this.pos += 2;
-    return v;
-  }
-  int32(): number {
-    this.need(4);
-    const v = this.buf.readInt32BE(this.pos);
-    this.pos += 4;
-    return v;
-  }
-  string(): string {
-    const len = this.int16();
-    if (len < 0) throw new RangeError('null string');
-    this.need(len);
-    const s = this.buf.toString('utf8', this.pos, this.pos + len);
-    this.pos += len;
-    return s;
-  }
-  array<T>(item: () => T): T[] {
-    const n = this.int32();
-    if (n < 0) return [];
-    if (n > this.buf.length) throw new RangeError('bad array length');
-    return Array.from({ length: n }, item);
-  }
-}
+export type { TopicPartitions };
 
-export interface TopicPartitions {
-  topic: string;
-  partitions: number[];
-}
+/** A member's assignment, partitions sorted; null when it is not a consumer assignment. */
+export const decodeAssignment = assignedPartitions;
 
-/** ConsumerProtocolAssignment: int16 version, [topic string, [int32 partition]], bytes user data. Null if not decodable. */
-export function decodeAssignment(bytes: Buffer | null | undefined): TopicPartitions[] | null {
-  if (!bytes || bytes.length === 0) return null;
-  try {
-    const r = new ByteReader(bytes);
-    if (r.int16() < 0) return null;
-    return r.array(() => ({ topic: r.string(), partitions: r.array(() => r.int32()).sort((a, b) => a - b) }));
-  } catch {
-    return null;
-  }
-}
-
-/** The topics of a ConsumerProtocolSubscription: int16 version, [topic string], ... Null if not decodable. */
-export function decodeSubscription(bytes: Buffer | null | undefined): string[] | null {
-  if (!bytes || bytes.length === 0) return null;
-  try {
-    const r = new ByteReader(bytes);
-    if (r.int16() < 0) return null;
-    return r.array(() => r.string());
-  } catch {
-    return null;
-  }
-}
+/** A member's subscribed topics; null when its metadata is not a consumer subscription. */
+export const decodeSubscription = subscribedTopics;
 
 // ---- coordinator requests ----
 

@@ -7,8 +7,7 @@
 
 import { randomUUID } from 'node:crypto';
 import { ErrorCode } from '../../protocol/errors.js';
-import { Reader } from '../../protocol/reader.js';
-import { readConsumerProtocolSubscription } from '../../protocol/generated/consumer-protocol.js';
+import { subscribedTopics } from '../../protocol/consumer-protocol.js';
 import { Group, GroupState, Member, type JoinAnswer, type Protocol, type SyncAnswer } from './group.js';
 import type { OffsetStore } from './offset-store.js';
 import type { Logger } from '../logger.js';
@@ -542,11 +541,7 @@ export class GroupCoordinator {
   }
 }
 
-/**
- * Topic names of a ConsumerProtocolSubscription, with the generated reader. Tolerant on
- * purpose: topics read before the message runs short are kept, since @platformatic/kafka
- * sends v1 subscriptions without the owned partitions v1 requires.
- */
+/** Topic names of a member's ConsumerProtocolSubscription; none when it is not one. */
 export function decodeSubscriptionTopics(metadata: Buffer): string[] {
-  return readConsumerProtocolSubscription(new Reader(metadata)).topics;
+  return subscribedTopics(metadata) ?? [];
 }

@@ -21,6 +21,7 @@ import {
   readConsumerProtocolSubscription,
 } from '../../../src/protocol/generated/consumer-protocol.js';
 import { decodeRequestFrame, goldenFrame, goldenIndex, loadDataMessage, messageArbitrary, project, versionsOf } from './helpers.js';
+import { assignedPartitions, subscribedTopics } from '../../../src/protocol/consumer-protocol.js';
 
 type Read = (r: Reader) => any;
 type Write = (w: Writer, m: any) => void;
@@ -153,5 +154,28 @@ test('fuzz: random bytes never make the whole-message decoders throw', () => {
       assert.doesNotThrow(() => decodeConsumerProtocolAssignment(bytes));
     }),
     { numRuns: 500, seed: 11 },
+  );
+});
+
+test('the tolerant readers groups and tools use: golden subscriptions and assignments, the v0 fallback, null for what is not one', () => {
+  for (const e of golden.filter((g) => g.apiKey === ApiKey.JoinGroup)) {
+    for (const p of decodeRequestFrame(goldenFrame(e)).body.protocols) assert.deepEqual(subscribedTopics(p.metadata), [`golden-${e.client}`], e.file);
+  }
+  for (const e of golden.filter((g) => g.apiKey === ApiKey.SyncGroup)) {
+    for (const a of decodeRequestFrame(goldenFrame(e)).body.assignments) assert.deepEqual(assignedPartitions(a.assignment), [{ topic: `golden-${e.client}`, partitions: [0, 1, 2] }], e.file);
+  }
+  // An assignment whose partitions arrive unsorted comes back sorted.
+  const unsorted = encodeConsumerProtocolAssignment({ assignedPartitions: [{ topic: 't', partitions: [2, 0, 1] }], userData: null }, 0);
+  assert.deepEqual(assignedPartitions(unsorted), [{ topic: 't', partitions: [0, 1, 2] }]);
+  for (const bad of [null, undefined, Buffer.alloc(0), Buffer.from([0xff, 0xff, 0, 0, 0, 0]), Buffer.from([0, 0, 0x7f, 0xff, 0xff, 0xff])]) {
+    assert.equal(subscribedTopics(bad), null, String(bad?.toString('hex')));
+    assert.equal(assignedPartitions(bad), null, String(bad?.toString('hex')));
+  }
+  fc.assert(
+    fc.property(fc.uint8Array({ maxLength: 64 }), (a) => {
+      assert.doesNotThrow(() => subscribedTopics(Buffer.from(a)));
+      assert.doesNotThrow(() => assignedPartitions(Buffer.from(a)));
+    }),
+    { numRuns: 300, seed: 12 },
   );
 });
