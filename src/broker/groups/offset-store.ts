@@ -38,6 +38,8 @@ export class OffsetStore {
   private readonly groups = new Map<string, Map<string, CommittedOffset>>();
   private bytesSinceSnapshot = 0;
   private compacting: Promise<void> | null = null;
+  /** Changes appended to the log and not yet stored (nor applied), in append order. */
+  private readonly inflight = new Set<Change>();
 
   constructor(
     private readonly log: Log,
@@ -68,29 +70,26 @@ export class OffsetStore {
   }
 
   private apply(c: Change): void {
-    for (const [g, t, p, offset, leaderEpoch, metadata, commitTimestamp] of c.commits ?? []) {
-      let m = this.groups.get(g);
-      if (!m) this.groups.set(g, (m = new Map()));
-      m.set(key(t, p), { offset, leaderEpoch, metadata, commitTimestamp });
-    }
-    for (const [g, t, p] of c.deletes ?? []) {
-      const m = this.groups.get(g);
-      if (m) {
-        m.delete(key(t, p));
-        if (m.size === 0) this.groups.delete(g);
-      }
-    }
-    for (const g of c.groups ?? []) this.groups.delete(g);
+    applyChange(this.groups, c);
   }
 
-  /** Applies a change in memory at once and resolves when it is durable. */
+  /**
+   * Stores a change, then applies it in memory: a commit is visible to OffsetFetch only once
+   * it is in the log (and fsynced unless the fsync policy is never), so a commit the client
+   * is told failed is never seen, before or after a restart. The log resolves its writes
+   * and flushes in append order, so changes are applied in the order they were stored.
+   */
   private async write(c: Change): Promise<void> {
-    this.apply(c);
     const batch = buildSingleRecordBatch(Buffer.from(JSON.stringify(c)), Date.now());
     this.bytesSinceSnapshot += batch.length;
-    const appended = this.log.append(batch);
-    await appended.written;
-    if (this.options.fsync) await this.log.flush();
+    this.inflight.add(c);
+    try {
+      await this.log.append(batch).written;
+      if (this.options.fsync) await this.log.flush();
+    } finally {
+      this.inflight.delete(c);
+    }
+    this.apply(c);
     this.maybeCompact();
   }
 
@@ -150,10 +149,17 @@ export class OffsetStore {
     this.compacting.catch(() => undefined);
   }
 
-  /** Writes every live offset at the tail, then drops the log before the snapshot. */
+  /**
+   * Writes every live offset at the tail, then drops the log before the snapshot. The snapshot
+   * includes the changes still in flight: their records lie before it, so it must cover them.
+   * It is queued behind them, so it is stored only if they are (a failed write fails what was
+   * queued after it), and nothing is dropped unless the snapshot is stored.
+   */
   async compact(): Promise<void> {
+    const state = new Map([...this.groups].map(([g, m]) => [g, new Map(m)]));
+    for (const c of this.inflight) applyChange(state, c);
     const entries: NonNullable<Change['commits']> = [];
-    for (const [g, m] of this.groups) {
+    for (const [g, m] of state) {
       for (const [k, o] of m) {
         const i = k.lastIndexOf('\0');
         entries.push([g, k.slice(0, i), Number(k.slice(i + 1)), o.offset, o.leaderEpoch, o.metadata, o.commitTimestamp]);
@@ -174,6 +180,22 @@ export class OffsetStore {
   close(): Promise<void> {
     return (this.compacting ?? Promise.resolve()).then(() => this.log.close());
   }
+}
+
+function applyChange(groups: Map<string, Map<string, CommittedOffset>>, c: Change): void {
+  for (const [g, t, p, offset, leaderEpoch, metadata, commitTimestamp] of c.commits ?? []) {
+    let m = groups.get(g);
+    if (!m) groups.set(g, (m = new Map()));
+    m.set(key(t, p), { offset, leaderEpoch, metadata, commitTimestamp });
+  }
+  for (const [g, t, p] of c.deletes ?? []) {
+    const m = groups.get(g);
+    if (m) {
+      m.delete(key(t, p));
+      if (m.size === 0) groups.delete(g);
+    }
+  }
+  for (const g of c.groups ?? []) groups.delete(g);
 }
 
 function key(topic: string, partition: number): string {

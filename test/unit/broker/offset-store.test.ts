@@ -8,6 +8,7 @@ import { OffsetStore } from '../../../src/broker/groups/offset-store.js';
 import { GroupCoordinator } from '../../../src/broker/groups/coordinator.js';
 import { Logger } from '../../../src/broker/logger.js';
 import { withTempDir } from '../../helpers/temp.js';
+import { FaultyOps, errno } from '../storage/helpers.js';
 
 const logConfig = { segmentBytes: 16 * 1024, segmentMs: 7 * 86400000, retentionMs: -1, retentionBytes: -1, indexIntervalBytes: 1024, tailCacheBytes: 4096 };
 
@@ -77,4 +78,51 @@ test('offsets of a group empty for longer than the retention expire; others stay
     assert.equal(store.get('recent', 't', 0)?.offset, 2);
     coordinator.close();
     await store.close();
+  }, 'rivulet-offsets-'));
+
+test('case 4: a commit the disk refused is never visible, before or after a restart', () =>
+  withTempDir(async (dir) => {
+    const ops = new FaultyOps();
+    const store = new OffsetStore(await PartitionLog.open(dir, logConfig, { fileOps: ops }), { compactAfterBytes: 1 << 30, fsync: true });
+    await store.load();
+    await store.commit('g', [{ topic: 't', partition: 0, offset: at(5) }]);
+    ops.failWrites.push(errno('ENOSPC'));
+    const refused = store.commit('g', [{ topic: 't', partition: 0, offset: at(9) }]);
+    assert.equal(store.get('g', 't', 0)?.offset, 5, 'not visible while it is being written');
+    await assert.rejects(refused, /ENOSPC/);
+    assert.equal(store.get('g', 't', 0)?.offset, 5, 'OffsetFetch still answers the stored offset');
+    await store.commit('g', [{ topic: 't', partition: 1, offset: at(3) }]);
+    await store.close();
+    const again = new OffsetStore(await PartitionLog.open(dir, logConfig), { compactAfterBytes: 1 << 30, fsync: true });
+    await again.load();
+    assert.equal(again.get('g', 't', 0)?.offset, 5, 'the same offset after a restart');
+    assert.equal(again.get('g', 't', 1)?.offset, 3);
+    await again.close();
+  }, 'rivulet-offsets-'));
+
+test('case 4: compaction while commits are in flight keeps the newest offset of every partition', () =>
+  withTempDir(async (dir) => {
+    const ops = new FaultyOps();
+    ops.syncDelayTurns = 3;
+    const log = await PartitionLog.open(dir, logConfig, { fileOps: ops });
+    const store = new OffsetStore(log, { compactAfterBytes: 2 * 1024, fsync: true });
+    await store.load();
+    const commits: Promise<void>[] = [];
+    for (let i = 0; i < 600; i++) {
+      commits.push(store.commit(`g${i % 3}`, [{ topic: 't', partition: i % 4, offset: at(i) }]));
+      if (i % 50 === 49) commits.push(store.compact());
+    }
+    await Promise.all(commits);
+    assert.ok(log.logStartOffset > 0, 'compaction dropped the log before a snapshot');
+    await store.close();
+    const again = new OffsetStore(await PartitionLog.open(dir, logConfig), { compactAfterBytes: 1 << 30, fsync: true });
+    await again.load();
+    for (let g = 0; g < 3; g++) {
+      for (let p = 0; p < 4; p++) {
+        let last = -1;
+        for (let i = 0; i < 600; i++) if (i % 3 === g && i % 4 === p) last = i;
+        assert.equal(again.get(`g${g}`, 't', p)?.offset, last, `g${g} t-${p}`);
+      }
+    }
+    await again.close();
   }, 'rivulet-offsets-'));
