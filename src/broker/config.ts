@@ -25,6 +25,8 @@ export interface BrokerConfig {
   autoCreateTopics: boolean;
   numPartitions: number;
   socketRequestMaxBytes: number;
+  /** request.max.entries: most array entries (topics, partitions, ...) one request may hold. */
+  requestMaxEntries: number;
   /** Bytes of requests a connection may have decoded and in flight before reading pauses. */
   connectionMemoryBytes: number;
   tailCacheBytes: number;
@@ -78,6 +80,7 @@ export function defaultBrokerConfig(): BrokerConfig {
     autoCreateTopics: true,
     numPartitions: 1,
     socketRequestMaxBytes: 100 * 1024 * 1024,
+    requestMaxEntries: 100_000,
     connectionMemoryBytes: 64 * 1024 * 1024,
     tailCacheBytes: 1024 * 1024,
     fetchMaxBytes: 55 * 1024 * 1024,

@@ -119,6 +119,7 @@ export class Connection {
     const start = performance.now();
     const broker = this.broker;
     const r = new Reader(frame);
+    r.entriesLeft = broker.config.requestMaxEntries;
     const header = readRequestHeader(r);
     if (r.bad) return this.closeForBadInput('bad_header', `unreadable request header: ${r.reason}`);
     const entry = broker.handlers[header.apiKey];
@@ -144,7 +145,10 @@ export class Connection {
     } catch (e) {
       return this.closeForBadInput('malformed', `${codec.name} v${header.apiVersion} could not be decoded: ${(e as Error).message}`);
     }
-    if (r.bad) return this.closeForBadInput('malformed', `${codec.name} v${header.apiVersion} is malformed: ${r.reason}`);
+    if (r.bad) {
+      if (r.entriesLeft < 0) return this.closeForBadInput('too_many_entries', `${codec.name} v${header.apiVersion} holds more than ${broker.config.requestMaxEntries} array entries (request.max.entries)`);
+      return this.closeForBadInput('malformed', `${codec.name} v${header.apiVersion} is malformed: ${r.reason}`);
+    }
     const api = broker.metrics.apis[header.apiKey] ?? broker.metrics.api(header.apiKey, codec.name);
     api.requests++;
     const slot = this.enqueue(frame.length);

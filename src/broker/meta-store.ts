@@ -102,15 +102,37 @@ export async function loadCatalog(dataDir: string): Promise<Catalog> {
   }
 }
 
-/** Serialises catalogue writes: each save waits for the one before it, and the newest state wins. */
+/**
+ * Writes the catalogue, one write at a time. The catalogue is built when its write starts,
+ * and callers that arrive while a write is in progress share the next one: a burst of N
+ * changes (a Metadata request auto-creating thousands of topics) costs two writes, not N
+ * writes of a growing file.
+ */
 export class CatalogWriter {
-  private chain: Promise<void> = Promise.resolve();
-  constructor(private readonly dataDir: string) {}
+  private current: Promise<void> | null = null;
+  private queued: Promise<void> | null = null;
 
-  save(catalog: Catalog): Promise<void> {
-    const text = JSON.stringify(catalog, null, 1);
-    const next = this.chain.then(() => atomicWrite(this.dataDir, 'catalog.json', text));
-    this.chain = next.catch(() => undefined);
-    return next;
+  constructor(
+    private readonly dataDir: string,
+    private readonly build: () => Catalog,
+  ) {}
+
+  save(): Promise<void> {
+    if (this.queued !== null) return this.queued;
+    const before = this.current ?? Promise.resolve();
+    const write: Promise<void> = before
+      .catch(() => undefined)
+      .then(() => {
+        this.queued = null;
+        this.current = write;
+        return atomicWrite(this.dataDir, 'catalog.json', JSON.stringify(this.build(), null, 1));
+      });
+    this.queued = write;
+    write
+      .finally(() => {
+        if (this.current === write) this.current = null;
+      })
+      .catch(() => undefined);
+    return write;
   }
 }

@@ -44,6 +44,7 @@ export const brokerKeys: Readonly<Record<string, { apply: Apply; help: string }>
   },
   'auto.create.topics.enable': { apply: (c, v, k) => void (c.autoCreateTopics = bool(v, k)), help: 'create unknown topics on Metadata and Produce (default true)' },
   'num.partitions': { apply: (c, v, k) => void (c.numPartitions = int(1, 100000)(v, k)), help: 'partitions of auto-created topics (default 1)' },
+  'request.max.entries': { apply: (c, v, k) => void (c.requestMaxEntries = int(1, 2 ** 31 - 1)(v, k)), help: 'most array entries (topics, partitions, group members, ...) one request may hold; a larger request closes its connection (default 100000)' },
   'socket.request.max.bytes': { apply: (c, v, k) => void (c.socketRequestMaxBytes = int(1024, 2 ** 31 - 1)(v, k)), help: 'largest request frame accepted (default 104857600)' },
   'connection.memory.bytes': { apply: (c, v, k) => void (c.connectionMemoryBytes = int(1024)(v, k)), help: 'request bytes in flight per connection before reading pauses (default 67108864)' },
   'fetch.max.bytes': { apply: (c, v, k) => void (c.fetchMaxBytes = int(1024)(v, k)), help: 'most record bytes in one Fetch answer, whatever the client asks (default 57671680)' },

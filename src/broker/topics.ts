@@ -100,7 +100,7 @@ export class TopicRegistry {
     private readonly openLog: OpenLog,
     private readonly log: Logger,
   ) {
-    this.catalogWriter = new CatalogWriter(config.dataDir);
+    this.catalogWriter = new CatalogWriter(config.dataDir, () => this.catalog());
   }
 
   effectiveConfigs(topic: Topic): Record<string, string> {
@@ -150,7 +150,7 @@ export class TopicRegistry {
   }
 
   private save(): Promise<void> {
-    return this.catalogWriter.save(this.catalog());
+    return this.catalogWriter.save();
   }
 
   /**

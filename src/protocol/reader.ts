@@ -11,6 +11,12 @@ export class Reader {
   bad: boolean;
   /** Why decoding failed, for the log line; empty while `bad` is false. */
   reason: string;
+  /**
+   * Array entries the rest of the frame may still declare; more marks the reader bad. Bounds
+   * the objects one request can make the decoder (and its handler) build: an entry of a few
+   * bytes on the wire costs a hundred in memory and a share of one event-loop turn.
+   */
+  entriesLeft: number;
 
   constructor(buf: Buffer, pos = 0, end = buf.length) {
     this.buf = buf;
@@ -18,6 +24,7 @@ export class Reader {
     this.end = end;
     this.bad = false;
     this.reason = '';
+    this.entriesLeft = Infinity;
   }
 
   get remaining(): number {
@@ -204,6 +211,10 @@ export class Reader {
   private checkCount(n: number): number {
     if (n < -1 || n > this.end - this.pos) {
       this.fail(`array length ${n} does not fit in the frame`);
+      return 0;
+    }
+    if (n > 0 && (this.entriesLeft -= n) < 0) {
+      this.fail(`more array entries than the limit allows`);
       return 0;
     }
     return n;

@@ -35,26 +35,45 @@ function missing(name: string | null, id: string, errorCode: number): MetadataRe
   return { errorCode, name, topicId: id, isInternal: false, partitions: [], topicAuthorizedOperations: OPERATIONS_NOT_REQUESTED };
 }
 
+/** Topics one Metadata request auto-creates at the same time. */
+const CREATIONS_AT_ONCE = 64;
+
 async function handle(ctx: RequestContext, req: MetadataRequest): Promise<MetadataResponse> {
   const version = ctx.version;
   const withOps = req.includeTopicAuthorizedOperations ?? false;
   const allTopics = req.topics === null || (version === 0 && req.topics.length === 0);
-  const topics: MetadataResponseMetadataResponseTopic[] = [];
+  let topics: MetadataResponseMetadataResponseTopic[];
   if (allTopics) {
+    topics = [];
     for (const t of ctx.topics.byName.values()) topics.push(describeTopic(ctx, t, withOps));
   } else {
+    // One pass over the request: known topics are answered at once; unknown names are
+    // created (or refused) a few at a time, so a request naming thousands of new topics
+    // neither holds thousands of creations open nor keeps other clients waiting.
     const allowCreate = version < 4 ? true : (req.allowAutoTopicCreation ?? true);
-    const answers = await Promise.all(
-      req.topics!.map(async (t) => {
-        if (t.name === null || t.name === undefined) {
-          const byId = ctx.topics.byId.get(t.topicId ?? ZERO_UUID);
-          return byId ? describeTopic(ctx, byId, withOps) : missing(null, t.topicId ?? ZERO_UUID, ErrorCode.UNKNOWN_TOPIC_ID);
-        }
-        const found = await findOrCreateTopic(ctx, t.name, allowCreate);
-        return found.topic ? describeTopic(ctx, found.topic, withOps) : missing(t.name, ZERO_UUID, found.error);
-      }),
-    );
-    topics.push(...answers);
+    const requested = req.topics!;
+    topics = new Array<MetadataResponseMetadataResponseTopic>(requested.length);
+    const unknown: number[] = [];
+    for (let i = 0; i < requested.length; i++) {
+      const t = requested[i]!;
+      if (t.name === null || t.name === undefined) {
+        const byId = ctx.topics.byId.get(t.topicId ?? ZERO_UUID);
+        topics[i] = byId ? describeTopic(ctx, byId, withOps) : missing(null, t.topicId ?? ZERO_UUID, ErrorCode.UNKNOWN_TOPIC_ID);
+        continue;
+      }
+      const existing = ctx.topics.byName.get(t.name);
+      if (existing) topics[i] = describeTopic(ctx, existing, withOps);
+      else unknown.push(i);
+    }
+    for (let k = 0; k < unknown.length; k += CREATIONS_AT_ONCE) {
+      await Promise.all(
+        unknown.slice(k, k + CREATIONS_AT_ONCE).map(async (i) => {
+          const name = requested[i]!.name!;
+          const found = await findOrCreateTopic(ctx, name, allowCreate);
+          topics[i] = found.topic ? describeTopic(ctx, found.topic, withOps) : missing(name, ZERO_UUID, found.error);
+        }),
+      );
+    }
   }
   const adv = ctx.cluster.advertisedAddress();
   return {

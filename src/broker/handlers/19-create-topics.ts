@@ -1,5 +1,5 @@
 // CreateTopics (key 19), v2-7 (v0-1 are gone from Kafka 4's definitions). One broker: replication factor must be 1 (or -1 for the
-// default), and manual assignments may only name this ctx. validateOnly checks
+// default), and manual assignments may only name this broker. validateOnly checks
 // everything and creates nothing. From v5 the answer carries the topic's configs.
 
 import type { HandlerEntry, RequestContext } from './handler.js';
@@ -52,7 +52,7 @@ async function handle(ctx: RequestContext, req: CreateTopicsRequest): Promise<Cr
         if (partitions === -1) partitions = ctx.config.numPartitions;
         if (partitions < 1 || partitions > MAX_PARTITIONS) return fail(ErrorCode.INVALID_PARTITIONS, `Number of partitions must be from 1 to ${MAX_PARTITIONS}, not ${partitions}.`);
         if (t.replicationFactor !== -1 && t.replicationFactor !== 1) {
-          return fail(ErrorCode.INVALID_REPLICATION_FACTOR, `Replication factor ${t.replicationFactor} is larger than the 1 available ctx.`);
+          return fail(ErrorCode.INVALID_REPLICATION_FACTOR, `Replication factor ${t.replicationFactor} is larger than the 1 available broker.`);
         }
       }
       const overrides: Record<string, string> = {};

@@ -1,5 +1,5 @@
 // CreatePartitions (key 37), v0-3. Grows a topic to `count` partitions; shrinking is
-// refused, as in Kafka. Manual assignments may only name this ctx.
+// refused, as in Kafka. Manual assignments may only name this broker.
 
 import type { HandlerEntry, RequestContext } from './handler.js';
 import type { CreatePartitionsRequest, CreatePartitionsResponse } from '../../protocol/generated/index.js';
