@@ -24,6 +24,8 @@ export interface BrokerConfig {
   fsync: FsyncPolicy;
   autoCreateTopics: boolean;
   numPartitions: number;
+  /** max.partitions: most partitions the broker holds, all topics together. */
+  maxPartitions: number;
   socketRequestMaxBytes: number;
   /** request.max.entries: most array entries (topics, partitions, ...) one request may hold. */
   requestMaxEntries: number;
@@ -79,6 +81,7 @@ export function defaultBrokerConfig(): BrokerConfig {
     fsync: FsyncPolicy.acksAll,
     autoCreateTopics: true,
     numPartitions: 1,
+    maxPartitions: 10_000,
     socketRequestMaxBytes: 100 * 1024 * 1024,
     requestMaxEntries: 100_000,
     connectionMemoryBytes: 64 * 1024 * 1024,

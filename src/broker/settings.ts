@@ -43,6 +43,7 @@ export const brokerKeys: Readonly<Record<string, { apply: Apply; help: string }>
     help: 'acks-all (default): fsync before answering acks=all; always: also before acks=1; never: like Kafka by default',
   },
   'auto.create.topics.enable': { apply: (c, v, k) => void (c.autoCreateTopics = bool(v, k)), help: 'create unknown topics on Metadata and Produce (default true)' },
+  'max.partitions': { apply: (c, v, k) => void (c.maxPartitions = int(1, 10_000_000)(v, k)), help: 'most partitions the broker holds, all topics together; creating more is refused with POLICY_VIOLATION (default 10000)' },
   'num.partitions': { apply: (c, v, k) => void (c.numPartitions = int(1, 100000)(v, k)), help: 'partitions of auto-created topics (default 1)' },
   'request.max.entries': { apply: (c, v, k) => void (c.requestMaxEntries = int(1, 2 ** 31 - 1)(v, k)), help: 'most array entries (topics, partitions, group members, ...) one request may hold; a larger request closes its connection (default 100000)' },
   'socket.request.max.bytes': { apply: (c, v, k) => void (c.socketRequestMaxBytes = int(1024, 2 ** 31 - 1)(v, k)), help: 'largest request frame accepted (default 104857600)' },

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { readdir, rename, rm } from 'node:fs/promises';
 import type { Log, OpenLog } from '../storage/log.js';
 import { ProducerStates } from './producer-state.js';
-import { CatalogWriter, type Catalog, type TopicRecord } from './meta-store.js';
+import { CatalogWriter, RivuletError, type Catalog, type TopicRecord } from './meta-store.js';
 import { effectiveTopicConfigs, logConfigFrom } from './topic-config.js';
 import type { BrokerConfig } from './config.js';
 import type { Logger } from './logger.js';
@@ -14,6 +14,8 @@ import type { Logger } from './logger.js';
 const LEGAL_NAME = /^[a-zA-Z0-9._-]+$/;
 const MAX_NAME_LENGTH = 249;
 const PRODUCER_ID_BLOCK = 1000;
+/** Partition logs opened at once when a topic is created or loaded: bounds open files and keeps other clients served. */
+const OPENS_AT_ONCE = 64;
 /** Internal logs live beside the topics in the data directory under these names. */
 const RESERVED_NAMES = new Set(['__consumer_offsets', '__transaction_state']);
 
@@ -25,6 +27,13 @@ export function topicNameProblem(name: string | null): string | null {
   if (name.length > MAX_NAME_LENGTH) return `Topic name is longer than ${MAX_NAME_LENGTH} characters`;
   if (!LEGAL_NAME.test(name)) return `Topic name "${name}" is illegal: it may contain only ASCII letters, digits, '.', '_' and '-'`;
   return null;
+}
+
+/** A change that would take the broker past max.partitions. */
+export class PartitionLimitError extends RivuletError {
+  constructor(wanted: number, total: number, max: number) {
+    super('RIV_ERR_PARTITION_LIMIT', `${wanted} more partition(s) would take this broker past max.partitions (${max}); it holds ${total}. Delete topics you no longer need, or raise max.partitions if memory and open files allow.`);
+  }
 }
 
 export class Partition {
@@ -89,6 +98,8 @@ export class TopicRegistry {
   readonly byId = new Map<string, Topic>();
   private readonly creating = new Map<string, Promise<Topic>>();
   private readonly catalogWriter: CatalogWriter;
+  /** Partitions of every topic, plus those being created (max.partitions bounds it). */
+  private partitionsHeld = 0;
   /** Topic changes whose catalogue is being saved; applied in memory once it is. */
   private readonly unsaved = new Map<string, TopicRecord>();
   private producerIdNext = 0;
@@ -120,21 +131,30 @@ export class TopicRegistry {
     for (const t of catalog.topics) {
       const topic = new Topic(t.name, t.id, t.configs, this.config.topicDefaults);
       topic.partitions.push(...(await this.openPartitions(topic, 0, t.partitions)));
+      this.partitionsHeld += t.partitions;
       this.byName.set(topic.name, topic);
       this.byId.set(topic.id, topic);
     }
   }
 
-  /** Opens (recovering) the logs of partitions `from`..`count - 1`; the caller adds them to the topic. */
+  /** Opens (recovering) the logs of partitions `from`..`count - 1`, a few at a time; the caller adds them to the topic. */
   private async openPartitions(topic: Topic, from: number, count: number): Promise<Partition[]> {
     const logConfig = logConfigFrom(this.effectiveConfigs(topic), this.config.tailCacheBytes);
-    const logs = await Promise.all(
-      Array.from({ length: count - from }, (_, i) => this.openLog(this.partitionDir(topic.name, from + i), { ...logConfig })),
-    );
-    return logs.map((l, i) => {
-      for (const note of l.recoveryNotes) this.log.warn('log recovery', { topic: topic.name, partition: from + i, note });
-      return new Partition(topic, from + i, l);
-    });
+    const opened: Partition[] = [];
+    try {
+      for (let first = from; first < count; first += OPENS_AT_ONCE) {
+        const indexes = Array.from({ length: Math.min(OPENS_AT_ONCE, count - first) }, (_, i) => first + i);
+        const logs = await Promise.all(indexes.map((index) => this.openLog(this.partitionDir(topic.name, index), { ...logConfig })));
+        logs.forEach((l, i) => {
+          for (const note of l.recoveryNotes) this.log.warn('log recovery', { topic: topic.name, partition: indexes[i], note });
+          opened.push(new Partition(topic, indexes[i]!, l));
+        });
+      }
+    } catch (e) {
+      await Promise.allSettled(opened.map((p) => p.log.close()));
+      throw e;
+    }
+    return opened;
   }
 
   /** A topic's catalogue entry, including a change that is being saved. */
@@ -167,12 +187,28 @@ export class TopicRegistry {
     }
   }
 
+  /** Partitions that may still be created before max.partitions. */
+  partitionsLeft(): number {
+    return Math.max(0, this.config.maxPartitions - this.partitionsHeld);
+  }
+
+  /** Counts `n` partitions about to be created against max.partitions, or throws PartitionLimitError. */
+  private reservePartitions(n: number): void {
+    if (this.partitionsHeld + n > this.config.maxPartitions) throw new PartitionLimitError(n, this.partitionsHeld, this.config.maxPartitions);
+    this.partitionsHeld += n;
+  }
+
   /** Creates a topic; concurrent calls for one name share the creation. The caller has validated name, count and configs. */
   create(name: string, partitions: number, overrides: Record<string, string>): Promise<Topic> {
     const existing = this.byName.get(name);
     if (existing) return Promise.resolve(existing);
     const pending = this.creating.get(name);
     if (pending) return pending;
+    try {
+      this.reservePartitions(partitions);
+    } catch (e) {
+      return Promise.reject(e);
+    }
     const p = (async () => {
       let id = randomBytes(16).toString('base64url');
       while (this.byId.has(id)) id = randomBytes(16).toString('base64url');
@@ -190,6 +226,7 @@ export class TopicRegistry {
       this.log.info('topic created', { topic: name, partitions, id });
       return topic;
     })();
+    p.catch(() => (this.partitionsHeld -= partitions));
     this.creating.set(name, p);
     p.finally(() => this.creating.delete(name)).catch(() => undefined);
     return p;
@@ -203,6 +240,7 @@ export class TopicRegistry {
     if (topic.deleted) return;
     topic.deleted = true;
     this.byName.delete(topic.name);
+    this.partitionsHeld -= topic.partitions.length;
     this.byId.delete(topic.id);
     for (const p of topic.partitions) p.wake();
     await this.save();
@@ -218,8 +256,15 @@ export class TopicRegistry {
   }
 
   async addPartitions(topic: Topic, count: number): Promise<void> {
-    const added = await this.openPartitions(topic, topic.partitions.length, count);
-    await this.saveThenApply({ ...this.record(topic), partitions: count }, () => topic.partitions.push(...added));
+    const more = count - topic.partitions.length;
+    this.reservePartitions(more);
+    try {
+      const added = await this.openPartitions(topic, topic.partitions.length, count);
+      await this.saveThenApply({ ...this.record(topic), partitions: count }, () => topic.partitions.push(...added));
+    } catch (e) {
+      this.partitionsHeld -= more;
+      throw e;
+    }
     this.log.info('partitions added', { topic: topic.name, partitions: count });
   }
 

@@ -6,7 +6,7 @@ import type { HandlerEntry, RequestContext } from './handler.js';
 import type { CreateTopicsRequest, CreateTopicsResponse, CreateTopicsResponseCreatableTopicResult } from '../../protocol/generated/index.js';
 import { ErrorCode } from '../../protocol/errors.js';
 import { ZERO_UUID } from '../../protocol/reader.js';
-import { topicNameProblem } from '../topics.js';
+import { PartitionLimitError, topicNameProblem } from '../topics.js';
 import { validateTopicConfigs, effectiveTopicConfigs, topicConfigDefs } from '../topic-config.js';
 import { ConfigSource } from './32-describe-configs.js';
 import { createTopicsServer } from '../../protocol/generated/create-topics.js';
@@ -71,11 +71,13 @@ async function handle(ctx: RequestContext, req: CreateTopicsRequest): Promise<Cr
         configSource: d.name in overrides ? ConfigSource.TOPIC_CONFIG : ConfigSource.DEFAULT_CONFIG,
         isSensitive: false,
       }));
+      if (partitions > ctx.topics.partitionsLeft()) return fail(ErrorCode.POLICY_VIOLATION, new PartitionLimitError(partitions, ctx.config.maxPartitions - ctx.topics.partitionsLeft(), ctx.config.maxPartitions).message);
       if (req.validateOnly) return res;
       try {
         const topic = await ctx.topics.create(t.name, partitions, overrides);
         res.topicId = topic.id;
       } catch (e) {
+        if (e instanceof PartitionLimitError) return fail(ErrorCode.POLICY_VIOLATION, e.message);
         ctx.logger.error('topic creation failed', { topic: t.name, error: e });
         return fail(ErrorCode.KAFKA_STORAGE_ERROR, `Topic ${t.name} could not be created: ${(e as Error).message}`);
       }

@@ -4,6 +4,7 @@
 import type { HandlerEntry, RequestContext } from './handler.js';
 import type { CreatePartitionsRequest, CreatePartitionsResponse } from '../../protocol/generated/index.js';
 import { ErrorCode } from '../../protocol/errors.js';
+import { PartitionLimitError } from '../topics.js';
 import { createPartitionsServer } from '../../protocol/generated/create-partitions.js';
 
 const MAX_PARTITIONS = 100_000;
@@ -32,10 +33,12 @@ async function handle(ctx: RequestContext, req: CreatePartitionsRequest): Promis
           return fail(ErrorCode.INVALID_REPLICA_ASSIGNMENT, `This cluster has one broker (id ${ctx.cluster.nodeId}); every partition must be assigned to it alone`);
         }
       }
+      if (t.count - current > ctx.topics.partitionsLeft()) return fail(ErrorCode.POLICY_VIOLATION, new PartitionLimitError(t.count - current, ctx.config.maxPartitions - ctx.topics.partitionsLeft(), ctx.config.maxPartitions).message);
       if (req.validateOnly) return res;
       try {
         await ctx.topics.addPartitions(topic, t.count);
       } catch (e) {
+        if (e instanceof PartitionLimitError) return fail(ErrorCode.POLICY_VIOLATION, e.message);
         return fail(ErrorCode.KAFKA_STORAGE_ERROR, `Partitions could not be created: ${(e as Error).message}`);
       }
       return res;

@@ -2,7 +2,7 @@
 
 import type { BrokerServices } from './handler.js';
 import type { Topic } from '../topics.js';
-import { topicNameProblem } from '../topics.js';
+import { PartitionLimitError, topicNameProblem } from '../topics.js';
 import { ErrorCode } from '../../protocol/errors.js';
 
 /** authorizedOperations value meaning "not requested" (INT32_MIN). */
@@ -28,6 +28,10 @@ export async function findOrCreateTopic(ctx: BrokerServices, name: string, allow
     const topic = await ctx.topics.create(name, ctx.config.numPartitions, {});
     return { topic, error: 0 };
   } catch (e) {
+    if (e instanceof PartitionLimitError) {
+      ctx.logger.warn('auto-creating a topic refused', { topic: name, reason: e.message });
+      return { topic: null, error: ErrorCode.POLICY_VIOLATION };
+    }
     ctx.logger.error('auto-creating a topic failed', { topic: name, error: e });
     return { topic: null, error: ErrorCode.KAFKA_STORAGE_ERROR };
   }
