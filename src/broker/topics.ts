@@ -3,7 +3,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { readdir, rename, rm } from 'node:fs/promises';
+import { open, readdir, rename, rm } from 'node:fs/promises';
 import type { Log, OpenLog } from '../storage/log.js';
 import { ProducerStates } from './producer-state.js';
 import { CatalogWriter, RivuletError, type Catalog, type TopicRecord } from './meta-store.js';
@@ -18,6 +18,8 @@ const PRODUCER_ID_BLOCK = 1000;
 const OPENS_AT_ONCE = 64;
 /** Internal logs live beside the topics in the data directory under these names. */
 const RESERVED_NAMES = new Set(['__consumer_offsets', '__transaction_state']);
+/** A partition directory's name: `<topic>-<index>`, the index without leading zeros. */
+const PARTITION_DIR = /^(.+)-(0|[1-9][0-9]*)$/;
 
 /** Returns why a topic name is not acceptable, or null (Kafka's rules). */
 export function topicNameProblem(name: string | null): string | null {
@@ -97,11 +99,19 @@ export class TopicRegistry {
   readonly byName = new Map<string, Topic>();
   readonly byId = new Map<string, Topic>();
   private readonly creating = new Map<string, Promise<Topic>>();
+  /** Names whose deleted topic's directories are not yet moved aside; the name cannot be used until they are. */
+  private readonly deleting = new Map<string, Promise<void>>();
+  /** Names whose deleted topic's directories could not be moved aside nor removed: unusable until a restart sweeps them. */
+  private readonly stuck = new Set<string>();
   private readonly catalogWriter: CatalogWriter;
   /** Partitions of every topic, plus those being created (max.partitions bounds it). */
   private partitionsHeld = 0;
   /** Topic changes whose catalogue is being saved; applied in memory once it is. */
   private readonly unsaved = new Map<string, TopicRecord>();
+  /** Partitions being added, per topic: a delete of the topic waits for them. */
+  private readonly adding = new Map<Topic, Promise<void>>();
+  /** Ids of the topics being created. */
+  private readonly creatingIds = new Set<string>();
   private producerIdNext = 0;
   private producerIdHigh = 0;
   private producerIdsSaved: Promise<void> = Promise.resolve();
@@ -122,12 +132,16 @@ export class TopicRegistry {
     return join(this.config.dataDir, `${topic}-${index}`);
   }
 
-  /** Opens every partition of the catalogue (recovering each log) and removes what deleted topics left behind. */
+  /**
+   * Removes what deleted topics left behind, then opens every partition of the catalogue
+   * (recovering each log). A partition directory the catalogue does not list (a crash in
+   * the middle of a delete, or of a create that was never answered) is moved aside and
+   * removed first, so no topic of that name can ever open it and serve its records.
+   */
   async load(catalog: Catalog): Promise<void> {
     this.producerIdNext = catalog.producerIdHigh;
     this.producerIdHigh = catalog.producerIdHigh;
-    const entries = await readdir(this.config.dataDir);
-    await Promise.all(entries.filter((e) => e.endsWith('-delete')).map((e) => rm(join(this.config.dataDir, e), { recursive: true, force: true })));
+    await this.sweep(catalog);
     for (const t of catalog.topics) {
       const topic = new Topic(t.name, t.id, t.configs, this.config.topicDefaults);
       topic.partitions.push(...(await this.openPartitions(topic, 0, t.partitions)));
@@ -135,6 +149,30 @@ export class TopicRegistry {
       this.byName.set(topic.name, topic);
       this.byId.set(topic.id, topic);
     }
+  }
+
+  private async sweep(catalog: Catalog): Promise<void> {
+    const dataDir = this.config.dataDir;
+    const listed = new Map(catalog.topics.map((t) => [t.name, t.partitions]));
+    const entries = await readdir(dataDir, { withFileTypes: true });
+    const doomed: string[] = [];
+    for (const e of entries) {
+      if (!e.isDirectory()) continue;
+      if (e.name.endsWith('-delete')) {
+        doomed.push(e.name);
+        continue;
+      }
+      const m = PARTITION_DIR.exec(e.name);
+      if (m === null || topicNameProblem(m[1]!) !== null) continue;
+      if (Number(m[2]) < (listed.get(m[1]!) ?? 0)) continue;
+      const aside = `${e.name}.${randomBytes(8).toString('hex')}-delete`;
+      await rename(join(dataDir, e.name), join(dataDir, aside));
+      this.log.warn('moved aside a partition directory the catalogue does not list', { dir: e.name });
+      doomed.push(aside);
+    }
+    if (doomed.length === 0) return;
+    await syncDir(dataDir);
+    await Promise.all(doomed.map((d) => rm(join(dataDir, d), { recursive: true, force: true })));
   }
 
   /** Opens (recovering) the logs of partitions `from`..`count - 1`, a few at a time; the caller adds them to the topic. */
@@ -159,13 +197,18 @@ export class TopicRegistry {
 
   /** A topic's catalogue entry, including a change that is being saved. */
   private record(topic: Topic): TopicRecord {
-    return this.unsaved.get(topic.name) ?? { name: topic.name, id: topic.id, partitions: topic.partitions.length, configs: topic.overrides };
+    const u = this.unsaved.get(topic.name);
+    return u !== undefined && u.id === topic.id ? u : { name: topic.name, id: topic.id, partitions: topic.partitions.length, configs: topic.overrides };
   }
 
-  /** The catalogue with every change being saved, whether or not it is applied in memory yet. */
+  /**
+   * The catalogue with every change being saved, whether or not it is applied in memory yet.
+   * A change to a topic that is no longer in memory counts only when it is a creation:
+   * a late change to a deleted topic must not put it back.
+   */
   private catalog(): Catalog {
     const topics = [...this.byName.values()].map((t) => this.record(t));
-    for (const [name, r] of this.unsaved) if (!this.byName.has(name)) topics.push(r);
+    for (const [name, r] of this.unsaved) if (!this.byName.has(name) && this.creatingIds.has(r.id)) topics.push(r);
     return { topics, producerIdHigh: this.producerIdHigh };
   }
 
@@ -198,7 +241,11 @@ export class TopicRegistry {
     this.partitionsHeld += n;
   }
 
-  /** Creates a topic; concurrent calls for one name share the creation. The caller has validated name, count and configs. */
+  /**
+   * Creates a topic; concurrent calls for one name share the creation. The caller has validated
+   * name, count and configs. A name whose deleted topic's directories are still in place
+   * waits until the delete has moved them aside (the CreateTopics handler refuses instead).
+   */
   create(name: string, partitions: number, overrides: Record<string, string>): Promise<Topic> {
     const existing = this.byName.get(name);
     if (existing) return Promise.resolve(existing);
@@ -210,18 +257,34 @@ export class TopicRegistry {
       return Promise.reject(e);
     }
     const p = (async () => {
+      const deleting = this.deleting.get(name);
+      if (deleting !== undefined) await deleting;
+      // A delete that failed puts its topic back.
+      const back = this.byName.get(name);
+      if (back) {
+        this.partitionsHeld -= partitions; // nothing was created
+        return back;
+      }
+      if (this.stuck.has(name)) {
+        throw new Error(`the directories of the deleted topic ${name} could not be removed; the name can be used again after a restart`);
+      }
       let id = randomBytes(16).toString('base64url');
       while (this.byId.has(id)) id = randomBytes(16).toString('base64url');
       const topic = new Topic(name, id, { ...overrides }, this.config.topicDefaults);
-      topic.partitions.push(...(await this.openPartitions(topic, 0, partitions)));
+      this.creatingIds.add(id);
       try {
-        await this.saveThenApply({ name, id, partitions, configs: topic.overrides }, () => {
-          this.byName.set(name, topic);
-          this.byId.set(id, topic);
-        });
-      } catch (e) {
-        await Promise.allSettled(topic.partitions.map((p) => p.log.close()));
-        throw e;
+        topic.partitions.push(...(await this.openPartitions(topic, 0, partitions)));
+        try {
+          await this.saveThenApply({ name, id, partitions, configs: topic.overrides }, () => {
+            this.byName.set(name, topic);
+            this.byId.set(id, topic);
+          });
+        } catch (e) {
+          await Promise.allSettled(topic.partitions.map((p) => p.log.close()));
+          throw e;
+        }
+      } finally {
+        this.creatingIds.delete(id);
       }
       this.log.info('topic created', { topic: name, partitions, id });
       return topic;
@@ -236,33 +299,107 @@ export class TopicRegistry {
     return this.creating.has(name);
   }
 
-  async delete(topic: Topic): Promise<void> {
-    if (topic.deleted) return;
+  /** A delete of this name is moving its directories aside; the name cannot be created yet. */
+  isDeleting(name: string): boolean {
+    return this.deleting.has(name);
+  }
+
+  /**
+   * Deletes a topic: it leaves memory at once (nothing serves it), the catalogue is saved
+   * without it, then each partition is closed and its directory renamed to a name unique
+   * to this topic's id (`<dir>.<id>-delete`), removed in the background. The name stays
+   * unusable until every directory is renamed, so a new topic of that name can never open
+   * an old directory, and background removal never touches a path a new topic may use.
+   * A catalogue save that fails puts the topic back (the client is told the delete failed);
+   * a crash after the save leaves directories that start-up moves aside (see load).
+   */
+  delete(topic: Topic): Promise<void> {
+    if (topic.deleted) return this.deleting.get(topic.name) ?? Promise.resolve();
     topic.deleted = true;
     this.byName.delete(topic.name);
     this.partitionsHeld -= topic.partitions.length;
     this.byId.delete(topic.id);
     for (const p of topic.partitions) p.wake();
-    await this.save();
-    // Close, move aside, then remove in the background: a crash in between leaves a -delete dir that start-up removes.
-    for (const p of topic.partitions) {
-      await p.log.close();
-      const dir = this.partitionDir(topic.name, p.index);
-      const aside = `${dir}.${topic.id}-delete`;
-      await rename(dir, aside).catch(() => undefined);
-      rm(aside, { recursive: true, force: true }).catch((e) => this.log.warn('could not remove a deleted partition', { dir: aside, error: e }));
+    const done = this.doDelete(topic);
+    const settled = done.catch(() => undefined);
+    this.deleting.set(topic.name, settled);
+    void settled.then(() => {
+      if (this.deleting.get(topic.name) === settled) this.deleting.delete(topic.name);
+    });
+    return done;
+  }
+
+  private async doDelete(topic: Topic): Promise<void> {
+    try {
+      await this.save();
+    } catch (e) {
+      topic.deleted = false;
+      this.byName.set(topic.name, topic);
+      this.partitionsHeld += topic.partitions.length;
+      this.byId.set(topic.id, topic);
+      throw e;
+    }
+    await this.adding.get(topic);
+    const moved: string[] = [];
+    const failures: unknown[] = [];
+    await Promise.all(
+      topic.partitions.map(async (p) => {
+        await p.log.close().catch((e) => this.log.warn('closing a deleted partition failed', { topic: topic.name, partition: p.index, error: e }));
+        const dir = this.partitionDir(topic.name, p.index);
+        const aside = `${dir}.${topic.id}-delete`;
+        try {
+          await rename(dir, aside);
+          moved.push(aside);
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+          // Not moved: remove it in place before the name can be used again.
+          try {
+            await rm(dir, { recursive: true, force: true });
+          } catch (e2) {
+            failures.push(e2);
+          }
+        }
+      }),
+    );
+    if (moved.length > 0) await syncDir(this.config.dataDir).catch((e) => this.log.warn('could not fsync the data directory', { error: e }));
+    for (const aside of moved) rm(aside, { recursive: true, force: true }).catch((e) => this.log.warn('could not remove a deleted partition', { dir: aside, error: e }));
+    if (failures.length > 0) {
+      this.stuck.add(topic.name);
+      this.log.error('the directories of a deleted topic could not be moved aside or removed; its name is unusable until a restart', { topic: topic.name, error: failures[0] });
+      throw failures[0];
     }
     this.log.info('topic deleted', { topic: topic.name });
   }
 
-  async addPartitions(topic: Topic, count: number): Promise<void> {
+  /** Adds partitions; a delete of the topic meanwhile waits for this and wins (the new directories are removed). */
+  addPartitions(topic: Topic, count: number): Promise<void> {
     const more = count - topic.partitions.length;
-    this.reservePartitions(more);
     try {
-      const added = await this.openPartitions(topic, topic.partitions.length, count);
-      await this.saveThenApply({ ...this.record(topic), partitions: count }, () => topic.partitions.push(...added));
+      this.reservePartitions(more);
     } catch (e) {
-      this.partitionsHeld -= more;
+      return Promise.reject(e);
+    }
+    const p = this.doAddPartitions(topic, count);
+    p.catch(() => (this.partitionsHeld -= more));
+    const settled = p.catch(() => undefined);
+    this.adding.set(topic, settled);
+    void settled.then(() => {
+      if (this.adding.get(topic) === settled) this.adding.delete(topic);
+    });
+    return p;
+  }
+
+  private async doAddPartitions(topic: Topic, count: number): Promise<void> {
+    const added = await this.openPartitions(topic, topic.partitions.length, count);
+    try {
+      if (topic.deleted) throw new Error(`topic ${topic.name} was deleted`);
+      await this.saveThenApply({ ...this.record(topic), partitions: count }, () => {
+        if (topic.deleted) throw new Error(`topic ${topic.name} was deleted`);
+        topic.partitions.push(...added);
+      });
+    } catch (e) {
+      // Never visible: their directories go, so no later topic of the name finds them.
+      await Promise.allSettled(added.map((p) => p.log.destroy()));
       throw e;
     }
     this.log.info('partitions added', { topic: topic.name, partitions: count });
@@ -288,9 +425,20 @@ export class TopicRegistry {
     return id;
   }
 
+  /** Closes every log, after the deletes in progress have moved their directories aside. */
   async closeAll(): Promise<void> {
+    await Promise.all(this.deleting.values());
     const all: Promise<void>[] = [];
     for (const t of this.byName.values()) for (const p of t.partitions) all.push(p.log.close());
     await Promise.all(all);
+  }
+}
+
+async function syncDir(dir: string): Promise<void> {
+  const d = await open(dir, 'r');
+  try {
+    await d.sync();
+  } finally {
+    await d.close();
   }
 }

@@ -37,6 +37,8 @@ async function handle(ctx: RequestContext, req: CreateTopicsRequest): Promise<Cr
       const nameProblem = topicNameProblem(t.name);
       if (nameProblem) return fail(ErrorCode.INVALID_TOPIC_EXCEPTION, nameProblem);
       if (ctx.topics.byName.has(t.name) || ctx.topics.isCreating(t.name)) return fail(ErrorCode.TOPIC_ALREADY_EXISTS, `Topic '${t.name}' already exists.`);
+      // As Kafka does while a delete is in progress; the name is free once its directories are moved aside.
+      if (ctx.topics.isDeleting(t.name)) return fail(ErrorCode.TOPIC_ALREADY_EXISTS, `Topic '${t.name}' is marked for deletion.`);
       let partitions = t.numPartitions;
       if (t.assignments.length > 0) {
         if (t.numPartitions !== -1 || t.replicationFactor !== -1) {

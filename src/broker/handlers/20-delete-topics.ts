@@ -1,5 +1,6 @@
 // DeleteTopics (key 20), v1-6 (v0 is gone from Kafka 4's definitions). By name, or by topic id from v6. The topic disappears from
-// metadata at once; its files are removed in the background.
+// metadata at once; the answer waits until its directories are moved aside (until then CreateTopics of the name is refused
+// as "marked for deletion" and auto-creation waits), and they are removed in the background.
 
 import type { HandlerEntry, RequestContext } from './handler.js';
 import type { DeleteTopicsRequest, DeleteTopicsResponse, DeleteTopicsResponseDeletableTopicResult } from '../../protocol/generated/index.js';

@@ -39,6 +39,8 @@ async function handle(ctx: RequestContext, req: CreatePartitionsRequest): Promis
         await ctx.topics.addPartitions(topic, t.count);
       } catch (e) {
         if (e instanceof PartitionLimitError) return fail(ErrorCode.POLICY_VIOLATION, e.message);
+        // A delete of the topic that arrived meanwhile wins.
+        if (topic.deleted) return fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `Topic ${topic.name} was deleted while its partitions were being added`);
         return fail(ErrorCode.KAFKA_STORAGE_ERROR, `Partitions could not be created: ${(e as Error).message}`);
       }
       return res;
