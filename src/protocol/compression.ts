@@ -1,6 +1,6 @@
 // Decompression of a v2 batch's records section for Kafka's codecs (attributes & 7):
 // 1 gzip (node:zlib), 2 snappy (the `snappy` package, napi-rs), 3 lz4 frame format
-// (`lz4-napi`, napi-rs), 4 zstd (`fzstd`, pure JS).
+// (decoded in inflate.ts), 4 zstd (`fzstd`, pure JS, behind inflate.ts's checks).
 //
 // Off the produce and fetch paths: batches are stored and served deflated. This is for the
 // few features that need records (exact ListOffsets by timestamp, later compaction).
