@@ -93,6 +93,22 @@ describe('decompression bombs', () => {
     await refusedWithinBound(Codec.zstd, bomb, 6144 * 131072);
   });
 
+  it('case 7: zstd and lz4 inflate off the event loop: the loop turns while a large section inflates', async () => {
+    // Ordering, not time: a callback queued after the call runs before the answer arrives only
+    // when the work is done elsewhere (fzstd used to run on the event loop, within one turn).
+    for (const [codec, data] of [
+      [Codec.zstd, zstdBomb(256)],
+      [Codec.lz4, lz4Bomb(128)],
+    ] as const) {
+      let turned = false;
+      const inflating = decompress(codec, data, 64 << 20);
+      setImmediate(() => (turned = true));
+      const out = await inflating;
+      assert.equal(out.length, 32 << 20);
+      assert.ok(turned, `the event loop did not turn while codec ${codec} inflated 32 MiB`);
+    }
+  });
+
   it('case 7: a LogAppendTime batch answers timestamp lookups from its header without inflating', async () => {
     // The records section is not zstd at all: inflating it would fail.
     const plain = buildBatch([{ key: null, value: Buffer.from('a') }, { key: null, value: Buffer.from('b') }, { key: null, value: Buffer.from('c') }], { baseTimestamp: 1000 });
