@@ -58,7 +58,7 @@ export function lz4Inflate(src: Uint8Array, max: number): Uint8Array {
   const out = new Output(max, src.length * 4);
   let p = 0;
   while (p < src.length) {
-    if (src.length - p < 7) throw lz4Corrupt(`truncated frame header at byte ${p}`);
+    if (src.length - p < 8) throw lz4Corrupt(`truncated frame header at byte ${p}`);
     const magic = u32(src, p);
     if (isSkippable(magic)) {
       p += 8 + u32(src, p + 4);
@@ -170,13 +170,14 @@ export function zstdCheckFrames(src: Uint8Array, max: number): void {
     const single = (fhd & 0x20) !== 0;
     let window = 0;
     if (!single) {
+      if (p >= src.length) throw zstdCorrupt('truncated window descriptor');
       const wd = src[p++]!;
       const base = 2 ** (10 + (wd >> 3));
       window = base + (base / 8) * (wd & 7);
     }
     p += [0, 1, 2, 4][fhd & 3]!;
     const fcsBytes = [single ? 1 : 0, 2, 4, 8][fhd >> 6]!;
-    if (src.length - p < fcsBytes) throw zstdCorrupt('truncated frame header');
+    if (p > src.length || src.length - p < fcsBytes) throw zstdCorrupt('truncated frame header');
     let fcs = -1;
     if (fcsBytes === 1) fcs = src[p]!;
     else if (fcsBytes === 2) fcs = (src[p]! | (src[p + 1]! << 8)) + 256;

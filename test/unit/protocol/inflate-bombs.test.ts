@@ -13,6 +13,8 @@ import * as zlib from 'node:zlib';
 import * as lz4 from 'lz4-napi';
 import { Codec, DataError, DataErrorCode, decompress } from '../../../src/protocol/compression.js';
 import { firstRecordAtOrAfter, offsetOfMaxTimestamp } from '../../../src/protocol/records.js';
+import { InflateCorruptError, InflateLimitError, lz4Inflate, zstdInflate } from '../../../src/protocol/inflate.js';
+import fc from 'fast-check';
 import { buildBatch, withRecordsSection } from '../../helpers/batches.js';
 
 const LIMIT = 1 << 20;
@@ -120,5 +122,37 @@ describe('decompression bombs', () => {
     assert.equal(await firstRecordAtOrAfter(batch, 500, 43), null);
     assert.equal(await firstRecordAtOrAfter(batch, 1001), null);
     assert.deepEqual(await offsetOfMaxTimestamp(batch), { offset: 40, timestamp: 1000 });
+  });
+});
+
+describe('bounded decoders on arbitrary input', () => {
+  const isInflateError = (err: unknown): boolean => err instanceof InflateLimitError || err instanceof InflateCorruptError;
+  const run = (f: () => Uint8Array, max: number): void => {
+    try {
+      assert.ok(f().length <= max);
+    } catch (err) {
+      if (!isInflateError(err)) throw err;
+    }
+  };
+
+  it('lz4 and zstd decoders only ever return at most the limit or throw their own errors', async () => {
+    const { Decompress } = await import('fzstd');
+    const seeds = [lz4Bomb(2), lz4.compressFrameSync(Buffer.from('hello '.repeat(300))), zstdBomb(3), Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0x20, 3, 0x19, 0, 0, 0x61, 0x62, 0x63])];
+    fc.assert(
+      fc.property(fc.constantFrom(...seeds), fc.array(fc.tuple(fc.nat(), fc.nat(255))), fc.nat(64), fc.integer({ min: 1, max: 1 << 20 }), (seed, edits, cut, max) => {
+        const b = Buffer.from(seed.subarray(0, Math.max(0, seed.length - cut)));
+        for (const [at, v] of edits) if (b.length > 0) b[at % b.length] = v;
+        run(() => lz4Inflate(b, max), max);
+        run(() => zstdInflate(b, max, Decompress), max);
+      }),
+      { numRuns: 500 },
+    );
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 64 }), (bytes) => {
+        run(() => lz4Inflate(bytes, 1 << 16), 1 << 16);
+        run(() => zstdInflate(bytes, 1 << 16, Decompress), 1 << 16);
+      }),
+      { numRuns: 500 },
+    );
   });
 });
