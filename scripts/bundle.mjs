@@ -24,7 +24,8 @@ const outdir = join(root, 'dist', 'bin');
 
 rmSync(outdir, { recursive: true, force: true });
 const result = await build({
-  entryPoints: { rivulet: join(root, 'dist', 'src', 'cli', 'main.js') },
+  // The inflate worker is started by URL from beside compression.js, which lands in rivulet.js (checked below).
+  entryPoints: { rivulet: join(root, 'dist', 'src', 'cli', 'main.js'), 'inflate-worker': join(root, 'dist', 'src', 'protocol', 'inflate-worker.js') },
   outdir,
   chunkNames: 'chunks/[name]-[hash]',
   bundle: true,
@@ -39,6 +40,10 @@ const result = await build({
   logLevel: 'warning',
   metafile: true,
 });
+const compressionIn = Object.entries(result.metafile.outputs).filter(([, o]) => Object.keys(o.inputs).some((i) => i.endsWith('src/protocol/compression.js'))).map(([f]) => f);
+if (compressionIn.length !== 1 || !compressionIn[0].endsWith('bin/rivulet.js')) {
+  throw new Error(`compression.js must be bundled into dist/bin/rivulet.js, beside inflate-worker.js, which it starts by URL; it is in ${compressionIn.join(', ')}`);
+}
 const bytes = Object.entries(result.metafile.outputs)
   .filter(([f]) => f.endsWith('.js'))
   .reduce((n, [, o]) => n + o.bytes, 0);

@@ -16,6 +16,7 @@ import { GroupCoordinator } from './groups/coordinator.js';
 import { OffsetStore } from './groups/offset-store.js';
 import { FsyncPolicy } from './config.js';
 import { join } from 'node:path';
+import { setDecompressedLimit } from '../protocol/compression.js';
 import type { ApiVersionsResponse } from '../protocol/generated/api-versions.js';
 
 /** The internal log of committed offsets, in the data directory. */
@@ -56,6 +57,8 @@ export class Broker implements ConnectionHost, ClusterView {
 
   constructor(config: BrokerConfig, options: BrokerOptions) {
     this.config = config;
+    // Process-wide: the logs' timestamp lookups inflate batches through the protocol layer.
+    setDecompressedLimit(config.decompressedBatchMaxBytes);
     this.logger = options.logger ?? new Logger(config.logLevel);
     this.metrics = new BrokerMetrics();
     // Every log the broker opens reports its fsync times to the metrics.

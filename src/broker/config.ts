@@ -2,6 +2,8 @@
 // and a Kafka user would use), a RIVULET_* environment variable and, for the common ones,
 // a command-line flag; see settings.ts for the registry of names and the precedence.
 
+import { DEFAULT_MAX_DECOMPRESSED } from '../protocol/compression.js';
+
 export const FsyncPolicy = {
   /** fsync before answering acks=all; acks=1 is answered once the OS has the bytes. */
   acksAll: 'acks-all',
@@ -34,6 +36,8 @@ export interface BrokerConfig {
   tailCacheBytes: number;
   /** fetch.max.bytes: most record bytes one Fetch answer carries, whatever the client asks (bounds the memory a request can claim). */
   fetchMaxBytes: number;
+  /** decompressed.batch.max.bytes: most bytes one compressed batch may inflate to when the broker reads its records; bounds the records a compressed batch may declare. */
+  decompressedBatchMaxBytes: number;
   retentionCheckIntervalMs: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   /** group.initial.rebalance.delay.ms: how long the first members of an empty group gather. */
@@ -87,6 +91,7 @@ export function defaultBrokerConfig(): BrokerConfig {
     connectionMemoryBytes: 64 * 1024 * 1024,
     tailCacheBytes: 1024 * 1024,
     fetchMaxBytes: 55 * 1024 * 1024,
+    decompressedBatchMaxBytes: DEFAULT_MAX_DECOMPRESSED,
     retentionCheckIntervalMs: 30_000,
     logLevel: 'info',
     groupInitialRebalanceDelayMs: 3000,

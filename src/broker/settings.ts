@@ -48,6 +48,7 @@ export const brokerKeys: Readonly<Record<string, { apply: Apply; help: string }>
   'request.max.entries': { apply: (c, v, k) => void (c.requestMaxEntries = int(1, 2 ** 31 - 1)(v, k)), help: 'most array entries (topics, partitions, group members, ...) one request may hold; a larger request closes its connection (default 100000)' },
   'socket.request.max.bytes': { apply: (c, v, k) => void (c.socketRequestMaxBytes = int(1024, 2 ** 31 - 1)(v, k)), help: 'largest request frame accepted (default 104857600)' },
   'connection.memory.bytes': { apply: (c, v, k) => void (c.connectionMemoryBytes = int(1024)(v, k)), help: 'request bytes in flight per connection before reading pauses (default 67108864)' },
+  'decompressed.batch.max.bytes': { apply: (c, v, k) => void (c.decompressedBatchMaxBytes = int(1024, 2 ** 31 - 1)(v, k)), help: 'most bytes one compressed batch may inflate to when the broker reads its records (default 268435456)' },
   'fetch.max.bytes': { apply: (c, v, k) => void (c.fetchMaxBytes = int(1024)(v, k)), help: 'most record bytes in one Fetch answer, whatever the client asks (default 57671680)' },
   'log.tail.cache.bytes': { apply: (c, v, k) => void (c.tailCacheBytes = int(0)(v, k)), help: 'recent bytes per partition served from memory (default 1048576)' },
   'log.retention.check.interval.ms': { apply: (c, v, k) => void (c.retentionCheckIntervalMs = int(100)(v, k)), help: 'how often retention runs (default 30000)' },

@@ -1,6 +1,6 @@
 // Decompression of a v2 batch's records section for Kafka's codecs (attributes & 7):
 // 1 gzip (node:zlib), 2 snappy (the `snappy` package, napi-rs), 3 lz4 frame format
-// (`lz4-napi`, napi-rs), 4 zstd (`fzstd`, pure JS).
+// (decoded in inflate.ts), 4 zstd (`fzstd`, pure JS, behind inflate.ts's checks).
 //
 // Off the produce and fetch paths: batches are stored and served deflated. This is for the
 // few features that need records (exact ListOffsets by timestamp, later compaction).
@@ -16,7 +16,9 @@
 //   RIV_ERR_DECOMPRESSED_TOO_LARGE  the output would exceed the caller's limit (CORRUPT_MESSAGE)
 //   RIV_ERR_CORRUPT_RECORDS     (records.ts) the records section does not parse (CORRUPT_MESSAGE)
 
+import type { Worker } from 'node:worker_threads';
 import { ErrorCode } from './errors.js';
+import type { InflateReply, InflateRequest } from './inflate-worker.js';
 
 export const Codec = {
   none: 0,
@@ -55,6 +57,12 @@ export class DataError extends Error {
 /** Default ceiling on one decompressed records section (Kafka's batches are far smaller). */
 export const DEFAULT_MAX_DECOMPRESSED = 256 * 1024 * 1024;
 
+let maxDecompressed = DEFAULT_MAX_DECOMPRESSED;
+/** Sets the ceiling `decompress` applies when its caller gives none (the broker's decompressed.batch.max.bytes). */
+export function setDecompressedLimit(bytes: number): void {
+  maxDecompressed = bytes;
+}
+
 // Codecs load on first use: a broker that never meets a compressed batch in a timestamp
 // lookup never loads them, a platform without a prebuilt binding still starts, and start-up
 // does not pay for them (node:zlib included).
@@ -62,11 +70,7 @@ let gunzipFn: Promise<(data: Buffer, o: { maxOutputLength: number }) => Promise<
 const loadGunzip = () =>
   (gunzipFn ??= Promise.all([import('node:zlib'), import('node:util')]).then(([zlib, util]) => util.promisify(zlib.gunzip) as (data: Buffer, o: { maxOutputLength: number }) => Promise<Buffer>));
 let snappyModule: Promise<typeof import('snappy')> | null = null;
-let lz4Module: Promise<typeof import('lz4-napi')> | null = null;
-let fzstdModule: Promise<typeof import('fzstd')> | null = null;
 const loadSnappy = (): Promise<typeof import('snappy')> => (snappyModule ??= loading('snappy', import('snappy')));
-const loadLz4 = (): Promise<typeof import('lz4-napi')> => (lz4Module ??= loading('lz4-napi', import('lz4-napi')));
-const loadFzstd = (): Promise<typeof import('fzstd')> => (fzstdModule ??= loading('fzstd', import('fzstd')));
 
 /** A codec package that fails to load (no prebuilt binding here) is not the batch's fault. */
 function loading<T>(pkg: string, p: Promise<T>): Promise<T> {
@@ -77,6 +81,57 @@ function loading<T>(pkg: string, p: Promise<T>): Promise<T> {
 
 // zstd always goes through fzstd: node:zlib's zstd (Node 22.15+) stops after the first of
 // several concatenated frames, which the format allows a producer to send.
+//
+// Every codec is bounded and off the event loop. gzip: node:zlib's async gunzip with
+// maxOutputLength (libuv's pool). snappy: each block's declared length is checked before
+// the package (napi, async) inflates it. lz4 and zstd: neither lz4-napi nor fzstd can be told
+// to stop (a 24 KB zstd batch inflated to 768 MB on the event loop), so both are decoded in
+// one worker thread by inflate.ts, which checks frame headers before allocating and counts
+// output as it grows.
+
+let worker: Worker | null = null;
+let nextRequest = 0;
+const pending = new Map<number, { resolve: (b: Buffer) => void; reject: (e: Error) => void }>();
+
+function inflateWorker(wt: typeof import('node:worker_threads')): Worker {
+  if (worker !== null) return worker;
+  // Beside this module: dist/src/protocol/ from tsc, dist/bin/ in the bundle (scripts/bundle.mjs).
+  const w = new wt.Worker(new URL('./inflate-worker.js', import.meta.url));
+  w.on('message', (reply: InflateReply) => {
+    const p = pending.get(reply.id);
+    if (p === undefined) return;
+    pending.delete(reply.id);
+    if (pending.size === 0) w.unref();
+    if ('out' in reply) p.resolve(toBuffer(reply.out));
+    else p.reject(new DataError(reply.error === 'limit' ? DataErrorCode.tooLarge : DataErrorCode.corruptCompressed, `${reply.message}; ${reply.error === 'limit' ? 'raise the limit if such batches are expected' : 'the producer sent a corrupt batch'}`));
+  });
+  const fail = (err: Error): void => {
+    if (worker === w) worker = null;
+    for (const p of pending.values()) p.reject(new Error(`the inflate worker stopped: ${err.message}`, { cause: err }));
+    pending.clear();
+  };
+  w.on('error', fail);
+  w.on('exit', (code) => fail(new Error(`exit code ${code}`)));
+  // Referenced only while a request waits for it: an idle worker must not keep the process alive
+  // (after the listeners: adding a 'message' listener references the worker again).
+  w.unref();
+  worker = w;
+  return w;
+}
+
+let workerThreads: Promise<typeof import('node:worker_threads')> | null = null;
+
+async function inflateInWorker(codec: 'lz4' | 'zstd', data: Buffer, max: number): Promise<Buffer> {
+  const w = inflateWorker(await (workerThreads ??= import('node:worker_threads')));
+  const id = nextRequest++;
+  // The worker gets its own copy (the batch may be a view into a larger read buffer).
+  const copy = new Uint8Array(data);
+  return new Promise<Buffer>((resolve, reject) => {
+    if (pending.size === 0) w.ref();
+    pending.set(id, { resolve, reject });
+    w.postMessage({ id, codec, data: copy, max } satisfies InflateRequest, [copy.buffer]);
+  });
+}
 
 export const XERIAL_MAGIC = Buffer.from([0x82, 0x53, 0x4e, 0x41, 0x50, 0x50, 0x59, 0x00]);
 /** Magic, version and minimum compatible version. */
@@ -87,7 +142,7 @@ const XERIAL_HEADER_SIZE = 16;
  * Rejects with a DataError when the codec is unknown, the bytes are corrupt, or the output
  * would exceed `maxBytes`.
  */
-export async function decompress(codec: number, data: Buffer, maxBytes = DEFAULT_MAX_DECOMPRESSED): Promise<Buffer> {
+export async function decompress(codec: number, data: Buffer, maxBytes = maxDecompressed): Promise<Buffer> {
   let out: Buffer;
   if (codec >= Codec.gzip && codec <= Codec.zstd && data.length === 0) {
     // Some decoders take no bytes for no data; every Kafka codec writes at least a header.
@@ -104,10 +159,10 @@ export async function decompress(codec: number, data: Buffer, maxBytes = DEFAULT
         out = await snappyDecompress(data, maxBytes);
         break;
       case Codec.lz4:
-        out = await (await loadLz4()).decompressFrame(data);
+        out = await inflateInWorker('lz4', data, maxBytes);
         break;
       case Codec.zstd:
-        out = toBuffer((await loadFzstd()).decompress(data));
+        out = await inflateInWorker('zstd', data, maxBytes);
         break;
       default:
         throw new DataError(DataErrorCode.unsupportedCodec, `compression codec ${codec} is not one of Kafka's (1 gzip, 2 snappy, 3 lz4, 4 zstd)`);

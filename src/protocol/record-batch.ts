@@ -10,12 +10,18 @@
 
 import { crc32c } from './crc32c.js';
 import { ErrorCode } from './errors.js';
+import { DEFAULT_MAX_DECOMPRESSED } from './compression.js';
 
 export const BATCH_HEADER_SIZE = 61;
 /** Bytes before the length field's end: baseOffset + batchLength. */
 export const LOG_OVERHEAD = 12;
 
 const TWO_32 = 4294967296;
+/** The smallest record: length, attributes, timestamp and offset deltas, key and value lengths, header count (one byte each). */
+export const MIN_RECORD_SIZE = 7;
+
+/** -1 (none) or a time in ms that a number holds exactly. */
+const validTimestamp = (ts: number): boolean => ts === -1 || (ts >= 0 && ts <= Number.MAX_SAFE_INTEGER);
 
 export const Off = {
   baseOffset: 0,
@@ -104,8 +110,10 @@ export interface BatchesSummary {
 /**
  * Checks that `buf` is a whole number of v2 batches with sound lengths and CRCs.
  * Each batch costs a header read and one CRC pass; records are not decoded.
+ * `maxInflatedBytes` is the most a compressed records section may inflate to: a compressed
+ * batch cannot declare more records than that could hold.
  */
-export function validateBatches(buf: Buffer): BatchesSummary {
+export function validateBatches(buf: Buffer, maxInflatedBytes = DEFAULT_MAX_DECOMPRESSED): BatchesSummary {
   const s: BatchesSummary = {
     error: ErrorCode.NONE,
     reason: '',
@@ -135,13 +143,28 @@ export function validateBatches(buf: Buffer): BatchesSummary {
       return fail(ErrorCode.CORRUPT_MESSAGE, `batch length ${size - LOG_OVERHEAD} at byte ${pos} does not fit the ${buf.length - pos} bytes left`);
     }
     if (!crcMatches(buf, pos, size)) return fail(ErrorCode.CORRUPT_MESSAGE, `CRC32C mismatch in the batch at byte ${pos}`);
+    // What the header claims is checked against itself and the batch's size, as Kafka's
+    // validator does (header reads only): a producer's batch holds exactly lastOffsetDelta + 1
+    // records, so a forged delta cannot move the log's offsets further than its records.
     const delta = lastOffsetDelta(buf, pos);
     const count = recordsCount(buf, pos);
-    if (delta < 0 || count < 0 || (count > 0 && delta < count - 1)) {
-      return fail(ErrorCode.CORRUPT_MESSAGE, `batch at byte ${pos} declares lastOffsetDelta ${delta} for ${count} records`);
+    if (count < 1 || delta !== count - 1) {
+      return fail(ErrorCode.INVALID_RECORD, `batch at byte ${pos} declares lastOffsetDelta ${delta} for ${count} records; a producer's batch holds at least one record and lastOffsetDelta must be the record count - 1`);
     }
     const attrs = attributes(buf, pos);
-    if ((attrs & Attr.compressionMask) > 4) return fail(ErrorCode.UNSUPPORTED_COMPRESSION_TYPE, `unknown compression codec ${attrs & Attr.compressionMask}`);
+    const codec = attrs & Attr.compressionMask;
+    if (codec > 4) return fail(ErrorCode.UNSUPPORTED_COMPRESSION_TYPE, `unknown compression codec ${codec}`);
+    if ((attrs & Attr.control) !== 0) return fail(ErrorCode.INVALID_RECORD, `batch at byte ${pos} is a control batch; only the broker writes those`);
+    const sectionBytes = size - BATCH_HEADER_SIZE;
+    // Each record takes at least MIN_RECORD_SIZE bytes, uncompressed or once inflated.
+    if (codec === 0 ? count > sectionBytes / MIN_RECORD_SIZE : sectionBytes === 0 || count > maxInflatedBytes / MIN_RECORD_SIZE) {
+      return fail(ErrorCode.CORRUPT_MESSAGE, `batch at byte ${pos} declares ${count} records in ${sectionBytes} ${codec === 0 ? '' : 'compressed '}bytes; a record takes at least ${MIN_RECORD_SIZE} bytes${codec === 0 ? '' : ` and a batch inflates to at most ${maxInflatedBytes}`}`);
+    }
+    const firstTs = baseTimestamp(buf, pos);
+    const lastTs = maxTimestamp(buf, pos);
+    if (!validTimestamp(firstTs) || !validTimestamp(lastTs) || lastTs < firstTs) {
+      return fail(ErrorCode.INVALID_TIMESTAMP, `batch at byte ${pos} has baseTimestamp ${firstTs} and maxTimestamp ${lastTs}; each must be -1 or from 0 to ${Number.MAX_SAFE_INTEGER}, and maxTimestamp at least baseTimestamp`);
+    }
     const pid = producerId(buf, pos);
     const epoch = producerEpoch(buf, pos);
     const seq = baseSequence(buf, pos);

@@ -17,8 +17,8 @@
 // (RIV_ERR_CORRUPT_RECORDS), never a crash or an endless loop.
 
 import { Reader } from './reader.js';
-import { Attr, BATCH_HEADER_SIZE, attributes, baseOffset, baseTimestamp, batchSize, maxTimestamp, recordsCount } from './record-batch.js';
-import { DataError, DataErrorCode, DEFAULT_MAX_DECOMPRESSED, decompress } from './compression.js';
+import { Attr, BATCH_HEADER_SIZE, attributes, baseOffset, baseTimestamp, batchSize, lastOffsetDelta, maxTimestamp, recordsCount } from './record-batch.js';
+import { DataError, DataErrorCode, decompress } from './compression.js';
 
 export { DataError, DataErrorCode } from './compression.js';
 
@@ -46,7 +46,7 @@ export interface RecordTimestamp {
 }
 
 /** The batch's records section, decompressed when the batch is compressed. */
-export async function recordsSection(batch: Buffer, maxBytes = DEFAULT_MAX_DECOMPRESSED): Promise<Buffer> {
+export async function recordsSection(batch: Buffer, maxBytes?: number): Promise<Buffer> {
   checkBatch(batch);
   const raw = batch.subarray(BATCH_HEADER_SIZE, batchSize(batch, 0));
   const codec = attributes(batch, 0) & Attr.compressionMask;
@@ -126,7 +126,7 @@ export async function firstRecordAtOrAfter(batch: Buffer, timestamp: number, min
   checkBatch(batch);
   const base = baseOffset(batch, 0);
   if ((attributes(batch, 0) & Attr.timestampType) !== 0) {
-    // LogAppendTime: every record carries maxTimestamp; no need to inflate the batch.
+    // LogAppendTime: every record carries maxTimestamp; the header answers.
     const ts = maxTimestamp(batch, 0);
     if (ts < timestamp) return null;
     return firstOffsetAtLeast(batch, minOffset, ts);
@@ -166,18 +166,15 @@ export async function offsetOfMaxTimestamp(batch: Buffer): Promise<RecordTimesta
   return found;
 }
 
-async function firstOffsetAtLeast(batch: Buffer, minOffset: number, ts: number): Promise<RecordTimestamp | null> {
-  let found: RecordTimestamp | null = null;
-  await forEachRecord(
-    batch,
-    (r) => {
-      if (r.offset < minOffset) return false;
-      found = { offset: r.offset, timestamp: ts };
-      return true;
-    },
-    false,
-  );
-  return found;
+/**
+ * Under LogAppendTime every record carries the batch's maxTimestamp, so the header answers
+ * without inflating: the first offset at or above `minOffset` that the batch covers. A
+ * producer's batch holds one record per offset (produce checks lastOffsetDelta = count - 1).
+ */
+function firstOffsetAtLeast(batch: Buffer, minOffset: number, ts: number): RecordTimestamp | null {
+  const base = baseOffset(batch, 0);
+  if (minOffset > base + lastOffsetDelta(batch, 0)) return null;
+  return { offset: Math.max(base, minOffset), timestamp: ts };
 }
 
 function bytesField(r: Reader): Buffer | null {

@@ -26,7 +26,7 @@ import { StorageError, StorageErrorCode, ioError, offsetOutOfRange } from './err
 import { OpenMode, nodeFileOps, type FileOps, type LogFile } from './file-ops.js';
 import { checkLogConfig, defaultLogConfig, type LogConfig } from './log-config.js';
 import { recoverLog, type RecoveredProducerBatch } from './recovery.js';
-import { Segment, readFully } from './segment.js';
+import { MAX_RELATIVE_OFFSET, Segment, fitsRelativeOffset, lastOffsetOf, readFully } from './segment.js';
 import { TailCache } from './tail-cache.js';
 
 export { StorageError, StorageErrorCode } from './errors.js';
@@ -195,10 +195,15 @@ export class PartitionLog {
     }
     const now = this.clock();
     let seg = this.segments[this.segments.length - 1]!;
-    if (seg.size > 0 && (seg.size + batches.length > this.cfg.segmentBytes || now - seg.rollStartMs >= this.cfg.segmentMs)) {
+    // Relative offsets are int32 in the indexes: roll before an append they could not express.
+    const last = lastOffsetOf(batches, this.leo);
+    if (seg.size > 0 && (seg.size + batches.length > this.cfg.segmentBytes || now - seg.rollStartMs >= this.cfg.segmentMs || !fitsRelativeOffset(seg.baseOffset, last))) {
       // The previous segment is sealed by the writer before any byte goes to this one.
       seg = new Segment(this.dir, this.leo);
       this.segments.push(seg);
+    }
+    if (!fitsRelativeOffset(seg.baseOffset, last)) {
+      throw new StorageError(StorageErrorCode.corrupt, `append of batches spanning offsets ${this.leo} to ${last} does not fit one segment (at most ${MAX_RELATIVE_OFFSET + 1} offsets); validate batches before appending`);
     }
     const base = this.leo;
     let next = base;

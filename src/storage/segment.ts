@@ -112,7 +112,9 @@ export class Segment {
       }
       // Same rule as Kafka: an entry for this batch once more than the interval has passed
       // since the last one, so the first batch (position 0) is found without an entry.
-      if (this.bytesSinceIndexEntry > indexIntervalBytes) {
+      // A segment written before appends rolled at the int32 boundary may hold offsets past
+      // it: those get no entry (a lookup scans from the last entry) rather than a wrapped one.
+      if (this.bytesSinceIndexEntry > indexIntervalBytes && fitsRelativeOffset(this.baseOffset, last)) {
         this.offsetIndex.append(base - this.baseOffset, fp);
         this.timeIndex.maybeAppend(this.maxTimestamp, this.offsetOfMaxTimestamp - this.baseOffset);
         this.bytesSinceIndexEntry = 0;
@@ -127,8 +129,23 @@ export class Segment {
 
   /** Final time index entry carrying the segment's largest timestamp, so the last entry is its max. */
   finishTimeIndex(): void {
-    if (this.maxTimestamp >= 0) this.timeIndex.maybeAppend(this.maxTimestamp, this.offsetOfMaxTimestamp - this.baseOffset);
+    if (this.maxTimestamp >= 0 && fitsRelativeOffset(this.baseOffset, this.offsetOfMaxTimestamp)) this.timeIndex.maybeAppend(this.maxTimestamp, this.offsetOfMaxTimestamp - this.baseOffset);
   }
+}
+
+/** Largest offset a segment can hold relative to its base: index entries store it as an int32, as Kafka's do. */
+export const MAX_RELATIVE_OFFSET = 2147483647;
+
+/** Whether `offset` can be indexed in the segment starting at `segmentBase`. */
+export function fitsRelativeOffset(segmentBase: number, offset: number): boolean {
+  return offset - segmentBase <= MAX_RELATIVE_OFFSET;
+}
+
+/** Last offset `batches` (whole batches, back to back) take when the first is given offset `base`. */
+export function lastOffsetOf(batches: Buffer, base: number): number {
+  let next = base;
+  for (let p = 0; p < batches.length; p += batchSize(batches, p)) next += lastOffsetDelta(batches, p) + 1;
+  return next - 1;
 }
 
 export interface ScanResult {

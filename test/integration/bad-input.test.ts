@@ -11,7 +11,8 @@ import { makeTempDir } from '../helpers/temp.js';
 import { cliPath } from '../helpers/paths.js';
 import { scrapeMetrics } from '../helpers/metrics.js';
 import { WireClient } from '../helpers/wire-client.js';
-import { buildBatch } from '../helpers/batches.js';
+import * as lz4 from 'lz4-napi';
+import { buildBatch, sealBatch, withRecordsSection } from '../helpers/batches.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { ApiKey } from '../../src/protocol/generated/apis.js';
 import { createTopicsBody, fetchBody, produceBody } from '../helpers/requests.js';
@@ -19,7 +20,7 @@ import { createTopicsBody, fetchBody, produceBody } from '../helpers/requests.js
 let broker: BrokerProcess;
 
 before(async () => {
-  broker = await startBroker({ args: ['--set', 'socket.request.max.bytes=1048576', '--set', 'auto.create.topics.enable=false', '--set', 'fetch.max.bytes=65536'] });
+  broker = await startBroker({ args: ['--set', 'socket.request.max.bytes=1048576', '--set', 'auto.create.topics.enable=false', '--set', 'fetch.max.bytes=65536', '--set', 'decompressed.batch.max.bytes=1048576'] });
 });
 after(async () => {
   await broker.cleanup();
@@ -215,6 +216,52 @@ test('a fetch asking for gigabytes gets at most fetch.max.bytes', async () => {
   assert.equal(p.errorCode, 0);
   assert.equal(p.highWatermark, 40);
   assert.ok(p.records.length > 0 && p.records.length <= 65536, `${p.records.length} bytes returned`);
+  c.close();
+  await assertStillServing();
+});
+
+test('case 3: a batch whose lastOffsetDelta is far larger than its record count is refused with INVALID_RECORD and takes no offsets', async () => {
+  await createTopic('forged-delta');
+  const c = await WireClient.connect(broker.port);
+  const forged = buildBatch([{ key: null, value: Buffer.from('a') }, { key: null, value: Buffer.from('b') }]);
+  forged.writeInt32BE(2 ** 31 - 1, 23); // lastOffsetDelta
+  sealBatch(forged);
+  const res = await c.request(ApiKey.Produce, 9, produceBody('forged-delta', forged));
+  const p = res.responses[0].partitionResponses[0];
+  assert.equal(p.errorCode, ErrorCode.INVALID_RECORD);
+  assert.match(p.errorMessage, /lastOffsetDelta 2147483647 for 2 records/);
+  const good = await c.request(ApiKey.Produce, 9, produceBody('forged-delta', buildBatch([{ key: null, value: Buffer.from('ok') }])));
+  assert.equal(good.responses[0].partitionResponses[0].errorCode, 0);
+  assert.equal(good.responses[0].partitionResponses[0].baseOffset, 0, 'the forged batch took no offset');
+  c.close();
+  await assertStillServing();
+});
+
+test('case 7: a zstd bomb in the log is not inflated past decompressed.batch.max.bytes; timestamp lookups still answer', async () => {
+  await createTopic('bombs');
+  const c = await WireClient.connect(broker.port);
+  const t0 = 1_700_000_000_000;
+  const recs = (ts: number) => [0, 1, 2].map((i) => ({ key: null, value: Buffer.from(`v${i}`), timestamp: ts + i }));
+  // A real lz4 batch (inflated by the bundled broker's worker), then 3 records over a 24 KB zstd frame of 768 MB.
+  const plain = buildBatch(recs(t0), { baseTimestamp: t0 });
+  const lz4Batch = withRecordsSection(plain, lz4.compressFrameSync(plain.subarray(61)), 3);
+  const head = [Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0x00, (17 - 10) << 3])];
+  for (let i = 0; i < 6144; i++) {
+    const h = (i === 6143 ? 1 : 0) | (1 << 1) | (131072 << 3);
+    head.push(Buffer.from([h & 0xff, (h >> 8) & 0xff, (h >> 16) & 0xff, 0x61]));
+  }
+  const bomb = withRecordsSection(buildBatch(recs(t0 + 100), { baseTimestamp: t0 + 100 }), Buffer.concat(head), 4);
+  for (const b of [lz4Batch, bomb]) {
+    const r = await c.request(ApiKey.Produce, 9, produceBody('bombs', b));
+    assert.equal(r.responses[0].partitionResponses[0].errorCode, 0, r.responses[0].partitionResponses[0].errorMessage);
+  }
+  const lo = async (timestamp: number) =>
+    (await c.request(ApiKey.ListOffsets, 9, { replicaId: -1, isolationLevel: 0, topics: [{ name: 'bombs', partitions: [{ partitionIndex: 0, currentLeaderEpoch: -1, timestamp }] }] })).topics[0].partitions[0];
+  const inLz4 = await lo(t0 + 1);
+  assert.deepEqual([inLz4.errorCode, Number(inLz4.offset), Number(inLz4.timestamp)], [0, 1, t0 + 1], 'the lz4 batch inflated and its second record found');
+  // The bomb cannot be inflated within the limit: the answer is what its header says.
+  const inBomb = await lo(t0 + 101);
+  assert.deepEqual([inBomb.errorCode, Number(inBomb.offset), Number(inBomb.timestamp)], [0, 3, t0 + 102]);
   c.close();
   await assertStillServing();
 });

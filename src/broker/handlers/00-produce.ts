@@ -75,7 +75,7 @@ function appendPartition(ctx: RequestContext, topic: Topic, partition: Partition
   };
   if (records === null || records.length === 0) return fail(ErrorCode.INVALID_RECORD, 'the partition has no record data');
   const maxBytes = topic.maxMessageBytes;
-  const s = validateBatches(records);
+  const s = validateBatches(records, ctx.config.decompressedBatchMaxBytes);
   if (s.error !== ErrorCode.NONE) return fail(s.error, s.reason);
   if (s.largestBatch > maxBytes) {
     return fail(ErrorCode.MESSAGE_TOO_LARGE, `a batch is ${s.largestBatch} bytes, more than max.message.bytes ${maxBytes}`);
