@@ -28,6 +28,9 @@ import { RequestContext, type BrokerServices, type HandlerEntry } from './handle
 /** Smallest request: api_key, api_version, correlation_id, client_id length. */
 const MIN_FRAME = 10;
 
+/** A TLS record: alert (21), version 3.3, 2 bytes: fatal (2), handshake_failure (40). */
+const TLS_HANDSHAKE_FAILURE_ALERT = Buffer.from([0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x28]);
+
 /** What a connection needs of the broker that accepted it. */
 export interface ConnectionHost {
   readonly config: BrokerConfig;
@@ -87,6 +90,8 @@ export class Connection {
   private drainedResolve: (() => void) | null = null;
   private processing = false;
   private processAgain = false;
+  /** Whether no bytes came in yet: the first two tell a TLS handshake apart. */
+  private firstBytes = true;
   /** Clock of the last bytes received or response written: idle time counts from it. */
   private lastActivity: number;
   /** Bytes handed to socket.write, and how many of them the client had taken at the last sweep. */
@@ -115,9 +120,32 @@ export class Connection {
     if (this.closed) return;
     this.broker.metrics.bytesIn.inc(chunk.length);
     this.lastActivity = this.broker.clock;
+    if (this.firstBytes) {
+      this.firstBytes = false;
+      // A TLS record header: handshake (22), version 3.x. Read as a size it is ~369 MB; say what it is.
+      if (chunk.length >= 2 && chunk[0] === 0x16 && chunk[1] === 0x03) return this.refuseTls();
+    }
     this.pending.push(chunk);
     this.pendingBytes += chunk.length;
     this.process();
+  }
+
+  /**
+   * A TLS client cannot read a Kafka error, but it reads a TLS alert: answer its ClientHello
+   * with a fatal handshake_failure alert, which clients report as a failed SSL handshake (the
+   * Java client fails at once instead of retrying), then close.
+   */
+  private refuseTls(): void {
+    this.broker.logger.warn('closing connection: TLS handshake on a PLAINTEXT listener', {
+      remote: this.session.remote,
+      reason: `the client started a TLS handshake, but listener ${this.session.listener} is PLAINTEXT (TLS is not supported yet); configure the client with security.protocol=PLAINTEXT`,
+    });
+    this.broker.metrics.closedForBadInputBy('tls_handshake');
+    const socket = this.socket;
+    this.onClose();
+    // The client closes once it has read the alert; what it sends meanwhile is read and dropped.
+    socket.end(TLS_HANDSHAKE_FAILURE_ALERT);
+    setTimeout(() => socket.destroy(), 2000).unref();
   }
 
   /** Decodes and dispatches the buffered frames that may be admitted; stops while the connection is over its budget. */

@@ -1,9 +1,9 @@
-// No client can take the broker down through its connections (hardening issue, cases 8 and
-// 9): memory per connection and in total is bounded, counting frames as they arrive and
+// No client can take the broker down through its connections (hardening issue, cases 8, 9
+// and 11): memory per connection and in total is bounded, counting frames as they arrive and
 // responses the client has not read; frames never finished and responses never read time
 // out; idle connections are closed; connections beyond max.connections and
-// max.connections.per.ip are refused at once. After each case a well-behaved client is
-// still served.
+// max.connections.per.ip are refused at once; clients speaking TLS or SASL get a refusal
+// they can show. After each case a well-behaved client is still served.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -202,5 +202,42 @@ test('case 9: a connection over max.connections.per.ip is closed at once; other 
     await waitFor('a slot freed', async () => (await activeConnections(b)) === 2);
     await assertStillServing(b, '127.0.0.1');
     for (const s of held) s.destroy();
+  });
+});
+
+test('case 11: a TLS ClientHello on the PLAINTEXT listener gets a TLS handshake_failure alert and a close, with a log line saying the listener is PLAINTEXT', async () => {
+  await withBroker({}, async (b) => {
+    const s = await rawSocket(b.port, undefined, false);
+    const received: Buffer[] = [];
+    s.on('data', (d: Buffer) => received.push(d));
+    s.resume();
+    // The first bytes of a TLS 1.2/1.3 ClientHello record: handshake, version 3.1, length 0x00a5.
+    s.write(Buffer.from([0x16, 0x03, 0x01, 0x00, 0xa5, 0x01, 0x00, 0x00, 0xa1, 0x03, 0x03, ...Buffer.alloc(32)]));
+    await closedWithin(s, 'the TLS connection');
+    // An alert record (21), TLS 1.2, fatal (2) handshake_failure (40): what a TLS client can read and report.
+    assert.deepEqual([...Buffer.concat(received)], [0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x28]);
+    assert.match(b.output(), /TLS handshake on a PLAINTEXT listener/);
+    assert.equal((await scrapeMetrics(b.httpPort)).must('rivulet_connections_closed_bad_input_total{reason="tls_handshake"}'), 1);
+    await assertStillServing(b);
+  });
+});
+
+test('case 11: SaslHandshake is answered UNSUPPORTED_SASL_MECHANISM with no enabled mechanism, and ApiVersions announces it', async () => {
+  await withBroker({}, async (b) => {
+    const c = await WireClient.connect(b.port);
+    try {
+      const av = await c.request(ApiKey.ApiVersions, 3, { clientSoftwareName: 'test', clientSoftwareVersion: '1' });
+      const sasl = av.apiKeys.find((k: { apiKey: number }) => k.apiKey === ApiKey.SaslHandshake);
+      assert.deepEqual(sasl && [sasl.minVersion, sasl.maxVersion], [0, 1]);
+      for (const version of [0, 1]) {
+        const res = await c.request(ApiKey.SaslHandshake, version, { mechanism: 'PLAIN' });
+        assert.equal(res.errorCode, ErrorCode.UNSUPPORTED_SASL_MECHANISM);
+        assert.deepEqual(res.mechanisms, []);
+      }
+    } finally {
+      c.close();
+    }
+    assert.match(b.output(), /SASL refused: authentication is not supported yet/);
+    await assertStillServing(b);
   });
 });
