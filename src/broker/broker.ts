@@ -48,8 +48,22 @@ export class Broker implements ConnectionHost, ClusterView {
   /** The port actually bound (differs from config.port when that is 0). */
   port = 0;
 
+  /** Coarse clock (ms since start) for the connections' timeouts; advanced by the sweep. */
+  clock = 0;
+
   private server: Server | null = null;
   private readonly connections = new Set<Connection>();
+  /** Open connections by peer address (max.connections.per.ip). */
+  private readonly connectionsByIp = new Map<string, number>();
+  /** Bytes all connections hold (queued.max.request.bytes). */
+  private memoryBytes = 0;
+  /** Connections whose next frame waits for memory to be given back. */
+  private readonly memoryWaiters = new Set<Connection>();
+  private wakeScheduled = false;
+  private sweepTimer: NodeJS.Timeout | null = null;
+  /** Refused connections not yet logged (one log line per second at most). */
+  private refusedUnlogged = 0;
+  private refusalLoggedAt = -Infinity;
   private retentionTimer: NodeJS.Timeout | null = null;
   private readonly apiVersionsCache = new Map<number, ApiVersionsResponse>();
   private stopping: Promise<void> | null = null;
@@ -95,6 +109,7 @@ export class Broker implements ConnectionHost, ClusterView {
     this.port = typeof addr === 'object' && addr !== null ? addr.port : this.config.port;
     this.retentionTimer = setInterval(() => void this.enforceRetention(), this.config.retentionCheckIntervalMs);
     this.retentionTimer.unref();
+    this.startSweep();
     this.ready = true;
     const adv = advertised(this.config);
     this.logger.info('broker ready', {
@@ -144,14 +159,88 @@ export class Broker implements ConnectionHost, ClusterView {
       socket.destroy();
       return;
     }
-    const c = new Connection(socket, this, LISTENER);
-    this.connections.add(c);
+    const c = this.config;
+    const ip = socket.remoteAddress ?? '';
+    const fromIp = this.connectionsByIp.get(ip) ?? 0;
+    if (this.connections.size >= c.maxConnections) {
+      this.refuse(socket, 'max_connections', `${this.connections.size} connections are open, the most max.connections allows`);
+      return;
+    }
+    if (fromIp >= c.maxConnectionsPerIp) {
+      this.refuse(socket, 'max_connections_per_ip', `${fromIp} connections from ${ip} are open, the most max.connections.per.ip allows`);
+      return;
+    }
+    this.connectionsByIp.set(ip, fromIp + 1);
+    const conn = new Connection(socket, this, LISTENER);
+    this.connections.add(conn);
     this.metrics.connectionsTotal.value++;
     this.metrics.connectionsActive++;
   }
 
+  /** Closes a connection the limits do not allow, at once; logs at most one line a second (a flood must not flood the log). */
+  private refuse(socket: Socket, reason: string, message: string): void {
+    socket.on('error', () => undefined);
+    socket.destroy();
+    this.metrics.connectionRefused(reason);
+    this.refusedUnlogged++;
+    const now = performance.now();
+    if (now - this.refusalLoggedAt >= 1000) {
+      this.logger.warn('connection refused', { remote: `${socket.remoteAddress}:${socket.remotePort}`, reason: message, refusedSinceLastLine: this.refusedUnlogged });
+      this.refusalLoggedAt = now;
+      this.refusedUnlogged = 0;
+    }
+  }
+
   connectionClosed(c: Connection): void {
-    if (this.connections.delete(c)) this.metrics.connectionsActive--;
+    if (!this.connections.delete(c)) return;
+    this.metrics.connectionsActive--;
+    this.memoryWaiters.delete(c);
+    const ip = c.session.peerAddress;
+    const n = (this.connectionsByIp.get(ip) ?? 1) - 1;
+    if (n <= 0) this.connectionsByIp.delete(ip);
+    else this.connectionsByIp.set(ip, n);
+  }
+
+  admits(bytes: number, own: number): boolean {
+    const budget = this.config.queuedMaxRequestBytes;
+    return budget < 0 || this.memoryBytes + bytes <= budget || this.memoryBytes === own;
+  }
+
+  memoryChanged(delta: number): void {
+    this.memoryBytes += delta;
+    this.metrics.connectionsMemoryBytes = this.memoryBytes;
+    const budget = this.config.queuedMaxRequestBytes;
+    if (delta < 0 && this.memoryWaiters.size > 0 && !this.wakeScheduled && (budget < 0 || this.memoryBytes < budget)) {
+      // Retried in a later turn: the connection giving memory back may be in the middle of its own work.
+      this.wakeScheduled = true;
+      setImmediate(() => {
+        this.wakeScheduled = false;
+        const waiting = [...this.memoryWaiters];
+        this.memoryWaiters.clear();
+        for (const w of waiting) w.retry();
+      });
+    }
+  }
+
+  waitForMemory(c: Connection): void {
+    this.memoryWaiters.add(c);
+  }
+
+  /**
+   * One timer for every connection's timeouts (socket.request.timeout.ms, connections.max.idle.ms):
+   * it advances the clock and visits each connection, a few times per shortest timeout and at
+   * most once a second.
+   */
+  private startSweep(): void {
+    const c = this.config;
+    const shortest = Math.min(c.socketRequestTimeoutMs, c.connectionsMaxIdleMs > 0 ? c.connectionsMaxIdleMs : Infinity);
+    const every = Math.max(10, Math.min(1000, Math.floor(shortest / 4)));
+    const t0 = performance.now();
+    this.sweepTimer = setInterval(() => {
+      this.clock = Math.round(performance.now() - t0);
+      for (const conn of this.connections) conn.sweep(this.clock);
+    }, every);
+    this.sweepTimer.unref();
   }
 
   apiVersionsResponse(errorCode: number): ApiVersionsResponse {
@@ -192,6 +281,7 @@ export class Broker implements ConnectionHost, ClusterView {
       this.closing = true;
       for (const t of this.topics.byName.values()) for (const p of t.partitions) p.wake();
       if (this.retentionTimer) clearInterval(this.retentionTimer);
+      if (this.sweepTimer) clearInterval(this.sweepTimer);
       const closed = this.server ? new Promise<void>((resolve) => this.server!.close(() => resolve())) : Promise.resolve();
       await Promise.race([Promise.all([...this.connections].map((c) => c.drain())), delay(5000)]);
       for (const c of this.connections) c.socket.destroy();

@@ -2,6 +2,7 @@
 // and a Kafka user would use), a RIVULET_* environment variable and, for the common ones,
 // a command-line flag; see settings.ts for the registry of names and the precedence.
 
+import { readFileSync } from 'node:fs';
 import { DEFAULT_MAX_DECOMPRESSED } from '../protocol/compression.js';
 
 export const FsyncPolicy = {
@@ -31,8 +32,18 @@ export interface BrokerConfig {
   socketRequestMaxBytes: number;
   /** request.max.entries: most array entries (topics, partitions, ...) one request may hold. */
   requestMaxEntries: number;
-  /** Bytes of requests a connection may have decoded and in flight before reading pauses. */
+  /** Bytes a connection may hold (request bytes arriving and in flight, response estimates, responses not yet taken by the client) before reading pauses. */
   connectionMemoryBytes: number;
+  /** queued.max.request.bytes: the same bytes summed over every connection, beyond which reading pauses everywhere; -1 for no limit. */
+  queuedMaxRequestBytes: number;
+  /** socket.request.timeout.ms: time a request frame has to arrive whole, and a written response to be taken by the client. */
+  socketRequestTimeoutMs: number;
+  /** connections.max.idle.ms: a connection with nothing in flight and no bytes for this long is closed; -1 never. */
+  connectionsMaxIdleMs: number;
+  /** max.connections: client connections open at once; the rest are closed as they arrive. */
+  maxConnections: number;
+  /** max.connections.per.ip: client connections open at once from one address. */
+  maxConnectionsPerIp: number;
   tailCacheBytes: number;
   /** fetch.max.bytes: most record bytes one Fetch answer carries, whatever the client asks (bounds the memory a request can claim). */
   fetchMaxBytes: number;
@@ -89,6 +100,11 @@ export function defaultBrokerConfig(): BrokerConfig {
     socketRequestMaxBytes: 100 * 1024 * 1024,
     requestMaxEntries: 100_000,
     connectionMemoryBytes: 64 * 1024 * 1024,
+    queuedMaxRequestBytes: 512 * 1024 * 1024,
+    socketRequestTimeoutMs: 30_000,
+    connectionsMaxIdleMs: 540_000,
+    maxConnections: defaultMaxConnections(),
+    maxConnectionsPerIp: 2147483647,
     tailCacheBytes: 1024 * 1024,
     fetchMaxBytes: 55 * 1024 * 1024,
     decompressedBatchMaxBytes: DEFAULT_MAX_DECOMPRESSED,
@@ -103,6 +119,30 @@ export function defaultBrokerConfig(): BrokerConfig {
     offsetMetadataMaxBytes: 4096,
     topicDefaults: { ...defaultTopicDefaults },
   };
+}
+
+/** Used when the descriptor limit cannot be read (not Linux, or unlimited). */
+export const FALLBACK_MAX_CONNECTIONS = 10_000;
+
+/**
+ * max.connections by default: three quarters of the process's descriptor limit (RLIMIT_NOFILE,
+ * which Node raises to the hard limit at start), so a quarter stays for the broker's own files
+ * (segments, indexes, the catalogue, the HTTP side). Node has no getrlimit; on Linux the limit
+ * is read from /proc/self/limits, elsewhere (or when unlimited) a fixed default is used.
+ */
+export function defaultMaxConnections(limitsText?: string): number {
+  let text = limitsText;
+  if (text === undefined) {
+    try {
+      text = readFileSync('/proc/self/limits', 'utf8');
+    } catch {
+      return FALLBACK_MAX_CONNECTIONS;
+    }
+  }
+  const m = /^Max open files\s+(\S+)/m.exec(text);
+  const soft = m === null ? NaN : Number(m[1]);
+  if (!Number.isSafeInteger(soft) || soft <= 0) return FALLBACK_MAX_CONNECTIONS;
+  return Math.max(1, Math.floor((soft * 3) / 4));
 }
 
 /** The address clients are told to connect to. */

@@ -1,7 +1,17 @@
 // One client connection: framing (4-byte size, checked before anything is buffered),
 // decoding, dispatch, and responses written in request order even when handlers finish
-// out of order. Reading pauses while too many request bytes are in flight or while the
-// socket cannot take more output.
+// out of order.
+//
+// Memory: a connection holds the bytes buffered from the socket, a request from the moment
+// its size prefix is admitted (its announced size is reserved then) until its response is
+// written, a handler's estimate of its response (Fetch) until the response exists, and the
+// encoded responses the client has not read yet (socket.writableLength). A frame is admitted
+// only when its announced size fits in what the connection (connection.memory.bytes) and
+// all connections together (queued.max.request.bytes, kept by the host) may still hold;
+// otherwise its bytes wait in the socket until memory is given back. Buffered frames are
+// not decoded while the connection is over its budget. The host's sweep closes a connection
+// whose frame does not arrive whole, or whose responses the client does not read, within
+// socket.request.timeout.ms, and one idle for connections.max.idle.ms.
 
 import type { Socket } from 'node:net';
 import { Reader } from '../protocol/reader.js';
@@ -18,6 +28,9 @@ import { RequestContext, type BrokerServices, type HandlerEntry } from './handle
 /** Smallest request: api_key, api_version, correlation_id, client_id length. */
 const MIN_FRAME = 10;
 
+/** A TLS record: alert (21), version 3.3, 2 bytes: fatal (2), handshake_failure (40). */
+const TLS_HANDSHAKE_FAILURE_ALERT = Buffer.from([0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x28]);
+
 /** What a connection needs of the broker that accepted it. */
 export interface ConnectionHost {
   readonly config: BrokerConfig;
@@ -28,12 +41,23 @@ export interface ConnectionHost {
   readonly services: BrokerServices;
   apiVersionsResponse(errorCode: number): object;
   connectionClosed(c: Connection): void;
+  /** Coarse clock (ms), advanced by the host's sweep: when frames started, when bytes last moved. */
+  readonly clock: number;
+  /** Whether `bytes` more may be held under queued.max.request.bytes by a connection now holding `own`. */
+  admits(bytes: number, own: number): boolean;
+  /** Adds to (negative: gives back) the bytes all connections hold. */
+  memoryChanged(delta: number): void;
+  /** Asks to be retried (connectionRetry) once the connections together hold less. */
+  waitForMemory(c: Connection): void;
 }
 
 class Slot {
   chunks: Buffer[] | null = null;
   done = false;
+  /** Request frame bytes, then also the encoded response's, held until written to the socket. */
   size = 0;
+  /** The handler's estimate of the response (Fetch), held until the response is encoded. */
+  estimate = 0;
   next: Slot | null = null;
   /** The request's API stats and when its frame was read (performance.now()), for the latency histogram. */
   api: ApiStats | null = null;
@@ -47,47 +71,224 @@ export class Connection {
 
   private pending: Buffer[] = [];
   private pendingBytes = 0;
+  /** Announced size of the frame being received (admitted), or -1 while reading a size prefix. */
   private frameSize = -1;
+  /** Clock when the current frame's first byte arrived (or when it was admitted), -1 when none is arriving. */
+  private frameStart = -1;
+  /** A size prefix was read whose frame does not fit yet; its bytes wait in the socket. */
+  private waitingAdmission = false;
   private head: Slot | null = null;
   private tail: Slot | null = null;
+  /** Sum of the slots' size: requests (and their encoded responses) not yet written. */
   private inflightBytes = 0;
-  private pausedForMemory = false;
+  /** Sum of the slots' estimate. */
+  private estimateBytes = 0;
+  /** What this connection holds, as last reported to the host (its share of queued.max.request.bytes). */
+  private accounted = 0;
   private pausedForOutput = false;
   private draining = false;
   private drainedResolve: (() => void) | null = null;
+  private processing = false;
+  private processAgain = false;
+  /** Whether no bytes came in yet: the first two tell a TLS handshake apart. */
+  private firstBytes = true;
+  /** Clock of the last bytes received or response written: idle time counts from it. */
+  private lastActivity: number;
+  /** Bytes handed to socket.write, and how many of them the client had taken at the last sweep. */
+  private bytesWritten = 0;
+  private deliveredAtSweep = 0;
+  private lastDelivery: number;
 
   constructor(socket: Socket, broker: ConnectionHost, listener: string) {
     this.socket = socket;
     this.broker = broker;
     this.session = new Session(listener, socket.remoteAddress ?? '', socket.remotePort ?? 0);
+    this.lastActivity = broker.clock;
+    this.lastDelivery = broker.clock;
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('drain', () => {
       this.pausedForOutput = false;
-      this.updateReading();
+      this.recount();
+      this.process();
     });
     socket.on('error', (e) => this.broker.logger.debug('connection error', { remote: this.session.remote, error: e }));
     socket.on('close', () => this.onClose());
   }
 
   private onData(chunk: Buffer): void {
+    if (this.closed) return;
     this.broker.metrics.bytesIn.inc(chunk.length);
+    this.lastActivity = this.broker.clock;
+    if (this.firstBytes) {
+      this.firstBytes = false;
+      // A TLS record header: handshake (22), version 3.x. Read as a size it is ~369 MB; say what it is.
+      if (chunk.length >= 2 && chunk[0] === 0x16 && chunk[1] === 0x03) return this.refuseTls();
+    }
     this.pending.push(chunk);
     this.pendingBytes += chunk.length;
-    while (!this.closed) {
+    this.process();
+  }
+
+  /**
+   * A TLS client cannot read a Kafka error, but it reads a TLS alert: answer its ClientHello
+   * with a fatal handshake_failure alert, which clients report as a failed SSL handshake (the
+   * Java client fails at once instead of retrying), then close.
+   */
+  private refuseTls(): void {
+    this.broker.logger.warn('closing connection: TLS handshake on a PLAINTEXT listener', {
+      remote: this.session.remote,
+      reason: `the client started a TLS handshake, but listener ${this.session.listener} is PLAINTEXT (TLS is not supported yet); configure the client with security.protocol=PLAINTEXT`,
+    });
+    this.broker.metrics.closedForBadInputBy('tls_handshake');
+    const socket = this.socket;
+    this.onClose();
+    // The client closes once it has read the alert; what it sends meanwhile is read and dropped.
+    socket.end(TLS_HANDSHAKE_FAILURE_ALERT);
+    setTimeout(() => socket.destroy(), 2000).unref();
+  }
+
+  /** Decodes and dispatches the buffered frames that may be admitted; stops while the connection is over its budget. */
+  private process(): void {
+    if (this.processing) {
+      this.processAgain = true;
+      return;
+    }
+    this.processing = true;
+    try {
+      do {
+        this.processAgain = false;
+        this.processFrames();
+      } while (this.processAgain && !this.closed);
+    } finally {
+      this.processing = false;
+    }
+    this.recount();
+    this.updateReading();
+  }
+
+  private processFrames(): void {
+    const config = this.broker.config;
+    while (!this.closed && !this.draining) {
       if (this.frameSize < 0) {
-        if (this.pendingBytes < 4) return;
-        const size = this.take(4).readInt32BE(0);
-        if (size < MIN_FRAME || size > this.broker.config.socketRequestMaxBytes) {
-          this.closeForBadInput('frame_size', `request size ${size} is outside 10..${this.broker.config.socketRequestMaxBytes} bytes (socket.request.max.bytes)`);
+        if (this.pendingBytes === 0) {
+          this.frameStart = -1;
           return;
         }
+        if (this.frameStart < 0) this.frameStart = this.broker.clock;
+        if (this.pendingBytes < 4) return;
+        const size = this.peekSize();
+        if (size < MIN_FRAME || size > config.socketRequestMaxBytes) {
+          this.closeForBadInput('frame_size', `request size ${size} is outside 10..${config.socketRequestMaxBytes} bytes (socket.request.max.bytes)`);
+          return;
+        }
+        const refused = this.admission(size);
+        if (refused !== null) {
+          // Retried when this connection's own requests give memory back (flush), or, over the total, when another's do (the host).
+          this.waitingAdmission = true;
+          if (refused === 'total') this.broker.waitForMemory(this);
+          return;
+        }
+        if (this.waitingAdmission) {
+          // Waiting was the broker's doing: the frame's time starts now.
+          this.waitingAdmission = false;
+          this.frameStart = this.broker.clock;
+        }
+        this.take(4);
         this.frameSize = size;
+        this.recount();
       }
       if (this.pendingBytes < this.frameSize) return;
       const frame = this.take(this.frameSize);
       this.frameSize = -1;
+      this.frameStart = -1;
       this.handleFrame(frame);
+      this.recount();
+    }
+  }
+
+  /** The size prefix of the next frame, read without consuming it. */
+  private peekSize(): number {
+    const first = this.pending[0]!;
+    if (first.length >= 4) return first.readInt32BE(0);
+    const b = Buffer.allocUnsafe(4);
+    let filled = 0;
+    for (const c of this.pending) {
+      const k = Math.min(c.length, 4 - filled);
+      c.copy(b, filled, 0, k);
+      filled += k;
+      if (filled === 4) break;
+    }
+    return b.readInt32BE(0);
+  }
+
+  /** What the connection holds besides its buffered input: requests in flight, estimates, responses not yet read. */
+  private heldBesidesInput(): number {
+    return this.inflightBytes + this.estimateBytes + this.socket.writableLength;
+  }
+
+  /**
+   * Null when a frame of `size` may start, else which budget refuses it: it must fit in the connection's budget (unless the
+   * connection holds nothing else, so one request of any accepted size can always go
+   * through) and in what all connections together may still hold.
+   */
+  private admission(size: number): 'connection' | 'total' | null {
+    // The buffered bytes (size prefix aside) already count; the frame will hold `after`.
+    const after = Math.max(this.pendingBytes - 4, size);
+    const other = this.heldBesidesInput();
+    if (other > 0 && other + after > this.broker.config.connectionMemoryBytes) return 'connection';
+    return this.broker.admits(Math.max(0, after - this.pendingBytes), this.accounted) ? null : 'total';
+  }
+
+  /** Reports what the connection holds now to the host (the received frame counts its announced size). */
+  private recount(): void {
+    if (this.closed) return;
+    const input = this.frameSize >= 0 ? Math.max(this.pendingBytes, this.frameSize) : this.pendingBytes;
+    const now = input + this.inflightBytes + this.socket.writableLength;
+    if (now !== this.accounted) {
+      this.broker.memoryChanged(now - this.accounted);
+      this.accounted = now;
+    }
+  }
+
+  /** What counts against connection.memory.bytes. */
+  private held(): number {
+    return this.accounted + this.estimateBytes;
+  }
+
+  /** Called by the host when memory was given back somewhere: tries the waiting frame again. */
+  retry(): void {
+    if (!this.closed) this.process();
+  }
+
+  /**
+   * The host's sweep: reports bytes the socket handed to the kernel since the last event, and
+   * closes the connection when a frame is not received whole, or responses are not read, within
+   * socket.request.timeout.ms, or when it has been idle for connections.max.idle.ms.
+   */
+  sweep(now: number): void {
+    if (this.closed) return;
+    this.recount();
+    const config = this.broker.config;
+    const timeout = config.socketRequestTimeoutMs;
+    const waiting = this.socket.writableLength;
+    const delivered = this.bytesWritten - waiting;
+    if (waiting === 0 || delivered > this.deliveredAtSweep) this.lastDelivery = now;
+    this.deliveredAtSweep = delivered;
+    if (this.frameStart >= 0 && !this.waitingAdmission && now - this.frameStart > timeout) {
+      const announced = this.frameSize >= 0 ? `of ${this.frameSize} bytes ` : '';
+      this.closeForBadInput('request_timeout', `the request frame ${announced}was not received whole within ${timeout} ms (socket.request.timeout.ms); ${this.pendingBytes} bytes of it arrived`);
+      return;
+    }
+    if (waiting > 0 && now - this.lastDelivery > timeout) {
+      this.closeForBadInput('responses_not_read', `the client read none of the ${waiting} response bytes waiting for it within ${timeout} ms (socket.request.timeout.ms)`);
+      return;
+    }
+    const idle = config.connectionsMaxIdleMs;
+    if (idle > 0 && this.head === null && this.pendingBytes === 0 && waiting === 0 && now - this.lastActivity > idle) {
+      this.broker.logger.debug('closing idle connection', { remote: this.session.remote, idleMs: now - this.lastActivity, limit: 'connections.max.idle.ms' });
+      this.broker.metrics.connectionsIdleClosed.inc();
+      this.destroy();
     }
   }
 
@@ -151,7 +352,7 @@ export class Connection {
     }
     const api = broker.metrics.apis[header.apiKey] ?? broker.metrics.api(header.apiKey, codec.name);
     api.requests++;
-    const slot = this.enqueue(frame.length);
+    const slot = this.enqueue(frame.length, entry.memoryEstimate === undefined ? 0 : entry.memoryEstimate(request, broker.config));
     slot.api = api;
     slot.start = start;
     const ctx = new RequestContext(header, this.session, broker.services);
@@ -178,28 +379,32 @@ export class Connection {
     }
   }
 
-  private enqueue(size: number): Slot {
+  private enqueue(size: number, estimate = 0): Slot {
     const slot = new Slot();
     slot.size = size;
+    slot.estimate = estimate;
     if (this.tail === null) this.head = slot;
     else this.tail.next = slot;
     this.tail = slot;
     this.inflightBytes += size;
-    if (this.inflightBytes > this.broker.config.connectionMemoryBytes) {
-      this.pausedForMemory = true;
-      this.updateReading();
-    }
+    this.estimateBytes += estimate;
     return slot;
   }
 
   private complete(slot: Slot, header: RequestHeader, version: number, response: object | null): void {
     if (this.closed) return this.observeLatency(slot);
+    this.estimateBytes -= slot.estimate;
+    slot.estimate = 0;
     if (response !== null) {
       const entry = this.broker.handlers[header.apiKey]!;
       const codec = entry.codec;
       try {
         this.countErrors(entry, response);
         slot.chunks = encodeResponse(header.correlationId, responseHeaderFlexible(header.apiKey, version), codec.writeResponse[version]!, response);
+        let n = 0;
+        for (const c of slot.chunks) n += c.length;
+        slot.size += n;
+        this.inflightBytes += n;
       } catch (e) {
         // A handler built a response the codec cannot write: a bug of ours, not the client's. Drop the connection, keep the broker.
         this.broker.logger.error('response encoding failed', { api: codec.name, version, remote: this.session.remote, error: e, stack: (e as Error).stack });
@@ -219,7 +424,11 @@ export class Connection {
   }
 
   private flush(): void {
-    if (this.head === null || !this.head.done) return;
+    if (this.head === null || !this.head.done) {
+      this.recount();
+      this.updateReading();
+      return;
+    }
     this.socket.cork();
     let ok = true;
     while (this.head !== null && this.head.done) {
@@ -227,6 +436,7 @@ export class Connection {
       if (slot.chunks !== null) {
         for (const c of slot.chunks) {
           this.broker.metrics.bytesOut.inc(c.length);
+          this.bytesWritten += c.length;
           ok = this.socket.write(c);
         }
       }
@@ -235,15 +445,19 @@ export class Connection {
     }
     if (this.head === null) this.tail = null;
     this.socket.uncork();
+    this.lastActivity = this.broker.clock;
     if (!ok) this.pausedForOutput = true;
-    if (this.pausedForMemory && this.inflightBytes <= this.broker.config.connectionMemoryBytes) this.pausedForMemory = false;
-    this.updateReading();
     if (this.draining && this.head === null) this.drainedResolve?.();
+    // Memory was given back: buffered frames may go on.
+    this.process();
   }
 
   private updateReading(): void {
     if (this.closed) return;
-    if (this.pausedForMemory || this.pausedForOutput || this.draining) this.socket.pause();
+    // A frame already admitted is received whole: its bytes are reserved.
+    const receiving = this.frameSize >= 0 && this.pendingBytes < this.frameSize;
+    const overBudget = this.held() > this.broker.config.connectionMemoryBytes;
+    if (this.draining || (!receiving && (this.waitingAdmission || overBudget || this.pausedForOutput))) this.socket.pause();
     else this.socket.resume();
   }
 
@@ -275,6 +489,10 @@ export class Connection {
   private closeForBadInput(reason: string, message: string): void {
     this.broker.logger.warn('closing connection: bad request', { remote: this.session.remote, reason: message });
     this.broker.metrics.closedForBadInputBy(reason);
+    this.destroy();
+  }
+
+  private destroy(): void {
     this.socket.destroy();
     this.onClose();
   }
@@ -287,6 +505,9 @@ export class Connection {
     if (this.closed) return;
     this.pending = [];
     this.pendingBytes = 0;
+    // Everything this connection held is given back (responses in flight are dropped when they complete).
+    this.broker.memoryChanged(-this.accounted);
+    this.accounted = 0;
     this.session.close();
     this.broker.connectionClosed(this);
     this.drainedResolve?.();

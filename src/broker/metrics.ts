@@ -126,6 +126,12 @@ export class BrokerMetrics {
   /** Open client connections. */
   connectionsActive = 0;
   readonly connectionsTotal = new PlainCounter();
+  /** Bytes all connections hold: requests arriving and in flight, responses not yet read (queued.max.request.bytes). */
+  connectionsMemoryBytes = 0;
+  /** Connections closed after connections.max.idle.ms without a request. */
+  readonly connectionsIdleClosed = new PlainCounter();
+  /** Connections closed as they arrived, by the limit that refused them. */
+  private readonly connectionsRefused = new Map<string, PlainCounter>();
   /** Error codes returned, by `api\0error`. */
   private readonly responseErrors = new Map<string, PlainCounter>();
   /** Connections closed for bad input, by reason. */
@@ -176,6 +182,11 @@ export class BrokerMetrics {
     bump(this.produceByAcks, acks === -1 ? 'all' : acks === 0 || acks === 1 ? String(acks) : 'invalid');
   }
 
+  /** Counts one connection refused as it arrived (max_connections, max_connections_per_ip). */
+  connectionRefused(reason: string): void {
+    bump(this.connectionsRefused, reason);
+  }
+
   /** Counts one connection closed because of what the client sent. */
   closedForBadInputBy(reason: string): void {
     bump(this.closedForBadInput, reason);
@@ -223,6 +234,16 @@ export class BrokerMetrics {
       },
     });
     counterOf('rivulet_connections_total', 'Client connections accepted', () => self.connectionsTotal.value);
+    counterOf('rivulet_connections_idle_closed_total', 'Connections closed after connections.max.idle.ms without a request', () => self.connectionsIdleClosed.value);
+    labeledCounter('rivulet_connections_refused_total', 'Connections closed as they arrived, by the limit that refused them (max_connections, max_connections_per_ip)', ['reason'], this.connectionsRefused, (reason) => ({ reason }));
+    new Gauge({
+      name: 'rivulet_connections_memory_bytes',
+      help: 'Bytes all client connections hold or have reserved: requests arriving and in flight, responses not yet read by clients (bounded by queued.max.request.bytes)',
+      registers: r,
+      collect() {
+        this.set(self.connectionsMemoryBytes);
+      },
+    });
     new Counter({
       name: 'rivulet_requests_total',
       help: 'Requests handled, by API',

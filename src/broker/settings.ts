@@ -47,7 +47,26 @@ export const brokerKeys: Readonly<Record<string, { apply: Apply; help: string }>
   'num.partitions': { apply: (c, v, k) => void (c.numPartitions = int(1, 100000)(v, k)), help: 'partitions of auto-created topics (default 1)' },
   'request.max.entries': { apply: (c, v, k) => void (c.requestMaxEntries = int(1, 2 ** 31 - 1)(v, k)), help: 'most array entries (topics, partitions, group members, ...) one request may hold; a larger request closes its connection (default 100000)' },
   'socket.request.max.bytes': { apply: (c, v, k) => void (c.socketRequestMaxBytes = int(1024, 2 ** 31 - 1)(v, k)), help: 'largest request frame accepted (default 104857600)' },
-  'connection.memory.bytes': { apply: (c, v, k) => void (c.connectionMemoryBytes = int(1024)(v, k)), help: 'request bytes in flight per connection before reading pauses (default 67108864)' },
+  'connection.memory.bytes': { apply: (c, v, k) => void (c.connectionMemoryBytes = int(1024)(v, k)), help: 'bytes one connection may hold (requests arriving and in flight, responses not yet read by the client) before reading from it pauses (default 67108864)' },
+  'queued.max.request.bytes': {
+    apply: (c, v, k) => {
+      const n = int(-1)(v, k);
+      if (n === 0 || (n > 0 && n < 1024)) throw new ConfigError(`${k} must be -1 (no limit) or at least 1024, not "${v}"`);
+      c.queuedMaxRequestBytes = n;
+    },
+    help: 'bytes held for requests and unread responses over all connections before reading pauses everywhere; -1 for no limit (default 536870912)',
+  },
+  'socket.request.timeout.ms': { apply: (c, v, k) => void (c.socketRequestTimeoutMs = int(10)(v, k)), help: 'time a request frame has to arrive whole, and a written response to be read by the client, before the connection is closed (default 30000)' },
+  'connections.max.idle.ms': {
+    apply: (c, v, k) => {
+      const n = int(-1)(v, k);
+      if (n === 0) throw new ConfigError(`${k} must be -1 (never) or a positive number of milliseconds, not "${v}"`);
+      c.connectionsMaxIdleMs = n;
+    },
+    help: 'close a connection with no request in flight and no bytes received for this long; -1 never (default 540000)',
+  },
+  'max.connections': { apply: (c, v, k) => void (c.maxConnections = int(1, 2147483647)(v, k)), help: 'client connections open at once; more are closed as they arrive (default: 3/4 of the descriptor limit, 10000 when it cannot be read)' },
+  'max.connections.per.ip': { apply: (c, v, k) => void (c.maxConnectionsPerIp = int(1, 2147483647)(v, k)), help: 'client connections open at once from one address (default 2147483647)' },
   'decompressed.batch.max.bytes': { apply: (c, v, k) => void (c.decompressedBatchMaxBytes = int(1024, 2 ** 31 - 1)(v, k)), help: 'most bytes one compressed batch may inflate to when the broker reads its records (default 268435456)' },
   'fetch.max.bytes': { apply: (c, v, k) => void (c.fetchMaxBytes = int(1024)(v, k)), help: 'most record bytes in one Fetch answer, whatever the client asks (default 57671680)' },
   'log.tail.cache.bytes': { apply: (c, v, k) => void (c.tailCacheBytes = int(0)(v, k)), help: 'recent bytes per partition served from memory (default 1048576)' },
@@ -121,5 +140,8 @@ export function loadBrokerConfig(sources: ConfigSources): BrokerConfig {
   }
   for (const [key, v] of Object.entries(sources.flags)) if (v !== undefined) applyKey(c, key, v, `flag for ${key}`);
   if (!c.httpHost) c.httpHost = c.host;
+  if (c.queuedMaxRequestBytes > 0 && c.queuedMaxRequestBytes < c.socketRequestMaxBytes) {
+    throw new ConfigError(`queued.max.request.bytes (${c.queuedMaxRequestBytes}) must be -1 or at least socket.request.max.bytes (${c.socketRequestMaxBytes}), or a request of the largest accepted size could never be read`);
+  }
   return c;
 }

@@ -26,9 +26,10 @@ export class WireClient {
     socket.on('error', () => undefined);
   }
 
-  static connect(port: number, host = '127.0.0.1'): Promise<WireClient> {
+  /** `localAddress` picks the client's own address (any of 127.0.0.0/8 on loopback), for limits per address. */
+  static connect(port: number, host = '127.0.0.1', localAddress?: string): Promise<WireClient> {
     return new Promise((resolve, reject) => {
-      const s = connect({ port, host, noDelay: true }, () => resolve(new WireClient(s)));
+      const s = connect({ port, host, noDelay: true, ...(localAddress === undefined ? {} : { localAddress }) }, () => resolve(new WireClient(s)));
       s.once('error', reject);
     });
   }

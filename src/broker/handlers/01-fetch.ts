@@ -196,4 +196,9 @@ function errorCodes(res: FetchResponse, visit: (code: number) => void): void {
   for (const t of res.responses) for (const p of t.partitions) visit(p.errorCode);
 }
 
-export const fetch: HandlerEntry<FetchRequest, FetchResponse> = { codec: fetchServer, minVersion: 4, maxVersion: 17, handle, errorCodes };
+/** The most record bytes the answer can carry (the first batch may exceed it, rarely by much). */
+function memoryEstimate(req: FetchRequest, config: { fetchMaxBytes: number }): number {
+  return Math.max(0, Math.min(req.maxBytes ?? config.fetchMaxBytes, config.fetchMaxBytes));
+}
+
+export const fetch: HandlerEntry<FetchRequest, FetchResponse> = { codec: fetchServer, minVersion: 4, maxVersion: 17, handle, errorCodes, memoryEstimate };

@@ -68,6 +68,10 @@ function brokerEntries(ctx: BrokerServices, docs: boolean): Entry[] {
     ['default.replication.factor', '1', 'short', 'One broker, one replica'],
     ['auto.create.topics.enable', String(c.autoCreateTopics), 'boolean', 'Create unknown topics on Metadata and Produce'],
     ['socket.request.max.bytes', String(c.socketRequestMaxBytes), 'int', 'Largest request accepted'],
+    ['queued.max.request.bytes', String(c.queuedMaxRequestBytes), 'long', 'Bytes held for requests and unread responses over all connections before reading pauses'],
+    ['connections.max.idle.ms', String(c.connectionsMaxIdleMs), 'long', 'Idle connections are closed after this long'],
+    ['max.connections', String(c.maxConnections), 'int', 'Client connections open at once'],
+    ['max.connections.per.ip', String(c.maxConnectionsPerIp), 'int', 'Client connections open at once from one address'],
     ['log.retention.check.interval.ms', String(c.retentionCheckIntervalMs), 'long', 'How often retention runs'],
     ['fsync', c.fsync, 'string', 'When produce answers wait for fsync: acks-all, always or never'],
   ];

@@ -76,4 +76,10 @@ export interface HandlerEntry<Req = any, Res = any> {
    * it the connection walks the whole response object, which the hot APIs cannot afford.
    */
   readonly errorCodes?: (response: Res, visit: (code: number) => void) => void;
+  /**
+   * Bytes the response may need, counted against the connection's connection.memory.bytes from
+   * dispatch until the response is encoded (then its real size counts), so a client cannot
+   * pipeline many large answers at once. Optional: APIs with small answers leave it out.
+   */
+  readonly memoryEstimate?: (request: Req, config: BrokerConfig) => number;
 }

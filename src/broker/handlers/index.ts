@@ -14,6 +14,7 @@ import { leaveGroup } from './13-leave-group.js';
 import { syncGroup } from './14-sync-group.js';
 import { describeGroups } from './15-describe-groups.js';
 import { listGroups } from './16-list-groups.js';
+import { saslHandshake } from './17-sasl-handshake.js';
 import { apiVersions } from './18-api-versions.js';
 import { createTopics } from './19-create-topics.js';
 import { deleteTopics } from './20-delete-topics.js';
@@ -30,7 +31,7 @@ import { describeCluster } from './60-describe-cluster.js';
 
 const entries: HandlerEntry[] = [
   produce, fetch, listOffsets, metadata, offsetCommit, offsetFetch, findCoordinator, joinGroup, heartbeat, leaveGroup,
-  syncGroup, describeGroups, listGroups, deleteGroups, offsetDelete, apiVersions, createTopics, deleteTopics, deleteRecords, initProducerId,
+  syncGroup, describeGroups, listGroups, saslHandshake, deleteGroups, offsetDelete, apiVersions, createTopics, deleteTopics, deleteRecords, initProducerId,
   offsetForLeaderEpoch, describeConfigs, alterConfigs, createPartitions, incrementalAlterConfigs, describeCluster,
 ];
 
