@@ -42,7 +42,7 @@ function fetchAll(topic: string, partitions: number[], maxBytes: number, partiti
 
 const sizes = (res: any): number[] => res.responses[0].partitions.map((p: any) => (p.records as Buffer | null)?.length ?? 0);
 
-test('a request limit far below the partition limit bounds the first partition too', async () => {
+test('case 10: fetch.max.bytes far below max.partition.fetch.bytes bounds the first partition too', async () => {
   const res = await fetchAll('limits', [0], 100_000, 20_000_000);
   const [n] = sizes(res);
   assert.ok(n! > 0 && n! <= 100_000, `${n} bytes for a request limit of 100000`);
