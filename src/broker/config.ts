@@ -31,6 +31,8 @@ export interface BrokerConfig {
   /** fetch.max.bytes: most record bytes one Fetch answer carries, whatever the client asks (bounds the memory a request can claim). */
   fetchMaxBytes: number;
   retentionCheckIntervalMs: number;
+  /** num.recovery.threads.per.data.dir: partition logs closed at once at shutdown (bounds the files open together). */
+  numRecoveryThreadsPerDataDir: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   /** group.initial.rebalance.delay.ms: how long the first members of an empty group gather. */
   groupInitialRebalanceDelayMs: number;
@@ -82,6 +84,7 @@ export function defaultBrokerConfig(): BrokerConfig {
     tailCacheBytes: 1024 * 1024,
     fetchMaxBytes: 55 * 1024 * 1024,
     retentionCheckIntervalMs: 30_000,
+    numRecoveryThreadsPerDataDir: 8,
     logLevel: 'info',
     groupInitialRebalanceDelayMs: 3000,
     groupMinSessionTimeoutMs: 6000,

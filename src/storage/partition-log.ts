@@ -28,7 +28,7 @@ import {
   setPartitionLeaderEpoch,
 } from '../protocol/record-batch.js';
 import { DataError, firstRecordAtOrAfter, offsetOfMaxTimestamp } from '../protocol/records.js';
-import { CLEAN_SHUTDOWN_MARKER, writeLogStartOffset } from './checkpoint.js';
+import { CLEAN_SHUTDOWN_MARKER, replaceFile, writeLogStartOffset } from './checkpoint.js';
 import { StorageError, StorageErrorCode, ioError, offsetOutOfRange } from './errors.js';
 import { OpenMode, nodeFileOps, type FileOps, type LogFile } from './file-ops.js';
 import { checkLogConfig, defaultLogConfig, type LogConfig } from './log-config.js';
@@ -413,7 +413,7 @@ export class PartitionLog {
     return n;
   }
 
-  /** Waits for writes, fsyncs, writes the active segment's indexes, closes files, marks a clean shutdown. */
+  /** Waits for writes, fsyncs, closes files, marks a clean shutdown. Rejects when a step failed; the next open recovers the log. */
   close(): Promise<void> {
     if (this.closePromise === null) this.closePromise = this.doClose();
     return this.closePromise;
@@ -488,8 +488,8 @@ export class PartitionLog {
   /** Index files written and data fsynced, so recovery never has to scan this segment. */
   private async seal(seg: Segment): Promise<void> {
     seg.finishTimeIndex();
-    await this.ops.writeFile(seg.indexPath, seg.offsetIndex.toBuffer(), false);
-    await this.ops.writeFile(seg.timeIndexPath, seg.timeIndex.toBuffer(), false);
+    await replaceFile(this.ops, seg.indexPath, seg.offsetIndex.toBuffer());
+    await replaceFile(this.ops, seg.timeIndexPath, seg.timeIndex.toBuffer());
     if (seg.file !== null) {
       try {
         await this.timedSync(seg.file);
@@ -913,15 +913,12 @@ export class PartitionLog {
     try {
       await this.flush();
       await this.metaChain;
-      for (const seg of this.segments) {
-        if (seg.sealed || seg.file === null) continue;
-        seg.finishTimeIndex();
-        await this.ops.writeFile(seg.indexPath, seg.offsetIndex.toBuffer(), false);
-        await this.ops.writeFile(seg.timeIndexPath, seg.timeIndex.toBuffer(), false);
-      }
     } catch (err) {
       failure = err;
     }
+    // No index file is written here: the active segment's indexes are rebuilt from its scan at
+    // every open, and older segments wrote theirs when sealed. So closing opens no file but the
+    // marker, and a full disk or a vanished directory cannot leave a damaged index behind.
     for (const seg of this.segments) {
       const file = seg.file;
       seg.file = null;
