@@ -31,6 +31,8 @@ export interface BrokerConfig {
   /** fetch.max.bytes: most record bytes one Fetch answer carries, whatever the client asks (bounds the memory a request can claim). */
   fetchMaxBytes: number;
   retentionCheckIntervalMs: number;
+  /** log.open.segments.max: sealed-segment files kept open at once across all logs (least recently used closed first). */
+  logOpenSegmentsMax: number;
   /** num.recovery.threads.per.data.dir: partition logs closed at once at shutdown (bounds the files open together). */
   numRecoveryThreadsPerDataDir: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
@@ -85,6 +87,7 @@ export function defaultBrokerConfig(): BrokerConfig {
     fetchMaxBytes: 55 * 1024 * 1024,
     retentionCheckIntervalMs: 30_000,
     numRecoveryThreadsPerDataDir: 8,
+    logOpenSegmentsMax: 256,
     logLevel: 'info',
     groupInitialRebalanceDelayMs: 3000,
     groupMinSessionTimeoutMs: 6000,

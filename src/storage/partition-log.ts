@@ -35,17 +35,21 @@ import { checkLogConfig, defaultLogConfig, type LogConfig } from './log-config.j
 import { recoverLog, type RecoveredLog, type RecoveredProducerBatch } from './recovery.js';
 import { Segment, readFully } from './segment.js';
 import { TailCache } from './tail-cache.js';
+import { OpenSegments, sharedOpenSegments } from './open-segments.js';
 
 export { StorageError, StorageErrorCode } from './errors.js';
 export { defaultLogConfig, checkLogConfig, type LogConfig } from './log-config.js';
 export { nodeFileOps, OpenMode, type FileOps, type LogFile } from './file-ops.js';
 export type { RecoveredProducerBatch } from './recovery.js';
+export { OpenSegments, DEFAULT_OPEN_SEGMENTS_MAX } from './open-segments.js';
 
 export interface PartitionLogOptions {
   /** File operations; tests substitute one that counts fsyncs or fails on demand. */
   fileOps?: FileOps;
   /** Milliseconds since the epoch, for segment.ms. */
   clock?: () => number;
+  /** The bounded set of open sealed-segment files this log shares with others (log.open.segments.max). */
+  openSegments?: OpenSegments;
 }
 
 export interface AppendResult {
@@ -104,6 +108,7 @@ export class PartitionLog {
 
   private cfg: LogConfig;
   private readonly ops: FileOps;
+  private readonly openSegments: OpenSegments;
   private readonly clock: () => number;
   private segments: Segment[];
   /** Log start offset (Kafka's "LSO" is the last stable offset, which transactions add; this is not it). */
@@ -133,9 +138,10 @@ export class PartitionLog {
   private recovering: Promise<void> | null;
   private syncDone: Promise<void>;
 
-  private constructor(dir: string, config: LogConfig, ops: FileOps, clock: () => number, segments: Segment[], logStart: number, producers: RecoveredProducerBatch[], notes: string[]) {
+  private constructor(dir: string, config: LogConfig, ops: FileOps, openSegments: OpenSegments, clock: () => number, segments: Segment[], logStart: number, producers: RecoveredProducerBatch[], notes: string[]) {
     this.dir = dir;
     this.cfg = config;
+    this.openSegments = openSegments;
     this.advanceListeners = new Set();
     this.fsyncListeners = new Set();
     this.recoveredProducerBatches = producers;
@@ -176,7 +182,7 @@ export class PartitionLog {
     const ops = options.fileOps ?? nodeFileOps;
     const clock = options.clock ?? Date.now;
     const r = await recoverLog(dir, ops, config, clock());
-    return new PartitionLog(dir, { ...config }, ops, clock, r.segments, r.logStartOffset, r.producerBatches, r.notes);
+    return new PartitionLog(dir, { ...config }, ops, options.openSegments ?? sharedOpenSegments, clock, r.segments, r.logStartOffset, r.producerBatches, r.notes);
   }
 
   get logStartOffset(): number {
@@ -499,6 +505,8 @@ export class PartitionLog {
     }
     seg.sealed = true;
     if (seg.writtenNextOffset > this.durable) this.setDurable(seg.writtenNextOffset, seg);
+    // Its handle now counts against log.open.segments.max like any sealed segment's.
+    if (seg.file !== null) this.openSegments.use(seg);
   }
 
   private async writeRun(seg: Segment, items: PendingWrite[], i: number, j: number): Promise<void> {
@@ -677,6 +685,7 @@ export class PartitionLog {
     await this.metaChain;
     const segments = this.segments;
     for (const seg of segments) {
+      this.openSegments.forget(seg);
       const file = seg.file;
       seg.file = null;
       if (file !== null) await file.close().catch(noop);
@@ -760,19 +769,29 @@ export class PartitionLog {
     return this.segments[lo]!;
   }
 
+  /** The segment's open file, opened on demand; the caller holds seg.readers so it stays open. */
   private async fileFor(seg: Segment): Promise<LogFile> {
     if (seg.file === null) {
-      const file = await this.ops.open(seg.logPath, OpenMode.read);
+      let file: LogFile;
+      try {
+        file = await this.ops.open(seg.logPath, OpenMode.read);
+      } catch (err) {
+        throw ioError(`opening ${seg.logPath}`, err);
+      }
       // Another read may have opened it meanwhile; keep one handle.
       if (seg.file === null) seg.file = file;
-      else await file.close();
+      else await file.close().catch(noop);
     }
+    // A deleted segment's file is closed by its last reader instead.
+    if (seg.sealed && !seg.deleted) this.openSegments.use(seg);
     return seg.file;
   }
 
   private releaseReader(seg: Segment): void {
     seg.readers--;
-    if (seg.deleted && seg.readers === 0) this.closeSegmentFile(seg);
+    if (seg.readers > 0) return;
+    if (seg.deleted) this.closeSegmentFile(seg);
+    else if (this.openSegments.size > this.openSegments.limit) this.openSegments.trim();
   }
 
   private async readSegment(seg: Segment, offset: number, maxBytes: number): Promise<Buffer[]> {
@@ -878,6 +897,7 @@ export class PartitionLog {
   }
 
   private closeSegmentFile(seg: Segment): void {
+    this.openSegments.forget(seg);
     const file = seg.file;
     seg.file = null;
     if (file !== null) file.close().catch(noop);
@@ -920,6 +940,7 @@ export class PartitionLog {
     // every open, and older segments wrote theirs when sealed. So closing opens no file but the
     // marker, and a full disk or a vanished directory cannot leave a damaged index behind.
     for (const seg of this.segments) {
+      this.openSegments.forget(seg);
       const file = seg.file;
       seg.file = null;
       if (file !== null) await file.close().catch(noop);
