@@ -936,6 +936,9 @@ export class PartitionLog {
     } catch (err) {
       failure = err;
     }
+    // The closing fsync itself failed: cut back to the durable offset before the files close
+    // (and the process perhaps exits), or the next start would find those records again.
+    if (this.failure !== null) await this.startRecovery();
     // No index file is written here: the active segment's indexes are rebuilt from its scan at
     // every open, and older segments wrote theirs when sealed. So closing opens no file but the
     // marker, and a full disk or a vanished directory cannot leave a damaged index behind.

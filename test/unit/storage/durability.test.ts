@@ -217,4 +217,20 @@ describe('PartitionLog group commit and write failures', () => {
       await log.close();
     });
   });
+
+  it('case 2: an fsync that fails while closing cuts the log back to its last successful fsync before close() returns', async () => {
+    await withLogDir(async (dir) => {
+      const ops = new FaultyOps();
+      const log = await PartitionLog.open(dir, testConfig(), { fileOps: ops });
+      await log.append(makeBatch({ records: 2, fill: 1 })).written;
+      await log.flush();
+      await log.append(makeBatch({ records: 3, fill: 2 })).written; // written, never fsynced
+      ops.failSyncs.push(errno('EIO'));
+      await assert.rejects(log.close(), (e: unknown) => e instanceof StorageError && /EIO/.test(e.message));
+      const reopened = await PartitionLog.open(dir, testConfig());
+      assert.equal(reopened.logEndOffset, 2);
+      assert.deepEqual(await allRanges(reopened), [[0, 2]]);
+      await reopened.close();
+    });
+  });
 });
