@@ -288,7 +288,11 @@ export class Broker implements ConnectionHost, ClusterView {
       await closed;
       this.groups?.close();
       await this.topics.closeAll();
-      await this.groups?.offsets.close();
+      try {
+        await this.groups?.offsets.close();
+      } catch (e) {
+        this.logger.warn('committed-offsets log not closed cleanly; the next start recovers it', { error: e });
+      }
       this.logger.info('broker stopped');
     })();
     return this.stopping;

@@ -50,6 +50,10 @@ export interface BrokerConfig {
   /** decompressed.batch.max.bytes: most bytes one compressed batch may inflate to when the broker reads its records; bounds the records a compressed batch may declare. */
   decompressedBatchMaxBytes: number;
   retentionCheckIntervalMs: number;
+  /** log.open.segments.max: sealed-segment files kept open at once across all logs (least recently used closed first). */
+  logOpenSegmentsMax: number;
+  /** num.recovery.threads.per.data.dir: partition logs closed at once at shutdown (bounds the files open together). */
+  numRecoveryThreadsPerDataDir: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   /** group.initial.rebalance.delay.ms: how long the first members of an empty group gather. */
   groupInitialRebalanceDelayMs: number;
@@ -109,6 +113,8 @@ export function defaultBrokerConfig(): BrokerConfig {
     fetchMaxBytes: 55 * 1024 * 1024,
     decompressedBatchMaxBytes: DEFAULT_MAX_DECOMPRESSED,
     retentionCheckIntervalMs: 30_000,
+    numRecoveryThreadsPerDataDir: 8,
+    logOpenSegmentsMax: 256,
     logLevel: 'info',
     groupInitialRebalanceDelayMs: 3000,
     groupMinSessionTimeoutMs: 6000,

@@ -5,7 +5,7 @@ import { Broker } from '../broker/broker.js';
 import { Logger } from '../broker/logger.js';
 import { startHttpServer } from '../http/server.js';
 import { loadBrokerConfig, ConfigError } from '../broker/settings.js';
-import { openLog } from './storage.js';
+import { openLogFor } from './storage.js';
 
 export interface StartFlags {
   config?: string;
@@ -24,7 +24,7 @@ export async function runStart(flags: Record<string, string | undefined>, config
     throw e;
   }
   const logger = new Logger(config.logLevel);
-  const broker = new Broker(config, { openLog, logger });
+  const broker = new Broker(config, { openLog: openLogFor(config.logOpenSegmentsMax), logger });
   let http: Awaited<ReturnType<typeof startHttpServer>> | null = null;
   let stopping = false;
   const stop = async (signal: string): Promise<void> => {

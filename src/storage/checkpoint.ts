@@ -30,3 +30,18 @@ export async function writeLogStartOffset(ops: FileOps, dir: string, offset: num
   await ops.rename(path + TEMP_SUFFIX, path);
   await ops.syncDir(dir);
 }
+
+/**
+ * Replaces a file through a temporary one and a rename (no fsync: index files are checked at
+ * open and rebuilt when damaged). A failed write, on a full disk say, leaves the old file or
+ * none, never a truncated one; the temporary file is removed, or by the next open if not.
+ */
+export async function replaceFile(ops: FileOps, path: string, data: Buffer): Promise<void> {
+  try {
+    await ops.writeFile(path + TEMP_SUFFIX, data, false);
+    await ops.rename(path + TEMP_SUFFIX, path);
+  } catch (err) {
+    await ops.unlink(path + TEMP_SUFFIX).catch(() => undefined);
+    throw err;
+  }
+}

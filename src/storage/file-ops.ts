@@ -70,6 +70,31 @@ class NodeLogFile implements LogFile {
   }
 }
 
+/**
+ * Most descriptors the storage layer opens for a moment at once (a directory to fsync, a
+ * small file to read or replace, a directory listing). Every partition does this at start,
+ * at close and after creating a segment; with hundreds of partitions doing it together the
+ * process would run out of descriptors, so the excess waits its turn instead. Segment files,
+ * which stay open, are not counted here.
+ */
+export const TRANSIENT_FILES_MAX = 16;
+
+let transientOpen = 0;
+const transientWaiting: Array<() => void> = [];
+
+async function transient<T>(fn: () => Promise<T>): Promise<T> {
+  if (transientOpen >= TRANSIENT_FILES_MAX) await new Promise<void>((resolve) => transientWaiting.push(resolve));
+  else transientOpen++;
+  try {
+    return await fn();
+  } finally {
+    // Hand the slot straight to the next waiter, or give it back.
+    const next = transientWaiting.shift();
+    if (next !== undefined) next();
+    else transientOpen--;
+  }
+}
+
 function isMissing(err: unknown): boolean {
   return (err as NodeJS.ErrnoException | null)?.code === 'ENOENT';
 }
@@ -78,22 +103,26 @@ export const nodeFileOps: FileOps = {
   async open(path, mode) {
     return new NodeLogFile(await open(path, mode));
   },
-  async readFile(path) {
-    try {
-      return await readFile(path);
-    } catch (err) {
-      if (isMissing(err)) return null;
-      throw err;
-    }
+  readFile(path) {
+    return transient(async () => {
+      try {
+        return await readFile(path);
+      } catch (err) {
+        if (isMissing(err)) return null;
+        throw err;
+      }
+    });
   },
-  async writeFile(path, data, sync) {
-    const fh = await open(path, 'w');
-    try {
-      await fh.writeFile(data);
-      if (sync) await fh.sync();
-    } finally {
-      await fh.close();
-    }
+  writeFile(path, data, sync) {
+    return transient(async () => {
+      const fh = await open(path, 'w');
+      try {
+        await fh.writeFile(data);
+        if (sync) await fh.sync();
+      } finally {
+        await fh.close();
+      }
+    });
   },
   rename(from, to) {
     return rename(from, to);
@@ -106,7 +135,7 @@ export const nodeFileOps: FileOps = {
     }
   },
   readdir(path) {
-    return readdir(path);
+    return transient(() => readdir(path));
   },
   async mkdir(path) {
     await mkdir(path, { recursive: true });
@@ -123,12 +152,14 @@ export const nodeFileOps: FileOps = {
       throw err;
     }
   },
-  async syncDir(path) {
-    const fh = await open(path, 'r');
-    try {
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
+  syncDir(path) {
+    return transient(async () => {
+      const fh = await open(path, 'r');
+      try {
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+    });
   },
 };

@@ -9,6 +9,13 @@
 // Three positions move forward: logEndOffset (assigned), highWatermark (written to the file,
 // visible to reads) and the durable offset (fsynced). A failed write rolls logEndOffset back
 // to the high watermark and cuts the file there, so the log stays whole and later appends work.
+//
+// A failed fsync is different: the OS may have dropped the dirty pages it could not write, so
+// what the page cache shows past the durable offset says nothing about the disk. The log goes
+// offline (appends, reads and flushes fail with RIV_ERR_STORAGE), its high watermark drops to
+// the durable offset, and it is recovered from disk: the files are cut back to the last
+// successful fsync and reopened through recovery. Nothing past that point stays readable, so
+// a producer told the append failed can retry and its records land once.
 
 import { join } from 'node:path';
 import {
@@ -21,24 +28,28 @@ import {
   setPartitionLeaderEpoch,
 } from '../protocol/record-batch.js';
 import { DataError, firstRecordAtOrAfter, offsetOfMaxTimestamp } from '../protocol/records.js';
-import { CLEAN_SHUTDOWN_MARKER, writeLogStartOffset } from './checkpoint.js';
+import { CLEAN_SHUTDOWN_MARKER, replaceFile, writeLogStartOffset } from './checkpoint.js';
 import { StorageError, StorageErrorCode, ioError, offsetOutOfRange } from './errors.js';
 import { OpenMode, nodeFileOps, type FileOps, type LogFile } from './file-ops.js';
 import { checkLogConfig, defaultLogConfig, type LogConfig } from './log-config.js';
-import { recoverLog, type RecoveredProducerBatch } from './recovery.js';
+import { recoverLog, type RecoveredLog, type RecoveredProducerBatch } from './recovery.js';
 import { MAX_RELATIVE_OFFSET, Segment, fitsRelativeOffset, lastOffsetOf, readFully } from './segment.js';
 import { TailCache } from './tail-cache.js';
+import { OpenSegments, sharedOpenSegments } from './open-segments.js';
 
 export { StorageError, StorageErrorCode } from './errors.js';
 export { defaultLogConfig, checkLogConfig, type LogConfig } from './log-config.js';
 export { nodeFileOps, OpenMode, type FileOps, type LogFile } from './file-ops.js';
 export type { RecoveredProducerBatch } from './recovery.js';
+export { OpenSegments, DEFAULT_OPEN_SEGMENTS_MAX } from './open-segments.js';
 
 export interface PartitionLogOptions {
   /** File operations; tests substitute one that counts fsyncs or fails on demand. */
   fileOps?: FileOps;
   /** Milliseconds since the epoch, for segment.ms. */
   clock?: () => number;
+  /** The bounded set of open sealed-segment files this log shares with others (log.open.segments.max). */
+  openSegments?: OpenSegments;
 }
 
 export interface AppendResult {
@@ -75,6 +86,15 @@ interface FlushWaiter {
 
 const noop = (): void => undefined;
 
+/** A failed fsync while sealing: the writer takes the log offline rather than only rolling back. */
+class FsyncFailure extends Error {
+  readonly error: StorageError;
+  constructor(error: StorageError) {
+    super(error.message);
+    this.error = error;
+  }
+}
+
 export class PartitionLog {
   readonly dir: string;
   /** Called synchronously, in the turn a write completed, whenever highWatermark advances. */
@@ -88,6 +108,7 @@ export class PartitionLog {
 
   private cfg: LogConfig;
   private readonly ops: FileOps;
+  private readonly openSegments: OpenSegments;
   private readonly clock: () => number;
   private segments: Segment[];
   /** Log start offset (Kafka's "LSO" is the last stable offset, which transactions add; this is not it). */
@@ -109,10 +130,18 @@ export class PartitionLog {
   private metaChain: Promise<void>;
   private state: 'open' | 'closing' | 'closed';
   private closePromise: Promise<void> | null;
+  /** Segment and byte position of the durable offset, where recovery after a failed fsync cuts. */
+  private durableBase: number;
+  private durableSize: number;
+  /** Set while the log is offline after a failed fsync: what every request is told until recovery ends. */
+  private failure: StorageError | null;
+  private recovering: Promise<void> | null;
+  private syncDone: Promise<void>;
 
-  private constructor(dir: string, config: LogConfig, ops: FileOps, clock: () => number, segments: Segment[], logStart: number, producers: RecoveredProducerBatch[], notes: string[]) {
+  private constructor(dir: string, config: LogConfig, ops: FileOps, openSegments: OpenSegments, clock: () => number, segments: Segment[], logStart: number, producers: RecoveredProducerBatch[], notes: string[]) {
     this.dir = dir;
     this.cfg = config;
+    this.openSegments = openSegments;
     this.advanceListeners = new Set();
     this.fsyncListeners = new Set();
     this.recoveredProducerBatches = producers;
@@ -126,6 +155,8 @@ export class PartitionLog {
     this.hw = this.leo;
     // Recovery cut the tail at what the disk holds; everything there counts as durable.
     this.durable = this.leo;
+    this.durableBase = last.baseOffset;
+    this.durableSize = last.writtenSize;
     this.maxTs = -1;
     this.maxTsOffset = -1;
     this.cache = new TailCache(config.tailCacheBytes);
@@ -139,6 +170,9 @@ export class PartitionLog {
     this.metaChain = Promise.resolve();
     this.state = 'open';
     this.closePromise = null;
+    this.failure = null;
+    this.recovering = null;
+    this.syncDone = Promise.resolve();
     this.recomputeMaxTimestamp();
   }
 
@@ -148,7 +182,7 @@ export class PartitionLog {
     const ops = options.fileOps ?? nodeFileOps;
     const clock = options.clock ?? Date.now;
     const r = await recoverLog(dir, ops, config, clock());
-    return new PartitionLog(dir, { ...config }, ops, clock, r.segments, r.logStartOffset, r.producerBatches, r.notes);
+    return new PartitionLog(dir, { ...config }, ops, options.openSegments ?? sharedOpenSegments, clock, r.segments, r.logStartOffset, r.producerBatches, r.notes);
   }
 
   get logStartOffset(): number {
@@ -190,6 +224,7 @@ export class PartitionLog {
 
   append(batches: Buffer): AppendResult {
     this.assertOpen();
+    this.assertOnline();
     if (batches.length < BATCH_HEADER_SIZE) {
       throw new StorageError(StorageErrorCode.corrupt, `append of ${batches.length} bytes holds no whole record batch; validate batches before appending`);
     }
@@ -237,6 +272,7 @@ export class PartitionLog {
   /** Group commit: resolves once everything appended before the call is fsynced. */
   flush(): Promise<void> {
     if (this.state === 'closed') return Promise.reject(this.closedError());
+    if (this.failure !== null) return Promise.reject(this.offlineError());
     const target = this.leo;
     if (target <= this.durable) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
@@ -252,6 +288,7 @@ export class PartitionLog {
    */
   async read(offset: number, maxBytes: number): Promise<Buffer[]> {
     this.assertNotClosed();
+    this.assertOnline();
     if (offset < this.startOffset || offset > this.hw) throw offsetOutOfRange(offset, this.startOffset, this.hw);
     if (offset === this.hw) return [];
     const cached = this.cache.read(offset, maxBytes);
@@ -274,6 +311,7 @@ export class PartitionLog {
    */
   async offsetForTimestamp(timestamp: number): Promise<{ offset: number; timestamp: number } | null> {
     this.assertNotClosed();
+    this.assertOnline();
     // A copy: retention may drop segments while this awaits.
     for (const seg of this.segments.slice()) {
       if (seg.maxTimestamp < timestamp || seg.writtenNextOffset <= this.startOffset) continue;
@@ -315,6 +353,7 @@ export class PartitionLog {
    */
   async maxTimestampInfo(): Promise<{ offset: number; timestamp: number }> {
     this.assertNotClosed();
+    this.assertOnline();
     const ts = this.maxTs;
     // The last offset of the first batch carrying `ts`.
     const last = this.maxTsOffset;
@@ -342,6 +381,7 @@ export class PartitionLog {
   /** DeleteRecords: raises the log start offset (persisted), removes segments wholly below it. */
   async deleteRecordsBefore(offset: number): Promise<number> {
     this.assertOpen();
+    this.assertOnline();
     if (offset < 0 || offset > this.hw) throw offsetOutOfRange(offset, this.startOffset, this.hw);
     if (offset <= this.startOffset) return this.startOffset;
     this.startOffset = offset;
@@ -357,7 +397,7 @@ export class PartitionLog {
 
   /** Deletes whole old segments past retention.ms / retention.bytes; never the active segment. */
   async enforceRetention(now: number): Promise<void> {
-    if (this.state !== 'open') return;
+    if (this.state !== 'open' || this.failure !== null) return;
     const { retentionMs, retentionBytes } = this.cfg;
     let size = this.sizeBytes();
     const doomed: Segment[] = [];
@@ -384,7 +424,7 @@ export class PartitionLog {
     return n;
   }
 
-  /** Waits for writes, fsyncs, writes the active segment's indexes, closes files, marks a clean shutdown. */
+  /** Waits for writes, fsyncs, closes files, marks a clean shutdown. Rejects when a step failed; the next open recovers the log. */
   close(): Promise<void> {
     if (this.closePromise === null) this.closePromise = this.doClose();
     return this.closePromise;
@@ -409,6 +449,11 @@ export class PartitionLog {
         this.queue = [];
         let i = 0;
         while (i < items.length) {
+          if (this.failure !== null) {
+            // Offline since these were taken off the queue: none of them may become readable.
+            for (let k = i; k < items.length; k++) items[k]!.reject(this.failure);
+            break;
+          }
           const seg = items[i]!.segment;
           let j = i + 1;
           while (j < items.length && items[j]!.segment === seg) j++;
@@ -417,8 +462,10 @@ export class PartitionLog {
             await this.writeRun(seg, items, i, j);
           } catch (err) {
             await this.failWrites(seg, items, i, err);
+            if (err instanceof FsyncFailure) this.goOffline(err.error);
             break;
           }
+          if (this.failure !== null) continue; // the check above rejects them
           this.completeRun(seg, items, i, j);
           i = j;
         }
@@ -452,10 +499,19 @@ export class PartitionLog {
   /** Index files written and data fsynced, so recovery never has to scan this segment. */
   private async seal(seg: Segment): Promise<void> {
     seg.finishTimeIndex();
-    await this.ops.writeFile(seg.indexPath, seg.offsetIndex.toBuffer(), false);
-    await this.ops.writeFile(seg.timeIndexPath, seg.timeIndex.toBuffer(), false);
-    if (seg.file !== null) await this.timedSync(seg.file);
+    await replaceFile(this.ops, seg.indexPath, seg.offsetIndex.toBuffer());
+    await replaceFile(this.ops, seg.timeIndexPath, seg.timeIndex.toBuffer());
+    if (seg.file !== null) {
+      try {
+        await this.timedSync(seg.file);
+      } catch (err) {
+        throw new FsyncFailure(ioError(`fsync of ${seg.logPath} while sealing it`, err));
+      }
+    }
     seg.sealed = true;
+    if (seg.writtenNextOffset > this.durable) this.setDurable(seg.writtenNextOffset, seg);
+    // Its handle now counts against log.open.segments.max like any sealed segment's.
+    if (seg.file !== null) this.openSegments.use(seg);
   }
 
   private async writeRun(seg: Segment, items: PendingWrite[], i: number, j: number): Promise<void> {
@@ -511,21 +567,12 @@ export class PartitionLog {
     this.hw = items[j - 1]!.endOffset;
     for (let k = i; k < j; k++) items[k]!.resolve();
     this.maybeSync();
-    for (const listener of this.advanceListeners) {
-      try {
-        listener();
-      } catch (err) {
-        // The writer must keep going; surface the listener's bug as an uncaught exception.
-        queueMicrotask(() => {
-          throw err;
-        });
-      }
-    }
+    this.notifyAdvance();
   }
 
   /** Rejects the failed run and everything queued after it, and rolls the log back to the high watermark. */
   private async failWrites(seg: Segment, items: PendingWrite[], i: number, cause: unknown): Promise<void> {
-    const error = ioError(`writing to ${seg.logPath} at byte ${items[i]!.position}`, cause);
+    const error = cause instanceof FsyncFailure ? cause.error : ioError(`writing to ${seg.logPath} at byte ${items[i]!.position}`, cause);
     const failed = items.slice(i).concat(this.queue);
     this.queue = [];
     const idx = this.segments.indexOf(seg);
@@ -566,12 +613,14 @@ export class PartitionLog {
   private maybeSync(): void {
     if (this.syncing || this.flushWaiters.length === 0) return;
     if (this.flushWaiters[0]!.target > this.hw) return; // its write is still in flight
+    if (this.failure !== null) return;
     const upTo = this.hw;
     const seg = this.lastWritten;
+    const size = seg.writtenSize;
     const syncDir = this.dirDirty;
     this.dirDirty = false;
     this.syncing = true;
-    void (async () => {
+    this.syncDone = (async () => {
       let error: StorageError | null = null;
       try {
         // A sealed segment was fsynced when sealed, before any write reached the next one.
@@ -582,16 +631,133 @@ export class PartitionLog {
         error = ioError(`fsync of ${seg.logPath}`, err);
       }
       this.syncing = false;
-      if (error === null && upTo > this.durable) this.durable = upTo;
+      if (error !== null) {
+        // Rejects every flush waiter and whatever is queued, with this error.
+        this.goOffline(error);
+        return;
+      }
+      if (upTo > this.durable) {
+        this.durable = upTo;
+        this.durableBase = seg.baseOffset;
+        this.durableSize = size;
+      }
       let n = 0;
       while (n < this.flushWaiters.length && this.flushWaiters[n]!.target <= upTo) n++;
       const done = this.flushWaiters.splice(0, n);
-      for (const f of done) {
-        if (error === null) f.resolve();
-        else f.reject(error);
-      }
+      for (const f of done) f.resolve();
       this.maybeSync();
     })();
+  }
+
+  private setDurable(offset: number, seg: Segment): void {
+    this.durable = offset;
+    this.durableBase = seg.baseOffset;
+    this.durableSize = seg.writtenSize;
+  }
+
+  // --- offline after a failed fsync, and recovery from disk ---
+
+  /**
+   * Takes the log offline: nothing past the durable offset stays readable or is acknowledged,
+   * every waiting caller gets `error`, and recovery from disk starts.
+   */
+  private goOffline(error: StorageError): void {
+    if (this.failure === null) this.failure = error;
+    const failure = this.offlineError();
+    this.hw = Math.min(this.hw, this.durable);
+    this.leo = this.hw;
+    this.cache.clear();
+    for (const w of this.queue.splice(0)) w.reject(failure);
+    for (const f of this.flushWaiters.splice(0)) f.reject(failure);
+    // Parked fetches look again and see the lowered high watermark.
+    this.notifyAdvance();
+    void this.startRecovery();
+  }
+
+  /** One recovery at a time; a failed one leaves the log offline and the next request tries again. */
+  private startRecovery(): Promise<void> {
+    if (this.recovering === null && this.failure !== null && this.state !== 'closed') {
+      this.recovering = this.recoverFromDisk().finally(() => {
+        this.recovering = null;
+      });
+    }
+    return this.recovering ?? Promise.resolve();
+  }
+
+  private async recoverFromDisk(): Promise<void> {
+    if (this.writing) await new Promise<void>((resolve) => this.drainWaiters.push(resolve));
+    await this.syncDone;
+    await this.metaChain;
+    const segments = this.segments;
+    for (const seg of segments) {
+      this.openSegments.forget(seg);
+      const file = seg.file;
+      seg.file = null;
+      if (file !== null) await file.close().catch(noop);
+    }
+    try {
+      // Cut everything after the last successful fsync, then reopen as after a crash.
+      let kept = false;
+      for (const seg of segments) {
+        if (seg.baseOffset < this.durableBase) continue;
+        if (seg.baseOffset === this.durableBase || !kept) {
+          const stat = await this.ops.stat(seg.logPath);
+          if (stat !== null) {
+            const file = await this.ops.open(seg.logPath, OpenMode.readWrite);
+            try {
+              await file.truncate(seg.baseOffset === this.durableBase ? this.durableSize : 0);
+              await file.sync();
+            } finally {
+              await file.close().catch(noop);
+            }
+          }
+          kept = true;
+        } else {
+          await Promise.all([this.ops.unlink(seg.logPath), this.ops.unlink(seg.indexPath), this.ops.unlink(seg.timeIndexPath)]);
+        }
+      }
+      await this.ops.syncDir(this.dir);
+      const r = await recoverLog(this.dir, this.ops, this.cfg, this.clock());
+      if (this.state === 'closed') {
+        for (const seg of r.segments) if (seg.file !== null) await seg.file.close().catch(noop);
+        return;
+      }
+      const cut = this.failure;
+      this.adopt(r);
+      this.recoveryNotes.push(`recovered from disk after a failed fsync (${cut?.message ?? ''}); the log now ends at offset ${this.leo}`, ...r.notes);
+      this.failure = null;
+      this.notifyAdvance();
+    } catch (err) {
+      // Still offline; the files are reopened by the next attempt.
+      this.failure = ioError(`recovering ${this.dir} after a failed fsync`, err);
+    }
+  }
+
+  /** Takes over the state recovery rebuilt from disk. */
+  private adopt(r: RecoveredLog): void {
+    this.segments = r.segments;
+    const last = r.segments[r.segments.length - 1]!;
+    this.startOffset = r.logStartOffset;
+    this.leo = last.writtenNextOffset;
+    this.hw = this.leo;
+    this.setDurable(this.leo, last);
+    this.cache.clear();
+    this.lastWritten = last;
+    this.dirDirty = false;
+    this.recomputeMaxTimestamp();
+  }
+
+  private notifyAdvance(): void {
+    for (const listener of this.advanceListeners) {
+      try {
+        listener();
+      } catch (err) {
+        // The writer must keep going; surface the listener's bug as an uncaught exception.
+        queueMicrotask(() => {
+          throw err;
+        });
+      }
+    }
   }
 
   // --- reading ---
@@ -608,19 +774,29 @@ export class PartitionLog {
     return this.segments[lo]!;
   }
 
+  /** The segment's open file, opened on demand; the caller holds seg.readers so it stays open. */
   private async fileFor(seg: Segment): Promise<LogFile> {
     if (seg.file === null) {
-      const file = await this.ops.open(seg.logPath, OpenMode.read);
+      let file: LogFile;
+      try {
+        file = await this.ops.open(seg.logPath, OpenMode.read);
+      } catch (err) {
+        throw ioError(`opening ${seg.logPath}`, err);
+      }
       // Another read may have opened it meanwhile; keep one handle.
       if (seg.file === null) seg.file = file;
-      else await file.close();
+      else await file.close().catch(noop);
     }
+    // A deleted segment's file is closed by its last reader instead.
+    if (seg.sealed && !seg.deleted) this.openSegments.use(seg);
     return seg.file;
   }
 
   private releaseReader(seg: Segment): void {
     seg.readers--;
-    if (seg.deleted && seg.readers === 0) this.closeSegmentFile(seg);
+    if (seg.readers > 0) return;
+    if (seg.deleted) this.closeSegmentFile(seg);
+    else if (this.openSegments.size > this.openSegments.limit) this.openSegments.trim();
   }
 
   private async readSegment(seg: Segment, offset: number, maxBytes: number): Promise<Buffer[]> {
@@ -726,6 +902,7 @@ export class PartitionLog {
   }
 
   private closeSegmentFile(seg: Segment): void {
+    this.openSegments.forget(seg);
     const file = seg.file;
     seg.file = null;
     if (file !== null) file.close().catch(noop);
@@ -754,20 +931,24 @@ export class PartitionLog {
   private async doClose(): Promise<void> {
     this.state = 'closing';
     if (this.writing) await new Promise<void>((resolve) => this.drainWaiters.push(resolve));
+    // Offline after a failed fsync: cut back to the durable offset before anything else, so
+    // what the producer was told failed does not come back at the next start.
+    if (this.failure !== null) await this.startRecovery();
     let failure: unknown = null;
     try {
       await this.flush();
       await this.metaChain;
-      for (const seg of this.segments) {
-        if (seg.sealed || seg.file === null) continue;
-        seg.finishTimeIndex();
-        await this.ops.writeFile(seg.indexPath, seg.offsetIndex.toBuffer(), false);
-        await this.ops.writeFile(seg.timeIndexPath, seg.timeIndex.toBuffer(), false);
-      }
     } catch (err) {
       failure = err;
     }
+    // The closing fsync itself failed: cut back to the durable offset before the files close
+    // (and the process perhaps exits), or the next start would find those records again.
+    if (this.failure !== null) await this.startRecovery();
+    // No index file is written here: the active segment's indexes are rebuilt from its scan at
+    // every open, and older segments wrote theirs when sealed. So closing opens no file but the
+    // marker, and a full disk or a vanished directory cannot leave a damaged index behind.
     for (const seg of this.segments) {
+      this.openSegments.forget(seg);
       const file = seg.file;
       seg.file = null;
       if (file !== null) await file.close().catch(noop);
@@ -790,6 +971,22 @@ export class PartitionLog {
 
   private assertNotClosed(): void {
     if (this.state === 'closed') throw this.closedError();
+  }
+
+  /** Offline after a failed fsync: refuse, and make sure a recovery is under way. */
+  private assertOnline(): void {
+    if (this.failure === null) return;
+    void this.startRecovery();
+    throw this.offlineError();
+  }
+
+  private offlineError(): StorageError {
+    const f = this.failure;
+    return new StorageError(
+      StorageErrorCode.io,
+      `partition log ${this.dir} is offline after a failed fsync and is being recovered from disk; records past offset ${this.durable} were not stored, retry (${f?.message ?? ''})`,
+      f ?? undefined,
+    );
   }
 
   private closedError(): StorageError {

@@ -11,7 +11,7 @@
 
 import { join } from 'node:path';
 import { baseSequence, producerEpoch, producerId, baseOffset as batchBaseOffset, batchSize, lastOffsetDelta, maxTimestamp } from '../protocol/record-batch.js';
-import { CLEAN_SHUTDOWN_MARKER, LOG_START_CHECKPOINT, TEMP_SUFFIX, readLogStartOffset } from './checkpoint.js';
+import { CLEAN_SHUTDOWN_MARKER, LOG_START_CHECKPOINT, TEMP_SUFFIX, readLogStartOffset, replaceFile } from './checkpoint.js';
 import { ioError } from './errors.js';
 import { OpenMode, type FileOps } from './file-ops.js';
 import type { LogConfig } from './log-config.js';
@@ -157,11 +157,15 @@ async function loadSealedSegment(dir: string, ops: FileOps, config: LogConfig, b
     seg.writtenNextOffset = nextBase;
     seg.nextOffset = nextBase;
     seg.finishTimeIndex();
-    await ops.writeFile(seg.indexPath, seg.offsetIndex.toBuffer(), false);
-    await ops.writeFile(seg.timeIndexPath, seg.timeIndex.toBuffer(), false);
+    await replaceFile(ops, seg.indexPath, seg.offsetIndex.toBuffer());
+    await replaceFile(ops, seg.timeIndexPath, seg.timeIndex.toBuffer());
+    // Sealed segments are opened on demand by reads; rebuilding must not leave one open each.
+    await seg.file.close();
+    seg.file = null;
     notes.push(`segment ${base}: rebuilt index files (${which})`);
     return seg;
   } catch (err) {
+    if (seg.file !== null) await seg.file.close().catch(() => undefined);
     throw ioError(`loading segment ${seg.logPath}`, err);
   }
 }

@@ -27,12 +27,19 @@ export interface StartOptions {
   args?: string[];
   env?: NodeJS.ProcessEnv;
   timeoutMs?: number;
+  /** Runs the broker under this open-file limit (`ulimit -n`); the pid stays the broker's. */
+  maxOpenFiles?: number;
 }
 
 export async function startBroker(opts: StartOptions = {}): Promise<BrokerProcess> {
   const ownDir = opts.dataDir === undefined;
   const dataDir = opts.dataDir ?? (await makeTempDir());
-  const child = spawn(process.execPath, [cliPath, 'start', '--port', '0', '--http-port', '0', '--data-dir', dataDir, ...(opts.args ?? [])], {
+  const argv = [cliPath, 'start', '--port', '0', '--http-port', '0', '--data-dir', dataDir, ...(opts.args ?? [])];
+  // With a limit, a shell sets it and execs node in its place, so child.pid is the broker's.
+  const [cmd, cmdArgs] = opts.maxOpenFiles === undefined
+    ? [process.execPath, argv]
+    : ['/bin/sh', ['-c', `ulimit -n ${opts.maxOpenFiles} && exec "$0" "$@"`, process.execPath, ...argv]];
+  const child = spawn(cmd, cmdArgs, {
     stdio: ['ignore', 'ignore', 'pipe'],
     env: { ...process.env, ...opts.env },
   });

@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { PartitionLog, StorageError, StorageErrorCode } from '../../../src/storage/partition-log.js';
 import { batchRanges, makeBatch } from '../../helpers/batches.js';
 import { FaultyOps, errno, testConfig, withLogDir } from './helpers.js';
+import { waitFor } from '../../helpers/wait.js';
+import { ErrorCode } from '../../../src/protocol/errors.js';
 
 const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
 
@@ -137,6 +139,98 @@ describe('PartitionLog group commit and write failures', () => {
       assert.equal(log.logEndOffset, 40);
       await log.destroy();
       await assert.rejects(stat(dir), (e: NodeJS.ErrnoException) => e.code === 'ENOENT');
+    });
+  });
+
+  /** Offset ranges of every batch from the log start to the high watermark (reads stop at a segment's end). */
+  const allRanges = async (log: PartitionLog): Promise<Array<[number, number]>> => {
+    const out: Array<[number, number]> = [];
+    for (let at = log.logStartOffset; at < log.highWatermark; ) {
+      const ranges = batchRanges(await log.read(at, 1 << 20));
+      out.push(...ranges);
+      at = ranges[ranges.length - 1]![1];
+    }
+    return out;
+  };
+
+  /** True once the log answers reads again (recovery after a failed fsync has finished). */
+  const online = async (log: PartitionLog): Promise<boolean> => {
+    try {
+      await log.read(0, 1 << 20);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+
+  it('case 2: a failed fsync after a successful write takes the log offline; the retry lands once and the failed copy is never readable', async () => {
+    await withLogDir(async (dir) => {
+      const ops = new FaultyOps();
+      const log = await PartitionLog.open(dir, testConfig(), { fileOps: ops });
+      await log.append(makeBatch({ records: 2, fill: 1 })).written;
+      await log.flush();
+      ops.failSyncs.push(errno('EIO'));
+      const bad = log.append(makeBatch({ records: 3, fill: 2 }));
+      await bad.written; // the write itself lands
+      await assert.rejects(log.flush(), (e: unknown) => e instanceof StorageError && e.kafkaCode === ErrorCode.KAFKA_STORAGE_ERROR && /EIO/.test(e.message));
+      assert.equal(log.highWatermark, 2, 'the high watermark does not stay past the durable offset');
+      await waitFor('recovery from disk', () => online(log));
+      assert.equal(log.logEndOffset, 2, 'recovery cut the log back to its last successful fsync');
+      // The producer retries what it was told failed: one copy, at the next offset.
+      const retry = log.append(makeBatch({ records: 3, fill: 2 }));
+      assert.equal(retry.baseOffset, 2);
+      await retry.written;
+      await log.flush();
+      assert.deepEqual(await allRanges(log), [[0, 2], [2, 5]]);
+      await log.close();
+      const reopened = await PartitionLog.open(dir, testConfig());
+      assert.deepEqual(await allRanges(reopened), [[0, 2], [2, 5]]);
+      await reopened.close();
+    });
+  });
+
+  it('case 2: while offline, appends, reads and flushes fail with KAFKA_STORAGE_ERROR; a failed recovery is tried again on the next request', async () => {
+    await withLogDir(async (dir) => {
+      const ops = new FaultyOps();
+      const log = await PartitionLog.open(dir, testConfig(), { fileOps: ops });
+      await log.append(makeBatch({ records: 2, fill: 1 })).written;
+      await log.flush();
+      // The first fails the group commit, the second the recovery's own fsync of the cut file.
+      ops.failSyncs.push(errno('ENOSPC'), errno('EIO'));
+      const acked = log.append(makeBatch({ records: 1, fill: 7 })); // acks=1: answered once written
+      const bad = log.append(makeBatch({ records: 3, fill: 2 }));
+      await acked.written;
+      await bad.written;
+      await assert.rejects(log.flush(), (e: unknown) => e instanceof StorageError && /ENOSPC/.test(e.message));
+      const isOffline = (e: unknown): boolean => e instanceof StorageError && e.kafkaCode === ErrorCode.KAFKA_STORAGE_ERROR && e.retriable && /offline/.test(e.message);
+      assert.throws(() => log.append(makeBatch()), isOffline);
+      await assert.rejects(log.read(0, 100), isOffline);
+      await assert.rejects(log.flush(), isOffline);
+      assert.equal(log.highWatermark, 2);
+      await waitFor('recovery from disk, tried again after the first attempt failed', () => online(log));
+      assert.equal(ops.failSyncs.length, 0, 'the first recovery hit the injected failure');
+      assert.equal(log.logEndOffset, 2, 'nothing past the last successful fsync survives, written or not');
+      assert.deepEqual(await allRanges(log), [[0, 2]]);
+      await log.append(makeBatch({ records: 3, fill: 2 })).written;
+      await log.flush();
+      assert.deepEqual(await allRanges(log), [[0, 2], [2, 5]]);
+      await log.close();
+    });
+  });
+
+  it('case 2: an fsync that fails while closing cuts the log back to its last successful fsync before close() returns', async () => {
+    await withLogDir(async (dir) => {
+      const ops = new FaultyOps();
+      const log = await PartitionLog.open(dir, testConfig(), { fileOps: ops });
+      await log.append(makeBatch({ records: 2, fill: 1 })).written;
+      await log.flush();
+      await log.append(makeBatch({ records: 3, fill: 2 })).written; // written, never fsynced
+      ops.failSyncs.push(errno('EIO'));
+      await assert.rejects(log.close(), (e: unknown) => e instanceof StorageError && /EIO/.test(e.message));
+      const reopened = await PartitionLog.open(dir, testConfig());
+      assert.equal(reopened.logEndOffset, 2);
+      assert.deepEqual(await allRanges(reopened), [[0, 2]]);
+      await reopened.close();
     });
   });
 });

@@ -27,6 +27,8 @@ export class FaultyOps implements FileOps {
   failWrites: Error[] = [];
   /** When set, every fsync waits this many macrotask turns (lets callers pile up). */
   syncDelayTurns = 0;
+  /** Errors thrown by the next fsyncs of data files, in turn, after the data was written (EIO, ENOSPC, EMFILE). */
+  failSyncs: Error[] = [];
 
   open = async (path: string, mode: Parameters<FileOps['open']>[1]): Promise<LogFile> => {
     const inner = await nodeFileOps.open(path, mode);
@@ -49,6 +51,8 @@ export class FaultyOps implements FileOps {
         const span = { start: self.seq++, end: -1 };
         self.syncSpans.push(span);
         for (let i = 0; i < self.syncDelayTurns; i++) await new Promise((r) => setImmediate(r));
+        const err = self.failSyncs.shift();
+        if (err !== undefined) throw err;
         await inner.sync();
         span.end = self.seq++;
       },
