@@ -71,7 +71,7 @@ export const brokerKeys: Readonly<Record<string, { apply: Apply; help: string }>
   'fetch.max.bytes': { apply: (c, v, k) => void (c.fetchMaxBytes = int(1024)(v, k)), help: 'most record bytes in one Fetch answer, whatever the client asks (default 57671680)' },
   'log.tail.cache.bytes': { apply: (c, v, k) => void (c.tailCacheBytes = int(0)(v, k)), help: 'recent bytes per partition served from memory (default 1048576)' },
   'log.open.segments.max': { apply: (c, v, k) => void (c.logOpenSegmentsMax = int(1)(v, k)), help: 'sealed segment files kept open at once across all partitions; the least recently read are closed and reopened on demand (default 256)' },
-  'num.recovery.threads.per.data.dir': { apply: (c, v, k) => void (c.numRecoveryThreadsPerDataDir = int(1, 1024)(v, k)), help: 'partition logs closed at once at shutdown, which bounds the files they open together (default 8)' },
+  'num.recovery.threads.per.data.dir': { apply: (c, v, k) => void (c.numRecoveryThreadsPerDataDir = int(1, 1024)(v, k)), help: 'partition logs opened (start-up, topic creation) or closed (shutdown) at once, which bounds the files they open together (default 8)' },
   'log.retention.check.interval.ms': { apply: (c, v, k) => void (c.retentionCheckIntervalMs = int(100)(v, k)), help: 'how often retention runs (default 30000)' },
   'group.initial.rebalance.delay.ms': { apply: (c, v, k) => void (c.groupInitialRebalanceDelayMs = int(0)(v, k)), help: 'time the first members of an empty group have to join before the first rebalance (default 3000)' },
   'group.min.session.timeout.ms': { apply: (c, v, k) => void (c.groupMinSessionTimeoutMs = int(1)(v, k)), help: 'smallest session timeout a consumer may ask for (default 6000)' },

@@ -14,8 +14,6 @@ import type { Logger } from './logger.js';
 const LEGAL_NAME = /^[a-zA-Z0-9._-]+$/;
 const MAX_NAME_LENGTH = 249;
 const PRODUCER_ID_BLOCK = 1000;
-/** Partition logs opened at once when a topic is created or loaded: bounds open files and keeps other clients served. */
-const OPENS_AT_ONCE = 64;
 /** Internal logs live beside the topics in the data directory under these names. */
 const RESERVED_NAMES = new Set(['__consumer_offsets', '__transaction_state']);
 /** A partition directory's name: `<topic>-<index>`, the index without leading zeros. */
@@ -175,13 +173,17 @@ export class TopicRegistry {
     await Promise.all(doomed.map((d) => rm(join(dataDir, d), { recursive: true, force: true })));
   }
 
-  /** Opens (recovering) the logs of partitions `from`..`count - 1`, a few at a time; the caller adds them to the topic. */
+  /**
+   * Opens (recovering) the logs of partitions `from`..`count - 1`, `num.recovery.threads.per.data.dir`
+   * at a time (bounds open files and keeps other clients served); the caller adds them to the topic.
+   */
   private async openPartitions(topic: Topic, from: number, count: number): Promise<Partition[]> {
     const logConfig = logConfigFrom(this.effectiveConfigs(topic), this.config.tailCacheBytes);
     const opened: Partition[] = [];
     try {
-      for (let first = from; first < count; first += OPENS_AT_ONCE) {
-        const indexes = Array.from({ length: Math.min(OPENS_AT_ONCE, count - first) }, (_, i) => first + i);
+      const atOnce = this.config.numRecoveryThreadsPerDataDir;
+      for (let first = from; first < count; first += atOnce) {
+        const indexes = Array.from({ length: Math.min(atOnce, count - first) }, (_, i) => first + i);
         const logs = await Promise.all(indexes.map((index) => this.openLog(this.partitionDir(topic.name, index), { ...logConfig })));
         logs.forEach((l, i) => {
           for (const note of l.recoveryNotes) this.log.warn('log recovery', { topic: topic.name, partition: indexes[i], note });
