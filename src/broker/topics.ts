@@ -36,6 +36,13 @@ export class PartitionLimitError extends RivuletError {
   }
 }
 
+/** CreatePartitions asking for no more partitions than the topic has (once the additions before it are done). */
+export class PartitionCountError extends Error {
+  constructor(topic: string, current: number, wanted: number) {
+    super(`Topic ${topic} currently has ${current} partitions, which is higher than or equal to the requested ${wanted}.`);
+  }
+}
+
 export class Partition {
   readonly topic: Topic;
   readonly index: number;
@@ -373,16 +380,14 @@ export class TopicRegistry {
     this.log.info('topic deleted', { topic: topic.name });
   }
 
-  /** Adds partitions; a delete of the topic meanwhile waits for this and wins (the new directories are removed). */
+  /**
+   * Adds partitions. Additions to one topic run one after another (two at once would open
+   * the same new directories twice); a delete of the topic meanwhile waits for them and wins
+   * (the new directories are removed).
+   */
   addPartitions(topic: Topic, count: number): Promise<void> {
-    const more = count - topic.partitions.length;
-    try {
-      this.reservePartitions(more);
-    } catch (e) {
-      return Promise.reject(e);
-    }
-    const p = this.doAddPartitions(topic, count);
-    p.catch(() => (this.partitionsHeld -= more));
+    const before = this.adding.get(topic) ?? Promise.resolve();
+    const p = before.then(() => this.doAddPartitions(topic, count));
     const settled = p.catch(() => undefined);
     this.adding.set(topic, settled);
     void settled.then(() => {
@@ -392,14 +397,20 @@ export class TopicRegistry {
   }
 
   private async doAddPartitions(topic: Topic, count: number): Promise<void> {
-    const added = await this.openPartitions(topic, topic.partitions.length, count);
+    if (topic.deleted) throw new Error(`topic ${topic.name} was deleted`);
+    const from = topic.partitions.length;
+    if (count <= from) throw new PartitionCountError(topic.name, from, count);
+    this.reservePartitions(count - from);
+    let added: Partition[] = [];
     try {
+      added = await this.openPartitions(topic, from, count);
       if (topic.deleted) throw new Error(`topic ${topic.name} was deleted`);
       await this.saveThenApply({ ...this.record(topic), partitions: count }, () => {
         if (topic.deleted) throw new Error(`topic ${topic.name} was deleted`);
         topic.partitions.push(...added);
       });
     } catch (e) {
+      this.partitionsHeld -= count - from;
       // Never visible: their directories go, so no later topic of the name finds them.
       await Promise.allSettled(added.map((p) => p.log.destroy()));
       throw e;

@@ -4,7 +4,7 @@
 import type { HandlerEntry, RequestContext } from './handler.js';
 import type { CreatePartitionsRequest, CreatePartitionsResponse } from '../../protocol/generated/index.js';
 import { ErrorCode } from '../../protocol/errors.js';
-import { PartitionLimitError } from '../topics.js';
+import { PartitionCountError, PartitionLimitError } from '../topics.js';
 import { createPartitionsServer } from '../../protocol/generated/create-partitions.js';
 
 const MAX_PARTITIONS = 100_000;
@@ -39,6 +39,7 @@ async function handle(ctx: RequestContext, req: CreatePartitionsRequest): Promis
         await ctx.topics.addPartitions(topic, t.count);
       } catch (e) {
         if (e instanceof PartitionLimitError) return fail(ErrorCode.POLICY_VIOLATION, e.message);
+        if (e instanceof PartitionCountError) return fail(ErrorCode.INVALID_PARTITIONS, e.message);
         // A delete of the topic that arrived meanwhile wins.
         if (topic.deleted) return fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `Topic ${topic.name} was deleted while its partitions were being added`);
         return fail(ErrorCode.KAFKA_STORAGE_ERROR, `Partitions could not be created: ${(e as Error).message}`);

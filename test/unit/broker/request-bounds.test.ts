@@ -4,12 +4,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startInProcessBroker } from '../../helpers/in-process.js';
 import { WireClient } from '../../helpers/wire-client.js';
-import { createTopicsBody, produceBody } from '../../helpers/requests.js';
-import { buildBatch } from '../../helpers/batches.js';
-import { withTempDir } from '../../helpers/temp.js';
+import { createTopicsBody, fetchBody, produceBody } from '../../helpers/requests.js';
+import { buildBatch, decodeBatches } from '../../helpers/batches.js';
+import { makeTempDir, withTempDir } from '../../helpers/temp.js';
 import { ApiKey } from '../../../src/protocol/generated/apis.js';
 import { ErrorCode } from '../../../src/protocol/errors.js';
 import { TopicRegistry } from '../../../src/broker/topics.js';
@@ -82,4 +83,34 @@ test('case 6: max.partitions refuses CreateTopics, CreatePartitions and auto-cre
   assert.equal(del.responses[0].errorCode, ErrorCode.NONE);
   const again = await c.request(ApiKey.CreateTopics, 7, createTopicsBody('three', 3));
   assert.equal(again.topics[0].errorCode, ErrorCode.NONE, 'a deleted topic gives its partitions back');
+});
+
+test('two CreatePartitions of one topic at once: each new partition is opened once, and the topic ends with the larger count', async (t) => {
+  const dataDir = await makeTempDir('rivulet-grow-');
+  t.after(() => rm(dataDir, { recursive: true, force: true }));
+  let b = await startInProcessBroker({ dataDir });
+  const [c1, c2] = [await WireClient.connect(b.port), await WireClient.connect(b.port)];
+  assert.equal((await c1.request(ApiKey.CreateTopics, 7, createTopicsBody('grow', 2))).topics[0].errorCode, ErrorCode.NONE);
+  const grow = (c: WireClient, count: number) => c.request(ApiKey.CreatePartitions, 3, { topics: [{ name: 'grow', count, assignments: null }], timeoutMs: 5000, validateOnly: false });
+  const [to4, to5] = await Promise.all([grow(c1, 4), grow(c2, 5)]);
+  assert.equal(to5.results[0].errorCode, ErrorCode.NONE);
+  assert.ok([ErrorCode.NONE, ErrorCode.INVALID_PARTITIONS].includes(to4.results[0].errorCode), `the smaller one: ${to4.results[0].errorCode}`);
+  const md = await c1.request(ApiKey.Metadata, 12, { topics: [{ name: 'grow', topicId: null }], allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false });
+  assert.deepEqual(md.topics[0].partitions.map((p: any) => p.partitionIndex), [0, 1, 2, 3, 4]);
+  for (let p = 0; p < 5; p++) {
+    const res = await c1.request(ApiKey.Produce, 9, produceBody('grow', [[p, buildBatch([{ key: null, value: Buffer.from(`v${p}`) }])]]));
+    assert.equal(res.responses[0].partitionResponses[0].errorCode, ErrorCode.NONE);
+  }
+  c1.close();
+  c2.close();
+  await b.stop();
+  b = await startInProcessBroker({ dataDir });
+  t.after(() => b.stop());
+  const c = await WireClient.connect(b.port);
+  t.after(() => c.close());
+  for (let p = 0; p < 5; p++) {
+    const f = await c.request(ApiKey.Fetch, 12, fetchBody('grow', { partition: p }));
+    const records = decodeBatches(f.responses[0].partitions[0].records);
+    assert.deepEqual(records.map((r) => r.value!.toString()), [`v${p}`], `partition ${p} after a restart`);
+  }
 });
