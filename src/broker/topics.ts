@@ -239,9 +239,9 @@ export class TopicRegistry {
     }
   }
 
-  /** Partitions that may still be created before max.partitions. */
-  partitionsLeft(): number {
-    return Math.max(0, this.config.maxPartitions - this.partitionsHeld);
+  /** Why `n` more partitions would be refused (past max.partitions), or null; for answers that must not create anything (validateOnly). */
+  partitionLimitProblem(n: number): string | null {
+    return this.partitionsHeld + n > this.config.maxPartitions ? new PartitionLimitError(n, this.partitionsHeld, this.config.maxPartitions).message : null;
   }
 
   /** Counts `n` partitions about to be created against max.partitions, or throws PartitionLimitError. */

@@ -73,7 +73,8 @@ async function handle(ctx: RequestContext, req: CreateTopicsRequest): Promise<Cr
         configSource: d.name in overrides ? ConfigSource.TOPIC_CONFIG : ConfigSource.DEFAULT_CONFIG,
         isSensitive: false,
       }));
-      if (partitions > ctx.topics.partitionsLeft()) return fail(ErrorCode.POLICY_VIOLATION, new PartitionLimitError(partitions, ctx.config.maxPartitions - ctx.topics.partitionsLeft(), ctx.config.maxPartitions).message);
+      const limitProblem = ctx.topics.partitionLimitProblem(partitions);
+      if (limitProblem !== null) return fail(ErrorCode.POLICY_VIOLATION, limitProblem);
       if (req.validateOnly) return res;
       try {
         const topic = await ctx.topics.create(t.name, partitions, overrides);

@@ -33,7 +33,8 @@ async function handle(ctx: RequestContext, req: CreatePartitionsRequest): Promis
           return fail(ErrorCode.INVALID_REPLICA_ASSIGNMENT, `This cluster has one broker (id ${ctx.cluster.nodeId}); every partition must be assigned to it alone`);
         }
       }
-      if (t.count - current > ctx.topics.partitionsLeft()) return fail(ErrorCode.POLICY_VIOLATION, new PartitionLimitError(t.count - current, ctx.config.maxPartitions - ctx.topics.partitionsLeft(), ctx.config.maxPartitions).message);
+      const limitProblem = ctx.topics.partitionLimitProblem(t.count - current);
+      if (limitProblem !== null) return fail(ErrorCode.POLICY_VIOLATION, limitProblem);
       if (req.validateOnly) return res;
       try {
         await ctx.topics.addPartitions(topic, t.count);
