@@ -72,6 +72,7 @@ test('configs: describe shows overrides and defaults, alter replaces them', asyn
   assert.equal(map.get('cleanup.policy')!.isDefault, false);
   const broker0 = await admin.describeConfigs({ includeSynonyms: false, resources: [{ type: ConfigResourceTypes.BROKER, name: '0' }] });
   assert.equal(broker0.resources[0]!.configEntries.find((e) => e.configName === 'fsync')!.configValue, 'acks-all');
+  assert.equal(broker0.resources[0]!.configEntries.find((e) => e.configName === 'broker.id')?.configValue, '0', 'the broker id under its Kafka name');
 });
 
 test('incremental alter configs: SET, DELETE and an unknown name', async () => {

@@ -60,7 +60,7 @@ function brokerEntries(ctx: BrokerServices, docs: boolean): Entry[] {
   const adv = ctx.cluster.advertisedAddress();
   const rows: [string, string, ConfigType, string][] = [
     ['node.id', String(ctx.cluster.nodeId), 'int', 'Broker id'],
-    ['ctx.id', String(ctx.cluster.nodeId), 'int', 'Broker id'],
+    ['broker.id', String(ctx.cluster.nodeId), 'int', 'Broker id'],
     ['listeners', `PLAINTEXT://${c.host}:${ctx.cluster.port}`, 'list', 'Kafka listener'],
     ['advertised.listeners', `PLAINTEXT://${adv.host}:${adv.port}`, 'list', 'Address given to clients'],
     ['log.dirs', c.dataDir, 'string', 'Data directory'],
