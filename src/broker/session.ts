@@ -18,6 +18,8 @@ export class Session {
   principal: string;
   /** True once the connection may use every API the broker serves (at once on a PLAINTEXT listener). */
   authenticated: boolean;
+  /** The SASL mechanism the client asked for in SaslHandshake; null before it asks. */
+  saslMechanism: string | null;
   closed: boolean;
   /** Called once when the connection closes, so parked requests can give up early. */
   readonly closeListeners: Set<() => void>;
@@ -30,6 +32,7 @@ export class Session {
     this.remote = `${peerAddress}:${peerPort}`;
     this.principal = ANONYMOUS;
     this.authenticated = true;
+    this.saslMechanism = null;
     this.closed = false;
     this.closeListeners = new Set();
   }

@@ -13,6 +13,10 @@ import { saslHandshakeServer } from '../../protocol/generated/sasl-handshake.js'
 const NO_MECHANISMS: SaslHandshakeResponse = Object.freeze({ errorCode: ErrorCode.UNSUPPORTED_SASL_MECHANISM, mechanisms: [] as string[] }) as SaslHandshakeResponse;
 
 function handle(ctx: RequestContext, req: SaslHandshakeRequest): SaslHandshakeResponse {
+  // Once per connection: a client that keeps asking on one connection must not flood the log.
+  const first = ctx.session.saslMechanism === null;
+  ctx.session.saslMechanism = req.mechanism;
+  if (!first) return NO_MECHANISMS;
   ctx.logger.warn('SASL refused: authentication is not supported yet', {
     remote: ctx.session.remote,
     mechanism: req.mechanism,
