@@ -269,13 +269,20 @@ export class Connection {
   sweep(now: number): void {
     if (this.closed) return;
     this.recount();
+    // A frame waiting for memory is retried here too: a client reading its answers frees
+    // socket output without any event this connection would hear.
+    if (this.waitingAdmission) this.process();
+    if (this.closed) return;
+    // The frame's clock runs only while the broker reads: time it spent paused for memory or
+    // output is the broker's doing, not a slow client's.
+    if (this.frameStart >= 0 && (this.waitingAdmission || this.socket.isPaused())) this.frameStart = now;
     const config = this.broker.config;
     const timeout = config.socketRequestTimeoutMs;
     const waiting = this.socket.writableLength;
     const delivered = this.bytesWritten - waiting;
     if (waiting === 0 || delivered > this.deliveredAtSweep) this.lastDelivery = now;
     this.deliveredAtSweep = delivered;
-    if (this.frameStart >= 0 && !this.waitingAdmission && now - this.frameStart > timeout) {
+    if (this.frameStart >= 0 && now - this.frameStart > timeout) {
       const announced = this.frameSize >= 0 ? `of ${this.frameSize} bytes ` : '';
       this.closeForBadInput('request_timeout', `the request frame ${announced}was not received whole within ${timeout} ms (socket.request.timeout.ms); ${this.pendingBytes} bytes of it arrived`);
       return;
