@@ -509,7 +509,8 @@ export class PartitionLog {
       }
     }
     seg.sealed = true;
-    if (seg.writtenNextOffset > this.durable) this.setDurable(seg.writtenNextOffset, seg);
+    // Not after another fsync of this log failed: its success cannot be trusted then.
+    if (this.failure === null && seg.writtenNextOffset > this.durable) this.setDurable(seg.writtenNextOffset, seg);
     // Its handle now counts against log.open.segments.max like any sealed segment's.
     if (seg.file !== null) this.openSegments.use(seg);
   }
@@ -606,7 +607,16 @@ export class PartitionLog {
     const t0 = performance.now();
     await file.sync();
     const seconds = (performance.now() - t0) / 1000;
-    for (const listener of this.fsyncListeners) listener(seconds);
+    for (const listener of this.fsyncListeners) {
+      try {
+        listener(seconds);
+      } catch (err) {
+        // A listener's bug must not count as a failed fsync (which takes the log offline).
+        queueMicrotask(() => {
+          throw err;
+        });
+      }
+    }
   }
 
   /** Starts an fsync when a waiter's bytes are written and none is in flight. */
@@ -636,6 +646,9 @@ export class PartitionLog {
         this.goOffline(error);
         return;
       }
+      // Another fsync failed meanwhile (a seal of this file): the log is offline and what
+      // this one reports cannot be trusted, since pages dropped by that failure count as clean.
+      if (this.failure !== null) return;
       if (upTo > this.durable) {
         this.durable = upTo;
         this.durableBase = seg.baseOffset;
