@@ -7,6 +7,12 @@
 // bomb therefore costs at most `max` bytes of output (and a zstd window no larger than that),
 // whatever its compressed size claims.
 
+/**
+ * Bytes of window fzstd may move while inflating one frame (blocks x window). A real batch
+ * moves megabytes to a few hundred (a 2-8 MB window, one block per 128 KB of content).
+ */
+const ZSTD_WORK_MAX = 2 ** 32;
+
 /** The output would pass the limit. */
 export class InflateLimitError extends Error {}
 /** The bytes are not what the codec's format allows. */
@@ -187,8 +193,12 @@ export function zstdCheckFrames(src: Uint8Array, max: number): void {
     if (single) window = fcs;
     if (fcs > max) throw new InflateLimitError(`zstd frame declares ${fcs} bytes of content, more than the ${max} bytes allowed`);
     if (window > max) throw new InflateLimitError(`zstd frame asks for a ${window}-byte window, more than the ${max} bytes allowed`);
+    let blocks = 0;
     for (;;) {
       if (src.length - p < 3) throw zstdCorrupt(`truncated block header at byte ${p}`);
+      // fzstd moves its whole window for every block: many tiny blocks under a large window
+      // would keep the worker copying for hours while the output stays under the limit.
+      if (++blocks * window > ZSTD_WORK_MAX) throw new InflateLimitError(`zstd frame has more than ${blocks - 1} blocks under a ${window}-byte window, more work than allowed (${ZSTD_WORK_MAX} bytes of window moves)`);
       const h = src[p]! | (src[p + 1]! << 8) | (src[p + 2]! << 16);
       p += 3;
       const type = (h >> 1) & 3;
