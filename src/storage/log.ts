@@ -7,10 +7,22 @@ import type { RecoveredProducerBatch } from './recovery.js';
 
 export type { LogConfig, RecoveredProducerBatch };
 
+/** An aborted transaction of one producer in this partition: its data lies in firstOffset..lastOffset (the ABORT marker). */
+export interface AbortedTransaction {
+  producerId: number;
+  firstOffset: number;
+  lastOffset: number;
+}
+
 export interface Log {
   readonly logStartOffset: number;
   readonly logEndOffset: number;
   readonly highWatermark: number;
+  /**
+   * Where read_committed consumers stop: the first offset of the oldest transaction still
+   * open in this partition, or the high watermark when none is.
+   */
+  readonly lastStableOffset: number;
   /** Called synchronously, in the turn a write completed, whenever highWatermark advances (parked fetches, and later the transaction coordinator). */
   readonly advanceListeners: Set<() => void>;
   /** Called with the seconds each fsync of the log's data took (the broker's metrics). */
@@ -22,7 +34,13 @@ export interface Log {
   readonly recoveryNotes: readonly string[];
   append(batches: Buffer): { baseOffset: number; lastOffset: number; written: Promise<void> };
   flush(): Promise<void>;
-  read(offset: number, maxBytes: number): Promise<Buffer[]>;
+  /**
+   * Whole batches from the one holding `offset`, up to `maxBytes` (at least one batch) and,
+   * when `upTo` is given, only batches that start below it (read_committed stops at the LSO).
+   */
+  read(offset: number, maxBytes: number, upTo?: number): Promise<Buffer[]>;
+  /** Aborted transactions with data in [from, upTo), for read_committed fetches, ordered by firstOffset. */
+  abortedTransactions(from: number, upTo: number): AbortedTransaction[];
   /** First record at or above the log start whose timestamp is >= `ts`, with that timestamp; null when none. */
   offsetForTimestamp(ts: number): Promise<{ offset: number; timestamp: number } | null>;
   /** First record holding the log's largest timestamp, with it; {-1, -1} when none. */

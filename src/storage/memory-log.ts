@@ -1,7 +1,7 @@
 // A log kept only in memory: the reference behaviour of the Log interface without files.
 // Used by tests: the log contract suite runs against it, and unit tests that need no disk.
 
-import type { Log, LogConfig, RecoveredProducerBatch } from './log.js';
+import type { AbortedTransaction, Log, LogConfig, RecoveredProducerBatch } from './log.js';
 import { batchSize, lastOffsetDelta, maxTimestamp, setBaseOffset, setPartitionLeaderEpoch } from '../protocol/record-batch.js';
 import { DataError, firstRecordAtOrAfter, offsetOfMaxTimestamp } from '../protocol/records.js';
 
@@ -16,6 +16,10 @@ export class MemoryLog implements Log {
   logStartOffset = 0;
   logEndOffset = 0;
   highWatermark = 0;
+  /** Placeholder until the log tracks transactions: nothing is ever open. */
+  get lastStableOffset(): number {
+    return this.highWatermark;
+  }
   readonly advanceListeners = new Set<() => void>();
   /** Never called: nothing here is fsynced. */
   readonly fsyncListeners = new Set<(seconds: number) => void>();
@@ -57,6 +61,10 @@ export class MemoryLog implements Log {
 
   flush(): Promise<void> {
     return Promise.resolve();
+  }
+
+  abortedTransactions(_from: number, _upTo: number): AbortedTransaction[] {
+    return [];
   }
 
   async read(offset: number, maxBytes: number): Promise<Buffer[]> {

@@ -36,6 +36,7 @@ import { recoverLog, type RecoveredLog, type RecoveredProducerBatch } from './re
 import { MAX_RELATIVE_OFFSET, Segment, fitsRelativeOffset, lastOffsetOf, readFully } from './segment.js';
 import { TailCache } from './tail-cache.js';
 import { OpenSegments, sharedOpenSegments } from './open-segments.js';
+import type { AbortedTransaction } from './log.js';
 
 export { StorageError, StorageErrorCode } from './errors.js';
 export { defaultLogConfig, checkLogConfig, type LogConfig } from './log-config.js';
@@ -194,6 +195,15 @@ export class PartitionLog {
   get highWatermark(): number {
     return this.hw;
   }
+  /** Placeholder until the log tracks transactions: nothing is ever open. */
+  get lastStableOffset(): number {
+    return this.hw;
+  }
+
+  abortedTransactions(_from: number, _upTo: number): AbortedTransaction[] {
+    return [];
+  }
+
   /** Offsets below this are fsynced. */
   get durableOffset(): number {
     return this.durable;
