@@ -171,12 +171,12 @@ export class TransactionCoordinator {
   /** Runs `fn` once every earlier operation on `id` is done. */
   private locked<T>(id: string, fn: () => Promise<T>): Promise<T> {
     const prev = this.locks.get(id) ?? Promise.resolve();
-    const run = prev.then(fn, fn);
-    const tail = run.then(noop, noop);
-    this.locks.set(id, tail);
-    void tail.then(() => {
+    // The entry goes before the caller resumes, so a caller never sees its own operation as pending.
+    const run = prev.then(fn, fn).finally(() => {
       if (this.locks.get(id) === tail) this.locks.delete(id);
     });
+    const tail = run.then(noop, noop);
+    this.locks.set(id, tail);
     return run;
   }
 
@@ -211,7 +211,7 @@ export class TransactionCoordinator {
       if (t.state === TxnState.PrepareCommit || t.state === TxnState.PrepareAbort) return fail(ErrorCode.CONCURRENT_TRANSACTIONS);
       if (t.state === TxnState.Ongoing) {
         // A new instance replaces the old: abort what it left open, fencing it with a new epoch.
-        await this.prepareEnd(t, false, true);
+        await this.prepareEnd(t, false, 'fence');
         await this.completing.get(id);
         t = this.txns.get(id)!;
         if (!isComplete(t.state)) return fail(ErrorCode.CONCURRENT_TRANSACTIONS);
@@ -374,13 +374,14 @@ export class TransactionCoordinator {
         case TxnState.Ongoing:
           break;
         case TxnState.Empty:
-          // TV2 allows aborting an empty transaction (a producer resetting its epoch).
-          if (tv2 && !commit) break;
-          return answer(ErrorCode.INVALID_TXN_STATE);
         case TxnState.CompleteCommit:
-          return answer(commit && !t.tv2 ? ErrorCode.NONE : ErrorCode.INVALID_TXN_STATE);
         case TxnState.CompleteAbort:
-          return answer(!commit && !t.tv2 ? ErrorCode.NONE : ErrorCode.INVALID_TXN_STATE);
+          // TV2 may abort with no transaction open (a producer moving its epoch on).
+          if (tv2 && !commit) break;
+          // TV1: a retry of the end that completed it.
+          if (t.state === TxnState.CompleteCommit && commit && !t.tv2) return answer(ErrorCode.NONE);
+          if (t.state === TxnState.CompleteAbort && !commit && !t.tv2) return answer(ErrorCode.NONE);
+          return answer(ErrorCode.INVALID_TXN_STATE);
         case TxnState.PrepareCommit:
           return answer(commit ? ErrorCode.CONCURRENT_TRANSACTIONS : ErrorCode.INVALID_TXN_STATE);
         case TxnState.PrepareAbort:
@@ -388,19 +389,20 @@ export class TransactionCoordinator {
         default:
           return answer(ErrorCode.CONCURRENT_TRANSACTIONS);
       }
-      await this.prepareEnd(t, commit, tv2);
+      await this.prepareEnd(t, commit, tv2 ? 'tv2' : 'tv1');
       await this.completing.get(id);
       return answer(ErrorCode.NONE);
     });
   }
 
   /**
-   * Stores the decision and starts writing markers. `bump` raises the epoch first (TV2 ends,
-   * fencing aborts), so the markers carry the new epoch and fence every write of the old one.
+   * Stores the decision and starts writing markers. A TV2 end and a fencing abort (timeout, new
+   * instance) raise the epoch first, so the markers carry the new epoch and fence every write
+   * of the old one; only a TV2 end lets its producer retry with the old epoch.
    */
-  private async prepareEnd(t: TxnRecord, commit: boolean, bump: boolean): Promise<void> {
-    let next: TxnRecord = { ...t, state: commit ? TxnState.PrepareCommit : TxnState.PrepareAbort, updateMs: this.now(), tv2: bump };
-    if (bump) {
+  private async prepareEnd(t: TxnRecord, commit: boolean, how: 'tv1' | 'tv2' | 'fence'): Promise<void> {
+    let next: TxnRecord = { ...t, state: commit ? TxnState.PrepareCommit : TxnState.PrepareAbort, updateMs: this.now(), tv2: how === 'tv2' };
+    if (how !== 'tv1') {
       if (t.producerEpoch >= MAX_EPOCH) {
         // Out of epochs: the markers use the last epoch, and the producer continues with a new id.
         next = { ...next, lastProducerId: t.producerId, lastProducerEpoch: t.producerEpoch, nextProducerId: await this.services.allocateProducerId() };
@@ -450,7 +452,7 @@ export class TransactionCoordinator {
           const cur = this.txns.get(t.id);
           if (cur?.state !== TxnState.Ongoing || now - cur.startMs <= cur.timeoutMs) return;
           this.logger.warn('transaction timed out; aborting it', { transactionalId: t.id, openMs: now - cur.startMs, timeoutMs: cur.timeoutMs });
-          await this.prepareEnd(cur, false, true);
+          await this.prepareEnd(cur, false, 'fence');
         }).catch((e: unknown) => this.logger.warn('timed-out transaction could not be aborted', { transactionalId: t.id, error: e }));
       } else if ((t.state === TxnState.Empty || isComplete(t.state)) && now - t.updateMs > this.settings.idExpirationMs && !this.locks.has(t.id)) {
         removed.push(t.id);
