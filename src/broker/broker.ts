@@ -15,6 +15,7 @@ import type { OpenLog } from '../storage/log.js';
 import { GroupCoordinator } from './groups/coordinator.js';
 import { OffsetStore } from './groups/offset-store.js';
 import { FsyncPolicy } from './config.js';
+import { visibleWhenFor } from './topic-config.js';
 import { join } from 'node:path';
 import { setDecompressedLimit } from '../protocol/compression.js';
 import type { ApiVersionsResponse } from '../protocol/generated/api-versions.js';
@@ -131,6 +132,7 @@ export class Broker implements ConnectionHost, ClusterView {
       retentionBytes: -1,
       indexIntervalBytes: 4096,
       tailCacheBytes: 256 * 1024,
+      visibleWhen: visibleWhenFor(c.fsync),
     });
     const store = new OffsetStore(offsetsLog, { compactAfterBytes: 4 * 1024 * 1024, fsync: c.fsync !== FsyncPolicy.never });
     await store.load();
@@ -266,6 +268,7 @@ export class Broker implements ConnectionHost, ClusterView {
       for (const p of t.partitions) {
         try {
           await p.log.enforceRetention(now);
+          p.log.expireProducers(now, this.config.producerIdExpirationMs);
         } catch (e) {
           this.logger.warn('retention failed', { topic: t.name, partition: p.index, error: e });
         }

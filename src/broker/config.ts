@@ -64,6 +64,8 @@ export interface BrokerConfig {
   offsetsRetentionMinutes: number;
   offsetsRetentionCheckIntervalMs: number;
   offsetMetadataMaxBytes: number;
+  /** producer.id.expiration.ms: a producer with no open transaction whose last write is older than this is forgotten (its sequence state). */
+  producerIdExpirationMs: number;
   /** Broker-level defaults of topic configs, by Kafka property name (log.retention.ms, ...). */
   topicDefaults: Record<string, string>;
 }
@@ -123,6 +125,7 @@ export function defaultBrokerConfig(): BrokerConfig {
     offsetsRetentionMinutes: 10080,
     offsetsRetentionCheckIntervalMs: 600_000,
     offsetMetadataMaxBytes: 4096,
+    producerIdExpirationMs: 86_400_000,
     topicDefaults: { ...defaultTopicDefaults },
   };
 }

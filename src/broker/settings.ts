@@ -79,6 +79,7 @@ export const brokerKeys: Readonly<Record<string, { apply: Apply; help: string }>
   'group.max.size': { apply: (c, v, k) => void (c.groupMaxSize = int(0)(v, k)), help: 'most members in one group; 0 for no limit (default 0)' },
   'offsets.retention.minutes': { apply: (c, v, k) => void (c.offsetsRetentionMinutes = int(1)(v, k)), help: 'how long an empty group keeps its committed offsets (default 10080, 7 days)' },
   'offsets.retention.check.interval.ms': { apply: (c, v, k) => void (c.offsetsRetentionCheckIntervalMs = int(100)(v, k)), help: 'how often expired offsets are removed (default 600000)' },
+  'producer.id.expiration.ms': { apply: (c, v, k) => void (c.producerIdExpirationMs = int(1)(v, k)), help: 'forget a producer\'s sequence state once its last write is this old, checked with retention; never while it has a transaction open (default 86400000, 1 day)' },
   'offset.metadata.max.bytes': { apply: (c, v, k) => void (c.offsetMetadataMaxBytes = int(0)(v, k)), help: 'largest metadata string of a committed offset (default 4096)' },
   'log.level': {
     apply: (c, v, k) => {

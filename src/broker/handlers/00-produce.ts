@@ -103,7 +103,6 @@ function appendPartition(ctx: RequestContext, topic: Topic, partition: Partition
     return fail(storageErrorCode(e), `the append was refused: ${(e as Error).message}`);
   }
   res.baseOffset = appended.baseOffset;
-  if (idempotent) partition.producers.record(s.producerId, s.producerEpoch, s.baseSequence, s.lastSequence, appended.baseOffset);
   ctx.metrics.topicIn(topic.name, records.length);
   ctx.metrics.produceBatchBytes.observe(records.length);
 
@@ -111,7 +110,6 @@ function appendPartition(ctx: RequestContext, topic: Topic, partition: Partition
   const needsFsync = (acks === -1 && policy !== FsyncPolicy.never) || (acks === 1 && policy === FsyncPolicy.always);
   const done = appended.written.then(() => (needsFsync ? log.flush() : undefined));
   const guarded = done.catch((e: Error) => {
-    partition.producers.truncateFrom(log.logEndOffset);
     res.errorCode = storageErrorCode(e);
     res.errorMessage = `the append could not be stored: ${e.message}`;
     res.baseOffset = -1;

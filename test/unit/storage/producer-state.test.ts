@@ -1,13 +1,23 @@
 // Idempotent producer state: a retried batch is recognised and answered with its original
 // offset, a batch that does not continue the sequence is refused, a newer epoch starts
 // afresh at sequence 0 and fences the older one, and a rolled-back write is forgotten.
+// Batches are applied from their headers, as the log does on append.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ProducerStates } from '../../../src/broker/producer-state.js';
+import { ProducerStates } from '../../../src/storage/producer-state.js';
 import { ErrorCode } from '../../../src/protocol/errors.js';
+import { makeBatch } from '../../helpers/batches.js';
 
 const PID = 4000;
+
+/** Applies a batch of `pid` with sequences firstSeq..lastSeq stamped at `baseOffset`, as an append would. */
+function record(s: ProducerStates, pid: number, epoch: number, firstSeq: number, lastSeq: number, baseOffset: number): void {
+  const records = (lastSeq - firstSeq + 2147483648) % 2147483648 + 1;
+  const batch = makeBatch({ records, producerId: pid, producerEpoch: epoch, baseSequence: firstSeq });
+  batch.writeBigInt64BE(BigInt(baseOffset), 0);
+  s.apply(batch, 0, batch.length, false);
+}
 
 /** The error code of a refused check, or the check's kind when it is not refused. */
 function outcome(s: ProducerStates, epoch: number, firstSeq: number, lastSeq: number, pid = PID): string | number {
@@ -24,9 +34,9 @@ test('a producer without state may start at any sequence', () => {
 
 test('a retried batch is a duplicate answered with its original base offset', () => {
   const s = new ProducerStates();
-  s.record(PID, 0, 0, 2, 100);
-  s.record(PID, 0, 3, 4, 103);
-  s.record(PID, 0, 5, 5, 105);
+  record(s, PID, 0, 0, 2, 100);
+  record(s, PID, 0, 3, 4, 103);
+  record(s, PID, 0, 5, 5, 105);
   assert.deepEqual(s.check(PID, 0, 0, 2), { kind: 'duplicate', baseOffset: 100 });
   assert.deepEqual(s.check(PID, 0, 3, 4), { kind: 'duplicate', baseOffset: 103 });
   assert.deepEqual(s.check(PID, 0, 5, 5), { kind: 'duplicate', baseOffset: 105 });
@@ -36,7 +46,7 @@ test('a retried batch is a duplicate answered with its original base offset', ()
 
 test('a batch that skips or overlaps sequences is refused with OUT_OF_ORDER_SEQUENCE_NUMBER', () => {
   const s = new ProducerStates();
-  s.record(PID, 0, 0, 2, 100);
+  record(s, PID, 0, 0, 2, 100);
   assert.equal(outcome(s, 0, 4, 4), ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER, 'a gap (3 missing)');
   assert.equal(outcome(s, 0, 2, 3), ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER, 'an overlap that matches no cached batch');
   assert.equal(outcome(s, 0, 0, 1), ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER, 'a different cut of an appended range');
@@ -46,7 +56,7 @@ test('a batch that skips or overlaps sequences is refused with OUT_OF_ORDER_SEQU
 
 test('only the last five batches are remembered as duplicates', () => {
   const s = new ProducerStates();
-  for (let i = 0; i < 6; i++) s.record(PID, 0, i * 2, i * 2 + 1, 1000 + i * 2);
+  for (let i = 0; i < 6; i++) record(s, PID, 0, i * 2, i * 2 + 1, 1000 + i * 2);
   assert.equal(outcome(s, 0, 0, 1), ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER, 'the sixth batch back is forgotten');
   assert.deepEqual(s.check(PID, 0, 2, 3), { kind: 'duplicate', baseOffset: 1002 });
   assert.deepEqual(s.check(PID, 0, 10, 11), { kind: 'duplicate', baseOffset: 1010 });
@@ -54,17 +64,17 @@ test('only the last five batches are remembered as duplicates', () => {
 
 test('sequences wrap from 2^31-1 to 0', () => {
   const s = new ProducerStates();
-  s.record(PID, 0, 2147483640, 2147483647, 50);
+  record(s, PID, 0, 2147483640, 2147483647, 50);
   assert.deepEqual(s.check(PID, 0, 0, 3), { kind: 'append' });
   assert.equal(outcome(s, 0, 2147483648, 2147483648), ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER);
 });
 
 test('an epoch bump starts at sequence 0, drops the old batches and fences the older epoch', () => {
   const s = new ProducerStates();
-  s.record(PID, 0, 0, 9, 100);
+  record(s, PID, 0, 0, 9, 100);
   assert.equal(outcome(s, 1, 10, 10), ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER, 'a new epoch must start at 0');
   assert.deepEqual(s.check(PID, 1, 0, 1), { kind: 'append' });
-  s.record(PID, 1, 0, 1, 110);
+  record(s, PID, 1, 0, 1, 110);
   assert.equal(outcome(s, 0, 10, 10), ErrorCode.INVALID_PRODUCER_EPOCH, 'the old epoch is fenced');
   assert.equal(outcome(s, 0, 0, 9), ErrorCode.INVALID_PRODUCER_EPOCH, 'even for a retry of its own batch');
   assert.deepEqual(s.check(PID, 1, 0, 1), { kind: 'duplicate', baseOffset: 110 });
@@ -74,9 +84,9 @@ test('an epoch bump starts at sequence 0, drops the old batches and fences the o
 
 test('truncateFrom forgets batches at or above the offset, and producers left with none', () => {
   const s = new ProducerStates();
-  s.record(PID, 0, 0, 2, 100);
-  s.record(PID, 0, 3, 4, 103);
-  s.record(PID + 1, 0, 0, 0, 105);
+  record(s, PID, 0, 0, 2, 100);
+  record(s, PID, 0, 3, 4, 103);
+  record(s, PID + 1, 0, 0, 0, 105);
   s.truncateFrom(103);
   assert.deepEqual(s.check(PID, 0, 0, 2), { kind: 'duplicate', baseOffset: 100 }, 'a batch below the cut stays');
   assert.deepEqual(s.check(PID, 0, 3, 4), { kind: 'append' }, 'the rolled-back batch may be written again, not answered as a duplicate');
