@@ -197,6 +197,10 @@ async function recoverLastSegment(
       await seg.file.truncate(scan.validSize);
       await seg.file.sync();
       notes.push(`segment ${base}: ${scan.problem}; truncated ${size - scan.validSize} bytes, log ends at offset ${scan.nextOffset}`);
+    } else if (verifyCrc && size > 0) {
+      // After a crash of the process alone the tail may sit only in the page cache; the log
+      // treats all it recovers as durable (and visible), so make it so.
+      await seg.file.sync();
     }
     seg.size = seg.writtenSize;
     seg.nextOffset = seg.writtenNextOffset;
@@ -246,8 +250,9 @@ async function recoverTransactionState(dir: string, ops: FileOps, sealed: Segmen
     if (typeof entries === 'string') damaged.push(seg);
     else seg.abortedTxns = entries;
   }
-  // A log of one segment has nothing before it: its scan is the whole rebuild.
-  let producers = sealed.length === 0 ? new ProducerStates() : await readSnapshot(ops, new Segment(dir, activeBase));
+  let producers = await readSnapshot(ops, new Segment(dir, activeBase));
+  // A log of one segment without a snapshot is new (or lost what came before it): its scan is all there is.
+  if (producers === null && sealed.length === 0) producers = new ProducerStates();
   // A damaged index is rebuilt from the snapshot at its segment's base when there is one.
   let fullPass = producers === null;
   for (const seg of damaged) {
@@ -259,7 +264,8 @@ async function recoverTransactionState(dir: string, ops: FileOps, sealed: Segmen
     seg.abortedTxns = await scanTransactions(ops, seg, from);
   }
   if (fullPass) {
-    const rebuilt = new ProducerStates();
+    // From the oldest segment's own snapshot if it has one: it carries what retention removed.
+    const rebuilt = (await readSnapshot(ops, sealed[0]!)) ?? new ProducerStates();
     for (const seg of sealed) {
       const aborted = await scanTransactions(ops, seg, rebuilt);
       if (damaged.includes(seg)) seg.abortedTxns = aborted;
