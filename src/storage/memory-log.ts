@@ -90,6 +90,7 @@ export class MemoryLog implements Log {
   async read(offset: number, maxBytes: number, upTo?: number): Promise<Buffer[]> {
     if (offset < this.logStartOffset || offset > this.highWatermark) throw new RangeError(`offset ${offset} is out of range`);
     const end = upTo === undefined ? this.highWatermark : Math.min(upTo, this.highWatermark);
+    if (offset >= end) return [];
     const out: Buffer[] = [];
     let total = 0;
     for (const e of this.entries) {

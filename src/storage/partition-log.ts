@@ -235,7 +235,7 @@ export class PartitionLog {
   }
 
   abortedTransactions(from: number, upTo: number): AbortedTransaction[] {
-    const first = this.segments.indexOf(this.segmentFor(from));
+    const first = this.segmentIndexFor(from);
     const indexes: AbortedTxnEntry[][] = [];
     for (let i = first; i < this.segments.length; i++) indexes.push(this.segments[i]!.abortedTxns);
     return collectAborted(indexes, from, upTo);
@@ -896,6 +896,10 @@ export class PartitionLog {
 
   /** The segment whose base offset is the largest at or below `offset`. */
   private segmentFor(offset: number): Segment {
+    return this.segments[this.segmentIndexFor(offset)]!;
+  }
+
+  private segmentIndexFor(offset: number): number {
     let lo = 0;
     let hi = this.segments.length - 1;
     while (lo < hi) {
@@ -903,7 +907,7 @@ export class PartitionLog {
       if (this.segments[mid]!.baseOffset <= offset) lo = mid;
       else hi = mid - 1;
     }
-    return this.segments[lo]!;
+    return lo;
   }
 
   /** The segment's open file, opened on demand; the caller holds seg.readers so it stays open. */

@@ -83,6 +83,7 @@ for (const [name, openLog] of implementations) {
         assert.equal(log.lastStableOffset, 2, 'held at the oldest open transaction');
         assert.deepEqual(batchRanges(await log.read(0, 1 << 20, log.lastStableOffset)), [[0, 2]], 'nothing at or past the bound');
         assert.deepEqual(await log.read(2, 1 << 20, 2), [], 'empty when the offset is at the bound');
+        assert.deepEqual(await log.read(3, 1 << 20, 3), [], 'even inside a batch that starts below it');
         assert.deepEqual(batchRanges(await log.read(0, 1 << 20)), [[0, 2], [2, 4], [4, 6], [6, 8]], 'no bound: up to the high watermark');
         const wakesBefore = wakes;
         assert.equal(await append(marker(1, true)), 8); // commits producer 1
