@@ -7,6 +7,7 @@ import { batchRanges, makeBatch } from '../../helpers/batches.js';
 import { FaultyOps, errno, testConfig, withLogDir } from './helpers.js';
 import { waitFor } from '../../helpers/wait.js';
 import { ErrorCode } from '../../../src/protocol/errors.js';
+import { buildControlBatch } from '../../../src/protocol/control-batch.js';
 
 const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
 
@@ -87,6 +88,42 @@ describe('PartitionLog group commit and write failures', () => {
       assert.equal(reopened.logEndOffset, 8);
       assert.deepEqual(reopened.recoveryNotes, []);
       await reopened.close();
+    });
+  });
+
+  it('a failed write or fsync rolls producer and transaction state back with the log: a retry is appended, not taken for a duplicate', async () => {
+    await withLogDir(async (dir) => {
+      const ops = new FaultyOps();
+      const log = await PartitionLog.open(dir, testConfig(), { fileOps: ops });
+      const data = makeBatch({ records: 2, producerId: 4, producerEpoch: 0, baseSequence: 0, transactional: true });
+      await log.append(data).written;
+      await log.flush();
+      assert.equal(log.lastStableOffset, 0, 'producer 4 has a transaction open at 0');
+      ops.failWrites.push(errno('ENOSPC'));
+      const abort = log.append(buildControlBatch({ producerId: 4, producerEpoch: 0, commit: false, coordinatorEpoch: 0, timestamp: 1 }));
+      const next = log.append(makeBatch({ records: 1, producerId: 5, producerEpoch: 0, baseSequence: 0 }));
+      assert.deepEqual(log.producers.check(5, 0, 0, 0), { kind: 'duplicate', baseOffset: 3 });
+      await assert.rejects(abort.written);
+      await assert.rejects(next.written);
+      assert.deepEqual(log.producers.check(5, 0, 0, 0), { kind: 'append' }, 'the failed batch is forgotten');
+      assert.deepEqual(log.producers.openTransactions().map((t) => t.firstOffset), [0], 'the failed ABORT closed nothing');
+      assert.deepEqual(log.abortedTransactions(0, 10), []);
+      // The same after a failed fsync, which takes the log offline until recovery.
+      await log.append(makeBatch({ records: 1, producerId: 5, producerEpoch: 0, baseSequence: 0 })).written;
+      ops.failSyncs.push(errno('EIO'));
+      await assert.rejects(log.flush());
+      assert.deepEqual(log.producers.check(5, 0, 0, 0), { kind: 'append' }, 'forgotten as soon as the fsync failed');
+      await waitFor('recovery from disk', async () => {
+        try {
+          await log.read(0, 1);
+          return true;
+        } catch {
+          return false;
+        }
+      });
+      assert.deepEqual(log.producers.check(5, 0, 0, 0), { kind: 'append' });
+      assert.deepEqual(log.producers.openTransactions().map((t) => t.firstOffset), [0], 'recovered from disk');
+      await log.close();
     });
   });
 

@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ProducerStates } from '../../../src/storage/producer-state.js';
 import { ErrorCode } from '../../../src/protocol/errors.js';
+import { buildControlBatch } from '../../../src/protocol/control-batch.js';
 import { makeBatch } from '../../helpers/batches.js';
 
 const PID = 4000;
@@ -95,4 +96,56 @@ test('truncateFrom forgets batches at or above the offset, and producers left wi
   assert.deepEqual(s.check(PID + 1, 0, 7, 7), { kind: 'append' });
   s.truncateFrom(0);
   assert.equal(s.size, 0);
+});
+
+/** A batch of `pid` stamped at `baseOffset`: transactional data, or a COMMIT/ABORT marker. */
+function txn(s: ProducerStates, pid: number, baseOffset: number, kind: 'data' | 'commit' | 'abort', seq = 0): ReturnType<ProducerStates['apply']> {
+  const batch = kind === 'data'
+    ? makeBatch({ records: 2, producerId: pid, producerEpoch: 0, baseSequence: seq, transactional: true })
+    : buildControlBatch({ producerId: pid, producerEpoch: 0, commit: kind === 'commit', coordinatorEpoch: 0, timestamp: 1_700_000_000_000 });
+  batch.writeBigInt64BE(BigInt(baseOffset), 0);
+  return s.apply(batch, 0, batch.length, false);
+}
+
+test('transactions open at their first data batch and close at their marker; the oldest open one comes first', () => {
+  const s = new ProducerStates();
+  assert.equal(txn(s, 1, 10, 'data'), null);
+  assert.equal(txn(s, 2, 12, 'data'), null);
+  assert.equal(txn(s, 1, 14, 'data', 2), null, 'a second batch does not move the first offset');
+  assert.equal(s.firstOpenOffset(), 10);
+  assert.deepEqual(txn(s, 1, 16, 'abort'), { producerId: 1, firstOffset: 10, lastOffset: 16, aborted: true });
+  assert.equal(s.firstOpenOffset(), 12);
+  assert.equal(txn(s, 3, 17, 'commit'), null, 'a marker with no open transaction closes nothing');
+  assert.deepEqual(s.openTransactions().map((t) => [t.producerId, t.firstOffset]), [[2, 12]]);
+  assert.deepEqual(txn(s, 2, 18, 'commit'), { producerId: 2, firstOffset: 12, lastOffset: 18, aborted: false });
+  assert.equal(s.firstOpenOffset(), -1);
+});
+
+test('a rolled-back marker reopens its transaction, in first-offset order', () => {
+  const s = new ProducerStates();
+  txn(s, 1, 10, 'data');
+  txn(s, 2, 12, 'data');
+  txn(s, 1, 14, 'commit');
+  assert.equal(s.firstOpenOffset(), 12);
+  s.truncateFrom(14);
+  assert.deepEqual(s.openTransactions().map((t) => [t.producerId, t.firstOffset]), [[1, 10], [2, 12]]);
+  s.truncateFrom(11);
+  assert.deepEqual(s.openTransactions().map((t) => [t.producerId, t.firstOffset]), [[1, 10]], 'a transaction whose first batch is rolled back is gone');
+});
+
+test('a snapshot restores the same state; a torn or garbled one is refused', () => {
+  const s = new ProducerStates();
+  record(s, PID, 2, 0, 4, 100);
+  record(s, PID, 2, 5, 9, 105);
+  txn(s, 7, 110, 'data');
+  const snap = s.toSnapshot();
+  const restored = ProducerStates.fromSnapshot(snap);
+  assert.ok(restored !== null);
+  assert.deepEqual(restored.describe(), s.describe());
+  assert.deepEqual(restored.openTransactions(), s.openTransactions());
+  assert.deepEqual(restored.check(PID, 2, 5, 9), { kind: 'duplicate', baseOffset: 105 });
+  assert.equal(ProducerStates.fromSnapshot(snap.subarray(0, snap.length - 3)), null, 'torn');
+  const garbled = Buffer.from(snap);
+  garbled[12] = garbled[12]! ^ 1;
+  assert.equal(ProducerStates.fromSnapshot(garbled), null, 'garbled');
 });
