@@ -295,6 +295,16 @@ describe("PartitionLog with visibleWhen 'durable'", () => {
     return w;
   };
 
+  it('refuses a visibleWhen that is neither written nor durable', async () => {
+    await withLogDir(async (dir) => {
+      const bad = { ...durable, visibleWhen: 'fsynced' } as unknown as typeof durable;
+      await assert.rejects(PartitionLog.open(dir, bad), (e: unknown) => e instanceof StorageError && e.code === StorageErrorCode.invalidConfig && /visibleWhen/.test(e.message));
+      const log = await PartitionLog.open(dir, durable);
+      assert.throws(() => log.setConfig(bad), /visibleWhen/);
+      await log.close();
+    });
+  });
+
   it('keeps the high watermark, reads and the LSO at the last fsync while one is held back, then advances them and fires listeners', async () => {
     await withLogDir(async (dir) => {
       const ops = new FaultyOps();
