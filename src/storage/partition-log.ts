@@ -642,7 +642,14 @@ export class PartitionLog {
     this.lastWritten = seg;
     this.written = items[j - 1]!.endOffset;
     const top = this.pendingMax.length > 0 ? this.pendingMax[this.pendingMax.length - 1]!.timestamp : this.maxTs;
-    if (seg.maxTimestamp > top) this.pendingMax.push({ endOffset: this.written, timestamp: seg.maxTimestamp, offset: seg.offsetOfMaxTimestamp });
+    if (seg.maxTimestamp > top) {
+      if (this.durableVisibility) {
+        this.pendingMax.push({ endOffset: this.written, timestamp: seg.maxTimestamp, offset: seg.offsetOfMaxTimestamp });
+      } else {
+        this.maxTs = seg.maxTimestamp;
+        this.maxTsOffset = seg.offsetOfMaxTimestamp;
+      }
+    }
     for (let k = i; k < j; k++) items[k]!.resolve();
     if (!this.durableVisibility) this.makeVisible(this.written);
     this.maybeSync();
