@@ -24,6 +24,17 @@ export type SequenceCheck =
   | { kind: 'duplicate'; baseOffset: number }
   | { kind: 'error'; code: number; message: string };
 
+/** One producer as DescribeProducers reports it (the shape the storage layer's producer state will describe). */
+export interface ProducerDescription {
+  producerId: number;
+  producerEpoch: number;
+  lastSequence: number;
+  /** -1: this state does not keep timestamps. */
+  lastTimestamp: number;
+  /** -1: this state does not track transactions (the log will, with the storage layer's producer state). */
+  currentTxnStartOffset: number;
+}
+
 const APPEND: SequenceCheck = { kind: 'append' };
 
 export class ProducerStates {
@@ -70,6 +81,16 @@ export class ProducerStates {
       p.batches = p.batches.filter((b) => b.baseOffset < offset);
       if (p.batches.length === 0) this.producers.delete(id);
     }
+  }
+
+  /** The producers known here, for DescribeProducers: their epoch and last sequence (no timestamps, no open transactions). */
+  describe(): ProducerDescription[] {
+    const out: ProducerDescription[] = [];
+    for (const [producerId, p] of this.producers) {
+      const last = p.batches[p.batches.length - 1];
+      out.push({ producerId, producerEpoch: p.epoch, lastSequence: last === undefined ? -1 : last.lastSeq, lastTimestamp: -1, currentTxnStartOffset: -1 });
+    }
+    return out;
   }
 
   get size(): number {
