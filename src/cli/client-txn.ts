@@ -4,7 +4,9 @@
 // transaction calls): ListTransactions to every broker, DescribeTransactions at the
 // transactional id's coordinator, DescribeProducers and WriteTxnMarkers at the partition's
 // leader. The library has no WriteTxnMarkers, so its v1 request is defined here with the
-// library's own writer and reader. Loaded only when a txn command runs.
+// library's own writer and reader; so is ListTransactions, whose v2 reader in the library
+// expects an error message the response does not carry (Kafka 4.3's definition has none) and
+// misreads every answer. Loaded only when a txn command runs.
 
 import {
   Admin,
@@ -16,13 +18,17 @@ import {
   type Reader,
   type describeProducersV0,
   type describeTransactionsV0,
-  type listTransactionsV2,
 } from '@platformatic/kafka';
 import { CliError, connection, usageError, checkTopicName, type ClientFlags } from './client-common.js';
 import { requireTopic, withAdmin } from '../client/admin.js';
 import { findProtocolError } from '../client/errors.js';
 
-type ListResponse = listTransactionsV2.ListTransactionsResponse;
+interface ListResponse {
+  throttleTimeMs: number;
+  errorCode: number;
+  unknownStateFilters: string[];
+  transactionStates: { transactionalId: string; producerId: bigint; transactionState: string }[];
+}
 type DescribeResponse = describeTransactionsV0.DescribeTransactionsResponse;
 type TxnDescription = describeTransactionsV0.DescribeTransactionsResponseTransactionState;
 type ProducersResponse = describeProducersV0.DescribeProducersResponse;
@@ -193,6 +199,39 @@ const MARKER_ERRORS: Record<number, string> = {
   31: 'CLUSTER_AUTHORIZATION_FAILED: writing markers needs the ClusterAction permission',
 };
 
+// ---- ListTransactions v0-2 (the library's v2 reader is wrong) ----
+
+/*
+  ListTransactions Request (Version: 0-2) => [state_filters] [producer_id_filters] duration_filter (v1+) transactional_id_pattern (v2+) TAG_BUFFER
+*/
+function listTransactionsRequest(version: number): (states: string[], producerIds: bigint[], durationMs: bigint, pattern: string | null) => Writer {
+  return (states, producerIds, durationMs, pattern) => {
+    const w = Writer.create()
+      .appendArray(states, (x, s) => x.appendString(s), true, false)
+      .appendArray(producerIds, (x, id) => x.appendInt64(id), true, false);
+    if (version >= 1) w.appendInt64(durationMs);
+    if (version >= 2) w.appendString(pattern);
+    return w.appendTaggedFields();
+  };
+}
+
+/*
+  ListTransactions Response (Version: 0-2) => throttle_time_ms error_code [unknown_state_filters] [transaction_states] TAG_BUFFER
+    transaction_states => transactional_id producer_id transaction_state TAG_BUFFER
+*/
+function listTransactionsResponse(_correlationId: number, _apiKey: number, _apiVersion: number, reader: Reader): ListResponse {
+  const r: ListResponse = {
+    throttleTimeMs: reader.readInt32(),
+    errorCode: reader.readInt16(),
+    unknownStateFilters: reader.readArray((x) => x.readString(), true, false),
+    transactionStates: reader.readArray((x) => ({ transactionalId: x.readString(), producerId: x.readInt64(), transactionState: x.readString() })),
+  };
+  reader.readTaggedFields();
+  return r;
+}
+
+const listTransactionsApis = [0, 1, 2].map((v) => createAPI(66, v, listTransactionsRequest(v), listTransactionsResponse) as unknown as Api);
+
 // ---- list ----
 
 export interface ListFlags extends ClientFlags {
@@ -212,7 +251,8 @@ interface Listing {
 
 /** ListTransactions to every broker (each lists the ids it coordinates). */
 async function listAll(admin: Admin, states: string[], producerIds: bigint[], minDurationMs: number, pattern: string | null): Promise<Listing[]> {
-  const api = await apiFor(admin, 'ListTransactions');
+  // The library picks the version both sides speak; the request is sent with this module's codec.
+  const api = listTransactionsApis[Math.min(2, (await apiFor(admin, 'ListTransactions')).version)]!;
   if (minDurationMs >= 0 && api.version < 1) throw new CliError('the cluster does not support filtering transactions by duration (ListTransactions v1, Kafka 3.8+); leave out --min-duration-ms.');
   if (pattern !== null && api.version < 2) throw new CliError('the cluster does not support filtering transactions by a transactional id pattern (ListTransactions v2, Kafka 4.1+); leave out --pattern.');
   const args: unknown[] = [states, producerIds];
@@ -220,13 +260,9 @@ async function listAll(admin: Admin, states: string[], producerIds: bigint[], mi
   if (api.version >= 2) args.push(pattern);
   const out: Listing[] = [];
   for (const node of await brokers(admin)) {
-    let r: ListResponse;
-    try {
-      r = await call<ListResponse>(api, await connectionTo(admin, node), ...args);
-    } catch (e) {
-      if (findProtocolError(e, 'INVALID_REGULAR_EXPRESSION')) throw usageError(`--pattern "${pattern}" is not a regular expression broker ${node.nodeId} accepts.`);
-      throw e;
-    }
+    const r = await call<ListResponse>(api, await connectionTo(admin, node), ...args);
+    if (r.errorCode === 128) throw usageError(`--pattern "${pattern}" is not a regular expression broker ${node.nodeId} accepts (INVALID_REGULAR_EXPRESSION).`);
+    if (r.errorCode !== 0) throw new CliError(`broker ${node.nodeId} could not list its transactions: error code ${r.errorCode}${r.errorCode === 15 ? ' (COORDINATOR_NOT_AVAILABLE: it is still starting)' : ''}.`);
     for (const t of r.transactionStates) out.push({ transactionalId: t.transactionalId, coordinator: node.nodeId, producerId: num(t.producerId), state: t.transactionState });
   }
   return out.sort((a, b) => (a.transactionalId < b.transactionalId ? -1 : a.transactionalId > b.transactionalId ? 1 : 0));
