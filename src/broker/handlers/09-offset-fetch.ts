@@ -23,7 +23,12 @@ function fetchGroup(ctx: BrokerServices, groupId: string, topics: { name: string
     const byTopic = new Map<string, PartitionOffset[]>();
     for (const [topic, partition, o] of store.all(groupId)) {
       if (!byTopic.has(topic)) byTopic.set(topic, []);
-      byTopic.get(topic)!.push({ partitionIndex: partition, committedOffset: o.offset, committedLeaderEpoch: o.leaderEpoch, metadata: o.metadata, errorCode: ErrorCode.NONE });
+      const unstable = requireStable && store.hasPending(groupId, topic, partition);
+      byTopic.get(topic)!.push(
+        unstable
+          ? { partitionIndex: partition, committedOffset: -1, committedLeaderEpoch: -1, metadata: '', errorCode: ErrorCode.UNSTABLE_OFFSET_COMMIT }
+          : { partitionIndex: partition, committedOffset: o.offset, committedLeaderEpoch: o.leaderEpoch, metadata: o.metadata, errorCode: ErrorCode.NONE },
+      );
     }
     return [...byTopic.entries()].map(([name, partitions]) => ({ name, partitions: partitions.sort((a, b) => a.partitionIndex - b.partitionIndex) }));
   }
