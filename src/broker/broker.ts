@@ -185,6 +185,7 @@ export class Broker implements ConnectionHost, ClusterView {
       },
       this.logger,
     );
+    this.txns.completionListeners.add(this.metrics.observeTransaction);
     await this.txns.load();
     this.txns.startTimer(c.transactionCleanupIntervalMs);
   }
