@@ -33,9 +33,13 @@ test('InitProducerId hands out distinct ids', async () => {
   assert.equal(a.errorCode, 0);
   assert.notEqual(a.producerId, b.producerId);
   assert.equal(a.producerEpoch, 0);
-  const bumped = await c.request(ApiKey.InitProducerId, 4, { transactionalId: null, transactionTimeoutMs: 60000, producerId: a.producerId, producerEpoch: 0 });
-  assert.equal(bumped.producerId, a.producerId);
-  assert.equal(bumped.producerEpoch, 1);
+  // A producer naming an id (KIP-360, or a client that sends 0/0 at first) gets a new one, as
+  // from Kafka: two producers naming the same id must not share it.
+  const again = await c.request(ApiKey.InitProducerId, 4, { transactionalId: null, transactionTimeoutMs: 60000, producerId: a.producerId, producerEpoch: 0 });
+  const other = await c.request(ApiKey.InitProducerId, 4, { transactionalId: null, transactionTimeoutMs: 60000, producerId: a.producerId, producerEpoch: 0 });
+  assert.equal(again.producerEpoch, 0);
+  assert.notEqual(again.producerId, a.producerId);
+  assert.notEqual(other.producerId, again.producerId);
 });
 
 test('a retried batch keeps its offset and is stored once; a gap is refused', async () => {

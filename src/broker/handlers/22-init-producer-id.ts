@@ -1,6 +1,8 @@
 // InitProducerId (key 22), v0-5. Hands an idempotent producer a producer id never used
-// before on this data directory, with epoch 0. A producer that sends its current id and
-// epoch (v3+, KIP-360) gets the epoch bumped instead, which resets its sequences.
+// before on this data directory, with epoch 0, whatever id and epoch it sends (v3+, KIP-360),
+// as Kafka does: an id the broker cannot tie to its owner must never be handed to a second
+// producer (both would write under one id and epoch, and one's records would be taken for
+// the other's retries).
 // A transactional id goes to the transaction coordinator, which bumps its epoch (fencing
 // older instances) after aborting whatever the previous instance left open.
 
@@ -9,8 +11,6 @@ import type { InitProducerIdRequest, InitProducerIdResponse } from '../../protoc
 import { ErrorCode } from '../../protocol/errors.js';
 import { storageErrorCode } from './common.js';
 import { initProducerIdServer } from '../../protocol/generated/init-producer-id.js';
-
-const MAX_EPOCH = 32767;
 
 async function handle(ctx: RequestContext, req: InitProducerIdRequest): Promise<InitProducerIdResponse> {
   const res: InitProducerIdResponse = { throttleTimeMs: 0, errorCode: ErrorCode.NONE, producerId: -1, producerEpoch: -1 };
@@ -25,13 +25,6 @@ async function handle(ctx: RequestContext, req: InitProducerIdRequest): Promise<
       ctx.logger.error('transactional InitProducerId failed', { transactionalId: req.transactionalId, error: e });
       res.errorCode = storageErrorCode(e);
     }
-    return res;
-  }
-  const pid = req.producerId ?? -1;
-  const epoch = req.producerEpoch ?? -1;
-  if (pid >= 0 && epoch >= 0 && epoch < MAX_EPOCH - 1) {
-    res.producerId = pid;
-    res.producerEpoch = epoch + 1;
     return res;
   }
   try {
