@@ -4,9 +4,9 @@
 // A missing tool fails the test when CI is set (CI must exercise every client); on a
 // developer machine the test is skipped with a hint on how to install the tool.
 
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import type { TestContext } from 'node:test';
@@ -237,5 +237,82 @@ export async function startInteropBroker(opts: InteropBrokerOptions = {}): Promi
       }
       if (ownDir) await rm(dataDir, { recursive: true, force: true });
     },
+  };
+}
+
+/**
+ * Compiles a Java program of test/interop/java into test/interop/java/target/<name> (ignored
+ * by git), for programs started many times; returns the classpath to run it with.
+ */
+export async function compileJava(file: string, name: string): Promise<{ ok: boolean; classpath: string; error: string }> {
+  const out = join(javaDir, 'target', name);
+  await mkdir(out, { recursive: true });
+  const r = await run('javac', ['-nowarn', '-cp', javaClasspath(), '-d', out, join(javaDir, file)], { timeoutMs: 120_000 });
+  return { ok: r.code === 0, classpath: `${out}:${javaClasspath()}`, error: r.stderr };
+}
+
+/**
+ * A long-running program whose stdout is read line by line while it runs (run() waits for the
+ * exit). stderr keeps its tail for failure messages.
+ */
+export class LineProcess {
+  readonly child: ChildProcess;
+  readonly lines: string[] = [];
+  stderr = '';
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  private listeners: Array<(line: string) => void> = [];
+  private done = false;
+
+  constructor(cmd: string, args: readonly string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {}) {
+    this.child = spawn(cmd, args, { cwd: opts.cwd ?? repoRoot, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let buf = '';
+    this.child.stdout!.on('data', (d: Buffer) => {
+      buf += d.toString();
+      let i;
+      while ((i = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, i);
+        buf = buf.slice(i + 1);
+        this.lines.push(line);
+        for (const l of this.listeners) l(line);
+      }
+    });
+    this.child.stderr!.on('data', (d: Buffer) => {
+      this.stderr += d.toString();
+      if (this.stderr.length > 200_000) this.stderr = this.stderr.slice(-100_000);
+    });
+    this.exited = new Promise((res) => this.child.once('close', (code, signal) => {
+      this.done = true;
+      res({ code, signal });
+    }));
+  }
+
+  get running(): boolean {
+    return !this.done;
+  }
+
+  onLine(fn: (line: string) => void): void {
+    this.listeners.push(fn);
+  }
+
+  /** SIGKILL (by default) and wait for the exit. */
+  async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    if (!this.done) this.child.kill(signal);
+    await this.exited;
+  }
+
+  tail(lines = 20): string {
+    return `--- stdout (tail) ---\n${this.lines.slice(-lines).join('\n')}\n--- stderr (tail) ---\n${this.stderr.slice(-4000)}`;
+  }
+}
+
+/** A seeded pseudo-random generator (mulberry32): the same seed gives the same kill schedule. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
