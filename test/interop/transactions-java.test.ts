@@ -17,28 +17,17 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { BrokerProcess } from '../helpers/broker.js';
 import { describeRun, lastJson, requireJava, runJava, startInteropBroker, token } from './tools.js';
+import { checkConsumed, checkProduced, type ConsumeSummary, type ProduceSummary, type TxnPlan } from './transactions.js';
 
 const partitions = 3;
 const txns = 12;
 const perTxn = 100;
 const abortEvery = 3;
+const plan: TxnPlan = { partitions, txns, perTxn, abortEvery };
 
-interface ProduceSummary {
-  client: string;
-  partitions: number;
+interface JavaProduceSummary extends ProduceSummary {
   finalizedTransactionVersion: number;
   clientTv2: boolean | null;
-  outcomes: string[];
-  acks: string[];
-  errors: string[];
-}
-
-interface ConsumeSummary {
-  isolation: string;
-  endOffsets: Record<string, number>;
-  positions: Record<string, number>;
-  records: Array<[number, number, string]>;
-  errors: string[];
 }
 
 interface FenceSummary {
@@ -46,33 +35,6 @@ interface FenceSummary {
   finalizedTransactionVersion: number;
   rounds: Array<{ round: string; clientTv2: boolean | null; aAcked: number; bAcked: number; aErrors: string[] }>;
   errors: string[];
-}
-
-/**
- * Where every record must land: partition i % 3, offsets in send order, and after each
- * transaction one offset in each partition for its marker (each transaction touches all three).
- */
-function layout(tok: string) {
-  const next = new Array<number>(partitions).fill(0);
-  const records: Array<{ p: number; offset: number; value: string; committed: boolean }> = [];
-  const markers: number[][] = Array.from({ length: partitions }, () => []);
-  for (let t = 0, i = 0; t < txns; t++) {
-    const committed = (t + 1) % abortEvery !== 0;
-    for (let k = 0; k < perTxn; k++, i++) {
-      const p = i % partitions;
-      records.push({ p, offset: next[p]!++, value: `${tok}|${t}|${i}`, committed });
-    }
-    for (let p = 0; p < partitions; p++) markers[p]!.push(next[p]!++);
-  }
-  return { records, markers, end: next };
-}
-
-/** Records by partition, as [offset, value] in the order received. */
-function byPartition(records: Array<[number, number, string]>): Record<string, Array<[number, string]>> {
-  const out: Record<string, Array<[number, string]>> = {};
-  for (let p = 0; p < partitions; p++) out[p] = [];
-  for (const [p, offset, value] of records) (out[p] ??= []).push([offset, value]);
-  return out;
 }
 
 for (const tv of [1, 2] as const) {
@@ -91,39 +53,23 @@ for (const tv of [1, 2] as const) {
       if (!(await requireJava(t))) return;
       const topic = `txn-java-tv${tv}-${token()}`;
       const tok = token();
-      const { records, markers, end } = layout(tok);
-
       const pr = await runJava('TxnClient.java', ['produce', broker!.bootstrap, topic, `txn-${tok}`, tok, String(txns), String(perTxn), String(abortEvery)], { timeoutMs: 120_000 });
       const pctx = describeRun('java TxnClient.java produce', pr, broker);
-      const ps = lastJson<ProduceSummary>(pr.stdout, pctx);
+      const ps = lastJson<JavaProduceSummary>(pr.stdout, pctx);
       t.diagnostic(`${ps.client}; broker finalizes transaction.version=${ps.finalizedTransactionVersion}; client runs TV2: ${ps.clientTv2 ?? 'not exposed'}`);
       assert.deepEqual(ps.errors, [], pctx);
       assert.equal(pr.code, 0, pctx);
-      assert.equal(ps.partitions, partitions, pctx);
       assert.equal(ps.finalizedTransactionVersion, tv, `transaction.version the broker finalizes (ApiVersions / DescribeFeatures)\n${pctx}`);
       if (ps.clientTv2 !== null) assert.equal(ps.clientTv2, tv === 2, `the client runs the TV2 protocol exactly when the broker finalizes it\n${pctx}`);
-      assert.deepEqual(ps.outcomes, Array.from({ length: txns }, (_, k) => ((k + 1) % abortEvery === 0 ? 'abort' : 'commit')), pctx);
-      assert.deepEqual(ps.acks, records.map((r) => `${r.p}@${r.offset}`), `acknowledged offsets: one marker offset after each transaction in each partition\n${pctx}`);
+      checkProduced(plan, tok, ps, pctx);
 
-      const expectEnd = Object.fromEntries(end.map((e, p) => [String(p), e]));
       for (const isolation of ['read_committed', 'read_uncommitted'] as const) {
         const cr = await runJava('TxnClient.java', ['consume', broker!.bootstrap, topic, isolation], { timeoutMs: 90_000 });
         const cctx = describeRun(`java TxnClient.java consume ${isolation}`, cr, broker);
         const cs = lastJson<ConsumeSummary>(cr.stdout, cctx);
-        assert.deepEqual(cs.errors, [], cctx);
         assert.equal(cr.code, 0, cctx);
-        // Once every transaction is over, the last stable offset is the log end, markers included.
-        assert.deepEqual(cs.endOffsets, expectEnd, `${isolation}: end offsets (the last marker is the last offset)\n${cctx}`);
-        assert.deepEqual(cs.positions, expectEnd, `${isolation}: the position ends past the markers\n${cctx}`);
-        const want = byPartition(records.filter((r) => isolation === 'read_uncommitted' || r.committed).map((r) => [r.p, r.offset, r.value]));
-        assert.deepEqual(byPartition(cs.records), want, `${isolation}: records received, by partition, in order, with their offsets\n${cctx}`);
-        // What was never received is exactly the aborted records (read_committed) and the markers.
-        for (let p = 0; p < partitions; p++) {
-          const got = new Set(cs.records.filter((r) => r[0] === p).map((r) => r[1]));
-          const missing = Array.from({ length: end[p]! }, (_, o) => o).filter((o) => !got.has(o));
-          const aborted = records.filter((r) => r.p === p && !r.committed && isolation === 'read_committed').map((r) => r.offset);
-          assert.deepEqual(missing, [...aborted, ...markers[p]!].sort((a, b) => a - b), `${isolation}: partition ${p}: offsets never delivered\n${cctx}`);
-        }
+        assert.equal(cs.isolation, isolation, cctx);
+        checkConsumed(plan, tok, cs, cctx);
       }
     });
 
