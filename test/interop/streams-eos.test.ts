@@ -23,7 +23,7 @@ import type { BrokerProcess } from '../helpers/broker.js';
 import { makeTempDir } from '../helpers/temp.js';
 import { sleep } from '../helpers/wait.js';
 import {
-  LineProcess, compileJava, describeRun, lastJson, requireJava, run, seededRandom, startInteropBroker, token,
+  LineProcess, compileJava, describeRun, lastJson, requireJava, requireTool, run, seededRandom, startInteropBroker, token, works,
 } from './tools.js';
 
 const partitions = 4;
@@ -111,6 +111,7 @@ interface Scenario {
 
 async function prepare(t: TestContext, broker: BrokerProcess, name: string): Promise<Scenario | undefined> {
   if (!(await requireJava(t))) return undefined;
+  if (!requireTool(t, await works('javac', ['-version']), 'javac (JDK 17+)', 'install it with `sudo apt-get install openjdk-17-jdk-headless`')) return undefined;
   const java = await compileJava('StreamsEos.java', 'streams-eos');
   assert.ok(java.ok, `javac StreamsEos.java failed:\n${java.error}`);
   const id = token();
@@ -155,6 +156,7 @@ async function verify(t: TestContext, s: Scenario, broker: BrokerProcess, histor
 
 test(`Kafka Streams ${guarantee}: the application SIGKILLed ${appKills + startupKills} times and restarted; read_committed output is exactly 1..n per key`, { timeout: 400_000 }, async (t) => {
   const broker = await startInteropBroker({ settings });
+  let app: App | undefined;
   try {
     const s = await prepare(t, broker, 'app');
     if (!s) return;
@@ -167,26 +169,28 @@ test(`Kafka Streams ${guarantee}: the application SIGKILLed ${appKills + startup
     const history: string[] = [];
     const context = () => `seed ${seed}; kills so far:\n${history.join('\n')}`;
     for (const [k, step] of plan.entries()) {
-      const app = new App(s.classpath, args);
+      const instance = new App(s.classpath, args);
+      app = instance;
       const started = Date.now();
       if (step.afterMs !== undefined) {
         await Promise.race([sleep(step.afterMs), app.proc.exited]);
         assert.ok(app.proc.running, `the application exited by itself\n${app.proc.tail()}\n${context()}`);
       } else {
-        await until(`${step.step} input records processed`, app, () => app.processed >= step.step!, 120_000, context);
+        await until(`${step.step} input records processed`, instance, () => instance.processed >= step.step!, 120_000, context);
         await sleep(jitterMs(rng));
       }
       await app.proc.kill();
       history.push(`kill ${k + 1}: ${step.afterMs !== undefined ? `${step.afterMs} ms after start` : `${step.step} records processed`}: processed ${app.processed}, committed ${app.done}/${records} (as last reported), ran ${Date.now() - started} ms, last state ${app.proc.lines.filter((l) => l.startsWith('STATE')).at(-1) ?? '(none)'}`);
       t.diagnostic(history.at(-1)!);
     }
-    const app = new App(s.classpath, args);
-    await until('DONE (all input committed)', app, () => app.finished, 180_000, context);
+    app = new App(s.classpath, args);
+    await until('DONE (all input committed)', app, () => app!.finished, 180_000, context);
     const exit = await app.proc.exited;
     assert.equal(exit.code, 0, `the last instance's exit\n${app.proc.tail()}`);
     t.diagnostic(`final instance finished: ${app.proc.lines.filter((l) => l.startsWith('THREAD_ERROR')).length} thread errors`);
     await verify(t, s, broker, history);
   } finally {
+    await app?.proc.kill();
     await broker.cleanup();
   }
 });

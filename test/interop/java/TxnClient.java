@@ -1,6 +1,7 @@
 // Transactions with the Apache Kafka Java client (kafka-clients 4.x), for transactions-java.test.ts.
 // Proves, with the modes below, that a broker's transaction coordinator and read_committed
-// fetch behave as Kafka's do for the Java client:
+// fetch behave as Kafka's do for the Java client (produce and consume follow the contract of
+// test/interop/transactions.ts, shared with python/txn_confluent.py):
 //   produce  BOOTSTRAP TOPIC TXN_ID TOKEN TXNS PER_TXN ABORT_EVERY
 //            a transactional producer writes TXNS transactions of PER_TXN records, record i of
 //            the run going to partition i % partitions with value TOKEN|txn|i; transaction t is
