@@ -17,6 +17,7 @@ import { OffsetStore } from './groups/offset-store.js';
 import { TransactionCoordinator } from './txn/coordinator.js';
 import { buildControlBatch } from '../protocol/control-batch.js';
 import { FsyncPolicy } from './config.js';
+import { visibleWhenFor } from './topic-config.js';
 import { join } from 'node:path';
 import { setDecompressedLimit } from '../protocol/compression.js';
 import type { ApiVersionsResponse } from '../protocol/generated/api-versions.js';
@@ -139,7 +140,7 @@ export class Broker implements ConnectionHost, ClusterView {
 
   private async startGroups(): Promise<void> {
     const c = this.config;
-    const offsetsLog = await this.openLog(join(c.dataDir, OFFSETS_LOG_DIR), { ...INTERNAL_LOG_CONFIG });
+    const offsetsLog = await this.openLog(join(c.dataDir, OFFSETS_LOG_DIR), { ...INTERNAL_LOG_CONFIG, visibleWhen: visibleWhenFor(c.fsync) });
     const store = new OffsetStore(offsetsLog, { compactAfterBytes: 4 * 1024 * 1024, fsync: c.fsync !== FsyncPolicy.never });
     await store.load();
     this.groups = new GroupCoordinator(
@@ -160,7 +161,7 @@ export class Broker implements ConnectionHost, ClusterView {
   private async startTransactions(): Promise<void> {
     const c = this.config;
     const fsync = c.fsync !== FsyncPolicy.never;
-    const log = await this.openLog(join(c.dataDir, TXN_LOG_DIR), { ...INTERNAL_LOG_CONFIG });
+    const log = await this.openLog(join(c.dataDir, TXN_LOG_DIR), { ...INTERNAL_LOG_CONFIG, visibleWhen: visibleWhenFor(c.fsync) });
     const topics = this.topics;
     const partition = (topic: string, index: number) => {
       const t = topics.byName.get(topic);
@@ -184,6 +185,7 @@ export class Broker implements ConnectionHost, ClusterView {
       },
       this.logger,
     );
+    this.txns.completionListeners.add(this.metrics.observeTransaction);
     await this.txns.load();
     this.txns.startTimer(c.transactionCleanupIntervalMs);
   }
@@ -307,6 +309,7 @@ export class Broker implements ConnectionHost, ClusterView {
       for (const p of t.partitions) {
         try {
           await p.log.enforceRetention(now);
+          p.log.expireProducers(now, this.config.producerIdExpirationMs);
         } catch (e) {
           this.logger.warn('retention failed', { topic: t.name, partition: p.index, error: e });
         }

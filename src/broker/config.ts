@@ -69,6 +69,8 @@ export interface BrokerConfig {
   /** The transaction.version feature level announced (1 or 2). */
   transactionVersion: number;
   offsetMetadataMaxBytes: number;
+  /** producer.id.expiration.ms: a producer with no open transaction whose last write is older than this is forgotten (its sequence state). */
+  producerIdExpirationMs: number;
   /** Broker-level defaults of topic configs, by Kafka property name (log.retention.ms, ...). */
   topicDefaults: Record<string, string>;
 }
@@ -132,6 +134,7 @@ export function defaultBrokerConfig(): BrokerConfig {
     transactionCleanupIntervalMs: 10_000,
     transactionVersion: 2,
     offsetMetadataMaxBytes: 4096,
+    producerIdExpirationMs: 86_400_000,
     topicDefaults: { ...defaultTopicDefaults },
   };
 }

@@ -151,7 +151,6 @@ function appendPartition(ctx: RequestContext, c: Checked, acks: number): Promise
     return null;
   }
   res.baseOffset = appended.baseOffset;
-  if (idempotent) partition.producers.record(s.producerId, s.producerEpoch, s.baseSequence, s.lastSequence, appended.baseOffset);
   ctx.metrics.topicIn(topic.name, records.length);
   ctx.metrics.produceBatchBytes.observe(records.length);
 
@@ -159,7 +158,6 @@ function appendPartition(ctx: RequestContext, c: Checked, acks: number): Promise
   const needsFsync = (acks === -1 && policy !== FsyncPolicy.never) || (acks === 1 && policy === FsyncPolicy.always);
   const done = appended.written.then(() => (needsFsync ? log.flush() : undefined));
   const guarded = done.catch((e: Error) => {
-    partition.producers.truncateFrom(log.logEndOffset);
     res.errorCode = storageErrorCode(e);
     res.errorMessage = `the append could not be stored: ${e.message}`;
     res.baseOffset = -1;

@@ -83,6 +83,15 @@ export interface TxnServices {
   offsets: OffsetStore;
 }
 
+/** A transaction that completed (its markers written, Complete* stored), as completion listeners see it. */
+export interface CompletedTransaction {
+  transactionalId: string;
+  commit: boolean;
+  /** When it started (its first partition or group joined) and when it completed, ms since the epoch. */
+  startMs: number;
+  endMs: number;
+}
+
 export interface InitResult {
   errorCode: number;
   producerId: number;
@@ -109,6 +118,12 @@ export class TransactionCoordinator {
   private readonly changes: ChangeLog<Change>;
   private timer: NodeJS.Timeout | null = null;
   private closed = false;
+  /**
+   * Called in the turn each transaction completes (the broker's metrics listen). Ends with no
+   * transaction open (a TV2 abort that only moves the epoch on) are not reported. A listener
+   * that throws is logged and changes nothing.
+   */
+  readonly completionListeners = new Set<(c: CompletedTransaction) => void>();
 
   constructor(
     log: Log,
@@ -429,6 +444,7 @@ export class TransactionCoordinator {
         if (t.nextProducerId >= 0) Object.assign(done, { producerId: t.nextProducerId, producerEpoch: 0, nextProducerId: -1 });
         await this.store(done);
         this.completing.delete(t.id);
+        if (t.startMs >= 0) this.completed({ transactionalId: t.id, commit, startMs: t.startMs, endMs: done.updateMs });
         firstAttempt();
       } catch (e) {
         firstAttempt();
@@ -438,6 +454,23 @@ export class TransactionCoordinator {
       }
     };
     void attempt();
+  }
+
+  private completed(c: CompletedTransaction): void {
+    for (const listener of this.completionListeners) {
+      try {
+        listener(c);
+      } catch (e) {
+        this.logger.warn('a transaction completion listener failed', { transactionalId: c.transactionalId, error: e });
+      }
+    }
+  }
+
+  /** Transactions open now: started and not yet completed (Ongoing, or deciding and writing markers). */
+  openCount(): number {
+    let n = 0;
+    for (const t of this.txns.values()) if (isOpen(t.state)) n++;
+    return n;
   }
 
   // ------------------------------------------------------------ timeouts and expiry
@@ -472,6 +505,10 @@ export class TransactionCoordinator {
     if (this.timer) clearInterval(this.timer);
     return this.changes.close();
   }
+}
+
+function isOpen(s: TxnState): boolean {
+  return s === TxnState.Ongoing || s === TxnState.PrepareCommit || s === TxnState.PrepareAbort || s === TxnState.PrepareEpochFence;
 }
 
 function isComplete(s: TxnState): boolean {
