@@ -18,7 +18,7 @@ usage:
       send_offsets_to_transaction(consumer.position(assignment), consumer_group_metadata()),
       then commit, or abort every ABORT_EVERY-th transaction and rewind the consumer to where
       that transaction began. Stops when every input record is in a committed transaction.
-      Prints { client, committed, aborted, sentOffsets (the offsets of the last committed
+      Prints { client, committed, aborted, abortedRecords (outputs of aborted transactions), sentOffsets (the offsets of the last committed
       transaction, per partition), groupOffsets (what the group has committed, read back by a
       new consumer), inputEnd, errors }.
 Each mode prints one JSON object on stdout (last line).
@@ -173,7 +173,7 @@ def ctp(args):
     producer = transactional_producer(bootstrap, txn_id)
     parts = partitions_of(consumer, input_topic, errors)
     input_end = {p: consumer.get_watermark_offsets(TopicPartition(input_topic, p), timeout=10)[1] for p in parts}
-    committed_txns = aborted_txns = 0
+    committed_txns = aborted_txns = aborted_records = 0
     sent_offsets = {}
     try:
         producer.init_transactions(TIMEOUT_S)
@@ -196,11 +196,18 @@ def ctp(args):
             for m in msgs:
                 producer.produce(output_topic, value=b"out|" + m.value(), partition=m.partition())
                 producer.poll(0)
+            # The outputs reach the log before the transaction ends: abort_transaction() would
+            # purge the ones still queued, and an aborted transaction must leave records behind
+            # for read_committed to skip.
+            left = producer.flush(TIMEOUT_S / 2)
+            if left:
+                errors.append("transaction %d: %d outputs not delivered" % (txn, left))
             positions = consumer.position(assignment)
             producer.send_offsets_to_transaction(positions, consumer.consumer_group_metadata(), TIMEOUT_S)
             if abort:
                 producer.abort_transaction(TIMEOUT_S)
                 aborted_txns += 1
+                aborted_records += len(msgs)
                 for p, offset in first.items():
                     consumer.seek(TopicPartition(input_topic, p, offset))
             else:
@@ -225,7 +232,7 @@ def ctp(args):
     except KafkaException as e:
         errors.append("committed: %s" % e)
     reader.close()
-    print(json.dumps({"client": client(), "committed": committed_txns, "aborted": aborted_txns,
+    print(json.dumps({"client": client(), "committed": committed_txns, "aborted": aborted_txns, "abortedRecords": aborted_records,
                       "sentOffsets": {str(p): o for p, o in sorted(sent_offsets.items())},
                       "groupOffsets": group_offsets, "inputEnd": {str(p): input_end[p] for p in parts}, "errors": errors}))
 
