@@ -27,10 +27,10 @@ import {
 } from './tools.js';
 
 const partitions = 4;
-const records = 200_000;
+const records = 300_000;
 const keys = 50;
 const appKills = 12; // after a random number of records processed
-const startupKills = 3; // at a random moment after the process starts (start-up, rebalance, restore)
+const startupKills = 3; // at a random moment of the start-up (rebalance, restore), at the latest when processing begins
 const brokerKills = 10;
 const guarantee = process.env.STREAMS_EOS_GUARANTEE || 'exactly_once_v2';
 const seed = process.env.STREAMS_EOS_SEED ? Number(process.env.STREAMS_EOS_SEED) : Math.floor(Math.random() * 2 ** 31);
@@ -85,7 +85,10 @@ class App {
 async function until(what: string, app: App, cond: () => boolean, timeoutMs: number, context: () => string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!cond()) {
-    if (!app.proc.running) assert.fail(`the application exited while waiting for ${what}\n${app.proc.tail()}\n${context()}`);
+    if (!app.proc.running) {
+      const why = app.finished ? ' (it had finished all the input: the kills must fit in fewer records than `records`)' : '';
+      assert.fail(`the application exited while waiting for ${what}${why}\n${app.proc.tail()}\n${context()}`);
+    }
     if (Date.now() > deadline) assert.fail(`timed out after ${timeoutMs} ms waiting for ${what}\n${app.proc.tail()}\n${context()}`);
     await sleep(20);
   }
@@ -93,12 +96,12 @@ async function until(what: string, app: App, cond: () => boolean, timeoutMs: num
 
 /** Records to process before each kill: random, and few enough for every kill to come before the end. */
 function killSteps(rng: () => number, count: number): number[] {
-  const most = Math.floor((records * 0.5) / count);
+  const most = Math.floor((records * 0.4) / count);
   return Array.from({ length: count }, () => Math.floor(most / 4 + rng() * (most - most / 4)));
 }
 
 /** The random delay after the step, before the kill. */
-const jitterMs = (rng: () => number) => Math.floor(rng() * 200);
+const jitterMs = (rng: () => number) => Math.floor(rng() * 50);
 
 interface Scenario {
   classpath: string;
@@ -173,14 +176,16 @@ test(`Kafka Streams ${guarantee}: the application SIGKILLed ${appKills + startup
       app = instance;
       const started = Date.now();
       if (step.afterMs !== undefined) {
-        await Promise.race([sleep(step.afterMs), app.proc.exited]);
+        // A start-up kill: after a random time, or as soon as the instance processes its first record.
+        const processing = until('the first record processed', instance, () => instance.processed > 0, step.afterMs, context).catch(() => undefined);
+        await Promise.race([sleep(step.afterMs), processing, app.proc.exited]);
         assert.ok(app.proc.running, `the application exited by itself\n${app.proc.tail()}\n${context()}`);
       } else {
         await until(`${step.step} input records processed`, instance, () => instance.processed >= step.step!, 120_000, context);
         await sleep(jitterMs(rng));
       }
       await app.proc.kill();
-      history.push(`kill ${k + 1}: ${step.afterMs !== undefined ? `${step.afterMs} ms after start` : `${step.step} records processed`}: processed ${app.processed}, committed ${app.done}/${records} (as last reported), ran ${Date.now() - started} ms, last state ${app.proc.lines.filter((l) => l.startsWith('STATE')).at(-1) ?? '(none)'}`);
+      history.push(`kill ${k + 1}: ${step.afterMs !== undefined ? `start-up kill (at ${step.afterMs} ms or the first record processed)` : `${step.step} records processed`}: processed ${app.processed}, committed ${app.done}/${records} (as last reported), ran ${Date.now() - started} ms, last state ${app.proc.lines.filter((l) => l.startsWith('STATE')).at(-1) ?? '(none)'}`);
       t.diagnostic(history.at(-1)!);
     }
     app = new App(s.classpath, args);
