@@ -1,10 +1,9 @@
 // Member commands for each client library in the group acceptance tests (see group-harness.ts).
 
 import { join } from 'node:path';
-import { mkdir } from 'node:fs/promises';
 import { repoRoot } from './paths.js';
 import type { MemberSpec } from './group-harness.js';
-import { debianPython, javaClasspath, javaDir, pythonDir, run } from '../interop/tools.js';
+import { compileJava, debianPython, pythonDir } from '../interop/tools.js';
 
 export function kafkajsMember(name: string, bootstrap: string, topic: string, group: string): MemberSpec {
   return { name, cmd: process.execPath, args: [join(repoRoot, 'dist', 'test', 'helpers', 'group-kafkajs-member.js'), bootstrap, topic, group, name, '6000'] };
@@ -36,13 +35,9 @@ export function kafkaPythonMember(name: string, bootstrap: string, topic: string
   return { name, cmd: debianPython(), args: ['-u', join(pythonDir, 'group_kafkapython.py'), bootstrap, topic, group, name] };
 }
 
-/** Compiles GroupMember.java once into a temporary directory; returns the classpath to run it. */
-export async function compileJavaMember(): Promise<{ ok: boolean; classpath: string; error: string }> {
-  // target/ is ignored by git; compiling there leaves nothing behind in the system temp directory.
-  const out = join(javaDir, 'target', 'group-member');
-  await mkdir(out, { recursive: true });
-  const r = await run('javac', ['-nowarn', '-cp', javaClasspath(), '-d', out, join(javaDir, 'GroupMember.java')], { timeoutMs: 120_000 });
-  return { ok: r.code === 0, classpath: `${out}:${javaClasspath()}`, error: r.stderr };
+/** Compiles GroupMember.java once into test/interop/java/target; returns the classpath to run it. */
+export function compileJavaMember(): Promise<{ ok: boolean; classpath: string; error: string }> {
+  return compileJava('GroupMember.java', 'group-member');
 }
 
 export function javaMember(classpath: string, name: string, bootstrap: string, topic: string, group: string, props: Record<string, string> = {}): MemberSpec {

@@ -4,13 +4,15 @@
 // A missing tool fails the test when CI is set (CI must exercise every client); on a
 // developer machine the test is skipped with a hint on how to install the tool.
 
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import type { TestContext } from 'node:test';
-import type { BrokerProcess } from '../helpers/broker.js';
+import { startBroker, type BrokerProcess } from '../helpers/broker.js';
 import { repoRoot } from '../helpers/paths.js';
+import { makeTempDir } from '../helpers/temp.js';
 
 export const interopDir = join(repoRoot, 'test', 'interop');
 export const javaDir = join(interopDir, 'java');
@@ -134,4 +136,183 @@ export function describeRun(what: string, r: RunResult, b?: BrokerProcess): stri
 /** A short random token that makes every run's payloads distinct. */
 export function token(): string {
   return Math.random().toString(36).slice(2, 10);
+}
+
+/** Fails the test under CI, or skips it, when java or the jars in test/interop/java/lib are missing. */
+export async function requireJava(t: TestContext): Promise<boolean> {
+  if (!requireTool(t, await works('java', ['-version']), 'java (JDK 17+)', 'install it with `sudo apt-get install openjdk-17-jdk-headless`')) return false;
+  return requireTool(t, javaJarsPresent(), 'the Kafka Java jars in test/interop/java/lib', javaInstallHint);
+}
+
+/** Runs a single-file Java program of test/interop/java (`java -cp lib/* File.java ...`). */
+export function runJava(file: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
+  return run('java', ['-Xmx256m', '-XX:TieredStopAtLevel=1', '-Dorg.slf4j.simpleLogger.defaultLogLevel=warn', '-cp', javaClasspath(), join(javaDir, file), ...args], opts);
+}
+
+/** The last line of stdout that is a JSON object, parsed; fails with `context` when there is none. */
+export function lastJson<T>(stdout: Buffer | string, context: string): T {
+  const line = stdout.toString().trim().split('\n').filter((l) => l.startsWith('{')).pop();
+  assert.ok(line, `no JSON summary on stdout\n${context}`);
+  return JSON.parse(line) as T;
+}
+
+// ---------------------------------------------------------------------------------------
+// The broker of the interop tests that must choose its settings or restart it.
+//
+// INTEROP_BROKER_CMD runs those tests against another Kafka-compatible broker instead of
+// Rivulet, to check a test against Apache Kafka itself. It names a command that starts that
+// broker in the foreground, called as
+//   $INTEROP_BROKER_CMD PORT DATA_DIR [key=value ...]
+// (PORT 0: it picks one; DATA_DIR is kept across restarts; the settings are Rivulet's names,
+// which are Kafka's, and transaction.version is Kafka's feature of that name). It must print
+// "broker ready listener=HOST:PORT" on stderr once it answers clients, as `rivulet start`
+// does, and its pid must be the broker's (exec), so that SIGKILL kills the broker.
+
+export const externalBrokerCmd = process.env.INTEROP_BROKER_CMD || undefined;
+
+export interface InteropBrokerOptions {
+  /** Settings, Rivulet's `--set key=value` (or the external command's key=value). */
+  settings?: Record<string, string>;
+  dataDir?: string;
+  /** The listener port (0 or absent: a free one). A restart passes the port it had. */
+  port?: number;
+  timeoutMs?: number;
+}
+
+export async function startInteropBroker(opts: InteropBrokerOptions = {}): Promise<BrokerProcess> {
+  const settings = Object.entries(opts.settings ?? {}).map(([k, v]) => `${k}=${v}`);
+  if (!externalBrokerCmd) {
+    return startBroker({
+      dataDir: opts.dataDir,
+      timeoutMs: opts.timeoutMs,
+      // commander keeps the last --port, which overrides startBroker's --port 0.
+      args: [...settings.flatMap((s) => ['--set', s]), ...(opts.port ? ['--port', String(opts.port)] : [])],
+    });
+  }
+  const ownDir = opts.dataDir === undefined;
+  const dataDir = opts.dataDir ?? (await makeTempDir('interop-broker-'));
+  const child = spawn(externalBrokerCmd, [String(opts.port ?? 0), dataDir, ...settings], { stdio: ['ignore', 'ignore', 'pipe'], shell: false });
+  let out = '';
+  let exited = false;
+  const exit = new Promise<number | null>((res) => child.once('exit', (code) => {
+    exited = true;
+    res(code);
+  }));
+  const port = await new Promise<number>((res, rej) => {
+    const limit = opts.timeoutMs ?? 90_000;
+    const timer = setTimeout(() => rej(new Error(`${externalBrokerCmd} not ready after ${limit} ms:\n${out.slice(-4000)}`)), limit);
+    child.stderr!.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.length > 400_000) out = out.slice(-200_000);
+      const m = /broker ready listener=\S+:(\d+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        res(Number(m[1]));
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      rej(new Error(`${externalBrokerCmd} exited with ${code} before it was ready:\n${out.slice(-4000)}`));
+    });
+  });
+  return {
+    child,
+    port,
+    httpPort: 0,
+    dataDir,
+    bootstrap: `127.0.0.1:${port}`,
+    output: () => out,
+    stop: async () => {
+      if (!exited) child.kill('SIGTERM');
+      return exit;
+    },
+    kill: async () => {
+      if (!exited) child.kill('SIGKILL');
+      await exit;
+    },
+    cleanup: async () => {
+      if (!exited) {
+        child.kill('SIGKILL');
+        await exit;
+      }
+      if (ownDir) await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * Compiles a Java program of test/interop/java into test/interop/java/target/<name> (ignored
+ * by git), for programs started many times; returns the classpath to run it with.
+ */
+export async function compileJava(file: string, name: string): Promise<{ ok: boolean; classpath: string; error: string }> {
+  const out = join(javaDir, 'target', name);
+  await mkdir(out, { recursive: true });
+  const r = await run('javac', ['-nowarn', '-cp', javaClasspath(), '-d', out, join(javaDir, file)], { timeoutMs: 120_000 });
+  return { ok: r.code === 0, classpath: `${out}:${javaClasspath()}`, error: r.stderr };
+}
+
+/**
+ * A long-running program whose stdout is read line by line while it runs (run() waits for the
+ * exit). stderr keeps its tail for failure messages.
+ */
+export class LineProcess {
+  readonly child: ChildProcess;
+  readonly lines: string[] = [];
+  stderr = '';
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  private listeners: Array<(line: string) => void> = [];
+  private done = false;
+
+  constructor(cmd: string, args: readonly string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {}) {
+    this.child = spawn(cmd, args, { cwd: opts.cwd ?? repoRoot, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let buf = '';
+    this.child.stdout!.on('data', (d: Buffer) => {
+      buf += d.toString();
+      let i;
+      while ((i = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, i);
+        buf = buf.slice(i + 1);
+        this.lines.push(line);
+        for (const l of this.listeners) l(line);
+      }
+    });
+    this.child.stderr!.on('data', (d: Buffer) => {
+      this.stderr += d.toString();
+      if (this.stderr.length > 200_000) this.stderr = this.stderr.slice(-100_000);
+    });
+    this.exited = new Promise((res) => this.child.once('close', (code, signal) => {
+      this.done = true;
+      res({ code, signal });
+    }));
+  }
+
+  get running(): boolean {
+    return !this.done;
+  }
+
+  onLine(fn: (line: string) => void): void {
+    this.listeners.push(fn);
+  }
+
+  /** SIGKILL (by default) and wait for the exit. */
+  async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    if (!this.done) this.child.kill(signal);
+    await this.exited;
+  }
+
+  tail(lines = 20): string {
+    return `--- stdout (tail) ---\n${this.lines.slice(-lines).join('\n')}\n--- stderr (tail) ---\n${this.stderr.slice(-4000)}`;
+  }
+}
+
+/** A seeded pseudo-random generator (mulberry32): the same seed gives the same kill schedule. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
 }
