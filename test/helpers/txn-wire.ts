@@ -15,8 +15,30 @@ export const IsolationLevel = { READ_UNCOMMITTED: 0, READ_COMMITTED: 1 } as cons
 const ATTR_TRANSACTIONAL = 0x10;
 const ATTR_CONTROL = 0x20;
 
+/** Partition errors a broker answers while it is starting (leaders not loaded yet); worth asking again. */
+const LEADER_NOT_READY = new Set([5, 6]); // LEADER_NOT_AVAILABLE, NOT_LEADER_OR_FOLLOWER
+
+/** Runs `fn` again while it fails with one of LEADER_NOT_READY, up to `timeoutMs`. */
+async function whileLeaderLoads<T>(fn: () => Promise<T>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await fn();
+    } catch (e) {
+      if (!(e instanceof LeaderNotReady) || Date.now() > deadline) throw e;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
+
+class LeaderNotReady extends Error {}
+
 /** Latest offsets of `partitions` of `topic`: the high watermarks, or under read_committed the last stable offsets. */
-export async function endOffsets(port: number, topic: string, partitions: number[], isolationLevel: number): Promise<number[]> {
+export function endOffsets(port: number, topic: string, partitions: number[], isolationLevel: number): Promise<number[]> {
+  return whileLeaderLoads(() => endOffsetsOnce(port, topic, partitions, isolationLevel));
+}
+
+async function endOffsetsOnce(port: number, topic: string, partitions: number[], isolationLevel: number): Promise<number[]> {
   const c = await WireClient.connect(port);
   try {
     const res = await c.request(ApiKey.ListOffsets, 7, {
@@ -29,7 +51,10 @@ export async function endOffsets(port: number, topic: string, partitions: number
     return partitions.map((p) => {
       const r = byIndex.get(p);
       if (!r) throw new Error(`ListOffsets ${topic}-${p}: partition missing from the response`);
-      if (r.errorCode !== 0) throw new Error(`ListOffsets ${topic}-${p} (isolation ${isolationLevel}) failed with error ${r.errorCode}`);
+      if (r.errorCode !== 0) {
+        const E = LEADER_NOT_READY.has(r.errorCode) ? LeaderNotReady : Error;
+        throw new E(`ListOffsets ${topic}-${p} (isolation ${isolationLevel}) failed with error ${r.errorCode}`);
+      }
       return Number(r.offset);
     });
   } finally {
@@ -59,7 +84,11 @@ export interface PartitionRead {
 }
 
 /** Reads a partition from offset 0 up to its high watermark (read_uncommitted) or last stable offset (read_committed). */
-export async function readIsolated(port: number, topic: string, partition: number, isolationLevel: number): Promise<PartitionRead> {
+export function readIsolated(port: number, topic: string, partition: number, isolationLevel: number): Promise<PartitionRead> {
+  return whileLeaderLoads(() => readIsolatedOnce(port, topic, partition, isolationLevel));
+}
+
+async function readIsolatedOnce(port: number, topic: string, partition: number, isolationLevel: number): Promise<PartitionRead> {
   const c = await WireClient.connect(port);
   const out: PartitionRead = { records: [], controlOffsets: [], markers: [], dropped: [], nextOffset: 0, highWatermark: 0, lastStableOffset: 0 };
   try {
@@ -68,7 +97,10 @@ export async function readIsolated(port: number, topic: string, partition: numbe
       const body = { ...fetchBody(topic, { partition, offset, maxBytes: 1 << 20 }), isolationLevel };
       const res = await c.request(ApiKey.Fetch, 12, body);
       const p = res.responses[0].partitions[0];
-      if (p.errorCode !== 0) throw new Error(`fetch ${topic}-${partition}@${offset} failed with error ${p.errorCode}`);
+      if (p.errorCode !== 0) {
+        const E = LEADER_NOT_READY.has(p.errorCode) ? LeaderNotReady : Error;
+        throw new E(`fetch ${topic}-${partition}@${offset} failed with error ${p.errorCode}`);
+      }
       out.highWatermark = Number(p.highWatermark);
       out.lastStableOffset = Number(p.lastStableOffset);
       const limit = isolationLevel === IsolationLevel.READ_COMMITTED ? out.lastStableOffset : out.highWatermark;
