@@ -1,5 +1,5 @@
 // Rivulet and Apache Kafka side by side on this machine, in one run, with the same clients.
-//   npm run bench:compare [-- --quick] [--runs N] [--only w1,w2,w3,w4,w5] [--modes fsync,nofsync]
+//   npm run bench:compare [-- --quick] [--runs N] [--only w1,w2,w3,w4,w5,w6] [--modes fsync,nofsync]
 //
 // Apache Kafka 4.4.0 (KRaft, single combined node) comes from Maven Central through
 // bench/compare/kafka/pom.xml (its kafka.version is the version run and reported); its jars
@@ -36,14 +36,16 @@ const opt = (n, d) => {
 };
 const quick = flag('--quick');
 const runs = Number(opt('--runs', '1'));
-const only = opt('--only', 'w1,w2,w3,w4,w5').split(',');
+const only = opt('--only', 'w1,w2,w3,w4,w5,w6').split(',');
 const modes = opt('--modes', 'fsync,nofsync').split(',');
 const verbose = flag('--verbose');
 
 // Message counts: the full run takes about 5 minutes on a 2-core machine (fsync cases dominate).
 const N = quick
-  ? { w1: 20_000, w1rt: 200, w2: 20_000, w3: 20_000, w4: 50_000, w4node: 20_000 }
-  : { w1: 100_000, w1rt: 1_000, w2: 100_000, w3: 100_000, w4: 200_000, w4node: 100_000 };
+  ? { w1: 20_000, w1rt: 200, w2: 20_000, w3: 20_000, w4: 50_000, w4node: 20_000, w6: 100 }
+  : { w1: 100_000, w1rt: 1_000, w2: 100_000, w3: 100_000, w4: 200_000, w4node: 100_000, w6: 1_000 };
+/** Records per transaction in w6. */
+const W6_PER_TXN = 100;
 const W1_RATE = 50_000;
 const W5_PROBES = 5;
 
@@ -323,6 +325,12 @@ const workloads = {
     r['w4.node.p99'] = nd.p99;
     return r;
   },
+
+  async w6(b) {
+    await createTopic(b, 'w6', 16);
+    const j = lastJson(await tool(['txn', b.bootstrap, 'w6', String(N.w6), String(W6_PER_TXN), '100'], { timeoutMs: 600_000 }));
+    return { 'w6.txns': j.txnPerSec, 'w6.msgs': j.msgPerSec, 'w6.commit.p50': j.commitP50, 'w6.commit.p99': j.commitP99, 'w6.unseen': j.count - j.seen };
+  },
 };
 
 // The first fsync of a start would otherwise wait for the write-back of whatever the
@@ -404,6 +412,11 @@ const METRICS = [
   ['w4', 'w4.java.mb', 'keyed 100 B, Java client: MB/s (values)', 'higher'],
   ['w4', 'w4.node.msgs', 'keyed 100 B, Node driver: msg/s', 'higher'],
   ['w4', 'w4.node.p99', 'keyed 100 B, Node driver: publish p99 (ms)', 'lower'],
+  ['w6', 'w6.txns', `transactions of ${W6_PER_TXN} keyed 100 B records, Java client, one after another: transactions/s`, 'higher'],
+  ['w6', 'w6.msgs', 'the same: records/s', 'higher'],
+  ['w6', 'w6.commit.p50', 'commitTransaction latency p50 (ms)', 'lower'],
+  ['w6', 'w6.commit.p99', 'commitTransaction latency p99 (ms)', 'lower'],
+  ['w6', 'w6.unseen', 'committed records a read_committed consumer did not see', 'lower'],
   ['w5', 'w5.first', 'process start to first acknowledged produce, Java client (ms)', 'lower'],
   ['w5', 'w5.probe', `process start to first acknowledged produce, 2 ms retry probe, median of ${W5_PROBES} starts (ms)`, 'lower'],
   ['w5', 'w5.rss', 'idle RSS 1 s after first produce (MB)', 'lower'],
@@ -465,7 +478,8 @@ async function main() {
   md += `Command: \`npm run bench:compare${argv.length ? ' -- ' + argv.join(' ') : ''}\`; ${runs} run(s) per case, median shown; every case on a fresh broker process and data directory; wall time ${total} s.\n\n`;
   md += `Counts: w1 ${N.w1.toLocaleString('en-US')} × 1 KiB at ${W1_RATE.toLocaleString('en-US')} msg/s to 16 partitions (+ ${N.w1rt.toLocaleString('en-US')} EndToEndLatency round trips); `
     + `w2 ${N.w2.toLocaleString('en-US')} × 1 KiB, 16 partitions; w3 ${N.w3.toLocaleString('en-US')} × 1 KiB, 100 partitions, 4 ProducerPerformance + 4 grouped consumers concurrently; `
-    + `w4 ${N.w4.toLocaleString('en-US')} (Java) / ${N.w4node.toLocaleString('en-US')} (Node) × 100 B keyed over 10,000 keys, 16 partitions.\n\n`;
+    + `w4 ${N.w4.toLocaleString('en-US')} (Java) / ${N.w4node.toLocaleString('en-US')} (Node) × 100 B keyed over 10,000 keys, 16 partitions; `
+    + `w6 ${N.w6.toLocaleString('en-US')} transactions × ${W6_PER_TXN} records of 100 B, 16 partitions.\n\n`;
   md += 'Ratio = Rivulet / Kafka; the "better" column says which direction wins. End-to-end latency is now − CreateTime at the consumer (ms resolution).\n\n';
   for (const mode of modes) {
     md += `## ${title[mode] ?? mode}\n\n| workload | metric | better | Kafka | Rivulet | Rivulet/Kafka |\n|---|---|---|---:|---:|---:|\n`;

@@ -14,13 +14,26 @@ import { handlerTable } from './handlers/index.js';
 import type { OpenLog } from '../storage/log.js';
 import { GroupCoordinator } from './groups/coordinator.js';
 import { OffsetStore } from './groups/offset-store.js';
+import { TransactionCoordinator } from './txn/coordinator.js';
+import { buildControlBatch } from '../protocol/control-batch.js';
 import { FsyncPolicy } from './config.js';
+import { visibleWhenFor } from './topic-config.js';
 import { join } from 'node:path';
 import { setDecompressedLimit } from '../protocol/compression.js';
 import type { ApiVersionsResponse } from '../protocol/generated/api-versions.js';
 
-/** The internal log of committed offsets, in the data directory. */
+/** The internal logs of committed offsets and of transaction state, in the data directory. */
 const OFFSETS_LOG_DIR = '__consumer_offsets-0';
+const TXN_LOG_DIR = '__transaction_state-0';
+/** Settings of the internal logs: small segments, kept until their store compacts them. */
+const INTERNAL_LOG_CONFIG = {
+  segmentBytes: 8 * 1024 * 1024,
+  segmentMs: 7 * 24 * 3600 * 1000,
+  retentionMs: -1,
+  retentionBytes: -1,
+  indexIntervalBytes: 4096,
+  tailCacheBytes: 256 * 1024,
+};
 /** The one listener's name until several listeners exist. */
 const LISTENER = 'PLAINTEXT';
 
@@ -37,6 +50,8 @@ export class Broker implements ConnectionHost, ClusterView {
   readonly handlers: readonly (HandlerEntry | undefined)[];
   /** Set once start() has replayed the committed offsets. */
   groups!: GroupCoordinator;
+  /** Set once start() has replayed the transaction state. */
+  txns!: TransactionCoordinator;
   /** What handlers may use; set by start() once the group coordinator exists. */
   services!: BrokerServices;
   clusterId = '';
@@ -95,7 +110,8 @@ export class Broker implements ConnectionHost, ClusterView {
     this.clusterId = identity.clusterId;
     await this.topics.load(await loadCatalog(this.config.dataDir));
     await this.startGroups();
-    this.services = { config: this.config, logger: this.logger, metrics: this.metrics, topics: this.topics, groups: this.groups, cluster: this };
+    await this.startTransactions();
+    this.services = { config: this.config, logger: this.logger, metrics: this.metrics, topics: this.topics, groups: this.groups, txns: this.txns, cluster: this };
     this.server = createServer({ noDelay: true }, (s) => this.accept(s));
     await new Promise<void>((resolve, reject) => {
       this.server!.once('error', reject);
@@ -124,14 +140,7 @@ export class Broker implements ConnectionHost, ClusterView {
 
   private async startGroups(): Promise<void> {
     const c = this.config;
-    const offsetsLog = await this.openLog(join(c.dataDir, OFFSETS_LOG_DIR), {
-      segmentBytes: 8 * 1024 * 1024,
-      segmentMs: 7 * 24 * 3600 * 1000,
-      retentionMs: -1,
-      retentionBytes: -1,
-      indexIntervalBytes: 4096,
-      tailCacheBytes: 256 * 1024,
-    });
+    const offsetsLog = await this.openLog(join(c.dataDir, OFFSETS_LOG_DIR), { ...INTERNAL_LOG_CONFIG, visibleWhen: visibleWhenFor(c.fsync) });
     const store = new OffsetStore(offsetsLog, { compactAfterBytes: 4 * 1024 * 1024, fsync: c.fsync !== FsyncPolicy.never });
     await store.load();
     this.groups = new GroupCoordinator(
@@ -146,6 +155,39 @@ export class Broker implements ConnectionHost, ClusterView {
       this.logger,
     );
     this.groups.startExpiry(c.offsetsRetentionCheckIntervalMs);
+  }
+
+  /** Opens the transaction state and finishes the transactions a crash left deciding. */
+  private async startTransactions(): Promise<void> {
+    const c = this.config;
+    const fsync = c.fsync !== FsyncPolicy.never;
+    const log = await this.openLog(join(c.dataDir, TXN_LOG_DIR), { ...INTERNAL_LOG_CONFIG, visibleWhen: visibleWhenFor(c.fsync) });
+    const topics = this.topics;
+    const partition = (topic: string, index: number) => {
+      const t = topics.byName.get(topic);
+      return t === undefined || t.deleted ? undefined : t.partitions[index];
+    };
+    this.txns = new TransactionCoordinator(
+      log,
+      { compactAfterBytes: 4 * 1024 * 1024, fsync },
+      { maxTimeoutMs: c.transactionMaxTimeoutMs, idExpirationMs: c.transactionalIdExpirationMs, version: c.transactionVersion },
+      {
+        partitionExists: (topic, index) => partition(topic, index) !== undefined,
+        writeMarker: async (topic, index, marker) => {
+          const p = partition(topic, index);
+          if (p === undefined) return;
+          const appended = p.log.append(buildControlBatch(marker));
+          await appended.written;
+          if (fsync) await p.log.flush();
+        },
+        allocateProducerId: () => topics.allocateProducerId(),
+        offsets: this.groups.offsets,
+      },
+      this.logger,
+    );
+    this.txns.completionListeners.add(this.metrics.observeTransaction);
+    await this.txns.load();
+    this.txns.startTimer(c.transactionCleanupIntervalMs);
   }
 
   /** Where clients should connect, as Metadata and DescribeCluster report it. */
@@ -250,9 +292,10 @@ export class Broker implements ConnectionHost, ClusterView {
         errorCode,
         apiKeys: this.handlers.filter((h): h is HandlerEntry => h !== undefined).map((h) => ({ apiKey: h.codec.key, minVersion: h.minVersion, maxVersion: h.maxVersion })),
         throttleTimeMs: 0,
-        supportedFeatures: [],
-        finalizedFeaturesEpoch: -1,
-        finalizedFeatures: [],
+        // transaction.version as Kafka 4 announces it: clients use KIP-890 transactions at level 2.
+        supportedFeatures: [{ name: 'transaction.version', minVersion: 0, maxVersion: 2 }],
+        finalizedFeaturesEpoch: 1,
+        finalizedFeatures: [{ name: 'transaction.version', minVersionLevel: this.config.transactionVersion, maxVersionLevel: this.config.transactionVersion }],
         zkMigrationReady: false,
       };
       this.apiVersionsCache.set(errorCode, r);
@@ -266,6 +309,7 @@ export class Broker implements ConnectionHost, ClusterView {
       for (const p of t.partitions) {
         try {
           await p.log.enforceRetention(now);
+          p.log.expireProducers(now, this.config.producerIdExpirationMs);
         } catch (e) {
           this.logger.warn('retention failed', { topic: t.name, partition: p.index, error: e });
         }
@@ -287,6 +331,11 @@ export class Broker implements ConnectionHost, ClusterView {
       for (const c of this.connections) c.socket.destroy();
       await closed;
       this.groups?.close();
+      try {
+        await this.txns?.close();
+      } catch (e) {
+        this.logger.warn('transaction-state log not closed cleanly; the next start recovers it', { error: e });
+      }
       await this.topics.closeAll();
       try {
         await this.groups?.offsets.close();

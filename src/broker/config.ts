@@ -63,7 +63,14 @@ export interface BrokerConfig {
   groupMaxSize: number;
   offsetsRetentionMinutes: number;
   offsetsRetentionCheckIntervalMs: number;
+  transactionMaxTimeoutMs: number;
+  transactionalIdExpirationMs: number;
+  transactionCleanupIntervalMs: number;
+  /** The transaction.version feature level announced (1 or 2). */
+  transactionVersion: number;
   offsetMetadataMaxBytes: number;
+  /** producer.id.expiration.ms: a producer with no open transaction whose last write is older than this is forgotten (its sequence state). */
+  producerIdExpirationMs: number;
   /** Broker-level defaults of topic configs, by Kafka property name (log.retention.ms, ...). */
   topicDefaults: Record<string, string>;
 }
@@ -122,7 +129,12 @@ export function defaultBrokerConfig(): BrokerConfig {
     groupMaxSize: 0,
     offsetsRetentionMinutes: 10080,
     offsetsRetentionCheckIntervalMs: 600_000,
+    transactionMaxTimeoutMs: 900_000,
+    transactionalIdExpirationMs: 604_800_000,
+    transactionCleanupIntervalMs: 10_000,
+    transactionVersion: 2,
     offsetMetadataMaxBytes: 4096,
+    producerIdExpirationMs: 86_400_000,
     topicDefaults: { ...defaultTopicDefaults },
   };
 }

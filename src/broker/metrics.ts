@@ -16,17 +16,21 @@ import { performance, type EventLoopUtilization } from 'node:perf_hooks';
 import type { Registry, Metric } from 'prom-client';
 import type { TopicRegistry } from './topics.js';
 import type { GroupCoordinator } from './groups/coordinator.js';
+import type { CompletedTransaction, TransactionCoordinator } from './txn/coordinator.js';
 
-/** What the scrape-time families read: the broker (groups exist once it has started). */
+/** What the scrape-time families read: the broker (groups and transactions exist once it has started). */
 export interface MetricsSource {
   readonly topics: TopicRegistry;
   readonly groups: GroupCoordinator | undefined;
+  readonly txns: TransactionCoordinator | undefined;
 }
 
 /** Seconds: 50 µs .. 10 s. */
 const LATENCY_BUCKETS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 /** Seconds: 25 µs .. 5 s. */
 const FSYNC_BUCKETS = [0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+/** Seconds: 1 ms .. 15 min (transaction.max.timeout.ms's default). */
+const TXN_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 900];
 /** Bytes: 64 B .. 16 MiB, by powers of four. */
 const BATCH_BUCKETS = [64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216];
 
@@ -160,6 +164,17 @@ export class BrokerMetrics {
   readonly observeFsync = (seconds: number): void => this.fsyncDuration.observe(seconds);
   /** Fetch requests waiting for data (minBytes not reached, maxWaitMs not over). */
   fetchParked = 0;
+  /** Transactions completed, by outcome. */
+  readonly transactionsCommitted = new PlainCounter();
+  readonly transactionsAborted = new PlainCounter();
+  private readonly txnDuration = new FastHistogram('rivulet_transaction_duration_seconds', 'Time from a transaction\'s start (its first partition or group joined) to its completion (markers written), by result', TXN_BUCKETS);
+  private readonly txnCommitDuration: HistogramChild = this.txnDuration.child({ result: 'commit' });
+  private readonly txnAbortDuration: HistogramChild = this.txnDuration.child({ result: 'abort' });
+  /** Added to the transaction coordinator's completion listeners. */
+  readonly observeTransaction = (c: CompletedTransaction): void => {
+    (c.commit ? this.transactionsCommitted : this.transactionsAborted).value++;
+    (c.commit ? this.txnCommitDuration : this.txnAbortDuration).observe(Math.max(0, c.endMs - c.startMs) / 1000);
+  };
 
   private source: MetricsSource | null = null;
   private elu: EventLoopUtilization = performance.eventLoopUtilization();
@@ -198,7 +213,7 @@ export class BrokerMetrics {
     pc.collectDefaultMetrics({ register: registry, prefix: 'rivulet_' });
     const r = [registry];
     const self = this;
-    for (const h of [this.requestDuration, this.produceBatch, this.fsync]) registry.registerMetric(h as unknown as Metric);
+    for (const h of [this.requestDuration, this.produceBatch, this.fsync, this.txnDuration]) registry.registerMetric(h as unknown as Metric);
 
     // --- connections and requests
     const counterOf = (name: string, help: string, read: () => number): void => {
@@ -328,7 +343,7 @@ export class BrokerMetrics {
         for (const t of self.source?.topics.byName.values() ?? []) this.set({ topic: t.name }, t.partitions.length);
       },
     });
-    const partitionGauge = (name: string, help: string, read: (log: { highWatermark: number; logStartOffset: number; sizeBytes(): number }) => number): void => {
+    const partitionGauge = (name: string, help: string, read: (log: { highWatermark: number; logStartOffset: number; lastStableOffset: number; sizeBytes(): number }) => number): void => {
       new Gauge({
         name,
         help,
@@ -345,6 +360,32 @@ export class BrokerMetrics {
     partitionGauge('kafka_topic_partition_current_offset', 'High watermark of a partition (next offset a consumer can read up to)', (l) => l.highWatermark);
     partitionGauge('kafka_topic_partition_oldest_offset', 'Log start offset of a partition (oldest offset still stored)', (l) => l.logStartOffset);
     partitionGauge('rivulet_log_size_bytes', 'Bytes a partition\'s log holds on disk (or in memory)', (l) => l.sizeBytes());
+    partitionGauge(
+      'rivulet_partition_lso_lag',
+      'High watermark minus last stable offset of a partition: records read_committed consumers cannot see yet because a transaction before them is still open',
+      (l) => Math.max(0, l.highWatermark - l.lastStableOffset),
+    );
+
+    // --- transactions
+    new Gauge({
+      name: 'rivulet_transactions_open',
+      help: 'Transactions open on this coordinator: started and not yet completed (Ongoing, or deciding and writing markers)',
+      registers: r,
+      collect() {
+        this.set(self.source?.txns?.openCount() ?? 0);
+      },
+    });
+    new Counter({
+      name: 'rivulet_transactions_total',
+      help: 'Transactions completed (markers written to every partition), by result: commit or abort (aborts include timeouts and fencing)',
+      labelNames: ['result'],
+      registers: r,
+      collect() {
+        this.reset();
+        this.inc({ result: 'commit' }, self.transactionsCommitted.value);
+        this.inc({ result: 'abort' }, self.transactionsAborted.value);
+      },
+    });
 
     // Consumer groups: the committed offsets, and lag against the partition's high watermark.
     const groupOffsets = (): { group: string; topic: string; partition: number; committed: number; hw: number }[] => {

@@ -78,7 +78,12 @@ export const brokerKeys: Readonly<Record<string, { apply: Apply; help: string }>
   'group.max.session.timeout.ms': { apply: (c, v, k) => void (c.groupMaxSessionTimeoutMs = int(1)(v, k)), help: 'largest session timeout a consumer may ask for (default 1800000)' },
   'group.max.size': { apply: (c, v, k) => void (c.groupMaxSize = int(0)(v, k)), help: 'most members in one group; 0 for no limit (default 0)' },
   'offsets.retention.minutes': { apply: (c, v, k) => void (c.offsetsRetentionMinutes = int(1)(v, k)), help: 'how long an empty group keeps its committed offsets (default 10080, 7 days)' },
+  'transaction.max.timeout.ms': { apply: (c, v, k) => void (c.transactionMaxTimeoutMs = int(1)(v, k)), help: 'largest transaction.timeout.ms a producer may ask for; InitProducerId answers INVALID_TRANSACTION_TIMEOUT past it (default 900000)' },
+  'transactional.id.expiration.ms': { apply: (c, v, k) => void (c.transactionalIdExpirationMs = int(1)(v, k)), help: 'a transactional id with no transaction open for this long is forgotten (default 604800000)' },
+  'transaction.abort.timed.out.transaction.cleanup.interval.ms': { apply: (c, v, k) => void (c.transactionCleanupIntervalMs = int(10)(v, k)), help: 'how often transactions open past their timeout are aborted and idle transactional ids expired (default 10000)' },
+  'transaction.version': { apply: (c, v, k) => void (c.transactionVersion = int(1, 2)(v, k)), help: 'the transaction.version feature announced to clients: 2 (default) lets Kafka 4 clients use KIP-890 transactions, 1 keeps every client on the classic protocol' },
   'offsets.retention.check.interval.ms': { apply: (c, v, k) => void (c.offsetsRetentionCheckIntervalMs = int(100)(v, k)), help: 'how often expired offsets are removed (default 600000)' },
+  'producer.id.expiration.ms': { apply: (c, v, k) => void (c.producerIdExpirationMs = int(1)(v, k)), help: 'forget a producer\'s sequence state once its last write is this old, checked with retention; never while it has a transaction open (default 86400000, 1 day)' },
   'offset.metadata.max.bytes': { apply: (c, v, k) => void (c.offsetMetadataMaxBytes = int(0)(v, k)), help: 'largest metadata string of a committed offset (default 4096)' },
   'log.level': {
     apply: (c, v, k) => {

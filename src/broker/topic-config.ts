@@ -2,6 +2,8 @@
 // A topic stores only its overrides; everything else falls back to the broker default.
 
 import type { LogConfig } from '../storage/log.js';
+import { VisibleWhen } from '../storage/log-config.js';
+import { FsyncPolicy } from './config.js';
 
 export type ConfigType = 'boolean' | 'string' | 'int' | 'short' | 'long' | 'double' | 'list' | 'class' | 'password';
 
@@ -66,7 +68,15 @@ export function effectiveTopicConfigs(brokerDefaults: Readonly<Record<string, st
   return out;
 }
 
-export function logConfigFrom(effective: Readonly<Record<string, string>>, tailCacheBytes: number): LogConfig {
+/**
+ * Under the acks-all and always fsync policies a record is visible only once fsynced (a
+ * consumer never acts on what a crash can take back); under never, once written.
+ */
+export function visibleWhenFor(fsync: FsyncPolicy): VisibleWhen {
+  return fsync === FsyncPolicy.never ? VisibleWhen.written : VisibleWhen.durable;
+}
+
+export function logConfigFrom(effective: Readonly<Record<string, string>>, tailCacheBytes: number, visibleWhen: VisibleWhen): LogConfig {
   return {
     segmentBytes: Number(effective['segment.bytes']),
     segmentMs: Number(effective['segment.ms']),
@@ -74,5 +84,6 @@ export function logConfigFrom(effective: Readonly<Record<string, string>>, tailC
     retentionBytes: Number(effective['retention.bytes']),
     indexIntervalBytes: Number(effective['index.interval.bytes']),
     tailCacheBytes,
+    visibleWhen,
   };
 }

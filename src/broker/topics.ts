@@ -4,10 +4,9 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { open, readdir, rename, rm } from 'node:fs/promises';
-import type { Log, OpenLog } from '../storage/log.js';
-import { ProducerStates } from './producer-state.js';
+import type { Log, OpenLog, ProducerStates } from '../storage/log.js';
 import { CatalogWriter, RivuletError, type Catalog, type TopicRecord } from './meta-store.js';
-import { effectiveTopicConfigs, logConfigFrom } from './topic-config.js';
+import { effectiveTopicConfigs, logConfigFrom, visibleWhenFor } from './topic-config.js';
 import type { BrokerConfig } from './config.js';
 import type { Logger } from './logger.js';
 
@@ -47,7 +46,6 @@ export class Partition {
   readonly topic: Topic;
   readonly index: number;
   readonly log: Log;
-  readonly producers: ProducerStates;
   /** Parked fetches and other listeners, called when the high watermark moves or the partition goes away. */
   readonly waiters: Set<() => void>;
 
@@ -55,12 +53,13 @@ export class Partition {
     this.topic = topic;
     this.index = index;
     this.log = log;
-    this.producers = new ProducerStates();
     this.waiters = new Set();
     log.advanceListeners.add(() => this.wake());
-    // Rebuild idempotence state from the batches recovery found, so a producer retrying
-    // across a broker restart is still recognised.
-    for (const b of log.recoveredProducerBatches) this.producers.record(b.producerId, b.producerEpoch, b.baseSequence, b.lastSequence, b.baseOffset);
+  }
+
+  /** Idempotence and transaction state: the log keeps it (appends update it, recovery restores it). */
+  get producers(): ProducerStates {
+    return this.log.producers;
   }
 
   wake(): void {
@@ -185,7 +184,7 @@ export class TopicRegistry {
    * at a time (bounds open files and keeps other clients served); the caller adds them to the topic.
    */
   private async openPartitions(topic: Topic, from: number, count: number): Promise<Partition[]> {
-    const logConfig = logConfigFrom(this.effectiveConfigs(topic), this.config.tailCacheBytes);
+    const logConfig = logConfigFrom(this.effectiveConfigs(topic), this.config.tailCacheBytes, visibleWhenFor(this.config.fsync));
     const opened: Partition[] = [];
     try {
       const atOnce = this.config.numRecoveryThreadsPerDataDir;
@@ -422,7 +421,7 @@ export class TopicRegistry {
     const configs = { ...overrides };
     await this.saveThenApply({ ...this.record(topic), configs }, () => {
       topic.setOverrides(configs, this.config.topicDefaults);
-      const logConfig = logConfigFrom(this.effectiveConfigs(topic), this.config.tailCacheBytes);
+      const logConfig = logConfigFrom(this.effectiveConfigs(topic), this.config.tailCacheBytes, visibleWhenFor(this.config.fsync));
       for (const p of topic.partitions) p.log.config = { ...logConfig };
     });
   }

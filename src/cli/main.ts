@@ -10,6 +10,7 @@ import { registerTopicCommands } from './topic.js';
 import { registerProduceCommand } from './produce.js';
 import { registerConsumeCommand } from './consume.js';
 import { registerGroupCommands } from './group.js';
+import { registerTxnCommands } from './txn.js';
 import { registerBenchCommands } from './bench.js';
 
 /** The nearest package.json above this file: dist/src/cli/ when compiled, dist/bin/ when bundled. */
@@ -66,6 +67,7 @@ registerTopicCommands(program);
 registerProduceCommand(program);
 registerConsumeCommand(program);
 registerGroupCommands(program);
+registerTxnCommands(program);
 registerBenchCommands(program);
 
 program.parseAsync(process.argv).catch((e: Error) => {

@@ -86,7 +86,10 @@ const apiPurpose: Record<string, string> = {
   Produce: 'writing records',
   InitProducerId: 'idempotent producing',
   JoinGroup: 'consumer groups',
-  FindCoordinator: 'consumer groups',
+  FindCoordinator: 'consumer groups and transactions',
+  ListTransactions: 'listing transactions',
+  DescribeTransactions: 'describing transactions',
+  DescribeProducers: 'describing producers',
 };
 
 /** Advice the caller's interface adds to some explanations (a command line names its flags). */

@@ -137,6 +137,7 @@ const table = [
   [125, 'INVALID_VOTER_KEY', false],
   [126, 'DUPLICATE_VOTER', false],
   [127, 'VOTER_NOT_FOUND', false],
+  [128, 'INVALID_REGULAR_EXPRESSION', false],
 ] as const;
 
 export const kafkaErrors: ReadonlyMap<number, KafkaError> = new Map(

@@ -15,7 +15,16 @@ export interface LogConfig {
   indexIntervalBytes: number;
   /** Bytes of recently written batches kept in memory for consumers at the tail. */
   tailCacheBytes: number;
+  /**
+   * When appended records become visible (high watermark, reads, advance listeners):
+   * 'written' (the default) once in the file, 'durable' once fsynced; the log then starts an
+   * fsync after every write run by itself.
+   */
+  visibleWhen?: VisibleWhen;
 }
+
+export const VisibleWhen = { written: 'written', durable: 'durable' } as const;
+export type VisibleWhen = (typeof VisibleWhen)[keyof typeof VisibleWhen];
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -26,6 +35,7 @@ export const defaultLogConfig: Readonly<LogConfig> = Object.freeze({
   retentionBytes: -1,
   indexIntervalBytes: 4096,
   tailCacheBytes: 1024 * 1024,
+  visibleWhen: VisibleWhen.written,
 });
 
 /** Segment positions are int32 in the index files, so a segment must stay below 2 GiB. */
@@ -43,4 +53,5 @@ export function checkLogConfig(c: LogConfig): void {
   if (!isInt(c.retentionBytes) || c.retentionBytes < -1) bad('retentionBytes', 'expected -1 or a non-negative integer');
   if (!isInt(c.indexIntervalBytes) || c.indexIntervalBytes < 0) bad('indexIntervalBytes', 'expected a non-negative integer');
   if (!isInt(c.tailCacheBytes) || c.tailCacheBytes < 0) bad('tailCacheBytes', 'expected a non-negative integer');
+  if (c.visibleWhen !== undefined && c.visibleWhen !== VisibleWhen.written && c.visibleWhen !== VisibleWhen.durable) bad('visibleWhen', "expected 'written' or 'durable'");
 }

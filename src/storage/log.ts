@@ -3,9 +3,9 @@
 // same checks against both.
 
 import type { LogConfig } from './log-config.js';
-import type { RecoveredProducerBatch } from './recovery.js';
+import type { ProducerStates } from './producer-state.js';
 
-export type { LogConfig, RecoveredProducerBatch };
+export type { LogConfig, ProducerStates };
 
 /** An aborted transaction of one producer in this partition: its data lies in firstOffset..lastOffset (the ABORT marker). */
 export interface AbortedTransaction {
@@ -23,13 +23,17 @@ export interface Log {
    * open in this partition, or the high watermark when none is.
    */
   readonly lastStableOffset: number;
-  /** Called synchronously, in the turn a write completed, whenever highWatermark advances (parked fetches, and later the transaction coordinator). */
+  /**
+   * Called synchronously whenever highWatermark or lastStableOffset moves (parked fetches,
+   * and later the transaction coordinator): in the turn a write completed, or with
+   * visibleWhen 'durable' the turn an fsync completed.
+   */
   readonly advanceListeners: Set<() => void>;
   /** Called with the seconds each fsync of the log's data took (the broker's metrics). */
   readonly fsyncListeners: Set<(seconds: number) => void>;
   config: LogConfig;
-  /** Idempotent producers' last batches found when the log was opened, to rebuild sequence state. */
-  readonly recoveredProducerBatches: readonly RecoveredProducerBatch[];
+  /** Producer state: sequences, epochs and open transactions, updated by append() itself and restored at open. */
+  readonly producers: ProducerStates;
   /** What recovery repaired at open, one sentence each, for the broker's log. */
   readonly recoveryNotes: readonly string[];
   append(batches: Buffer): { baseOffset: number; lastOffset: number; written: Promise<void> };
@@ -46,6 +50,8 @@ export interface Log {
   /** First record holding the log's largest timestamp, with it; {-1, -1} when none. */
   maxTimestampInfo(): Promise<{ offset: number; timestamp: number }>;
   deleteRecordsBefore(offset: number): Promise<number>;
+  /** Forgets producers whose last timestamp is older than `expirationMs` before `now` (producer.id.expiration.ms); never one with an open transaction. */
+  expireProducers(now: number, expirationMs: number): void;
   enforceRetention(now: number): Promise<void>;
   sizeBytes(): number;
   close(): Promise<void>;

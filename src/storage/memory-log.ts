@@ -1,7 +1,10 @@
 // A log kept only in memory: the reference behaviour of the Log interface without files.
 // Used by tests: the log contract suite runs against it, and unit tests that need no disk.
+// Nothing here is fsynced, so records are visible once written whatever visibleWhen says.
 
-import type { AbortedTransaction, Log, LogConfig, RecoveredProducerBatch } from './log.js';
+import type { AbortedTransaction, Log, LogConfig } from './log.js';
+import { ProducerStates } from './producer-state.js';
+import { abortedEntry, collectAborted, type AbortedTxnEntry } from './txn-index.js';
 import { batchSize, lastOffsetDelta, maxTimestamp, setBaseOffset, setPartitionLeaderEpoch } from '../protocol/record-batch.js';
 import { DataError, firstRecordAtOrAfter, offsetOfMaxTimestamp } from '../protocol/records.js';
 
@@ -16,19 +19,26 @@ export class MemoryLog implements Log {
   logStartOffset = 0;
   logEndOffset = 0;
   highWatermark = 0;
-  /** Placeholder until the log tracks transactions: nothing is ever open. */
+  /** The first offset of the oldest open transaction (or one whose marker is not yet visible), or the high watermark. */
   get lastStableOffset(): number {
-    return this.highWatermark;
+    let lso = this.highWatermark;
+    const open = this.producers.firstOpenOffset();
+    if (open >= 0 && open < lso) lso = open;
+    for (const c of this.closing) if (c.firstOffset < lso) lso = c.firstOffset;
+    return lso;
   }
   readonly advanceListeners = new Set<() => void>();
   /** Never called: nothing here is fsynced. */
   readonly fsyncListeners = new Set<(seconds: number) => void>();
-  readonly recoveredProducerBatches: readonly RecoveredProducerBatch[] = [];
+  readonly producers = new ProducerStates();
   readonly recoveryNotes: readonly string[] = [];
   config: LogConfig;
   private entries: Entry[] = [];
   /** First entry with the largest maxTimestamp; its record is resolved on demand. */
   private maxEntry: Entry | null = null;
+  private aborted: AbortedTxnEntry[] = [];
+  /** Transactions whose marker is appended but not yet visible. */
+  private closing: Array<{ firstOffset: number; markerOffset: number }> = [];
 
   constructor(config: LogConfig) {
     this.config = config;
@@ -44,6 +54,11 @@ export class MemoryLog implements Log {
       setPartitionLeaderEpoch(view, 0, 0);
       const last = this.logEndOffset + lastOffsetDelta(view, 0);
       const ts = maxTimestamp(view, 0);
+      const closed = this.producers.apply(view, 0, size, pos > 0);
+      if (closed !== null) {
+        this.closing.push({ firstOffset: closed.firstOffset, markerOffset: closed.lastOffset });
+        if (closed.aborted) this.aborted.push(abortedEntry(closed, this.producers));
+      }
       this.entries.push({ base: this.logEndOffset, last, maxTs: ts, bytes: view });
       if (ts >= 0 && (this.maxEntry === null || ts > this.maxEntry.maxTs)) this.maxEntry = this.entries[this.entries.length - 1]!;
       this.logEndOffset = last + 1;
@@ -53,6 +68,7 @@ export class MemoryLog implements Log {
     const written = Promise.resolve().then(() => {
       if (end > this.highWatermark) {
         this.highWatermark = end;
+        this.closing = this.closing.filter((c) => c.markerOffset >= end);
         for (const l of this.advanceListeners) l();
       }
     });
@@ -63,16 +79,23 @@ export class MemoryLog implements Log {
     return Promise.resolve();
   }
 
-  abortedTransactions(_from: number, _upTo: number): AbortedTransaction[] {
-    return [];
+  abortedTransactions(from: number, upTo: number): AbortedTransaction[] {
+    return collectAborted([this.aborted], from, upTo);
   }
 
-  async read(offset: number, maxBytes: number): Promise<Buffer[]> {
+  expireProducers(now: number, expirationMs: number): void {
+    this.producers.expire(now, expirationMs);
+  }
+
+  async read(offset: number, maxBytes: number, upTo?: number): Promise<Buffer[]> {
     if (offset < this.logStartOffset || offset > this.highWatermark) throw new RangeError(`offset ${offset} is out of range`);
+    const end = upTo === undefined ? this.highWatermark : Math.min(upTo, this.highWatermark);
+    if (offset >= end) return [];
     const out: Buffer[] = [];
     let total = 0;
     for (const e of this.entries) {
-      if (e.last < offset || e.base >= this.highWatermark) continue;
+      if (e.last < offset) continue;
+      if (e.base >= end) break;
       if (out.length > 0 && total + e.bytes.length > maxBytes) break;
       out.push(e.bytes);
       total += e.bytes.length;

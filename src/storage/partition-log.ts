@@ -6,9 +6,16 @@
 // synchronously within one turn; only file I/O is awaited. Offsets are assigned in append(),
 // so the order of appends is the order of offsets whatever the disk does.
 //
-// Three positions move forward: logEndOffset (assigned), highWatermark (written to the file,
-// visible to reads) and the durable offset (fsynced). A failed write rolls logEndOffset back
-// to the high watermark and cuts the file there, so the log stays whole and later appends work.
+// Four positions move forward: logEndOffset (assigned), the written offset (in the file), the
+// durable offset (fsynced) and highWatermark (visible to reads): the written offset, or with
+// visibleWhen 'durable' the durable one, every write run then starting an fsync by itself. A
+// failed write rolls logEndOffset back to the written offset and cuts the file there, so the
+// log stays whole and later appends work.
+//
+// Producer state (sequences, open transactions) is updated in append() from batch headers, in
+// the same turn, and rolled back with logEndOffset. A transaction stays unstable (holds the last
+// stable offset back) until its marker is visible, so read_committed never passes data whose
+// fate the log does not show yet.
 //
 // A failed fsync is different: the OS may have dropped the dirty pages it could not write, so
 // what the page cache shows past the durable offset says nothing about the disk. The log goes
@@ -27,21 +34,24 @@ import {
   setBaseOffset,
   setPartitionLeaderEpoch,
 } from '../protocol/record-batch.js';
+import { ProducerStates } from './producer-state.js';
+import { abortedEntry, collectAborted, txnIndexToBuffer } from './txn-index.js';
 import { DataError, firstRecordAtOrAfter, offsetOfMaxTimestamp } from '../protocol/records.js';
 import { CLEAN_SHUTDOWN_MARKER, replaceFile, writeLogStartOffset } from './checkpoint.js';
 import { StorageError, StorageErrorCode, ioError, offsetOutOfRange } from './errors.js';
 import { OpenMode, nodeFileOps, type FileOps, type LogFile } from './file-ops.js';
-import { checkLogConfig, defaultLogConfig, type LogConfig } from './log-config.js';
-import { recoverLog, type RecoveredLog, type RecoveredProducerBatch } from './recovery.js';
+import { VisibleWhen, checkLogConfig, defaultLogConfig, type LogConfig } from './log-config.js';
+import { recoverLog, type RecoveredLog } from './recovery.js';
 import { MAX_RELATIVE_OFFSET, Segment, fitsRelativeOffset, lastOffsetOf, readFully } from './segment.js';
 import { TailCache } from './tail-cache.js';
 import { OpenSegments, sharedOpenSegments } from './open-segments.js';
 import type { AbortedTransaction } from './log.js';
+import type { AbortedTxnEntry } from './txn-index.js';
 
 export { StorageError, StorageErrorCode } from './errors.js';
-export { defaultLogConfig, checkLogConfig, type LogConfig } from './log-config.js';
+export { defaultLogConfig, checkLogConfig, VisibleWhen, type LogConfig } from './log-config.js';
 export { nodeFileOps, OpenMode, type FileOps, type LogFile } from './file-ops.js';
-export type { RecoveredProducerBatch } from './recovery.js';
+export { ProducerStates } from './producer-state.js';
 export { OpenSegments, DEFAULT_OPEN_SEGMENTS_MAX } from './open-segments.js';
 
 export interface PartitionLogOptions {
@@ -85,6 +95,19 @@ interface FlushWaiter {
   reject: (err: Error) => void;
 }
 
+/** A transaction whose marker is appended but not yet visible: it still holds the last stable offset at its first offset. */
+interface ClosingTransaction {
+  firstOffset: number;
+  markerOffset: number;
+}
+
+/** The largest timestamp of a write run, applied to maxTimestampInfo once the run is visible. */
+interface PendingMaxTimestamp {
+  endOffset: number;
+  timestamp: number;
+  offset: number;
+}
+
 const noop = (): void => undefined;
 
 /** A failed fsync while sealing: the writer takes the log offline rather than only rolling back. */
@@ -102,8 +125,8 @@ export class PartitionLog {
   readonly advanceListeners: Set<() => void>;
   /** Called with the seconds each data fsync took (group commits and segment seals). */
   readonly fsyncListeners: Set<(seconds: number) => void>;
-  /** Producer batches found while scanning the last segment at open (last five per producer). */
-  readonly recoveredProducerBatches: RecoveredProducerBatch[];
+  /** Sequences, epochs and open transactions of the producers writing here; append() keeps it current. */
+  readonly producers: ProducerStates;
   /** What recovery found and repaired at open, one sentence each. */
   readonly recoveryNotes: string[];
 
@@ -115,8 +138,12 @@ export class PartitionLog {
   /** Log start offset (Kafka's "LSO" is the last stable offset, which transactions add; this is not it). */
   private startOffset: number;
   private leo: number;
+  /** One past the last offset a completed write put in the file. */
+  private written: number;
   private hw: number;
   private durable: number;
+  private closing: ClosingTransaction[];
+  private pendingMax: PendingMaxTimestamp[];
   private maxTs: number;
   private maxTsOffset: number;
   private readonly cache: TailCache;
@@ -139,13 +166,13 @@ export class PartitionLog {
   private recovering: Promise<void> | null;
   private syncDone: Promise<void>;
 
-  private constructor(dir: string, config: LogConfig, ops: FileOps, openSegments: OpenSegments, clock: () => number, segments: Segment[], logStart: number, producers: RecoveredProducerBatch[], notes: string[]) {
+  private constructor(dir: string, config: LogConfig, ops: FileOps, openSegments: OpenSegments, clock: () => number, segments: Segment[], logStart: number, producers: ProducerStates, notes: string[]) {
     this.dir = dir;
     this.cfg = config;
     this.openSegments = openSegments;
     this.advanceListeners = new Set();
     this.fsyncListeners = new Set();
-    this.recoveredProducerBatches = producers;
+    this.producers = producers;
     this.recoveryNotes = notes;
     this.ops = ops;
     this.clock = clock;
@@ -153,9 +180,12 @@ export class PartitionLog {
     const last = segments[segments.length - 1]!;
     this.startOffset = logStart;
     this.leo = last.writtenNextOffset;
+    this.written = this.leo;
     this.hw = this.leo;
     // Recovery cut the tail at what the disk holds; everything there counts as durable.
     this.durable = this.leo;
+    this.closing = [];
+    this.pendingMax = [];
     this.durableBase = last.baseOffset;
     this.durableSize = last.writtenSize;
     this.maxTs = -1;
@@ -183,7 +213,7 @@ export class PartitionLog {
     const ops = options.fileOps ?? nodeFileOps;
     const clock = options.clock ?? Date.now;
     const r = await recoverLog(dir, ops, config, clock());
-    return new PartitionLog(dir, { ...config }, ops, options.openSegments ?? sharedOpenSegments, clock, r.segments, r.logStartOffset, r.producerBatches, r.notes);
+    return new PartitionLog(dir, { ...config }, ops, options.openSegments ?? sharedOpenSegments, clock, r.segments, r.logStartOffset, r.producers, r.notes);
   }
 
   get logStartOffset(): number {
@@ -195,13 +225,24 @@ export class PartitionLog {
   get highWatermark(): number {
     return this.hw;
   }
-  /** Placeholder until the log tracks transactions: nothing is ever open. */
+  /** The first offset of the oldest unstable transaction (open, or its marker not yet visible), or the high watermark. */
   get lastStableOffset(): number {
-    return this.hw;
+    let lso = this.hw;
+    const open = this.producers.firstOpenOffset();
+    if (open >= 0 && open < lso) lso = open;
+    for (const c of this.closing) if (c.firstOffset < lso) lso = c.firstOffset;
+    return lso;
   }
 
-  abortedTransactions(_from: number, _upTo: number): AbortedTransaction[] {
-    return [];
+  abortedTransactions(from: number, upTo: number): AbortedTransaction[] {
+    const first = this.segmentIndexFor(from);
+    const indexes: AbortedTxnEntry[][] = [];
+    for (let i = first; i < this.segments.length; i++) indexes.push(this.segments[i]!.abortedTxns);
+    return collectAborted(indexes, from, upTo);
+  }
+
+  expireProducers(now: number, expirationMs: number): void {
+    this.producers.expire(now, expirationMs);
   }
 
   /** Offsets below this are fsynced. */
@@ -230,6 +271,12 @@ export class PartitionLog {
     // A copy, so the caller mutating its object later cannot bypass the checks.
     this.cfg = { ...config };
     this.cache.setLimit(config.tailCacheBytes);
+    if (!this.durableVisibility) this.makeVisible(this.written);
+    else this.maybeSync();
+  }
+
+  private get durableVisibility(): boolean {
+    return this.cfg.visibleWhen === VisibleWhen.durable;
   }
 
   append(batches: Buffer): AppendResult {
@@ -243,8 +290,10 @@ export class PartitionLog {
     // Relative offsets are int32 in the indexes: roll before an append they could not express.
     const last = lastOffsetOf(batches, this.leo);
     if (seg.size > 0 && (seg.size + batches.length > this.cfg.segmentBytes || now - seg.rollStartMs >= this.cfg.segmentMs || !fitsRelativeOffset(seg.baseOffset, last))) {
-      // The previous segment is sealed by the writer before any byte goes to this one.
+      // The previous segment is sealed by the writer before any byte goes to this one, and
+      // the producer state as of this offset is stored with it, so recovery starts from there.
       seg = new Segment(this.dir, this.leo);
+      seg.snapshot = this.producers.toSnapshot();
       this.segments.push(seg);
     }
     if (!fitsRelativeOffset(seg.baseOffset, last)) {
@@ -252,10 +301,17 @@ export class PartitionLog {
     }
     const base = this.leo;
     let next = base;
-    for (let p = 0; p < batches.length; p += batchSize(batches, p)) {
+    for (let p = 0; p < batches.length; ) {
+      const size = batchSize(batches, p);
       setBaseOffset(batches, p, next);
       setPartitionLeaderEpoch(batches, p, 0);
       next += lastOffsetDelta(batches, p) + 1;
+      const closed = this.producers.apply(batches, p, size, p > 0);
+      if (closed !== null) {
+        this.closing.push({ firstOffset: closed.firstOffset, markerOffset: closed.lastOffset });
+        if (closed.aborted) seg.abortedTxns.push(abortedEntry(closed, this.producers));
+      }
+      p += size;
     }
     const position = seg.size;
     seg.size += batches.length;
@@ -292,21 +348,24 @@ export class PartitionLog {
   }
 
   /**
-   * Whole batches starting with the one holding `offset`, up to `maxBytes` but at least one.
-   * Each returned Buffer holds one or more whole batches. The first batch may start before
-   * `offset` (the client skips records it did not ask for), as Kafka does.
+   * Whole batches starting with the one holding `offset`, up to `maxBytes` but at least one,
+   * and only batches starting below `upTo` (read_committed passes the last stable offset) and
+   * the high watermark. Each returned Buffer holds one or more whole batches. The first batch
+   * may start before `offset` (the client skips records it did not ask for), as Kafka does.
    */
-  async read(offset: number, maxBytes: number): Promise<Buffer[]> {
+  async read(offset: number, maxBytes: number, upTo?: number): Promise<Buffer[]> {
     this.assertNotClosed();
     this.assertOnline();
     if (offset < this.startOffset || offset > this.hw) throw offsetOutOfRange(offset, this.startOffset, this.hw);
-    if (offset === this.hw) return [];
-    const cached = this.cache.read(offset, maxBytes);
+    // The file and the tail cache hold written batches the high watermark may not cover yet.
+    const end = upTo === undefined ? this.hw : Math.min(upTo, this.hw);
+    if (offset >= end) return [];
+    const cached = this.cache.read(offset, maxBytes, end);
     if (cached !== null) return cached;
     const seg = this.segmentFor(offset);
     seg.readers++;
     try {
-      return await this.readSegment(seg, offset, maxBytes);
+      return await this.readSegment(seg, offset, maxBytes, end);
     } finally {
       this.releaseReader(seg);
     }
@@ -336,6 +395,8 @@ export class PartitionLog {
           });
           if (found === null) break;
           const batch = await this.wholeBatch(seg, found);
+          // Written but not yet visible (visibleWhen 'durable'): as if absent.
+          if (batchBaseOffset(batch, 0) >= this.hw) return null;
           const logStart = this.startOffset;
           let hit: { offset: number; timestamp: number } | null;
           try {
@@ -496,6 +557,10 @@ export class PartitionLog {
     const idx = this.segments.indexOf(seg);
     const prev = idx > 0 ? this.segments[idx - 1]! : null;
     if (prev !== null && !prev.sealed) await this.seal(prev);
+    if (seg.snapshot !== null) {
+      await replaceFile(this.ops, seg.snapshotPath, seg.snapshot);
+      seg.snapshot = null;
+    }
     if (seg.file === null) {
       seg.file = await this.ops.open(seg.logPath, OpenMode.create);
       this.dirDirty = true;
@@ -511,6 +576,7 @@ export class PartitionLog {
     seg.finishTimeIndex();
     await replaceFile(this.ops, seg.indexPath, seg.offsetIndex.toBuffer());
     await replaceFile(this.ops, seg.timeIndexPath, seg.timeIndex.toBuffer());
+    await replaceFile(this.ops, seg.txnIndexPath, txnIndexToBuffer(seg.abortedTxns));
     if (seg.file !== null) {
       try {
         await this.timedSync(seg.file);
@@ -520,7 +586,10 @@ export class PartitionLog {
     }
     seg.sealed = true;
     // Not after another fsync of this log failed: its success cannot be trusted then.
-    if (this.failure === null && seg.writtenNextOffset > this.durable) this.setDurable(seg.writtenNextOffset, seg);
+    if (this.failure === null && seg.writtenNextOffset > this.durable) {
+      this.setDurable(seg.writtenNextOffset, seg);
+      if (this.durableVisibility) this.makeVisible(this.durable);
+    }
     // Its handle now counts against log.open.segments.max like any sealed segment's.
     if (seg.file !== null) this.openSegments.use(seg);
   }
@@ -570,14 +639,34 @@ export class PartitionLog {
       }
     }
     seg.lastModifiedMs = this.clock();
-    if (seg.maxTimestamp > this.maxTs) {
-      this.maxTs = seg.maxTimestamp;
-      this.maxTsOffset = seg.offsetOfMaxTimestamp;
-    }
     this.lastWritten = seg;
-    this.hw = items[j - 1]!.endOffset;
+    this.written = items[j - 1]!.endOffset;
+    const top = this.pendingMax.length > 0 ? this.pendingMax[this.pendingMax.length - 1]!.timestamp : this.maxTs;
+    if (seg.maxTimestamp > top) {
+      if (this.durableVisibility) {
+        this.pendingMax.push({ endOffset: this.written, timestamp: seg.maxTimestamp, offset: seg.offsetOfMaxTimestamp });
+      } else {
+        this.maxTs = seg.maxTimestamp;
+        this.maxTsOffset = seg.offsetOfMaxTimestamp;
+      }
+    }
     for (let k = i; k < j; k++) items[k]!.resolve();
+    if (!this.durableVisibility) this.makeVisible(this.written);
     this.maybeSync();
+  }
+
+  /** Moves the high watermark up to `offset`, with what waited for it, and tells the listeners. */
+  private makeVisible(offset: number): void {
+    if (offset <= this.hw) return;
+    this.hw = offset;
+    while (this.pendingMax.length > 0 && this.pendingMax[0]!.endOffset <= offset) {
+      const m = this.pendingMax.shift()!;
+      if (m.timestamp > this.maxTs) {
+        this.maxTs = m.timestamp;
+        this.maxTsOffset = m.offset;
+      }
+    }
+    if (this.closing.length > 0) this.closing = this.closing.filter((c) => c.markerOffset >= offset);
     this.notifyAdvance();
   }
 
@@ -594,6 +683,7 @@ export class PartitionLog {
     if (seg.writtenSize === 0) seg.rollStartMs = -1;
     seg.needsTruncate = seg.file !== null;
     this.leo = seg.writtenNextOffset;
+    this.forgetFrom(this.leo);
     for (const w of failed) w.reject(error);
     const keep: FlushWaiter[] = [];
     for (const f of this.flushWaiters) {
@@ -608,6 +698,17 @@ export class PartitionLog {
       } catch {
         // Still set: the next write to this segment cuts the file first.
       }
+    }
+  }
+
+  /** Forgets what appends at or above `offset` did to producer and transaction state: they were rolled back. */
+  private forgetFrom(offset: number): void {
+    this.producers.truncateFrom(offset);
+    this.closing = this.closing.filter((c) => c.markerOffset < offset);
+    for (let i = this.segments.length - 1; i >= 0; i--) {
+      const seg = this.segments[i]!;
+      seg.abortedTxns = seg.abortedTxns.filter((e) => e.lastOffset < offset);
+      if (seg.baseOffset <= offset) break;
     }
   }
 
@@ -629,12 +730,17 @@ export class PartitionLog {
     }
   }
 
-  /** Starts an fsync when a waiter's bytes are written and none is in flight. */
+  /**
+   * Starts an fsync, when none is in flight, if a waiter's bytes are written or (visibleWhen
+   * 'durable') anything written is not yet fsynced: appends arriving meanwhile ride the next.
+   */
   private maybeSync(): void {
-    if (this.syncing || this.flushWaiters.length === 0) return;
-    if (this.flushWaiters[0]!.target > this.hw) return; // its write is still in flight
-    if (this.failure !== null) return;
-    const upTo = this.hw;
+    if (this.syncing || this.failure !== null) return;
+    // A waiter whose write is still in flight is started for by the write's completion.
+    const waiterReady = this.flushWaiters.length > 0 && this.flushWaiters[0]!.target <= this.written;
+    const visibilityWaits = this.durableVisibility && this.written > this.durable;
+    if (!waiterReady && !visibilityWaits) return;
+    const upTo = this.written;
     const seg = this.lastWritten;
     const size = seg.writtenSize;
     const syncDir = this.dirDirty;
@@ -664,6 +770,8 @@ export class PartitionLog {
         this.durableBase = seg.baseOffset;
         this.durableSize = size;
       }
+      // Visible before the flush waiters hear of it: a caller that flushed may rely on reading it.
+      if (this.durableVisibility) this.makeVisible(this.durable);
       let n = 0;
       while (n < this.flushWaiters.length && this.flushWaiters[n]!.target <= upTo) n++;
       const done = this.flushWaiters.splice(0, n);
@@ -688,7 +796,11 @@ export class PartitionLog {
     if (this.failure === null) this.failure = error;
     const failure = this.offlineError();
     this.hw = Math.min(this.hw, this.durable);
-    this.leo = this.hw;
+    this.written = Math.min(this.written, this.durable);
+    this.leo = this.written;
+    this.pendingMax = [];
+    // A retry must not be taken for a duplicate of what is lost.
+    this.forgetFrom(this.leo);
     this.cache.clear();
     for (const w of this.queue.splice(0)) w.reject(failure);
     for (const f of this.flushWaiters.splice(0)) f.reject(failure);
@@ -736,7 +848,7 @@ export class PartitionLog {
           }
           kept = true;
         } else {
-          await Promise.all([this.ops.unlink(seg.logPath), this.ops.unlink(seg.indexPath), this.ops.unlink(seg.timeIndexPath)]);
+          await Promise.all(seg.filePaths().map((path) => this.ops.unlink(path)));
         }
       }
       await this.ops.syncDir(this.dir);
@@ -762,8 +874,12 @@ export class PartitionLog {
     const last = r.segments[r.segments.length - 1]!;
     this.startOffset = r.logStartOffset;
     this.leo = last.writtenNextOffset;
+    this.written = this.leo;
     this.hw = this.leo;
     this.setDurable(this.leo, last);
+    this.producers.replaceWith(r.producers);
+    this.closing = [];
+    this.pendingMax = [];
     this.cache.clear();
     this.lastWritten = last;
     this.dirDirty = false;
@@ -787,6 +903,10 @@ export class PartitionLog {
 
   /** The segment whose base offset is the largest at or below `offset`. */
   private segmentFor(offset: number): Segment {
+    return this.segments[this.segmentIndexFor(offset)]!;
+  }
+
+  private segmentIndexFor(offset: number): number {
     let lo = 0;
     let hi = this.segments.length - 1;
     while (lo < hi) {
@@ -794,7 +914,7 @@ export class PartitionLog {
       if (this.segments[mid]!.baseOffset <= offset) lo = mid;
       else hi = mid - 1;
     }
-    return this.segments[lo]!;
+    return lo;
   }
 
   /** The segment's open file, opened on demand; the caller holds seg.readers so it stays open. */
@@ -822,7 +942,7 @@ export class PartitionLog {
     else if (this.openSegments.size > this.openSegments.limit) this.openSegments.trim();
   }
 
-  private async readSegment(seg: Segment, offset: number, maxBytes: number): Promise<Buffer[]> {
+  private async readSegment(seg: Segment, offset: number, maxBytes: number, end: number): Promise<Buffer[]> {
     const file = await this.fileFor(seg);
     const limit = seg.writtenSize;
     const window = this.cfg.indexIntervalBytes + Math.max(maxBytes, 0) + BATCH_HEADER_SIZE;
@@ -846,11 +966,11 @@ export class PartitionLog {
     let data: Buffer;
     if (pos + want <= bufPos + buf.length) data = buf.subarray(pos - bufPos, pos - bufPos + want);
     else data = await this.readRange(seg, file, pos, want);
-    // Keep whole batches only; the first always fits since `want` covers it.
+    // Keep whole batches starting below `end`; the first always qualifies (it holds `offset`).
     let p = 0;
     while (data.length - p >= BATCH_HEADER_SIZE) {
       const size = batchSize(data, p);
-      if (size < BATCH_HEADER_SIZE || p + size > data.length) break;
+      if (size < BATCH_HEADER_SIZE || p + size > data.length || (p > 0 && batchBaseOffset(data, p) >= end)) break;
       p += size;
     }
     return [data.subarray(0, p)];
@@ -916,7 +1036,7 @@ export class PartitionLog {
       seg.deleted = true;
       if (seg.readers === 0) this.closeSegmentFile(seg);
       try {
-        await Promise.all([this.ops.unlink(seg.logPath), this.ops.unlink(seg.indexPath), this.ops.unlink(seg.timeIndexPath)]);
+        await Promise.all(seg.filePaths().map((path) => this.ops.unlink(path)));
       } catch (err) {
         throw ioError(`deleting segment ${seg.logPath}`, err);
       }

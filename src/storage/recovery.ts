@@ -8,37 +8,36 @@
 // first batch that fails. Its indexes are rebuilt from that scan, so stale index files of
 // the active segment never matter. Older segments keep their index files unless they are
 // missing or fail the sanity checks, in which case they are rebuilt from a header scan.
+//
+// Producer state comes from the snapshot written when the active segment was rolled (the
+// state as of its base offset) plus the active segment's batches, which the scan reads
+// anyway. Without a usable snapshot it is rebuilt from the oldest segment forward. A sealed
+// segment's aborted-transaction index is loaded from its `.txnindex`; a missing or bad one is
+// rebuilt by scanning that segment from the snapshot at its base (or in that same full pass).
 
 import { join } from 'node:path';
-import { baseSequence, producerEpoch, producerId, baseOffset as batchBaseOffset, batchSize, lastOffsetDelta, maxTimestamp } from '../protocol/record-batch.js';
+import { batchSize, maxTimestamp } from '../protocol/record-batch.js';
 import { CLEAN_SHUTDOWN_MARKER, LOG_START_CHECKPOINT, TEMP_SUFFIX, readLogStartOffset, replaceFile } from './checkpoint.js';
 import { ioError } from './errors.js';
 import { OpenMode, type FileOps } from './file-ops.js';
 import type { LogConfig } from './log-config.js';
 import { OffsetIndex } from './offset-index.js';
+import { ProducerStates } from './producer-state.js';
 import { FileSuffix, Segment, parseSegmentFileName, scanSegment } from './segment.js';
 import { TimeIndex } from './time-index.js';
-
-/** A batch with a producer id found while scanning, for rebuilding idempotent producer state. */
-export interface RecoveredProducerBatch {
-  producerId: number;
-  producerEpoch: number;
-  baseSequence: number;
-  lastSequence: number;
-  baseOffset: number;
-  lastOffset: number;
-}
-
-/** Kafka keeps the last five batches per producer for duplicate detection. */
-export const PRODUCER_BATCHES_KEPT = 5;
+import { abortedEntry, parseTxnIndex, txnIndexToBuffer, type AbortedTxnEntry } from './txn-index.js';
 
 export interface RecoveredLog {
   segments: Segment[];
   logStartOffset: number;
-  producerBatches: RecoveredProducerBatch[];
+  /** Producer state as of the recovered log end. */
+  producers: ProducerStates;
   /** What recovery found and did, one sentence each, for the broker's log. */
   notes: string[];
 }
+
+/** Files that belong to a segment and go with it. */
+const SEGMENT_FILES: readonly string[] = [FileSuffix.index, FileSuffix.timeIndex, FileSuffix.txnIndex, FileSuffix.snapshot];
 
 export async function recoverLog(dir: string, ops: FileOps, config: LogConfig, now: number): Promise<RecoveredLog> {
   const notes: string[] = [];
@@ -67,7 +66,7 @@ export async function recoverLog(dir: string, ops: FileOps, config: LogConfig, n
   // Leftovers of an interrupted checkpoint write, and index files whose segment is gone
   // (a crash between unlinking a segment's files), are removed so they cannot be mistaken later.
   for (const name of names) {
-    const orphanIndex = (name.endsWith(FileSuffix.index) || name.endsWith(FileSuffix.timeIndex)) && !logNames.has(name.slice(0, 20));
+    const orphanIndex = SEGMENT_FILES.some((suffix) => name.endsWith(suffix)) && !logNames.has(name.slice(0, 20));
     if (name.endsWith(TEMP_SUFFIX) || orphanIndex) {
       await ops.unlink(join(dir, name)).catch(() => undefined);
     }
@@ -83,17 +82,19 @@ export async function recoverLog(dir: string, ops: FileOps, config: LogConfig, n
   while (bases.length > 1 && checkpoint.offset >= bases[1]!) {
     const base = bases.shift()!;
     const seg = new Segment(dir, base);
-    await Promise.all([ops.unlink(seg.logPath), ops.unlink(seg.indexPath), ops.unlink(seg.timeIndexPath)]).catch(() => undefined);
+    await Promise.all(seg.filePaths().map((path) => ops.unlink(path))).catch(() => undefined);
     notes.push(`removed segment ${base}, below the log start offset ${checkpoint.offset}`);
   }
 
   const segments: Segment[] = [];
+  const txnIndexes = new Map<Segment, AbortedTxnEntry[] | string>();
   if (bases.length === 0) bases.push(Math.max(0, checkpoint.offset));
   for (let i = 0; i < bases.length - 1; i++) {
-    segments.push(await loadSealedSegment(dir, ops, config, bases[i]!, bases[i + 1]!, notes));
+    segments.push(await loadSealedSegment(dir, ops, config, bases[i]!, bases[i + 1]!, txnIndexes, notes));
   }
-  const producers = new Map<number, RecoveredProducerBatch[]>();
-  segments.push(await recoverLastSegment(dir, ops, config, bases[bases.length - 1]!, !clean, now, producers, notes));
+  const activeBase = bases[bases.length - 1]!;
+  const producers = await recoverTransactionState(dir, ops, segments, txnIndexes, activeBase, notes);
+  segments.push(await recoverLastSegment(dir, ops, config, activeBase, !clean, now, producers, notes));
 
   const last = segments[segments.length - 1]!;
   let logStartOffset = Math.max(checkpoint.offset, segments[0]!.baseOffset);
@@ -112,20 +113,19 @@ export async function recoverLog(dir: string, ops: FileOps, config: LogConfig, n
     }
   }
 
-  const producerBatches: RecoveredProducerBatch[] = [];
-  for (const list of producers.values()) producerBatches.push(...list);
-  producerBatches.sort((a, b) => a.baseOffset - b.baseOffset);
-  return { segments, logStartOffset, producerBatches, notes };
+  return { segments, logStartOffset, producers, notes };
 }
 
 /** A segment before the last: trusted to be whole; its index files are loaded or rebuilt. */
-async function loadSealedSegment(dir: string, ops: FileOps, config: LogConfig, base: number, nextBase: number, notes: string[]): Promise<Segment> {
+async function loadSealedSegment(dir: string, ops: FileOps, config: LogConfig, base: number, nextBase: number, txnIndexes: Map<Segment, AbortedTxnEntry[] | string>, notes: string[]): Promise<Segment> {
   const seg = new Segment(dir, base);
   try {
     const st = await ops.stat(seg.logPath);
     const size = st === null ? 0 : st.size;
     const relLimit = nextBase - base;
-    const [indexBuf, timeBuf] = await Promise.all([ops.readFile(seg.indexPath), ops.readFile(seg.timeIndexPath)]);
+    const [indexBuf, timeBuf, txnBuf] = await Promise.all([ops.readFile(seg.indexPath), ops.readFile(seg.timeIndexPath), ops.readFile(seg.txnIndexPath)]);
+    // A string (why) marks it for rebuilding in recoverTransactionState.
+    txnIndexes.set(seg, (txnBuf === null ? null : parseTxnIndex(txnBuf, base, nextBase)) ?? (txnBuf === null ? 'missing .txnindex' : 'damaged .txnindex'));
     const offsetIndex = indexBuf === null ? null : OffsetIndex.parse(indexBuf, relLimit, size);
     const timeIndex = timeBuf === null ? null : TimeIndex.parse(timeBuf, relLimit);
     seg.size = size;
@@ -178,7 +178,7 @@ async function recoverLastSegment(
   base: number,
   verifyCrc: boolean,
   now: number,
-  producers: Map<number, RecoveredProducerBatch[]>,
+  producers: ProducerStates,
   notes: string[],
 ): Promise<Segment> {
   const seg = new Segment(dir, base);
@@ -191,12 +191,16 @@ async function recoverLastSegment(
     const scan = await scanSegment(seg.file, size, base, verifyCrc, (buf, pos, end, filePos) => {
       if (firstTimestamp < 0 && pos < end) firstTimestamp = maxTimestamp(buf, pos);
       seg.recordWritten(buf, pos, end, filePos, config.indexIntervalBytes);
-      collectProducerBatches(buf, pos, end, producers);
+      applyBatches(buf, pos, end, producers, seg.abortedTxns);
     });
     if (scan.validSize < size) {
       await seg.file.truncate(scan.validSize);
       await seg.file.sync();
       notes.push(`segment ${base}: ${scan.problem}; truncated ${size - scan.validSize} bytes, log ends at offset ${scan.nextOffset}`);
+    } else if (verifyCrc && size > 0) {
+      // After a crash of the process alone the tail may sit only in the page cache; the log
+      // treats all it recovers as durable (and visible), so make it so.
+      await seg.file.sync();
     }
     seg.size = seg.writtenSize;
     seg.nextOffset = seg.writtenNextOffset;
@@ -210,27 +214,70 @@ async function recoverLastSegment(
   }
 }
 
-function collectProducerBatches(buf: Buffer, pos: number, end: number, producers: Map<number, RecoveredProducerBatch[]>): void {
+/** Applies whole batches to the producer state, adding the transactions ABORT markers close to `aborted`. */
+function applyBatches(buf: Buffer, pos: number, end: number, producers: ProducerStates, aborted: AbortedTxnEntry[]): void {
   for (let p = pos; p < end; p += batchSize(buf, p)) {
-    const pid = producerId(buf, p);
-    if (pid < 0) continue;
-    const delta = lastOffsetDelta(buf, p);
-    const seq = baseSequence(buf, p);
-    const first = batchBaseOffset(buf, p);
-    let list = producers.get(pid);
-    if (list === undefined) {
-      list = [];
-      producers.set(pid, list);
-    }
-    list.push({
-      producerId: pid,
-      producerEpoch: producerEpoch(buf, p),
-      baseSequence: seq,
-      lastSequence: seq < 0 ? -1 : (seq + delta) % 2147483648,
-      baseOffset: first,
-      lastOffset: first + delta,
-    });
-    // Recovery only, so the O(n) shift on a five-element list is fine.
-    if (list.length > PRODUCER_BATCHES_KEPT) list.shift();
+    const closed = producers.apply(buf, p, batchSize(buf, p), false);
+    if (closed !== null && closed.aborted) aborted.push(abortedEntry(closed, producers));
   }
+}
+
+async function readSnapshot(ops: FileOps, seg: Segment): Promise<ProducerStates | null> {
+  const buf = await ops.readFile(seg.snapshotPath);
+  return buf === null ? null : ProducerStates.fromSnapshot(buf);
+}
+
+/** Applies a whole sealed segment's batches to `producers`; returns the aborted transactions it closes. */
+async function scanTransactions(ops: FileOps, seg: Segment, producers: ProducerStates): Promise<AbortedTxnEntry[]> {
+  const aborted: AbortedTxnEntry[] = [];
+  const file = await ops.open(seg.logPath, OpenMode.read);
+  try {
+    await scanSegment(file, seg.writtenSize, seg.baseOffset, false, (buf, pos, end) => applyBatches(buf, pos, end, producers, aborted));
+  } finally {
+    await file.close().catch(() => undefined);
+  }
+  return aborted;
+}
+
+/**
+ * Fills the sealed segments' aborted-transaction indexes (rebuilding missing or bad ones) and
+ * returns the producer state as of `activeBase`, before the active segment's batches.
+ */
+async function recoverTransactionState(dir: string, ops: FileOps, sealed: Segment[], txnIndexes: Map<Segment, AbortedTxnEntry[] | string>, activeBase: number, notes: string[]): Promise<ProducerStates> {
+  const damaged: Segment[] = [];
+  for (const seg of sealed) {
+    const entries = txnIndexes.get(seg)!;
+    if (typeof entries === 'string') damaged.push(seg);
+    else seg.abortedTxns = entries;
+  }
+  let producers = await readSnapshot(ops, new Segment(dir, activeBase));
+  // A log of one segment without a snapshot is new (or lost what came before it): its scan is all there is.
+  if (producers === null && sealed.length === 0) producers = new ProducerStates();
+  // A damaged index is rebuilt from the snapshot at its segment's base when there is one.
+  let fullPass = producers === null;
+  for (const seg of damaged) {
+    const from = await readSnapshot(ops, seg);
+    if (from === null) {
+      fullPass = true;
+      break;
+    }
+    seg.abortedTxns = await scanTransactions(ops, seg, from);
+  }
+  if (fullPass) {
+    // From the oldest segment's own snapshot if it has one: it carries what retention removed.
+    const rebuilt = (await readSnapshot(ops, sealed[0]!)) ?? new ProducerStates();
+    for (const seg of sealed) {
+      const aborted = await scanTransactions(ops, seg, rebuilt);
+      if (damaged.includes(seg)) seg.abortedTxns = aborted;
+    }
+    if (producers === null) {
+      producers = rebuilt;
+      notes.push(`no usable producer snapshot at offset ${activeBase}; producer state rebuilt from segment ${sealed[0]!.baseOffset} forward`);
+    }
+  }
+  for (const seg of damaged) {
+    await replaceFile(ops, seg.txnIndexPath, txnIndexToBuffer(seg.abortedTxns));
+    notes.push(`segment ${seg.baseOffset}: rebuilt its aborted-transaction index (${String(txnIndexes.get(seg))})`);
+  }
+  return producers!;
 }

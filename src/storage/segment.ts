@@ -18,11 +18,14 @@ import {
 import type { LogFile } from './file-ops.js';
 import { OffsetIndex } from './offset-index.js';
 import { TimeIndex } from './time-index.js';
+import type { AbortedTxnEntry } from './txn-index.js';
 
 export const FileSuffix = {
   log: '.log',
   index: '.index',
   timeIndex: '.timeindex',
+  txnIndex: '.txnindex',
+  snapshot: '.snapshot',
 } as const;
 
 /** Kafka names segment files by their base offset, zero-padded to 20 digits. */
@@ -43,6 +46,9 @@ export class Segment {
   readonly logPath: string;
   readonly indexPath: string;
   readonly timeIndexPath: string;
+  readonly txnIndexPath: string;
+  /** Producer state as of baseOffset. */
+  readonly snapshotPath: string;
   /** Open handle; null until first needed (new segments are created by the writer). */
   file: LogFile | null;
   /** Bytes assigned to this segment, including queued writes. */
@@ -70,12 +76,18 @@ export class Segment {
   /** Reads in flight; a deleted segment's file is closed when they finish. */
   readers: number;
   deleted: boolean;
+  /** Aborted transactions whose ABORT marker lies in this segment, in marker order. */
+  abortedTxns: AbortedTxnEntry[];
+  /** Producer state as of baseOffset, taken when the segment was rolled; written (then dropped) before its first write. */
+  snapshot: Buffer | null;
 
   constructor(dir: string, baseOffset: number) {
     this.baseOffset = baseOffset;
     this.logPath = join(dir, segmentFileName(baseOffset, FileSuffix.log));
     this.indexPath = join(dir, segmentFileName(baseOffset, FileSuffix.index));
     this.timeIndexPath = join(dir, segmentFileName(baseOffset, FileSuffix.timeIndex));
+    this.txnIndexPath = join(dir, segmentFileName(baseOffset, FileSuffix.txnIndex));
+    this.snapshotPath = join(dir, segmentFileName(baseOffset, FileSuffix.snapshot));
     this.file = null;
     this.size = 0;
     this.writtenSize = 0;
@@ -92,6 +104,13 @@ export class Segment {
     this.needsTruncate = false;
     this.readers = 0;
     this.deleted = false;
+    this.abortedTxns = [];
+    this.snapshot = null;
+  }
+
+  /** Every file of this segment, for deleting it. */
+  filePaths(): string[] {
+    return [this.logPath, this.indexPath, this.timeIndexPath, this.txnIndexPath, this.snapshotPath];
   }
 
   /**

@@ -57,10 +57,10 @@ export class TailCache {
   }
 
   /**
-   * Whole batches starting with the one holding `offset`, up to `maxBytes` (at least one).
-   * Returns null when `offset` is older than the cache.
+   * Whole batches starting with the one holding `offset`, up to `maxBytes` (at least one),
+   * none starting at or past `end`. Returns null when `offset` is older than the cache.
    */
-  read(offset: number, maxBytes: number): Buffer[] | null {
+  read(offset: number, maxBytes: number, end: number): Buffer[] | null {
     if (this.count === 0 || offset < this.bases[this.head]!) return null;
     const cap = this.bufs.length;
     // Binary search over the ring for the first batch whose end is past `offset`.
@@ -79,6 +79,7 @@ export class TailCache {
     const out: Buffer[] = [];
     let total = 0;
     for (let k = found; k < this.count; k++) {
+      if (k > found && this.bases[(this.head + k) % cap]! >= end) break;
       const b = this.bufs[(this.head + k) % cap]!;
       if (total > 0 && total + b.length > maxBytes) break;
       out.push(b);

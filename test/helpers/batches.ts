@@ -133,6 +133,8 @@ export interface BatchSpec {
   baseSequence?: number;
   /** Byte value of the payload, to tell batches apart. */
   fill?: number;
+  /** Sets the transactional attribute bit (0x10). */
+  transactional?: boolean;
 }
 
 /** A v2 batch whose records section is `payload` bytes of `fill` (not decodable records), with a correct CRC32C; base offset 0 until the log assigns one. */
@@ -140,7 +142,7 @@ export function makeBatch(spec: BatchSpec = {}): Buffer {
   const ts = spec.maxTimestamp ?? 1_700_000_000_000;
   return assemble(
     {
-      attributes: 0,
+      attributes: spec.transactional === true ? 0x10 : 0,
       records: spec.records ?? 1,
       baseTimestamp: spec.baseTimestamp ?? ts,
       maxTimestamp: ts,

@@ -46,7 +46,8 @@ test("case 9: a topic with thousands of tiny segments keeps the broker's open de
     const sampler = setInterval(() => (most = Math.max(most, openFiles(pid))), 5);
     let values: string[];
     try {
-      values = (await readPartition(broker.port, 'tiny', 0)).map((r) => r.value!.toString());
+      // acks=1 answers come before the records are visible (once fsynced): wait for all of them.
+      values = (await readPartition(broker.port, 'tiny', 0, segments)).map((r) => r.value!.toString());
     } finally {
       clearInterval(sampler);
     }

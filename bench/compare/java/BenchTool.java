@@ -6,6 +6,9 @@
 //                                                                  from the earliest offset; records the
 //                                                                  end-to-end latency now - CreateTime (ms)
 //   produce  <bootstrap> <topic> <count> <valueBytes> <acks> <keys> keyed records at max rate
+//   txn      <bootstrap> <topic> <txns> <perTxn> <valueBytes>   transactional producer: txns transactions of
+//                                                                  perTxn keyed records each, committed one after
+//                                                                  another; then a read_committed consumer counts them
 //   firstack <bootstrap> <topic> <deadlineMs>                      prints READY, then retries one acks=1
 //                                                                  produce until acknowledged
 // Every mode prints one JSON line at the end.
@@ -25,6 +28,7 @@ public class BenchTool {
       case "create" -> create(a[1], a[2], Integer.parseInt(a[3]), Long.parseLong(a[4]));
       case "consume" -> consume(a[1], a[2], a[3], Long.parseLong(a[4]), Long.parseLong(a[5]));
       case "produce" -> produce(a[1], a[2], Long.parseLong(a[3]), Integer.parseInt(a[4]), a[5], Integer.parseInt(a[6]));
+      case "txn" -> txn(a[1], a[2], Integer.parseInt(a[3]), Integer.parseInt(a[4]), Integer.parseInt(a[5]));
       case "firstack" -> firstAck(a[1], a[2], Long.parseLong(a[3]));
       default -> throw new IllegalArgumentException(a[0]);
     }
@@ -153,6 +157,51 @@ public class BenchTool {
     System.out.println(String.format(Locale.ROOT,
         "{\"count\":%d,\"errors\":%d,\"secs\":%.3f,\"msgPerSec\":%.1f,\"mbPerSec\":%.2f,\"p50\":%.3f,\"p99\":%.3f,\"p999\":%.3f,\"max\":%.3f}",
         n, errors.get(), secs, n / secs, mb / secs, pct(s, 50) / 1000.0, pct(s, 99) / 1000.0, pct(s, 99.9) / 1000.0, s[s.length - 1] / 1000.0));
+  }
+
+  static void txn(String bs, String topic, int txns, int perTxn, int valueBytes) throws Exception {
+    Properties p = new Properties();
+    p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bs);
+    p.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, "bench-txn-" + System.nanoTime());
+    p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
+    p.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
+    byte[] value = new byte[valueBytes];
+    Arrays.fill(value, (byte) 'x');
+    int[] commitLat = new int[txns];
+    long t0;
+    try (KafkaProducer<byte[], byte[]> pr = new KafkaProducer<>(p)) {
+      pr.initTransactions();
+      t0 = System.nanoTime();
+      for (int t = 0; t < txns; t++) {
+        pr.beginTransaction();
+        for (int i = 0; i < perTxn; i++) pr.send(new ProducerRecord<>(topic, ("key-" + (i % 1000)).getBytes(), value));
+        long c0 = System.nanoTime();
+        pr.commitTransaction();
+        commitLat[t] = (int) ((System.nanoTime() - c0) / 1000);
+      }
+    }
+    double secs = (System.nanoTime() - t0) / 1e9;
+    // Every committed record must be readable by a read_committed consumer (the markers are skipped).
+    Properties c = new Properties();
+    c.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bs);
+    c.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+    c.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
+    c.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
+    long seen = 0;
+    try (KafkaConsumer<byte[], byte[]> cons = new KafkaConsumer<>(c)) {
+      List<TopicPartition> tps = new ArrayList<>();
+      for (PartitionInfo pi : cons.partitionsFor(topic)) tps.add(new TopicPartition(topic, pi.partition()));
+      cons.assign(tps);
+      cons.seekToBeginning(tps);
+      long deadline = System.currentTimeMillis() + 60_000;
+      while (seen < (long) txns * perTxn && System.currentTimeMillis() < deadline) seen += cons.poll(Duration.ofMillis(200)).count();
+    }
+    int[] s = commitLat.clone();
+    Arrays.sort(s);
+    long n = (long) txns * perTxn;
+    System.out.println(String.format(Locale.ROOT,
+        "{\"txns\":%d,\"count\":%d,\"seen\":%d,\"secs\":%.3f,\"txnPerSec\":%.1f,\"msgPerSec\":%.1f,\"commitP50\":%.3f,\"commitP99\":%.3f}",
+        txns, n, seen, secs, txns / secs, n / secs, pct(s, 50) / 1000.0, pct(s, 99) / 1000.0));
   }
 
   static void firstAck(String bs, String topic, long deadlineMs) throws Exception {

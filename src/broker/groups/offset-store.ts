@@ -1,12 +1,14 @@
 // Committed offsets: kept in memory for lookups, and made durable in an internal log
 // (`__consumer_offsets-0` in the data directory) that is replayed on start. Each change
-// is one record batch holding one record whose value is a JSON document of the commits
-// and deletions it makes; the log is a Log like any partition's, so torn writes are cut
-// at recovery just the same. Compaction writes a snapshot of every live offset at the
-// tail and then drops everything before it.
+// is one JSON record (see internal/change-log.ts) of the commits and deletions it makes.
+//
+// Transactional offsets (TxnOffsetCommit) are stored as pending under their producer id and
+// become committed offsets only when that producer's transaction commits (a `txnEnd` change
+// written by the transaction coordinator); an abort drops them. Until then OffsetFetch with
+// requireStable answers UNSTABLE_OFFSET_COMMIT for those partitions.
 
 import type { Log } from '../../storage/log.js';
-import { buildSingleRecordBatch, singleRecordValue } from './internal-records.js';
+import { ChangeLog, type ChangeLogOptions } from '../internal/change-log.js';
 
 export interface CommittedOffset {
   offset: number;
@@ -15,90 +17,80 @@ export interface CommittedOffset {
   commitTimestamp: number;
 }
 
+/** [group, topic, partition, offset, leaderEpoch, metadata, commitTimestamp] */
+type CommitRow = [string, string, number, number, number, string | null, number];
+
 interface Change {
   v: 1;
-  /** [group, topic, partition, offset, leaderEpoch, metadata, commitTimestamp] */
-  commits?: [string, string, number, number, number, string | null, number][];
+  commits?: CommitRow[];
   /** [group, topic, partition] */
   deletes?: [string, string, number][];
   groups?: string[];
+  /** Transactional offsets of a producer, committed only with its transaction. */
+  pending?: { producerId: number; commits: CommitRow[] };
+  /** A producer's transaction ended: its pending offsets are committed or dropped. */
+  txnEnd?: { producerId: number; commit: boolean };
 }
 
-export interface OffsetStoreOptions {
-  /** Bytes appended since the last snapshot that trigger compaction (at least this, and 4x the live state). */
-  compactAfterBytes: number;
-  /** Wait for fsync before a commit is acknowledged. */
-  fsync: boolean;
-}
+export type OffsetStoreOptions = ChangeLogOptions;
 
 const SNAPSHOT_CHUNK = 5000;
 
-export class OffsetStore {
+type Offsets = Map<string, Map<string, CommittedOffset>>;
+
+interface State {
   /** group -> "topic\0partition" -> offset */
-  private readonly groups = new Map<string, Map<string, CommittedOffset>>();
-  private bytesSinceSnapshot = 0;
-  private compacting: Promise<void> | null = null;
-  /** Changes appended to the log and not yet stored (nor applied), in append order. */
-  private readonly inflight = new Set<Change>();
+  groups: Offsets;
+  /** producer id -> group -> "topic\0partition" -> offset */
+  pending: Map<number, Offsets>;
+}
 
-  constructor(
-    private readonly log: Log,
-    private readonly options: OffsetStoreOptions,
-  ) {}
+export class OffsetStore {
+  private readonly state: State = { groups: new Map(), pending: new Map() };
+  private readonly changes: ChangeLog<Change>;
 
-  /** Replays the log into memory. */
-  async load(): Promise<void> {
-    let offset = this.log.logStartOffset;
-    while (offset < this.log.highWatermark) {
-      const chunks = await this.log.read(offset, 1 << 20);
-      if (chunks.length === 0) break;
-      for (const chunk of chunks) {
-        let pos = 0;
-        while (pos + 61 <= chunk.length) {
-          const size = chunk.readInt32BE(pos + 8) + 12;
-          const batch = chunk.subarray(pos, pos + size);
-          const base = Number(batch.readBigInt64BE(0));
-          if (base >= offset) {
-            const value = singleRecordValue(batch);
-            if (value !== null) this.apply(JSON.parse(value.toString('utf8')) as Change);
-            offset = base + batch.readInt32BE(23) + 1;
-          }
-          pos += size;
-        }
-      }
-    }
+  constructor(log: Log, options: OffsetStoreOptions) {
+    this.changes = new ChangeLog(log, options);
   }
 
-  private apply(c: Change): void {
-    applyChange(this.groups, c);
+  /** Replays the log into memory. */
+  load(): Promise<void> {
+    return this.changes.replay((c) => applyChange(this.state, c));
   }
 
   /**
    * Stores a change, then applies it in memory: a commit is visible to OffsetFetch only once
    * it is in the log (and fsynced unless the fsync policy is never), so a commit the client
-   * is told failed is never seen, before or after a restart. The log resolves its writes
-   * and flushes in append order, so changes are applied in the order they were stored.
+   * is told failed is never seen, before or after a restart.
    */
   private async write(c: Change): Promise<void> {
-    const batch = buildSingleRecordBatch(Buffer.from(JSON.stringify(c)), Date.now());
-    this.bytesSinceSnapshot += batch.length;
-    this.inflight.add(c);
-    try {
-      await this.log.append(batch).written;
-      if (this.options.fsync) await this.log.flush();
-    } finally {
-      this.inflight.delete(c);
-    }
-    this.apply(c);
-    this.maybeCompact();
+    await this.changes.write(c);
+    applyChange(this.state, c);
+    this.changes.maybeCompact(this.liveEntries(), () => this.snapshot());
   }
 
   commit(group: string, entries: { topic: string; partition: number; offset: CommittedOffset }[]): Promise<void> {
     if (entries.length === 0) return Promise.resolve();
-    return this.write({
-      v: 1,
-      commits: entries.map((e) => [group, e.topic, e.partition, e.offset.offset, e.offset.leaderEpoch, e.offset.metadata, e.offset.commitTimestamp]),
-    });
+    return this.write({ v: 1, commits: rows(group, entries) });
+  }
+
+  /** Stores offsets a transaction commits; they count once the producer's transaction commits. */
+  commitPending(producerId: number, group: string, entries: { topic: string; partition: number; offset: CommittedOffset }[]): Promise<void> {
+    if (entries.length === 0) return Promise.resolve();
+    return this.write({ v: 1, pending: { producerId, commits: rows(group, entries) } });
+  }
+
+  /** Ends a producer's transaction: its pending offsets are committed (commit) or dropped. */
+  endTransaction(producerId: number, commit: boolean): Promise<void> {
+    if (!this.state.pending.has(producerId)) return Promise.resolve();
+    return this.write({ v: 1, txnEnd: { producerId, commit } });
+  }
+
+  /** A transaction has a pending commit for this group's partition (OffsetFetch requireStable). */
+  hasPending(group: string, topic: string, partition: number): boolean {
+    const k = key(topic, partition);
+    for (const byGroup of this.state.pending.values()) if (byGroup.get(group)?.has(k)) return true;
+    return false;
   }
 
   deleteOffsets(group: string, entries: { topic: string; partition: number }[]): Promise<void> {
@@ -111,93 +103,111 @@ export class OffsetStore {
   }
 
   get(group: string, topic: string, partition: number): CommittedOffset | undefined {
-    return this.groups.get(group)?.get(key(topic, partition));
+    return this.state.groups.get(group)?.get(key(topic, partition));
   }
 
   /** Every committed offset of a group, as [topic, partition, offset]. */
   all(group: string): [string, number, CommittedOffset][] {
-    const m = this.groups.get(group);
+    const m = this.state.groups.get(group);
     if (!m) return [];
     return [...m.entries()].map(([k, o]) => {
-      const i = k.lastIndexOf('\0');
-      return [k.slice(0, i), Number(k.slice(i + 1)), o];
+      const [topic, partition] = unkey(k);
+      return [topic, partition, o];
     });
   }
 
   hasGroup(group: string): boolean {
-    return this.groups.has(group);
+    return this.state.groups.has(group);
   }
 
   groupIds(): string[] {
-    return [...this.groups.keys()];
+    return [...this.state.groups.keys()];
   }
 
   /** Newest commit time of a group's offsets, or -1. */
   lastCommit(group: string): number {
     let last = -1;
-    for (const o of this.groups.get(group)?.values() ?? []) if (o.commitTimestamp > last) last = o.commitTimestamp;
+    for (const o of this.state.groups.get(group)?.values() ?? []) if (o.commitTimestamp > last) last = o.commitTimestamp;
     return last;
   }
 
-  private maybeCompact(): void {
-    if (this.compacting) return;
+  private liveEntries(): number {
     let live = 0;
-    for (const m of this.groups.values()) live += m.size;
-    // A live entry takes roughly 100 bytes in a snapshot.
-    if (this.bytesSinceSnapshot < Math.max(this.options.compactAfterBytes, live * 400)) return;
-    this.compacting = this.compact().finally(() => (this.compacting = null));
-    this.compacting.catch(() => undefined);
+    for (const m of this.state.groups.values()) live += m.size;
+    for (const p of this.state.pending.values()) for (const m of p.values()) live += m.size;
+    return live;
   }
 
-  /**
-   * Writes every live offset at the tail, then drops the log before the snapshot. The snapshot
-   * includes the changes still in flight: their records lie before it, so it must cover them.
-   * It is queued behind them, so it is stored only if they are (a failed write fails what was
-   * queued after it), and nothing is dropped unless the snapshot is stored.
-   */
-  async compact(): Promise<void> {
-    const state = new Map([...this.groups].map(([g, m]) => [g, new Map(m)]));
-    for (const c of this.inflight) applyChange(state, c);
-    const entries: NonNullable<Change['commits']> = [];
-    for (const [g, m] of state) {
-      for (const [k, o] of m) {
-        const i = k.lastIndexOf('\0');
-        entries.push([g, k.slice(0, i), Number(k.slice(i + 1)), o.offset, o.leaderEpoch, o.metadata, o.commitTimestamp]);
-      }
-    }
-    const start = this.log.logEndOffset;
-    this.bytesSinceSnapshot = 0;
-    const writes: Promise<void>[] = [];
-    for (let i = 0; i < entries.length; i += SNAPSHOT_CHUNK) {
-      const batch = buildSingleRecordBatch(Buffer.from(JSON.stringify({ v: 1, commits: entries.slice(i, i + SNAPSHOT_CHUNK) })), Date.now());
-      writes.push(this.log.append(batch).written);
-    }
-    await Promise.all(writes);
-    await this.log.flush();
-    await this.log.deleteRecordsBefore(start);
+  /** The live state, with the changes still in flight applied (their records lie before the snapshot), as changes. */
+  private snapshot(): Change[] {
+    const copy = (o: Offsets): Offsets => new Map([...o].map(([g, m]) => [g, new Map(m)]));
+    const state: State = { groups: copy(this.state.groups), pending: new Map([...this.state.pending].map(([id, o]) => [id, copy(o)])) };
+    for (const c of this.changes.inflight) applyChange(state, c);
+    const out: Change[] = [];
+    const commits = offsetRows(state.groups);
+    for (let i = 0; i < commits.length; i += SNAPSHOT_CHUNK) out.push({ v: 1, commits: commits.slice(i, i + SNAPSHOT_CHUNK) });
+    for (const [producerId, o] of state.pending) out.push({ v: 1, pending: { producerId, commits: offsetRows(o) } });
+    return out;
+  }
+
+  /** Writes the live state at the tail and drops the log before it (also done on its own as the log grows). */
+  compact(): Promise<void> {
+    return this.changes.compact(this.snapshot());
   }
 
   close(): Promise<void> {
-    return (this.compacting ?? Promise.resolve()).then(() => this.log.close());
+    return this.changes.close();
   }
 }
 
-function applyChange(groups: Map<string, Map<string, CommittedOffset>>, c: Change): void {
-  for (const [g, t, p, offset, leaderEpoch, metadata, commitTimestamp] of c.commits ?? []) {
-    let m = groups.get(g);
-    if (!m) groups.set(g, (m = new Map()));
-    m.set(key(t, p), { offset, leaderEpoch, metadata, commitTimestamp });
-  }
-  for (const [g, t, p] of c.deletes ?? []) {
-    const m = groups.get(g);
-    if (m) {
-      m.delete(key(t, p));
-      if (m.size === 0) groups.delete(g);
+function rows(group: string, entries: { topic: string; partition: number; offset: CommittedOffset }[]): CommitRow[] {
+  return entries.map((e) => [group, e.topic, e.partition, e.offset.offset, e.offset.leaderEpoch, e.offset.metadata, e.offset.commitTimestamp]);
+}
+
+function offsetRows(o: Offsets): CommitRow[] {
+  const out: CommitRow[] = [];
+  for (const [g, m] of o) {
+    for (const [k, c] of m) {
+      const [topic, partition] = unkey(k);
+      out.push([g, topic, partition, c.offset, c.leaderEpoch, c.metadata, c.commitTimestamp]);
     }
   }
-  for (const g of c.groups ?? []) groups.delete(g);
+  return out;
+}
+
+function put(o: Offsets, [g, t, p, offset, leaderEpoch, metadata, commitTimestamp]: CommitRow): void {
+  let m = o.get(g);
+  if (!m) o.set(g, (m = new Map()));
+  m.set(key(t, p), { offset, leaderEpoch, metadata, commitTimestamp });
+}
+
+function applyChange(s: State, c: Change): void {
+  for (const row of c.commits ?? []) put(s.groups, row);
+  for (const [g, t, p] of c.deletes ?? []) {
+    const m = s.groups.get(g);
+    if (m) {
+      m.delete(key(t, p));
+      if (m.size === 0) s.groups.delete(g);
+    }
+  }
+  for (const g of c.groups ?? []) s.groups.delete(g);
+  if (c.pending) {
+    let o = s.pending.get(c.pending.producerId);
+    if (!o) s.pending.set(c.pending.producerId, (o = new Map()));
+    for (const row of c.pending.commits) put(o, row);
+  }
+  if (c.txnEnd) {
+    const o = s.pending.get(c.txnEnd.producerId);
+    s.pending.delete(c.txnEnd.producerId);
+    if (o && c.txnEnd.commit) for (const row of offsetRows(o)) put(s.groups, row);
+  }
 }
 
 function key(topic: string, partition: number): string {
   return `${topic}\0${partition}`;
+}
+
+function unkey(k: string): [string, number] {
+  const i = k.lastIndexOf('\0');
+  return [k.slice(0, i), Number(k.slice(i + 1))];
 }

@@ -1,7 +1,10 @@
-// Produce (key 0), v3-11 (record batch v2 only, the format of every current client).
+// Produce (key 0), v3-12 (record batch v2 only, the format of every current client; v12
+// tells the broker the producer uses transaction version 2, which adds partitions to its
+// transaction implicitly).
 //
 // Each partition's data is checked (lengths, magic, CRC32C, max.message.bytes), then,
-// for idempotent producers, its sequence; then it is appended as the bytes that arrived
+// for idempotent producers, its sequence, and for transactional ones, that the producer's
+// transaction is open and holds the partition; then it is appended as the bytes that arrived
 // and the base offset is stamped in place. Appends for one request happen in one turn,
 // so partition order follows request order. The answer waits according to acks and the
 // fsync policy: acks=0 gets none, acks=1 waits for the write, acks=all also for fsync.
@@ -9,7 +12,7 @@
 import type { HandlerEntry, RequestContext } from './handler.js';
 import type { ProduceRequest, ProduceResponse, ProduceResponsePartitionProduceResponse } from '../../protocol/generated/index.js';
 import { ErrorCode } from '../../protocol/errors.js';
-import { validateBatches, stampLogAppendTime } from '../../protocol/record-batch.js';
+import { validateBatches, stampLogAppendTime, type BatchesSummary } from '../../protocol/record-batch.js';
 import { FsyncPolicy } from '../config.js';
 import { findOrCreateTopic, storageErrorCode } from './common.js';
 import type { Partition, Topic } from '../topics.js';
@@ -44,7 +47,10 @@ async function handle(ctx: RequestContext, req: ProduceRequest): Promise<Produce
     }
   }
 
-  const waits: Promise<void>[] = [];
+  // Each partition's data is checked first; transactional data is then checked with the
+  // transaction coordinator (which, for Produce v12+, adds the partition to the transaction);
+  // every append then happens in one turn.
+  const checked: Checked[] = [];
   const responses = req.topicData.map((td) => {
     const topic = topics.get(td.name ?? '')!;
     return {
@@ -54,23 +60,54 @@ async function handle(ctx: RequestContext, req: ProduceRequest): Promise<Produce
         const partition = topic.partitions[pd.index];
         if (partition === undefined || topic.deleted) return partitionResponse(pd.index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, -1, -1, null);
         const res = partitionResponse(pd.index, ErrorCode.NONE, -1, partition.log.logStartOffset, null);
-        const wait = appendPartition(ctx, topic, partition, pd.records as Buffer | null, acks, res);
-        if (wait !== null) waits.push(wait);
+        const c = checkPartition(ctx, topic, partition, pd.records as Buffer | null, res);
+        if (c !== null) checked.push(c);
         return res;
       }),
     };
   });
+  const transactional = checked.filter((c) => c.summary.transactional);
+  if (transactional.length > 0) {
+    await Promise.all(
+      transactional.map(async (c) => {
+        const s = c.summary;
+        const r = await ctx.txns.checkProduce(s.producerId, s.producerEpoch, c.topic.name, c.partition.index, ctx.version >= 12);
+        if (r.code !== ErrorCode.NONE) c.refused = refuse(ctx, c, r.code, r.message);
+      }),
+    );
+  }
+  const waits: Promise<void>[] = [];
+  for (const c of checked) {
+    if (c.refused || c.topic.deleted) continue;
+    const wait = appendPartition(ctx, c, acks);
+    if (wait !== null) waits.push(wait);
+  }
   if (waits.length > 0) await Promise.all(waits);
   if (acks === 0) return null;
   return { responses, throttleTimeMs: 0, nodeEndpoints: [] };
 }
 
-/** Appends one partition's batches and fills `res`; returns what the answer must wait for. */
-function appendPartition(ctx: RequestContext, topic: Topic, partition: Partition, records: Buffer | null, acks: number, res: ProduceResponsePartitionProduceResponse): Promise<void> | null {
+/** A partition's data that passed the checks, on its way to the log. */
+interface Checked {
+  topic: Topic;
+  partition: Partition;
+  records: Buffer;
+  summary: BatchesSummary;
+  res: ProduceResponsePartitionProduceResponse;
+  refused: boolean;
+}
+
+function refuse(ctx: RequestContext, c: { topic: Topic; partition: Partition; res: ProduceResponsePartitionProduceResponse }, code: number, message: string | null): true {
+  c.res.errorCode = code;
+  c.res.errorMessage = message;
+  if (message) ctx.logger.debug('produce refused', { topic: c.topic.name, partition: c.partition.index, error: message });
+  return true;
+}
+
+/** Checks one partition's data (framing, CRC, sizes, idempotent sequences); fills `res` and returns null when refused. */
+function checkPartition(ctx: RequestContext, topic: Topic, partition: Partition, records: Buffer | null, res: ProduceResponsePartitionProduceResponse): Checked | null {
   const fail = (code: number, message: string | null): null => {
-    res.errorCode = code;
-    res.errorMessage = message;
-    if (message) ctx.logger.debug('produce refused', { topic: topic.name, partition: partition.index, error: message });
+    refuse(ctx, { topic, partition, res }, code, message);
     return null;
   };
   if (records === null || records.length === 0) return fail(ErrorCode.INVALID_RECORD, 'the partition has no record data');
@@ -80,15 +117,25 @@ function appendPartition(ctx: RequestContext, topic: Topic, partition: Partition
   if (s.largestBatch > maxBytes) {
     return fail(ErrorCode.MESSAGE_TOO_LARGE, `a batch is ${s.largestBatch} bytes, more than max.message.bytes ${maxBytes}`);
   }
-  if (s.transactional) return fail(ErrorCode.INVALID_TXN_STATE, 'transactions are not supported by this broker yet');
+  if (s.transactional && s.producerId < 0) return fail(ErrorCode.INVALID_RECORD, 'a transactional batch must carry a producer id');
+  return { topic, partition, records, summary: s, res, refused: false };
+}
+
+/** Appends one partition's batches and fills `res`; returns what the answer must wait for. */
+function appendPartition(ctx: RequestContext, c: Checked, acks: number): Promise<void> | null {
+  const { topic, partition, records, summary: s, res } = c;
   const idempotent = s.producerId >= 0 && s.baseSequence >= 0;
   if (idempotent) {
+    // Checked in the turn of the append, so no other batch of this producer slips in between.
     const check = partition.producers.check(s.producerId, s.producerEpoch, s.baseSequence, s.lastSequence);
     if (check.kind === 'duplicate') {
       res.baseOffset = check.baseOffset;
       return null;
     }
-    if (check.kind === 'error') return fail(check.code, check.message);
+    if (check.kind === 'error') {
+      refuse(ctx, c, check.code, check.message);
+      return null;
+    }
   }
   if (topic.logAppendTime) {
     const now = Date.now();
@@ -100,10 +147,10 @@ function appendPartition(ctx: RequestContext, topic: Topic, partition: Partition
   try {
     appended = log.append(records);
   } catch (e) {
-    return fail(storageErrorCode(e), `the append was refused: ${(e as Error).message}`);
+    refuse(ctx, c, storageErrorCode(e), `the append was refused: ${(e as Error).message}`);
+    return null;
   }
   res.baseOffset = appended.baseOffset;
-  if (idempotent) partition.producers.record(s.producerId, s.producerEpoch, s.baseSequence, s.lastSequence, appended.baseOffset);
   ctx.metrics.topicIn(topic.name, records.length);
   ctx.metrics.produceBatchBytes.observe(records.length);
 
@@ -111,7 +158,6 @@ function appendPartition(ctx: RequestContext, topic: Topic, partition: Partition
   const needsFsync = (acks === -1 && policy !== FsyncPolicy.never) || (acks === 1 && policy === FsyncPolicy.always);
   const done = appended.written.then(() => (needsFsync ? log.flush() : undefined));
   const guarded = done.catch((e: Error) => {
-    partition.producers.truncateFrom(log.logEndOffset);
     res.errorCode = storageErrorCode(e);
     res.errorMessage = `the append could not be stored: ${e.message}`;
     res.baseOffset = -1;
@@ -124,4 +170,4 @@ function errorCodes(res: ProduceResponse, visit: (code: number) => void): void {
   for (const t of res.responses) for (const p of t.partitionResponses) visit(p.errorCode);
 }
 
-export const produce: HandlerEntry<ProduceRequest, ProduceResponse> = { codec: produceServer, minVersion: 3, maxVersion: 11, handle, errorCodes };
+export const produce: HandlerEntry<ProduceRequest, ProduceResponse> = { codec: produceServer, minVersion: 3, maxVersion: 12, handle, errorCodes };

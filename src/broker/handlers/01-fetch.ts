@@ -5,6 +5,10 @@
 // ready, the request parks on its partitions and is woken by the append itself, or
 // answered when maxWaitMs runs out. Fetch sessions (KIP-227) are not kept: every answer
 // carries session id 0, which tells clients to send full fetches.
+//
+// read_committed fetches (isolation level 1) stop at the last stable offset (the first offset
+// of the oldest open transaction) and carry the aborted transactions in the range they
+// return, so the client drops those records; control batches go out like any batch.
 
 import type { HandlerEntry, RequestContext } from './handler.js';
 import type { FetchRequest, FetchResponse, FetchResponsePartitionData, FetchResponseFetchableTopicResponse } from '../../protocol/generated/index.js';
@@ -14,14 +18,15 @@ import { recordsLength } from '../../protocol/writer.js';
 import type { Partition } from '../topics.js';
 import { storageErrorCode } from './common.js';
 import { fetchServer } from '../../protocol/generated/fetch.js';
+import { BATCH_HEADER_SIZE, baseOffset, batchSize, lastOffsetDelta } from '../../protocol/record-batch.js';
 
 interface Item {
   partition: Partition | null;
   fetchOffset: number;
   maxBytes: number;
   res: FetchResponsePartitionData;
-  /** High watermark seen by the last read, to notice appends that raced with it. */
-  seenHighWatermark: number;
+  /** The end seen by the last read (high watermark, or last stable offset for read_committed), to notice appends that raced with it. */
+  seenEnd: number;
 }
 
 const NO_RECORDS: readonly Buffer[] = [];
@@ -62,7 +67,7 @@ async function handle(ctx: RequestContext, req: FetchRequest): Promise<FetchResp
         else if ((p.currentLeaderEpoch ?? -1) > 0) code = ErrorCode.UNKNOWN_LEADER_EPOCH;
         const res = emptyPartition(p.partition, code);
         if (partition !== undefined && code === ErrorCode.NONE) {
-          items.push({ partition, fetchOffset: p.fetchOffset, maxBytes: Math.min(p.partitionMaxBytes, ctx.config.fetchMaxBytes), res, seenHighWatermark: -1 });
+          items.push({ partition, fetchOffset: p.fetchOffset, maxBytes: Math.min(p.partitionMaxBytes, ctx.config.fetchMaxBytes), res, seenEnd: -1 });
         }
         return res;
       }),
@@ -70,10 +75,11 @@ async function handle(ctx: RequestContext, req: FetchRequest): Promise<FetchResp
   });
   const response: FetchResponse = { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId: 0, responses, nodeEndpoints: [] };
   const refused = items.length === 0 || responses.some((t) => t.partitions.some((p) => p.errorCode !== ErrorCode.NONE));
+  const readCommitted = req.isolationLevel === READ_COMMITTED;
   const deadline = Date.now() + Math.max(0, req.maxWaitMs);
   const minBytes = Math.max(1, req.minBytes);
   for (;;) {
-    const { bytes, errors } = await readAll(items, Math.min(req.maxBytes ?? 0x7fffffff, ctx.config.fetchMaxBytes));
+    const { bytes, errors } = await readAll(items, Math.min(req.maxBytes ?? 0x7fffffff, ctx.config.fetchMaxBytes), readCommitted);
     const remaining = deadline - Date.now();
     if (bytes >= minBytes || errors || refused || remaining <= 0 || ctx.session.closed || ctx.cluster.closing) {
       for (const it of items) {
@@ -82,9 +88,16 @@ async function handle(ctx: RequestContext, req: FetchRequest): Promise<FetchResp
       }
       return response;
     }
-    if (items.some((it) => it.partition!.log.highWatermark !== it.seenHighWatermark || it.partition!.topic.deleted)) continue;
+    if (items.some((it) => visibleEnd(it.partition!, readCommitted) !== it.seenEnd || it.partition!.topic.deleted)) continue;
     await waitForAppend(ctx, items, remaining);
   }
+}
+
+const READ_COMMITTED = 1;
+
+/** Where a fetch of this isolation level stops: the last stable offset for read_committed, else the high watermark. */
+function visibleEnd(partition: Partition, readCommitted: boolean): number {
+  return readCommitted ? partition.log.lastStableOffset : partition.log.highWatermark;
 }
 
 /** Partition reads in flight at once for one request: enough to keep libuv's file threads busy. */
@@ -98,27 +111,31 @@ const READ_CONCURRENCY = 4;
  * starts and gives back what it did not use when it ends, so the bytes held stay within
  * the request's limit while disk reads overlap.
  */
-async function readAll(items: Item[], maxBytes: number): Promise<{ bytes: number; errors: boolean }> {
+async function readAll(items: Item[], maxBytes: number, readCommitted: boolean): Promise<{ bytes: number; errors: boolean }> {
   let errors = false;
   const toRead: Item[] = [];
   for (const it of items) {
     const log = it.partition!.log;
     const res = it.res;
     const hw = log.highWatermark;
-    it.seenHighWatermark = hw;
+    const lso = log.lastStableOffset;
+    it.seenEnd = readCommitted ? lso : hw;
     res.highWatermark = hw;
-    res.lastStableOffset = hw;
+    res.lastStableOffset = lso;
     res.logStartOffset = log.logStartOffset;
     res.records = NO_RECORDS;
+    res.abortedTransactions = null;
     if (it.partition!.topic.deleted) {
       res.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
       errors = true;
-    } else if (it.fetchOffset < log.logStartOffset || it.fetchOffset > hw) {
+    } else if (it.fetchOffset < log.logStartOffset || it.fetchOffset > log.logEndOffset) {
       res.errorCode = ErrorCode.OFFSET_OUT_OF_RANGE;
       errors = true;
-    } else if (it.fetchOffset < hw) {
+    } else if (it.fetchOffset < it.seenEnd) {
       toRead.push(it);
     }
+    // Between the visible end and the log end is in range, as in Kafka (an acks=1 answer may
+    // hand out such an offset before its fsync): nothing to read yet, the fetch waits.
   }
   const read: (Buffer[] | null)[] = new Array(toRead.length).fill(null);
   let reserved = 0;
@@ -138,9 +155,14 @@ async function readAll(items: Item[], maxBytes: number): Promise<{ bytes: number
         running++;
         reserved += budget;
         const log = it.partition!.log;
-        log.read(it.fetchOffset, budget).then(
+        const upTo = readCommitted ? it.seenEnd : undefined;
+        log.read(it.fetchOffset, budget, upTo).then(
           (batches) => {
             read[i] = batches;
+            if (upTo !== undefined && batches.length > 0) {
+              const end = endOfBatches(batches);
+              it.res.abortedTransactions = log.abortedTransactions(it.fetchOffset, end).map((a) => ({ producerId: a.producerId, firstOffset: a.firstOffset }));
+            }
             reserved += recordsLength(batches) - budget;
           },
           (e: unknown) => {
@@ -168,6 +190,18 @@ async function readAll(items: Item[], maxBytes: number): Promise<{ bytes: number
     total += n;
   }
   return { bytes: total, errors };
+}
+
+/** The offset after the last batch of `batches`. */
+function endOfBatches(batches: readonly Buffer[]): number {
+  const last = batches[batches.length - 1]!;
+  let pos = 0;
+  let end = 0;
+  while (pos + BATCH_HEADER_SIZE <= last.length) {
+    end = baseOffset(last, pos) + lastOffsetDelta(last, pos) + 1;
+    pos += batchSize(last, pos);
+  }
+  return end;
 }
 
 function waitForAppend(ctx: RequestContext, items: Item[], ms: number): Promise<void> {

@@ -1,7 +1,8 @@
-// ListOffsets (key 2), v1-10. Special timestamps: -1 latest (the high watermark; with no
-// transactions it is also the last stable offset), -2 earliest, -3 max timestamp (KIP-734),
+// ListOffsets (key 2), v1-10. Special timestamps: -1 latest (the high watermark, or for
+// isolation level read_committed the last stable offset), -2 earliest, -3 max timestamp (KIP-734),
 // -4 earliest local (the log start, as nothing is tiered), -5 earliest pending upload
-// (none: -1). Any other value finds the first record whose timestamp is at or after it.
+// (none: -1). Any other value finds the first record whose timestamp is at or after it
+// (read_committed: only below the last stable offset).
 
 import type { HandlerEntry, RequestContext } from './handler.js';
 import type { ListOffsetsRequest, ListOffsetsResponse, ListOffsetsResponseListOffsetsPartitionResponse } from '../../protocol/generated/index.js';
@@ -15,11 +16,13 @@ const MAX_TIMESTAMP = -3;
 const EARLIEST_LOCAL = -4;
 const EARLIEST_PENDING_UPLOAD = -5;
 
-async function lookup(partition: Partition, timestamp: number, res: ListOffsetsResponseListOffsetsPartitionResponse): Promise<void> {
+const READ_COMMITTED = 1;
+
+async function lookup(partition: Partition, timestamp: number, readCommitted: boolean, res: ListOffsetsResponseListOffsetsPartitionResponse): Promise<void> {
   const log = partition.log;
   switch (timestamp) {
     case LATEST:
-      res.offset = log.highWatermark;
+      res.offset = readCommitted ? log.lastStableOffset : log.highWatermark;
       return;
     case EARLIEST:
     case EARLIEST_LOCAL:
@@ -30,6 +33,7 @@ async function lookup(partition: Partition, timestamp: number, res: ListOffsetsR
       return;
     case MAX_TIMESTAMP: {
       const m = await log.maxTimestampInfo();
+      if (readCommitted && m.offset >= log.lastStableOffset) return;
       res.offset = m.offset;
       res.timestamp = m.timestamp;
       return;
@@ -40,7 +44,7 @@ async function lookup(partition: Partition, timestamp: number, res: ListOffsetsR
         return;
       }
       const found = await log.offsetForTimestamp(timestamp);
-      if (found !== null) {
+      if (found !== null && !(readCommitted && found.offset >= log.lastStableOffset)) {
         res.offset = found.offset;
         res.timestamp = found.timestamp;
       }
@@ -49,6 +53,7 @@ async function lookup(partition: Partition, timestamp: number, res: ListOffsetsR
 }
 
 async function handle(ctx: RequestContext, req: ListOffsetsRequest): Promise<ListOffsetsResponse> {
+  const readCommitted = req.isolationLevel === READ_COMMITTED;
   const waits: Promise<void>[] = [];
   const topics = req.topics.map((t) => {
     const topic = ctx.topics.byName.get(t.name);
@@ -65,7 +70,7 @@ async function handle(ctx: RequestContext, req: ListOffsetsRequest): Promise<Lis
         const partition = topic?.partitions[p.partitionIndex];
         if (partition === undefined) res.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
         else if ((p.currentLeaderEpoch ?? -1) > 0) res.errorCode = ErrorCode.UNKNOWN_LEADER_EPOCH;
-        else waits.push(lookup(partition, p.timestamp, res).catch(() => void (res.errorCode = ErrorCode.KAFKA_STORAGE_ERROR)));
+        else waits.push(lookup(partition, p.timestamp, readCommitted, res).catch(() => void (res.errorCode = ErrorCode.KAFKA_STORAGE_ERROR)));
         return res;
       }),
     };

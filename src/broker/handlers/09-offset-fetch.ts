@@ -1,6 +1,7 @@
 // OffsetFetch (key 9), v1-9 (v0 is gone from Kafka 4's definitions). One group (v1-7) or several (v8+); null topics ask for every
-// committed offset of the group. Unknown offsets are -1. With no transactions every
-// offset is stable, so requireStable changes nothing.
+// committed offset of the group. Unknown offsets are -1. With requireStable (v7+), a
+// partition whose offset a transaction is about to commit answers UNSTABLE_OFFSET_COMMIT
+// (the client retries), so a consumer never starts from an offset about to move.
 
 import type { HandlerEntry, RequestContext } from './handler.js';
 import type { OffsetFetchRequest, OffsetFetchResponse } from '../../protocol/generated/index.js';
@@ -16,19 +17,27 @@ interface PartitionOffset {
   errorCode: number;
 }
 
-function fetchGroup(ctx: BrokerServices, groupId: string, topics: { name: string; partitionIndexes: number[] }[] | null): { name: string; partitions: PartitionOffset[] }[] {
+function fetchGroup(ctx: BrokerServices, groupId: string, topics: { name: string; partitionIndexes: number[] }[] | null, requireStable: boolean): { name: string; partitions: PartitionOffset[] }[] {
   const store = ctx.groups.offsets;
   if (topics === null) {
     const byTopic = new Map<string, PartitionOffset[]>();
     for (const [topic, partition, o] of store.all(groupId)) {
       if (!byTopic.has(topic)) byTopic.set(topic, []);
-      byTopic.get(topic)!.push({ partitionIndex: partition, committedOffset: o.offset, committedLeaderEpoch: o.leaderEpoch, metadata: o.metadata, errorCode: ErrorCode.NONE });
+      const unstable = requireStable && store.hasPending(groupId, topic, partition);
+      byTopic.get(topic)!.push(
+        unstable
+          ? { partitionIndex: partition, committedOffset: -1, committedLeaderEpoch: -1, metadata: '', errorCode: ErrorCode.UNSTABLE_OFFSET_COMMIT }
+          : { partitionIndex: partition, committedOffset: o.offset, committedLeaderEpoch: o.leaderEpoch, metadata: o.metadata, errorCode: ErrorCode.NONE },
+      );
     }
     return [...byTopic.entries()].map(([name, partitions]) => ({ name, partitions: partitions.sort((a, b) => a.partitionIndex - b.partitionIndex) }));
   }
   return topics.map((t) => ({
     name: t.name,
     partitions: t.partitionIndexes.map((p) => {
+      if (requireStable && store.hasPending(groupId, t.name, p)) {
+        return { partitionIndex: p, committedOffset: -1, committedLeaderEpoch: -1, metadata: '', errorCode: ErrorCode.UNSTABLE_OFFSET_COMMIT };
+      }
       const o = store.get(groupId, t.name, p);
       return { partitionIndex: p, committedOffset: o?.offset ?? -1, committedLeaderEpoch: o?.leaderEpoch ?? -1, metadata: o?.metadata ?? '', errorCode: ErrorCode.NONE };
     }),
@@ -36,18 +45,19 @@ function fetchGroup(ctx: BrokerServices, groupId: string, topics: { name: string
 }
 
 function handle(ctx: RequestContext, req: OffsetFetchRequest): OffsetFetchResponse {
+  const requireStable = req.requireStable ?? false;
   if (ctx.version >= 8) {
     return {
       throttleTimeMs: 0,
       groups: (req.groups ?? []).map((g) => ({
         groupId: g.groupId ?? '',
-        topics: fetchGroup(ctx, g.groupId ?? '', g.topics === null || g.topics === undefined ? null : g.topics.map((t) => ({ name: t.name ?? '', partitionIndexes: t.partitionIndexes ?? [] }))),
+        topics: fetchGroup(ctx, g.groupId ?? '', g.topics === null || g.topics === undefined ? null : g.topics.map((t) => ({ name: t.name ?? '', partitionIndexes: t.partitionIndexes ?? [] })), requireStable),
         errorCode: ErrorCode.NONE,
       })),
     };
   }
   const topics = req.topics === null || req.topics === undefined ? null : req.topics.map((t) => ({ name: t.name ?? '', partitionIndexes: t.partitionIndexes ?? [] }));
-  return { throttleTimeMs: 0, topics: fetchGroup(ctx, req.groupId ?? '', topics), errorCode: ErrorCode.NONE };
+  return { throttleTimeMs: 0, topics: fetchGroup(ctx, req.groupId ?? '', topics, requireStable), errorCode: ErrorCode.NONE };
 }
 
 export const offsetFetch: HandlerEntry<OffsetFetchRequest, OffsetFetchResponse> = { codec: offsetFetchServer, minVersion: 1, maxVersion: 9, handle };

@@ -1,5 +1,5 @@
-// FindCoordinator (key 10), v0-6. This broker coordinates every group; batched lookups
-// (v4+) get one answer per key. Transaction coordinators do not exist yet.
+// FindCoordinator (key 10), v0-6. This broker coordinates every group and every
+// transactional id; batched lookups (v4+) get one answer per key.
 
 import type { HandlerEntry, RequestContext } from './handler.js';
 import type { FindCoordinatorRequest, FindCoordinatorResponse } from '../../protocol/generated/index.js';
@@ -12,8 +12,8 @@ function handle(ctx: RequestContext, req: FindCoordinatorRequest): FindCoordinat
   const adv = ctx.cluster.advertisedAddress();
   const keyType = req.keyType ?? KeyType.GROUP;
   const answer = (key: string) => {
-    if (keyType !== KeyType.GROUP) {
-      return { key, nodeId: -1, host: '', port: -1, errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, errorMessage: 'transactions are not supported by this broker yet' };
+    if (keyType !== KeyType.GROUP && keyType !== KeyType.TRANSACTION) {
+      return { key, nodeId: -1, host: '', port: -1, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: `unknown coordinator key type ${keyType}` };
     }
     return { key, nodeId: ctx.cluster.nodeId, host: adv.host, port: adv.port, errorCode: ErrorCode.NONE, errorMessage: null as string | null };
   };

@@ -1,11 +1,13 @@
 // InitProducerId (key 22), v0-5. Hands an idempotent producer a producer id never used
 // before on this data directory, with epoch 0. A producer that sends its current id and
 // epoch (v3+, KIP-360) gets the epoch bumped instead, which resets its sequences.
-// Transactional ids are refused until transactions are implemented.
+// A transactional id goes to the transaction coordinator, which bumps its epoch (fencing
+// older instances) after aborting whatever the previous instance left open.
 
 import type { HandlerEntry, RequestContext } from './handler.js';
 import type { InitProducerIdRequest, InitProducerIdResponse } from '../../protocol/generated/index.js';
 import { ErrorCode } from '../../protocol/errors.js';
+import { storageErrorCode } from './common.js';
 import { initProducerIdServer } from '../../protocol/generated/init-producer-id.js';
 
 const MAX_EPOCH = 32767;
@@ -13,8 +15,16 @@ const MAX_EPOCH = 32767;
 async function handle(ctx: RequestContext, req: InitProducerIdRequest): Promise<InitProducerIdResponse> {
   const res: InitProducerIdResponse = { throttleTimeMs: 0, errorCode: ErrorCode.NONE, producerId: -1, producerEpoch: -1 };
   if (req.transactionalId !== null) {
-    res.errorCode = ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
-    ctx.logger.warn('transactional producer refused: transactions are not supported yet', { transactionalId: req.transactionalId });
+    if (req.transactionalId === '') {
+      res.errorCode = ErrorCode.INVALID_REQUEST;
+      return res;
+    }
+    try {
+      Object.assign(res, await ctx.txns.initProducerId(req.transactionalId, req.transactionTimeoutMs, req.producerId ?? -1, req.producerEpoch ?? -1));
+    } catch (e) {
+      ctx.logger.error('transactional InitProducerId failed', { transactionalId: req.transactionalId, error: e });
+      res.errorCode = storageErrorCode(e);
+    }
     return res;
   }
   const pid = req.producerId ?? -1;

@@ -10,6 +10,7 @@ import type { BrokerMetrics } from '../metrics.js';
 import type { TopicRegistry } from '../topics.js';
 import type { GroupCoordinator } from '../groups/coordinator.js';
 import type { Session } from '../session.js';
+import type { TransactionCoordinator } from '../txn/coordinator.js';
 
 /** The broker as a member of its cluster: identity, address, lifecycle. */
 export interface ClusterView {
@@ -32,6 +33,7 @@ export interface BrokerServices {
   readonly metrics: BrokerMetrics;
   readonly topics: TopicRegistry;
   readonly groups: GroupCoordinator;
+  readonly txns: TransactionCoordinator;
   readonly cluster: ClusterView;
 }
 
@@ -46,6 +48,7 @@ export class RequestContext implements BrokerServices {
   readonly metrics: BrokerMetrics;
   readonly topics: TopicRegistry;
   readonly groups: GroupCoordinator;
+  readonly txns: TransactionCoordinator;
   readonly cluster: ClusterView;
 
   constructor(header: RequestHeader, session: Session, services: BrokerServices) {
@@ -57,6 +60,7 @@ export class RequestContext implements BrokerServices {
     this.metrics = services.metrics;
     this.topics = services.topics;
     this.groups = services.groups;
+    this.txns = services.txns;
     this.cluster = services.cluster;
   }
 }

@@ -7,6 +7,7 @@ import { batchRanges, makeBatch } from '../../helpers/batches.js';
 import { FaultyOps, errno, testConfig, withLogDir } from './helpers.js';
 import { waitFor } from '../../helpers/wait.js';
 import { ErrorCode } from '../../../src/protocol/errors.js';
+import { buildControlBatch } from '../../../src/protocol/control-batch.js';
 
 const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
 
@@ -87,6 +88,42 @@ describe('PartitionLog group commit and write failures', () => {
       assert.equal(reopened.logEndOffset, 8);
       assert.deepEqual(reopened.recoveryNotes, []);
       await reopened.close();
+    });
+  });
+
+  it('a failed write or fsync rolls producer and transaction state back with the log: a retry is appended, not taken for a duplicate', async () => {
+    await withLogDir(async (dir) => {
+      const ops = new FaultyOps();
+      const log = await PartitionLog.open(dir, testConfig(), { fileOps: ops });
+      const data = makeBatch({ records: 2, producerId: 4, producerEpoch: 0, baseSequence: 0, transactional: true });
+      await log.append(data).written;
+      await log.flush();
+      assert.equal(log.lastStableOffset, 0, 'producer 4 has a transaction open at 0');
+      ops.failWrites.push(errno('ENOSPC'));
+      const abort = log.append(buildControlBatch({ producerId: 4, producerEpoch: 0, commit: false, coordinatorEpoch: 0, timestamp: 1 }));
+      const next = log.append(makeBatch({ records: 1, producerId: 5, producerEpoch: 0, baseSequence: 0 }));
+      assert.deepEqual(log.producers.check(5, 0, 0, 0), { kind: 'duplicate', baseOffset: 3 });
+      await assert.rejects(abort.written);
+      await assert.rejects(next.written);
+      assert.deepEqual(log.producers.check(5, 0, 0, 0), { kind: 'append' }, 'the failed batch is forgotten');
+      assert.deepEqual(log.producers.openTransactions().map((t) => t.firstOffset), [0], 'the failed ABORT closed nothing');
+      assert.deepEqual(log.abortedTransactions(0, 10), []);
+      // The same after a failed fsync, which takes the log offline until recovery.
+      await log.append(makeBatch({ records: 1, producerId: 5, producerEpoch: 0, baseSequence: 0 })).written;
+      ops.failSyncs.push(errno('EIO'));
+      await assert.rejects(log.flush());
+      assert.deepEqual(log.producers.check(5, 0, 0, 0), { kind: 'append' }, 'forgotten as soon as the fsync failed');
+      await waitFor('recovery from disk', async () => {
+        try {
+          await log.read(0, 1);
+          return true;
+        } catch {
+          return false;
+        }
+      });
+      assert.deepEqual(log.producers.check(5, 0, 0, 0), { kind: 'append' });
+      assert.deepEqual(log.producers.openTransactions().map((t) => t.firstOffset), [0], 'recovered from disk');
+      await log.close();
     });
   });
 
@@ -231,6 +268,97 @@ describe('PartitionLog group commit and write failures', () => {
       assert.equal(reopened.logEndOffset, 2);
       assert.deepEqual(await allRanges(reopened), [[0, 2]]);
       await reopened.close();
+    });
+  });
+});
+
+describe("PartitionLog with visibleWhen 'durable'", () => {
+  const durable = testConfig({ visibleWhen: 'durable' });
+
+  /** True once the log answers reads again (recovery after a failed fsync has finished). */
+  const online = async (log: PartitionLog): Promise<boolean> => {
+    try {
+      await log.read(0, 1 << 20);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+
+  /** Records, at every advance, whether the high watermark or the LSO passed the durable offset. */
+  const watch = (log: PartitionLog): { seen: number[]; violations: string[] } => {
+    const w = { seen: [] as number[], violations: [] as string[] };
+    log.advanceListeners.add(() => {
+      w.seen.push(log.highWatermark);
+      if (log.highWatermark > log.durableOffset || log.lastStableOffset > log.durableOffset) w.violations.push(`hw ${log.highWatermark} lso ${log.lastStableOffset} durable ${log.durableOffset}`);
+    });
+    return w;
+  };
+
+  it('refuses a visibleWhen that is neither written nor durable', async () => {
+    await withLogDir(async (dir) => {
+      const bad = { ...durable, visibleWhen: 'fsynced' } as unknown as typeof durable;
+      await assert.rejects(PartitionLog.open(dir, bad), (e: unknown) => e instanceof StorageError && e.code === StorageErrorCode.invalidConfig && /visibleWhen/.test(e.message));
+      const log = await PartitionLog.open(dir, durable);
+      assert.throws(() => log.setConfig(bad), /visibleWhen/);
+      await log.close();
+    });
+  });
+
+  it('keeps the high watermark, reads and the LSO at the last fsync while one is held back, then advances them and fires listeners', async () => {
+    await withLogDir(async (dir) => {
+      const ops = new FaultyOps();
+      const log = await PartitionLog.open(dir, durable, { fileOps: ops });
+      const w = watch(log);
+      const release = ops.holdSyncs();
+      const a = log.append(makeBatch({ records: 2, maxTimestamp: 1_700_000_000_005 }));
+      await a.written;
+      await waitFor('the fsync the write run started by itself', () => ops.syncs >= 1);
+      const b = log.append(makeBatch({ records: 3 }));
+      await b.written; // written while the first fsync is held: rides the next one
+      assert.equal(log.logEndOffset, 5);
+      assert.equal(log.durableOffset, 0);
+      assert.equal(log.highWatermark, 0);
+      assert.equal(log.lastStableOffset, 0);
+      assert.deepEqual(await log.read(0, 1 << 20), []);
+      await assert.rejects(log.read(1, 1 << 20), 'past the high watermark is out of range, written or not');
+      assert.equal(await log.offsetForTimestamp(0), null);
+      assert.deepEqual(await log.maxTimestampInfo(), { offset: -1, timestamp: -1 });
+      assert.deepEqual(w.seen, [], 'no listener heard of unsynced records');
+      release();
+      await waitFor('both writes fsynced and visible', () => log.highWatermark === 5);
+      assert.deepEqual(w.violations, []);
+      assert.ok(w.seen.length >= 1 && w.seen[w.seen.length - 1] === 5, `listeners fired: ${JSON.stringify(w.seen)}`);
+      assert.ok(ops.syncs >= 2, 'the second run got its own fsync without anyone flushing');
+      assert.equal(log.lastStableOffset, 5);
+      assert.deepEqual(batchRanges(await log.read(0, 1 << 20)), [[0, 2], [2, 5]]);
+      assert.deepEqual(await log.maxTimestampInfo(), { offset: 1, timestamp: 1_700_000_000_005 });
+      await log.close();
+    });
+  });
+
+  it('after a failed fsync nothing past the last successful one was ever readable', async () => {
+    await withLogDir(async (dir) => {
+      const ops = new FaultyOps();
+      const log = await PartitionLog.open(dir, durable, { fileOps: ops });
+      await log.append(makeBatch({ records: 2, fill: 1 })).written;
+      await waitFor('first run fsynced', () => log.highWatermark === 2);
+      const w = watch(log);
+      const release = ops.holdSyncs();
+      const bad = log.append(makeBatch({ records: 3, fill: 2 }));
+      await bad.written;
+      await waitFor('its fsync started', () => ops.syncs >= 2);
+      assert.equal(log.highWatermark, 2);
+      assert.deepEqual(batchRanges(await log.read(0, 1 << 20)), [[0, 2]], 'the written, unsynced batch is not served');
+      assert.deepEqual(await log.read(2, 1 << 20), []);
+      ops.failSyncs.push(errno('EIO'));
+      release();
+      await waitFor('recovery from disk after the failed fsync', async () => log.recoveryNotes.some((n) => n.includes('failed fsync')) && (await online(log)));
+      assert.equal(log.logEndOffset, 2, 'cut back to the last successful fsync');
+      assert.deepEqual(w.violations, []);
+      assert.ok(w.seen.every((hw) => hw <= 2), `high watermarks announced: ${JSON.stringify(w.seen)}`);
+      assert.deepEqual(batchRanges(await log.read(0, 1 << 20)), [[0, 2]]);
+      await log.close();
     });
   });
 });

@@ -29,6 +29,20 @@ export class FaultyOps implements FileOps {
   syncDelayTurns = 0;
   /** Errors thrown by the next fsyncs of data files, in turn, after the data was written (EIO, ENOSPC, EMFILE). */
   failSyncs: Error[] = [];
+  /** While set, every fsync of a data file waits for it (holdSyncs). */
+  private syncGate: Promise<void> | null = null;
+
+  /** Holds every fsync of a data file back until the returned function is called. */
+  holdSyncs(): () => void {
+    let release = (): void => undefined;
+    this.syncGate = new Promise<void>((r) => {
+      release = () => {
+        this.syncGate = null;
+        r();
+      };
+    });
+    return release;
+  }
 
   open = async (path: string, mode: Parameters<FileOps['open']>[1]): Promise<LogFile> => {
     const inner = await nodeFileOps.open(path, mode);
@@ -51,6 +65,7 @@ export class FaultyOps implements FileOps {
         const span = { start: self.seq++, end: -1 };
         self.syncSpans.push(span);
         for (let i = 0; i < self.syncDelayTurns; i++) await new Promise((r) => setImmediate(r));
+        while (self.syncGate !== null) await self.syncGate;
         const err = self.failSyncs.shift();
         if (err !== undefined) throw err;
         await inner.sync();

@@ -137,7 +137,7 @@ describe('PartitionLog recovery', () => {
     });
   });
 
-  it('reports producer batches of the scanned tail, the last five per producer', async () => {
+  it('restores producer state from the scanned tail: the last five batches per producer', async () => {
     await withLogDir(async (dir) => {
       let log = await PartitionLog.open(dir, testConfig());
       for (let i = 0; i < 8; i++) await log.append(makeBatch({ records: 3, producerId: 7, producerEpoch: 1, baseSequence: i * 3 })).written;
@@ -145,14 +145,14 @@ describe('PartitionLog recovery', () => {
       await log.append(makeBatch({ records: 2 })).written;
       await log.close();
       log = await PartitionLog.open(dir, testConfig());
-      const p7 = log.recoveredProducerBatches.filter((b) => b.producerId === 7);
-      assert.equal(p7.length, 5);
-      assert.deepEqual(p7[4], { producerId: 7, producerEpoch: 1, baseSequence: 21, lastSequence: 23, baseOffset: 21, lastOffset: 23 });
+      assert.deepEqual(log.producers.check(7, 1, 21, 23), { kind: 'duplicate', baseOffset: 21 });
+      assert.deepEqual(log.producers.check(7, 1, 9, 11), { kind: 'duplicate', baseOffset: 9 }, 'the fifth batch back');
+      assert.equal(log.producers.check(7, 1, 6, 8).kind, 'error', 'the sixth batch back is forgotten');
+      assert.deepEqual(log.producers.check(9, 0, 0, 1), { kind: 'duplicate', baseOffset: 24 });
       assert.deepEqual(
-        log.recoveredProducerBatches.filter((b) => b.producerId === 9),
-        [{ producerId: 9, producerEpoch: 0, baseSequence: 0, lastSequence: 1, baseOffset: 24, lastOffset: 25 }],
+        log.producers.describe().map((d) => [d.producerId, d.producerEpoch, d.lastSequence, d.currentTxnStartOffset]),
+        [[7, 1, 23, -1], [9, 0, 1, -1]],
       );
-      assert.equal(log.recoveredProducerBatches.length, 6);
       await log.close();
     });
   });

@@ -1,4 +1,4 @@
-// The broker's own internal logs (committed offsets) hold one record per batch: no key,
+// The broker's internal logs (committed offsets, transaction state) hold one record per batch: no key,
 // a value, no headers, uncompressed. These two functions write and read exactly that.
 
 import { crc32c } from '../../protocol/crc32c.js';
