@@ -335,3 +335,63 @@ test('a read_committed consumer at the tail gets a transaction\'s records only w
     await rc.close();
   }
 });
+
+test('idempotent and transactional producers each get a producer id of their own: nothing is dropped as another producer\'s duplicate', { timeout: 60_000 }, async () => {
+  // @platformatic/kafka sends InitProducerId (v3+) with producer id 0 and epoch 0 when it has
+  // none yet. Kafka hands a producer without a transactional id a new producer id whatever it
+  // sends, and a new transactional id a new one too.
+  const topic = 'pl-ids';
+  await createTopic(topic, 1);
+  const ids: string[] = [];
+  const offsets: bigint[] = [];
+  for (const value of ['idem-1', 'idem-2']) {
+    const p = new Producer({ ...base(), serializers: stringSerializers, idempotent: true, acks: -1 });
+    try {
+      const res = await p.send({ messages: [{ topic, partition: 0, key: 'k', value }] });
+      ids.push(`${p.producerId}/${p.producerEpoch}`);
+      offsets.push(res.offsets![0]!.offset);
+    } finally {
+      await p.close();
+    }
+  }
+  assert.notEqual(ids[0], ids[1], `two idempotent producers got the same producer id and epoch (${ids})\n${ctx()}`);
+  assert.deepEqual(offsets, [0n, 1n], `each record acknowledged at its own offset\n${ctx()}`);
+  const tx = txnProducer('pl-ids-tx');
+  try {
+    const t = await tx.beginTransaction();
+    await t.send({ messages: [{ topic, partition: 0, key: 'k', value: 'txn-1' }] });
+    await t.commit();
+    assert.ok(!ids.includes(`${tx.producerId}/${tx.producerEpoch}`), `the transactional producer shares an idempotent producer's id (${tx.producerId}/${tx.producerEpoch}, ${ids})`);
+  } finally {
+    await tx.close().catch(() => undefined);
+  }
+  await waitStable(broker.port, topic, [0], 15_000, ctx);
+  const w = await readIsolated(broker.port, topic, 0, IsolationLevel.READ_COMMITTED);
+  assert.deepEqual(w.records.map((r) => r.value!.toString()), ['idem-1', 'idem-2', 'txn-1'], `every record stored once\n${ctx()}`);
+});
+
+// A pipeline worker restarting with its transactional id needs this. @platformatic/kafka 1.35.0
+// (and 2.12.1) sends InitProducerId v3+ with producer id 0 and epoch 0 when it has none, where
+// the Java client sends -1/-1: Apache Kafka 4.4.0 then answers PRODUCER_FENCED to every new
+// instance of a transactional id whose producer id is not 0 (KIP-360: an expected id and epoch
+// that do not match the current ones).
+test('a new @platformatic/kafka producer instance takes over its transactional id', {
+  todo: '@platformatic/kafka sends InitProducerId with producer id 0 / epoch 0 instead of -1 / -1: a new instance is fenced',
+  timeout: 60_000,
+}, async () => {
+  const topic = 'pl-takeover';
+  await createTopic(topic, 1);
+  for (const value of ['first instance', 'second instance']) {
+    const p = txnProducer('pl-takeover-tx');
+    try {
+      const tx = await p.beginTransaction();
+      await tx.send({ messages: [{ topic, partition: 0, key: 'k', value }] });
+      await tx.commit();
+    } finally {
+      await p.close().catch(() => undefined);
+    }
+  }
+  await waitStable(broker.port, topic, [0], 15_000, ctx);
+  const w = await readIsolated(broker.port, topic, 0, IsolationLevel.READ_COMMITTED);
+  assert.deepEqual(w.records.map((r) => r.value!.toString()), ['first instance', 'second instance']);
+});
