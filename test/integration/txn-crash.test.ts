@@ -10,12 +10,13 @@
 // output transaction whole, and the group's committed offsets equal the input's end offsets.
 //
 // CRASH_SEED=n replays a run. TXN_CRASH_TIMEOUT_MS sets the transaction timeout (10000 by
-// default; Apache Kafka 4.4.0 restarts in about 12 s here, and a transaction that times out
-// while it starts is completed without its markers, leaving the LSO stuck: run it with 25000).
-// TXN_CRASH_LOOP_MODE=plain runs the same kills with the loop
-// writing through a plain idempotent producer and committing offsets normally: the checks
-// must then fail (duplicates), which shows they can. TXN_TEST_BROKER_CMD runs against another
-// broker (see test/helpers/txn-broker.ts).
+// default). Against Apache Kafka 4.4.0 (TXN_TEST_BROKER_CMD, see test/helpers/txn-broker.ts)
+// use 25000: a single KRaft node takes about 12 s to restart here, and a transaction that
+// times out before the broker has registered itself is completed without its markers ("Couldn't
+// find leader endpoint for partitions ... can be skipped"), which leaves the LSO stuck for good.
+// TXN_CRASH_LOOP_MODE=plain runs the same kills with the loop writing through a plain
+// idempotent producer and committing offsets normally: the checks must then fail (duplicates),
+// which shows they can.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
