@@ -5,9 +5,11 @@
 // (its internal log removed), which is how a transaction comes to hang: the partition still
 // holds it open and no coordinator will end it.
 //
-// Whether a partition's log tracks open transactions (describe-producers' start offset,
-// what find-hanging looks for) depends on the storage layer; where it does not yet, those
-// steps assert that nothing is reported, with a diagnostic.
+// The partition logs track open transactions, and the tests assert it throughout: cli-open's
+// transaction holds partition 0's last stable offset at its first offset (0) and is reported
+// by describe-producers as its current transaction start offset; aborting it moves the LSO to
+// the high watermark. After the restart, find-hanging lists the hanging transaction with its
+// start offset, `abort --start-offset` ends it, and the LSO reaches the high watermark.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -29,7 +31,6 @@ let broker: BrokerProcess;
 let bs: string;
 let open: TxnProducer;
 let done: TxnProducer;
-let tracksTransactions = false;
 
 before(async () => {
   dataDir = await makeTempDir();
@@ -46,7 +47,7 @@ before(async () => {
     await produceTxn(c, done, TOPIC, 1, ['z']);
     await endTxn(c, done, true);
     const p0 = await partitionOffsets(c, TOPIC, 0);
-    tracksTransactions = p0.lastStableOffset < p0.highWatermark;
+    assert.deepEqual(p0, { highWatermark: 2, lastStableOffset: 0 }, 'the LSO is held at cli-open\'s first offset');
   } finally {
     c.close();
   }
@@ -144,7 +145,7 @@ test('describe-producers: the partition\'s producers; an unknown partition exits
   assert.match(r.stdout, /^ProducerId\s+ProducerEpoch\s+LatestCoordinatorEpoch\s+LastSequence\s+LastTimestamp\s+CurrentTransactionStartOffset$/m);
   const [row] = rowsOf(r.stdout, String(open.producerId));
   assert.deepEqual([row![1], row![2], row![3]], ['0', '-1', '1']);
-  assert.equal(row![5], tracksTransactions ? '0' : 'None');
+  assert.equal(row![5], '0', 'cli-open\'s transaction starts at offset 0');
 
   const missing = await rivulet(['txn', 'describe-producers', '--topic', TOPIC, '--partition', '9', '-b', bs]);
   assert.equal(missing.code, 1);
@@ -170,13 +171,17 @@ test('abort: refused for an older epoch (exit 1, the reason named), then written
     const r = await rivulet(['txn', 'abort', '--topic', TOPIC, '--partition', '0', '--producer-id', String(open.producerId), '--producer-epoch', '0', '-b', bs]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, new RegExp(`aborted the transaction of producer ${open.producerId} \\(epoch 0\\) on ${TOPIC}-0`));
+    assert.equal(before.lastStableOffset, 0, 'cli-open\'s transaction held the LSO at its first offset');
     const after = await partitionOffsets(c, TOPIC, 0);
     assert.equal(after.highWatermark, before.highWatermark + 1);
     const f = await c.request(ApiKey.Fetch, 12, fetchBody(TOPIC, { offset: before.highWatermark }));
     const records: Buffer = f.responses[0].partitions[0].records;
     assert.equal(controlType(records, 0, records.length), ControlType.ABORT);
     assert.equal(Number(records.readBigInt64BE(43)), open.producerId);
-    if (tracksTransactions) assert.equal(after.lastStableOffset, after.highWatermark, 'the LSO moved past the aborted transaction');
+    assert.equal(after.lastStableOffset, after.highWatermark, 'the LSO moved past the aborted transaction');
+    const producers = await rivulet(['txn', 'describe-producers', '--topic', TOPIC, '--partition', '0', '-b', bs]);
+    assert.equal(producers.code, 0, producers.stderr);
+    assert.equal(rowsOf(producers.stdout, String(open.producerId))[0]![5], 'None', 'no transaction open any more');
 
     const missing = await rivulet(['txn', 'abort', '--topic', TOPIC, '--partition', '5', '--producer-id', '1', '--producer-epoch', '0', '-b', bs]);
     assert.equal(missing.code, 1);
@@ -189,7 +194,7 @@ test('abort: refused for an older epoch (exit 1, the reason named), then written
   }
 });
 
-test('find-hanging after the coordinator lost its state: the partition\'s open transaction is listed, then aborted by its start offset', async (t) => {
+test('find-hanging after the coordinator lost its state: the partition\'s open transaction is listed, then aborted by its start offset', async () => {
   const c0 = await WireClient.connect(broker.port);
   const hanging = await initTxnProducer(c0, 'cli-hanging');
   await addTxnPartitions(c0, hanging, TOPIC, [1]);
@@ -212,20 +217,19 @@ test('find-hanging after the coordinator lost its state: the partition\'s open t
   const found = await rivulet(['txn', 'find-hanging', '--broker-id', '0', '--max-transaction-timeout-minutes', '0', '--json', '-b', bs]);
   assert.equal(found.code, 0, found.stderr);
   const rows = JSON.parse(found.stdout) as { topic: string; partition: number; producerId: number; startOffset: number }[];
-  if (!tracksTransactions) {
-    t.diagnostic('the log does not track open transactions yet: find-hanging has nothing to find');
-    assert.deepEqual(rows, []);
-    return;
-  }
   assert.deepEqual(rows.map((r) => [r.topic, r.partition, r.producerId, r.startOffset]), [[TOPIC, 1, hanging.producerId, start]]);
+  assert.deepEqual(rowsOf(table.stdout, TOPIC).map((r) => [r[1], r[2], r[5]]), [['1', String(hanging.producerId), String(start)]], 'the table lists it too');
   const wide = await rivulet(['txn', 'find-hanging', '--broker-id', '0', '--json', '-b', bs]);
   assert.deepEqual(JSON.parse(wide.stdout), [], 'within the default 15-minute timeout nothing is a candidate');
 
-  const abort = await rivulet(['txn', 'abort', '--topic', TOPIC, '--partition', '1', '--start-offset', String(start), '-b', bs]);
-  assert.equal(abort.code, 0, abort.stderr);
   const c = await WireClient.connect(broker.port);
   try {
+    const before = await partitionOffsets(c, TOPIC, 1);
+    assert.equal(before.lastStableOffset, start, 'after the restart the hanging transaction still holds the LSO at its first offset');
+    const abort = await rivulet(['txn', 'abort', '--topic', TOPIC, '--partition', '1', '--start-offset', String(start), '-b', bs]);
+    assert.equal(abort.code, 0, abort.stderr);
     const after = await partitionOffsets(c, TOPIC, 1);
+    assert.equal(after.highWatermark, before.highWatermark + 1, 'one marker written');
     assert.equal(after.lastStableOffset, after.highWatermark, 'the LSO moved past the hanging transaction');
   } finally {
     c.close();

@@ -8,10 +8,12 @@
 // (both on partition 1); "tx-empty" only initialises; "tx-bumped" initialises twice (epoch 1)
 // and keeps a transaction open on partition 1.
 //
-// Whether a partition's log tracks open transactions (its last stable offset held at the
-// first offset of the oldest open one, and DescribeProducers' currentTxnStartOffset) depends
-// on the storage layer: where it does not yet, the LSO equals the high watermark and the
-// checks that need it assert that instead, with a diagnostic.
+// The partition logs track open transactions, and the tests assert it throughout: each
+// partition's last stable offset is held at the first offset of its oldest open transaction
+// (partition 0 at tx-open's offset 0, partition 1 at tx-bumped's offset 4), DescribeProducers
+// reports that offset as currentTxnStartOffset, and the ABORT marker WriteTxnMarkers writes
+// ends tx-open's transaction: the LSO reaches the high watermark and a read_committed Fetch
+// names the aborted transaction.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -34,8 +36,6 @@ let done: TxnProducer;
 let aborted: TxnProducer;
 let empty: TxnProducer;
 let bumped: TxnProducer;
-/** The log tracks open transactions (LSO held below the high watermark while tx-open is open). */
-let tracksTransactions = false;
 
 before(async () => {
   broker = await startBroker();
@@ -67,8 +67,10 @@ before(async () => {
 
   const p0 = await partitionOffsets(c, TOPIC, 0);
   assert.equal(p0.highWatermark, 3);
-  tracksTransactions = p0.lastStableOffset < p0.highWatermark;
-  if (tracksTransactions) assert.equal(p0.lastStableOffset, 0, 'the LSO is held at the open transaction\'s first offset');
+  assert.equal(p0.lastStableOffset, 0, 'the LSO is held at tx-open\'s first offset');
+  const p1 = await partitionOffsets(c, TOPIC, 1);
+  assert.equal(p1.highWatermark, 5, 'd, COMMIT, e, ABORT, f');
+  assert.equal(p1.lastStableOffset, 4, 'the LSO is held at tx-bumped\'s first offset');
 });
 
 after(async () => {
@@ -150,9 +152,12 @@ test('DescribeProducers: a partition\'s producers with epoch and last sequence; 
   assert.equal(s.producerEpoch, 0);
   assert.equal(s.lastSequence, 2, 'three records from sequence 0');
   assert.equal(s.coordinatorEpoch, -1);
-  if (tracksTransactions) assert.equal(s.currentTxnStartOffset, 0, 'the open transaction starts at offset 0');
-  else assert.equal(s.currentTxnStartOffset, -1, 'this log does not track open transactions yet');
-  assert.deepEqual(p1.activeProducers.map((p: { producerId: number }) => p.producerId).sort(), [done.producerId, aborted.producerId, bumped.producerId].sort());
+  assert.equal(s.currentTxnStartOffset, 0, 'the open transaction starts at offset 0');
+  const p1Txns = new Map(p1.activeProducers.map((p: { producerId: number; currentTxnStartOffset: number }) => [p.producerId, p.currentTxnStartOffset]));
+  assert.deepEqual([...p1Txns.keys()].sort(), [done.producerId, aborted.producerId, bumped.producerId].sort());
+  assert.equal(p1Txns.get(done.producerId), -1, 'tx-done\'s transaction was committed');
+  assert.equal(p1Txns.get(aborted.producerId), -1, 'tx-aborted\'s transaction was aborted');
+  assert.equal(p1Txns.get(bumped.producerId), 4, 'tx-bumped\'s open transaction starts at offset 4');
   assert.equal(p7.errorCode, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
   assert.equal(r.topics[1].partitions[0].errorCode, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
 });
@@ -187,13 +192,12 @@ test('WriteTxnMarkers aborts the transaction tx-open left open: an ABORT marker 
   assert.equal(controlType(records, 0, records.length), ControlType.ABORT);
   assert.equal(Number(records.readBigInt64BE(43)), open.producerId, 'of tx-open\'s producer');
   assert.equal(records.readInt16BE(51), open.producerEpoch);
-  if (tracksTransactions) {
-    assert.equal(after.lastStableOffset, after.highWatermark, 'the last stable offset moved past the aborted transaction');
-    const rc = await c.request(ApiKey.Fetch, 12, { ...fetchBody(TOPIC, { offset: 0 }), isolationLevel: 1 });
-    assert.deepEqual(rc.responses[0].partitions[0].abortedTransactions.map((a: { producerId: number; firstOffset: number }) => [a.producerId, a.firstOffset]), [[open.producerId, 0]]);
-  } else {
-    assert.equal(after.lastStableOffset, after.highWatermark);
-  }
+  assert.equal(before.lastStableOffset, 0, 'until then the open transaction held the LSO at its first offset');
+  assert.equal(after.lastStableOffset, after.highWatermark, 'the last stable offset moved past the aborted transaction');
+  const rc = await c.request(ApiKey.Fetch, 12, { ...fetchBody(TOPIC, { offset: 0 }), isolationLevel: 1 });
+  assert.deepEqual(rc.responses[0].partitions[0].abortedTransactions.map((a: { producerId: number; firstOffset: number }) => [a.producerId, a.firstOffset]), [[open.producerId, 0]]);
+  const producers = await c.request(ApiKey.DescribeProducers, 0, { topics: [{ name: TOPIC, partitionIndexes: [0] }] });
+  assert.equal(producers.topics[0].partitions[0].activeProducers[0].currentTxnStartOffset, -1, 'tx-open\'s producer has no transaction open in partition 0 any more');
 });
 
 test('metrics: transactions open, completed by result with their durations, and each partition\'s LSO lag', async () => {
@@ -212,7 +216,7 @@ test('metrics: transactions open, completed by result with their durations, and 
   assert.equal(s.must(`rivulet_partition_lso_lag{topic="${TOPIC}",partition="0"}`), 0, 'partition 0\'s transaction was aborted');
   const p1 = await partitionOffsets(c, TOPIC, 1);
   assert.equal(s.must(`rivulet_partition_lso_lag{topic="${TOPIC}",partition="1"}`), p1.highWatermark - p1.lastStableOffset);
-  if (tracksTransactions) assert.equal(p1.highWatermark - p1.lastStableOffset, 1, 'tx-bumped\'s record is held back');
+  assert.equal(p1.highWatermark - p1.lastStableOffset, 1, 'tx-bumped\'s record is held back');
 
   // One more commit: its counter and histogram move, the open gauge drops.
   await endTxn(c, bumped, true);

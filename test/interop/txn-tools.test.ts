@@ -5,14 +5,14 @@
 // AddPartitionsToTxn, a transactional Produce, and never EndTxn). It then comes to hang the way
 // transactions do in practice: the broker restarts having lost its transaction coordinator's
 // state (its internal log removed), so the partition holds the transaction open and no
-// coordinator will ever end it. find-hanging should list it, and `abort --start-offset` should
+// coordinator will ever end it. find-hanging must list it, and `abort --start-offset` must
 // end it, moving the partition's last stable offset past it.
 //
-// Both need the partition's log to track open transactions (DescribeProducers' start offset,
-// the LSO held back). Where the storage layer does not yet, those steps assert what the tool
-// reports then (nothing hanging; no transaction at that offset) with a diagnostic, and the
-// abort is checked through the tool's other form (--producer-id, --producer-epoch,
-// --coordinator-epoch), which writes the same marker.
+// The partition's log tracks open transactions, and the tests assert it throughout: the LSO is
+// held at the open transaction's first offset (3, after a committed warm-up transaction),
+// describe-producers shows that offset as CurrentTransactionStartOffset, find-hanging finds
+// the transaction after the restart, and `abort --start-offset` writes its ABORT marker, after
+// which the LSO reaches the high watermark and nothing hangs any more.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -35,7 +35,6 @@ let broker: BrokerProcess | undefined;
 let javaOk = false;
 let producer: TxnProducer;
 let startOffset = -1;
-let tracksTransactions = false;
 
 before(async () => {
   javaOk = await works('java', ['-version']);
@@ -54,8 +53,9 @@ before(async () => {
     producer = await initTxnProducer(c, TXN_ID, 300_000);
     await addTxnPartitions(c, producer, TOPIC, [0]);
     startOffset = await produceTxn(c, producer, TOPIC, 0, ['a', 'b', 'c']);
+    assert.equal(startOffset, 3, 'after w1, w2 and the warm-up\'s COMMIT marker');
     const p0 = await partitionOffsets(c, TOPIC, 0);
-    tracksTransactions = p0.lastStableOffset < p0.highWatermark;
+    assert.deepEqual(p0, { highWatermark: 6, lastStableOffset: startOffset }, 'the LSO is held at the open transaction\'s first offset');
   } finally {
     c.close();
   }
@@ -113,7 +113,7 @@ test('kafka-transactions list, describe, describe-producers against the open tra
     const row = rows.find((x) => x[0] === String(producer.producerId));
     assert.ok(row, r.stdout.toString());
     assert.deepEqual([row[1], row[2], row[3]], ['0', '-1', '2']);
-    assert.equal(row[5], tracksTransactions ? String(startOffset) : 'None');
+    assert.equal(row[5], String(startOffset), 'the open transaction\'s first offset');
   });
 });
 
@@ -133,12 +133,7 @@ test('kafka-transactions find-hanging and abort after the coordinator lost its s
   const found = await transactions(['find-hanging', '--broker-id', '0', '--max-transaction-timeout', '0']);
   assert.equal(found.code, 0, describeRun('find-hanging after the restart', found, broker));
   const rows = tableRows(found.stdout).slice(1);
-  if (tracksTransactions) {
-    assert.deepEqual(rows.map((r) => [r[0], r[1], r[2], r[3], r[5]]), [[TOPIC, '0', String(producer.producerId), '0', String(startOffset)]]);
-  } else {
-    t.diagnostic('the log does not track open transactions yet: find-hanging has nothing to find');
-    assert.deepEqual(rows, []);
-  }
+  assert.deepEqual(rows.map((r) => [r[0], r[1], r[2], r[3], r[5]]), [[TOPIC, '0', String(producer.producerId), '0', String(startOffset)]]);
   const defaults = await transactions(['find-hanging', '--broker-id', '0']);
   assert.equal(defaults.code, 0, describeRun('find-hanging', defaults, broker));
   assert.equal(tableRows(defaults.stdout).length, 1, 'nothing is older than the default 15-minute timeout');
@@ -146,17 +141,9 @@ test('kafka-transactions find-hanging and abort after the coordinator lost its s
   const c = await WireClient.connect(broker.port);
   try {
     const before = await partitionOffsets(c, TOPIC, 0);
+    assert.equal(before.lastStableOffset, startOffset, 'after the restart the hanging transaction still holds the LSO at its first offset');
     const byOffset = await transactions(['abort', '--topic', TOPIC, '--partition', '0', '--start-offset', String(startOffset)]);
-    if (tracksTransactions) {
-      assert.equal(byOffset.code, 0, describeRun('abort --start-offset', byOffset, broker));
-      assert.ok(before.lastStableOffset <= startOffset, 'the hanging transaction held the LSO back');
-    } else {
-      t.diagnostic('the log does not track open transactions yet: abort --start-offset finds none; aborting by producer id and epoch instead');
-      assert.equal(byOffset.code, 1, describeRun('abort --start-offset', byOffset, broker));
-      assert.match(byOffset.stderr, new RegExp(`Could not find any open transactions starting at offset ${startOffset}`));
-      const byProducer = await transactions(['abort', '--topic', TOPIC, '--partition', '0', '--producer-id', String(producer.producerId), '--producer-epoch', '0', '--coordinator-epoch', '-1']);
-      assert.equal(byProducer.code, 0, describeRun('abort --producer-id', byProducer, broker));
-    }
+    assert.equal(byOffset.code, 0, describeRun('abort --start-offset', byOffset, broker));
     const after = await partitionOffsets(c, TOPIC, 0);
     assert.equal(after.highWatermark, before.highWatermark + 1, 'one marker written');
     const f = await c.request(ApiKey.Fetch, 12, fetchBody(TOPIC, { offset: before.highWatermark }));
@@ -164,10 +151,9 @@ test('kafka-transactions find-hanging and abort after the coordinator lost its s
     assert.equal(controlType(records, 0, records.length), ControlType.ABORT, 'an ABORT marker');
     assert.equal(Number(records.readBigInt64BE(43)), producer.producerId, 'of the hanging producer');
     assert.equal(after.lastStableOffset, after.highWatermark, 'the last stable offset is past the aborted transaction');
-    if (tracksTransactions) {
-      const again = await transactions(['find-hanging', '--broker-id', '0', '--max-transaction-timeout', '0']);
-      assert.equal(tableRows(again.stdout).length, 1, `nothing hangs any more:\n${again.stdout}`);
-    }
+    const again = await transactions(['find-hanging', '--broker-id', '0', '--max-transaction-timeout', '0']);
+    assert.equal(again.code, 0, describeRun('find-hanging after the abort', again, broker));
+    assert.equal(tableRows(again.stdout).length, 1, `nothing hangs any more:\n${again.stdout}`);
   } finally {
     c.close();
   }
