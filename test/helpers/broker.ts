@@ -1,5 +1,7 @@
 // Starts a real broker process for a test: free ports, a temporary data directory, and
-// the address read back from its "ready" log lines.
+// the address read back from its "ready" log lines. watchBroker holds what every broker
+// process of the tests shares (its log, its exit, stop/kill/cleanup), so that
+// broker-or-peer.ts can start another Kafka-compatible broker in the same shape.
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { rm } from 'node:fs/promises';
@@ -12,7 +14,7 @@ export interface BrokerProcess {
   readonly httpPort: number;
   readonly dataDir: string;
   readonly bootstrap: string;
-  /** Everything the broker wrote to stderr so far. */
+  /** Everything the broker wrote to stderr (and stdout, when piped) so far. */
   output(): string;
   /** SIGTERM, then waits for exit; resolves with the exit code. */
   stop(): Promise<number | null>;
@@ -43,53 +45,92 @@ export async function startBroker(opts: StartOptions = {}): Promise<BrokerProces
     stdio: ['ignore', 'ignore', 'pipe'],
     env: { ...process.env, ...opts.env },
   });
+  const watch = watchBroker(child, dataDir, ownDir);
+  const { port, httpPort } = await watch.whenReady<{ port: number; httpPort: number }>('broker', opts.timeoutMs ?? 15000, (found, settled) => {
+    watch.onOutput((out) => {
+      if (settled()) return;
+      const h = /http ready listener=\S+:(\d+)/.exec(out);
+      const m = /broker ready listener=\S+:(\d+)/.exec(out);
+      if (m) found({ port: Number(m[1]), httpPort: h ? Number(h[1]) : 0 });
+    });
+  });
+  return watch.process(port, httpPort);
+}
+
+/** A broker process being started: its log and exit followed from the moment it was spawned. */
+export interface BrokerWatch {
+  output(): string;
+  /** Calls fn with the whole output each time the broker writes. */
+  onOutput(fn: (out: string) => void): void;
+  /**
+   * Runs detect, which calls found once it sees the broker ready; fails with the output so far
+   * when the broker exits first, or SIGKILLs it and fails after timeoutMs. settled() turns
+   * true once the wait is over either way (a polling detect stops then).
+   */
+  whenReady<T>(what: string, timeoutMs: number, detect: (found: (ready: T) => void, settled: () => boolean) => void): Promise<T>;
+  /** The handle on the broker, once it is ready at port. */
+  process(port: number, httpPort: number): BrokerProcess;
+}
+
+/** Follows a spawned broker's stdout and stderr (whichever are piped) and its exit. */
+export function watchBroker(child: ChildProcess, dataDir: string, ownDir: boolean): BrokerWatch {
   let out = '';
   let exited = false;
+  const listeners: Array<(out: string) => void> = [];
+  for (const stream of [child.stdout, child.stderr]) {
+    stream?.on('data', (d: Buffer) => {
+      out += d.toString();
+      for (const fn of listeners) fn(out);
+    });
+  }
   const exit = new Promise<number | null>((res) => child.once('exit', (code) => {
     exited = true;
     res(code);
   }));
-  const ready = new Promise<{ port: number; httpPort: number }>((res, rej) => {
-    let httpPort = 0;
-    const timer = setTimeout(() => rej(new Error(`broker not ready after ${opts.timeoutMs ?? 15000} ms:\n${out}`)), opts.timeoutMs ?? 15000);
-    child.stderr!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const h = /http ready listener=\S+:(\d+)/.exec(out);
-      if (h) httpPort = Number(h[1]);
-      const m = /broker ready listener=\S+:(\d+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        res({ port: Number(m[1]), httpPort });
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      rej(new Error(`broker exited with ${code} before it was ready:\n${out}`));
-    });
-  });
-  const { port, httpPort } = await ready;
-  const b: BrokerProcess = {
-    child,
-    port,
-    httpPort,
-    dataDir,
-    bootstrap: `127.0.0.1:${port}`,
-    output: () => out,
-    stop: async () => {
-      if (!exited) child.kill('SIGTERM');
-      return exit;
-    },
-    kill: async () => {
-      if (!exited) child.kill('SIGKILL');
-      await exit;
-    },
-    cleanup: async () => {
-      if (!exited) {
-        child.kill('SIGKILL');
-        await exit;
-      }
-      if (ownDir) await rm(dataDir, { recursive: true, force: true });
-    },
+  const kill = async () => {
+    if (!exited) child.kill('SIGKILL');
+    await exit;
   };
-  return b;
+  return {
+    output: () => out,
+    onOutput: (fn) => void listeners.push(fn),
+    whenReady: <T>(what: string, timeoutMs: number, detect: (found: (ready: T) => void, settled: () => boolean) => void) => new Promise<T>((res, rej) => {
+      let settled = false;
+      const settle = (finish: () => void) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        finish();
+      };
+      const timer = setTimeout(() => settle(() => {
+        rej(new Error(`${what} not ready after ${timeoutMs} ms:\n${out}`));
+        void kill();
+      }), timeoutMs);
+      void exit.then((code) => settle(() => rej(new Error(`${what} exited with ${code} before it was ready:\n${out}`))));
+      detect((ready) => settle(() => res(ready)), () => settled);
+    }),
+    process: (port, httpPort) => ({
+      child,
+      port,
+      httpPort,
+      dataDir,
+      bootstrap: `127.0.0.1:${port}`,
+      output: () => out,
+      stop: async () => {
+        if (!exited) child.kill('SIGTERM');
+        return exit;
+      },
+      kill,
+      cleanup: async () => {
+        await kill();
+        if (ownDir) await rm(dataDir, { recursive: true, force: true });
+      },
+    }),
+  };
+}
+
+/** The last lines of a broker's log, for assertion messages. */
+export function brokerTail(b: BrokerProcess | undefined, lines = 30): string {
+  if (!b) return '(no broker)';
+  return b.output().split('\n').slice(-lines).join('\n');
 }

@@ -12,7 +12,8 @@
 // STREAMS_EOS_SEED=<n> replays a kill schedule (each run prints its seed).
 // STREAMS_EOS_GUARANTEE=at_least_once runs the same application without transactions: the
 // check then fails on the repeats and gaps the kills cause (which shows it can fail).
-// INTEROP_BROKER_CMD (see tools.ts) runs this file against another broker, e.g. Apache Kafka.
+// KAFKA_PEER_CMD runs this file against another broker, e.g. Apache Kafka (see
+// test/helpers/broker-or-peer.ts).
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -20,10 +21,11 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import type { BrokerProcess } from '../helpers/broker.js';
+import { startBrokerOrPeer } from '../helpers/broker-or-peer.js';
 import { makeTempDir } from '../helpers/temp.js';
 import { sleep } from '../helpers/wait.js';
 import {
-  LineProcess, compileJava, describeRun, lastJson, requireJava, requireTool, run, seededRandom, startInteropBroker, token, works,
+  LineProcess, compileJava, describeRun, lastJson, requireJava, requireTool, run, seededRandom, token, works,
 } from './tools.js';
 
 const partitions = 4;
@@ -158,7 +160,7 @@ async function verify(t: TestContext, s: Scenario, broker: BrokerProcess, histor
 }
 
 test(`Kafka Streams ${guarantee}: the application SIGKILLed ${appKills + startupKills} times and restarted; read_committed output is exactly 1..n per key`, { timeout: 400_000 }, async (t) => {
-  const broker = await startInteropBroker({ settings });
+  const broker = await startBrokerOrPeer({ settings });
   let app: App | undefined;
   try {
     const s = await prepare(t, broker, 'app');
@@ -202,7 +204,7 @@ test(`Kafka Streams ${guarantee}: the application SIGKILLed ${appKills + startup
 
 test(`Kafka Streams ${guarantee}: the broker SIGKILLed ${brokerKills} times and restarted on the same data; read_committed output is exactly 1..n per key`, { timeout: 400_000 }, async (t) => {
   const dataDir = await makeTempDir('streams-eos-broker-');
-  let broker = await startInteropBroker({ settings, dataDir });
+  let broker = await startBrokerOrPeer({ settings, dataDir });
   const port = broker.port;
   let app: App | undefined;
   try {
@@ -224,7 +226,7 @@ test(`Kafka Streams ${guarantee}: the broker SIGKILLed ${brokerKills} times and 
       const at = app.done;
       await broker.kill();
       const down = Date.now();
-      broker = await startInteropBroker({ settings, dataDir, port });
+      broker = await startBrokerOrPeer({ settings, dataDir, port });
       history.push(`broker kill ${k + 1}: ${step} records processed after the last: processed ${from}, committed ${at}/${records} (as last reported), back after ${Date.now() - down} ms`);
       t.diagnostic(history.at(-1)!);
       if (!app.proc.running) {

@@ -6,13 +6,12 @@
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import type { TestContext } from 'node:test';
-import { startBroker, type BrokerProcess } from '../helpers/broker.js';
+import { brokerTail, type BrokerProcess } from '../helpers/broker.js';
 import { repoRoot } from '../helpers/paths.js';
-import { makeTempDir } from '../helpers/temp.js';
 
 export const interopDir = join(repoRoot, 'test', 'interop');
 export const javaDir = join(interopDir, 'java');
@@ -120,12 +119,6 @@ export function javaJarsPresent(): boolean {
 export const javaInstallHint =
   'run `mvn -q -f test/interop/java/pom.xml dependency:copy-dependencies -DoutputDirectory="$PWD/test/interop/java/lib"` from the repository root (needs a JDK 17+ and Maven), or `bash .ci/run`';
 
-/** The last lines of the broker's log, for assertion messages. */
-export function brokerTail(b: BrokerProcess | undefined, lines = 30): string {
-  if (!b) return '(no broker)';
-  return b.output().split('\n').slice(-lines).join('\n');
-}
-
 /** A readable description of a failed client run, for assertion messages. */
 export function describeRun(what: string, r: RunResult, b?: BrokerProcess): string {
   const status = r.timedOut ? 'timed out (killed)' : `exit code ${r.code}${r.signal ? ` signal ${r.signal}` : ''}`;
@@ -154,90 +147,6 @@ export function lastJson<T>(stdout: Buffer | string, context: string): T {
   const line = stdout.toString().trim().split('\n').filter((l) => l.startsWith('{')).pop();
   assert.ok(line, `no JSON summary on stdout\n${context}`);
   return JSON.parse(line) as T;
-}
-
-// ---------------------------------------------------------------------------------------
-// The broker of the interop tests that must choose its settings or restart it.
-//
-// INTEROP_BROKER_CMD runs those tests against another Kafka-compatible broker instead of
-// Rivulet, to check a test against Apache Kafka itself. It names a command that starts that
-// broker in the foreground, called as
-//   $INTEROP_BROKER_CMD PORT DATA_DIR [key=value ...]
-// (PORT 0: it picks one; DATA_DIR is kept across restarts; the settings are Rivulet's names,
-// which are Kafka's, and transaction.version is Kafka's feature of that name). It must print
-// "broker ready listener=HOST:PORT" on stderr once it answers clients, as `rivulet start`
-// does, and its pid must be the broker's (exec), so that SIGKILL kills the broker.
-
-export const externalBrokerCmd = process.env.INTEROP_BROKER_CMD || undefined;
-
-export interface InteropBrokerOptions {
-  /** Settings, Rivulet's `--set key=value` (or the external command's key=value). */
-  settings?: Record<string, string>;
-  dataDir?: string;
-  /** The listener port (0 or absent: a free one). A restart passes the port it had. */
-  port?: number;
-  timeoutMs?: number;
-}
-
-export async function startInteropBroker(opts: InteropBrokerOptions = {}): Promise<BrokerProcess> {
-  const settings = Object.entries(opts.settings ?? {}).map(([k, v]) => `${k}=${v}`);
-  if (!externalBrokerCmd) {
-    return startBroker({
-      dataDir: opts.dataDir,
-      timeoutMs: opts.timeoutMs,
-      // commander keeps the last --port, which overrides startBroker's --port 0.
-      args: [...settings.flatMap((s) => ['--set', s]), ...(opts.port ? ['--port', String(opts.port)] : [])],
-    });
-  }
-  const ownDir = opts.dataDir === undefined;
-  const dataDir = opts.dataDir ?? (await makeTempDir('interop-broker-'));
-  const child = spawn(externalBrokerCmd, [String(opts.port ?? 0), dataDir, ...settings], { stdio: ['ignore', 'ignore', 'pipe'], shell: false });
-  let out = '';
-  let exited = false;
-  const exit = new Promise<number | null>((res) => child.once('exit', (code) => {
-    exited = true;
-    res(code);
-  }));
-  const port = await new Promise<number>((res, rej) => {
-    const limit = opts.timeoutMs ?? 90_000;
-    const timer = setTimeout(() => rej(new Error(`${externalBrokerCmd} not ready after ${limit} ms:\n${out.slice(-4000)}`)), limit);
-    child.stderr!.on('data', (d: Buffer) => {
-      out += d.toString();
-      if (out.length > 400_000) out = out.slice(-200_000);
-      const m = /broker ready listener=\S+:(\d+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        res(Number(m[1]));
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      rej(new Error(`${externalBrokerCmd} exited with ${code} before it was ready:\n${out.slice(-4000)}`));
-    });
-  });
-  return {
-    child,
-    port,
-    httpPort: 0,
-    dataDir,
-    bootstrap: `127.0.0.1:${port}`,
-    output: () => out,
-    stop: async () => {
-      if (!exited) child.kill('SIGTERM');
-      return exit;
-    },
-    kill: async () => {
-      if (!exited) child.kill('SIGKILL');
-      await exit;
-    },
-    cleanup: async () => {
-      if (!exited) {
-        child.kill('SIGKILL');
-        await exit;
-      }
-      if (ownDir) await rm(dataDir, { recursive: true, force: true });
-    },
-  };
 }
 
 /**

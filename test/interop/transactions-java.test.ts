@@ -11,12 +11,14 @@
 //    calls initTransactions. A's next send and its commit fail with the exceptions Apache Kafka
 //    4.4 gives; A's records never become visible to read_committed, B's do.
 //
-// INTEROP_BROKER_CMD (see tools.ts) runs this file against another broker, e.g. Apache Kafka.
+// KAFKA_PEER_CMD runs this file against another broker, e.g. Apache Kafka (see
+// test/helpers/broker-or-peer.ts).
 
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { BrokerProcess } from '../helpers/broker.js';
-import { describeRun, lastJson, requireJava, runJava, startInteropBroker, token } from './tools.js';
+import { startBrokerOrPeer } from '../helpers/broker-or-peer.js';
+import { describeRun, lastJson, requireJava, runJava, token } from './tools.js';
 import { checkConsumed, checkProduced, type ConsumeSummary, type ProduceSummary, type TxnPlan } from './transactions.js';
 
 const partitions = 3;
@@ -42,7 +44,7 @@ for (const tv of [1, 2] as const) {
     let broker: BrokerProcess | undefined;
 
     before(async () => {
-      broker = await startInteropBroker({ settings: { 'num.partitions': String(partitions), 'transaction.version': String(tv) } });
+      broker = await startBrokerOrPeer({ settings: { 'num.partitions': String(partitions), 'transaction.version': String(tv) } });
     });
 
     after(async () => {

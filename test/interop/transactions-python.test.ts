@@ -11,13 +11,15 @@
 //    each input record transformed exactly once, in order; the group's committed offsets are
 //    the offsets the last committed transaction sent, which are the input's end.
 //
-// INTEROP_BROKER_CMD (see tools.ts) runs this file against another broker, e.g. Apache Kafka.
+// KAFKA_PEER_CMD runs this file against another broker, e.g. Apache Kafka (see
+// test/helpers/broker-or-peer.ts).
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import type { BrokerProcess } from '../helpers/broker.js';
-import { debianPython, describeRun, lastJson, pythonDir, requireTool, run, startInteropBroker, token, works } from './tools.js';
+import { startBrokerOrPeer } from '../helpers/broker-or-peer.js';
+import { debianPython, describeRun, lastJson, pythonDir, requireTool, run, token, works } from './tools.js';
 import { byPartition, checkConsumed, checkProduced, type ConsumeSummary, type ProduceSummary, type TxnPlan } from './transactions.js';
 
 const python = debianPython();
@@ -31,7 +33,7 @@ const ctpAbortEvery = 4;
 let broker: BrokerProcess | undefined;
 
 before(async () => {
-  broker = await startInteropBroker({ settings: { 'num.partitions': String(partitions), 'group.initial.rebalance.delay.ms': '0' } });
+  broker = await startBrokerOrPeer({ settings: { 'num.partitions': String(partitions), 'group.initial.rebalance.delay.ms': '0' } });
 });
 
 after(async () => {
