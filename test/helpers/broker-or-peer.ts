@@ -23,12 +23,6 @@ import { sleep } from './wait.js';
 import { WireClient } from './wire-client.js';
 import { ApiKey } from '../../src/protocol/generated/apis.js';
 
-// The two variables this one replaced had other launcher contracts; left set, they would run
-// the tests against Rivulet while their user believes they check another broker.
-for (const old of ['TXN_TEST_BROKER_CMD', 'INTEROP_BROKER_CMD']) {
-  if (process.env[old]) throw new Error(`${old} is no longer read; set KAFKA_PEER_CMD, whose launcher is run as \`launcher PORT DATA_DIR [key=value ...]\` (see test/helpers/broker-or-peer.ts)`);
-}
-
 export const peerCmd = process.env.KAFKA_PEER_CMD || undefined;
 
 /** Which broker the tests run against, for diagnostics. */
