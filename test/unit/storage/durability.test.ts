@@ -11,6 +11,16 @@ import { buildControlBatch } from '../../../src/protocol/control-batch.js';
 
 const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
 
+/** True once the log answers reads again (recovery after a failed fsync has finished). */
+async function online(log: PartitionLog): Promise<boolean> {
+  try {
+    await log.read(0, 1 << 20);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 describe('PartitionLog group commit and write failures', () => {
   it('50 concurrent flushes share fsyncs, each after an fsync that started after its write', async () => {
     await withLogDir(async (dir) => {
@@ -190,15 +200,6 @@ describe('PartitionLog group commit and write failures', () => {
     return out;
   };
 
-  /** True once the log answers reads again (recovery after a failed fsync has finished). */
-  const online = async (log: PartitionLog): Promise<boolean> => {
-    try {
-      await log.read(0, 1 << 20);
-      return true;
-    } catch {
-      return false;
-    }
-  };
 
   it('case 2: a failed fsync after a successful write takes the log offline; the retry lands once and the failed copy is never readable', async () => {
     await withLogDir(async (dir) => {
@@ -275,15 +276,6 @@ describe('PartitionLog group commit and write failures', () => {
 describe("PartitionLog with visibleWhen 'durable'", () => {
   const durable = testConfig({ visibleWhen: 'durable' });
 
-  /** True once the log answers reads again (recovery after a failed fsync has finished). */
-  const online = async (log: PartitionLog): Promise<boolean> => {
-    try {
-      await log.read(0, 1 << 20);
-      return true;
-    } catch {
-      return false;
-    }
-  };
 
   /** Records, at every advance, whether the high watermark or the LSO passed the durable offset. */
   const watch = (log: PartitionLog): { seen: number[]; violations: string[] } => {
