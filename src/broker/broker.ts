@@ -90,11 +90,13 @@ export class Broker implements ConnectionHost, ClusterView {
     setDecompressedLimit(config.decompressedBatchMaxBytes);
     this.logger = options.logger ?? new Logger(config.logLevel);
     this.metrics = new BrokerMetrics();
-    // Every log the broker opens reports its fsync times to the metrics.
+    // Every log the broker opens reports its write and fsync times to the metrics.
     const observeFsync = this.metrics.observeFsync;
+    const observeWrite = this.metrics.observeWrite;
     this.openLog = (dir, cfg) =>
       options.openLog(dir, cfg).then((log) => {
         log.fsyncListeners.add(observeFsync);
+        log.writeListeners.add(observeWrite);
         return log;
       });
     this.topics = new TopicRegistry(config, this.openLog, this.logger);

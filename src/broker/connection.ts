@@ -62,6 +62,11 @@ class Slot {
   /** The request's API stats and when its frame was read (performance.now()), for the latency histogram. */
   api: ApiStats | null = null;
   start = 0;
+  /** performance.now() when the handler was called, and when the response was encoded: the stage boundaries. */
+  handlerStart = 0;
+  encodedAt = 0;
+  /** The handler's context, for the time it spent parked (Fetch). */
+  ctx: RequestContext | null = null;
 }
 
 export class Connection {
@@ -98,6 +103,20 @@ export class Connection {
   private bytesWritten = 0;
   private deliveredAtSweep = 0;
   private lastDelivery: number;
+  /** performance.now() of the last bytes received: when the frame they complete was read, for the queue stage. */
+  private dataAt = 0;
+  /** Slots whose responses were handed to socket.write and whose write callbacks are pending, oldest first (linked by next). */
+  private writingHead: Slot | null = null;
+  private writingTail: Slot | null = null;
+  /** One callback for every response write: the socket calls them in write order, so it completes the oldest slot. */
+  private readonly onWritten = (err?: Error | null): void => {
+    const slot = this.writingHead;
+    if (slot === null) return;
+    this.writingHead = slot.next;
+    if (this.writingHead === null) this.writingTail = null;
+    slot.next = null;
+    if (err == null && slot.api !== null) slot.api.flush.observe((performance.now() - slot.encodedAt) / 1000);
+  };
 
   constructor(socket: Socket, broker: ConnectionHost, listener: string) {
     this.socket = socket;
@@ -119,6 +138,7 @@ export class Connection {
   private onData(chunk: Buffer): void {
     if (this.closed) return;
     this.broker.metrics.bytesIn.inc(chunk.length);
+    this.dataAt = performance.now();
     this.lastActivity = this.broker.clock;
     if (this.firstBytes) {
       this.firstBytes = false;
@@ -363,6 +383,12 @@ export class Connection {
     slot.api = api;
     slot.start = start;
     const ctx = new RequestContext(header, this.session, broker.services);
+    slot.ctx = ctx;
+    const handlerStart = performance.now();
+    slot.handlerStart = handlerStart;
+    // Frames buffered while the connection waited (memory, output) count from the last bytes
+    // read before they were handled, not from when each frame's own bytes came: a lower bound.
+    api.queue.observe(Math.max(0, handlerStart - Math.min(this.dataAt, start)) / 1000);
     let result: object | null | Promise<object | null>;
     try {
       result = entry.handle(ctx, request);
@@ -421,7 +447,16 @@ export class Connection {
       }
     }
     slot.done = true;
-    this.observeLatency(slot);
+    const now = performance.now();
+    slot.encodedAt = now;
+    const api = slot.api;
+    if (api !== null) {
+      api.duration.observe((now - slot.start) / 1000);
+      const parkedMs = slot.ctx === null ? 0 : slot.ctx.parkedMs;
+      if (parkedMs > 0 && api.parked !== null) api.parked.observe(parkedMs / 1000);
+      api.handler.observe(Math.max(0, now - slot.handlerStart - parkedMs) / 1000);
+    }
+    slot.ctx = null;
     this.flush();
   }
 
@@ -440,15 +475,24 @@ export class Connection {
     let ok = true;
     while (this.head !== null && this.head.done) {
       const slot: Slot = this.head;
-      if (slot.chunks !== null) {
-        for (const c of slot.chunks) {
+      this.head = slot.next;
+      if (slot.chunks !== null && slot.chunks.length > 0) {
+        const chunks = slot.chunks;
+        const last = chunks.length - 1;
+        // The slot waits for its last chunk's write callback (flush stage); the callbacks come in write order.
+        slot.next = null;
+        if (this.writingTail === null) this.writingHead = slot;
+        else this.writingTail.next = slot;
+        this.writingTail = slot;
+        for (let i = 0; i <= last; i++) {
+          const c = chunks[i]!;
           this.broker.metrics.bytesOut.inc(c.length);
           this.bytesWritten += c.length;
-          ok = this.socket.write(c);
+          ok = i === last ? this.socket.write(c, this.onWritten) : this.socket.write(c);
         }
+        slot.chunks = null;
       }
       this.inflightBytes -= slot.size;
-      this.head = slot.next;
     }
     if (this.head === null) this.tail = null;
     this.socket.uncork();

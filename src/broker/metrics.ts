@@ -27,6 +27,10 @@ export interface MetricsSource {
 
 /** Seconds: 50 µs .. 10 s. */
 const LATENCY_BUCKETS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+/** Seconds: 10 µs .. 10 s; the stages of a request are often a few microseconds. */
+const STAGE_BUCKETS = [0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+/** Seconds: 50 µs .. 1 s, for GC pauses (prom-client's default starts at 1 ms, above most minor GCs). */
+const GC_BUCKETS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1];
 /** Seconds: 25 µs .. 5 s. */
 const FSYNC_BUCKETS = [0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 /** Seconds: 1 ms .. 15 min (transaction.max.timeout.ms's default). */
@@ -119,11 +123,24 @@ export class PlainCounter {
   }
 }
 
-/** Per API: requests dispatched and their latency, both reached through one array lookup by API key. */
+/**
+ * Per API: requests dispatched, their latency and its stages, all reached through one array
+ * lookup by API key. The stages (rivulet_request_stage_seconds) split a request's time on
+ * the broker: queue (its frame's last bytes read to its handler called: decoding, and any
+ * wait for memory), handler (handler called to response encoded, minus parked time: for
+ * Produce this includes the write and the fsync it waits for), parked (a Fetch waiting for
+ * data: minBytes not reached, maxWaitMs not over) and flush (response encoded to handed to
+ * the kernel: waiting behind earlier responses of the connection, then the socket write).
+ */
 export interface ApiStats {
   readonly name: string;
   requests: number;
   readonly duration: HistogramChild;
+  readonly queue: HistogramChild;
+  readonly handler: HistogramChild;
+  /** Only Fetch parks; null for the other APIs, so they export no empty series. */
+  readonly parked: HistogramChild | null;
+  readonly flush: HistogramChild;
 }
 
 export class BrokerMetrics {
@@ -154,6 +171,11 @@ export class BrokerMetrics {
     'Time from a request frame read to its response encoded and queued on the connection, by API (Fetch includes the long-poll wait)',
     LATENCY_BUCKETS,
   );
+  readonly requestStage = new FastHistogram(
+    'rivulet_request_stage_seconds',
+    'Stages of a request\'s time on the broker, by API and stage: queue (frame read to handler called), handler (handler called to response encoded, parked time excluded), parked (Fetch waiting for data), flush (response encoded to written to the socket)',
+    STAGE_BUCKETS,
+  );
   private readonly produceBatch = new FastHistogram('rivulet_produce_batch_bytes', 'Record data bytes per partition in a Produce request', BATCH_BUCKETS);
   /** Size of each partition's record data in a Produce request. */
   readonly produceBatchBytes: HistogramChild = this.produceBatch.child();
@@ -162,6 +184,11 @@ export class BrokerMetrics {
   readonly fsyncDuration: HistogramChild = this.fsync.child();
   /** Added to every Log's fsync listeners. */
   readonly observeFsync = (seconds: number): void => this.fsyncDuration.observe(seconds);
+  private readonly logWrite = new FastHistogram('rivulet_log_write_duration_seconds', 'Time from a log append to its bytes written to the file (waiting behind the write in flight, then the write), per append', STAGE_BUCKETS);
+  /** Seconds per append of any log, from append() to written. */
+  readonly writeDuration: HistogramChild = this.logWrite.child();
+  /** Added to every Log's write listeners. */
+  readonly observeWrite = (seconds: number): void => this.writeDuration.observe(seconds);
   /** Fetch requests waiting for data (minBytes not reached, maxWaitMs not over). */
   fetchParked = 0;
   /** Transactions completed, by outcome. */
@@ -210,10 +237,13 @@ export class BrokerMetrics {
   private buildRegistry(pc: typeof import('prom-client')): Registry {
     const { Counter, Gauge, Registry } = pc;
     const registry = new Registry();
-    pc.collectDefaultMetrics({ register: registry, prefix: 'rivulet_' });
+    // The defaults carry the GC pause histogram (rivulet_nodejs_gc_duration_seconds{kind}, a
+    // perf_hooks 'gc' observer) and event-loop delay (monitorEventLoopDelay, its percentiles as
+    // gauges reset at each scrape): reused, with buckets fine enough for minor GCs.
+    pc.collectDefaultMetrics({ register: registry, prefix: 'rivulet_', gcDurationBuckets: GC_BUCKETS });
     const r = [registry];
     const self = this;
-    for (const h of [this.requestDuration, this.produceBatch, this.fsync, this.txnDuration]) registry.registerMetric(h as unknown as Metric);
+    for (const h of [this.requestDuration, this.requestStage, this.produceBatch, this.logWrite, this.fsync, this.txnDuration]) registry.registerMetric(h as unknown as Metric);
 
     // --- connections and requests
     const counterOf = (name: string, help: string, read: () => number): void => {
@@ -478,7 +508,16 @@ export class BrokerMetrics {
   api(apiKey: number, name: string): ApiStats {
     let a = this.apis[apiKey];
     if (a === undefined) {
-      a = { name, requests: 0, duration: this.requestDuration.child({ api: name }) };
+      const stage = this.requestStage;
+      a = {
+        name,
+        requests: 0,
+        duration: this.requestDuration.child({ api: name }),
+        queue: stage.child({ api: name, stage: 'queue' }),
+        handler: stage.child({ api: name, stage: 'handler' }),
+        parked: name === 'Fetch' ? stage.child({ api: name, stage: 'parked' }) : null,
+        flush: stage.child({ api: name, stage: 'flush' }),
+      };
       this.apis[apiKey] = a;
     }
     return a;

@@ -31,6 +31,8 @@ export interface Log {
   readonly advanceListeners: Set<() => void>;
   /** Called with the seconds each fsync of the log's data took (the broker's metrics). */
   readonly fsyncListeners: Set<(seconds: number) => void>;
+  /** Called with the seconds each append took from append() until written to the file (the broker's metrics). */
+  readonly writeListeners: Set<(seconds: number) => void>;
   config: LogConfig;
   /** Producer state: sequences, epochs and open transactions, updated by append() itself and restored at open. */
   readonly producers: ProducerStates;

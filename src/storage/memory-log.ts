@@ -30,6 +30,8 @@ export class MemoryLog implements Log {
   readonly advanceListeners = new Set<() => void>();
   /** Never called: nothing here is fsynced. */
   readonly fsyncListeners = new Set<(seconds: number) => void>();
+  /** Never called: there is no file to write. */
+  readonly writeListeners = new Set<(seconds: number) => void>();
   readonly producers = new ProducerStates();
   readonly recoveryNotes: readonly string[] = [];
   config: LogConfig;

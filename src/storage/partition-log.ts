@@ -77,6 +77,8 @@ interface PendingWrite {
   baseOffset: number;
   /** One past the last offset. */
   endOffset: number;
+  /** performance.now() at append, when write listeners are set (else 0): for the append-to-written time. */
+  appendedAt: number;
   resolve: () => void;
   reject: (err: Error) => void;
 }
@@ -125,6 +127,8 @@ export class PartitionLog {
   readonly advanceListeners: Set<() => void>;
   /** Called with the seconds each data fsync took (group commits and segment seals). */
   readonly fsyncListeners: Set<(seconds: number) => void>;
+  /** Called with the seconds each append took from append() to written (queued behind the write in flight, then written). */
+  readonly writeListeners: Set<(seconds: number) => void>;
   /** Sequences, epochs and open transactions of the producers writing here; append() keeps it current. */
   readonly producers: ProducerStates;
   /** What recovery found and repaired at open, one sentence each. */
@@ -172,6 +176,7 @@ export class PartitionLog {
     this.openSegments = openSegments;
     this.advanceListeners = new Set();
     this.fsyncListeners = new Set();
+    this.writeListeners = new Set();
     this.producers = producers;
     this.recoveryNotes = notes;
     this.ops = ops;
@@ -326,7 +331,7 @@ export class PartitionLog {
     });
     // A caller that ignores `written` (acks=0) must not turn a disk error into an unhandled rejection.
     written.catch(noop);
-    this.queue.push({ segment: seg, position, buf: batches, baseOffset: base, endOffset: next, resolve, reject });
+    this.queue.push({ segment: seg, position, buf: batches, baseOffset: base, endOffset: next, appendedAt: this.writeListeners.size === 0 ? 0 : performance.now(), resolve, reject });
     if (!this.writing) {
       this.writing = true;
       // Start after the current turn so appends made in the same turn share one writev.
@@ -651,6 +656,7 @@ export class PartitionLog {
       }
     }
     for (let k = i; k < j; k++) items[k]!.resolve();
+    if (this.writeListeners.size > 0) this.reportWrites(items, i, j);
     if (!this.durableVisibility) this.makeVisible(this.written);
     this.maybeSync();
   }
@@ -709,6 +715,25 @@ export class PartitionLog {
       const seg = this.segments[i]!;
       seg.abortedTxns = seg.abortedTxns.filter((e) => e.lastOffset < offset);
       if (seg.baseOffset <= offset) break;
+    }
+  }
+
+  /** Tells the write listeners how long each append of a completed run took, append() to written. */
+  private reportWrites(items: PendingWrite[], i: number, j: number): void {
+    const now = performance.now();
+    for (let k = i; k < j; k++) {
+      const at = items[k]!.appendedAt;
+      if (at === 0) continue;
+      const seconds = (now - at) / 1000;
+      for (const listener of this.writeListeners) {
+        try {
+          listener(seconds);
+        } catch (err) {
+          queueMicrotask(() => {
+            throw err;
+          });
+        }
+      }
     }
   }
 

@@ -129,6 +129,71 @@ test('produce and fetch move the request, byte, batch, fsync and parked-fetch fa
   c.close();
 });
 
+test('latency attribution: request stages, log writes and fsyncs, and GC pauses move under load', async () => {
+  const c = await WireClient.connect(broker.port);
+  const T = 'metrics-stages';
+  const created = await c.request(ApiKey.CreateTopics, 7, createTopicsBody(T, 2));
+  assert.equal(created.topics[0].errorCode, 0);
+  let end1 = 0;
+  const stage = (api: string, st: string, what: 'count' | 'sum') => `rivulet_request_stage_seconds_${what}{api="${api}",stage="${st}"}`;
+  const gcCount = (s: Scrape) => [...s.values].filter(([k]) => k.startsWith('rivulet_nodejs_gc_duration_seconds_count')).reduce((n, [, v]) => n + v, 0);
+  const s0 = await scrape();
+  assert.equal(s0.types.get('rivulet_request_stage_seconds'), 'histogram');
+  assert.equal(s0.types.get('rivulet_log_write_duration_seconds'), 'histogram');
+  assert.equal(s0.types.get('rivulet_nodejs_gc_duration_seconds'), 'histogram', 'GC pauses are exported');
+
+  // Produce traffic: decoded requests and their responses are heap objects the broker's GC collects.
+  const N = 40;
+  for (let i = 0; i < N; i++) {
+    const res = await produce(c, T, [[0, records(200, `s${i}`)], [1, records(2, `t${i}`)]]);
+    for (const t of res.responses) for (const p of t.partitionResponses) assert.equal(p.errorCode, 0);
+    end1 += 2;
+  }
+  // One fetch answered at once, one that parks until an append wakes it.
+  const now = await c.request(ApiKey.Fetch, 12, fetchBody(T, { partition: 0, offset: 0, maxWaitMs: 0 }));
+  assert.equal(now.responses[0].partitions[0].errorCode, 0);
+  assert.ok(now.responses[0].partitions[0].records.length > 0, 'the immediate fetch carries records');
+  const parked = c.request(ApiKey.Fetch, 12, fetchBody(T, { partition: 1, offset: end1, maxWaitMs: 60_000 }));
+  await scrapeUntil((s) => s.get('rivulet_fetch_parked') === 1, 'the fetch parked');
+  const wake = records(1, 'wake');
+  const woke = await produce(c, T, [[1, wake]]);
+  assert.equal(woke.responses[0].partitionResponses[0].errorCode, 0);
+  assert.equal((await parked).responses[0].partitions[0].errorCode, 0);
+  const s1 = await scrapeUntil(
+    (s) => diff(s0, s, stage('Produce', 'flush', 'count')) === N + 1 && diff(s0, s, stage('Fetch', 'flush', 'count')) === 2,
+    'every response written to the socket',
+  );
+  c.close();
+
+  for (const st of ['queue', 'handler', 'flush']) {
+    assert.equal(diff(s0, s1, stage('Produce', st, 'count')), N + 1, `Produce ${st}: one observation per request`);
+    assert.ok(diff(s0, s1, stage('Produce', st, 'sum')) > 0, `Produce ${st} time grew`);
+    assert.equal(diff(s0, s1, stage('Fetch', st, 'count')), 2, `Fetch ${st}: one observation per request`);
+    assert.ok(diff(s0, s1, stage('Fetch', st, 'sum')) > 0, `Fetch ${st} time grew`);
+    checkHistogram(s1, 'rivulet_request_stage_seconds', `api="Produce",stage="${st}"`);
+  }
+  assert.equal(diff(s0, s1, stage('Fetch', 'parked', 'count')), 1, 'only the fetch that waited for data parked');
+  assert.ok(diff(s0, s1, stage('Fetch', 'parked', 'sum')) > 0);
+  checkHistogram(s1, 'rivulet_request_stage_seconds', 'api="Fetch",stage="parked"');
+  assert.equal(s1.get(stage('Produce', 'parked', 'count')), undefined, 'APIs that never park export no parked series');
+  // Every partition entry is one log append; offsets commits would add more, none happen here.
+  assert.equal(diff(s0, s1, 'rivulet_log_write_duration_seconds_count'), 2 * N + 1, 'one write observation per append');
+  assert.ok(diff(s0, s1, 'rivulet_log_write_duration_seconds_sum') > 0);
+  checkHistogram(s1, 'rivulet_log_write_duration_seconds', '');
+  assert.ok(diff(s0, s1, 'rivulet_log_fsync_duration_seconds_count') > 0, 'acks=all produces fsync');
+  assert.ok(gcCount(s1) >= gcCount(s0), 'GC pause counts never go down');
+  for (const [k] of s1.values) {
+    const m = /^rivulet_nodejs_gc_duration_seconds_count\{kind="(\w+)"\}$/.exec(k);
+    if (m === null) continue;
+    assert.ok(['major', 'minor', 'incremental', 'weakcb'].includes(m[1]!), `GC kind ${m[1]}`);
+    // prom-client prints le first: {le="...",kind="..."}.
+    const buckets = [...s1.values].filter(([k2]) => k2.startsWith('rivulet_nodejs_gc_duration_seconds_bucket{le=') && k2.endsWith(`,kind="${m[1]}"}`)).map(([, v]) => v);
+    assert.ok(buckets.length > 10, `fine GC buckets for ${m[1]}`);
+    for (let i = 1; i < buckets.length; i++) assert.ok(buckets[i]! >= buckets[i - 1]!, 'GC buckets are cumulative');
+    assert.equal(buckets[buckets.length - 1], s1.must(k), '+Inf bucket equals _count');
+  }
+});
+
 test('a kafkajs group: committed offsets, lag, members and its parked fetch', async () => {
   const kafka = new Kafka({ clientId: 'metrics-test', brokers: [broker.bootstrap], logLevel: logLevel.NOTHING });
   const s0 = await scrape();
@@ -244,7 +309,11 @@ test('the Grafana dashboard parses, uses a templated data source, and queries on
   }
   const used = new Set<string>();
   for (const q of queries) for (const m of q.matchAll(/\b((?:rivulet|kafka)_[a-zA-Z0-9_]+)/g)) used.add(m[1]!);
-  for (const want of ['rivulet_topic_bytes_in_total', 'rivulet_topic_bytes_out_total', 'rivulet_request_duration_seconds_bucket', 'kafka_consumergroup_lag_sum', 'rivulet_log_fsync_duration_seconds_bucket']) {
+  for (const want of [
+    'rivulet_topic_bytes_in_total', 'rivulet_topic_bytes_out_total', 'rivulet_request_duration_seconds_bucket', 'kafka_consumergroup_lag_sum', 'rivulet_log_fsync_duration_seconds_bucket',
+    'rivulet_request_stage_seconds_bucket', 'rivulet_log_write_duration_seconds_bucket', 'rivulet_nodejs_gc_duration_seconds_bucket', 'rivulet_nodejs_gc_duration_seconds_count',
+    'rivulet_nodejs_eventloop_lag_p99_seconds', 'rivulet_nodejs_eventloop_lag_max_seconds',
+  ]) {
     assert.ok(used.has(want), `the dashboard shows ${want}`);
   }
   const missing = [...used].filter((n) => !known.has(n));

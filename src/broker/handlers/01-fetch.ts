@@ -209,10 +209,12 @@ function waitForAppend(ctx: RequestContext, items: Item[], ms: number): Promise<
   return new Promise((resolve) => {
     let parked = true;
     metrics.fetchParked++;
+    const parkedAt = performance.now();
     const done = (): void => {
       if (parked) {
         parked = false;
         metrics.fetchParked--;
+        ctx.parkedMs += performance.now() - parkedAt;
       }
       clearTimeout(timer);
       for (const it of items) it.partition!.waiters.delete(done);

@@ -50,6 +50,8 @@ export class RequestContext implements BrokerServices {
   readonly groups: GroupCoordinator;
   readonly txns: TransactionCoordinator;
   readonly cluster: ClusterView;
+  /** Milliseconds the handler spent parked waiting for data (Fetch), kept out of its "handler" stage. */
+  parkedMs = 0;
 
   constructor(header: RequestHeader, session: Session, services: BrokerServices) {
     this.header = header;
