@@ -227,18 +227,34 @@ func runKafka(r *result, brokers, topic string, partitions, rate int, duration, 
 		return fmt.Errorf("connect: %w", err)
 	}
 
+	// One record to every partition first, so leaders and metadata are known and the
+	// connections warm before the clock starts; the consumer skips these short values.
+	pctx, pcancel := context.WithTimeout(ctx, 60*time.Second)
+	for p := 0; p < partitions; p++ {
+		if err = prod.ProduceSync(pctx, &kgo.Record{Topic: topic, Partition: int32(p), Value: []byte("warm")}).FirstErr(); err != nil {
+			break
+		}
+	}
+	pcancel()
+	if err != nil {
+		return fmt.Errorf("first produce: %w", err)
+	}
+
 	pub, e2e := newHist(), newHist()
 	var acked, failed, received atomic.Int64
 	start := time.Now()
 	warm := warmup
 
 	done := make(chan struct{})
-	var target atomic.Int64
-	target.Store(-1)
+	cctx, stopConsuming := context.WithCancel(ctx)
+	defer stopConsuming()
 	go func() {
 		defer close(done)
 		for {
-			fs := cons.PollFetches(ctx)
+			fs := cons.PollFetches(cctx)
+			if cctx.Err() != nil {
+				return
+			}
 			now := time.Since(start)
 			fs.EachRecord(func(rec *kgo.Record) {
 				if len(rec.Value) < 8 {
@@ -250,9 +266,6 @@ func runKafka(r *result, brokers, topic string, partitions, rate int, duration, 
 				}
 				received.Add(1)
 			})
-			if t := target.Load(); t >= 0 && received.Load() >= t {
-				return
-			}
 			if fs.IsClientClosed() {
 				return
 			}
@@ -277,11 +290,15 @@ func runKafka(r *result, brokers, topic string, partitions, rate int, duration, 
 	fctx, fcancel := context.WithTimeout(ctx, 60*time.Second)
 	_ = prod.Flush(fctx)
 	fcancel()
-	target.Store(acked.Load())
-	select {
-	case <-done:
-	case <-time.After(15 * time.Second):
+	// Every acknowledged record should arrive; give up 15 s after the last one did.
+	for last, seen := time.Now(), received.Load(); received.Load() < acked.Load() && time.Since(last) < 15*time.Second; {
+		time.Sleep(5 * time.Millisecond)
+		if n := received.Load(); n != seen {
+			last, seen = time.Now(), n
+		}
 	}
+	stopConsuming()
+	<-done
 	r.Sent, r.Acked, r.Failed, r.Received = sent, acked.Load(), failed.Load(), received.Load()
 	ps, es := pub.summary(), e2e.summary()
 	r.Publish, r.E2E = &ps, &es
