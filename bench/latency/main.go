@@ -98,6 +98,7 @@ type result struct {
 	Failed      int64    `json:"failed"`
 	Received    int64    `json:"received"`
 	MaxBehindMs float64  `json:"maxBehindMs"` // how late the sender ever was against its schedule
+	SendDelay   *summary `json:"sendDelay"`   // due -> handed to the client library (timer wake-up, client pauses)
 	Publish     *summary `json:"publish,omitempty"`
 	E2E         *summary `json:"e2e,omitempty"`
 	RoundTrip   *summary `json:"roundTrip,omitempty"`
@@ -139,7 +140,9 @@ func main() {
 }
 
 // schedule calls send(i, due) for every record due by now, sleeping until the next one is due.
-func schedule(start time.Time, rate int, duration time.Duration, behind *float64, send func(i int64, due time.Duration)) int64 {
+func schedule(start time.Time, rate int, duration, warmup time.Duration, r *result, send func(i int64, due time.Duration)) int64 {
+	late := newHist()
+	defer func() { s := late.summary(); r.SendDelay = &s }()
 	period := float64(time.Second) / float64(rate)
 	total := int64(duration.Seconds() * float64(rate))
 	var i int64
@@ -150,8 +153,8 @@ func schedule(start time.Time, rate int, duration time.Duration, behind *float64
 			time.Sleep(due - now)
 			continue
 		}
-		if late := float64(now-due) / 1e6; late > *behind {
-			*behind = late
+		if l := float64(now-due) / 1e6; l > r.MaxBehindMs {
+			r.MaxBehindMs = l
 		}
 		for ; i < total; i++ {
 			due = time.Duration(float64(i) * period)
@@ -159,6 +162,9 @@ func schedule(start time.Time, rate int, duration time.Duration, behind *float64
 				break
 			}
 			send(i, due)
+			if due >= warmup {
+				late.record(time.Since(start) - due)
+			}
 		}
 	}
 	return total
@@ -272,7 +278,7 @@ func runKafka(r *result, brokers, topic string, partitions, rate int, duration, 
 		}
 	}()
 
-	sent := schedule(start, rate, duration, &r.MaxBehindMs, func(i int64, due time.Duration) {
+	sent := schedule(start, rate, duration, warm, r, func(i int64, due time.Duration) {
 		v := make([]byte, size)
 		binary.BigEndian.PutUint64(v, uint64(due))
 		rec := &kgo.Record{Topic: topic, Partition: int32(i % int64(partitions)), Value: v}
@@ -342,7 +348,7 @@ func runEcho(r *result, addr string, rate int, duration, warmup time.Duration, s
 	frame := make([]byte, 4+size)
 	binary.BigEndian.PutUint32(frame, uint32(size))
 	var werr error
-	sent := schedule(start, rate, duration, &r.MaxBehindMs, func(i int64, due time.Duration) {
+	sent := schedule(start, rate, duration, warmup, r, func(i int64, due time.Duration) {
 		if werr != nil {
 			return
 		}
