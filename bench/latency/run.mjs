@@ -1,0 +1,380 @@
+// `npm run bench:latency`: latency percentiles of Rivulet and Apache Kafka at fixed rates, with
+// the floors that bound them. See HELP below.
+
+import { spawn, spawnSync } from 'node:child_process';
+import { closeSync, existsSync, fdatasyncSync, mkdirSync, mkdtempSync, openSync, writeFileSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  KAFKA_VERSION, root, cli, configure, setWork, stopAllOnSignals, cleanup, log, run, track, stop, median,
+  ensureKafka, withBroker, settleDisk, machine,
+} from '../compare/brokers.mjs';
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+const HELP = `npm run bench:latency [-- options]
+
+Latency of Rivulet and Apache Kafka ${KAFKA_VERSION} on this machine at fixed rates, measured so
+that it cannot flatter either: an open-loop Go client (franz-go, bench/latency/main.go) sends
+1 KiB records with acks=all on an absolute schedule and counts every latency from the time a
+record was due (no coordinated omission), into HDR histograms of publish (due -> ack) and
+end-to-end (due -> consumed) latency. Each case runs on a fresh broker and data directory.
+
+In the same run, for scale:
+  floor       the same Go client against a bare Node TCP echo server on loopback (1 KiB
+              request, 8-byte reply) at each rate: what no Node broker can beat here
+  disk        the data directory's own append + fdatasync latency (fsync mode)
+  Node client rivulet bench e2e (Node, @platformatic/kafka) beside the Go client at one
+              rate, so the Node client's own pauses are visible
+
+Options:
+  --rates a,b,c      messages per second (default 1000,5000,20000)
+  --modes m,n        fsync (Kafka log.flush.interval.messages=1, Rivulet --fsync acks-all)
+                     and/or nofsync (Kafka defaults, Rivulet --fsync never); default both
+  --runs N           runs per case, medians reported (default 3; 1 with --quick)
+  --duration S       seconds of sending per case (default 20; 5 with --quick)
+  --warmup S         first seconds of each case not counted (default 2; 1 with --quick)
+  --partitions N     partitions of the topic (default 16)
+  --node-rate R      rate of the Node client cases (default: the lowest of --rates; 0: none)
+  --brokers a,b      kafka and/or rivulet (default both)
+  --quick            a short smoke run
+  --keep             leave the work directory (broker data) in place
+  --verbose          show the brokers' and tools' output
+  -h, --help         this text
+
+Needs Go 1.26 or newer on PATH, as franz-go v1.22 does (https://go.dev/doc/install), Java 17+,
+and Maven for Apache Kafka's jars (bench/compare/kafka/pom.xml) unless bench/compare/kafka/lib
+already holds them.
+Writes bench/results/<date>-latency[-quick].md (tables) and .svg (percentile chart).`;
+
+// ---------------------------------------------------------------- options
+const argv = process.argv.slice(2);
+const flag = (n) => argv.includes(n);
+const opt = (n, d) => {
+  const i = argv.indexOf(n);
+  return i >= 0 ? argv[i + 1] : d;
+};
+if (flag('--help') || flag('-h')) {
+  console.log(HELP);
+  process.exit(0);
+}
+const quick = flag('--quick');
+const rates = opt('--rates', '1000,5000,20000').split(',').map(Number);
+const modes = opt('--modes', 'fsync,nofsync').split(',');
+const runs = Number(opt('--runs', quick ? '1' : '3'));
+const duration = Number(opt('--duration', quick ? '5' : '20'));
+const warmup = Number(opt('--warmup', quick ? '1' : '2'));
+const partitions = Number(opt('--partitions', '16'));
+const nodeRate = Number(opt('--node-rate', String(Math.min(...rates))));
+const brokers = opt('--brokers', 'kafka,rivulet').split(',');
+const verbose = flag('--verbose');
+for (const [name, v] of [['--runs', runs], ['--duration', duration], ['--partitions', partitions], ...rates.map((r) => ['--rates', r])]) {
+  if (!(v > 0)) { console.error(`${name} must be a positive number; see --help`); process.exit(2); }
+}
+if (!(warmup >= 0 && warmup < duration)) { console.error('--warmup must be at least 0 and less than --duration'); process.exit(2); }
+for (const m of modes) if (m !== 'fsync' && m !== 'nofsync') { console.error(`unknown mode ${m}: fsync or nofsync`); process.exit(2); }
+for (const b of brokers) if (b !== 'kafka' && b !== 'rivulet') { console.error(`unknown broker ${b}: kafka or rivulet`); process.exit(2); }
+
+configure({ verbose, keep: flag('--keep') });
+stopAllOnSignals();
+
+// ---------------------------------------------------------------- the Go client
+const bin = join(here, 'bin', 'latency-client');
+
+function buildClient() {
+  const v = spawnSync('go', ['version'], { encoding: 'utf8' });
+  if (v.error || v.status !== 0) {
+    throw new Error('Go is needed to build the load client (bench/latency/main.go) and was not found on PATH.\n'
+      + 'Install Go 1.26 or newer (https://go.dev/doc/install), then run this again.');
+  }
+  log(`building the load client with ${v.stdout.trim()}`);
+  const r = spawnSync('go', ['build', '-o', bin, '.'], { cwd: here, stdio: 'inherit' });
+  if (r.status !== 0) throw new Error('go build failed in bench/latency');
+}
+
+const lastJson = (out) => JSON.parse(out.trim().split('\n').filter((l) => l.startsWith('{')).pop());
+const timeoutMs = () => (duration + 120) * 1000;
+
+async function goKafka(b, rate, topic) {
+  return lastJson(await run(bin, ['-mode', 'kafka', '-brokers', b.bootstrap, '-topic', topic, '-partitions', String(partitions),
+    '-rate', String(rate), '-duration', `${duration}s`, '-warmup', `${warmup}s`, '-size', '1024'], { timeoutMs: timeoutMs() }));
+}
+
+// rivulet bench e2e measures from the intended send time too; it reports no p99.99.
+async function nodeE2e(b, rate, topic) {
+  const j = lastJson(await run(process.execPath, [cli, 'bench', 'e2e', '-b', b.bootstrap, '-t', topic, '--partitions', String(partitions),
+    '--rate', String(rate), '--duration', `${duration}s`, '--size', '1024', '--acks', 'all', '--json', '--no-progress'], { timeoutMs: timeoutMs() }));
+  const s = (l) => l && { count: l.count, p50: l.p50, p90: l.p90, p99: l.p99, p999: l.p999, p9999: NaN, max: l.max };
+  return { client: 'node', rate, sent: j.produced + j.failed, acked: j.produced, failed: j.failed, received: j.messages, publish: s(j.sendLatencyMs), e2e: s(j.latencyMs) };
+}
+
+// ---------------------------------------------------------------- floors
+async function floor(rate) {
+  const server = track(spawn(process.execPath, [join(here, 'echo-server.mjs')], { stdio: ['ignore', 'pipe', 'inherit'] }));
+  try {
+    const port = await new Promise((res, rej) => {
+      server.stdout.once('data', (d) => res(String(d).trim()));
+      server.once('exit', (c) => rej(new Error(`echo server exited ${c}`)));
+    });
+    return lastJson(await run(bin, ['-mode', 'echo', '-brokers', `127.0.0.1:${port}`, '-rate', String(rate),
+      '-duration', `${duration}s`, '-warmup', `${warmup}s`, '-size', '1024'], { timeoutMs: timeoutMs() }));
+  } finally {
+    await stop(server);
+  }
+}
+
+/** Append 1 KiB + fdatasync in a loop in the work directory (where the brokers' data goes). */
+function diskFsync(work) {
+  const file = join(work, 'fsync-probe');
+  const fd = openSync(file, 'w');
+  const block = Buffer.alloc(1024, 7);
+  const xs = [];
+  const until = performance.now() + Math.min(duration, 5) * 1000;
+  try {
+    while (performance.now() < until && xs.length < 100_000) {
+      const t = performance.now();
+      writeSync(fd, block);
+      fdatasyncSync(fd);
+      xs.push(performance.now() - t);
+    }
+  } finally {
+    closeSync(fd);
+  }
+  xs.sort((a, b) => a - b);
+  const q = (p) => xs[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))];
+  return { count: xs.length, p50: q(50), p90: q(90), p99: q(99), p999: q(99.9), p9999: q(99.99), max: xs[xs.length - 1] };
+}
+
+// ---------------------------------------------------------------- report
+const PCTS = [['p50', 'p50'], ['p90', 'p90'], ['p99', 'p99'], ['p999', 'p99.9'], ['p9999', 'p99.99'], ['max', 'max']];
+const fmt = (x) => {
+  if (typeof x !== 'number' || !Number.isFinite(x)) return 'n/a';
+  if (x >= 100) return Math.round(x).toLocaleString('en-US');
+  if (x >= 10) return x.toFixed(1);
+  return x.toFixed(2);
+};
+const ratio = (r, k) => (k > 0 && Number.isFinite(r) ? `${(r / k).toFixed(r / k < 0.1 ? 3 : 2)}x` : 'n/a');
+
+/** Median of each percentile over runs; the chart uses the run whose p99 is the median. */
+function combine(results, key) {
+  const ok = results.filter((r) => r && r[key]);
+  if (!ok.length) return null;
+  const s = {};
+  for (const [k] of PCTS) s[k] = median(ok.map((r) => r[key][k]));
+  const byP99 = [...ok].sort((a, b) => a[key].p99 - b[key].p99);
+  s.dist = byP99[(byP99.length - 1) >> 1][key].dist ?? [];
+  s.behind = median(ok.map((r) => r.maxBehindMs ?? NaN));
+  s.delay99 = median(ok.map((r) => r.sendDelay?.p99 ?? NaN));
+  s.delay50 = median(ok.map((r) => r.sendDelay?.p50 ?? NaN));
+  s.lost = Math.max(...ok.map((r) => (r.acked ?? 0) - (r.received ?? 0)));
+  s.failed = Math.max(...ok.map((r) => r.failed ?? 0));
+  s.runs = ok.length;
+  return s;
+}
+
+function row(label, s, extra = '') {
+  return `| ${label} | ${PCTS.map(([k]) => fmt(s?.[k])).join(' | ')} | ${extra} |\n`;
+}
+
+function ratioRow(label, r, k) {
+  return `| ${label} | ${PCTS.map(([p]) => ratio(r?.[p], k?.[p])).join(' | ')} | |\n`;
+}
+
+function notes(s) {
+  if (!s) return 'failed';
+  const n = Number.isFinite(s.behind) ? [`send delay p50 ${fmt(s.delay50)}, p99 ${fmt(s.delay99)}, max ${fmt(s.behind)} ms`] : [];
+  if (s.lost > 0) n.push(`**${s.lost} acked not consumed**`);
+  if (s.failed > 0) n.push(`**${s.failed} failed**`);
+  return n.join(', ');
+}
+
+function table(mode, data) {
+  let md = `| case (ms) | ${PCTS.map(([, l]) => l).join(' | ')} | notes |\n|---|${PCTS.map(() => '---:').join('|')}|---|\n`;
+  if (data.disk) md += row('disk: 1 KiB append + fdatasync', data.disk, `${data.disk.count.toLocaleString('en-US')} fsyncs`);
+  for (const rate of rates) {
+    const R = data.go.rivulet?.[rate] ?? {};
+    const K = data.go.kafka?.[rate] ?? {};
+    const f = data.floor[rate];
+    md += `| **${rate.toLocaleString('en-US')} msg/s** | | | | | | | |\n`;
+    if (f) md += row('floor: Node echo round trip', f, notes(f));
+    for (const key of ['publish', 'e2e']) {
+      const name = key === 'publish' ? 'publish (due → ack)' : 'end-to-end (due → consumed)';
+      if (K[key]) md += row(`Kafka ${name}`, K[key], notes(K[key]));
+      if (R[key]) md += row(`Rivulet ${name}`, R[key], notes(R[key]));
+      if (K[key] && R[key]) md += ratioRow(`Rivulet/Kafka ${key}`, R[key], K[key]);
+    }
+    if (rate === nodeRate) {
+      for (const b of brokers) {
+        const n = data.node[b];
+        if (n?.e2e) md += row(`${b === 'kafka' ? 'Kafka' : 'Rivulet'} end-to-end, Node client`, n.e2e, notes(n.e2e));
+      }
+    }
+  }
+  return md;
+}
+
+// ---------------------------------------------------------------- chart
+const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#8c564b'];
+
+function chartPanel(title, series, x0, y0, w, h) {
+  const pts = series.flatMap((s) => s.dist.filter(([p, v]) => p < 100 && v > 0));
+  if (!pts.length) return '';
+  const xMax = Math.max(2, Math.ceil(Math.max(...pts.map(([p]) => Math.log10(1 / (1 - p / 100))))));
+  const yLo = Math.floor(Math.log10(Math.min(...pts.map(([, v]) => v))));
+  const yHi = Math.ceil(Math.log10(Math.max(...pts.map(([, v]) => v))));
+  const X = (p) => x0 + (Math.log10(1 / (1 - p / 100)) / xMax) * w;
+  const Y = (v) => y0 + h - ((Math.log10(v) - yLo) / Math.max(1, yHi - yLo)) * h;
+  let g = `<text x="${x0 + w / 2}" y="${y0 - 12}" text-anchor="middle" font-weight="bold">${title}</text>\n`;
+  g += `<rect x="${x0}" y="${y0}" width="${w}" height="${h}" fill="none" stroke="#999"/>\n`;
+  for (let d = 0; d <= xMax; d++) {
+    const x = x0 + (d / xMax) * w;
+    const label = d === 0 ? '0%' : `${(100 - 100 / 10 ** d).toFixed(Math.max(0, d - 2))}%`;
+    g += `<line x1="${x}" y1="${y0}" x2="${x}" y2="${y0 + h}" stroke="#eee"/><text x="${x}" y="${y0 + h + 16}" text-anchor="middle">${label}</text>\n`;
+  }
+  for (let e = yLo; e <= yHi; e++) {
+    const y = Y(10 ** e);
+    g += `<line x1="${x0}" y1="${y}" x2="${x0 + w}" y2="${y}" stroke="#eee"/><text x="${x0 - 6}" y="${y + 4}" text-anchor="end">${10 ** e >= 1 ? 10 ** e : (10 ** e).toFixed(-e)} ms</text>\n`;
+  }
+  g += `<text x="${x0 + w / 2}" y="${y0 + h + 34}" text-anchor="middle">percentile</text>\n`;
+  series.forEach((s, i) => {
+    const d = s.dist.filter(([p, v]) => p < 100 && v > 0).map(([p, v], j) => `${j ? 'L' : 'M'}${X(p).toFixed(1)},${Y(v).toFixed(1)}`).join('');
+    g += `<path d="${d}" fill="none" stroke="${s.color}" stroke-width="${s.width ?? 2}"${s.dash ? ` stroke-dasharray="${s.dash}"` : ''}/>\n`;
+    const ly = y0 + 14 + i * 16;
+    g += `<line x1="${x0 + 10}" y1="${ly - 4}" x2="${x0 + 34}" y2="${ly - 4}" stroke="${s.color}" stroke-width="${s.width ?? 2}"${s.dash ? ` stroke-dasharray="${s.dash}"` : ''}/><text x="${x0 + 40}" y="${ly}">${s.label}</text>\n`;
+  });
+  return g;
+}
+
+function chart(all) {
+  const w = 640;
+  const h = 380;
+  const panelH = h + 90;
+  let body = '';
+  modes.forEach((mode, m) => {
+    const data = all[mode];
+    const series = [];
+    rates.forEach((rate, i) => {
+      const color = COLORS[i % COLORS.length];
+      for (const b of brokers) {
+        const s = data.go[b]?.[rate]?.e2e;
+        if (s?.dist?.length) series.push({ label: `${b === 'kafka' ? 'Kafka' : 'Rivulet'} ${rate.toLocaleString('en-US')}/s`, dist: s.dist, color, dash: b === 'kafka' ? '6 4' : '' });
+      }
+      const f = data.floor[rate];
+      if (f?.dist?.length) series.push({ label: `floor ${rate.toLocaleString('en-US')}/s`, dist: f.dist, color, dash: '1 3', width: 1.5 });
+    });
+    body += chartPanel(`end-to-end latency, ${mode === 'fsync' ? 'fsync per batch' : 'no fsync'} (solid Rivulet, dashed Kafka ${KAFKA_VERSION}, dotted Node echo floor)`, series, 90, 40 + m * panelH, w, h);
+  });
+  const H = 40 + modes.length * panelH;
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${w + 120}" height="${H}" font-family="sans-serif" font-size="12">\n<rect width="100%" height="100%" fill="white"/>\n${body}</svg>\n`;
+}
+
+// ---------------------------------------------------------------- main
+async function main() {
+  if (!existsSync(cli)) throw new Error('dist/ is missing: run npm run build first');
+  buildClient();
+  const work = mkdtempSync(join(tmpdir(), 'rivulet-latency-'));
+  setWork(work);
+  if (brokers.includes('kafka')) ensureKafka({ benchTool: false });
+  const started = Date.now();
+  const errors = [];
+  const cases = modes.length * rates.length * runs * brokers.length;
+  let n = 0;
+
+  // The floor does not depend on the mode: measured once per rate.
+  const floors = {};
+  for (const rate of rates) {
+    try {
+      const rs = [];
+      for (let r = 0; r < runs; r++) rs.push(await floor(rate));
+      floors[rate] = combine(rs, 'roundTrip');
+      log(`floor ${rate}/s: p50 ${fmt(floors[rate].p50)} p99 ${fmt(floors[rate].p99)} p99.9 ${fmt(floors[rate].p999)} max ${fmt(floors[rate].max)} ms`);
+    } catch (e) {
+      errors.push(`floor ${rate}/s: ${String(e.message).split('\n')[0]}`);
+      log(`floor ${rate}/s FAILED: ${e.message}`);
+    }
+  }
+
+  const all = {};
+  for (const mode of modes) {
+    const data = { disk: null, floor: floors, go: {}, node: {} };
+    all[mode] = data;
+    if (mode === 'fsync') {
+      settleDisk();
+      data.disk = diskFsync(work);
+      log(`disk fsync: p50 ${fmt(data.disk.p50)} p99 ${fmt(data.disk.p99)} max ${fmt(data.disk.max)} ms over ${data.disk.count} fsyncs`);
+    }
+    const raw = {}; // broker -> rate -> [result]
+    const rawNode = {};
+    for (const rate of rates) {
+      for (let r = 0; r < runs; r++) {
+        for (const name of brokers) {
+          n++;
+          const t = Date.now();
+          settleDisk();
+          try {
+            await withBroker(name, mode, async (b) => {
+              const res = await goKafka(b, rate, 'latency');
+              ((raw[name] ??= {})[rate] ??= []).push(res);
+              log(`[${n}/${cases}] ${mode} ${rate}/s run ${r + 1}/${runs} ${name}: e2e p50 ${fmt(res.e2e.p50)} p99 ${fmt(res.e2e.p99)} p99.9 ${fmt(res.e2e.p999)} max ${fmt(res.e2e.max)} ms, `
+                + `publish p99 ${fmt(res.publish.p99)} ms, ${res.received}/${res.sent} consumed (${((Date.now() - t) / 1000).toFixed(0)} s)`);
+              if (rate === nodeRate) {
+                const nd = await nodeE2e(b, rate, 'latency-node');
+                (rawNode[name] ??= []).push(nd);
+                log(`    Node client ${name}: e2e p50 ${fmt(nd.e2e?.p50)} p99 ${fmt(nd.e2e?.p99)} p99.9 ${fmt(nd.e2e?.p999)} max ${fmt(nd.e2e?.max)} ms`);
+              }
+            });
+          } catch (e) {
+            errors.push(`${mode} ${rate}/s ${name}: ${String(e.message).split('\n')[0]}`);
+            log(`${mode} ${rate}/s ${name} FAILED: ${e.message}`);
+          }
+        }
+      }
+    }
+    for (const name of brokers) {
+      data.go[name] = {};
+      for (const rate of rates) {
+        const rs = raw[name]?.[rate] ?? [];
+        data.go[name][rate] = { publish: combine(rs, 'publish'), e2e: combine(rs, 'e2e') };
+      }
+      data.node[name] = { e2e: combine(rawNode[name] ?? [], 'e2e') };
+    }
+  }
+  const total = ((Date.now() - started) / 1000).toFixed(0);
+
+  const date = new Date().toISOString().slice(0, 10);
+  const base = `${date}-latency${quick ? '-quick' : ''}`;
+  const title = { fsync: 'fsync per batch (Kafka log.flush.interval.messages=1, Rivulet --fsync acks-all)', nofsync: 'no fsync (Kafka defaults, Rivulet --fsync never)' };
+  let md = `# Latency: Rivulet vs Apache Kafka ${KAFKA_VERSION} — ${date}${quick ? ' (--quick smoke run)' : ''}\n\n`;
+  md += `Command: \`npm run bench:latency${argv.length ? ' -- ' + argv.join(' ') : ''}\`; wall time ${total} s.\n\n`;
+  md += `Client: bench/latency/main.go (franz-go, one process producing and consuming), 1 KiB records, acks=all, ${partitions} partitions round-robin, `
+    + `open loop at a fixed rate for ${duration} s per case (the first ${warmup} s not counted); every latency counts from the time the record was due, `
+    + `so a stall anywhere (client, broker, disk) shows up rather than slowing the schedule. ${runs} run(s) per case, each on a fresh broker and data directory; `
+    + 'the median of each percentile is shown. Ratio = Rivulet / Kafka (below 1 is better for Rivulet). '
+    + '"send delay" is how late the Go client handed records to franz-go against their due time (timer wake-up, its own pauses; already inside every latency figure of its row; for the floor, the sender\'s). '
+    + `The Node client row is \`rivulet bench e2e\` at ${nodeRate.toLocaleString('en-US')} msg/s on the same broker after the Go case (it reports no p99.99). `
+    + 'The floor is the same Go client against a bare Node TCP echo server (1 KiB request, 8-byte reply): loopback plus one event loop, no protocol and no disk.\n\n';
+  for (const mode of modes) md += `## ${title[mode]}\n\n${table(mode, all[mode])}\n`;
+  md += `Chart: [${base}.svg](${base}.svg), end-to-end latency by percentile.\n\n`;
+  md += `## Machine\n\n${machine()}\n- Go client: ${spawnSync('go', ['version'], { encoding: 'utf8' }).stdout.trim()}, franz-go v1.22.3\n\n`;
+  md += 'Everything shares this machine\'s cores: broker, load client and (for Kafka) the JVM\'s own threads; compare within a run.\n';
+  if (errors.length) md += `\n## Failures\n\n${errors.map((e) => `- ${e}`).join('\n')}\n`;
+
+  const outDir = join(root, 'bench', 'results');
+  mkdirSync(outDir, { recursive: true });
+  writeFileSync(join(outDir, `${base}.md`), md);
+  writeFileSync(join(outDir, `${base}.svg`), chart(all));
+  console.log(md);
+  log(`written bench/results/${base}.md and .svg`);
+  return errors.length;
+}
+
+let code = 1;
+try {
+  code = (await main()) ? 1 : 0;
+} catch (e) {
+  console.error(e.message ?? e);
+} finally {
+  await cleanup();
+}
+process.exit(code);
