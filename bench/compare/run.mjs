@@ -29,6 +29,25 @@ const opt = (n, d) => {
   const i = argv.indexOf(n);
   return i >= 0 ? argv[i + 1] : d;
 };
+if (flag('--help') || flag('-h')) {
+  process.stdout.write(`npm run bench:compare [-- options]
+
+Rivulet and Apache Kafka side by side on this machine, in one run, with the same clients
+(Kafka's own perf tools, a Java client tool, a Node driver); every case on a fresh broker.
+
+  --quick              small counts: a smoke run of a minute or two
+  --runs N             runs per case; the table shows medians (default 1)
+  --only w1,...,w6     workloads: w1 fixed-rate latency, w2 max throughput, w3 100 partitions
+                       with 4 producers and 4 grouped consumers, w4 keyed small records,
+                       w5 start to first acknowledged produce, w6 transactions (default all)
+  --modes fsync,nofsync  fsync per batch (Kafka log.flush.interval.messages=1, Rivulet
+                       --fsync acks-all) and/or none (Kafka defaults, Rivulet --fsync never)
+  --verbose            the tools' output as they run
+
+Writes bench/results/<date>-compare-kafka-<version>[-quick].md and prints the table.
+`);
+  process.exit(0);
+}
 const quick = flag('--quick');
 const runs = Number(opt('--runs', '1'));
 const only = opt('--only', 'w1,w2,w3,w4,w5,w6').split(',');
