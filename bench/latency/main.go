@@ -23,9 +23,11 @@ import (
 	"math"
 	"net"
 	"os"
+	"runtime"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
@@ -139,8 +141,18 @@ func main() {
 	}
 }
 
+// sleep waits d on this goroutine's own OS thread with nanosleep: Go's time.Sleep parks on the
+// runtime's poller, whose wake-ups come up to a millisecond late, which would count as latency.
+func sleep(d time.Duration) {
+	ts := syscall.NsecToTimespec(int64(d))
+	for syscall.Nanosleep(&ts, &ts) == syscall.EINTR {
+	}
+}
+
 // schedule calls send(i, due) for every record due by now, sleeping until the next one is due.
 func schedule(start time.Time, rate int, duration, warmup time.Duration, r *result, send func(i int64, due time.Duration)) int64 {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
 	late := newHist()
 	defer func() { s := late.summary(); r.SendDelay = &s }()
 	period := float64(time.Second) / float64(rate)
@@ -150,7 +162,7 @@ func schedule(start time.Time, rate int, duration, warmup time.Duration, r *resu
 		now := time.Since(start)
 		due := time.Duration(float64(i) * period)
 		if due > now {
-			time.Sleep(due - now)
+			sleep(due - now)
 			continue
 		}
 		if l := float64(now-due) / 1e6; l > r.MaxBehindMs {
