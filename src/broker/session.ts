@@ -1,6 +1,7 @@
 // What the broker knows about one client connection, apart from its bytes: which listener
 // it came in on, who the peer is and, once security exists, who it authenticated as.
 // Handlers see the session (never the socket); the gate in gate.ts reads it before dispatch.
+import { WaitList } from './wait-list.js';
 
 /** The principal of a connection that has not authenticated, as Kafka names it. */
 export const ANONYMOUS = 'User:ANONYMOUS';
@@ -21,8 +22,8 @@ export class Session {
   /** The SASL mechanism the client asked for in SaslHandshake; null before it asks. */
   saslMechanism: string | null;
   closed: boolean;
-  /** Called once when the connection closes, so parked requests can give up early. */
-  readonly closeListeners: Set<() => void>;
+  /** Woken once when the connection closes, so parked requests can give up early. */
+  readonly closeWaiters: WaitList;
 
   constructor(listener: string, peerAddress: string, peerPort: number) {
     this.listener = listener;
@@ -34,14 +35,13 @@ export class Session {
     this.authenticated = true;
     this.saslMechanism = null;
     this.closed = false;
-    this.closeListeners = new Set();
+    this.closeWaiters = new WaitList();
   }
 
   /** Marks the session closed and tells every listener, once. */
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    for (const l of [...this.closeListeners]) l();
-    this.closeListeners.clear();
+    this.closeWaiters.wakeAll();
   }
 }

@@ -9,6 +9,7 @@ import { CatalogWriter, RivuletError, type Catalog, type TopicRecord } from './m
 import { effectiveTopicConfigs, logConfigFrom, visibleWhenFor } from './topic-config.js';
 import type { BrokerConfig } from './config.js';
 import type { Logger } from './logger.js';
+import { WaitList } from './wait-list.js';
 
 const LEGAL_NAME = /^[a-zA-Z0-9._-]+$/;
 const MAX_NAME_LENGTH = 249;
@@ -46,14 +47,14 @@ export class Partition {
   readonly topic: Topic;
   readonly index: number;
   readonly log: Log;
-  /** Parked fetches and other listeners, called when the high watermark moves or the partition goes away. */
-  readonly waiters: Set<() => void>;
+  /** Parked fetches, woken when the high watermark moves or the partition goes away. */
+  readonly waiters: WaitList;
 
   constructor(topic: Topic, index: number, log: Log) {
     this.topic = topic;
     this.index = index;
     this.log = log;
-    this.waiters = new Set();
+    this.waiters = new WaitList();
     log.advanceListeners.add(() => this.wake());
   }
 
@@ -63,8 +64,7 @@ export class Partition {
   }
 
   wake(): void {
-    if (this.waiters.size === 0) return;
-    for (const w of [...this.waiters]) w();
+    this.waiters.wakeAll();
   }
 }
 

@@ -1,7 +1,8 @@
 // The few file operations the log performs, behind a small interface so tests can count
 // fsyncs and inject failures (ENOSPC, EIO) without touching a real disk's behaviour.
-// Everything is async: file I/O runs on libuv's thread pool, never on the event loop.
+// File I/O runs on libuv's thread pool, except small writes (see SYNC_WRITE_MAX_BYTES).
 
+import { writevSync } from 'node:fs';
 import { open, readFile, readdir, rename, rm, stat, unlink, mkdir, type FileHandle } from 'node:fs/promises';
 
 /** An open segment or index file. Positions are absolute; no file uses O_APPEND (Linux ignores positions then). */
@@ -45,12 +46,25 @@ export interface FileOps {
   syncDir(path: string): Promise<void>;
 }
 
+/**
+ * Writes up to this size go to the page cache straight from the event loop. A small write
+ * there costs a few microseconds; through the thread pool it costs a thread wake-up and a
+ * loop wake-up, which at thousands of small produce requests a second took a fifth of the
+ * broker's CPU and, on a busy machine, queued the loop behind the pool's threads (measured
+ * with `npm run bench:latency`: about 18% less broker CPU and a lower p99 at 5,000 msg/s).
+ * Larger writes stay on the pool, where they overlap with the loop's work. fsyncs always do.
+ */
+export const SYNC_WRITE_MAX_BYTES = 64 * 1024;
+
 class NodeLogFile implements LogFile {
   private readonly fh: FileHandle;
   constructor(fh: FileHandle) {
     this.fh = fh;
   }
   async writev(buffers: Buffer[], position: number): Promise<number> {
+    let total = 0;
+    for (const b of buffers) total += b.length;
+    if (total <= SYNC_WRITE_MAX_BYTES) return writevSync(this.fh.fd, buffers, position);
     return (await this.fh.writev(buffers, position)).bytesWritten;
   }
   async read(into: Buffer, offset: number, length: number, position: number): Promise<number> {

@@ -638,7 +638,7 @@ export class PartitionLog {
         for (let p = 0; p < w.buf.length; ) {
           const size = batchSize(w.buf, p);
           const base = batchBaseOffset(w.buf, p);
-          this.cache.push(base, base + lastOffsetDelta(w.buf, p) + 1, w.buf.subarray(p, p + size));
+          this.cache.push(base, base + lastOffsetDelta(w.buf, p) + 1, w.buf, p, size);
           p += size;
         }
       }

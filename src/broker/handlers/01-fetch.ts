@@ -16,6 +16,7 @@ import { ErrorCode } from '../../protocol/errors.js';
 import { ZERO_UUID } from '../../protocol/reader.js';
 import { recordsLength } from '../../protocol/writer.js';
 import type { Partition } from '../topics.js';
+import type { Waiter } from '../wait-list.js';
 import { storageErrorCode } from './common.js';
 import { fetchServer } from '../../protocol/generated/fetch.js';
 import { BATCH_HEADER_SIZE, baseOffset, batchSize, lastOffsetDelta } from '../../protocol/record-batch.js';
@@ -204,26 +205,37 @@ function endOfBatches(batches: readonly Buffer[]): number {
   return end;
 }
 
+/** A Fetch parked until data arrives on one of its partitions, its connection closes or its wait is over. */
+class ParkedFetch implements Waiter {
+  finished = false;
+  private readonly ctx: RequestContext;
+  private readonly parkedAt: number;
+  private readonly resolve: () => void;
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(ctx: RequestContext, ms: number, resolve: () => void) {
+    this.ctx = ctx;
+    this.resolve = resolve;
+    this.parkedAt = performance.now();
+    ctx.metrics.fetchParked++;
+    this.timer = setTimeout(() => this.wake(), ms);
+  }
+
+  wake(): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.ctx.metrics.fetchParked--;
+    this.ctx.parkedMs += performance.now() - this.parkedAt;
+    clearTimeout(this.timer);
+    this.resolve();
+  }
+}
+
 function waitForAppend(ctx: RequestContext, items: Item[], ms: number): Promise<void> {
-  const metrics = ctx.metrics;
   return new Promise((resolve) => {
-    let parked = true;
-    metrics.fetchParked++;
-    const parkedAt = performance.now();
-    const done = (): void => {
-      if (parked) {
-        parked = false;
-        metrics.fetchParked--;
-        ctx.parkedMs += performance.now() - parkedAt;
-      }
-      clearTimeout(timer);
-      for (const it of items) it.partition!.waiters.delete(done);
-      ctx.session.closeListeners.delete(done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    for (const it of items) it.partition!.waiters.add(done);
-    ctx.session.closeListeners.add(done);
+    const parked = new ParkedFetch(ctx, ms, resolve);
+    for (const it of items) it.partition!.waiters.add(parked);
+    ctx.session.closeWaiters.add(parked);
   });
 }
 

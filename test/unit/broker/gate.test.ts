@@ -17,13 +17,13 @@ test('the gate refuses a session that has not authenticated, naming the API and 
   assert.match(refusal(s, ApiKey.Metadata) ?? '', /API key 3 before authentication on listener SASL_PLAINTEXT/);
 });
 
-test('closing a session tells each close listener once', () => {
+test('closing a session wakes each close waiter once', () => {
   const s = new Session('PLAINTEXT', '::1', 1);
   let calls = 0;
-  s.closeListeners.add(() => calls++);
+  s.closeWaiters.add({ finished: false, wake: () => calls++ });
   s.close();
   s.close();
   assert.equal(calls, 1);
   assert.equal(s.closed, true);
-  assert.equal(s.closeListeners.size, 0);
+  assert.equal(s.closeWaiters.length, 0);
 });
