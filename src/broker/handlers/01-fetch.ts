@@ -31,10 +31,6 @@ interface Item {
 }
 
 const NO_RECORDS: readonly Buffer[] = [];
-// Tagged fields at their defaults (so left out of the answer): shared by every partition, never changed.
-const NO_DIVERGING_EPOCH = Object.freeze({ epoch: -1, endOffset: -1 });
-const NO_CURRENT_LEADER = Object.freeze({ leaderId: -1, leaderEpoch: -1 });
-const NO_SNAPSHOT_ID = Object.freeze({ endOffset: -1, epoch: -1 });
 
 function emptyPartition(index: number, errorCode: number): FetchResponsePartitionData {
   return {
@@ -43,9 +39,11 @@ function emptyPartition(index: number, errorCode: number): FetchResponsePartitio
     highWatermark: -1,
     lastStableOffset: -1,
     logStartOffset: -1,
-    divergingEpoch: NO_DIVERGING_EPOCH,
-    currentLeader: NO_CURRENT_LEADER,
-    snapshotId: NO_SNAPSHOT_ID,
+    // Tagged fields left out of the answer (their defaults); undefined rather than a default
+    // object, so the encoder need not compare them field by field for every partition.
+    divergingEpoch: undefined,
+    currentLeader: undefined,
+    snapshotId: undefined,
     abortedTransactions: null,
     preferredReadReplica: -1,
     records: NO_RECORDS,
