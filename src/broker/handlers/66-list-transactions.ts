@@ -31,7 +31,10 @@ export const MAX_PATTERN_CHARS = 1024;
 export const MAX_PATTERN_PROGRAM = 2048;
 
 const stateKey = (s: string): string => s.toLowerCase().replace(/[^a-z]/g, '');
-const STATES = new Map(Object.values(TxnState).map((s) => [stateKey(s), s]));
+const STATES = new Map<string, TxnState | null>(Object.values(TxnState).map((s) => [stateKey(s), s]));
+// Kafka's TransactionState.fromName knows PrepareEpochFence, so it is no unknown filter; this
+// broker never stores the state (a fencing abort is PrepareAbort), so it matches nothing.
+STATES.set(stateKey('PrepareEpochFence'), null);
 
 // Loaded with the first pattern: most brokers never see one, and start-up need not parse it.
 let re2: Promise<typeof import('re2js')> | null = null;
@@ -66,9 +69,9 @@ async function handle(ctx: RequestContext, req: ListTransactionsRequest): Promis
   for (const s of req.stateFilters) {
     const known = STATES.get(stateKey(s));
     if (known === undefined) unknownStateFilters.push(s);
-    else states.add(known);
+    else if (known !== null) states.add(known);
   }
-  // Only unknown names: nothing can match (Kafka answers no transactions then, too).
+  // No name of a state that occurs (unknown ones, PrepareEpochFence): nothing can match (Kafka answers no transactions then, too).
   if (req.stateFilters.length > 0 && states.size === 0) return { ...answer(ErrorCode.NONE), unknownStateFilters };
   const producerIds = new Set(req.producerIdFilters);
   const duration = req.durationFilter ?? -1;
