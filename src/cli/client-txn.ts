@@ -262,6 +262,7 @@ async function listAll(admin: Admin, states: string[], producerIds: bigint[], mi
   for (const node of await brokers(admin)) {
     const r = await call<ListResponse>(api, await connectionTo(admin, node), ...args);
     if (r.errorCode === 128) throw usageError(`--pattern "${pattern}" is not a regular expression broker ${node.nodeId} accepts (INVALID_REGULAR_EXPRESSION).`);
+    if (r.errorCode === 42 && pattern !== null) throw usageError(`broker ${node.nodeId} refused the request (INVALID_REQUEST); Rivulet brokers answer so to a --pattern longer than 1024 characters.`);
     if (r.errorCode !== 0) throw new CliError(`broker ${node.nodeId} could not list its transactions: error code ${r.errorCode}${r.errorCode === 15 ? ' (COORDINATOR_NOT_AVAILABLE: it is still starting)' : ''}.`);
     for (const t of r.transactionStates) out.push({ transactionalId: t.transactionalId, coordinator: node.nodeId, producerId: num(t.producerId), state: t.transactionState });
   }
@@ -271,8 +272,10 @@ async function listAll(admin: Admin, states: string[], producerIds: bigint[], mi
 export async function listTransactions(o: ListFlags): Promise<number> {
   const states = parseStates(o.state);
   if (o.pattern !== undefined) {
+    // Brokers compile it with RE2 (Kafka with RE2/J), not JavaScript's syntax: check it the same way.
+    const { RE2JS } = await import('re2js');
     try {
-      new RegExp(o.pattern);
+      RE2JS.compile(o.pattern);
     } catch (e) {
       throw usageError(`--pattern "${o.pattern}" is not a regular expression: ${(e as Error).message}.`);
     }

@@ -25,7 +25,7 @@ export function registerTxnCommands(program: Command): void {
     .option('--state <states>', `only these states, comma-separated (${STATES})`)
     .option('--min-duration-ms <n>', 'only transactions open longer than this many milliseconds', intParser('--min-duration-ms', 0))
     .option('--producer-id <id>', 'only the transactional id holding this producer id (repeatable)', producerIds, [])
-    .option('--pattern <regex>', 'only transactional ids the whole of which match this regular expression')
+    .option('--pattern <regex>', 'only transactional ids the whole of which match this regular expression (RE2 syntax, as brokers use)')
     .option('--json', 'print a JSON array of {transactionalId, coordinator, producerId, state}')
     .action((o: ListFlags) => runClientAction(o.bootstrapServer, async () => (await impl()).listTransactions(o)));
 

@@ -21,6 +21,8 @@ import { ChangeLog, type ChangeLogOptions } from '../internal/change-log.js';
 import type { OffsetStore } from '../groups/offset-store.js';
 import type { Logger } from '../logger.js';
 
+// The states stored. Kafka has one more, PrepareEpochFence; here a fencing abort is stored as
+// PrepareAbort with the bumped epoch, so it never occurs (ListTransactions still takes the name).
 export const TxnState = {
   Empty: 'Empty',
   Ongoing: 'Ongoing',
@@ -28,7 +30,6 @@ export const TxnState = {
   PrepareAbort: 'PrepareAbort',
   CompleteCommit: 'CompleteCommit',
   CompleteAbort: 'CompleteAbort',
-  PrepareEpochFence: 'PrepareEpochFence',
   Dead: 'Dead',
 } as const;
 export type TxnState = (typeof TxnState)[keyof typeof TxnState];
@@ -251,7 +252,7 @@ export class TransactionCoordinator {
   private producerCheck(t: TxnRecord | undefined, producerId: number, epoch: number): number {
     if (t === undefined || t.producerId !== producerId) return ErrorCode.INVALID_PRODUCER_ID_MAPPING;
     if (t.producerEpoch !== epoch) return ErrorCode.PRODUCER_FENCED;
-    if (t.state === TxnState.PrepareCommit || t.state === TxnState.PrepareAbort || t.state === TxnState.PrepareEpochFence) return ErrorCode.CONCURRENT_TRANSACTIONS;
+    if (t.state === TxnState.PrepareCommit || t.state === TxnState.PrepareAbort) return ErrorCode.CONCURRENT_TRANSACTIONS;
     if (t.state === TxnState.Dead) return ErrorCode.INVALID_PRODUCER_ID_MAPPING;
     return ErrorCode.NONE;
   }
@@ -508,7 +509,7 @@ export class TransactionCoordinator {
 }
 
 function isOpen(s: TxnState): boolean {
-  return s === TxnState.Ongoing || s === TxnState.PrepareCommit || s === TxnState.PrepareAbort || s === TxnState.PrepareEpochFence;
+  return s === TxnState.Ongoing || s === TxnState.PrepareCommit || s === TxnState.PrepareAbort;
 }
 
 function isComplete(s: TxnState): boolean {
