@@ -344,6 +344,7 @@ export class Broker implements ConnectionHost, ClusterView {
       } catch (e) {
         this.logger.warn('committed-offsets log not closed cleanly; the next start recovers it', { error: e });
       }
+      this.metrics.close();
       this.logger.info('broker stopped');
     })();
     return this.stopping;

@@ -1,8 +1,9 @@
 // /metrics after traffic: per-API request counters and latency histograms, batch sizes,
 // fsync times, parked fetches, per-partition offsets and sizes, consumer-group offsets,
 // lag and members under kafka_exporter's names, and series of a deleted topic going
-// away. Then the Grafana dashboard: it parses, uses a templated data source, and every
-// metric its queries name is in a real scrape. No assertion depends on wall-clock time.
+// away; GC pauses and event-loop delay recorded from broker start, before any scrape.
+// Then the Grafana dashboard: it parses, uses a templated data source, and every metric
+// its queries name is in a real scrape. No assertion depends on wall-clock time.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -52,6 +53,9 @@ const records = (n: number, tag: string) => buildBatch(Array.from({ length: n },
 
 
 const diff = (a: Scrape, b: Scrape, series: string) => (b.get(series) ?? 0) - (a.get(series) ?? 0);
+const GC_KINDS = ['minor', 'major', 'incremental', 'weakcb'];
+/** GC pauses counted over every kind. */
+const gcCount = (s: Scrape) => GC_KINDS.reduce((n, kind) => n + (s.get(`rivulet_gc_pause_seconds_count{kind="${kind}"}`) ?? 0), 0);
 const P = (p: number) => `topic="${TOPIC}",partition="${p}"`;
 
 /** High watermarks and log bytes per partition, as produced by the first test. */
@@ -129,6 +133,44 @@ test('produce and fetch move the request, byte, batch, fsync and parked-fetch fa
   c.close();
 });
 
+test('GC pauses and event-loop delay are recorded from broker start: the first scrape after load shows them', async () => {
+  // A broker of its own, never scraped before the load.
+  const fresh = await startBroker();
+  try {
+    const c = await WireClient.connect(fresh.port);
+    const T = 'metrics-first-scrape';
+    assert.equal((await c.request(ApiKey.CreateTopics, 7, createTopicsBody(T, 1))).topics[0].errorCode, 0);
+    // Decoded requests and responses are garbage the broker collects: about 1 MB of young
+    // generation per 50 rounds here, a few minor GCs in all (an idle broker has none).
+    let end = 0;
+    for (let i = 0; i < 200; i++) {
+      const res = await produce(c, T, [[0, records(200, `f${i}`)]]);
+      assert.equal(res.responses[0].partitionResponses[0].errorCode, 0);
+      const got = await c.request(ApiKey.Fetch, 12, fetchBody(T, { partition: 0, offset: end, maxWaitMs: 0 }));
+      assert.equal(got.responses[0].partitions[0].errorCode, 0);
+      end += 200;
+    }
+    c.close();
+    const s = await scrapeMetrics(fresh.httpPort);
+    assert.equal(s.must(`kafka_topic_partition_current_offset{topic="${T}",partition="0"}`), end, 'the load reached the broker');
+    assert.equal(s.types.get('rivulet_gc_pause_seconds'), 'histogram');
+    assert.ok(gcCount(s) > 0, 'GC pauses before the first scrape are counted');
+    for (const kind of GC_KINDS) checkHistogram(s, 'rivulet_gc_pause_seconds', `kind="${kind}"`);
+    assert.ok(s.must('rivulet_gc_pause_seconds_sum{kind="minor"}') > 0 || s.must('rivulet_gc_pause_seconds_sum{kind="major"}') > 0, 'pause time is summed');
+    assert.equal(s.types.get('rivulet_event_loop_delay_seconds'), 'histogram');
+    assert.ok(s.must('rivulet_event_loop_delay_seconds_count') > 0, 'event-loop delay sampled before the first scrape');
+    checkHistogram(s, 'rivulet_event_loop_delay_seconds', '');
+    assert.ok(s.must('rivulet_event_loop_delay_max_seconds') >= 0);
+    // Cumulative: a second scrape never shows fewer samples or pauses.
+    const s2 = await scrapeMetrics(fresh.httpPort);
+    assert.ok(s2.must('rivulet_event_loop_delay_seconds_count') >= s.must('rivulet_event_loop_delay_seconds_count'));
+    assert.ok(gcCount(s2) >= gcCount(s));
+    checkHistogram(s2, 'rivulet_event_loop_delay_seconds', '');
+  } finally {
+    await fresh.cleanup();
+  }
+});
+
 test('latency attribution: request stages, log writes and fsyncs, and GC pauses move under load', async () => {
   const c = await WireClient.connect(broker.port);
   const T = 'metrics-stages';
@@ -136,11 +178,11 @@ test('latency attribution: request stages, log writes and fsyncs, and GC pauses 
   assert.equal(created.topics[0].errorCode, 0);
   let end1 = 0;
   const stage = (api: string, st: string, what: 'count' | 'sum') => `rivulet_request_stage_seconds_${what}{api="${api}",stage="${st}"}`;
-  const gcCount = (s: Scrape) => [...s.values].filter(([k]) => k.startsWith('rivulet_nodejs_gc_duration_seconds_count')).reduce((n, [, v]) => n + v, 0);
   const s0 = await scrape();
   assert.equal(s0.types.get('rivulet_request_stage_seconds'), 'histogram');
   assert.equal(s0.types.get('rivulet_log_write_duration_seconds'), 'histogram');
-  assert.equal(s0.types.get('rivulet_nodejs_gc_duration_seconds'), 'histogram', 'GC pauses are exported');
+  assert.equal(s0.types.get('rivulet_gc_pause_seconds'), 'histogram', 'GC pauses are exported');
+  assert.equal(s0.types.get('rivulet_event_loop_delay_seconds'), 'histogram', 'event-loop delay is exported');
 
   // Produce traffic: decoded requests and their responses are heap objects the broker's GC collects.
   const N = 40;
@@ -183,15 +225,15 @@ test('latency attribution: request stages, log writes and fsyncs, and GC pauses 
   assert.ok(diff(s0, s1, 'rivulet_log_fsync_duration_seconds_count') > 0, 'acks=all produces fsync');
   assert.ok(gcCount(s1) >= gcCount(s0), 'GC pause counts never go down');
   for (const [k] of s1.values) {
-    const m = /^rivulet_nodejs_gc_duration_seconds_count\{kind="(\w+)"\}$/.exec(k);
-    if (m === null) continue;
-    assert.ok(['major', 'minor', 'incremental', 'weakcb'].includes(m[1]!), `GC kind ${m[1]}`);
-    // prom-client prints le first: {le="...",kind="..."}.
-    const buckets = [...s1.values].filter(([k2]) => k2.startsWith('rivulet_nodejs_gc_duration_seconds_bucket{le=') && k2.endsWith(`,kind="${m[1]}"}`)).map(([, v]) => v);
-    assert.ok(buckets.length > 10, `fine GC buckets for ${m[1]}`);
-    for (let i = 1; i < buckets.length; i++) assert.ok(buckets[i]! >= buckets[i - 1]!, 'GC buckets are cumulative');
-    assert.equal(buckets[buckets.length - 1], s1.must(k), '+Inf bucket equals _count');
+    const m = /^rivulet_gc_pause_seconds_count\{kind="(\w+)"\}$/.exec(k);
+    if (m !== null) assert.ok(GC_KINDS.includes(m[1]!), `GC kind ${m[1]}`);
   }
+  for (const kind of GC_KINDS) {
+    checkHistogram(s1, 'rivulet_gc_pause_seconds', `kind="${kind}"`);
+    assert.ok(s1.values.has(`rivulet_gc_pause_seconds_bucket{kind="${kind}",le="0.00005"}`), `GC buckets for ${kind} start at 50 µs`);
+  }
+  assert.ok(diff(s0, s1, 'rivulet_event_loop_delay_seconds_count') >= 0, 'event-loop delay samples never go down');
+  checkHistogram(s1, 'rivulet_event_loop_delay_seconds', '');
 });
 
 test('a kafkajs group: committed offsets, lag, members and its parked fetch', async () => {
@@ -264,10 +306,12 @@ test('series of a deleted topic go away', async () => {
 
 test('process families: event loop delay and utilization, memory', async () => {
   const s = await scrape();
-  for (const name of ['rivulet_nodejs_eventloop_lag_seconds', 'rivulet_nodejs_eventloop_lag_p50_seconds', 'rivulet_nodejs_eventloop_lag_p99_seconds', 'rivulet_nodejs_eventloop_lag_max_seconds']) {
-    assert.equal(s.types.get(name), 'gauge', `${name} is exposed`);
-    const v = s.must(name);
-    assert.ok(Number.isFinite(v) && v >= 0, `${name} is a measured delay (${v})`);
+  checkHistogram(s, 'rivulet_event_loop_delay_seconds', '');
+  assert.ok(s.values.has('rivulet_event_loop_delay_seconds_bucket{le="0.0001"}'), 'event-loop delay buckets start at 100 µs');
+  const max = s.must('rivulet_event_loop_delay_max_seconds');
+  assert.ok(Number.isFinite(max) && max >= 0, `the longest delay is a measured delay (${max})`);
+  for (const name of ['rivulet_nodejs_gc_duration_seconds', 'rivulet_nodejs_eventloop_lag_seconds', 'rivulet_nodejs_eventloop_lag_p99_seconds', 'rivulet_nodejs_eventloop_lag_max_seconds']) {
+    assert.equal(s.types.get(name), undefined, `prom-client's ${name} is replaced by the broker's own family`);
   }
   const elu = s.must('rivulet_event_loop_utilization');
   assert.ok(elu >= 0 && elu <= 1, `utilization ${elu} is a share`);
@@ -311,8 +355,8 @@ test('the Grafana dashboard parses, uses a templated data source, and queries on
   for (const q of queries) for (const m of q.matchAll(/\b((?:rivulet|kafka)_[a-zA-Z0-9_]+)/g)) used.add(m[1]!);
   for (const want of [
     'rivulet_topic_bytes_in_total', 'rivulet_topic_bytes_out_total', 'rivulet_request_duration_seconds_bucket', 'kafka_consumergroup_lag_sum', 'rivulet_log_fsync_duration_seconds_bucket',
-    'rivulet_request_stage_seconds_bucket', 'rivulet_log_write_duration_seconds_bucket', 'rivulet_nodejs_gc_duration_seconds_bucket', 'rivulet_nodejs_gc_duration_seconds_count',
-    'rivulet_nodejs_eventloop_lag_p99_seconds', 'rivulet_nodejs_eventloop_lag_max_seconds',
+    'rivulet_request_stage_seconds_bucket', 'rivulet_log_write_duration_seconds_bucket', 'rivulet_gc_pause_seconds_bucket', 'rivulet_gc_pause_seconds_count',
+    'rivulet_gc_pause_seconds_sum', 'rivulet_event_loop_delay_seconds_bucket', 'rivulet_event_loop_delay_max_seconds',
   ]) {
     assert.ok(used.has(want), `the dashboard shows ${want}`);
   }
