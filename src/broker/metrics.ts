@@ -195,6 +195,8 @@ export class BrokerMetrics {
   fetchSessions = 0;
   /** Fetch sessions evicted to make room for new ones. */
   readonly fetchSessionEvictions = new PlainCounter();
+  /** Incremental fetches served within a session: with full fetches counted by API, how much clients use sessions. */
+  readonly fetchIncremental = new PlainCounter();
   /** Transactions completed, by outcome. */
   readonly transactionsCommitted = new PlainCounter();
   readonly transactionsAborted = new PlainCounter();
@@ -345,6 +347,7 @@ export class BrokerMetrics {
         this.set(self.fetchSessions);
       },
     });
+    counterOf('rivulet_fetch_incremental_total', 'Incremental Fetch requests served within a fetch session (the rest of rivulet_requests_total{api="Fetch"} are full fetches or session errors)', () => self.fetchIncremental.value);
     counterOf('rivulet_fetch_session_evictions_total', 'Fetch sessions evicted to make room for new ones (min.incremental.fetch.session.eviction.ms)', () => self.fetchSessionEvictions.value);
 
     // --- data

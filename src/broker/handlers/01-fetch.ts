@@ -122,6 +122,7 @@ async function handle(ctx: RequestContext, req: FetchRequest): Promise<FetchResp
   }
   cache.touch(session, Date.now());
   session.epoch = nextEpoch(session.epoch);
+  ctx.metrics.fetchIncremental.inc();
   let finished!: () => void;
   session.running = new Promise<void>((resolve) => (finished = resolve));
   try {
