@@ -202,17 +202,24 @@ export class FetchSession {
   }
 
   /**
-   * Moves the partitions that returned records to the end of the order, keeping the relative
-   * order of both groups (Kafka's IncrementalFetchContext does the same per partition).
+   * Once an answer is built: moves the partitions that returned records to the end of the
+   * order, keeping the relative order of both groups (Kafka's IncrementalFetchContext does the
+   * same per partition), and lets go of the records, which the answer holds; a session kept
+   * between fetches (or abandoned) must not keep its last answer's buffers alive.
    */
-  rotate(): void {
+  release(): void {
     const order = this.order;
     let moved: FetchPartition[] | null = null;
     let w = 0;
     for (let i = 0; i < order.length; i++) {
       const p = order[i]!;
-      if (p.records.length > 0) (moved ??= []).push(p);
-      else order[w++] = p;
+      if (p.records.length > 0) {
+        (moved ??= []).push(p);
+        p.records = NO_RECORDS;
+        p.abortedTransactions = null;
+      } else {
+        order[w++] = p;
+      }
     }
     if (moved === null) return;
     for (const p of moved) order[w++] = p;

@@ -90,16 +90,21 @@ async function handle(ctx: RequestContext, req: FetchRequest): Promise<FetchResp
     }
     const items = requestPartitions(ctx, req, usesTopicIds);
     await fetchInto(ctx, req, items, null);
+    const responses = topicResponses(items, usesTopicIds, null);
     let id = INVALID_SESSION_ID;
     if (epoch === INITIAL_EPOCH) {
       const session = cache.maybeCreate(Date.now(), principal, usesTopicIds, items);
       if (session !== null) {
         id = session.id;
         // What this answer tells the client is what the session's next answers compare with.
-        for (const it of session.order) it.mustRespond();
+        for (const it of session.order) {
+          it.mustRespond();
+          it.records = NO_RECORDS;
+          it.abortedTransactions = null;
+        }
       }
     }
-    return answer(ErrorCode.NONE, id, topicResponses(items, usesTopicIds, null));
+    return answer(ErrorCode.NONE, id, responses);
   }
 
   const session = cache.get(sessionId);
@@ -128,7 +133,7 @@ async function handle(ctx: RequestContext, req: FetchRequest): Promise<FetchResp
   try {
     await fetchInto(ctx, req, session.order, session);
     const responses = topicResponses(session.order, usesTopicIds, mustRespond);
-    session.rotate();
+    session.release();
     return answer(ErrorCode.NONE, session.id, responses);
   } finally {
     session.running = null;

@@ -82,7 +82,7 @@ describe('FetchSessionCache', () => {
 });
 
 describe('FetchSession', () => {
-  test('partitions are found by topic and index, forgotten, and rotated with their order kept', () => {
+  test('partitions are found by topic and index, forgotten, and rotated with their order kept, their records let go', () => {
     const s = new FetchSession(1, 'User:a', false, 0, parts(4));
     assert.equal(s.size, 4);
     assert.equal(s.find('t', 2)!.index, 2);
@@ -92,8 +92,9 @@ describe('FetchSession', () => {
     assert.deepEqual(s.order.map((p) => `${p.topicName}-${p.index}`), ['t-0', 't-2', 't-3', 'u-0']);
     s.order[0]!.records = [Buffer.alloc(1)];
     s.order[2]!.records = [Buffer.alloc(1)];
-    s.rotate();
+    s.release();
     assert.deepEqual(s.order.map((p) => `${p.topicName}-${p.index}`), ['t-2', 'u-0', 't-0', 't-3']);
+    for (const p of s.order) assert.equal(p.records.length, 0);
   });
 
   test('duplicate partitions of a full fetch join once', () => {
@@ -198,5 +199,6 @@ describe('the Fetch handler\'s session contexts', () => {
     const res = await fetch(s.id, 1);
     assert.deepEqual(res.responses.flatMap((t: any) => t.partitions.map((x: any) => x.partitionIndex)), [0]);
     assert.deepEqual(s.order.map((x) => x.index), [1, 2, 0]);
+    assert.ok(s.order.every((x) => x.records.length === 0), 'the session keeps no records between fetches');
   });
 });
