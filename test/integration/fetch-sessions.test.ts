@@ -280,6 +280,8 @@ test('max.incremental.fetch.session.cache.slots=0 grants no sessions', async () 
     const res = await sessionFetch(k, { sessionId: 0, epoch: 0, topics: [[id, at(0, [0])]] });
     assert.equal(res.errorCode, ErrorCode.NONE);
     assert.equal(res.sessionId, 0);
+    const described = await k.request(ApiKey.DescribeConfigs, 4, { resources: [{ resourceType: 4, resourceName: '0', configurationKeys: ['max.incremental.fetch.session.cache.slots', 'min.incremental.fetch.session.eviction.ms'] }], includeSynonyms: false, includeDocumentation: false });
+    assert.deepEqual(described.results[0].configs.map((e: any) => [e.name, e.value]), [['max.incremental.fetch.session.cache.slots', '0'], ['min.incremental.fetch.session.eviction.ms', '120000']]);
   } finally {
     k.close();
     await none.cleanup();
