@@ -256,13 +256,6 @@ export class FetchSessionCache {
     return this.sessions.size;
   }
 
-  /** Partitions held by all sessions. */
-  partitions(): number {
-    let n = 0;
-    for (const s of this.sessions.values()) n += s.size;
-    return n;
-  }
-
   get(id: number): FetchSession | undefined {
     return this.sessions.get(id);
   }
