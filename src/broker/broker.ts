@@ -15,6 +15,7 @@ import type { OpenLog } from '../storage/log.js';
 import { GroupCoordinator } from './groups/coordinator.js';
 import { OffsetStore } from './groups/offset-store.js';
 import { TransactionCoordinator } from './txn/coordinator.js';
+import { FetchSessionCache } from './fetch-sessions.js';
 import { buildControlBatch } from '../protocol/control-batch.js';
 import { FsyncPolicy } from './config.js';
 import { visibleWhenFor } from './topic-config.js';
@@ -52,6 +53,8 @@ export class Broker implements ConnectionHost, ClusterView {
   groups!: GroupCoordinator;
   /** Set once start() has replayed the transaction state. */
   txns!: TransactionCoordinator;
+  /** Fetch sessions (KIP-227) of every connection. */
+  readonly fetchSessions: FetchSessionCache;
   /** What handlers may use; set by start() once the group coordinator exists. */
   services!: BrokerServices;
   clusterId = '';
@@ -100,6 +103,7 @@ export class Broker implements ConnectionHost, ClusterView {
         return log;
       });
     this.topics = new TopicRegistry(config, this.openLog, this.logger);
+    this.fetchSessions = new FetchSessionCache(config.fetchSessionCacheSlots, config.fetchSessionEvictionMs, this.metrics);
     this.handlers = handlerTable;
     this.nodeId = config.nodeId;
     this.metrics.attach(this);
@@ -113,7 +117,7 @@ export class Broker implements ConnectionHost, ClusterView {
     await this.topics.load(await loadCatalog(this.config.dataDir));
     await this.startGroups();
     await this.startTransactions();
-    this.services = { config: this.config, logger: this.logger, metrics: this.metrics, topics: this.topics, groups: this.groups, txns: this.txns, cluster: this };
+    this.services = { config: this.config, logger: this.logger, metrics: this.metrics, topics: this.topics, groups: this.groups, txns: this.txns, cluster: this, fetchSessions: this.fetchSessions };
     this.server = createServer({ noDelay: true }, (s) => this.accept(s));
     await new Promise<void>((resolve, reject) => {
       this.server!.once('error', reject);

@@ -47,6 +47,10 @@ export interface BrokerConfig {
   tailCacheBytes: number;
   /** fetch.max.bytes: most record bytes one Fetch answer carries, whatever the client asks (bounds the memory a request can claim). */
   fetchMaxBytes: number;
+  /** max.incremental.fetch.session.cache.slots: fetch sessions (KIP-227) the broker keeps; 0 grants none. */
+  fetchSessionCacheSlots: number;
+  /** min.incremental.fetch.session.eviction.ms: a session idle longer than this may be evicted for a new one; a younger one only by a larger one once it is this old. */
+  fetchSessionEvictionMs: number;
   /** decompressed.batch.max.bytes: most bytes one compressed batch may inflate to when the broker reads its records; bounds the records a compressed batch may declare. */
   decompressedBatchMaxBytes: number;
   retentionCheckIntervalMs: number;
@@ -118,6 +122,8 @@ export function defaultBrokerConfig(): BrokerConfig {
     maxConnectionsPerIp: 2147483647,
     tailCacheBytes: 1024 * 1024,
     fetchMaxBytes: 55 * 1024 * 1024,
+    fetchSessionCacheSlots: 1000,
+    fetchSessionEvictionMs: 120_000,
     decompressedBatchMaxBytes: DEFAULT_MAX_DECOMPRESSED,
     retentionCheckIntervalMs: 30_000,
     numRecoveryThreadsPerDataDir: 8,

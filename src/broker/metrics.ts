@@ -211,6 +211,12 @@ export class BrokerMetrics {
   readonly observeWrite = (seconds: number): void => this.writeDuration.observe(seconds);
   /** Fetch requests waiting for data (minBytes not reached, maxWaitMs not over). */
   fetchParked = 0;
+  /** Fetch sessions (KIP-227) cached; kept by the session cache. */
+  fetchSessions = 0;
+  /** Fetch sessions evicted to make room for new ones. */
+  readonly fetchSessionEvictions = new PlainCounter();
+  /** Incremental fetches served within a session: with full fetches counted by API, how much clients use sessions. */
+  readonly fetchIncremental = new PlainCounter();
   /** Transactions completed, by outcome. */
   readonly transactionsCommitted = new PlainCounter();
   readonly transactionsAborted = new PlainCounter();
@@ -400,6 +406,16 @@ export class BrokerMetrics {
         this.set(self.fetchParked);
       },
     });
+    new Gauge({
+      name: 'rivulet_fetch_sessions',
+      help: 'Fetch sessions (KIP-227) cached, bounded by max.incremental.fetch.session.cache.slots',
+      registers: r,
+      collect() {
+        this.set(self.fetchSessions);
+      },
+    });
+    counterOf('rivulet_fetch_incremental_total', 'Incremental Fetch requests served within a fetch session (the rest of rivulet_requests_total{api="Fetch"} are full fetches or session errors)', () => self.fetchIncremental.value);
+    counterOf('rivulet_fetch_session_evictions_total', 'Fetch sessions evicted to make room for new ones (min.incremental.fetch.session.eviction.ms)', () => self.fetchSessionEvictions.value);
 
     // --- data
     const topicCounter = (name: string, help: string, values: Map<string, PlainCounter>): void => {

@@ -3,8 +3,20 @@
 // each partition's byte limits, except that the first batch of the first partition with
 // data is returned whole, however large, so a consumer always progresses (KIP-74). With fewer than minBytes
 // ready, the request parks on its partitions and is woken by the append itself, or
-// answered when maxWaitMs runs out. Fetch sessions (KIP-227) are not kept: every answer
-// carries session id 0, which tells clients to send full fetches.
+// answered when maxWaitMs runs out.
+//
+// Fetch sessions (KIP-227, v7+; see fetch-sessions.ts), as Kafka's FetchManager decides:
+// - epoch -1 (FINAL): a full fetch without a session; the session named, if any, is closed.
+// - epoch 0 (INITIAL): a full fetch; the session named, if any, is closed, and a new one is
+//   created if the cache has room (the answer carries its id, else id 0).
+// - epoch > 0: incremental. An unknown session answers FETCH_SESSION_ID_NOT_FOUND, a wrong
+//   epoch INVALID_FETCH_SESSION_EPOCH, a session by topic id fetched by name (or the reverse)
+//   FETCH_SESSION_TOPIC_ID_ERROR, all with no partitions. Otherwise the request's partitions
+//   are added to the session or update it, its forgotten topics leave it, the whole session
+//   is fetched (long poll included) and the answer carries only the partitions with something
+//   new. A session left empty is closed and the answer carries id 0.
+// One request of a session runs at a time (they share its partitions' state): a newer one
+// wakes a parked older one and runs after it.
 //
 // read_committed fetches (isolation level 1) stop at the last stable offset (the first offset
 // of the oldest open transaction) and carry the aborted transactions in the range they
@@ -15,81 +27,187 @@ import type { FetchRequest, FetchResponse, FetchResponsePartitionData, FetchResp
 import { ErrorCode } from '../../protocol/errors.js';
 import { ZERO_UUID } from '../../protocol/reader.js';
 import { recordsLength } from '../../protocol/writer.js';
-import type { Partition } from '../topics.js';
+import type { Partition, TopicRegistry } from '../topics.js';
 import type { Waiter } from '../wait-list.js';
 import { storageErrorCode } from './common.js';
 import { fetchServer } from '../../protocol/generated/fetch.js';
 import { BATCH_HEADER_SIZE, baseOffset, batchSize, lastOffsetDelta } from '../../protocol/record-batch.js';
-
-interface Item {
-  partition: Partition | null;
-  fetchOffset: number;
-  maxBytes: number;
-  res: FetchResponsePartitionData;
-  /** The end seen by the last read (high watermark, or last stable offset for read_committed), to notice appends that raced with it. */
-  seenEnd: number;
-}
+import { FetchPartition, FINAL_EPOCH, INITIAL_EPOCH, INVALID_SESSION_ID, nextEpoch, type FetchSession } from '../fetch-sessions.js';
 
 const NO_RECORDS: readonly Buffer[] = [];
+const NO_TOPICS: FetchResponseFetchableTopicResponse[] = [];
 
-function emptyPartition(index: number, errorCode: number): FetchResponsePartitionData {
+/** The answer's entry for one partition, from its latest read. */
+function partitionData(it: FetchPartition): FetchResponsePartitionData {
   return {
-    partitionIndex: index,
-    errorCode,
-    highWatermark: -1,
-    lastStableOffset: -1,
-    logStartOffset: -1,
+    partitionIndex: it.index,
+    errorCode: it.errorCode,
+    highWatermark: it.highWatermark,
+    lastStableOffset: it.lastStableOffset,
+    logStartOffset: it.logStartOffset,
     // Tagged fields left out of the answer (their defaults); undefined rather than a default
     // object, so the encoder need not compare them field by field for every partition.
     divergingEpoch: undefined,
     currentLeader: undefined,
     snapshotId: undefined,
-    abortedTransactions: null,
+    abortedTransactions: it.abortedTransactions,
     preferredReadReplica: -1,
-    records: NO_RECORDS,
+    records: it.records,
   };
 }
 
+/** The answer's topics: the partitions `include` accepts, in order, consecutive ones of a topic under one entry. */
+function topicResponses(items: readonly FetchPartition[], usesTopicIds: boolean, include: ((it: FetchPartition) => boolean) | null): FetchResponseFetchableTopicResponse[] {
+  const out: FetchResponseFetchableTopicResponse[] = [];
+  let cur: FetchResponseFetchableTopicResponse | null = null;
+  for (const it of items) {
+    if (include !== null && !include(it)) continue;
+    if (cur === null || (usesTopicIds ? cur.topicId !== it.topicId : cur.topic !== it.topicName)) {
+      cur = { topic: it.topicName, topicId: it.topicId, partitions: [] };
+      out.push(cur);
+    }
+    cur.partitions.push(partitionData(it));
+  }
+  return out;
+}
+
+function answer(errorCode: number, sessionId: number, responses: FetchResponseFetchableTopicResponse[]): FetchResponse {
+  return { throttleTimeMs: 0, errorCode, sessionId, responses, nodeEndpoints: [] };
+}
+
+const mustRespond = (it: FetchPartition): boolean => it.mustRespond();
+
 async function handle(ctx: RequestContext, req: FetchRequest): Promise<FetchResponse> {
-  const version = ctx.version;
-  const items: Item[] = [];
-  const responses: FetchResponseFetchableTopicResponse[] = req.topics.map((t) => {
-    const topic = version >= 13 ? ctx.topics.byId.get(t.topicId ?? ZERO_UUID) : ctx.topics.byName.get(t.topic ?? '');
-    const missingCode = version >= 13 ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
-    return {
-      topic: t.topic ?? topic?.name ?? '',
-      topicId: t.topicId ?? ZERO_UUID,
-      partitions: t.partitions.map((p) => {
-        const partition = topic?.partitions[p.partition];
-        let code: number = ErrorCode.NONE;
-        if (partition === undefined) code = missingCode;
-        else if ((p.currentLeaderEpoch ?? -1) > 0) code = ErrorCode.UNKNOWN_LEADER_EPOCH;
-        const res = emptyPartition(p.partition, code);
-        if (partition !== undefined && code === ErrorCode.NONE) {
-          items.push({ partition, fetchOffset: p.fetchOffset, maxBytes: Math.min(p.partitionMaxBytes, ctx.config.fetchMaxBytes), res, seenEnd: -1 });
+  const usesTopicIds = ctx.version >= 13;
+  const sessionId = req.sessionId ?? INVALID_SESSION_ID;
+  const epoch = req.sessionEpoch ?? FINAL_EPOCH;
+  const cache = ctx.fetchSessions;
+  const principal = ctx.session.principal;
+  if (epoch === INITIAL_EPOCH || epoch === FINAL_EPOCH) {
+    if (sessionId !== INVALID_SESSION_ID) {
+      const old = cache.get(sessionId);
+      if (old !== undefined && old.principal === principal) cache.remove(old);
+    }
+    const items = requestPartitions(ctx, req, usesTopicIds);
+    await fetchInto(ctx, req, items, null);
+    const responses = topicResponses(items, usesTopicIds, null);
+    let id = INVALID_SESSION_ID;
+    if (epoch === INITIAL_EPOCH) {
+      const session = cache.maybeCreate(Date.now(), principal, usesTopicIds, items);
+      if (session !== null) {
+        id = session.id;
+        // What this answer tells the client is what the session's next answers compare with.
+        for (const it of session.order) {
+          it.mustRespond();
+          it.records = NO_RECORDS;
+          it.abortedTransactions = null;
         }
-        return res;
-      }),
-    };
-  });
-  const response: FetchResponse = { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId: 0, responses, nodeEndpoints: [] };
-  const refused = items.length === 0 || responses.some((t) => t.partitions.some((p) => p.errorCode !== ErrorCode.NONE));
+      }
+    }
+    return answer(ErrorCode.NONE, id, responses);
+  }
+
+  const session = cache.get(sessionId);
+  if (session === undefined || session.principal !== principal) return answer(ErrorCode.FETCH_SESSION_ID_NOT_FOUND, INVALID_SESSION_ID, NO_TOPICS);
+  if (session.running !== null) {
+    session.queued++;
+    while (session.running !== null) {
+      session.parked?.wake();
+      await session.running;
+    }
+    session.queued--;
+    if (cache.get(sessionId) !== session) return answer(ErrorCode.FETCH_SESSION_ID_NOT_FOUND, INVALID_SESSION_ID, NO_TOPICS);
+  }
+  if (session.epoch !== epoch) return answer(ErrorCode.INVALID_FETCH_SESSION_EPOCH, INVALID_SESSION_ID, NO_TOPICS);
+  if (session.usesTopicIds !== usesTopicIds) return answer(ErrorCode.FETCH_SESSION_TOPIC_ID_ERROR, INVALID_SESSION_ID, NO_TOPICS);
+  updateSession(ctx, session, req);
+  if (session.size === 0) {
+    cache.remove(session);
+    return answer(ErrorCode.NONE, INVALID_SESSION_ID, NO_TOPICS);
+  }
+  cache.touch(session, Date.now());
+  session.epoch = nextEpoch(session.epoch);
+  ctx.metrics.fetchIncremental.inc();
+  let finished!: () => void;
+  session.running = new Promise<void>((resolve) => (finished = resolve));
+  try {
+    await fetchInto(ctx, req, session.order, session);
+    const responses = topicResponses(session.order, usesTopicIds, mustRespond);
+    session.release();
+    return answer(ErrorCode.NONE, session.id, responses);
+  } finally {
+    session.running = null;
+    session.parked = null;
+    finished();
+  }
+}
+
+/** One FetchPartition per partition of a full fetch, in request order. */
+function requestPartitions(ctx: RequestContext, req: FetchRequest, usesTopicIds: boolean): FetchPartition[] {
+  const items: FetchPartition[] = [];
+  const cap = ctx.config.fetchMaxBytes;
+  for (const t of req.topics) {
+    const topic = usesTopicIds ? ctx.topics.byId.get(t.topicId ?? ZERO_UUID) : ctx.topics.byName.get(t.topic ?? '');
+    const name = usesTopicIds ? (topic?.name ?? '') : (t.topic ?? '');
+    const id = t.topicId ?? ZERO_UUID;
+    for (const p of t.partitions) {
+      const it = new FetchPartition(name, id, p.partition, topic?.partitions[p.partition] ?? null);
+      it.setRequest(p.fetchOffset, Math.min(p.partitionMaxBytes, cap), p.currentLeaderEpoch ?? -1, p.lastFetchedEpoch ?? -1, p.logStartOffset ?? -1);
+      items.push(it);
+    }
+  }
+  return items;
+}
+
+/** Applies an incremental request: its partitions join the session or update their position; its forgotten topics leave. */
+function updateSession(ctx: RequestContext, session: FetchSession, req: FetchRequest): void {
+  const usesTopicIds = session.usesTopicIds;
+  const cap = ctx.config.fetchMaxBytes;
+  for (const t of req.topics) {
+    const key = usesTopicIds ? (t.topicId ?? ZERO_UUID) : (t.topic ?? '');
+    for (const p of t.partitions) {
+      let it = session.find(key, p.partition);
+      if (it === undefined) {
+        const topic = usesTopicIds ? ctx.topics.byId.get(key) : ctx.topics.byName.get(key);
+        it = new FetchPartition(usesTopicIds ? (topic?.name ?? '') : key, usesTopicIds ? key : ZERO_UUID, p.partition, topic?.partitions[p.partition] ?? null);
+        session.add(it);
+      }
+      it.setRequest(p.fetchOffset, Math.min(p.partitionMaxBytes, cap), p.currentLeaderEpoch ?? -1, p.lastFetchedEpoch ?? -1, p.logStartOffset ?? -1);
+    }
+  }
+  for (const f of req.forgottenTopicsData ?? []) session.remove(usesTopicIds ? (f.topicId ?? ZERO_UUID) : (f.topic ?? ''), f.partitions);
+}
+
+/**
+ * Reads `items` until minBytes are ready, an error is found or maxWaitMs is over (parking on
+ * their partitions meanwhile); each item holds its result. A session's newer request ends the
+ * wait early.
+ */
+async function fetchInto(ctx: RequestContext, req: FetchRequest, items: readonly FetchPartition[], session: FetchSession | null): Promise<void> {
   const readCommitted = req.isolationLevel === READ_COMMITTED;
+  const usesTopicIds = ctx.version >= 13;
   const deadline = Date.now() + Math.max(0, req.maxWaitMs);
   const minBytes = Math.max(1, req.minBytes);
+  const maxBytes = Math.min(req.maxBytes ?? 0x7fffffff, ctx.config.fetchMaxBytes);
   for (;;) {
-    const { bytes, errors } = await readAll(items, Math.min(req.maxBytes ?? 0x7fffffff, ctx.config.fetchMaxBytes), readCommitted);
+    const { bytes, errors } = await readAll(ctx.topics, items, maxBytes, readCommitted, usesTopicIds);
     const remaining = deadline - Date.now();
-    if (bytes >= minBytes || errors || refused || remaining <= 0 || ctx.session.closed || ctx.cluster.closing) {
-      for (const it of items) {
-        const n = recordsLength(it.res.records!);
-        if (n > 0) ctx.metrics.topicOut(it.partition!.topic.name, n);
-      }
-      return response;
-    }
-    if (items.some((it) => visibleEnd(it.partition!, readCommitted) !== it.seenEnd || it.partition!.topic.deleted)) continue;
-    await waitForAppend(ctx, items, remaining);
+    if (bytes >= minBytes || errors || items.length === 0 || remaining <= 0 || ctx.session.closed || ctx.cluster.closing || (session !== null && session.queued > 0)) break;
+    if (items.some((it) => it.partition !== null && (visibleEnd(it.partition, readCommitted) !== it.seenEnd || it.partition.topic.deleted))) continue;
+    await waitForAppend(ctx, items, remaining, session);
   }
+  for (const it of items) {
+    const n = it.records.length === 0 ? 0 : recordsLength(it.records);
+    if (n > 0) ctx.metrics.topicOut(it.partition!.topic.name, n);
+  }
+}
+
+/** The partition an item names, looked up again (its topic was unknown, or deleted since). */
+function resolve(topics: TopicRegistry, it: FetchPartition, usesTopicIds: boolean): Partition | null {
+  const topic = usesTopicIds ? topics.byId.get(it.topicId) : topics.byName.get(it.topicName);
+  if (topic === undefined) return null;
+  if (usesTopicIds) it.topicName = topic.name;
+  return topic.partitions[it.index] ?? null;
 }
 
 const READ_COMMITTED = 1;
@@ -110,25 +228,31 @@ const READ_CONCURRENCY = 4;
  * starts and gives back what it did not use when it ends, so the bytes held stay within
  * the request's limit while disk reads overlap.
  */
-async function readAll(items: Item[], maxBytes: number, readCommitted: boolean): Promise<{ bytes: number; errors: boolean }> {
+async function readAll(topics: TopicRegistry, items: readonly FetchPartition[], maxBytes: number, readCommitted: boolean, usesTopicIds: boolean): Promise<{ bytes: number; errors: boolean }> {
   let errors = false;
-  const toRead: Item[] = [];
+  const toRead: FetchPartition[] = [];
   for (const it of items) {
-    const log = it.partition!.log;
-    const res = it.res;
+    it.records = NO_RECORDS;
+    it.abortedTransactions = null;
+    let partition = it.partition;
+    if (partition === null || partition.topic.deleted) partition = it.partition = resolve(topics, it, usesTopicIds);
+    if (partition === null || it.currentLeaderEpoch > 0) {
+      it.errorCode = partition !== null ? ErrorCode.UNKNOWN_LEADER_EPOCH : usesTopicIds ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+      it.highWatermark = it.lastStableOffset = it.logStartOffset = -1;
+      it.seenEnd = -1;
+      errors = true;
+      continue;
+    }
+    const log = partition.log;
     const hw = log.highWatermark;
     const lso = log.lastStableOffset;
     it.seenEnd = readCommitted ? lso : hw;
-    res.highWatermark = hw;
-    res.lastStableOffset = lso;
-    res.logStartOffset = log.logStartOffset;
-    res.records = NO_RECORDS;
-    res.abortedTransactions = null;
-    if (it.partition!.topic.deleted) {
-      res.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
-      errors = true;
-    } else if (it.fetchOffset < log.logStartOffset || it.fetchOffset > log.logEndOffset) {
-      res.errorCode = ErrorCode.OFFSET_OUT_OF_RANGE;
+    it.highWatermark = hw;
+    it.lastStableOffset = lso;
+    it.logStartOffset = log.logStartOffset;
+    it.errorCode = ErrorCode.NONE;
+    if (it.fetchOffset < log.logStartOffset || it.fetchOffset > log.logEndOffset) {
+      it.errorCode = ErrorCode.OFFSET_OUT_OF_RANGE;
       errors = true;
     } else if (it.fetchOffset < it.seenEnd) {
       toRead.push(it);
@@ -160,14 +284,14 @@ async function readAll(items: Item[], maxBytes: number, readCommitted: boolean):
             read[i] = batches;
             if (upTo !== undefined && batches.length > 0) {
               const end = endOfBatches(batches);
-              it.res.abortedTransactions = log.abortedTransactions(it.fetchOffset, end).map((a) => ({ producerId: a.producerId, firstOffset: a.firstOffset }));
+              it.abortedTransactions = log.abortedTransactions(it.fetchOffset, end).map((a) => ({ producerId: a.producerId, firstOffset: a.firstOffset }));
             }
             reserved += recordsLength(batches) - budget;
           },
           (e: unknown) => {
             reserved -= budget;
             // The range moved under us (retention, DeleteRecords) or the disk failed.
-            it.res.errorCode = it.fetchOffset < log.logStartOffset ? ErrorCode.OFFSET_OUT_OF_RANGE : storageErrorCode(e);
+            it.errorCode = it.fetchOffset < log.logStartOffset ? ErrorCode.OFFSET_OUT_OF_RANGE : storageErrorCode(e);
             errors = true;
           },
         ).finally(() => {
@@ -184,8 +308,11 @@ async function readAll(items: Item[], maxBytes: number, readCommitted: boolean):
     const batches = read[i];
     if (batches === null) continue;
     const n = recordsLength(batches);
-    if (total > 0 && total + n > maxBytes) continue;
-    toRead[i]!.res.records = batches;
+    if (total > 0 && total + n > maxBytes) {
+      toRead[i]!.abortedTransactions = null;
+      continue;
+    }
+    toRead[i]!.records = batches;
     total += n;
   }
   return { bytes: total, errors };
@@ -229,11 +356,12 @@ class ParkedFetch implements Waiter {
   }
 }
 
-function waitForAppend(ctx: RequestContext, items: Item[], ms: number): Promise<void> {
+function waitForAppend(ctx: RequestContext, items: readonly FetchPartition[], ms: number, session: FetchSession | null): Promise<void> {
   return new Promise((resolve) => {
     const parked = new ParkedFetch(ctx, ms, resolve);
-    for (const it of items) it.partition!.waiters.add(parked);
+    for (const it of items) it.partition?.waiters.add(parked);
     ctx.session.closeWaiters.add(parked);
+    if (session !== null) session.parked = parked;
   });
 }
 

@@ -73,6 +73,8 @@ function brokerEntries(ctx: BrokerServices, docs: boolean): Entry[] {
     ['max.connections', String(c.maxConnections), 'int', 'Client connections open at once'],
     ['max.connections.per.ip', String(c.maxConnectionsPerIp), 'int', 'Client connections open at once from one address'],
     ['log.retention.check.interval.ms', String(c.retentionCheckIntervalMs), 'long', 'How often retention runs'],
+    ['max.incremental.fetch.session.cache.slots', String(c.fetchSessionCacheSlots), 'int', 'Fetch sessions (KIP-227) the broker keeps'],
+    ['min.incremental.fetch.session.eviction.ms', String(c.fetchSessionEvictionMs), 'int', 'A fetch session unused this long may be evicted for a new one'],
     ['fsync', c.fsync, 'string', 'When produce answers wait for fsync: acks-all, always or never'],
   ];
   for (const [k, v] of Object.entries(c.topicDefaults)) {

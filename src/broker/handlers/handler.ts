@@ -11,6 +11,7 @@ import type { TopicRegistry } from '../topics.js';
 import type { GroupCoordinator } from '../groups/coordinator.js';
 import type { Session } from '../session.js';
 import type { TransactionCoordinator } from '../txn/coordinator.js';
+import type { FetchSessionCache } from '../fetch-sessions.js';
 
 /** The broker as a member of its cluster: identity, address, lifecycle. */
 export interface ClusterView {
@@ -35,6 +36,8 @@ export interface BrokerServices {
   readonly groups: GroupCoordinator;
   readonly txns: TransactionCoordinator;
   readonly cluster: ClusterView;
+  /** Fetch sessions (KIP-227), shared by every connection. */
+  readonly fetchSessions: FetchSessionCache;
 }
 
 /** One request's view: its header and session, and the broker's services. */
@@ -50,6 +53,7 @@ export class RequestContext implements BrokerServices {
   readonly groups: GroupCoordinator;
   readonly txns: TransactionCoordinator;
   readonly cluster: ClusterView;
+  readonly fetchSessions: FetchSessionCache;
   /** Milliseconds the handler spent parked waiting for data (Fetch), kept out of its "handler" stage. */
   parkedMs = 0;
 
@@ -64,6 +68,7 @@ export class RequestContext implements BrokerServices {
     this.groups = services.groups;
     this.txns = services.txns;
     this.cluster = services.cluster;
+    this.fetchSessions = services.fetchSessions;
   }
 }
 

@@ -1,0 +1,318 @@
+// Fetch sessions (KIP-227), as Apache Kafka's broker keeps them: a consumer's first full fetch
+// (epoch 0) may create a session holding its partitions and fetch positions; later fetches
+// (epoch 1, 2, ...) name only the partitions that changed, and the broker answers only the
+// partitions with something new. The cache is bounded (max.incremental.fetch.session.cache.slots);
+// when it is full a new session may take the place of one idle for longer than
+// min.incremental.fetch.session.eviction.ms, or of a smaller one that is not recently created.
+//
+// Sessions belong to the broker, not to a connection: a client may continue its session on a
+// new connection. A session remembers the principal that created it and is invisible to any
+// other (no authentication exists yet, so today every client is User:ANONYMOUS). Once ACLs
+// exist, every partition of a session must be authorized on every fetch, as Kafka does.
+
+import { randomInt } from 'node:crypto';
+import type { Partition } from './topics.js';
+import type { Waiter } from './wait-list.js';
+
+/** Session id 0: no session. */
+export const INVALID_SESSION_ID = 0;
+/** Epoch of a full fetch that may create a session. */
+export const INITIAL_EPOCH = 0;
+/** Epoch of a full fetch that closes its session and creates none. */
+export const FINAL_EPOCH = -1;
+
+/** The epoch after `epoch`, as Kafka's FetchMetadata.nextEpoch: FINAL stays FINAL, MAX_INT wraps to 1. */
+export function nextEpoch(epoch: number): number {
+  if (epoch < 0) return FINAL_EPOCH;
+  if (epoch === 0x7fffffff) return 1;
+  return epoch + 1;
+}
+
+const NO_RECORDS: readonly Buffer[] = [];
+
+/**
+ * One partition of a fetch: what the client asked (position, limit), the result of the latest
+ * read, and, inside a session, what the session last told the client (to decide whether an
+ * incremental answer must carry it). A sessionless fetch makes one per requested partition; a
+ * session keeps the ones of the full fetch that created it and makes one per partition added
+ * later, and reuses them for every fetch (one request at a time per session).
+ */
+export class FetchPartition {
+  /** The topic as the client named it (v12 and older) or as resolved from its id ('' when unknown). */
+  topicName: string;
+  /** The topic id (v13+), or the zero id for fetches by name. */
+  readonly topicId: string;
+  readonly index: number;
+  /** The partition served, null while its topic or index is unknown. */
+  partition: Partition | null;
+  fetchOffset: number;
+  /** The partition's byte limit, already capped by fetch.max.bytes. */
+  maxBytes: number;
+  currentLeaderEpoch: number;
+  lastFetchedEpoch: number;
+  /** The log start offset a follower reports; kept as Kafka keeps it, unused by consumers. */
+  fetcherLogStartOffset: number;
+
+  // The latest read.
+  errorCode: number;
+  highWatermark: number;
+  lastStableOffset: number;
+  logStartOffset: number;
+  records: readonly Buffer[];
+  abortedTransactions: { producerId: number; firstOffset: number }[] | null;
+  /** The end seen by the last read (high watermark, or last stable offset for read_committed), to notice appends that raced with it. */
+  seenEnd: number;
+
+  // What the session last answered for this partition (-1: nothing yet, or an error).
+  sentHighWatermark: number;
+  sentLastStableOffset: number;
+  sentLogStartOffset: number;
+
+  constructor(topicName: string, topicId: string, index: number, partition: Partition | null) {
+    this.topicName = topicName;
+    this.topicId = topicId;
+    this.index = index;
+    this.partition = partition;
+    this.fetchOffset = 0;
+    this.maxBytes = 0;
+    this.currentLeaderEpoch = -1;
+    this.lastFetchedEpoch = -1;
+    this.fetcherLogStartOffset = -1;
+    this.errorCode = 0;
+    this.highWatermark = -1;
+    this.lastStableOffset = -1;
+    this.logStartOffset = -1;
+    this.records = NO_RECORDS;
+    this.abortedTransactions = null;
+    this.seenEnd = -1;
+    this.sentHighWatermark = -1;
+    this.sentLastStableOffset = -1;
+    this.sentLogStartOffset = -1;
+  }
+
+  /** Takes the position and limits of a request's entry for this partition. */
+  setRequest(fetchOffset: number, maxBytes: number, currentLeaderEpoch: number, lastFetchedEpoch: number, logStartOffset: number): void {
+    this.fetchOffset = fetchOffset;
+    this.maxBytes = maxBytes;
+    this.currentLeaderEpoch = currentLeaderEpoch;
+    this.lastFetchedEpoch = lastFetchedEpoch;
+    this.fetcherLogStartOffset = logStartOffset;
+  }
+
+  /**
+   * Whether an incremental answer must carry this partition, as Kafka's CachedPartition decides:
+   * records, an error, or a high watermark or log start offset other than last told (and the
+   * last stable offset too, so read_committed consumers see transactions end). Remembers what
+   * is told; an error forgets the high watermark, so the partition is answered again once the
+   * error clears.
+   */
+  mustRespond(): boolean {
+    let must = this.records.length > 0;
+    if (this.highWatermark !== this.sentHighWatermark) {
+      must = true;
+      this.sentHighWatermark = this.highWatermark;
+    }
+    if (this.lastStableOffset !== this.sentLastStableOffset) {
+      must = true;
+      this.sentLastStableOffset = this.lastStableOffset;
+    }
+    if (this.logStartOffset !== this.sentLogStartOffset) {
+      must = true;
+      this.sentLogStartOffset = this.logStartOffset;
+    }
+    if (this.errorCode !== 0) {
+      must = true;
+      this.sentHighWatermark = -1;
+    }
+    return must;
+  }
+}
+
+/** A fetch session: its partitions in fetch order, and the epoch its next request must carry. */
+export class FetchSession {
+  readonly id: number;
+  /** Who created it; no other principal can use or close it. */
+  readonly principal: string;
+  /** True when created by Fetch v13+ (partitions keyed by topic id), false by name. */
+  readonly usesTopicIds: boolean;
+  readonly creationMs: number;
+  lastUsedMs: number;
+  /** The epoch the next incremental request must carry. */
+  epoch: number;
+  /** Partitions in the order they are read: those that returned records move to the end, so a byte limit cannot starve the later ones. */
+  order: FetchPartition[];
+  /** Topic key (id or name) -> partition index -> partition. */
+  private readonly byTopic: Map<string, Map<number, FetchPartition>>;
+  /** Set while a request of this session runs: the next one waits for it (they share the partitions' state). */
+  running: Promise<void> | null;
+  /** The running request while it waits for data; a newer request of the session wakes it. */
+  parked: Waiter | null;
+  /** Requests waiting for the running one to end. */
+  queued: number;
+
+  constructor(id: number, principal: string, usesTopicIds: boolean, now: number, partitions: readonly FetchPartition[]) {
+    this.id = id;
+    this.principal = principal;
+    this.usesTopicIds = usesTopicIds;
+    this.creationMs = now;
+    this.lastUsedMs = now;
+    this.epoch = nextEpoch(INITIAL_EPOCH);
+    this.order = [];
+    this.byTopic = new Map();
+    this.running = null;
+    this.parked = null;
+    this.queued = 0;
+    for (const p of partitions) if (this.find(this.keyOf(p), p.index) === undefined) this.add(p);
+  }
+
+  get size(): number {
+    return this.order.length;
+  }
+
+  keyOf(p: FetchPartition): string {
+    return this.usesTopicIds ? p.topicId : p.topicName;
+  }
+
+  find(topicKey: string, index: number): FetchPartition | undefined {
+    return this.byTopic.get(topicKey)?.get(index);
+  }
+
+  add(p: FetchPartition): void {
+    const key = this.keyOf(p);
+    let m = this.byTopic.get(key);
+    if (m === undefined) this.byTopic.set(key, (m = new Map()));
+    m.set(p.index, p);
+    this.order.push(p);
+  }
+
+  /** Forgets partitions (an incremental request's forgotten topics); returns how many were in the session. */
+  remove(topicKey: string, indexes: readonly number[]): number {
+    const m = this.byTopic.get(topicKey);
+    if (m === undefined) return 0;
+    let removed = 0;
+    for (const i of indexes) {
+      const p = m.get(i);
+      if (p === undefined) continue;
+      m.delete(i);
+      removed++;
+    }
+    if (m.size === 0) this.byTopic.delete(topicKey);
+    if (removed > 0) this.order = this.order.filter((p) => this.find(this.keyOf(p), p.index) === p);
+    return removed;
+  }
+
+  /**
+   * Once an answer is built: moves the partitions that returned records to the end of the
+   * order, keeping the relative order of both groups (Kafka's IncrementalFetchContext does the
+   * same per partition), and lets go of the records, which the answer holds; a session kept
+   * between fetches (or abandoned) must not keep its last answer's buffers alive.
+   */
+  release(): void {
+    const order = this.order;
+    let moved: FetchPartition[] | null = null;
+    let w = 0;
+    for (let i = 0; i < order.length; i++) {
+      const p = order[i]!;
+      if (p.records.length > 0) {
+        (moved ??= []).push(p);
+        p.records = NO_RECORDS;
+        p.abortedTransactions = null;
+      } else {
+        order[w++] = p;
+      }
+    }
+    if (moved === null) return;
+    for (const p of moved) order[w++] = p;
+  }
+}
+
+/** What the cache reports to the broker's metrics. */
+export interface FetchSessionMetrics {
+  fetchSessions: number;
+  readonly fetchSessionEvictions: { inc(n?: number): void };
+}
+
+/**
+ * The broker's fetch sessions, bounded. The Map's insertion order is the order of last use
+ * (touch re-inserts), so the least recently used session is its first entry.
+ *
+ * Eviction follows Kafka's FetchSessionCache for unprivileged sessions (consumers; Kafka
+ * privileges only follower replicas, which do not exist here): a new session may evict the
+ * least recently used one if it has been idle longer than evictionMs, else the smallest
+ * session created more than evictionMs ago if the new one has more partitions. Kafka keeps
+ * that second candidate in a sorted tree updated on every use; here it is found by a scan of
+ * the sessions, done only when the cache is full and a new session is asked for.
+ */
+export class FetchSessionCache {
+  private readonly sessions = new Map<number, FetchSession>();
+
+  constructor(
+    readonly slots: number,
+    readonly evictionMs: number,
+    private readonly metrics: FetchSessionMetrics | null = null,
+  ) {}
+
+  get size(): number {
+    return this.sessions.size;
+  }
+
+  get(id: number): FetchSession | undefined {
+    return this.sessions.get(id);
+  }
+
+  /** Removes the session; true if it was cached. */
+  remove(session: FetchSession): boolean {
+    if (this.sessions.get(session.id) !== session) return false;
+    this.sessions.delete(session.id);
+    this.report();
+    return true;
+  }
+
+  /** Marks the session used now. */
+  touch(session: FetchSession, now: number): void {
+    session.lastUsedMs = now;
+    this.sessions.delete(session.id);
+    this.sessions.set(session.id, session);
+  }
+
+  /**
+   * Creates a session of these partitions if there is room or one can be evicted; returns the
+   * new session, or null (the answer then carries session id 0 and the client stays on full
+   * fetches).
+   */
+  maybeCreate(now: number, principal: string, usesTopicIds: boolean, partitions: readonly FetchPartition[]): FetchSession | null {
+    if (this.slots <= 0) return null;
+    if (this.sessions.size >= this.slots && !this.tryEvict(partitions.length, now)) return null;
+    let id: number;
+    do id = randomInt(1, 0x80000000);
+    while (this.sessions.has(id));
+    const session = new FetchSession(id, principal, usesTopicIds, now, partitions);
+    this.sessions.set(id, session);
+    this.report();
+    return session;
+  }
+
+  private tryEvict(size: number, now: number): boolean {
+    const lru = this.sessions.values().next().value;
+    if (lru === undefined) return false;
+    if (now - lru.lastUsedMs > this.evictionMs) return this.evict(lru);
+    let smallest: FetchSession | null = null;
+    for (const s of this.sessions.values()) {
+      if (now - s.creationMs <= this.evictionMs) continue;
+      if (smallest === null || s.size < smallest.size || (s.size === smallest.size && s.id < smallest.id)) smallest = s;
+    }
+    // Kafka compares (size, id) with the new session's id as 0: equal sizes never evict.
+    if (smallest === null || size <= smallest.size) return false;
+    return this.evict(smallest);
+  }
+
+  private evict(s: FetchSession): boolean {
+    this.sessions.delete(s.id);
+    this.metrics?.fetchSessionEvictions.inc();
+    return true;
+  }
+
+  private report(): void {
+    if (this.metrics !== null) this.metrics.fetchSessions = this.sessions.size;
+  }
+}
