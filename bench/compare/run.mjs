@@ -19,18 +19,13 @@ import {
   KAFKA_VERSION, root, cli, configure, setWork, stopAllOnSignals, cleanup, log, run, freePort, rssMb, sampleRss, median,
   ensureKafka, java, tool, starters, withBroker, createTopic, stop, settleDisk, machine,
 } from './brokers.mjs';
+import { parseArgs } from '../args.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
 // ---------------------------------------------------------------- options
 const argv = process.argv.slice(2);
-const flag = (n) => argv.includes(n);
-const opt = (n, d) => {
-  const i = argv.indexOf(n);
-  return i >= 0 ? argv[i + 1] : d;
-};
-if (flag('--help') || flag('-h')) {
-  process.stdout.write(`npm run bench:compare [-- options]
+const HELP = `npm run bench:compare [-- options]
 
 Rivulet and Apache Kafka side by side on this machine, in one run, with the same clients
 (Kafka's own perf tools, a Java client tool, a Node driver); every case on a fresh broker.
@@ -42,17 +37,19 @@ Rivulet and Apache Kafka side by side on this machine, in one run, with the same
                        w5 start to first acknowledged produce, w6 transactions (default all)
   --modes fsync,nofsync  fsync per batch (Kafka log.flush.interval.messages=1, Rivulet
                        --fsync acks-all) and/or none (Kafka defaults, Rivulet --fsync never)
+  --keep               leave the work directory (broker data) in place
   --verbose            the tools' output as they run
 
 Writes bench/results/<date>-compare-kafka-<version>[-quick].md and prints the table.
-`);
-  process.exit(0);
-}
+`;
+const { flag, num, oneOf, done } = parseArgs(argv, HELP);
 const quick = flag('--quick');
-const runs = Number(opt('--runs', '1'));
-const only = opt('--only', 'w1,w2,w3,w4,w5,w6').split(',');
-const modes = opt('--modes', 'fsync,nofsync').split(',');
+const runs = num('--runs', 1, 1, { int: true });
+const only = oneOf('--only', 'w1,w2,w3,w4,w5,w6', ['w1', 'w2', 'w3', 'w4', 'w5', 'w6']);
+const modes = oneOf('--modes', 'fsync,nofsync', ['fsync', 'nofsync']);
 const verbose = flag('--verbose');
+const keep = flag('--keep');
+done();
 
 // Message counts: the full run takes about 5 minutes on a 2-core machine (fsync cases dominate).
 const N = quick
@@ -63,7 +60,7 @@ const W6_PER_TXN = 100;
 const W1_RATE = 50_000;
 const W5_PROBES = 5;
 
-configure({ verbose, keep: flag('--keep') });
+configure({ verbose, keep });
 stopAllOnSignals();
 
 // ---------------------------------------------------------------- tool output parsers
