@@ -52,5 +52,6 @@ USER 10001:10001
 VOLUME /var/lib/rivulet
 # 9092: Kafka protocol; 9644: HTTP (/healthz, /readyz, /metrics)
 EXPOSE 9092 9644
-ENTRYPOINT ["node", "/app/dist/bin/rivulet.js"]
+# --initial-old-space-size: fewer mark-compact pauses (DESIGN.md, "Latency rules").
+ENTRYPOINT ["node", "--initial-old-space-size=64", "/app/dist/bin/rivulet.js"]
 CMD ["start", "--data-dir", "/var/lib/rivulet", "--host", "0.0.0.0"]

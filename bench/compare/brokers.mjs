@@ -200,7 +200,8 @@ export async function startRivulet(mode, port) {
   const dir = mkdtempSync(join(work, 'rivulet-'));
   port ??= await freePort();
   const http = await freePort();
-  const args = [cli, 'start', '--port', String(port), '--http-port', String(http), '--data-dir', dir,
+  // The Node flags the image, the chart and npm start use (DESIGN.md, "Latency rules").
+  const args = ['--initial-old-space-size=64', cli, 'start', '--port', String(port), '--http-port', String(http), '--data-dir', dir,
     '--fsync', mode === 'fsync' ? 'acks-all' : 'never', '--log-level', 'warn'];
   // Without NODE_EXTRA_CA_CERTS, as in its container image: Node 20 parses that bundle at
   // boot (tens of ms of w5) and the broker opens no TLS connection.
