@@ -138,7 +138,8 @@ test('smoke: the StatefulSet container, run as rendered, serves /readyz and a pr
   const inImage = (p: string) => p === image.workdir || p.startsWith(image.workdir.replace(/\/?$/, '/'));
   argv = argv.map((a) => (inImage(a) ? join(repoRoot, a.slice(image.workdir.length)) : a));
   if (argv[0] === 'node') argv[0] = process.execPath;
-  assert.equal(argv[1], cli, `the image's entrypoint maps to this checkout's CLI (argv ${argv.join(' ')})`);
+  // Node's own options (--initial-old-space-size) come before the script.
+  assert.equal(argv.slice(1).find((a) => !a.startsWith('-')), cli, `the image's entrypoint maps to this checkout's CLI (argv ${argv.join(' ')})`);
 
   // Substitution: the data volume's mount path -> a temporary directory.
   const claims = new Set((sts.spec.volumeClaimTemplates ?? []).map((v: any) => v.metadata.name));
