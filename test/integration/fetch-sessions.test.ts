@@ -287,3 +287,31 @@ test('max.incremental.fetch.session.cache.slots=0 grants no sessions', async () 
     await none.cleanup();
   }
 });
+
+test('a session grown past request.max.entries, request by request, is closed with INVALID_REQUEST and the broker serves on', async () => {
+  const b = await startBroker({ args: ['--set', 'request.max.entries=20'] });
+  const k = await WireClient.connect(b.port);
+  try {
+    const id = await createTopic(k, 'bounded', 1);
+    const first = await sessionFetch(k, { sessionId: 0, epoch: 0, topics: [[id, at(0, [0])]] });
+    assert.notEqual(first.sessionId, 0);
+    // Partitions of no topic, 5 a request (each request within the bound): the session keeps them to answer errors.
+    let epoch = 1;
+    let res: any;
+    for (let n = 0; n < 10; n++) {
+      res = await sessionFetch(k, { sessionId: first.sessionId, epoch, topics: [['AAAAAAAAAAAAAAAAAAAAAA', at(0, range(5).map((i) => 1000 + n * 5 + i))]] });
+      if (res.errorCode !== ErrorCode.NONE) break;
+      epoch++;
+    }
+    assert.equal(res.errorCode, ErrorCode.INVALID_REQUEST);
+    assert.equal(res.sessionId, 0);
+    assert.ok(epoch <= 5, `refused after ${epoch} incremental requests`);
+    const gone = await sessionFetch(k, { sessionId: first.sessionId, epoch: epoch + 1 });
+    assert.equal(gone.errorCode, ErrorCode.FETCH_SESSION_ID_NOT_FOUND);
+    const again = await sessionFetch(k, { sessionId: 0, epoch: 0, topics: [[id, at(0, [0])]] });
+    assert.equal(again.errorCode, ErrorCode.NONE);
+  } finally {
+    k.close();
+    await b.cleanup();
+  }
+});

@@ -121,6 +121,12 @@ async function handle(ctx: RequestContext, req: FetchRequest): Promise<FetchResp
   if (session.epoch !== epoch) return answer(ErrorCode.INVALID_FETCH_SESSION_EPOCH, INVALID_SESSION_ID, NO_TOPICS);
   if (session.usesTopicIds !== usesTopicIds) return answer(ErrorCode.FETCH_SESSION_TOPIC_ID_ERROR, INVALID_SESSION_ID, NO_TOPICS);
   updateSession(ctx, session, req);
+  if (session.size > ctx.config.requestMaxEntries) {
+    // One request cannot name more partitions than this; without the bound a client could
+    // grow a session request by request (unknown partitions included) without limit.
+    cache.remove(session);
+    return answer(ErrorCode.INVALID_REQUEST, INVALID_SESSION_ID, NO_TOPICS);
+  }
   if (session.size === 0) {
     cache.remove(session);
     return answer(ErrorCode.NONE, INVALID_SESSION_ID, NO_TOPICS);
