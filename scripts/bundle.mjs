@@ -44,6 +44,24 @@ const compressionIn = Object.entries(result.metafile.outputs).filter(([, o]) => 
 if (compressionIn.length !== 1 || !compressionIn[0].endsWith('bin/rivulet.js')) {
   throw new Error(`compression.js must be bundled into dist/bin/rivulet.js, beside inflate-worker.js, which it starts by URL; it is in ${compressionIn.join(', ')}`);
 }
+// The cleaner thread is one self-contained file (no shared chunks), started by URL from beside
+// cleaner-thread.js (in rivulet.js); compression.js inside it starts inflate-worker.js beside it.
+const cleanerIn = Object.entries(result.metafile.outputs).filter(([, o]) => Object.keys(o.inputs).some((i) => i.endsWith('src/storage/cleaner-thread.js'))).map(([f]) => f);
+if (cleanerIn.length !== 1 || !cleanerIn[0].endsWith('bin/rivulet.js')) {
+  throw new Error(`cleaner-thread.js must be bundled into dist/bin/rivulet.js, beside cleaner-worker.js, which it starts by URL; it is in ${cleanerIn.join(', ')}`);
+}
+await build({
+  entryPoints: { 'cleaner-worker': join(root, 'dist', 'src', 'storage', 'cleaner-worker.js') },
+  outdir,
+  bundle: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  external,
+  sourcemap: 'linked',
+  banner: { js: "import { createRequire as __rivuletRequire } from 'node:module'; const require = __rivuletRequire(import.meta.url);" },
+  logLevel: 'warning',
+});
 const bytes = Object.entries(result.metafile.outputs)
   .filter(([f]) => f.endsWith('.js'))
   .reduce((n, [, o]) => n + o.bytes, 0);

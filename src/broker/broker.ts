@@ -83,6 +83,8 @@ export class Broker implements ConnectionHost, ClusterView {
   private refusedUnlogged = 0;
   private refusalLoggedAt = -Infinity;
   private retentionTimer: NodeJS.Timeout | null = null;
+  private cleanerTimer: NodeJS.Timeout | null = null;
+  private cleanerRunning = false;
   private readonly apiVersionsCache = new Map<number, ApiVersionsResponse>();
   private stopping: Promise<void> | null = null;
   private readonly openLog: OpenLog;
@@ -131,6 +133,8 @@ export class Broker implements ConnectionHost, ClusterView {
     this.port = typeof addr === 'object' && addr !== null ? addr.port : this.config.port;
     this.retentionTimer = setInterval(() => void this.enforceRetention(), this.config.retentionCheckIntervalMs);
     this.retentionTimer.unref();
+    this.cleanerTimer = setInterval(() => void this.runCleaner(), this.config.cleanerBackoffMs);
+    this.cleanerTimer.unref();
     this.startSweep();
     this.ready = true;
     const adv = advertised(this.config);
@@ -309,6 +313,37 @@ export class Broker implements ConnectionHost, ClusterView {
     return r;
   }
 
+  /**
+   * One round of the log cleaner over the compacted partitions, one partition at a time (the
+   * copy work runs in the cleaner thread). Each log rolls a quiet active segment past
+   * segment.ms first, so its data becomes cleanable without new appends.
+   */
+  private async runCleaner(): Promise<void> {
+    if (this.cleanerRunning || this.closing) return;
+    this.cleanerRunning = true;
+    try {
+      for (const t of [...this.topics.byName.values()]) {
+        if (!t.compacted) continue;
+        for (const p of t.partitions) {
+          if (this.closing || t.deleted) return;
+          try {
+            await p.log.rollIfDue(Date.now());
+            const stats = await p.log.clean(Date.now());
+            if (stats === null) continue;
+            this.metrics.cleanerPasses++;
+            this.metrics.cleanerBytesReclaimed += stats.bytesBefore - stats.bytesAfter;
+            this.metrics.cleanerLastPassSeconds = stats.seconds;
+            this.logger.debug('log cleaned', { topic: t.name, partition: p.index, ...stats });
+          } catch (e) {
+            this.logger.warn('log cleaning failed', { topic: t.name, partition: p.index, error: e });
+          }
+        }
+      }
+    } finally {
+      this.cleanerRunning = false;
+    }
+  }
+
   private async enforceRetention(): Promise<void> {
     const now = Date.now();
     for (const t of [...this.topics.byName.values()]) {
@@ -331,6 +366,7 @@ export class Broker implements ConnectionHost, ClusterView {
       this.closing = true;
       for (const t of this.topics.byName.values()) for (const p of t.partitions) p.wake();
       if (this.retentionTimer) clearInterval(this.retentionTimer);
+      if (this.cleanerTimer) clearInterval(this.cleanerTimer);
       if (this.sweepTimer) clearInterval(this.sweepTimer);
       const closed = this.server ? new Promise<void>((resolve) => this.server!.close(() => resolve())) : Promise.resolve();
       await Promise.race([Promise.all([...this.connections].map((c) => c.drain())), delay(5000)]);

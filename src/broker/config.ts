@@ -54,6 +54,8 @@ export interface BrokerConfig {
   /** decompressed.batch.max.bytes: most bytes one compressed batch may inflate to when the broker reads its records; bounds the records a compressed batch may declare. */
   decompressedBatchMaxBytes: number;
   retentionCheckIntervalMs: number;
+  /** log.cleaner.backoff.ms: pause between two rounds of the log cleaner over the compacted partitions. */
+  cleanerBackoffMs: number;
   /** log.open.segments.max: sealed-segment files kept open at once across all logs (least recently used closed first). */
   logOpenSegmentsMax: number;
   /** num.recovery.threads.per.data.dir: partition logs closed at once at shutdown (bounds the files open together). */
@@ -94,6 +96,9 @@ export const defaultTopicDefaults: Readonly<Record<string, string>> = Object.fre
   'log.flush.interval.messages': '9223372036854775807',
   'log.flush.interval.ms': '9223372036854775807',
   'log.cleaner.delete.retention.ms': '86400000',
+  'log.cleaner.min.cleanable.ratio': '0.5',
+  'log.cleaner.min.compaction.lag.ms': '0',
+  'log.cleaner.max.compaction.lag.ms': '9223372036854775807',
   'log.segment.delete.delay.ms': '60000',
   'unclean.leader.election.enable': 'false',
 });
@@ -126,6 +131,7 @@ export function defaultBrokerConfig(): BrokerConfig {
     fetchSessionEvictionMs: 120_000,
     decompressedBatchMaxBytes: DEFAULT_MAX_DECOMPRESSED,
     retentionCheckIntervalMs: 30_000,
+    cleanerBackoffMs: 15_000,
     numRecoveryThreadsPerDataDir: 8,
     logOpenSegmentsMax: 256,
     logLevel: 'info',

@@ -211,6 +211,10 @@ export class BrokerMetrics {
   readonly observeWrite = (seconds: number): void => this.writeDuration.observe(seconds);
   /** Fetch requests waiting for data (minBytes not reached, maxWaitMs not over). */
   fetchParked = 0;
+  /** Log cleaner: bytes its passes removed, passes that swapped something in, and the last pass's duration. */
+  cleanerBytesReclaimed = 0;
+  cleanerPasses = 0;
+  cleanerLastPassSeconds = 0;
   /** Fetch sessions (KIP-227) cached; kept by the session cache. */
   fetchSessions = 0;
   /** Fetch sessions evicted to make room for new ones. */
@@ -478,6 +482,51 @@ export class BrokerMetrics {
       'High watermark minus last stable offset of a partition: records read_committed consumers cannot see yet because a transaction before them is still open',
       (l) => Math.max(0, l.highWatermark - l.lastStableOffset),
     );
+
+    // --- log cleaner (compacted partitions only)
+    const compactedGauge = (name: string, help: string, read: (c: { dirtyRatio: number; lagMs: number }) => number): void => {
+      new Gauge({
+        name,
+        help,
+        labelNames: ['topic', 'partition'],
+        registers: r,
+        collect() {
+          this.reset();
+          for (const t of self.source?.topics.byName.values() ?? []) {
+            if (!t.compacted) continue;
+            for (const p of t.partitions) this.set({ topic: t.name, partition: String(p.index) }, read(p.log.cleaner));
+          }
+        },
+      });
+    };
+    compactedGauge('rivulet_log_cleaner_dirty_ratio', 'Share of a compacted partition\'s cleanable bytes not cleaned yet, at the cleaner\'s last check (it cleans at min.cleanable.dirty.ratio)', (c) => c.dirtyRatio);
+    compactedGauge('rivulet_log_cleaner_lag_seconds', 'Age of the oldest not yet cleaned batch in a compacted partition\'s cleanable range (by its timestamp), at the cleaner\'s last check', (c) => c.lagMs / 1000);
+    new Counter({
+      name: 'rivulet_log_cleaner_reclaimed_bytes_total',
+      help: 'Bytes the log cleaner removed from compacted partitions',
+      registers: r,
+      collect() {
+        this.reset();
+        this.inc(self.cleanerBytesReclaimed);
+      },
+    });
+    new Counter({
+      name: 'rivulet_log_cleaner_passes_total',
+      help: 'Cleaning passes that ran over a compacted partition',
+      registers: r,
+      collect() {
+        this.reset();
+        this.inc(self.cleanerPasses);
+      },
+    });
+    new Gauge({
+      name: 'rivulet_log_cleaner_last_pass_seconds',
+      help: 'How long the log cleaner\'s last pass took (reading, filtering, writing and swapping in)',
+      registers: r,
+      collect() {
+        this.set(self.cleanerLastPassSeconds);
+      },
+    });
 
     // --- transactions
     new Gauge({

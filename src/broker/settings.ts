@@ -75,6 +75,7 @@ export const brokerKeys: Readonly<Record<string, { apply: Apply; help: string }>
   'log.open.segments.max': { apply: (c, v, k) => void (c.logOpenSegmentsMax = int(1)(v, k)), help: 'sealed segment files kept open at once across all partitions; the least recently read are closed and reopened on demand (default 256)' },
   'num.recovery.threads.per.data.dir': { apply: (c, v, k) => void (c.numRecoveryThreadsPerDataDir = int(1, 1024)(v, k)), help: 'partition logs opened (start-up, topic creation) or closed (shutdown) at once, which bounds the files they open together (default 8)' },
   'log.retention.check.interval.ms': { apply: (c, v, k) => void (c.retentionCheckIntervalMs = int(100)(v, k)), help: 'how often retention runs (default 30000)' },
+  'log.cleaner.backoff.ms': { apply: (c, v, k) => void (c.cleanerBackoffMs = int(10)(v, k)), help: 'pause between two rounds of the log cleaner over the compacted partitions (default 15000)' },
   'group.initial.rebalance.delay.ms': { apply: (c, v, k) => void (c.groupInitialRebalanceDelayMs = int(0)(v, k)), help: 'time the first members of an empty group have to join before the first rebalance (default 3000)' },
   'group.min.session.timeout.ms': { apply: (c, v, k) => void (c.groupMinSessionTimeoutMs = int(1)(v, k)), help: 'smallest session timeout a consumer may ask for (default 6000)' },
   'group.max.session.timeout.ms': { apply: (c, v, k) => void (c.groupMaxSessionTimeoutMs = int(1)(v, k)), help: 'largest session timeout a consumer may ask for (default 1800000)' },

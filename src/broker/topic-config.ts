@@ -29,8 +29,13 @@ const oneOf = (...allowed: string[]) => (v: string): string | null =>
 const listOf = (...allowed: string[]) => (v: string): string | null =>
   v.split(',').every((x) => allowed.includes(x.trim())) ? null : `must be a list of ${allowed.join(', ')}`;
 
+const ratio = (v: string): string | null => {
+  const n = Number(v.trim());
+  return v.trim() !== '' && Number.isFinite(n) && n >= 0 && n <= 1 ? null : 'must be a number from 0 to 1';
+};
+
 export const topicConfigDefs: readonly TopicConfigDef[] = [
-  { name: 'cleanup.policy', brokerName: 'log.cleanup.policy', type: 'list', doc: 'delete or compact (compaction is not implemented yet; compact is stored and reported)', validate: listOf('delete', 'compact') },
+  { name: 'cleanup.policy', brokerName: 'log.cleanup.policy', type: 'list', doc: 'delete (retention by time and size), compact (keep the latest record per key), or both', validate: listOf('delete', 'compact') },
   { name: 'compression.type', brokerName: 'compression.type', type: 'string', doc: 'Batches are stored as the producer sent them (producer).', validate: oneOf('producer', 'uncompressed', 'gzip', 'snappy', 'lz4', 'zstd') },
   { name: 'retention.ms', brokerName: 'log.retention.ms', type: 'long', doc: 'How long to keep a segment after its newest batch; -1 keeps forever.', validate: long(-1) },
   { name: 'retention.bytes', brokerName: 'log.retention.bytes', type: 'long', doc: 'Largest size of a partition before old segments are deleted; -1 means no limit.', validate: long(-1) },
@@ -43,7 +48,10 @@ export const topicConfigDefs: readonly TopicConfigDef[] = [
   { name: 'min.insync.replicas', brokerName: 'min.insync.replicas', type: 'int', doc: 'A single broker always has one in-sync replica.', validate: oneOf('1') },
   { name: 'flush.messages', brokerName: 'log.flush.interval.messages', type: 'long', doc: 'Accepted for compatibility; durability follows the broker fsync policy.', validate: long(1) },
   { name: 'flush.ms', brokerName: 'log.flush.interval.ms', type: 'long', doc: 'Accepted for compatibility; durability follows the broker fsync policy.', validate: long(0) },
-  { name: 'delete.retention.ms', brokerName: 'log.cleaner.delete.retention.ms', type: 'long', doc: 'Accepted for compatibility (compaction).', validate: long(0) },
+  { name: 'delete.retention.ms', brokerName: 'log.cleaner.delete.retention.ms', type: 'long', doc: 'How long a tombstone outlives the cleaning pass that first cleaned its segment (compacted topics).', validate: long(0) },
+  { name: 'min.cleanable.dirty.ratio', brokerName: 'log.cleaner.min.cleanable.ratio', type: 'double', doc: 'Share of not yet cleaned bytes at which a compacted log is cleaned.', validate: ratio },
+  { name: 'min.compaction.lag.ms', brokerName: 'log.cleaner.min.compaction.lag.ms', type: 'long', doc: 'A record stays uncompacted for at least this long.', validate: long(0) },
+  { name: 'max.compaction.lag.ms', brokerName: 'log.cleaner.max.compaction.lag.ms', type: 'long', doc: 'A record is compacted within about this long, whatever the dirty ratio.', validate: long(1) },
   { name: 'file.delete.delay.ms', brokerName: 'log.segment.delete.delay.ms', type: 'long', doc: 'Accepted for compatibility.', validate: long(0) },
   { name: 'unclean.leader.election.enable', brokerName: 'unclean.leader.election.enable', type: 'boolean', doc: 'Meaningless on one broker; accepted for compatibility.', validate: oneOf('true', 'false') },
 ];
@@ -85,5 +93,17 @@ export function logConfigFrom(effective: Readonly<Record<string, string>>, tailC
     indexIntervalBytes: Number(effective['index.interval.bytes']),
     tailCacheBytes,
     visibleWhen,
+    ...cleanupPolicy(effective['cleanup.policy'] ?? 'delete'),
+    minCleanableDirtyRatio: Number(effective['min.cleanable.dirty.ratio']),
+    minCompactionLagMs: Number(effective['min.compaction.lag.ms']),
+    // Kafka's default is Long.MAX_VALUE; a number holds up to MAX_SAFE_INTEGER, which is as good as never.
+    maxCompactionLagMs: Math.min(Number(effective['max.compaction.lag.ms']), Number.MAX_SAFE_INTEGER),
+    deleteRetentionMs: Math.min(Number(effective['delete.retention.ms']), Number.MAX_SAFE_INTEGER),
   };
+}
+
+/** What cleanup.policy turns on: compact, delete (retention), or both. */
+export function cleanupPolicy(value: string): { compact: boolean; deleteByRetention: boolean } {
+  const parts = value.split(',').map((x) => x.trim());
+  return { compact: parts.includes('compact'), deleteByRetention: parts.includes('delete') };
 }

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { open, readdir, rename, rm } from 'node:fs/promises';
 import type { Log, OpenLog, ProducerStates } from '../storage/log.js';
 import { CatalogWriter, RivuletError, type Catalog, type TopicRecord } from './meta-store.js';
-import { effectiveTopicConfigs, logConfigFrom, visibleWhenFor } from './topic-config.js';
+import { cleanupPolicy, effectiveTopicConfigs, logConfigFrom, visibleWhenFor } from './topic-config.js';
 import type { BrokerConfig } from './config.js';
 import type { Logger } from './logger.js';
 import { WaitList } from './wait-list.js';
@@ -78,6 +78,8 @@ export class Topic {
   maxMessageBytes: number;
   /** message.timestamp.type=LogAppendTime is in effect. */
   logAppendTime: boolean;
+  /** cleanup.policy holds compact: produce refuses records without a key. */
+  compacted: boolean;
   deleted: boolean;
 
   constructor(name: string, id: string, overrides: Record<string, string>, brokerDefaults: Readonly<Record<string, string>>) {
@@ -87,6 +89,7 @@ export class Topic {
     this.overrides = overrides;
     this.maxMessageBytes = 0;
     this.logAppendTime = false;
+    this.compacted = false;
     this.deleted = false;
     this.setOverrides(overrides, brokerDefaults);
   }
@@ -96,6 +99,7 @@ export class Topic {
     const effective = effectiveTopicConfigs(brokerDefaults, overrides);
     this.maxMessageBytes = Number(effective['max.message.bytes']);
     this.logAppendTime = effective['message.timestamp.type'] === 'LogAppendTime';
+    this.compacted = cleanupPolicy(effective['cleanup.policy'] ?? '').compact;
   }
 }
 

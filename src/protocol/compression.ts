@@ -179,6 +179,45 @@ export async function decompress(codec: number, data: Buffer, maxBytes = maxDeco
   return out;
 }
 
+let lz4Module: Promise<typeof import('lz4-napi')> | null = null;
+const loadLz4 = (): Promise<typeof import('lz4-napi')> => (lz4Module ??= loading('lz4-napi', import('lz4-napi')));
+
+/**
+ * Compresses a records section with Kafka codec `codec` (the cleaner rewrites the batches it
+ * filters with the codec they came with). Snappy is written in xerial's framing, as the Java
+ * client writes it; lz4 in the frame format. zstd needs Node's own (22.15+): where it is
+ * missing this rejects with RIV_ERR_UNSUPPORTED_CODEC and the caller decides.
+ */
+export async function compress(codec: number, data: Buffer): Promise<Buffer> {
+  switch (codec) {
+    case Codec.none:
+      return data;
+    case Codec.gzip: {
+      const [zlib, util] = await Promise.all([import('node:zlib'), import('node:util')]);
+      return (util.promisify(zlib.gzip) as (d: Buffer) => Promise<Buffer>)(data);
+    }
+    case Codec.snappy: {
+      const block = (await (await loadSnappy()).compress(data)) as Buffer;
+      const head = Buffer.alloc(XERIAL_HEADER_SIZE + 4);
+      XERIAL_MAGIC.copy(head, 0);
+      head.writeInt32BE(1, 8);
+      head.writeInt32BE(1, 12);
+      head.writeInt32BE(block.length, 16);
+      return Buffer.concat([head, block]);
+    }
+    case Codec.lz4:
+      return (await loadLz4()).compressFrame(data);
+    case Codec.zstd: {
+      const zlib = (await import('node:zlib')) as unknown as { zstdCompress?: (d: Buffer, cb: (e: Error | null, out: Buffer) => void) => void };
+      const z = zlib.zstdCompress;
+      if (z === undefined) throw new DataError(DataErrorCode.unsupportedCodec, 'zstd compression needs Node 22.15 or later');
+      return new Promise<Buffer>((resolve, reject) => z(data, (e, out) => (e === null ? resolve(out) : reject(e))));
+    }
+    default:
+      throw new DataError(DataErrorCode.unsupportedCodec, `compression codec ${codec} is not one of Kafka's (1 gzip, 2 snappy, 3 lz4, 4 zstd)`);
+  }
+}
+
 function tooLarge(name: string, maxBytes: number, cause?: unknown): DataError {
   return new DataError(DataErrorCode.tooLarge, `${name} data decompresses to more than ${maxBytes} bytes; raise the limit if such batches are expected`, cause);
 }

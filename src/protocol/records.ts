@@ -38,6 +38,9 @@ export interface RecordView {
   key: Buffer | null;
   value: Buffer | null;
   headers: RecordHeader[];
+  /** Where the record's bytes (from its length varint) start and end in the section: the cleaner copies them as they are. */
+  start: number;
+  end: number;
 }
 
 export interface RecordTimestamp {
@@ -68,9 +71,10 @@ export function forEachRecordIn(batch: Buffer, section: Buffer, cb: (r: RecordVi
   const maxTs = maxTimestamp(batch, 0);
   if (count < 0) throw corrupt(base, `negative record count ${count}`);
   const r = new Reader(section);
-  const view: RecordView = { offset: 0, timestamp: 0, offsetDelta: 0, timestampDelta: 0, key: null, value: null, headers: [] };
+  const view: RecordView = { offset: 0, timestamp: 0, offsetDelta: 0, timestampDelta: 0, key: null, value: null, headers: [], start: 0, end: 0 };
   for (let i = 0; i < count; i++) {
     if (r.remaining === 0) throw corrupt(base, `the batch declares ${count} records, the section holds ${i}`);
+    const start = r.pos;
     const length = r.varint();
     if (r.bad) break;
     if (length < 1 || length > r.remaining) throw corrupt(base, `record ${i} declares ${length} bytes, ${r.remaining} are left`);
@@ -104,9 +108,36 @@ export function forEachRecordIn(batch: Buffer, section: Buffer, cb: (r: RecordVi
     view.key = key;
     view.value = value;
     view.headers = headers;
+    view.start = start;
+    view.end = end;
     if (cb(view) === true) return;
   }
   if (r.bad) throw corrupt(base, r.reason);
+}
+
+/**
+ * Offset delta of the first record of `batch` without a key (compacted topics refuse those),
+ * or -1. Reads each record's header up to its key length only; bodies are skipped.
+ */
+export function firstKeylessRecord(batch: Buffer, section: Buffer): number {
+  checkBatch(batch);
+  const count = recordsCount(batch, 0);
+  const base = baseOffset(batch, 0);
+  const r = new Reader(section);
+  for (let i = 0; i < count; i++) {
+    const length = r.varint();
+    if (r.bad || length < 1 || length > r.remaining) throw corrupt(base, `record ${i} declares ${length} bytes, ${r.remaining} are left`);
+    const end = r.pos + length;
+    const rec = new Reader(section, r.pos, end);
+    rec.int8();
+    rec.varint();
+    const offsetDelta = rec.varint();
+    const keyLength = rec.varint();
+    if (rec.bad) throw corrupt(base, `record ${i}: ${rec.reason}`);
+    if (keyLength < 0) return offsetDelta;
+    r.pos = end;
+  }
+  return -1;
 }
 
 /** Calls `cb` for each record of `batch`, decompressing first when needed. */

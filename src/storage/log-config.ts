@@ -21,6 +21,18 @@ export interface LogConfig {
    * fsync after every write run by itself.
    */
   visibleWhen?: VisibleWhen;
+  /** cleanup.policy holds compact: the cleaner keeps the latest record per key (cleaner.ts). */
+  compact?: boolean;
+  /** cleanup.policy holds delete (the default): retention.ms and retention.bytes apply. */
+  deleteByRetention?: boolean;
+  /** min.cleanable.dirty.ratio: clean once dirty bytes / cleanable bytes reach this. */
+  minCleanableDirtyRatio?: number;
+  /** min.compaction.lag.ms: a segment with a record younger than this is not cleaned yet. */
+  minCompactionLagMs?: number;
+  /** max.compaction.lag.ms: clean whatever the ratio once the oldest dirty record is older than this. */
+  maxCompactionLagMs?: number;
+  /** delete.retention.ms: how long a tombstone (and an empty transaction's marker) outlives the pass that first cleaned its segment. */
+  deleteRetentionMs?: number;
 }
 
 export const VisibleWhen = { written: 'written', durable: 'durable' } as const;
@@ -36,7 +48,25 @@ export const defaultLogConfig: Readonly<LogConfig> = Object.freeze({
   indexIntervalBytes: 4096,
   tailCacheBytes: 1024 * 1024,
   visibleWhen: VisibleWhen.written,
+  compact: false,
+  deleteByRetention: true,
+  minCleanableDirtyRatio: 0.5,
+  minCompactionLagMs: 0,
+  maxCompactionLagMs: Number.MAX_SAFE_INTEGER,
+  deleteRetentionMs: DAY_MS,
 });
+
+/** The compaction settings with their defaults filled in. */
+export function compactionSettings(c: LogConfig): { compact: boolean; deleteByRetention: boolean; minCleanableDirtyRatio: number; minCompactionLagMs: number; maxCompactionLagMs: number; deleteRetentionMs: number } {
+  return {
+    compact: c.compact ?? false,
+    deleteByRetention: c.deleteByRetention ?? true,
+    minCleanableDirtyRatio: c.minCleanableDirtyRatio ?? 0.5,
+    minCompactionLagMs: c.minCompactionLagMs ?? 0,
+    maxCompactionLagMs: c.maxCompactionLagMs ?? Number.MAX_SAFE_INTEGER,
+    deleteRetentionMs: c.deleteRetentionMs ?? DAY_MS,
+  };
+}
 
 /** Segment positions are int32 in the index files, so a segment must stay below 2 GiB. */
 const MAX_SEGMENT_BYTES = 2147483647;
@@ -53,5 +83,10 @@ export function checkLogConfig(c: LogConfig): void {
   if (!isInt(c.retentionBytes) || c.retentionBytes < -1) bad('retentionBytes', 'expected -1 or a non-negative integer');
   if (!isInt(c.indexIntervalBytes) || c.indexIntervalBytes < 0) bad('indexIntervalBytes', 'expected a non-negative integer');
   if (!isInt(c.tailCacheBytes) || c.tailCacheBytes < 0) bad('tailCacheBytes', 'expected a non-negative integer');
+  const ratio = c.minCleanableDirtyRatio;
+  if (ratio !== undefined && !(ratio >= 0 && ratio <= 1)) bad('minCleanableDirtyRatio', 'expected a number in [0, 1]');
+  if (c.minCompactionLagMs !== undefined && (!isInt(c.minCompactionLagMs) || c.minCompactionLagMs < 0)) bad('minCompactionLagMs', 'expected a non-negative integer');
+  if (c.maxCompactionLagMs !== undefined && (!isInt(c.maxCompactionLagMs) || c.maxCompactionLagMs < 1)) bad('maxCompactionLagMs', 'expected a positive integer');
+  if (c.deleteRetentionMs !== undefined && (!isInt(c.deleteRetentionMs) || c.deleteRetentionMs < 0)) bad('deleteRetentionMs', 'expected a non-negative integer');
   if (c.visibleWhen !== undefined && c.visibleWhen !== VisibleWhen.written && c.visibleWhen !== VisibleWhen.durable) bad('visibleWhen', "expected 'written' or 'durable'");
 }

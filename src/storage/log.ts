@@ -14,6 +14,28 @@ export interface AbortedTransaction {
   lastOffset: number;
 }
 
+/** What one cleaning pass did, for the broker's metrics and log. */
+export interface CleanStats {
+  /** Dirty bytes / cleanable bytes when the pass was planned. */
+  dirtyRatio: number;
+  /** Segments rewritten. */
+  segmentsCleaned: number;
+  bytesBefore: number;
+  bytesAfter: number;
+  recordsRemoved: number;
+  seconds: number;
+}
+
+/** The state of a compacted log's cleaning, for /metrics. */
+export interface CleanerState {
+  /** Dirty bytes / cleanable bytes at the last check (0 when nothing is cleanable). */
+  dirtyRatio: number;
+  /** First offset not cleaned yet. */
+  firstDirtyOffset: number;
+  /** Milliseconds since the oldest uncleaned batch in the cleanable range was written (by its timestamp); 0 when none. */
+  lagMs: number;
+}
+
 export interface Log {
   readonly logStartOffset: number;
   readonly logEndOffset: number;
@@ -55,6 +77,12 @@ export interface Log {
   /** Forgets producers whose last timestamp is older than `expirationMs` before `now` (producer.id.expiration.ms); never one with an open transaction. */
   expireProducers(now: number, expirationMs: number): void;
   enforceRetention(now: number): Promise<void>;
+  /** One compaction pass when the log is compacted and due (or `force`); null when none ran. */
+  clean(now: number, force?: boolean): Promise<CleanStats | null>;
+  /** Rolls the active segment once segment.ms has passed, even with no append (quiet compacted logs). */
+  rollIfDue(now: number): Promise<void>;
+  /** The cleaner's view of the log as of its last check. */
+  readonly cleaner: CleanerState;
   sizeBytes(): number;
   close(): Promise<void>;
   destroy(): Promise<void>;

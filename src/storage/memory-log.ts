@@ -2,7 +2,7 @@
 // Used by tests: the log contract suite runs against it, and unit tests that need no disk.
 // Nothing here is fsynced, so records are visible once written whatever visibleWhen says.
 
-import type { AbortedTransaction, Log, LogConfig } from './log.js';
+import type { AbortedTransaction, CleanStats, CleanerState, Log, LogConfig } from './log.js';
 import { ProducerStates } from './producer-state.js';
 import { abortedEntry, collectAborted, type AbortedTxnEntry } from './txn-index.js';
 import { batchSize, lastOffsetDelta, maxTimestamp, setBaseOffset, setPartitionLeaderEpoch } from '../protocol/record-batch.js';
@@ -144,6 +144,12 @@ export class MemoryLog implements Log {
   }
 
   async enforceRetention(): Promise<void> {}
+  /** Nothing to compact in memory. */
+  async clean(): Promise<CleanStats | null> {
+    return null;
+  }
+  async rollIfDue(): Promise<void> {}
+  readonly cleaner: CleanerState = { dirtyRatio: 0, firstDirtyOffset: 0, lagMs: 0 };
 
   sizeBytes(): number {
     return this.entries.reduce((n, e) => n + e.bytes.length, 0);

@@ -37,21 +37,26 @@ import {
 import { ProducerStates } from './producer-state.js';
 import { abortedEntry, collectAborted, txnIndexToBuffer } from './txn-index.js';
 import { DataError, firstRecordAtOrAfter, offsetOfMaxTimestamp } from '../protocol/records.js';
-import { CLEAN_SHUTDOWN_MARKER, replaceFile, writeLogStartOffset } from './checkpoint.js';
+import { CLEANER_SWAP_MARKER, CLEAN_SHUTDOWN_MARKER, readCleanerOffset, replaceFile, writeCleanerOffset, writeLogStartOffset, writeSwapMarker } from './checkpoint.js';
+import { CLEANED_FILES, CLEANED_SUFFIX, type CleanJob, type CleanResult } from './cleaner.js';
+import { cleanInWorker } from './cleaner-thread.js';
+import { OffsetIndex } from './offset-index.js';
+import { TimeIndex } from './time-index.js';
 import { StorageError, StorageErrorCode, ioError, offsetOutOfRange } from './errors.js';
 import { OpenMode, nodeFileOps, type FileOps, type LogFile } from './file-ops.js';
-import { VisibleWhen, checkLogConfig, defaultLogConfig, type LogConfig } from './log-config.js';
+import { VisibleWhen, checkLogConfig, compactionSettings, defaultLogConfig, type LogConfig } from './log-config.js';
 import { recoverLog, type RecoveredLog } from './recovery.js';
-import { MAX_RELATIVE_OFFSET, Segment, fitsRelativeOffset, lastOffsetOf, readFully } from './segment.js';
+import { MAX_RELATIVE_OFFSET, Segment, fitsRelativeOffset, lastOffsetOf, readFully, segmentFileName } from './segment.js';
 import { TailCache } from './tail-cache.js';
 import { OpenSegments, sharedOpenSegments } from './open-segments.js';
-import type { AbortedTransaction } from './log.js';
+import type { AbortedTransaction, CleanStats, CleanerState } from './log.js';
 import type { AbortedTxnEntry } from './txn-index.js';
 
 export { StorageError, StorageErrorCode } from './errors.js';
 export { defaultLogConfig, checkLogConfig, VisibleWhen, type LogConfig } from './log-config.js';
 export { nodeFileOps, OpenMode, type FileOps, type LogFile } from './file-ops.js';
 export { ProducerStates } from './producer-state.js';
+export type { CleanStats, CleanerState } from './log.js';
 export { OpenSegments, DEFAULT_OPEN_SEGMENTS_MAX } from './open-segments.js';
 
 export interface PartitionLogOptions {
@@ -108,6 +113,13 @@ interface PendingMaxTimestamp {
   endOffset: number;
   timestamp: number;
   offset: number;
+}
+
+interface CleanPlan {
+  segments: Segment[];
+  firstDirty: number;
+  cleanEnd: number;
+  dirtyRatio: number;
 }
 
 const noop = (): void => undefined;
@@ -169,6 +181,12 @@ export class PartitionLog {
   private failure: StorageError | null;
   private recovering: Promise<void> | null;
   private syncDone: Promise<void>;
+  /** First offset the cleaner has not cleaned (stored in cleaner-offset.checkpoint). */
+  private firstDirty: number;
+  private cleaning: Promise<CleanStats | null> | null;
+  /** Retention, DeleteRecords and a cleaner swap change the segment list's files one at a time. */
+  private exclusiveChain: Promise<unknown>;
+  private cleanerState: CleanerState;
 
   private constructor(dir: string, config: LogConfig, ops: FileOps, openSegments: OpenSegments, clock: () => number, segments: Segment[], logStart: number, producers: ProducerStates, notes: string[]) {
     this.dir = dir;
@@ -209,6 +227,10 @@ export class PartitionLog {
     this.failure = null;
     this.recovering = null;
     this.syncDone = Promise.resolve();
+    this.firstDirty = 0;
+    this.cleaning = null;
+    this.exclusiveChain = Promise.resolve();
+    this.cleanerState = { dirtyRatio: 0, firstDirtyOffset: 0, lagMs: 0 };
     this.recomputeMaxTimestamp();
   }
 
@@ -218,7 +240,9 @@ export class PartitionLog {
     const ops = options.fileOps ?? nodeFileOps;
     const clock = options.clock ?? Date.now;
     const r = await recoverLog(dir, ops, config, clock());
-    return new PartitionLog(dir, { ...config }, ops, options.openSegments ?? sharedOpenSegments, clock, r.segments, r.logStartOffset, r.producers, r.notes);
+    const log = new PartitionLog(dir, { ...config }, ops, options.openSegments ?? sharedOpenSegments, clock, r.segments, r.logStartOffset, r.producers, r.notes);
+    log.firstDirty = Math.max(await readCleanerOffset(ops, dir), 0);
+    return log;
   }
 
   get logStartOffset(): number {
@@ -367,12 +391,20 @@ export class PartitionLog {
     if (offset >= end) return [];
     const cached = this.cache.read(offset, maxBytes, end);
     if (cached !== null) return cached;
-    const seg = this.segmentFor(offset);
-    seg.readers++;
-    try {
-      return await this.readSegment(seg, offset, maxBytes, end);
-    } finally {
-      this.releaseReader(seg);
+    let from = offset;
+    for (;;) {
+      const seg = this.segmentFor(from);
+      seg.readers++;
+      try {
+        const got = await this.readSegment(seg, from, maxBytes, end);
+        if (got !== null) return got;
+      } finally {
+        this.releaseReader(seg);
+      }
+      // Compaction left no batch at or past `from` in that segment: the next segment holds the next one.
+      const next = this.segments[this.segmentIndexFor(from) + 1];
+      if (next === undefined || next.baseOffset >= end) return [];
+      from = next.baseOffset;
     }
   }
 
@@ -455,7 +487,13 @@ export class PartitionLog {
   }
 
   /** DeleteRecords: raises the log start offset (persisted), removes segments wholly below it. */
-  async deleteRecordsBefore(offset: number): Promise<number> {
+  deleteRecordsBefore(offset: number): Promise<number> {
+    this.assertOpen();
+    this.assertOnline();
+    return this.exclusive(() => this.deleteRecordsNow(offset));
+  }
+
+  private async deleteRecordsNow(offset: number): Promise<number> {
     this.assertOpen();
     this.assertOnline();
     if (offset < 0 || offset > this.hw) throw offsetOutOfRange(offset, this.startOffset, this.hw);
@@ -472,7 +510,12 @@ export class PartitionLog {
   }
 
   /** Deletes whole old segments past retention.ms / retention.bytes; never the active segment. */
-  async enforceRetention(now: number): Promise<void> {
+  enforceRetention(now: number): Promise<void> {
+    if (this.state !== 'open' || this.failure !== null || !compactionSettings(this.cfg).deleteByRetention) return Promise.resolve();
+    return this.exclusive(() => this.retentionNow(now));
+  }
+
+  private async retentionNow(now: number): Promise<void> {
     if (this.state !== 'open' || this.failure !== null) return;
     const { retentionMs, retentionBytes } = this.cfg;
     let size = this.sizeBytes();
@@ -498,6 +541,227 @@ export class PartitionLog {
     let n = 0;
     for (const seg of this.segments) n += seg.writtenSize;
     return n;
+  }
+
+  // --- compaction (cleanup.policy=compact) ---
+
+  /** The cleaner's view of this log as of its last check. */
+  get cleaner(): CleanerState {
+    return this.cleanerState;
+  }
+
+  /**
+   * One cleaning pass when the log is compacted and due: its dirty ratio reached
+   * min.cleanable.dirty.ratio, or its oldest dirty record passed max.compaction.lag.ms (or
+   * `force`). The copy work runs in the cleaner thread; the result is swapped in here.
+   * Resolves with what the pass did, or null when none ran.
+   */
+  clean(now: number, force = false): Promise<CleanStats | null> {
+    if (this.cleaning !== null) return this.cleaning;
+    if (this.state !== 'open' || this.failure !== null || !compactionSettings(this.cfg).compact) return Promise.resolve(null);
+    const run = this.cleanIfDue(now, force);
+    this.cleaning = run.finally(() => {
+      this.cleaning = null;
+    });
+    return this.cleaning;
+  }
+
+  /**
+   * Rolls the active segment when segment.ms has passed since its first batch, without
+   * waiting for an append: a quiet compacted log must still seal (and so clean) its data.
+   */
+  async rollIfDue(now: number): Promise<void> {
+    if (this.state !== 'open' || this.failure !== null || this.writing || this.queue.length > 0) return;
+    const seg = this.segments[this.segments.length - 1]!;
+    if (seg.writtenSize === 0 || seg.size !== seg.writtenSize || seg.rollStartMs < 0 || now - seg.rollStartMs < this.cfg.segmentMs) return;
+    const next = new Segment(this.dir, this.leo);
+    next.snapshot = this.producers.toSnapshot();
+    this.segments.push(next);
+    try {
+      await this.sealOnce(seg);
+    } catch (err) {
+      if (err instanceof FsyncFailure) this.goOffline(err.error);
+      else throw err;
+    }
+  }
+
+  private async cleanIfDue(now: number, force: boolean): Promise<CleanStats | null> {
+    const plan = await this.planClean(now, force);
+    if (plan === null) return null;
+    const t0 = performance.now();
+    const s = compactionSettings(this.cfg);
+    const job: CleanJob = {
+      dir: this.dir,
+      segments: plan.segments.map((seg, i) => ({
+        base: seg.baseOffset,
+        nextBase: i + 1 < plan.segments.length ? plan.segments[i + 1]!.baseOffset : plan.cleanEnd,
+        size: seg.writtenSize,
+        mtimeMs: seg.lastModifiedMs,
+        dirty: seg.baseOffset >= plan.firstDirty,
+        aborted: seg.abortedTxns,
+      })),
+      aborted: this.abortedTransactions(plan.segments[0]!.baseOffset, plan.cleanEnd),
+      now,
+      deleteRetentionMs: s.deleteRetentionMs,
+      indexIntervalBytes: this.cfg.indexIntervalBytes,
+    };
+    const result = await cleanInWorker(job);
+    const swapped = await this.exclusive(() => this.swapCleaned(plan, result, now));
+    if (!swapped) return null;
+    let bytesBefore = 0;
+    let bytesAfter = 0;
+    for (const c of result.cleaned) {
+      bytesBefore += c.sizeBefore;
+      bytesAfter += c.size;
+    }
+    return { dirtyRatio: plan.dirtyRatio, segmentsCleaned: result.cleaned.length, bytesBefore, bytesAfter, recordsRemoved: result.recordsRemoved, seconds: (performance.now() - t0) / 1000 };
+  }
+
+  /**
+   * The cleanable range: whole sealed segments from the first, ending before the first that
+   * reaches the last stable offset (never data whose transaction is undecided), the active
+   * segment, or a record younger than min.compaction.lag.ms. Null when the pass is not due.
+   */
+  private async planClean(now: number, force: boolean): Promise<CleanPlan | null> {
+    const s = compactionSettings(this.cfg);
+    const lso = this.lastStableOffset;
+    let end = 0;
+    for (let i = 0; i + 1 < this.segments.length; i++) {
+      const seg = this.segments[i]!;
+      const nextBase = this.segments[i + 1]!.baseOffset;
+      if (!seg.sealed || nextBase > lso || nextBase > this.hw) break;
+      if (s.minCompactionLagMs > 0 && seg.maxTimestamp > now - s.minCompactionLagMs) break;
+      end = i + 1;
+    }
+    const firstDirty = Math.max(this.firstDirty, this.segments[0]!.baseOffset);
+    if (end === 0) {
+      this.cleanerState = { dirtyRatio: 0, firstDirtyOffset: firstDirty, lagMs: 0 };
+      return null;
+    }
+    const segments = this.segments.slice(0, end);
+    const cleanEnd = this.segments[end]!.baseOffset;
+    let dirty = 0;
+    let total = 0;
+    let oldestDirty: Segment | null = null;
+    for (const seg of segments) {
+      total += seg.writtenSize;
+      if (seg.baseOffset >= firstDirty) {
+        dirty += seg.writtenSize;
+        oldestDirty ??= seg;
+      }
+    }
+    const dirtyRatio = total === 0 ? 0 : dirty / total;
+    const firstTs = oldestDirty === null ? -1 : await this.firstBatchTimestamp(oldestDirty);
+    const lagMs = firstTs >= 0 ? Math.max(now - firstTs, 0) : 0;
+    this.cleanerState = { dirtyRatio, firstDirtyOffset: firstDirty, lagMs };
+    if (oldestDirty === null) return null;
+    const due = force || dirtyRatio >= s.minCleanableDirtyRatio || (firstTs >= 0 && lagMs > s.maxCompactionLagMs);
+    return due ? { segments, firstDirty, cleanEnd, dirtyRatio } : null;
+  }
+
+  /** The first batch's largest timestamp (its header only), or -1. */
+  private async firstBatchTimestamp(seg: Segment): Promise<number> {
+    if (seg.writtenSize < BATCH_HEADER_SIZE) return -1;
+    seg.readers++;
+    try {
+      const head = await this.readRange(seg, await this.fileFor(seg), 0, BATCH_HEADER_SIZE);
+      return batchMaxTimestamp(head, 0);
+    } catch {
+      return -1;
+    } finally {
+      this.releaseReader(seg);
+    }
+  }
+
+  /**
+   * Puts a pass's `.cleaned` files in place of the segments' own. The commit point is the
+   * swap marker: written once the worker fsynced every cleaned file, removed once all are
+   * renamed; recovery finishes the renames when it finds the marker and removes the
+   * `.cleaned` files when it does not (recovery.ts). The old segments' files are held open
+   * through the renames, so a read in flight finishes on the bytes its index describes.
+   * Returns false when the pass was discarded (the log closed, or retention removed a segment meanwhile).
+   */
+  private async swapCleaned(plan: CleanPlan, result: CleanResult, now: number): Promise<boolean> {
+    const olds = result.cleaned.map((c) => this.segments.find((seg) => seg.baseOffset === c.base && !seg.deleted));
+    if (this.state !== 'open' || this.failure !== null || olds.some((o) => o === undefined)) {
+      for (const c of result.cleaned) await this.removeCleanedFiles(c.base);
+      return false;
+    }
+    const held = olds as Segment[];
+    for (const old of held) old.readers++;
+    try {
+      for (const old of held) await this.fileFor(old);
+      if (result.cleaned.length > 0) {
+        try {
+          await writeSwapMarker(this.ops, this.dir, result.cleaned.map((c) => c.base));
+        } catch (err) {
+          for (const c of result.cleaned) await this.removeCleanedFiles(c.base).catch(noop);
+          await this.ops.unlink(join(this.dir, CLEANER_SWAP_MARKER)).catch(noop);
+          throw ioError(`writing the cleaner's swap marker in ${this.dir}`, err);
+        }
+        try {
+          for (const c of result.cleaned) {
+            for (const suffix of CLEANED_FILES) {
+              const path = join(this.dir, segmentFileName(c.base, suffix));
+              await this.ops.rename(path + CLEANED_SUFFIX, path);
+            }
+          }
+          await this.ops.syncDir(this.dir);
+        } catch (err) {
+          // Past the commit point the disk holds a half-done swap that only recovery completes.
+          const error = ioError(`swapping in cleaned segments of ${this.dir}`, err);
+          this.goOffline(error);
+          throw error;
+        }
+      }
+      result.cleaned.forEach((c, i) => {
+        const old = held[i]!;
+        const idx = this.segments.indexOf(old);
+        if (idx < 0) return;
+        const seg = new Segment(this.dir, c.base);
+        const nextBase = old.writtenNextOffset;
+        seg.size = c.size;
+        seg.writtenSize = c.size;
+        seg.nextOffset = nextBase;
+        seg.writtenNextOffset = nextBase;
+        seg.sealed = true;
+        seg.lastModifiedMs = c.mtimeMs;
+        seg.abortedTxns = c.aborted;
+        seg.offsetIndex = OffsetIndex.parse(Buffer.from(c.offsetIndex), nextBase - c.base, Math.max(c.size, 1)) ?? new OffsetIndex();
+        seg.timeIndex = TimeIndex.parse(Buffer.from(c.timeIndex), nextBase - c.base) ?? new TimeIndex();
+        seg.maxTimestamp = seg.timeIndex.lastTimestamp();
+        seg.offsetOfMaxTimestamp = seg.timeIndex.length === 0 ? -1 : c.base + seg.timeIndex.lastRelOffset();
+        this.segments[idx] = seg;
+        old.deleted = true;
+      });
+    } finally {
+      for (const old of held) this.releaseReader(old);
+    }
+    if (result.cleaned.length > 0) {
+      await this.ops.unlink(join(this.dir, CLEANER_SWAP_MARKER));
+      await this.ops.syncDir(this.dir).catch(noop);
+    }
+    for (const base of result.touched) {
+      const seg = this.segments.find((x) => x.baseOffset === base);
+      if (seg !== undefined) seg.lastModifiedMs = now;
+    }
+    // Recent batches in memory may be ones the pass removed.
+    this.cache.clear();
+    this.recomputeMaxTimestamp();
+    this.firstDirty = plan.cleanEnd;
+    await writeCleanerOffset(this.ops, this.dir, plan.cleanEnd);
+    return true;
+  }
+
+  private async removeCleanedFiles(base: number): Promise<void> {
+    for (const suffix of CLEANED_FILES) await this.ops.unlink(join(this.dir, segmentFileName(base, suffix) + CLEANED_SUFFIX));
+  }
+
+  /** Runs `fn` after every change to the segment files queued before it. */
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.exclusiveChain.then(fn);
+    this.exclusiveChain = run.catch(noop);
+    return run;
   }
 
   /** Waits for writes, fsyncs, closes files, marks a clean shutdown. Rejects when a step failed; the next open recovers the log. */
@@ -561,7 +825,7 @@ export class PartitionLog {
     if (seg.file !== null && !seg.needsTruncate) return;
     const idx = this.segments.indexOf(seg);
     const prev = idx > 0 ? this.segments[idx - 1]! : null;
-    if (prev !== null && !prev.sealed) await this.seal(prev);
+    if (prev !== null && !prev.sealed) await this.sealOnce(prev);
     if (seg.snapshot !== null) {
       await replaceFile(this.ops, seg.snapshotPath, seg.snapshot);
       seg.snapshot = null;
@@ -574,6 +838,17 @@ export class PartitionLog {
       await seg.file.truncate(seg.writtenSize);
       seg.needsTruncate = false;
     }
+  }
+
+  /** Seals a segment once, whoever asks first (the writer, or rollIfDue on a quiet log). */
+  private sealOnce(seg: Segment): Promise<void> {
+    if (seg.sealing === null) {
+      seg.sealing = this.seal(seg).catch((err: unknown) => {
+        seg.sealing = null;
+        throw err;
+      });
+    }
+    return seg.sealing;
   }
 
   /** Index files written and data fsynced, so recovery never has to scan this segment. */
@@ -967,7 +1242,8 @@ export class PartitionLog {
     else if (this.openSegments.size > this.openSegments.limit) this.openSegments.trim();
   }
 
-  private async readSegment(seg: Segment, offset: number, maxBytes: number, end: number): Promise<Buffer[]> {
+  /** Batches from the one holding `offset` (or the first after it), or null when a sealed segment has none at or past it (compaction's gaps). */
+  private async readSegment(seg: Segment, offset: number, maxBytes: number, end: number): Promise<Buffer[] | null> {
     const file = await this.fileFor(seg);
     const limit = seg.writtenSize;
     const window = this.cfg.indexIntervalBytes + Math.max(maxBytes, 0) + BATCH_HEADER_SIZE;
@@ -976,6 +1252,7 @@ export class PartitionLog {
     let bufPos = pos;
     // Walk batch headers from the index entry to the batch that holds `offset`.
     for (;;) {
+      if (pos === limit && seg.sealed) return null;
       if (limit - pos < BATCH_HEADER_SIZE) throw this.corruptAt(seg, pos, offset);
       if (pos + BATCH_HEADER_SIZE > bufPos + buf.length) {
         buf = await this.readRange(seg, file, pos, Math.min(limit - pos, window));
@@ -985,6 +1262,8 @@ export class PartitionLog {
       if (batchBaseOffset(buf, rel) + lastOffsetDelta(buf, rel) + 1 > offset) break;
       pos += batchSize(buf, rel);
     }
+    // After a gap the first batch may start past what the caller may see.
+    if (batchBaseOffset(buf, pos - bufPos) >= end) return [];
     const first = batchSize(buf, pos - bufPos);
     const want = Math.min(limit - pos, Math.max(maxBytes, first));
     if (first > limit - pos) throw this.corruptAt(seg, pos, offset);
@@ -1098,6 +1377,9 @@ export class PartitionLog {
 
   private async doClose(): Promise<void> {
     this.state = 'closing';
+    // A pass in flight finishes in the cleaner thread; its swap sees the log closing and discards it.
+    if (this.cleaning !== null) await this.cleaning.catch(noop);
+    await this.exclusiveChain;
     if (this.writing) await new Promise<void>((resolve) => this.drainWaiters.push(resolve));
     // Offline after a failed fsync: cut back to the durable offset before anything else, so
     // what the producer was told failed does not come back at the next start.

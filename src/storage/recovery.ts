@@ -17,13 +17,14 @@
 
 import { join } from 'node:path';
 import { batchSize, maxTimestamp } from '../protocol/record-batch.js';
-import { CLEAN_SHUTDOWN_MARKER, LOG_START_CHECKPOINT, TEMP_SUFFIX, readLogStartOffset, replaceFile } from './checkpoint.js';
+import { CLEANER_SWAP_MARKER, CLEAN_SHUTDOWN_MARKER, LOG_START_CHECKPOINT, TEMP_SUFFIX, parseSwapMarker, readLogStartOffset, replaceFile } from './checkpoint.js';
+import { CLEANED_FILES, CLEANED_SUFFIX } from './cleaner.js';
 import { ioError } from './errors.js';
 import { OpenMode, type FileOps } from './file-ops.js';
 import type { LogConfig } from './log-config.js';
 import { OffsetIndex } from './offset-index.js';
 import { ProducerStates } from './producer-state.js';
-import { FileSuffix, Segment, parseSegmentFileName, scanSegment } from './segment.js';
+import { FileSuffix, Segment, parseSegmentFileName, scanSegment, segmentFileName } from './segment.js';
 import { TimeIndex } from './time-index.js';
 import { abortedEntry, parseTxnIndex, txnIndexToBuffer, type AbortedTxnEntry } from './txn-index.js';
 
@@ -49,6 +50,7 @@ export async function recoverLog(dir: string, ops: FileOps, config: LogConfig, n
   let names: string[];
   try {
     names = await ops.readdir(dir);
+    if (await finishCleanerSwap(dir, ops, names, notes)) names = await ops.readdir(dir);
   } catch (err) {
     throw ioError(`listing partition directory ${dir}`, err);
   }
@@ -114,6 +116,40 @@ export async function recoverLog(dir: string, ops: FileOps, config: LogConfig, n
   }
 
   return { segments, logStartOffset, producers, notes };
+}
+
+/**
+ * A cleaning pass interrupted by a crash. With the swap marker (written only once every
+ * `.cleaned` file was fsynced) the renames are finished: each segment is then wholly the
+ * cleaned one. Without it the pass never reached its commit point and its `.cleaned` files
+ * go: each segment is wholly the old one. Either way no segment mixes the two. Returns whether
+ * anything was changed.
+ */
+async function finishCleanerSwap(dir: string, ops: FileOps, names: string[], notes: string[]): Promise<boolean> {
+  const leftovers = names.filter((n) => n.endsWith(CLEANED_SUFFIX));
+  const hasMarker = names.includes(CLEANER_SWAP_MARKER);
+  if (leftovers.length === 0 && !hasMarker) return false;
+  const bases = hasMarker ? parseSwapMarker(await ops.readFile(join(dir, CLEANER_SWAP_MARKER))) : null;
+  const present = new Set(leftovers);
+  if (bases !== null) {
+    for (const base of bases) {
+      for (const suffix of CLEANED_FILES) {
+        const name = segmentFileName(base, suffix);
+        if (present.has(name + CLEANED_SUFFIX)) {
+          await ops.rename(join(dir, name + CLEANED_SUFFIX), join(dir, name));
+          present.delete(name + CLEANED_SUFFIX);
+        }
+      }
+    }
+    await ops.syncDir(dir);
+    notes.push(`finished swapping in the cleaned segments ${bases.join(', ')} (a cleaning pass was interrupted after its commit point)`);
+  } else if (leftovers.length > 0) {
+    notes.push(`removed the files of an interrupted cleaning pass (${leftovers.length}); the segments stay as they were`);
+  }
+  for (const name of present) await ops.unlink(join(dir, name));
+  if (hasMarker) await ops.unlink(join(dir, CLEANER_SWAP_MARKER));
+  await ops.syncDir(dir);
+  return true;
 }
 
 /** A segment before the last: trusted to be whole; its index files are loaded or rebuilt. */

@@ -80,6 +80,8 @@ export class Segment {
   abortedTxns: AbortedTxnEntry[];
   /** Producer state as of baseOffset, taken when the segment was rolled; written (then dropped) before its first write. */
   snapshot: Buffer | null;
+  /** The seal in progress, so the writer and a time-based roll do not seal twice. */
+  sealing: Promise<void> | null;
 
   constructor(dir: string, baseOffset: number) {
     this.baseOffset = baseOffset;
@@ -106,6 +108,7 @@ export class Segment {
     this.deleted = false;
     this.abortedTxns = [];
     this.snapshot = null;
+    this.sealing = null;
   }
 
   /** Every file of this segment, for deleting it. */

@@ -8,11 +8,13 @@
 // and the base offset is stamped in place. Appends for one request happen in one turn,
 // so partition order follows request order. The answer waits according to acks and the
 // fsync policy: acks=0 gets none, acks=1 waits for the write, acks=all also for fsync.
+// A topic whose cleanup.policy holds compact refuses records without a key (INVALID_RECORD).
 
 import type { HandlerEntry, RequestContext } from './handler.js';
 import type { ProduceRequest, ProduceResponse, ProduceResponsePartitionProduceResponse } from '../../protocol/generated/index.js';
 import { ErrorCode } from '../../protocol/errors.js';
-import { validateBatches, stampLogAppendTime, type BatchesSummary } from '../../protocol/record-batch.js';
+import { batchSize, validateBatches, stampLogAppendTime, type BatchesSummary } from '../../protocol/record-batch.js';
+import { DataError, firstKeylessRecord, recordsSection } from '../../protocol/records.js';
 import { FsyncPolicy } from '../config.js';
 import { findOrCreateTopic, storageErrorCode } from './common.js';
 import type { Partition, Topic } from '../topics.js';
@@ -66,7 +68,19 @@ async function handle(ctx: RequestContext, req: ProduceRequest): Promise<Produce
       }),
     };
   });
-  const transactional = checked.filter((c) => c.summary.transactional);
+  // A compacted topic keeps the latest record per key, so a record without one is refused
+  // (Kafka's INVALID_RECORD). Only these topics read record headers; compressed batches are
+  // inflated off the event loop first.
+  const compacted = checked.filter((c) => c.topic.compacted);
+  if (compacted.length > 0) {
+    await Promise.all(
+      compacted.map(async (c) => {
+        const problem = await keylessProblem(c.records, ctx.config.decompressedBatchMaxBytes);
+        if (problem !== null) c.refused = refuse(ctx, c, problem.code, problem.message);
+      }),
+    );
+  }
+  const transactional = checked.filter((c) => c.summary.transactional && !c.refused);
   if (transactional.length > 0) {
     await Promise.all(
       transactional.map(async (c) => {
@@ -119,6 +133,25 @@ function checkPartition(ctx: RequestContext, topic: Topic, partition: Partition,
   }
   if (s.transactional && s.producerId < 0) return fail(ErrorCode.INVALID_RECORD, 'a transactional batch must carry a producer id');
   return { topic, partition, records, summary: s, res, refused: false };
+}
+
+/** Why a compacted topic refuses these batches (a record without a key, or records that do not decode), or null. */
+async function keylessProblem(records: Buffer, maxInflated: number): Promise<{ code: number; message: string } | null> {
+  for (let p = 0; p < records.length; ) {
+    const size = batchSize(records, p);
+    const batch = records.subarray(p, p + size);
+    try {
+      const delta = firstKeylessRecord(batch, await recordsSection(batch, maxInflated));
+      if (delta >= 0) {
+        return { code: ErrorCode.INVALID_RECORD, message: `Compacted topic cannot accept message without key in topic partition (record ${delta} of the batch at byte ${p} has a null key); give every record a key, or use cleanup.policy=delete` };
+      }
+    } catch (e) {
+      if (e instanceof DataError) return { code: e.kafkaCode, message: e.message };
+      throw e;
+    }
+    p += size;
+  }
+  return null;
 }
 
 /** Appends one partition's batches and fills `res`; returns what the answer must wait for. */
