@@ -154,7 +154,8 @@ export async function runClean(job: CleanJob): Promise<CleanResult> {
       });
       if (keep.length === total) {
         out.push(batch);
-        if (transactional) txnKept.set(pid, true);
+        // An empty batch (a producer's sequence kept by an earlier pass) is no data of its transaction.
+        if (transactional && total > 0) txnKept.set(pid, true);
         return;
       }
       changed = true;

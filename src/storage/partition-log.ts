@@ -187,6 +187,8 @@ export class PartitionLog {
   /** Retention, DeleteRecords and a cleaner swap change the segment list's files one at a time. */
   private exclusiveChain: Promise<unknown>;
   private cleanerState: CleanerState;
+  /** When the last pass was planned (-1: none since open), for the tombstone clocks. */
+  private lastCleanAt: number;
 
   private constructor(dir: string, config: LogConfig, ops: FileOps, openSegments: OpenSegments, clock: () => number, segments: Segment[], logStart: number, producers: ProducerStates, notes: string[]) {
     this.dir = dir;
@@ -231,6 +233,7 @@ export class PartitionLog {
     this.cleaning = null;
     this.exclusiveChain = Promise.resolve();
     this.cleanerState = { dirtyRatio: 0, firstDirtyOffset: 0, lagMs: 0 };
+    this.lastCleanAt = -1;
     this.recomputeMaxTimestamp();
   }
 
@@ -654,8 +657,15 @@ export class PartitionLog {
     const firstTs = oldestDirty === null ? -1 : await this.firstBatchTimestamp(oldestDirty);
     const lagMs = firstTs >= 0 ? Math.max(now - firstTs, 0) : 0;
     this.cleanerState = { dirtyRatio, firstDirtyOffset: firstDirty, lagMs };
-    if (oldestDirty === null) return null;
-    const due = force || dirtyRatio >= s.minCleanableDirtyRatio || (firstTs >= 0 && lagMs > s.maxCompactionLagMs);
+    // A cleaned segment whose tombstone clock ran out since the last pass has tombstones (and
+    // markers) to drop even when nothing is dirty: a quiet topic still forgets deleted keys.
+    const horizonCrossed = segments.some((seg) => {
+      if (seg.baseOffset >= firstDirty) return false;
+      const at = seg.lastModifiedMs + s.deleteRetentionMs;
+      return at > this.lastCleanAt && at <= now;
+    });
+    const due = force || horizonCrossed || (oldestDirty !== null && (dirtyRatio >= s.minCleanableDirtyRatio || (firstTs >= 0 && lagMs > s.maxCompactionLagMs)));
+    if (due) this.lastCleanAt = now;
     return due ? { segments, firstDirty, cleanEnd, dirtyRatio } : null;
   }
 

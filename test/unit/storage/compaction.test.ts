@@ -1,0 +1,316 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFile, readdir, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { PartitionLog } from '../../../src/storage/partition-log.js';
+import { runClean } from '../../../src/storage/cleaner.js';
+import { buildControlBatch } from '../../../src/protocol/control-batch.js';
+import { forEachRecord } from '../../../src/protocol/records.js';
+import { BatchField, buildBatch, withRecordsSection } from '../../helpers/batches.js';
+import { testConfig, withLogDir } from './helpers.js';
+
+const T0 = 1_700_000_000_000;
+const HOUR = 3_600_000;
+
+const rec = (key: string | null, value: string | null, ts = T0) => ({ key: key === null ? null : Buffer.from(key), value: value === null ? null : Buffer.from(value), timestamp: ts });
+const kv = (key: string | null, value: string | null, ts = T0): Buffer => buildBatch([rec(key, value, ts)], { baseTimestamp: ts });
+
+interface Seen {
+  offset: number;
+  key: string | null;
+  value: string | null;
+}
+
+/** Every record the log serves from its start, decoded (compressed batches too), and the batches' codecs. */
+async function readAll(log: PartitionLog): Promise<{ records: Seen[]; codecs: number[]; batches: number }> {
+  const records: Seen[] = [];
+  const codecs: number[] = [];
+  let batches = 0;
+  let next = log.logStartOffset;
+  while (next < log.highWatermark) {
+    const bufs = await log.read(next, 1 << 20);
+    if (bufs.length === 0 || bufs.every((b) => b.length === 0)) break;
+    for (const buf of bufs) {
+      for (let p = 0; p < buf.length; ) {
+        const size = buf.readInt32BE(p + 8) + 12;
+        const batch = buf.subarray(p, p + size);
+        batches++;
+        codecs.push(batch.readInt16BE(BatchField.attributes) & 7);
+        const isControl = (batch.readInt16BE(BatchField.attributes) & 0x20) !== 0;
+        if (!isControl) {
+          await forEachRecord(batch, (r) => {
+            if (r.offset >= next) records.push({ offset: r.offset, key: r.key === null ? null : r.key.toString(), value: r.value === null ? null : r.value.toString() });
+          });
+        }
+        next = Number(batch.readBigInt64BE(0)) + batch.readInt32BE(BatchField.lastOffsetDelta) + 1;
+        p += size;
+      }
+    }
+  }
+  return { records, codecs, batches };
+}
+
+/** The latest value per key as a map, from records in offset order. */
+function latestByKey(records: Seen[]): Map<string, Seen> {
+  const m = new Map<string, Seen>();
+  for (const r of records) if (r.key !== null) m.set(r.key, r);
+  return m;
+}
+
+/** Appends each batch with its own write, waiting for each. */
+async function appendAll(log: PartitionLog, batches: Buffer[]): Promise<void> {
+  for (const b of batches) await log.append(b).written;
+  await log.flush();
+}
+
+describe('log compaction', () => {
+  it('keeps the latest record per key at its offset, leaves the active segment alone, and survives a reopen', async () => {
+    await withLogDir(async (dir) => {
+      // About two batches per segment: many sealed segments.
+      const config = testConfig({ segmentBytes: 190, compact: true });
+      let log = await PartitionLog.open(dir, config);
+      const written: Seen[] = [];
+      for (let round = 0; round < 6; round++) {
+        for (let k = 0; k < 4; k++) {
+          const value = `v${round}-${k}`;
+          const { baseOffset } = log.append(kv(`k${k}`, value));
+          written.push({ offset: baseOffset, key: `k${k}`, value });
+        }
+      }
+      await log.flush();
+      // A keyless record cannot be compacted: it stays.
+      await appendAll(log, [kv(null, 'no-key'), kv('k0', 'last')]);
+      const hw = log.highWatermark;
+      const bases = log.segmentBaseOffsets();
+      const activeBase = bases[bases.length - 1]!;
+      const activeFile = join(dir, `${String(activeBase).padStart(20, '0')}.log`);
+      const activeBefore = await readFile(activeFile);
+      const before = await readAll(log);
+
+      const stats = await log.clean(T0, true);
+      assert.ok(stats !== null && stats.segmentsCleaned > 0, 'a pass ran and rewrote segments');
+      assert.ok(stats.bytesAfter < stats.bytesBefore);
+      const after = await readAll(log);
+      assert.deepEqual(await readFile(activeFile), activeBefore, 'the active segment is untouched');
+      assert.equal(log.highWatermark, hw);
+      assert.equal(log.logEndOffset, hw);
+      // Every record now served is one that was written, at the same offset.
+      const byOffset = new Map(before.records.map((r) => [r.offset, r]));
+      for (const r of after.records) assert.deepEqual(byOffset.get(r.offset), r);
+      // Below the active segment each key appears once, with the latest value the cleaned range held.
+      const sealed = after.records.filter((r) => r.offset < activeBase && r.key !== null);
+      assert.equal(new Set(sealed.map((r) => r.key)).size, sealed.length, `one record per key below the active segment: ${JSON.stringify(sealed)}`);
+      assert.ok(after.records.length < before.records.length);
+      assert.deepEqual(latestByKey(after.records), latestByKey(before.records), 'the latest value of every key is unchanged');
+      assert.ok(after.records.some((r) => r.key === null && r.value === 'no-key'), 'the keyless record stays');
+      // Offsets still resolve: a read in the middle of a gap returns the next batch.
+      const gapRead = await log.read(1, 1);
+      assert.ok(gapRead.length > 0);
+
+      await log.close();
+      log = await PartitionLog.open(dir, config);
+      const reopened = await readAll(log);
+      assert.deepEqual(reopened.records, after.records, 'the cleaned log reads the same after a reopen');
+      assert.equal(log.highWatermark, hw);
+      // Nothing new is dirty: no pass is due.
+      assert.equal(await log.clean(T0 + 1), null);
+      await log.close();
+    });
+  });
+
+  it('drops a tombstone only delete.retention.ms after the pass that first cleaned its segment', async () => {
+    await withLogDir(async (dir) => {
+      const config = testConfig({ segmentBytes: 190, compact: true, deleteRetentionMs: HOUR });
+      const log = await PartitionLog.open(dir, config);
+      await appendAll(log, [kv('a', '1'), kv('b', '1'), kv('a', null), kv('c', '1'), kv('c', '2'), kv('d', '1'), kv('e', '1')]);
+      const keys = async (): Promise<Array<[string | null, string | null]>> => (await readAll(log)).records.map((r) => [r.key, r.value]);
+      assert.ok((await log.clean(T0, true)) !== null);
+      const first = await keys();
+      assert.ok(first.some(([k, v]) => k === 'a' && v === null), `the tombstone stays at first: ${JSON.stringify(first)}`);
+      assert.ok(!first.some(([k, v]) => k === 'a' && v === '1'), 'the value it deletes goes');
+      // Not yet: just under an hour after that pass.
+      await log.clean(T0 + HOUR - 1, true);
+      assert.ok((await keys()).some(([k, v]) => k === 'a' && v === null), 'still there before delete.retention.ms');
+      // A quiet log: no new data, yet the pass is due once the hour is over.
+      const stats = await log.clean(T0 + HOUR + 1);
+      assert.ok(stats !== null, 'the tombstone clock running out makes a pass due');
+      const last = await keys();
+      assert.ok(!last.some(([k]) => k === 'a'), `the tombstone is gone: ${JSON.stringify(last)}`);
+      assert.ok(last.some(([k, v]) => k === 'b' && v === '1'));
+      assert.ok(last.some(([k, v]) => k === 'c' && v === '2'));
+      await log.close();
+    });
+  });
+
+  it('filters compressed batches and compresses them again with their codec', async () => {
+    const snappy = await import('snappy');
+    const lz4 = await import('lz4-napi');
+    const codecs: Array<[string, number, (b: Buffer) => Promise<Buffer>]> = [
+      ['gzip', 1, async (b) => gzipSync(b)],
+      ['snappy', 2, async (b) => (await snappy.compress(b)) as Buffer],
+      ['lz4', 3, (b) => lz4.compressFrame(b)],
+    ];
+    for (const [name, codec, compress] of codecs) {
+      await withLogDir(async (dir) => {
+        const config = testConfig({ segmentBytes: 120, compact: true });
+        const log = await PartitionLog.open(dir, config);
+        const plainBatch = buildBatch([rec('x', 'old'), rec('y', 'keep'), rec('x', 'mid'), rec('z', 'old')], { baseTimestamp: T0 });
+        const section = plainBatch.subarray(61);
+        const compressed = withRecordsSection(plainBatch, await compress(section), codec);
+        await appendAll(log, [compressed, kv('x', 'new'), kv('z', 'new'), kv('w', 'tail')]);
+        assert.ok((await log.clean(T0, true)) !== null);
+        const after = await readAll(log);
+        assert.equal(after.codecs[0], codec, `${name}: the filtered batch keeps its codec`);
+        assert.deepEqual(
+          after.records.filter((r) => r.offset < 4).map((r) => [r.offset, r.key, r.value]),
+          [[1, 'y', 'keep']],
+          `${name}: only the record no later one replaces stays, at its offset`,
+        );
+        assert.deepEqual(after.records.map((r) => r.offset), [1, 4, 5, 6]);
+        await log.close();
+      });
+    }
+  });
+
+  it('removes aborted transactional data at once and markers of emptied transactions after delete.retention.ms', async () => {
+    await withLogDir(async (dir) => {
+      const config = testConfig({ segmentBytes: 190, compact: true, deleteRetentionMs: HOUR });
+      const log = await PartitionLog.open(dir, config);
+      const txn = (pid: number, seq: number, key: string, value: string): Buffer => buildBatch([rec(key, value)], { baseTimestamp: T0, producerId: pid, producerEpoch: 0, baseSequence: seq, attributes: 0x10 });
+      const marker = (pid: number, commit: boolean): Buffer => buildControlBatch({ producerId: pid, producerEpoch: 0, commit, coordinatorEpoch: 0, timestamp: T0 });
+      await appendAll(log, [
+        kv('a', 'committed-before'), // 0
+        txn(7, 0, 'a', 'aborted'), // 1: must not replace offset 0
+        marker(7, false), // 2: ABORT
+        txn(8, 0, 'b', 'in-commit'), // 3
+        marker(8, true), // 4: COMMIT, its data stays
+        txn(9, 0, 'c', 'replaced'), // 5
+        marker(9, true), // 6: COMMIT, its data will be replaced
+        kv('c', 'plain'), // 7
+        kv('q', '1'), // 8
+        kv('q', '2'), // 9
+      ]);
+      assert.equal(log.abortedTransactions(0, log.highWatermark).length, 1);
+      assert.ok((await log.clean(T0, true)) !== null);
+      let after = await readAll(log);
+      const values = (): Array<[number, string | null, string | null]> => after.records.map((r) => [r.offset, r.key, r.value]);
+      assert.ok(!after.records.some((r) => r.value === 'aborted'), 'aborted data is gone');
+      assert.ok(after.records.some((r) => r.offset === 0 && r.value === 'committed-before'), `an aborted record does not replace a committed one: ${JSON.stringify(values())}`);
+      assert.ok(!after.records.some((r) => r.value === 'replaced'));
+      const markersAt = async (): Promise<number[]> => {
+        const out: number[] = [];
+        for (let o = 0; o < log.highWatermark; ) {
+          const bufs = await log.read(o, 1);
+          const b = bufs[0]!;
+          const base = Number(b.readBigInt64BE(0));
+          if ((b.readInt16BE(BatchField.attributes) & 0x20) !== 0) out.push(base);
+          o = base + b.readInt32BE(BatchField.lastOffsetDelta) + 1;
+        }
+        return out;
+      };
+      assert.deepEqual(await markersAt(), [2, 4, 6], 'markers stay until delete.retention.ms');
+      await log.clean(T0 + HOUR + 1);
+      after = await readAll(log);
+      assert.deepEqual(await markersAt(), [4], 'markers of transactions that kept no data go; the one whose data stays, stays');
+      assert.deepEqual(log.abortedTransactions(0, log.highWatermark), [], 'the aborted-transaction index lost the removed marker');
+      assert.ok(after.records.some((r) => r.offset === 3 && r.value === 'in-commit'));
+      await log.close();
+      const reopened = await PartitionLog.open(dir, config);
+      assert.deepEqual(reopened.abortedTransactions(0, reopened.highWatermark), []);
+      assert.equal(reopened.lastStableOffset, reopened.highWatermark, 'no transaction looks open after recovery');
+      await reopened.close();
+    });
+  });
+
+  it('never cleans at or past the last stable offset', async () => {
+    await withLogDir(async (dir) => {
+      const config = testConfig({ segmentBytes: 190, compact: true });
+      const log = await PartitionLog.open(dir, config);
+      const txn = buildBatch([rec('t', 'open')], { baseTimestamp: T0, producerId: 5, producerEpoch: 0, baseSequence: 0, attributes: 0x10 });
+      await appendAll(log, [kv('k', '1'), kv('k', '2'), txn, kv('k', '3'), kv('k', '4'), kv('k', '5'), kv('k', '6')]);
+      assert.equal(log.lastStableOffset, 2);
+      await log.clean(T0, true);
+      const after = await readAll(log);
+      // Offset 1 ('2') is the latest below the LSO's segment; everything from the open transaction on stays.
+      assert.deepEqual(after.records.filter((r) => r.offset >= 2).map((r) => r.offset), [2, 3, 4, 5, 6]);
+      await log.close();
+    });
+  });
+
+  it('waits min.compaction.lag.ms before cleaning a record', async () => {
+    await withLogDir(async (dir) => {
+      const config = testConfig({ segmentBytes: 190, compact: true, minCompactionLagMs: HOUR });
+      const log = await PartitionLog.open(dir, config);
+      await appendAll(log, [kv('k', '1', T0), kv('k', '2', T0), kv('k', '3', T0), kv('k', '4', T0), kv('k', '5', T0)]);
+      assert.equal(await log.clean(T0 + HOUR - 1, true), null, 'no segment is old enough');
+      assert.equal((await readAll(log)).records.length, 5);
+      assert.ok((await log.clean(T0 + HOUR + 1, true)) !== null);
+      assert.ok((await readAll(log)).records.length < 5);
+      await log.close();
+    });
+  });
+
+  it('cleans when the dirty ratio reaches min.cleanable.dirty.ratio, and rolls a quiet log at segment.ms', async () => {
+    await withLogDir(async (dir) => {
+      let now = T0;
+      const config = testConfig({ segmentBytes: 1 << 20, segmentMs: HOUR, compact: true, minCleanableDirtyRatio: 0.5 });
+      const log = await PartitionLog.open(dir, config, { clock: () => now });
+      await appendAll(log, [kv('k', '1'), kv('k', '2'), kv('k', '3')]);
+      assert.equal(await log.clean(now), null, 'all in the active segment: nothing cleanable');
+      now += HOUR;
+      await log.rollIfDue(now);
+      assert.equal(log.segmentCount, 2, 'segment.ms rolled the quiet log');
+      assert.equal(log.cleaner.dirtyRatio, 0);
+      const stats = await log.clean(now);
+      assert.ok(stats !== null);
+      assert.equal(stats.dirtyRatio, 1);
+      assert.deepEqual((await readAll(log)).records.map((r) => r.value), ['3']);
+      await log.close();
+    });
+  });
+
+  it('recovery removes the files of a pass that did not reach its swap marker, and finishes one that did', async () => {
+    await withLogDir(async (dir) => {
+      const config = testConfig({ segmentBytes: 190, compact: true });
+      let log = await PartitionLog.open(dir, config);
+      await appendAll(log, [kv('k', '1'), kv('k', '2'), kv('k', '3'), kv('k', '4'), kv('k', '5'), kv('k', '6')]);
+      const bases = log.segmentBaseOffsets();
+      const sizes = new Map<number, number>();
+      for (const b of bases) sizes.set(b, (await readFile(join(dir, `${String(b).padStart(20, '0')}.log`))).length);
+      const before = (await readAll(log)).records;
+      await log.close();
+      const job = {
+        dir,
+        segments: bases.slice(0, -1).map((b, i) => ({ base: b, nextBase: bases[i + 1]!, size: sizes.get(b)!, mtimeMs: T0, dirty: true, aborted: [] })),
+        aborted: [],
+        now: T0,
+        deleteRetentionMs: HOUR,
+        indexIntervalBytes: 256,
+      };
+      // A crash before the marker: the .cleaned files are left over.
+      let result = await runClean(job);
+      assert.ok(result.cleaned.length > 0);
+      assert.ok((await readdir(dir)).some((n) => n.endsWith('.cleaned')));
+      log = await PartitionLog.open(dir, config);
+      assert.ok(log.recoveryNotes.some((n) => n.includes('interrupted cleaning pass')), log.recoveryNotes.join('; '));
+      assert.ok(!(await readdir(dir)).some((n) => n.endsWith('.cleaned')));
+      assert.deepEqual((await readAll(log)).records, before, 'the old segments, whole');
+      await log.close();
+      // A crash after the marker and one rename: recovery finishes the others.
+      result = await runClean(job);
+      const cleanedBases = result.cleaned.map((c) => c.base);
+      await writeFile(join(dir, 'cleaner-swap'), `1\n${cleanedBases.map((b) => `${b}\n`).join('')}`);
+      const first = `${String(cleanedBases[0]).padStart(20, '0')}.log`;
+      await rename(join(dir, `${first}.cleaned`), join(dir, first));
+      log = await PartitionLog.open(dir, config);
+      assert.ok(log.recoveryNotes.some((n) => n.includes('finished swapping')), log.recoveryNotes.join('; '));
+      const names = await readdir(dir);
+      assert.ok(!names.some((n) => n.endsWith('.cleaned') || n === 'cleaner-swap'), names.join(' '));
+      const after = (await readAll(log)).records;
+      assert.deepEqual(latestByKey(after), latestByKey(before));
+      assert.ok(after.length < before.length, 'the cleaned segments are in place');
+      await log.close();
+    });
+  });
+});
