@@ -100,67 +100,67 @@ test('kafkajs: a compacted topic under updates and deletes reads back the latest
   const latest = new Map<string, string | null>();
   const producers: Producer[] = [];
   try {
-  for (let w = 0; w < 2; w++) {
-    const p = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-    await p.connect();
-    producers.push(p);
-  }
-  let writes = 0;
-  await Promise.all(
-    producers.map(async (p, w) => {
-      for (let round = 0; round < 60; round++) {
-        const messages = [];
+    for (let w = 0; w < 2; w++) {
+      const p = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+      await p.connect();
+      producers.push(p);
+    }
+    let writes = 0;
+    await Promise.all(
+      producers.map(async (p, w) => {
+        for (let round = 0; round < 60; round++) {
+          const messages = [];
+          for (let k = w; k < KEYS; k += 2) {
+            const key = `key-${k}`;
+            // Every seventh key is deleted on some rounds and written again on others.
+            const del = k % 7 === 0 && round % 3 === 2;
+            const value = del ? null : `${key}:${round}:${'x'.repeat(40)}`;
+            messages.push({ key, value });
+            latest.set(key, value);
+          }
+          await p.send({ topic, acks: -1, messages });
+          writes += messages.length;
+        }
+        // Some keys end deleted.
+        const finalDeletes = [];
         for (let k = w; k < KEYS; k += 2) {
-          const key = `key-${k}`;
-          // Every seventh key is deleted on some rounds and written again on others.
-          const del = k % 7 === 0 && round % 3 === 2;
-          const value = del ? null : `${key}:${round}:${'x'.repeat(40)}`;
-          messages.push({ key, value });
-          latest.set(key, value);
+          if (k % 5 === 0) {
+            finalDeletes.push({ key: `key-${k}`, value: null });
+            latest.set(`key-${k}`, null);
+          }
         }
-        await p.send({ topic, acks: -1, messages });
-        writes += messages.length;
-      }
-      // Some keys end deleted.
-      const finalDeletes = [];
-      for (let k = w; k < KEYS; k += 2) {
-        if (k % 5 === 0) {
-          finalDeletes.push({ key: `key-${k}`, value: null });
-          latest.set(`key-${k}`, null);
-        }
-      }
-      await p.send({ topic, acks: -1, messages: finalDeletes });
-    }),
-  );
-  assert.ok(writes > 2000);
+        await p.send({ topic, acks: -1, messages: finalDeletes });
+      }),
+    );
+    assert.ok(writes > 2000);
 
-  const live = new Map([...latest].filter(([, v]) => v !== null));
-  const deleted = [...latest].filter(([, v]) => v === null).map(([k]) => k);
-  assert.ok(deleted.length > 0 && live.size > 0);
-  let lastState = '';
-  await waitFor(
-    'the topic to hold exactly the latest value per live key and nothing of the deleted ones',
-    async () => {
-      const seen = new Map<string, string | null>();
-      let total = 0;
-      for (let partition = 0; partition < PARTITIONS; partition++) {
-        for (const r of await readAll(topic, partition)) {
-          total++;
-          seen.set(r.key!, r.value);
+    const live = new Map([...latest].filter(([, v]) => v !== null));
+    const deleted = [...latest].filter(([, v]) => v === null).map(([k]) => k);
+    assert.ok(deleted.length > 0 && live.size > 0);
+    let lastState = '';
+    await waitFor(
+      'the topic to hold exactly the latest value per live key and nothing of the deleted ones',
+      async () => {
+        const seen = new Map<string, string | null>();
+        let total = 0;
+        for (let partition = 0; partition < PARTITIONS; partition++) {
+          for (const r of await readAll(topic, partition)) {
+            total++;
+            seen.set(r.key!, r.value);
+          }
         }
-      }
-      lastState = `${total} records, ${seen.size} keys`;
-      if (total !== live.size || seen.size !== live.size) return false;
-      for (const [k, v] of live) if (seen.get(k) !== v) return false;
-      return true;
-    },
-    60_000,
-    () => lastState,
-    250,
-  );
-  // The consumer read along and saw offsets only rise.
-  await waitFor('the consumer to read', () => consumed > 0, 30_000);
-  assert.equal(orderBroken, '');
+        lastState = `${total} records, ${seen.size} keys`;
+        if (total !== live.size || seen.size !== live.size) return false;
+        for (const [k, v] of live) if (seen.get(k) !== v) return false;
+        return true;
+      },
+      60_000,
+      () => lastState,
+      250,
+    );
+    // The consumer read along and saw offsets only rise.
+    await waitFor('the consumer to read', () => consumed > 0, 30_000);
+    assert.equal(orderBroken, '');
   } finally {
     // Whatever failed, the clients stop so the test process can end.
     await consumer.disconnect().catch(() => undefined);
