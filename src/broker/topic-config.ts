@@ -93,17 +93,23 @@ export function logConfigFrom(effective: Readonly<Record<string, string>>, tailC
     indexIntervalBytes: Number(effective['index.interval.bytes']),
     tailCacheBytes,
     visibleWhen,
-    ...cleanupPolicy(effective['cleanup.policy'] ?? 'delete'),
-    minCleanableDirtyRatio: Number(effective['min.cleanable.dirty.ratio']),
-    minCompactionLagMs: Number(effective['min.compaction.lag.ms']),
+    ...cleanupPolicy(effective['cleanup.policy'] ?? ''),
+    minCleanableDirtyRatio: numberOr(effective['min.cleanable.dirty.ratio'], 0.5),
+    minCompactionLagMs: numberOr(effective['min.compaction.lag.ms'], 0),
     // Kafka's default is Long.MAX_VALUE; a number holds up to MAX_SAFE_INTEGER, which is as good as never.
-    maxCompactionLagMs: Math.min(Number(effective['max.compaction.lag.ms']), Number.MAX_SAFE_INTEGER),
-    deleteRetentionMs: Math.min(Number(effective['delete.retention.ms']), Number.MAX_SAFE_INTEGER),
+    maxCompactionLagMs: Math.min(numberOr(effective['max.compaction.lag.ms'], Number.MAX_SAFE_INTEGER), Number.MAX_SAFE_INTEGER),
+    deleteRetentionMs: Math.min(numberOr(effective['delete.retention.ms'], 86_400_000), Number.MAX_SAFE_INTEGER),
   };
+}
+
+/** A config's number, or Kafka's default when the broker defaults given do not name it. */
+function numberOr(v: string | undefined, dflt: number): number {
+  return v === undefined || v.trim() === '' ? dflt : Number(v);
 }
 
 /** What cleanup.policy turns on: compact, delete (retention), or both. */
 export function cleanupPolicy(value: string): { compact: boolean; deleteByRetention: boolean } {
-  const parts = value.split(',').map((x) => x.trim());
+  // Unset (broker defaults that do not name it) means Kafka's default, delete.
+  const parts = value.trim() === '' ? ['delete'] : value.split(',').map((x) => x.trim());
   return { compact: parts.includes('compact'), deleteByRetention: parts.includes('delete') };
 }
