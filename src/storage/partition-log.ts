@@ -490,7 +490,7 @@ export class PartitionLog {
   }
 
   /** DeleteRecords: raises the log start offset (persisted), removes segments wholly below it. */
-  deleteRecordsBefore(offset: number): Promise<number> {
+  async deleteRecordsBefore(offset: number): Promise<number> {
     this.assertOpen();
     this.assertOnline();
     return this.exclusive(() => this.deleteRecordsNow(offset));

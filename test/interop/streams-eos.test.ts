@@ -21,7 +21,8 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import type { BrokerProcess } from '../helpers/broker.js';
-import { startBrokerOrPeer } from '../helpers/broker-or-peer.js';
+import { brokerKind, startBrokerOrPeer } from '../helpers/broker-or-peer.js';
+import { scrapeMetrics } from '../helpers/metrics.js';
 import { makeTempDir } from '../helpers/temp.js';
 import { sleep } from '../helpers/wait.js';
 import {
@@ -39,10 +40,15 @@ const seed = process.env.STREAMS_EOS_SEED ? Number(process.env.STREAMS_EOS_SEED)
 
 // Kafka's default first-rebalance delay is 3 s; a killed instance's member must expire soon
 // (the application asks for a 2 s session) for the next instance's rebalance to complete.
+// Small segments and an eager cleaner, so the changelog topics (cleanup.policy=compact) are
+// compacted while the application runs: the restores after each kill read compacted changelogs.
 const settings = {
   'num.partitions': String(partitions),
   'group.initial.rebalance.delay.ms': '0',
   'group.min.session.timeout.ms': '1000',
+  'log.segment.bytes': '1048576',
+  'log.cleaner.backoff.ms': '500',
+  'log.cleaner.min.cleanable.ratio': '0.01',
 };
 
 let workDir: string | undefined;
@@ -196,6 +202,11 @@ test(`Kafka Streams ${guarantee}: the application SIGKILLed ${appKills + startup
     assert.equal(exit.code, 0, `the last instance's exit\n${app.proc.tail()}`);
     t.diagnostic(`final instance finished: ${app.proc.lines.filter((l) => l.startsWith('THREAD_ERROR')).length} thread errors`);
     await verify(t, s, broker, history);
+    if (brokerKind === 'rivulet') {
+      const m = await scrapeMetrics(broker.httpPort);
+      t.diagnostic(`log cleaner: ${m.get('rivulet_log_cleaner_passes_total')} passes, ${m.get('rivulet_log_cleaner_reclaimed_bytes_total')} bytes reclaimed`);
+      assert.ok((m.get('rivulet_log_cleaner_passes_total') ?? 0) > 0, 'the changelogs were compacted while the application restored from them');
+    }
   } finally {
     await app?.proc.kill();
     await broker.cleanup();
