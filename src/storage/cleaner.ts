@@ -59,6 +59,12 @@ export interface CleanJob {
   now: number;
   deleteRetentionMs: number;
   indexIntervalBytes: number;
+  /**
+   * Most keys the offset map holds (it bounds the thread's memory, as Kafka's
+   * log.cleaner.dedupe.buffer.size does): once a dirty segment takes it past this, the pass
+   * ends with that segment and the next pass goes on from there.
+   */
+  maxKeys: number;
 }
 
 export interface CleanedSegment {
@@ -72,6 +78,8 @@ export interface CleanedSegment {
 }
 
 export interface CleanResult {
+  /** Where this pass's range ended: the job's end, or earlier when the offset map filled up. */
+  cleanEnd: number;
   /** Segments written as `.cleaned` files, to be swapped in. */
   cleaned: CleanedSegment[];
   /** Dirty segments that needed no change: their clock now starts (their mtime is `now`). */
@@ -96,7 +104,8 @@ export async function runClean(job: CleanJob): Promise<CleanResult> {
   };
   const latest = new Map<string, number>();
   const lastBatchOf = new Map<number, number>();
-  for (const seg of job.segments) {
+  let segments = job.segments;
+  for (const [i, seg] of job.segments.entries()) {
     await forEachBatch(job.dir, seg, async (batch) => {
       const attrs = attributes(batch, 0);
       const pid = producerId(batch, 0);
@@ -108,12 +117,16 @@ export async function runClean(job: CleanJob): Promise<CleanResult> {
         if (r.key !== null) latest.set(r.key.toString('latin1'), r.offset);
       });
     });
+    if (seg.dirty && latest.size >= job.maxKeys && i + 1 < job.segments.length) {
+      segments = job.segments.slice(0, i + 1);
+      break;
+    }
   }
 
-  const result: CleanResult = { cleaned: [], touched: [], recordsRemoved: 0 };
+  const result: CleanResult = { cleanEnd: segments[segments.length - 1]!.nextBase, cleaned: [], touched: [], recordsRemoved: 0 };
   // Whether the open transaction of a producer kept any data so far (its marker must stay then).
   const txnKept = new Map<number, boolean>();
-  for (const seg of job.segments) {
+  for (const seg of segments) {
     const horizonPassed = !seg.dirty && seg.mtimeMs <= job.now - job.deleteRetentionMs;
     const out: Buffer[] = [];
     const droppedMarkers = new Set<number>();

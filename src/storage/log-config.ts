@@ -33,7 +33,12 @@ export interface LogConfig {
   maxCompactionLagMs?: number;
   /** delete.retention.ms: how long a tombstone (and an empty transaction's marker) outlives the pass that first cleaned its segment. */
   deleteRetentionMs?: number;
+  /** Most keys one cleaning pass maps (bounds the cleaner thread's memory); a larger dirty range is cleaned over several passes. */
+  cleanerMaxKeys?: number;
 }
+
+/** Keys one cleaning pass maps by default: a few hundred MB of the cleaner thread's heap at most, with keys of a few dozen bytes. */
+export const DEFAULT_CLEANER_MAX_KEYS = 1_000_000;
 
 export const VisibleWhen = { written: 'written', durable: 'durable' } as const;
 export type VisibleWhen = (typeof VisibleWhen)[keyof typeof VisibleWhen];
@@ -88,5 +93,6 @@ export function checkLogConfig(c: LogConfig): void {
   if (c.minCompactionLagMs !== undefined && (!isInt(c.minCompactionLagMs) || c.minCompactionLagMs < 0)) bad('minCompactionLagMs', 'expected a non-negative integer');
   if (c.maxCompactionLagMs !== undefined && (!isInt(c.maxCompactionLagMs) || c.maxCompactionLagMs < 1)) bad('maxCompactionLagMs', 'expected a positive integer');
   if (c.deleteRetentionMs !== undefined && (!isInt(c.deleteRetentionMs) || c.deleteRetentionMs < 0)) bad('deleteRetentionMs', 'expected a non-negative integer');
+  if (c.cleanerMaxKeys !== undefined && (!isInt(c.cleanerMaxKeys) || c.cleanerMaxKeys < 1)) bad('cleanerMaxKeys', 'expected a positive integer');
   if (c.visibleWhen !== undefined && c.visibleWhen !== VisibleWhen.written && c.visibleWhen !== VisibleWhen.durable) bad('visibleWhen', "expected 'written' or 'durable'");
 }

@@ -44,7 +44,7 @@ import { OffsetIndex } from './offset-index.js';
 import { TimeIndex } from './time-index.js';
 import { StorageError, StorageErrorCode, ioError, offsetOutOfRange } from './errors.js';
 import { OpenMode, nodeFileOps, type FileOps, type LogFile } from './file-ops.js';
-import { VisibleWhen, checkLogConfig, compactionSettings, defaultLogConfig, type LogConfig } from './log-config.js';
+import { DEFAULT_CLEANER_MAX_KEYS, VisibleWhen, checkLogConfig, compactionSettings, defaultLogConfig, type LogConfig } from './log-config.js';
 import { recoverLog, type RecoveredLog } from './recovery.js';
 import { MAX_RELATIVE_OFFSET, Segment, fitsRelativeOffset, lastOffsetOf, readFully, segmentFileName } from './segment.js';
 import { TailCache } from './tail-cache.js';
@@ -607,6 +607,7 @@ export class PartitionLog {
       now,
       deleteRetentionMs: s.deleteRetentionMs,
       indexIntervalBytes: this.cfg.indexIntervalBytes,
+      maxKeys: this.cfg.cleanerMaxKeys ?? DEFAULT_CLEANER_MAX_KEYS,
     };
     const result = await cleanInWorker(job);
     const swapped = await this.exclusive(() => this.swapCleaned(plan, result, now));
@@ -758,8 +759,8 @@ export class PartitionLog {
     // Recent batches in memory may be ones the pass removed.
     this.cache.clear();
     this.recomputeMaxTimestamp();
-    this.firstDirty = plan.cleanEnd;
-    await writeCleanerOffset(this.ops, this.dir, plan.cleanEnd);
+    this.firstDirty = result.cleanEnd;
+    await writeCleanerOffset(this.ops, this.dir, result.cleanEnd);
     return true;
   }
 

@@ -270,6 +270,33 @@ describe('log compaction', () => {
     });
   });
 
+  it('cleans a dirty range with more keys than one pass maps over several passes', async () => {
+    await withLogDir(async (dir) => {
+      // About two single-record batches per segment; at most 3 keys mapped per pass.
+      const config = testConfig({ segmentBytes: 190, compact: true, cleanerMaxKeys: 3 });
+      const log = await PartitionLog.open(dir, config);
+      const batches: Buffer[] = [];
+      for (let k = 0; k < 8; k++) batches.push(kv(`k${k}`, 'old'));
+      for (let k = 0; k < 8; k++) batches.push(kv(`k${k}`, 'new'));
+      batches.push(kv('tail', 'x'));
+      await appendAll(log, batches);
+      assert.ok((await log.clean(T0, true)) !== null);
+      // The map filled within the old values: this pass saw none of the new ones, so nothing went yet.
+      assert.equal((await readAll(log)).records.length, 17);
+      await log.clean(T0, true);
+      assert.ok(log.cleaner.firstDirtyOffset > 0, 'the next pass starts where the last one stopped');
+      let passes = 2;
+      while ((await readAll(log)).records.length > 9 && passes < 12) {
+        await log.clean(T0, true);
+        passes++;
+      }
+      const values = (await readAll(log)).records.map((r) => `${r.key}=${r.value}`);
+      assert.deepEqual(values, [...Array.from({ length: 8 }, (_, k) => `k${k}=new`), 'tail=x'], 'every old value went, over the passes');
+      assert.ok(passes > 2, `it took several passes (${passes})`);
+      await log.close();
+    });
+  });
+
   it('recovery removes the files of a pass that did not reach its swap marker, and finishes one that did', async () => {
     await withLogDir(async (dir) => {
       const config = testConfig({ segmentBytes: 190, compact: true });
@@ -287,6 +314,7 @@ describe('log compaction', () => {
         now: T0,
         deleteRetentionMs: HOUR,
         indexIntervalBytes: 256,
+        maxKeys: 1000,
       };
       // A crash before the marker: the .cleaned files are left over.
       let result = await runClean(job);
