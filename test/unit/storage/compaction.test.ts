@@ -8,7 +8,9 @@ import { runClean } from '../../../src/storage/cleaner.js';
 import { buildControlBatch } from '../../../src/protocol/control-batch.js';
 import { forEachRecord } from '../../../src/protocol/records.js';
 import { BatchField, buildBatch, withRecordsSection } from '../../helpers/batches.js';
-import { testConfig, withLogDir } from './helpers.js';
+import { FaultyOps, errno, testConfig, withLogDir } from './helpers.js';
+import { nodeFileOps } from '../../../src/storage/file-ops.js';
+import { waitFor } from '../../helpers/wait.js';
 
 const T0 = 1_700_000_000_000;
 const HOUR = 3_600_000;
@@ -293,6 +295,37 @@ describe('log compaction', () => {
       const values = (await readAll(log)).records.map((r) => `${r.key}=${r.value}`);
       assert.deepEqual(values, [...Array.from({ length: 8 }, (_, k) => `k${k}=new`), 'tail=x'], 'every old value went, over the passes');
       assert.ok(passes > 2, `it took several passes (${passes})`);
+      await log.close();
+    });
+  });
+
+  it('a rename failing in the middle of a swap takes the log offline, and recovery finishes the swap', async () => {
+    await withLogDir(async (dir) => {
+      const ops = new FaultyOps();
+      let cleanedRenames = 0;
+      ops.rename = async (from: string, to: string) => {
+        if (from.endsWith('.cleaned') && ++cleanedRenames === 3) throw errno('EIO');
+        return nodeFileOps.rename(from, to);
+      };
+      const config = testConfig({ segmentBytes: 190, compact: true });
+      const log = await PartitionLog.open(dir, config, { fileOps: ops });
+      await appendAll(log, [kv('k', '1'), kv('j', '1'), kv('k', '2'), kv('j', '2'), kv('k', '3'), kv('j', '3'), kv('x', '1')]);
+      const before = (await readAll(log)).records;
+      await assert.rejects(log.clean(T0, true), /swapping in cleaned segments/);
+      // Offline until recovery from disk has finished the swap the marker committed to.
+      await waitFor('the log to come back', async () => {
+        try {
+          await log.read(log.logStartOffset, 1);
+          return true;
+        } catch {
+          return false;
+        }
+      });
+      assert.ok(log.recoveryNotes.some((n) => n.includes('finished swapping')), log.recoveryNotes.join('; '));
+      const after = (await readAll(log)).records;
+      assert.deepEqual(latestByKey(after), latestByKey(before));
+      assert.ok(after.length < before.length, 'the cleaned segments are in place');
+      assert.ok(!(await readdir(dir)).some((n) => n.endsWith('.cleaned') || n === 'cleaner-swap'));
       await log.close();
     });
   });
