@@ -330,6 +330,30 @@ describe('log compaction', () => {
     });
   });
 
+  it('an append racing a segment.ms roll of a quiet log lands in the new segment, and the old one is sealed once', async () => {
+    await withLogDir(async (dir) => {
+      let now = T0;
+      const ops = new FaultyOps();
+      const config = testConfig({ segmentBytes: 1 << 20, segmentMs: HOUR, compact: true });
+      let log = await PartitionLog.open(dir, config, { clock: () => now, fileOps: ops });
+      await appendAll(log, [kv('k', '1'), kv('k', '2')]);
+      now += HOUR;
+      const syncsBefore = ops.syncs;
+      const roll = log.rollIfDue(now);
+      const appended = log.append(kv('k', '3'));
+      await Promise.all([roll, appended.written]);
+      await log.flush();
+      assert.deepEqual(log.segmentBaseOffsets(), [0, 2]);
+      assert.equal(appended.baseOffset, 2);
+      // One fsync sealing segment 0, one group commit of segment 2.
+      assert.equal(ops.syncs - syncsBefore, 2, 'the old segment was sealed once');
+      await log.close();
+      log = await PartitionLog.open(dir, config, { clock: () => now });
+      assert.deepEqual((await readAll(log)).records.map((r) => r.value), ['1', '2', '3']);
+      await log.close();
+    });
+  });
+
   it('recovery removes the files of a pass that did not reach its swap marker, and finishes one that did', async () => {
     await withLogDir(async (dir) => {
       const config = testConfig({ segmentBytes: 190, compact: true });
