@@ -71,8 +71,9 @@ async function handle(ctx: RequestContext, req: ProduceRequest): Promise<Produce
   // A compacted topic keeps the latest record per key, so a record without one is refused
   // (Kafka's INVALID_RECORD). Only these topics read record headers; compressed batches are
   // inflated off the event loop first.
-  const compacted = checked.filter((c) => c.topic.compacted);
-  if (compacted.length > 0) {
+  let compacted: Checked[] | null = null;
+  for (const c of checked) if (c.topic.compacted) (compacted ??= []).push(c);
+  if (compacted !== null) {
     await Promise.all(
       compacted.map(async (c) => {
         const problem = await keylessProblem(c.records, ctx.config.decompressedBatchMaxBytes);
