@@ -413,6 +413,24 @@ describe('log compaction', () => {
     assert.ok(finished, 'some round ran the swap to its end');
   });
 
+  it('cleans below min.cleanable.dirty.ratio once the oldest dirty record passes max.compaction.lag.ms', async () => {
+    await withLogDir(async (dir) => {
+      const config = testConfig({ segmentBytes: 190, compact: true, minCleanableDirtyRatio: 0.99, maxCompactionLagMs: HOUR });
+      const log = await PartitionLog.open(dir, config);
+      await appendAll(log, Array.from({ length: 12 }, (_, i) => kv(`k${i}`, 'v', T0)));
+      assert.ok((await log.clean(T0, true)) !== null, 'a first, forced pass cleans everything sealed');
+      // A little more: dirty, but far below the ratio.
+      await appendAll(log, [kv('k0', 'w', T0), kv('k1', 'w', T0), kv('tail', 'x', T0)]);
+      assert.equal(await log.clean(T0 + HOUR - 1), null, 'below the ratio and younger than max.compaction.lag.ms');
+      assert.ok(log.cleaner.dirtyRatio > 0 && log.cleaner.dirtyRatio < 0.99, String(log.cleaner.dirtyRatio));
+      assert.ok(log.cleaner.lagMs > 0);
+      const stats = await log.clean(T0 + HOUR + 1);
+      assert.ok(stats !== null, 'past max.compaction.lag.ms the pass is due');
+      assert.deepEqual((await readAll(log)).records.filter((r) => r.key === 'k0' || r.key === 'k1').map((r) => r.value), ['w', 'w']);
+      await log.close();
+    });
+  });
+
   it('recovery removes the files of a pass that did not reach its swap marker, and finishes one that did', async () => {
     await withLogDir(async (dir) => {
       const config = testConfig({ segmentBytes: 190, compact: true });
