@@ -195,11 +195,18 @@ async function fetchInto(ctx: RequestContext, req: FetchRequest, items: readonly
   const deadline = Date.now() + Math.max(0, req.maxWaitMs);
   const minBytes = Math.max(1, req.minBytes);
   const maxBytes = Math.min(req.maxBytes ?? 0x7fffffff, ctx.config.fetchMaxBytes);
+  const end = (partition: Partition): number => visibleEnd(partition, readCommitted);
   for (;;) {
-    const { bytes, errors } = await readAll(ctx.topics, items, maxBytes, readCommitted, usesTopicIds);
+    // A session reads its dirty partitions only. A partition that returned records stays dirty
+    // (its end is past the request's position), so each round still reads every partition
+    // holding records from scratch, and the others hold none.
+    const wakes = session?.wakes ?? 0;
+    const toRead = session !== null ? session.takeDirty() : items;
+    const { bytes, errors } = await readAll(ctx.topics, toRead, maxBytes, readCommitted, usesTopicIds);
+    if (session !== null) for (const it of toRead) session.afterRead(it, end);
     const remaining = deadline - Date.now();
     if (bytes >= minBytes || errors || items.length === 0 || remaining <= 0 || ctx.session.closed || ctx.cluster.closing || (session !== null && session.queued > 0)) break;
-    if (items.some((it) => it.partition !== null && (visibleEnd(it.partition, readCommitted) !== it.seenEnd || it.partition.topic.deleted))) continue;
+    if (session !== null ? session.wakes !== wakes : items.some((it) => it.partition !== null && (end(it.partition) !== it.seenEnd || it.partition.topic.deleted))) continue;
     await waitForAppend(ctx, items, remaining, session);
   }
   for (const it of items) {
@@ -365,9 +372,10 @@ class ParkedFetch implements Waiter {
 function waitForAppend(ctx: RequestContext, items: readonly FetchPartition[], ms: number, session: FetchSession | null): Promise<void> {
   return new Promise((resolve) => {
     const parked = new ParkedFetch(ctx, ms, resolve);
-    for (const it of items) it.partition?.waiters.add(parked);
-    ctx.session.closeWaiters.add(parked);
+    // A session's partitions wake it through their standing watches.
     if (session !== null) session.parked = parked;
+    else for (const it of items) it.partition?.waiters.add(parked);
+    ctx.session.closeWaiters.add(parked);
   });
 }
 
