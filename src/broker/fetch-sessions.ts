@@ -18,6 +18,7 @@
 // exist, every partition of a session must be authorized on every fetch, as Kafka does.
 
 import { randomInt } from 'node:crypto';
+import { ErrorCode } from '../protocol/errors.js';
 import type { Partition } from './topics.js';
 import type { Waiter } from './wait-list.js';
 
@@ -188,6 +189,7 @@ export class FetchSession {
   private readonly byTopic: Map<string, Map<number, FetchPartition>>;
   /** Set while a request of this session runs: the next one waits for it (they share the partitions' state). */
   running: Promise<void> | null;
+  private endRunning: (() => void) | null = null;
   /** The running request while it waits for data; a newer request of the session wakes it. */
   parked: Waiter | null;
   /** Requests waiting for the running one to end. */
@@ -287,6 +289,29 @@ export class FetchSession {
     }
   }
 
+  /** After the full fetch that created the session: what its answer told is what the next answers compare with. */
+  markAnswered(): void {
+    for (const p of this.order) {
+      p.mustRespond();
+      p.records = NO_RECORDS;
+      p.abortedTransactions = null;
+    }
+  }
+
+  /** Starts a request of the session (see FetchSessionCache.claim). */
+  begin(): void {
+    this.running = new Promise<void>((resolve) => (this.endRunning = resolve));
+  }
+
+  /** Ends the running request: the next queued one may start. */
+  finish(): void {
+    const end = this.endRunning;
+    this.running = null;
+    this.parked = null;
+    this.endRunning = null;
+    end?.();
+  }
+
   /** Ends every watch: the session is gone from the cache. */
   close(): void {
     this.closed = true;
@@ -362,6 +387,35 @@ export class FetchSessionCache {
     session.close();
     this.report();
     return true;
+  }
+
+  /** A full fetch naming a session closes it, if `principal` created it. */
+  closeNamed(id: number, principal: string): void {
+    const s = this.sessions.get(id);
+    if (s !== undefined && s.principal === principal) this.remove(s);
+  }
+
+  /**
+   * Claims session `id` for an incremental request of `epoch`, once the request before it has
+   * ended (a newer request wakes a parked older one): returns the session, which the caller
+   * must finish(), or the error code to answer.
+   */
+  async claim(id: number, epoch: number, principal: string, usesTopicIds: boolean): Promise<FetchSession | number> {
+    const session = this.sessions.get(id);
+    if (session === undefined || session.principal !== principal) return ErrorCode.FETCH_SESSION_ID_NOT_FOUND;
+    if (session.running !== null) {
+      session.queued++;
+      while (session.running !== null) {
+        session.parked?.wake();
+        await session.running;
+      }
+      session.queued--;
+      if (this.sessions.get(id) !== session) return ErrorCode.FETCH_SESSION_ID_NOT_FOUND;
+    }
+    if (session.epoch !== epoch) return ErrorCode.INVALID_FETCH_SESSION_EPOCH;
+    if (session.usesTopicIds !== usesTopicIds) return ErrorCode.FETCH_SESSION_TOPIC_ID_ERROR;
+    session.begin();
+    return session;
   }
 
   /** Marks the session used now. */
