@@ -6,7 +6,7 @@
 import type { HandlerEntry, RequestContext } from './handler.js';
 import type { DescribeConfigsRequest, DescribeConfigsResponse, DescribeConfigsResponseDescribeConfigsResourceResult } from '../../protocol/generated/index.js';
 import { ErrorCode } from '../../protocol/errors.js';
-import { topicConfigDefs, effectiveTopicConfigs, ConfigTypeCode, type ConfigType } from '../topic-config.js';
+import { topicConfigDefs, effectiveTopicConfigs, ConfigTypeCode, type ConfigType, type TopicConfigDef } from '../topic-config.js';
 import { defaultTopicDefaults } from '../config.js';
 import type { BrokerServices } from './handler.js';
 import { describeConfigsServer } from '../../protocol/generated/describe-configs.js';
@@ -30,25 +30,39 @@ function brokerDefaultSource(key: string, value: string): number {
   return defaultTopicDefaults[key] === value ? ConfigSource.DEFAULT_CONFIG : ConfigSource.STATIC_BROKER_CONFIG;
 }
 
+type Synonym = { name: string; value: string | null; source: number };
+
+/**
+ * A topic config's synonyms as Kafka lists them, most specific first: the topic's override,
+ * the broker property when set at start, then the broker property's default. The first one
+ * is where the effective value comes from.
+ */
+function topicSynonyms(ctx: BrokerServices, d: TopicConfigDef, overrides: Record<string, string>): Synonym[] {
+  const syn: Synonym[] = [];
+  if (d.name in overrides) syn.push({ name: d.name, value: overrides[d.name]!, source: ConfigSource.TOPIC_CONFIG });
+  if (d.brokerName === '') return syn;
+  const brokerValue = ctx.config.topicDefaults[d.brokerName];
+  const defaultValue = defaultTopicDefaults[d.brokerName] ?? d.default ?? null;
+  if (brokerValue !== undefined && brokerDefaultSource(d.brokerName, brokerValue) === ConfigSource.STATIC_BROKER_CONFIG) {
+    syn.push({ name: d.brokerName, value: brokerValue, source: ConfigSource.STATIC_BROKER_CONFIG });
+  }
+  if (defaultValue !== null) syn.push({ name: d.brokerName, value: defaultValue, source: ConfigSource.DEFAULT_CONFIG });
+  return syn;
+}
+
 function topicEntries(ctx: BrokerServices, overrides: Record<string, string>, synonyms: boolean, docs: boolean): Entry[] {
   const effective = effectiveTopicConfigs(ctx.config.topicDefaults, overrides);
   return topicConfigDefs.map((d) => {
-    const brokerValue = ctx.config.topicDefaults[d.brokerName] ?? '';
-    const brokerSource = brokerDefaultSource(d.brokerName, brokerValue);
-    const overridden = d.name in overrides;
-    const syn = [];
-    if (synonyms) {
-      if (overridden) syn.push({ name: d.name, value: overrides[d.name]!, source: ConfigSource.TOPIC_CONFIG });
-      syn.push({ name: d.brokerName, value: brokerValue, source: brokerSource });
-    }
+    const syn = topicSynonyms(ctx, d, overrides);
+    const source = syn[0]?.source ?? ConfigSource.DEFAULT_CONFIG;
     return {
       name: d.name,
       value: effective[d.name] ?? null,
       readOnly: false,
-      isDefault: !overridden,
-      configSource: overridden ? ConfigSource.TOPIC_CONFIG : ConfigSource.DEFAULT_CONFIG,
+      isDefault: source === ConfigSource.DEFAULT_CONFIG,
+      configSource: source,
       isSensitive: false,
-      synonyms: syn,
+      synonyms: synonyms ? syn : [],
       configType: ConfigTypeCode[d.type],
       documentation: docs ? d.doc : null,
     };
