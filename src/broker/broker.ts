@@ -16,6 +16,7 @@ import { GroupCoordinator } from './groups/coordinator.js';
 import { OffsetStore } from './groups/offset-store.js';
 import { TransactionCoordinator } from './txn/coordinator.js';
 import { FetchSessionCache } from './fetch-sessions.js';
+import { FeatureTable } from './features.js';
 import { buildControlBatch } from '../protocol/control-batch.js';
 import { FsyncPolicy } from './config.js';
 import { visibleWhenFor } from './topic-config.js';
@@ -55,6 +56,8 @@ export class Broker implements ConnectionHost, ClusterView {
   txns!: TransactionCoordinator;
   /** Fetch sessions (KIP-227) of every connection. */
   readonly fetchSessions: FetchSessionCache;
+  /** Feature levels (ApiVersions, UpdateFeatures), stored in the data directory. */
+  readonly features: FeatureTable;
   /** What handlers may use; set by start() once the group coordinator exists. */
   services!: BrokerServices;
   clusterId = '';
@@ -105,6 +108,7 @@ export class Broker implements ConnectionHost, ClusterView {
     this.topics = new TopicRegistry(config, this.openLog, this.logger);
     this.fetchSessions = new FetchSessionCache(config.fetchSessionCacheSlots, config.fetchSessionEvictionMs, this.metrics);
     this.handlers = handlerTable;
+    this.features = new FeatureTable(config.dataDir, config);
     this.nodeId = config.nodeId;
     this.metrics.attach(this);
   }
@@ -114,6 +118,7 @@ export class Broker implements ConnectionHost, ClusterView {
     await prepareDataDir(this.config.dataDir);
     const identity = await loadIdentity(this.config.dataDir, this.config.nodeId);
     this.clusterId = identity.clusterId;
+    for (const note of await this.features.load()) this.logger.info(note);
     await this.topics.load(await loadCatalog(this.config.dataDir));
     await this.startGroups();
     await this.startTransactions();
@@ -293,15 +298,14 @@ export class Broker implements ConnectionHost, ClusterView {
 
   apiVersionsResponse(errorCode: number): ApiVersionsResponse {
     let r = this.apiVersionsCache.get(errorCode);
-    if (r === undefined) {
+    if (r === undefined || r.finalizedFeaturesEpoch !== this.features.epoch) {
       r = {
         errorCode,
         apiKeys: this.handlers.filter((h): h is HandlerEntry => h !== undefined).map((h) => ({ apiKey: h.codec.key, minVersion: h.minVersion, maxVersion: h.maxVersion })),
         throttleTimeMs: 0,
-        // transaction.version as Kafka 4 announces it: clients use KIP-890 transactions at level 2.
-        supportedFeatures: [{ name: 'transaction.version', minVersion: 0, maxVersion: 2 }],
-        finalizedFeaturesEpoch: 1,
-        finalizedFeatures: [{ name: 'transaction.version', minVersionLevel: this.config.transactionVersion, maxVersionLevel: this.config.transactionVersion }],
+        supportedFeatures: this.features.supported(),
+        finalizedFeaturesEpoch: this.features.epoch,
+        finalizedFeatures: this.features.finalized(),
         zkMigrationReady: false,
       };
       this.apiVersionsCache.set(errorCode, r);

@@ -6,17 +6,21 @@
 
 import { test, before, after, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { resolve } from 'node:path';
+import { rm, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { startBroker, type BrokerProcess } from '../helpers/broker.js';
 import { WireClient } from '../helpers/wire-client.js';
 import { scrapeMetrics } from '../helpers/metrics.js';
 import { makeBatch } from '../helpers/batches.js';
 import { createTopicsBody, produceBody } from '../helpers/requests.js';
+import { makeTempDir } from '../helpers/temp.js';
 import { ApiKey } from '../../src/protocol/generated/apis.js';
 import { describeRun, javaClasspath, requireJava, run, token, type RunResult } from './tools.js';
 
 let broker: BrokerProcess | undefined;
 let wire: WireClient | undefined;
+/** Data directories of brokers restarted on a directory they did not create, removed at the end. */
+const leftovers: string[] = [];
 
 before(async () => {
   broker = await startBroker();
@@ -26,6 +30,7 @@ before(async () => {
 after(async () => {
   wire?.close();
   await broker?.cleanup();
+  for (const d of leftovers) await rm(d, { recursive: true, force: true });
 });
 
 function tool(cls: string, args: string[]): Promise<RunResult> {
@@ -94,4 +99,104 @@ test('kafka-log-dirs --describe shows the data directory and each partition\'s s
     assert.equal(p.offsetLag, 0);
     assert.equal(p.isFuture, false);
   }
+});
+
+/** The lines of a tool's stdout that are neither blank nor the Java client's configuration dump. */
+function lines(out: string): string[] {
+  return out.split('\n').filter((l) => l.trim() !== '' && !/^\s/.test(l));
+}
+
+/** kafka-features describe as { feature: [supportedMin, supportedMax, finalized, epoch] }. */
+async function describeFeatures(): Promise<Record<string, string[]>> {
+  const out = await ok('FeatureCommand', ['describe']);
+  const rows: Record<string, string[]> = {};
+  for (const l of lines(out)) {
+    const m = /^Feature: (\S+)\s+SupportedMinVersion: (\S+)\s+SupportedMaxVersion: (\S+)\s+FinalizedVersionLevel: (\S+)\s+Epoch: (\S+)/.exec(l);
+    if (m) rows[m[1]!] = [m[2]!, m[3]!, m[4]!, m[5]!];
+  }
+  return rows;
+}
+
+test('kafka-features: describe, a refused upgrade, an accepted downgrade that survives a restart', { timeout: 300_000 }, async (t: TestContext) => {
+  if (!(await requireJava(t))) return;
+  const before = await describeFeatures();
+  assert.deepEqual(before['metadata.version']!.slice(0, 3), ['4.0-IV3', '4.0-IV3', '4.0-IV3']);
+  assert.deepEqual(before['transaction.version']!.slice(0, 3), ['0', '2', '2']);
+  assert.deepEqual(before['group.version']!.slice(0, 3), ['0', '0', '0']);
+  const epoch = Number(before['transaction.version']![3]);
+
+  const tooHigh = await tool('FeatureCommand', ['upgrade', '--feature', 'transaction.version=3']);
+  assert.notEqual(tooHigh.code, 0, describeRun('upgrade to an unsupported level', tooHigh, broker));
+  assert.match(tooHigh.stdout.toString() + tooHigh.stderr, /transaction\.version level 3 is not supported by this broker: it supports 0 to 2/);
+  const metadata = await tool('FeatureCommand', ['upgrade', '--release-version', '4.1']);
+  assert.notEqual(metadata.code, 0, describeRun('metadata.version upgrade', metadata, broker));
+  assert.match(metadata.stdout.toString() + metadata.stderr, /metadata\.version cannot change/);
+
+  const down = await ok('FeatureCommand', ['downgrade', '--feature', 'transaction.version=1']);
+  assert.match(down, /transaction\.version was downgraded to 1\./);
+  const after = await describeFeatures();
+  assert.equal(after['transaction.version']![2], '1');
+  assert.ok(Number(after['transaction.version']![3]) > epoch, 'the epoch grows with the change');
+
+  // The level is stored: a restart on the same data directory keeps it.
+  const dataDir = broker!.dataDir;
+  wire!.close();
+  assert.equal(await broker!.stop(), 0);
+  leftovers.push(dataDir);
+  broker = await startBroker({ dataDir });
+  wire = await WireClient.connect(broker.port);
+  assert.equal((await describeFeatures())['transaction.version']![2], '1', 'transaction.version after a restart');
+  const up = await ok('FeatureCommand', ['upgrade', '--feature', 'transaction.version=2']);
+  assert.match(up, /transaction\.version was upgraded to 2\./);
+});
+
+test('kafka-metadata-quorum describe: one voter, this broker, the leader', { timeout: 200_000 }, async (t: TestContext) => {
+  if (!(await requireJava(t))) return;
+  const status = lines(await ok('MetadataQuorumCommand', ['describe', '--status']));
+  const field = (name: string) => status.find((l) => l.startsWith(`${name}:`))?.slice(name.length + 1).trim();
+  assert.equal(field('LeaderId'), '0', status.join('\n'));
+  assert.equal(field('MaxFollowerLag'), '0');
+  assert.equal(field('CurrentVoters'), `[{"id": 0, "endpoints": ["PLAINTEXT://${broker!.bootstrap}"]}]`);
+  assert.equal(field('CurrentObservers'), '[]');
+  const replication = lines(await ok('MetadataQuorumCommand', ['describe', '--replication']));
+  assert.equal(replication.length, 2, replication.join('\n'));
+  assert.match(replication[1]!, /^0\s.*\sLeader\s*$/);
+});
+
+test('kafka-leader-election: the one broker already leads every partition', { timeout: 200_000 }, async (t: TestContext) => {
+  if (!(await requireJava(t))) return;
+  const topic = `elect-${token()}`;
+  await createTopic(topic, 2);
+  const out = await ok('LeaderElectionCommand', ['--election-type', 'preferred', '--topic', topic, '--partition', '1']);
+  assert.match(out, new RegExp(`Valid replica already elected for partitions ${topic}-1`));
+  const unknown = await tool('LeaderElectionCommand', ['--election-type', 'preferred', '--topic', `${topic}-missing`, '--partition', '0']);
+  assert.equal(unknown.code, 1, describeRun('election for an unknown topic', unknown, broker));
+  assert.match(unknown.stdout.toString() + unknown.stderr, /UnknownTopicOrPartitionException/);
+});
+
+test('kafka-reassign-partitions: --list shows none, --execute onto this broker and its data directory succeeds, another directory is refused', { timeout: 300_000 }, async (t: TestContext) => {
+  if (!(await requireJava(t))) return;
+  const topic = `move-${token()}`;
+  await createTopic(topic, 2);
+  assert.match(await ok('reassign.ReassignPartitionsCommand', ['--list']), /No partition reassignments found\./);
+  const dir = await makeTempDir('rivulet-plan-');
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const plan = async (name: string, partitions: object[]) => {
+    const file = join(dir, name);
+    await writeFile(file, JSON.stringify({ version: 1, partitions }));
+    return file;
+  };
+  const here = await plan('here.json', [
+    { topic, partition: 0, replicas: [0] },
+    { topic, partition: 1, replicas: [0], log_dirs: [resolve(broker!.dataDir)] },
+  ]);
+  const out = await ok('reassign.ReassignPartitionsCommand', ['--execute', '--reassignment-json-file', here]);
+  assert.match(out, new RegExp(`Successfully started partition reassignments for ${topic}-0,${topic}-1`));
+  assert.match(out, new RegExp(`Successfully started moving log directory to ${resolve(broker!.dataDir)} for replica ${topic}-1 with broker 0`));
+  assert.match(await ok('reassign.ReassignPartitionsCommand', ['--list']), /No partition reassignments found\./);
+
+  const elsewhere = await plan('elsewhere.json', [{ topic, partition: 0, replicas: [0], log_dirs: [join(dir, 'other-disk')] }]);
+  const refused = await tool('reassign.ReassignPartitionsCommand', ['--execute', '--reassignment-json-file', elsewhere]);
+  assert.equal(refused.code, 1, describeRun('a move to another log directory', refused, broker));
+  assert.match(refused.stdout.toString() + refused.stderr, /LogDirNotFoundException/);
 });

@@ -12,6 +12,7 @@ import type { GroupCoordinator } from '../groups/coordinator.js';
 import type { Session } from '../session.js';
 import type { TransactionCoordinator } from '../txn/coordinator.js';
 import type { FetchSessionCache } from '../fetch-sessions.js';
+import type { FeatureTable } from '../features.js';
 
 /** The broker as a member of its cluster: identity, address, lifecycle. */
 export interface ClusterView {
@@ -23,8 +24,10 @@ export interface ClusterView {
   readonly closing: boolean;
   /** Where clients should connect, as Metadata, FindCoordinator and DescribeCluster report it. */
   advertisedAddress(): { host: string; port: number };
-  /** The ApiVersions answer, built once from the dispatch table. */
+  /** The ApiVersions answer, built from the dispatch table and the features (again when they change). */
   apiVersionsResponse(errorCode: number): ApiVersionsResponse;
+  /** Feature levels supported and finalized (ApiVersions, UpdateFeatures). */
+  readonly features: FeatureTable;
 }
 
 /** The services handlers use; one object for the broker's lifetime. */
