@@ -17,6 +17,8 @@ import { OffsetStore } from './groups/offset-store.js';
 import { TransactionCoordinator } from './txn/coordinator.js';
 import { FetchSessionCache } from './fetch-sessions.js';
 import { FeatureTable } from './features.js';
+import { DynamicBrokerConfigs } from './dynamic-config.js';
+import { GroupConfigStore } from './groups/group-config.js';
 import { buildControlBatch } from '../protocol/control-batch.js';
 import { FsyncPolicy } from './config.js';
 import { visibleWhenFor } from './topic-config.js';
@@ -58,6 +60,10 @@ export class Broker implements ConnectionHost, ClusterView {
   readonly fetchSessions: FetchSessionCache;
   /** Feature levels (ApiVersions, UpdateFeatures), stored in the data directory. */
   readonly features: FeatureTable;
+  /** Broker settings changed at runtime, stored in the data directory. */
+  readonly brokerConfigs: DynamicBrokerConfigs;
+  /** Per-group configs, stored in the data directory. */
+  readonly groupConfigs: GroupConfigStore;
   /** What handlers may use; set by start() once the group coordinator exists. */
   services!: BrokerServices;
   clusterId = '';
@@ -109,6 +115,8 @@ export class Broker implements ConnectionHost, ClusterView {
     this.fetchSessions = new FetchSessionCache(config.fetchSessionCacheSlots, config.fetchSessionEvictionMs, this.metrics);
     this.handlers = handlerTable;
     this.features = new FeatureTable(config.dataDir, config);
+    this.brokerConfigs = new DynamicBrokerConfigs(config.dataDir, config, () => this.topics.brokerDefaultsChanged());
+    this.groupConfigs = new GroupConfigStore(config.dataDir);
     this.nodeId = config.nodeId;
     this.metrics.attach(this);
   }
@@ -119,10 +127,12 @@ export class Broker implements ConnectionHost, ClusterView {
     const identity = await loadIdentity(this.config.dataDir, this.config.nodeId);
     this.clusterId = identity.clusterId;
     for (const note of await this.features.load()) this.logger.info(note);
+    await this.brokerConfigs.load();
+    await this.groupConfigs.load();
     await this.topics.load(await loadCatalog(this.config.dataDir));
     await this.startGroups();
     await this.startTransactions();
-    this.services = { config: this.config, logger: this.logger, metrics: this.metrics, topics: this.topics, groups: this.groups, txns: this.txns, cluster: this, fetchSessions: this.fetchSessions };
+    this.services = { config: this.config, logger: this.logger, metrics: this.metrics, topics: this.topics, groups: this.groups, txns: this.txns, cluster: this, fetchSessions: this.fetchSessions, brokerConfigs: this.brokerConfigs, groupConfigs: this.groupConfigs };
     this.server = createServer({ noDelay: true }, (s) => this.accept(s));
     await new Promise<void>((resolve, reject) => {
       this.server!.once('error', reject);

@@ -426,6 +426,15 @@ export class TopicRegistry {
     });
   }
 
+  /** Re-reads the broker defaults into every topic and its logs, after a dynamic broker config changed them. */
+  brokerDefaultsChanged(): void {
+    for (const topic of this.byName.values()) {
+      topic.setOverrides(topic.overrides, this.config.topicDefaults);
+      const logConfig = logConfigFrom(this.effectiveConfigs(topic), this.config.tailCacheBytes, visibleWhenFor(this.config.fsync));
+      for (const p of topic.partitions) p.log.config = { ...logConfig };
+    }
+  }
+
   /** A producer id never handed out before, even across restarts: the high mark is saved a block ahead. */
   async allocateProducerId(): Promise<number> {
     if (this.producerIdNext >= this.producerIdHigh) {

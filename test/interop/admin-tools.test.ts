@@ -2,7 +2,8 @@
 // against one broker, answered truthfully for a cluster of one:
 //   kafka-topics --describe paging through DescribeTopicPartitions, kafka-configs --describe
 //   --all, kafka-log-dirs, kafka-features, kafka-metadata-quorum, kafka-leader-election,
-//   kafka-reassign-partitions.
+//   kafka-reassign-partitions; and through the Java Admin client (java/AdminChecks.java):
+//   authorized operations, an admin offset commit, dynamic broker configs, group configs.
 
 import { test, before, after, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
@@ -15,7 +16,7 @@ import { makeBatch } from '../helpers/batches.js';
 import { createTopicsBody, produceBody } from '../helpers/requests.js';
 import { makeTempDir } from '../helpers/temp.js';
 import { ApiKey } from '../../src/protocol/generated/apis.js';
-import { describeRun, javaClasspath, requireJava, run, token, type RunResult } from './tools.js';
+import { describeRun, javaClasspath, lastJson, requireJava, run, runJava, token, type RunResult } from './tools.js';
 
 let broker: BrokerProcess | undefined;
 let wire: WireClient | undefined;
@@ -199,4 +200,79 @@ test('kafka-reassign-partitions: --list shows none, --execute onto this broker a
   const refused = await tool('reassign.ReassignPartitionsCommand', ['--execute', '--reassignment-json-file', elsewhere]);
   assert.equal(refused.code, 1, describeRun('a move to another log directory', refused, broker));
   assert.match(refused.stdout.toString() + refused.stderr, /LogDirNotFoundException/);
+});
+
+test('kafka-reassign-partitions --verify: done, and clearing the replication throttles is accepted', { timeout: 200_000 }, async (t: TestContext) => {
+  if (!(await requireJava(t))) return;
+  const topic = `verify-${token()}`;
+  await createTopic(topic, 1);
+  const dir = await makeTempDir('rivulet-plan-');
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const file = join(dir, 'plan.json');
+  await writeFile(file, JSON.stringify({ version: 1, partitions: [{ topic, partition: 0, replicas: [0] }] }));
+  await ok('reassign.ReassignPartitionsCommand', ['--execute', '--reassignment-json-file', file]);
+  const out = await ok('reassign.ReassignPartitionsCommand', ['--verify', '--reassignment-json-file', file]);
+  assert.match(out, new RegExp(`Reassignment of partition ${topic}-0 is completed\\.`));
+  assert.match(out, /Clearing broker-level throttles on broker 0/);
+});
+
+async function adminCheck(args: string[]): Promise<Record<string, any>> {
+  const r = await runJava('AdminChecks.java', [broker!.bootstrap, ...args], { timeoutMs: 120_000 });
+  assert.equal(r.code, 0, describeRun(`AdminChecks ${args.join(' ')}`, r, broker));
+  return lastJson(r.stdout, describeRun(`AdminChecks ${args.join(' ')}`, r, broker));
+}
+
+test('Java Admin: DescribeCluster authorized operations are Kafka\'s cluster operations, CLUSTER_ACTION included', { timeout: 200_000 }, async (t: TestContext) => {
+  if (!(await requireJava(t))) return;
+  const r = await adminCheck(['cluster-ops']);
+  assert.deepEqual(r.ops, ['ALTER', 'ALTER_CONFIGS', 'CLUSTER_ACTION', 'CREATE', 'DESCRIBE', 'DESCRIBE_CONFIGS', 'IDEMPOTENT_WRITE']);
+});
+
+test('Java Admin: alterConsumerGroupOffsets is refused with UNKNOWN_MEMBER_ID while the group has a member, accepted once it is empty', { timeout: 200_000 }, async (t: TestContext) => {
+  if (!(await requireJava(t))) return;
+  const topic = `commit-${token()}`;
+  const group = `g-${token()}`;
+  await createTopic(topic, 1);
+  const join = (memberId: string) => wire!.request(ApiKey.JoinGroup, 5, {
+    groupId: group, sessionTimeoutMs: 60_000, rebalanceTimeoutMs: 1000, memberId, groupInstanceId: null,
+    protocolType: 'consumer', protocols: [{ name: 'range', metadata: Buffer.from([0, 0, 0, 0, 0, 0]) }],
+  });
+  const first = await join('');
+  const joined = await join(first.memberId);
+  assert.equal(joined.errorCode, 0);
+  const synced = await wire!.request(ApiKey.SyncGroup, 3, { groupId: group, generationId: joined.generationId, memberId: joined.memberId, groupInstanceId: null, assignments: [{ memberId: joined.memberId, assignment: Buffer.alloc(0) }] });
+  assert.equal(synced.errorCode, 0);
+  assert.deepEqual(await adminCheck(['admin-commit', group, topic]), { result: 'UnknownMemberIdException' });
+  const left = await wire!.request(ApiKey.LeaveGroup, 3, { groupId: group, members: [{ memberId: joined.memberId, groupInstanceId: null }] });
+  assert.equal(left.errorCode, 0);
+  assert.deepEqual(await adminCheck(['admin-commit', group, topic]), { result: 'ok' });
+});
+
+test('Java Admin: dynamic broker configs (this broker and the cluster default) apply to topics and report their source', { timeout: 200_000 }, async (t: TestContext) => {
+  if (!(await requireJava(t))) return;
+  const topic = `dyn-${token()}`;
+  await createTopic(topic, 1);
+  const r = await adminCheck(['broker-configs', topic]);
+  assert.match(r.refused, /^InvalidConfigurationException: log\.dirs cannot change at runtime on this broker/);
+  assert.deepEqual(r['broker:log.retention.ms'], { value: '3600000', source: 'DYNAMIC_BROKER_CONFIG', readOnly: false });
+  assert.deepEqual(r['broker:message.max.bytes'], { value: '2000000', source: 'DYNAMIC_DEFAULT_BROKER_CONFIG', readOnly: false });
+  assert.deepEqual(r['broker:log.segment.bytes'], { value: '1073741824', source: 'DEFAULT_CONFIG', readOnly: false });
+  assert.deepEqual(r['topic:retention.ms'], { value: '3600000', source: 'DYNAMIC_BROKER_CONFIG', readOnly: false });
+  assert.deepEqual(r['topic:max.message.bytes'], { value: '2000000', source: 'DYNAMIC_DEFAULT_BROKER_CONFIG', readOnly: false });
+  // Put the defaults back for the other tests of this file.
+  for (const [resourceName, name] of [['0', 'log.retention.ms'], ['', 'message.max.bytes']] as const) {
+    const res = await wire!.request(ApiKey.IncrementalAlterConfigs, 1, { resources: [{ resourceType: 4, resourceName, configs: [{ name, configOperation: 1, value: null }] }], validateOnly: false });
+    assert.equal(res.responses[0].errorCode, 0, res.responses[0].errorMessage ?? '');
+  }
+});
+
+test('Java Admin: group configs (KIP-848 and share groups) are stored, checked against Kafka\'s bounds and described', { timeout: 200_000 }, async (t: TestContext) => {
+  if (!(await requireJava(t))) return;
+  const r = await adminCheck(['group-configs', `cfg-${token()}`]);
+  assert.match(r.refused, /^InvalidConfigurationException: Invalid value 1000 for configuration consumer\.session\.timeout\.ms: must be an integer from 45000 to 60000/);
+  assert.equal(r.count, 27, 'every group config Kafka 4.4 lists');
+  assert.deepEqual(r['consumer.session.timeout.ms'], { value: '50000', source: 'DYNAMIC_GROUP_CONFIG', readOnly: false });
+  assert.deepEqual(r['consumer.heartbeat.interval.ms'], { value: '5000', source: 'DEFAULT_CONFIG', readOnly: false });
+  assert.deepEqual(r['share.record.lock.duration.ms'], { value: '20000', source: 'DYNAMIC_GROUP_CONFIG', readOnly: false });
+  assert.deepEqual(r['share.auto.offset.reset'], { value: 'earliest', source: 'DYNAMIC_GROUP_CONFIG', readOnly: false });
 });
