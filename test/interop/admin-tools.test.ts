@@ -276,3 +276,16 @@ test('Java Admin: group configs (KIP-848 and share groups) are stored, checked a
   assert.deepEqual(r['share.record.lock.duration.ms'], { value: '20000', source: 'DYNAMIC_GROUP_CONFIG', readOnly: false });
   assert.deepEqual(r['share.auto.offset.reset'], { value: 'earliest', source: 'DYNAMIC_GROUP_CONFIG', readOnly: false });
 });
+
+test('kafka-configs --describe --entity-type groups lists the groups with configs through ListConfigResources', { timeout: 200_000 }, async (t: TestContext) => {
+  if (!(await requireJava(t))) return;
+  const group = `listed-${token()}`;
+  const set = await ok('ConfigCommand', ['--alter', '--entity-type', 'groups', '--entity-name', group, '--add-config', 'consumer.heartbeat.interval.ms=6000']);
+  assert.match(set, new RegExp(`Completed updating config for group ${group}\\.`));
+  const before = await requests('ListConfigResources');
+  const out = await ok('ConfigCommand', ['--describe', '--entity-type', 'groups']);
+  assert.ok(out.includes(`Dynamic configs for group ${group} are:\n  consumer.heartbeat.interval.ms=6000 sensitive=false synonyms={DYNAMIC_GROUP_CONFIG:consumer.heartbeat.interval.ms=6000, DEFAULT_CONFIG:group.consumer.heartbeat.interval.ms=5000}`), out);
+  assert.ok((await requests('ListConfigResources')) > before, 'the tool listed the groups with ListConfigResources');
+  // No client metrics subscriptions: nothing to list, and no error.
+  await ok('ConfigCommand', ['--describe', '--entity-type', 'client-metrics']);
+});

@@ -106,6 +106,11 @@ export class GroupConfigStore {
     return this.groups.get(group) ?? {};
   }
 
+  /** The groups that have configs set. */
+  groupIds(): string[] {
+    return [...this.groups.keys()];
+  }
+
   /** Every group config's value for the group: its override, else Kafka's default. */
   effective(group: string): Record<string, string> {
     return effectiveGroupConfigs(this.overrides(group));

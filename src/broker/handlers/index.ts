@@ -44,6 +44,7 @@ import { electLeaders } from './43-elect-leaders.js';
 import { alterPartitionReassignments } from './45-alter-partition-reassignments.js';
 import { listPartitionReassignments } from './46-list-partition-reassignments.js';
 import { alterReplicaLogDirs } from './34-alter-replica-log-dirs.js';
+import { listConfigResources } from './74-list-config-resources.js';
 
 const entries: HandlerEntry[] = [
   produce, fetch, listOffsets, metadata, offsetCommit, offsetFetch, findCoordinator, joinGroup, heartbeat, leaveGroup,
@@ -51,7 +52,7 @@ const entries: HandlerEntry[] = [
   offsetForLeaderEpoch, addPartitionsToTxn, addOffsetsToTxn, endTxn, txnOffsetCommit, describeConfigs, alterConfigs, createPartitions, incrementalAlterConfigs, describeCluster,
   writeTxnMarkers, describeProducers, describeTransactions, listTransactions,
   describeLogDirs, describeTopicPartitions, updateFeatures, describeQuorum, electLeaders, alterPartitionReassignments,
-  listPartitionReassignments, alterReplicaLogDirs,
+  listPartitionReassignments, alterReplicaLogDirs, listConfigResources,
 ];
 
 export const handlerTable: readonly (HandlerEntry | undefined)[] = (() => {
