@@ -40,8 +40,8 @@ type Synonym = { name: string; value: string | null; source: number };
 
 /**
  * A topic config's synonyms as Kafka lists them, most specific first: the topic's override,
- * the broker property when set at start, then the broker property's default. The first one
- * is where the effective value comes from.
+ * the broker property's dynamic values (this broker, the cluster default), its value set at
+ * start, then its default. The first one is where the effective value comes from.
  */
 function topicSynonyms(ctx: BrokerServices, d: TopicConfigDef, overrides: Record<string, string>): Synonym[] {
   const syn: Synonym[] = [];

@@ -140,3 +140,19 @@ test('a config this broker cannot honour is refused at creation with a message s
   assert.equal(bad.errorCode, ErrorCode.INVALID_CONFIG);
   assert.match(bad.errorMessage, /compression\.zstd\.level/);
 });
+
+test('a broker setting given at start is the source of the topic configs it supplies (STATIC_BROKER_CONFIG), with the default after it', async () => {
+  const other = await startInProcessBroker({ topicDefaults: { ...b.broker.config.topicDefaults, 'log.retention.ms': '3600000' } });
+  const oc = await WireClient.connect(other.port);
+  try {
+    const res = await oc.request(ApiKey.CreateTopics, 7, { topics: [{ name: 'cfg-static', numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }], timeoutMs: 10_000, validateOnly: false });
+    assert.equal(res.topics[0].errorCode, ErrorCode.NONE);
+    const d = await oc.request(ApiKey.DescribeConfigs, 4, { resources: [{ resourceType: TOPIC, resourceName: 'cfg-static', configurationKeys: ['retention.ms'] }], includeSynonyms: true, includeDocumentation: false });
+    const e = d.results[0].configs[0];
+    assert.deepEqual([e.value, e.configSource], ['3600000', 4]);
+    assert.deepEqual(e.synonyms.map((s: any) => [s.name, s.value, s.source]), [['log.retention.ms', '3600000', 4], ['log.retention.ms', '604800000', DEFAULT_CONFIG]]);
+  } finally {
+    oc.close();
+    await other.stop();
+  }
+});
