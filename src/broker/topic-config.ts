@@ -55,8 +55,8 @@ export const topicConfigDefs: readonly TopicConfigDef[] = [
   { name: 'file.delete.delay.ms', brokerName: 'log.segment.delete.delay.ms', type: 'long', doc: 'Accepted for compatibility.', validate: long(0) },
   { name: 'unclean.leader.election.enable', brokerName: 'unclean.leader.election.enable', type: 'boolean', doc: 'Meaningless on one broker; accepted for compatibility.', validate: oneOf('true', 'false') },
   // The rest of Kafka 4's topic configs: accepted at creation and reported with Kafka's
-  // defaults, so its tools and clients find every name they expect. None changes what this
-  // broker does; each doc says why.
+  // defaults, so its tools and clients find every name they expect. Only
+  // message.timestamp.after.max.ms changes what this broker does; each other doc says why not.
   { name: 'compression.gzip.level', brokerName: 'compression.gzip.level', default: '-1', type: 'int', doc: 'Accepted for compatibility; batches are stored as the producer compressed them.', validate: intIn(-1, 9) },
   { name: 'compression.lz4.level', brokerName: 'compression.lz4.level', default: '9', type: 'int', doc: 'Accepted for compatibility; batches are stored as the producer compressed them.', validate: intIn(1, 17) },
   { name: 'compression.zstd.level', brokerName: 'compression.zstd.level', default: '3', type: 'int', doc: 'Accepted for compatibility; batches are stored as the producer compressed them.', validate: intIn(-131072, 22) },
@@ -66,8 +66,8 @@ export const topicConfigDefs: readonly TopicConfigDef[] = [
   { name: 'local.retention.bytes', brokerName: 'log.local.retention.bytes', default: '-2', type: 'long', doc: 'Tiered storage only; there is none here, so retention.bytes applies.', validate: long(-2) },
   { name: 'local.retention.ms', brokerName: 'log.local.retention.ms', default: '-2', type: 'long', doc: 'Tiered storage only; there is none here, so retention.ms applies.', validate: long(-2) },
   { name: 'max.decompressed.message.bytes', brokerName: 'max.decompressed.message.bytes', default: '2147483639', type: 'int', doc: 'Accepted for compatibility; the broker setting decompressed.batch.max.bytes bounds decompression.', validate: long(0) },
-  { name: 'message.timestamp.after.max.ms', brokerName: 'log.message.timestamp.after.max.ms', default: '3600000', type: 'long', doc: 'Accepted for compatibility; record timestamps are not checked against the broker clock.', validate: long(0) },
-  { name: 'message.timestamp.before.max.ms', brokerName: 'log.message.timestamp.before.max.ms', default: '9223372036854775807', type: 'long', doc: 'Accepted for compatibility; record timestamps are not checked against the broker clock.', validate: long(0) },
+  { name: 'message.timestamp.after.max.ms', brokerName: 'log.message.timestamp.after.max.ms', default: '3600000', type: 'long', doc: 'A CreateTime batch whose newest record is more than this ahead of the broker clock is refused (INVALID_TIMESTAMP).', validate: long(0) },
+  { name: 'message.timestamp.before.max.ms', brokerName: 'log.message.timestamp.before.max.ms', default: '9223372036854775807', type: 'long', doc: 'Accepted for compatibility; old record timestamps are not refused (that would need every record\'s timestamp read).', validate: long(0) },
   { name: 'preallocate', brokerName: 'log.preallocate', default: 'false', type: 'boolean', doc: 'Accepted for compatibility; segment files grow as written.', validate: bool },
   { name: 'remote.copy.lag.bytes', brokerName: 'log.remote.copy.lag.bytes', default: '-1', type: 'long', doc: 'Tiered storage only; there is none here.', validate: long(-1) },
   { name: 'remote.copy.lag.ms', brokerName: 'log.remote.copy.lag.ms', default: '0', type: 'long', doc: 'Tiered storage only; there is none here.', validate: long(0) },

@@ -10,6 +10,8 @@ import { WireClient } from '../../helpers/wire-client.js';
 import { ApiKey } from '../../../src/protocol/generated/apis.js';
 import { ErrorCode } from '../../../src/protocol/errors.js';
 import { topicConfigByName } from '../../../src/broker/topic-config.js';
+import { makeBatch } from '../../helpers/batches.js';
+import { produceBody } from '../../helpers/requests.js';
 
 /** name -> [Kafka's default, the broker property Kafka lists as its synonym (or null)]. */
 const KAFKA_TOPIC_CONFIGS: Record<string, [string, string | null]> = {
@@ -155,4 +157,22 @@ test('a broker setting given at start is the source of the topic configs it supp
     oc.close();
     await other.stop();
   }
+});
+
+test('message.timestamp.after.max.ms: a CreateTime batch too far ahead of the broker clock is refused with INVALID_TIMESTAMP, as Kafka 4 does', async () => {
+  const HOUR = 3_600_000;
+  const produce = async (topic: string, maxTimestamp: number) => {
+    const res = await c.request(ApiKey.Produce, 9, produceBody(topic, makeBatch({ maxTimestamp })));
+    return res.responses[0].partitionResponses[0];
+  };
+  assert.equal((await create('ts-default', {})).errorCode, ErrorCode.NONE);
+  assert.equal((await produce('ts-default', Date.now() + 10 * 60_000)).errorCode, ErrorCode.NONE, '10 minutes ahead is within the default hour');
+  const refused = await produce('ts-default', Date.now() + 2 * HOUR);
+  assert.equal(refused.errorCode, ErrorCode.INVALID_TIMESTAMP);
+  assert.match(refused.errorMessage, /more than message\.timestamp\.after\.max\.ms \(3600000 ms\) ahead of the broker clock/);
+  assert.equal((await produce('ts-default', 1_000)).errorCode, ErrorCode.NONE, 'old timestamps are accepted');
+  assert.equal((await create('ts-wide', { 'message.timestamp.after.max.ms': String(3 * HOUR) })).errorCode, ErrorCode.NONE);
+  assert.equal((await produce('ts-wide', Date.now() + 2 * HOUR)).errorCode, ErrorCode.NONE, 'the topic allows three hours');
+  assert.equal((await create('ts-append', { 'message.timestamp.type': 'LogAppendTime' })).errorCode, ErrorCode.NONE);
+  assert.equal((await produce('ts-append', Date.now() + 2 * HOUR)).errorCode, ErrorCode.NONE, 'LogAppendTime replaces the timestamps');
 });
