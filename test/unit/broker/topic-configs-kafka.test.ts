@@ -9,7 +9,6 @@ import { startInProcessBroker, type InProcessBroker } from '../../helpers/in-pro
 import { WireClient } from '../../helpers/wire-client.js';
 import { ApiKey } from '../../../src/protocol/generated/apis.js';
 import { ErrorCode } from '../../../src/protocol/errors.js';
-import { topicConfigByName } from '../../../src/broker/topic-config.js';
 import { makeBatch } from '../../helpers/batches.js';
 import { produceBody } from '../../helpers/requests.js';
 
@@ -53,10 +52,6 @@ const KAFKA_TOPIC_CONFIGS: Record<string, [string, string | null]> = {
   'segment.ms': ['604800000', 'log.roll.ms'],
   'unclean.leader.election.enable': ['false', 'unclean.leader.election.enable'],
 };
-
-// The compaction configs land in a separate change (with their semantics). Until then they may
-// be missing; once present they are checked like the rest. Remove this set when they land.
-const COMPACTION_PENDING = new Set(['min.cleanable.dirty.ratio', 'min.compaction.lag.ms', 'max.compaction.lag.ms']);
 
 /** A valid value other than Kafka's default for each config, as a user would pass at creation. */
 const NON_DEFAULT: Record<string, string> = {
@@ -105,13 +100,12 @@ async function describe(name: string) {
 test('DescribeConfigs lists every topic config Kafka 4.x lists, with its default, source and synonym', async () => {
   assert.equal((await create('cfg-defaults', {})).errorCode, ErrorCode.NONE);
   const listed = await describe('cfg-defaults');
-  const missing = Object.keys(KAFKA_TOPIC_CONFIGS).filter((n) => !listed.has(n) && !COMPACTION_PENDING.has(n));
+  const missing = Object.keys(KAFKA_TOPIC_CONFIGS).filter((n) => !listed.has(n));
   assert.deepEqual(missing, [], `topic configs Kafka lists and Rivulet does not: ${missing.join(', ')}`);
   const extra = [...listed.keys()].filter((n) => !(n in KAFKA_TOPIC_CONFIGS));
   assert.deepEqual(extra, [], `topic configs Rivulet lists and Kafka does not: ${extra.join(', ')}`);
   for (const [name, [value, synonym]] of Object.entries(KAFKA_TOPIC_CONFIGS)) {
-    const e = listed.get(name);
-    if (e === undefined) continue;
+    const e = listed.get(name)!;
     assert.equal(e.value, value, `${name}: Kafka's default`);
     assert.equal(e.configSource, DEFAULT_CONFIG, `${name}: source`);
     assert.ok(e.documentation, `${name}: documentation`);
@@ -121,7 +115,7 @@ test('DescribeConfigs lists every topic config Kafka 4.x lists, with its default
 });
 
 test('CreateTopics accepts every Kafka 4.x topic config, and DescribeConfigs reports each as the topic\'s own', async () => {
-  const configs = Object.fromEntries(Object.entries(NON_DEFAULT).filter(([n]) => !COMPACTION_PENDING.has(n) || topicConfigByName.has(n)));
+  const configs = NON_DEFAULT;
   const created = await create('cfg-all', configs);
   assert.equal(created.errorCode, ErrorCode.NONE, created.errorMessage ?? '');
   const listed = await describe('cfg-all');
