@@ -16,6 +16,8 @@ import { GroupCoordinator } from './groups/coordinator.js';
 import { OffsetStore } from './groups/offset-store.js';
 import { TransactionCoordinator } from './txn/coordinator.js';
 import { FetchSessionCache } from './fetch-sessions.js';
+import { ShareCoordinator } from './groups/share-group.js';
+import { ShareStateStore } from './groups/share-state-store.js';
 import { buildControlBatch } from '../protocol/control-batch.js';
 import { FsyncPolicy } from './config.js';
 import { visibleWhenFor } from './topic-config.js';
@@ -26,6 +28,7 @@ import type { ApiVersionsResponse } from '../protocol/generated/api-versions.js'
 /** The internal logs of committed offsets and of transaction state, in the data directory. */
 const OFFSETS_LOG_DIR = '__consumer_offsets-0';
 const TXN_LOG_DIR = '__transaction_state-0';
+const SHARE_LOG_DIR = '__share_group_state-0';
 /** Settings of the internal logs: small segments, kept until their store compacts them. */
 const INTERNAL_LOG_CONFIG = {
   segmentBytes: 8 * 1024 * 1024,
@@ -53,6 +56,8 @@ export class Broker implements ConnectionHost, ClusterView {
   groups!: GroupCoordinator;
   /** Set once start() has replayed the transaction state. */
   txns!: TransactionCoordinator;
+  /** Set once start() has replayed the share-group state. */
+  shares!: ShareCoordinator;
   /** Fetch sessions (KIP-227) of every connection. */
   readonly fetchSessions: FetchSessionCache;
   /** What handlers may use; set by start() once the group coordinator exists. */
@@ -117,7 +122,8 @@ export class Broker implements ConnectionHost, ClusterView {
     await this.topics.load(await loadCatalog(this.config.dataDir));
     await this.startGroups();
     await this.startTransactions();
-    this.services = { config: this.config, logger: this.logger, metrics: this.metrics, topics: this.topics, groups: this.groups, txns: this.txns, cluster: this, fetchSessions: this.fetchSessions };
+    await this.startShareGroups();
+    this.services = { config: this.config, logger: this.logger, metrics: this.metrics, topics: this.topics, groups: this.groups, txns: this.txns, cluster: this, fetchSessions: this.fetchSessions, shares: this.shares };
     this.server = createServer({ noDelay: true }, (s) => this.accept(s));
     await new Promise<void>((resolve, reject) => {
       this.server!.once('error', reject);
@@ -161,6 +167,17 @@ export class Broker implements ConnectionHost, ClusterView {
       this.logger,
     );
     this.groups.startExpiry(c.offsetsRetentionCheckIntervalMs);
+  }
+
+  /** Opens the share-group state (SPSO and in-flight ranges of every share partition). */
+  private async startShareGroups(): Promise<void> {
+    const c = this.config;
+    const log = await this.openLog(join(c.dataDir, SHARE_LOG_DIR), { ...INTERNAL_LOG_CONFIG, visibleWhen: visibleWhenFor(c.fsync) });
+    const store = new ShareStateStore(log, { compactAfterBytes: 4 * 1024 * 1024, fsync: c.fsync !== FsyncPolicy.never });
+    await store.load();
+    const groups = this.groups;
+    this.shares = new ShareCoordinator(c, this.topics, store, this.logger, (id) => groups.groupOrOffsetsOnly(id) !== undefined);
+    this.shares.restore();
   }
 
   /** Opens the transaction state and finishes the transactions a crash left deciding. */
@@ -337,6 +354,7 @@ export class Broker implements ConnectionHost, ClusterView {
       for (const c of this.connections) c.socket.destroy();
       await closed;
       this.groups?.close();
+      this.shares?.close();
       try {
         await this.txns?.close();
       } catch (e) {
@@ -347,6 +365,11 @@ export class Broker implements ConnectionHost, ClusterView {
         await this.groups?.offsets.close();
       } catch (e) {
         this.logger.warn('committed-offsets log not closed cleanly; the next start recovers it', { error: e });
+      }
+      try {
+        await this.shares?.store.close();
+      } catch (e) {
+        this.logger.warn('share-group state log not closed cleanly; the next start recovers it', { error: e });
       }
       this.metrics.close();
       this.logger.info('broker stopped');

@@ -12,6 +12,7 @@ import type { GroupCoordinator } from '../groups/coordinator.js';
 import type { Session } from '../session.js';
 import type { TransactionCoordinator } from '../txn/coordinator.js';
 import type { FetchSessionCache } from '../fetch-sessions.js';
+import type { ShareCoordinator } from '../groups/share-group.js';
 
 /** The broker as a member of its cluster: identity, address, lifecycle. */
 export interface ClusterView {
@@ -38,6 +39,8 @@ export interface BrokerServices {
   readonly cluster: ClusterView;
   /** Fetch sessions (KIP-227), shared by every connection. */
   readonly fetchSessions: FetchSessionCache;
+  /** Share groups (KIP-932): membership, share sessions, share-partition state. */
+  readonly shares: ShareCoordinator;
 }
 
 /** One request's view: its header and session, and the broker's services. */
@@ -54,6 +57,7 @@ export class RequestContext implements BrokerServices {
   readonly txns: TransactionCoordinator;
   readonly cluster: ClusterView;
   readonly fetchSessions: FetchSessionCache;
+  readonly shares: ShareCoordinator;
   /** Milliseconds the handler spent parked waiting for data (Fetch), kept out of its "handler" stage. */
   parkedMs = 0;
 
@@ -69,6 +73,7 @@ export class RequestContext implements BrokerServices {
     this.txns = services.txns;
     this.cluster = services.cluster;
     this.fetchSessions = services.fetchSessions;
+    this.shares = services.shares;
   }
 }
 

@@ -36,12 +36,17 @@ import { describeCluster } from './60-describe-cluster.js';
 import { describeProducers } from './61-describe-producers.js';
 import { describeTransactions } from './65-describe-transactions.js';
 import { listTransactions } from './66-list-transactions.js';
+import { shareGroupHeartbeat } from './76-share-group-heartbeat.js';
+import { shareGroupDescribe } from './77-share-group-describe.js';
+import { shareFetch } from './78-share-fetch.js';
+import { shareAcknowledge } from './79-share-acknowledge.js';
 
 const entries: HandlerEntry[] = [
   produce, fetch, listOffsets, metadata, offsetCommit, offsetFetch, findCoordinator, joinGroup, heartbeat, leaveGroup,
   syncGroup, describeGroups, listGroups, saslHandshake, deleteGroups, offsetDelete, apiVersions, createTopics, deleteTopics, deleteRecords, initProducerId,
   offsetForLeaderEpoch, addPartitionsToTxn, addOffsetsToTxn, endTxn, txnOffsetCommit, describeConfigs, alterConfigs, createPartitions, incrementalAlterConfigs, describeCluster,
   writeTxnMarkers, describeProducers, describeTransactions, listTransactions,
+  shareGroupHeartbeat, shareGroupDescribe, shareFetch, shareAcknowledge,
 ];
 
 export const handlerTable: readonly (HandlerEntry | undefined)[] = (() => {
