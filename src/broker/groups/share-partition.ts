@@ -198,6 +198,13 @@ export class SharePartition {
     return t;
   }
 
+  /** In-flight records already acknowledged or archived (past the SPSO, so not yet forgotten). */
+  doneCount(): number {
+    let n = 0;
+    for (const r of this.ranges) if (done(r.state)) n += r.last - r.first + 1;
+    return n;
+  }
+
   /** Records acquired by anyone. */
   acquiredCount(): number {
     let n = 0;

@@ -40,13 +40,14 @@ import { shareGroupHeartbeat } from './76-share-group-heartbeat.js';
 import { shareGroupDescribe } from './77-share-group-describe.js';
 import { shareFetch } from './78-share-fetch.js';
 import { shareAcknowledge } from './79-share-acknowledge.js';
+import { describeShareGroupOffsets } from './90-describe-share-group-offsets.js';
 
 const entries: HandlerEntry[] = [
   produce, fetch, listOffsets, metadata, offsetCommit, offsetFetch, findCoordinator, joinGroup, heartbeat, leaveGroup,
   syncGroup, describeGroups, listGroups, saslHandshake, deleteGroups, offsetDelete, apiVersions, createTopics, deleteTopics, deleteRecords, initProducerId,
   offsetForLeaderEpoch, addPartitionsToTxn, addOffsetsToTxn, endTxn, txnOffsetCommit, describeConfigs, alterConfigs, createPartitions, incrementalAlterConfigs, describeCluster,
   writeTxnMarkers, describeProducers, describeTransactions, listTransactions,
-  shareGroupHeartbeat, shareGroupDescribe, shareFetch, shareAcknowledge,
+  shareGroupHeartbeat, shareGroupDescribe, shareFetch, shareAcknowledge, describeShareGroupOffsets,
 ];
 
 export const handlerTable: readonly (HandlerEntry | undefined)[] = (() => {
