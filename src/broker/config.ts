@@ -81,6 +81,10 @@ export interface BrokerConfig {
   shareSessionTimeoutMs: number;
   /** group.share.heartbeat.interval.ms: how often share group members heartbeat. */
   shareHeartbeatIntervalMs: number;
+  /** group.share.partition.max.record.locks: records of one share partition acquired at once, all members together. */
+  sharePartitionMaxRecordLocks: number;
+  /** group.share.max.size: most members of one share group. */
+  shareMaxSize: number;
   /** share.auto.offset.reset: the default of the group config of that name. */
   shareAutoOffsetReset: 'latest' | 'earliest';
   /** producer.id.expiration.ms: a producer with no open transaction whose last write is older than this is forgotten (its sequence state). */
@@ -155,6 +159,8 @@ export function defaultBrokerConfig(): BrokerConfig {
     shareSessionTimeoutMs: 45_000,
     shareHeartbeatIntervalMs: 5000,
     shareAutoOffsetReset: 'latest',
+    sharePartitionMaxRecordLocks: 2000,
+    shareMaxSize: 200,
     producerIdExpirationMs: 86_400_000,
     topicDefaults: { ...defaultTopicDefaults },
   };

@@ -82,6 +82,8 @@ export const brokerKeys: Readonly<Record<string, { apply: Apply; help: string }>
   'group.share.delivery.count.limit': { apply: (c, v, k) => void (c.shareDeliveryCountLimit = int(2, 10)(v, k)), help: 'deliveries of a record to share group members before it is archived (default 5)' },
   'group.share.session.timeout.ms': { apply: (c, v, k) => void (c.shareSessionTimeoutMs = int(1000, 3_600_000)(v, k)), help: 'a share group member that does not heartbeat for this long is removed (default 45000)' },
   'group.share.heartbeat.interval.ms': { apply: (c, v, k) => void (c.shareHeartbeatIntervalMs = int(100, 3_600_000)(v, k)), help: 'how often share group members are told to heartbeat (default 5000)' },
+  'group.share.partition.max.record.locks': { apply: (c, v, k) => void (c.sharePartitionMaxRecordLocks = int(100, 10_000_000)(v, k)), help: 'records of one share partition acquired at once, all members together; ShareFetch hands out no more until some are acknowledged or released (default 2000)' },
+  'group.share.max.size': { apply: (c, v, k) => void (c.shareMaxSize = int(1, 1_000_000)(v, k)), help: 'most members of one share group; more are refused with GROUP_MAX_SIZE_REACHED (default 200)' },
   'share.auto.offset.reset': {
     apply: (c, v, k) => {
       if (v !== 'latest' && v !== 'earliest') throw new ConfigError(`${k} must be latest or earliest, not "${v}"`);

@@ -18,6 +18,10 @@ export interface ShareGroupConfig {
   heartbeatIntervalMs: number;
   /** share.auto.offset.reset: where a group starts on a partition it has never read */
   autoOffsetReset: ShareAutoOffsetReset;
+  /** group.share.partition.max.record.locks (broker-wide in Kafka too) */
+  maxRecordLocks: number;
+  /** group.share.max.size (broker-wide in Kafka too) */
+  maxSize: number;
 }
 
 export function shareGroupConfig(config: BrokerConfig, _groupId: string): ShareGroupConfig {
@@ -27,5 +31,7 @@ export function shareGroupConfig(config: BrokerConfig, _groupId: string): ShareG
     sessionTimeoutMs: config.shareSessionTimeoutMs,
     heartbeatIntervalMs: config.shareHeartbeatIntervalMs,
     autoOffsetReset: config.shareAutoOffsetReset,
+    maxRecordLocks: config.sharePartitionMaxRecordLocks,
+    maxSize: config.shareMaxSize,
   };
 }

@@ -62,7 +62,7 @@ export class ShareGroup {
   inputs = '';
 
   constructor(readonly id: string, config: ShareGroupConfig) {
-    this.limits = { lockDurationMs: config.recordLockDurationMs, maxDeliveries: config.deliveryCountLimit };
+    this.limits = { lockDurationMs: config.recordLockDurationMs, maxDeliveries: config.deliveryCountLimit, maxLocks: config.maxRecordLocks };
   }
 
   get state(): string {
@@ -164,6 +164,7 @@ export class ShareCoordinator {
     if (group === null) return fail(ErrorCode.GROUP_ID_NOT_FOUND, `Group ${req.groupId} is not a share group: another kind of group uses this id.`);
     group.limits.lockDurationMs = cfg.recordLockDurationMs;
     group.limits.maxDeliveries = cfg.deliveryCountLimit;
+    group.limits.maxLocks = cfg.maxRecordLocks;
 
     if (req.memberEpoch === LEAVE_EPOCH) {
       const m = group.members.get(req.memberId);
@@ -174,6 +175,7 @@ export class ShareCoordinator {
     if (req.memberEpoch === 0) {
       if (req.subscribedTopicNames === null || req.subscribedTopicNames.length === 0) return fail(ErrorCode.INVALID_REQUEST, 'SubscribedTopicNames must be set in the first request of a member (epoch 0).');
       if (member === undefined) {
+        if (group.members.size >= cfg.maxSize) return fail(ErrorCode.GROUP_MAX_SIZE_REACHED, `Share group ${req.groupId} has ${group.members.size} members, the most group.share.max.size allows.`);
         member = new ShareMember(req.memberId, req.clientId, req.clientHost);
         group.members.set(req.memberId, member);
         this.log.info('share group member joined', { group: group.id, memberId: req.memberId });

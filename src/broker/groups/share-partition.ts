@@ -51,6 +51,8 @@ export interface SharePartitionState {
 export interface SharePartitionLimits {
   lockDurationMs: number;
   maxDeliveries: number;
+  /** Records acquired at once, all members together (the batch that crosses it is still handed out whole). */
+  maxLocks: number;
 }
 
 const done = (s: RecordState): boolean => s === RecordState.ACKNOWLEDGED || s === RecordState.ARCHIVED;
@@ -98,13 +100,14 @@ export class SharePartition {
 
   /**
    * Acquires for `member` the available records in [from, upTo]: in-flight ones up to
-   * `maxRecords` in all, then, while that is not reached, every record from endOffset to
+   * `maxRecords` in all (and up to the partition's lock limit), then, while that is not reached, every record from endOffset to
    * upTo (the caller ends upTo at a batch boundary, so whole batches are handed out, as
    * Kafka's batch-optimized mode does). Returns the acquired ranges in offset order.
    */
   acquire(member: string, from: number, upTo: number, maxRecords: number, now: number): AcquiredRange[] {
     const out: AcquiredRange[] = [];
-    let left = Math.max(1, maxRecords);
+    let left = Math.min(Math.max(1, maxRecords), this.limits.maxLocks - this.acquiredCount());
+    if (left <= 0) return out;
     const lockUntil = now + this.limits.lockDurationMs;
     const lo = Math.max(from, this.startOffset);
     for (let i = this.indexOf(lo); i >= 0 && i < this.ranges.length && left > 0; i++) {

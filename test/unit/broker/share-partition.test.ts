@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { AckType, RecordState, SharePartition } from '../../../src/broker/groups/share-partition.js';
 import { ErrorCode } from '../../../src/protocol/errors.js';
 
-const limits = { lockDurationMs: 1000, maxDeliveries: 3 };
+const limits = { lockDurationMs: 1000, maxDeliveries: 3, maxLocks: 1000 };
 const { AVAILABLE, ACQUIRED, ARCHIVED } = RecordState;
 
 test('acquire hands out new records whole, once, and never the same record to two members', () => {
@@ -130,4 +130,15 @@ test('moving the start past the log start forgets earlier records', () => {
 
 test('a record state is one of Kafka\'s codes', () => {
   assert.deepEqual([AVAILABLE, ACQUIRED, RecordState.ACKNOWLEDGED, ARCHIVED], [0, 1, 2, 4]);
+});
+
+test('no more records are acquired past the lock limit until some are settled', () => {
+  const sp = new SharePartition(0, { ...limits, maxLocks: 10 });
+  assert.deepEqual(sp.acquire('a', 0, 7, 500, 0), [{ firstOffset: 0, lastOffset: 7, deliveryCount: 1 }]);
+  assert.deepEqual(sp.acquire('b', 8, 19, 500, 0), [{ firstOffset: 8, lastOffset: 19, deliveryCount: 1 }], 'the batch that crosses the limit goes out whole');
+  assert.deepEqual(sp.acquire('c', 20, 29, 500, 0), [], 'at the limit: nothing');
+  assert.equal(sp.acknowledge('a', 0, 7, [AckType.ACCEPT], 0), ErrorCode.NONE);
+  assert.deepEqual(sp.acquire('c', 20, 29, 500, 0), [], 'still 12 locked');
+  assert.equal(sp.acknowledge('b', 8, 19, [AckType.RELEASE], 0), ErrorCode.NONE);
+  assert.deepEqual(sp.acquire('c', sp.nextAcquirable(), 29, 500, 0), [{ firstOffset: 8, lastOffset: 17, deliveryCount: 2 }], 'released records come back up to the limit');
 });
