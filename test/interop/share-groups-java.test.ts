@@ -12,36 +12,8 @@ import { startBroker, type BrokerProcess } from '../helpers/broker.js';
 import { GroupTools } from '../helpers/group-harness.js';
 import { makeTempDir } from '../helpers/temp.js';
 import { waitFor } from '../helpers/wait.js';
-import { compileJava, javaClasspath, LineProcess, requireJava, run, token } from './tools.js';
-
-interface Rec { o: number; v: string; d: number }
-
-class ShareMember {
-  readonly proc: LineProcess;
-  constructor(classpath: string, readonly name: string, bootstrap: string, topic: string, group: string, mode: 'accept' | 'hold') {
-    this.proc = new LineProcess('java', ['-Xmx256m', '-XX:TieredStopAtLevel=1', '-Dorg.slf4j.simpleLogger.defaultLogLevel=warn', '-cp', classpath, 'ShareMember', bootstrap, topic, group, mode], { stdin: 'pipe' });
-  }
-
-  records(): Rec[] {
-    return this.proc.lines.filter((l) => l.startsWith('{"ev":"rec"')).map((l) => JSON.parse(l) as Rec);
-  }
-
-  errors(): string[] {
-    return this.proc.lines.filter((l) => l.startsWith('{"ev":"error"'));
-  }
-
-  /** Closes the consumer gracefully (end of input) and waits for the exit. */
-  async close(): Promise<void> {
-    this.proc.endInput();
-    const timer = setTimeout(() => void this.proc.kill(), 30_000);
-    await this.proc.exited;
-    clearTimeout(timer);
-  }
-
-  describe(): string {
-    return `${this.name}:\n${this.proc.tail(10)}`;
-  }
-}
+import { compileJava, javaClasspath, requireJava, run, token } from './tools.js';
+import { javaShareMember, joinedCount } from './share-members.js';
 
 const cleanups: (() => Promise<void>)[] = [];
 after(async () => {
@@ -64,9 +36,6 @@ function shareGroupsTool(bootstrap: string, args: string[]) {
   return run('java', ['-Xmx256m', '-XX:TieredStopAtLevel=1', '-Dorg.slf4j.simpleLogger.defaultLogLevel=warn', '-cp', javaClasspath(), 'org.apache.kafka.tools.consumer.group.ShareGroupCommand', '--bootstrap-server', bootstrap, ...args], { timeoutMs: 90_000 });
 }
 
-function joinedCount(broker: BrokerProcess, group: string): number {
-  return broker.output().split('\n').filter((l) => l.includes('share group member joined') && l.includes(`group=${group} `)).length;
-}
 
 test('three KafkaShareConsumers share one partition: every record processed exactly once; kafka-share-groups describes the group', { timeout: 240_000 }, async (t) => {
   const s = await setUp(t, []);
@@ -76,7 +45,7 @@ test('three KafkaShareConsumers share one partition: every record processed exac
   const topic = `share-java-${id}`;
   const group = `sg-java-${id}`;
   await tools.createTopic(topic, 1);
-  const members = [0, 1, 2].map((i) => new ShareMember(classpath, `m${i}`, broker.bootstrap, topic, group, 'accept'));
+  const members = [0, 1, 2].map((i) => javaShareMember(classpath, `m${i}`, broker.bootstrap, topic, group, 'accept'));
   cleanups.push(async () => void (await Promise.all(members.map((m) => m.proc.kill()))));
   const describe = () => `${members.map((m) => m.describe()).join('\n')}\n--- broker ---\n${broker.output().split('\n').slice(-20).join('\n')}`;
   await waitFor('all three members to join the share group', () => joinedCount(broker, group) >= 3, 60_000, describe);
@@ -121,7 +90,7 @@ test('a member SIGKILLed while holding records: another member gets them once th
   const topic = `share-kill-${id}`;
   const group = `sg-kill-${id}`;
   await tools.createTopic(topic, 1);
-  const holder = new ShareMember(classpath, 'holder', broker.bootstrap, topic, group, 'hold');
+  const holder = javaShareMember(classpath, 'holder', broker.bootstrap, topic, group, 'hold');
   cleanups.push(() => holder.proc.kill());
   await waitFor('the holder to join', () => joinedCount(broker, group) >= 1, 60_000, () => holder.describe());
   await tools.produce(topic, id, 0, 50, () => 0);
@@ -129,7 +98,7 @@ test('a member SIGKILLed while holding records: another member gets them once th
   assert.deepEqual(holder.records().map((r) => r.d), new Array(50).fill(1));
   await holder.proc.kill('SIGKILL');
 
-  const taker = new ShareMember(classpath, 'taker', broker.bootstrap, topic, group, 'accept');
+  const taker = javaShareMember(classpath, 'taker', broker.bootstrap, topic, group, 'accept');
   cleanups.push(() => taker.proc.kill());
   await waitFor('the other member to receive the held records', () => taker.records().length >= 50, 40_000, () => taker.describe());
   await taker.close();
@@ -150,12 +119,12 @@ test('kill -9 of the broker: acknowledged records are not redelivered, held ones
   const group = `sg-restart-${id}`;
   await tools.createTopic(topic, 1);
   await tools.produce(topic, id, 0, 20, () => 0);
-  const first = new ShareMember(classpath, 'first', broker.bootstrap, topic, group, 'accept');
+  const first = javaShareMember(classpath, 'first', broker.bootstrap, topic, group, 'accept');
   cleanups.push(() => first.proc.kill());
   await waitFor('the first member to process 20 records', () => first.records().length >= 20, 60_000, () => first.describe());
   await first.close();
   await tools.produce(topic, id, 20, 30, () => 0);
-  const holder = new ShareMember(classpath, 'holder', broker.bootstrap, topic, group, 'hold');
+  const holder = javaShareMember(classpath, 'holder', broker.bootstrap, topic, group, 'hold');
   cleanups.push(() => holder.proc.kill());
   await waitFor('the holder to receive the 10 new records', () => holder.records().length >= 10, 60_000, () => holder.describe());
   assert.deepEqual(holder.records().map((r) => r.o), Array.from({ length: 10 }, (_, i) => 20 + i));
@@ -165,7 +134,7 @@ test('kill -9 of the broker: acknowledged records are not redelivered, held ones
 
   broker = await startBroker({ args: ['--set', 'share.auto.offset.reset=earliest'], dataDir });
   cleanups.push(() => broker.cleanup());
-  const after = new ShareMember(classpath, 'after', broker.bootstrap, topic, group, 'accept');
+  const after = javaShareMember(classpath, 'after', broker.bootstrap, topic, group, 'accept');
   cleanups.push(() => after.proc.kill());
   await waitFor('the member after the restart to receive the held records', () => after.records().length >= 10, 60_000, () => after.describe());
   // Acknowledged records offered again would have come first (lower offsets) and fail this.
