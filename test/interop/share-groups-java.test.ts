@@ -37,7 +37,7 @@ function shareGroupsTool(bootstrap: string, args: string[]) {
 }
 
 
-test('three KafkaShareConsumers share one partition: every record processed exactly once; kafka-share-groups describes the group', { timeout: 240_000 }, async (t) => {
+test('three KafkaShareConsumers share one partition: every record processed exactly once; kafka-share-groups describes, resets, deletes', { timeout: 240_000 }, async (t) => {
   const s = await setUp(t, []);
   if (s === null) return;
   const { classpath, broker, tools } = s;
@@ -79,6 +79,18 @@ test('three KafkaShareConsumers share one partition: every record processed exac
   const l = await shareGroupsTool(broker.bootstrap, ['--list']);
   assert.equal(l.code, 0, l.stderr);
   assert.ok(l.stdout.toString().split('\n').includes(group), `kafka-share-groups --list names the group:\n${l.stdout}`);
+
+  // Reset to the earliest offset: every record is unprocessed again; then forget the topic; then delete the group.
+  const reset = await shareGroupsTool(broker.bootstrap, ['--reset-offsets', '--to-earliest', '--execute', '--group', group, '--topic', topic]);
+  assert.equal(reset.code, 0, reset.stderr);
+  const again = await shareGroupsTool(broker.bootstrap, ['--describe', '--group', group]);
+  assert.deepEqual(again.stdout.toString().split('\n').find((x) => x.startsWith(group))?.trim().split(/\s+/), [group, topic, '0', '0', String(total)]);
+  const del = await shareGroupsTool(broker.bootstrap, ['--delete-offsets', '--group', group, '--topic', topic]);
+  assert.equal(del.code, 0, del.stderr);
+  assert.match((await shareGroupsTool(broker.bootstrap, ['--describe', '--group', group])).stdout.toString(), /has no offset information/);
+  const gone = await shareGroupsTool(broker.bootstrap, ['--delete', '--group', group]);
+  assert.match(gone.stdout.toString(), /was successful/, gone.stderr);
+  assert.equal((await shareGroupsTool(broker.bootstrap, ['--list'])).stdout.toString().split('\n').includes(group), false);
 });
 
 test('a member SIGKILLed while holding records: another member gets them once their lock expires', { timeout: 180_000 }, async (t) => {

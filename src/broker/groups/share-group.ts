@@ -370,16 +370,42 @@ export class ShareCoordinator {
 
   // ---------------------------------------------------------------- admin
 
+  /**
+   * Sets the group's start offset on a partition (AlterShareGroupOffsets): the partition's
+   * state starts afresh there, stored before the answer. The caller checks the group is empty.
+   */
+  async resetPartition(group: ShareGroup, partition: Partition, offset: number): Promise<void> {
+    const key = partitionKey(partition.topic.id, partition.index);
+    this.dropLockTimer(group.partitions.get(key));
+    const sp = new SharePartition(offset, group.limits);
+    await this.store.save(group.id, partition.topic.id, partition.index, sp.state());
+    group.partitions.set(key, sp);
+  }
+
+  /** Forgets the group's state on every partition of a topic (DeleteShareGroupOffsets); the caller checks the group is empty. */
+  async deleteTopicState(group: ShareGroup, topicId: string): Promise<void> {
+    for (const [key, sp] of [...group.partitions]) {
+      if (!key.startsWith(`${topicId}:`)) continue;
+      this.dropLockTimer(sp);
+      const index = Number(key.slice(topicId.length + 1));
+      await this.store.deletePartition(group.id, topicId, index);
+      group.partitions.delete(key);
+    }
+  }
+
+  private dropLockTimer(sp: SharePartition | undefined): void {
+    if (sp === undefined) return;
+    const t = this.lockTimers.get(sp);
+    if (t !== undefined) clearTimeout(t.timer);
+    this.lockTimers.delete(sp);
+  }
+
   /** Deletes an empty share group and its stored state; an error code. */
   async deleteGroup(groupId: string): Promise<number> {
     const group = this.groups.get(groupId);
     if (group === undefined) return ErrorCode.GROUP_ID_NOT_FOUND;
     if (group.members.size > 0) return ErrorCode.NON_EMPTY_GROUP;
-    for (const sp of group.partitions.values()) {
-      const t = this.lockTimers.get(sp);
-      if (t !== undefined) clearTimeout(t.timer);
-      this.lockTimers.delete(sp);
-    }
+    for (const sp of group.partitions.values()) this.dropLockTimer(sp);
     this.groups.delete(groupId);
     await this.store.deleteGroup(groupId);
     this.log.info('share group deleted', { group: groupId });

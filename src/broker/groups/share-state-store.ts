@@ -15,6 +15,7 @@ interface Change {
   /** topic id and partition of a state change; absent when the group was deleted */
   t?: string;
   p?: number;
+  /** the partition's state; absent when the group's state on it was deleted */
   s?: SharePartitionState;
 }
 
@@ -43,6 +44,13 @@ export class ShareStateStore {
     await this.changes.write(c);
     apply(this.states, c);
     this.changes.maybeCompact(this.liveEntries(), () => this.snapshot());
+  }
+
+  /** Forgets a group's state on a partition (DeleteShareGroupOffsets). */
+  async deletePartition(group: string, topicId: string, partition: number): Promise<void> {
+    const c: Change = { v: 1, g: group, t: topicId, p: partition };
+    await this.changes.write(c);
+    apply(this.states, c);
   }
 
   async deleteGroup(group: string): Promise<void> {
@@ -76,8 +84,12 @@ export class ShareStateStore {
 }
 
 function apply(states: States, c: Change): void {
-  if (c.t === undefined || c.p === undefined || c.s === undefined) {
+  if (c.t === undefined || c.p === undefined) {
     states.delete(c.g);
+    return;
+  }
+  if (c.s === undefined) {
+    states.get(c.g)?.delete(partitionKey(c.t, c.p));
     return;
   }
   let m = states.get(c.g);

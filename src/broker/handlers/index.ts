@@ -41,13 +41,15 @@ import { shareGroupDescribe } from './77-share-group-describe.js';
 import { shareFetch } from './78-share-fetch.js';
 import { shareAcknowledge } from './79-share-acknowledge.js';
 import { describeShareGroupOffsets } from './90-describe-share-group-offsets.js';
+import { alterShareGroupOffsets } from './91-alter-share-group-offsets.js';
+import { deleteShareGroupOffsets } from './92-delete-share-group-offsets.js';
 
 const entries: HandlerEntry[] = [
   produce, fetch, listOffsets, metadata, offsetCommit, offsetFetch, findCoordinator, joinGroup, heartbeat, leaveGroup,
   syncGroup, describeGroups, listGroups, saslHandshake, deleteGroups, offsetDelete, apiVersions, createTopics, deleteTopics, deleteRecords, initProducerId,
   offsetForLeaderEpoch, addPartitionsToTxn, addOffsetsToTxn, endTxn, txnOffsetCommit, describeConfigs, alterConfigs, createPartitions, incrementalAlterConfigs, describeCluster,
   writeTxnMarkers, describeProducers, describeTransactions, listTransactions,
-  shareGroupHeartbeat, shareGroupDescribe, shareFetch, shareAcknowledge, describeShareGroupOffsets,
+  shareGroupHeartbeat, shareGroupDescribe, shareFetch, shareAcknowledge, describeShareGroupOffsets, alterShareGroupOffsets, deleteShareGroupOffsets,
 ];
 
 export const handlerTable: readonly (HandlerEntry | undefined)[] = (() => {

@@ -154,7 +154,13 @@ test('ListGroups, DescribeGroups and DeleteGroups treat share groups as Kafka do
   const described = await c.request(ApiKey.DescribeGroups, 5, { groups: ['g-admin'], includeAuthorizedOperations: false });
   assert.equal(described.groups[0].errorCode, ErrorCode.GROUP_ID_NOT_FOUND);
   assert.equal((await c.request(ApiKey.DeleteGroups, 2, { groupsNames: ['g-admin'] })).results[0].errorCode, ErrorCode.NON_EMPTY_GROUP);
+  const alterBusy = await c.request(ApiKey.AlterShareGroupOffsets, 0, { groupId: 'g-admin', topics: [{ topicName: 'sw-admin', partitions: [{ partitionIndex: 0, startOffset: 0 }] }] });
+  assert.equal(alterBusy.errorCode, ErrorCode.NON_EMPTY_GROUP);
+  assert.equal((await c.request(ApiKey.DeleteShareGroupOffsets, 0, { groupId: 'g-admin', topics: [{ topicName: 'sw-admin' }] })).errorCode, ErrorCode.NON_EMPTY_GROUP);
   await hb('g-admin', 'm', -1);
+  const outside = await c.request(ApiKey.AlterShareGroupOffsets, 0, { groupId: 'g-admin', topics: [{ topicName: 'sw-admin', partitions: [{ partitionIndex: 0, startOffset: 7 }, { partitionIndex: 3, startOffset: 0 }] }, { topicName: 'sw-none', partitions: [{ partitionIndex: 0, startOffset: 0 }] }] });
+  assert.deepEqual(outside.responses.map((t: { partitions: { errorCode: number }[] }) => t.partitions.map((p) => p.errorCode)), [[ErrorCode.OFFSET_OUT_OF_RANGE, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION], [ErrorCode.UNKNOWN_TOPIC_OR_PARTITION]]);
+  assert.match(outside.responses[0].partitions[0].errorMessage, /from 0 to 0/);
   assert.equal((await c.request(ApiKey.DeleteGroups, 2, { groupsNames: ['g-admin'] })).results[0].errorCode, ErrorCode.NONE);
   assert.equal(b.broker.shares.groups.has('g-admin'), false);
 });
