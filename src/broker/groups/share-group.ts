@@ -160,31 +160,32 @@ export class ShareCoordinator {
     if (req.groupId === '') return fail(ErrorCode.INVALID_REQUEST, 'GroupId can not be empty.');
     if (req.memberId === '') return fail(ErrorCode.INVALID_REQUEST, 'MemberId can not be empty: the client generates it.');
     if (req.memberEpoch < LEAVE_EPOCH) return fail(ErrorCode.INVALID_REQUEST, `MemberEpoch ${req.memberEpoch} is invalid: use 0 to join, -1 to leave.`);
-    const group = this.shareGroup(req.groupId);
-    if (group === null) return fail(ErrorCode.GROUP_ID_NOT_FOUND, `Group ${req.groupId} is not a share group: another kind of group uses this id.`);
+    if (!this.groups.has(req.groupId) && this.otherGroupExists(req.groupId)) return fail(ErrorCode.GROUP_ID_NOT_FOUND, `Group ${req.groupId} is not a share group: another kind of group uses this id.`);
+    const existing = this.groups.get(req.groupId);
+    if (req.memberEpoch === LEAVE_EPOCH) {
+      const m = existing?.members.get(req.memberId);
+      if (m !== undefined) this.removeMember(existing!, m, 'left');
+      return { errorCode: ErrorCode.NONE, errorMessage: null, memberId: req.memberId, memberEpoch: LEAVE_EPOCH, heartbeatIntervalMs: 0, assignment: null };
+    }
+    let member = existing?.members.get(req.memberId);
+    if (req.memberEpoch !== 0) {
+      if (member === undefined) return fail(ErrorCode.UNKNOWN_MEMBER_ID, `Member ${req.memberId} is not a member of share group ${req.groupId}: rejoin with epoch 0.`);
+      if (req.memberEpoch !== member.memberEpoch) return fail(ErrorCode.FENCED_MEMBER_EPOCH, `Member epoch ${req.memberEpoch} is not the current ${member.memberEpoch}: rejoin with epoch 0.`);
+    } else if (req.subscribedTopicNames === null || req.subscribedTopicNames.length === 0) {
+      return fail(ErrorCode.INVALID_REQUEST, 'SubscribedTopicNames must be set in the first request of a member (epoch 0).');
+    }
+    // Only a valid join creates a group.
+    const group = existing ?? this.groupFor(req.groupId);
     group.limits.lockDurationMs = cfg.recordLockDurationMs;
     group.limits.maxDeliveries = cfg.deliveryCountLimit;
     group.limits.maxLocks = cfg.maxRecordLocks;
-
-    if (req.memberEpoch === LEAVE_EPOCH) {
-      const m = group.members.get(req.memberId);
-      if (m !== undefined) this.removeMember(group, m, 'left');
-      return { errorCode: ErrorCode.NONE, errorMessage: null, memberId: req.memberId, memberEpoch: LEAVE_EPOCH, heartbeatIntervalMs: 0, assignment: null };
+    if (member === undefined) {
+      if (group.members.size >= cfg.maxSize) return fail(ErrorCode.GROUP_MAX_SIZE_REACHED, `Share group ${req.groupId} has ${group.members.size} members, the most group.share.max.size allows.`);
+      member = new ShareMember(req.memberId, req.clientId, req.clientHost);
+      group.members.set(req.memberId, member);
+      this.log.info('share group member joined', { group: group.id, memberId: req.memberId });
     }
-    let member = group.members.get(req.memberId);
-    if (req.memberEpoch === 0) {
-      if (req.subscribedTopicNames === null || req.subscribedTopicNames.length === 0) return fail(ErrorCode.INVALID_REQUEST, 'SubscribedTopicNames must be set in the first request of a member (epoch 0).');
-      if (member === undefined) {
-        if (group.members.size >= cfg.maxSize) return fail(ErrorCode.GROUP_MAX_SIZE_REACHED, `Share group ${req.groupId} has ${group.members.size} members, the most group.share.max.size allows.`);
-        member = new ShareMember(req.memberId, req.clientId, req.clientHost);
-        group.members.set(req.memberId, member);
-        this.log.info('share group member joined', { group: group.id, memberId: req.memberId });
-      }
-      member.memberEpoch = 0; // a rejoin: it hears its whole assignment again
-    } else {
-      if (member === undefined) return fail(ErrorCode.UNKNOWN_MEMBER_ID, `Member ${req.memberId} is not a member of share group ${req.groupId}: rejoin with epoch 0.`);
-      if (req.memberEpoch !== member.memberEpoch) return fail(ErrorCode.FENCED_MEMBER_EPOCH, `Member epoch ${req.memberEpoch} is not the current ${member.memberEpoch}: rejoin with epoch 0.`);
-    }
+    if (req.memberEpoch === 0) member.memberEpoch = 0; // a (re)join: it hears its whole assignment again
     member.clientId = req.clientId;
     member.clientHost = req.clientHost;
     if (req.rackId !== null) member.rackId = req.rackId;
@@ -217,6 +218,8 @@ export class ShareCoordinator {
     for (const [key, sp] of group.partitions) if (sp.releaseMember(member.memberId)) this.changed(group, key, sp);
     this.log.info(`share group member ${why}`, { group: group.id, memberId: member.memberId });
     this.maybeReassign(group);
+    // A group with neither members nor state is forgotten (heartbeats with any id cannot pile up groups).
+    if (group.members.size === 0 && group.partitions.size === 0) this.groups.delete(group.id);
   }
 
   /** Recomputes the assignment when members, subscriptions or partition counts changed. */

@@ -81,8 +81,9 @@ async function handle(ctx: RequestContext, req: ShareFetchRequest): Promise<Shar
   const lockMs = shares.groupConfig(groupId).recordLockDurationMs;
   if (groupId === '') return failure(ErrorCode.INVALID_GROUP_ID, 'GroupId must be the share group of the member.', lockMs);
   if (memberId === '') return failure(ErrorCode.INVALID_REQUEST, 'MemberId must be the member id the client heartbeats with.', lockMs);
-  const group = shares.shareGroup(groupId);
-  if (group === null) return failure(ErrorCode.GROUP_ID_NOT_FOUND, `Group ${groupId} is not a share group.`, lockMs);
+  // Only ShareGroupHeartbeat creates share groups: a fetch cannot make the broker hold a group for any id.
+  const group = shares.groups.get(groupId);
+  if (group === undefined) return failure(ErrorCode.GROUP_ID_NOT_FOUND, `No share group ${groupId}: members join it with ShareGroupHeartbeat before fetching.`, lockMs);
   const epoch = req.shareSessionEpoch;
   const hasAcks = req.topics.some((t) => t.partitions.some((p) => p.acknowledgementBatches.length > 0));
   if (epoch === 0 && hasAcks) return failure(ErrorCode.INVALID_REQUEST, 'Acknowledgements are not allowed in the request that opens a share session (epoch 0).', lockMs);

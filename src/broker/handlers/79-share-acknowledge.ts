@@ -19,8 +19,8 @@ function handle(ctx: RequestContext, req: ShareAcknowledgeRequest): Promise<Shar
   const failure = (errorCode: number, errorMessage: string): ShareAcknowledgeResponse => ({ throttleTimeMs: 0, errorCode, errorMessage, acquisitionLockTimeoutMs: lockMs, responses: [], nodeEndpoints: [] });
   if (groupId === '') return failure(ErrorCode.INVALID_GROUP_ID, 'GroupId must be the share group of the member.');
   if (memberId === '') return failure(ErrorCode.INVALID_REQUEST, 'MemberId must be the member id the client heartbeats with.');
-  const group = shares.shareGroup(groupId);
-  if (group === null) return failure(ErrorCode.GROUP_ID_NOT_FOUND, `Group ${groupId} is not a share group.`);
+  const group = shares.groups.get(groupId);
+  if (group === undefined) return failure(ErrorCode.GROUP_ID_NOT_FOUND, `No share group ${groupId}: members join it with ShareGroupHeartbeat before acknowledging.`);
   const epoch = req.shareSessionEpoch;
   if (epoch === 0) return failure(ErrorCode.INVALID_SHARE_SESSION_EPOCH, 'ShareAcknowledge cannot open a share session (epoch 0): open it with ShareFetch.');
   const session = shares.session(groupId, memberId, epoch);

@@ -50,6 +50,11 @@ test('heartbeat errors say what is wrong', async () => {
   assert.equal(noTopics.errorCode, ErrorCode.INVALID_REQUEST);
   assert.match(noTopics.errorMessage, /SubscribedTopicNames/);
   assert.equal((await hb('g-hb', 'stranger', 3)).errorCode, ErrorCode.UNKNOWN_MEMBER_ID);
+  assert.equal(b.broker.shares.groups.has('g-hb'), false, 'only a valid join creates a group');
+  const noGroup = await shareFetch('g-never', 'm', 0, []);
+  assert.equal(noGroup.errorCode, ErrorCode.GROUP_ID_NOT_FOUND);
+  assert.match(noGroup.errorMessage, /ShareGroupHeartbeat/);
+  assert.equal(b.broker.shares.groups.has('g-never'), false);
   const joined = await hb('g-hb', 'm1', 0, ['sw-hb']);
   assert.equal(joined.errorCode, ErrorCode.NONE);
   assert.equal((await hb('g-hb', 'm1', joined.memberEpoch + 5)).errorCode, ErrorCode.FENCED_MEMBER_EPOCH);
@@ -62,6 +67,7 @@ test('heartbeat errors say what is wrong', async () => {
   const intoShare = await c.request(ApiKey.JoinGroup, 5, { groupId: 'g-hb', sessionTimeoutMs: 10_000, rebalanceTimeoutMs: 1000, memberId: '', groupInstanceId: null, protocolType: 'consumer', protocols: [{ name: 'range', metadata: Buffer.from([0, 0, 0, 0, 0, 0]) }] });
   assert.equal(intoShare.errorCode, ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
   await hb('g-hb', 'm1', -1);
+  assert.equal(b.broker.shares.groups.has('g-hb'), false, 'no members and no state: forgotten');
 });
 
 test('assignment: partitions spread while they suffice, shared when members outnumber them', async () => {
