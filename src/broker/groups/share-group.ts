@@ -396,6 +396,11 @@ export class ShareCoordinator {
     }
   }
 
+  /** A topic was deleted: every share group forgets its state on it, stored so a restart does not bring it back. */
+  async topicDeleted(topicId: string): Promise<void> {
+    for (const group of [...this.groups.values()]) await this.deleteTopicState(group, topicId);
+  }
+
   private dropLockTimer(sp: SharePartition | undefined): void {
     if (sp === undefined) return;
     const t = this.lockTimers.get(sp);

@@ -122,6 +122,10 @@ test('share sessions: epochs are checked; acknowledgements of records not held a
   const offsets = await c.request(ApiKey.DescribeShareGroupOffsets, 1, { groups: [{ groupId: 'g-sess', topics: null }] });
   assert.deepEqual(offsets.groups[0].topics.find((t: { topicName: string }) => t.topicName === 'sw-sess').partitions.map((p: { startOffset: number; lag: number }) => [p.startOffset, p.lag]), [[5, 0]]);
   await hb('g-sess', 'm', -1);
+  // Deleting the topic deletes the group's state on it.
+  assert.equal((await c.request(ApiKey.DeleteTopics, 6, { topics: [{ name: 'sw-sess', topicId: 'AAAAAAAAAAAAAAAAAAAAAA' }], timeoutMs: 5000 })).responses[0].errorCode, ErrorCode.NONE);
+  assert.deepEqual([...b.broker.shares.groups.get('g-sess')?.partitions.keys() ?? []], []);
+  assert.equal(b.broker.shares.store.states.get('g-sess')?.has(`${id}:0`) ?? false, false);
 });
 
 test('a parked ShareFetch is woken by an append, and by another member releasing records', { timeout: 20_000 }, async () => {
