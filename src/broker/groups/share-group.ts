@@ -312,8 +312,8 @@ export class ShareCoordinator {
   }
 
   /** Acquires records for a member and arms the partition's lock timer. */
-  acquire(group: ShareGroup, partition: Partition, sp: SharePartition, memberId: string, from: number, upTo: number, maxRecords: number): AcquiredRange[] {
-    const got = sp.acquire(memberId, from, upTo, maxRecords, this.now());
+  acquire(group: ShareGroup, partition: Partition, sp: SharePartition, memberId: string, from: number, upTo: number, maxRecords: number, strict: boolean): AcquiredRange[] {
+    const got = sp.acquire(memberId, from, upTo, maxRecords, this.now(), strict);
     if (got.length > 0) this.armLockTimer(group, partitionKey(partition.topic.id, partition.index), sp);
     return got;
   }

@@ -102,9 +102,10 @@ export class SharePartition {
    * Acquires for `member` the available records in [from, upTo]: in-flight ones up to
    * `maxRecords` in all (and up to the partition's lock limit), then, while that is not reached, every record from endOffset to
    * upTo (the caller ends upTo at a batch boundary, so whole batches are handed out, as
-   * Kafka's batch-optimized mode does). Returns the acquired ranges in offset order.
+   * Kafka's batch-optimized mode does), or, `strict` (the record-limit mode), only up to
+   * maxRecords. Returns the acquired ranges in offset order.
    */
-  acquire(member: string, from: number, upTo: number, maxRecords: number, now: number): AcquiredRange[] {
+  acquire(member: string, from: number, upTo: number, maxRecords: number, now: number, strict = false): AcquiredRange[] {
     const out: AcquiredRange[] = [];
     let left = Math.min(Math.max(1, maxRecords), this.limits.maxLocks - this.acquiredCount());
     if (left <= 0) return out;
@@ -129,6 +130,7 @@ export class SharePartition {
     }
     if (left > 0 && upTo >= this.endOffset && upTo >= lo) {
       const first = Math.max(this.endOffset, lo);
+      if (strict) upTo = Math.min(upTo, first + left - 1);
       if (first > this.endOffset) {
         // Records skipped below `from` (never delivered): they stay available.
         this.ranges.push({ first: this.endOffset, last: first - 1, state: RecordState.AVAILABLE, deliveryCount: 0, owner: null, lockUntil: 0 });

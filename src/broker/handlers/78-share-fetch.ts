@@ -3,7 +3,8 @@
 // share session's partitions and gets them as the stored batches, with the acquired offset
 // ranges in AcquiredRecords (records of a returned batch outside them are not the member's:
 // the client skips them). Records are acquired whole batch by whole batch until MaxRecords is
-// reached (batch-optimized, as Kafka does; MaxRecords may be exceeded to end on a batch).
+// reached (batch-optimized, as Kafka does; MaxRecords may be exceeded to end on a batch), or,
+// in the record-limit mode (ShareAcquireMode 1, v2), up to MaxRecords exactly.
 // With nothing to acquire the request parks on its partitions, woken by an append or by
 // records made available again (released, lock expired, member gone), or answers empty after
 // MaxWaitMs.
@@ -144,6 +145,8 @@ async function fetchInto(ctx: RequestContext, req: ShareFetchRequest, group: Sha
   const myEpoch = session.epoch;
   let recordsLeft = req.maxRecords > 0 ? req.maxRecords : DEFAULT_MAX_RECORDS;
   let bytesLeft = Math.min(req.maxBytes > 0 ? req.maxBytes : 0x7fffffff, ctx.config.fetchMaxBytes);
+  // ShareAcquireMode 1 (v2, record-limit): never more than MaxRecords, batches split if need be.
+  const strict = req.shareAcquireMode === 1;
   let retries = 0;
   for (;;) {
     let answered = false;
@@ -166,7 +169,7 @@ async function fetchInto(ctx: RequestContext, req: ShareFetchRequest, group: Sha
         if (from >= hw) continue;
         const cut = cutBatches(await log.read(from, bytesLeft), recordsLeft, from, hw);
         if (cut.last < from) continue;
-        const acquired = shares.acquire(group, partition, sp, memberId, from, cut.last, recordsLeft);
+        const acquired = shares.acquire(group, partition, sp, memberId, from, cut.last, recordsLeft, strict);
         if (acquired.length === 0) {
           again ||= sp.nextAcquirable() < hw; // others took these meanwhile; more may be free further on
           continue;

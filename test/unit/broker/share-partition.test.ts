@@ -142,3 +142,10 @@ test('no more records are acquired past the lock limit until some are settled', 
   assert.equal(sp.acknowledge('b', 8, 19, [AckType.RELEASE], 0), ErrorCode.NONE);
   assert.deepEqual(sp.acquire('c', sp.nextAcquirable(), 29, 500, 0), [{ firstOffset: 8, lastOffset: 17, deliveryCount: 2 }], 'released records come back up to the limit');
 });
+
+test('the record-limit mode acquires no more than maxRecords, splitting a batch', () => {
+  const sp = new SharePartition(0, limits);
+  assert.deepEqual(sp.acquire('a', 0, 9, 4, 0, true), [{ firstOffset: 0, lastOffset: 3, deliveryCount: 1 }]);
+  assert.equal(sp.nextAcquirable(), 4);
+  assert.deepEqual(sp.acquire('b', 4, 9, 4, 0), [{ firstOffset: 4, lastOffset: 9, deliveryCount: 1 }], 'batch-optimized: the rest of the batch');
+});
