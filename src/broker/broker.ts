@@ -18,6 +18,9 @@ import { TransactionCoordinator } from './txn/coordinator.js';
 import { FetchSessionCache } from './fetch-sessions.js';
 import { ShareCoordinator } from './groups/share-group.js';
 import { ShareStateStore } from './groups/share-state-store.js';
+import { FeatureTable } from './features.js';
+import { DynamicBrokerConfigs } from './dynamic-config.js';
+import { GroupConfigStore } from './groups/group-config.js';
 import { buildControlBatch } from '../protocol/control-batch.js';
 import { FsyncPolicy } from './config.js';
 import { visibleWhenFor } from './topic-config.js';
@@ -60,6 +63,12 @@ export class Broker implements ConnectionHost, ClusterView {
   shares!: ShareCoordinator;
   /** Fetch sessions (KIP-227) of every connection. */
   readonly fetchSessions: FetchSessionCache;
+  /** Feature levels (ApiVersions, UpdateFeatures), stored in the data directory. */
+  readonly features: FeatureTable;
+  /** Broker settings changed at runtime, stored in the data directory. */
+  readonly brokerConfigs: DynamicBrokerConfigs;
+  /** Per-group configs, stored in the data directory. */
+  readonly groupConfigs: GroupConfigStore;
   /** What handlers may use; set by start() once the group coordinator exists. */
   services!: BrokerServices;
   clusterId = '';
@@ -110,6 +119,9 @@ export class Broker implements ConnectionHost, ClusterView {
     this.topics = new TopicRegistry(config, this.openLog, this.logger);
     this.fetchSessions = new FetchSessionCache(config.fetchSessionCacheSlots, config.fetchSessionEvictionMs, this.metrics);
     this.handlers = handlerTable;
+    this.features = new FeatureTable(config.dataDir, config);
+    this.brokerConfigs = new DynamicBrokerConfigs(config.dataDir, config, () => this.topics.brokerDefaultsChanged());
+    this.groupConfigs = new GroupConfigStore(config.dataDir);
     this.nodeId = config.nodeId;
     this.metrics.attach(this);
   }
@@ -119,11 +131,14 @@ export class Broker implements ConnectionHost, ClusterView {
     await prepareDataDir(this.config.dataDir);
     const identity = await loadIdentity(this.config.dataDir, this.config.nodeId);
     this.clusterId = identity.clusterId;
+    for (const note of await this.features.load()) this.logger.info(note);
+    await this.brokerConfigs.load();
+    await this.groupConfigs.load();
     await this.topics.load(await loadCatalog(this.config.dataDir));
     await this.startGroups();
     await this.startTransactions();
     await this.startShareGroups();
-    this.services = { config: this.config, logger: this.logger, metrics: this.metrics, topics: this.topics, groups: this.groups, txns: this.txns, cluster: this, fetchSessions: this.fetchSessions, shares: this.shares };
+    this.services = { config: this.config, logger: this.logger, metrics: this.metrics, topics: this.topics, groups: this.groups, txns: this.txns, cluster: this, fetchSessions: this.fetchSessions, brokerConfigs: this.brokerConfigs, groupConfigs: this.groupConfigs, shares: this.shares };
     this.server = createServer({ noDelay: true }, (s) => this.accept(s));
     await new Promise<void>((resolve, reject) => {
       this.server!.once('error', reject);
@@ -176,7 +191,8 @@ export class Broker implements ConnectionHost, ClusterView {
     const store = new ShareStateStore(log, { compactAfterBytes: 4 * 1024 * 1024, fsync: c.fsync !== FsyncPolicy.never });
     await store.load();
     const groups = this.groups;
-    this.shares = new ShareCoordinator(c, this.topics, store, this.logger, (id) => groups.groupOrOffsetsOnly(id) !== undefined);
+    const groupConfigs = this.groupConfigs;
+    this.shares = new ShareCoordinator(c, this.topics, store, this.logger, (id) => groups.groupOrOffsetsOnly(id) !== undefined, (id) => groupConfigs.overrides(id));
     this.shares.restore();
   }
 
@@ -310,15 +326,14 @@ export class Broker implements ConnectionHost, ClusterView {
 
   apiVersionsResponse(errorCode: number): ApiVersionsResponse {
     let r = this.apiVersionsCache.get(errorCode);
-    if (r === undefined) {
+    if (r === undefined || r.finalizedFeaturesEpoch !== this.features.epoch) {
       r = {
         errorCode,
         apiKeys: this.handlers.filter((h): h is HandlerEntry => h !== undefined).map((h) => ({ apiKey: h.codec.key, minVersion: h.minVersion, maxVersion: h.maxVersion })),
         throttleTimeMs: 0,
-        // transaction.version as Kafka 4 announces it: clients use KIP-890 transactions at level 2.
-        supportedFeatures: [{ name: 'transaction.version', minVersion: 0, maxVersion: 2 }],
-        finalizedFeaturesEpoch: 1,
-        finalizedFeatures: [{ name: 'transaction.version', minVersionLevel: this.config.transactionVersion, maxVersionLevel: this.config.transactionVersion }],
+        supportedFeatures: this.features.supported(),
+        finalizedFeaturesEpoch: this.features.epoch,
+        finalizedFeatures: this.features.finalized(),
         zkMigrationReady: false,
       };
       this.apiVersionsCache.set(errorCode, r);

@@ -1,7 +1,6 @@
-// The settings a share group runs with. Kafka lets each group override them (group configs,
-// resource type GROUP); until the broker keeps per-group configs, every group gets the broker's
-// settings. This function is the one place the share-group code reads them, so per-group
-// overrides plug in here.
+// The settings a share group runs with: the group's own config (resource type GROUP, see
+// group-config.ts) where one is set, else the broker setting. This function is the one place
+// the share-group code reads them.
 
 import type { BrokerConfig } from '../config.js';
 
@@ -24,14 +23,18 @@ export interface ShareGroupConfig {
   maxSize: number;
 }
 
-export function shareGroupConfig(config: BrokerConfig, _groupId: string): ShareGroupConfig {
+/** `overrides`: the group's configs (validated when they were set). */
+export function shareGroupConfig(config: BrokerConfig, overrides: Readonly<Record<string, string>>): ShareGroupConfig {
+  const int = (name: string, fallback: number): number => (overrides[name] === undefined ? fallback : Number(overrides[name]));
+  const reset = overrides['share.auto.offset.reset'];
   return {
-    recordLockDurationMs: config.shareRecordLockDurationMs,
-    deliveryCountLimit: config.shareDeliveryCountLimit,
-    sessionTimeoutMs: config.shareSessionTimeoutMs,
-    heartbeatIntervalMs: config.shareHeartbeatIntervalMs,
-    autoOffsetReset: config.shareAutoOffsetReset,
-    maxRecordLocks: config.sharePartitionMaxRecordLocks,
+    recordLockDurationMs: int('share.record.lock.duration.ms', config.shareRecordLockDurationMs),
+    deliveryCountLimit: int('share.delivery.count.limit', config.shareDeliveryCountLimit),
+    sessionTimeoutMs: int('share.session.timeout.ms', config.shareSessionTimeoutMs),
+    heartbeatIntervalMs: int('share.heartbeat.interval.ms', config.shareHeartbeatIntervalMs),
+    // by_duration:... is not supported yet: the group starts at the end, as with latest.
+    autoOffsetReset: reset === 'earliest' || reset === 'latest' ? reset : config.shareAutoOffsetReset,
+    maxRecordLocks: int('share.partition.max.record.locks', config.sharePartitionMaxRecordLocks),
     maxSize: config.shareMaxSize,
   };
 }

@@ -122,6 +122,8 @@ export class ShareCoordinator {
     private readonly log: Logger,
     /** True when a classic or consumer group holds this id. */
     private readonly otherGroupExists: (id: string) => boolean,
+    /** A group's own configs (resource type GROUP); empty when none are set. */
+    private readonly groupOverrides: (id: string) => Readonly<Record<string, string>> = () => ({}),
     private readonly now: () => number = Date.now,
   ) {}
 
@@ -134,7 +136,7 @@ export class ShareCoordinator {
   }
 
   groupConfig(groupId: string): ShareGroupConfig {
-    return shareGroupConfig(this.config, groupId);
+    return shareGroupConfig(this.config, this.groupOverrides(groupId));
   }
 
   private groupFor(groupId: string): ShareGroup {

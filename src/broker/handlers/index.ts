@@ -43,6 +43,15 @@ import { shareAcknowledge } from './79-share-acknowledge.js';
 import { describeShareGroupOffsets } from './90-describe-share-group-offsets.js';
 import { alterShareGroupOffsets } from './91-alter-share-group-offsets.js';
 import { deleteShareGroupOffsets } from './92-delete-share-group-offsets.js';
+import { describeLogDirs } from './35-describe-log-dirs.js';
+import { describeTopicPartitions } from './75-describe-topic-partitions.js';
+import { updateFeatures } from './57-update-features.js';
+import { describeQuorum } from './55-describe-quorum.js';
+import { electLeaders } from './43-elect-leaders.js';
+import { alterPartitionReassignments } from './45-alter-partition-reassignments.js';
+import { listPartitionReassignments } from './46-list-partition-reassignments.js';
+import { alterReplicaLogDirs } from './34-alter-replica-log-dirs.js';
+import { listConfigResources } from './74-list-config-resources.js';
 
 const entries: HandlerEntry[] = [
   produce, fetch, listOffsets, metadata, offsetCommit, offsetFetch, findCoordinator, joinGroup, heartbeat, leaveGroup,
@@ -50,6 +59,8 @@ const entries: HandlerEntry[] = [
   offsetForLeaderEpoch, addPartitionsToTxn, addOffsetsToTxn, endTxn, txnOffsetCommit, describeConfigs, alterConfigs, createPartitions, incrementalAlterConfigs, describeCluster,
   writeTxnMarkers, describeProducers, describeTransactions, listTransactions,
   shareGroupHeartbeat, shareGroupDescribe, shareFetch, shareAcknowledge, describeShareGroupOffsets, alterShareGroupOffsets, deleteShareGroupOffsets,
+  describeLogDirs, describeTopicPartitions, updateFeatures, describeQuorum, electLeaders, alterPartitionReassignments,
+  listPartitionReassignments, alterReplicaLogDirs, listConfigResources,
 ];
 
 export const handlerTable: readonly (HandlerEntry | undefined)[] = (() => {

@@ -174,3 +174,20 @@ test('ListGroups, DescribeGroups and DeleteGroups treat share groups as Kafka do
   assert.equal((await c.request(ApiKey.DeleteGroups, 2, { groupsNames: ['g-admin'] })).results[0].errorCode, ErrorCode.NONE);
   assert.equal(b.broker.shares.groups.has('g-admin'), false);
 });
+
+test('a group\'s own share.auto.offset.reset (group config) wins over the broker\'s', async () => {
+  const id = await topic('sw-reset');
+  await produce('sw-reset', 3);
+  const set = await c.request(ApiKey.IncrementalAlterConfigs, 1, {
+    resources: [{ resourceType: 32, resourceName: 'g-latest', configs: [{ name: 'share.auto.offset.reset', configOperation: 0, value: 'latest' }] }],
+    validateOnly: false,
+  });
+  assert.equal(set.responses[0].errorCode, ErrorCode.NONE);
+  await hb('g-latest', 'm', 0, ['sw-reset']);
+  const first = await shareFetch('g-latest', 'm', 0, [{ topicId: id, partitions: [part()] }]);
+  assert.deepEqual(first.responses[0].partitions[0].acquiredRecords, [], 'the group starts at the end (the broker says earliest)');
+  await produce('sw-reset', 2);
+  const next = await shareFetch('g-latest', 'm', 1, []);
+  assert.deepEqual(next.responses[0].partitions[0].acquiredRecords, [{ firstOffset: 3, lastOffset: 4, deliveryCount: 1 }]);
+  await hb('g-latest', 'm', -1);
+});
