@@ -16,6 +16,8 @@ import { GroupCoordinator } from './groups/coordinator.js';
 import { OffsetStore } from './groups/offset-store.js';
 import { TransactionCoordinator } from './txn/coordinator.js';
 import { FetchSessionCache } from './fetch-sessions.js';
+import { ShareCoordinator } from './groups/share-group.js';
+import { ShareStateStore } from './groups/share-state-store.js';
 import { FeatureTable } from './features.js';
 import { DynamicBrokerConfigs } from './dynamic-config.js';
 import { GroupConfigStore } from './groups/group-config.js';
@@ -29,6 +31,7 @@ import type { ApiVersionsResponse } from '../protocol/generated/api-versions.js'
 /** The internal logs of committed offsets and of transaction state, in the data directory. */
 const OFFSETS_LOG_DIR = '__consumer_offsets-0';
 const TXN_LOG_DIR = '__transaction_state-0';
+const SHARE_LOG_DIR = '__share_group_state-0';
 /** Settings of the internal logs: small segments, kept until their store compacts them. */
 const INTERNAL_LOG_CONFIG = {
   segmentBytes: 8 * 1024 * 1024,
@@ -56,6 +59,8 @@ export class Broker implements ConnectionHost, ClusterView {
   groups!: GroupCoordinator;
   /** Set once start() has replayed the transaction state. */
   txns!: TransactionCoordinator;
+  /** Set once start() has replayed the share-group state. */
+  shares!: ShareCoordinator;
   /** Fetch sessions (KIP-227) of every connection. */
   readonly fetchSessions: FetchSessionCache;
   /** Feature levels (ApiVersions, UpdateFeatures), stored in the data directory. */
@@ -134,7 +139,8 @@ export class Broker implements ConnectionHost, ClusterView {
     await this.topics.load(await loadCatalog(this.config.dataDir));
     await this.startGroups();
     await this.startTransactions();
-    this.services = { config: this.config, logger: this.logger, metrics: this.metrics, topics: this.topics, groups: this.groups, txns: this.txns, cluster: this, fetchSessions: this.fetchSessions, brokerConfigs: this.brokerConfigs, groupConfigs: this.groupConfigs };
+    await this.startShareGroups();
+    this.services = { config: this.config, logger: this.logger, metrics: this.metrics, topics: this.topics, groups: this.groups, txns: this.txns, cluster: this, fetchSessions: this.fetchSessions, brokerConfigs: this.brokerConfigs, groupConfigs: this.groupConfigs, shares: this.shares };
     this.server = createServer({ noDelay: true }, (s) => this.accept(s));
     await new Promise<void>((resolve, reject) => {
       this.server!.once('error', reject);
@@ -180,6 +186,18 @@ export class Broker implements ConnectionHost, ClusterView {
       this.logger,
     );
     this.groups.startExpiry(c.offsetsRetentionCheckIntervalMs);
+  }
+
+  /** Opens the share-group state (SPSO and in-flight ranges of every share partition). */
+  private async startShareGroups(): Promise<void> {
+    const c = this.config;
+    const log = await this.openLog(join(c.dataDir, SHARE_LOG_DIR), { ...INTERNAL_LOG_CONFIG, visibleWhen: visibleWhenFor(c.fsync) });
+    const store = new ShareStateStore(log, { compactAfterBytes: 4 * 1024 * 1024, fsync: c.fsync !== FsyncPolicy.never });
+    await store.load();
+    const groups = this.groups;
+    const groupConfigs = this.groupConfigs;
+    this.shares = new ShareCoordinator(c, this.topics, store, this.logger, (id) => groups.groupOrOffsetsOnly(id) !== undefined, (id) => groupConfigs.overrides(id));
+    this.shares.restore();
   }
 
   /** Opens the transaction state and finishes the transactions a crash left deciding. */
@@ -387,6 +405,7 @@ export class Broker implements ConnectionHost, ClusterView {
       for (const c of this.connections) c.socket.destroy();
       await closed;
       this.groups?.close();
+      this.shares?.close();
       try {
         await this.txns?.close();
       } catch (e) {
@@ -397,6 +416,11 @@ export class Broker implements ConnectionHost, ClusterView {
         await this.groups?.offsets.close();
       } catch (e) {
         this.logger.warn('committed-offsets log not closed cleanly; the next start recovers it', { error: e });
+      }
+      try {
+        await this.shares?.store.close();
+      } catch (e) {
+        this.logger.warn('share-group state log not closed cleanly; the next start recovers it', { error: e });
       }
       this.metrics.close();
       this.logger.info('broker stopped');

@@ -75,6 +75,20 @@ export interface BrokerConfig {
   /** The transaction.version feature level announced (1 or 2). */
   transactionVersion: number;
   offsetMetadataMaxBytes: number;
+  /** group.share.record.lock.duration.ms: how long a share consumer holds the records it was given. */
+  shareRecordLockDurationMs: number;
+  /** group.share.delivery.count.limit: deliveries of a record before it is archived. */
+  shareDeliveryCountLimit: number;
+  /** group.share.session.timeout.ms: a share group member silent this long is removed. */
+  shareSessionTimeoutMs: number;
+  /** group.share.heartbeat.interval.ms: how often share group members heartbeat. */
+  shareHeartbeatIntervalMs: number;
+  /** group.share.partition.max.record.locks: records of one share partition acquired at once, all members together. */
+  sharePartitionMaxRecordLocks: number;
+  /** group.share.max.size: most members of one share group. */
+  shareMaxSize: number;
+  /** share.auto.offset.reset: the default of the group config of that name. */
+  shareAutoOffsetReset: 'latest' | 'earliest';
   /** producer.id.expiration.ms: a producer with no open transaction whose last write is older than this is forgotten (its sequence state). */
   producerIdExpirationMs: number;
   /** Broker-level defaults of topic configs, by Kafka property name (log.retention.ms, ...). */
@@ -146,6 +160,13 @@ export function defaultBrokerConfig(): BrokerConfig {
     transactionCleanupIntervalMs: 10_000,
     transactionVersion: 2,
     offsetMetadataMaxBytes: 4096,
+    shareRecordLockDurationMs: 30_000,
+    shareDeliveryCountLimit: 5,
+    shareSessionTimeoutMs: 45_000,
+    shareHeartbeatIntervalMs: 5000,
+    shareAutoOffsetReset: 'latest',
+    sharePartitionMaxRecordLocks: 2000,
+    shareMaxSize: 200,
     producerIdExpirationMs: 86_400_000,
     topicDefaults: { ...defaultTopicDefaults },
   };

@@ -37,8 +37,9 @@ export const featureDefs: readonly FeatureDef[] = [
   { name: 'transaction.version', min: 0, max: 2, initial: (c) => c.transactionVersion },
   // The KIP-848 consumer group protocol (ConsumerGroupHeartbeat) is not served yet.
   { name: 'group.version', min: 0, max: 0, initial: () => 0 },
-  // Share groups (KIP-932) are not served yet.
-  { name: 'share.version', min: 0, max: 0, initial: () => 0 },
+  // Share groups (KIP-932, groups/share-group.ts) are served, always: level 1, as Kafka 4.1+
+  // announces them. The broker does not turn them off, so the level cannot be lowered.
+  { name: 'share.version', min: 1, max: 1, initial: () => 1, fixed: 'share groups (KIP-932) are always served by this broker: share.version is 1 and cannot change' },
 ];
 
 const byName: ReadonlyMap<string, FeatureDef> = new Map(featureDefs.map((d) => [d.name, d]));

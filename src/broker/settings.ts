@@ -79,6 +79,19 @@ export const brokerKeys: Readonly<Record<string, { apply: Apply; help: string }>
   'group.initial.rebalance.delay.ms': { apply: (c, v, k) => void (c.groupInitialRebalanceDelayMs = int(0)(v, k)), help: 'time the first members of an empty group have to join before the first rebalance (default 3000)' },
   'group.min.session.timeout.ms': { apply: (c, v, k) => void (c.groupMinSessionTimeoutMs = int(1)(v, k)), help: 'smallest session timeout a consumer may ask for (default 6000)' },
   'group.max.session.timeout.ms': { apply: (c, v, k) => void (c.groupMaxSessionTimeoutMs = int(1)(v, k)), help: 'largest session timeout a consumer may ask for (default 1800000)' },
+  'group.share.record.lock.duration.ms': { apply: (c, v, k) => void (c.shareRecordLockDurationMs = int(100, 3_600_000)(v, k)), help: 'how long a share group member holds the records it was given before they are offered again (default 30000)' },
+  'group.share.delivery.count.limit': { apply: (c, v, k) => void (c.shareDeliveryCountLimit = int(2, 10)(v, k)), help: 'deliveries of a record to share group members before it is archived (default 5)' },
+  'group.share.session.timeout.ms': { apply: (c, v, k) => void (c.shareSessionTimeoutMs = int(1000, 3_600_000)(v, k)), help: 'a share group member that does not heartbeat for this long is removed (default 45000)' },
+  'group.share.heartbeat.interval.ms': { apply: (c, v, k) => void (c.shareHeartbeatIntervalMs = int(100, 3_600_000)(v, k)), help: 'how often share group members are told to heartbeat (default 5000)' },
+  'group.share.partition.max.record.locks': { apply: (c, v, k) => void (c.sharePartitionMaxRecordLocks = int(100, 10_000_000)(v, k)), help: 'records of one share partition acquired at once, all members together; ShareFetch hands out no more until some are acknowledged or released (default 2000)' },
+  'group.share.max.size': { apply: (c, v, k) => void (c.shareMaxSize = int(1, 1_000_000)(v, k)), help: 'most members of one share group; more are refused with GROUP_MAX_SIZE_REACHED (default 200)' },
+  'share.auto.offset.reset': {
+    apply: (c, v, k) => {
+      if (v !== 'latest' && v !== 'earliest') throw new ConfigError(`${k} must be latest or earliest, not "${v}"`);
+      c.shareAutoOffsetReset = v;
+    },
+    help: 'where a share group starts on a partition it has never read: latest (default) or earliest',
+  },
   'group.max.size': { apply: (c, v, k) => void (c.groupMaxSize = int(0)(v, k)), help: 'most members in one group; 0 for no limit (default 0)' },
   'offsets.retention.minutes': { apply: (c, v, k) => void (c.offsetsRetentionMinutes = int(1)(v, k)), help: 'how long an empty group keeps its committed offsets (default 10080, 7 days)' },
   'transaction.max.timeout.ms': { apply: (c, v, k) => void (c.transactionMaxTimeoutMs = int(1)(v, k)), help: 'largest transaction.timeout.ms a producer may ask for; InitProducerId answers INVALID_TRANSACTION_TIMEOUT past it (default 900000)' },

@@ -172,8 +172,10 @@ export class LineProcess {
   private listeners: Array<(line: string) => void> = [];
   private done = false;
 
-  constructor(cmd: string, args: readonly string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {}) {
-    this.child = spawn(cmd, args, { cwd: opts.cwd ?? repoRoot, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  /** `stdin: 'pipe'` keeps the program's input open until endInput() (for programs that stop at end of input). */
+  constructor(cmd: string, args: readonly string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string; stdin?: 'ignore' | 'pipe' } = {}) {
+    this.child = spawn(cmd, args, { cwd: opts.cwd ?? repoRoot, env: { ...process.env, ...opts.env }, stdio: [opts.stdin ?? 'ignore', 'pipe', 'pipe'] });
+    this.child.stdin?.on('error', () => { /* the program may have exited */ });
     let buf = '';
     this.child.stdout!.on('data', (d: Buffer) => {
       buf += d.toString();
@@ -197,6 +199,11 @@ export class LineProcess {
 
   get running(): boolean {
     return !this.done;
+  }
+
+  /** Closes the program's input (started with `stdin: 'pipe'`). */
+  endInput(): void {
+    this.child.stdin?.end();
   }
 
   onLine(fn: (line: string) => void): void {

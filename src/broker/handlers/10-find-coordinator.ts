@@ -1,18 +1,19 @@
-// FindCoordinator (key 10), v0-6. This broker coordinates every group and every
-// transactional id; batched lookups (v4+) get one answer per key.
+// FindCoordinator (key 10), v0-6. This broker coordinates every group (classic and share)
+// and every transactional id, and holds every share group's state (key type SHARE, v6+);
+// batched lookups (v4+) get one answer per key.
 
 import type { HandlerEntry, RequestContext } from './handler.js';
 import type { FindCoordinatorRequest, FindCoordinatorResponse } from '../../protocol/generated/index.js';
 import { ErrorCode } from '../../protocol/errors.js';
 import { findCoordinatorServer } from '../../protocol/generated/find-coordinator.js';
 
-const KeyType = { GROUP: 0, TRANSACTION: 1 } as const;
+const KeyType = { GROUP: 0, TRANSACTION: 1, SHARE: 2 } as const;
 
 function handle(ctx: RequestContext, req: FindCoordinatorRequest): FindCoordinatorResponse {
   const adv = ctx.cluster.advertisedAddress();
   const keyType = req.keyType ?? KeyType.GROUP;
   const answer = (key: string) => {
-    if (keyType !== KeyType.GROUP && keyType !== KeyType.TRANSACTION) {
+    if (keyType !== KeyType.GROUP && keyType !== KeyType.TRANSACTION && keyType !== KeyType.SHARE) {
       return { key, nodeId: -1, host: '', port: -1, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: `unknown coordinator key type ${keyType}` };
     }
     return { key, nodeId: ctx.cluster.nodeId, host: adv.host, port: adv.port, errorCode: ErrorCode.NONE, errorMessage: null as string | null };

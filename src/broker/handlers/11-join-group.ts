@@ -5,13 +5,17 @@
 import type { HandlerEntry, RequestContext } from './handler.js';
 import type { JoinGroupRequest, JoinGroupResponse } from '../../protocol/generated/index.js';
 import { joinGroupServer } from '../../protocol/generated/join-group.js';
+import { ErrorCode } from '../../protocol/errors.js';
 
 /** Largest delay setTimeout accepts; beyond it Node fires after 1 ms. */
 const MAX_TIMER_MS = 2_147_483_647;
 
 async function handle(ctx: RequestContext, req: JoinGroupRequest): Promise<JoinGroupResponse> {
   const version = ctx.version;
-  const answer = await ctx.groups.join({
+  // A share group holds this id: a classic member cannot join it (as Kafka answers).
+  const answer = ctx.shares.groups.has(req.groupId)
+    ? { errorCode: ErrorCode.INCONSISTENT_GROUP_PROTOCOL, generationId: -1, protocolType: null, protocolName: null, leader: '', skipAssignment: false, memberId: req.memberId, members: [] }
+    : await ctx.groups.join({
     groupId: req.groupId,
     memberId: req.memberId,
     groupInstanceId: req.groupInstanceId ?? null,

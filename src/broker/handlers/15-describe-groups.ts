@@ -1,5 +1,6 @@
 // DescribeGroups (key 15), v0-5. State, protocol and members with their metadata and
-// assignment bytes. A group the broker does not know is reported Dead, as Kafka does.
+// assignment bytes. A group the broker does not know is reported Dead, as Kafka does; a share
+// group answers GROUP_ID_NOT_FOUND (it is described with ShareGroupDescribe), as Kafka does.
 
 import type { HandlerEntry, RequestContext } from './handler.js';
 import type { DescribeGroupsRequest, DescribeGroupsResponse } from '../../protocol/generated/index.js';
@@ -16,8 +17,9 @@ function handle(ctx: RequestContext, req: DescribeGroupsRequest): DescribeGroups
   return {
     throttleTimeMs: 0,
     groups: req.groups.map((id) => {
-      const g = coordinator.groupOrOffsetsOnly(id);
       const ops = req.includeAuthorizedOperations ? ALL_GROUP_OPERATIONS : OPERATIONS_NOT_REQUESTED;
+      if (ctx.shares.groups.has(id)) return { errorCode: ErrorCode.GROUP_ID_NOT_FOUND, groupId: id, groupState: GroupState.Dead, protocolType: '', protocolData: '', members: [], authorizedOperations: ops };
+      const g = coordinator.groupOrOffsetsOnly(id);
       if (!g) return { errorCode: ErrorCode.NONE, groupId: id, groupState: GroupState.Dead, protocolType: '', protocolData: '', members: [], authorizedOperations: ops };
       const stable = g.state === GroupState.Stable;
       return {

@@ -1,5 +1,6 @@
-// ListGroups (key 16), v0-5. Every group with members or committed offsets, optionally
-// filtered by state (v4+) and type (v5+; all groups here are "classic").
+// ListGroups (key 16), v0-5. Every group with members or committed offsets, and every share
+// group (type "share", protocol type "share"), optionally filtered by state (v4+) and type
+// (v5+; the others are "classic").
 
 import type { HandlerEntry, RequestContext } from './handler.js';
 import type { ListGroupsRequest, ListGroupsResponse } from '../../protocol/generated/index.js';
@@ -20,6 +21,11 @@ function handle(ctx: RequestContext, req: ListGroupsRequest): ListGroupsResponse
     if (states.length > 0 && !states.includes(state.toLowerCase())) continue;
     if (types.length > 0 && !types.includes('classic')) continue;
     groups.push({ groupId: id, protocolType: g?.protocolType ?? '', groupState: state, groupType: 'classic' });
+  }
+  for (const g of ctx.shares.groups.values()) {
+    if (states.length > 0 && !states.includes(g.state.toLowerCase())) continue;
+    if (types.length > 0 && !types.includes('share')) continue;
+    groups.push({ groupId: g.id, protocolType: 'share', groupState: g.state, groupType: 'share' });
   }
   return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, groups };
 }

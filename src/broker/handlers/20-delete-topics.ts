@@ -24,6 +24,8 @@ async function handle(ctx: RequestContext, req: DeleteTopicsRequest): Promise<De
       res.topicId = topic.id;
       try {
         await ctx.topics.delete(topic);
+        // Share groups forget their state on it (a topic of the same name gets a new id).
+        await ctx.shares.topicDeleted(topic.id).catch((e: unknown) => ctx.logger.warn('share-group state of a deleted topic not removed', { topic: topic.name, error: e }));
       } catch (e) {
         res.errorCode = ErrorCode.KAFKA_STORAGE_ERROR;
         res.errorMessage = (e as Error).message;

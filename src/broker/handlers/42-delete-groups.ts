@@ -1,5 +1,6 @@
 // DeleteGroups (key 42), v0-2. Only groups without members can go (NON_EMPTY_GROUP
-// otherwise); their committed offsets go with them.
+// otherwise); their committed offsets go with them. A share group goes with its
+// share-partition state.
 
 import type { HandlerEntry, RequestContext } from './handler.js';
 import type { DeleteGroupsRequest, DeleteGroupsResponse } from '../../protocol/generated/index.js';
@@ -11,7 +12,7 @@ async function handle(ctx: RequestContext, req: DeleteGroupsRequest): Promise<De
   for (const groupId of req.groupsNames) {
     let errorCode: number;
     try {
-      errorCode = await ctx.groups.deleteGroup(groupId);
+      errorCode = ctx.shares.groups.has(groupId) ? await ctx.shares.deleteGroup(groupId) : await ctx.groups.deleteGroup(groupId);
     } catch (e) {
       errorCode = storageErrorCode(e);
     }

@@ -12,6 +12,7 @@ import type { GroupCoordinator } from '../groups/coordinator.js';
 import type { Session } from '../session.js';
 import type { TransactionCoordinator } from '../txn/coordinator.js';
 import type { FetchSessionCache } from '../fetch-sessions.js';
+import type { ShareCoordinator } from '../groups/share-group.js';
 import type { FeatureTable } from '../features.js';
 import type { DynamicBrokerConfigs } from '../dynamic-config.js';
 import type { GroupConfigStore } from '../groups/group-config.js';
@@ -43,6 +44,8 @@ export interface BrokerServices {
   readonly cluster: ClusterView;
   /** Fetch sessions (KIP-227), shared by every connection. */
   readonly fetchSessions: FetchSessionCache;
+  /** Share groups (KIP-932): membership, share sessions, share-partition state. */
+  readonly shares: ShareCoordinator;
   /** Broker settings changed at runtime (AlterConfigs on BROKER). */
   readonly brokerConfigs: DynamicBrokerConfigs;
   /** Per-group configs (resource type GROUP), which the group coordinators read. */
@@ -63,6 +66,7 @@ export class RequestContext implements BrokerServices {
   readonly txns: TransactionCoordinator;
   readonly cluster: ClusterView;
   readonly fetchSessions: FetchSessionCache;
+  readonly shares: ShareCoordinator;
   readonly brokerConfigs: DynamicBrokerConfigs;
   readonly groupConfigs: GroupConfigStore;
   /** Milliseconds the handler spent parked waiting for data (Fetch), kept out of its "handler" stage. */
@@ -80,6 +84,7 @@ export class RequestContext implements BrokerServices {
     this.txns = services.txns;
     this.cluster = services.cluster;
     this.fetchSessions = services.fetchSessions;
+    this.shares = services.shares;
     this.brokerConfigs = services.brokerConfigs;
     this.groupConfigs = services.groupConfigs;
   }

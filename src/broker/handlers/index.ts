@@ -36,6 +36,13 @@ import { describeCluster } from './60-describe-cluster.js';
 import { describeProducers } from './61-describe-producers.js';
 import { describeTransactions } from './65-describe-transactions.js';
 import { listTransactions } from './66-list-transactions.js';
+import { shareGroupHeartbeat } from './76-share-group-heartbeat.js';
+import { shareGroupDescribe } from './77-share-group-describe.js';
+import { shareFetch } from './78-share-fetch.js';
+import { shareAcknowledge } from './79-share-acknowledge.js';
+import { describeShareGroupOffsets } from './90-describe-share-group-offsets.js';
+import { alterShareGroupOffsets } from './91-alter-share-group-offsets.js';
+import { deleteShareGroupOffsets } from './92-delete-share-group-offsets.js';
 import { describeLogDirs } from './35-describe-log-dirs.js';
 import { describeTopicPartitions } from './75-describe-topic-partitions.js';
 import { updateFeatures } from './57-update-features.js';
@@ -51,6 +58,7 @@ const entries: HandlerEntry[] = [
   syncGroup, describeGroups, listGroups, saslHandshake, deleteGroups, offsetDelete, apiVersions, createTopics, deleteTopics, deleteRecords, initProducerId,
   offsetForLeaderEpoch, addPartitionsToTxn, addOffsetsToTxn, endTxn, txnOffsetCommit, describeConfigs, alterConfigs, createPartitions, incrementalAlterConfigs, describeCluster,
   writeTxnMarkers, describeProducers, describeTransactions, listTransactions,
+  shareGroupHeartbeat, shareGroupDescribe, shareFetch, shareAcknowledge, describeShareGroupOffsets, alterShareGroupOffsets, deleteShareGroupOffsets,
   describeLogDirs, describeTopicPartitions, updateFeatures, describeQuorum, electLeaders, alterPartitionReassignments,
   listPartitionReassignments, alterReplicaLogDirs, listConfigResources,
 ];

@@ -60,7 +60,7 @@ test('ApiVersions announces the finalized features; UpdateFeatures v2 refuses a 
     return { epoch: v.finalizedFeaturesEpoch, finalized: Object.fromEntries(v.finalizedFeatures.map((f: any) => [f.name, f.maxVersionLevel])) };
   };
   const before = await features();
-  assert.deepEqual(before.finalized, { 'metadata.version': 25, 'transaction.version': 2 });
+  assert.deepEqual(before.finalized, { 'metadata.version': 25, 'transaction.version': 2, 'share.version': 1 });
   const update = (updates: Array<[string, number, number]>, validateOnly = false) =>
     c.request(ApiKey.UpdateFeatures, 2, { timeoutMs: 1000, validateOnly, featureUpdates: updates.map(([feature, maxVersionLevel, upgradeType]) => ({ feature, maxVersionLevel, upgradeType })) });
   // One bad update refuses the whole request.

@@ -1,0 +1,48 @@
+// ShareGroupDescribe (key 77), v1. State, epochs, assignor and members (subscriptions,
+// assignments) of share groups; GROUP_ID_NOT_FOUND for an id no share group holds.
+
+import type { HandlerEntry, RequestContext } from './handler.js';
+import type { ShareGroupDescribeRequest, ShareGroupDescribeResponse } from '../../protocol/generated/share-group-describe.js';
+import { shareGroupDescribeServer } from '../../protocol/generated/share-group-describe.js';
+import { ErrorCode } from '../../protocol/errors.js';
+import { OPERATIONS_NOT_REQUESTED } from './common.js';
+import { ShareGroupState } from '../groups/share-group.js';
+
+// Group ACL operations READ 3, DELETE 6, DESCRIBE 8.
+const ALL_GROUP_OPERATIONS = (1 << 3) | (1 << 6) | (1 << 8);
+
+function handle(ctx: RequestContext, req: ShareGroupDescribeRequest): ShareGroupDescribeResponse {
+  const ops = req.includeAuthorizedOperations ? ALL_GROUP_OPERATIONS : OPERATIONS_NOT_REQUESTED;
+  return {
+    throttleTimeMs: 0,
+    groups: req.groupIds.map((groupId) => {
+      const g = ctx.shares.groups.get(groupId);
+      if (g === undefined) {
+        return { errorCode: ErrorCode.GROUP_ID_NOT_FOUND, errorMessage: `Group ${groupId} not found.`, groupId, groupState: ShareGroupState.Dead, groupEpoch: -1, assignmentEpoch: -1, assignorName: '', members: [], authorizedOperations: ops };
+      }
+      return {
+        errorCode: ErrorCode.NONE,
+        errorMessage: null,
+        groupId,
+        groupState: g.state,
+        groupEpoch: g.groupEpoch,
+        assignmentEpoch: g.assignmentEpoch,
+        assignorName: 'simple',
+        members: [...g.members.values()].map((m) => ({
+          memberId: m.memberId,
+          rackId: m.rackId,
+          memberEpoch: m.memberEpoch,
+          clientId: m.clientId,
+          clientHost: m.clientHost,
+          subscribedTopicNames: m.subscribed,
+          assignment: {
+            topicPartitions: [...m.assignment].map(([topicId, partitions]) => ({ topicId, topicName: ctx.topics.byId.get(topicId)?.name ?? '', partitions })),
+          },
+        })),
+        authorizedOperations: ops,
+      };
+    }),
+  };
+}
+
+export const shareGroupDescribe: HandlerEntry<ShareGroupDescribeRequest, ShareGroupDescribeResponse> = { codec: shareGroupDescribeServer, minVersion: 1, maxVersion: 1, handle };
