@@ -14,6 +14,7 @@ import { handlerTable } from './handlers/index.js';
 import type { OpenLog } from '../storage/log.js';
 import { GroupCoordinator } from './groups/coordinator.js';
 import { OffsetStore } from './groups/offset-store.js';
+import { ConsumerGroupCoordinator } from './groups/consumer-group.js';
 import { TransactionCoordinator } from './txn/coordinator.js';
 import { FetchSessionCache } from './fetch-sessions.js';
 import { buildControlBatch } from '../protocol/control-batch.js';
@@ -26,6 +27,8 @@ import type { ApiVersionsResponse } from '../protocol/generated/api-versions.js'
 /** The internal logs of committed offsets and of transaction state, in the data directory. */
 const OFFSETS_LOG_DIR = '__consumer_offsets-0';
 const TXN_LOG_DIR = '__transaction_state-0';
+/** The internal log of consumer-protocol (KIP-848) group state. */
+const CONSUMER_GROUPS_LOG_DIR = '__consumer_group_state-0';
 /** Settings of the internal logs: small segments, kept until their store compacts them. */
 const INTERNAL_LOG_CONFIG = {
   segmentBytes: 8 * 1024 * 1024,
@@ -51,6 +54,8 @@ export class Broker implements ConnectionHost, ClusterView {
   readonly handlers: readonly (HandlerEntry | undefined)[];
   /** Set once start() has replayed the committed offsets. */
   groups!: GroupCoordinator;
+  /** Set once start() has replayed the consumer groups' state. */
+  consumerGroups!: ConsumerGroupCoordinator;
   /** Set once start() has replayed the transaction state. */
   txns!: TransactionCoordinator;
   /** Fetch sessions (KIP-227) of every connection. */
@@ -117,7 +122,7 @@ export class Broker implements ConnectionHost, ClusterView {
     await this.topics.load(await loadCatalog(this.config.dataDir));
     await this.startGroups();
     await this.startTransactions();
-    this.services = { config: this.config, logger: this.logger, metrics: this.metrics, topics: this.topics, groups: this.groups, txns: this.txns, cluster: this, fetchSessions: this.fetchSessions };
+    this.services = { config: this.config, logger: this.logger, metrics: this.metrics, topics: this.topics, groups: this.groups, consumerGroups: this.consumerGroups, txns: this.txns, cluster: this, fetchSessions: this.fetchSessions };
     this.server = createServer({ noDelay: true }, (s) => this.accept(s));
     await new Promise<void>((resolve, reject) => {
       this.server!.once('error', reject);
@@ -161,6 +166,39 @@ export class Broker implements ConnectionHost, ClusterView {
       this.logger,
     );
     this.groups.startExpiry(c.offsetsRetentionCheckIntervalMs);
+    const classic = this.groups;
+    const topics = this.topics;
+    const cgLog = await this.openLog(join(c.dataDir, CONSUMER_GROUPS_LOG_DIR), { ...INTERNAL_LOG_CONFIG, visibleWhen: visibleWhenFor(c.fsync) });
+    this.consumerGroups = new ConsumerGroupCoordinator(
+      cgLog,
+      { compactAfterBytes: 4 * 1024 * 1024, fsync: c.fsync !== FsyncPolicy.never },
+      {
+        // Broker defaults for now; per-group configs (resource type GROUP) plug in here.
+        settingsFor: () => ({ sessionTimeoutMs: c.groupConsumerSessionTimeoutMs, heartbeatIntervalMs: c.groupConsumerHeartbeatIntervalMs }),
+        maxSize: c.groupMaxSize,
+      },
+      {
+        topics: () => [...topics.byName.values()].map((t) => ({ name: t.name, id: t.id, partitions: t.partitions.length })),
+        byName: (name) => {
+          const t = topics.byName.get(name);
+          return t === undefined ? undefined : { id: t.id, partitions: t.partitions.length };
+        },
+        byId: (id) => {
+          const t = topics.byId.get(id);
+          return t === undefined ? undefined : { name: t.name, partitions: t.partitions.length };
+        },
+      },
+      {
+        classicMembers: (id) => {
+          const g = classic.groups.get(id);
+          return g === undefined ? -1 : g.members.size + g.pendingMembers.size;
+        },
+        dropEmptyClassic: (id) => classic.dropEmpty(id),
+      },
+      this.logger,
+    );
+    await this.consumerGroups.load();
+    topics.changeListeners.add(() => this.consumerGroups.topicsChanged());
   }
 
   /** Opens the transaction state and finishes the transactions a crash left deciding. */
@@ -337,6 +375,11 @@ export class Broker implements ConnectionHost, ClusterView {
       for (const c of this.connections) c.socket.destroy();
       await closed;
       this.groups?.close();
+      try {
+        await this.consumerGroups?.close();
+      } catch (e) {
+        this.logger.warn('consumer-group state log not closed cleanly; the next start recovers it', { error: e });
+      }
       try {
         await this.txns?.close();
       } catch (e) {

@@ -119,6 +119,8 @@ export class TopicRegistry {
   private producerIdNext = 0;
   private producerIdHigh = 0;
   private producerIdsSaved: Promise<void> = Promise.resolve();
+  /** Called after a topic appears, disappears or gains partitions (consumer groups refresh their subscriptions). */
+  readonly changeListeners = new Set<() => void>();
 
   constructor(
     private readonly config: BrokerConfig,
@@ -295,6 +297,7 @@ export class TopicRegistry {
         this.creatingIds.delete(id);
       }
       this.log.info('topic created', { topic: name, partitions, id });
+      this.changed();
       return topic;
     })();
     p.catch(() => (this.partitionsHeld -= partitions));
@@ -328,6 +331,7 @@ export class TopicRegistry {
     this.partitionsHeld -= topic.partitions.length;
     this.byId.delete(topic.id);
     for (const p of topic.partitions) p.wake();
+    this.changed();
     const done = this.doDelete(topic);
     const settled = done.catch(() => undefined);
     this.deleting.set(topic.name, settled);
@@ -345,6 +349,7 @@ export class TopicRegistry {
       this.byName.set(topic.name, topic);
       this.partitionsHeld += topic.partitions.length;
       this.byId.set(topic.id, topic);
+      this.changed();
       throw e;
     }
     await this.adding.get(topic);
@@ -415,6 +420,11 @@ export class TopicRegistry {
       throw e;
     }
     this.log.info('partitions added', { topic: topic.name, partitions: count });
+    this.changed();
+  }
+
+  private changed(): void {
+    for (const l of this.changeListeners) l();
   }
 
   async setOverrides(topic: Topic, overrides: Record<string, string>): Promise<void> {

@@ -469,6 +469,15 @@ export class GroupCoordinator {
     }
   }
 
+  /** Forgets an empty group (its offsets stay): a consumer-protocol group takes its id. */
+  dropEmpty(groupId: string): void {
+    const g = this.groups.get(groupId);
+    if (g === undefined || g.members.size > 0 || g.pendingMembers.size > 0) return;
+    if (g.rebalanceTimer) clearTimeout(g.rebalanceTimer);
+    g.transition(GroupState.Dead, this.now());
+    this.groups.delete(groupId);
+  }
+
   // ---------------------------------------------------------------- offsets, admin
 
   /** Whether a commit with this generation and member may write (Kafka's rules); NONE when it may. */

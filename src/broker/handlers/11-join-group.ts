@@ -5,12 +5,19 @@
 import type { HandlerEntry, RequestContext } from './handler.js';
 import type { JoinGroupRequest, JoinGroupResponse } from '../../protocol/generated/index.js';
 import { joinGroupServer } from '../../protocol/generated/join-group.js';
+import { ErrorCode } from '../../protocol/errors.js';
 
 /** Largest delay setTimeout accepts; beyond it Node fires after 1 ms. */
 const MAX_TIMER_MS = 2_147_483_647;
 
 async function handle(ctx: RequestContext, req: JoinGroupRequest): Promise<JoinGroupResponse> {
   const version = ctx.version;
+  // A group id is of one protocol at a time: a consumer-protocol group with members refuses
+  // classic members (as Kafka does with group.consumer.migration.policy=disabled); an empty one becomes classic.
+  if (ctx.consumerGroups.groups.has(req.groupId) && !(await ctx.consumerGroups.releaseForClassic(req.groupId))) {
+    ctx.logger.info('JoinGroup refused: the group uses the consumer protocol', { group: req.groupId, client: ctx.header.clientId });
+    return { throttleTimeMs: 0, errorCode: ErrorCode.INCONSISTENT_GROUP_PROTOCOL, generationId: -1, protocolType: null, protocolName: version >= 7 ? null : '', leader: '', skipAssignment: false, memberId: req.memberId, members: [] };
+  }
   const answer = await ctx.groups.join({
     groupId: req.groupId,
     memberId: req.memberId,

@@ -18,7 +18,8 @@ function handle(ctx: RequestContext, req: DescribeGroupsRequest): DescribeGroups
     groups: req.groups.map((id) => {
       const g = coordinator.groupOrOffsetsOnly(id);
       const ops = req.includeAuthorizedOperations ? ALL_GROUP_OPERATIONS : OPERATIONS_NOT_REQUESTED;
-      if (!g) return { errorCode: ErrorCode.NONE, groupId: id, groupState: GroupState.Dead, protocolType: '', protocolData: '', members: [], authorizedOperations: ops };
+      // A consumer-protocol group is not a classic group: Kafka answers Dead below v6.
+      if (!g || ctx.consumerGroups.groups.has(id)) return { errorCode: ErrorCode.NONE, groupId: id, groupState: GroupState.Dead, protocolType: '', protocolData: '', members: [], authorizedOperations: ops };
       const stable = g.state === GroupState.Stable;
       return {
         errorCode: ErrorCode.NONE,

@@ -36,12 +36,14 @@ import { describeCluster } from './60-describe-cluster.js';
 import { describeProducers } from './61-describe-producers.js';
 import { describeTransactions } from './65-describe-transactions.js';
 import { listTransactions } from './66-list-transactions.js';
+import { consumerGroupHeartbeat } from './68-consumer-group-heartbeat.js';
+import { consumerGroupDescribe } from './69-consumer-group-describe.js';
 
 const entries: HandlerEntry[] = [
   produce, fetch, listOffsets, metadata, offsetCommit, offsetFetch, findCoordinator, joinGroup, heartbeat, leaveGroup,
   syncGroup, describeGroups, listGroups, saslHandshake, deleteGroups, offsetDelete, apiVersions, createTopics, deleteTopics, deleteRecords, initProducerId,
   offsetForLeaderEpoch, addPartitionsToTxn, addOffsetsToTxn, endTxn, txnOffsetCommit, describeConfigs, alterConfigs, createPartitions, incrementalAlterConfigs, describeCluster,
-  writeTxnMarkers, describeProducers, describeTransactions, listTransactions,
+  writeTxnMarkers, describeProducers, describeTransactions, listTransactions, consumerGroupHeartbeat, consumerGroupDescribe,
 ];
 
 export const handlerTable: readonly (HandlerEntry | undefined)[] = (() => {

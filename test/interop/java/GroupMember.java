@@ -3,7 +3,7 @@
 //   javac -cp "test/interop/java/lib/*" -d OUT test/interop/java/GroupMember.java
 //   java -cp "OUT:test/interop/java/lib/*" GroupMember BOOTSTRAP TOPIC GROUP NAME [key=value ...]
 // The key=value pairs are consumer properties (e.g. group.instance.id=..., or
-// partition.assignment.strategy=...), plus member.commit=sync (default: commitSync after
+// partition.assignment.strategy=..., group.protocol=consumer), plus member.commit=sync (default: commitSync after
 // every non-empty poll, after the records were printed) or member.commit=auto.
 // Closes the consumer when stdin ends (a static member does not leave the group then).
 
@@ -66,8 +66,6 @@ public class GroupMember {
         p.put(ConsumerConfig.GROUP_ID_CONFIG, group);
         p.put(ConsumerConfig.CLIENT_ID_CONFIG, "java-" + name);
         p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
-        p.put(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, "6000");
-        p.put(ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG, "1000");
         p.put(ConsumerConfig.MAX_POLL_INTERVAL_MS_CONFIG, "20000");
         p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
         p.put(ConsumerConfig.AUTO_COMMIT_INTERVAL_MS_CONFIG, "300");
@@ -79,6 +77,12 @@ public class GroupMember {
             String k = args[i].substring(0, eq), v = args[i].substring(eq + 1);
             if (k.equals("member.commit")) commit = v;
             else p.put(k, v);
+        }
+        // The consumer protocol (KIP-848) takes session and heartbeat times from the broker, and
+        // the Java client refuses these settings with it.
+        if (!"consumer".equalsIgnoreCase(p.getProperty(ConsumerConfig.GROUP_PROTOCOL_CONFIG, "classic"))) {
+            p.putIfAbsent(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, "6000");
+            p.putIfAbsent(ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG, "1000");
         }
         if (commit.equals("auto")) p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "true");
         final boolean syncCommit = commit.equals("sync");
