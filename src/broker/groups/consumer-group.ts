@@ -449,8 +449,10 @@ export class ConsumerGroupCoordinator {
     let bump = false;
     if (req.memberEpoch === JOIN_EPOCH) {
       if (member === undefined) {
-        member = this.joinMember(g, req);
-        bump = true;
+        const joined = this.joinMember(g, req);
+        member = joined.member;
+        // A static member taking its instance's place changes nothing the assignor sees.
+        bump = !joined.replaced;
       }
     } else {
       if (member === undefined) throw new Refusal(ErrorCode.UNKNOWN_MEMBER_ID, `Member ${req.memberId} is not a member of group ${g.id}; rejoin with epoch 0.`);
@@ -509,7 +511,7 @@ export class ConsumerGroupCoordinator {
   }
 
   /** A new member, or a static member taking the place of the instance's previous member. */
-  private joinMember(g: ConsumerGroup, req: HeartbeatRequest): ConsumerMember {
+  private joinMember(g: ConsumerGroup, req: HeartbeatRequest): { member: ConsumerMember; replaced: boolean } {
     if (req.instanceId !== null) {
       const heldBy = g.staticMembers.get(req.instanceId);
       const previous = heldBy === undefined ? undefined : g.members.get(heldBy);
@@ -517,7 +519,7 @@ export class ConsumerGroupCoordinator {
         if (previous.memberEpoch !== STATIC_LEAVE_EPOCH) {
           throw new Refusal(ErrorCode.UNRELEASED_INSTANCE_ID, `Static member ${previous.memberId} with instance id ${req.instanceId} is still in the group; it must leave first (epoch -2).`);
         }
-        return this.replaceStaticMember(g, previous, req.memberId);
+        return { member: this.replaceStaticMember(g, previous, req.memberId), replaced: true };
       }
     }
     const max = this.options.maxSize;
@@ -528,7 +530,7 @@ export class ConsumerGroupCoordinator {
     g.members.set(m.memberId, m);
     if (m.instanceId !== null) g.staticMembers.set(m.instanceId, m.memberId);
     this.logger.info('consumer group member joined', { group: g.id, memberId: m.memberId, instance: m.instanceId });
-    return m;
+    return { member: m, replaced: false };
   }
 
   /**
