@@ -1,0 +1,164 @@
+// Consumer groups of the KIP-848 protocol with the Apache Kafka Java client 4.4
+// (`group.protocol=consumer`) and Kafka's own `kafka-consumer-groups` tool:
+// - three members join one by one, one is SIGKILLed: every record is consumed, duplicates only
+//   past the killed member's commits, and the two unaffected members keep their partitions
+//   throughout (no stop-the-world rebalance: they are never asked to give one up);
+// - a classic group and a consumer group on the same topic at once, each consuming everything,
+//   and a classic member refused from the consumer group (INCONSISTENT_GROUP_PROTOCOL);
+// - `kafka-consumer-groups --describe --members` and `--list --type` describe a consumer group.
+
+import { test, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { killOneScenario, groupBrokerForSuite, KILL_ONE_SIZES, Member } from '../helpers/group-harness.js';
+import { compileJavaMember, javaMember } from '../helpers/group-clients.js';
+import { WireClient } from '../helpers/wire-client.js';
+import { waitFor } from '../helpers/wait.js';
+import { javaClasspath, javaInstallHint, javaJarsPresent, requireTool, run, token, works } from './tools.js';
+
+// Session and heartbeat are the broker's under this protocol; short ones keep the test quick.
+const suite = groupBrokerForSuite(['--set', 'group.consumer.session.timeout.ms=6000', '--set', 'group.consumer.heartbeat.interval.ms=500']);
+
+const CONSUMER = { 'group.protocol': 'consumer' };
+
+/** ConsumerGroupDescribe (v1) on the wire: the group's state and member count. */
+async function describeConsumerGroup(bootstrap: string, group: string): Promise<{ state: string; members: number; errorCode: number } | undefined> {
+  const port = Number(bootstrap.split(':')[1]);
+  const c = await WireClient.connect(port);
+  try {
+    const r = await c.request(69, 1, { groupIds: [group], includeAuthorizedOperations: false });
+    const g = r.groups[0];
+    return { state: g.groupState, members: g.members.length, errorCode: g.errorCode };
+  } finally {
+    c.close();
+  }
+}
+
+async function javaReady(t: TestContext): Promise<string | null> {
+  if (!requireTool(t, await works('javac', ['-version']), 'javac (JDK 17+)', 'install it with `sudo apt-get install openjdk-17-jdk-headless`')) return null;
+  if (!requireTool(t, javaJarsPresent(), 'the Kafka Java jars in test/interop/java/lib', javaInstallHint)) return null;
+  const java = await compileJavaMember();
+  assert.ok(java.ok, `javac GroupMember.java failed:\n${java.error}`);
+  return java.classpath;
+}
+
+test('Java consumers (group.protocol=consumer): 3 members, SIGKILL one, exactly as committed, the others keep their partitions throughout', { timeout: 240_000 }, async (t) => {
+  const { broker, tools } = suite;
+  const classpath = await javaReady(t);
+  if (classpath === null) return;
+  const id = token();
+  const topic = `grp-848-${id}`;
+  const group = `g-848-${id}`;
+  let stable: Map<string, number[]> = new Map();
+  let eventsAtStable: Map<string, number> = new Map();
+  const r = await killOneScenario({
+    tools, topic, group, ...KILL_ONE_SIZES,
+    member: (i) => javaMember(classpath, `java-848-${i}`, broker.bootstrap, topic, group, CONSUMER),
+    describe: (g) => describeConsumerGroup(broker.bootstrap, g),
+    onStable: async (members) => {
+      stable = new Map(members.map((m) => [m.name, [...m.assignment!]]));
+      eventsAtStable = new Map(members.map((m) => [m.name, m.events.length]));
+    },
+    brokerTail: () => broker.tail(),
+    log: (s) => t.diagnostic(s),
+  });
+  const [a, b, victim] = r.members;
+  for (const s of [a!, b!]) {
+    const mine = stable.get(s.name)!;
+    const after = s.events.slice(eventsAtStable.get(s.name)!, s.eventsBeforeStop);
+    const revoked = after.flatMap((e) => (e.ev === 'revoked' || e.ev === 'lost' ? e.partitions : []));
+    t.diagnostic(`${s.name}: stable ${JSON.stringify(mine)}, then ${JSON.stringify(after.filter((e) => e.ev !== 'gen').map((e) => `${e.ev}${'partitions' in e ? JSON.stringify(e.partitions) : ''}`))}`);
+    assert.deepEqual(revoked.filter((p) => mine.includes(p)), [], `${s.name} was asked to give up partitions it held when the group was stable\n${s.describe()}`);
+    assert.ok(mine.every((p) => s.assignmentBeforeStop!.includes(p)), `${s.name} kept ${JSON.stringify(mine)} throughout: ends with ${JSON.stringify(s.assignmentBeforeStop)}`);
+  }
+  // The victim's partitions went to the survivors, one each.
+  const vParts = stable.get(victim!.name)!;
+  assert.deepEqual([...a!.assignmentBeforeStop!, ...b!.assignmentBeforeStop!].filter((p) => vParts.includes(p)).sort(), [...vParts].sort());
+});
+
+test('classic and consumer groups at once on one topic; a classic member is refused from the consumer group', { timeout: 180_000 }, async (t) => {
+  const { broker, tools } = suite;
+  const classpath = await javaReady(t);
+  if (classpath === null) return;
+  const id = token();
+  const topic = `grp-both-${id}`;
+  const classicGroup = `g-classic-${id}`;
+  const consumerGroup = `g-consumer-${id}`;
+  await tools.createTopic(topic, 4);
+  const N = 2000;
+  const members = [
+    new Member(javaMember(classpath, 'classic-0', broker.bootstrap, topic, classicGroup)),
+    new Member(javaMember(classpath, 'classic-1', broker.bootstrap, topic, classicGroup)),
+    new Member(javaMember(classpath, 'consumer-0', broker.bootstrap, topic, consumerGroup, CONSUMER)),
+    new Member(javaMember(classpath, 'consumer-1', broker.bootstrap, topic, consumerGroup, CONSUMER)),
+  ];
+  const ctx = () => `${members.map((m) => m.describe()).join('\n')}\n--- broker log ---\n${broker.tail()}`;
+  try {
+    // Both groups settle first, so records are consumed without a rebalance: exactly once.
+    await waitFor('both groups stable with two partitions per member', async () => {
+      if (!members.every((m) => m.assignment?.length === 2)) return false;
+      const [classic, consumer] = [await tools.describeGroup(classicGroup), await describeConsumerGroup(broker.bootstrap, consumerGroup)];
+      return classic?.state === 'Stable' && classic.members.length === 2 && consumer?.state === 'Stable' && consumer.members === 2;
+    }, 60_000, ctx);
+    await tools.produce(topic, id, 0, N, (i) => i % 4);
+    const distinct = (ms: Member[]) => new Set(ms.flatMap((m) => m.records.map((r) => `${r.p}@${r.o}`))).size;
+    await waitFor('both groups consumed every record', () => distinct(members.slice(0, 2)) === N && distinct(members.slice(2)) === N, 90_000, ctx);
+    for (const ms of [members.slice(0, 2), members.slice(2)]) {
+      assert.equal(ms.reduce((n, m) => n + m.records.length, 0), N, `each group consumed every record exactly once\n${ctx()}`);
+    }
+    await waitFor('both groups committed the log end', async () => {
+      const [c1, c2] = [await tools.committed(classicGroup, topic), await tools.committed(consumerGroup, topic)];
+      return [0, 1, 2, 3].every((p) => c1.get(p) === N / 4 && c2.get(p) === N / 4);
+    }, 60_000, ctx);
+    const described = await describeConsumerGroup(broker.bootstrap, consumerGroup);
+    assert.equal(described?.members, 2);
+    const asConsumer = await describeConsumerGroup(broker.bootstrap, classicGroup);
+    assert.equal(asConsumer?.errorCode, 69, 'a classic group is not described as a consumer group (GROUP_ID_NOT_FOUND)');
+    assert.equal((await tools.describeGroup(classicGroup))?.state, 'Stable');
+    // A classic member cannot join the consumer group while it has members.
+    const intruder = new Member(javaMember(classpath, 'intruder', broker.bootstrap, topic, consumerGroup));
+    members.push(intruder);
+    await waitFor('the classic member refused', () => intruder.events.some((e) => e.ev === 'error' && /InconsistentGroupProtocol/.test(e.msg)), 60_000, ctx);
+    assert.equal(intruder.records.length, 0);
+  } finally {
+    await Promise.all(members.map((m) => m.stop(15_000)));
+  }
+});
+
+test('kafka-consumer-groups describes a consumer group: --describe --members, --describe, --list --type', { timeout: 180_000 }, async (t) => {
+  const { broker, tools } = suite;
+  const classpath = await javaReady(t);
+  if (classpath === null) return;
+  const id = token();
+  const topic = `grp-tool-${id}`;
+  const group = `g-tool-${id}`;
+  await tools.createTopic(topic, 4);
+  await tools.produce(topic, id, 0, 400, (i) => i % 4);
+  const members = [0, 1].map((i) => new Member(javaMember(classpath, `tool-${i}`, broker.bootstrap, topic, group, CONSUMER)));
+  const ctx = () => `${members.map((m) => m.describe()).join('\n')}\n--- broker log ---\n${broker.tail()}`;
+  const tool = (...args: string[]) => run('java', ['-cp', javaClasspath(), 'org.apache.kafka.tools.consumer.group.ConsumerGroupCommand', '--bootstrap-server', broker.bootstrap, ...args], { timeoutMs: 90_000 });
+  try {
+    await waitFor('two members with two partitions each, all consumed', async () => {
+      const g = await describeConsumerGroup(broker.bootstrap, group);
+      return g?.state === 'Stable' && members.every((m) => m.assignment?.length === 2) && members.reduce((n, m) => n + m.records.length, 0) === 400;
+    }, 60_000, ctx);
+    await waitFor('offsets committed', async () => [...(await tools.committed(group, topic)).values()].every((o) => o === 100), 30_000, ctx);
+    const m = await tool('--describe', '--members', '--group', group);
+    const out = m.stdout.toString();
+    assert.equal(m.code, 0, `--describe --members exited ${m.code}\n${out}\n${m.stderr.slice(-3000)}`);
+    for (const member of members) {
+      const line = out.split('\n').find((l) => l.includes(`java-${member.name}`));
+      assert.ok(line, `a line for client java-${member.name}\n${out}`);
+      assert.match(line!, new RegExp(`^${group}\\s+\\S+\\s+/127\\.0\\.0\\.1\\s+java-${member.name}\\s+2\\s*$`), `member line: group, member id, host, client id, 2 partitions\n${out}`);
+    }
+    const d = await tool('--describe', '--group', group);
+    const dOut = d.stdout.toString();
+    assert.equal(d.code, 0, dOut + d.stderr.slice(-3000));
+    for (let p = 0; p < 4; p++) {
+      assert.match(dOut, new RegExp(`${group}\\s+${topic}\\s+${p}\\s+100\\s+100\\s+0\\s+\\S+\\s+/127\\.0\\.0\\.1\\s+java-tool-`), `partition ${p}: offset 100, lag 0, owned by a member\n${dOut}`);
+    }
+    const l = await tool('--list', '--type');
+    assert.match(l.stdout.toString(), new RegExp(`${group}\\s+Consumer`), l.stdout.toString());
+  } finally {
+    await Promise.all(members.map((m) => m.stop(15_000)));
+  }
+});
