@@ -1,0 +1,112 @@
+// @platformatic/kafka's consumer in its KIP-848 mode (groupProtocol: 'consumer') against the
+// broker's consumer-group coordinator: a second member takes half the partitions from the
+// first without it stopping, every record is consumed once, offsets are committed within the
+// member epoch, and when a member leaves the other takes its partitions.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { Admin, Consumer, Producer, MessagesStreamModes, MessagesStreamFallbackModes, stringDeserializers, stringSerializers, type Message, type MessagesStream } from '@platformatic/kafka';
+import { startBroker, type BrokerProcess } from '../helpers/broker.js';
+import { waitFor } from '../helpers/wait.js';
+import { WireClient } from '../helpers/wire-client.js';
+
+let broker: BrokerProcess;
+before(async () => {
+  broker = await startBroker({ args: ['--set', 'group.consumer.heartbeat.interval.ms=300', '--set', 'group.consumer.session.timeout.ms=6000'] });
+});
+after(async () => {
+  await broker?.cleanup();
+});
+
+const TOPIC = 'pl-848';
+const GROUP = 'pl-848-group';
+const base = () => ({ clientId: 'pl-848', bootstrapBrokers: [broker.bootstrap] });
+
+type Msg = Message<string, string, string, string>;
+
+async function member(name: string) {
+  const consumer = new Consumer({ ...base(), clientId: name, groupId: GROUP, groupProtocol: 'consumer', deserializers: stringDeserializers, autocommit: 100, maxWaitTime: 200 });
+  const stream: MessagesStream<string, string, string, string> = await consumer.consume({ topics: [TOPIC], mode: MessagesStreamModes.COMMITTED, fallbackMode: MessagesStreamFallbackModes.EARLIEST });
+  const got: Msg[] = [];
+  let error: Error | undefined;
+  stream.on('data', (m: Msg) => got.push(m));
+  stream.on('error', (e: Error) => (error = e));
+  consumer.on('error', (e: Error) => (error = e));
+  const partitions = () => (consumer.assignments ?? []).flatMap((a) => a.partitions).sort((x, y) => x - y);
+  return {
+    consumer, got, partitions, error: () => error,
+    close: async () => {
+      await stream.close().catch(() => undefined);
+      await consumer.close().catch(() => undefined);
+    },
+  };
+}
+
+async function describe(): Promise<{ state: string; epoch: number; members: { memberId: string; memberEpoch: number; partitions: number[] }[] }> {
+  const c = await WireClient.connect(broker.port);
+  try {
+    const r = await c.request(69, 1, { groupIds: [GROUP], includeAuthorizedOperations: false });
+    const g = r.groups[0];
+    assert.equal(g.errorCode, 0, g.errorMessage);
+    return {
+      state: g.groupState,
+      epoch: g.groupEpoch,
+      members: g.members.map((m: any) => ({ memberId: m.memberId, memberEpoch: m.memberEpoch, partitions: m.assignment.topicPartitions.flatMap((tp: any) => tp.partitions) })),
+    };
+  } finally {
+    c.close();
+  }
+}
+
+test('@platformatic/kafka groupProtocol consumer: join, share, consume once, commit, leave, take over', { timeout: 120_000 }, async () => {
+  const admin = new Admin(base());
+  await admin.createTopics({ topics: [TOPIC], partitions: 4, replicas: 1 });
+  await admin.close();
+  const producer = new Producer({ ...base(), serializers: stringSerializers, acks: -1 });
+  const send = async (from: number, to: number) => {
+    const messages = Array.from({ length: to - from }, (_, i) => ({ topic: TOPIC, partition: (from + i) % 4, value: `v${from + i}` }));
+    await producer.send({ messages });
+  };
+  const a = await member('pl-a');
+  let b: Awaited<ReturnType<typeof member>> | undefined;
+  const ctx = () => `a=${JSON.stringify(a.partitions())} (${a.got.length}, ${a.error()?.message}) b=${JSON.stringify(b?.partitions())} (${b?.got.length}, ${b?.error()?.message})\n${broker.output().split('\n').slice(-20).join('\n')}`;
+  try {
+    await waitFor('a owns every partition', () => a.partitions().length === 4, 30_000, ctx);
+    await send(0, 400);
+    await waitFor('a consumed the first 400', () => a.got.length === 400, 30_000, ctx);
+    b = await member('pl-b');
+    await waitFor('a and b own two partitions each', async () => a.partitions().length === 2 && b!.partitions().length === 2 && (await describe()).state === 'Stable', 30_000, ctx);
+    assert.deepEqual([...a.partitions(), ...b.partitions()].sort(), [0, 1, 2, 3]);
+    const g = await describe();
+    assert.equal(g.members.length, 2);
+    for (const m of g.members) assert.equal(m.memberEpoch, g.epoch, 'both members reconciled to the group epoch');
+    await send(400, 800);
+    await waitFor('the next 400 consumed', () => a.got.length + b!.got.length === 800, 30_000, ctx);
+    for (const [who, m] of [['a', a], ['b', b]] as const) {
+      for (const msg of m.got.slice(who === 'a' ? 400 : 0)) assert.ok(m.partitions().includes(msg.partition), `${who} consumed ${msg.partition} outside its assignment`);
+    }
+    const values = new Set([...a.got, ...b.got].map((m) => m.value));
+    assert.equal(values.size, 800, 'every record once');
+    // Offsets committed by the members (within their epochs) reach the log end.
+    await waitFor('committed offsets at 200 per partition', async () => {
+      const c = await WireClient.connect(broker.port);
+      try {
+        const r = await c.request(9, 8, { groups: [{ groupId: GROUP, topics: null }], requireStable: false });
+        const parts = r.groups[0].topics.flatMap((t: any) => t.partitions);
+        return parts.length === 4 && parts.every((p: any) => p.committedOffset === 200);
+      } finally {
+        c.close();
+      }
+    }, 30_000, ctx);
+    await b.close();
+    b = undefined;
+    await waitFor('a owns every partition again', () => a.partitions().length === 4, 30_000, ctx);
+    await send(800, 1000);
+    await waitFor('a consumed the last 200', () => a.got.filter((m) => Number(m.value.slice(1)) >= 800).length === 200, 30_000, ctx);
+    assert.equal(a.error(), undefined, `no error on a: ${a.error()?.message}`);
+  } finally {
+    await b?.close();
+    await a.close();
+    await producer.close();
+  }
+});
