@@ -4,10 +4,11 @@
 // turns its 848 variants on when the broker announces ConsumerGroupHeartbeat v1.
 //   TestGroupETL/{range,sticky}/848 and sticky/848/static: chains of groups whose members join
 //     and leave while they consume and produce; nothing consumed twice, everything in order
+//   TestTxnEtl/{range,sticky}/848 and sticky/848/static: the same with transactional producers
+//     committing the group's offsets in their transactions (TxnOffsetCommit within the epoch)
 //   TestGroupSimple/848: produce and consume through a server-assigned group
-// The classic variants of TestGroupETL the pattern selects run too. Not run:
-// Test848RegexBrokerResolves (it expects Kafka's internal __consumer_offsets topic in Metadata,
-// which this broker does not expose) and TestTxnEtl (see the README's interop table).
+// The classic variants the pattern selects run too. Not run: Test848RegexBrokerResolves, which
+// expects Kafka's internal __consumer_offsets topic in Metadata (this broker does not expose it).
 
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -20,12 +21,16 @@ after(async () => {
   await broker?.cleanup();
 });
 
-const MUST_PASS = ['TestGroupETL/range/848', 'TestGroupETL/sticky/848', 'TestGroupETL/sticky/848/static', 'TestGroupSimple/848'];
+const MUST_PASS = [
+  'TestGroupETL/range/848', 'TestGroupETL/sticky/848', 'TestGroupETL/sticky/848/static',
+  'TestTxnEtl/range/848', 'TestTxnEtl/sticky/848', 'TestTxnEtl/sticky/848/static',
+  'TestGroupSimple/848',
+];
 
 test('franz-go v1.22.3 group tests, KIP-848 variants', { timeout: 900_000 }, async (t) => {
   if (!requireTool(t, await works('go', ['version']), 'Go 1.26+', 'install it from go.dev/dl (franz-go v1.22 needs Go 1.26)')) return;
   broker = await startBroker({ args: ['--set', 'group.initial.rebalance.delay.ms=0', '--set', 'group.consumer.heartbeat.interval.ms=1000'] });
-  const r = await run('go', ['test', 'github.com/twmb/franz-go/pkg/kgo', '-run', 'TestGroupSimple|TestGroupETL/(range|sticky)/848', '-count=1', '-v', '-timeout', '12m'], {
+  const r = await run('go', ['test', 'github.com/twmb/franz-go/pkg/kgo', '-run', 'TestGroupSimple|TestGroupETL/(range|sticky)/848|TestTxnEtl/(range|sticky)/848', '-count=1', '-v', '-timeout', '12m'], {
     cwd: join(interopDir, 'go'),
     env: { KGO_SEEDS: broker.bootstrap, KGO_TEST_RF: '1', KGO_TEST_RECORDS: '20000', KGO_LOG_LEVEL: 'none' },
     timeoutMs: 840_000,
