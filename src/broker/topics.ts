@@ -15,7 +15,7 @@ const LEGAL_NAME = /^[a-zA-Z0-9._-]+$/;
 const MAX_NAME_LENGTH = 249;
 const PRODUCER_ID_BLOCK = 1000;
 /** Internal logs live beside the topics in the data directory under these names. */
-const RESERVED_NAMES = new Set(['__consumer_offsets', '__transaction_state']);
+const RESERVED_NAMES = new Set(['__consumer_offsets', '__transaction_state', '__consumer_group_state']);
 /** A partition directory's name: `<topic>-<index>`, the index without leading zeros. */
 const PARTITION_DIR = /^(.+)-(0|[1-9][0-9]*)$/;
 

@@ -5,18 +5,23 @@
 //   throughout (no stop-the-world rebalance: they are never asked to give one up);
 // - a classic group and a consumer group on the same topic at once, each consuming everything,
 //   and a classic member refused from the consumer group (INCONSISTENT_GROUP_PROTOCOL);
-// - `kafka-consumer-groups --describe --members` and `--list --type` describe a consumer group.
+// - `kafka-consumer-groups --describe --members` and `--list --type` describe a consumer group;
+// - the broker is SIGKILLed and restarted under a stable group: the members keep their epoch and
+//   partitions (nobody revokes anything) and go on consuming.
 
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { killOneScenario, groupBrokerForSuite, KILL_ONE_SIZES, Member } from '../helpers/group-harness.js';
+import { rm } from 'node:fs/promises';
+import { killOneScenario, groupBrokerForSuite, startGroupBroker, GroupTools, KILL_ONE_SIZES, Member } from '../helpers/group-harness.js';
+import { makeTempDir } from '../helpers/temp.js';
 import { compileJavaMember, javaMember } from '../helpers/group-clients.js';
 import { WireClient } from '../helpers/wire-client.js';
 import { waitFor } from '../helpers/wait.js';
 import { javaClasspath, javaInstallHint, javaJarsPresent, requireTool, run, token, works } from './tools.js';
 
 // Session and heartbeat are the broker's under this protocol; short ones keep the test quick.
-const suite = groupBrokerForSuite(['--set', 'group.consumer.session.timeout.ms=6000', '--set', 'group.consumer.heartbeat.interval.ms=500']);
+const BROKER_ARGS = ['--set', 'group.consumer.session.timeout.ms=6000', '--set', 'group.consumer.heartbeat.interval.ms=500'];
+const suite = groupBrokerForSuite(BROKER_ARGS);
 
 const CONSUMER = { 'group.protocol': 'consumer' };
 
@@ -162,3 +167,61 @@ test('kafka-consumer-groups describes a consumer group: --describe --members, --
     await Promise.all(members.map((m) => m.stop(15_000)));
   }
 });
+
+test('a broker restart does not rebalance a consumer group: members keep their epoch and partitions', { timeout: 180_000 }, async (t) => {
+  const classpath = await javaReady(t);
+  if (classpath === null) return;
+  const dataDir = await makeTempDir('rivulet-848-restart-');
+  let broker = await startGroupBroker(BROKER_ARGS, dataDir);
+  const port = broker.bootstrap.split(':')[1]!;
+  let tools = new GroupTools(broker.bootstrap);
+  const members: Member[] = [];
+  const ctx = () => `${members.map((m) => m.describe()).join('\n')}\n--- broker log ---\n${broker.tail()}`;
+  try {
+    await tools.connect();
+    const id = token();
+    const topic = `grp-restart-${id}`;
+    const group = `g-restart-${id}`;
+    await tools.createTopic(topic, 4);
+    for (const i of [0, 1]) members.push(new Member(javaMember(classpath, `restart-${i}`, broker.bootstrap, topic, group, CONSUMER)));
+    await waitFor('two members with two partitions each', async () => {
+      const g = await describeConsumerGroup(broker.bootstrap, group);
+      return g?.state === 'Stable' && members.every((m) => m.assignment?.length === 2);
+    }, 60_000, ctx);
+    const before = members.map((m) => ({ assignment: [...m.assignment!], events: m.events.length }));
+    const epochBefore = await groupEpoch(broker.bootstrap, group);
+    await tools.produce(topic, id, 0, 400, (i) => i % 4);
+    await waitFor('400 records consumed', () => members.reduce((n, m) => n + m.records.length, 0) === 400, 60_000, ctx);
+    await tools.close();
+    await broker.process!.kill();
+    broker = await startGroupBroker([...BROKER_ARGS, '--port', port], dataDir);
+    tools = new GroupTools(broker.bootstrap);
+    await tools.connect();
+    assert.equal(await groupEpoch(broker.bootstrap, group), epochBefore, 'the group came back at the same epoch');
+    await tools.produce(topic, id, 400, 800, (i) => i % 4);
+    await waitFor('the next 400 records consumed after the restart', () => new Set(members.flatMap((m) => m.records.map((r) => r.v))).size === 800, 60_000, ctx);
+    members.forEach((m, i) => {
+      const since = m.events.slice(before[i]!.events);
+      t.diagnostic(`${m.name}: ${JSON.stringify(before[i]!.assignment)}, after the restart ${JSON.stringify(since.filter((e) => e.ev !== 'gen'))}`);
+      assert.deepEqual(since.filter((e) => e.ev === 'revoked' || e.ev === 'lost' || e.ev === 'assigned'), [], `${m.name} kept its partitions through the restart\n${ctx()}`);
+      assert.deepEqual(m.assignment, before[i]!.assignment);
+    });
+    assert.equal(await groupEpoch(broker.bootstrap, group), epochBefore, 'no new group epoch: nobody rejoined');
+    assert.doesNotMatch(broker.tail(200), /consumer group member (joined|fenced)/, 'no member joined or was fenced after the restart');
+  } finally {
+    await Promise.all(members.map((m) => m.stop(15_000)));
+    await tools.close();
+    await broker.cleanup();
+    await rm(dataDir, { recursive: true, force: true });
+  }
+});
+
+async function groupEpoch(bootstrap: string, group: string): Promise<number> {
+  const c = await WireClient.connect(Number(bootstrap.split(':')[1]));
+  try {
+    const r = await c.request(69, 1, { groupIds: [group], includeAuthorizedOperations: false });
+    return r.groups[0].groupEpoch;
+  } finally {
+    c.close();
+  }
+}
