@@ -245,6 +245,9 @@ const MAX_REGEX_CHARS = 1024;
 
 type Matcher = (topic: string) => boolean;
 
+/** Compiled patterns kept at most. */
+const MAX_CACHED_REGEXES = 1000;
+
 /** The subscription regex as a whole-name matcher (RE2/J `matches()`, as Kafka), or why it is refused. */
 function compileRegex(pattern: string): Matcher | string {
   if (pattern.length > MAX_REGEX_CHARS) return `SubscribedTopicRegex is longer than ${MAX_REGEX_CHARS} characters.`;
@@ -506,7 +509,10 @@ export class ConsumerGroupCoordinator {
     const cached = this.matchers.get(pattern);
     if (cached !== undefined) return cached;
     const m = compileRegex(pattern);
-    if (typeof m !== 'string') this.matchers.set(pattern, m);
+    if (typeof m === 'string') return m;
+    // Bounded: clients may send any number of patterns; members' patterns compile again on demand.
+    if (this.matchers.size >= MAX_CACHED_REGEXES) this.matchers.clear();
+    this.matchers.set(pattern, m);
     return m;
   }
 
