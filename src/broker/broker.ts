@@ -198,6 +198,7 @@ export class Broker implements ConnectionHost, ClusterView {
       this.logger,
     );
     await this.consumerGroups.load();
+    classic.hasMembersElsewhere = (id) => this.consumerGroups.hasMembers(id);
     topics.changeListeners.add(() => this.consumerGroups.topicsChanged());
   }
 

@@ -1,7 +1,9 @@
 // @platformatic/kafka's consumer in its KIP-848 mode (groupProtocol: 'consumer') against the
 // broker's consumer-group coordinator: a second member takes half the partitions from the
 // first without it stopping, every record is consumed once, offsets are committed within the
-// member epoch, and when a member leaves the other takes its partitions.
+// member epoch, and when a member leaves the other takes its partitions. The classic group APIs
+// treat the live consumer group as Kafka does: ListGroups types it, DescribeGroups answers Dead,
+// JoinGroup is refused, OffsetDelete keeps subscribed topics, DeleteGroups keeps a non-empty group.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -98,6 +100,7 @@ test('@platformatic/kafka groupProtocol consumer: join, share, consume once, com
         c.close();
       }
     }, 30_000, ctx);
+    await otherGroupApis();
     await b.close();
     b = undefined;
     await waitFor('a owns every partition again', () => a.partitions().length === 4, 30_000, ctx);
@@ -110,3 +113,26 @@ test('@platformatic/kafka groupProtocol consumer: join, share, consume once, com
     await producer.close();
   }
 });
+
+/** The classic group APIs on the live consumer group, on the wire. */
+async function otherGroupApis(): Promise<void> {
+  const c = await WireClient.connect(broker.port);
+  try {
+    const listed = async (types: string[]) => (await c.request(16, 5, { statesFilter: [], typesFilter: types })).groups.filter((g: any) => g.groupId === GROUP);
+    assert.deepEqual((await listed(['consumer'])).map((g: any) => [g.groupType, g.groupState, g.protocolType]), [['consumer', 'Stable', 'consumer']]);
+    assert.deepEqual(await listed(['classic']), [], 'not listed as a classic group');
+    const described = (await c.request(15, 5, { groups: [GROUP], includeAuthorizedOperations: false })).groups[0];
+    assert.equal(described.groupState, 'Dead', 'DescribeGroups below v6 reports a consumer-protocol group Dead, as Kafka does');
+    const join = await c.request(11, 9, {
+      groupId: GROUP, sessionTimeoutMs: 10_000, rebalanceTimeoutMs: 10_000, memberId: '', groupInstanceId: null, protocolType: 'consumer',
+      protocols: [{ name: 'range', metadata: Buffer.alloc(0) }], reason: null,
+    });
+    assert.equal(join.errorCode, 23, 'JoinGroup to a consumer group with members: INCONSISTENT_GROUP_PROTOCOL');
+    const del = await c.request(47, 0, { groupId: GROUP, topics: [{ name: TOPIC, partitions: [{ partitionIndex: 0 }] }] });
+    assert.equal(del.topics[0].partitions[0].errorCode, 86, 'OffsetDelete of a subscribed topic: GROUP_SUBSCRIBED_TO_TOPIC');
+    const groupsDeleted = await c.request(42, 2, { groupsNames: [GROUP] });
+    assert.equal(groupsDeleted.results[0].errorCode, 68, 'DeleteGroups of a group with members: NON_EMPTY_GROUP');
+  } finally {
+    c.close();
+  }
+}

@@ -817,6 +817,25 @@ export class ConsumerGroupCoordinator {
     return apiVersion >= 9 ? ErrorCode.STALE_MEMBER_EPOCH : ErrorCode.ILLEGAL_GENERATION;
   }
 
+  /** Names of the topics a group's members subscribe to (by name or regex), for OffsetDelete. */
+  subscribedTopicNames(groupId: string): Set<string> {
+    const names = new Set<string>();
+    const g = this.groups.get(groupId);
+    if (g === undefined) return names;
+    for (const m of g.members.values()) {
+      for (const id of this.memberTopicIds(m)) {
+        const t = this.topics.byId(id);
+        if (t !== undefined) names.add(t.name);
+      }
+    }
+    return names;
+  }
+
+  /** Whether the group has members: its committed offsets do not expire then. */
+  hasMembers(groupId: string): boolean {
+    return (this.groups.get(groupId)?.members.size ?? 0) > 0;
+  }
+
   /** Deletes an empty consumer group; offsets are the caller's. */
   async deleteGroup(groupId: string): Promise<number | null> {
     const g = this.groups.get(groupId);

@@ -49,6 +49,8 @@ function syncError(errorCode: number): SyncAnswer {
 export class GroupCoordinator {
   readonly groups = new Map<string, Group>();
   private expiryTimer: NodeJS.Timeout | null = null;
+  /** Whether a group id has members in another coordinator (consumer protocol): its offsets do not expire. */
+  hasMembersElsewhere: (groupId: string) => boolean = () => false;
 
   constructor(
     readonly settings: GroupSettings,
@@ -525,7 +527,7 @@ export class GroupCoordinator {
     const now = this.now();
     for (const id of this.offsets.groupIds()) {
       const group = this.groups.get(id);
-      if (group && group.members.size > 0) continue;
+      if ((group && group.members.size > 0) || this.hasMembersElsewhere(id)) continue;
       const since = Math.max(group?.stateSince ?? 0, this.offsets.lastCommit(id));
       if (now - since < this.settings.offsetsRetentionMs) continue;
       this.log.info('committed offsets expired', { group: id });
