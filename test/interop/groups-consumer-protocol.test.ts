@@ -7,7 +7,9 @@
 //   and a classic member refused from the consumer group (INCONSISTENT_GROUP_PROTOCOL);
 // - `kafka-consumer-groups --describe --members` and `--list --type` describe a consumer group;
 // - the broker is SIGKILLed and restarted under a stable group: the members keep their epoch and
-//   partitions (nobody revokes anything) and go on consuming.
+//   partitions (nobody revokes anything) and go on consuming;
+// - a static member (group.instance.id) closed and started again gets its partitions back
+//   without a new group epoch, and the other member sees nothing.
 
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
@@ -225,3 +227,40 @@ async function groupEpoch(bootstrap: string, group: string): Promise<number> {
     c.close();
   }
 }
+
+test('a static member (group.instance.id) restarted within its session gets its partitions back; the other member is untouched', { timeout: 180_000 }, async (t) => {
+  const { broker, tools } = suite;
+  const classpath = await javaReady(t);
+  if (classpath === null) return;
+  const id = token();
+  const topic = `grp-static-${id}`;
+  const group = `g-static-${id}`;
+  await tools.createTopic(topic, 4);
+  const spec = (name: string, instance: string) => javaMember(classpath, name, broker.bootstrap, topic, group, { ...CONSUMER, 'group.instance.id': instance });
+  const a = new Member(spec('static-a', 'instance-a'));
+  const b = new Member(spec('static-b', 'instance-b'));
+  const members = [a, b];
+  const ctx = () => `${members.map((m) => m.describe()).join('\n')}\n--- broker log ---\n${broker.tail()}`;
+  try {
+    await waitFor('two static members with two partitions each', async () => {
+      const g = await describeConsumerGroup(broker.bootstrap, group);
+      return g?.state === 'Stable' && a.assignment?.length === 2 && b.assignment?.length === 2;
+    }, 60_000, ctx);
+    const bHad = [...b.assignment!];
+    const aEvents = a.events.length;
+    const epoch = await groupEpoch(broker.bootstrap, group);
+    // b closes (a static member leaves with epoch -2: it keeps its partitions) and a new process of the same instance comes back.
+    await b.stop();
+    assert.equal(b.exitCode, 0, b.describe());
+    const b2 = new Member(spec('static-b2', 'instance-b'));
+    members.push(b2);
+    await waitFor('the restarted instance holds the same partitions', () => JSON.stringify(b2.assignment) === JSON.stringify(bHad), 30_000, ctx);
+    await tools.produce(topic, id, 0, 400, (i) => i % 4);
+    await waitFor('every record consumed', () => new Set([...a.records, ...b2.records].map((r) => r.v)).size === 400, 60_000, ctx);
+    assert.ok(b2.records.every((r) => bHad.includes(r.p)), 'the new process consumed only its instance\'s partitions');
+    assert.deepEqual(a.events.slice(aEvents).filter((e) => e.ev !== 'gen'), [], `the other member saw no change\n${ctx()}`);
+    assert.equal(await groupEpoch(broker.bootstrap, group), epoch, 'no new group epoch: the instance took its own place back');
+  } finally {
+    await Promise.all(members.map((m) => m.stop(15_000)));
+  }
+});
