@@ -57,7 +57,7 @@ export async function startGroupBroker(extraArgs: string[] = [], dataDir?: strin
 // ---------------------------------------------------------------------------------------
 // Members
 
-export interface Rec { p: number; o: number; v: string }
+export interface Rec { p: number; o: number; v: string; /** The topic, when the member reports it (Java). */ t?: string }
 export type MemberEvent =
   | { ev: 'assigned'; partitions: number[]; gen?: number; member?: string }
   | { ev: 'revoked' | 'lost'; partitions: number[] }
@@ -164,7 +164,7 @@ export class Member {
       this.push({ ev: 'other', line });
       return;
     }
-    if (o.ev === 'rec') this.records.push({ p: o.p, o: Number(o.o), v: o.v });
+    if (o.ev === 'rec') this.records.push({ p: o.p, o: Number(o.o), v: o.v, ...(typeof o.t === 'string' ? { t: o.t } : {}) });
     else this.push(o as MemberEvent);
   }
 

@@ -9,7 +9,8 @@
 // - the broker is SIGKILLed and restarted under a stable group: the members keep their epoch and
 //   partitions (nobody revokes anything) and go on consuming;
 // - a static member (group.instance.id) closed and started again gets its partitions back
-//   without a new group epoch, and the other member sees nothing.
+//   without a new group epoch, and the other member sees nothing;
+// - a regex subscription (SubscriptionPattern) gets a matching topic created after it joined.
 
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
@@ -262,5 +263,30 @@ test('a static member (group.instance.id) restarted within its session gets its 
     assert.equal(await groupEpoch(broker.bootstrap, group), epoch, 'no new group epoch: the instance took its own place back');
   } finally {
     await Promise.all(members.map((m) => m.stop(15_000)));
+  }
+});
+
+test('a regex subscription (SubscriptionPattern, resolved by the broker) picks up a topic created later', { timeout: 180_000 }, async (t) => {
+  const { broker, tools } = suite;
+  const classpath = await javaReady(t);
+  if (classpath === null) return;
+  const id = token();
+  const [first, later, other] = [`re-${id}-orders`, `re-${id}-orders-eu`, `re-${id}-payments`];
+  await tools.createTopic(first, 2);
+  await tools.createTopic(other, 2);
+  const m = new Member(javaMember(classpath, 'regex', broker.bootstrap, `re:re-${id}-orders.*`, `g-re-${id}`, CONSUMER));
+  const ctx = () => `${m.describe()}\n--- broker log ---\n${broker.tail()}`;
+  const topicsSeen = () => new Set(m.records.map((r) => r.t));
+  try {
+    await tools.produce(first, id, 0, 100, (i) => i % 2);
+    await tools.produce(other, id, 0, 100, (i) => i % 2);
+    await waitFor(`the records of ${first} consumed`, () => m.records.filter((r) => r.t === first).length === 100, 60_000, ctx);
+    await tools.createTopic(later, 3);
+    await tools.produce(later, id, 100, 160, (i) => i % 3);
+    await waitFor(`the records of ${later}, created after the member joined, consumed`, () => m.records.filter((r) => r.t === later).length === 60, 60_000, ctx);
+    assert.deepEqual([...topicsSeen()].sort(), [first, later].sort(), `only the matching topics\n${ctx()}`);
+    assert.deepEqual(m.assignment, [0, 0, 1, 1, 2], 'partitions 0-1 of the first topic and 0-2 of the later one');
+  } finally {
+    await m.stop(15_000);
   }
 });

@@ -462,8 +462,11 @@ export class ConsumerGroupCoordinator {
       this.checkEpoch(g, member, req);
     }
     if (this.updateMember(member, req)) bump = true;
-    if (this.refreshTopics(g)) bump = true;
-    if (bump) g.groupEpoch++;
+    // Topic changes reach the group through topicsChanged(); here only a new subscription can change what it reads.
+    if (bump) {
+      this.refreshTopics(g);
+      g.groupEpoch++;
+    }
     if (g.groupEpoch > g.assignmentEpoch) this.computeTarget(g);
     const owned = req.topicPartitions === null ? null : fromWire(req.topicPartitions);
     const assignedBefore = member.assigned;

@@ -2,6 +2,7 @@
 // (see test/helpers/group-harness.ts for the stdout contract).
 //   javac -cp "test/interop/java/lib/*" -d OUT test/interop/java/GroupMember.java
 //   java -cp "OUT:test/interop/java/lib/*" GroupMember BOOTSTRAP TOPIC GROUP NAME [key=value ...]
+// TOPIC may be re:PATTERN, a regular expression the broker resolves (group.protocol=consumer).
 // The key=value pairs are consumer properties (e.g. group.instance.id=..., or
 // partition.assignment.strategy=..., group.protocol=consumer), plus member.commit=sync (default: commitSync after
 // every non-empty poll, after the records were printed) or member.commit=auto.
@@ -23,6 +24,7 @@ import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.SubscriptionPattern;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.WakeupException;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
@@ -101,7 +103,7 @@ public class GroupMember {
         stdin.setDaemon(true);
         stdin.start();
 
-        consumer.subscribe(List.of(topic), new ConsumerRebalanceListener() {
+        ConsumerRebalanceListener listener = new ConsumerRebalanceListener() {
             @Override
             public void onPartitionsRevoked(Collection<TopicPartition> ps) {
                 print("{\"ev\":\"revoked\",\"partitions\":" + parts(ps) + "}");
@@ -118,7 +120,10 @@ public class GroupMember {
                 print("{\"ev\":\"assigned\",\"partitions\":" + parts(consumer.assignment()) + ",\"gen\":" + md.generationId()
                     + ",\"member\":" + json(md.memberId()) + ",\"instance\":" + json(md.groupInstanceId().orElse(null)) + "}");
             }
-        });
+        };
+        // "re:PATTERN" subscribes by a regular expression the broker resolves (consumer protocol, KIP-848).
+        if (topic.startsWith("re:")) consumer.subscribe(new SubscriptionPattern(topic.substring(3)), listener);
+        else consumer.subscribe(List.of(topic), listener);
 
         int lastGen = -2;
         String lastMember = null;
@@ -133,7 +138,7 @@ public class GroupMember {
                 StringBuilder sb = new StringBuilder();
                 for (ConsumerRecord<byte[], byte[]> r : recs) {
                     String v = r.value() == null ? null : new String(r.value(), StandardCharsets.UTF_8);
-                    sb.append("{\"ev\":\"rec\",\"p\":").append(r.partition()).append(",\"o\":").append(r.offset())
+                    sb.append("{\"ev\":\"rec\",\"t\":").append(json(r.topic())).append(",\"p\":").append(r.partition()).append(",\"o\":").append(r.offset())
                         .append(",\"v\":").append(json(v)).append("}\n");
                 }
                 if (sb.length() > 0) {
