@@ -302,25 +302,37 @@ function snapshotGroup(g: ConsumerGroup): GroupRecord {
       assignmentEpoch: g.assignmentEpoch,
       topicsSignature: g.topicsSignature,
       assignor: g.assignorName,
-      members: [...g.members.values()].map((m) => ({
-        id: m.memberId,
-        instanceId: m.instanceId,
-        rackId: m.rackId,
-        clientId: m.clientId,
-        clientHost: m.clientHost,
-        rebalanceTimeoutMs: m.rebalanceTimeoutMs,
-        names: m.subscribedTopicNames,
-        regex: m.subscribedTopicRegex,
-        assignor: m.serverAssignor,
-        epoch: m.memberEpoch,
-        previousEpoch: m.previousMemberEpoch,
-        state: m.state,
-        assigned: [...m.assigned],
-        pending: [...m.pendingRevocation],
-      })),
+      members: [...g.members.values()].map(memberRecord),
       target: [...g.target].map(([id, a]) => [id, [...a]]),
     },
   };
+}
+
+function memberRecord(m: ConsumerMember): MemberRecord {
+  return {
+    id: m.memberId,
+    instanceId: m.instanceId,
+    rackId: m.rackId,
+    clientId: m.clientId,
+    clientHost: m.clientHost,
+    rebalanceTimeoutMs: m.rebalanceTimeoutMs,
+    names: m.subscribedTopicNames,
+    regex: m.subscribedTopicRegex,
+    assignor: m.serverAssignor,
+    epoch: m.memberEpoch,
+    previousEpoch: m.previousMemberEpoch,
+    state: m.state,
+    assigned: [...m.assigned],
+    pending: [...m.pendingRevocation],
+  };
+}
+
+/**
+ * What one heartbeat can change: the group's epochs and size, and the member itself (others
+ * change only through a new epoch). Equal before and after: nothing to store.
+ */
+function fingerprint(g: ConsumerGroup, m: ConsumerMember | undefined): string {
+  return `${g.groupEpoch}/${g.assignmentEpoch}/${g.members.size}/${m === undefined ? '' : JSON.stringify(memberRecord(m))}`;
 }
 
 function restoreGroup(r: GroupRecord): ConsumerGroup {
@@ -444,8 +456,8 @@ export class ConsumerGroupCoordinator {
       this.logger.info('consumer group created', { group: group.id });
     }
     const g = group;
-    const before = JSON.stringify(snapshotGroup(g));
     let member = g.members.get(req.memberId);
+    const before = fingerprint(g, member);
     if (member !== undefined && req.instanceId !== null && member.instanceId !== null && req.instanceId !== member.instanceId) {
       throw new Refusal(ErrorCode.FENCED_INSTANCE_ID, `Member ${member.memberId} holds instance id ${member.instanceId}, not ${req.instanceId}.`);
     }
@@ -473,7 +485,7 @@ export class ConsumerGroupCoordinator {
     this.reconcile(g, member, owned);
     this.scheduleSession(g, member);
     const send = req.memberEpoch === JOIN_EPOCH || !sameAssignment(assignedBefore, member.assigned) || (owned !== null && !sameAssignment(owned, member.assigned) && member.state !== MemberState.UnrevokedPartitions);
-    const after = snapshotGroup(g);
+    const changed = fingerprint(g, member) !== before;
     const answer: HeartbeatAnswer = {
       errorCode: ErrorCode.NONE,
       errorMessage: null,
@@ -482,7 +494,7 @@ export class ConsumerGroupCoordinator {
       heartbeatIntervalMs: settings.heartbeatIntervalMs,
       assignment: send ? toWire(member.assigned) : null,
     };
-    return { answer, group: g, record: JSON.stringify(after) === before ? null : after };
+    return { answer, group: g, record: changed ? snapshotGroup(g) : null };
   }
 
   private validate(req: HeartbeatRequest): void {

@@ -338,3 +338,15 @@ test('offset commits and fetches of a consumer group check the member epoch', as
   assert.equal(e.c.offsetCheck(GROUP, '', -1, 9, true), ErrorCode.UNKNOWN_MEMBER_ID, 'an outside commit while the group has members');
   assert.equal(e.c.offsetCheck(GROUP, '', -1, 9, false), ErrorCode.NONE, 'an outside fetch is fine');
 });
+
+test('a heartbeat that changes nothing writes nothing; one that changes the group is stored before it is answered', async (t) => {
+  const e = await env(t);
+  const a = new Client(e, 'a');
+  await a.beat();
+  const stored = e.log.logEndOffset;
+  assert.ok(stored > 0, 'the join was stored');
+  for (let i = 0; i < 5; i++) await a.beat();
+  assert.equal(e.log.logEndOffset, stored, 'steady heartbeats add nothing to the log');
+  await e.c.heartbeat(req('b', 0));
+  assert.equal(e.log.logEndOffset, stored + 1, 'the second member\'s join is one more record');
+});
