@@ -4,6 +4,7 @@
 // member epoch, and when a member leaves the other takes its partitions. The classic group APIs
 // treat the live consumer group as Kafka does: ListGroups types it, DescribeGroups answers Dead,
 // JoinGroup is refused, OffsetDelete keeps subscribed topics, DeleteGroups keeps a non-empty group.
+// Then bad ConsumerGroupHeartbeat requests on the wire: each gets its error code and message.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -136,3 +137,39 @@ async function otherGroupApis(): Promise<void> {
     c.close();
   }
 }
+
+test('ConsumerGroupHeartbeat and ConsumerGroupDescribe on the wire: bad requests get their error and message, the broker keeps serving', async () => {
+  const c = await WireClient.connect(broker.port);
+  try {
+    const hb = (version: number, body: object) => c.request(68, version, {
+      groupId: 'wire-848', memberId: 'm-1', memberEpoch: 0, instanceId: null, rackId: null, rebalanceTimeoutMs: 30_000,
+      subscribedTopicNames: [TOPIC], subscribedTopicRegex: null, serverAssignor: null, topicPartitions: [], ...body,
+    });
+    const badRegex = await hb(1, { subscribedTopicNames: null, subscribedTopicRegex: 'a(b' });
+    assert.equal(badRegex.errorCode, 128, 'INVALID_REGULAR_EXPRESSION');
+    assert.match(badRegex.errorMessage, /a\(b.*not a valid regular expression/);
+    const noId = await hb(1, { memberId: '' });
+    assert.equal(noId.errorCode, 42, 'v1: the client must make up its member id (INVALID_REQUEST)');
+    assert.match(noId.errorMessage, /MemberId/);
+    const v0 = await hb(0, { groupId: 'wire-848-v0', memberId: '' });
+    assert.equal(v0.errorCode, 0, v0.errorMessage);
+    assert.ok(v0.memberId.length > 0, 'v0: the broker makes up the member id');
+    const joined = await hb(1, {});
+    assert.equal(joined.errorCode, 0, joined.errorMessage);
+    // Owned partitions of a topic id nobody knows, negative and huge partition numbers: answered, ignored.
+    const odd = await hb(1, { memberEpoch: joined.memberEpoch, rebalanceTimeoutMs: -1, subscribedTopicNames: null, topicPartitions: [{ topicId: 'AAAAAAAAAAAAAAAAAAAAAA', partitions: [-5, 2 ** 31 - 1] }] });
+    assert.equal(odd.errorCode, 0, odd.errorMessage);
+    const zombie = await hb(1, { memberEpoch: joined.memberEpoch + 7, rebalanceTimeoutMs: -1, subscribedTopicNames: null, topicPartitions: null });
+    assert.equal(zombie.errorCode, 110, 'FENCED_MEMBER_EPOCH');
+    const unknownGroup = (await c.request(69, 1, { groupIds: ['no-such-group'], includeAuthorizedOperations: false })).groups[0];
+    assert.equal(unknownGroup.errorCode, 69, 'GROUP_ID_NOT_FOUND');
+    assert.equal(unknownGroup.errorMessage, 'Group no-such-group not found.');
+    const left = await hb(1, { memberEpoch: -1, rebalanceTimeoutMs: -1, subscribedTopicNames: null, topicPartitions: null });
+    assert.equal(left.errorCode, 0);
+    assert.equal(left.memberEpoch, -1);
+    const meta = await c.request(3, 12, { topics: null, allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false });
+    assert.ok(meta.brokers.length === 1, 'still serving');
+  } finally {
+    c.close();
+  }
+});
