@@ -192,7 +192,7 @@ export async function startKafka(mode, port) {
     '-XX:+ExplicitGCInvokesConcurrent', '-Djava.awt.headless=true', ...JAVA_LOG, '-cp', cp, 'kafka.Kafka', conf];
   const t0 = Date.now();
   const spawnedAt = performance.now();
-  const child = track(spawn('java', args, { stdio: ['ignore', 'ignore', settings.verbose ? 'inherit' : 'ignore'] }));
+  const child = spawnBroker('java', args);
   return { name: 'kafka', child, pid: child.pid, bootstrap: `127.0.0.1:${port}`, t0, spawnedAt, dir };
 }
 
@@ -209,8 +209,32 @@ export async function startRivulet(mode, port) {
   delete env.NODE_EXTRA_CA_CERTS;
   const t0 = Date.now();
   const spawnedAt = performance.now();
-  const child = track(spawn(process.execPath, args, { stdio: ['ignore', 'ignore', settings.verbose ? 'inherit' : 'ignore'], env }));
+  const child = spawnBroker(process.execPath, args, env);
   return { name: 'rivulet', child, pid: child.pid, bootstrap: `127.0.0.1:${port}`, t0, spawnedAt, dir };
+}
+
+/**
+ * Starts a broker process. Its stderr is always read (and shown with --verbose); the last few
+ * KiB are kept as child.stderrTail, so a broker that dies mid-case is reported with its reason.
+ */
+function spawnBroker(cmd, args, env = process.env) {
+  const child = track(spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], env }));
+  child.stderrTail = '';
+  child.stderr.on('data', (d) => {
+    if (settings.verbose) process.stderr.write(d);
+    child.stderrTail = (child.stderrTail + d).slice(-4096);
+  });
+  return child;
+}
+
+/** Rejects if the broker exits before `stop` ends it: the case then fails at once, with the broker's own last words. */
+function exitedEarly(b) {
+  return new Promise((_, rej) => {
+    b.child.once('exit', (code, sig) => {
+      if (b.stopping) return;
+      rej(new Error(`${b.name} broker exited during the case (${code ?? sig}); its last output:\n${b.child.stderrTail || '(none)'}`));
+    });
+  });
 }
 
 export const starters = { kafka: startKafka, rivulet: startRivulet };
@@ -218,8 +242,9 @@ export const starters = { kafka: startKafka, rivulet: startRivulet };
 export async function withBroker(name, mode, fn) {
   const b = await starters[name](mode);
   try {
-    return await fn(b);
+    return await Promise.race([fn(b), exitedEarly(b)]);
   } finally {
+    b.stopping = true;
     await stop(b.child);
     rmSync(b.dir, { recursive: true, force: true });
   }

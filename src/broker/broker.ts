@@ -17,6 +17,9 @@ import { OffsetStore } from './groups/offset-store.js';
 import { ConsumerGroupCoordinator } from './groups/consumer-group.js';
 import { TransactionCoordinator } from './txn/coordinator.js';
 import { FetchSessionCache } from './fetch-sessions.js';
+import { FeatureTable } from './features.js';
+import { DynamicBrokerConfigs } from './dynamic-config.js';
+import { GroupConfigStore } from './groups/group-config.js';
 import { buildControlBatch } from '../protocol/control-batch.js';
 import { FsyncPolicy } from './config.js';
 import { visibleWhenFor } from './topic-config.js';
@@ -60,6 +63,12 @@ export class Broker implements ConnectionHost, ClusterView {
   txns!: TransactionCoordinator;
   /** Fetch sessions (KIP-227) of every connection. */
   readonly fetchSessions: FetchSessionCache;
+  /** Feature levels (ApiVersions, UpdateFeatures), stored in the data directory. */
+  readonly features: FeatureTable;
+  /** Broker settings changed at runtime, stored in the data directory. */
+  readonly brokerConfigs: DynamicBrokerConfigs;
+  /** Per-group configs, stored in the data directory. */
+  readonly groupConfigs: GroupConfigStore;
   /** What handlers may use; set by start() once the group coordinator exists. */
   services!: BrokerServices;
   clusterId = '';
@@ -110,6 +119,9 @@ export class Broker implements ConnectionHost, ClusterView {
     this.topics = new TopicRegistry(config, this.openLog, this.logger);
     this.fetchSessions = new FetchSessionCache(config.fetchSessionCacheSlots, config.fetchSessionEvictionMs, this.metrics);
     this.handlers = handlerTable;
+    this.features = new FeatureTable(config.dataDir, config);
+    this.brokerConfigs = new DynamicBrokerConfigs(config.dataDir, config, () => this.topics.brokerDefaultsChanged());
+    this.groupConfigs = new GroupConfigStore(config.dataDir);
     this.nodeId = config.nodeId;
     this.metrics.attach(this);
   }
@@ -119,10 +131,13 @@ export class Broker implements ConnectionHost, ClusterView {
     await prepareDataDir(this.config.dataDir);
     const identity = await loadIdentity(this.config.dataDir, this.config.nodeId);
     this.clusterId = identity.clusterId;
+    for (const note of await this.features.load()) this.logger.info(note);
+    await this.brokerConfigs.load();
+    await this.groupConfigs.load();
     await this.topics.load(await loadCatalog(this.config.dataDir));
     await this.startGroups();
     await this.startTransactions();
-    this.services = { config: this.config, logger: this.logger, metrics: this.metrics, topics: this.topics, groups: this.groups, consumerGroups: this.consumerGroups, txns: this.txns, cluster: this, fetchSessions: this.fetchSessions };
+    this.services = { config: this.config, logger: this.logger, metrics: this.metrics, topics: this.topics, groups: this.groups, consumerGroups: this.consumerGroups, txns: this.txns, cluster: this, fetchSessions: this.fetchSessions, brokerConfigs: this.brokerConfigs, groupConfigs: this.groupConfigs };
     this.server = createServer({ noDelay: true }, (s) => this.accept(s));
     await new Promise<void>((resolve, reject) => {
       this.server!.once('error', reject);
@@ -173,8 +188,16 @@ export class Broker implements ConnectionHost, ClusterView {
       cgLog,
       { compactAfterBytes: 4 * 1024 * 1024, fsync: c.fsync !== FsyncPolicy.never },
       {
-        // Broker defaults for now; per-group configs (resource type GROUP) plug in here.
-        settingsFor: () => ({ sessionTimeoutMs: c.groupConsumerSessionTimeoutMs, heartbeatIntervalMs: c.groupConsumerHeartbeatIntervalMs }),
+        // A group's own configs (resource type GROUP) win over the broker's group.consumer.* settings.
+        settingsFor: (id) => {
+          const own = this.groupConfigs.overrides(id);
+          const session = own['consumer.session.timeout.ms'];
+          const heartbeat = own['consumer.heartbeat.interval.ms'];
+          return {
+            sessionTimeoutMs: session === undefined ? c.groupConsumerSessionTimeoutMs : Number(session),
+            heartbeatIntervalMs: heartbeat === undefined ? c.groupConsumerHeartbeatIntervalMs : Number(heartbeat),
+          };
+        },
         maxSize: c.groupMaxSize,
       },
       {
@@ -332,15 +355,14 @@ export class Broker implements ConnectionHost, ClusterView {
 
   apiVersionsResponse(errorCode: number): ApiVersionsResponse {
     let r = this.apiVersionsCache.get(errorCode);
-    if (r === undefined) {
+    if (r === undefined || r.finalizedFeaturesEpoch !== this.features.epoch) {
       r = {
         errorCode,
         apiKeys: this.handlers.filter((h): h is HandlerEntry => h !== undefined).map((h) => ({ apiKey: h.codec.key, minVersion: h.minVersion, maxVersion: h.maxVersion })),
         throttleTimeMs: 0,
-        // transaction.version as Kafka 4 announces it: clients use KIP-890 transactions at level 2.
-        supportedFeatures: [{ name: 'transaction.version', minVersion: 0, maxVersion: 2 }],
-        finalizedFeaturesEpoch: 1,
-        finalizedFeatures: [{ name: 'transaction.version', minVersionLevel: this.config.transactionVersion, maxVersionLevel: this.config.transactionVersion }],
+        supportedFeatures: this.features.supported(),
+        finalizedFeaturesEpoch: this.features.epoch,
+        finalizedFeatures: this.features.finalized(),
         zkMigrationReady: false,
       };
       this.apiVersionsCache.set(errorCode, r);

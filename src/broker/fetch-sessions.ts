@@ -5,12 +5,20 @@
 // when it is full a new session may take the place of one idle for longer than
 // min.incremental.fetch.session.eviction.ms, or of a smaller one that is not recently created.
 //
+// An incremental fetch reads only the session's partitions that may have something new (its
+// "dirty" ones: named by the request, woken by an append or a log start change since they were
+// last read, or not yet read to their end), and parks without registering on every partition:
+// each partition of a session keeps one standing watch that marks it dirty and wakes the
+// session's parked fetch. With 1,000 partitions and one append per wake, a fetch otherwise read
+// and re-registered on all 1,000 partitions per record (Kafka reads them all too).
+//
 // Sessions belong to the broker, not to a connection: a client may continue its session on a
 // new connection. A session remembers the principal that created it and is invisible to any
 // other (no authentication exists yet, so today every client is User:ANONYMOUS). Once ACLs
 // exist, every partition of a session must be authorized on every fetch, as Kafka does.
 
 import { randomInt } from 'node:crypto';
+import { ErrorCode } from '../protocol/errors.js';
 import type { Partition } from './topics.js';
 import type { Waiter } from './wait-list.js';
 
@@ -68,6 +76,11 @@ export class FetchPartition {
   sentLastStableOffset: number;
   sentLogStartOffset: number;
 
+  /** In a session: may have something new, so the next fetch of the session reads it. */
+  dirty: boolean;
+  /** In a session: the standing watch on `partition` that sets `dirty`. */
+  watch: PartitionWatch | null;
+
   constructor(topicName: string, topicId: string, index: number, partition: Partition | null) {
     this.topicName = topicName;
     this.topicId = topicId;
@@ -88,6 +101,8 @@ export class FetchPartition {
     this.sentHighWatermark = -1;
     this.sentLastStableOffset = -1;
     this.sentLogStartOffset = -1;
+    this.dirty = true;
+    this.watch = null;
   }
 
   /** Takes the position and limits of a request's entry for this partition. */
@@ -128,6 +143,35 @@ export class FetchPartition {
   }
 }
 
+/**
+ * A session partition's standing registration on its partition's waiter list: every wake-up
+ * (high watermark or log start moved, partition deleted) marks the partition dirty and wakes
+ * the session's parked fetch, then re-registers for the next one.
+ */
+export class PartitionWatch implements Waiter {
+  finished = false;
+
+  constructor(
+    private readonly session: FetchSession,
+    private readonly item: FetchPartition,
+    readonly partition: Partition,
+  ) {
+    partition.waiters.add(this);
+  }
+
+  wake(): void {
+    if (this.finished) return;
+    this.item.dirty = true;
+    this.session.wakes++;
+    this.session.parked?.wake();
+    this.partition.waiters.add(this);
+  }
+
+  cancel(): void {
+    this.finished = true;
+  }
+}
+
 /** A fetch session: its partitions in fetch order, and the epoch its next request must carry. */
 export class FetchSession {
   readonly id: number;
@@ -145,10 +189,15 @@ export class FetchSession {
   private readonly byTopic: Map<string, Map<number, FetchPartition>>;
   /** Set while a request of this session runs: the next one waits for it (they share the partitions' state). */
   running: Promise<void> | null;
+  private endRunning: (() => void) | null = null;
   /** The running request while it waits for data; a newer request of the session wakes it. */
   parked: Waiter | null;
   /** Requests waiting for the running one to end. */
   queued: number;
+  /** Wake-ups of its partitions' watches so far: a fetch that sees it move while reading looks again instead of parking. */
+  wakes: number;
+  /** Out of the cache: its watches are ended and no new ones are made. */
+  closed: boolean;
 
   constructor(id: number, principal: string, usesTopicIds: boolean, now: number, partitions: readonly FetchPartition[]) {
     this.id = id;
@@ -162,6 +211,8 @@ export class FetchSession {
     this.running = null;
     this.parked = null;
     this.queued = 0;
+    this.wakes = 0;
+    this.closed = false;
     for (const p of partitions) if (this.find(this.keyOf(p), p.index) === undefined) this.add(p);
   }
 
@@ -178,6 +229,7 @@ export class FetchSession {
   }
 
   add(p: FetchPartition): void {
+    p.dirty = true;
     const key = this.keyOf(p);
     let m = this.byTopic.get(key);
     if (m === undefined) this.byTopic.set(key, (m = new Map()));
@@ -193,12 +245,80 @@ export class FetchSession {
     for (const i of indexes) {
       const p = m.get(i);
       if (p === undefined) continue;
+      p.watch?.cancel();
+      p.watch = null;
       m.delete(i);
       removed++;
     }
     if (m.size === 0) this.byTopic.delete(topicKey);
     if (removed > 0) this.order = this.order.filter((p) => this.find(this.keyOf(p), p.index) === p);
     return removed;
+  }
+
+  /**
+   * The partitions the next read covers, in fetch order: the dirty ones. Each is marked clean
+   * before it is read, so a wake-up that lands while the read runs marks it dirty again.
+   */
+  takeDirty(): FetchPartition[] {
+    const out: FetchPartition[] = [];
+    for (const p of this.order) {
+      if (!p.dirty) continue;
+      p.dirty = false;
+      out.push(p);
+    }
+    return out;
+  }
+
+  /**
+   * After a read of `p`: it stays dirty while it has an error or more to read (the client's
+   * next position may still be short of the end), and its watch follows the partition it now
+   * names (a topic deleted and created again is another partition). A new watch compares the
+   * end it would have been woken for with the one the read saw.
+   */
+  afterRead(p: FetchPartition, visibleEnd: (partition: Partition) => number): void {
+    const partition = p.partition;
+    if (p.errorCode !== 0 || partition === null || p.fetchOffset < p.seenEnd) p.dirty = true;
+    if (p.watch !== null && p.watch.partition === partition) return;
+    p.watch?.cancel();
+    p.watch = null;
+    if (partition === null || this.closed) return;
+    p.watch = new PartitionWatch(this, p, partition);
+    if (visibleEnd(partition) !== p.seenEnd || partition.log.logStartOffset !== p.logStartOffset) {
+      p.dirty = true;
+      this.wakes++;
+    }
+  }
+
+  /** After the full fetch that created the session: what its answer told is what the next answers compare with. */
+  markAnswered(): void {
+    for (const p of this.order) {
+      p.mustRespond();
+      p.records = NO_RECORDS;
+      p.abortedTransactions = null;
+    }
+  }
+
+  /** Starts a request of the session (see FetchSessionCache.claim). */
+  begin(): void {
+    this.running = new Promise<void>((resolve) => (this.endRunning = resolve));
+  }
+
+  /** Ends the running request: the next queued one may start. */
+  finish(): void {
+    const end = this.endRunning;
+    this.running = null;
+    this.parked = null;
+    this.endRunning = null;
+    end?.();
+  }
+
+  /** Ends every watch: the session is gone from the cache. */
+  close(): void {
+    this.closed = true;
+    for (const p of this.order) {
+      p.watch?.cancel();
+      p.watch = null;
+    }
   }
 
   /**
@@ -264,8 +384,38 @@ export class FetchSessionCache {
   remove(session: FetchSession): boolean {
     if (this.sessions.get(session.id) !== session) return false;
     this.sessions.delete(session.id);
+    session.close();
     this.report();
     return true;
+  }
+
+  /** A full fetch naming a session closes it, if `principal` created it. */
+  closeNamed(id: number, principal: string): void {
+    const s = this.sessions.get(id);
+    if (s !== undefined && s.principal === principal) this.remove(s);
+  }
+
+  /**
+   * Claims session `id` for an incremental request of `epoch`, once the request before it has
+   * ended (a newer request wakes a parked older one): returns the session, which the caller
+   * must finish(), or the error code to answer.
+   */
+  async claim(id: number, epoch: number, principal: string, usesTopicIds: boolean): Promise<FetchSession | number> {
+    const session = this.sessions.get(id);
+    if (session === undefined || session.principal !== principal) return ErrorCode.FETCH_SESSION_ID_NOT_FOUND;
+    if (session.running !== null) {
+      session.queued++;
+      while (session.running !== null) {
+        session.parked?.wake();
+        await session.running;
+      }
+      session.queued--;
+      if (this.sessions.get(id) !== session) return ErrorCode.FETCH_SESSION_ID_NOT_FOUND;
+    }
+    if (session.epoch !== epoch) return ErrorCode.INVALID_FETCH_SESSION_EPOCH;
+    if (session.usesTopicIds !== usesTopicIds) return ErrorCode.FETCH_SESSION_TOPIC_ID_ERROR;
+    session.begin();
+    return session;
   }
 
   /** Marks the session used now. */
@@ -308,6 +458,7 @@ export class FetchSessionCache {
 
   private evict(s: FetchSession): boolean {
     this.sessions.delete(s.id);
+    s.close();
     this.metrics?.fetchSessionEvictions.inc();
     return true;
   }

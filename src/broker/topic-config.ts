@@ -14,8 +14,10 @@ export const ConfigTypeCode: Record<ConfigType, number> = {
 
 export interface TopicConfigDef {
   readonly name: string;
-  /** The broker-level property that supplies the default (Kafka's synonym), e.g. log.retention.ms. */
+  /** The broker-level property that supplies the default (Kafka's synonym), e.g. log.retention.ms; '' when Kafka has none. */
   readonly brokerName: string;
+  /** Kafka's default, for configs whose broker property Rivulet does not take as a setting. */
+  readonly default?: string;
   readonly type: ConfigType;
   readonly doc: string;
   /** Returns an error message when the value is not acceptable. */
@@ -26,6 +28,12 @@ const long = (min: number) => (v: string): string | null =>
   /^-?\d+$/.test(v.trim()) && Number(v) >= min ? null : `must be an integer >= ${min}`;
 const oneOf = (...allowed: string[]) => (v: string): string | null =>
   allowed.includes(v.trim()) ? null : `must be one of ${allowed.join(', ')}`;
+const intIn = (min: number, max: number) => (v: string): string | null =>
+  /^-?\d+$/.test(v.trim()) && Number(v) >= min && Number(v) <= max ? null : `must be an integer from ${min} to ${max}`;
+const bool = (v: string): string | null => (v.trim() === 'true' || v.trim() === 'false' ? null : 'must be true or false');
+/** Kafka's throttled-replica lists: `*` or partition:broker pairs (ignored: there is no replication to throttle). */
+const replicaList = (v: string): string | null =>
+  v.trim() === '' || v.trim() === '*' || v.split(',').every((x) => /^\s*\d+\s*:\s*\d+\s*$/.test(x)) ? null : 'must be * or a list of partition:broker pairs';
 const listOf = (...allowed: string[]) => (v: string): string | null =>
   v.split(',').every((x) => allowed.includes(x.trim())) ? null : `must be a list of ${allowed.join(', ')}`;
 
@@ -46,6 +54,27 @@ export const topicConfigDefs: readonly TopicConfigDef[] = [
   { name: 'delete.retention.ms', brokerName: 'log.cleaner.delete.retention.ms', type: 'long', doc: 'Accepted for compatibility (compaction).', validate: long(0) },
   { name: 'file.delete.delay.ms', brokerName: 'log.segment.delete.delay.ms', type: 'long', doc: 'Accepted for compatibility.', validate: long(0) },
   { name: 'unclean.leader.election.enable', brokerName: 'unclean.leader.election.enable', type: 'boolean', doc: 'Meaningless on one broker; accepted for compatibility.', validate: oneOf('true', 'false') },
+  // The rest of Kafka 4's topic configs: accepted at creation and reported with Kafka's
+  // defaults, so its tools and clients find every name they expect. Only
+  // message.timestamp.after.max.ms changes what this broker does; each other doc says why not.
+  { name: 'compression.gzip.level', brokerName: 'compression.gzip.level', default: '-1', type: 'int', doc: 'Accepted for compatibility; batches are stored as the producer compressed them.', validate: intIn(-1, 9) },
+  { name: 'compression.lz4.level', brokerName: 'compression.lz4.level', default: '9', type: 'int', doc: 'Accepted for compatibility; batches are stored as the producer compressed them.', validate: intIn(1, 17) },
+  { name: 'compression.zstd.level', brokerName: 'compression.zstd.level', default: '3', type: 'int', doc: 'Accepted for compatibility; batches are stored as the producer compressed them.', validate: intIn(-131072, 22) },
+  { name: 'errors.deadletterqueue.group.enable', brokerName: '', default: 'false', type: 'boolean', doc: 'Accepted for compatibility (share groups).', validate: bool },
+  { name: 'follower.replication.throttled.replicas', brokerName: '', default: '', type: 'list', doc: 'Accepted for compatibility; one broker has no followers to throttle.', validate: replicaList },
+  { name: 'leader.replication.throttled.replicas', brokerName: '', default: '', type: 'list', doc: 'Accepted for compatibility; one broker has no followers to throttle.', validate: replicaList },
+  { name: 'local.retention.bytes', brokerName: 'log.local.retention.bytes', default: '-2', type: 'long', doc: 'Tiered storage only; there is none here, so retention.bytes applies.', validate: long(-2) },
+  { name: 'local.retention.ms', brokerName: 'log.local.retention.ms', default: '-2', type: 'long', doc: 'Tiered storage only; there is none here, so retention.ms applies.', validate: long(-2) },
+  { name: 'max.decompressed.message.bytes', brokerName: 'max.decompressed.message.bytes', default: '2147483639', type: 'int', doc: 'Accepted for compatibility; the broker setting decompressed.batch.max.bytes bounds decompression.', validate: long(0) },
+  { name: 'message.timestamp.after.max.ms', brokerName: 'log.message.timestamp.after.max.ms', default: '3600000', type: 'long', doc: 'A CreateTime batch whose newest record is more than this ahead of the broker clock is refused (INVALID_TIMESTAMP).', validate: long(0) },
+  { name: 'message.timestamp.before.max.ms', brokerName: 'log.message.timestamp.before.max.ms', default: '9223372036854775807', type: 'long', doc: 'Accepted for compatibility; old record timestamps are not refused (that would need every record\'s timestamp read).', validate: long(0) },
+  { name: 'preallocate', brokerName: 'log.preallocate', default: 'false', type: 'boolean', doc: 'Accepted for compatibility; segment files grow as written.', validate: bool },
+  { name: 'remote.copy.lag.bytes', brokerName: 'log.remote.copy.lag.bytes', default: '-1', type: 'long', doc: 'Tiered storage only; there is none here.', validate: long(-1) },
+  { name: 'remote.copy.lag.ms', brokerName: 'log.remote.copy.lag.ms', default: '0', type: 'long', doc: 'Tiered storage only; there is none here.', validate: long(0) },
+  { name: 'remote.log.copy.disable', brokerName: '', default: 'false', type: 'boolean', doc: 'Tiered storage only; there is none here.', validate: bool },
+  { name: 'remote.log.delete.on.disable', brokerName: '', default: 'false', type: 'boolean', doc: 'Tiered storage only; there is none here.', validate: bool },
+  { name: 'remote.storage.enable', brokerName: '', default: 'false', type: 'boolean', doc: 'Tiered storage is not available on this broker: only false is accepted.', validate: (v) => (v.trim() === 'false' ? null : 'tiered storage is not available on this broker (as with remote.log.storage.system.enable=false on Kafka); leave it false') },
+  { name: 'segment.jitter.ms', brokerName: 'log.roll.jitter.ms', default: '0', type: 'long', doc: 'Accepted for compatibility; segments roll at segment.ms exactly.', validate: long(0) },
 ];
 
 export const topicConfigByName: ReadonlyMap<string, TopicConfigDef> = new Map(topicConfigDefs.map((d) => [d.name, d]));
@@ -64,7 +93,7 @@ export function validateTopicConfigs(configs: Record<string, string>): string | 
 /** The effective value of every topic config: the override, else the broker default. */
 export function effectiveTopicConfigs(brokerDefaults: Readonly<Record<string, string>>, overrides: Readonly<Record<string, string>>): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const d of topicConfigDefs) out[d.name] = overrides[d.name] ?? brokerDefaults[d.brokerName] ?? '';
+  for (const d of topicConfigDefs) out[d.name] = overrides[d.name] ?? brokerDefaults[d.brokerName] ?? d.default ?? '';
   return out;
 }
 

@@ -78,6 +78,8 @@ export class Topic {
   maxMessageBytes: number;
   /** message.timestamp.type=LogAppendTime is in effect. */
   logAppendTime: boolean;
+  /** message.timestamp.after.max.ms in effect: how far ahead of the broker clock a CreateTime record may be. */
+  timestampAfterMaxMs: number;
   deleted: boolean;
 
   constructor(name: string, id: string, overrides: Record<string, string>, brokerDefaults: Readonly<Record<string, string>>) {
@@ -87,6 +89,7 @@ export class Topic {
     this.overrides = overrides;
     this.maxMessageBytes = 0;
     this.logAppendTime = false;
+    this.timestampAfterMaxMs = 0;
     this.deleted = false;
     this.setOverrides(overrides, brokerDefaults);
   }
@@ -96,6 +99,7 @@ export class Topic {
     const effective = effectiveTopicConfigs(brokerDefaults, overrides);
     this.maxMessageBytes = Number(effective['max.message.bytes']);
     this.logAppendTime = effective['message.timestamp.type'] === 'LogAppendTime';
+    this.timestampAfterMaxMs = Number(effective['message.timestamp.after.max.ms']);
   }
 }
 
@@ -434,6 +438,15 @@ export class TopicRegistry {
       const logConfig = logConfigFrom(this.effectiveConfigs(topic), this.config.tailCacheBytes, visibleWhenFor(this.config.fsync));
       for (const p of topic.partitions) p.log.config = { ...logConfig };
     });
+  }
+
+  /** Re-reads the broker defaults into every topic and its logs, after a dynamic broker config changed them. */
+  brokerDefaultsChanged(): void {
+    for (const topic of this.byName.values()) {
+      topic.setOverrides(topic.overrides, this.config.topicDefaults);
+      const logConfig = logConfigFrom(this.effectiveConfigs(topic), this.config.tailCacheBytes, visibleWhenFor(this.config.fsync));
+      for (const p of topic.partitions) p.log.config = { ...logConfig };
+    }
   }
 
   /** A producer id never handed out before, even across restarts: the high mark is saved a block ahead. */

@@ -24,9 +24,9 @@ export interface Log {
    */
   readonly lastStableOffset: number;
   /**
-   * Called synchronously whenever highWatermark or lastStableOffset moves (parked fetches,
-   * and later the transaction coordinator): in the turn a write completed, or with
-   * visibleWhen 'durable' the turn an fsync completed.
+   * Called synchronously whenever highWatermark, lastStableOffset or logStartOffset moves
+   * (parked fetches and fetch sessions): in the turn a write completed, or with visibleWhen
+   * 'durable' the turn an fsync completed; and when retention or DeleteRecords raise the start.
    */
   readonly advanceListeners: Set<() => void>;
   /** Called with the seconds each fsync of the log's data took (the broker's metrics). */

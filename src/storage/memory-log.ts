@@ -136,7 +136,10 @@ export class MemoryLog implements Log {
   }
 
   async deleteRecordsBefore(offset: number): Promise<number> {
-    if (offset > this.logStartOffset) this.logStartOffset = Math.min(offset, this.highWatermark);
+    if (offset > this.logStartOffset) {
+      this.logStartOffset = Math.min(offset, this.highWatermark);
+      for (const l of this.advanceListeners) l();
+    }
     this.entries = this.entries.filter((e) => e.last >= this.logStartOffset);
     this.maxEntry = null;
     for (const e of this.entries) if (e.maxTs >= 0 && (this.maxEntry === null || e.maxTs > this.maxEntry.maxTs)) this.maxEntry = e;

@@ -123,7 +123,7 @@ class FsyncFailure extends Error {
 
 export class PartitionLog {
   readonly dir: string;
-  /** Called synchronously, in the turn a write completed, whenever highWatermark advances. */
+  /** Called synchronously when the high watermark or the log start moves (see Log.advanceListeners). */
   readonly advanceListeners: Set<() => void>;
   /** Called with the seconds each data fsync took (group commits and segment seals). */
   readonly fsyncListeners: Set<(seconds: number) => void>;
@@ -461,6 +461,7 @@ export class PartitionLog {
     if (offset < 0 || offset > this.hw) throw offsetOutOfRange(offset, this.startOffset, this.hw);
     if (offset <= this.startOffset) return this.startOffset;
     this.startOffset = offset;
+    this.notifyAdvance();
     const doomed: Segment[] = [];
     while (this.segments.length > 1) {
       const seg = this.segments[0]!;
@@ -489,7 +490,9 @@ export class PartitionLog {
       size -= seg.writtenSize;
     }
     if (doomed.length === 0) return;
-    this.startOffset = Math.max(this.startOffset, this.segments[0]!.baseOffset);
+    const start = this.startOffset;
+    this.startOffset = Math.max(start, this.segments[0]!.baseOffset);
+    if (this.startOffset !== start) this.notifyAdvance();
     await this.dropSegments(doomed);
   }
 

@@ -486,9 +486,13 @@ export class GroupCoordinator {
   commitCheck(groupId: string, generationId: number, memberId: string, groupInstanceId: string | null): number {
     const group = this.groups.get(groupId);
     if (generationId < 0) {
-      // A commit from outside any generation: allowed while nobody is a member.
+      // A commit from outside any generation (an admin tool): allowed while nobody is a
+      // member. Otherwise Kafka checks membership first: the admin's empty member id is
+      // UNKNOWN_MEMBER_ID (what the Java Admin reports as "group has active members").
       if (!group || group.members.size === 0) return ErrorCode.NONE;
-      return ErrorCode.ILLEGAL_GENERATION;
+      if (group.state === GroupState.CompletingRebalance) return ErrorCode.REBALANCE_IN_PROGRESS;
+      const checked = this.checkMember(group, memberId, groupInstanceId, generationId);
+      return typeof checked === 'number' ? checked : ErrorCode.ILLEGAL_GENERATION;
     }
     if (!group || group.state === GroupState.Dead) return ErrorCode.ILLEGAL_GENERATION;
     if (group.state === GroupState.CompletingRebalance) return ErrorCode.REBALANCE_IN_PROGRESS;

@@ -117,6 +117,11 @@ function checkPartition(ctx: RequestContext, topic: Topic, partition: Partition,
   if (s.largestBatch > maxBytes) {
     return fail(ErrorCode.MESSAGE_TOO_LARGE, `a batch is ${s.largestBatch} bytes, more than max.message.bytes ${maxBytes}`);
   }
+  // KIP-937, as Kafka 4: a CreateTime record too far ahead of the broker clock is refused. Each
+  // batch header's maxTimestamp is its newest record's, so no record needs reading.
+  if (!topic.logAppendTime && s.maxTimestamp > Date.now() + topic.timestampAfterMaxMs) {
+    return fail(ErrorCode.INVALID_TIMESTAMP, `a record's timestamp ${s.maxTimestamp} is more than message.timestamp.after.max.ms (${topic.timestampAfterMaxMs} ms) ahead of the broker clock; check the producer's clock, or raise the topic config`);
+  }
   if (s.transactional && s.producerId < 0) return fail(ErrorCode.INVALID_RECORD, 'a transactional batch must carry a producer id');
   return { topic, partition, records, summary: s, res, refused: false };
 }

@@ -84,10 +84,7 @@ async function handle(ctx: RequestContext, req: FetchRequest): Promise<FetchResp
   const cache = ctx.fetchSessions;
   const principal = ctx.session.principal;
   if (epoch === INITIAL_EPOCH || epoch === FINAL_EPOCH) {
-    if (sessionId !== INVALID_SESSION_ID) {
-      const old = cache.get(sessionId);
-      if (old !== undefined && old.principal === principal) cache.remove(old);
-    }
+    if (sessionId !== INVALID_SESSION_ID) cache.closeNamed(sessionId, principal);
     const items = requestPartitions(ctx, req, usesTopicIds);
     await fetchInto(ctx, req, items, null);
     const responses = topicResponses(items, usesTopicIds, null);
@@ -96,55 +93,36 @@ async function handle(ctx: RequestContext, req: FetchRequest): Promise<FetchResp
       const session = cache.maybeCreate(Date.now(), principal, usesTopicIds, items);
       if (session !== null) {
         id = session.id;
-        // What this answer tells the client is what the session's next answers compare with.
-        for (const it of session.order) {
-          it.mustRespond();
-          it.records = NO_RECORDS;
-          it.abortedTransactions = null;
-        }
+        session.markAnswered();
       }
     }
     return answer(ErrorCode.NONE, id, responses);
   }
 
-  const session = cache.get(sessionId);
-  if (session === undefined || session.principal !== principal) return answer(ErrorCode.FETCH_SESSION_ID_NOT_FOUND, INVALID_SESSION_ID, NO_TOPICS);
-  if (session.running !== null) {
-    session.queued++;
-    while (session.running !== null) {
-      session.parked?.wake();
-      await session.running;
-    }
-    session.queued--;
-    if (cache.get(sessionId) !== session) return answer(ErrorCode.FETCH_SESSION_ID_NOT_FOUND, INVALID_SESSION_ID, NO_TOPICS);
-  }
-  if (session.epoch !== epoch) return answer(ErrorCode.INVALID_FETCH_SESSION_EPOCH, INVALID_SESSION_ID, NO_TOPICS);
-  if (session.usesTopicIds !== usesTopicIds) return answer(ErrorCode.FETCH_SESSION_TOPIC_ID_ERROR, INVALID_SESSION_ID, NO_TOPICS);
-  updateSession(ctx, session, req);
-  if (session.size > ctx.config.requestMaxEntries) {
-    // One request cannot name more partitions than this; without the bound a client could
-    // grow a session request by request (unknown partitions included) without limit.
-    cache.remove(session);
-    return answer(ErrorCode.INVALID_REQUEST, INVALID_SESSION_ID, NO_TOPICS);
-  }
-  if (session.size === 0) {
-    cache.remove(session);
-    return answer(ErrorCode.NONE, INVALID_SESSION_ID, NO_TOPICS);
-  }
-  cache.touch(session, Date.now());
-  session.epoch = nextEpoch(session.epoch);
-  ctx.metrics.fetchIncremental.inc();
-  let finished!: () => void;
-  session.running = new Promise<void>((resolve) => (finished = resolve));
+  const claimed = await cache.claim(sessionId, epoch, principal, usesTopicIds);
+  if (typeof claimed === 'number') return answer(claimed, INVALID_SESSION_ID, NO_TOPICS);
+  const session = claimed;
   try {
+    updateSession(ctx, session, req);
+    if (session.size > ctx.config.requestMaxEntries) {
+      // One request cannot name more partitions than this; without the bound a client could
+      // grow a session request by request (unknown partitions included) without limit.
+      cache.remove(session);
+      return answer(ErrorCode.INVALID_REQUEST, INVALID_SESSION_ID, NO_TOPICS);
+    }
+    if (session.size === 0) {
+      cache.remove(session);
+      return answer(ErrorCode.NONE, INVALID_SESSION_ID, NO_TOPICS);
+    }
+    cache.touch(session, Date.now());
+    session.epoch = nextEpoch(session.epoch);
+    ctx.metrics.fetchIncremental.inc();
     await fetchInto(ctx, req, session.order, session);
     const responses = topicResponses(session.order, usesTopicIds, mustRespond);
     session.release();
     return answer(ErrorCode.NONE, session.id, responses);
   } finally {
-    session.running = null;
-    session.parked = null;
-    finished();
+    session.finish();
   }
 }
 
@@ -195,11 +173,18 @@ async function fetchInto(ctx: RequestContext, req: FetchRequest, items: readonly
   const deadline = Date.now() + Math.max(0, req.maxWaitMs);
   const minBytes = Math.max(1, req.minBytes);
   const maxBytes = Math.min(req.maxBytes ?? 0x7fffffff, ctx.config.fetchMaxBytes);
+  const end = (partition: Partition): number => visibleEnd(partition, readCommitted);
   for (;;) {
-    const { bytes, errors } = await readAll(ctx.topics, items, maxBytes, readCommitted, usesTopicIds);
+    // A session reads its dirty partitions only. A partition that returned records stays dirty
+    // (its end is past the request's position), so each round still reads every partition
+    // holding records from scratch, and the others hold none.
+    const wakes = session?.wakes ?? 0;
+    const toRead = session !== null ? session.takeDirty() : items;
+    const { bytes, errors } = await readAll(ctx.topics, toRead, maxBytes, readCommitted, usesTopicIds);
+    if (session !== null) for (const it of toRead) session.afterRead(it, end);
     const remaining = deadline - Date.now();
     if (bytes >= minBytes || errors || items.length === 0 || remaining <= 0 || ctx.session.closed || ctx.cluster.closing || (session !== null && session.queued > 0)) break;
-    if (items.some((it) => it.partition !== null && (visibleEnd(it.partition, readCommitted) !== it.seenEnd || it.partition.topic.deleted))) continue;
+    if (session !== null ? session.wakes !== wakes : items.some((it) => it.partition !== null && (end(it.partition) !== it.seenEnd || it.partition.topic.deleted))) continue;
     await waitForAppend(ctx, items, remaining, session);
   }
   for (const it of items) {
@@ -365,9 +350,10 @@ class ParkedFetch implements Waiter {
 function waitForAppend(ctx: RequestContext, items: readonly FetchPartition[], ms: number, session: FetchSession | null): Promise<void> {
   return new Promise((resolve) => {
     const parked = new ParkedFetch(ctx, ms, resolve);
-    for (const it of items) it.partition?.waiters.add(parked);
-    ctx.session.closeWaiters.add(parked);
+    // A session's partitions wake it through their standing watches.
     if (session !== null) session.parked = parked;
+    else for (const it of items) it.partition?.waiters.add(parked);
+    ctx.session.closeWaiters.add(parked);
   });
 }
 

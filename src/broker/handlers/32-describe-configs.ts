@@ -1,17 +1,21 @@
 // DescribeConfigs (key 32), v1-4 (v0 is gone from Kafka 4's definitions). Topics: every topic config with its effective value and
 // where it comes from (the topic's override, else the broker default), with synonyms (v1+)
-// and types and docs (v3+). Brokers: the broker's settings, read-only (they are set at
-// start). Broker loggers: none.
+// and types and docs (v3+). Brokers: the broker's settings; the dynamic ones (../dynamic-config.ts)
+// say which layer their value comes from, the rest are read-only (set at start); BROKER ""
+// lists the cluster-wide dynamic defaults that are set. Groups: every group config with the
+// group's value (../groups/group-config.ts). Broker loggers: none.
 
 import type { HandlerEntry, RequestContext } from './handler.js';
 import type { DescribeConfigsRequest, DescribeConfigsResponse, DescribeConfigsResponseDescribeConfigsResourceResult } from '../../protocol/generated/index.js';
 import { ErrorCode } from '../../protocol/errors.js';
-import { topicConfigDefs, effectiveTopicConfigs, ConfigTypeCode, type ConfigType } from '../topic-config.js';
+import { topicConfigDefs, effectiveTopicConfigs, ConfigTypeCode, type ConfigType, type TopicConfigDef } from '../topic-config.js';
 import { defaultTopicDefaults } from '../config.js';
 import type { BrokerServices } from './handler.js';
+import { dynamicKeys, REPLICATION_THROTTLES } from '../dynamic-config.js';
+import { groupConfigDefs } from '../groups/group-config.js';
 import { describeConfigsServer } from '../../protocol/generated/describe-configs.js';
 
-export const ResourceType = { TOPIC: 2, BROKER: 4, BROKER_LOGGER: 8 } as const;
+export const ResourceType = { TOPIC: 2, BROKER: 4, BROKER_LOGGER: 8, GROUP: 32 } as const;
 
 /** DescribeConfigsResponse ConfigSource codes. */
 export const ConfigSource = {
@@ -22,6 +26,8 @@ export const ConfigSource = {
   STATIC_BROKER_CONFIG: 4,
   DEFAULT_CONFIG: 5,
   DYNAMIC_BROKER_LOGGER_CONFIG: 6,
+  CLIENT_METRICS_CONFIG: 7,
+  GROUP_CONFIG: 8,
 } as const;
 
 type Entry = DescribeConfigsResponseDescribeConfigsResourceResult;
@@ -30,32 +36,48 @@ function brokerDefaultSource(key: string, value: string): number {
   return defaultTopicDefaults[key] === value ? ConfigSource.DEFAULT_CONFIG : ConfigSource.STATIC_BROKER_CONFIG;
 }
 
+type Synonym = { name: string; value: string | null; source: number };
+
+/**
+ * A topic config's synonyms as Kafka lists them, most specific first: the topic's override,
+ * the broker property's dynamic values (this broker, the cluster default), its value set at
+ * start, then its default. The first one is where the effective value comes from.
+ */
+function topicSynonyms(ctx: BrokerServices, d: TopicConfigDef, overrides: Record<string, string>): Synonym[] {
+  const syn: Synonym[] = [];
+  if (d.name in overrides) syn.push({ name: d.name, value: overrides[d.name]!, source: ConfigSource.TOPIC_CONFIG });
+  if (d.brokerName === '') return syn;
+  const dynamic = ctx.brokerConfigs.layers(d.brokerName);
+  if (dynamic !== null) return [...syn, ...dynamic];
+  const brokerValue = ctx.config.topicDefaults[d.brokerName];
+  const defaultValue = defaultTopicDefaults[d.brokerName] ?? d.default ?? null;
+  if (brokerValue !== undefined && brokerDefaultSource(d.brokerName, brokerValue) === ConfigSource.STATIC_BROKER_CONFIG) {
+    syn.push({ name: d.brokerName, value: brokerValue, source: ConfigSource.STATIC_BROKER_CONFIG });
+  }
+  if (defaultValue !== null) syn.push({ name: d.brokerName, value: defaultValue, source: ConfigSource.DEFAULT_CONFIG });
+  return syn;
+}
+
 function topicEntries(ctx: BrokerServices, overrides: Record<string, string>, synonyms: boolean, docs: boolean): Entry[] {
   const effective = effectiveTopicConfigs(ctx.config.topicDefaults, overrides);
   return topicConfigDefs.map((d) => {
-    const brokerValue = ctx.config.topicDefaults[d.brokerName] ?? '';
-    const brokerSource = brokerDefaultSource(d.brokerName, brokerValue);
-    const overridden = d.name in overrides;
-    const syn = [];
-    if (synonyms) {
-      if (overridden) syn.push({ name: d.name, value: overrides[d.name]!, source: ConfigSource.TOPIC_CONFIG });
-      syn.push({ name: d.brokerName, value: brokerValue, source: brokerSource });
-    }
+    const syn = topicSynonyms(ctx, d, overrides);
+    const source = syn[0]?.source ?? ConfigSource.DEFAULT_CONFIG;
     return {
       name: d.name,
       value: effective[d.name] ?? null,
       readOnly: false,
-      isDefault: !overridden,
-      configSource: overridden ? ConfigSource.TOPIC_CONFIG : ConfigSource.DEFAULT_CONFIG,
+      isDefault: source === ConfigSource.DEFAULT_CONFIG,
+      configSource: source,
       isSensitive: false,
-      synonyms: syn,
+      synonyms: synonyms ? syn : [],
       configType: ConfigTypeCode[d.type],
       documentation: docs ? d.doc : null,
     };
   });
 }
 
-function brokerEntries(ctx: BrokerServices, docs: boolean): Entry[] {
+function brokerEntries(ctx: BrokerServices, synonyms: boolean, docs: boolean): Entry[] {
   const c = ctx.config;
   const adv = ctx.cluster.advertisedAddress();
   const rows: [string, string, ConfigType, string][] = [
@@ -81,17 +103,48 @@ function brokerEntries(ctx: BrokerServices, docs: boolean): Entry[] {
     const def = topicConfigDefs.find((d) => d.brokerName === k);
     rows.push([k, v, def?.type ?? 'string', def?.doc ?? '']);
   }
-  return rows.map(([name, value, type, doc]) => ({
-    name,
-    value,
-    readOnly: true,
-    isDefault: false,
-    configSource: ConfigSource.STATIC_BROKER_CONFIG,
-    isSensitive: false,
-    synonyms: [],
-    configType: ConfigTypeCode[type],
-    documentation: docs ? doc : null,
+  for (const name of REPLICATION_THROTTLES) rows.push([name, '', 'long', 'Replication throttle: one broker has no replication to throttle; never set']);
+  return rows.map(([name, value, type, doc]) => {
+    // Dynamic configs say where their value comes from; the rest were set at start.
+    const layers = ctx.brokerConfigs.layers(name);
+    const throttle = REPLICATION_THROTTLES.has(name);
+    const source = layers?.[0]?.source ?? (throttle ? ConfigSource.DEFAULT_CONFIG : ConfigSource.STATIC_BROKER_CONFIG);
+    return {
+      name,
+      value: throttle ? null : value,
+      readOnly: layers === null && !throttle,
+      isDefault: source === ConfigSource.DEFAULT_CONFIG,
+      configSource: source,
+      isSensitive: false,
+      synonyms: synonyms ? (layers ?? []) : [],
+      configType: ConfigTypeCode[type],
+      documentation: docs ? doc : null,
+    };
+  });
+}
+
+/** The cluster-wide dynamic defaults (BROKER ""), as Kafka lists that resource: only what is set. */
+function clusterDefaultEntries(ctx: BrokerServices, synonyms: boolean, docs: boolean): Entry[] {
+  return Object.entries(ctx.brokerConfigs.overrides('default')).map(([name, value]) => ({
+    name, value, readOnly: false, isDefault: false, configSource: ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG, isSensitive: false,
+    synonyms: synonyms ? [{ name, value, source: ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG }] : [],
+    configType: ConfigTypeCode[dynamicKeys.get(name)?.type ?? 'string'], documentation: docs ? 'Cluster-wide dynamic default' : null,
   }));
+}
+
+/** Every group config with the group's value: its own, else the default. */
+function groupEntries(ctx: BrokerServices, group: string, synonyms: boolean, docs: boolean): Entry[] {
+  const overrides = ctx.groupConfigs.overrides(group);
+  return groupConfigDefs.map((d) => {
+    const syn: Synonym[] = [];
+    if (d.name in overrides) syn.push({ name: d.name, value: overrides[d.name]!, source: ConfigSource.GROUP_CONFIG });
+    if (d.brokerName !== '') syn.push({ name: d.brokerName, value: d.default, source: ConfigSource.DEFAULT_CONFIG });
+    const source = syn[0]?.source ?? ConfigSource.DEFAULT_CONFIG;
+    return {
+      name: d.name, value: overrides[d.name] ?? d.default, readOnly: false, isDefault: source === ConfigSource.DEFAULT_CONFIG, configSource: source,
+      isSensitive: false, synonyms: synonyms ? syn : [], configType: ConfigTypeCode[d.type], documentation: docs ? d.doc : null,
+    };
+  });
 }
 
 function handle(ctx: RequestContext, req: DescribeConfigsRequest): DescribeConfigsResponse {
@@ -114,7 +167,9 @@ function handle(ctx: RequestContext, req: DescribeConfigsRequest): DescribeConfi
         result.errorMessage = `This is broker ${ctx.cluster.nodeId}, not ${r.resourceName}`;
         return result;
       }
-      entries = brokerEntries(ctx, docs);
+      entries = r.resourceName === '' ? clusterDefaultEntries(ctx, synonyms, docs) : brokerEntries(ctx, synonyms, docs);
+    } else if (r.resourceType === ResourceType.GROUP) {
+      entries = groupEntries(ctx, r.resourceName, synonyms, docs);
     } else if (r.resourceType === ResourceType.BROKER_LOGGER) {
       entries = [];
     } else {

@@ -13,6 +13,9 @@ import type { ConsumerGroupCoordinator } from '../groups/consumer-group.js';
 import type { Session } from '../session.js';
 import type { TransactionCoordinator } from '../txn/coordinator.js';
 import type { FetchSessionCache } from '../fetch-sessions.js';
+import type { FeatureTable } from '../features.js';
+import type { DynamicBrokerConfigs } from '../dynamic-config.js';
+import type { GroupConfigStore } from '../groups/group-config.js';
 
 /** The broker as a member of its cluster: identity, address, lifecycle. */
 export interface ClusterView {
@@ -24,8 +27,10 @@ export interface ClusterView {
   readonly closing: boolean;
   /** Where clients should connect, as Metadata, FindCoordinator and DescribeCluster report it. */
   advertisedAddress(): { host: string; port: number };
-  /** The ApiVersions answer, built once from the dispatch table. */
+  /** The ApiVersions answer, built from the dispatch table and the features (again when they change). */
   apiVersionsResponse(errorCode: number): ApiVersionsResponse;
+  /** Feature levels supported and finalized (ApiVersions, UpdateFeatures). */
+  readonly features: FeatureTable;
 }
 
 /** The services handlers use; one object for the broker's lifetime. */
@@ -41,6 +46,10 @@ export interface BrokerServices {
   readonly cluster: ClusterView;
   /** Fetch sessions (KIP-227), shared by every connection. */
   readonly fetchSessions: FetchSessionCache;
+  /** Broker settings changed at runtime (AlterConfigs on BROKER). */
+  readonly brokerConfigs: DynamicBrokerConfigs;
+  /** Per-group configs (resource type GROUP), which the group coordinators read. */
+  readonly groupConfigs: GroupConfigStore;
 }
 
 /** One request's view: its header and session, and the broker's services. */
@@ -58,6 +67,8 @@ export class RequestContext implements BrokerServices {
   readonly txns: TransactionCoordinator;
   readonly cluster: ClusterView;
   readonly fetchSessions: FetchSessionCache;
+  readonly brokerConfigs: DynamicBrokerConfigs;
+  readonly groupConfigs: GroupConfigStore;
   /** Milliseconds the handler spent parked waiting for data (Fetch), kept out of its "handler" stage. */
   parkedMs = 0;
 
@@ -74,6 +85,8 @@ export class RequestContext implements BrokerServices {
     this.txns = services.txns;
     this.cluster = services.cluster;
     this.fetchSessions = services.fetchSessions;
+    this.brokerConfigs = services.brokerConfigs;
+    this.groupConfigs = services.groupConfigs;
   }
 }
 

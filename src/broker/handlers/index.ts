@@ -36,6 +36,15 @@ import { describeCluster } from './60-describe-cluster.js';
 import { describeProducers } from './61-describe-producers.js';
 import { describeTransactions } from './65-describe-transactions.js';
 import { listTransactions } from './66-list-transactions.js';
+import { describeLogDirs } from './35-describe-log-dirs.js';
+import { describeTopicPartitions } from './75-describe-topic-partitions.js';
+import { updateFeatures } from './57-update-features.js';
+import { describeQuorum } from './55-describe-quorum.js';
+import { electLeaders } from './43-elect-leaders.js';
+import { alterPartitionReassignments } from './45-alter-partition-reassignments.js';
+import { listPartitionReassignments } from './46-list-partition-reassignments.js';
+import { alterReplicaLogDirs } from './34-alter-replica-log-dirs.js';
+import { listConfigResources } from './74-list-config-resources.js';
 import { consumerGroupHeartbeat } from './68-consumer-group-heartbeat.js';
 import { consumerGroupDescribe } from './69-consumer-group-describe.js';
 
@@ -43,7 +52,9 @@ const entries: HandlerEntry[] = [
   produce, fetch, listOffsets, metadata, offsetCommit, offsetFetch, findCoordinator, joinGroup, heartbeat, leaveGroup,
   syncGroup, describeGroups, listGroups, saslHandshake, deleteGroups, offsetDelete, apiVersions, createTopics, deleteTopics, deleteRecords, initProducerId,
   offsetForLeaderEpoch, addPartitionsToTxn, addOffsetsToTxn, endTxn, txnOffsetCommit, describeConfigs, alterConfigs, createPartitions, incrementalAlterConfigs, describeCluster,
-  writeTxnMarkers, describeProducers, describeTransactions, listTransactions, consumerGroupHeartbeat, consumerGroupDescribe,
+  writeTxnMarkers, describeProducers, describeTransactions, listTransactions,
+  describeLogDirs, describeTopicPartitions, updateFeatures, describeQuorum, electLeaders, alterPartitionReassignments,
+  listPartitionReassignments, alterReplicaLogDirs, listConfigResources, consumerGroupHeartbeat, consumerGroupDescribe,
 ];
 
 export const handlerTable: readonly (HandlerEntry | undefined)[] = (() => {

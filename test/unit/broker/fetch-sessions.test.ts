@@ -201,4 +201,68 @@ describe('the Fetch handler\'s session contexts', () => {
     assert.deepEqual(s.order.map((x) => x.index), [1, 2, 0]);
     assert.ok(s.order.every((x) => x.records.length === 0), 'the session keeps no records between fetches');
   });
+
+  // Fetches of a topic of its own, from chosen positions and with a chosen per-partition limit.
+  const topicOf = async (name: string, partitions: number): Promise<string> =>
+    (await c.request(ApiKey.CreateTopics, 7, createTopicsBody(name, partitions))).topics[0].topicId;
+  const fetchAt = (id: string, sessionId: number, sessionEpoch: number, at: Array<[number, number]>, o: { maxWaitMs?: number; partitionMaxBytes?: number } = {}): Promise<any> =>
+    c.request(ApiKey.Fetch, 17, {
+      replicaId: -1, maxWaitMs: o.maxWaitMs ?? 0, minBytes: 1, maxBytes: 1 << 20, isolationLevel: 0, sessionId, sessionEpoch,
+      topics: at.length === 0 ? [] : [{ topicId: id, partitions: at.map(([partition, fetchOffset]) => ({ partition, currentLeaderEpoch: -1, fetchOffset, lastFetchedEpoch: -1, logStartOffset: -1, partitionMaxBytes: o.partitionMaxBytes ?? 1 << 20 })) }],
+      forgottenTopicsData: [], rackId: '',
+    });
+  const answered = (res: any): number[] => res.responses.flatMap((t: any) => t.partitions.map((x: any) => x.partitionIndex));
+  const write = async (topic: string, partition: number, value = 'v'): Promise<void> => {
+    const p = await c.request(ApiKey.Produce, 9, produceBody(topic, [[partition, buildBatch([{ key: null, value: Buffer.from(value) }])]]));
+    assert.equal(p.responses[0].partitionResponses[0].errorCode, ErrorCode.NONE);
+  };
+
+  test('a parked incremental fetch registers on no partition: each partition of the session keeps one standing watch', async () => {
+    const id = await topicOf('watch', 3);
+    const full = await fetchAt(id, 0, 0, [[0, 0], [1, 0], [2, 0]]);
+    const s = b.broker.fetchSessions.get(full.sessionId)!;
+    const partitions = b.broker.topics.byName.get('watch')!.partitions;
+    for (let i = 0; i < 20; i++) {
+      const parked = fetchAt(id, s.id, s.epoch, i === 0 ? [] : [[0, i]], { maxWaitMs: 30_000 });
+      while (b.broker.metrics.fetchParked === 0) await new Promise((r) => setImmediate(r));
+      await write('watch', 0, `v${i}`);
+      const res = await parked;
+      assert.deepEqual(answered(res), [0], `round ${i}: the written partition only`);
+    }
+    // One parked fetch per round would have left 20 registrations on each quiet partition.
+    assert.ok(partitions[1]!.waiters.length <= 1, `partition 1 holds ${partitions[1]!.waiters.length} waiters`);
+    assert.ok(partitions[2]!.waiters.length <= 1, `partition 2 holds ${partitions[2]!.waiters.length} waiters`);
+    b.broker.fetchSessions.remove(s);
+    await write('watch', 1);
+    assert.equal(partitions[1]!.waiters.length, 0, 'a closed session\'s watch is dropped at the next wake-up');
+  });
+
+  test('a log start raised by DeleteRecords is answered by the next incremental fetch', async () => {
+    const id = await topicOf('lstart', 2);
+    await write('lstart', 1, 'a');
+    await write('lstart', 1, 'b');
+    const full = await fetchAt(id, 0, 0, [[0, 0], [1, 2]]);
+    const s = b.broker.fetchSessions.get(full.sessionId)!;
+    assert.deepEqual(answered(await fetchAt(id, s.id, 1, [])), [], 'nothing new yet');
+    const del = await c.request(ApiKey.DeleteRecords, 2, { topics: [{ name: 'lstart', partitions: [{ partitionIndex: 1, offset: 1 }] }], timeoutMs: 5000 });
+    assert.equal(del.topics[0].partitions[0].errorCode, ErrorCode.NONE);
+    const res = await fetchAt(id, s.id, 2, []);
+    assert.deepEqual(answered(res), [1]);
+    assert.equal(res.responses[0].partitions[0].logStartOffset, 1);
+  });
+
+  test('a partition left with more than its byte limit is served again though the request does not name it', async () => {
+    const id = await topicOf('backlog', 1);
+    for (const v of ['a', 'b', 'c']) await write('backlog', 0, v);
+    // A limit of one byte: each answer carries the first batch only (KIP-74).
+    const full = await fetchAt(id, 0, 0, [[0, 0]], { partitionMaxBytes: 1 });
+    assert.equal(full.responses[0].partitions[0].highWatermark, 3);
+    const s = b.broker.fetchSessions.get(full.sessionId)!;
+    // The client has not moved (it did not consume yet): the partition is not in the requests.
+    for (const epoch of [1, 2, 3]) {
+      const res = await fetchAt(id, s.id, epoch, []);
+      assert.deepEqual(answered(res), [0], `epoch ${epoch}: the unread batches are answered again`);
+      assert.ok(res.responses[0].partitions[0].records.length > 0);
+    }
+  });
 });
