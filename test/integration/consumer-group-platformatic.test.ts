@@ -4,7 +4,8 @@
 // member epoch, and when a member leaves the other takes its partitions. The classic group APIs
 // treat the live consumer group as Kafka does: ListGroups types it, DescribeGroups answers Dead,
 // JoinGroup is refused, OffsetDelete keeps subscribed topics, DeleteGroups keeps a non-empty group.
-// Then bad ConsumerGroupHeartbeat requests on the wire: each gets its error code and message.
+// Then bad ConsumerGroupHeartbeat requests on the wire: each gets its error code and message; a
+// group's own heartbeat interval config wins over the broker's.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -167,6 +168,11 @@ test('ConsumerGroupHeartbeat and ConsumerGroupDescribe on the wire: bad requests
     const left = await hb(1, { memberEpoch: -1, rebalanceTimeoutMs: -1, subscribedTopicNames: null, topicPartitions: null });
     assert.equal(left.errorCode, 0);
     assert.equal(left.memberEpoch, -1);
+    // A group's own config (IncrementalAlterConfigs on resource type GROUP) wins over the broker's 300 ms.
+    const set = await c.request(44, 1, { resources: [{ resourceType: 32, resourceName: 'wire-848-cfg', configs: [{ name: 'consumer.heartbeat.interval.ms', configOperation: 0, value: '6000' }] }], validateOnly: false });
+    assert.equal(set.responses[0].errorCode, 0, set.responses[0].errorMessage);
+    assert.equal((await hb(1, { groupId: 'wire-848-cfg' })).heartbeatIntervalMs, 6000);
+    assert.equal((await hb(1, { groupId: 'wire-848-default' })).heartbeatIntervalMs, 300);
     const meta = await c.request(3, 12, { topics: null, allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false });
     assert.ok(meta.brokers.length === 1, 'still serving');
   } finally {
