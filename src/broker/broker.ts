@@ -14,6 +14,7 @@ import { handlerTable } from './handlers/index.js';
 import type { OpenLog } from '../storage/log.js';
 import { GroupCoordinator } from './groups/coordinator.js';
 import { OffsetStore } from './groups/offset-store.js';
+import { ConsumerGroupCoordinator } from './groups/consumer-group.js';
 import { TransactionCoordinator } from './txn/coordinator.js';
 import { FetchSessionCache } from './fetch-sessions.js';
 import { ShareCoordinator } from './groups/share-group.js';
@@ -31,6 +32,9 @@ import type { ApiVersionsResponse } from '../protocol/generated/api-versions.js'
 /** The internal logs of committed offsets and of transaction state, in the data directory. */
 const OFFSETS_LOG_DIR = '__consumer_offsets-0';
 const TXN_LOG_DIR = '__transaction_state-0';
+/** The internal log of consumer-protocol (KIP-848) group state. */
+const CONSUMER_GROUPS_LOG_DIR = '__consumer_group_state-0';
+/** The internal log of share-group state (KIP-932). */
 const SHARE_LOG_DIR = '__share_group_state-0';
 /** Settings of the internal logs: small segments, kept until their store compacts them. */
 const INTERNAL_LOG_CONFIG = {
@@ -57,6 +61,8 @@ export class Broker implements ConnectionHost, ClusterView {
   readonly handlers: readonly (HandlerEntry | undefined)[];
   /** Set once start() has replayed the committed offsets. */
   groups!: GroupCoordinator;
+  /** Set once start() has replayed the consumer groups' state. */
+  consumerGroups!: ConsumerGroupCoordinator;
   /** Set once start() has replayed the transaction state. */
   txns!: TransactionCoordinator;
   /** Set once start() has replayed the share-group state. */
@@ -140,7 +146,7 @@ export class Broker implements ConnectionHost, ClusterView {
     await this.startGroups();
     await this.startTransactions();
     await this.startShareGroups();
-    this.services = { config: this.config, logger: this.logger, metrics: this.metrics, topics: this.topics, groups: this.groups, txns: this.txns, cluster: this, fetchSessions: this.fetchSessions, brokerConfigs: this.brokerConfigs, groupConfigs: this.groupConfigs, shares: this.shares };
+    this.services = { config: this.config, logger: this.logger, metrics: this.metrics, topics: this.topics, groups: this.groups, consumerGroups: this.consumerGroups, txns: this.txns, cluster: this, fetchSessions: this.fetchSessions, brokerConfigs: this.brokerConfigs, groupConfigs: this.groupConfigs, shares: this.shares };
     this.server = createServer({ noDelay: true }, (s) => this.accept(s));
     await new Promise<void>((resolve, reject) => {
       this.server!.once('error', reject);
@@ -186,6 +192,48 @@ export class Broker implements ConnectionHost, ClusterView {
       this.logger,
     );
     this.groups.startExpiry(c.offsetsRetentionCheckIntervalMs);
+    const classic = this.groups;
+    const topics = this.topics;
+    const cgLog = await this.openLog(join(c.dataDir, CONSUMER_GROUPS_LOG_DIR), { ...INTERNAL_LOG_CONFIG, visibleWhen: visibleWhenFor(c.fsync) });
+    this.consumerGroups = new ConsumerGroupCoordinator(
+      cgLog,
+      { compactAfterBytes: 4 * 1024 * 1024, fsync: c.fsync !== FsyncPolicy.never },
+      {
+        // A group's own configs (resource type GROUP) win over the broker's group.consumer.* settings.
+        settingsFor: (id) => {
+          const own = this.groupConfigs.overrides(id);
+          const session = own['consumer.session.timeout.ms'];
+          const heartbeat = own['consumer.heartbeat.interval.ms'];
+          return {
+            sessionTimeoutMs: session === undefined ? c.groupConsumerSessionTimeoutMs : Number(session),
+            heartbeatIntervalMs: heartbeat === undefined ? c.groupConsumerHeartbeatIntervalMs : Number(heartbeat),
+          };
+        },
+        maxSize: c.groupMaxSize,
+      },
+      {
+        topics: () => [...topics.byName.values()].map((t) => ({ name: t.name, id: t.id, partitions: t.partitions.length })),
+        byName: (name) => {
+          const t = topics.byName.get(name);
+          return t === undefined ? undefined : { id: t.id, partitions: t.partitions.length };
+        },
+        byId: (id) => {
+          const t = topics.byId.get(id);
+          return t === undefined ? undefined : { name: t.name, partitions: t.partitions.length };
+        },
+      },
+      {
+        classicMembers: (id) => {
+          const g = classic.groups.get(id);
+          return g === undefined ? -1 : g.members.size + g.pendingMembers.size;
+        },
+        dropEmptyClassic: (id) => classic.dropEmpty(id),
+      },
+      this.logger,
+    );
+    await this.consumerGroups.load();
+    classic.hasMembersElsewhere = (id) => this.consumerGroups.hasMembers(id);
+    topics.changeListeners.add(() => this.consumerGroups.topicsChanged());
   }
 
   /** Opens the share-group state (SPSO and in-flight ranges of every share partition). */
@@ -196,7 +244,7 @@ export class Broker implements ConnectionHost, ClusterView {
     await store.load();
     const groups = this.groups;
     const groupConfigs = this.groupConfigs;
-    this.shares = new ShareCoordinator(c, this.topics, store, this.logger, (id) => groups.groupOrOffsetsOnly(id) !== undefined, (id) => groupConfigs.overrides(id));
+    this.shares = new ShareCoordinator(c, this.topics, store, this.logger, (id) => groups.groupOrOffsetsOnly(id) !== undefined || this.consumerGroups.groups.has(id), (id) => groupConfigs.overrides(id));
     this.shares.restore();
   }
 
@@ -406,6 +454,11 @@ export class Broker implements ConnectionHost, ClusterView {
       await closed;
       this.groups?.close();
       this.shares?.close();
+      try {
+        await this.consumerGroups?.close();
+      } catch (e) {
+        this.logger.warn('consumer-group state log not closed cleanly; the next start recovers it', { error: e });
+      }
       try {
         await this.txns?.close();
       } catch (e) {

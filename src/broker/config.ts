@@ -67,6 +67,10 @@ export interface BrokerConfig {
   groupMaxSessionTimeoutMs: number;
   /** group.max.size; 0 means no limit. */
   groupMaxSize: number;
+  /** group.consumer.session.timeout.ms: a consumer-protocol member with no heartbeat for this long is removed. */
+  groupConsumerSessionTimeoutMs: number;
+  /** group.consumer.heartbeat.interval.ms: how often consumer-protocol members are told to heartbeat. */
+  groupConsumerHeartbeatIntervalMs: number;
   offsetsRetentionMinutes: number;
   offsetsRetentionCheckIntervalMs: number;
   transactionMaxTimeoutMs: number;
@@ -153,6 +157,8 @@ export function defaultBrokerConfig(): BrokerConfig {
     groupMinSessionTimeoutMs: 6000,
     groupMaxSessionTimeoutMs: 1_800_000,
     groupMaxSize: 0,
+    groupConsumerSessionTimeoutMs: 45_000,
+    groupConsumerHeartbeatIntervalMs: 5_000,
     offsetsRetentionMinutes: 10080,
     offsetsRetentionCheckIntervalMs: 600_000,
     transactionMaxTimeoutMs: 900_000,

@@ -35,8 +35,8 @@ export const featureDefs: readonly FeatureDef[] = [
   // Only what the broker announces: the coordinator serves both transaction protocols, and
   // clients pick theirs from this level, so it may change at any time.
   { name: 'transaction.version', min: 0, max: 2, initial: (c) => c.transactionVersion },
-  // The KIP-848 consumer group protocol (ConsumerGroupHeartbeat) is not served yet.
-  { name: 'group.version', min: 0, max: 0, initial: () => 0 },
+  // Level 1: the KIP-848 consumer group protocol (ConsumerGroupHeartbeat), as Kafka 4 finalizes it.
+  { name: 'group.version', min: 0, max: 1, initial: () => 1 },
   // Share groups (KIP-932, groups/share-group.ts) are served, always: level 1, as Kafka 4.1+
   // announces them. The broker does not turn them off, so the level cannot be lowered.
   { name: 'share.version', min: 1, max: 1, initial: () => 1, fixed: 'share groups (KIP-932) are always served by this broker: share.version is 1 and cannot change' },

@@ -93,6 +93,8 @@ export const brokerKeys: Readonly<Record<string, { apply: Apply; help: string }>
     help: 'where a share group starts on a partition it has never read: latest (default) or earliest',
   },
   'group.max.size': { apply: (c, v, k) => void (c.groupMaxSize = int(0)(v, k)), help: 'most members in one group; 0 for no limit (default 0)' },
+  'group.consumer.session.timeout.ms': { apply: (c, v, k) => void (c.groupConsumerSessionTimeoutMs = int(1, 2_147_483_647)(v, k)), help: 'a member of a consumer-protocol group (KIP-848) with no heartbeat for this long is removed and its partitions reassigned (default 45000)' },
+  'group.consumer.heartbeat.interval.ms': { apply: (c, v, k) => void (c.groupConsumerHeartbeatIntervalMs = int(1, 2_147_483_647)(v, k)), help: 'how often members of a consumer-protocol group (KIP-848) are told to heartbeat (default 5000)' },
   'offsets.retention.minutes': { apply: (c, v, k) => void (c.offsetsRetentionMinutes = int(1)(v, k)), help: 'how long an empty group keeps its committed offsets (default 10080, 7 days)' },
   'transaction.max.timeout.ms': { apply: (c, v, k) => void (c.transactionMaxTimeoutMs = int(1)(v, k)), help: 'largest transaction.timeout.ms a producer may ask for; InitProducerId answers INVALID_TRANSACTION_TIMEOUT past it (default 900000)' },
   'transactional.id.expiration.ms': { apply: (c, v, k) => void (c.transactionalIdExpirationMs = int(1)(v, k)), help: 'a transactional id with no transaction open for this long is forgotten (default 604800000)' },

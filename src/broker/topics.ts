@@ -15,7 +15,7 @@ const LEGAL_NAME = /^[a-zA-Z0-9._-]+$/;
 const MAX_NAME_LENGTH = 249;
 const PRODUCER_ID_BLOCK = 1000;
 /** Internal logs live beside the topics in the data directory under these names. */
-const RESERVED_NAMES = new Set(['__consumer_offsets', '__transaction_state', '__share_group_state']);
+const RESERVED_NAMES = new Set(['__consumer_offsets', '__transaction_state', '__consumer_group_state', '__share_group_state']);
 /** A partition directory's name: `<topic>-<index>`, the index without leading zeros. */
 const PARTITION_DIR = /^(.+)-(0|[1-9][0-9]*)$/;
 
@@ -127,6 +127,8 @@ export class TopicRegistry {
   private producerIdNext = 0;
   private producerIdHigh = 0;
   private producerIdsSaved: Promise<void> = Promise.resolve();
+  /** Called after a topic appears, disappears or gains partitions (consumer groups refresh their subscriptions). */
+  readonly changeListeners = new Set<() => void>();
 
   constructor(
     private readonly config: BrokerConfig,
@@ -303,6 +305,7 @@ export class TopicRegistry {
         this.creatingIds.delete(id);
       }
       this.log.info('topic created', { topic: name, partitions, id });
+      this.changed();
       return topic;
     })();
     p.catch(() => (this.partitionsHeld -= partitions));
@@ -336,6 +339,7 @@ export class TopicRegistry {
     this.partitionsHeld -= topic.partitions.length;
     this.byId.delete(topic.id);
     for (const p of topic.partitions) p.wake();
+    this.changed();
     const done = this.doDelete(topic);
     const settled = done.catch(() => undefined);
     this.deleting.set(topic.name, settled);
@@ -353,6 +357,7 @@ export class TopicRegistry {
       this.byName.set(topic.name, topic);
       this.partitionsHeld += topic.partitions.length;
       this.byId.set(topic.id, topic);
+      this.changed();
       throw e;
     }
     await this.adding.get(topic);
@@ -423,6 +428,11 @@ export class TopicRegistry {
       throw e;
     }
     this.log.info('partitions added', { topic: topic.name, partitions: count });
+    this.changed();
+  }
+
+  private changed(): void {
+    for (const l of this.changeListeners) l();
   }
 
   async setOverrides(topic: Topic, overrides: Record<string, string>): Promise<void> {

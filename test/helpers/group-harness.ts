@@ -57,7 +57,7 @@ export async function startGroupBroker(extraArgs: string[] = [], dataDir?: strin
 // ---------------------------------------------------------------------------------------
 // Members
 
-export interface Rec { p: number; o: number; v: string }
+export interface Rec { p: number; o: number; v: string; /** The topic, when the member reports it (Java). */ t?: string }
 export type MemberEvent =
   | { ev: 'assigned'; partitions: number[]; gen?: number; member?: string }
   | { ev: 'revoked' | 'lost'; partitions: number[] }
@@ -164,7 +164,7 @@ export class Member {
       this.push({ ev: 'other', line });
       return;
     }
-    if (o.ev === 'rec') this.records.push({ p: o.p, o: Number(o.o), v: o.v });
+    if (o.ev === 'rec') this.records.push({ p: o.p, o: Number(o.o), v: o.v, ...(typeof o.t === 'string' ? { t: o.t } : {}) });
     else this.push(o as MemberEvent);
   }
 
@@ -313,6 +313,8 @@ export interface ScenarioOptions {
   log?: (s: string) => void;
   /** Called once the group is stable, before any record is produced. */
   onStable?: (members: Member[]) => Promise<void>;
+  /** The group's state and member count as the broker reports it (default: DescribeGroups, classic groups). */
+  describe?: (group: string) => Promise<{ state: string; members: number } | undefined>;
 }
 
 export interface ScenarioResult {
@@ -355,6 +357,10 @@ export async function killOneScenario(o: ScenarioOptions): Promise<ScenarioResul
   const tok = Math.random().toString(36).slice(2, 10);
   const log = o.log ?? (() => undefined);
   const all = Array.from({ length: P }, (_, i) => i);
+  const describe = o.describe ?? (async (group: string) => {
+    const g = await o.tools.describeGroup(group).catch(() => undefined);
+    return g === undefined ? undefined : { state: g.state, members: g.members.length };
+  });
   await o.tools.createTopic(o.topic, P);
 
   const members: Member[] = [];
@@ -373,8 +379,8 @@ export async function killOneScenario(o: ScenarioOptions): Promise<ScenarioResul
     };
     await waitFor(`${n} members with ${per} partitions each`, async () => {
       if (!balanced(members, per)) return false;
-      const g = await o.tools.describeGroup(o.group).catch(() => undefined);
-      return g?.state === 'Stable' && g.members.length === n;
+      const g = await describe(o.group);
+      return g?.state === 'Stable' && g.members === n;
     }, timeout, ctx);
     // Settle, then the assignment must not have moved (no spurious rebalance).
     const eventsAtStable = members.map((m) => m.assignments().length);
@@ -444,8 +450,8 @@ export async function killOneScenario(o: ScenarioOptions): Promise<ScenarioResul
     const perSurvivor = P / (n - 1);
     await waitFor(`the ${n - 1} survivors to hold ${perSurvivor} partitions each`, async () => {
       if (!balanced(survivors, perSurvivor)) return false;
-      const g = await o.tools.describeGroup(o.group).catch(() => undefined);
-      return g?.state === 'Stable' && g.members.length === n - 1;
+      const g = await describe(o.group);
+      return g?.state === 'Stable' && g.members === n - 1;
     }, timeout + 30_000, ctx);
     log(`taken over: ${survivors.map((m) => `${m.name}=${JSON.stringify(m.assignment)}`).join(' ')}`);
 
@@ -504,10 +510,10 @@ export interface GroupSuite {
 }
 
 /** Starts one group broker (and connects the admin tools) before the file's tests, and stops both after them. */
-export function groupBrokerForSuite(): GroupSuite {
+export function groupBrokerForSuite(extraArgs: string[] = []): GroupSuite {
   const suite = {} as GroupSuite;
   before(async () => {
-    suite.broker = await startGroupBroker();
+    suite.broker = await startGroupBroker(extraArgs);
     suite.tools = new GroupTools(suite.broker.bootstrap);
     await suite.tools.connect();
   });

@@ -49,6 +49,8 @@ function syncError(errorCode: number): SyncAnswer {
 export class GroupCoordinator {
   readonly groups = new Map<string, Group>();
   private expiryTimer: NodeJS.Timeout | null = null;
+  /** Whether a group id has members in another coordinator (consumer protocol): its offsets do not expire. */
+  hasMembersElsewhere: (groupId: string) => boolean = () => false;
 
   constructor(
     readonly settings: GroupSettings,
@@ -469,6 +471,15 @@ export class GroupCoordinator {
     }
   }
 
+  /** Forgets an empty group (its offsets stay): a consumer-protocol group takes its id. */
+  dropEmpty(groupId: string): void {
+    const g = this.groups.get(groupId);
+    if (g === undefined || g.members.size > 0 || g.pendingMembers.size > 0) return;
+    if (g.rebalanceTimer) clearTimeout(g.rebalanceTimer);
+    g.transition(GroupState.Dead, this.now());
+    this.groups.delete(groupId);
+  }
+
   // ---------------------------------------------------------------- offsets, admin
 
   /** Whether a commit with this generation and member may write (Kafka's rules); NONE when it may. */
@@ -520,7 +531,7 @@ export class GroupCoordinator {
     const now = this.now();
     for (const id of this.offsets.groupIds()) {
       const group = this.groups.get(id);
-      if (group && group.members.size > 0) continue;
+      if ((group && group.members.size > 0) || this.hasMembersElsewhere(id)) continue;
       const since = Math.max(group?.stateSince ?? 0, this.offsets.lastCommit(id));
       if (now - since < this.settings.offsetsRetentionMs) continue;
       this.log.info('committed offsets expired', { group: id });

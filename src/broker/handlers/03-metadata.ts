@@ -56,7 +56,9 @@ async function handle(ctx: RequestContext, req: MetadataRequest): Promise<Metada
     const unknown: number[] = [];
     for (let i = 0; i < requested.length; i++) {
       const t = requested[i]!;
-      if (t.name === null || t.name === undefined) {
+      // By topic id: a null name, or the empty name the Java client sends beside an id (consumers
+      // of KIP-848 groups look up the topics of their assignment this way).
+      if (t.name === null || t.name === undefined || (t.name === '' && t.topicId !== undefined && t.topicId !== ZERO_UUID)) {
         const byId = ctx.topics.byId.get(t.topicId ?? ZERO_UUID);
         topics[i] = byId ? describeTopic(ctx, byId, withOps) : missing(null, t.topicId ?? ZERO_UUID, ErrorCode.UNKNOWN_TOPIC_ID);
         continue;

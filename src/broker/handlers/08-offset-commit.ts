@@ -1,4 +1,5 @@
-// OffsetCommit (key 8), v2-9 (v0-1 are gone from Kafka 4's definitions). A member commits within its generation; a commit with
+// OffsetCommit (key 8), v2-9 (v0-1 are gone from Kafka 4's definitions). A member commits within its generation
+// (a consumer-protocol member within its member epoch: STALE_MEMBER_EPOCH otherwise, v9+); a commit with
 // generation -1 comes from outside any group (admin tools, assign()-style consumers) and
 // is accepted while the group has no members. Answered once the commit is in the
 // offsets log (and fsynced unless the fsync policy is never).
@@ -12,7 +13,12 @@ import { offsetCommitServer } from '../../protocol/generated/offset-commit.js';
 
 async function handle(ctx: RequestContext, req: OffsetCommitRequest): Promise<OffsetCommitResponse> {
   const generation = req.generationIdOrMemberEpoch;
-  let groupError: number = req.groupId === '' ? ErrorCode.INVALID_GROUP_ID : ctx.groups.commitCheck(req.groupId, generation, req.memberId ?? '', req.groupInstanceId ?? null);
+  let groupError: number =
+    req.groupId === ''
+      ? ErrorCode.INVALID_GROUP_ID
+      : ctx.consumerGroups.groups.has(req.groupId)
+        ? ctx.consumerGroups.offsetCheck(req.groupId, req.memberId ?? '', generation, ctx.version, true)
+        : ctx.groups.commitCheck(req.groupId, generation, req.memberId ?? '', req.groupInstanceId ?? null);
   const now = Date.now();
   const entries: { topic: string; partition: number; offset: CommittedOffset }[] = [];
   const topics = req.topics.map((t) => {

@@ -49,11 +49,15 @@ function handle(ctx: RequestContext, req: OffsetFetchRequest): OffsetFetchRespon
   if (ctx.version >= 8) {
     return {
       throttleTimeMs: 0,
-      groups: (req.groups ?? []).map((g) => ({
-        groupId: g.groupId ?? '',
-        topics: fetchGroup(ctx, g.groupId ?? '', g.topics === null || g.topics === undefined ? null : g.topics.map((t) => ({ name: t.name ?? '', partitionIndexes: t.partitionIndexes ?? [] })), requireStable),
-        errorCode: ErrorCode.NONE,
-      })),
+      groups: (req.groups ?? []).map((g) => {
+        // v9+: a consumer-protocol member reads within its member epoch (KIP-848).
+        const errorCode = ctx.version >= 9 && ctx.consumerGroups.groups.has(g.groupId ?? '') ? ctx.consumerGroups.offsetCheck(g.groupId ?? '', g.memberId ?? '', g.memberEpoch ?? -1, ctx.version, false) : ErrorCode.NONE;
+        return {
+          groupId: g.groupId ?? '',
+          topics: errorCode !== ErrorCode.NONE ? [] : fetchGroup(ctx, g.groupId ?? '', g.topics === null || g.topics === undefined ? null : g.topics.map((t) => ({ name: t.name ?? '', partitionIndexes: t.partitionIndexes ?? [] })), requireStable),
+          errorCode,
+        };
+      }),
     };
   }
   const topics = req.topics === null || req.topics === undefined ? null : req.topics.map((t) => ({ name: t.name ?? '', partitionIndexes: t.partitionIndexes ?? [] }));

@@ -12,10 +12,16 @@ const MAX_TIMER_MS = 2_147_483_647;
 
 async function handle(ctx: RequestContext, req: JoinGroupRequest): Promise<JoinGroupResponse> {
   const version = ctx.version;
-  // A share group holds this id: a classic member cannot join it (as Kafka answers).
-  const answer = ctx.shares.groups.has(req.groupId)
-    ? { errorCode: ErrorCode.INCONSISTENT_GROUP_PROTOCOL, generationId: -1, protocolType: null, protocolName: null, leader: '', skipAssignment: false, memberId: req.memberId, members: [] }
-    : await ctx.groups.join({
+  // A group id is of one protocol at a time. A share group's id refuses classic members, as
+  // does a consumer-protocol group with members (as Kafka does with
+  // group.consumer.migration.policy=disabled); an empty consumer-protocol group becomes classic.
+  const inconsistent = (why: string): JoinGroupResponse => {
+    ctx.logger.info(`JoinGroup refused: ${why}`, { group: req.groupId, client: ctx.header.clientId });
+    return { throttleTimeMs: 0, errorCode: ErrorCode.INCONSISTENT_GROUP_PROTOCOL, generationId: -1, protocolType: null, protocolName: version >= 7 ? null : '', leader: '', skipAssignment: false, memberId: req.memberId, members: [] };
+  };
+  if (ctx.shares.groups.has(req.groupId)) return inconsistent('the group is a share group');
+  if (ctx.consumerGroups.groups.has(req.groupId) && !(await ctx.consumerGroups.releaseForClassic(req.groupId))) return inconsistent('the group uses the consumer protocol');
+  const answer = await ctx.groups.join({
     groupId: req.groupId,
     memberId: req.memberId,
     groupInstanceId: req.groupInstanceId ?? null,

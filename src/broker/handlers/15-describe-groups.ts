@@ -20,7 +20,8 @@ function handle(ctx: RequestContext, req: DescribeGroupsRequest): DescribeGroups
       const ops = req.includeAuthorizedOperations ? ALL_GROUP_OPERATIONS : OPERATIONS_NOT_REQUESTED;
       if (ctx.shares.groups.has(id)) return { errorCode: ErrorCode.GROUP_ID_NOT_FOUND, groupId: id, groupState: GroupState.Dead, protocolType: '', protocolData: '', members: [], authorizedOperations: ops };
       const g = coordinator.groupOrOffsetsOnly(id);
-      if (!g) return { errorCode: ErrorCode.NONE, groupId: id, groupState: GroupState.Dead, protocolType: '', protocolData: '', members: [], authorizedOperations: ops };
+      // A consumer-protocol group is not a classic group: Kafka answers Dead below v6.
+      if (!g || ctx.consumerGroups.groups.has(id)) return { errorCode: ErrorCode.NONE, groupId: id, groupState: GroupState.Dead, protocolType: '', protocolData: '', members: [], authorizedOperations: ops };
       const stable = g.state === GroupState.Stable;
       return {
         errorCode: ErrorCode.NONE,

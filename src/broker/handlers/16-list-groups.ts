@@ -1,6 +1,6 @@
-// ListGroups (key 16), v0-5. Every group with members or committed offsets, and every share
-// group (type "share", protocol type "share"), optionally filtered by state (v4+) and type
-// (v5+; the others are "classic").
+// ListGroups (key 16), v0-5. Every group with members or committed offsets, every KIP-848
+// group and every share group, optionally filtered by state (v4+) and type (v5+: "classic",
+// "consumer" for KIP-848 groups, "share").
 
 import type { HandlerEntry, RequestContext } from './handler.js';
 import type { ListGroupsRequest, ListGroupsResponse } from '../../protocol/generated/index.js';
@@ -19,8 +19,15 @@ function handle(ctx: RequestContext, req: ListGroupsRequest): ListGroupsResponse
     const state = g?.state ?? GroupState.Empty;
     if (state === GroupState.Dead) continue;
     if (states.length > 0 && !states.includes(state.toLowerCase())) continue;
+    if (ctx.consumerGroups.groups.has(id)) continue;
     if (types.length > 0 && !types.includes('classic')) continue;
     groups.push({ groupId: id, protocolType: g?.protocolType ?? '', groupState: state, groupType: 'classic' });
+  }
+  for (const g of ctx.consumerGroups.groups.values()) {
+    const state = g.state();
+    if (states.length > 0 && !states.includes(state.toLowerCase())) continue;
+    if (types.length > 0 && !types.includes('consumer')) continue;
+    groups.push({ groupId: g.id, protocolType: 'consumer', groupState: state, groupType: 'consumer' });
   }
   for (const g of ctx.shares.groups.values()) {
     if (states.length > 0 && !states.includes(g.state.toLowerCase())) continue;

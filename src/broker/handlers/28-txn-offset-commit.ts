@@ -14,7 +14,13 @@ import { txnOffsetCommitServer } from '../../protocol/generated/txn-offset-commi
 async function handle(ctx: RequestContext, req: TxnOffsetCommitRequest): Promise<TxnOffsetCommitResponse> {
   let groupError: number = ErrorCode.NONE;
   if (req.groupId === '') groupError = ErrorCode.INVALID_GROUP_ID;
-  else if ((req.generationId ?? -1) >= 0) groupError = ctx.groups.commitCheck(req.groupId, req.generationId!, req.memberId ?? '', req.groupInstanceId ?? null);
+  else if ((req.generationId ?? -1) >= 0) {
+    groupError = ctx.consumerGroups.groups.has(req.groupId)
+      ? // A consumer-protocol member commits within its member epoch; transactional clients know ILLEGAL_GENERATION, not STALE_MEMBER_EPOCH.
+        ctx.consumerGroups.offsetCheck(req.groupId, req.memberId ?? '', req.generationId!, 0, true)
+      : ctx.groups.commitCheck(req.groupId, req.generationId!, req.memberId ?? '', req.groupInstanceId ?? null);
+    if (groupError === ErrorCode.STALE_MEMBER_EPOCH) groupError = ErrorCode.ILLEGAL_GENERATION;
+  }
   const now = Date.now();
   const entries: { topic: string; partition: number; offset: CommittedOffset }[] = [];
   const topics = req.topics.map((t) => {

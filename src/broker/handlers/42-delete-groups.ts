@@ -5,6 +5,7 @@
 import type { HandlerEntry, RequestContext } from './handler.js';
 import type { DeleteGroupsRequest, DeleteGroupsResponse } from '../../protocol/generated/index.js';
 import { storageErrorCode } from './common.js';
+import { ErrorCode } from '../../protocol/errors.js';
 import { deleteGroupsServer } from '../../protocol/generated/delete-groups.js';
 
 async function handle(ctx: RequestContext, req: DeleteGroupsRequest): Promise<DeleteGroupsResponse> {
@@ -12,7 +13,16 @@ async function handle(ctx: RequestContext, req: DeleteGroupsRequest): Promise<De
   for (const groupId of req.groupsNames) {
     let errorCode: number;
     try {
-      errorCode = ctx.shares.groups.has(groupId) ? await ctx.shares.deleteGroup(groupId) : await ctx.groups.deleteGroup(groupId);
+      if (ctx.shares.groups.has(groupId)) errorCode = await ctx.shares.deleteGroup(groupId);
+      else {
+        // A consumer-protocol group goes first (if empty); its offsets then go with the classic path.
+        const consumer = await ctx.consumerGroups.deleteGroup(groupId);
+        if (consumer !== null && consumer !== ErrorCode.NONE) errorCode = consumer;
+        else {
+          errorCode = await ctx.groups.deleteGroup(groupId);
+          if (consumer === ErrorCode.NONE && errorCode === ErrorCode.GROUP_ID_NOT_FOUND) errorCode = ErrorCode.NONE;
+        }
+      }
     } catch (e) {
       errorCode = storageErrorCode(e);
     }

@@ -1,5 +1,5 @@
 // OffsetDelete (key 47), v0. Removes committed offsets of a group, except for topics its
-// live consumer members subscribe to (GROUP_SUBSCRIBED_TO_TOPIC).
+// live consumer members subscribe to (GROUP_SUBSCRIBED_TO_TOPIC), in either protocol.
 
 import type { HandlerEntry, RequestContext } from './handler.js';
 import type { OffsetDeleteRequest, OffsetDeleteResponse } from '../../protocol/generated/index.js';
@@ -9,9 +9,10 @@ import { offsetDeleteServer } from '../../protocol/generated/offset-delete.js';
 
 async function handle(ctx: RequestContext, req: OffsetDeleteRequest): Promise<OffsetDeleteResponse> {
   const coordinator = ctx.groups;
+  const consumerGroup = ctx.consumerGroups.groups.has(req.groupId);
   const group = coordinator.groupOrOffsetsOnly(req.groupId);
-  if (!group) return { errorCode: ErrorCode.GROUP_ID_NOT_FOUND, throttleTimeMs: 0, topics: [] };
-  const subscribed = coordinator.subscribedTopics(group);
+  if (!group && !consumerGroup) return { errorCode: ErrorCode.GROUP_ID_NOT_FOUND, throttleTimeMs: 0, topics: [] };
+  const subscribed = consumerGroup ? ctx.consumerGroups.subscribedTopicNames(req.groupId) : coordinator.subscribedTopics(group!);
   const toDelete: { topic: string; partition: number }[] = [];
   const topics = req.topics.map((t) => ({
     name: t.name,

@@ -9,6 +9,7 @@ import type { Logger } from '../logger.js';
 import type { BrokerMetrics } from '../metrics.js';
 import type { TopicRegistry } from '../topics.js';
 import type { GroupCoordinator } from '../groups/coordinator.js';
+import type { ConsumerGroupCoordinator } from '../groups/consumer-group.js';
 import type { Session } from '../session.js';
 import type { TransactionCoordinator } from '../txn/coordinator.js';
 import type { FetchSessionCache } from '../fetch-sessions.js';
@@ -40,6 +41,8 @@ export interface BrokerServices {
   readonly metrics: BrokerMetrics;
   readonly topics: TopicRegistry;
   readonly groups: GroupCoordinator;
+  /** Consumer groups of the KIP-848 protocol (ConsumerGroupHeartbeat). */
+  readonly consumerGroups: ConsumerGroupCoordinator;
   readonly txns: TransactionCoordinator;
   readonly cluster: ClusterView;
   /** Fetch sessions (KIP-227), shared by every connection. */
@@ -63,6 +66,7 @@ export class RequestContext implements BrokerServices {
   readonly metrics: BrokerMetrics;
   readonly topics: TopicRegistry;
   readonly groups: GroupCoordinator;
+  readonly consumerGroups: ConsumerGroupCoordinator;
   readonly txns: TransactionCoordinator;
   readonly cluster: ClusterView;
   readonly fetchSessions: FetchSessionCache;
@@ -81,6 +85,7 @@ export class RequestContext implements BrokerServices {
     this.metrics = services.metrics;
     this.topics = services.topics;
     this.groups = services.groups;
+    this.consumerGroups = services.consumerGroups;
     this.txns = services.txns;
     this.cluster = services.cluster;
     this.fetchSessions = services.fetchSessions;

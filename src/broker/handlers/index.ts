@@ -52,6 +52,8 @@ import { alterPartitionReassignments } from './45-alter-partition-reassignments.
 import { listPartitionReassignments } from './46-list-partition-reassignments.js';
 import { alterReplicaLogDirs } from './34-alter-replica-log-dirs.js';
 import { listConfigResources } from './74-list-config-resources.js';
+import { consumerGroupHeartbeat } from './68-consumer-group-heartbeat.js';
+import { consumerGroupDescribe } from './69-consumer-group-describe.js';
 
 const entries: HandlerEntry[] = [
   produce, fetch, listOffsets, metadata, offsetCommit, offsetFetch, findCoordinator, joinGroup, heartbeat, leaveGroup,
@@ -60,7 +62,7 @@ const entries: HandlerEntry[] = [
   writeTxnMarkers, describeProducers, describeTransactions, listTransactions,
   shareGroupHeartbeat, shareGroupDescribe, shareFetch, shareAcknowledge, describeShareGroupOffsets, alterShareGroupOffsets, deleteShareGroupOffsets,
   describeLogDirs, describeTopicPartitions, updateFeatures, describeQuorum, electLeaders, alterPartitionReassignments,
-  listPartitionReassignments, alterReplicaLogDirs, listConfigResources,
+  listPartitionReassignments, alterReplicaLogDirs, listConfigResources, consumerGroupHeartbeat, consumerGroupDescribe,
 ];
 
 export const handlerTable: readonly (HandlerEntry | undefined)[] = (() => {

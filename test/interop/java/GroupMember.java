@@ -2,8 +2,9 @@
 // (see test/helpers/group-harness.ts for the stdout contract).
 //   javac -cp "test/interop/java/lib/*" -d OUT test/interop/java/GroupMember.java
 //   java -cp "OUT:test/interop/java/lib/*" GroupMember BOOTSTRAP TOPIC GROUP NAME [key=value ...]
+// TOPIC may be re:PATTERN, a regular expression the broker resolves (group.protocol=consumer).
 // The key=value pairs are consumer properties (e.g. group.instance.id=..., or
-// partition.assignment.strategy=...), plus member.commit=sync (default: commitSync after
+// partition.assignment.strategy=..., group.protocol=consumer), plus member.commit=sync (default: commitSync after
 // every non-empty poll, after the records were printed) or member.commit=auto.
 // Closes the consumer when stdin ends (a static member does not leave the group then).
 
@@ -23,6 +24,7 @@ import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.SubscriptionPattern;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.WakeupException;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
@@ -66,8 +68,6 @@ public class GroupMember {
         p.put(ConsumerConfig.GROUP_ID_CONFIG, group);
         p.put(ConsumerConfig.CLIENT_ID_CONFIG, "java-" + name);
         p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
-        p.put(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, "6000");
-        p.put(ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG, "1000");
         p.put(ConsumerConfig.MAX_POLL_INTERVAL_MS_CONFIG, "20000");
         p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
         p.put(ConsumerConfig.AUTO_COMMIT_INTERVAL_MS_CONFIG, "300");
@@ -79,6 +79,12 @@ public class GroupMember {
             String k = args[i].substring(0, eq), v = args[i].substring(eq + 1);
             if (k.equals("member.commit")) commit = v;
             else p.put(k, v);
+        }
+        // The consumer protocol (KIP-848) takes session and heartbeat times from the broker, and
+        // the Java client refuses these settings with it.
+        if (!"consumer".equalsIgnoreCase(p.getProperty(ConsumerConfig.GROUP_PROTOCOL_CONFIG, "classic"))) {
+            p.putIfAbsent(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, "6000");
+            p.putIfAbsent(ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG, "1000");
         }
         if (commit.equals("auto")) p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "true");
         final boolean syncCommit = commit.equals("sync");
@@ -97,7 +103,7 @@ public class GroupMember {
         stdin.setDaemon(true);
         stdin.start();
 
-        consumer.subscribe(List.of(topic), new ConsumerRebalanceListener() {
+        ConsumerRebalanceListener listener = new ConsumerRebalanceListener() {
             @Override
             public void onPartitionsRevoked(Collection<TopicPartition> ps) {
                 print("{\"ev\":\"revoked\",\"partitions\":" + parts(ps) + "}");
@@ -114,7 +120,10 @@ public class GroupMember {
                 print("{\"ev\":\"assigned\",\"partitions\":" + parts(consumer.assignment()) + ",\"gen\":" + md.generationId()
                     + ",\"member\":" + json(md.memberId()) + ",\"instance\":" + json(md.groupInstanceId().orElse(null)) + "}");
             }
-        });
+        };
+        // "re:PATTERN" subscribes by a regular expression the broker resolves (consumer protocol, KIP-848).
+        if (topic.startsWith("re:")) consumer.subscribe(new SubscriptionPattern(topic.substring(3)), listener);
+        else consumer.subscribe(List.of(topic), listener);
 
         int lastGen = -2;
         String lastMember = null;
@@ -129,7 +138,7 @@ public class GroupMember {
                 StringBuilder sb = new StringBuilder();
                 for (ConsumerRecord<byte[], byte[]> r : recs) {
                     String v = r.value() == null ? null : new String(r.value(), StandardCharsets.UTF_8);
-                    sb.append("{\"ev\":\"rec\",\"p\":").append(r.partition()).append(",\"o\":").append(r.offset())
+                    sb.append("{\"ev\":\"rec\",\"t\":").append(json(r.topic())).append(",\"p\":").append(r.partition()).append(",\"o\":").append(r.offset())
                         .append(",\"v\":").append(json(v)).append("}\n");
                 }
                 if (sb.length() > 0) {

@@ -80,6 +80,28 @@ test('offsets of a group empty for longer than the retention expire; others stay
     await store.close();
   }, 'rivulet-offsets-'));
 
+test('offsets of a consumer-protocol group with members never expire', () =>
+  withTempDir(async (dir) => {
+    let now = 1_000_000;
+    const store = new OffsetStore(await PartitionLog.open(dir, logConfig), { compactAfterBytes: 1 << 30, fsync: false });
+    await store.load();
+    const coordinator = new GroupCoordinator(
+      { initialRebalanceDelayMs: 0, minSessionTimeoutMs: 1, maxSessionTimeoutMs: 60000, maxSize: 0, offsetsRetentionMs: 60_000 },
+      store,
+      new Logger('error'),
+      () => now,
+    );
+    coordinator.hasMembersElsewhere = (id) => id === 'live';
+    await store.commit('live', [{ topic: 't', partition: 0, offset: at(1, now) }]);
+    await store.commit('gone', [{ topic: 't', partition: 0, offset: at(1, now) }]);
+    now += 120_000;
+    await coordinator.expireOffsets();
+    assert.equal(store.get('live', 't', 0)?.offset, 1, 'its members are alive in the consumer-group coordinator');
+    assert.equal(store.hasGroup('gone'), false);
+    coordinator.close();
+    await store.close();
+  }, 'rivulet-offsets-'));
+
 test('case 4: a commit the disk refused is never visible, before or after a restart', () =>
   withTempDir(async (dir) => {
     const ops = new FaultyOps();

@@ -60,13 +60,13 @@ test('ApiVersions announces the finalized features; UpdateFeatures v2 refuses a 
     return { epoch: v.finalizedFeaturesEpoch, finalized: Object.fromEntries(v.finalizedFeatures.map((f: any) => [f.name, f.maxVersionLevel])) };
   };
   const before = await features();
-  assert.deepEqual(before.finalized, { 'metadata.version': 25, 'transaction.version': 2, 'share.version': 1 });
+  assert.deepEqual(before.finalized, { 'metadata.version': 25, 'transaction.version': 2, 'group.version': 1, 'share.version': 1 });
   const update = (updates: Array<[string, number, number]>, validateOnly = false) =>
     c.request(ApiKey.UpdateFeatures, 2, { timeoutMs: 1000, validateOnly, featureUpdates: updates.map(([feature, maxVersionLevel, upgradeType]) => ({ feature, maxVersionLevel, upgradeType })) });
   // One bad update refuses the whole request.
-  const refused: any = await update([['transaction.version', 1, 2], ['group.version', 1, 1]]);
+  const refused: any = await update([['transaction.version', 1, 2], ['share.version', 1, 1]]);
   assert.equal(refused.errorCode, ErrorCode.INVALID_UPDATE_VERSION);
-  assert.match(refused.errorMessage, /group\.version level 1 is not supported/);
+  assert.match(refused.errorMessage, /share\.version level 1 is not supported/);
   const wrongWay: any = await update([['transaction.version', 1, 1]]);
   assert.equal(wrongWay.errorCode, ErrorCode.INVALID_UPDATE_VERSION);
   assert.match(wrongWay.errorMessage, /with an upgrade; use downgrade/);

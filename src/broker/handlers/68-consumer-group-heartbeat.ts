@@ -1,0 +1,50 @@
+// ConsumerGroupHeartbeat (key 68), v0-1: the consumer group protocol of KIP-848. A member
+// joins with epoch 0, heartbeats with its epoch, leaves with -1 (or -2, a static member that
+// will come back); each answer carries its epoch and, when it changed, its assignment. v1
+// adds regex subscriptions and has the client make up its member id (v0: the broker does
+// when it is empty). See groups/consumer-group.ts for the state machine.
+
+import { randomBytes } from 'node:crypto';
+import type { HandlerEntry, RequestContext } from './handler.js';
+import type { ConsumerGroupHeartbeatRequest, ConsumerGroupHeartbeatResponse } from '../../protocol/generated/consumer-group-heartbeat.js';
+import { consumerGroupHeartbeatServer } from '../../protocol/generated/consumer-group-heartbeat.js';
+import { ErrorCode } from '../../protocol/errors.js';
+
+async function handle(ctx: RequestContext, req: ConsumerGroupHeartbeatRequest): Promise<ConsumerGroupHeartbeatResponse> {
+  const memberId = req.memberId === '' && ctx.version === 0 && req.memberEpoch === 0 ? randomBytes(16).toString('base64url') : req.memberId;
+  if (ctx.shares.groups.has(req.groupId)) {
+    const errorMessage = `Group ${req.groupId} is not a consumer group: it is a share group. Use another group id.`;
+    return { throttleTimeMs: 0, errorCode: ErrorCode.GROUP_ID_NOT_FOUND, errorMessage, memberId, memberEpoch: -1, heartbeatIntervalMs: 0, assignment: null };
+  }
+  const a = await ctx.consumerGroups.heartbeat({
+    groupId: req.groupId,
+    memberId,
+    memberEpoch: req.memberEpoch,
+    instanceId: req.instanceId,
+    rackId: req.rackId,
+    rebalanceTimeoutMs: req.rebalanceTimeoutMs,
+    subscribedTopicNames: req.subscribedTopicNames,
+    subscribedTopicRegex: req.subscribedTopicRegex ?? null,
+    serverAssignor: req.serverAssignor,
+    topicPartitions: req.topicPartitions,
+    clientId: ctx.header.clientId ?? '',
+    clientHost: `/${ctx.session.peerAddress}`,
+  });
+  return {
+    throttleTimeMs: 0,
+    errorCode: a.errorCode,
+    errorMessage: a.errorMessage,
+    memberId: a.memberId,
+    memberEpoch: a.memberEpoch,
+    heartbeatIntervalMs: a.heartbeatIntervalMs,
+    assignment: a.assignment === null ? null : { topicPartitions: a.assignment },
+  };
+}
+
+export const consumerGroupHeartbeat: HandlerEntry<ConsumerGroupHeartbeatRequest, ConsumerGroupHeartbeatResponse> = {
+  codec: consumerGroupHeartbeatServer,
+  minVersion: 0,
+  maxVersion: 1,
+  handle,
+  errorCodes: (r, visit) => visit(r.errorCode),
+};

@@ -1,0 +1,62 @@
+// ConsumerGroupDescribe (key 69), v0-1: consumer-protocol groups with their epochs, assignor
+// and members (subscriptions, current and target assignments). A group id that is not a
+// consumer group answers GROUP_ID_NOT_FOUND, which tells Kafka's admin client to describe it
+// with DescribeGroups instead (classic groups).
+
+import type { HandlerEntry, RequestContext } from './handler.js';
+import type { ConsumerGroupDescribeRequest, ConsumerGroupDescribeResponse, ConsumerGroupDescribeResponseAssignment } from '../../protocol/generated/consumer-group-describe.js';
+import { consumerGroupDescribeServer } from '../../protocol/generated/consumer-group-describe.js';
+import { ErrorCode } from '../../protocol/errors.js';
+import { OPERATIONS_NOT_REQUESTED } from './common.js';
+import type { Assignment } from '../groups/assignors.js';
+
+// Group ACL operations READ 3, DELETE 6, DESCRIBE 8, DESCRIBE_CONFIGS 10, ALTER_CONFIGS 11 (no ACLs yet: all of them).
+const ALL_GROUP_OPERATIONS = (1 << 3) | (1 << 6) | (1 << 8) | (1 << 10) | (1 << 11);
+/** MemberType v1+: a member of the consumer protocol. */
+const CONSUMER_MEMBER = 1;
+
+function handle(ctx: RequestContext, req: ConsumerGroupDescribeRequest): ConsumerGroupDescribeResponse {
+  const described = (a: Assignment): ConsumerGroupDescribeResponseAssignment => ({
+    topicPartitions: [...a].map(([topicId, partitions]) => ({ topicId, topicName: ctx.topics.byId.get(topicId)?.name ?? '', partitions })),
+  });
+  const ops = req.includeAuthorizedOperations ? ALL_GROUP_OPERATIONS : OPERATIONS_NOT_REQUESTED;
+  return {
+    throttleTimeMs: 0,
+    groups: req.groupIds.map((id) => {
+      const g = ctx.consumerGroups.groups.get(id);
+      if (g === undefined) {
+        const classic = ctx.groups.groupOrOffsetsOnly(id) !== undefined;
+        return {
+          errorCode: ErrorCode.GROUP_ID_NOT_FOUND,
+          errorMessage: classic ? `Group ${id} is not a consumer group.` : `Group ${id} not found.`,
+          groupId: id, groupState: '', groupEpoch: -1, assignmentEpoch: -1, assignorName: '', members: [], authorizedOperations: ops,
+        };
+      }
+      return {
+        errorCode: ErrorCode.NONE,
+        errorMessage: null,
+        groupId: id,
+        groupState: g.state(),
+        groupEpoch: g.groupEpoch,
+        assignmentEpoch: g.assignmentEpoch,
+        assignorName: g.assignorName,
+        members: [...g.members.values()].map((m) => ({
+          memberId: m.memberId,
+          instanceId: m.instanceId,
+          rackId: m.rackId,
+          memberEpoch: m.memberEpoch,
+          clientId: m.clientId,
+          clientHost: m.clientHost,
+          subscribedTopicNames: m.subscribedTopicNames,
+          subscribedTopicRegex: m.subscribedTopicRegex,
+          assignment: described(m.assigned),
+          targetAssignment: described(g.target.get(m.memberId) ?? new Map()),
+          memberType: CONSUMER_MEMBER,
+        })),
+        authorizedOperations: ops,
+      };
+    }),
+  };
+}
+
+export const consumerGroupDescribe: HandlerEntry<ConsumerGroupDescribeRequest, ConsumerGroupDescribeResponse> = { codec: consumerGroupDescribeServer, minVersion: 0, maxVersion: 1, handle };
