@@ -191,3 +191,30 @@ test('a group\'s own share.auto.offset.reset (group config) wins over the broker
   assert.deepEqual(next.responses[0].partitions[0].acquiredRecords, [{ firstOffset: 3, lastOffset: 4, deliveryCount: 1 }]);
   await hb('g-latest', 'm', -1);
 });
+
+test('a group id is of one kind at a time: share, consumer and classic groups refuse each other\'s ids', async () => {
+  await topic('sw-kinds');
+  const cgHb = (groupId: string) =>
+    c.request(ApiKey.ConsumerGroupHeartbeat, 1, {
+      groupId, memberId: `m-${groupId}`, memberEpoch: 0, instanceId: null, rackId: null, rebalanceTimeoutMs: 30_000,
+      subscribedTopicNames: ['sw-kinds'], subscribedTopicRegex: null, serverAssignor: null, topicPartitions: [],
+    });
+  // A share group's id.
+  assert.equal((await hb('kind-share', 'm1', 0, ['sw-kinds'])).errorCode, ErrorCode.NONE);
+  const asConsumer = await cgHb('kind-share');
+  assert.equal(asConsumer.errorCode, ErrorCode.GROUP_ID_NOT_FOUND);
+  assert.match(asConsumer.errorMessage, /share group/);
+  const asClassic = await c.request(ApiKey.JoinGroup, 9, {
+    groupId: 'kind-share', sessionTimeoutMs: 10_000, rebalanceTimeoutMs: 10_000, memberId: '', groupInstanceId: null,
+    protocolType: 'consumer', protocols: [{ name: 'range', metadata: Buffer.alloc(0) }], reason: null,
+  });
+  assert.equal(asClassic.errorCode, ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
+  // A consumer group's id.
+  assert.equal((await cgHb('kind-consumer')).errorCode, ErrorCode.NONE);
+  const asShare = await hb('kind-consumer', 'm2', 0, ['sw-kinds']);
+  assert.equal(asShare.errorCode, ErrorCode.GROUP_ID_NOT_FOUND);
+  assert.equal(b.broker.shares.groups.has('kind-consumer'), false);
+  const listed = await c.request(ApiKey.ListGroups, 5, { statesFilter: [], typesFilter: [] });
+  const kinds = Object.fromEntries(listed.groups.filter((g: any) => g.groupId.startsWith('kind-')).map((g: any) => [g.groupId, g.groupType]));
+  assert.deepEqual(kinds, { 'kind-share': 'share', 'kind-consumer': 'consumer' });
+});
