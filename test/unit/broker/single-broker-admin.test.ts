@@ -64,9 +64,9 @@ test('ApiVersions announces the finalized features; UpdateFeatures v2 refuses a 
   const update = (updates: Array<[string, number, number]>, validateOnly = false) =>
     c.request(ApiKey.UpdateFeatures, 2, { timeoutMs: 1000, validateOnly, featureUpdates: updates.map(([feature, maxVersionLevel, upgradeType]) => ({ feature, maxVersionLevel, upgradeType })) });
   // One bad update refuses the whole request.
-  const refused: any = await update([['transaction.version', 1, 2], ['share.version', 1, 1]]);
+  const refused: any = await update([['transaction.version', 1, 2], ['group.version', 2, 1]]);
   assert.equal(refused.errorCode, ErrorCode.INVALID_UPDATE_VERSION);
-  assert.match(refused.errorMessage, /share\.version level 1 is not supported/);
+  assert.match(refused.errorMessage, /group\.version level 2 is not supported/);
   const wrongWay: any = await update([['transaction.version', 1, 1]]);
   assert.equal(wrongWay.errorCode, ErrorCode.INVALID_UPDATE_VERSION);
   assert.match(wrongWay.errorMessage, /with an upgrade; use downgrade/);
