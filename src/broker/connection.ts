@@ -379,6 +379,7 @@ export class Connection {
     }
     const api = broker.metrics.apis[header.apiKey] ?? broker.metrics.api(header.apiKey, codec.name);
     api.requests++;
+    api.requestBytes += frame.length;
     const slot = this.enqueue(frame.length, entry.memoryEstimate === undefined ? 0 : entry.memoryEstimate(request, broker.config));
     slot.api = api;
     slot.start = start;
