@@ -134,3 +134,16 @@ export function brokerTail(b: BrokerProcess | undefined, lines = 30): string {
   if (!b) return '(no broker)';
   return b.output().split('\n').slice(-lines).join('\n');
 }
+
+/** A SIGKILL scheduled `ms` from now, for crash tests: `killed` turns true as it lands; `done` resolves once the process is gone. */
+export function killAfter(broker: BrokerProcess, ms: number): { readonly killed: boolean; readonly done: Promise<void> } {
+  const state = { killed: false, done: Promise.resolve() };
+  state.done = new Promise<void>((resolve) =>
+    setTimeout(async () => {
+      state.killed = true;
+      await broker.kill();
+      resolve();
+    }, ms),
+  );
+  return state;
+}

@@ -9,7 +9,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { rm } from 'node:fs/promises';
-import { startBroker } from '../helpers/broker.js';
+import { startBroker, killAfter } from '../helpers/broker.js';
 import { makeTempDir } from '../helpers/temp.js';
 import { WireClient } from '../helpers/wire-client.js';
 import { buildBatch, decodeBatches } from '../helpers/batches.js';
@@ -111,18 +111,10 @@ test(`compaction: each key's latest acknowledged record survives ${CYCLES} SIGKI
       const before = await readAll(broker.port);
       check(before.records, before.hw, `seed ${seed} cycle ${cycle}`);
 
-      const killAfterMs = 50 + Math.floor(random() * 400);
-      let killed = false;
-      const killer = new Promise<void>((resolve) =>
-        setTimeout(async () => {
-          killed = true;
-          await broker.kill();
-          resolve();
-        }, killAfterMs),
-      );
+      const kill = killAfter(broker, 50 + Math.floor(random() * 400));
       const inFlight: Promise<void>[] = [];
       const producer = (async () => {
-        while (!killed) {
+        while (!kill.killed) {
           const n = 1 + Math.floor(random() * 8);
           const recs = Array.from({ length: n }, () => ({ key: `k${Math.floor(random() * KEYS)}`, value: `c${cycle}-m${sent++}-${'x'.repeat(Math.floor(random() * 60))}` }));
           for (const r of recs) {
@@ -146,7 +138,7 @@ test(`compaction: each key's latest acknowledged record survives ${CYCLES} SIGKI
           if (inFlight.length >= 4) await inFlight.shift();
         }
       })();
-      await killer;
+      await kill.done;
       await producer;
       await Promise.all(inFlight);
       client.close();

@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { rm } from 'node:fs/promises';
-import { startBroker } from '../helpers/broker.js';
+import { startBroker, killAfter } from '../helpers/broker.js';
 import { makeTempDir } from '../helpers/temp.js';
 import { WireClient } from '../helpers/wire-client.js';
 import { buildBatch } from '../helpers/batches.js';
@@ -41,18 +41,10 @@ test(`acknowledged acks=all records survive ${CYCLES} SIGKILLs`, { timeout: 240_
         assert.equal(before[offset]?.value?.toString(), value, `seed ${seed} cycle ${cycle}: acknowledged offset ${offset}`);
       }
       const client = await WireClient.connect(broker.port);
-      const killAfterMs = 20 + Math.floor(random() * 200);
-      let killed = false;
-      const killer = new Promise<void>((resolve) =>
-        setTimeout(async () => {
-          killed = true;
-          await broker.kill();
-          resolve();
-        }, killAfterMs),
-      );
+      const kill = killAfter(broker, 20 + Math.floor(random() * 200));
       const inFlight: Promise<void>[] = [];
       const producer = (async () => {
-        while (!killed) {
+        while (!kill.killed) {
           const n = 1 + Math.floor(random() * 20);
           const values = Array.from({ length: n }, () => `c${cycle}-m${sent++}-${'x'.repeat(Math.floor(random() * 200))}`);
           const batch = buildBatch(values.map((v) => ({ key: null, value: Buffer.from(v) })));
@@ -67,7 +59,7 @@ test(`acknowledged acks=all records survive ${CYCLES} SIGKILLs`, { timeout: 240_
           if (inFlight.length >= 4) await inFlight.shift();
         }
       })();
-      await killer;
+      await kill.done;
       await producer;
       await Promise.all(inFlight);
       client.close();
