@@ -3,9 +3,9 @@
 // they use through their RequestContext (handlers/handler.ts), never the Broker itself.
 
 import { createServer, type Server, type Socket } from 'node:net';
-import { createServer as createTlsServer, createSecureContext, type TLSSocket, type Server as TlsServer } from 'node:tls';
+import type { TLSSocket, Server as TlsServer } from 'node:tls';
 import type { FSWatcher } from 'node:fs';
-import { resolveListeners, tlsOptions, watchTlsFiles, principalOf, handshakeFailureReason, type Listener } from './listeners.js';
+import { resolveListeners, tlsOptions, watchTlsFiles, verifiedSubject, principalMapper, handshakeFailureReason, type Listener } from './listeners.js';
 import { Connection, type ConnectionHost } from './connection.js';
 import type { BrokerServices, ClusterView, HandlerEntry } from './handlers/handler.js';
 import { TopicRegistry } from './topics.js';
@@ -155,6 +155,11 @@ export class Broker implements ConnectionHost, ClusterView {
     this.services = { config: this.config, logger: this.logger, metrics: this.metrics, topics: this.topics, groups: this.groups, consumerGroups: this.consumerGroups, txns: this.txns, cluster: this, fetchSessions: this.fetchSessions, brokerConfigs: this.brokerConfigs, groupConfigs: this.groupConfigs, shares: this.shares };
     const listeners = resolveListeners(this.config);
     const ssl = listeners.some((l) => l.protocol === 'SSL') ? tlsOptions(this.config) : null;
+    // node:tls is loaded only when a listener needs it (start-up time: DESIGN.md).
+    if (ssl !== null) {
+      this.tls = await import('node:tls');
+      this.principalMapping = principalMapper(this.config.sslPrincipalMappingRules);
+    }
     for (const l of listeners) {
       const server = l.protocol === 'SSL' ? this.tlsServer(l, ssl!) : createServer({ noDelay: true }, (s) => this.accept(s, l));
       this.servers.push(server);
@@ -303,10 +308,19 @@ export class Broker implements ConnectionHost, ClusterView {
     return { host: b.listener.advertisedHost, port: b.listener.advertisedPort || b.port };
   }
 
+  listenerList(advertisedToo: boolean): string {
+    return [...this.listeners.values()]
+      .map((b) => {
+        const a = this.advertisedAddress(b.listener.name);
+        return advertisedToo ? `${b.listener.name}://${a.host}:${a.port}` : `${b.listener.name}://${b.listener.host}:${b.port}`;
+      })
+      .join(',');
+  }
+
   /** An SSL listener: connections are accepted once their handshake is done (or closed after ssl.handshake.timeout.ms). */
   private tlsServer(l: Listener, opts: ReturnType<typeof tlsOptions>): TlsServer {
     const c = this.config;
-    const server = createTlsServer({
+    const server = this.tls!.createServer({
       ...opts,
       requestCert: c.sslClientAuth !== 'none',
       // Checked in acceptTls, which counts and logs a refused certificate with Node's reason.
@@ -331,15 +345,26 @@ export class Broker implements ConnectionHost, ClusterView {
   }
 
   private readonly tlsServers = new Map<TlsServer, Listener>();
+  private tls: typeof import('node:tls') | null = null;
+  /** ssl.principal.mapping.rules, parsed: subject DN to principal name (null: no rule matches). */
+  private principalMapping: ((dn: string) => string | null) | null = null;
 
   private acceptTls(socket: TLSSocket, l: Listener): void {
     let principal: string | null = null;
     const auth = this.config.sslClientAuth;
     if (auth !== 'none') {
-      principal = principalOf(socket);
+      const dn = verifiedSubject(socket);
       // requested: no certificate is fine, one that does not verify is not (as in Kafka); required: one must verify.
       const given = socket.getPeerX509Certificate?.() !== undefined;
-      if (principal === null && (auth === 'required' || given)) {
+      if (dn !== null) {
+        const name = this.principalMapping!(dn);
+        if (name === null) {
+          this.tlsHandshakeFailed(l, 'principal_mapping', `${socket.remoteAddress}:${socket.remotePort}`, `no rule of ssl.principal.mapping.rules matches the client certificate's subject ${dn}`);
+          socket.destroy();
+          return;
+        }
+        principal = `User:${name}`;
+      } else if (auth === 'required' || given) {
         const why = given ? `the client certificate does not verify against ssl.truststore.location (${String(socket.authorizationError)})` : 'the client sent no certificate';
         this.tlsHandshakeFailed(l, 'bad_certificate', `${socket.remoteAddress}:${socket.remotePort}`, `${why}; ssl.client.auth=${auth}`);
         socket.destroy();
@@ -370,7 +395,7 @@ export class Broker implements ConnectionHost, ClusterView {
     if (this.stopping) return;
     try {
       const opts = tlsOptions(this.config);
-      createSecureContext(opts); // throws on a key that does not match, a bad PEM, a wrong password
+      this.tls!.createSecureContext(opts); // throws on a key that does not match, a bad PEM, a wrong password
       for (const server of this.tlsServers.keys()) server.setSecureContext(opts);
       this.logger.info('TLS certificates reloaded', { certificate: this.config.sslCertificateLocation });
     } catch (e) {

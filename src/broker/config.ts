@@ -31,9 +31,13 @@ export interface BrokerConfig {
   /** ssl.key.location: PEM file of the server's private key. */
   sslKeyLocation: string;
   sslKeyPassword: string;
+  /** ssl.keystore.location (ssl.keystore.type=PEM): one PEM file with the key and the certificate chain. */
+  sslKeystoreLocation: string;
   /** ssl.truststore.location: PEM file of the CAs whose client certificates are trusted. */
   sslTruststoreLocation: string;
   sslClientAuth: 'none' | 'requested' | 'required';
+  /** ssl.principal.mapping.rules: Kafka's DEFAULT / RULE:pattern/replacement/[LU] list. */
+  sslPrincipalMappingRules: string;
   /** ssl.enabled.protocols: TLSv1.2 and/or TLSv1.3. */
   sslEnabledProtocols: string[];
   /** ssl.handshake.timeout.ms: a TLS handshake not finished in this time is closed. */
@@ -151,8 +155,10 @@ export function defaultBrokerConfig(): BrokerConfig {
     sslCertificateLocation: '',
     sslKeyLocation: '',
     sslKeyPassword: '',
+    sslKeystoreLocation: '',
     sslTruststoreLocation: '',
     sslClientAuth: 'none',
+    sslPrincipalMappingRules: 'DEFAULT',
     sslEnabledProtocols: ['TLSv1.2', 'TLSv1.3'],
     sslHandshakeTimeoutMs: 10000,
     httpHost: '',

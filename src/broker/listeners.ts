@@ -4,7 +4,7 @@
 
 import { readFileSync, watch, type FSWatcher } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
-import { X509Certificate } from 'node:crypto';
+import type { X509Certificate } from 'node:crypto';
 import type { SecureContextOptions, TLSSocket } from 'node:tls';
 import type { BrokerConfig } from './config.js';
 import { ConfigError } from './settings.js';
@@ -137,14 +137,14 @@ function escapeDnValue(v: string): string {
 }
 
 /**
- * The principal of a verified client certificate, as Kafka's ssl.principal.mapping.rules=DEFAULT
- * names it: `User:` and the subject DN in RFC 2253 form, most specific first (CN=alice,OU=eng,O=acme).
+ * The subject DN of a verified client certificate in RFC 2253 form, most specific first
+ * (CN=alice,OU=eng,O=acme), as Kafka's principal builder sees it; null when there is none.
  */
-export function principalOf(socket: TLSSocket): string | null {
+export function verifiedSubject(socket: TLSSocket): string | null {
   if (!socket.authorized) return null;
   const raw = socket.getPeerX509Certificate?.();
   if (!raw) return null;
-  return 'User:' + subjectDn(raw);
+  return subjectDn(raw);
 }
 
 /** The subject of a certificate in RFC 2253 form. Node lists it one RDN a line, least specific first. */
@@ -162,6 +162,7 @@ export function subjectDn(cert: X509Certificate): string {
 
 /** A bounded label for a failed handshake (rivulet_tls_handshake_failures_total{reason}). */
 export function handshakeFailureReason(e: Error & { code?: string }): 'timeout' | 'not_tls' | 'bad_certificate' | 'protocol' | 'other' {
+  // (acceptTls adds principal_mapping: a verified certificate no ssl.principal.mapping.rules rule matches.)
   const code = e.code ?? '';
   const msg = e.message ?? '';
   if (code === 'ERR_TLS_HANDSHAKE_TIMEOUT') return 'timeout';
@@ -169,4 +170,55 @@ export function handshakeFailureReason(e: Error & { code?: string }): 'timeout' 
   if (/CERTIFICATE|PEER_DID_NOT_RETURN|CERT/i.test(code + ' ' + msg)) return 'bad_certificate';
   if (/PROTOCOL|VERSION|CIPHER|ALERT/i.test(code + ' ' + msg)) return 'protocol';
   return 'other';
+}
+
+/** One rule of ssl.principal.mapping.rules. */
+interface MappingRule {
+  /** null: DEFAULT, the DN as it is. */
+  readonly whole: RegExp | null;
+  readonly all: RegExp | null;
+  readonly replacement: string;
+  readonly caseChange: '' | 'L' | 'U';
+}
+
+// Kafka's grammar (SslPrincipalMapper): DEFAULT, or RULE:pattern/replacement/ with an optional L or U; `\/` escapes a slash.
+const RULE_PATTERN = String.raw`(DEFAULT)|RULE:((\\.|[^\\/])*)/((\\.|[^\\/])*)/([LU]?)|(.*?)`;
+const RULE_SPLITTER = new RegExp(String.raw`\s*(${RULE_PATTERN})\s*(,\s*|$)`, 'g');
+
+/**
+ * ssl.principal.mapping.rules as a function of the subject DN: the first rule whose pattern
+ * matches the whole DN gives the name (its replacement applied, then L lower- or U upper-cased);
+ * null when no rule matches, which refuses the connection as Kafka does.
+ */
+export function principalMapper(rules: string): (dn: string) => string | null {
+  const parsed: MappingRule[] = [];
+  for (const m of rules.matchAll(RULE_SPLITTER)) {
+    if (m[1] === '' || m[1] === undefined) continue;
+    if (m[2] === 'DEFAULT') {
+      parsed.push({ whole: null, all: null, replacement: '', caseChange: '' });
+    } else if (m[3] !== undefined) {
+      const pattern = m[3].replace(/\\\//g, '/');
+      let whole: RegExp;
+      let all: RegExp;
+      try {
+        whole = new RegExp(`^(?:${pattern})$`);
+        all = new RegExp(pattern, 'g');
+      } catch (e) {
+        throw new ConfigError(`ssl.principal.mapping.rules: "${pattern}" is not a valid regular expression: ${(e as Error).message}`);
+      }
+      parsed.push({ whole, all, replacement: m[5]!.replace(/\\\//g, '/'), caseChange: (m[7] ?? '') as '' | 'L' | 'U' });
+    } else {
+      throw new ConfigError(`ssl.principal.mapping.rules: "${m[1]}" is not DEFAULT or RULE:pattern/replacement/[LU]`);
+    }
+  }
+  if (parsed.length === 0) throw new ConfigError('ssl.principal.mapping.rules is empty; use DEFAULT');
+  return (dn) => {
+    for (const r of parsed) {
+      if (r.whole === null) return dn;
+      if (!r.whole.test(dn)) continue;
+      const out = dn.replace(r.all!, r.replacement);
+      return r.caseChange === 'L' ? out.toLowerCase() : r.caseChange === 'U' ? out.toUpperCase() : out;
+    }
+    return null;
+  };
 }

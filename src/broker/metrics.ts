@@ -366,7 +366,7 @@ export class BrokerMetrics {
     });
     counterOf('rivulet_connections_total', 'Client connections accepted', () => self.connectionsTotal.value);
     counterOf('rivulet_connections_idle_closed_total', 'Connections closed after connections.max.idle.ms without a request', () => self.connectionsIdleClosed.value);
-    labeledCounter('rivulet_tls_handshake_failures_total', 'TLS handshakes that failed on an SSL listener, by listener and reason (timeout, not_tls, bad_certificate, protocol, other)', ['listener', 'reason'], this.tlsHandshakeFailures, (k) => {
+    labeledCounter('rivulet_tls_handshake_failures_total', 'TLS handshakes that failed on an SSL listener, by listener and reason (timeout, not_tls, bad_certificate, principal_mapping, protocol, other)', ['listener', 'reason'], this.tlsHandshakeFailures, (k) => {
       const [listener, reason] = k.split('\0');
       return { listener: listener!, reason: reason! };
     });

@@ -185,3 +185,15 @@ test('rotated certificate files are used by new connections while the broker run
   await admin.listTopics();
   await admin.disconnect();
 });
+
+test('ssl.principal.mapping.rules maps the client certificate\'s subject to the principal name', { timeout: 60_000 }, async () => {
+  const b = await startBroker({
+    args: sslArgs(['--set', 'listeners=SSL://127.0.0.1:0', '--set', `ssl.truststore.location=${certs.caFile}`, '--set', 'ssl.client.auth=required', '--set', 'ssl.principal.mapping.rules=RULE:^CN=([^,]*),OU=([^,]*),.*$/$1@$2/U,DEFAULT']),
+  });
+  try {
+    await handshake(listenerPorts(b).SSL!, { ca: ca(), cert: readFileSync(certs.clientCertFile), key: readFileSync(certs.clientKeyFile) });
+    await waitFor('the mapped principal in the log', () => b.output().includes('principal=User:ALICE@ENG'), 10_000, () => brokerTail(b));
+  } finally {
+    await b.cleanup();
+  }
+});

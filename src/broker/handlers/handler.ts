@@ -29,6 +29,8 @@ export interface ClusterView {
   /** Where clients should connect, as Metadata, FindCoordinator and DescribeCluster report it. */
   /** Where clients that came in through this listener (the first listener when omitted) connect. */
   advertisedAddress(listener?: string): { host: string; port: number };
+  /** `NAME://host:port,...` of every listener: bound (false) or advertised (true). */
+  listenerList(advertised: boolean): string;
   /** The ApiVersions answer, built from the dispatch table and the features (again when they change). */
   apiVersionsResponse(errorCode: number): ApiVersionsResponse;
   /** Feature levels supported and finalized (ApiVersions, UpdateFeatures). */
