@@ -197,3 +197,18 @@ test('ssl.principal.mapping.rules maps the client certificate\'s subject to the 
     await b.cleanup();
   }
 });
+
+test('ssl.client.auth=requested: no certificate acts as User:ANONYMOUS, a certificate of another CA is refused', { timeout: 60_000 }, async () => {
+  const b = await startBroker({ args: sslArgs(['--set', 'listeners=SSL://127.0.0.1:0', '--set', `ssl.truststore.location=${certs.caFile}`, '--set', 'ssl.client.auth=requested']) });
+  try {
+    const port = listenerPorts(b).SSL!;
+    await handshake(port, { ca: ca() });
+    await waitFor('an anonymous TLS connection in the log', () => /TLS connection .*principal=User:ANONYMOUS/.test(b.output()), 10_000, () => brokerTail(b));
+    await assert.rejects(handshake(port, { ca: ca(), cert: readFileSync(certs.otherClientCertFile), key: readFileSync(certs.otherClientKeyFile) }), 'a certificate of another CA is refused');
+    await scrapeUntil(b.httpPort, (m) => (m.get('rivulet_tls_handshake_failures_total{listener="SSL",reason="bad_certificate"}') ?? 0) === 1, 'one bad_certificate failure');
+    await handshake(port, { ca: ca(), cert: readFileSync(certs.clientCertFile), key: readFileSync(certs.clientKeyFile) });
+    await waitFor('the principal in the log', () => b.output().includes(`principal=User:${certs.clientDn}`), 10_000, () => brokerTail(b));
+  } finally {
+    await b.cleanup();
+  }
+});

@@ -1,13 +1,14 @@
-// TLS with other clients: kcat (librdkafka) and the Apache Kafka Java client produce and
-// consume over an SSL listener, then over mutual TLS (ssl.client.auth=required) with a client
-// certificate; the broker logs the certificate's subject as the principal. Certificates are made
+// TLS with other clients: kcat (librdkafka), the Apache Kafka Java client and Python's
+// confluent-kafka produce and consume over an SSL listener, then over mutual TLS
+// (ssl.client.auth=required) with a client certificate; the broker logs the certificate's subject as the principal. Certificates are made
 // with openssl at test time (test/helpers/tls-certs.ts); the Java client reads them as PEM.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { startBroker, listenerPorts, type BrokerProcess } from '../helpers/broker.js';
 import { makeTestCerts, type TestCerts } from '../helpers/tls-certs.js';
-import { describeRun, requireJava, requireTool, run, runJava, token, works } from './tools.js';
+import { debianPython, pythonDir, describeRun, requireJava, requireTool, run, runJava, token, works } from './tools.js';
 
 let certs: TestCerts;
 let broker: BrokerProcess;
@@ -81,5 +82,22 @@ test('the Java client produces and consumes over mutual TLS with a PEM keystore;
   const context = describeRun('java TlsRoundTrip.java mTLS', r, mtls);
   assert.equal(r.code, 0, context);
   assert.match(r.stdout.toString(), /^OK 20$/m, context);
+  assert.ok(mtls.output().slice(from).includes(`principal=User:${certs.clientDn}`), context);
+});
+
+
+async function pythonPresent(): Promise<boolean> {
+  return works(debianPython(), ['-c', 'import confluent_kafka']);
+}
+
+test('python confluent-kafka produces and consumes over SSL and over mutual TLS', { timeout: 120_000 }, async (t) => {
+  if (!requireTool(t, await pythonPresent(), 'python3-confluent-kafka', 'install it with `sudo apt-get install python3-confluent-kafka`')) return;
+  const ssl = ['security.protocol=SSL', `ssl.ca.location=${certs.caFile}`];
+  const r1 = await run(debianPython(), [join(pythonDir, 'tls_roundtrip.py'), `127.0.0.1:${sslPort}`, `py-tls-${token()}`, ...ssl], { timeoutMs: 90_000 });
+  assert.match(r1.stdout.toString(), /^OK 10$/m, describeRun('python over SSL', r1, broker));
+  const from = mtls.output().length;
+  const r2 = await run(debianPython(), [join(pythonDir, 'tls_roundtrip.py'), `127.0.0.1:${mtlsPort}`, `py-mtls-${token()}`, ...ssl, `ssl.certificate.location=${certs.clientCertFile}`, `ssl.key.location=${certs.clientKeyFile}`], { timeoutMs: 90_000 });
+  const context = describeRun('python over mTLS', r2, mtls);
+  assert.match(r2.stdout.toString(), /^OK 10$/m, context);
   assert.ok(mtls.output().slice(from).includes(`principal=User:${certs.clientDn}`), context);
 });
