@@ -3,12 +3,15 @@
 // they use through their RequestContext (handlers/handler.ts), never the Broker itself.
 
 import { createServer, type Server, type Socket } from 'node:net';
+import type { TLSSocket, Server as TlsServer } from 'node:tls';
+import type { FSWatcher } from 'node:fs';
+import { resolveListeners, tlsOptions, watchTlsFiles, verifiedSubject, principalMapper, handshakeFailureReason, type Listener } from './listeners.js';
 import { Connection, type ConnectionHost } from './connection.js';
 import type { BrokerServices, ClusterView, HandlerEntry } from './handlers/handler.js';
 import { TopicRegistry } from './topics.js';
 import { BrokerMetrics } from './metrics.js';
 import { Logger } from './logger.js';
-import { advertised, type BrokerConfig } from './config.js';
+import type { BrokerConfig } from './config.js';
 import { prepareDataDir, loadIdentity, loadCatalog } from './meta-store.js';
 import { handlerTable } from './handlers/index.js';
 import type { OpenLog } from '../storage/log.js';
@@ -45,8 +48,6 @@ const INTERNAL_LOG_CONFIG = {
   indexIntervalBytes: 4096,
   tailCacheBytes: 256 * 1024,
 };
-/** The one listener's name until several listeners exist. */
-const LISTENER = 'PLAINTEXT';
 
 export interface BrokerOptions {
   openLog: OpenLog;
@@ -83,13 +84,18 @@ export class Broker implements ConnectionHost, ClusterView {
   ready = false;
   /** Set when shutdown begins: parked requests answer at once. */
   closing = false;
-  /** The port actually bound (differs from config.port when that is 0). */
+  /** The port the first listener actually bound (differs from config.port when that is 0). */
   port = 0;
+  /** The listeners, with the ports they bound, by name. */
+  readonly listeners = new Map<string, { listener: Listener; port: number }>();
 
   /** Coarse clock (ms since start) for the connections' timeouts; advanced by the sweep. */
   clock = 0;
 
-  private server: Server | null = null;
+  private readonly servers: (Server | TlsServer)[] = [];
+  private tlsWatchers: FSWatcher[] = [];
+  /** Failed TLS handshakes not yet logged, and when a line was last logged, by reason (one line a second per reason at most). */
+  private readonly tlsFailureLog = new Map<string, { unlogged: number; at: number }>();
   private readonly connections = new Set<Connection>();
   /** Open connections by peer address (max.connections.per.ip). */
   private readonly connectionsByIp = new Map<string, number>();
@@ -147,27 +153,41 @@ export class Broker implements ConnectionHost, ClusterView {
     await this.startTransactions();
     await this.startShareGroups();
     this.services = { config: this.config, logger: this.logger, metrics: this.metrics, topics: this.topics, groups: this.groups, consumerGroups: this.consumerGroups, txns: this.txns, cluster: this, fetchSessions: this.fetchSessions, brokerConfigs: this.brokerConfigs, groupConfigs: this.groupConfigs, shares: this.shares };
-    this.server = createServer({ noDelay: true }, (s) => this.accept(s));
-    await new Promise<void>((resolve, reject) => {
-      this.server!.once('error', reject);
-      this.server!.listen(this.config.port, this.config.host, () => {
-        this.server!.off('error', reject);
-        resolve();
+    const listeners = resolveListeners(this.config);
+    const ssl = listeners.some((l) => l.protocol === 'SSL') ? tlsOptions(this.config) : null;
+    // node:tls is loaded only when a listener needs it (start-up time: DESIGN.md).
+    if (ssl !== null) {
+      this.tls = await import('node:tls');
+      this.principalMapping = principalMapper(this.config.sslPrincipalMappingRules);
+    }
+    for (const l of listeners) {
+      const server = l.protocol === 'SSL' ? this.tlsServer(l, ssl!) : createServer({ noDelay: true }, (s) => this.accept(s, l));
+      this.servers.push(server);
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(l.port, l.host, () => {
+          server.off('error', reject);
+          resolve();
+        });
       });
-    });
-    this.server.on('error', (e) => this.logger.error('listener error', { error: e }));
-    const addr = this.server.address();
-    this.port = typeof addr === 'object' && addr !== null ? addr.port : this.config.port;
+      server.on('error', (e) => this.logger.error('listener error', { listener: l.name, error: e }));
+      const addr = server.address();
+      this.listeners.set(l.name, { listener: l, port: typeof addr === 'object' && addr !== null ? addr.port : l.port });
+    }
+    if (ssl !== null) this.tlsWatchers = watchTlsFiles(this.config, this.logger, () => this.reloadTls());
+    this.port = this.listeners.get(listeners[0]!.name)!.port;
     this.retentionTimer = setInterval(() => void this.enforceRetention(), this.config.retentionCheckIntervalMs);
     this.retentionTimer.unref();
     this.cleanerTimer = setInterval(() => void this.runCleaner(), this.config.cleanerBackoffMs);
     this.cleanerTimer.unref();
     this.startSweep();
     this.ready = true;
-    const adv = advertised(this.config);
+    const first = listeners[0]!;
+    const adv = this.advertisedAddress(first.name);
     this.logger.info('broker ready', {
-      listener: `${this.config.host}:${this.port}`,
-      advertised: `${adv.host}:${adv.port || this.port}`,
+      listener: `${first.host}:${this.port}`,
+      advertised: `${adv.host}:${adv.port}`,
+      listeners: [...this.listeners.values()].map((b) => `${b.listener.name}://${b.listener.host}:${b.port}`).join(','),
       dataDir: this.config.dataDir,
       topics: this.topics.byName.size,
       fsync: this.config.fsync,
@@ -281,33 +301,130 @@ export class Broker implements ConnectionHost, ClusterView {
     this.txns.startTimer(c.transactionCleanupIntervalMs);
   }
 
-  /** Where clients should connect, as Metadata and DescribeCluster report it. */
-  advertisedAddress(): { host: string; port: number } {
-    const a = advertised(this.config);
-    return { host: a.host, port: this.config.advertisedPort || this.port };
+  /** Where clients of a listener (the first one by default) should connect, as Metadata and DescribeCluster report it. */
+  advertisedAddress(listener?: string): { host: string; port: number } {
+    const b = (listener === undefined ? undefined : this.listeners.get(listener)) ?? this.listeners.values().next().value;
+    if (b === undefined) return { host: this.config.advertisedHost || this.config.host, port: this.config.advertisedPort || this.config.port };
+    return { host: b.listener.advertisedHost, port: b.listener.advertisedPort || b.port };
   }
 
-  private accept(socket: Socket): void {
+  listenerList(advertisedToo: boolean): string {
+    return [...this.listeners.values()]
+      .map((b) => {
+        const a = this.advertisedAddress(b.listener.name);
+        return advertisedToo ? `${b.listener.name}://${a.host}:${a.port}` : `${b.listener.name}://${b.listener.host}:${b.port}`;
+      })
+      .join(',');
+  }
+
+  /** An SSL listener: connections are accepted once their handshake is done (or closed after ssl.handshake.timeout.ms). */
+  private tlsServer(l: Listener, opts: ReturnType<typeof tlsOptions>): TlsServer {
+    const c = this.config;
+    const server = this.tls!.createServer({
+      ...opts,
+      requestCert: c.sslClientAuth !== 'none',
+      // Checked in acceptTls, which counts and logs a refused certificate with Node's reason.
+      rejectUnauthorized: false,
+      handshakeTimeout: c.sslHandshakeTimeoutMs,
+    }, (socket) => this.acceptTls(socket, l));
+    server.on('tlsClientError', (e: Error & { code?: string }, socket: TLSSocket) => {
+      const reason = handshakeFailureReason(e);
+      const remote = socket.remoteAddress === undefined ? 'unknown' : `${socket.remoteAddress}:${socket.remotePort}`;
+      const hint = reason === 'not_tls'
+        ? `the client did not start a TLS handshake (a PLAINTEXT client?); listener ${l.name} is SSL: configure the client with security.protocol=SSL`
+        : reason === 'timeout'
+          ? `the handshake did not finish within ${c.sslHandshakeTimeoutMs} ms (ssl.handshake.timeout.ms)`
+          : reason === 'bad_certificate'
+            ? `the client certificate was missing or not signed by a CA of ssl.truststore.location (ssl.client.auth=${c.sslClientAuth})`
+            : 'the TLS handshake failed';
+      this.tlsHandshakeFailed(l, reason, remote, `${hint}: ${e.message}`);
+      socket.destroy();
+    });
+    this.tlsServers.set(server, l);
+    return server;
+  }
+
+  private readonly tlsServers = new Map<TlsServer, Listener>();
+  private tls: typeof import('node:tls') | null = null;
+  /** ssl.principal.mapping.rules, parsed: subject DN to principal name (null: no rule matches). */
+  private principalMapping: ((dn: string) => string | null) | null = null;
+
+  private acceptTls(socket: TLSSocket, l: Listener): void {
+    let principal: string | null = null;
+    const auth = this.config.sslClientAuth;
+    if (auth !== 'none') {
+      const dn = verifiedSubject(socket);
+      // requested: no certificate is fine, one that does not verify is not (as in Kafka); required: one must verify.
+      const given = socket.getPeerX509Certificate?.() !== undefined;
+      if (dn !== null) {
+        const name = this.principalMapping!(dn);
+        if (name === null) {
+          this.tlsHandshakeFailed(l, 'principal_mapping', `${socket.remoteAddress}:${socket.remotePort}`, `no rule of ssl.principal.mapping.rules matches the client certificate's subject ${dn}`);
+          socket.destroy();
+          return;
+        }
+        principal = `User:${name}`;
+      } else if (auth === 'required' || given) {
+        const why = given ? `the client certificate does not verify against ssl.truststore.location (${String(socket.authorizationError)})` : 'the client sent no certificate';
+        this.tlsHandshakeFailed(l, 'bad_certificate', `${socket.remoteAddress}:${socket.remotePort}`, `${why}; ssl.client.auth=${auth}`);
+        socket.destroy();
+        return;
+      }
+    }
+    const conn = this.accept(socket, l);
+    if (conn !== null && principal !== null) conn.session.principal = principal;
+    if (conn !== null) this.logger.debug('TLS connection', { remote: conn.session.remote, listener: l.name, protocol: socket.getProtocol(), principal: conn.session.principal });
+  }
+
+  /** Counts a failed TLS handshake; logs at most one line a second. */
+  private tlsHandshakeFailed(l: Listener, reason: string, remote: string, message: string): void {
+    this.metrics.tlsHandshakeFailed(l.name, reason);
+    let log = this.tlsFailureLog.get(reason);
+    if (log === undefined) this.tlsFailureLog.set(reason, (log = { unlogged: 0, at: -Infinity }));
+    log.unlogged++;
+    const now = performance.now();
+    if (now - log.at >= 1000) {
+      this.logger.warn('closing connection: TLS handshake failed', { remote, listener: l.name, reason: message, failuresSinceLastLine: log.unlogged });
+      log.at = now;
+      log.unlogged = 0;
+    }
+  }
+
+  /** Reads the PEM files again and gives new handshakes the new context; on failure keeps the old one. */
+  private reloadTls(): void {
+    if (this.stopping) return;
+    try {
+      const opts = tlsOptions(this.config);
+      this.tls!.createSecureContext(opts); // throws on a key that does not match, a bad PEM, a wrong password
+      for (const server of this.tlsServers.keys()) server.setSecureContext(opts);
+      this.logger.info('TLS certificates reloaded', { certificate: this.config.sslCertificateLocation });
+    } catch (e) {
+      this.logger.error('TLS certificates not reloaded; the previous ones stay in use', { error: (e as Error).message });
+    }
+  }
+
+  private accept(socket: Socket, l: Listener): Connection | null {
     if (this.stopping) {
       socket.destroy();
-      return;
+      return null;
     }
     const c = this.config;
     const ip = socket.remoteAddress ?? '';
     const fromIp = this.connectionsByIp.get(ip) ?? 0;
     if (this.connections.size >= c.maxConnections) {
       this.refuse(socket, 'max_connections', `${this.connections.size} connections are open, the most max.connections allows`);
-      return;
+      return null;
     }
     if (fromIp >= c.maxConnectionsPerIp) {
       this.refuse(socket, 'max_connections_per_ip', `${fromIp} connections from ${ip} are open, the most max.connections.per.ip allows`);
-      return;
+      return null;
     }
     this.connectionsByIp.set(ip, fromIp + 1);
-    const conn = new Connection(socket, this, LISTENER);
+    const conn = new Connection(socket, this, l.name, l.protocol);
     this.connections.add(conn);
     this.metrics.connectionsTotal.value++;
     this.metrics.connectionsActive++;
+    return conn;
   }
 
   /** Closes a connection the limits do not allow, at once; logs at most one line a second (a flood must not flood the log). */
@@ -448,7 +565,8 @@ export class Broker implements ConnectionHost, ClusterView {
       if (this.retentionTimer) clearInterval(this.retentionTimer);
       if (this.cleanerTimer) clearInterval(this.cleanerTimer);
       if (this.sweepTimer) clearInterval(this.sweepTimer);
-      const closed = this.server ? new Promise<void>((resolve) => this.server!.close(() => resolve())) : Promise.resolve();
+      for (const w of this.tlsWatchers) w.close();
+      const closed = Promise.all(this.servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
       await Promise.race([Promise.all([...this.connections].map((c) => c.drain())), delay(5000)]);
       for (const c of this.connections) c.socket.destroy();
       await closed;

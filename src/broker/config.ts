@@ -20,6 +20,28 @@ export interface BrokerConfig {
   port: number;
   advertisedHost: string;
   advertisedPort: number;
+  /** listeners: `NAME://host:port,...`; empty means the one PLAINTEXT listener of host and port. */
+  listeners: string;
+  /** advertised.listeners: `NAME://host:port,...`; a listener not named here advertises its own address. */
+  advertisedListeners: string;
+  /** listener.security.protocol.map: `NAME:PROTOCOL,...`. */
+  listenerSecurityProtocolMap: string;
+  /** ssl.certificate.location: PEM file of the server certificate (chain). */
+  sslCertificateLocation: string;
+  /** ssl.key.location: PEM file of the server's private key. */
+  sslKeyLocation: string;
+  sslKeyPassword: string;
+  /** ssl.keystore.location (ssl.keystore.type=PEM): one PEM file with the key and the certificate chain. */
+  sslKeystoreLocation: string;
+  /** ssl.truststore.location: PEM file of the CAs whose client certificates are trusted. */
+  sslTruststoreLocation: string;
+  sslClientAuth: 'none' | 'requested' | 'required';
+  /** ssl.principal.mapping.rules: Kafka's DEFAULT / RULE:pattern/replacement/[LU] list. */
+  sslPrincipalMappingRules: string;
+  /** ssl.enabled.protocols: TLSv1.2 and/or TLSv1.3. */
+  sslEnabledProtocols: string[];
+  /** ssl.handshake.timeout.ms: a TLS handshake not finished in this time is closed. */
+  sslHandshakeTimeoutMs: number;
   httpHost: string;
   httpPort: number;
   dataDir: string;
@@ -127,6 +149,18 @@ export function defaultBrokerConfig(): BrokerConfig {
     port: 9092,
     advertisedHost: '',
     advertisedPort: 0,
+    listeners: '',
+    advertisedListeners: '',
+    listenerSecurityProtocolMap: 'PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL',
+    sslCertificateLocation: '',
+    sslKeyLocation: '',
+    sslKeyPassword: '',
+    sslKeystoreLocation: '',
+    sslTruststoreLocation: '',
+    sslClientAuth: 'none',
+    sslPrincipalMappingRules: 'DEFAULT',
+    sslEnabledProtocols: ['TLSv1.2', 'TLSv1.3'],
+    sslHandshakeTimeoutMs: 10000,
     httpHost: '',
     httpPort: 9644,
     dataDir: './data',

@@ -118,10 +118,12 @@ export class Connection {
     if (err == null && slot.api !== null) slot.api.flush.observe((performance.now() - slot.encodedAt) / 1000);
   };
 
-  constructor(socket: Socket, broker: ConnectionHost, listener: string) {
+  constructor(socket: Socket, broker: ConnectionHost, listener: string, protocol: 'PLAINTEXT' | 'SSL' = 'PLAINTEXT') {
     this.socket = socket;
     this.broker = broker;
-    this.session = new Session(listener, socket.remoteAddress ?? '', socket.remotePort ?? 0);
+    this.session = new Session(listener, socket.remoteAddress ?? '', socket.remotePort ?? 0, protocol);
+    // On an SSL listener the handshake is done; the first bytes are a Kafka request.
+    this.firstBytes = protocol === 'PLAINTEXT';
     this.lastActivity = broker.clock;
     this.lastDelivery = broker.clock;
     socket.setNoDelay(true);
@@ -158,7 +160,7 @@ export class Connection {
   private refuseTls(): void {
     this.broker.logger.warn('closing connection: TLS handshake on a PLAINTEXT listener', {
       remote: this.session.remote,
-      reason: `the client started a TLS handshake, but listener ${this.session.listener} is PLAINTEXT (TLS is not supported yet); configure the client with security.protocol=PLAINTEXT`,
+      reason: `the client started a TLS handshake, but listener ${this.session.listener} is PLAINTEXT; configure the client with security.protocol=PLAINTEXT, or connect to an SSL listener`,
     });
     this.broker.metrics.closedForBadInputBy('tls_handshake');
     const socket = this.socket;

@@ -179,6 +179,8 @@ export class BrokerMetrics {
   private readonly responseErrors = new Map<string, PlainCounter>();
   /** Connections closed for bad input, by reason. */
   private readonly closedForBadInput = new Map<string, PlainCounter>();
+  /** TLS handshakes that failed, by `listener\0reason`. */
+  private readonly tlsHandshakeFailures = new Map<string, PlainCounter>();
   /** Produce requests by the acks they asked for ("all", "1", "0", "invalid"): what durability clients really request. */
   private readonly produceByAcks = new Map<string, PlainCounter>();
   readonly bytesIn = new PlainCounter();
@@ -312,6 +314,11 @@ export class BrokerMetrics {
     bump(this.closedForBadInput, reason);
   }
 
+  /** Counts one failed TLS handshake on an SSL listener; reason is one of a few fixed words. */
+  tlsHandshakeFailed(listener: string, reason: string): void {
+    bump(this.tlsHandshakeFailures, `${listener}\0${reason}`);
+  }
+
   private buildRegistry(pc: typeof import('prom-client')): Registry {
     const { Counter, Gauge, Registry } = pc;
     const registry = new Registry();
@@ -359,6 +366,10 @@ export class BrokerMetrics {
     });
     counterOf('rivulet_connections_total', 'Client connections accepted', () => self.connectionsTotal.value);
     counterOf('rivulet_connections_idle_closed_total', 'Connections closed after connections.max.idle.ms without a request', () => self.connectionsIdleClosed.value);
+    labeledCounter('rivulet_tls_handshake_failures_total', 'TLS handshakes that failed on an SSL listener, by listener and reason (timeout, not_tls, bad_certificate, principal_mapping, protocol, other)', ['listener', 'reason'], this.tlsHandshakeFailures, (k) => {
+      const [listener, reason] = k.split('\0');
+      return { listener: listener!, reason: reason! };
+    });
     labeledCounter('rivulet_connections_refused_total', 'Connections closed as they arrived, by the limit that refused them (max_connections, max_connections_per_ip)', ['reason'], this.connectionsRefused, (reason) => ({ reason }));
     new Gauge({
       name: 'rivulet_connections_memory_bytes',

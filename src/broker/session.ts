@@ -9,8 +9,8 @@ export const ANONYMOUS = 'User:ANONYMOUS';
 export class Session {
   /** The listener's name, as Kafka's `listeners` setting names it. */
   readonly listener: string;
-  /** The listener's security protocol (PLAINTEXT only, until TLS and SASL exist). */
-  readonly securityProtocol: 'PLAINTEXT';
+  /** The listener's security protocol (SASL is not available yet). */
+  readonly securityProtocol: 'PLAINTEXT' | 'SSL';
   readonly peerAddress: string;
   readonly peerPort: number;
   /** `address:port` of the peer, for logs. */
@@ -25,9 +25,9 @@ export class Session {
   /** Woken once when the connection closes, so parked requests can give up early. */
   readonly closeWaiters: WaitList;
 
-  constructor(listener: string, peerAddress: string, peerPort: number) {
+  constructor(listener: string, peerAddress: string, peerPort: number, securityProtocol: 'PLAINTEXT' | 'SSL' = 'PLAINTEXT') {
     this.listener = listener;
-    this.securityProtocol = 'PLAINTEXT';
+    this.securityProtocol = securityProtocol;
     this.peerAddress = peerAddress;
     this.peerPort = peerPort;
     this.remote = `${peerAddress}:${peerPort}`;

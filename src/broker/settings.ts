@@ -6,6 +6,7 @@
 // (log.retention.ms -> RIVULET_LOG_RETENTION_MS).
 
 import { readFileSync } from 'node:fs';
+import { resolveListeners, principalMapper } from './listeners.js';
 import { defaultBrokerConfig, defaultTopicDefaults, FsyncPolicy, type BrokerConfig } from './config.js';
 
 export class ConfigError extends Error {
@@ -24,12 +25,49 @@ const bool = (v: string, key: string): boolean => {
   throw new ConfigError(`${key} must be true or false, not "${v}"`);
 };
 
+const pemOnly = (v: string, key: string): void => {
+  if (v.toUpperCase() !== 'PEM') throw new ConfigError(`${key} must be PEM, not "${v}": Rivulet reads PEM files, not JKS or PKCS12 keystores; convert them with keytool and openssl (keytool -importkeystore -deststoretype PKCS12, then openssl pkcs12 -nodes)`);
+};
+
 /** Broker keys (file names). Topic defaults (log.retention.ms, ...) are accepted too; see defaultTopicDefaults. */
 export const brokerKeys: Readonly<Record<string, { apply: Apply; help: string }>> = {
   host: { apply: (c, v) => void (c.host = v), help: 'address the Kafka listener binds (default 127.0.0.1; 0.0.0.0 for all)' },
   port: { apply: (c, v, k) => void (c.port = int(0, 65535)(v, k)), help: 'Kafka listener port (default 9092; 0 picks a free one)' },
   'advertised.host': { apply: (c, v) => void (c.advertisedHost = v), help: 'host name clients are told to connect to (default: the listener host, or localhost for a wildcard)' },
   'advertised.port': { apply: (c, v, k) => void (c.advertisedPort = int(0, 65535)(v, k)), help: 'port clients are told to connect to (default: the listener port)' },
+  listeners: { apply: (c, v) => void (c.listeners = v), help: 'listeners as NAME://host:port, comma-separated (e.g. PLAINTEXT://127.0.0.1:9092,SSL://127.0.0.1:9093); port 0 picks a free one. Set, it replaces host and port (default: PLAINTEXT://<host>:<port>)' },
+  'advertised.listeners': { apply: (c, v) => void (c.advertisedListeners = v), help: 'NAME://host:port per listener, as clients connecting through it are told (default: advertised.host/port for the listener of host/port, else the listener\'s own address)' },
+  'listener.security.protocol.map': { apply: (c, v) => void (c.listenerSecurityProtocolMap = v), help: 'NAME:PROTOCOL per listener name (default PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL); SASL_* protocols are refused at start (not available yet)' },
+  'ssl.certificate.location': { apply: (c, v) => void (c.sslCertificateLocation = v), help: 'PEM file (not JKS) of the SSL listeners\' certificate chain; reloaded when it changes. Kafka\'s name ssl.keystore.certificate.chain is not accepted: give a file' },
+  'ssl.keystore.location': { apply: (c, v) => void (c.sslKeystoreLocation = v), help: 'Kafka\'s name for a PEM keystore (with ssl.keystore.type=PEM): one file holding the private key and the certificate chain; used when ssl.certificate.location and ssl.key.location are not set' },
+  'ssl.keystore.type': { apply: (c, v, k) => void pemOnly(v, k), help: 'PEM only: Rivulet reads PEM files, not JKS or PKCS12 (default PEM)' },
+  'ssl.truststore.type': { apply: (c, v, k) => void pemOnly(v, k), help: 'PEM only: ssl.truststore.location is a PEM CA bundle, not JKS or PKCS12 (default PEM)' },
+  'ssl.key.location': { apply: (c, v) => void (c.sslKeyLocation = v), help: 'PEM file (not JKS) of the SSL listeners\' private key; reloaded when it changes' },
+  'ssl.key.password': { apply: (c, v) => void (c.sslKeyPassword = v), help: 'password of an encrypted ssl.key.location (default: none)' },
+  'ssl.truststore.location': { apply: (c, v) => void (c.sslTruststoreLocation = v), help: 'PEM file (not JKS) of the CA certificates client certificates are checked against (default: Node\'s bundled CAs); reloaded when it changes' },
+  'ssl.client.auth': {
+    apply: (c, v, k) => {
+      if (v !== 'none' && v !== 'requested' && v !== 'required') throw new ConfigError(`${k} must be none, requested or required, not "${v}"`);
+      c.sslClientAuth = v;
+    },
+    help: 'none (default), requested (a client certificate is checked when given) or required; a verified client certificate makes the principal User:<subject DN>',
+  },
+  'ssl.principal.mapping.rules': {
+    apply: (c, v) => {
+      principalMapper(v); // refuses a rule that does not parse, at start
+      c.sslPrincipalMappingRules = v;
+    },
+    help: 'how a client certificate\'s subject DN becomes the principal name, as in Kafka: DEFAULT (the DN, e.g. CN=alice,OU=eng,O=acme) or RULE:pattern/replacement/ with an optional L or U, first match wins; a certificate no rule matches is refused (default DEFAULT)',
+  },
+  'ssl.enabled.protocols': {
+    apply: (c, v, k) => {
+      const list = v.split(',').map((x) => x.trim()).filter((x) => x !== '');
+      if (list.length === 0 || list.some((x) => x !== 'TLSv1.2' && x !== 'TLSv1.3')) throw new ConfigError(`${k} must list TLSv1.2 and/or TLSv1.3, not "${v}"`);
+      c.sslEnabledProtocols = list;
+    },
+    help: 'TLS versions the SSL listeners accept (default TLSv1.2,TLSv1.3)',
+  },
+  'ssl.handshake.timeout.ms': { apply: (c, v, k) => void (c.sslHandshakeTimeoutMs = int(1)(v, k)), help: 'a TLS handshake not finished in this time is closed and counted (default 10000)' },
   'http.host': { apply: (c, v) => void (c.httpHost = v), help: 'address of the HTTP side (default: the listener host)' },
   'http.port': { apply: (c, v, k) => void (c.httpPort = int(0, 65535)(v, k)), help: 'port of /healthz, /readyz and /metrics (default 9644; 0 picks a free one)' },
   'data.dir': { apply: (c, v) => void (c.dataDir = v), help: 'directory of the logs and the catalogue (default ./data)' },
@@ -165,6 +203,13 @@ export function loadBrokerConfig(sources: ConfigSources): BrokerConfig {
   }
   for (const [key, v] of Object.entries(sources.flags)) if (v !== undefined) applyKey(c, key, v, `flag for ${key}`);
   if (!c.httpHost) c.httpHost = c.host;
+  // A Kafka-style PEM keystore (key and certificate chain in one file) stands for both files.
+  if (c.sslKeystoreLocation !== '') {
+    if (c.sslCertificateLocation === '') c.sslCertificateLocation = c.sslKeystoreLocation;
+    if (c.sslKeyLocation === '') c.sslKeyLocation = c.sslKeystoreLocation;
+  }
+  // Listener mistakes (a SASL protocol, an SSL listener without a certificate) stop the start here.
+  resolveListeners(c);
   if (c.queuedMaxRequestBytes > 0 && c.queuedMaxRequestBytes < c.socketRequestMaxBytes) {
     throw new ConfigError(`queued.max.request.bytes (${c.queuedMaxRequestBytes}) must be -1 or at least socket.request.max.bytes (${c.socketRequestMaxBytes}), or a request of the largest accepted size could never be read`);
   }

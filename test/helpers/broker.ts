@@ -147,3 +147,15 @@ export function killAfter(broker: BrokerProcess, ms: number): { readonly killed:
   );
   return state;
 }
+
+/** The port each listener bound, by listener name, from the broker's "broker ready ... listeners=NAME://host:port,..." line. */
+export function listenerPorts(b: BrokerProcess): Record<string, number> {
+  const m = /broker ready .*listeners=(\S+)/.exec(b.output());
+  if (!m) throw new Error(`no listeners in the broker's ready line:\n${brokerTail(b)}`);
+  const out: Record<string, number> = {};
+  for (const entry of m[1]!.split(',')) {
+    const e = /^(\w+):\/\/.*:(\d+)$/.exec(entry);
+    if (e) out[e[1]!] = Number(e[2]);
+  }
+  return out;
+}

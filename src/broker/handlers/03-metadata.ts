@@ -77,7 +77,7 @@ async function handle(ctx: RequestContext, req: MetadataRequest): Promise<Metada
       );
     }
   }
-  const adv = ctx.cluster.advertisedAddress();
+  const adv = ctx.cluster.advertisedAddress(ctx.session.listener);
   return {
     throttleTimeMs: 0,
     brokers: [{ nodeId: ctx.cluster.nodeId, host: adv.host, port: adv.port, rack: null }],

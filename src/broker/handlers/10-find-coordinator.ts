@@ -10,7 +10,7 @@ import { findCoordinatorServer } from '../../protocol/generated/find-coordinator
 const KeyType = { GROUP: 0, TRANSACTION: 1, SHARE: 2 } as const;
 
 function handle(ctx: RequestContext, req: FindCoordinatorRequest): FindCoordinatorResponse {
-  const adv = ctx.cluster.advertisedAddress();
+  const adv = ctx.cluster.advertisedAddress(ctx.session.listener);
   const keyType = req.keyType ?? KeyType.GROUP;
   const answer = (key: string) => {
     if (keyType !== KeyType.GROUP && keyType !== KeyType.TRANSACTION && keyType !== KeyType.SHARE) {

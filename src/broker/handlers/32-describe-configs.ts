@@ -79,12 +79,11 @@ function topicEntries(ctx: BrokerServices, overrides: Record<string, string>, sy
 
 function brokerEntries(ctx: BrokerServices, synonyms: boolean, docs: boolean): Entry[] {
   const c = ctx.config;
-  const adv = ctx.cluster.advertisedAddress();
   const rows: [string, string, ConfigType, string][] = [
     ['node.id', String(ctx.cluster.nodeId), 'int', 'Broker id'],
     ['broker.id', String(ctx.cluster.nodeId), 'int', 'Broker id'],
-    ['listeners', `PLAINTEXT://${c.host}:${ctx.cluster.port}`, 'list', 'Kafka listener'],
-    ['advertised.listeners', `PLAINTEXT://${adv.host}:${adv.port}`, 'list', 'Address given to clients'],
+    ['listeners', ctx.cluster.listenerList(false), 'list', 'Kafka listeners'],
+    ['advertised.listeners', ctx.cluster.listenerList(true), 'list', 'Address given to clients, per listener'],
     ['log.dirs', c.dataDir, 'string', 'Data directory'],
     ['num.partitions', String(c.numPartitions), 'int', 'Partitions of auto-created topics'],
     ['default.replication.factor', '1', 'short', 'One broker, one replica'],

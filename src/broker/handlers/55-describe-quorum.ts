@@ -27,8 +27,8 @@ function handle(ctx: RequestContext, req: DescribeQuorumRequest): DescribeQuorum
       return { partitionIndex: 0, errorCode: ErrorCode.NONE, errorMessage: null, leaderId: nodeId, leaderEpoch: 0, highWatermark: -1, currentVoters: [self], observers: [] };
     }),
   }));
-  const adv = ctx.cluster.advertisedAddress();
-  return { errorCode: ErrorCode.NONE, errorMessage: null, topics, nodes: [{ nodeId, listeners: [{ name: 'PLAINTEXT', host: adv.host, port: adv.port }] }] };
+  const adv = ctx.cluster.advertisedAddress(ctx.session.listener);
+  return { errorCode: ErrorCode.NONE, errorMessage: null, topics, nodes: [{ nodeId, listeners: [{ name: ctx.session.listener, host: adv.host, port: adv.port }] }] };
 }
 
 export const describeQuorum: HandlerEntry<DescribeQuorumRequest, DescribeQuorumResponse> = { codec: describeQuorumServer, minVersion: 0, maxVersion: 2, handle };

@@ -10,7 +10,7 @@ import { describeClusterServer } from '../../protocol/generated/describe-cluster
 const EndpointType = { BROKERS: 1, CONTROLLERS: 2 } as const;
 
 function handle(ctx: RequestContext, req: DescribeClusterRequest): DescribeClusterResponse {
-  const adv = ctx.cluster.advertisedAddress();
+  const adv = ctx.cluster.advertisedAddress(ctx.session.listener);
   const endpointType = req.endpointType ?? EndpointType.BROKERS;
   const res: DescribeClusterResponse = {
     throttleTimeMs: 0,

@@ -27,7 +27,10 @@ export interface ClusterView {
   /** True once shutdown began: parked requests answer at once. */
   readonly closing: boolean;
   /** Where clients should connect, as Metadata, FindCoordinator and DescribeCluster report it. */
-  advertisedAddress(): { host: string; port: number };
+  /** Where clients that came in through this listener (the first listener when omitted) connect. */
+  advertisedAddress(listener?: string): { host: string; port: number };
+  /** `NAME://host:port,...` of every listener: bound (false) or advertised (true). */
+  listenerList(advertised: boolean): string;
   /** The ApiVersions answer, built from the dispatch table and the features (again when they change). */
   apiVersionsResponse(errorCode: number): ApiVersionsResponse;
   /** Feature levels supported and finalized (ApiVersions, UpdateFeatures). */
