@@ -16,7 +16,7 @@
 //   RIV_ERR_DECOMPRESSED_TOO_LARGE  the output would exceed the caller's limit (CORRUPT_MESSAGE)
 //   RIV_ERR_CORRUPT_RECORDS     (records.ts) the records section does not parse (CORRUPT_MESSAGE)
 
-import type { Worker } from 'node:worker_threads';
+import { WorkerClient } from './worker-client.js';
 import { ErrorCode } from './errors.js';
 import type { InflateReply, InflateRequest } from './inflate-worker.js';
 
@@ -89,48 +89,15 @@ function loading<T>(pkg: string, p: Promise<T>): Promise<T> {
 // one worker thread by inflate.ts, which checks frame headers before allocating and counts
 // output as it grows.
 
-let worker: Worker | null = null;
-let nextRequest = 0;
-const pending = new Map<number, { resolve: (b: Buffer) => void; reject: (e: Error) => void }>();
+const inflater = new WorkerClient<Omit<InflateRequest, 'id'>, InflateReply, Buffer>(new URL('./inflate-worker.js', import.meta.url), 'inflate worker', (reply) => {
+  if ('out' in reply) return toBuffer(reply.out);
+  throw new DataError(reply.error === 'limit' ? DataErrorCode.tooLarge : DataErrorCode.corruptCompressed, `${reply.message}; ${reply.error === 'limit' ? 'raise the limit if such batches are expected' : 'the producer sent a corrupt batch'}`);
+});
 
-function inflateWorker(wt: typeof import('node:worker_threads')): Worker {
-  if (worker !== null) return worker;
-  // Beside this module: dist/src/protocol/ from tsc, dist/bin/ in the bundle (scripts/bundle.mjs).
-  const w = new wt.Worker(new URL('./inflate-worker.js', import.meta.url));
-  w.on('message', (reply: InflateReply) => {
-    const p = pending.get(reply.id);
-    if (p === undefined) return;
-    pending.delete(reply.id);
-    if (pending.size === 0) w.unref();
-    if ('out' in reply) p.resolve(toBuffer(reply.out));
-    else p.reject(new DataError(reply.error === 'limit' ? DataErrorCode.tooLarge : DataErrorCode.corruptCompressed, `${reply.message}; ${reply.error === 'limit' ? 'raise the limit if such batches are expected' : 'the producer sent a corrupt batch'}`));
-  });
-  const fail = (err: Error): void => {
-    if (worker === w) worker = null;
-    for (const p of pending.values()) p.reject(new Error(`the inflate worker stopped: ${err.message}`, { cause: err }));
-    pending.clear();
-  };
-  w.on('error', fail);
-  w.on('exit', (code) => fail(new Error(`exit code ${code}`)));
-  // Referenced only while a request waits for it: an idle worker must not keep the process alive
-  // (after the listeners: adding a 'message' listener references the worker again).
-  w.unref();
-  worker = w;
-  return w;
-}
-
-let workerThreads: Promise<typeof import('node:worker_threads')> | null = null;
-
-async function inflateInWorker(codec: 'lz4' | 'zstd', data: Buffer, max: number): Promise<Buffer> {
-  const w = inflateWorker(await (workerThreads ??= import('node:worker_threads')));
-  const id = nextRequest++;
+function inflateInWorker(codec: 'lz4' | 'zstd', data: Buffer, max: number): Promise<Buffer> {
   // The worker gets its own copy (the batch may be a view into a larger read buffer).
   const copy = new Uint8Array(data);
-  return new Promise<Buffer>((resolve, reject) => {
-    if (pending.size === 0) w.ref();
-    pending.set(id, { resolve, reject });
-    w.postMessage({ id, codec, data: copy, max } satisfies InflateRequest, [copy.buffer]);
-  });
+  return inflater.request({ codec, data: copy, max }, [copy.buffer]);
 }
 
 export const XERIAL_MAGIC = Buffer.from([0x82, 0x53, 0x4e, 0x41, 0x50, 0x50, 0x59, 0x00]);
