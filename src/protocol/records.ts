@@ -128,12 +128,12 @@ export function firstKeylessRecord(batch: Buffer, section: Buffer): number {
     const length = r.varint();
     if (r.bad || length < 1 || length > r.remaining) throw corrupt(base, `record ${i} declares ${length} bytes, ${r.remaining} are left`);
     const end = r.pos + length;
-    const rec = new Reader(section, r.pos, end);
-    rec.int8();
-    rec.varint();
-    const offsetDelta = rec.varint();
-    const keyLength = rec.varint();
-    if (rec.bad) throw corrupt(base, `record ${i}: ${rec.reason}`);
+    // attributes, timestampDelta, offsetDelta, keyLength: read in place, no reader per record.
+    r.int8();
+    r.varint();
+    const offsetDelta = r.varint();
+    const keyLength = r.varint();
+    if (r.bad || r.pos > end) throw corrupt(base, `record ${i}: ${r.bad ? r.reason : 'its header runs past its length'}`);
     if (keyLength < 0) return offsetDelta;
     r.pos = end;
   }

@@ -212,8 +212,11 @@ async function forEachBatch(dir: string, seg: CleanSegment, visit: (batch: Buffe
         p += size;
       }
       if (p === 0) {
-        // One batch larger than the chunk: read it whole next time round.
-        chunk = Buffer.allocUnsafe(batchSize(chunk, 0));
+        // One batch larger than the chunk: read it whole next time round, unless it runs past
+        // the segment's end (a torn or corrupt file), which no larger read can mend.
+        const size = batchSize(chunk, 0);
+        if (filePos + size > seg.size || size <= chunk.length) throw new Error(`segment ${seg.base}: the batch at byte ${filePos} declares ${size} bytes, past the segment's end at ${seg.size}`);
+        chunk = Buffer.allocUnsafe(size);
         continue;
       }
       filePos += p;

@@ -181,13 +181,17 @@ function key(topicId: string, p: number): string {
   return `${topicId}:${p}`;
 }
 
+/** A client's list of partitions as an assignment: duplicates dropped, each topic's partitions sorted once (a topic may be named many times). */
 function fromWire(tps: TopicPartitions[]): Assignment {
-  const a: Assignment = new Map();
+  const sets = new Map<string, Set<number>>();
   for (const tp of tps) {
     if (tp.partitions.length === 0) continue;
-    const set = new Set([...(a.get(tp.topicId) ?? []), ...tp.partitions]);
-    a.set(tp.topicId, [...set].sort((x, y) => x - y));
+    let set = sets.get(tp.topicId);
+    if (set === undefined) sets.set(tp.topicId, (set = new Set()));
+    for (const p of tp.partitions) set.add(p);
   }
+  const a: Assignment = new Map();
+  for (const [t, set] of sets) a.set(t, [...set].sort((x, y) => x - y));
   return a;
 }
 
@@ -210,7 +214,9 @@ function ownsAny(owned: Assignment | null, partitions: Assignment): boolean {
   if (owned === null) return true;
   for (const [t, ps] of partitions) {
     const mine = owned.get(t);
-    if (mine !== undefined && ps.some((p) => mine.includes(p))) return true;
+    if (mine === undefined) continue;
+    const held = new Set(mine);
+    if (ps.some((p) => held.has(p))) return true;
   }
   return false;
 }
@@ -218,7 +224,9 @@ function ownsAny(owned: Assignment | null, partitions: Assignment): boolean {
 function isSubset(a: Assignment, b: Assignment): boolean {
   for (const [t, ps] of a) {
     const qs = b.get(t);
-    if (ps.some((p) => qs === undefined || !qs.includes(p))) return false;
+    if (qs === undefined) return false;
+    const inB = new Set(qs);
+    if (ps.some((p) => !inB.has(p))) return false;
   }
   return true;
 }
@@ -681,12 +689,14 @@ export class ConsumerGroupCoordinator {
     for (const t of new Set([...target.keys(), ...m.assigned.keys()])) {
       const want = target.get(t) ?? [];
       const have = m.assigned.get(t) ?? [];
+      const wanted = new Set(want);
+      const had = new Set(have);
       for (const p of have) {
-        if (want.includes(p)) add(assigned, t, p);
+        if (wanted.has(p)) add(assigned, t, p);
         else add(pending, t, p);
       }
       for (const p of want) {
-        if (have.includes(p)) continue;
+        if (had.has(p)) continue;
         const holder = g.owners.get(key(t, p));
         if (holder === undefined || holder === m.memberId) add(assigned, t, p);
         else unreleased = true;

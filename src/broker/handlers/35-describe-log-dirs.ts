@@ -18,8 +18,10 @@ import { describeLogDirsServer } from '../../protocol/generated/describe-log-dir
 
 function describeTopic(topic: Topic, indexes: readonly number[] | null): TopicResult {
   const partitions = [];
+  // A Set: the request may list as many indexes as the topic has partitions.
+  const asked = indexes === null ? null : new Set(indexes);
   for (const p of topic.partitions) {
-    if (indexes !== null && !indexes.includes(p.index)) continue;
+    if (asked !== null && !asked.has(p.index)) continue;
     const log = p.log;
     partitions.push({ partitionIndex: p.index, partitionSize: log.sizeBytes(), offsetLag: Math.max(0, log.logEndOffset - log.highWatermark), isFutureKey: false });
   }

@@ -45,7 +45,8 @@ function handle(ctx: RequestContext, req: DescribeTopicPartitionsRequest): Descr
       nextCursor = { topicName: name, partitionIndex: 0 };
       break;
     }
-    const first = cursor !== null && name === cursor.topicName ? Math.max(cursor.partitionIndex, 0) : 0;
+    // A cursor past the topic's end names no partition (and must not give the page budget back).
+    const first = cursor !== null && name === cursor.topicName ? Math.min(Math.max(cursor.partitionIndex, 0), topic.partitions.length) : 0;
     const end = Math.min(topic.partitions.length, first + budget);
     const partitions = [];
     for (let i = first; i < end; i++) {

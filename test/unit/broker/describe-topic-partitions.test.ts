@@ -63,3 +63,9 @@ test('a cursor naming a topic the request does not list is INVALID_REQUEST', asy
   const res: any = await describe(['dtp-a'], 10, { topicName: 'dtp-b', partitionIndex: 0 });
   assert.deepEqual(res.topics.map((t: any) => [t.name, t.errorCode]), [['dtp-a', ErrorCode.INVALID_REQUEST]]);
 });
+
+test('a cursor past its topic\'s end names no partition and keeps the page limit for the topics after it', async () => {
+  const res: any = await describe(['dtp-a', 'dtp-b'], 2, { topicName: 'dtp-a', partitionIndex: 1_000_000 });
+  assert.deepEqual(res.topics.map((t: any) => [t.name, t.partitions.map((x: any) => x.partitionIndex)]), [['dtp-a', []], ['dtp-b', [0, 1]]]);
+  assert.deepEqual(res.nextCursor, { topicName: 'dtp-b', partitionIndex: 2 });
+});

@@ -236,6 +236,7 @@ describe('log compaction', () => {
       const after = await readAll(log);
       // Offset 1 ('2') is the latest below the LSO's segment; everything from the open transaction on stays.
       assert.deepEqual(after.records.filter((r) => r.offset >= 2).map((r) => r.offset), [2, 3, 4, 5, 6]);
+      assert.deepEqual(after.records.filter((r) => r.offset < 2).map((r) => r.offset), [1], 'below the LSO the pass did clean: k=1 went');
       await log.close();
     });
   });
@@ -473,6 +474,33 @@ describe('log compaction', () => {
       assert.deepEqual(latestByKey(after), latestByKey(before));
       assert.ok(after.length < before.length, 'the cleaned segments are in place');
       await log.close();
+    });
+  });
+});
+
+describe('the cleaner thread on a damaged segment', () => {
+  it('fails the pass (rather than looping) when a batch runs past the segment\'s end', async () => {
+    await withLogDir(async (dir) => {
+      const config = testConfig({ segmentBytes: 190, compact: true });
+      const log = await PartitionLog.open(dir, config);
+      await appendAll(log, [kv('k', '1'), kv('k', '2'), kv('k', '3'), kv('k', '4')]);
+      const bases = log.segmentBaseOffsets();
+      await log.close();
+      const file = join(dir, `${String(bases[0]).padStart(20, '0')}.log`);
+      const bytes = await readFile(file);
+      // The first batch now declares far more bytes than the file holds.
+      bytes.writeInt32BE(1 << 20, 8);
+      await writeFile(file, bytes);
+      const job = {
+        dir,
+        segments: [{ base: bases[0]!, nextBase: bases[1]!, size: bytes.length, mtimeMs: T0, dirty: true, aborted: [] }],
+        aborted: [],
+        now: T0,
+        deleteRetentionMs: HOUR,
+        indexIntervalBytes: 256,
+        maxKeys: 1000,
+      };
+      await assert.rejects(runClean(job), /past the segment's end/);
     });
   });
 });
