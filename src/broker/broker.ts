@@ -327,6 +327,9 @@ export class Broker implements ConnectionHost, ClusterView {
       rejectUnauthorized: false,
       handshakeTimeout: c.sslHandshakeTimeoutMs,
     }, (socket) => this.acceptTls(socket, l));
+    // accept() counts a TLS connection only once its handshake is done; this bounds the
+    // handshakes in progress too (Node closes connections past it at once).
+    server.maxConnections = c.maxConnections;
     server.on('tlsClientError', (e: Error & { code?: string }, socket: TLSSocket) => {
       const reason = handshakeFailureReason(e);
       const remote = socket.remoteAddress === undefined ? 'unknown' : `${socket.remoteAddress}:${socket.remotePort}`;
