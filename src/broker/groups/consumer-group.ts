@@ -224,7 +224,10 @@ function ownsAny(owned: Assignment | null, partitions: Assignment): boolean {
 function isSubset(a: Assignment, b: Assignment): boolean {
   for (const [t, ps] of a) {
     const qs = b.get(t);
-    if (qs === undefined) return false;
+    if (qs === undefined) {
+      if (ps.length > 0) return false;
+      continue;
+    }
     const inB = new Set(qs);
     if (ps.some((p) => !inB.has(p))) return false;
   }
