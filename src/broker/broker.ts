@@ -10,6 +10,7 @@ import { Connection, type ConnectionHost } from './connection.js';
 import type { BrokerServices, ClusterView, HandlerEntry } from './handlers/handler.js';
 import { TopicRegistry } from './topics.js';
 import { BrokerMetrics } from './metrics.js';
+import { ThrottledLog } from './throttled-log.js';
 import { Logger } from './logger.js';
 import type { BrokerConfig } from './config.js';
 import { prepareDataDir, loadIdentity, loadCatalog } from './meta-store.js';
@@ -89,13 +90,14 @@ export class Broker implements ConnectionHost, ClusterView {
   /** The listeners, with the ports they bound, by name. */
   readonly listeners = new Map<string, { listener: Listener; port: number }>();
 
+  /** Lines about floods (failed handshakes, refused connections, failed logins): one a second per kind at most. */
+  readonly throttledLog: ThrottledLog;
+
   /** Coarse clock (ms since start) for the connections' timeouts; advanced by the sweep. */
   clock = 0;
 
   private readonly servers: (Server | TlsServer)[] = [];
   private tlsWatchers: FSWatcher[] = [];
-  /** Failed TLS handshakes not yet logged, and when a line was last logged, by reason (one line a second per reason at most). */
-  private readonly tlsFailureLog = new Map<string, { unlogged: number; at: number }>();
   private readonly connections = new Set<Connection>();
   /** Open connections by peer address (max.connections.per.ip). */
   private readonly connectionsByIp = new Map<string, number>();
@@ -106,8 +108,6 @@ export class Broker implements ConnectionHost, ClusterView {
   private wakeScheduled = false;
   private sweepTimer: NodeJS.Timeout | null = null;
   /** Refused connections not yet logged (one log line per second at most). */
-  private refusedUnlogged = 0;
-  private refusalLoggedAt = -Infinity;
   private retentionTimer: NodeJS.Timeout | null = null;
   private cleanerTimer: NodeJS.Timeout | null = null;
   private cleanerRunning = false;
@@ -121,6 +121,7 @@ export class Broker implements ConnectionHost, ClusterView {
     setDecompressedLimit(config.decompressedBatchMaxBytes);
     this.logger = options.logger ?? new Logger(config.logLevel);
     this.metrics = new BrokerMetrics();
+    this.throttledLog = new ThrottledLog(this.logger);
     // Every log the broker opens reports its write and fsync times to the metrics.
     const observeFsync = this.metrics.observeFsync;
     const observeWrite = this.metrics.observeWrite;
@@ -152,7 +153,7 @@ export class Broker implements ConnectionHost, ClusterView {
     await this.startGroups();
     await this.startTransactions();
     await this.startShareGroups();
-    this.services = { config: this.config, logger: this.logger, metrics: this.metrics, topics: this.topics, groups: this.groups, consumerGroups: this.consumerGroups, txns: this.txns, cluster: this, fetchSessions: this.fetchSessions, brokerConfigs: this.brokerConfigs, groupConfigs: this.groupConfigs, shares: this.shares };
+    this.services = { config: this.config, logger: this.logger, metrics: this.metrics, topics: this.topics, groups: this.groups, consumerGroups: this.consumerGroups, txns: this.txns, cluster: this, fetchSessions: this.fetchSessions, brokerConfigs: this.brokerConfigs, groupConfigs: this.groupConfigs, shares: this.shares, throttledLog: this.throttledLog };
     const listeners = resolveListeners(this.config);
     const ssl = listeners.some((l) => l.protocol === 'SSL') ? tlsOptions(this.config) : null;
     // node:tls is loaded only when a listener needs it (start-up time: DESIGN.md).
@@ -382,15 +383,7 @@ export class Broker implements ConnectionHost, ClusterView {
   /** Counts a failed TLS handshake; logs at most one line a second. */
   private tlsHandshakeFailed(l: Listener, reason: string, remote: string, message: string): void {
     this.metrics.tlsHandshakeFailed(l.name, reason);
-    let log = this.tlsFailureLog.get(reason);
-    if (log === undefined) this.tlsFailureLog.set(reason, (log = { unlogged: 0, at: -Infinity }));
-    log.unlogged++;
-    const now = performance.now();
-    if (now - log.at >= 1000) {
-      this.logger.warn('closing connection: TLS handshake failed', { remote, listener: l.name, reason: message, failuresSinceLastLine: log.unlogged });
-      log.at = now;
-      log.unlogged = 0;
-    }
+    this.throttledLog.warn(`tls:${reason}`, 'closing connection: TLS handshake failed', { remote, listener: l.name, reason: message });
   }
 
   /** Reads the PEM files again and gives new handshakes the new context; on failure keeps the old one. */
@@ -435,13 +428,7 @@ export class Broker implements ConnectionHost, ClusterView {
     socket.on('error', () => undefined);
     socket.destroy();
     this.metrics.connectionRefused(reason);
-    this.refusedUnlogged++;
-    const now = performance.now();
-    if (now - this.refusalLoggedAt >= 1000) {
-      this.logger.warn('connection refused', { remote: `${socket.remoteAddress}:${socket.remotePort}`, reason: message, refusedSinceLastLine: this.refusedUnlogged });
-      this.refusalLoggedAt = now;
-      this.refusedUnlogged = 0;
-    }
+    this.throttledLog.warn('refused', 'connection refused', { remote: `${socket.remoteAddress}:${socket.remotePort}`, reason: message });
   }
 
   connectionClosed(c: Connection): void {

@@ -17,6 +17,7 @@ import type { ShareCoordinator } from '../groups/share-group.js';
 import type { FeatureTable } from '../features.js';
 import type { DynamicBrokerConfigs } from '../dynamic-config.js';
 import type { GroupConfigStore } from '../groups/group-config.js';
+import type { ThrottledLog } from '../throttled-log.js';
 
 /** The broker as a member of its cluster: identity, address, lifecycle. */
 export interface ClusterView {
@@ -56,6 +57,8 @@ export interface BrokerServices {
   readonly brokerConfigs: DynamicBrokerConfigs;
   /** Per-group configs (resource type GROUP), which the group coordinators read. */
   readonly groupConfigs: GroupConfigStore;
+  /** Warnings about floods (failed logins, denials): one line a second per kind at most. */
+  readonly throttledLog: ThrottledLog;
 }
 
 /** One request's view: its header and session, and the broker's services. */
@@ -76,6 +79,7 @@ export class RequestContext implements BrokerServices {
   readonly shares: ShareCoordinator;
   readonly brokerConfigs: DynamicBrokerConfigs;
   readonly groupConfigs: GroupConfigStore;
+  readonly throttledLog: ThrottledLog;
   /** Milliseconds the handler spent parked waiting for data (Fetch), kept out of its "handler" stage. */
   parkedMs = 0;
 
@@ -95,6 +99,7 @@ export class RequestContext implements BrokerServices {
     this.shares = services.shares;
     this.brokerConfigs = services.brokerConfigs;
     this.groupConfigs = services.groupConfigs;
+    this.throttledLog = services.throttledLog;
   }
 }
 
