@@ -12,6 +12,8 @@ import { registerConsumeCommand } from './consume.js';
 import { registerGroupCommands } from './group.js';
 import { registerTxnCommands } from './txn.js';
 import { registerBenchCommands } from './bench.js';
+import { registerUserCommands } from './user.js';
+import { registerAclCommands } from './acl.js';
 
 /** The nearest package.json above this file: dist/src/cli/ when compiled, dist/bin/ when bundled. */
 function packageVersion(): string {
@@ -68,6 +70,8 @@ registerProduceCommand(program);
 registerConsumeCommand(program);
 registerGroupCommands(program);
 registerTxnCommands(program);
+registerUserCommands(program);
+registerAclCommands(program);
 registerBenchCommands(program);
 
 program.parseAsync(process.argv).catch((e: Error) => {
