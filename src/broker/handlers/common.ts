@@ -1,6 +1,7 @@
 // Small pieces several handlers share.
 
-import type { BrokerServices } from './handler.js';
+import type { RequestContext } from './handler.js';
+import { AclOperation, CLUSTER_NAME, ResourceType } from '../acl/acl.js';
 import type { Topic } from '../topics.js';
 import { PartitionLimitError, topicNameProblem } from '../topics.js';
 import { ErrorCode } from '../../protocol/errors.js';
@@ -22,11 +23,12 @@ export type TopicLookup = { topic: Topic; error: 0 } | { topic: null; error: num
  * Finds a topic, creating it when auto-creation is on and the caller allows it. Errors:
  * INVALID_TOPIC_EXCEPTION for an illegal name, UNKNOWN_TOPIC_OR_PARTITION when absent.
  */
-export async function findOrCreateTopic(ctx: BrokerServices, name: string, allowCreate: boolean): Promise<TopicLookup> {
+export async function findOrCreateTopic(ctx: RequestContext, name: string, allowCreate: boolean): Promise<TopicLookup> {
   const existing = ctx.topics.byName.get(name);
   if (existing) return { topic: existing, error: 0 };
   if (topicNameProblem(name) !== null) return { topic: null, error: ErrorCode.INVALID_TOPIC_EXCEPTION };
   if (!allowCreate || !ctx.config.autoCreateTopics) return { topic: null, error: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION };
+  if (!mayCreateTopic(ctx, name)) return { topic: null, error: ErrorCode.TOPIC_AUTHORIZATION_FAILED };
   try {
     const topic = await ctx.topics.create(name, ctx.config.numPartitions, {});
     return { topic, error: 0 };
@@ -38,6 +40,11 @@ export async function findOrCreateTopic(ctx: BrokerServices, name: string, allow
     ctx.logger.error('auto-creating a topic failed', { topic: name, error: e });
     return { topic: null, error: ErrorCode.KAFKA_STORAGE_ERROR };
   }
+}
+
+/** CREATE on the cluster or on the topic, as Kafka asks before creating a topic. */
+export function mayCreateTopic(ctx: RequestContext, name: string): boolean {
+  return ctx.authorize(AclOperation.CREATE, ResourceType.CLUSTER, CLUSTER_NAME, true) || ctx.authorize(AclOperation.CREATE, ResourceType.TOPIC, name);
 }
 
 /** The Kafka error code for a failure from the log: its own when it carries one, else KAFKA_STORAGE_ERROR. */
