@@ -52,3 +52,26 @@ export function storageErrorCode(e: unknown): number {
   const code = (e as { kafkaCode?: unknown } | null)?.kafkaCode;
   return typeof code === 'number' ? code : ErrorCode.KAFKA_STORAGE_ERROR;
 }
+
+/**
+ * The error for a config resource (DescribeConfigs, AlterConfigs, IncrementalAlterConfigs,
+ * ListConfigResources) the principal may not `operation` (DESCRIBE_CONFIGS or ALTER_CONFIGS),
+ * or 0: a topic's on the topic, a group's on the group, the broker's, its loggers' and client
+ * metrics' on the cluster, as Kafka. Config resource types: TOPIC 2, BROKER 4, BROKER_LOGGER 8,
+ * CLIENT_METRICS 16, GROUP 32.
+ */
+export function configDenied(ctx: RequestContext, configResourceType: number, name: string, operation: number): number {
+  if (!ctx.authz.enabled) return 0;
+  switch (configResourceType) {
+    case 2:
+      return ctx.authorize(operation, ResourceType.TOPIC, name) ? 0 : ErrorCode.TOPIC_AUTHORIZATION_FAILED;
+    case 32:
+      return ctx.authorize(operation, ResourceType.GROUP, name) ? 0 : ErrorCode.GROUP_AUTHORIZATION_FAILED;
+    case 4:
+    case 8:
+    case 16:
+      return ctx.authorize(operation, ResourceType.CLUSTER, CLUSTER_NAME) ? 0 : ErrorCode.CLUSTER_AUTHORIZATION_FAILED;
+    default:
+      return 0;
+  }
+}
