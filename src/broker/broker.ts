@@ -26,6 +26,7 @@ import { ShareStateStore } from './groups/share-state-store.js';
 import { FeatureTable } from './features.js';
 import { DynamicBrokerConfigs } from './dynamic-config.js';
 import { GroupConfigStore } from './groups/group-config.js';
+import { Authorizer } from './acl/authorizer.js';
 import { buildControlBatch } from '../protocol/control-batch.js';
 import { FsyncPolicy } from './config.js';
 import { visibleWhenFor } from './topic-config.js';
@@ -92,6 +93,8 @@ export class Broker implements ConnectionHost, ClusterView {
 
   /** Lines about floods (failed handshakes, refused connections, failed logins): one a second per kind at most. */
   readonly throttledLog: ThrottledLog;
+  /** ACLs (authorizer.class.name), stored in acls.json. */
+  readonly authz: Authorizer;
 
   /** Coarse clock (ms since start) for the connections' timeouts; advanced by the sweep. */
   clock = 0;
@@ -137,6 +140,7 @@ export class Broker implements ConnectionHost, ClusterView {
     this.features = new FeatureTable(config.dataDir, config);
     this.brokerConfigs = new DynamicBrokerConfigs(config.dataDir, config, () => this.topics.brokerDefaultsChanged());
     this.groupConfigs = new GroupConfigStore(config.dataDir);
+    this.authz = new Authorizer(config.dataDir, config);
     this.nodeId = config.nodeId;
     this.metrics.attach(this);
   }
@@ -149,11 +153,12 @@ export class Broker implements ConnectionHost, ClusterView {
     for (const note of await this.features.load()) this.logger.info(note);
     await this.brokerConfigs.load();
     await this.groupConfigs.load();
+    await this.authz.load();
     await this.topics.load(await loadCatalog(this.config.dataDir));
     await this.startGroups();
     await this.startTransactions();
     await this.startShareGroups();
-    this.services = { config: this.config, logger: this.logger, metrics: this.metrics, topics: this.topics, groups: this.groups, consumerGroups: this.consumerGroups, txns: this.txns, cluster: this, fetchSessions: this.fetchSessions, brokerConfigs: this.brokerConfigs, groupConfigs: this.groupConfigs, shares: this.shares, throttledLog: this.throttledLog };
+    this.services = { config: this.config, logger: this.logger, metrics: this.metrics, topics: this.topics, groups: this.groups, consumerGroups: this.consumerGroups, txns: this.txns, cluster: this, fetchSessions: this.fetchSessions, brokerConfigs: this.brokerConfigs, groupConfigs: this.groupConfigs, shares: this.shares, throttledLog: this.throttledLog, authz: this.authz };
     const listeners = resolveListeners(this.config);
     const ssl = listeners.some((l) => l.protocol === 'SSL') ? tlsOptions(this.config) : null;
     // node:tls is loaded only when a listener needs it (start-up time: DESIGN.md).

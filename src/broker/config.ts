@@ -48,6 +48,12 @@ export interface BrokerConfig {
   nodeId: number;
   fsync: FsyncPolicy;
   autoCreateTopics: boolean;
+  /** authorizer.class.name: '' (ACLs off) or Kafka's StandardAuthorizer class name (ACLs on; see acl/authorizer.ts). */
+  authorizerClassName: string;
+  /** super.users: `User:a;User:b`, principals every ACL check allows. */
+  superUsers: string;
+  /** allow.everyone.if.no.acl.found: a resource no ACL names is open to all (default false). */
+  allowEveryoneIfNoAclFound: boolean;
   numPartitions: number;
   /** max.partitions: most partitions the broker holds, all topics together. */
   maxPartitions: number;
@@ -167,6 +173,9 @@ export function defaultBrokerConfig(): BrokerConfig {
     nodeId: 0,
     fsync: FsyncPolicy.acksAll,
     autoCreateTopics: true,
+    authorizerClassName: '',
+    superUsers: '',
+    allowEveryoneIfNoAclFound: false,
     numPartitions: 1,
     maxPartitions: 10_000,
     socketRequestMaxBytes: 100 * 1024 * 1024,

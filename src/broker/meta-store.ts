@@ -136,3 +136,41 @@ export class CatalogWriter {
     return write;
   }
 }
+
+/**
+ * A JSON file in the data directory changed one change at a time: each change reads the
+ * current state, writes the next one atomically (temporary file, fsync, rename, directory
+ * fsync) and only then lets it take effect, so a failed write changes nothing and a crash
+ * leaves the old file or the new one.
+ */
+export class SerialJsonFile<T> {
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly dir: string,
+    readonly name: string,
+  ) {}
+
+  /** The stored value, or null when the file does not exist. */
+  async read(): Promise<T | null> {
+    let text: string;
+    try {
+      text = await readFile(join(this.dir, this.name), 'utf8');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw e;
+    }
+    try {
+      return JSON.parse(text) as T;
+    } catch (e) {
+      throw new RivuletError('RIV_ERR_DATA_FILE', `${this.name} in ${this.dir} is not valid JSON (${(e as Error).message}); restore it from a backup or remove it`, { cause: e });
+    }
+  }
+
+  /** Runs `change` after the changes before it; it stores with `write` before its result takes effect. */
+  change<R>(change: (write: (value: T) => Promise<void>) => Promise<R>): Promise<R> {
+    const run = this.queue.then(() => change((value) => atomicWrite(this.dir, this.name, JSON.stringify(value))));
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+}

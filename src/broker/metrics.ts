@@ -181,6 +181,8 @@ export class BrokerMetrics {
   private readonly closedForBadInput = new Map<string, PlainCounter>();
   /** TLS handshakes that failed, by `listener\0reason`. */
   private readonly tlsHandshakeFailures = new Map<string, PlainCounter>();
+  /** Requests (or resources in them) refused by the authorizer, by `operation\0resource_type` (a few fixed words each). */
+  private readonly authorizationDenials = new Map<string, PlainCounter>();
   /** Produce requests by the acks they asked for ("all", "1", "0", "invalid"): what durability clients really request. */
   private readonly produceByAcks = new Map<string, PlainCounter>();
   readonly bytesIn = new PlainCounter();
@@ -309,6 +311,11 @@ export class BrokerMetrics {
     bump(this.connectionsRefused, reason);
   }
 
+  /** Counts one authorization denial; operation and resource type are Kafka's names (bounded sets). */
+  authorizationDenied(operation: string, resourceType: string): void {
+    bump(this.authorizationDenials, `${operation}\0${resourceType}`);
+  }
+
   /** Counts one connection closed because of what the client sent. */
   closedForBadInputBy(reason: string): void {
     bump(this.closedForBadInput, reason);
@@ -369,6 +376,10 @@ export class BrokerMetrics {
     labeledCounter('rivulet_tls_handshake_failures_total', 'TLS handshakes that failed on an SSL listener, by listener and reason (timeout, not_tls, bad_certificate, principal_mapping, protocol, other)', ['listener', 'reason'], this.tlsHandshakeFailures, (k) => {
       const [listener, reason] = k.split('\0');
       return { listener: listener!, reason: reason! };
+    });
+    labeledCounter('rivulet_authorization_denials_total', 'Operations the authorizer refused (ACLs), by operation and resource type', ['operation', 'resource_type'], this.authorizationDenials, (k) => {
+      const [operation, resourceType] = k.split('\0');
+      return { operation: operation!, resource_type: resourceType! };
     });
     labeledCounter('rivulet_connections_refused_total', 'Connections closed as they arrived, by the limit that refused them (max_connections, max_connections_per_ip)', ['reason'], this.connectionsRefused, (reason) => ({ reason }));
     new Gauge({

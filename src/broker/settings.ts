@@ -7,6 +7,7 @@
 
 import { readFileSync } from 'node:fs';
 import { resolveListeners, principalMapper } from './listeners.js';
+import { KNOWN_AUTHORIZERS, parseSuperUsers } from './acl/authorizer.js';
 import { defaultBrokerConfig, defaultTopicDefaults, FsyncPolicy, type BrokerConfig } from './config.js';
 
 export class ConfigError extends Error {
@@ -80,6 +81,21 @@ export const brokerKeys: Readonly<Record<string, { apply: Apply; help: string }>
     },
     help: 'acks-all (default): fsync before answering acks=all; always: also before acks=1; never: like Kafka by default',
   },
+  'authorizer.class.name': {
+    apply: (c, v, k) => {
+      if (v !== '' && !KNOWN_AUTHORIZERS.includes(v)) throw new ConfigError(`${k} must be empty (ACLs off) or ${KNOWN_AUTHORIZERS[0]} (ACLs on), not "${v}"`);
+      c.authorizerClassName = v;
+    },
+    help: `empty (default: no ACLs, every client may do everything) or ${KNOWN_AUTHORIZERS[0]} (Kafka's name, accepted as is) to enforce ACLs on every API; administer them with kafka-acls or rivulet acl`,
+  },
+  'super.users': {
+    apply: (c, v, k) => {
+      for (const p of parseSuperUsers(v)) if (!/^[^:]+:.+$/.test(p)) throw new ConfigError(`${k} must list principals as User:name separated by ';', not "${p}"`);
+      c.superUsers = v;
+    },
+    help: 'principals every ACL check allows, as User:name;User:other (default none)',
+  },
+  'allow.everyone.if.no.acl.found': { apply: (c, v, k) => void (c.allowEveryoneIfNoAclFound = bool(v, k)), help: 'with ACLs on, a resource that no ACL names is open to every principal (default false: denied)' },
   'auto.create.topics.enable': { apply: (c, v, k) => void (c.autoCreateTopics = bool(v, k)), help: 'create unknown topics on Metadata and Produce (default true)' },
   'max.partitions': { apply: (c, v, k) => void (c.maxPartitions = int(1, 10_000_000)(v, k)), help: 'most partitions the broker holds, all topics together; creating more is refused with POLICY_VIOLATION (default 10000)' },
   'num.partitions': { apply: (c, v, k) => void (c.numPartitions = int(1, 100000)(v, k)), help: 'partitions of auto-created topics (default 1)' },
