@@ -20,6 +20,8 @@ import type { GroupConfigStore } from '../groups/group-config.js';
 import type { ThrottledLog } from '../throttled-log.js';
 import type { Authorizer } from '../acl/authorizer.js';
 import { operationName, resourceTypeName } from '../acl/acl.js';
+import type { SaslMechanisms } from '../sasl/mechanisms.js';
+import type { ScramCredentialStore } from '../sasl/credentials.js';
 
 /** The broker as a member of its cluster: identity, address, lifecycle. */
 export interface ClusterView {
@@ -63,6 +65,10 @@ export interface BrokerServices {
   readonly throttledLog: ThrottledLog;
   /** ACLs (acl/authorizer.ts); `authz.enabled` is false when they are off. */
   readonly authz: Authorizer;
+  /** The SASL mechanisms each listener enables (SaslHandshake, SaslAuthenticate). */
+  readonly saslMechanisms: SaslMechanisms;
+  /** Users' SCRAM credentials (AlterUserScramCredentials, DescribeUserScramCredentials, the SCRAM and PLAIN logins). */
+  readonly scramCredentials: ScramCredentialStore;
 }
 
 /** One request's view: its header and session, and the broker's services. */
@@ -85,6 +91,8 @@ export class RequestContext implements BrokerServices {
   readonly groupConfigs: GroupConfigStore;
   readonly throttledLog: ThrottledLog;
   readonly authz: Authorizer;
+  readonly saslMechanisms: SaslMechanisms;
+  readonly scramCredentials: ScramCredentialStore;
   /** Milliseconds the handler spent parked waiting for data (Fetch), kept out of its "handler" stage. */
   parkedMs = 0;
 
@@ -106,6 +114,8 @@ export class RequestContext implements BrokerServices {
     this.groupConfigs = services.groupConfigs;
     this.throttledLog = services.throttledLog;
     this.authz = services.authz;
+    this.saslMechanisms = services.saslMechanisms;
+    this.scramCredentials = services.scramCredentials;
   }
 
   /**

@@ -57,6 +57,9 @@ import { consumerGroupDescribe } from './69-consumer-group-describe.js';
 import { describeAcls } from './29-describe-acls.js';
 import { createAcls } from './30-create-acls.js';
 import { deleteAcls } from './31-delete-acls.js';
+import { saslAuthenticate } from './36-sasl-authenticate.js';
+import { describeUserScramCredentials } from './50-describe-user-scram-credentials.js';
+import { alterUserScramCredentials } from './51-alter-user-scram-credentials.js';
 
 const entries: HandlerEntry[] = [
   produce, fetch, listOffsets, metadata, offsetCommit, offsetFetch, findCoordinator, joinGroup, heartbeat, leaveGroup,
@@ -67,6 +70,7 @@ const entries: HandlerEntry[] = [
   describeLogDirs, describeTopicPartitions, updateFeatures, describeQuorum, electLeaders, alterPartitionReassignments,
   listPartitionReassignments, alterReplicaLogDirs, listConfigResources, consumerGroupHeartbeat, consumerGroupDescribe,
   describeAcls, createAcls, deleteAcls,
+  saslAuthenticate, describeUserScramCredentials, alterUserScramCredentials,
 ];
 
 export const handlerTable: readonly (HandlerEntry | undefined)[] = (() => {
