@@ -58,11 +58,11 @@ interface DescribeResponse {
   results: Array<{ user: string; errorCode: number; errorMessage: string | null; credentialInfos: Array<{ mechanism: number; iterations: number }> }>;
 }
 
-/** Users with SCRAM credentials (all of them, or the ones named), sorted by name. */
+/** Users with SCRAM credentials (all of them, or the ones named), sorted by name, each's credentials by mechanism. */
 export async function describeScramUsers(admin: Admin, users: string[] = []): Promise<ScramUser[]> {
   const r = await sendAdminApi<DescribeResponse>(admin, 'DescribeUserScramCredentials', users.map((name) => ({ name })));
   return r.results
-    .map((x) => ({ user: x.user, credentials: x.credentialInfos.map((c) => ({ mechanism: scramMechanismName(c.mechanism), iterations: c.iterations })) }))
+    .map((x) => ({ user: x.user, credentials: x.credentialInfos.map((c) => ({ mechanism: scramMechanismName(c.mechanism), iterations: c.iterations })).sort((a, b) => a.mechanism.localeCompare(b.mechanism)) }))
     .sort((a, b) => (a.user < b.user ? -1 : a.user > b.user ? 1 : 0));
 }
 
