@@ -374,3 +374,33 @@ test('deny by default: without ACLs no API key of the dispatch table answers dat
     await close();
   }
 });
+
+test('a fetch session is checked again when the ACLs change: its partitions are refused at the next incremental fetch, and served once allowed again', { timeout: 60_000 }, async () => {
+  const { w, user, close } = await world();
+  try {
+    const read = [aclFor({ key: 1, api: 'Fetch', operation: 'READ', resource: 'TOPIC', case: 'any', denied: 'TOPIC_AUTHORIZATION_FAILED' })];
+    await setAcls(w.admin, read);
+    const full = await user.request(ApiKey.Fetch, 12, { ...fetchBody('walk-t'), sessionEpoch: 0 });
+    assert.equal(full.errorCode, 0);
+    assert.notEqual(full.sessionId, 0, 'a session was created');
+    assert.equal(full.responses[0].partitions[0].errorCode, 0);
+    assert.ok(full.responses[0].partitions[0].records.length > 0, 'records were read');
+    const incremental = (epoch: number) => user.request(ApiKey.Fetch, 12, { ...fetchBody('walk-t'), sessionId: full.sessionId, sessionEpoch: epoch, topics: [] });
+    // The consumer moves past the record; then nothing is new.
+    await user.request(ApiKey.Fetch, 12, { ...fetchBody('walk-t', { offset: 1 }), sessionId: full.sessionId, sessionEpoch: 1 });
+    const quiet = await incremental(2);
+    assert.deepEqual(quiet.responses, [], 'nothing new: the partition is not in the answer');
+    await setAcls(w.admin, []);
+    const refused = await incremental(3);
+    assert.equal(refused.errorCode, 0, json(refused));
+    assert.equal(refused.responses[0]?.partitions[0]?.errorCode, ErrorCode.TOPIC_AUTHORIZATION_FAILED, `the session's partition is refused once READ is gone: ${json(refused)}`);
+    assert.equal(refused.responses[0].partitions[0].highWatermark, -1, 'and nothing of its log is told');
+    assert.equal(json(refused).includes('bytes>"') && !json(refused).includes('<0 bytes>'), false);
+    await setAcls(w.admin, read);
+    const again = await incremental(4);
+    assert.equal(again.responses[0]?.partitions[0]?.errorCode, 0, `allowed again: ${json(again)}`);
+    assert.equal(again.responses[0].partitions[0].highWatermark, 1);
+  } finally {
+    await close();
+  }
+});
