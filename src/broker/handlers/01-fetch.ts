@@ -83,6 +83,9 @@ function answer(errorCode: number, sessionId: number, responses: FetchResponseFe
 
 const mustRespond = (it: FetchPartition): boolean => it.mustRespond();
 
+/** The ACL version each session's partitions were last checked against: a change of ACLs reads (and so checks) them all again. */
+const aclVersionSeen = new WeakMap<FetchSession, number>();
+
 async function handle(ctx: RequestContext, req: FetchRequest): Promise<FetchResponse> {
   const usesTopicIds = ctx.version >= 13;
   const sessionId = req.sessionId ?? INVALID_SESSION_ID;
@@ -99,6 +102,7 @@ async function handle(ctx: RequestContext, req: FetchRequest): Promise<FetchResp
       const session = cache.maybeCreate(Date.now(), principal, usesTopicIds, items);
       if (session !== null) {
         id = session.id;
+        if (ctx.authz.enabled) aclVersionSeen.set(session, ctx.authz.version);
         session.markAnswered();
       }
     }
@@ -121,6 +125,10 @@ async function handle(ctx: RequestContext, req: FetchRequest): Promise<FetchResp
       return answer(ErrorCode.NONE, INVALID_SESSION_ID, NO_TOPICS);
     }
     cache.touch(session, Date.now());
+    if (ctx.authz.enabled && aclVersionSeen.get(session) !== ctx.authz.version) {
+      aclVersionSeen.set(session, ctx.authz.version);
+      for (const p of session.order) p.dirty = true;
+    }
     session.epoch = nextEpoch(session.epoch);
     ctx.metrics.fetchIncremental.inc();
     await fetchInto(ctx, req, session.order, session);
