@@ -88,6 +88,18 @@ test('user create makes a SCRAM user who can log in; list shows users and mechan
   }
 });
 
+test('a user without ALTER on the cluster cannot create or list users', async () => {
+  const b = asBob('SCRAM-SHA-512', 'bob-secret');
+  const c = await rivulet(['user', 'create', 'carol', ...b.args], { env: { ...b.env, RIVULET_USER_PASSWORD: 'carol-secret' } });
+  assert.equal(c.code, 1, c.stdout);
+  assert.match(c.stderr, /not authorized \(CLUSTER_AUTHORIZATION_FAILED\)/);
+  const l = await rivulet(['user', 'list', ...b.args], { env: b.env });
+  assert.equal(l.code, 1, l.stdout);
+  assert.match(l.stderr, /not authorized \(CLUSTER_AUTHORIZATION_FAILED\)/);
+  const admin2 = await rivulet(['user', 'list', ...admin()]);
+  assert.doesNotMatch(admin2.stdout, /carol/);
+});
+
 test('a wrong password fails with SASL_AUTHENTICATION_FAILED and what to check', async () => {
   const b = asBob('SCRAM-SHA-512', 'not-it');
   const r = await rivulet(['topic', 'list', ...b.args], { env: b.env });

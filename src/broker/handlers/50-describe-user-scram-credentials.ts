@@ -4,18 +4,21 @@
 // credential. As Kafka's ScramImage: a user without credentials is RESOURCE_NOT_FOUND, a user
 // named twice DUPLICATE_RESOURCE.
 //
-// Authorization (DESCRIBE on CLUSTER, else CLUSTER_AUTHORIZATION_FAILED at the top level)
-// belongs to the ACL check, which goes at the top of handle() once ACLs exist.
+// Authorization: DESCRIBE on CLUSTER, else CLUSTER_AUTHORIZATION_FAILED at the top level.
 
 import type { HandlerEntry, RequestContext } from './handler.js';
 import type { DescribeUserScramCredentialsRequest, DescribeUserScramCredentialsResponse, DescribeUserScramCredentialsResponseDescribeUserScramCredentialsResult } from '../../protocol/generated/describe-user-scram-credentials.js';
 import { describeUserScramCredentialsServer } from '../../protocol/generated/describe-user-scram-credentials.js';
 import { ErrorCode } from '../../protocol/errors.js';
 import { scramType } from '../sasl/scram.js';
+import { AclOperation, CLUSTER_NAME, ResourceType } from '../acl/acl.js';
 
 type Result = DescribeUserScramCredentialsResponseDescribeUserScramCredentialsResult;
 
 function handle(ctx: RequestContext, req: DescribeUserScramCredentialsRequest): DescribeUserScramCredentialsResponse {
+  if (!ctx.authorize(AclOperation.DESCRIBE, ResourceType.CLUSTER, CLUSTER_NAME)) {
+    return { throttleTimeMs: 0, errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, errorMessage: 'DescribeUserScramCredentials needs DESCRIBE on the cluster', results: [] };
+  }
   const store = ctx.scramCredentials;
   const named = new Map<string, boolean>();
   if (req.users === null || req.users.length === 0) {

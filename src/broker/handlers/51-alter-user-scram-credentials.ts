@@ -11,8 +11,7 @@
 // deletion of a credential that exists (RESOURCE_NOT_FOUND). The accepted changes are written
 // to disk (fsynced) before the answer; a failed write answers KAFKA_STORAGE_ERROR for them.
 //
-// Authorization (ALTER on CLUSTER, else CLUSTER_AUTHORIZATION_FAILED per user) belongs to the
-// ACL check, which goes at the top of handle() once ACLs exist.
+// Authorization: ALTER on CLUSTER, else CLUSTER_AUTHORIZATION_FAILED for every user named.
 
 import type { HandlerEntry, RequestContext } from './handler.js';
 import type { AlterUserScramCredentialsRequest, AlterUserScramCredentialsResponse, AlterUserScramCredentialsResponseAlterUserScramCredentialsResult } from '../../protocol/generated/alter-user-scram-credentials.js';
@@ -20,6 +19,7 @@ import { alterUserScramCredentialsServer } from '../../protocol/generated/alter-
 import { ErrorCode } from '../../protocol/errors.js';
 import { credentialFromSalted, MAX_ITERATIONS, MIN_ITERATIONS, scramTypeByCode } from '../sasl/scram.js';
 import type { CredentialChange } from '../sasl/credentials.js';
+import { AclOperation, CLUSTER_NAME, ResourceType } from '../acl/acl.js';
 
 type Result = AlterUserScramCredentialsResponseAlterUserScramCredentialsResult;
 
@@ -28,6 +28,10 @@ function error(user: string, errorCode: number, errorMessage: string): Result {
 }
 
 async function handle(ctx: RequestContext, req: AlterUserScramCredentialsRequest): Promise<AlterUserScramCredentialsResponse> {
+  if (!ctx.authorize(AclOperation.ALTER, ResourceType.CLUSTER, CLUSTER_NAME)) {
+    const users = [...new Set([...req.deletions.map((d) => d.name), ...req.upsertions.map((u) => u.name)])];
+    return { throttleTimeMs: 0, results: users.map((u) => error(u, ErrorCode.CLUSTER_AUTHORIZATION_FAILED, 'AlterUserScramCredentials needs ALTER on the cluster')) };
+  }
   const errors = new Map<string, Result>();
   const changes = new Map<string, CredentialChange>();
   const duplicate = (user: string): void => {
