@@ -8,6 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { resolveListeners, principalMapper } from './listeners.js';
 import { defaultBrokerConfig, defaultTopicDefaults, FsyncPolicy, type BrokerConfig } from './config.js';
+import { oauthBearerKeys } from './sasl/oauthbearer-config.js';
 
 export class ConfigError extends Error {
   readonly code = 'RIV_ERR_CONFIG';
@@ -148,6 +149,7 @@ export const brokerKeys: Readonly<Record<string, { apply: Apply; help: string }>
     },
     help: 'debug, info (default), warn or error',
   },
+  ...oauthBearerKeys<BrokerConfig>(int, ConfigError),
 };
 
 export function envName(key: string): string {
