@@ -5,7 +5,9 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import type { TLSSocket, Server as TlsServer } from 'node:tls';
 import type { FSWatcher } from 'node:fs';
-import { resolveListeners, tlsOptions, watchTlsFiles, verifiedSubject, principalMapper, handshakeFailureReason, type Listener } from './listeners.js';
+import { resolveListeners, tlsOptions, watchTlsFiles, verifiedSubject, principalMapper, handshakeFailureReason, usesTls, usesSasl, saslMechanismsOf, type Listener } from './listeners.js';
+import { SaslMechanisms } from './sasl/mechanisms.js';
+import { ScramCredentialStore } from './sasl/credentials.js';
 import { Connection, type ConnectionHost } from './connection.js';
 import type { BrokerServices, ClusterView, HandlerEntry } from './handlers/handler.js';
 import { TopicRegistry } from './topics.js';
@@ -92,6 +94,8 @@ export class Broker implements ConnectionHost, ClusterView {
 
   /** Lines about floods (failed handshakes, refused connections, failed logins): one a second per kind at most. */
   readonly throttledLog: ThrottledLog;
+  /** Users' SCRAM credentials (scram-credentials.json in the data directory). */
+  readonly scramCredentials: ScramCredentialStore;
 
   /** Coarse clock (ms since start) for the connections' timeouts; advanced by the sweep. */
   clock = 0;
@@ -137,6 +141,7 @@ export class Broker implements ConnectionHost, ClusterView {
     this.features = new FeatureTable(config.dataDir, config);
     this.brokerConfigs = new DynamicBrokerConfigs(config.dataDir, config, () => this.topics.brokerDefaultsChanged());
     this.groupConfigs = new GroupConfigStore(config.dataDir);
+    this.scramCredentials = new ScramCredentialStore(config.dataDir);
     this.nodeId = config.nodeId;
     this.metrics.attach(this);
   }
@@ -149,20 +154,23 @@ export class Broker implements ConnectionHost, ClusterView {
     for (const note of await this.features.load()) this.logger.info(note);
     await this.brokerConfigs.load();
     await this.groupConfigs.load();
+    await this.scramCredentials.load();
     await this.topics.load(await loadCatalog(this.config.dataDir));
     await this.startGroups();
     await this.startTransactions();
     await this.startShareGroups();
-    this.services = { config: this.config, logger: this.logger, metrics: this.metrics, topics: this.topics, groups: this.groups, consumerGroups: this.consumerGroups, txns: this.txns, cluster: this, fetchSessions: this.fetchSessions, brokerConfigs: this.brokerConfigs, groupConfigs: this.groupConfigs, shares: this.shares, throttledLog: this.throttledLog };
     const listeners = resolveListeners(this.config);
-    const ssl = listeners.some((l) => l.protocol === 'SSL') ? tlsOptions(this.config) : null;
+    const saslListeners = listeners.filter((l) => usesSasl(l.protocol)).map((l) => ({ name: l.name, mechanisms: saslMechanismsOf(this.config, l.name) }));
+    const saslMechanisms = new SaslMechanisms({ config: this.config, credentials: this.scramCredentials }, saslListeners);
+    this.services = { config: this.config, logger: this.logger, metrics: this.metrics, topics: this.topics, groups: this.groups, consumerGroups: this.consumerGroups, txns: this.txns, cluster: this, fetchSessions: this.fetchSessions, brokerConfigs: this.brokerConfigs, groupConfigs: this.groupConfigs, shares: this.shares, throttledLog: this.throttledLog, saslMechanisms, scramCredentials: this.scramCredentials };
+    const ssl = listeners.some((l) => usesTls(l.protocol)) ? tlsOptions(this.config) : null;
     // node:tls is loaded only when a listener needs it (start-up time: DESIGN.md).
     if (ssl !== null) {
       this.tls = await import('node:tls');
       this.principalMapping = principalMapper(this.config.sslPrincipalMappingRules);
     }
     for (const l of listeners) {
-      const server = l.protocol === 'SSL' ? this.tlsServer(l, ssl!) : createServer({ noDelay: true }, (s) => this.accept(s, l));
+      const server = usesTls(l.protocol) ? this.tlsServer(l, ssl!) : createServer({ noDelay: true }, (s) => this.accept(s, l));
       this.servers.push(server);
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);

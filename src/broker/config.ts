@@ -45,6 +45,16 @@ export interface BrokerConfig {
   sslEnabledProtocols: string[];
   /** ssl.handshake.timeout.ms: a TLS handshake not finished in this time is closed. */
   sslHandshakeTimeoutMs: number;
+  /** sasl.enabled.mechanisms: what SASL listeners offer (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512, ...). */
+  saslEnabledMechanisms: string[];
+  /** listener.name.<name>.sasl.enabled.mechanisms, by listener name in upper case: replaces sasl.enabled.mechanisms for that listener. */
+  listenerSaslMechanisms: Record<string, string[]>;
+  /** connection.failed.authentication.delay.ms: a failed login is answered (then closed) this much later. */
+  connectionFailedAuthenticationDelayMs: number;
+  /** connections.max.reauth.ms: SASL session lifetime (KIP-368); 0: sessions never expire. */
+  connectionsMaxReauthMs: number;
+  /** sasl.server.max.receive.size: largest request frame before a SASL session has authenticated. */
+  saslServerMaxReceiveSize: number;
   httpHost: string;
   httpPort: number;
   dataDir: string;
@@ -164,6 +174,11 @@ export function defaultBrokerConfig(): BrokerConfig {
     sslPrincipalMappingRules: 'DEFAULT',
     sslEnabledProtocols: ['TLSv1.2', 'TLSv1.3'],
     sslHandshakeTimeoutMs: 10000,
+    saslEnabledMechanisms: ['SCRAM-SHA-256', 'SCRAM-SHA-512'],
+    listenerSaslMechanisms: {},
+    connectionFailedAuthenticationDelayMs: 100,
+    connectionsMaxReauthMs: 0,
+    saslServerMaxReceiveSize: 524288,
     httpHost: '',
     httpPort: 9644,
     dataDir: './data',

@@ -30,9 +30,10 @@ export class RivuletError extends Error {
   }
 }
 
-export async function atomicWrite(dir: string, name: string, data: string): Promise<void> {
+/** Writes `name` in `dir` whole or not at all: a temporary file, fsync, rename, directory fsync. `mode` for a new file (0o600 for secrets). */
+export async function atomicWrite(dir: string, name: string, data: string, mode = 0o666): Promise<void> {
   const tmp = join(dir, `${name}.tmp`);
-  const fh = await open(tmp, 'w');
+  const fh = await open(tmp, 'w', mode);
   try {
     await fh.writeFile(data);
     await fh.sync();

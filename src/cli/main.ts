@@ -12,6 +12,7 @@ import { registerConsumeCommand } from './consume.js';
 import { registerGroupCommands } from './group.js';
 import { registerTxnCommands } from './txn.js';
 import { registerBenchCommands } from './bench.js';
+import { registerStorageCommands } from './storage-command.js';
 
 /** The nearest package.json above this file: dist/src/cli/ when compiled, dist/bin/ when bundled. */
 function packageVersion(): string {
@@ -69,6 +70,7 @@ registerConsumeCommand(program);
 registerGroupCommands(program);
 registerTxnCommands(program);
 registerBenchCommands(program);
+registerStorageCommands(program);
 
 program.parseAsync(process.argv).catch((e: Error) => {
   process.stderr.write(`rivulet: ${e.message}\n`);

@@ -18,6 +18,8 @@ import type { FeatureTable } from '../features.js';
 import type { DynamicBrokerConfigs } from '../dynamic-config.js';
 import type { GroupConfigStore } from '../groups/group-config.js';
 import type { ThrottledLog } from '../throttled-log.js';
+import type { SaslMechanisms } from '../sasl/mechanisms.js';
+import type { ScramCredentialStore } from '../sasl/credentials.js';
 
 /** The broker as a member of its cluster: identity, address, lifecycle. */
 export interface ClusterView {
@@ -59,6 +61,10 @@ export interface BrokerServices {
   readonly groupConfigs: GroupConfigStore;
   /** Warnings about floods (failed logins, denials): one line a second per kind at most. */
   readonly throttledLog: ThrottledLog;
+  /** The SASL mechanisms each listener enables (SaslHandshake, SaslAuthenticate). */
+  readonly saslMechanisms: SaslMechanisms;
+  /** Users' SCRAM credentials (AlterUserScramCredentials, DescribeUserScramCredentials, the SCRAM and PLAIN logins). */
+  readonly scramCredentials: ScramCredentialStore;
 }
 
 /** One request's view: its header and session, and the broker's services. */
@@ -80,6 +86,8 @@ export class RequestContext implements BrokerServices {
   readonly brokerConfigs: DynamicBrokerConfigs;
   readonly groupConfigs: GroupConfigStore;
   readonly throttledLog: ThrottledLog;
+  readonly saslMechanisms: SaslMechanisms;
+  readonly scramCredentials: ScramCredentialStore;
   /** Milliseconds the handler spent parked waiting for data (Fetch), kept out of its "handler" stage. */
   parkedMs = 0;
 
@@ -100,6 +108,8 @@ export class RequestContext implements BrokerServices {
     this.brokerConfigs = services.brokerConfigs;
     this.groupConfigs = services.groupConfigs;
     this.throttledLog = services.throttledLog;
+    this.saslMechanisms = services.saslMechanisms;
+    this.scramCredentials = services.scramCredentials;
   }
 }
 

@@ -54,6 +54,9 @@ import { alterReplicaLogDirs } from './34-alter-replica-log-dirs.js';
 import { listConfigResources } from './74-list-config-resources.js';
 import { consumerGroupHeartbeat } from './68-consumer-group-heartbeat.js';
 import { consumerGroupDescribe } from './69-consumer-group-describe.js';
+import { saslAuthenticate } from './36-sasl-authenticate.js';
+import { describeUserScramCredentials } from './50-describe-user-scram-credentials.js';
+import { alterUserScramCredentials } from './51-alter-user-scram-credentials.js';
 
 const entries: HandlerEntry[] = [
   produce, fetch, listOffsets, metadata, offsetCommit, offsetFetch, findCoordinator, joinGroup, heartbeat, leaveGroup,
@@ -63,6 +66,7 @@ const entries: HandlerEntry[] = [
   shareGroupHeartbeat, shareGroupDescribe, shareFetch, shareAcknowledge, describeShareGroupOffsets, alterShareGroupOffsets, deleteShareGroupOffsets,
   describeLogDirs, describeTopicPartitions, updateFeatures, describeQuorum, electLeaders, alterPartitionReassignments,
   listPartitionReassignments, alterReplicaLogDirs, listConfigResources, consumerGroupHeartbeat, consumerGroupDescribe,
+  saslAuthenticate, describeUserScramCredentials, alterUserScramCredentials,
 ];
 
 export const handlerTable: readonly (HandlerEntry | undefined)[] = (() => {
