@@ -91,10 +91,10 @@ export interface ValidToken {
   expiresAtMs: number;
 }
 
-/** Shown in messages: a value the client sent, cut short and JSON-quoted. */
+/** Shown in messages: a value the client sent, cut short; a string JSON-quoted, anything else as JSON. */
 function shown(v: unknown): string {
-  const s = typeof v === 'string' ? v : JSON.stringify(v) ?? String(v);
-  return JSON.stringify(s.length > 100 ? s.slice(0, 100) + '...' : s);
+  const cut = (s: string): string => (s.length > 100 ? s.slice(0, 100) + '...' : s);
+  return typeof v === 'string' ? JSON.stringify(cut(v)) : cut(JSON.stringify(v) ?? String(v));
 }
 
 const iso = (ms: number): string => (Number.isFinite(ms) && Math.abs(ms) < 8.64e15 ? new Date(ms).toISOString() : String(ms));

@@ -14,6 +14,9 @@ import { OAuthBearerMechanism, OAuthBearerValidator, parseClientInitialResponse,
 import { defaultOAuthBearerConfig, type OAuthBearerConfig } from '../../../../src/broker/sasl/oauthbearer-config.js';
 import { SaslFailure, type SaslFailureReason, type SaslStep } from '../../../../src/broker/sasl/mechanism.js';
 import { Logger } from '../../../../src/broker/logger.js';
+import { SaslMechanisms } from '../../../../src/broker/sasl/mechanisms.js';
+import { ConfigError, loadBrokerConfig } from '../../../../src/broker/settings.js';
+import { defaultBrokerConfig } from '../../../../src/broker/config.js';
 import { makeTempDir } from '../../../helpers/temp.js';
 import { waitFor } from '../../../helpers/wait.js';
 import { claimsAt, clientMessage, hmacJwt, jwksOf, makeSigningKey, signJwt, unsignedJwt, type SigningKey } from '../../../helpers/jwt.js';
@@ -257,4 +260,20 @@ test('parseClientInitialResponse reads the authzid (=2C, =3D decoded) and the ex
   assert.equal(r.authzid, 'us,er=1');
   assert.equal(r.token, 'a.b.c');
   assert.deepEqual([...r.extensions], [['ext', 'v w']]);
+});
+
+test('settings: enabling OAUTHBEARER without a JWKS URL fails at start; the URL must be https, http or file', () => {
+  const c = defaultBrokerConfig();
+  assert.throws(
+    () => new SaslMechanisms({ config: c, credentials: {} as never }, [{ name: 'SASL_PLAINTEXT', mechanisms: ['OAUTHBEARER'] }]),
+    (e: unknown) => e instanceof ConfigError && /OAUTHBEARER is enabled but sasl\.oauthbearer\.jwks\.endpoint\.url is not set/.test(e.message),
+  );
+  assert.throws(() => loadBrokerConfig({ flags: { 'sasl.oauthbearer.jwks.endpoint.url': 'ftp://idp/jwks' }, env: {} }), /must be an https:\/\/, http:\/\/ or file:\/\/ URL/);
+  const loaded = loadBrokerConfig({
+    flags: { 'sasl.oauthbearer.jwks.endpoint.url': 'https://idp.test/jwks', 'sasl.oauthbearer.expected.audience': 'a, b', 'sasl.oauthbearer.clock.skew.seconds': '5', 'sasl.enabled.mechanisms': 'OAUTHBEARER' },
+    env: {},
+  });
+  assert.deepEqual(loaded.oauthbearer.expectedAudience, ['a', 'b']);
+  assert.equal(loaded.oauthbearer.clockSkewSeconds, 5);
+  assert.deepEqual(loaded.saslEnabledMechanisms, ['OAUTHBEARER']);
 });
