@@ -277,3 +277,43 @@ test('settings: enabling OAUTHBEARER without a JWKS URL fails at start; the URL 
   assert.equal(loaded.oauthbearer.clockSkewSeconds, 5);
   assert.deepEqual(loaded.saslEnabledMechanisms, ['OAUTHBEARER']);
 });
+
+test('the JWKS is reloaded every sasl.oauthbearer.jwks.endpoint.refresh.ms: a replaced key under the same kid takes over', async () => {
+  const file = join(dir, 'scheduled.json');
+  const old = makeSigningKey('same-kid', 'RS256');
+  const replacement = makeSigningKey('same-kid', 'RS256');
+  await writeFile(file, jwksOf(old));
+  const m = await mechanism({ jwksEndpointUrl: pathToFileURL(file).href, jwksEndpointRefreshMs: 100 });
+  assert.equal((await step(m, clientMessage(signJwt(old, claimsAt(NOW))))).principal, 'User:alice');
+  // The kid is known, so no early reload: only the schedule can bring the new key in.
+  await writeFile(file, jwksOf(replacement));
+  await waitFor('the replacement key loaded by the scheduled refresh', async () => {
+    try {
+      return (await step(m, clientMessage(signJwt(replacement, claimsAt(NOW, { sub: 'new' }))))).principal === 'User:new';
+    } catch {
+      return false;
+    }
+  }, 10_000);
+  await refused(m, clientMessage(signJwt(old, claimsAt(NOW))), 'invalid_token', /signature does not verify/);
+});
+
+test('tokens naming unknown kids reload the JWKS at most once per cooldown, however many arrive', async () => {
+  let requests = 0;
+  const server: Server = createServer((_req, res) => {
+    requests++;
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(jwksOf(rsa));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  try {
+    const m = await mechanism({ jwksEndpointUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}/jwks` });
+    assert.equal(requests, 1, 'the first load');
+    const stranger = makeSigningKey('x', 'RS256');
+    for (let i = 0; i < 20; i++) {
+      await refused(m, clientMessage(signJwt({ ...stranger, kid: `made-up-${i}` }, claimsAt(NOW))), 'invalid_token', /does not hold \(even after a reload\)/);
+    }
+    assert.equal(requests, 2, 'one reload for twenty unknown kids');
+  } finally {
+    await new Promise<void>((r) => server.close(() => r()));
+  }
+});
