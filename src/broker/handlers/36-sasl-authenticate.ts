@@ -54,7 +54,10 @@ function sessionLifetime(maxReauthMs: number, credentialMs: number | undefined):
 
 async function handle(ctx: RequestContext, req: SaslAuthenticateRequest): Promise<SaslAuthenticateResponse> {
   const s = ctx.session;
-  if (!s.sasl) return illegal(ctx, `SaslAuthenticate on listener ${s.listener}, which is ${s.securityProtocol} and takes no SASL; configure the client with security.protocol=${s.securityProtocol}`);
+  if (!s.sasl) {
+    // As SaslHandshake there: an answer the client can show, and the connection stays open.
+    return answer(ErrorCode.ILLEGAL_SASL_STATE, `SaslAuthenticate on listener ${s.listener}, which is ${s.securityProtocol} and takes no SASL; configure the client with security.protocol=${s.securityProtocol}`, NO_BYTES, 0);
+  }
   const exchange = s.saslExchange;
   if (exchange === null) return illegal(ctx, 'SaslAuthenticate without a SaslHandshake first (or after the exchange ended); the client must send SaslHandshake with its mechanism before SaslAuthenticate');
   if (s.saslStepping) return illegal(ctx, 'SaslAuthenticate while the previous one is unanswered; SASL steps go one at a time');
