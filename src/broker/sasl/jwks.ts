@@ -163,12 +163,14 @@ export class JwksSource {
         const kids = new Set<string>();
         for (const k of jwks.keys) if (typeof k.kid === 'string') kids.add(k.kid);
         const first = this.current === undefined;
-        this.current = { jwks, kids };
+        const snapshot = { jwks, kids };
+        // Before the swap: a set the key lookup refuses is a failed load, and the old keys stay.
+        this.onLoad(snapshot);
+        this.current = snapshot;
         this.lastError = '';
         this.retryDelayMs = this.opts.retryBackoffMs;
         clearTimeout(this.retryTimer);
         this.retryTimer = undefined;
-        this.onLoad(this.current);
         const fields = { url: this.opts.url, keys: jwks.keys.length, kids: [...kids].join(',') };
         if (first) this.logger.info('OAUTHBEARER: JWKS loaded', { ...fields, why });
         else this.logger.debug('OAUTHBEARER: JWKS reloaded', { ...fields, why });
