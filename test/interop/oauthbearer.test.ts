@@ -5,6 +5,8 @@
 // refused with a SaslAuthenticationException that says why; over SASL_PLAINTEXT with the JWKS
 // served over http:// by a small server here, the valid token works too; and a token that
 // expires within seconds is replaced on the live connections by re-authentication (KIP-368).
+// librdkafka (python confluent-kafka with an oauth_cb) logs in with a valid token and is told
+// why an expired one is refused.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -18,7 +20,7 @@ import { makeTestCerts, type TestCerts } from '../helpers/tls-certs.js';
 import { makeTempDir } from '../helpers/temp.js';
 import { scrapeMetrics } from '../helpers/metrics.js';
 import { claimsAt, jwksOf, makeSigningKey, signJwt, type SigningKey } from '../helpers/jwt.js';
-import { describeRun, lastJson, requireJava, runJava, token as runToken } from './tools.js';
+import { debianPython, describeRun, lastJson, pythonDir, requireJava, requireTool, run, runJava, token as runToken, works } from './tools.js';
 
 const ISSUER = 'https://idp.test';
 const AUDIENCE = 'rivulet';
@@ -148,4 +150,19 @@ test('the Java client re-authenticates with a fresh token before its short-lived
   assert.equal(s.failedReauthentications, 0, context);
   const after = (await scrapeMetrics(sslBroker.httpPort)).get('rivulet_sasl_authentications_total{listener="SASL_SSL",mechanism="OAUTHBEARER",result="reauthentication"}') ?? 0;
   assert.ok(after > before, `the broker counted the re-authentication\n${context}`);
+});
+
+test('python confluent-kafka (librdkafka) with oauth_cb: a valid token produces and consumes, an expired one is refused naming the problem', { timeout: 120_000 }, async (t) => {
+  if (!requireTool(t, await works(debianPython(), ['-c', 'import confluent_kafka']), 'python3-confluent-kafka', 'install it with `sudo apt-get install python3-confluent-kafka`')) return;
+  const ssl = ['security.protocol=SASL_SSL', `ssl.ca.location=${certs.caFile}`];
+  const script = join(pythonDir, 'oauth_confluent.py');
+  const ok = await run(debianPython(), [script, 'roundtrip', `127.0.0.1:${sslPort}`, `py-oauth-${runToken()}`, await tokenFile({ sub: 'python-user' }), ...ssl], { timeoutMs: 90_000 });
+  const context = describeRun('python oauth_confluent.py roundtrip', ok, sslBroker);
+  assert.match(ok.stdout.toString(), /^OK 10$/m, context);
+  assert.match(sslBroker.output(), /SASL authenticated .*mechanism=OAUTHBEARER principal=User:python-user/, context);
+  const now = Math.floor(Date.now() / 1000);
+  const bad = await run(debianPython(), [script, 'refused', `127.0.0.1:${sslPort}`, `py-oauth-${runToken()}`, await tokenFile({ iat: now - 7200, exp: now - 3600 }), ...ssl], { timeoutMs: 90_000 });
+  const badContext = describeRun('python oauth_confluent.py refused', bad, sslBroker);
+  assert.equal(bad.code, 0, badContext);
+  assert.match(bad.stdout.toString(), /^REFUSED .*OAUTHBEARER token expired at .*\(exp\)/m, badContext);
 });
