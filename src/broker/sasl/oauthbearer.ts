@@ -64,13 +64,13 @@ export function parseClientInitialResponse(message: Buffer): ClientInitialRespon
   if (!m) {
     throw new SaslFailure(`OAUTHBEARER message does not have the form ${SYNTAX} (RFC 7628)`, 'malformed');
   }
-  const authzid = (m[1] ?? '').replace(/=2C/g, ',').replace(/=3D/g, '=');
+  const authzid = (m[1] ?? '').replace(/=2C|=3D/g, (e) => (e === '=2C' ? ',' : '='));
   const pairs = new Map<string, string>();
   for (const kv of m[2]!.split('\x01')) {
     if (kv === '') continue;
     const eq = kv.indexOf('=');
     const key = kv.slice(0, eq);
-    if (pairs.has(key)) throw new SaslFailure(`OAUTHBEARER message names "${key}" twice; each key may appear once`, 'malformed');
+    if (pairs.has(key)) throw new SaslFailure(`OAUTHBEARER message names ${shown(key)} twice; each key may appear once`, 'malformed');
     pairs.set(key, kv.slice(eq + 1));
   }
   const auth = pairs.get('auth');

@@ -256,8 +256,9 @@ test('the JWKS is read over http:// and a non-JWKS answer is a failed load', asy
 });
 
 test('parseClientInitialResponse reads the authzid (=2C, =3D decoded) and the extensions', () => {
-  const r = parseClientInitialResponse(Buffer.from('n,a=us=2Cer=3D1,\x01auth=bearer a.b.c\x01ext=v w\x01\x01'));
-  assert.equal(r.authzid, 'us,er=1');
+  const r = parseClientInitialResponse(Buffer.from('n,a=us=2Cer=3D1=3D2C,\x01auth=bearer a.b.c\x01ext=v w\x01\x01'));
+  // Decoded in one pass: =3D2C is '=' then '2C', never ','.
+  assert.equal(r.authzid, 'us,er=1=2C');
   assert.equal(r.token, 'a.b.c');
   assert.deepEqual([...r.extensions], [['ext', 'v w']]);
 });
