@@ -3,7 +3,7 @@
 
 import { createHmac, constants, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 
-export type Alg = 'RS256' | 'RS384' | 'RS512' | 'PS256' | 'ES256' | 'ES384';
+export type Alg = 'RS256' | 'RS384' | 'RS512' | 'PS256' | 'ES256' | 'ES384' | 'EdDSA';
 
 export interface SigningKey {
   kid: string;
@@ -14,9 +14,11 @@ export interface SigningKey {
 }
 
 export function makeSigningKey(kid: string, alg: Alg = 'RS256'): SigningKey {
-  const pair = alg.startsWith('ES')
-    ? generateKeyPairSync('ec', { namedCurve: alg === 'ES256' ? 'P-256' : 'P-384' })
-    : generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const pair = alg === 'EdDSA'
+    ? generateKeyPairSync('ed25519')
+    : alg.startsWith('ES')
+      ? generateKeyPairSync('ec', { namedCurve: alg === 'ES256' ? 'P-256' : 'P-384' })
+      : generateKeyPairSync('rsa', { modulusLength: 2048 });
   const jwk = { ...(pair.publicKey.export({ format: 'jwk' }) as Record<string, unknown>), kid, alg, use: 'sig' };
   return { kid, alg, privateKey: pair.privateKey, jwk };
 }
@@ -33,7 +35,8 @@ export function signJwt(key: SigningKey, claims: Record<string, unknown>, header
   const input = `${b64u(JSON.stringify(h))}.${b64u(JSON.stringify(claims))}`;
   const hash = `sha${key.alg.slice(2)}`;
   let sig: Buffer;
-  if (key.alg.startsWith('ES')) sig = sign(hash, Buffer.from(input), { key: key.privateKey, dsaEncoding: 'ieee-p1363' });
+  if (key.alg === 'EdDSA') sig = sign(null, Buffer.from(input), key.privateKey);
+  else if (key.alg.startsWith('ES')) sig = sign(hash, Buffer.from(input), { key: key.privateKey, dsaEncoding: 'ieee-p1363' });
   else if (key.alg.startsWith('PS')) sig = sign(hash, Buffer.from(input), { key: key.privateKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: Number(key.alg.slice(2)) / 8 });
   else sig = sign(hash, Buffer.from(input), key.privateKey);
   return `${input}.${b64u(sig)}`;

@@ -79,8 +79,8 @@ test('a valid RS256 token makes the principal User:<sub>, with the token\'s rema
   assert.equal(r.response.length, 0);
 });
 
-test('every accepted algorithm verifies: RS256/384/512, PS256, ES256, ES384', async () => {
-  const keys = [makeSigningKey('k-rs384', 'RS384'), makeSigningKey('k-rs512', 'RS512'), makeSigningKey('k-ps256', 'PS256'), makeSigningKey('k-es384', 'ES384')];
+test('every accepted algorithm verifies: RS256/384/512, PS256, ES256, ES384, EdDSA', async () => {
+  const keys = [makeSigningKey('k-rs384', 'RS384'), makeSigningKey('k-rs512', 'RS512'), makeSigningKey('k-ps256', 'PS256'), makeSigningKey('k-es384', 'ES384'), makeSigningKey('k-eddsa', 'EdDSA')];
   const file = join(dir, 'algs.json');
   await writeFile(file, jwksOf(rsa, ec, ...keys));
   const m = await mechanism({ jwksEndpointUrl: pathToFileURL(file).href });
