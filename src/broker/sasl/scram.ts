@@ -1,7 +1,8 @@
 // SCRAM-SHA-256 and SCRAM-SHA-512 (RFC 5802, RFC 7677) on the server side, as Kafka's
 // ScramSaslServer speaks them: no channel binding (gs2 header "n,,", or "n,a=<user>,"),
 // extensions in the client's first message (tokenauth=true asks for a delegation token,
-// which this broker does not issue: refused), the client's proof checked against the stored
+// which this broker does not issue: refused), the final nonce ending with the server's (as
+// Kafka checks it), the client's proof checked against the stored
 // key in constant time. The credential math is here too (salted password to stored and
 // server keys), for the store, PLAIN and `rivulet storage add-scram`.
 //
@@ -161,7 +162,9 @@ class ScramExchange implements SaslExchange {
     const m = /^(c=([^,]*),r=([^,]*)(?:,[A-Za-z][A-Za-z0-9]*=[^,]*)*),p=([A-Za-z0-9+/=]+)$/.exec(text);
     if (m === null) throw malformed('the final SCRAM message is not c=binding,r=nonce,p=proof');
     if (Buffer.from(m[2]!, 'base64').toString('utf8') !== this.gs2Header) throw malformed('the channel binding (c=) does not repeat the first message\'s gs2 header');
-    if (m[3] !== this.nonce) throw malformed('the nonce of the final message is not the one the server sent');
+    // As Kafka's ScramSaslServer: the nonce must end with the server's. librdkafka before 2.1
+    // puts its own nonce in front of the whole server nonce again, and Kafka accepts that.
+    if (!m[3]!.endsWith(this.nonce)) throw malformed('the nonce of the final message is not the one the server sent');
     const proof = Buffer.from(m[4]!, 'base64');
     const t = this.t;
     const c = this.credential!;
