@@ -99,6 +99,8 @@ export class Broker implements ConnectionHost, ClusterView {
   readonly authz: Authorizer;
   /** Users' SCRAM credentials (scram-credentials.json in the data directory). */
   readonly scramCredentials: ScramCredentialStore;
+  /** The SASL mechanisms of the listeners, once started (closed at stop). */
+  private saslMechanisms: SaslMechanisms | undefined;
 
   /** Coarse clock (ms since start) for the connections' timeouts; advanced by the sweep. */
   clock = 0;
@@ -166,7 +168,7 @@ export class Broker implements ConnectionHost, ClusterView {
     await this.startShareGroups();
     const listeners = resolveListeners(this.config);
     const saslListeners = listeners.filter((l) => usesSasl(l.protocol)).map((l) => ({ name: l.name, mechanisms: saslMechanismsOf(this.config, l.name) }));
-    const saslMechanisms = new SaslMechanisms({ config: this.config, credentials: this.scramCredentials }, saslListeners);
+    const saslMechanisms = (this.saslMechanisms = new SaslMechanisms({ config: this.config, credentials: this.scramCredentials, logger: this.logger }, saslListeners));
     this.services = { config: this.config, logger: this.logger, metrics: this.metrics, topics: this.topics, groups: this.groups, consumerGroups: this.consumerGroups, txns: this.txns, cluster: this, fetchSessions: this.fetchSessions, brokerConfigs: this.brokerConfigs, groupConfigs: this.groupConfigs, shares: this.shares, throttledLog: this.throttledLog, saslMechanisms, scramCredentials: this.scramCredentials, authz: this.authz };
     const ssl = listeners.some((l) => usesTls(l.protocol)) ? tlsOptions(this.config) : null;
     // node:tls is loaded only when a listener needs it (start-up time: DESIGN.md).
@@ -569,6 +571,7 @@ export class Broker implements ConnectionHost, ClusterView {
       if (this.cleanerTimer) clearInterval(this.cleanerTimer);
       if (this.sweepTimer) clearInterval(this.sweepTimer);
       for (const w of this.tlsWatchers) w.close();
+      this.saslMechanisms?.close();
       const closed = Promise.all(this.servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
       await Promise.race([Promise.all([...this.connections].map((c) => c.drain())), delay(5000)]);
       for (const c of this.connections) c.socket.destroy();

@@ -4,6 +4,7 @@
 
 import { readFileSync } from 'node:fs';
 import { DEFAULT_MAX_DECOMPRESSED } from '../protocol/compression.js';
+import { defaultOAuthBearerConfig, type OAuthBearerConfig } from './sasl/oauthbearer-config.js';
 
 export const FsyncPolicy = {
   /** fsync before answering acks=all; acks=1 is answered once the OS has the bytes. */
@@ -16,6 +17,8 @@ export const FsyncPolicy = {
 export type FsyncPolicy = (typeof FsyncPolicy)[keyof typeof FsyncPolicy];
 
 export interface BrokerConfig {
+  /** sasl.oauthbearer.* (src/broker/sasl/oauthbearer-config.ts). */
+  oauthbearer: OAuthBearerConfig;
   host: string;
   port: number;
   advertisedHost: string;
@@ -233,6 +236,7 @@ export function defaultBrokerConfig(): BrokerConfig {
     shareMaxSize: 200,
     producerIdExpirationMs: 86_400_000,
     topicDefaults: { ...defaultTopicDefaults },
+    oauthbearer: defaultOAuthBearerConfig(),
   };
 }
 

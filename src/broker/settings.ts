@@ -10,6 +10,7 @@ import { resolveListeners, principalMapper } from './listeners.js';
 import { KNOWN_AUTHORIZERS, parseSuperUsers } from './acl/authorizer.js';
 import { knownMechanisms } from './sasl/mechanisms.js';
 import { defaultBrokerConfig, defaultTopicDefaults, FsyncPolicy, type BrokerConfig } from './config.js';
+import { oauthBearerKeys } from './sasl/oauthbearer-config.js';
 
 export class ConfigError extends Error {
   readonly code = 'RIV_ERR_CONFIG';
@@ -184,6 +185,7 @@ export const brokerKeys: Readonly<Record<string, { apply: Apply; help: string }>
     },
     help: 'debug, info (default), warn or error',
   },
+  ...oauthBearerKeys<BrokerConfig>(int, ConfigError),
 };
 
 export function envName(key: string): string {
