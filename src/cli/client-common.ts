@@ -59,6 +59,7 @@ const SECURITY_NAMES: SecurityNames = {
   tlsCert: '--tls-cert',
   tlsKey: '--tls-key',
   tlsServerName: '--tls-server-name',
+  tlsKeyPassword: 'ssl.key.password in --command-config or RIVULET_TLS_KEY_PASSWORD',
   saslMechanism: '--sasl-mechanism',
   saslUsername: '--sasl-username',
   saslPassword: '--sasl-password-file FILE (or set RIVULET_SASL_PASSWORD)',
@@ -201,7 +202,7 @@ export function collect(v: string, prev: string[]): string[] {
 const CLI_HINTS: ExplainHints = {
   unreachable: 'Check --bootstrap-server or RIVULET_BOOTSTRAP.',
   listTopics: 'rivulet topic list',
-  tls: 'Check --security-protocol, --tls-ca, --tls-cert and --tls-key (or ssl.* in --command-config); see --help.',
+  tls: 'Check --security-protocol, --tls-ca, --tls-cert and --tls-key (or ssl.* in --command-config, and RIVULET_TLS_KEY_PASSWORD); see --help.',
   sasl: 'Check --sasl-mechanism, --sasl-username and the password (--sasl-password-file or RIVULET_SASL_PASSWORD, or sasl.jaas.config in --command-config); users with SCRAM credentials: rivulet user list.',
   authorization: 'An administrator can grant it with rivulet acl add (see rivulet acl add --help); rivulet acl list shows the ACLs.',
 };

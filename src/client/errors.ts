@@ -138,6 +138,9 @@ export function explainSecurityError(e: unknown, bootstrap: string, hints: Expla
   const saslHint = hints.sasl ? ` ${hints.sasl}` : '';
   const codes = all.map((x) => x.code ?? '');
   const text = all.map((x) => x.message).join(' | ');
+  if (all.some((x) => x.code === 'ERR_OSSL_BAD_DECRYPT' || /bad decrypt/i.test(x.message))) {
+    return `TLS: the client's private key could not be decrypted with the password given: check the key password (ssl.key.password).${tlsHint}`;
+  }
   const cert = all.find((x) => x.code !== undefined && CERT_REJECTED.test(x.code));
   if (cert) {
     return `TLS: the broker's certificate at ${bootstrap} was not accepted${as}: ${cert.message} (${cert.code}). The CA file must hold the CA that signed the broker's certificate.${tlsHint}`;

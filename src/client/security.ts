@@ -51,6 +51,7 @@ export interface SecurityNames {
   tlsCert: string;
   tlsKey: string;
   tlsServerName: string;
+  tlsKeyPassword: string;
   saslMechanism: string;
   saslUsername: string;
   saslPassword: string;
@@ -64,6 +65,7 @@ export const DEFAULT_SECURITY_NAMES: SecurityNames = {
   tlsCert: 'the certificate file',
   tlsKey: 'the key file',
   tlsServerName: 'the TLS server name',
+  tlsKeyPassword: 'the key password (ssl.key.password)',
   saslMechanism: 'sasl.mechanism',
   saslUsername: 'the SASL username',
   saslPassword: 'the SASL password',
@@ -348,6 +350,9 @@ export function resolveSecurity(input: SecurityInput, names: SecurityNames = DEF
   }
 
   const out: Security = { protocol };
+  if (usesTls && key !== undefined && /ENCRYPTED/.test(key.split('\n', 3).join('\n')) && pick('tlsKeyPassword') === undefined) {
+    throw invalid(`the client's private key is encrypted: give its password as ${names.tlsKeyPassword}.`);
+  }
   if (usesTls) {
     out.tls = {
       ca,

@@ -7,10 +7,13 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { startBroker, listenerPorts, brokerTail, type BrokerProcess } from '../helpers/broker.js';
 import { makeTestCerts, type TestCerts } from '../helpers/tls-certs.js';
 import { runCli as rivulet } from '../helpers/cli.js';
 
+const exec = promisify(execFile);
 let certs: TestCerts;
 /** PLAINTEXT and SSL listeners, no client certificates. */
 let broker: BrokerProcess;
@@ -100,6 +103,9 @@ test('an untrusted broker certificate, a wrong host name, a plaintext port: mess
   assert.match(wrongName.stderr, /^rivulet: TLS: the broker's certificate does not name the host connected to .*kafka\.example\.com/);
   const skip = await rivulet(['topic', 'list', '-b', ssl, '--tls-ca', certs.caFile, '--tls-server-name', 'kafka.example.com', '--tls-skip-hostname-check']);
   assert.equal(skip.code, 0, skip.stderr);
+  // A name the certificate lists (DNS:localhost) is accepted while connecting to 127.0.0.1.
+  const named = await rivulet(['topic', 'list', '-b', ssl, '--tls-ca', certs.caFile, '--tls-server-name', 'localhost']);
+  assert.equal(named.code, 0, named.stderr);
 
   const tlsToPlain = await rivulet(['topic', 'list', '-b', plain, '--tls-ca', certs.caFile]);
   assert.equal(tlsToPlain.code, 1);
@@ -128,6 +134,23 @@ test('mutual TLS: a client certificate from flags or a PEM keystore is accepted;
   const il = await rivulet(['consume', 'mtls-cli', '--from-beginning', '-b', mtlsBs, '--command-config', inline]);
   assert.equal(il.code, 0, il.stderr);
   assert.equal(il.stdout, 'x\n');
+
+  // An encrypted private key, its password as ssl.key.password.
+  await exec('openssl', ['pkcs8', '-topk8', '-v2', 'aes-256-cbc', '-in', certs.clientKeyFile, '-out', join(certs.dir, 'client-enc.key'), '-passout', 'pass:key-pass']);
+  assert.match(readFileSync(join(certs.dir, 'client-enc.key'), 'utf8'), /ENCRYPTED PRIVATE KEY/);
+  const enc = props('mtls-enc.properties', ['security.protocol=SSL', `ssl.truststore.location=${certs.caFile}`, `ssl.keystore.certificate.chain=${readFileSync(certs.clientCertFile, 'utf8').replace(/\n/g, '\\n')}`, `ssl.keystore.key=${readFileSync(join(certs.dir, 'client-enc.key'), 'utf8').replace(/\n/g, '\\n')}`, 'ssl.key.password=key-pass']);
+  const e = await rivulet(['topic', 'list', '-b', mtlsBs, '--command-config', enc]);
+  assert.equal(e.code, 0, e.stderr);
+  const wrongPass = props('mtls-enc-wrong.properties', [...readFileSync(enc, 'utf8').trim().split('\n').slice(0, -1), 'ssl.key.password=nope']);
+  const w = await rivulet(['topic', 'list', '-b', mtlsBs, '--command-config', wrongPass]);
+  assert.equal(w.code, 1, w.stdout);
+  assert.match(w.stderr, /^rivulet: TLS: the client's private key could not be decrypted with the password given: check the key password/);
+  const noPass = props('mtls-enc-none.properties', readFileSync(enc, 'utf8').trim().split('\n').slice(0, -1));
+  const n = await rivulet(['topic', 'list', '-b', mtlsBs, '--command-config', noPass]);
+  assert.equal(n.code, 2, n.stdout);
+  assert.match(n.stderr, /the client's private key is encrypted: give its password as ssl\.key\.password in --command-config or RIVULET_TLS_KEY_PASSWORD/);
+  const viaEnv = await rivulet(['topic', 'list', '-b', mtlsBs, '--command-config', noPass], { env: { RIVULET_TLS_KEY_PASSWORD: 'key-pass' } });
+  assert.equal(viaEnv.code, 0, viaEnv.stderr);
 
   const none = await rivulet(['topic', 'list', '-b', mtlsBs, '--tls-ca', certs.caFile]);
   assert.equal(none.code, 1);
