@@ -34,7 +34,9 @@ test('secure scenario: SASL_SSL listener, loopback PLAINTEXT for tools, cert-man
     { name: 'SASL_SSL', protocol: 'SASL_SSL', host: '0.0.0.0', port: 9093 },
     { name: 'LOCAL', protocol: 'PLAINTEXT', host: '127.0.0.1', port: 9092 },
   ]);
-  assert.equal(settings.get('sasl.enabled.mechanisms'), 'SCRAM-SHA-512,PLAIN');
+  assert.equal(settings.get('sasl.enabled.mechanisms'), 'SCRAM-SHA-512,PLAIN,OAUTHBEARER');
+  assert.equal(settings.get('sasl.oauthbearer.jwks.endpoint.url'), 'https://idp.example.com/.well-known/jwks.json');
+  assert.equal(settings.get('sasl.oauthbearer.expected.audience'), 'rivulet');
   assert.equal(settings.get('authorizer.class.name'), 'org.apache.kafka.metadata.authorizer.StandardAuthorizer');
   assert.equal(settings.get('super.users'), 'User:admin');
   assert.deepEqual(broker(docs).ports.map((p: any) => p.containerPort), [9093, 9644], 'the loopback listener has no container port');
@@ -153,6 +155,8 @@ test('security policies turn red', async (t) => {
     refuses(['tls.enabled=true', 'tls.certManager.enabled=true'], /needs tls\.certManager\.issuerRef\.name/);
     refuses(['auth.enabled=true', 'auth.mechanisms={PLAIN}'], /PLAIN, which sends the password itself: enable tls/);
     refuses(['auth.enabled=true', 'auth.users[0].name=admin'], /auth\.users needs auth\.usersSecret/);
+    refuses(['auth.oauthbearer.jwksEndpointUrl='], /auth\.mechanisms has OAUTHBEARER: set auth\.oauthbearer\.jwksEndpointUrl/, 'secure-values.yaml');
+    refuses(['auth.mechanisms={OAUTHBEARER}'], /applied by a Job that logs in as auth\.adminUser with SCRAM or PLAIN/, 'secure-values.yaml');
     refuses(['auth.adminUser=bob'], /auth\.adminUser bob is not in auth\.users/, 'secure-values.yaml');
     refuses(['listeners.extra[0].host=0.0.0.0'], /listeners\.extra LOCAL is PLAINTEXT on 0\.0\.0\.0 while auth\.enabled/, 'secure-values.yaml');
     refuses(['listeners.extra[0].name=X', 'listeners.extra[0].port=9095', 'listeners.extra[0].protocol=SSL', 'listeners.extra[0].host=0.0.0.0'], /listeners\.extra X is SSL: it needs tls\.enabled/);

@@ -4,7 +4,8 @@
 // (twice: it must converge) with its own env; the application user then produces and
 // consumes over SASL_SSL as the ACLs allow, and is denied elsewhere.
 //
-// Substitutions, and only these, because the processes run on this machine: the mount paths
+// Substitutions, and only these, because the processes run on this machine: the JWKS URL is a
+// file of a key the test signs tokens with (the scenario names an https endpoint); the mount paths
 // (/var/lib/rivulet, /etc/rivulet/tls, /etc/rivulet/users) become temporary directories
 // holding a test CA's certificate and the users' passwords; /app becomes this checkout and
 // `node` this node; the cluster DNS names (the pod's advertised name, the client Service)
@@ -18,6 +19,8 @@ import { rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { render, repoRoot, toolsOrSkip } from './lib.js';
 import { makeTestCerts } from '../helpers/tls-certs.js';
+import { claimsAt, jwksOf, makeSigningKey, signJwt } from '../helpers/jwt.js';
+import { pathToFileURL } from 'node:url';
 import { closedPort, runCli as rivulet } from '../helpers/cli.js';
 
 interface Run {
@@ -38,13 +41,16 @@ function run(argv: string[], env: Record<string, string>): Promise<Run> {
 test('smoke: the secured scenario runs as rendered: users from files, SASL_SSL, ACLs applied by the Job', { timeout: 180_000 }, async (t) => {
   if (!toolsOrSkip(t)) return;
   const [kafkaPort, localPort, httpPort] = [await closedPort(), await closedPort(), await closedPort()];
-  const docs = render('secure-values.yaml', { set: [`listeners.kafka.port=${kafkaPort}`, `listeners.extra[0].port=${localPort}`, `listeners.http.port=${httpPort}`] });
+  const certs = await makeTestCerts();
+  const root = certs.dir;
+  // The identity provider's keys as a file (the scenario names an https JWKS; tests stay on this machine).
+  const idpKey = makeSigningKey('idp-1');
+  writeFileSync(join(root, 'jwks.json'), jwksOf(idpKey));
+  const docs = render('secure-values.yaml', { set: [`listeners.kafka.port=${kafkaPort}`, `listeners.extra[0].port=${localPort}`, `listeners.http.port=${httpPort}`, `auth.oauthbearer.jwksEndpointUrl=${pathToFileURL(join(root, 'jwks.json')).href}`] });
   const sts = docs.find((d) => d.object.kind === 'StatefulSet')!.object;
   const pod = sts.spec.template.spec;
   const job = docs.find((d) => d.object.kind === 'Job')!.object.spec.template.spec.containers[0];
 
-  const certs = await makeTestCerts();
-  const root = certs.dir;
   const paths: Record<string, string> = {
     '/var/lib/rivulet': join(root, 'data'),
     '/etc/rivulet/tls': join(root, 'secret-tls'),
@@ -130,6 +136,13 @@ test('smoke: the secured scenario runs as rendered: users from files, SASL_SSL, 
     const plain = await rivulet(['topic', 'list', '-b', `localhost:${kafkaPort}`, '--tls-ca', certs.caFile, '--sasl-mechanism', 'PLAIN', '--sasl-username', 'orders-app'], { env: { RIVULET_SASL_PASSWORD: 'wrong' } });
     assert.equal(plain.code, 1);
     assert.match(plain.stderr, /SASL authentication failed \(SASL_AUTHENTICATION_FAILED\)/);
+
+    // OAUTHBEARER with a token of the provider the values name (issuer, audience), principal User:orders-app.
+    const tokenFile = join(root, 'token');
+    writeFileSync(tokenFile, signJwt(idpKey, claimsAt(Date.now(), { iss: 'https://idp.example.com/', aud: 'rivulet', sub: 'orders-app' })));
+    const o = await rivulet(['consume', 'orders', '--from-beginning', '-b', `localhost:${kafkaPort}`, '--tls-ca', certs.caFile, '--sasl-mechanism', 'OAUTHBEARER', '--sasl-token-file', tokenFile]);
+    assert.equal(o.code, 0, `${o.stderr}\n${out.slice(-2000)}`);
+    assert.equal(o.stdout, 'a\nb\n');
 
     child.kill('SIGTERM');
     assert.equal(await exited, 0, out);

@@ -159,7 +159,13 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- if and (gt (len $auth.users) 0) (not $auth.usersSecret) }}
 {{- fail "auth.users needs auth.usersSecret: a Secret with one key per user holding the password." }}
 {{- end }}
+{{- if and (has "OAUTHBEARER" $auth.mechanisms) (not $auth.oauthbearer.jwksEndpointUrl) }}
+{{- fail "auth.mechanisms has OAUTHBEARER: set auth.oauthbearer.jwksEndpointUrl (the identity provider's JWKS) so the broker can check tokens." }}
+{{- end }}
 {{- if gt (len $auth.acls) 0 }}
+{{- if not (include "rivulet.toolMechanism" .) }}
+{{- fail "auth.acls are applied by a Job that logs in as auth.adminUser with SCRAM or PLAIN: add SCRAM-SHA-512 to auth.mechanisms." }}
+{{- end }}
 {{- if not $auth.adminUser }}
 {{- fail "auth.acls needs auth.adminUser: the user (one of auth.users) the ACL Job connects as." }}
 {{- end }}
@@ -233,9 +239,11 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- join "," $out }}
 {{- end }}
 
-{{/* The SASL mechanism the chart's own tools (ACL Job) log in with. */}}
+{{/* The SASL mechanism the chart's own tools (ACL Job) log in with: the first SCRAM one enabled, else PLAIN. */}}
 {{- define "rivulet.toolMechanism" -}}
-{{- first (splitList "," (include "rivulet.scramMechanisms" .)) }}
+{{- $scram := list }}
+{{- range .Values.auth.mechanisms }}{{ if hasPrefix "SCRAM-" . }}{{ $scram = append $scram . }}{{ end }}{{ end }}
+{{- if gt (len $scram) 0 }}{{ first $scram }}{{ else if has "PLAIN" .Values.auth.mechanisms }}PLAIN{{ end }}
 {{- end }}
 
 {{/* Advertised external port of pod ordinal .i: its node port, or the LoadBalancer port. */}}
