@@ -72,8 +72,9 @@ Secured clusters:
   --security-protocol is PLAINTEXT (default), SSL (TLS), SASL_PLAINTEXT or SASL_SSL (SASL over
   TLS). Without it, TLS options imply SSL and SASL options imply SASL_SSL or SASL_PLAINTEXT.
   TLS: --tls-ca is the PEM bundle the broker's certificate must chain to (default: Node's CAs);
-  --tls-cert and --tls-key a client certificate for mutual TLS. The broker's certificate must
-  name the host of --bootstrap-server (or --tls-server-name).
+  --tls-cert and --tls-key a client certificate for mutual TLS (an encrypted key's password from
+  RIVULET_TLS_KEY_PASSWORD). The broker's certificate must name the host of --bootstrap-server
+  (or --tls-server-name).
   SASL: --sasl-mechanism PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 or OAUTHBEARER; --sasl-username;
   the password from --sasl-password-file or RIVULET_SASL_PASSWORD (never on the command line);
   an OAUTHBEARER token from --sasl-token-file or RIVULET_SASL_TOKEN.
