@@ -191,6 +191,7 @@ export class Broker implements ConnectionHost, ClusterView {
       this.listeners.set(l.name, { listener: l, port: typeof addr === 'object' && addr !== null ? addr.port : l.port });
     }
     if (ssl !== null) this.tlsWatchers = watchTlsFiles(this.config, this.logger, () => this.reloadTls());
+    this.noteSaslListeners(listeners, saslListeners);
     this.port = this.listeners.get(listeners[0]!.name)!.port;
     this.retentionTimer = setInterval(() => void this.enforceRetention(), this.config.retentionCheckIntervalMs);
     this.retentionTimer.unref();
@@ -331,6 +332,22 @@ export class Broker implements ConnectionHost, ClusterView {
         return advertisedToo ? `${b.listener.name}://${a.host}:${a.port}` : `${b.listener.name}://${b.listener.host}:${b.port}`;
       })
       .join(',');
+  }
+
+  /** Says what each SASL listener takes, and warns about setups where logins cannot work or expose passwords. */
+  private noteSaslListeners(listeners: Listener[], sasl: Array<{ name: string; mechanisms: string[] }>): void {
+    if (sasl.length === 0) return;
+    const users = this.scramCredentials.userNames().length;
+    for (const l of sasl) {
+      this.logger.info('SASL listener', { listener: l.name, mechanisms: l.mechanisms.join(','), users, connectionsMaxReauthMs: this.config.connectionsMaxReauthMs });
+      const protocol = listeners.find((x) => x.name === l.name)!.protocol;
+      if (protocol === 'SASL_PLAINTEXT' && l.mechanisms.includes('PLAIN')) {
+        this.logger.warn('PLAIN on a SASL_PLAINTEXT listener sends passwords unencrypted', { listener: l.name, fix: 'use SASL_SSL for PLAIN, or only SCRAM mechanisms on SASL_PLAINTEXT' });
+      }
+    }
+    if (users === 0 && sasl.some((l) => l.mechanisms.some((m) => m === 'PLAIN' || m.startsWith('SCRAM-')))) {
+      this.logger.warn('no user has a SCRAM credential, so no PLAIN or SCRAM login can succeed', { fix: `stop the broker and run rivulet storage add-scram -d ${this.config.dataDir} 'SCRAM-SHA-512=[name=admin,password=...]', or create users with kafka-configs through a PLAINTEXT or SSL listener` });
+    }
   }
 
   /** An SSL listener: connections are accepted once their handshake is done (or closed after ssl.handshake.timeout.ms). */

@@ -231,6 +231,12 @@ test('garbage in the SASL exchange gets an error and a close, never a crash', { 
     const r = await c.request(ApiKey.SaslHandshake, 0, { mechanism: 'PLAIN' });
     return { errorCode: r.errorCode, errorMessage: r.mechanisms.join(',') };
   }, ErrorCode.ILLEGAL_SASL_STATE, /PLAIN,SCRAM-SHA-256,SCRAM-SHA-512/);
+  // Two SaslAuthenticate at once: the second is refused with ILLEGAL_SASL_STATE (one step at a time), then the connection closes.
+  await failed('a second SaslAuthenticate while one is in progress', async (c) => {
+    await hs(c, 'PLAIN');
+    const [, second] = await Promise.all([auth(c, '\0alice\0alice-secret'), auth(c, '\0alice\0alice-secret')]);
+    return second;
+  }, ErrorCode.ILLEGAL_SASL_STATE, /previous one is unanswered|after the exchange ended/);
   // A mechanism not enabled: UNSUPPORTED_SASL_MECHANISM with the list, the connection stays usable.
   const u = await WireClient.connect(saslPort);
   const r = await u.request(ApiKey.SaslHandshake, 1, { mechanism: 'GSSAPI' });

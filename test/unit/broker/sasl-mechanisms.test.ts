@@ -101,3 +101,28 @@ test('storage add-scram parses Kafka\'s MECHANISM=[name=...,password=...,iterati
   assert.throws(() => parseScramSpec('SCRAM-SHA-512=[name=a,iterations=100]'), /4096 to 16384/);
   assert.throws(() => parseScramSpec('SCRAM-SHA-512=[password=x]'), /names no user/);
 });
+
+test('any bytes in a SCRAM or PLAIN exchange end in a step or a SaslFailure, never another error', async () => {
+  const fc = await import('fast-check');
+  const creds = source({ alice: { [SHA512.name]: await newCredential(SHA512, 'pw', 4096) } });
+  const mechs = [new ScramMechanism(SHA512, creds), new PlainMechanism(creds)];
+  const message = fc.oneof(
+    fc.uint8Array({ maxLength: 300 }).map((a) => Buffer.from(a)),
+    fc.string({ maxLength: 200 }).map((s) => Buffer.from(`n,,n=alice,r=${s}`)),
+    fc.string({ maxLength: 200 }).map((s) => Buffer.from(`c=biws,r=${s},p=${Buffer.from(s).toString('base64')}`)),
+  );
+  await fc.assert(
+    fc.asyncProperty(fc.integer({ min: 0, max: 1 }), fc.array(message, { minLength: 1, maxLength: 3 }), async (which, msgs) => {
+      const ex = mechs[which]!.start();
+      for (const m of msgs) {
+        try {
+          await ex.step(m);
+        } catch (e) {
+          assert.ok(e instanceof SaslFailure, `${(e as Error).stack}`);
+          return;
+        }
+      }
+    }),
+    { numRuns: 300 },
+  );
+});
