@@ -154,7 +154,7 @@ export class Authorizer {
     if (names === undefined) cache.byKey.set(key, (names = new Map()));
     let allowed = names.get(name);
     if (allowed === undefined) {
-      allowed = this.decide(session.principal, session.peerAddress, operation, resourceType, name);
+      allowed = this.decide(session.principal, hostOf(session), operation, resourceType, name);
       if (names.size >= CACHE_NAMES_MAX) names.clear();
       names.set(name, allowed);
     }
@@ -199,7 +199,7 @@ export class Authorizer {
   authorizeAny(session: Session, operation: number, resourceType: number): boolean {
     if (!this.enabled || this.superUsers.has(session.principal)) return true;
     const principal = session.principal;
-    const host = session.peerAddress;
+    const host = hostOf(session);
     const mine = (a: AclBinding): boolean => a.resourceType === resourceType && (a.principal === principal || a.principal === WILDCARD_PRINCIPAL) && (a.host === WILDCARD || a.host === host);
     const deniedAll = this.bindings.some((a) => mine(a) && a.permission === AclPermission.DENY && a.patternType === PatternType.LITERAL && a.resourceName === WILDCARD && (a.operation === operation || a.operation === AclOperation.ALL));
     if (deniedAll) return false;
@@ -230,6 +230,12 @@ export class Authorizer {
     this.index = index;
     this.version++;
   }
+}
+
+/** The peer's address as an ACL names it: an IPv4 peer of a dual-stack listener (::ffff:10.0.0.1) is 10.0.0.1. */
+function hostOf(session: Session): string {
+  const a = session.peerAddress;
+  return a.startsWith('::ffff:') ? a.slice(7) : a;
 }
 
 function copy(b: AclBinding): AclBinding {

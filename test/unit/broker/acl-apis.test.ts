@@ -404,3 +404,27 @@ test('a fetch session is checked again when the ACLs change: its partitions are 
     await close();
   }
 });
+
+test('authorizedOperations are the principal\'s own: Metadata, DescribeCluster, DescribeGroups, DescribeTopicPartitions', { timeout: 60_000 }, async () => {
+  const { w, user, close } = await world();
+  const bits = (...ops: number[]) => ops.reduce((m, op) => m | (1 << op), 0);
+  try {
+    await setAcls(w.admin, [
+      aclFor({ key: 3, api: 'Metadata', operation: 'READ', resource: 'TOPIC', case: 'x', denied: 'x' }),
+      aclFor({ key: 15, api: 'DescribeGroups', operation: 'READ', resource: 'GROUP', case: 'x', denied: 'x' }),
+      aclFor({ key: 60, api: 'DescribeCluster', operation: 'IDEMPOTENT_WRITE', resource: 'CLUSTER', case: 'x', denied: 'x' }),
+    ]);
+    const md = await user.request(ApiKey.Metadata, 12, { topics: [{ name: 'walk-t' }], allowAutoTopicCreation: false, includeTopicAuthorizedOperations: true });
+    assert.equal(md.topics[0].topicAuthorizedOperations, bits(AclOperation.READ, AclOperation.DESCRIBE), json(md));
+    const dtp = await user.request(ApiKey.DescribeTopicPartitions, 0, { topics: [{ name: 'walk-t' }], responsePartitionLimit: 10, cursor: null });
+    assert.equal(dtp.topics[0].topicAuthorizedOperations, bits(AclOperation.READ, AclOperation.DESCRIBE), json(dtp));
+    const dc = await user.request(ApiKey.DescribeCluster, 0, { includeClusterAuthorizedOperations: true });
+    assert.equal(dc.clusterAuthorizedOperations, bits(AclOperation.IDEMPOTENT_WRITE), json(dc));
+    const dg = await user.request(ApiKey.DescribeGroups, 5, { groups: ['walk-g'], includeAuthorizedOperations: true });
+    assert.equal(dg.groups[0].authorizedOperations, bits(AclOperation.READ, AclOperation.DESCRIBE), json(dg));
+    const adminView = await w.admin.request(ApiKey.DescribeCluster, 0, { includeClusterAuthorizedOperations: true });
+    assert.equal(adminView.clusterAuthorizedOperations, bits(5, 7, 8, 9, 10, 11, 12), 'ALL on the cluster: every cluster operation');
+  } finally {
+    await close();
+  }
+});

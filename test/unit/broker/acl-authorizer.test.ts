@@ -79,10 +79,13 @@ test('implied operations: DESCRIBE from READ, WRITE, DELETE, ALTER; DESCRIBE_CON
     assert.equal(a.decide('User:n', 'h', Op.DESCRIBE, Res.TOPIC, 't'), true, 'a DENY of READ does not deny DESCRIBE');
   }));
 
-test('hosts: * or the exact peer address', () =>
+test('hosts: * or the exact peer address (an IPv4 peer of a dual-stack listener included)', () =>
   withAuthorizer(ON, [acl('User:alice', Op.READ, Res.TOPIC, 't', { host: '10.0.0.1' })], (a) => {
     assert.equal(a.decide('User:alice', '10.0.0.1', Op.READ, Res.TOPIC, 't'), true);
     assert.equal(a.decide('User:alice', '10.0.0.2', Op.READ, Res.TOPIC, 't'), false);
+    const mapped = new Session('SSL', '::ffff:10.0.0.1', 5000, 'SSL');
+    mapped.principal = 'User:alice';
+    assert.equal(a.authorize(mapped, Op.READ, Res.TOPIC, 't'), true);
   }));
 
 test('super users are allowed everything; off, everything is allowed', async () => {
