@@ -21,7 +21,7 @@ import {
 } from './acl.js';
 
 /** Kafka's authorizer class names that turn ACLs on (Kafka users' server.properties work unchanged). */
-export const KNOWN_AUTHORIZERS = ['org.apache.kafka.metadata.authorizer.StandardAuthorizer', 'kafka.security.authorizer.AclAuthorizer', 'rivulet'];
+export const KNOWN_AUTHORIZERS = ['org.apache.kafka.metadata.authorizer.StandardAuthorizer', 'kafka.security.authorizer.AclAuthorizer'];
 
 export interface AuthorizerSettings {
   /** authorizer.class.name: '' (off) or one of KNOWN_AUTHORIZERS. */

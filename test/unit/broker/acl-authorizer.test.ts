@@ -7,7 +7,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Authorizer, type AuthorizerSettings } from '../../../src/broker/acl/authorizer.js';
+import { Authorizer, parseSuperUsers, type AuthorizerSettings } from '../../../src/broker/acl/authorizer.js';
+import { loadBrokerConfig } from '../../../src/broker/settings.js';
 import { AclOperation as Op, AclPermission, PatternType, ResourceType as Res, filterMatches, type AclBinding, type AclFilter } from '../../../src/broker/acl/acl.js';
 import { Session } from '../../../src/broker/session.js';
 import { makeTempDir } from '../../helpers/temp.js';
@@ -168,4 +169,14 @@ test('the store: ACLs survive a restart; refused bindings are not stored', async
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+});
+
+test('settings: Kafka\'s authorizer class names turn ACLs on; anything else, or a malformed super user, stops the start with what to write', () => {
+  const load = (flags: Record<string, string>) => loadBrokerConfig({ flags, env: {} });
+  assert.equal(load({}).authorizerClassName, '', 'off by default');
+  assert.equal(load({ 'authorizer.class.name': 'org.apache.kafka.metadata.authorizer.StandardAuthorizer' }).authorizerClassName, 'org.apache.kafka.metadata.authorizer.StandardAuthorizer');
+  assert.equal(load({ 'allow.everyone.if.no.acl.found': 'true' }).allowEveryoneIfNoAclFound, true);
+  assert.throws(() => load({ 'authorizer.class.name': 'com.example.MyAuthorizer' }), /must be empty \(ACLs off\) or org\.apache\.kafka\.metadata\.authorizer\.StandardAuthorizer/);
+  assert.throws(() => load({ 'super.users': 'User:admin;bob' }), /super\.users.*User:name separated by ';'.*"bob"/);
+  assert.deepEqual(parseSuperUsers(load({ 'super.users': 'User:admin; User:CN=ops,O=acme' }).superUsers), ['User:admin', 'User:CN=ops,O=acme']);
 });
