@@ -69,6 +69,8 @@ export class Authorizer {
   private index = new Map<number, TypeIndex>();
   private readonly caches = new WeakMap<Session, DecisionCache>();
   private readonly file: SerialJsonFile<{ version: 1; acls: AclBinding[] }>;
+  /** Called after every change of the ACLs (consumer groups resolve regex subscriptions again). */
+  readonly changeListeners = new Set<() => void>();
 
   constructor(dataDir: string, settings: AuthorizerSettings) {
     this.enabled = settings.authorizerClassName !== '';
@@ -229,13 +231,17 @@ export class Authorizer {
     this.bindings = bindings;
     this.index = index;
     this.version++;
+    for (const l of this.changeListeners) l();
   }
 }
 
-/** The peer's address as an ACL names it: an IPv4 peer of a dual-stack listener (::ffff:10.0.0.1) is 10.0.0.1. */
+/** A peer's address as an ACL names it: an IPv4 peer of a dual-stack listener (::ffff:10.0.0.1) is 10.0.0.1. */
+export function aclHost(address: string): string {
+  return address.startsWith('::ffff:') ? address.slice(7) : address;
+}
+
 function hostOf(session: Session): string {
-  const a = session.peerAddress;
-  return a.startsWith('::ffff:') ? a.slice(7) : a;
+  return aclHost(session.peerAddress);
 }
 
 function copy(b: AclBinding): AclBinding {

@@ -428,3 +428,23 @@ test('authorizedOperations are the principal\'s own: Metadata, DescribeCluster, 
     await close();
   }
 });
+
+test('a regex subscription resolves to the matching topics the member may DESCRIBE, and again when the ACLs change', { timeout: 60_000 }, async () => {
+  const { b, w, user, close } = await world();
+  const acl = (operation: string, resource: string, name: string) => ({ ...aclFor({ key: 68, api: 'ConsumerGroupHeartbeat', operation, resource, case: 'x', denied: 'x' }), resourceName: name, resourcePatternType: PatternType.LITERAL });
+  const heartbeat = (memberEpoch: number, memberId = 'walk-regex-member-1') =>
+    user.request(ApiKey.ConsumerGroupHeartbeat, 1, { groupId: 'walk-rg', memberId, memberEpoch, instanceId: null, rackId: null, rebalanceTimeoutMs: 30000, subscribedTopicNames: null, subscribedTopicRegex: memberEpoch === 0 ? '(walk|hidden)-t' : null, serverAssignor: null, topicPartitions: memberEpoch === 0 ? [] : null });
+  const assigned = (r: any): string[] => (r.assignment?.topicPartitions ?? []).map((tp: { topicId: string }) => b.broker.topics.byId.get(tp.topicId)!.name).sort();
+  try {
+    await setAcls(w.admin, [acl('READ', 'GROUP', 'walk-rg'), acl('DESCRIBE', 'TOPIC', 'walk-t')]);
+    const joined = await heartbeat(0);
+    assert.equal(joined.errorCode, 0, json(joined));
+    assert.deepEqual(assigned(joined), ['walk-t'], `hidden-t matches the regex but may not be described: ${json(joined)}`);
+    await setAcls(w.admin, [acl('READ', 'GROUP', 'walk-rg'), acl('DESCRIBE', 'TOPIC', 'walk-t'), acl('DESCRIBE', 'TOPIC', 'hidden-t')]);
+    let r = await heartbeat(joined.memberEpoch, joined.memberId);
+    for (let i = 0; i < 20 && assigned(r).length < 2; i++) r = await heartbeat(r.memberEpoch, joined.memberId);
+    assert.deepEqual(assigned(r), ['hidden-t', 'walk-t'], `once DESCRIBE is granted the topic is assigned: ${json(r)}`);
+  } finally {
+    await close();
+  }
+});
