@@ -138,6 +138,11 @@ const builders: Record<string, Build> = {
     assert.equal(c.topics[0].partitions[0].errorCode, 0);
     return v(maxVersion(47), { groupId: 'walk-od', topics: [{ name: 'walk-t', partitions: [{ partitionIndex: 0 }] }] });
   },
+  // APIs 48-51 come from other branches; their requests are ready for when the broker serves them.
+  '48/any': () => v(maxVersion(48), { components: [{ entityType: 'user', matchType: 0, match: 'walk-u' }], strict: false }),
+  '49/any': () => v(maxVersion(49), { entries: [{ entity: [{ entityType: 'user', entityName: 'walk-u' }], ops: [{ key: 'producer_byte_rate', value: 1024, remove: false }] }], validateOnly: true }),
+  '50/any': () => v(maxVersion(50), { users: [{ name: 'walk-u' }] }),
+  '51/any': () => v(maxVersion(51), { deletions: [{ name: 'walk-u', mechanism: 1 }], upsertions: [] }),
   '55/any': () => v(maxVersion(55), { topics: [{ topicName: '__cluster_metadata', partitions: [{ partitionIndex: 0 }] }] }),
   '57/any': () => v(maxVersion(57), { timeoutMs: 5000, featureUpdates: [{ feature: 'transaction.version', maxVersionLevel: 2, upgradeType: 1 }], validateOnly: true }),
   '60/any': () => v(maxVersion(60), { includeClusterAuthorizedOperations: true }),
