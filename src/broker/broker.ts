@@ -28,7 +28,8 @@ import { ShareStateStore } from './groups/share-state-store.js';
 import { FeatureTable } from './features.js';
 import { DynamicBrokerConfigs } from './dynamic-config.js';
 import { GroupConfigStore } from './groups/group-config.js';
-import { Authorizer } from './acl/authorizer.js';
+import { Authorizer, aclHost } from './acl/authorizer.js';
+import { AclOperation, ResourceType } from './acl/acl.js';
 import { buildControlBatch } from '../protocol/control-batch.js';
 import { FsyncPolicy } from './config.js';
 import { visibleWhenFor } from './topic-config.js';
@@ -247,6 +248,7 @@ export class Broker implements ConnectionHost, ClusterView {
           };
         },
         maxSize: c.groupMaxSize,
+        mayDescribeTopic: this.authz.enabled ? (principal, host, topic) => this.authz.decide(principal, aclHost(host), AclOperation.DESCRIBE, ResourceType.TOPIC, topic) : undefined,
       },
       {
         topics: () => [...topics.byName.values()].map((t) => ({ name: t.name, id: t.id, partitions: t.partitions.length })),
@@ -269,6 +271,8 @@ export class Broker implements ConnectionHost, ClusterView {
       this.logger,
     );
     await this.consumerGroups.load();
+    // A change of ACLs changes which topics a regex subscription resolves to.
+    if (this.authz.enabled) this.authz.changeListeners.add(() => this.consumerGroups.topicsChanged());
     classic.hasMembersElsewhere = (id) => this.consumerGroups.hasMembers(id);
     topics.changeListeners.add(() => this.consumerGroups.topicsChanged());
   }

@@ -21,7 +21,7 @@ import {
 } from './acl.js';
 
 /** Kafka's authorizer class names that turn ACLs on (Kafka users' server.properties work unchanged). */
-export const KNOWN_AUTHORIZERS = ['org.apache.kafka.metadata.authorizer.StandardAuthorizer', 'kafka.security.authorizer.AclAuthorizer', 'rivulet'];
+export const KNOWN_AUTHORIZERS = ['org.apache.kafka.metadata.authorizer.StandardAuthorizer', 'kafka.security.authorizer.AclAuthorizer'];
 
 export interface AuthorizerSettings {
   /** authorizer.class.name: '' (off) or one of KNOWN_AUTHORIZERS. */
@@ -69,6 +69,8 @@ export class Authorizer {
   private index = new Map<number, TypeIndex>();
   private readonly caches = new WeakMap<Session, DecisionCache>();
   private readonly file: SerialJsonFile<{ version: 1; acls: AclBinding[] }>;
+  /** Called after every change of the ACLs (consumer groups resolve regex subscriptions again). */
+  readonly changeListeners = new Set<() => void>();
 
   constructor(dataDir: string, settings: AuthorizerSettings) {
     this.enabled = settings.authorizerClassName !== '';
@@ -154,7 +156,7 @@ export class Authorizer {
     if (names === undefined) cache.byKey.set(key, (names = new Map()));
     let allowed = names.get(name);
     if (allowed === undefined) {
-      allowed = this.decide(session.principal, session.peerAddress, operation, resourceType, name);
+      allowed = this.decide(session.principal, hostOf(session), operation, resourceType, name);
       if (names.size >= CACHE_NAMES_MAX) names.clear();
       names.set(name, allowed);
     }
@@ -199,7 +201,7 @@ export class Authorizer {
   authorizeAny(session: Session, operation: number, resourceType: number): boolean {
     if (!this.enabled || this.superUsers.has(session.principal)) return true;
     const principal = session.principal;
-    const host = session.peerAddress;
+    const host = hostOf(session);
     const mine = (a: AclBinding): boolean => a.resourceType === resourceType && (a.principal === principal || a.principal === WILDCARD_PRINCIPAL) && (a.host === WILDCARD || a.host === host);
     const deniedAll = this.bindings.some((a) => mine(a) && a.permission === AclPermission.DENY && a.patternType === PatternType.LITERAL && a.resourceName === WILDCARD && (a.operation === operation || a.operation === AclOperation.ALL));
     if (deniedAll) return false;
@@ -229,7 +231,17 @@ export class Authorizer {
     this.bindings = bindings;
     this.index = index;
     this.version++;
+    for (const l of this.changeListeners) l();
   }
+}
+
+/** A peer's address as an ACL names it: an IPv4 peer of a dual-stack listener (::ffff:10.0.0.1) is 10.0.0.1. */
+export function aclHost(address: string): string {
+  return address.startsWith('::ffff:') ? address.slice(7) : address;
+}
+
+function hostOf(session: Session): string {
+  return aclHost(session.peerAddress);
 }
 
 function copy(b: AclBinding): AclBinding {

@@ -10,7 +10,7 @@
 // marker cannot be stored. The answer waits until each marker is stored as the fsync policy
 // stores the coordinator's markers (fsynced unless fsync=never).
 //
-// ACLs: CLUSTER_ACTION on the cluster (CLUSTER_AUTHORIZATION_FAILED for every partition).
+// ACLs: ALTER or CLUSTER_ACTION on the cluster (CLUSTER_AUTHORIZATION_FAILED for every partition).
 
 import type { HandlerEntry, RequestContext } from './handler.js';
 import type { WriteTxnMarkersRequest, WriteTxnMarkersResponse, WriteTxnMarkersResponseWritableTxnMarkerPartitionResult } from '../../protocol/generated/index.js';
@@ -22,7 +22,8 @@ import { writeTxnMarkersServer } from '../../protocol/generated/write-txn-marker
 import { AclOperation, CLUSTER_NAME, ResourceType } from '../acl/acl.js';
 
 async function handle(ctx: RequestContext, req: WriteTxnMarkersRequest): Promise<WriteTxnMarkersResponse> {
-  if (!ctx.authorize(AclOperation.CLUSTER_ACTION, ResourceType.CLUSTER, CLUSTER_NAME)) {
+  // ALTER on the cluster (kafka-transactions' abort, asked quietly first) or CLUSTER_ACTION, as Kafka.
+  if (!ctx.authorize(AclOperation.ALTER, ResourceType.CLUSTER, CLUSTER_NAME, true) && !ctx.authorize(AclOperation.CLUSTER_ACTION, ResourceType.CLUSTER, CLUSTER_NAME)) {
     return { markers: req.markers.map((m) => ({ producerId: m.producerId, topics: m.topics.map((t) => ({ name: t.name, partitions: t.partitionIndexes.map((partitionIndex) => ({ partitionIndex, errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED })) })) })) };
   }
   const fsync = ctx.config.fsync !== FsyncPolicy.never;

@@ -5,7 +5,8 @@
 // when it is empty). See groups/consumer-group.ts for the state machine.
 //
 // ACLs: READ on the group (GROUP_AUTHORIZATION_FAILED) and DESCRIBE on every topic subscribed by name
-// (TOPIC_AUTHORIZATION_FAILED naming them), as Kafka.
+// (TOPIC_AUTHORIZATION_FAILED naming them), as Kafka; a regex subscription resolves to the
+// matching topics the member's principal may DESCRIBE (again when the ACLs change).
 
 import { randomBytes } from 'node:crypto';
 import type { HandlerEntry, RequestContext } from './handler.js';
@@ -40,6 +41,8 @@ async function handle(ctx: RequestContext, req: ConsumerGroupHeartbeatRequest): 
     topicPartitions: req.topicPartitions,
     clientId: ctx.header.clientId ?? '',
     clientHost: `/${ctx.session.peerAddress}`,
+    principal: ctx.authz.enabled ? ctx.session.principal : undefined,
+    principalHost: ctx.session.peerAddress,
   });
   return {
     throttleTimeMs: 0,

@@ -9,13 +9,8 @@ import { ErrorCode } from '../../protocol/errors.js';
 /** authorizedOperations value meaning "not requested" (INT32_MIN). */
 export const OPERATIONS_NOT_REQUESTED = -2147483648;
 
-// ACL operation codes (AclOperation): READ 3, WRITE 4, CREATE 5, DELETE 6, ALTER 7,
-// DESCRIBE 8, CLUSTER_ACTION 9, DESCRIBE_CONFIGS 10, ALTER_CONFIGS 11, IDEMPOTENT_WRITE 12.
-// Without ACLs every client may do all that Kafka defines for the resource type: for a topic
-// READ, WRITE, CREATE, DELETE, ALTER, DESCRIBE, DESCRIBE_CONFIGS, ALTER_CONFIGS; for the
-// cluster CREATE, ALTER, DESCRIBE, CLUSTER_ACTION, DESCRIBE_CONFIGS, ALTER_CONFIGS, IDEMPOTENT_WRITE.
-export const ALL_TOPIC_OPERATIONS = [3, 4, 5, 6, 7, 8, 10, 11].reduce((m, op) => m | (1 << op), 0);
-export const ALL_CLUSTER_OPERATIONS = [5, 7, 8, 9, 10, 11, 12].reduce((m, op) => m | (1 << op), 0);
+// authorizedOperations fields are bitfields of AclOperation codes, from ctx.authorizedOperations
+// (acl/acl.ts operationsOf lists what each resource type has; without ACLs every one of them).
 
 export type TopicLookup = { topic: Topic; error: 0 } | { topic: null; error: number };
 
@@ -52,6 +47,11 @@ export function storageErrorCode(e: unknown): number {
   const code = (e as { kafkaCode?: unknown } | null)?.kafkaCode;
   return typeof code === 'number' ? code : ErrorCode.KAFKA_STORAGE_ERROR;
 }
+
+// APIs other branches add follow the same rules (docs/security.md): DescribeClientQuotas (48)
+// DESCRIBE_CONFIGS and AlterClientQuotas (49) ALTER_CONFIGS on the cluster;
+// DescribeUserScramCredentials (50) DESCRIBE and AlterUserScramCredentials (51) ALTER on the
+// cluster, each answering CLUSTER_AUTHORIZATION_FAILED.
 
 /**
  * The error for a config resource (DescribeConfigs, AlterConfigs, IncrementalAlterConfigs,

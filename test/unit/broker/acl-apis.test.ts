@@ -95,8 +95,6 @@ const builders: Record<string, Build> = {
   '17/any': () => v(1, { mechanism: 'PLAIN' }),
   '18/any': () => v(3, { clientSoftwareName: 'acl-test', clientSoftwareVersion: '1.0' }),
   '36/any': () => v(2, { authBytes: Buffer.alloc(0) }),
-  '50/any': () => v(0, { users: null }),
-  '51/any': () => v(0, { deletions: [{ name: 'walk-user', mechanism: 2 }], upsertions: [] }),
   '19/by-topic': (w) => v(7, createTopicsBody(w.fresh('walk-new'))),
   '19/by-cluster': (w) => v(7, createTopicsBody(w.fresh('walk-new'))),
   '20/any': async (w) => {
@@ -114,7 +112,8 @@ const builders: Record<string, Build> = {
   '24/v4': (w) => v(4, { transactions: [{ transactionalId: 'walk-x', producerId: w.producerId, producerEpoch: w.producerEpoch, verifyOnly: true, topics: [{ name: 'walk-t', partitions: [0] }] }] }),
   '25/any': (w) => v(maxVersion(25), { transactionalId: 'walk-x', producerId: w.producerId, producerEpoch: w.producerEpoch, groupId: 'walk-g' }),
   '26/any': (w) => v(maxVersion(26), { transactionalId: 'walk-x', producerId: w.producerId, producerEpoch: w.producerEpoch, committed: false }),
-  '27/any': () => v(maxVersion(27), { markers: [{ producerId: 999, producerEpoch: 0, transactionResult: false, coordinatorEpoch: 0, topics: [{ name: 'walk-t', partitionIndexes: [7] }] }] }),
+  '27/by-alter': () => v(maxVersion(27), { markers: [{ producerId: 999, producerEpoch: 0, transactionResult: false, coordinatorEpoch: 0, topics: [{ name: 'walk-t', partitionIndexes: [7] }] }] }),
+  '27/by-cluster-action': () => v(maxVersion(27), { markers: [{ producerId: 999, producerEpoch: 0, transactionResult: false, coordinatorEpoch: 0, topics: [{ name: 'walk-t', partitionIndexes: [7] }] }] }),
   '28/any': (w) => v(maxVersion(28), { transactionalId: 'walk-x', groupId: 'walk-g', producerId: w.producerId, producerEpoch: w.producerEpoch, topics: [{ name: 'walk-t', partitions: [{ partitionIndex: 0, committedOffset: 0, committedMetadata: '' }] }] }),
   '29/any': () => v(maxVersion(29), { resourceTypeFilter: 1, resourceNameFilter: null, patternTypeFilter: 1, principalFilter: null, hostFilter: null, operation: 1, permissionType: 1 }),
   '30/any': () => v(maxVersion(30), { creations: [{ resourceType: 2, resourceName: 'walk-t', resourcePatternType: 3, principal: 'User:nobody', host: '*', operation: 3, permissionType: 3 }] }),
@@ -141,6 +140,11 @@ const builders: Record<string, Build> = {
     assert.equal(c.topics[0].partitions[0].errorCode, 0);
     return v(maxVersion(47), { groupId: 'walk-od', topics: [{ name: 'walk-t', partitions: [{ partitionIndex: 0 }] }] });
   },
+  // APIs 48-51 come from other branches; their requests are ready for when the broker serves them.
+  '48/any': () => v(maxVersion(48), { components: [{ entityType: 'user', matchType: 0, match: 'walk-u' }], strict: false }),
+  '49/any': () => v(maxVersion(49), { entries: [{ entity: [{ entityType: 'user', entityName: 'walk-u' }], ops: [{ key: 'producer_byte_rate', value: 1024, remove: false }] }], validateOnly: true }),
+  '50/any': () => v(maxVersion(50), { users: [{ name: 'walk-u' }] }),
+  '51/any': () => v(maxVersion(51), { deletions: [{ name: 'walk-u', mechanism: 1 }], upsertions: [] }),
   '55/any': () => v(maxVersion(55), { topics: [{ topicName: '__cluster_metadata', partitions: [{ partitionIndex: 0 }] }] }),
   '57/any': () => v(maxVersion(57), { timeoutMs: 5000, featureUpdates: [{ feature: 'transaction.version', maxVersionLevel: 2, upgradeType: 1 }], validateOnly: true }),
   '60/any': () => v(maxVersion(60), { includeClusterAuthorizedOperations: true }),
@@ -403,6 +407,50 @@ test('a fetch session is checked again when the ACLs change: its partitions are 
     const again = await incremental(4);
     assert.equal(again.responses[0]?.partitions[0]?.errorCode, 0, `allowed again: ${json(again)}`);
     assert.equal(again.responses[0].partitions[0].highWatermark, 1);
+  } finally {
+    await close();
+  }
+});
+
+test('authorizedOperations are the principal\'s own: Metadata, DescribeCluster, DescribeGroups, DescribeTopicPartitions', { timeout: 60_000 }, async () => {
+  const { w, user, close } = await world();
+  const bits = (...ops: number[]) => ops.reduce((m, op) => m | (1 << op), 0);
+  try {
+    await setAcls(w.admin, [
+      aclFor({ key: 3, api: 'Metadata', operation: 'READ', resource: 'TOPIC', case: 'x', denied: 'x' }),
+      aclFor({ key: 15, api: 'DescribeGroups', operation: 'READ', resource: 'GROUP', case: 'x', denied: 'x' }),
+      aclFor({ key: 60, api: 'DescribeCluster', operation: 'IDEMPOTENT_WRITE', resource: 'CLUSTER', case: 'x', denied: 'x' }),
+    ]);
+    const md = await user.request(ApiKey.Metadata, 12, { topics: [{ name: 'walk-t' }], allowAutoTopicCreation: false, includeTopicAuthorizedOperations: true });
+    assert.equal(md.topics[0].topicAuthorizedOperations, bits(AclOperation.READ, AclOperation.DESCRIBE), json(md));
+    const dtp = await user.request(ApiKey.DescribeTopicPartitions, 0, { topics: [{ name: 'walk-t' }], responsePartitionLimit: 10, cursor: null });
+    assert.equal(dtp.topics[0].topicAuthorizedOperations, bits(AclOperation.READ, AclOperation.DESCRIBE), json(dtp));
+    const dc = await user.request(ApiKey.DescribeCluster, 0, { includeClusterAuthorizedOperations: true });
+    assert.equal(dc.clusterAuthorizedOperations, bits(AclOperation.IDEMPOTENT_WRITE), json(dc));
+    const dg = await user.request(ApiKey.DescribeGroups, 5, { groups: ['walk-g'], includeAuthorizedOperations: true });
+    assert.equal(dg.groups[0].authorizedOperations, bits(AclOperation.READ, AclOperation.DESCRIBE), json(dg));
+    const adminView = await w.admin.request(ApiKey.DescribeCluster, 0, { includeClusterAuthorizedOperations: true });
+    assert.equal(adminView.clusterAuthorizedOperations, bits(5, 7, 8, 9, 10, 11, 12), 'ALL on the cluster: every cluster operation');
+  } finally {
+    await close();
+  }
+});
+
+test('a regex subscription resolves to the matching topics the member may DESCRIBE, and again when the ACLs change', { timeout: 60_000 }, async () => {
+  const { b, w, user, close } = await world();
+  const acl = (operation: string, resource: string, name: string) => ({ ...aclFor({ key: 68, api: 'ConsumerGroupHeartbeat', operation, resource, case: 'x', denied: 'x' }), resourceName: name, resourcePatternType: PatternType.LITERAL });
+  const heartbeat = (memberEpoch: number, memberId = 'walk-regex-member-1') =>
+    user.request(ApiKey.ConsumerGroupHeartbeat, 1, { groupId: 'walk-rg', memberId, memberEpoch, instanceId: null, rackId: null, rebalanceTimeoutMs: 30000, subscribedTopicNames: null, subscribedTopicRegex: memberEpoch === 0 ? '(walk|hidden)-t' : null, serverAssignor: null, topicPartitions: memberEpoch === 0 ? [] : null });
+  const assigned = (r: any): string[] => (r.assignment?.topicPartitions ?? []).map((tp: { topicId: string }) => b.broker.topics.byId.get(tp.topicId)!.name).sort();
+  try {
+    await setAcls(w.admin, [acl('READ', 'GROUP', 'walk-rg'), acl('DESCRIBE', 'TOPIC', 'walk-t')]);
+    const joined = await heartbeat(0);
+    assert.equal(joined.errorCode, 0, json(joined));
+    assert.deepEqual(assigned(joined), ['walk-t'], `hidden-t matches the regex but may not be described: ${json(joined)}`);
+    await setAcls(w.admin, [acl('READ', 'GROUP', 'walk-rg'), acl('DESCRIBE', 'TOPIC', 'walk-t'), acl('DESCRIBE', 'TOPIC', 'hidden-t')]);
+    let r = await heartbeat(joined.memberEpoch, joined.memberId);
+    for (let i = 0; i < 20 && assigned(r).length < 2; i++) r = await heartbeat(r.memberEpoch, joined.memberId);
+    assert.deepEqual(assigned(r), ['hidden-t', 'walk-t'], `once DESCRIBE is granted the topic is assigned: ${json(r)}`);
   } finally {
     await close();
   }

@@ -7,7 +7,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Authorizer, type AuthorizerSettings } from '../../../src/broker/acl/authorizer.js';
+import { Authorizer, parseSuperUsers, type AuthorizerSettings } from '../../../src/broker/acl/authorizer.js';
+import { loadBrokerConfig } from '../../../src/broker/settings.js';
 import { AclOperation as Op, AclPermission, PatternType, ResourceType as Res, filterMatches, type AclBinding, type AclFilter } from '../../../src/broker/acl/acl.js';
 import { Session } from '../../../src/broker/session.js';
 import { makeTempDir } from '../../helpers/temp.js';
@@ -79,10 +80,13 @@ test('implied operations: DESCRIBE from READ, WRITE, DELETE, ALTER; DESCRIBE_CON
     assert.equal(a.decide('User:n', 'h', Op.DESCRIBE, Res.TOPIC, 't'), true, 'a DENY of READ does not deny DESCRIBE');
   }));
 
-test('hosts: * or the exact peer address', () =>
+test('hosts: * or the exact peer address (an IPv4 peer of a dual-stack listener included)', () =>
   withAuthorizer(ON, [acl('User:alice', Op.READ, Res.TOPIC, 't', { host: '10.0.0.1' })], (a) => {
     assert.equal(a.decide('User:alice', '10.0.0.1', Op.READ, Res.TOPIC, 't'), true);
     assert.equal(a.decide('User:alice', '10.0.0.2', Op.READ, Res.TOPIC, 't'), false);
+    const mapped = new Session('SSL', '::ffff:10.0.0.1', 5000, 'SSL');
+    mapped.principal = 'User:alice';
+    assert.equal(a.authorize(mapped, Op.READ, Res.TOPIC, 't'), true);
   }));
 
 test('super users are allowed everything; off, everything is allowed', async () => {
@@ -165,4 +169,14 @@ test('the store: ACLs survive a restart; refused bindings are not stored', async
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+});
+
+test('settings: Kafka\'s authorizer class names turn ACLs on; anything else, or a malformed super user, stops the start with what to write', () => {
+  const load = (flags: Record<string, string>) => loadBrokerConfig({ flags, env: {} });
+  assert.equal(load({}).authorizerClassName, '', 'off by default');
+  assert.equal(load({ 'authorizer.class.name': 'org.apache.kafka.metadata.authorizer.StandardAuthorizer' }).authorizerClassName, 'org.apache.kafka.metadata.authorizer.StandardAuthorizer');
+  assert.equal(load({ 'allow.everyone.if.no.acl.found': 'true' }).allowEveryoneIfNoAclFound, true);
+  assert.throws(() => load({ 'authorizer.class.name': 'com.example.MyAuthorizer' }), /must be empty \(ACLs off\) or org\.apache\.kafka\.metadata\.authorizer\.StandardAuthorizer/);
+  assert.throws(() => load({ 'super.users': 'User:admin;bob' }), /super\.users.*User:name separated by ';'.*"bob"/);
+  assert.deepEqual(parseSuperUsers(load({ 'super.users': 'User:admin; User:CN=ops,O=acme' }).superUsers), ['User:admin', 'User:CN=ops,O=acme']);
 });
