@@ -236,7 +236,11 @@ async function consumeWithGroup(topic: string, o: ConsumeFlags, run: Run): Promi
       fallbackMode: o.fromBeginning ? MessagesStreamFallbackModes.EARLIEST : MessagesStreamFallbackModes.LATEST,
       ...(start ? { offsets: [...start].map(([partition, offset]) => ({ topic, partition, offset })) } : {}),
     });
+    // Caught up once every assigned partition was fetched up to the end offsets seen at start
+    // and nothing fetched is still waiting in the stream: the stream advances its fetch
+    // positions when a response arrives, before its records are read from it.
     const caughtUp = (): boolean => {
+      if (stream.readableLength > 0) return false;
       const assigned = (consumer.assignments ?? []).filter((a) => a.topic === topic).flatMap((a) => a.partitions);
       if (assigned.length === 0) return false;
       return assigned.every((p) => {

@@ -112,6 +112,20 @@ test('--partition, --offset, --from-beginning, default end position, -n and form
   assert.equal(future.stdout, '');
 });
 
+test('consume --group --from-beginning prints every record, then resumes from the committed offsets', async () => {
+  // One fetch returns all four records; the run must not end before each is printed.
+  const p = await rivulet(['produce', 'grouped', '-b', bs, '-p', '2', '--acks', '-1'], { input: 'a\nb\nc\nd\n' });
+  assert.equal(p.code, 0, p.stderr);
+  const first = await rivulet(['consume', 'grouped', '-b', bs, '--group', 'cli-g', '--from-beginning']);
+  assert.equal(first.code, 0, first.stderr);
+  assert.equal(first.stdout, 'a\nb\nc\nd\n');
+  const more = await rivulet(['produce', 'grouped', '-b', bs, '-p', '2', '--acks', '-1'], { input: 'e\nf\n' });
+  assert.equal(more.code, 0, more.stderr);
+  const second = await rivulet(['consume', 'grouped', '-b', bs, '--group', 'cli-g', '--from-beginning']);
+  assert.equal(second.code, 0, second.stderr);
+  assert.equal(second.stdout, 'e\nf\n');
+});
+
 for (const codec of ['gzip', 'snappy', 'lz4']) {
   test(`--compression ${codec} round-trips`, async () => {
     const topic = `compressed-${codec}`;
