@@ -2,7 +2,9 @@
 // bounds the whole answer, the first partition included; each partition's own limit
 // bounds it; partitions are filled in request order; only a single batch larger than the
 // limits may go over, so a consumer always progresses. Reads come from disk (no tail
-// cache) so several partitions are read at once.
+// cache) so several partitions are read at once. The records are produced with acks=all:
+// under the default fsync policy a record is visible once on disk, and acks=all is
+// answered only then, so every fetch sees all of them.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -23,12 +25,12 @@ before(async () => {
   // 4 partitions x 50 batches of ~10 KB.
   for (let p = 0; p < 4; p++) {
     for (let i = 0; i < 50; i++) {
-      const res = await c.request(ApiKey.Produce, 9, produceBody('limits', [[p, buildBatch([{ key: null, value: Buffer.alloc(BATCH_VALUE, i) }])]], { acks: 1 }));
+      const res = await c.request(ApiKey.Produce, 9, produceBody('limits', [[p, buildBatch([{ key: null, value: Buffer.alloc(BATCH_VALUE, i) }])]], { acks: -1 }));
       assert.equal(res.responses[0].partitionResponses[0].errorCode, ErrorCode.NONE);
     }
   }
   const big = buildBatch([{ key: null, value: Buffer.alloc(200_000, 7) }]);
-  const res = await c.request(ApiKey.Produce, 9, produceBody('one-big', big, { acks: 1 }));
+  const res = await c.request(ApiKey.Produce, 9, produceBody('one-big', big, { acks: -1 }));
   assert.equal(res.responses[0].partitionResponses[0].errorCode, ErrorCode.NONE);
 });
 after(async () => {
