@@ -26,6 +26,8 @@ import { ShareStateStore } from './groups/share-state-store.js';
 import { FeatureTable } from './features.js';
 import { DynamicBrokerConfigs } from './dynamic-config.js';
 import { GroupConfigStore } from './groups/group-config.js';
+import { ClientQuotas, ConnectionRate } from './quotas.js';
+import { parseIpOverrides } from './config.js';
 import { buildControlBatch } from '../protocol/control-batch.js';
 import { FsyncPolicy } from './config.js';
 import { visibleWhenFor } from './topic-config.js';
@@ -77,6 +79,8 @@ export class Broker implements ConnectionHost, ClusterView {
   readonly brokerConfigs: DynamicBrokerConfigs;
   /** Per-group configs, stored in the data directory. */
   readonly groupConfigs: GroupConfigStore;
+  /** Client quotas, stored in the data directory, and the rates they are enforced on. */
+  readonly quotas: ClientQuotas;
   /** What handlers may use; set by start() once the group coordinator exists. */
   services!: BrokerServices;
   clusterId = '';
@@ -101,6 +105,10 @@ export class Broker implements ConnectionHost, ClusterView {
   private readonly connections = new Set<Connection>();
   /** Open connections by peer address (max.connections.per.ip). */
   private readonly connectionsByIp = new Map<string, number>();
+  /** Connections accepted per second, all addresses together (max.connection.creation.rate). */
+  private readonly connectionRate: ConnectionRate;
+  /** max.connections.per.ip.overrides, parsed again when the setting changes. */
+  private ipOverrides: { text: string; limits: ReadonlyMap<string, number> } = { text: '', limits: new Map() };
   /** Bytes all connections hold (queued.max.request.bytes). */
   private memoryBytes = 0;
   /** Connections whose next frame waits for memory to be given back. */
@@ -137,6 +145,8 @@ export class Broker implements ConnectionHost, ClusterView {
     this.features = new FeatureTable(config.dataDir, config);
     this.brokerConfigs = new DynamicBrokerConfigs(config.dataDir, config, () => this.topics.brokerDefaultsChanged());
     this.groupConfigs = new GroupConfigStore(config.dataDir);
+    this.quotas = new ClientQuotas(config.dataDir, config);
+    this.connectionRate = new ConnectionRate(config);
     this.nodeId = config.nodeId;
     this.metrics.attach(this);
   }
@@ -149,11 +159,12 @@ export class Broker implements ConnectionHost, ClusterView {
     for (const note of await this.features.load()) this.logger.info(note);
     await this.brokerConfigs.load();
     await this.groupConfigs.load();
+    await this.quotas.load();
     await this.topics.load(await loadCatalog(this.config.dataDir));
     await this.startGroups();
     await this.startTransactions();
     await this.startShareGroups();
-    this.services = { config: this.config, logger: this.logger, metrics: this.metrics, topics: this.topics, groups: this.groups, consumerGroups: this.consumerGroups, txns: this.txns, cluster: this, fetchSessions: this.fetchSessions, brokerConfigs: this.brokerConfigs, groupConfigs: this.groupConfigs, shares: this.shares, throttledLog: this.throttledLog };
+    this.services = { config: this.config, logger: this.logger, metrics: this.metrics, topics: this.topics, groups: this.groups, consumerGroups: this.consumerGroups, txns: this.txns, cluster: this, fetchSessions: this.fetchSessions, brokerConfigs: this.brokerConfigs, groupConfigs: this.groupConfigs, shares: this.shares, throttledLog: this.throttledLog, quotas: this.quotas };
     const listeners = resolveListeners(this.config);
     const ssl = listeners.some((l) => l.protocol === 'SSL') ? tlsOptions(this.config) : null;
     // node:tls is loaded only when a listener needs it (start-up time: DESIGN.md).
@@ -411,8 +422,20 @@ export class Broker implements ConnectionHost, ClusterView {
       this.refuse(socket, 'max_connections', `${this.connections.size} connections are open, the most max.connections allows`);
       return null;
     }
-    if (fromIp >= c.maxConnectionsPerIp) {
-      this.refuse(socket, 'max_connections_per_ip', `${fromIp} connections from ${ip} are open, the most max.connections.per.ip allows`);
+    const perIp = this.perIpLimit(ip);
+    if (fromIp >= perIp) {
+      const setting = perIp === c.maxConnectionsPerIp ? 'max.connections.per.ip' : 'max.connections.per.ip.overrides';
+      this.refuse(socket, 'max_connections_per_ip', `${fromIp} connections from ${ip} are open, the most ${setting} allows`);
+      return null;
+    }
+    // Rates last: a connection refused above is not counted in them.
+    const now = performance.now();
+    if (c.maxConnectionCreationRate < 2147483647 && !this.connectionRate.admit(c.maxConnectionCreationRate, now)) {
+      this.refuse(socket, 'max_connection_creation_rate', `more than ${c.maxConnectionCreationRate} connections a second were opened (max.connection.creation.rate); the client should retry after a backoff`);
+      return null;
+    }
+    if (this.quotas.ipActive && !this.quotas.admitConnection(unmapped(ip), now)) {
+      this.refuse(socket, 'connection_creation_rate', `more than ${this.quotas.ipLimit(unmapped(ip))} connections a second were opened from ${ip} (the connection_creation_rate quota of its ip entity); the client should retry after a backoff`);
       return null;
     }
     this.connectionsByIp.set(ip, fromIp + 1);
@@ -421,6 +444,18 @@ export class Broker implements ConnectionHost, ClusterView {
     this.metrics.connectionsTotal.value++;
     this.metrics.connectionsActive++;
     return conn;
+  }
+
+  /** max.connections.per.ip, or the address's own limit from max.connections.per.ip.overrides. */
+  private perIpLimit(ip: string): number {
+    const c = this.config;
+    if (c.maxConnectionsPerIpOverrides === '') return c.maxConnectionsPerIp;
+    if (this.ipOverrides.text !== c.maxConnectionsPerIpOverrides) {
+      const parsed = parseIpOverrides(c.maxConnectionsPerIpOverrides);
+      // Checked when set (settings, dynamic configs); an unparsable value would never get here.
+      this.ipOverrides = { text: c.maxConnectionsPerIpOverrides, limits: typeof parsed === 'string' ? new Map() : parsed };
+    }
+    return this.ipOverrides.limits.get(unmapped(ip)) ?? c.maxConnectionsPerIp;
   }
 
   /** Closes a connection the limits do not allow, at once; logs at most one line a second (a flood must not flood the log). */
@@ -588,6 +623,11 @@ export class Broker implements ConnectionHost, ClusterView {
     })();
     return this.stopping;
   }
+}
+
+/** An IPv4 peer of a dual-stack listener is reported as ::ffff:a.b.c.d; limits name it a.b.c.d. */
+function unmapped(ip: string): string {
+  return ip.startsWith('::ffff:') && ip.includes('.') ? ip.slice(7) : ip;
 }
 
 function delay(ms: number): Promise<void> {

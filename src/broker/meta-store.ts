@@ -48,6 +48,49 @@ export async function atomicWrite(dir: string, name: string, data: string): Prom
   }
 }
 
+/**
+ * A JSON document in the data directory that changes one change at a time: `exclusive` runs
+ * each change after the previous one has finished (so it computes from the state the previous
+ * one left), and `write` stores the document atomically (atomicWrite: temporary file, fsync,
+ * rename, directory fsync). Callers make a change take effect only once `write` has resolved,
+ * so a failed save changes nothing.
+ */
+export class JsonFile<T> {
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly dir: string,
+    readonly name: string,
+  ) {}
+
+  /** The stored document, or undefined when there is none yet. */
+  async read(): Promise<T | undefined> {
+    let text: string;
+    try {
+      text = await readFile(join(this.dir, this.name), 'utf8');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw e;
+    }
+    try {
+      return JSON.parse(text) as T;
+    } catch (e) {
+      throw new RivuletError('RIV_ERR_STATE_FILE', `${this.name} in ${this.dir} is not valid JSON (${(e as Error).message}); restore it from a backup or remove it to start without what it held`, { cause: e });
+    }
+  }
+
+  write(doc: T): Promise<void> {
+    return atomicWrite(this.dir, this.name, JSON.stringify(doc));
+  }
+
+  /** Runs `change` once every change started before it has finished. */
+  exclusive<R>(change: () => Promise<R>): Promise<R> {
+    const run = this.queue.then(change);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+}
+
 /** Creates the data directory if needed and fails with a clear error when it cannot be written. */
 export async function prepareDataDir(dataDir: string): Promise<void> {
   try {

@@ -18,6 +18,7 @@ import type { FeatureTable } from '../features.js';
 import type { DynamicBrokerConfigs } from '../dynamic-config.js';
 import type { GroupConfigStore } from '../groups/group-config.js';
 import type { ThrottledLog } from '../throttled-log.js';
+import type { ClientQuotas } from '../quotas.js';
 
 /** The broker as a member of its cluster: identity, address, lifecycle. */
 export interface ClusterView {
@@ -59,6 +60,8 @@ export interface BrokerServices {
   readonly groupConfigs: GroupConfigStore;
   /** Warnings about floods (failed logins, denials): one line a second per kind at most. */
   readonly throttledLog: ThrottledLog;
+  /** Client quotas (AlterClientQuotas, DescribeClientQuotas) and their rates. */
+  readonly quotas: ClientQuotas;
 }
 
 /** One request's view: its header and session, and the broker's services. */
@@ -80,6 +83,9 @@ export class RequestContext implements BrokerServices {
   readonly brokerConfigs: DynamicBrokerConfigs;
   readonly groupConfigs: GroupConfigStore;
   readonly throttledLog: ThrottledLog;
+  readonly quotas: ClientQuotas;
+  /** Throttle time (ms) the handler decided itself (Fetch, over consumer_byte_rate); the connection puts the largest in the response and mutes for it. */
+  throttleMs = 0;
   /** Milliseconds the handler spent parked waiting for data (Fetch), kept out of its "handler" stage. */
   parkedMs = 0;
 
@@ -100,6 +106,7 @@ export class RequestContext implements BrokerServices {
     this.brokerConfigs = services.brokerConfigs;
     this.groupConfigs = services.groupConfigs;
     this.throttledLog = services.throttledLog;
+    this.quotas = services.quotas;
   }
 }
 

@@ -54,6 +54,8 @@ import { alterReplicaLogDirs } from './34-alter-replica-log-dirs.js';
 import { listConfigResources } from './74-list-config-resources.js';
 import { consumerGroupHeartbeat } from './68-consumer-group-heartbeat.js';
 import { consumerGroupDescribe } from './69-consumer-group-describe.js';
+import { describeClientQuotas } from './48-describe-client-quotas.js';
+import { alterClientQuotas } from './49-alter-client-quotas.js';
 
 const entries: HandlerEntry[] = [
   produce, fetch, listOffsets, metadata, offsetCommit, offsetFetch, findCoordinator, joinGroup, heartbeat, leaveGroup,
@@ -63,6 +65,7 @@ const entries: HandlerEntry[] = [
   shareGroupHeartbeat, shareGroupDescribe, shareFetch, shareAcknowledge, describeShareGroupOffsets, alterShareGroupOffsets, deleteShareGroupOffsets,
   describeLogDirs, describeTopicPartitions, updateFeatures, describeQuorum, electLeaders, alterPartitionReassignments,
   listPartitionReassignments, alterReplicaLogDirs, listConfigResources, consumerGroupHeartbeat, consumerGroupDescribe,
+  describeClientQuotas, alterClientQuotas,
 ];
 
 export const handlerTable: readonly (HandlerEntry | undefined)[] = (() => {
