@@ -9,10 +9,9 @@
 // header) pick, per quota type, the first entity that sets that type's key, in Kafka's order:
 //   user+client-id, user+default client-id, user, default user+client-id,
 //   default user+default client-id, default user, client-id, default client-id.
-// The quota then applies to the rate of the requests of every (user, client id) that entity
-// covers... as Kafka scopes it: an entity naming a user (or client id) shares one rate among
-// all connections of that user (or client id); a default entity gives each user (or client id)
-// a rate of its own. Produce counts request bytes, Fetch response bytes, and every request its
+// The quota applies to a rate scoped as Kafka scopes it: an entity naming a user (or client
+// id) shares one rate among all connections of that user (or client id); a default entity
+// gives each user (or client id) a rate of its own. Produce counts request bytes, Fetch response bytes, and every request its
 // time on the event loop (request_percentage: percent of one core per second). The rates are
 // SampledRate (quota-rate.ts) over quota.window.num windows of quota.window.size.seconds.
 //
@@ -183,8 +182,8 @@ export class ClientQuotas {
   }
 
   /**
-   * Sets and removes the values of several entities at once: `ops` per entity key. Written to
-   * disk, then in effect. Validation is the caller's (the handler answers per entry).
+   * Sets and removes the values of several entities at once. Written to disk, then in effect;
+   * one change at a time. Validation is the caller's (the handler answers per entry).
    */
   alter(changes: readonly { entity: QuotaEntity; set: Readonly<Record<string, number>>; remove: readonly string[] }[]): Promise<void> {
     return this.file.exclusive(async () => {

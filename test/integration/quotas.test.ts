@@ -231,6 +231,27 @@ test('a consumer over its consumer_byte_rate is held to it (throttled answers ca
   }
 });
 
+test('user quotas apply to the principal (ANONYMOUS on PLAINTEXT), and a user+client-id quota wins over the user\'s', async () => {
+  const b = await startBroker();
+  try {
+    await createTopic(b.port, 'quota-user');
+    await alterQuotas(b.bootstrap, [
+      { entities: [{ entityType: 'user', entityName: 'ANONYMOUS' }], ops: [{ key: 'producer_byte_rate', value: 16 * KiB }] },
+      { entities: [{ entityType: 'user', entityName: 'ANONYMOUS' }, { entityType: 'client-id', entityName: 'vip' }], ops: [{ key: 'producer_byte_rate', value: 1024 * 1024 * 1024 }] },
+    ]);
+    const batch = buildBatch([{ key: null, value: Buffer.alloc(32 * KiB, 0x75) }]);
+    // 10 windows of 16 KiB/s: 160 KiB in a burst, so a few 32 KiB batches are throttled.
+    const anyClient = await produceLoop(b.port, 'some-app', 'quota-user', batch, performance.now() + 4_000);
+    assert.ok(anyClient.throttles.some((t) => t > 0), 'a client of user ANONYMOUS is throttled by the user quota');
+    assert.ok(anyClient.acks.length < 20, `the user quota holds it back (${anyClient.acks.length} batches in 4 s)`);
+    const vip = await produceLoop(b.port, 'vip', 'quota-user', batch, performance.now() + 2_000);
+    assert.deepEqual(vip.throttles.filter((t) => t > 0), [], 'user ANONYMOUS with client id vip has its own, larger quota');
+    assert.ok(vip.acks.length > 20, `vip sends far more than the user quota allows (${vip.acks.length} batches in 2 s)`);
+  } finally {
+    await b.cleanup();
+  }
+});
+
 test('DescribeClientQuotas filters by exact name, default and specified, strict or not; AlterClientQuotas answers each entry', async () => {
   const b = await startBroker();
   try {
