@@ -7,10 +7,8 @@
 // built-in default. Every other setting stays static: changing it is refused with a message
 // naming how to set it.
 
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { defaultBrokerConfig, parseIpOverrides, type BrokerConfig } from './config.js';
-import { atomicWrite } from './meta-store.js';
+import { JsonFile } from './meta-store.js';
 import { topicConfigDefs, type ConfigType } from './topic-config.js';
 
 export interface DynamicKey {
@@ -59,9 +57,10 @@ export class DynamicBrokerConfigs {
   /** Each dynamic key's value as set at start, and built in. */
   private readonly startValues = new Map<string, string>();
   private readonly builtinValues = new Map<string, string>();
-  private queue: Promise<unknown> = Promise.resolve();
+  private readonly file: JsonFile<Record<Scope, Record<string, string>>>;
 
-  constructor(private readonly dataDir: string, private readonly config: BrokerConfig, private readonly onChange: () => void) {
+  constructor(dataDir: string, private readonly config: BrokerConfig, private readonly onChange: () => void) {
+    this.file = new JsonFile(dataDir, FILE);
     const builtin = defaultBrokerConfig();
     for (const k of dynamicKeys.values()) {
       this.startValues.set(k.name, k.read(config));
@@ -70,14 +69,8 @@ export class DynamicBrokerConfigs {
   }
 
   async load(): Promise<void> {
-    let text: string;
-    try {
-      text = await readFile(join(this.dataDir, FILE), 'utf8');
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
-      throw e;
-    }
-    const saved = JSON.parse(text) as Record<Scope, Record<string, string>>;
+    const saved = await this.file.read();
+    if (saved === undefined) return;
     this.stored = { broker: saved.broker ?? {}, default: saved.default ?? {} };
     this.apply();
   }
@@ -92,19 +85,17 @@ export class DynamicBrokerConfigs {
    * problem, or null when the change is (or, with validateOnly, would be) made.
    */
   change(scope: Scope, next: (current: Readonly<Record<string, string>>) => Record<string, string> | string, validateOnly: boolean): Promise<string | null> {
-    const run = this.queue.then(async () => {
+    return this.file.exclusive(async () => {
       const overrides = next(this.stored[scope]);
       if (typeof overrides === 'string') return overrides;
       const problem = problemOf(overrides);
       if (problem !== null || validateOnly) return problem;
       const stored = { ...this.stored, [scope]: overrides };
-      await atomicWrite(this.dataDir, FILE, JSON.stringify(stored));
+      await this.file.write(stored);
       this.stored = stored;
       this.apply();
       return null;
     });
-    this.queue = run.catch(() => undefined);
-    return run;
   }
 
   /**

@@ -4,9 +4,7 @@
 // before they take effect. The group coordinators read a group's values with effective() or
 // int(); a group need not exist for its configs to be set (as in Kafka).
 
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { atomicWrite } from '../meta-store.js';
+import { JsonFile } from '../meta-store.js';
 import type { ConfigType } from '../topic-config.js';
 
 export interface GroupConfigDef {
@@ -86,19 +84,15 @@ const FILE = 'group-configs.json';
 /** Every group's overrides, stored in the data directory. */
 export class GroupConfigStore {
   private groups = new Map<string, Record<string, string>>();
-  private queue: Promise<unknown> = Promise.resolve();
+  private readonly file: JsonFile<Record<string, Record<string, string>>>;
 
-  constructor(private readonly dataDir: string) {}
+  constructor(dataDir: string) {
+    this.file = new JsonFile(dataDir, FILE);
+  }
 
   async load(): Promise<void> {
-    let text: string;
-    try {
-      text = await readFile(join(this.dataDir, FILE), 'utf8');
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
-      throw e;
-    }
-    this.groups = new Map(Object.entries(JSON.parse(text) as Record<string, Record<string, string>>));
+    const saved = await this.file.read();
+    if (saved !== undefined) this.groups = new Map(Object.entries(saved));
   }
 
   /** The group's own overrides (empty when none). */
@@ -128,7 +122,7 @@ export class GroupConfigStore {
    * null when the change is (or, with validateOnly, would be) made.
    */
   change(group: string, next: (current: Readonly<Record<string, string>>) => Record<string, string> | string, validateOnly: boolean): Promise<string | null> {
-    const run = this.queue.then(async () => {
+    return this.file.exclusive(async () => {
       const overrides = next(this.overrides(group));
       if (typeof overrides === 'string') return overrides;
       const problem = validateGroupConfigs(overrides);
@@ -136,11 +130,9 @@ export class GroupConfigStore {
       const groups = new Map(this.groups);
       if (Object.keys(overrides).length === 0) groups.delete(group);
       else groups.set(group, { ...overrides });
-      await atomicWrite(this.dataDir, FILE, JSON.stringify(Object.fromEntries(groups)));
+      await this.file.write(Object.fromEntries(groups));
       this.groups = groups;
       return null;
     });
-    this.queue = run.catch(() => undefined);
-    return run;
   }
 }
