@@ -252,6 +252,39 @@ test('user quotas apply to the principal (ANONYMOUS on PLAINTEXT), and a user+cl
   }
 });
 
+test('a client over its request_percentage is throttled on any API, as the response\'s throttleTimeMs says', async () => {
+  const b = await startBroker();
+  try {
+    // 0.01% of a core: a few Metadata requests' handling time is far more.
+    await alterQuotas(b.bootstrap, [{ entities: [{ entityType: 'client-id', entityName: 'busy' }], ops: [{ key: 'request_percentage', value: 0.01 }] }]);
+    const c = await WireClient.connect(b.port);
+    c.clientId = 'busy';
+    const throttles: number[] = [];
+    try {
+      for (let i = 0; i < 30 && !throttles.some((t) => t > 0); i++) {
+        const md = await c.request(ApiKey.Metadata, 12, { topics: null, allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false });
+        throttles.push(md.throttleTimeMs);
+      }
+    } finally {
+      c.close();
+    }
+    assert.ok(throttles.some((t) => t > 0), `a Metadata response carries throttleTimeMs > 0 (${throttles.join(',')})`);
+    // Capped at one window (quota.window.size.seconds), as Kafka's request quota.
+    assert.ok(Math.max(...throttles) <= 1000, `request throttles are at most one window: ${Math.max(...throttles)}`);
+    const m = await scrapeMetrics(b.httpPort);
+    assert.ok(m.must('rivulet_throttled_responses_total{type="request"}') >= 1);
+    // Another client id is not throttled.
+    const other = await WireClient.connect(b.port);
+    try {
+      for (let i = 0; i < 10; i++) assert.equal((await other.request(ApiKey.Metadata, 12, { topics: null, allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false })).throttleTimeMs, 0);
+    } finally {
+      other.close();
+    }
+  } finally {
+    await b.cleanup();
+  }
+});
+
 test('DescribeClientQuotas filters by exact name, default and specified, strict or not; AlterClientQuotas answers each entry', async () => {
   const b = await startBroker();
   try {
