@@ -12,7 +12,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Admin } from '@platformatic/kafka';
 import { Kafka, logLevel, CompressionTypes } from 'kafkajs';
-import { startBroker, type BrokerProcess } from '../helpers/broker.js';
+import { startBroker, listenerPorts, type BrokerProcess } from '../helpers/broker.js';
+import { makeTestCerts } from '../helpers/tls-certs.js';
+import { readFileSync } from 'node:fs';
 import { WireClient } from '../helpers/wire-client.js';
 import { buildBatch } from '../helpers/batches.js';
 import { scrapeMetrics } from '../helpers/metrics.js';
@@ -249,6 +251,48 @@ test('user quotas apply to the principal (ANONYMOUS on PLAINTEXT), and a user+cl
     assert.ok(vip.acks.length > 20, `vip sends far more than the user quota allows (${vip.acks.length} batches in 2 s)`);
   } finally {
     await b.cleanup();
+  }
+});
+
+test('a user quota applies to the mTLS principal (the certificate\'s subject), not to ANONYMOUS with the same client id', { timeout: 120_000 }, async () => {
+  const certs = await makeTestCerts();
+  const b = await startBroker({
+    args: [
+      '--set', 'listeners=PLAINTEXT://127.0.0.1:0,SSL://127.0.0.1:0',
+      '--set', `ssl.certificate.location=${certs.serverCertFile}`,
+      '--set', `ssl.key.location=${certs.serverKeyFile}`,
+      '--set', `ssl.truststore.location=${certs.caFile}`,
+      '--set', 'ssl.client.auth=required',
+    ],
+  });
+  try {
+    const ports = listenerPorts(b);
+    await createTopic(ports.PLAINTEXT!, 'quota-tls');
+    await alterQuotas(`127.0.0.1:${ports.PLAINTEXT}`, [{ entities: [{ entityType: 'user', entityName: certs.clientDn }], ops: [{ key: 'producer_byte_rate', value: 64 * KiB }] }]);
+    // ANONYMOUS (PLAINTEXT) with the same client id: far more than the quota, never throttled.
+    const batch = buildBatch([{ key: null, value: Buffer.alloc(32 * KiB, 0x74) }]);
+    const anonymous = await produceLoop(ports.PLAINTEXT!, 'tls-app', 'quota-tls', batch, performance.now() + 2_000);
+    assert.ok(anonymous.acks.length * batch.length > 640 * KiB, `ANONYMOUS sent ${anonymous.acks.length} batches`);
+    assert.deepEqual(anonymous.throttles.filter((t) => t > 0), [], 'the user quota does not apply to ANONYMOUS');
+    assert.equal((await scrapeMetrics(b.httpPort)).must('rivulet_throttled_responses_total{type="produce"}'), 0);
+    // The certificate's user: 1 MiB against 640 KiB of burst allowance is throttled.
+    const kafka = new Kafka({
+      clientId: 'tls-app',
+      brokers: [`127.0.0.1:${ports.SSL}`],
+      ssl: { ca: [readFileSync(certs.caFile, 'utf8')], cert: readFileSync(certs.clientCertFile, 'utf8'), key: readFileSync(certs.clientKeyFile, 'utf8') },
+      logLevel: logLevel.NOTHING,
+    });
+    const producer = kafka.producer();
+    await producer.connect();
+    try {
+      for (let i = 0; i < 32; i++) await producer.send({ topic: 'quota-tls', acks: 1, messages: [{ value: Buffer.alloc(32 * KiB, 0x75) }] });
+    } finally {
+      await producer.disconnect();
+    }
+    assert.ok((await scrapeMetrics(b.httpPort)).must('rivulet_throttled_responses_total{type="produce"}') > 0, 'the mTLS user was throttled');
+  } finally {
+    await b.cleanup();
+    await certs.cleanup();
   }
 });
 
