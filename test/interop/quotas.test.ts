@@ -1,5 +1,5 @@
 // Client quotas through Apache Kafka's own tools and client: kafka-configs (ConfigCommand)
-// alters and describes quotas of users, client ids and their defaults, and they round-trip;
+// alters and describes quotas of users, client ids, ips and their defaults, and they round-trip;
 // the Java producer over its producer_byte_rate reports produce-throttle-time-avg > 0 in its
 // own metrics, and its rate stays near the quota.
 
@@ -59,6 +59,14 @@ test('kafka-configs --alter and --describe round-trip quotas of clients, users, 
   const clients = await ok(['--describe', '--entity-type', 'clients']);
   assert.match(clients, /client-id 'c1'/, clients);
   assert.doesNotMatch(clients, /default client-id/, clients);
+
+  // ip entities take connection_creation_rate only.
+  await ok(['--alter', '--add-config', 'connection_creation_rate=5', '--entity-type', 'ips', '--entity-name', '127.0.0.2']);
+  await ok(['--alter', '--add-config', 'connection_creation_rate=50', '--entity-type', 'ips', '--entity-default']);
+  const ip = await ok(['--describe', '--entity-type', 'ips', '--entity-name', '127.0.0.2']);
+  assert.match(ip, /Quota configs for ip '127.0.0.2' are connection_creation_rate=5(\.0)?/, ip);
+  const defaultIp = await ok(['--describe', '--entity-type', 'ips', '--entity-default']);
+  assert.match(defaultIp, /the default ip are connection_creation_rate=50(\.0)?/, defaultIp);
 
   // --delete-config removes one key; the other stays.
   await ok(['--alter', '--delete-config', 'consumer_byte_rate', '--entity-type', 'clients', '--entity-name', 'c1']);
