@@ -7,7 +7,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { rm } from 'node:fs/promises';
 import { SampledRate, throttleTimeMs } from '../../../src/broker/quota-rate.js';
-import { ClientQuotas, QuotaType, entityProblem, valueProblem, userOf, type QuotaEntity } from '../../../src/broker/quotas.js';
+import { ClientQuotas, ConnectionRate, QuotaType, entityProblem, valueProblem, userOf, type QuotaEntity } from '../../../src/broker/quotas.js';
+import { parseIpOverrides } from '../../../src/broker/config.js';
+import { loadBrokerConfig } from '../../../src/broker/settings.js';
 import { makeTempDir } from '../../helpers/temp.js';
 
 test('a first burst is taken over samples - 1 whole windows, not the time it took', () => {
@@ -151,4 +153,27 @@ test('connections from an address beyond its connection_creation_rate are refuse
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+});
+
+test('max.connections.per.ip.overrides parses address:count pairs and refuses host names and bad counts with a clear message', () => {
+  const ok = parseIpOverrides('127.0.0.1:50, 10.0.0.7:5,[::1]:3,::2:4');
+  assert.ok(ok instanceof Map);
+  assert.deepEqual([...ok], [['127.0.0.1', 50], ['10.0.0.7', 5], ['::1', 3], ['::2', 4]]);
+  assert.deepEqual([...(parseIpOverrides('') as Map<string, number>)], []);
+  assert.match(parseIpOverrides('localhost:5') as string, /"localhost" is not an IP address/);
+  assert.match(parseIpOverrides('127.0.0.1') as string, /is not address:count/);
+  assert.match(parseIpOverrides('127.0.0.1:-1') as string, /is not address:count/);
+  const c = loadBrokerConfig({ flags: { 'max.connections.per.ip.overrides': '127.0.0.2:7', 'max.connection.creation.rate': '30', 'quota.window.num': '5', 'quota.window.size.seconds': '2' }, env: {} });
+  assert.deepEqual([c.maxConnectionsPerIpOverrides, c.maxConnectionCreationRate, c.quotaWindowNum, c.quotaWindowSizeSeconds], ['127.0.0.2:7', 30, 5, 2]);
+  assert.throws(() => loadBrokerConfig({ flags: { 'max.connections.per.ip.overrides': 'db.internal:7' }, env: {} }), /max.connections.per.ip.overrides .*not an IP address/);
+  assert.throws(() => loadBrokerConfig({ flags: { 'quota.window.num': '1' }, env: {} }), /quota.window.num .*from 2/);
+});
+
+test('the broker-wide connection creation rate admits a first burst of samples - 1 windows, then refuses', () => {
+  const r = new ConnectionRate({ quotaWindowNum: 11, quotaWindowSizeSeconds: 1 });
+  let admitted = 0;
+  for (let i = 0; i < 50; i++) if (r.admit(3, 0)) admitted++;
+  assert.equal(admitted, 30);
+  // Later, with nothing recorded meanwhile, connections are admitted again.
+  assert.ok(r.admit(3, 20_000));
 });
