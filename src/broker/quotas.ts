@@ -119,7 +119,8 @@ export interface QuotaEntry {
 class Sensor {
   readonly rate: SampledRate;
   constructor(
-    readonly limit: number,
+    /** The quota; updated in place when an admin changes it (the rate measured so far stays, as in Kafka). */
+    public limit: number,
     samples: number,
     windowMs: number,
   ) {
@@ -211,10 +212,8 @@ export class ClientQuotas {
     }
     this.active = active;
     this.ipActive = ipActive;
-    // Limits changed: sensors are rebuilt as requests come (their rates start again).
+    // Limits changed: requests resolve their quota again; the rates measured so far stay (sensor()).
     for (const m of this.resolved) m.clear();
-    for (const m of this.sensors) m.clear();
-    this.ipSensors.clear();
   }
 
   private value(key: string, type: QuotaType): number | undefined {
@@ -261,6 +260,7 @@ export class ClientQuotas {
       const sensors = this.sensors[type]!;
       s = sensors.get(r.scope);
       if (s === undefined) sensors.set(r.scope, (s = new Sensor(r.limit, this.samples, this.windowMs)));
+      else s.limit = r.limit;
     }
     resolved.set(key, s);
     return s;

@@ -61,6 +61,9 @@ test('a client over its byte rate is throttled for the time that brings the rate
     // 10000 bytes at t=0 is exactly the quota over the 10 s span; 5000 more take it to 1500/s.
     assert.equal(q.record(QuotaType.PRODUCE, 'User:ANONYMOUS', 'c1', 10_000, 0), 0);
     assert.equal(q.record(QuotaType.PRODUCE, 'User:ANONYMOUS', 'c1', 5000, 0), 5000);
+    // Changing the quota keeps the rate measured so far (15000 over 10 s: 1500/s, still over 1200).
+    await q.alter([{ entity: new Map([['client-id', 'c1']]), set: { producer_byte_rate: 1200 }, remove: [] }]);
+    assert.equal(q.record(QuotaType.PRODUCE, 'User:ANONYMOUS', 'c1', 1, 0), 2501);
     // Another client id has no quota.
     assert.equal(q.record(QuotaType.PRODUCE, 'User:ANONYMOUS', 'c2', 1e9, 0), 0);
     // The fetch cap is the quota over samples - 1 windows.
