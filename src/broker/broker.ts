@@ -105,6 +105,8 @@ export class Broker implements ConnectionHost, ClusterView {
   private readonly connections = new Set<Connection>();
   /** Open connections by peer address (max.connections.per.ip). */
   private readonly connectionsByIp = new Map<string, number>();
+  /** Refused connections held open until their close (connection_creation_rate), with their timers. */
+  private readonly delayedCloses = new Map<Socket, NodeJS.Timeout>();
   /** Connections accepted per second, all addresses together (max.connection.creation.rate). */
   private readonly connectionRate: ConnectionRate;
   /** max.connections.per.ip.overrides, parsed again when the setting changes. */
@@ -434,8 +436,9 @@ export class Broker implements ConnectionHost, ClusterView {
       this.refuse(socket, 'max_connection_creation_rate', `more than ${c.maxConnectionCreationRate} connections a second were opened (max.connection.creation.rate); the client should retry after a backoff`);
       return null;
     }
-    if (this.quotas.ipActive && !this.quotas.admitConnection(unmapped(ip), now)) {
-      this.refuse(socket, 'connection_creation_rate', `more than ${this.quotas.ipLimit(unmapped(ip))} connections a second were opened from ${ip} (the connection_creation_rate quota of its ip entity); the client should retry after a backoff`);
+    const holdMs = this.quotas.ipActive ? this.quotas.admitConnection(unmapped(ip), now) : 0;
+    if (holdMs > 0) {
+      this.refuse(socket, 'connection_creation_rate', `more than ${this.quotas.ipLimit(unmapped(ip))} connections a second were opened from ${ip} (the connection_creation_rate quota of its ip entity); closed after ${holdMs} ms; the client should retry after a backoff`, holdMs);
       return null;
     }
     this.connectionsByIp.set(ip, fromIp + 1);
@@ -458,10 +461,28 @@ export class Broker implements ConnectionHost, ClusterView {
     return this.ipOverrides.limits.get(unmapped(ip)) ?? c.maxConnectionsPerIp;
   }
 
-  /** Closes a connection the limits do not allow, at once; logs at most one line a second (a flood must not flood the log). */
-  private refuse(socket: Socket, reason: string, message: string): void {
+  /**
+   * Closes a connection the limits do not allow, at once or, with `holdMs`, after that long
+   * without reading it (Kafka's delayed close of a throttled connection; at most
+   * DELAYED_CLOSES_MAX are held, the rest close at once); logs at most one line a second (a
+   * flood must not flood the log).
+   */
+  private refuse(socket: Socket, reason: string, message: string, holdMs = 0): void {
     socket.on('error', () => undefined);
-    socket.destroy();
+    if (holdMs > 0 && this.delayedCloses.size < DELAYED_CLOSES_MAX && !this.stopping) {
+      socket.pause();
+      const timer = setTimeout(() => {
+        this.delayedCloses.delete(socket);
+        socket.destroy();
+      }, holdMs);
+      this.delayedCloses.set(socket, timer);
+      socket.once('close', () => {
+        clearTimeout(timer);
+        this.delayedCloses.delete(socket);
+      });
+    } else {
+      socket.destroy();
+    }
     this.metrics.connectionRefused(reason);
     this.throttledLog.warn('refused', 'connection refused', { remote: `${socket.remoteAddress}:${socket.remotePort}`, reason: message });
   }
@@ -591,6 +612,11 @@ export class Broker implements ConnectionHost, ClusterView {
       if (this.cleanerTimer) clearInterval(this.cleanerTimer);
       if (this.sweepTimer) clearInterval(this.sweepTimer);
       for (const w of this.tlsWatchers) w.close();
+      for (const [socket, timer] of this.delayedCloses) {
+        clearTimeout(timer);
+        socket.destroy();
+      }
+      this.delayedCloses.clear();
       const closed = Promise.all(this.servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
       await Promise.race([Promise.all([...this.connections].map((c) => c.drain())), delay(5000)]);
       for (const c of this.connections) c.socket.destroy();
@@ -624,6 +650,9 @@ export class Broker implements ConnectionHost, ClusterView {
     return this.stopping;
   }
 }
+
+/** Refused connections held open at most at once before their delayed close; more are closed at once, so a flood cannot hold descriptors. */
+const DELAYED_CLOSES_MAX = 1000;
 
 /** An IPv4 peer of a dual-stack listener is reported as ::ffff:a.b.c.d; limits name it a.b.c.d. */
 function unmapped(ip: string): string {

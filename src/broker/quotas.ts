@@ -20,8 +20,8 @@
 // request path costs one check.
 //
 // Connections: an ip entity's connection_creation_rate limits the connections accepted from one
-// address per second (the address's own entity, else the default ip entity); accept() refuses
-// connections beyond it (Kafka accepts and closes them after a delay).
+// address per second (the address's own entity, else the default ip entity); accept() holds a
+// connection beyond it, unread, for its throttle time and then closes it, as Kafka does.
 
 import { isIP } from 'node:net';
 import { JsonFile } from './meta-store.js';
@@ -322,21 +322,25 @@ export class ClientQuotas {
   }
 
   /**
-   * Counts a connection from `ip`; false (and not counted) when it would take the address's
-   * rate over its connection_creation_rate.
+   * Counts a connection from `ip` and returns 0; or, when it would take the address's rate over
+   * its connection_creation_rate, does not count it and returns how long to hold it before
+   * closing it (ms, at least 1): Kafka delays closing a throttled connection so that its client
+   * does not come straight back.
    */
-  admitConnection(ip: string, nowMs: number): boolean {
+  admitConnection(ip: string, nowMs: number): number {
     const limit = this.ipLimit(ip);
-    if (limit === undefined) return true;
+    if (limit === undefined) return 0;
     let s = this.ipSensors.get(ip);
     if (s === undefined) {
       this.purgeIdle(nowMs);
       this.ipSensors.set(ip, (s = new Sensor(limit, this.samples, this.windowMs)));
     }
     s.rate.record(1, nowMs);
-    if (s.rate.rate(nowMs) <= limit) return true;
+    const rate = s.rate.rate(nowMs);
+    if (rate <= limit) return 0;
+    const ms = throttleTimeMs(rate, limit, s.rate.spanMs(nowMs), this.samples * this.windowMs);
     s.rate.unrecord(1, nowMs);
-    return false;
+    return Math.max(1, ms);
   }
 }
 

@@ -141,18 +141,25 @@ test('entities and values are checked as Kafka checks them', () => {
   assert.match(valueProblem(true, 'connection_creation_rate', 3e9)!, /too large for an INT/);
 });
 
-test('connections from an address beyond its connection_creation_rate are refused and not counted', async () => {
+test('connections from an address beyond its connection_creation_rate are refused, held for their throttle time, and not counted', async () => {
   const dir = await makeTempDir();
   try {
     const q = new ClientQuotas(dir, { quotaWindowNum: 11, quotaWindowSizeSeconds: 1 });
     await q.alter([{ entity: new Map([['ip', '127.0.0.2']]), set: { connection_creation_rate: 1 }, remove: [] }, { entity: new Map([['ip', null]]), set: { connection_creation_rate: 100 }, remove: [] }]);
     // 1 a second over 10 windows: 10 at once, the 11th refused.
     let admitted = 0;
-    for (let i = 0; i < 20; i++) if (q.admitConnection('127.0.0.2', 0)) admitted++;
+    const holds: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      const hold = q.admitConnection('127.0.0.2', 0);
+      if (hold === 0) admitted++;
+      else holds.push(hold);
+    }
     assert.equal(admitted, 10);
+    // A refused connection is held for the time that brings the rate back: 11 over 10 s against 1/s.
+    assert.deepEqual(new Set(holds), new Set([1000]));
     // The default ip entity covers other addresses.
     assert.equal(q.ipLimit('127.0.0.3'), 100);
-    assert.ok(q.admitConnection('127.0.0.3', 0));
+    assert.equal(q.admitConnection('127.0.0.3', 0), 0);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
