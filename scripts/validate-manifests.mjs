@@ -78,7 +78,8 @@ function convert(node, name) {
 }
 
 // Hand-written schemas of the CRD kinds the chart and examples use. Field lists follow the
-// CRDs of prometheus-operator (monitoring.coreos.com/v1) and KEDA (keda.sh/v1alpha1).
+// CRDs of prometheus-operator (monitoring.coreos.com/v1), KEDA (keda.sh/v1alpha1) and
+// cert-manager (cert-manager.io/v1).
 const ref = (d) => ({ $ref: `#/definitions/${d}` });
 const META = 'io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta';
 const SELECTOR = 'io.k8s.apimachinery.pkg.apis.meta.v1.LabelSelector';
@@ -133,6 +134,17 @@ export const crdSchemas = {
       }, ['type', 'metadata']),
     },
   }, ['scaleTargetRef', 'triggers'])),
+  // cert-manager's Certificate (cert-manager.io/v1), the fields the chart may render.
+  'cert-manager.io/v1/Certificate': crdObject('cert-manager.io/v1', 'Certificate', closed({
+    secretName: str, commonName: str, duration: str, renewBefore: str, renewBeforePercentage: { type: 'integer' },
+    dnsNames: { type: 'array', items: str }, ipAddresses: { type: 'array', items: str }, uris: { type: 'array', items: str },
+    emailAddresses: { type: 'array', items: str }, isCA: { type: 'boolean' }, revisionHistoryLimit: { type: 'integer' },
+    usages: { type: 'array', items: { enum: ['signing', 'digital signature', 'content commitment', 'key encipherment', 'key agreement', 'data encipherment', 'cert sign', 'crl sign', 'encipher only', 'decipher only', 'any', 'server auth', 'client auth', 'code signing', 'email protection', 's/mime', 'ipsec end system', 'ipsec tunnel', 'ipsec user', 'timestamping', 'ocsp signing', 'microsoft sgc', 'netscape sgc'] } },
+    privateKey: closed({ algorithm: { enum: ['RSA', 'ECDSA', 'Ed25519'] }, size: { type: 'integer' }, encoding: { enum: ['PKCS1', 'PKCS8'] }, rotationPolicy: { enum: ['Never', 'Always'] } }),
+    issuerRef: closed({ name: str, kind: str, group: str }, ['name']),
+    secretTemplate: closed({ annotations: { type: 'object', additionalProperties: str }, labels: { type: 'object', additionalProperties: str } }),
+    subject: anyObj, keystores: anyObj, nameConstraints: anyObj, otherNames: { type: 'array', items: anyObj }, literalSubject: str, encodeUsagesInRequest: { type: 'boolean' },
+  }, ['secretName', 'issuerRef'])),
   'keda.sh/v1alpha1/TriggerAuthentication': crdObject('keda.sh/v1alpha1', 'TriggerAuthentication', {
     type: 'object',
     properties: {

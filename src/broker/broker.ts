@@ -5,7 +5,9 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import type { TLSSocket, Server as TlsServer } from 'node:tls';
 import type { FSWatcher } from 'node:fs';
-import { resolveListeners, tlsOptions, watchTlsFiles, verifiedSubject, principalMapper, handshakeFailureReason, type Listener } from './listeners.js';
+import { resolveListeners, tlsOptions, watchTlsFiles, verifiedSubject, principalMapper, handshakeFailureReason, usesTls, usesSasl, saslMechanismsOf, type Listener } from './listeners.js';
+import { SaslMechanisms } from './sasl/mechanisms.js';
+import { ScramCredentialStore } from './sasl/credentials.js';
 import { Connection, type ConnectionHost } from './connection.js';
 import type { BrokerServices, ClusterView, HandlerEntry } from './handlers/handler.js';
 import { TopicRegistry } from './topics.js';
@@ -26,6 +28,8 @@ import { ShareStateStore } from './groups/share-state-store.js';
 import { FeatureTable } from './features.js';
 import { DynamicBrokerConfigs } from './dynamic-config.js';
 import { GroupConfigStore } from './groups/group-config.js';
+import { Authorizer, aclHost } from './acl/authorizer.js';
+import { AclOperation, ResourceType } from './acl/acl.js';
 import { ClientQuotas, ConnectionRate } from './quotas.js';
 import { parseIpOverrides } from './config.js';
 import { buildControlBatch } from '../protocol/control-batch.js';
@@ -96,6 +100,12 @@ export class Broker implements ConnectionHost, ClusterView {
 
   /** Lines about floods (failed handshakes, refused connections, failed logins): one a second per kind at most. */
   readonly throttledLog: ThrottledLog;
+  /** ACLs (authorizer.class.name), stored in acls.json. */
+  readonly authz: Authorizer;
+  /** Users' SCRAM credentials (scram-credentials.json in the data directory). */
+  readonly scramCredentials: ScramCredentialStore;
+  /** The SASL mechanisms of the listeners, once started (closed at stop). */
+  private saslMechanisms: SaslMechanisms | undefined;
 
   /** Coarse clock (ms since start) for the connections' timeouts; advanced by the sweep. */
   clock = 0;
@@ -147,6 +157,8 @@ export class Broker implements ConnectionHost, ClusterView {
     this.features = new FeatureTable(config.dataDir, config);
     this.brokerConfigs = new DynamicBrokerConfigs(config.dataDir, config, () => this.topics.brokerDefaultsChanged());
     this.groupConfigs = new GroupConfigStore(config.dataDir);
+    this.authz = new Authorizer(config.dataDir, config);
+    this.scramCredentials = new ScramCredentialStore(config.dataDir);
     this.quotas = new ClientQuotas(config.dataDir, config);
     this.connectionRate = new ConnectionRate(config);
     this.nodeId = config.nodeId;
@@ -161,21 +173,25 @@ export class Broker implements ConnectionHost, ClusterView {
     for (const note of await this.features.load()) this.logger.info(note);
     await this.brokerConfigs.load();
     await this.groupConfigs.load();
+    await this.authz.load();
+    await this.scramCredentials.load();
     await this.quotas.load();
     await this.topics.load(await loadCatalog(this.config.dataDir));
     await this.startGroups();
     await this.startTransactions();
     await this.startShareGroups();
-    this.services = { config: this.config, logger: this.logger, metrics: this.metrics, topics: this.topics, groups: this.groups, consumerGroups: this.consumerGroups, txns: this.txns, cluster: this, fetchSessions: this.fetchSessions, brokerConfigs: this.brokerConfigs, groupConfigs: this.groupConfigs, shares: this.shares, throttledLog: this.throttledLog, quotas: this.quotas };
     const listeners = resolveListeners(this.config);
-    const ssl = listeners.some((l) => l.protocol === 'SSL') ? tlsOptions(this.config) : null;
+    const saslListeners = listeners.filter((l) => usesSasl(l.protocol)).map((l) => ({ name: l.name, mechanisms: saslMechanismsOf(this.config, l.name) }));
+    const saslMechanisms = (this.saslMechanisms = new SaslMechanisms({ config: this.config, credentials: this.scramCredentials, logger: this.logger }, saslListeners));
+    this.services = { config: this.config, logger: this.logger, metrics: this.metrics, topics: this.topics, groups: this.groups, consumerGroups: this.consumerGroups, txns: this.txns, cluster: this, fetchSessions: this.fetchSessions, brokerConfigs: this.brokerConfigs, groupConfigs: this.groupConfigs, shares: this.shares, throttledLog: this.throttledLog, saslMechanisms, scramCredentials: this.scramCredentials, authz: this.authz, quotas: this.quotas };
+    const ssl = listeners.some((l) => usesTls(l.protocol)) ? tlsOptions(this.config) : null;
     // node:tls is loaded only when a listener needs it (start-up time: DESIGN.md).
     if (ssl !== null) {
       this.tls = await import('node:tls');
       this.principalMapping = principalMapper(this.config.sslPrincipalMappingRules);
     }
     for (const l of listeners) {
-      const server = l.protocol === 'SSL' ? this.tlsServer(l, ssl!) : createServer({ noDelay: true }, (s) => this.accept(s, l));
+      const server = usesTls(l.protocol) ? this.tlsServer(l, ssl!) : createServer({ noDelay: true }, (s) => this.accept(s, l));
       this.servers.push(server);
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
@@ -189,6 +205,7 @@ export class Broker implements ConnectionHost, ClusterView {
       this.listeners.set(l.name, { listener: l, port: typeof addr === 'object' && addr !== null ? addr.port : l.port });
     }
     if (ssl !== null) this.tlsWatchers = watchTlsFiles(this.config, this.logger, () => this.reloadTls());
+    this.noteSaslListeners(listeners, saslListeners);
     this.port = this.listeners.get(listeners[0]!.name)!.port;
     this.retentionTimer = setInterval(() => void this.enforceRetention(), this.config.retentionCheckIntervalMs);
     this.retentionTimer.unref();
@@ -244,6 +261,7 @@ export class Broker implements ConnectionHost, ClusterView {
           };
         },
         maxSize: c.groupMaxSize,
+        mayDescribeTopic: this.authz.enabled ? (principal, host, topic) => this.authz.decide(principal, aclHost(host), AclOperation.DESCRIBE, ResourceType.TOPIC, topic) : undefined,
       },
       {
         topics: () => [...topics.byName.values()].map((t) => ({ name: t.name, id: t.id, partitions: t.partitions.length })),
@@ -266,6 +284,8 @@ export class Broker implements ConnectionHost, ClusterView {
       this.logger,
     );
     await this.consumerGroups.load();
+    // A change of ACLs changes which topics a regex subscription resolves to.
+    if (this.authz.enabled) this.authz.changeListeners.add(() => this.consumerGroups.topicsChanged());
     classic.hasMembersElsewhere = (id) => this.consumerGroups.hasMembers(id);
     topics.changeListeners.add(() => this.consumerGroups.topicsChanged());
   }
@@ -329,6 +349,22 @@ export class Broker implements ConnectionHost, ClusterView {
         return advertisedToo ? `${b.listener.name}://${a.host}:${a.port}` : `${b.listener.name}://${b.listener.host}:${b.port}`;
       })
       .join(',');
+  }
+
+  /** Says what each SASL listener takes, and warns about setups where logins cannot work or expose passwords. */
+  private noteSaslListeners(listeners: Listener[], sasl: Array<{ name: string; mechanisms: string[] }>): void {
+    if (sasl.length === 0) return;
+    const users = this.scramCredentials.userNames().length;
+    for (const l of sasl) {
+      this.logger.info('SASL listener', { listener: l.name, mechanisms: l.mechanisms.join(','), users, connectionsMaxReauthMs: this.config.connectionsMaxReauthMs });
+      const protocol = listeners.find((x) => x.name === l.name)!.protocol;
+      if (protocol === 'SASL_PLAINTEXT' && l.mechanisms.includes('PLAIN')) {
+        this.logger.warn('PLAIN on a SASL_PLAINTEXT listener sends passwords unencrypted', { listener: l.name, fix: 'use SASL_SSL for PLAIN, or only SCRAM mechanisms on SASL_PLAINTEXT' });
+      }
+    }
+    if (users === 0 && sasl.some((l) => l.mechanisms.some((m) => m === 'PLAIN' || m.startsWith('SCRAM-')))) {
+      this.logger.warn('no user has a SCRAM credential, so no PLAIN or SCRAM login can succeed', { fix: `stop the broker and run rivulet storage add-scram -d ${this.config.dataDir} 'SCRAM-SHA-512=[name=admin,password=...]', or create users with kafka-configs through a PLAINTEXT or SSL listener` });
+    }
   }
 
   /** An SSL listener: connections are accepted once their handshake is done (or closed after ssl.handshake.timeout.ms). */
@@ -436,9 +472,9 @@ export class Broker implements ConnectionHost, ClusterView {
       this.refuse(socket, 'max_connection_creation_rate', `more than ${c.maxConnectionCreationRate} connections a second were opened (max.connection.creation.rate); the client should retry after a backoff`);
       return null;
     }
-    const holdMs = this.quotas.ipActive ? this.quotas.admitConnection(unmapped(ip), now) : 0;
+    const holdMs = this.quotas.ipActive ? this.quotas.admitConnection(aclHost(ip), now) : 0;
     if (holdMs > 0) {
-      this.refuse(socket, 'connection_creation_rate', `more than ${this.quotas.ipLimit(unmapped(ip))} connections a second were opened from ${ip} (the connection_creation_rate quota of its ip entity); closed after ${holdMs} ms; the client should retry after a backoff`, holdMs);
+      this.refuse(socket, 'connection_creation_rate', `more than ${this.quotas.ipLimit(aclHost(ip))} connections a second were opened from ${ip} (the connection_creation_rate quota of its ip entity); closed after ${holdMs} ms; the client should retry after a backoff`, holdMs);
       return null;
     }
     this.connectionsByIp.set(ip, fromIp + 1);
@@ -458,7 +494,7 @@ export class Broker implements ConnectionHost, ClusterView {
       // Checked when set (settings, dynamic configs); an unparsable value would never get here.
       this.ipOverrides = { text: c.maxConnectionsPerIpOverrides, limits: typeof parsed === 'string' ? new Map() : parsed };
     }
-    return this.ipOverrides.limits.get(unmapped(ip)) ?? c.maxConnectionsPerIp;
+    return this.ipOverrides.limits.get(aclHost(ip)) ?? c.maxConnectionsPerIp;
   }
 
   /**
@@ -612,6 +648,7 @@ export class Broker implements ConnectionHost, ClusterView {
       if (this.cleanerTimer) clearInterval(this.cleanerTimer);
       if (this.sweepTimer) clearInterval(this.sweepTimer);
       for (const w of this.tlsWatchers) w.close();
+      this.saslMechanisms?.close();
       for (const [socket, timer] of this.delayedCloses) {
         clearTimeout(timer);
         socket.destroy();
@@ -653,11 +690,6 @@ export class Broker implements ConnectionHost, ClusterView {
 
 /** Refused connections held open at most at once before their delayed close; more are closed at once, so a flood cannot hold descriptors. */
 const DELAYED_CLOSES_MAX = 1000;
-
-/** An IPv4 peer of a dual-stack listener is reported as ::ffff:a.b.c.d; limits name it a.b.c.d. */
-function unmapped(ip: string): string {
-  return ip.startsWith('::ffff:') && ip.includes('.') ? ip.slice(7) : ip;
-}
 
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms).unref());

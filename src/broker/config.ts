@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { DEFAULT_MAX_DECOMPRESSED } from '../protocol/compression.js';
+import { defaultOAuthBearerConfig, type OAuthBearerConfig } from './sasl/oauthbearer-config.js';
 
 export const FsyncPolicy = {
   /** fsync before answering acks=all; acks=1 is answered once the OS has the bytes. */
@@ -17,6 +18,8 @@ export const FsyncPolicy = {
 export type FsyncPolicy = (typeof FsyncPolicy)[keyof typeof FsyncPolicy];
 
 export interface BrokerConfig {
+  /** sasl.oauthbearer.* (src/broker/sasl/oauthbearer-config.ts). */
+  oauthbearer: OAuthBearerConfig;
   host: string;
   port: number;
   advertisedHost: string;
@@ -43,12 +46,28 @@ export interface BrokerConfig {
   sslEnabledProtocols: string[];
   /** ssl.handshake.timeout.ms: a TLS handshake not finished in this time is closed. */
   sslHandshakeTimeoutMs: number;
+  /** sasl.enabled.mechanisms: what SASL listeners offer (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512, ...). */
+  saslEnabledMechanisms: string[];
+  /** listener.name.<name>.sasl.enabled.mechanisms, by listener name in upper case: replaces sasl.enabled.mechanisms for that listener. */
+  listenerSaslMechanisms: Record<string, string[]>;
+  /** connection.failed.authentication.delay.ms: a failed login is answered (then closed) this much later. */
+  connectionFailedAuthenticationDelayMs: number;
+  /** connections.max.reauth.ms: SASL session lifetime (KIP-368); 0: sessions never expire. */
+  connectionsMaxReauthMs: number;
+  /** sasl.server.max.receive.size: largest request frame before a SASL session has authenticated. */
+  saslServerMaxReceiveSize: number;
   httpHost: string;
   httpPort: number;
   dataDir: string;
   nodeId: number;
   fsync: FsyncPolicy;
   autoCreateTopics: boolean;
+  /** authorizer.class.name: '' (ACLs off) or Kafka's StandardAuthorizer class name (ACLs on; see acl/authorizer.ts). */
+  authorizerClassName: string;
+  /** super.users: `User:a;User:b`, principals every ACL check allows. */
+  superUsers: string;
+  /** allow.everyone.if.no.acl.found: a resource no ACL names is open to all (default false). */
+  allowEveryoneIfNoAclFound: boolean;
   numPartitions: number;
   /** max.partitions: most partitions the broker holds, all topics together. */
   maxPartitions: number;
@@ -170,12 +189,20 @@ export function defaultBrokerConfig(): BrokerConfig {
     sslPrincipalMappingRules: 'DEFAULT',
     sslEnabledProtocols: ['TLSv1.2', 'TLSv1.3'],
     sslHandshakeTimeoutMs: 10000,
+    saslEnabledMechanisms: ['SCRAM-SHA-256', 'SCRAM-SHA-512'],
+    listenerSaslMechanisms: {},
+    connectionFailedAuthenticationDelayMs: 100,
+    connectionsMaxReauthMs: 0,
+    saslServerMaxReceiveSize: 524288,
     httpHost: '',
     httpPort: 9644,
     dataDir: './data',
     nodeId: 0,
     fsync: FsyncPolicy.acksAll,
     autoCreateTopics: true,
+    authorizerClassName: '',
+    superUsers: '',
+    allowEveryoneIfNoAclFound: false,
     numPartitions: 1,
     maxPartitions: 10_000,
     socketRequestMaxBytes: 100 * 1024 * 1024,
@@ -222,6 +249,7 @@ export function defaultBrokerConfig(): BrokerConfig {
     shareMaxSize: 200,
     producerIdExpirationMs: 86_400_000,
     topicDefaults: { ...defaultTopicDefaults },
+    oauthbearer: defaultOAuthBearerConfig(),
   };
 }
 

@@ -27,8 +27,8 @@ import { ErrorCode, errorName } from '../protocol/errors.js';
 import type { ApiStats, BrokerMetrics } from './metrics.js';
 import type { BrokerConfig } from './config.js';
 import type { Logger } from './logger.js';
-import { Session } from './session.js';
-import { refusal } from './gate.js';
+import { Session, type SessionProtocol } from './session.js';
+import { refusal, type Refusal } from './gate.js';
 import { RequestContext, type BrokerServices, type HandlerEntry } from './handlers/handler.js';
 import { QuotaType } from './quotas.js';
 
@@ -130,12 +130,12 @@ export class Connection {
     if (err == null && slot.api !== null) slot.api.flush.observe((performance.now() - slot.encodedAt) / 1000);
   };
 
-  constructor(socket: Socket, broker: ConnectionHost, listener: string, protocol: 'PLAINTEXT' | 'SSL' = 'PLAINTEXT') {
+  constructor(socket: Socket, broker: ConnectionHost, listener: string, protocol: SessionProtocol = 'PLAINTEXT') {
     this.socket = socket;
     this.broker = broker;
     this.session = new Session(listener, socket.remoteAddress ?? '', socket.remotePort ?? 0, protocol);
     // On an SSL listener the handshake is done; the first bytes are a Kafka request.
-    this.firstBytes = protocol === 'PLAINTEXT';
+    this.firstBytes = protocol === 'PLAINTEXT' || protocol === 'SASL_PLAINTEXT';
     this.lastActivity = broker.clock;
     this.lastDelivery = broker.clock;
     socket.setNoDelay(true);
@@ -172,7 +172,7 @@ export class Connection {
   private refuseTls(): void {
     this.broker.logger.warn('closing connection: TLS handshake on a PLAINTEXT listener', {
       remote: this.session.remote,
-      reason: `the client started a TLS handshake, but listener ${this.session.listener} is PLAINTEXT; configure the client with security.protocol=PLAINTEXT, or connect to an SSL listener`,
+      reason: `the client started a TLS handshake, but listener ${this.session.listener} is ${this.session.securityProtocol}; configure the client with security.protocol=${this.session.securityProtocol}, or connect to an SSL or SASL_SSL listener`,
     });
     this.broker.metrics.closedForBadInputBy('tls_handshake');
     const socket = this.socket;
@@ -214,6 +214,12 @@ export class Connection {
         const size = this.peekSize();
         if (size < MIN_FRAME || size > config.socketRequestMaxBytes) {
           this.closeForBadInput('frame_size', `request size ${size} is outside 10..${config.socketRequestMaxBytes} bytes (socket.request.max.bytes)`);
+          return;
+        }
+        if (!this.session.authenticated && size > config.saslServerMaxReceiveSize) {
+          // Before a login, a client may not make the broker buffer more than a SASL exchange needs.
+          this.broker.metrics.authenticationFailed(this.session.listener, this.session.saslMechanism ?? 'none', 'malformed');
+          this.closeForBadInput('sasl_frame_size', `request size ${size} before authentication on SASL listener ${this.session.listener} is over ${config.saslServerMaxReceiveSize} bytes (sasl.server.max.receive.size)`);
           return;
         }
         const refused = this.admission(size);
@@ -358,6 +364,8 @@ export class Connection {
   }
 
   private handleFrame(frame: Buffer): void {
+    // A failed login: nothing more is read, the connection closes once its answers are written.
+    if (this.session.closeAfterResponses) return;
     const start = performance.now();
     const broker = this.broker;
     const r = new Reader(frame);
@@ -378,7 +386,7 @@ export class Connection {
       return this.closeForBadInput('unsupported_version', `${entry.codec.name} v${header.apiVersion} is not supported (supported: v${entry.minVersion}-v${entry.maxVersion})`);
     }
     const refused = refusal(this.session, header.apiKey);
-    if (refused !== null) return this.closeForBadInput('unauthenticated', refused);
+    if (refused !== null) return this.closeRefused(refused);
     const codec = entry.codec;
     if (header.apiVersion >= codec.flexibleFrom) r.skipTaggedFields();
     let request: object;
@@ -564,6 +572,7 @@ export class Connection {
     this.lastActivity = this.broker.clock;
     if (!ok) this.pausedForOutput = true;
     if (this.draining && this.head === null) this.drainedResolve?.();
+    if (this.session.closeAfterResponses && this.head === null) return this.endAfterWrites();
     // Memory was given back: buffered frames may go on.
     this.process();
   }
@@ -602,10 +611,28 @@ export class Connection {
     walk(response);
   }
 
+  /** A request the gate refused: counted and logged (a flood at most one line a second), then the connection is closed. */
+  private closeRefused(r: Refusal): void {
+    const s = this.session;
+    this.broker.metrics.authenticationFailed(s.listener, r.reason === 'unauthenticated' ? 'none' : s.saslMechanism ?? 'none', r.reason);
+    this.broker.metrics.closedForBadInputBy(r.reason);
+    this.broker.services.throttledLog.warn(`gate:${r.reason}`, 'closing connection: not authenticated', { remote: s.remote, listener: s.listener, reason: r.message });
+    this.destroy();
+  }
+
   private closeForBadInput(reason: string, message: string): void {
     this.broker.logger.warn('closing connection: bad request', { remote: this.session.remote, reason: message });
     this.broker.metrics.closedForBadInputBy(reason);
     this.destroy();
+  }
+
+  /** Closes once what was written reaches the client (a failed login's answer), then forgets the connection. */
+  private endAfterWrites(): void {
+    const socket = this.socket;
+    this.onClose();
+    socket.end();
+    // A client that does not read its answer or close does not keep the socket.
+    setTimeout(() => socket.destroy(), 2000).unref();
   }
 
   private destroy(): void {

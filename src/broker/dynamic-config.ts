@@ -8,7 +8,7 @@
 // naming how to set it.
 
 import { defaultBrokerConfig, parseIpOverrides, type BrokerConfig } from './config.js';
-import { JsonFile } from './meta-store.js';
+import { SerialJsonFile } from './meta-store.js';
 import { topicConfigDefs, type ConfigType } from './topic-config.js';
 
 export interface DynamicKey {
@@ -57,10 +57,10 @@ export class DynamicBrokerConfigs {
   /** Each dynamic key's value as set at start, and built in. */
   private readonly startValues = new Map<string, string>();
   private readonly builtinValues = new Map<string, string>();
-  private readonly file: JsonFile<Record<Scope, Record<string, string>>>;
+  private readonly file: SerialJsonFile<Record<Scope, Record<string, string>>>;
 
   constructor(dataDir: string, private readonly config: BrokerConfig, private readonly onChange: () => void) {
-    this.file = new JsonFile(dataDir, FILE);
+    this.file = new SerialJsonFile(dataDir, FILE);
     const builtin = defaultBrokerConfig();
     for (const k of dynamicKeys.values()) {
       this.startValues.set(k.name, k.read(config));
@@ -70,7 +70,7 @@ export class DynamicBrokerConfigs {
 
   async load(): Promise<void> {
     const saved = await this.file.read();
-    if (saved === undefined) return;
+    if (saved === null) return;
     this.stored = { broker: saved.broker ?? {}, default: saved.default ?? {} };
     this.apply();
   }
@@ -85,13 +85,13 @@ export class DynamicBrokerConfigs {
    * problem, or null when the change is (or, with validateOnly, would be) made.
    */
   change(scope: Scope, next: (current: Readonly<Record<string, string>>) => Record<string, string> | string, validateOnly: boolean): Promise<string | null> {
-    return this.file.exclusive(async () => {
+    return this.file.change(async (write) => {
       const overrides = next(this.stored[scope]);
       if (typeof overrides === 'string') return overrides;
       const problem = problemOf(overrides);
       if (problem !== null || validateOnly) return problem;
       const stored = { ...this.stored, [scope]: overrides };
-      await this.file.write(stored);
+      await write(stored);
       this.stored = stored;
       this.apply();
       return null;

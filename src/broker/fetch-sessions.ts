@@ -14,8 +14,9 @@
 //
 // Sessions belong to the broker, not to a connection: a client may continue its session on a
 // new connection. A session remembers the principal that created it and is invisible to any
-// other (no authentication exists yet, so today every client is User:ANONYMOUS). Once ACLs
-// exist, every partition of a session must be authorized on every fetch, as Kafka does.
+// other. With ACLs on, every partition a fetch of the session reads is authorized (READ), and a
+// change of ACLs has the next fetch read all of them (handlers/01-fetch.ts), as Kafka checks
+// every partition of a session on every fetch.
 
 import { randomInt } from 'node:crypto';
 import { ErrorCode } from '../protocol/errors.js';

@@ -10,7 +10,17 @@ import type { BrokerConfig } from './config.js';
 import { ConfigError } from './settings.js';
 import type { Logger } from './logger.js';
 
-export type SecurityProtocol = 'PLAINTEXT' | 'SSL';
+export type SecurityProtocol = 'PLAINTEXT' | 'SSL' | 'SASL_PLAINTEXT' | 'SASL_SSL';
+
+/** Whether a listener of this protocol speaks TLS (SSL, SASL_SSL). */
+export function usesTls(p: SecurityProtocol): boolean {
+  return p === 'SSL' || p === 'SASL_SSL';
+}
+
+/** Whether a listener of this protocol asks clients to log in with SASL. */
+export function usesSasl(p: SecurityProtocol): boolean {
+  return p === 'SASL_PLAINTEXT' || p === 'SASL_SSL';
+}
 
 export interface Listener {
   /** The listener's name (PLAINTEXT, SSL, INTERNAL, ...), as clients' Metadata is answered per listener. */
@@ -66,16 +76,25 @@ export function resolveListeners(c: BrokerConfig): Listener[] {
   const out: Listener[] = [];
   for (const [name, { host, port }] of bound) {
     const protocol = protocols.get(name);
-    if (protocol === undefined) throw new ConfigError(`listener ${name} has no security protocol: add ${name}:PLAINTEXT or ${name}:SSL to listener.security.protocol.map`);
-    if (protocol === 'SASL_PLAINTEXT' || protocol === 'SASL_SSL') throw new ConfigError(`listener ${name} uses ${protocol}, but SASL is not available yet; use PLAINTEXT or SSL (mutual TLS with ssl.client.auth=required authenticates clients)`);
-    if (protocol !== 'PLAINTEXT' && protocol !== 'SSL') throw new ConfigError(`listener ${name}: unknown security protocol ${protocol} in listener.security.protocol.map (PLAINTEXT or SSL)`);
-    if (protocol === 'SSL' && (c.sslCertificateLocation === '' || c.sslKeyLocation === '')) {
-      throw new ConfigError(`listener ${name} is SSL: set ssl.certificate.location and ssl.key.location to the PEM files of the server certificate and key`);
+    if (protocol === undefined) throw new ConfigError(`listener ${name} has no security protocol: add ${name}:PLAINTEXT, ${name}:SSL, ${name}:SASL_PLAINTEXT or ${name}:SASL_SSL to listener.security.protocol.map`);
+    if (protocol !== 'PLAINTEXT' && protocol !== 'SSL' && protocol !== 'SASL_PLAINTEXT' && protocol !== 'SASL_SSL') {
+      throw new ConfigError(`listener ${name}: unknown security protocol ${protocol} in listener.security.protocol.map (PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL)`);
+    }
+    if (usesTls(protocol) && (c.sslCertificateLocation === '' || c.sslKeyLocation === '')) {
+      throw new ConfigError(`listener ${name} is ${protocol}: set ssl.certificate.location and ssl.key.location to the PEM files of the server certificate and key`);
+    }
+    if (usesSasl(protocol) && saslMechanismsOf(c, name).length === 0) {
+      throw new ConfigError(`listener ${name} is ${protocol} but enables no SASL mechanism: set sasl.enabled.mechanisms (or listener.name.${name.toLowerCase()}.sasl.enabled.mechanisms), e.g. SCRAM-SHA-512`);
     }
     const a = adv.get(name);
     out.push({ name, protocol, host, port, advertisedHost: a?.host || (wildcard(host) ? 'localhost' : host), advertisedPort: a?.port ?? 0 });
   }
   return out;
+}
+
+/** The SASL mechanisms a listener enables: listener.name.<name>.sasl.enabled.mechanisms, else sasl.enabled.mechanisms. */
+export function saslMechanismsOf(c: BrokerConfig, listener: string): string[] {
+  return c.listenerSaslMechanisms[listener.toUpperCase()] ?? c.saslEnabledMechanisms;
 }
 
 /** The TLS options of the SSL listeners, read from the PEM files now. */

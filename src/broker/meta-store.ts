@@ -30,9 +30,10 @@ export class RivuletError extends Error {
   }
 }
 
-export async function atomicWrite(dir: string, name: string, data: string): Promise<void> {
+/** Writes `name` in `dir` whole or not at all: a temporary file, fsync, rename, directory fsync. `mode` for a new file (0o600 for secrets). */
+export async function atomicWrite(dir: string, name: string, data: string, mode = 0o666): Promise<void> {
   const tmp = join(dir, `${name}.tmp`);
-  const fh = await open(tmp, 'w');
+  const fh = await open(tmp, 'w', mode);
   try {
     await fh.writeFile(data);
     await fh.sync();
@@ -45,49 +46,6 @@ export async function atomicWrite(dir: string, name: string, data: string): Prom
     await d.sync();
   } finally {
     await d.close();
-  }
-}
-
-/**
- * A JSON document in the data directory that changes one change at a time: `exclusive` runs
- * each change after the previous one has finished (so it computes from the state the previous
- * one left), and `write` stores the document atomically (atomicWrite: temporary file, fsync,
- * rename, directory fsync). Callers make a change take effect only once `write` has resolved,
- * so a failed save changes nothing.
- */
-export class JsonFile<T> {
-  private queue: Promise<unknown> = Promise.resolve();
-
-  constructor(
-    private readonly dir: string,
-    readonly name: string,
-  ) {}
-
-  /** The stored document, or undefined when there is none yet. */
-  async read(): Promise<T | undefined> {
-    let text: string;
-    try {
-      text = await readFile(join(this.dir, this.name), 'utf8');
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw e;
-    }
-    try {
-      return JSON.parse(text) as T;
-    } catch (e) {
-      throw new RivuletError('RIV_ERR_STATE_FILE', `${this.name} in ${this.dir} is not valid JSON (${(e as Error).message}); restore it from a backup or remove it to start without what it held`, { cause: e });
-    }
-  }
-
-  write(doc: T): Promise<void> {
-    return atomicWrite(this.dir, this.name, JSON.stringify(doc));
-  }
-
-  /** Runs `change` once every change started before it has finished. */
-  exclusive<R>(change: () => Promise<R>): Promise<R> {
-    const run = this.queue.then(change);
-    this.queue = run.catch(() => undefined);
-    return run;
   }
 }
 
@@ -177,5 +135,43 @@ export class CatalogWriter {
       })
       .catch(() => undefined);
     return write;
+  }
+}
+
+/**
+ * A JSON file in the data directory changed one change at a time: each change reads the
+ * current state, writes the next one atomically (temporary file, fsync, rename, directory
+ * fsync) and only then lets it take effect, so a failed write changes nothing and a crash
+ * leaves the old file or the new one.
+ */
+export class SerialJsonFile<T> {
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly dir: string,
+    readonly name: string,
+  ) {}
+
+  /** The stored value, or null when the file does not exist. */
+  async read(): Promise<T | null> {
+    let text: string;
+    try {
+      text = await readFile(join(this.dir, this.name), 'utf8');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw e;
+    }
+    try {
+      return JSON.parse(text) as T;
+    } catch (e) {
+      throw new RivuletError('RIV_ERR_DATA_FILE', `${this.name} in ${this.dir} is not valid JSON (${(e as Error).message}); restore it from a backup or remove it`, { cause: e });
+    }
+  }
+
+  /** Runs `change` after the changes before it; it stores with `write` before its result takes effect. */
+  change<R>(change: (write: (value: T) => Promise<void>) => Promise<R>): Promise<R> {
+    const run = this.queue.then(() => change((value) => atomicWrite(this.dir, this.name, JSON.stringify(value))));
+    this.queue = run.catch(() => undefined);
+    return run;
   }
 }

@@ -189,6 +189,12 @@ export class BrokerMetrics {
   private readonly closedForBadInput = new Map<string, PlainCounter>();
   /** TLS handshakes that failed, by `listener\0reason`. */
   private readonly tlsHandshakeFailures = new Map<string, PlainCounter>();
+  /** Requests (or resources in them) refused by the authorizer, by `operation\0resource_type` (a few fixed words each). */
+  private readonly authorizationDenials = new Map<string, PlainCounter>();
+  /** SASL authentications, by `listener\0mechanism\0result` (success, failure, reauthentication). */
+  private readonly saslAuthentications = new Map<string, PlainCounter>();
+  /** Failed authentications, by `listener\0mechanism\0reason` (a SaslFailureReason, or unauthenticated). */
+  private readonly authenticationFailures = new Map<string, PlainCounter>();
   /** Produce requests by the acks they asked for ("all", "1", "0", "invalid"): what durability clients really request. */
   private readonly produceByAcks = new Map<string, PlainCounter>();
   readonly bytesIn = new PlainCounter();
@@ -317,9 +323,24 @@ export class BrokerMetrics {
     bump(this.connectionsRefused, reason);
   }
 
+  /** Counts one authorization denial; operation and resource type are Kafka's names (bounded sets). */
+  authorizationDenied(operation: string, resourceType: string): void {
+    bump(this.authorizationDenials, `${operation}\0${resourceType}`);
+  }
+
   /** Counts one connection closed because of what the client sent. */
   closedForBadInputBy(reason: string): void {
     bump(this.closedForBadInput, reason);
+  }
+
+  /** Counts one SASL authentication; mechanism is an enabled one (or none), result success, failure or reauthentication. */
+  saslAuthenticated(listener: string, mechanism: string, result: 'success' | 'failure' | 'reauthentication'): void {
+    bump(this.saslAuthentications, `${listener}\0${mechanism}\0${result}`);
+  }
+
+  /** Counts one failed authentication; reason is a SaslFailureReason or unauthenticated (a request before any login). */
+  authenticationFailed(listener: string, mechanism: string, reason: string): void {
+    bump(this.authenticationFailures, `${listener}\0${mechanism}\0${reason}`);
   }
 
   /** Counts one failed TLS handshake on an SSL listener; reason is one of a few fixed words. */
@@ -377,6 +398,18 @@ export class BrokerMetrics {
     labeledCounter('rivulet_tls_handshake_failures_total', 'TLS handshakes that failed on an SSL listener, by listener and reason (timeout, not_tls, bad_certificate, principal_mapping, protocol, other)', ['listener', 'reason'], this.tlsHandshakeFailures, (k) => {
       const [listener, reason] = k.split('\0');
       return { listener: listener!, reason: reason! };
+    });
+    labeledCounter('rivulet_authorization_denials_total', 'Operations the authorizer refused (ACLs), by operation and resource type', ['operation', 'resource_type'], this.authorizationDenials, (k) => {
+      const [operation, resourceType] = k.split('\0');
+      return { operation: operation!, resource_type: resourceType! };
+    });
+    labeledCounter('rivulet_sasl_authentications_total', 'SASL authentications on SASL listeners, by listener, mechanism and result (success; failure; reauthentication: a successful KIP-368 re-authentication of a live connection)', ['listener', 'mechanism', 'result'], this.saslAuthentications, (k) => {
+      const [listener, mechanism, result] = k.split('\0');
+      return { listener: listener!, mechanism: mechanism!, result: result! };
+    });
+    labeledCounter('rivulet_authentication_failures_total', 'Failed authentications, by listener, mechanism and reason (malformed, unknown_user, bad_credentials, invalid_token, expired_token, wrong_issuer, wrong_audience, principal_changed, other; unauthenticated: a request other than ApiVersions/SaslHandshake/SaslAuthenticate before logging in, mechanism none; session_expired: a request after the session lifetime without re-authenticating)', ['listener', 'mechanism', 'reason'], this.authenticationFailures, (k) => {
+      const [listener, mechanism, reason] = k.split('\0');
+      return { listener: listener!, mechanism: mechanism!, reason: reason! };
     });
     labeledCounter('rivulet_connections_refused_total', 'Connections closed as they arrived, by the limit that refused them (max_connections, max_connections_per_ip, max_connection_creation_rate, connection_creation_rate)', ['reason'], this.connectionsRefused, (reason) => ({ reason }));
     const quotaTypes = ['produce', 'fetch', 'request'] as const;

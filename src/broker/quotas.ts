@@ -24,7 +24,7 @@
 // connection beyond it, unread, for its throttle time and then closes it, as Kafka does.
 
 import { isIP } from 'node:net';
-import { JsonFile } from './meta-store.js';
+import { SerialJsonFile } from './meta-store.js';
 import { SampledRate, throttleTimeMs } from './quota-rate.js';
 
 export const EntityType = { USER: 'user', CLIENT_ID: 'client-id', IP: 'ip' } as const;
@@ -139,7 +139,7 @@ const FILE = 'client-quotas.json';
 
 export class ClientQuotas {
   private entries = new Map<string, QuotaEntry>();
-  private readonly file: JsonFile<StoredEntry[]>;
+  private readonly file: SerialJsonFile<StoredEntry[]>;
   /** True when some user or client-id entity sets a request quota: only then do requests pay for quotas. */
   active = false;
   /** True when some ip entity sets connection_creation_rate. */
@@ -156,7 +156,7 @@ export class ClientQuotas {
     dataDir: string,
     private readonly settings: QuotaSettings,
   ) {
-    this.file = new JsonFile(dataDir, FILE);
+    this.file = new SerialJsonFile(dataDir, FILE);
   }
 
   private get windowMs(): number {
@@ -187,7 +187,7 @@ export class ClientQuotas {
    * one change at a time. Validation is the caller's (the handler answers per entry).
    */
   alter(changes: readonly { entity: QuotaEntity; set: Readonly<Record<string, number>>; remove: readonly string[] }[]): Promise<void> {
-    return this.file.exclusive(async () => {
+    return this.file.change(async (write) => {
       const next = new Map(this.entries);
       for (const c of changes) {
         const key = entityKey(c.entity);
@@ -197,7 +197,7 @@ export class ClientQuotas {
         if (Object.keys(values).length === 0) next.delete(key);
         else next.set(key, { entity: c.entity, values });
       }
-      await this.file.write([...next.values()].map((e) => ({ entity: [...e.entity.entries()], values: { ...e.values } })));
+      await write([...next.values()].map((e) => ({ entity: [...e.entity.entries()], values: { ...e.values } })));
       this.install(next);
     });
   }

@@ -7,7 +7,10 @@
 
 import { readFileSync } from 'node:fs';
 import { resolveListeners, principalMapper } from './listeners.js';
+import { KNOWN_AUTHORIZERS, parseSuperUsers } from './acl/authorizer.js';
+import { knownMechanisms } from './sasl/mechanisms.js';
 import { defaultBrokerConfig, defaultTopicDefaults, FsyncPolicy, parseIpOverrides, type BrokerConfig } from './config.js';
+import { oauthBearerKeys } from './sasl/oauthbearer-config.js';
 
 export class ConfigError extends Error {
   readonly code = 'RIV_ERR_CONFIG';
@@ -25,6 +28,18 @@ const bool = (v: string, key: string): boolean => {
   throw new ConfigError(`${key} must be true or false, not "${v}"`);
 };
 
+/** A comma-separated list of SASL mechanism names, each one the broker implements. */
+const mechanismList = (v: string, key: string): string[] => {
+  const list = v.split(',').map((x) => x.trim().toUpperCase()).filter((x) => x !== '');
+  const known = knownMechanisms();
+  const unknown = list.filter((m) => !known.includes(m));
+  if (unknown.length > 0) throw new ConfigError(`${key}: unknown SASL mechanism ${unknown.join(', ')}; known: ${known.join(', ')}`);
+  return [...new Set(list)];
+};
+
+/** listener.name.<listener>.sasl.enabled.mechanisms: Kafka's per-listener override (the listener name in lower case). */
+const LISTENER_MECHANISMS = /^listener\.name\.([A-Za-z0-9_]+)\.sasl\.enabled\.mechanisms$/;
+
 const pemOnly = (v: string, key: string): void => {
   if (v.toUpperCase() !== 'PEM') throw new ConfigError(`${key} must be PEM, not "${v}": Rivulet reads PEM files, not JKS or PKCS12 keystores; convert them with keytool and openssl (keytool -importkeystore -deststoretype PKCS12, then openssl pkcs12 -nodes)`);
 };
@@ -37,7 +52,7 @@ export const brokerKeys: Readonly<Record<string, { apply: Apply; help: string }>
   'advertised.port': { apply: (c, v, k) => void (c.advertisedPort = int(0, 65535)(v, k)), help: 'port clients are told to connect to (default: the listener port)' },
   listeners: { apply: (c, v) => void (c.listeners = v), help: 'listeners as NAME://host:port, comma-separated (e.g. PLAINTEXT://127.0.0.1:9092,SSL://127.0.0.1:9093); port 0 picks a free one. Set, it replaces host and port (default: PLAINTEXT://<host>:<port>)' },
   'advertised.listeners': { apply: (c, v) => void (c.advertisedListeners = v), help: 'NAME://host:port per listener, as clients connecting through it are told (default: advertised.host/port for the listener of host/port, else the listener\'s own address)' },
-  'listener.security.protocol.map': { apply: (c, v) => void (c.listenerSecurityProtocolMap = v), help: 'NAME:PROTOCOL per listener name (default PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL); SASL_* protocols are refused at start (not available yet)' },
+  'listener.security.protocol.map': { apply: (c, v) => void (c.listenerSecurityProtocolMap = v), help: 'NAME:PROTOCOL per listener name (default PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL); SASL_SSL is TLS (the ssl.* settings) plus a SASL login (sasl.enabled.mechanisms)' },
   'ssl.certificate.location': { apply: (c, v) => void (c.sslCertificateLocation = v), help: 'PEM file (not JKS) of the SSL listeners\' certificate chain; reloaded when it changes. Kafka\'s name ssl.keystore.certificate.chain is not accepted: give a file' },
   'ssl.keystore.location': { apply: (c, v) => void (c.sslKeystoreLocation = v), help: 'Kafka\'s name for a PEM keystore (with ssl.keystore.type=PEM): one file holding the private key and the certificate chain; used when ssl.certificate.location and ssl.key.location are not set' },
   'ssl.keystore.type': { apply: (c, v, k) => void pemOnly(v, k), help: 'PEM only: Rivulet reads PEM files, not JKS or PKCS12 (default PEM)' },
@@ -68,6 +83,13 @@ export const brokerKeys: Readonly<Record<string, { apply: Apply; help: string }>
     help: 'TLS versions the SSL listeners accept (default TLSv1.2,TLSv1.3)',
   },
   'ssl.handshake.timeout.ms': { apply: (c, v, k) => void (c.sslHandshakeTimeoutMs = int(1)(v, k)), help: 'a TLS handshake not finished in this time is closed and counted (default 10000)' },
+  'sasl.enabled.mechanisms': {
+    apply: (c, v, k) => void (c.saslEnabledMechanisms = mechanismList(v, k)),
+    help: 'SASL mechanisms the SASL_PLAINTEXT and SASL_SSL listeners offer, comma-separated: PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 (default SCRAM-SHA-256,SCRAM-SHA-512). PLAIN checks the password against the user\'s SCRAM credential, so it needs one too; use PLAIN only over SASL_SSL. listener.name.<listener>.sasl.enabled.mechanisms overrides it for one listener (config file or --set)',
+  },
+  'connection.failed.authentication.delay.ms': { apply: (c, v, k) => void (c.connectionFailedAuthenticationDelayMs = int(0, 3_600_000)(v, k)), help: 'a failed SASL login is answered, and its connection closed, this much later, so guessing passwords is slow; other connections are not held up (default 100)' },
+  'connections.max.reauth.ms': { apply: (c, v, k) => void (c.connectionsMaxReauthMs = int(0)(v, k)), help: 'lifetime of a SASL session (KIP-368): clients re-authenticate on the same connection before it ends, and a connection that sends anything else after it ends is closed; 0 for sessions that never end (default 0)' },
+  'sasl.server.max.receive.size': { apply: (c, v, k) => void (c.saslServerMaxReceiveSize = int(64, 2 ** 31 - 1)(v, k)), help: 'largest request accepted on a SASL listener before the client has logged in; a larger one closes the connection (default 524288)' },
   'http.host': { apply: (c, v) => void (c.httpHost = v), help: 'address of the HTTP side (default: the listener host)' },
   'http.port': { apply: (c, v, k) => void (c.httpPort = int(0, 65535)(v, k)), help: 'port of /healthz, /readyz and /metrics (default 9644; 0 picks a free one)' },
   'data.dir': { apply: (c, v) => void (c.dataDir = v), help: 'directory of the logs and the catalogue (default ./data)' },
@@ -80,6 +102,21 @@ export const brokerKeys: Readonly<Record<string, { apply: Apply; help: string }>
     },
     help: 'acks-all (default): fsync before answering acks=all; always: also before acks=1; never: like Kafka by default',
   },
+  'authorizer.class.name': {
+    apply: (c, v, k) => {
+      if (v !== '' && !KNOWN_AUTHORIZERS.includes(v)) throw new ConfigError(`${k} must be empty (ACLs off) or ${KNOWN_AUTHORIZERS[0]} (ACLs on), not "${v}"`);
+      c.authorizerClassName = v;
+    },
+    help: `empty (default: no ACLs, every client may do everything) or ${KNOWN_AUTHORIZERS[0]} (Kafka's name, accepted as is) to enforce ACLs on every API; administer them with kafka-acls or rivulet acl`,
+  },
+  'super.users': {
+    apply: (c, v, k) => {
+      for (const p of parseSuperUsers(v)) if (!/^[^:]+:.+$/.test(p)) throw new ConfigError(`${k} must list principals as User:name separated by ';', not "${p}"`);
+      c.superUsers = v;
+    },
+    help: 'principals every ACL check allows, as User:name;User:other (default none)',
+  },
+  'allow.everyone.if.no.acl.found': { apply: (c, v, k) => void (c.allowEveryoneIfNoAclFound = bool(v, k)), help: 'with ACLs on, a resource that no ACL names is open to every principal (default false: denied)' },
   'auto.create.topics.enable': { apply: (c, v, k) => void (c.autoCreateTopics = bool(v, k)), help: 'create unknown topics on Metadata and Produce (default true)' },
   'max.partitions': { apply: (c, v, k) => void (c.maxPartitions = int(1, 10_000_000)(v, k)), help: 'most partitions the broker holds, all topics together; creating more is refused with POLICY_VIOLATION (default 10000)' },
   'num.partitions': { apply: (c, v, k) => void (c.numPartitions = int(1, 100000)(v, k)), help: 'partitions of auto-created topics (default 1)' },
@@ -159,6 +196,7 @@ export const brokerKeys: Readonly<Record<string, { apply: Apply; help: string }>
     },
     help: 'debug, info (default), warn or error',
   },
+  ...oauthBearerKeys<BrokerConfig>(int, ConfigError),
 };
 
 export function envName(key: string): string {
@@ -168,7 +206,10 @@ export function envName(key: string): string {
 function applyKey(c: BrokerConfig, key: string, value: string, source: string): void {
   const k = key === 'log.dirs' || key === 'log.dir' ? 'data.dir' : key;
   const def = brokerKeys[k];
-  if (def) {
+  const perListener = LISTENER_MECHANISMS.exec(k);
+  if (perListener !== null) {
+    c.listenerSaslMechanisms[perListener[1]!.toUpperCase()] = mechanismList(value, `${k} (from ${source})`);
+  } else if (def) {
     def.apply(c, value.trim(), `${k} (from ${source})`);
   } else if (k in defaultTopicDefaults) {
     c.topicDefaults[k] = value.trim();

@@ -12,6 +12,9 @@ import { registerConsumeCommand } from './consume.js';
 import { registerGroupCommands } from './group.js';
 import { registerTxnCommands } from './txn.js';
 import { registerBenchCommands } from './bench.js';
+import { registerUserCommands } from './user.js';
+import { registerAclCommands } from './acl.js';
+import { registerStorageCommands } from './storage-command.js';
 
 /** The nearest package.json above this file: dist/src/cli/ when compiled, dist/bin/ when bundled. */
 function packageVersion(): string {
@@ -68,7 +71,10 @@ registerProduceCommand(program);
 registerConsumeCommand(program);
 registerGroupCommands(program);
 registerTxnCommands(program);
+registerUserCommands(program);
+registerAclCommands(program);
 registerBenchCommands(program);
+registerStorageCommands(program);
 
 program.parseAsync(process.argv).catch((e: Error) => {
   process.stderr.write(`rivulet: ${e.message}\n`);

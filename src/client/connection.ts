@@ -4,6 +4,7 @@
 
 import type { BaseOptions } from '@platformatic/kafka';
 import { ClientError, ClientErrorCode } from './errors.js';
+import { securityClientOptions, type Security } from './security.js';
 
 export const DEFAULT_BOOTSTRAP = 'localhost:9092';
 
@@ -13,6 +14,8 @@ export interface Connection {
   clientId: string;
   /** How error messages name the bootstrap list (a flag, a setting); "bootstrap servers" by default. */
   bootstrapName?: string;
+  /** TLS and SASL (see security.ts); PLAINTEXT when absent. */
+  security?: Security;
 }
 
 /** Splits and checks a bootstrap list; a malformed one is a ClientError with code invalidArgument. */
@@ -40,6 +43,7 @@ export function baseClientOptions(c: Connection): BaseOptions {
     timeout: 30000,
     retries: 2,
     retryDelay: 250,
+    ...securityClientOptions(c.security),
   };
 }
 

@@ -98,6 +98,103 @@ export interface ExplainHints {
   unreachable?: string;
   /** How to list the topics, e.g. "rivulet topic list"; named when a topic does not exist. */
   listTopics?: string;
+  /** The connection's security, e.g. "SASL_SSL, SCRAM-SHA-512 as alice"; named in TLS and SASL failures. */
+  security?: string;
+  /** Whether the connection offered a client certificate (tells a refused certificate from a missing one). */
+  clientCertificate?: boolean;
+  /** Appended to TLS failures, e.g. "Check --tls-ca." */
+  tls?: string;
+  /** Appended to SASL failures, e.g. "Check --sasl-username and the password." */
+  sasl?: string;
+  /** Appended to authorization failures, e.g. "An administrator can grant it: rivulet acl add ...". */
+  authorization?: string;
+}
+
+/** Every error of a library error: nested MultipleErrors and each `cause` along the way. */
+export function allErrors(e: unknown): LibError[] {
+  const out: LibError[] = [];
+  const walk = (x: unknown, depth: number): void => {
+    if (!(x instanceof Error) || depth > 12) return;
+    const le = x as LibError;
+    out.push(le);
+    if (Array.isArray(le.errors)) for (const c of le.errors) walk(c, depth + 1);
+    if (le.cause !== undefined) walk(le.cause, depth + 1);
+  };
+  walk(e, 0);
+  return out;
+}
+
+/** OpenSSL's and Node's codes of a broker certificate the client did not accept. */
+const CERT_REJECTED = /^(UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT(_LOCALLY)?|SELF_SIGNED_CERT_IN_CHAIN|DEPTH_ZERO_SELF_SIGNED_CERT|CERT_HAS_EXPIRED|CERT_NOT_YET_VALID|CERT_UNTRUSTED|CERT_REVOKED|CERT_SIGNATURE_FAILURE|INVALID_CA|UNABLE_TO_DECRYPT_CERT_SIGNATURE)$/;
+
+/**
+ * TLS, SASL and authorization failures, explained with what to check; undefined when the
+ * error is none of those.
+ */
+export function explainSecurityError(e: unknown, bootstrap: string, hints: ExplainHints = {}): string | undefined {
+  const all = allErrors(e);
+  const as = hints.security ? ` (connecting with ${hints.security})` : '';
+  const tlsHint = hints.tls ? ` ${hints.tls}` : '';
+  const saslHint = hints.sasl ? ` ${hints.sasl}` : '';
+  const codes = all.map((x) => x.code ?? '');
+  const text = all.map((x) => x.message).join(' | ');
+  if (all.some((x) => x.code === 'ERR_OSSL_BAD_DECRYPT' || /bad decrypt/i.test(x.message))) {
+    return `TLS: the client's private key could not be decrypted with the password given: check the key password (ssl.key.password).${tlsHint}`;
+  }
+  const cert = all.find((x) => x.code !== undefined && CERT_REJECTED.test(x.code));
+  if (cert) {
+    return `TLS: the broker's certificate at ${bootstrap} was not accepted${as}: ${cert.message} (${cert.code}). The CA file must hold the CA that signed the broker's certificate.${tlsHint}`;
+  }
+  const altname = all.find((x) => x.code === 'ERR_TLS_CERT_ALTNAME_INVALID');
+  if (altname) {
+    return `TLS: the broker's certificate does not name the host connected to${as}: ${altname.message}. Connect with a name the certificate lists, or name it with the TLS server name option.${tlsHint}`;
+  }
+  if (codes.some((c) => /ALERT_CERTIFICATE_REQUIRED/.test(c)) || /certificate required/i.test(text)) {
+    return `TLS: the broker at ${bootstrap} requires a client certificate (mutual TLS)${as}: give a client certificate and its key.${tlsHint}`;
+  }
+  if (codes.some((c) => /ALERT_HANDSHAKE_FAILURE/.test(c))) {
+    return `TLS handshake refused by ${bootstrap} (alert handshake_failure)${as}: either the port is not a TLS listener (a Rivulet PLAINTEXT or SASL_PLAINTEXT listener answers TLS with this alert: use that security protocol or the SSL listener's port), or the listener requires a client certificate, or TLS versions and ciphers this client does not offer.${tlsHint}`;
+  }
+  if (codes.some((c) => /ALERT_(UNKNOWN_CA|BAD_CERTIFICATE|CERTIFICATE_UNKNOWN|DECRYPT_ERROR|ACCESS_DENIED)/.test(c))) {
+    return `TLS: the broker at ${bootstrap} did not accept the client certificate${as} (${codes.find((c) => /ALERT_/.test(c))}): it must be signed by a CA the broker trusts (its ssl.truststore.location).${tlsHint}`;
+  }
+  if (codes.some((c) => /WRONG_VERSION_NUMBER|PACKET_LENGTH_TOO_LONG|HTTP_REQUEST|UNKNOWN_PROTOCOL/.test(c)) || /wrong version number|packet length too long/i.test(text)) {
+    return `TLS handshake failed: ${bootstrap} does not speak TLS${as}. Is it a PLAINTEXT or SASL_PLAINTEXT listener? Use that security protocol, or the port of the broker's SSL listener.${tlsHint}`;
+  }
+  if (all.some((x) => x.message === 'TLS handshake failed. Please verify the broker supports TLS.')) {
+    return `TLS handshake failed: ${bootstrap} closed the connection during the handshake${as}. Check that the port is an SSL or SASL_SSL listener, and whether it requires a client certificate.${tlsHint}`;
+  }
+  const sasl = all.find((x) => x.apiId === 'SASL_AUTHENTICATION_FAILED');
+  if (sasl || all.some((x) => x.code === 'PLT_KFK_AUTHENTICATION' && x.message === 'SASL authentication failed.')) {
+    const detail = sasl?.serverErrorMessage ? `: ${sasl.serverErrorMessage}` : '';
+    return `SASL authentication failed (SASL_AUTHENTICATION_FAILED)${as}${detail}. Check the username, the password and the mechanism: the user needs credentials for that mechanism on the cluster.${saslHint}`;
+  }
+  const mech = all.find((x) => x.apiId === 'UNSUPPORTED_SASL_MECHANISM');
+  if (mech) {
+    const detail = mech.serverErrorMessage ? `: ${mech.serverErrorMessage}` : '';
+    return `the broker at ${bootstrap} does not offer this SASL mechanism on this listener${as}${detail}. Use a mechanism the listener enables (sasl.enabled.mechanisms on the broker); a listener without SASL (PLAINTEXT, SSL) offers none, so use that security protocol instead.${saslHint}`;
+  }
+  const illegal = all.find((x) => x.apiId === 'ILLEGAL_SASL_STATE');
+  if (illegal || all.some((x) => x.code === 'PLT_KFK_AUTHENTICATION')) {
+    return `SASL handshake failed at ${bootstrap}${as}: ${(illegal ?? all.find((x) => x.code === 'PLT_KFK_AUTHENTICATION'))!.message.replace(/\.$/, '')}. Is the port a SASL_PLAINTEXT or SASL_SSL listener? Without SASL, use PLAINTEXT or SSL.${saslHint}`;
+  }
+  const denied = all.find((x) => x.apiId !== undefined && /_AUTHORIZATION_FAILED$/.test(x.apiId));
+  if (denied) {
+    const what = denied.apiId!.replace(/_AUTHORIZATION_FAILED$/, '').toLowerCase().replace(/_/g, ' ');
+    const detail = denied.serverErrorMessage ? `: ${denied.serverErrorMessage}` : '';
+    return `not authorized (${denied.apiId})${as}${detail}: the principal has no ACL allowing this on the ${what}.${hints.authorization ? ` ${hints.authorization}` : ''}`;
+  }
+  const closedEarly = all.some((x) => /Connection closed/i.test(x.message) || x.code === 'ECONNRESET');
+  if (closedEarly && hints.security !== undefined) {
+    if (!/SSL/.test(hints.security)) {
+      return `the broker at ${bootstrap} closed the connection before answering${as}. If that port is an SSL or SASL_SSL listener, connect with TLS (security protocol SSL or SASL_SSL); if it expects SASL, give a SASL mechanism and credentials.${tlsHint}`;
+    }
+    // TLS 1.3 reports a refused client certificate only after the handshake: the request sees a closed connection.
+    return hints.clientCertificate
+      ? `the broker at ${bootstrap} closed the TLS connection before answering${as}: it most likely did not accept the client certificate. It must be signed by a CA the broker trusts (its ssl.truststore.location), and be valid now.${tlsHint}`
+      : `the broker at ${bootstrap} closed the TLS connection before answering${as}: it most likely requires a client certificate (ssl.client.auth=required): give a client certificate and its key.${tlsHint}`;
+  }
+  return undefined;
 }
 
 function unknownTopicMessage(name: string | undefined, hints: ExplainHints): string {
@@ -111,6 +208,8 @@ function unknownTopicMessage(name: string | undefined, hints: ExplainHints): str
 export function explainError(e: unknown, bootstrap: string, hints: ExplainHints = {}): string {
   if (e instanceof UnknownTopicError) return unknownTopicMessage(e.topic, hints);
   if (e instanceof ClientError) return e.message;
+  const security = explainSecurityError(e, bootstrap, hints);
+  if (security !== undefined) return security;
   const leaves = leafErrors(e);
   const network = leaves.filter((x) => x.code === 'PLT_KFK_NETWORK' || /^Connection to .* (failed|timed out)/.test(x.message));
   if (network.length > 0 && network.length === leaves.length) {

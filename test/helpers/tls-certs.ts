@@ -26,6 +26,8 @@ export interface TestCerts {
   otherCaFile: string;
   otherClientCertFile: string;
   otherClientKeyFile: string;
+  /** Another client certificate of the same CA, subject `/CN=<cn>` (principal `User:CN=<cn>`). */
+  makeClient(cn: string): Promise<ClientCert>;
   /** Replaces the server certificate and key files with a new pair of this CN, signed by the same CA; returns the new certificate's PEM. */
   rotateServer(cn: string): Promise<string>;
   cleanup(): Promise<void>;
@@ -49,6 +51,15 @@ async function makeSigned(dir: string, name: string, subj: string, ca: string, e
 const SERVER_EXT = 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n';
 const CLIENT_EXT = 'extendedKeyUsage=clientAuth\n';
 
+export interface ClientCert {
+  /** The principal's name as Kafka's DEFAULT mapping writes it: CN=<cn>. */
+  dn: string;
+  certFile: string;
+  keyFile: string;
+  /** Key and certificate in one PEM file (the Java client's PEM keystore). */
+  keystoreFile: string;
+}
+
 export async function makeTestCerts(): Promise<TestCerts> {
   const dir = await makeTempDir('rivulet-tls-');
   await makeCa(dir, 'ca', 'Rivulet Test CA');
@@ -71,6 +82,13 @@ export async function makeTestCerts(): Promise<TestCerts> {
     otherCaFile: join(dir, 'other-ca.pem'),
     otherClientCertFile: join(dir, 'other-client.pem'),
     otherClientKeyFile: join(dir, 'other-client.key'),
+    async makeClient(cn: string) {
+      const name = `client-${cn.replace(/[^A-Za-z0-9]/g, '_')}`;
+      await makeSigned(dir, name, `/CN=${cn}`, 'ca', CLIENT_EXT);
+      const keystoreFile = join(dir, `${name}-keystore.pem`);
+      await writeFile(keystoreFile, (await readFile(join(dir, `${name}.key`), 'utf8')) + (await readFile(join(dir, `${name}.pem`), 'utf8')));
+      return { dn: `CN=${cn}`, certFile: join(dir, `${name}.pem`), keyFile: join(dir, `${name}.key`), keystoreFile };
+    },
     async rotateServer(cn: string) {
       const name = `rotated-${++rotations}`;
       await makeSigned(dir, name, `/CN=${cn}`, 'ca', SERVER_EXT);

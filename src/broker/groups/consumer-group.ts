@@ -53,6 +53,11 @@ export interface ConsumerGroupOptions {
   settingsFor: (groupId: string) => ConsumerGroupSettings;
   /** group.max.size; 0 for no limit. */
   maxSize: number;
+  /**
+   * Whether a principal (from a host) may DESCRIBE a topic (ACLs): a regex subscription resolves
+   * to the matching topics its member may see, as Kafka. Absent: every topic.
+   */
+  mayDescribeTopic?: (principal: string, host: string, topic: string) => boolean;
 }
 
 /** What the coordinator needs to know of topics: ids, names and partition counts. */
@@ -89,6 +94,9 @@ export interface HeartbeatRequest {
   topicPartitions: TopicPartitions[] | null;
   clientId: string;
   clientHost: string;
+  /** The request's principal and peer address, for the ACLs a regex subscription resolves with (absent: none). */
+  principal?: string;
+  principalHost?: string;
 }
 
 export interface HeartbeatAnswer {
@@ -110,6 +118,9 @@ export class ConsumerMember {
   rebalanceTimeoutMs: number;
   subscribedTopicNames: string[];
   subscribedTopicRegex: string | null;
+  /** Who the member's heartbeats act as (ACLs of its regex subscription); null until it heartbeats after a restart. */
+  principal: string | null;
+  principalHost: string;
   serverAssignor: string | null;
   memberEpoch: number;
   previousMemberEpoch: number;
@@ -130,6 +141,8 @@ export class ConsumerMember {
     this.rebalanceTimeoutMs = 300_000;
     this.subscribedTopicNames = [];
     this.subscribedTopicRegex = null;
+    this.principal = null;
+    this.principalHost = '';
     this.serverAssignor = null;
     this.memberEpoch = 0;
     this.previousMemberEpoch = -1;
@@ -600,6 +613,11 @@ export class ConsumerGroupCoordinator {
     if (req.rebalanceTimeoutMs !== -1) m.rebalanceTimeoutMs = req.rebalanceTimeoutMs;
     if (req.clientId !== '' || m.clientId === '') m.clientId = req.clientId;
     m.clientHost = req.clientHost;
+    if (req.principal !== undefined && (req.principal !== m.principal || req.principalHost !== m.principalHost)) {
+      m.principal = req.principal;
+      m.principalHost = req.principalHost ?? '';
+      if (m.subscribedTopicRegex !== null) changed = true;
+    }
     if (req.subscribedTopicNames !== null) {
       const names = [...new Set(req.subscribedTopicNames)].sort();
       if (names.join('\0') !== m.subscribedTopicNames.join('\0')) changed = true;
@@ -626,7 +644,8 @@ export class ConsumerGroupCoordinator {
     }
     if (m.subscribedTopicRegex !== null) {
       const match = this.matcher(m.subscribedTopicRegex);
-      if (typeof match !== 'string') for (const t of this.topics.topics()) if (match(t.name)) ids.add(t.id);
+      const may = m.principal === null ? undefined : this.options.mayDescribeTopic;
+      if (typeof match !== 'string') for (const t of this.topics.topics()) if (match(t.name) && (may === undefined || may(m.principal!, m.principalHost, t.name))) ids.add(t.id);
     }
     return ids;
   }
@@ -796,7 +815,7 @@ export class ConsumerGroupCoordinator {
 
   // ---------------------------------------------------------------- topics
 
-  /** Topics were created, deleted or grew: groups whose subscribed topics changed get a new epoch. */
+  /** Topics were created, deleted or grew, or ACLs changed: groups whose subscribed topics changed get a new epoch. */
   topicsChanged(): void {
     for (const g of this.groups.values()) {
       if (g.members.size === 0 || !this.refreshTopics(g)) continue;

@@ -4,7 +4,7 @@
 // before they take effect. The group coordinators read a group's values with effective() or
 // int(); a group need not exist for its configs to be set (as in Kafka).
 
-import { JsonFile } from '../meta-store.js';
+import { SerialJsonFile } from '../meta-store.js';
 import type { ConfigType } from '../topic-config.js';
 
 export interface GroupConfigDef {
@@ -84,15 +84,15 @@ const FILE = 'group-configs.json';
 /** Every group's overrides, stored in the data directory. */
 export class GroupConfigStore {
   private groups = new Map<string, Record<string, string>>();
-  private readonly file: JsonFile<Record<string, Record<string, string>>>;
+  private readonly file: SerialJsonFile<Record<string, Record<string, string>>>;
 
   constructor(dataDir: string) {
-    this.file = new JsonFile(dataDir, FILE);
+    this.file = new SerialJsonFile(dataDir, FILE);
   }
 
   async load(): Promise<void> {
     const saved = await this.file.read();
-    if (saved !== undefined) this.groups = new Map(Object.entries(saved));
+    if (saved !== null) this.groups = new Map(Object.entries(saved));
   }
 
   /** The group's own overrides (empty when none). */
@@ -122,7 +122,7 @@ export class GroupConfigStore {
    * null when the change is (or, with validateOnly, would be) made.
    */
   change(group: string, next: (current: Readonly<Record<string, string>>) => Record<string, string> | string, validateOnly: boolean): Promise<string | null> {
-    return this.file.exclusive(async () => {
+    return this.file.change(async (write) => {
       const overrides = next(this.overrides(group));
       if (typeof overrides === 'string') return overrides;
       const problem = validateGroupConfigs(overrides);
@@ -130,7 +130,7 @@ export class GroupConfigStore {
       const groups = new Map(this.groups);
       if (Object.keys(overrides).length === 0) groups.delete(group);
       else groups.set(group, { ...overrides });
-      await this.file.write(Object.fromEntries(groups));
+      await write(Object.fromEntries(groups));
       this.groups = groups;
       return null;
     });

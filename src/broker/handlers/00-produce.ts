@@ -9,6 +9,9 @@
 // so partition order follows request order. The answer waits according to acks and the
 // fsync policy: acks=0 gets none, acks=1 waits for the write, acks=all also for fsync.
 // A topic whose cleanup.policy holds compact refuses records without a key (INVALID_RECORD).
+// ACLs: WRITE on each topic (TOPIC_AUTHORIZATION_FAILED, checked before the topic is looked up
+// or auto-created, which needs CREATE too) and, for a transactional producer, WRITE on its
+// transactional id (TRANSACTIONAL_ID_AUTHORIZATION_FAILED for every partition).
 
 import type { HandlerEntry, RequestContext } from './handler.js';
 import type { ProduceRequest, ProduceResponse, ProduceResponsePartitionProduceResponse } from '../../protocol/generated/index.js';
@@ -17,6 +20,7 @@ import { batchSize, validateBatches, stampLogAppendTime, type BatchesSummary } f
 import { DataError, firstKeylessRecord, recordsSection } from '../../protocol/records.js';
 import { FsyncPolicy } from '../config.js';
 import { findOrCreateTopic, storageErrorCode } from './common.js';
+import { AclOperation, ResourceType } from '../acl/acl.js';
 import type { Partition, Topic } from '../topics.js';
 import { produceServer } from '../../protocol/generated/produce.js';
 
@@ -33,12 +37,21 @@ async function handle(ctx: RequestContext, req: ProduceRequest): Promise<Produce
     const responses = req.topicData.map((td) => ({ name: td.name, partitionResponses: td.partitionData.map((pd) => partitionResponse(pd.index, ErrorCode.INVALID_REQUIRED_ACKS, -1, -1, message)) }));
     return { responses, throttleTimeMs: 0, nodeEndpoints: [] };
   }
+  if (req.transactionalId != null && !ctx.authorize(AclOperation.WRITE, ResourceType.TRANSACTIONAL_ID, req.transactionalId)) {
+    if (acks === 0) return null;
+    const responses = req.topicData.map((td) => ({ name: td.name, partitionResponses: td.partitionData.map((pd) => partitionResponse(pd.index, ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, -1, -1, null)) }));
+    return { responses, throttleTimeMs: 0, nodeEndpoints: [] };
+  }
   // Topics that are missing are created (or refused) first; every append then happens in one turn.
   // Topics by name: v3-11 (what we serve) name them; v13 names them by topic id instead.
   const topics = new Map<string, Topic | number>();
   for (const t of req.topicData) {
     const name = t.name ?? '';
     if (topics.has(name)) continue;
+    if (!ctx.authorize(AclOperation.WRITE, ResourceType.TOPIC, name)) {
+      topics.set(name, ErrorCode.TOPIC_AUTHORIZATION_FAILED);
+      continue;
+    }
     const existing = ctx.topics.byName.get(name);
     topics.set(name, existing ?? -1);
   }

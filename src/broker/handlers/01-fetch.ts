@@ -26,6 +26,11 @@
 // read_committed fetches (isolation level 1) stop at the last stable offset (the first offset
 // of the oldest open transaction) and carry the aborted transactions in the range they
 // return, so the client drops those records; control batches go out like any batch.
+//
+// ACLs: READ on the topic, checked for every partition at every read (those a session carries
+// too), so a change of ACLs takes effect on the next fetch of an open session; a partition
+// denied answers TOPIC_AUTHORIZATION_FAILED and nothing of its log. With ACLs on, the decision
+// comes from the connection's cache (acl/authorizer.ts); off, nothing is checked.
 
 import type { HandlerEntry, RequestContext } from './handler.js';
 import type { FetchRequest, FetchResponse, FetchResponsePartitionData, FetchResponseFetchableTopicResponse } from '../../protocol/generated/index.js';
@@ -35,6 +40,7 @@ import { recordsLength } from '../../protocol/writer.js';
 import type { Partition, TopicRegistry } from '../topics.js';
 import type { Waiter } from '../wait-list.js';
 import { storageErrorCode } from './common.js';
+import { AclOperation, ResourceType } from '../acl/acl.js';
 import { fetchServer } from '../../protocol/generated/fetch.js';
 import { BATCH_HEADER_SIZE, baseOffset, batchSize, lastOffsetDelta } from '../../protocol/record-batch.js';
 import { QuotaType } from '../quotas.js';
@@ -83,6 +89,9 @@ function answer(errorCode: number, sessionId: number, responses: FetchResponseFe
 
 const mustRespond = (it: FetchPartition): boolean => it.mustRespond();
 
+/** The ACL version each session's partitions were last checked against: a change of ACLs reads (and so checks) them all again. */
+const aclVersionSeen = new WeakMap<FetchSession, number>();
+
 async function handle(ctx: RequestContext, req: FetchRequest): Promise<FetchResponse> {
   const usesTopicIds = ctx.version >= 13;
   const sessionId = req.sessionId ?? INVALID_SESSION_ID;
@@ -100,6 +109,7 @@ async function handle(ctx: RequestContext, req: FetchRequest): Promise<FetchResp
       const session = cache.maybeCreate(Date.now(), principal, usesTopicIds, items);
       if (session !== null) {
         id = session.id;
+        if (ctx.authz.enabled) aclVersionSeen.set(session, ctx.authz.version);
         session.markAnswered();
       }
     }
@@ -122,6 +132,10 @@ async function handle(ctx: RequestContext, req: FetchRequest): Promise<FetchResp
       return answer(ErrorCode.NONE, INVALID_SESSION_ID, NO_TOPICS);
     }
     cache.touch(session, Date.now());
+    if (ctx.authz.enabled && aclVersionSeen.get(session) !== ctx.authz.version) {
+      aclVersionSeen.set(session, ctx.authz.version);
+      for (const p of session.order) p.dirty = true;
+    }
     session.epoch = nextEpoch(session.epoch);
     ctx.metrics.fetchIncremental.inc();
     await fetchInto(ctx, req, session.order, session);
@@ -208,13 +222,14 @@ async function fetchInto(ctx: RequestContext, req: FetchRequest, items: readonly
     minBytes = Math.max(1, Math.min(minBytes, maxBytes));
   }
   const end = (partition: Partition): number => visibleEnd(partition, readCommitted);
+  const mayRead = ctx.authz.enabled ? (topic: string): boolean => ctx.authorize(AclOperation.READ, ResourceType.TOPIC, topic) : null;
   for (;;) {
     // A session reads its dirty partitions only. A partition that returned records stays dirty
     // (its end is past the request's position), so each round still reads every partition
     // holding records from scratch, and the others hold none.
     const wakes = session?.wakes ?? 0;
     const toRead = session !== null ? session.takeDirty() : items;
-    const { bytes, errors } = await readAll(ctx.topics, toRead, maxBytes, readCommitted, usesTopicIds);
+    const { bytes, errors } = await readAll(ctx.topics, toRead, maxBytes, readCommitted, usesTopicIds, mayRead);
     if (session !== null) for (const it of toRead) session.afterRead(it, end);
     const remaining = deadline - Date.now();
     if (bytes >= minBytes || errors || items.length === 0 || remaining <= 0 || ctx.session.closed || ctx.cluster.closing || (session !== null && session.queued > 0)) break;
@@ -253,7 +268,7 @@ const READ_CONCURRENCY = 4;
  * starts and gives back what it did not use when it ends, so the bytes held stay within
  * the request's limit while disk reads overlap.
  */
-async function readAll(topics: TopicRegistry, items: readonly FetchPartition[], maxBytes: number, readCommitted: boolean, usesTopicIds: boolean): Promise<{ bytes: number; errors: boolean }> {
+async function readAll(topics: TopicRegistry, items: readonly FetchPartition[], maxBytes: number, readCommitted: boolean, usesTopicIds: boolean, mayRead: ((topic: string) => boolean) | null): Promise<{ bytes: number; errors: boolean }> {
   let errors = false;
   const toRead: FetchPartition[] = [];
   for (const it of items) {
@@ -261,8 +276,10 @@ async function readAll(topics: TopicRegistry, items: readonly FetchPartition[], 
     it.abortedTransactions = null;
     let partition = it.partition;
     if (partition === null || partition.topic.deleted) partition = it.partition = resolve(topics, it, usesTopicIds);
-    if (partition === null || it.currentLeaderEpoch > 0) {
-      it.errorCode = partition !== null ? ErrorCode.UNKNOWN_LEADER_EPOCH : usesTopicIds ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+    // An unknown topic id stays UNKNOWN_TOPIC_ID; an unknown name the principal may not read is denied, as in Kafka.
+    const denied = mayRead !== null && (partition !== null ? !mayRead(partition.topic.name) : !usesTopicIds && !mayRead(it.topicName));
+    if (partition === null || it.currentLeaderEpoch > 0 || denied) {
+      it.errorCode = denied ? ErrorCode.TOPIC_AUTHORIZATION_FAILED : partition !== null ? ErrorCode.UNKNOWN_LEADER_EPOCH : usesTopicIds ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
       it.highWatermark = it.lastStableOffset = it.logStartOffset = -1;
       it.seenEnd = -1;
       errors = true;

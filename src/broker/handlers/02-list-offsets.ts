@@ -3,12 +3,15 @@
 // -4 earliest local (the log start, as nothing is tiered), -5 earliest pending upload
 // (none: -1). Any other value finds the first record whose timestamp is at or after it
 // (read_committed: only below the last stable offset).
+//
+// ACLs: DESCRIBE on the topic (TOPIC_AUTHORIZATION_FAILED).
 
 import type { HandlerEntry, RequestContext } from './handler.js';
 import type { ListOffsetsRequest, ListOffsetsResponse, ListOffsetsResponseListOffsetsPartitionResponse } from '../../protocol/generated/index.js';
 import { ErrorCode } from '../../protocol/errors.js';
 import type { Partition } from '../topics.js';
 import { listOffsetsServer } from '../../protocol/generated/list-offsets.js';
+import { AclOperation, ResourceType } from '../acl/acl.js';
 
 const LATEST = -1;
 const EARLIEST = -2;
@@ -56,7 +59,8 @@ async function handle(ctx: RequestContext, req: ListOffsetsRequest): Promise<Lis
   const readCommitted = req.isolationLevel === READ_COMMITTED;
   const waits: Promise<void>[] = [];
   const topics = req.topics.map((t) => {
-    const topic = ctx.topics.byName.get(t.name);
+    const denied = !ctx.authorize(AclOperation.DESCRIBE, ResourceType.TOPIC, t.name);
+    const topic = denied ? undefined : ctx.topics.byName.get(t.name);
     return {
       name: t.name,
       partitions: t.partitions.map((p) => {
@@ -68,7 +72,8 @@ async function handle(ctx: RequestContext, req: ListOffsetsRequest): Promise<Lis
           leaderEpoch: 0,
         };
         const partition = topic?.partitions[p.partitionIndex];
-        if (partition === undefined) res.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+        if (denied) res.errorCode = ErrorCode.TOPIC_AUTHORIZATION_FAILED;
+        else if (partition === undefined) res.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
         else if ((p.currentLeaderEpoch ?? -1) > 0) res.errorCode = ErrorCode.UNKNOWN_LEADER_EPOCH;
         else waits.push(lookup(partition, p.timestamp, readCommitted, res).catch(() => void (res.errorCode = ErrorCode.KAFKA_STORAGE_ERROR)));
         return res;

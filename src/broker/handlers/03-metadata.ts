@@ -2,12 +2,18 @@
 // itself as the only replica. Topics that do not exist are created on the spot when
 // auto.create.topics.enable is on and the client allows it (v4+), so the first answer
 // already carries them.
+//
+// ACLs, as Kafka: a listing of all topics shows only those the principal may DESCRIBE; a
+// topic named (or an id given) that it may not DESCRIBE answers TOPIC_AUTHORIZATION_FAILED;
+// auto-creation needs CREATE on the cluster or the topic (TOPIC_AUTHORIZATION_FAILED).
+// topicAuthorizedOperations and clusterAuthorizedOperations are the principal's own.
 
 import type { HandlerEntry, RequestContext } from './handler.js';
 import type { MetadataRequest, MetadataResponse, MetadataResponseMetadataResponseTopic } from '../../protocol/generated/index.js';
 import { ErrorCode } from '../../protocol/errors.js';
 import { ZERO_UUID } from '../../protocol/reader.js';
-import { ALL_CLUSTER_OPERATIONS, ALL_TOPIC_OPERATIONS, OPERATIONS_NOT_REQUESTED, findOrCreateTopic } from './common.js';
+import { OPERATIONS_NOT_REQUESTED, findOrCreateTopic } from './common.js';
+import { AclOperation, CLUSTER_NAME, ResourceType } from '../acl/acl.js';
 import type { Topic } from '../topics.js';
 import { metadataServer } from '../../protocol/generated/metadata.js';
 
@@ -27,7 +33,7 @@ function describeTopic(ctx: RequestContext, topic: Topic, withOps: boolean): Met
       isrNodes: [nodeId],
       offlineReplicas: [],
     })),
-    topicAuthorizedOperations: withOps ? ALL_TOPIC_OPERATIONS : OPERATIONS_NOT_REQUESTED,
+    topicAuthorizedOperations: withOps ? ctx.authorizedOperations(ResourceType.TOPIC, topic.name) : OPERATIONS_NOT_REQUESTED,
   };
 }
 
@@ -45,7 +51,11 @@ async function handle(ctx: RequestContext, req: MetadataRequest): Promise<Metada
   let topics: MetadataResponseMetadataResponseTopic[];
   if (allTopics) {
     topics = [];
-    for (const t of ctx.topics.byName.values()) topics.push(describeTopic(ctx, t, withOps));
+    const filter = ctx.authz.enabled;
+    for (const t of ctx.topics.byName.values()) {
+      if (filter && !ctx.authorize(AclOperation.DESCRIBE, ResourceType.TOPIC, t.name, true)) continue;
+      topics.push(describeTopic(ctx, t, withOps));
+    }
   } else {
     // One pass over the request: known topics are answered at once; unknown names are
     // created (or refused) a few at a time, so a request naming thousands of new topics
@@ -60,7 +70,12 @@ async function handle(ctx: RequestContext, req: MetadataRequest): Promise<Metada
       // of KIP-848 groups look up the topics of their assignment this way).
       if (t.name === null || t.name === undefined || (t.name === '' && t.topicId !== undefined && t.topicId !== ZERO_UUID)) {
         const byId = ctx.topics.byId.get(t.topicId ?? ZERO_UUID);
-        topics[i] = byId ? describeTopic(ctx, byId, withOps) : missing(null, t.topicId ?? ZERO_UUID, ErrorCode.UNKNOWN_TOPIC_ID);
+        if (byId !== undefined && !ctx.authorize(AclOperation.DESCRIBE, ResourceType.TOPIC, byId.name)) topics[i] = missing(null, t.topicId ?? ZERO_UUID, ErrorCode.TOPIC_AUTHORIZATION_FAILED);
+        else topics[i] = byId ? describeTopic(ctx, byId, withOps) : missing(null, t.topicId ?? ZERO_UUID, ErrorCode.UNKNOWN_TOPIC_ID);
+        continue;
+      }
+      if (!ctx.authorize(AclOperation.DESCRIBE, ResourceType.TOPIC, t.name)) {
+        topics[i] = missing(t.name, ZERO_UUID, ErrorCode.TOPIC_AUTHORIZATION_FAILED);
         continue;
       }
       const existing = ctx.topics.byName.get(t.name);
@@ -84,7 +99,7 @@ async function handle(ctx: RequestContext, req: MetadataRequest): Promise<Metada
     clusterId: ctx.cluster.clusterId,
     controllerId: ctx.cluster.nodeId,
     topics,
-    clusterAuthorizedOperations: req.includeClusterAuthorizedOperations ? ALL_CLUSTER_OPERATIONS : OPERATIONS_NOT_REQUESTED,
+    clusterAuthorizedOperations: req.includeClusterAuthorizedOperations ? ctx.authorizedOperations(ResourceType.CLUSTER, CLUSTER_NAME) : OPERATIONS_NOT_REQUESTED,
   };
 }
 

@@ -3,6 +3,9 @@
 // generation -1 comes from outside any group (admin tools, assign()-style consumers) and
 // is accepted while the group has no members. Answered once the commit is in the
 // offsets log (and fsynced unless the fsync policy is never).
+//
+// ACLs: READ on the group (GROUP_AUTHORIZATION_FAILED for every partition), then READ on each
+// topic (TOPIC_AUTHORIZATION_FAILED), as Kafka.
 
 import type { HandlerEntry, RequestContext } from './handler.js';
 import type { OffsetCommitRequest, OffsetCommitResponse } from '../../protocol/generated/index.js';
@@ -10,11 +13,14 @@ import { ErrorCode } from '../../protocol/errors.js';
 import type { CommittedOffset } from '../groups/offset-store.js';
 import { storageErrorCode } from './common.js';
 import { offsetCommitServer } from '../../protocol/generated/offset-commit.js';
+import { AclOperation, ResourceType } from '../acl/acl.js';
 
 async function handle(ctx: RequestContext, req: OffsetCommitRequest): Promise<OffsetCommitResponse> {
   const generation = req.generationIdOrMemberEpoch;
   let groupError: number =
-    req.groupId === ''
+    !ctx.authorize(AclOperation.READ, ResourceType.GROUP, req.groupId)
+      ? ErrorCode.GROUP_AUTHORIZATION_FAILED
+      : req.groupId === ''
       ? ErrorCode.INVALID_GROUP_ID
       : ctx.consumerGroups.groups.has(req.groupId)
         ? ctx.consumerGroups.offsetCheck(req.groupId, req.memberId ?? '', generation, ctx.version, true)
@@ -30,7 +36,8 @@ async function handle(ctx: RequestContext, req: OffsetCommitRequest): Promise<Of
       partitions: t.partitions.map((p) => {
         let errorCode: number = groupError;
         if (errorCode === ErrorCode.NONE) {
-          if (!topic || topic.partitions[p.partitionIndex] === undefined) errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+          if (!ctx.authorize(AclOperation.READ, ResourceType.TOPIC, name)) errorCode = ErrorCode.TOPIC_AUTHORIZATION_FAILED;
+          else if (!topic || topic.partitions[p.partitionIndex] === undefined) errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
           else if (p.committedMetadata !== null && Buffer.byteLength(p.committedMetadata) > ctx.config.offsetMetadataMaxBytes) errorCode = ErrorCode.OFFSET_METADATA_TOO_LARGE;
           else {
             entries.push({ topic: name, partition: p.partitionIndex, offset: { offset: p.committedOffset, leaderEpoch: p.committedLeaderEpoch ?? -1, metadata: p.committedMetadata, commitTimestamp: now } });

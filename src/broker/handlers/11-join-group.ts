@@ -1,11 +1,14 @@
 // JoinGroup (key 11), v0-9. New dynamic members get MEMBER_ID_REQUIRED and a member id
 // first (v4+, KIP-394); the answer comes once the rebalance completes. See
 // groups/coordinator.ts for the state machine.
+//
+// ACLs: READ on the group (GROUP_AUTHORIZATION_FAILED).
 
 import type { HandlerEntry, RequestContext } from './handler.js';
 import type { JoinGroupRequest, JoinGroupResponse } from '../../protocol/generated/index.js';
 import { joinGroupServer } from '../../protocol/generated/join-group.js';
 import { ErrorCode } from '../../protocol/errors.js';
+import { AclOperation, ResourceType } from '../acl/acl.js';
 
 /** Largest delay setTimeout accepts; beyond it Node fires after 1 ms. */
 const MAX_TIMER_MS = 2_147_483_647;
@@ -19,6 +22,9 @@ async function handle(ctx: RequestContext, req: JoinGroupRequest): Promise<JoinG
     ctx.logger.info(`JoinGroup refused: ${why}`, { group: req.groupId, client: ctx.header.clientId });
     return { throttleTimeMs: 0, errorCode: ErrorCode.INCONSISTENT_GROUP_PROTOCOL, generationId: -1, protocolType: null, protocolName: version >= 7 ? null : '', leader: '', skipAssignment: false, memberId: req.memberId, members: [] };
   };
+  if (!ctx.authorize(AclOperation.READ, ResourceType.GROUP, req.groupId)) {
+    return { throttleTimeMs: 0, errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, generationId: -1, protocolType: null, protocolName: version >= 7 ? null : '', leader: '', skipAssignment: false, memberId: req.memberId, members: [] };
+  }
   if (ctx.shares.groups.has(req.groupId)) return inconsistent('the group is a share group');
   if (ctx.consumerGroups.groups.has(req.groupId) && !(await ctx.consumerGroups.releaseForClassic(req.groupId))) return inconsistent('the group uses the consumer protocol');
   const answer = await ctx.groups.join({

@@ -1,6 +1,9 @@
 // DescribeGroups (key 15), v0-5. State, protocol and members with their metadata and
 // assignment bytes. A group the broker does not know is reported Dead, as Kafka does; a share
 // group answers GROUP_ID_NOT_FOUND (it is described with ShareGroupDescribe), as Kafka does.
+//
+// ACLs: DESCRIBE on each group (GROUP_AUTHORIZATION_FAILED); authorizedOperations is the
+// principal's own (READ, DELETE, DESCRIBE).
 
 import type { HandlerEntry, RequestContext } from './handler.js';
 import type { DescribeGroupsRequest, DescribeGroupsResponse } from '../../protocol/generated/index.js';
@@ -8,16 +11,20 @@ import { ErrorCode } from '../../protocol/errors.js';
 import { GroupState } from '../groups/group.js';
 import { OPERATIONS_NOT_REQUESTED } from './common.js';
 import { describeGroupsServer } from '../../protocol/generated/describe-groups.js';
+import { AclOperation, ResourceType } from '../acl/acl.js';
 
 // Group ACL operations READ 3, DELETE 6, DESCRIBE 8.
-const ALL_GROUP_OPERATIONS = (1 << 3) | (1 << 6) | (1 << 8);
+const GROUP_OPERATIONS = [3, 6, 8];
 
 function handle(ctx: RequestContext, req: DescribeGroupsRequest): DescribeGroupsResponse {
   const coordinator = ctx.groups;
   return {
     throttleTimeMs: 0,
     groups: req.groups.map((id) => {
-      const ops = req.includeAuthorizedOperations ? ALL_GROUP_OPERATIONS : OPERATIONS_NOT_REQUESTED;
+      if (!ctx.authorize(AclOperation.DESCRIBE, ResourceType.GROUP, id)) {
+        return { errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, groupId: id, groupState: '', protocolType: '', protocolData: '', members: [], authorizedOperations: OPERATIONS_NOT_REQUESTED };
+      }
+      const ops = req.includeAuthorizedOperations ? ctx.authorizedOperations(ResourceType.GROUP, id, GROUP_OPERATIONS) : OPERATIONS_NOT_REQUESTED;
       if (ctx.shares.groups.has(id)) return { errorCode: ErrorCode.GROUP_ID_NOT_FOUND, groupId: id, groupState: GroupState.Dead, protocolType: '', protocolData: '', members: [], authorizedOperations: ops };
       const g = coordinator.groupOrOffsetsOnly(id);
       // A consumer-protocol group is not a classic group: Kafka answers Dead below v6.

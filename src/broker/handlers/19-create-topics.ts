@@ -1,6 +1,9 @@
 // CreateTopics (key 19), v2-7 (v0-1 are gone from Kafka 4's definitions). One broker: replication factor must be 1 (or -1 for the
 // default), and manual assignments may only name this broker. validateOnly checks
 // everything and creates nothing. From v5 the answer carries the topic's configs.
+//
+// ACLs: CREATE on the cluster or the topic (TOPIC_AUTHORIZATION_FAILED); the configs in the answer
+// need DESCRIBE_CONFIGS on the topic (else topicConfigErrorCode TOPIC_AUTHORIZATION_FAILED).
 
 import type { HandlerEntry, RequestContext } from './handler.js';
 import type { CreateTopicsRequest, CreateTopicsResponse, CreateTopicsResponseCreatableTopicResult } from '../../protocol/generated/index.js';
@@ -10,6 +13,8 @@ import { PartitionLimitError, topicNameProblem } from '../topics.js';
 import { validateTopicConfigs, effectiveTopicConfigs, topicConfigDefs } from '../topic-config.js';
 import { ConfigSource } from './32-describe-configs.js';
 import { createTopicsServer } from '../../protocol/generated/create-topics.js';
+import { AclOperation, ResourceType } from '../acl/acl.js';
+import { mayCreateTopic } from './common.js';
 
 const MAX_PARTITIONS = 100_000;
 
@@ -33,6 +38,7 @@ async function handle(ctx: RequestContext, req: CreateTopicsRequest): Promise<Cr
         res.errorMessage = message;
         return res;
       };
+      if (!mayCreateTopic(ctx, t.name)) return fail(ErrorCode.TOPIC_AUTHORIZATION_FAILED, `Creating topic ${t.name} needs CREATE on the cluster or on the topic`);
       if ((seen.get(t.name) ?? 0) > 1) return fail(ErrorCode.INVALID_REQUEST, `Topic ${t.name} appears more than once in the request`);
       const nameProblem = topicNameProblem(t.name);
       if (nameProblem) return fail(ErrorCode.INVALID_TOPIC_EXCEPTION, nameProblem);
@@ -66,7 +72,9 @@ async function handle(ctx: RequestContext, req: CreateTopicsRequest): Promise<Cr
       res.numPartitions = partitions;
       res.replicationFactor = 1;
       const effective = effectiveTopicConfigs(ctx.config.topicDefaults, overrides);
-      res.configs = topicConfigDefs.map((d) => ({
+      // The configs are told only to a principal that may DESCRIBE_CONFIGS the topic, as Kafka.
+      if (!ctx.authorize(AclOperation.DESCRIBE_CONFIGS, ResourceType.TOPIC, t.name, true)) res.topicConfigErrorCode = ErrorCode.TOPIC_AUTHORIZATION_FAILED;
+      else res.configs = topicConfigDefs.map((d) => ({
         name: d.name,
         value: effective[d.name] ?? null,
         readOnly: false,

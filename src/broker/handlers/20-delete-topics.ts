@@ -1,12 +1,15 @@
 // DeleteTopics (key 20), v1-6 (v0 is gone from Kafka 4's definitions). By name, or by topic id from v6. The topic disappears from
 // metadata at once; the answer waits until its directories are moved aside (until then CreateTopics of the name is refused
 // as "marked for deletion" and auto-creation waits), and they are removed in the background.
+//
+// ACLs: DELETE on each topic (TOPIC_AUTHORIZATION_FAILED).
 
 import type { HandlerEntry, RequestContext } from './handler.js';
 import type { DeleteTopicsRequest, DeleteTopicsResponse, DeleteTopicsResponseDeletableTopicResult } from '../../protocol/generated/index.js';
 import { ErrorCode } from '../../protocol/errors.js';
 import { ZERO_UUID } from '../../protocol/reader.js';
 import { deleteTopicsServer } from '../../protocol/generated/delete-topics.js';
+import { AclOperation, ResourceType } from '../acl/acl.js';
 
 async function handle(ctx: RequestContext, req: DeleteTopicsRequest): Promise<DeleteTopicsResponse> {
   const wanted = ctx.version >= 6 ? (req.topics ?? []) : (req.topicNames ?? []).map((name) => ({ name, topicId: ZERO_UUID }));
@@ -15,6 +18,12 @@ async function handle(ctx: RequestContext, req: DeleteTopicsRequest): Promise<De
       const byId = w.name === null || w.name === undefined;
       const topic = byId ? ctx.topics.byId.get(w.topicId ?? ZERO_UUID) : ctx.topics.byName.get(w.name!);
       const res: DeleteTopicsResponseDeletableTopicResult = { name: w.name ?? null, topicId: w.topicId ?? ZERO_UUID, errorCode: ErrorCode.NONE, errorMessage: null };
+      if (topic !== undefined ? !ctx.authorize(AclOperation.DELETE, ResourceType.TOPIC, topic.name) : !byId && !ctx.authorize(AclOperation.DELETE, ResourceType.TOPIC, w.name!)) {
+        res.errorCode = ErrorCode.TOPIC_AUTHORIZATION_FAILED;
+        res.errorMessage = 'Deleting a topic needs DELETE on it';
+        if (byId) res.name = null;
+        return res;
+      }
       if (!topic) {
         res.errorCode = byId ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
         res.errorMessage = byId ? `No topic has id ${w.topicId}` : `Topic ${w.name} does not exist`;

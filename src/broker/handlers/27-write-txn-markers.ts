@@ -9,6 +9,8 @@
 // transaction of an older instance); KAFKA_STORAGE_ERROR (or the log's own code) when the
 // marker cannot be stored. The answer waits until each marker is stored as the fsync policy
 // stores the coordinator's markers (fsynced unless fsync=never).
+//
+// ACLs: ALTER or CLUSTER_ACTION on the cluster (CLUSTER_AUTHORIZATION_FAILED for every partition).
 
 import type { HandlerEntry, RequestContext } from './handler.js';
 import type { WriteTxnMarkersRequest, WriteTxnMarkersResponse, WriteTxnMarkersResponseWritableTxnMarkerPartitionResult } from '../../protocol/generated/index.js';
@@ -17,8 +19,13 @@ import { buildControlBatch } from '../../protocol/control-batch.js';
 import { FsyncPolicy } from '../config.js';
 import { storageErrorCode } from './common.js';
 import { writeTxnMarkersServer } from '../../protocol/generated/write-txn-markers.js';
+import { AclOperation, CLUSTER_NAME, ResourceType } from '../acl/acl.js';
 
 async function handle(ctx: RequestContext, req: WriteTxnMarkersRequest): Promise<WriteTxnMarkersResponse> {
+  // ALTER on the cluster (kafka-transactions' abort, asked quietly first) or CLUSTER_ACTION, as Kafka.
+  if (!ctx.authorize(AclOperation.ALTER, ResourceType.CLUSTER, CLUSTER_NAME, true) && !ctx.authorize(AclOperation.CLUSTER_ACTION, ResourceType.CLUSTER, CLUSTER_NAME)) {
+    return { markers: req.markers.map((m) => ({ producerId: m.producerId, topics: m.topics.map((t) => ({ name: t.name, partitions: t.partitionIndexes.map((partitionIndex) => ({ partitionIndex, errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED })) })) })) };
+  }
   const fsync = ctx.config.fsync !== FsyncPolicy.never;
   const waits: Promise<void>[] = [];
   const markers = req.markers.map((m) => ({

@@ -4,7 +4,13 @@
 // say which layer their value comes from, the rest are read-only (set at start); BROKER ""
 // lists the cluster-wide dynamic defaults that are set. Groups: every group config with the
 // group's value (../groups/group-config.ts). Broker loggers: none.
+//
+// ACLs: DESCRIBE_CONFIGS on the topic (TOPIC_AUTHORIZATION_FAILED), the group
+// (GROUP_AUTHORIZATION_FAILED) or, for the broker and its loggers, the cluster
+// (CLUSTER_AUTHORIZATION_FAILED).
 
+import { AclOperation } from '../acl/acl.js';
+import { configDenied } from './common.js';
 import type { HandlerEntry, RequestContext } from './handler.js';
 import type { DescribeConfigsRequest, DescribeConfigsResponse, DescribeConfigsResponseDescribeConfigsResourceResult } from '../../protocol/generated/index.js';
 import { ErrorCode } from '../../protocol/errors.js';
@@ -156,6 +162,12 @@ function handle(ctx: RequestContext, req: DescribeConfigsRequest): DescribeConfi
   const results = req.resources.map((r) => {
     const result = { errorCode: ErrorCode.NONE, errorMessage: null as string | null, resourceType: r.resourceType, resourceName: r.resourceName, configs: [] as Entry[] };
     let entries: Entry[];
+    const denied = configDenied(ctx, r.resourceType, r.resourceName, AclOperation.DESCRIBE_CONFIGS);
+    if (denied !== 0) {
+      result.errorCode = denied;
+      result.errorMessage = 'Describing these configs needs DESCRIBE_CONFIGS';
+      return result;
+    }
     if (r.resourceType === ResourceType.TOPIC) {
       const topic = ctx.topics.byName.get(r.resourceName);
       if (!topic) {

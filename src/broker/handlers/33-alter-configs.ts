@@ -2,7 +2,12 @@
 // one (the legacy, non-incremental semantics): a topic's configs, this broker's dynamic
 // configs (BROKER "0"), the cluster-wide dynamic defaults (BROKER ""), or a group's configs
 // (GROUP). configTarget() is the one place that resolves a resource for both alter APIs.
+//
+// ACLs (here for both alter APIs): ALTER_CONFIGS on the topic (TOPIC_AUTHORIZATION_FAILED), the
+// group (GROUP_AUTHORIZATION_FAILED) or, for the broker, the cluster (CLUSTER_AUTHORIZATION_FAILED).
 
+import { AclOperation } from '../acl/acl.js';
+import { configDenied } from './common.js';
 import type { HandlerEntry, RequestContext } from './handler.js';
 import type { AlterConfigsRequest, AlterConfigsResponse } from '../../protocol/generated/index.js';
 import { ErrorCode } from '../../protocol/errors.js';
@@ -10,7 +15,6 @@ import { topicConfigByName, validateTopicConfigs, type ConfigType } from '../top
 import { dynamicKeys, REPLICATION_THROTTLES } from '../dynamic-config.js';
 import { groupConfigByName } from '../groups/group-config.js';
 import { ResourceType } from './32-describe-configs.js';
-import type { BrokerServices } from './handler.js';
 import { alterConfigsServer } from '../../protocol/generated/alter-configs.js';
 
 export interface AlterResult {
@@ -34,7 +38,13 @@ export interface ConfigTarget {
 const invalid = (message: string | null) => (message === null ? null : { code: ErrorCode.INVALID_CONFIG, message });
 
 /** Resolves a resource to what can change, or fills `res` with why it cannot. */
-export function configTarget(ctx: BrokerServices, resourceType: number, resourceName: string, res: AlterResult): ConfigTarget | null {
+export function configTarget(ctx: RequestContext, resourceType: number, resourceName: string, res: AlterResult): ConfigTarget | null {
+  const denied = configDenied(ctx, resourceType, resourceName, AclOperation.ALTER_CONFIGS);
+  if (denied !== 0) {
+    res.errorCode = denied;
+    res.errorMessage = 'Changing these configs needs ALTER_CONFIGS';
+    return null;
+  }
   if (resourceType === ResourceType.TOPIC) {
     const topic = ctx.topics.byName.get(resourceName);
     if (topic === undefined) {

@@ -3,6 +3,8 @@
 // end offset minus high watermark: appends not yet visible because they wait for their
 // fsync). v4+ add the volume's total and usable bytes (statfs; -1 when it cannot be read).
 // Partitions that do not exist are left out, as Kafka does. Nothing is ever cordoned.
+//
+// ACLs: DESCRIBE on the cluster (CLUSTER_AUTHORIZATION_FAILED, no log dirs).
 
 import { statfs } from 'node:fs/promises';
 import { resolve } from 'node:path';
@@ -15,6 +17,7 @@ import type {
 import { ErrorCode } from '../../protocol/errors.js';
 import type { Topic } from '../topics.js';
 import { describeLogDirsServer } from '../../protocol/generated/describe-log-dirs.js';
+import { AclOperation, CLUSTER_NAME, ResourceType } from '../acl/acl.js';
 
 function describeTopic(topic: Topic, indexes: readonly number[] | null): TopicResult {
   const partitions = [];
@@ -38,6 +41,7 @@ async function volume(dir: string): Promise<{ totalBytes: number; usableBytes: n
 }
 
 async function handle(ctx: RequestContext, req: DescribeLogDirsRequest): Promise<DescribeLogDirsResponse> {
+  if (!ctx.authorize(AclOperation.DESCRIBE, ResourceType.CLUSTER, CLUSTER_NAME)) return { throttleTimeMs: 0, errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, results: [] };
   const topics: TopicResult[] = [];
   if (req.topics === null) {
     for (const t of ctx.topics.byName.values()) topics.push(describeTopic(t, null));

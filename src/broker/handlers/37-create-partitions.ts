@@ -1,11 +1,14 @@
 // CreatePartitions (key 37), v0-3. Grows a topic to `count` partitions; shrinking is
 // refused, as in Kafka. Manual assignments may only name this broker.
+//
+// ACLs: ALTER on the topic (TOPIC_AUTHORIZATION_FAILED).
 
 import type { HandlerEntry, RequestContext } from './handler.js';
 import type { CreatePartitionsRequest, CreatePartitionsResponse } from '../../protocol/generated/index.js';
 import { ErrorCode } from '../../protocol/errors.js';
 import { PartitionCountError, PartitionLimitError } from '../topics.js';
 import { createPartitionsServer } from '../../protocol/generated/create-partitions.js';
+import { AclOperation, ResourceType } from '../acl/acl.js';
 
 const MAX_PARTITIONS = 100_000;
 
@@ -18,6 +21,7 @@ async function handle(ctx: RequestContext, req: CreatePartitionsRequest): Promis
         res.errorMessage = message;
         return res;
       };
+      if (!ctx.authorize(AclOperation.ALTER, ResourceType.TOPIC, t.name)) return fail(ErrorCode.TOPIC_AUTHORIZATION_FAILED, `Adding partitions to ${t.name} needs ALTER on the topic`);
       const topic = ctx.topics.byName.get(t.name);
       if (!topic) return fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `Topic ${t.name} does not exist`);
       const current = topic.partitions.length;

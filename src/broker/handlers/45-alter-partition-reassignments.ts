@@ -3,11 +3,14 @@
 // already complete (NONE, nothing to move); one naming any other broker is refused with
 // INVALID_REPLICA_ASSIGNMENT, as Kafka refuses a broker that is not registered; a
 // cancellation (replicas null) answers NO_REASSIGNMENT_IN_PROGRESS, since none ever is.
+//
+// ACLs: ALTER on the cluster (CLUSTER_AUTHORIZATION_FAILED).
 
 import type { HandlerEntry, RequestContext } from './handler.js';
 import type { AlterPartitionReassignmentsRequest, AlterPartitionReassignmentsResponse } from '../../protocol/generated/alter-partition-reassignments.js';
 import { ErrorCode } from '../../protocol/errors.js';
 import { alterPartitionReassignmentsServer } from '../../protocol/generated/alter-partition-reassignments.js';
+import { AclOperation, CLUSTER_NAME, ResourceType } from '../acl/acl.js';
 
 function check(ctx: RequestContext, topicName: string, index: number, replicas: number[] | null): { errorCode: number; errorMessage: string | null } {
   const topic = ctx.topics.byName.get(topicName);
@@ -25,6 +28,9 @@ function check(ctx: RequestContext, topicName: string, index: number, replicas: 
 }
 
 function handle(ctx: RequestContext, req: AlterPartitionReassignmentsRequest): AlterPartitionReassignmentsResponse {
+  if (!ctx.authorize(AclOperation.ALTER, ResourceType.CLUSTER, CLUSTER_NAME)) {
+    return { throttleTimeMs: 0, allowReplicationFactorChange: req.allowReplicationFactorChange ?? true, errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, errorMessage: 'Reassigning partitions needs ALTER on the cluster', responses: [] };
+  }
   const responses = req.topics.map((t) => ({
     name: t.name,
     partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, ...check(ctx, t.name, p.partitionIndex, p.replicas) })),

@@ -7,15 +7,15 @@
 // with its match type is answered with INVALID_REQUEST and a message; an unknown entity type
 // with UNSUPPORTED_VERSION.
 //
-// Authorization: Kafka requires DESCRIBE_CONFIGS on the CLUSTER resource for this API; it is
-// enforced by the ACL authorizer (not part of this file), which answers
-// CLUSTER_AUTHORIZATION_FAILED when it refuses.
+// Authorization: DESCRIBE_CONFIGS on the cluster, as in Kafka; without it the answer is
+// CLUSTER_AUTHORIZATION_FAILED (docs/security.md).
 
 import type { HandlerEntry, RequestContext } from './handler.js';
 import type { DescribeClientQuotasRequest, DescribeClientQuotasResponse, DescribeClientQuotasResponseEntryData } from '../../protocol/generated/describe-client-quotas.js';
 import { describeClientQuotasServer } from '../../protocol/generated/describe-client-quotas.js';
 import { ErrorCode } from '../../protocol/errors.js';
 import { EntityType, type QuotaEntity } from '../quotas.js';
+import { AclOperation, CLUSTER_NAME, ResourceType } from '../acl/acl.js';
 
 const MatchType = { EXACT: 0, DEFAULT: 1, SPECIFIED: 2 } as const;
 
@@ -56,6 +56,9 @@ function matches(entity: QuotaEntity, exact: Map<string, string | null>, specifi
 }
 
 function handle(ctx: RequestContext, req: DescribeClientQuotasRequest): DescribeClientQuotasResponse {
+  if (!ctx.authorize(AclOperation.DESCRIBE_CONFIGS, ResourceType.CLUSTER, CLUSTER_NAME)) {
+    return { throttleTimeMs: 0, errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, errorMessage: 'Describing client quotas needs DESCRIBE_CONFIGS on the cluster', entries: null };
+  }
   const filter = parseFilter(req);
   if ('code' in filter) return { throttleTimeMs: 0, errorCode: filter.code, errorMessage: filter.message, entries: null };
   const entries: DescribeClientQuotasResponseEntryData[] = [];

@@ -6,17 +6,21 @@
 // effect (quotas.ts). validateOnly checks without storing. An entity left with no value is
 // removed.
 //
-// Authorization: Kafka requires ALTER_CONFIGS on the CLUSTER resource for this API; it is
-// enforced by the ACL authorizer (not part of this file), which answers
-// CLUSTER_AUTHORIZATION_FAILED for every entry when it refuses.
+// Authorization: ALTER_CONFIGS on the cluster, as in Kafka; without it every entry is answered
+// CLUSTER_AUTHORIZATION_FAILED and nothing changes (docs/security.md).
 
 import type { HandlerEntry, RequestContext } from './handler.js';
 import type { AlterClientQuotasRequest, AlterClientQuotasResponse, AlterClientQuotasResponseEntryData } from '../../protocol/generated/alter-client-quotas.js';
 import { alterClientQuotasServer } from '../../protocol/generated/alter-client-quotas.js';
 import { ErrorCode } from '../../protocol/errors.js';
 import { EntityType, entityProblem, valueProblem, type QuotaEntity } from '../quotas.js';
+import { AclOperation, CLUSTER_NAME, ResourceType } from '../acl/acl.js';
 
 async function handle(ctx: RequestContext, req: AlterClientQuotasRequest): Promise<AlterClientQuotasResponse> {
+  if (!ctx.authorize(AclOperation.ALTER_CONFIGS, ResourceType.CLUSTER, CLUSTER_NAME)) {
+    const message = 'Altering client quotas needs ALTER_CONFIGS on the cluster';
+    return { throttleTimeMs: 0, entries: req.entries.map((e) => ({ errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, errorMessage: message, entity: e.entity.map((p) => ({ entityType: p.entityType, entityName: p.entityName })) })) };
+  }
   const entries: AlterClientQuotasResponseEntryData[] = [];
   const changes: { entity: QuotaEntity; set: Record<string, number>; remove: string[] }[] = [];
   const applied: AlterClientQuotasResponseEntryData[] = [];

@@ -5,16 +5,20 @@
 // not a replicated log, so it has no offsets: the high watermark and the log end offset are
 // -1, Kafka's "unknown"; the voter is always caught up (its timestamps are now). Anything but
 // __cluster_metadata-0 answers UNKNOWN_TOPIC_OR_PARTITION.
+//
+// ACLs: DESCRIBE on the cluster (CLUSTER_AUTHORIZATION_FAILED).
 
 import type { HandlerEntry, RequestContext } from './handler.js';
 import type { DescribeQuorumRequest, DescribeQuorumResponse } from '../../protocol/generated/describe-quorum.js';
 import { ErrorCode } from '../../protocol/errors.js';
 import { ZERO_UUID } from '../../protocol/reader.js';
 import { describeQuorumServer } from '../../protocol/generated/describe-quorum.js';
+import { AclOperation, CLUSTER_NAME, ResourceType } from '../acl/acl.js';
 
 const METADATA_TOPIC = '__cluster_metadata';
 
 function handle(ctx: RequestContext, req: DescribeQuorumRequest): DescribeQuorumResponse {
+  if (!ctx.authorize(AclOperation.DESCRIBE, ResourceType.CLUSTER, CLUSTER_NAME)) return { errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, errorMessage: 'Describing the quorum needs DESCRIBE on the cluster', topics: [], nodes: [] };
   const nodeId = ctx.cluster.nodeId;
   const now = Date.now();
   const self = { replicaId: nodeId, replicaDirectoryId: ZERO_UUID, logEndOffset: -1, lastFetchTimestamp: -1, lastCaughtUpTimestamp: now };

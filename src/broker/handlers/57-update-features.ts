@@ -3,15 +3,22 @@
 // may change live are in ../features.ts. A refused update answers INVALID_UPDATE_VERSION
 // with the reason (per feature in v0-1, at the top level in v2, where per-feature results
 // are gone). validateOnly (v1+) checks without changing anything.
+//
+// ACLs: ALTER on the cluster (CLUSTER_AUTHORIZATION_FAILED).
 
 import type { HandlerEntry, RequestContext } from './handler.js';
 import type { UpdateFeaturesRequest, UpdateFeaturesResponse } from '../../protocol/generated/update-features.js';
 import { ErrorCode } from '../../protocol/errors.js';
 import { UpgradeType } from '../features.js';
 import { updateFeaturesServer } from '../../protocol/generated/update-features.js';
+import { AclOperation, CLUSTER_NAME, ResourceType } from '../acl/acl.js';
 
 function handle(ctx: RequestContext, req: UpdateFeaturesRequest): Promise<UpdateFeaturesResponse> {
   const features = ctx.cluster.features;
+  if (!ctx.authorize(AclOperation.ALTER, ResourceType.CLUSTER, CLUSTER_NAME)) {
+    const message = 'Updating features needs ALTER on the cluster';
+    return Promise.resolve({ throttleTimeMs: 0, errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, errorMessage: message, results: req.featureUpdates.map((u) => ({ feature: u.feature, errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, errorMessage: message })) });
+  }
   return features.exclusive(async () => {
     const changes = new Map<string, number>();
     const problems = new Map<string, string>();

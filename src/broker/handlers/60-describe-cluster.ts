@@ -1,11 +1,14 @@
 // DescribeCluster (key 60), v0-1. The cluster is this broker, which is also its own
 // controller as far as clients can tell.
+//
+// ACLs: none needed (as Kafka); clusterAuthorizedOperations is the principal's own.
 
 import type { HandlerEntry, RequestContext } from './handler.js';
 import type { DescribeClusterRequest, DescribeClusterResponse } from '../../protocol/generated/index.js';
 import { ErrorCode } from '../../protocol/errors.js';
-import { ALL_CLUSTER_OPERATIONS, OPERATIONS_NOT_REQUESTED } from './common.js';
+import { OPERATIONS_NOT_REQUESTED } from './common.js';
 import { describeClusterServer } from '../../protocol/generated/describe-cluster.js';
+import { CLUSTER_NAME, ResourceType } from '../acl/acl.js';
 
 const EndpointType = { BROKERS: 1, CONTROLLERS: 2 } as const;
 
@@ -20,7 +23,7 @@ function handle(ctx: RequestContext, req: DescribeClusterRequest): DescribeClust
     clusterId: ctx.cluster.clusterId,
     controllerId: ctx.cluster.nodeId,
     brokers: [{ brokerId: ctx.cluster.nodeId, host: adv.host, port: adv.port, rack: null }],
-    clusterAuthorizedOperations: req.includeClusterAuthorizedOperations ? ALL_CLUSTER_OPERATIONS : OPERATIONS_NOT_REQUESTED,
+    clusterAuthorizedOperations: req.includeClusterAuthorizedOperations ? ctx.authorizedOperations(ResourceType.CLUSTER, CLUSTER_NAME) : OPERATIONS_NOT_REQUESTED,
   };
   if (endpointType !== EndpointType.BROKERS) {
     res.errorCode = ErrorCode.MISMATCHED_ENDPOINT_TYPE;

@@ -4,11 +4,15 @@
 // answered TRANSACTIONAL_ID_NOT_FOUND. While a transaction ends (PrepareCommit/PrepareAbort)
 // every one of its partitions is listed until all markers are written; Kafka lists only the
 // partitions still without one.
+//
+// ACLs: DESCRIBE on each transactional id (TRANSACTIONAL_ID_AUTHORIZATION_FAILED); the topics of a
+// transaction are listed only when the principal may DESCRIBE them, as Kafka.
 
 import type { HandlerEntry, RequestContext } from './handler.js';
 import type { DescribeTransactionsRequest, DescribeTransactionsResponse, DescribeTransactionsResponseTopicData } from '../../protocol/generated/index.js';
 import { ErrorCode } from '../../protocol/errors.js';
 import { describeTransactionsServer } from '../../protocol/generated/describe-transactions.js';
+import { AclOperation, ResourceType } from '../acl/acl.js';
 
 function byTopic(partitions: readonly [string, number][]): DescribeTransactionsResponseTopicData[] {
   const topics = new Map<string, number[]>();
@@ -24,6 +28,9 @@ function handle(ctx: RequestContext, req: DescribeTransactionsRequest): Describe
   return {
     throttleTimeMs: 0,
     transactionStates: req.transactionalIds.map((id) => {
+      if (!ctx.authorize(AclOperation.DESCRIBE, ResourceType.TRANSACTIONAL_ID, id)) {
+        return { errorCode: ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, transactionalId: id, transactionState: '', transactionTimeoutMs: 0, transactionStartTimeMs: -1, producerId: -1, producerEpoch: -1, topics: [] };
+      }
       const t = ctx.txns.txns.get(id);
       if (t === undefined) {
         return { errorCode: ErrorCode.TRANSACTIONAL_ID_NOT_FOUND, transactionalId: id, transactionState: '', transactionTimeoutMs: 0, transactionStartTimeMs: -1, producerId: -1, producerEpoch: -1, topics: [] };
@@ -36,7 +43,7 @@ function handle(ctx: RequestContext, req: DescribeTransactionsRequest): Describe
         transactionStartTimeMs: t.startMs,
         producerId: t.producerId,
         producerEpoch: t.producerEpoch,
-        topics: byTopic(t.partitions),
+        topics: byTopic(t.partitions).filter((p) => ctx.authorize(AclOperation.DESCRIBE, ResourceType.TOPIC, p.topic, true)),
       };
     }),
   };

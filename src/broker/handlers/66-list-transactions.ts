@@ -14,12 +14,15 @@
 // INVALID_REGULAR_EXPRESSION, as Kafka answers; so is one whose program is larger than
 // MAX_PATTERN_PROGRAM. One longer than MAX_PATTERN_CHARS is INVALID_REQUEST (Kafka has no
 // such bound). The response has no field for a message, so the reason goes to the debug log.
+//
+// ACLs: only the transactional ids the principal may DESCRIBE are listed.
 
 import type { HandlerEntry, RequestContext } from './handler.js';
 import type { ListTransactionsRequest, ListTransactionsResponse } from '../../protocol/generated/index.js';
 import { ErrorCode } from '../../protocol/errors.js';
 import { TxnState } from '../txn/coordinator.js';
 import { listTransactionsServer } from '../../protocol/generated/list-transactions.js';
+import { AclOperation, ResourceType } from '../acl/acl.js';
 
 /** Longest transactionalIdPattern accepted, in characters. */
 export const MAX_PATTERN_CHARS = 1024;
@@ -89,6 +92,7 @@ async function handle(ctx: RequestContext, req: ListTransactionsRequest): Promis
     if (producerIds.size > 0 && !producerIds.has(t.producerId)) continue;
     if (duration >= 0 && (t.startMs < 0 || now - t.startMs <= duration)) continue;
     if (matches !== null && !matches(t.id)) continue;
+    if (!ctx.authorize(AclOperation.DESCRIBE, ResourceType.TRANSACTIONAL_ID, t.id, true)) continue;
     transactionStates.push({ transactionalId: t.id, producerId: t.producerId, transactionState: t.state });
   }
   return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, unknownStateFilters, transactionStates };

@@ -2,6 +2,9 @@
 // and members (subscriptions, current and target assignments). A group id that is not a
 // consumer group answers GROUP_ID_NOT_FOUND, which tells Kafka's admin client to describe it
 // with DescribeGroups instead (classic groups).
+//
+// ACLs: DESCRIBE on each group (GROUP_AUTHORIZATION_FAILED), and DESCRIBE on the topics its members
+// are assigned (TOPIC_AUTHORIZATION_FAILED); authorizedOperations is the principal's own.
 
 import type { HandlerEntry, RequestContext } from './handler.js';
 import type { ConsumerGroupDescribeRequest, ConsumerGroupDescribeResponse, ConsumerGroupDescribeResponseAssignment } from '../../protocol/generated/consumer-group-describe.js';
@@ -9,9 +12,10 @@ import { consumerGroupDescribeServer } from '../../protocol/generated/consumer-g
 import { ErrorCode } from '../../protocol/errors.js';
 import { OPERATIONS_NOT_REQUESTED } from './common.js';
 import type { Assignment } from '../groups/assignors.js';
+import { AclOperation, ResourceType } from '../acl/acl.js';
 
 // Group ACL operations READ 3, DELETE 6, DESCRIBE 8, DESCRIBE_CONFIGS 10, ALTER_CONFIGS 11 (no ACLs yet: all of them).
-const ALL_GROUP_OPERATIONS = (1 << 3) | (1 << 6) | (1 << 8) | (1 << 10) | (1 << 11);
+const GROUP_OPERATIONS = [3, 6, 8, 10, 11];
 /** MemberType v1+: a member of the consumer protocol. */
 const CONSUMER_MEMBER = 1;
 
@@ -19,10 +23,13 @@ function handle(ctx: RequestContext, req: ConsumerGroupDescribeRequest): Consume
   const described = (a: Assignment): ConsumerGroupDescribeResponseAssignment => ({
     topicPartitions: [...a].map(([topicId, partitions]) => ({ topicId, topicName: ctx.topics.byId.get(topicId)?.name ?? '', partitions })),
   });
-  const ops = req.includeAuthorizedOperations ? ALL_GROUP_OPERATIONS : OPERATIONS_NOT_REQUESTED;
   return {
     throttleTimeMs: 0,
     groups: req.groupIds.map((id) => {
+      if (!ctx.authorize(AclOperation.DESCRIBE, ResourceType.GROUP, id)) {
+        return { errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, errorMessage: null, groupId: id, groupState: '', groupEpoch: -1, assignmentEpoch: -1, assignorName: '', members: [], authorizedOperations: OPERATIONS_NOT_REQUESTED };
+      }
+      const ops = req.includeAuthorizedOperations ? ctx.authorizedOperations(ResourceType.GROUP, id, GROUP_OPERATIONS) : OPERATIONS_NOT_REQUESTED;
       const g = ctx.consumerGroups.groups.get(id);
       if (g === undefined) {
         const classic = ctx.groups.groupOrOffsetsOnly(id) !== undefined;
@@ -31,6 +38,17 @@ function handle(ctx: RequestContext, req: ConsumerGroupDescribeRequest): Consume
           errorMessage: classic ? `Group ${id} is not a consumer group.` : `Group ${id} not found.`,
           groupId: id, groupState: '', groupEpoch: -1, assignmentEpoch: -1, assignorName: '', members: [], authorizedOperations: ops,
         };
+      }
+      // A group whose members read topics the principal may not DESCRIBE is not described, as Kafka.
+      if (ctx.authz.enabled) {
+        for (const m of g.members.values()) {
+          for (const topicId of m.assigned.keys()) {
+            const name = ctx.topics.byId.get(topicId)?.name;
+            if (name !== undefined && !ctx.authorize(AclOperation.DESCRIBE, ResourceType.TOPIC, name)) {
+              return { errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED, errorMessage: 'The group has member(s) that read topics you may not describe', groupId: id, groupState: '', groupEpoch: -1, assignmentEpoch: -1, assignorName: '', members: [], authorizedOperations: OPERATIONS_NOT_REQUESTED };
+            }
+          }
+        }
       }
       return {
         errorCode: ErrorCode.NONE,

@@ -3,12 +3,15 @@
 // without a name. v0 asks for client metrics resources only; v1 names the types, all of them
 // when the list is empty: every topic, this broker (BROKER and BROKER_LOGGER), every group
 // that exists or has configs. There are no client metrics subscriptions (KIP-714) here.
+//
+// ACLs: DESCRIBE_CONFIGS on the cluster (CLUSTER_AUTHORIZATION_FAILED).
 
 import type { HandlerEntry, RequestContext } from './handler.js';
 import type { ListConfigResourcesRequest, ListConfigResourcesResponse } from '../../protocol/generated/list-config-resources.js';
 import { ErrorCode } from '../../protocol/errors.js';
 import { ResourceType } from './32-describe-configs.js';
 import { listConfigResourcesServer } from '../../protocol/generated/list-config-resources.js';
+import { AclOperation, CLUSTER_NAME, ResourceType as AclResource } from '../acl/acl.js';
 
 const CLIENT_METRICS = 16;
 const SUPPORTED = [ResourceType.TOPIC, ResourceType.BROKER, ResourceType.BROKER_LOGGER, CLIENT_METRICS, ResourceType.GROUP] as const;
@@ -28,6 +31,7 @@ function names(ctx: RequestContext, type: number): string[] {
 }
 
 function handle(ctx: RequestContext, req: ListConfigResourcesRequest): ListConfigResourcesResponse {
+  if (!ctx.authorize(AclOperation.DESCRIBE_CONFIGS, AclResource.CLUSTER, CLUSTER_NAME)) return { throttleTimeMs: 0, errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, configResources: [] };
   const asked = ctx.version === 0 ? [CLIENT_METRICS] : (req.resourceTypes ?? []);
   const types = asked.length === 0 ? [...SUPPORTED] : asked;
   if (types.some((t) => !(SUPPORTED as readonly number[]).includes(t))) {

@@ -4,6 +4,10 @@
 // responsePartitionLimit partitions (and never more than MAX_PARTITIONS_PER_RESPONSE, Kafka's
 // max.request.partition.size.limit default) per answer; nextCursor says where the next page
 // starts, null on the last. One broker leads every partition at epoch 0, as in Metadata.
+//
+// ACLs: DESCRIBE on each topic: named ones the principal may not DESCRIBE answer
+// TOPIC_AUTHORIZATION_FAILED, a listing of all leaves them out; topicAuthorizedOperations is the
+// principal's own.
 
 import type { HandlerEntry, RequestContext } from './handler.js';
 import type {
@@ -13,8 +17,9 @@ import type {
 } from '../../protocol/generated/describe-topic-partitions.js';
 import { ErrorCode } from '../../protocol/errors.js';
 import { ZERO_UUID } from '../../protocol/reader.js';
-import { ALL_TOPIC_OPERATIONS, OPERATIONS_NOT_REQUESTED } from './common.js';
+import { OPERATIONS_NOT_REQUESTED } from './common.js';
 import { describeTopicPartitionsServer } from '../../protocol/generated/describe-topic-partitions.js';
+import { AclOperation, ResourceType } from '../acl/acl.js';
 
 const MAX_PARTITIONS_PER_RESPONSE = 2000;
 
@@ -36,6 +41,10 @@ function handle(ctx: RequestContext, req: DescribeTopicPartitionsRequest): Descr
   let nextCursor: DescribeTopicPartitionsResponse['nextCursor'] = null;
   for (const name of names) {
     if (cursor !== null && name < cursor.topicName) continue;
+    if (!ctx.authorize(AclOperation.DESCRIBE, ResourceType.TOPIC, name, all)) {
+      if (!all) topics.push(missing(name, ErrorCode.TOPIC_AUTHORIZATION_FAILED));
+      continue;
+    }
     const topic = ctx.topics.byName.get(name);
     if (topic === undefined) {
       if (!all) topics.push(missing(name, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION));
@@ -56,7 +65,7 @@ function handle(ctx: RequestContext, req: DescribeTopicPartitionsRequest): Descr
       });
     }
     budget -= end - first;
-    topics.push({ errorCode: ErrorCode.NONE, name, topicId: topic.id, isInternal: false, partitions, topicAuthorizedOperations: ALL_TOPIC_OPERATIONS });
+    topics.push({ errorCode: ErrorCode.NONE, name, topicId: topic.id, isInternal: false, partitions, topicAuthorizedOperations: ctx.authorizedOperations(ResourceType.TOPIC, name) });
     if (end < topic.partitions.length) {
       nextCursor = { topicName: name, partitionIndex: end };
       break;

@@ -1,5 +1,7 @@
 // ShareGroupDescribe (key 77), v1. State, epochs, assignor and members (subscriptions,
 // assignments) of share groups; GROUP_ID_NOT_FOUND for an id no share group holds.
+//
+// ACLs: DESCRIBE on each group (GROUP_AUTHORIZATION_FAILED); authorizedOperations is the principal's own.
 
 import type { HandlerEntry, RequestContext } from './handler.js';
 import type { ShareGroupDescribeRequest, ShareGroupDescribeResponse } from '../../protocol/generated/share-group-describe.js';
@@ -7,15 +9,19 @@ import { shareGroupDescribeServer } from '../../protocol/generated/share-group-d
 import { ErrorCode } from '../../protocol/errors.js';
 import { OPERATIONS_NOT_REQUESTED } from './common.js';
 import { ShareGroupState } from '../groups/share-group.js';
+import { AclOperation, ResourceType } from '../acl/acl.js';
 
 // Group ACL operations READ 3, DELETE 6, DESCRIBE 8.
-const ALL_GROUP_OPERATIONS = (1 << 3) | (1 << 6) | (1 << 8);
+const GROUP_OPERATIONS = [3, 6, 8];
 
 function handle(ctx: RequestContext, req: ShareGroupDescribeRequest): ShareGroupDescribeResponse {
-  const ops = req.includeAuthorizedOperations ? ALL_GROUP_OPERATIONS : OPERATIONS_NOT_REQUESTED;
   return {
     throttleTimeMs: 0,
     groups: req.groupIds.map((groupId) => {
+      if (!ctx.authorize(AclOperation.DESCRIBE, ResourceType.GROUP, groupId)) {
+        return { errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, errorMessage: null, groupId, groupState: '', groupEpoch: -1, assignmentEpoch: -1, assignorName: '', members: [], authorizedOperations: OPERATIONS_NOT_REQUESTED };
+      }
+      const ops = req.includeAuthorizedOperations ? ctx.authorizedOperations(ResourceType.GROUP, groupId, GROUP_OPERATIONS) : OPERATIONS_NOT_REQUESTED;
       const g = ctx.shares.groups.get(groupId);
       if (g === undefined) {
         return { errorCode: ErrorCode.GROUP_ID_NOT_FOUND, errorMessage: `Group ${groupId} not found.`, groupId, groupState: ShareGroupState.Dead, groupEpoch: -1, assignmentEpoch: -1, assignorName: '', members: [], authorizedOperations: ops };

@@ -16,6 +16,9 @@
 // releases what the member still holds there, without fetching. A full answer (epoch 0)
 // names every partition; a later one only those with records, errors or acknowledgement
 // results.
+//
+// ACLs: READ on the group (GROUP_AUTHORIZATION_FAILED) and READ on each topic, checked at every
+// fetch of the session (TOPIC_AUTHORIZATION_FAILED, nothing acquired).
 
 import type { HandlerEntry, RequestContext } from './handler.js';
 import type { ShareFetchRequest, ShareFetchResponse, ShareFetchResponsePartitionData } from '../../protocol/generated/share-fetch.js';
@@ -27,6 +30,7 @@ import { storageErrorCode } from './common.js';
 import type { Waiter } from '../wait-list.js';
 import type { ShareGroup, ShareSession } from '../groups/share-group.js';
 import { partitionKey } from '../groups/share-state-store.js';
+import { AclOperation, ResourceType } from '../acl/acl.js';
 
 const NO_RECORDS: Buffer[] = [];
 /** MaxRecords when a client sends none (Kafka's max.poll.records default). */
@@ -80,6 +84,7 @@ async function handle(ctx: RequestContext, req: ShareFetchRequest): Promise<Shar
   const groupId = req.groupId ?? '';
   const memberId = req.memberId ?? '';
   const lockMs = shares.groupConfig(groupId).recordLockDurationMs;
+  if (!ctx.authorize(AclOperation.READ, ResourceType.GROUP, groupId)) return failure(ErrorCode.GROUP_AUTHORIZATION_FAILED, 'ShareFetch needs READ on the group', lockMs);
   if (groupId === '') return failure(ErrorCode.INVALID_GROUP_ID, 'GroupId must be the share group of the member.', lockMs);
   if (memberId === '') return failure(ErrorCode.INVALID_REQUEST, 'MemberId must be the member id the client heartbeats with.', lockMs);
   // Only ShareGroupHeartbeat creates share groups: a fetch cannot make the broker hold a group for any id.
@@ -105,6 +110,11 @@ async function handle(ctx: RequestContext, req: ShareFetchRequest): Promise<Shar
     for (const p of t.partitions) {
       if (p.acknowledgementBatches.length === 0) continue;
       const e = answers.get(t.topicId, p.partitionIndex);
+      const name = ctx.topics.byId.get(t.topicId)?.name;
+      if (name !== undefined && !ctx.authorize(AclOperation.READ, ResourceType.TOPIC, name)) {
+        e.acknowledgeErrorCode = ErrorCode.TOPIC_AUTHORIZATION_FAILED;
+        continue;
+      }
       acks.push(
         shares.acknowledge(group, t.topicId, p.partitionIndex, memberId, p.acknowledgementBatches).then((code) => {
           e.acknowledgeErrorCode = code;
@@ -158,6 +168,11 @@ async function fetchInto(ctx: RequestContext, req: ShareFetchRequest, group: Sha
       if (partition === undefined) {
         const e = answers.get(topicId, index);
         e.errorCode = topic === undefined ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+        answered = true;
+        continue;
+      }
+      if (!ctx.authorize(AclOperation.READ, ResourceType.TOPIC, topic!.name)) {
+        answers.get(topicId, index).errorCode = ErrorCode.TOPIC_AUTHORIZATION_FAILED;
         answered = true;
         continue;
       }

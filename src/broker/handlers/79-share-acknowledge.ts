@@ -4,12 +4,15 @@
 // INVALID_SHARE_SESSION_EPOCH), -1 acknowledges and closes the session, releasing what the
 // member still holds on its partitions. Each partition answers INVALID_RECORD_STATE for
 // records the member does not hold (never given, or its lock expired).
+//
+// ACLs: READ on the group (GROUP_AUTHORIZATION_FAILED) and on each topic (TOPIC_AUTHORIZATION_FAILED).
 
 import type { HandlerEntry, RequestContext } from './handler.js';
 import type { ShareAcknowledgeRequest, ShareAcknowledgeResponse, ShareAcknowledgeResponsePartitionData } from '../../protocol/generated/share-acknowledge.js';
 import { shareAcknowledgeServer } from '../../protocol/generated/share-acknowledge.js';
 import { ErrorCode } from '../../protocol/errors.js';
 import { ackError } from './78-share-fetch.js';
+import { AclOperation, ResourceType } from '../acl/acl.js';
 
 function handle(ctx: RequestContext, req: ShareAcknowledgeRequest): Promise<ShareAcknowledgeResponse> | ShareAcknowledgeResponse {
   const shares = ctx.shares;
@@ -17,6 +20,7 @@ function handle(ctx: RequestContext, req: ShareAcknowledgeRequest): Promise<Shar
   const memberId = req.memberId ?? '';
   const lockMs = shares.groupConfig(groupId).recordLockDurationMs;
   const failure = (errorCode: number, errorMessage: string): ShareAcknowledgeResponse => ({ throttleTimeMs: 0, errorCode, errorMessage, acquisitionLockTimeoutMs: lockMs, responses: [], nodeEndpoints: [] });
+  if (!ctx.authorize(AclOperation.READ, ResourceType.GROUP, groupId)) return failure(ErrorCode.GROUP_AUTHORIZATION_FAILED, 'ShareAcknowledge needs READ on the group');
   if (groupId === '') return failure(ErrorCode.INVALID_GROUP_ID, 'GroupId must be the share group of the member.');
   if (memberId === '') return failure(ErrorCode.INVALID_REQUEST, 'MemberId must be the member id the client heartbeats with.');
   const group = shares.groups.get(groupId);
@@ -33,7 +37,8 @@ function handle(ctx: RequestContext, req: ShareAcknowledgeRequest): Promise<Shar
         topicId: t.topicId,
         partitions: await Promise.all(
           t.partitions.map(async (p): Promise<ShareAcknowledgeResponsePartitionData> => {
-            const code = await shares.acknowledge(group, t.topicId, p.partitionIndex, memberId, p.acknowledgementBatches);
+            const name = ctx.topics.byId.get(t.topicId)?.name;
+            const code = name !== undefined && !ctx.authorize(AclOperation.READ, ResourceType.TOPIC, name) ? ErrorCode.TOPIC_AUTHORIZATION_FAILED : await shares.acknowledge(group, t.topicId, p.partitionIndex, memberId, p.acknowledgementBatches);
             return { partitionIndex: p.partitionIndex, errorCode: code, errorMessage: code === ErrorCode.NONE ? null : ackError(code), currentLeader: { leaderId: ctx.cluster.nodeId, leaderEpoch: 0 } };
           }),
         ),

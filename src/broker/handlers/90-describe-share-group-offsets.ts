@@ -3,6 +3,9 @@
 // read the partition) and, v1+, its lag: records from the SPSO to the high watermark not yet
 // acknowledged or archived. Topics null asks for every partition the group has state on.
 // An id no share group holds answers GROUP_ID_NOT_FOUND.
+//
+// ACLs: DESCRIBE on the group (GROUP_AUTHORIZATION_FAILED); topics the principal may not DESCRIBE
+// answer TOPIC_AUTHORIZATION_FAILED when named and are left out of a listing of all.
 
 import type { HandlerEntry, RequestContext } from './handler.js';
 import type { DescribeShareGroupOffsetsRequest, DescribeShareGroupOffsetsResponse, DescribeShareGroupOffsetsResponseDescribeShareGroupOffsetsResponseTopic as TopicAnswer } from '../../protocol/generated/describe-share-group-offsets.js';
@@ -11,6 +14,7 @@ import { ErrorCode } from '../../protocol/errors.js';
 import { ZERO_UUID } from '../../protocol/reader.js';
 import { partitionKey } from '../groups/share-state-store.js';
 import type { ShareGroup } from '../groups/share-group.js';
+import { AclOperation, ResourceType } from '../acl/acl.js';
 
 function partitionAnswer(ctx: RequestContext, group: ShareGroup, topicId: string, index: number) {
   const sp = group.partitions.get(partitionKey(topicId, index));
@@ -25,6 +29,7 @@ function handle(ctx: RequestContext, req: DescribeShareGroupOffsetsRequest): Des
   return {
     throttleTimeMs: 0,
     groups: req.groups.map((g) => {
+      if (!ctx.authorize(AclOperation.DESCRIBE, ResourceType.GROUP, g.groupId)) return { groupId: g.groupId, topics: [], errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, errorMessage: null };
       const group = ctx.shares.groups.get(g.groupId);
       if (group === undefined) return { groupId: g.groupId, topics: [], errorCode: ErrorCode.GROUP_ID_NOT_FOUND, errorMessage: `Group ${g.groupId} is not a share group.` };
       const topics: TopicAnswer[] = [];
@@ -39,10 +44,15 @@ function handle(ctx: RequestContext, req: DescribeShareGroupOffsetsRequest): Des
           ps.push(Number(key.slice(i + 1)));
         }
         for (const [id, ps] of byTopic) {
+          if (!ctx.authorize(AclOperation.DESCRIBE, ResourceType.TOPIC, ctx.topics.byId.get(id)!.name, true)) continue;
           topics.push({ topicName: ctx.topics.byId.get(id)!.name, topicId: id, partitions: ps.sort((a, b) => a - b).map((p) => partitionAnswer(ctx, group, id, p)) });
         }
       } else {
         for (const t of g.topics) {
+          if (!ctx.authorize(AclOperation.DESCRIBE, ResourceType.TOPIC, t.topicName)) {
+            topics.push({ topicName: t.topicName, topicId: ZERO_UUID, partitions: t.partitions.map((p) => ({ partitionIndex: p, startOffset: -1, leaderEpoch: -1, lag: -1, errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED, errorMessage: null })) });
+            continue;
+          }
           const topic = ctx.topics.byName.get(t.topicName);
           if (topic === undefined) {
             topics.push({ topicName: t.topicName, topicId: ZERO_UUID, partitions: t.partitions.map((p) => ({ partitionIndex: p, startOffset: -1, leaderEpoch: -1, lag: -1, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: `Topic ${t.topicName} does not exist.` })) });

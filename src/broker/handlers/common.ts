@@ -1,6 +1,7 @@
 // Small pieces several handlers share.
 
-import type { BrokerServices } from './handler.js';
+import type { RequestContext } from './handler.js';
+import { AclOperation, CLUSTER_NAME, ResourceType } from '../acl/acl.js';
 import type { Topic } from '../topics.js';
 import { PartitionLimitError, topicNameProblem } from '../topics.js';
 import { ErrorCode } from '../../protocol/errors.js';
@@ -8,13 +9,8 @@ import { ErrorCode } from '../../protocol/errors.js';
 /** authorizedOperations value meaning "not requested" (INT32_MIN). */
 export const OPERATIONS_NOT_REQUESTED = -2147483648;
 
-// ACL operation codes (AclOperation): READ 3, WRITE 4, CREATE 5, DELETE 6, ALTER 7,
-// DESCRIBE 8, CLUSTER_ACTION 9, DESCRIBE_CONFIGS 10, ALTER_CONFIGS 11, IDEMPOTENT_WRITE 12.
-// Without ACLs every client may do all that Kafka defines for the resource type: for a topic
-// READ, WRITE, CREATE, DELETE, ALTER, DESCRIBE, DESCRIBE_CONFIGS, ALTER_CONFIGS; for the
-// cluster CREATE, ALTER, DESCRIBE, CLUSTER_ACTION, DESCRIBE_CONFIGS, ALTER_CONFIGS, IDEMPOTENT_WRITE.
-export const ALL_TOPIC_OPERATIONS = [3, 4, 5, 6, 7, 8, 10, 11].reduce((m, op) => m | (1 << op), 0);
-export const ALL_CLUSTER_OPERATIONS = [5, 7, 8, 9, 10, 11, 12].reduce((m, op) => m | (1 << op), 0);
+// authorizedOperations fields are bitfields of AclOperation codes, from ctx.authorizedOperations
+// (acl/acl.ts operationsOf lists what each resource type has; without ACLs every one of them).
 
 export type TopicLookup = { topic: Topic; error: 0 } | { topic: null; error: number };
 
@@ -22,11 +18,12 @@ export type TopicLookup = { topic: Topic; error: 0 } | { topic: null; error: num
  * Finds a topic, creating it when auto-creation is on and the caller allows it. Errors:
  * INVALID_TOPIC_EXCEPTION for an illegal name, UNKNOWN_TOPIC_OR_PARTITION when absent.
  */
-export async function findOrCreateTopic(ctx: BrokerServices, name: string, allowCreate: boolean): Promise<TopicLookup> {
+export async function findOrCreateTopic(ctx: RequestContext, name: string, allowCreate: boolean): Promise<TopicLookup> {
   const existing = ctx.topics.byName.get(name);
   if (existing) return { topic: existing, error: 0 };
   if (topicNameProblem(name) !== null) return { topic: null, error: ErrorCode.INVALID_TOPIC_EXCEPTION };
   if (!allowCreate || !ctx.config.autoCreateTopics) return { topic: null, error: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION };
+  if (!mayCreateTopic(ctx, name)) return { topic: null, error: ErrorCode.TOPIC_AUTHORIZATION_FAILED };
   try {
     const topic = await ctx.topics.create(name, ctx.config.numPartitions, {});
     return { topic, error: 0 };
@@ -40,8 +37,41 @@ export async function findOrCreateTopic(ctx: BrokerServices, name: string, allow
   }
 }
 
+/** CREATE on the cluster or on the topic, as Kafka asks before creating a topic. */
+export function mayCreateTopic(ctx: RequestContext, name: string): boolean {
+  return ctx.authorize(AclOperation.CREATE, ResourceType.CLUSTER, CLUSTER_NAME, true) || ctx.authorize(AclOperation.CREATE, ResourceType.TOPIC, name);
+}
+
 /** The Kafka error code for a failure from the log: its own when it carries one, else KAFKA_STORAGE_ERROR. */
 export function storageErrorCode(e: unknown): number {
   const code = (e as { kafkaCode?: unknown } | null)?.kafkaCode;
   return typeof code === 'number' ? code : ErrorCode.KAFKA_STORAGE_ERROR;
+}
+
+// APIs other branches add follow the same rules (docs/security.md): DescribeClientQuotas (48)
+// DESCRIBE_CONFIGS and AlterClientQuotas (49) ALTER_CONFIGS on the cluster;
+// DescribeUserScramCredentials (50) DESCRIBE and AlterUserScramCredentials (51) ALTER on the
+// cluster, each answering CLUSTER_AUTHORIZATION_FAILED.
+
+/**
+ * The error for a config resource (DescribeConfigs, AlterConfigs, IncrementalAlterConfigs,
+ * ListConfigResources) the principal may not `operation` (DESCRIBE_CONFIGS or ALTER_CONFIGS),
+ * or 0: a topic's on the topic, a group's on the group, the broker's, its loggers' and client
+ * metrics' on the cluster, as Kafka. Config resource types: TOPIC 2, BROKER 4, BROKER_LOGGER 8,
+ * CLIENT_METRICS 16, GROUP 32.
+ */
+export function configDenied(ctx: RequestContext, configResourceType: number, name: string, operation: number): number {
+  if (!ctx.authz.enabled) return 0;
+  switch (configResourceType) {
+    case 2:
+      return ctx.authorize(operation, ResourceType.TOPIC, name) ? 0 : ErrorCode.TOPIC_AUTHORIZATION_FAILED;
+    case 32:
+      return ctx.authorize(operation, ResourceType.GROUP, name) ? 0 : ErrorCode.GROUP_AUTHORIZATION_FAILED;
+    case 4:
+    case 8:
+    case 16:
+      return ctx.authorize(operation, ResourceType.CLUSTER, CLUSTER_NAME) ? 0 : ErrorCode.CLUSTER_AUTHORIZATION_FAILED;
+    default:
+      return 0;
+  }
 }

@@ -18,6 +18,10 @@ import type { FeatureTable } from '../features.js';
 import type { DynamicBrokerConfigs } from '../dynamic-config.js';
 import type { GroupConfigStore } from '../groups/group-config.js';
 import type { ThrottledLog } from '../throttled-log.js';
+import type { Authorizer } from '../acl/authorizer.js';
+import { operationName, resourceTypeName } from '../acl/acl.js';
+import type { SaslMechanisms } from '../sasl/mechanisms.js';
+import type { ScramCredentialStore } from '../sasl/credentials.js';
 import type { ClientQuotas } from '../quotas.js';
 
 /** The broker as a member of its cluster: identity, address, lifecycle. */
@@ -60,6 +64,12 @@ export interface BrokerServices {
   readonly groupConfigs: GroupConfigStore;
   /** Warnings about floods (failed logins, denials): one line a second per kind at most. */
   readonly throttledLog: ThrottledLog;
+  /** ACLs (acl/authorizer.ts); `authz.enabled` is false when they are off. */
+  readonly authz: Authorizer;
+  /** The SASL mechanisms each listener enables (SaslHandshake, SaslAuthenticate). */
+  readonly saslMechanisms: SaslMechanisms;
+  /** Users' SCRAM credentials (AlterUserScramCredentials, DescribeUserScramCredentials, the SCRAM and PLAIN logins). */
+  readonly scramCredentials: ScramCredentialStore;
   /** Client quotas (AlterClientQuotas, DescribeClientQuotas) and their rates. */
   readonly quotas: ClientQuotas;
 }
@@ -83,6 +93,9 @@ export class RequestContext implements BrokerServices {
   readonly brokerConfigs: DynamicBrokerConfigs;
   readonly groupConfigs: GroupConfigStore;
   readonly throttledLog: ThrottledLog;
+  readonly authz: Authorizer;
+  readonly saslMechanisms: SaslMechanisms;
+  readonly scramCredentials: ScramCredentialStore;
   readonly quotas: ClientQuotas;
   /** Throttle time (ms) the handler decided itself (Fetch, over consumer_byte_rate); the connection puts the largest in the response and mutes for it. */
   throttleMs = 0;
@@ -106,7 +119,36 @@ export class RequestContext implements BrokerServices {
     this.brokerConfigs = services.brokerConfigs;
     this.groupConfigs = services.groupConfigs;
     this.throttledLog = services.throttledLog;
+    this.authz = services.authz;
+    this.saslMechanisms = services.saslMechanisms;
+    this.scramCredentials = services.scramCredentials;
     this.quotas = services.quotas;
+  }
+
+  /**
+   * Whether this request's principal may perform `operation` (AclOperation) on the resource
+   * (ResourceType, name). A denial is counted and logged (throttled) unless `quiet`: filters
+   * that only hide what a principal may not see (Metadata of all topics, ListGroups) are
+   * quiet, as in Kafka.
+   */
+  authorize(operation: number, resourceType: number, name: string, quiet = false): boolean {
+    const authz = this.authz;
+    if (!authz.enabled || authz.authorize(this.session, operation, resourceType, name)) return true;
+    if (!quiet) this.denied(operation, resourceType, name);
+    return false;
+  }
+
+  /** Counts and logs a denial decided elsewhere (authorizeAny). */
+  denied(operation: number, resourceType: number, name: string): void {
+    const op = operationName[operation] ?? String(operation);
+    const type = resourceTypeName[resourceType] ?? String(resourceType);
+    this.metrics.authorizationDenied(op, type);
+    this.throttledLog.warn('acl-denied', 'authorization denied', { principal: this.session.principal, host: this.session.peerAddress, operation: op, resourceType: type, resource: name, api: this.header.apiKey });
+  }
+
+  /** The authorizedOperations bitfield of a resource for this request's principal. */
+  authorizedOperations(resourceType: number, name: string, ops?: readonly number[]): number {
+    return this.authz.operations(this.session, resourceType, name, ops);
   }
 }
 

@@ -54,6 +54,12 @@ import { alterReplicaLogDirs } from './34-alter-replica-log-dirs.js';
 import { listConfigResources } from './74-list-config-resources.js';
 import { consumerGroupHeartbeat } from './68-consumer-group-heartbeat.js';
 import { consumerGroupDescribe } from './69-consumer-group-describe.js';
+import { describeAcls } from './29-describe-acls.js';
+import { createAcls } from './30-create-acls.js';
+import { deleteAcls } from './31-delete-acls.js';
+import { saslAuthenticate } from './36-sasl-authenticate.js';
+import { describeUserScramCredentials } from './50-describe-user-scram-credentials.js';
+import { alterUserScramCredentials } from './51-alter-user-scram-credentials.js';
 import { describeClientQuotas } from './48-describe-client-quotas.js';
 import { alterClientQuotas } from './49-alter-client-quotas.js';
 
@@ -65,6 +71,8 @@ const entries: HandlerEntry[] = [
   shareGroupHeartbeat, shareGroupDescribe, shareFetch, shareAcknowledge, describeShareGroupOffsets, alterShareGroupOffsets, deleteShareGroupOffsets,
   describeLogDirs, describeTopicPartitions, updateFeatures, describeQuorum, electLeaders, alterPartitionReassignments,
   listPartitionReassignments, alterReplicaLogDirs, listConfigResources, consumerGroupHeartbeat, consumerGroupDescribe,
+  describeAcls, createAcls, deleteAcls,
+  saslAuthenticate, describeUserScramCredentials, alterUserScramCredentials,
   describeClientQuotas, alterClientQuotas,
 ];
 

@@ -27,6 +27,8 @@ export interface SaslMechanism {
   /** As SaslHandshake names it: PLAIN, SCRAM-SHA-256, SCRAM-SHA-512, OAUTHBEARER. */
   readonly name: string;
   start(): SaslExchange;
+  /** Releases what the mechanism holds (timers, such as OAUTHBEARER's JWKS refresh) when the broker stops. */
+  close?(): void;
 }
 
 /** Why an authentication failed; a few fixed words, so the metric's label stays bounded. */

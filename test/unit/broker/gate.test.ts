@@ -12,9 +12,29 @@ test('a PLAINTEXT session acts as User:ANONYMOUS and the gate admits every API',
 });
 
 test('the gate refuses a session that has not authenticated, naming the API and the listener', () => {
-  const s = new Session('SASL_PLAINTEXT', '127.0.0.1', 40000);
-  s.authenticated = false;
-  assert.match(refusal(s, ApiKey.Metadata) ?? '', /API key 3 before authentication on listener SASL_PLAINTEXT/);
+  const s = new Session('SASL_PLAINTEXT', '127.0.0.1', 40000, 'SASL_PLAINTEXT');
+  assert.equal(s.authenticated, false, 'a SASL session starts unauthenticated');
+  const r = refusal(s, ApiKey.Metadata);
+  assert.equal(r?.reason, 'unauthenticated');
+  assert.match(r?.message ?? '', /API key 3 before authentication on SASL listener SASL_PLAINTEXT/);
+  for (const key of [ApiKey.ApiVersions, ApiKey.SaslHandshake, ApiKey.SaslAuthenticate]) assert.equal(refusal(s, key), null, `API key ${key} is allowed before authentication`);
+});
+
+test('an SSL session is authenticated from the start; a SASL_SSL one is not', () => {
+  assert.equal(new Session('SSL', '127.0.0.1', 1, 'SSL').authenticated, true);
+  assert.equal(new Session('SASL_SSL', '127.0.0.1', 1, 'SASL_SSL').authenticated, false);
+});
+
+test('KIP-368: an expired session may only re-authenticate; before expiry everything passes', () => {
+  const s = new Session('SASL_SSL', '127.0.0.1', 1, 'SASL_SSL');
+  s.authenticated = true;
+  s.expiresAt = performance.now() + 60_000;
+  assert.equal(refusal(s, ApiKey.Produce), null);
+  s.expiresAt = performance.now() - 1;
+  assert.equal(refusal(s, ApiKey.Produce)?.reason, 'session_expired');
+  assert.equal(refusal(s, ApiKey.ApiVersions)?.reason, 'session_expired', 'as Kafka: only SaslHandshake and SaslAuthenticate after expiry');
+  assert.equal(refusal(s, ApiKey.SaslHandshake), null);
+  assert.equal(refusal(s, ApiKey.SaslAuthenticate), null);
 });
 
 test('closing a session wakes each close waiter once', () => {

@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadBrokerConfig, ConfigError } from '../../../src/broker/settings.js';
-import { resolveListeners, principalMapper } from '../../../src/broker/listeners.js';
+import { resolveListeners, principalMapper, saslMechanismsOf } from '../../../src/broker/listeners.js';
 
 const load = (flags: Record<string, string>) => loadBrokerConfig({ flags, env: {} });
 const ssl = { 'ssl.certificate.location': 'server.pem', 'ssl.key.location': 'server.key' };
@@ -30,12 +30,26 @@ test('listeners, advertised.listeners and the protocol map give each listener it
   ]);
 });
 
+test('SASL listeners: SASL_PLAINTEXT and SASL_SSL start, with sasl.enabled.mechanisms or a per-listener override', () => {
+  const c = load({
+    ...ssl,
+    listeners: 'SASL_PLAINTEXT://127.0.0.1:9094,SASL_SSL://127.0.0.1:9095',
+    'sasl.enabled.mechanisms': 'scram-sha-512, PLAIN',
+    'listener.name.sasl_ssl.sasl.enabled.mechanisms': 'SCRAM-SHA-256',
+  });
+  assert.deepEqual(resolveListeners(c).map((l) => [l.name, l.protocol]), [['SASL_PLAINTEXT', 'SASL_PLAINTEXT'], ['SASL_SSL', 'SASL_SSL']]);
+  assert.deepEqual(saslMechanismsOf(c, 'SASL_PLAINTEXT'), ['SCRAM-SHA-512', 'PLAIN']);
+  assert.deepEqual(saslMechanismsOf(c, 'SASL_SSL'), ['SCRAM-SHA-256']);
+  assert.deepEqual(saslMechanismsOf(load({}), 'X'), ['SCRAM-SHA-256', 'SCRAM-SHA-512'], 'the default');
+});
+
 test('listener mistakes are refused at start with what to do', () => {
   const refuses = (flags: Record<string, string>, message: RegExp) => assert.throws(() => load(flags), (e: Error) => e instanceof ConfigError && message.test(e.message), JSON.stringify(flags));
-  refuses({ listeners: 'SASL_PLAINTEXT://127.0.0.1:9094' }, /listener SASL_PLAINTEXT uses SASL_PLAINTEXT, but SASL is not available yet/);
-  refuses({ ...ssl, listeners: 'SASL_SSL://127.0.0.1:9094' }, /SASL is not available yet/);
+  refuses({ listeners: 'SASL_SSL://127.0.0.1:9094' }, /listener SASL_SSL is SASL_SSL: set ssl\.certificate\.location and ssl\.key\.location/);
+  refuses({ listeners: 'SASL_PLAINTEXT://127.0.0.1:9094', 'sasl.enabled.mechanisms': 'GSSAPI' }, /sasl\.enabled\.mechanisms.*unknown SASL mechanism GSSAPI; known: PLAIN, SCRAM-SHA-256, SCRAM-SHA-512/);
+  refuses({ listeners: 'SASL_PLAINTEXT://127.0.0.1:9094', 'sasl.enabled.mechanisms': ' ' }, /listener SASL_PLAINTEXT is SASL_PLAINTEXT but enables no SASL mechanism/);
   refuses({ listeners: 'SSL://127.0.0.1:9093' }, /listener SSL is SSL: set ssl\.certificate\.location and ssl\.key\.location/);
-  refuses({ listeners: 'EXTERNAL://127.0.0.1:9093' }, /listener EXTERNAL has no security protocol: add EXTERNAL:PLAINTEXT or EXTERNAL:SSL to listener\.security\.protocol\.map/);
+  refuses({ listeners: 'EXTERNAL://127.0.0.1:9093' }, /listener EXTERNAL has no security protocol: add EXTERNAL:PLAINTEXT, EXTERNAL:SSL, EXTERNAL:SASL_PLAINTEXT or EXTERNAL:SASL_SSL to listener\.security\.protocol\.map/);
   refuses({ listeners: '127.0.0.1:9092' }, /is not NAME:\/\/host:port/);
   refuses({ listeners: 'PLAINTEXT://a:1,PLAINTEXT://b:2' }, /appears twice/);
   refuses({ listeners: 'PLAINTEXT://a:1', 'advertised.listeners': 'SSL://b:2' }, /advertised\.listeners names SSL, which is not in listeners/);

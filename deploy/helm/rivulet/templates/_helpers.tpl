@@ -135,6 +135,115 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- if and .Values.metrics.serviceMonitor.enabled .Values.metrics.podMonitor.enabled }}
 {{- fail "Enable metrics.serviceMonitor or metrics.podMonitor, not both (the broker would be scraped twice)." }}
 {{- end }}
+{{- include "rivulet.validateSecurity" . }}
+{{- end }}
+
+{{/* Security checks: TLS material, users, the admin of the ACL Job, listeners under auth. */}}
+{{- define "rivulet.validateSecurity" -}}
+{{- $tls := .Values.tls }}
+{{- $auth := .Values.auth }}
+{{- if $tls.enabled }}
+{{- if and (not $tls.certManager.enabled) (not $tls.existingSecret) }}
+{{- fail "tls.enabled needs a certificate: set tls.existingSecret (a kubernetes.io/tls Secret) or tls.certManager.enabled with tls.certManager.issuerRef.name." }}
+{{- end }}
+{{- if and $tls.certManager.enabled (not $tls.certManager.issuerRef.name) }}
+{{- fail "tls.certManager.enabled needs tls.certManager.issuerRef.name (the Issuer or ClusterIssuer that signs the broker's certificate)." }}
+{{- end }}
+{{- else if or $tls.certManager.enabled (ne $tls.clientAuth "none") }}
+{{- fail "tls.certManager.enabled and tls.clientAuth take effect only with tls.enabled=true." }}
+{{- end }}
+{{- if $auth.enabled }}
+{{- if and (has "PLAIN" $auth.mechanisms) (not $tls.enabled) }}
+{{- fail "auth.mechanisms has PLAIN, which sends the password itself: enable tls (SASL_SSL) or use SCRAM only." }}
+{{- end }}
+{{- if and (gt (len $auth.users) 0) (not $auth.usersSecret) }}
+{{- fail "auth.users needs auth.usersSecret: a Secret with one key per user holding the password." }}
+{{- end }}
+{{- if and (has "OAUTHBEARER" $auth.mechanisms) (not $auth.oauthbearer.jwksEndpointUrl) }}
+{{- fail "auth.mechanisms has OAUTHBEARER: set auth.oauthbearer.jwksEndpointUrl (the identity provider's JWKS) so the broker can check tokens." }}
+{{- end }}
+{{- if gt (len $auth.acls) 0 }}
+{{- if not (include "rivulet.toolMechanism" .) }}
+{{- fail "auth.acls are applied by a Job that logs in as auth.adminUser with SCRAM or PLAIN: add SCRAM-SHA-512 to auth.mechanisms." }}
+{{- end }}
+{{- if not $auth.adminUser }}
+{{- fail "auth.acls needs auth.adminUser: the user (one of auth.users) the ACL Job connects as." }}
+{{- end }}
+{{- $found := false }}
+{{- range $auth.users }}{{ if eq .name $auth.adminUser }}{{ $found = true }}{{ end }}{{ end }}
+{{- if not $found }}
+{{- fail (printf "auth.adminUser %s is not in auth.users: the ACL Job needs its password from auth.usersSecret." $auth.adminUser) }}
+{{- end }}
+{{- end }}
+{{- range .Values.listeners.extra }}
+{{- if and (has .protocol (list "PLAINTEXT" "SSL")) (ne .host "127.0.0.1") }}
+{{- fail (printf "listeners.extra %s is %s on %s while auth.enabled: every listener other pods can reach must authenticate (SASL_SSL or SASL_PLAINTEXT), or bind it to 127.0.0.1." .name .protocol .host) }}
+{{- end }}
+{{- end }}
+{{- else if or (gt (len $auth.users) 0) (gt (len $auth.acls) 0) }}
+{{- fail "auth.users and auth.acls take effect only with auth.enabled=true." }}
+{{- end }}
+{{- range .Values.listeners.extra }}
+{{- if and (has .protocol (list "SSL" "SASL_SSL")) (not $tls.enabled) }}
+{{- fail (printf "listeners.extra %s is %s: it needs tls.enabled (the broker's certificate)." .name .protocol) }}
+{{- end }}
+{{- if and (has .protocol (list "SASL_PLAINTEXT" "SASL_SSL")) (not $auth.enabled) }}
+{{- fail (printf "listeners.extra %s is %s: it needs auth.enabled (users to log in with)." .name .protocol) }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* The client listener's security protocol, from tls.enabled and auth.enabled. */}}
+{{- define "rivulet.kafkaProtocol" -}}
+{{- if .Values.auth.enabled }}{{ if .Values.tls.enabled }}SASL_SSL{{ else }}SASL_PLAINTEXT{{ end }}
+{{- else if .Values.tls.enabled }}SSL{{ else }}PLAINTEXT{{ end }}
+{{- end }}
+
+{{/* "true" when the broker runs named listeners (TLS, SASL or extra listeners); empty for the plain host/port listener. */}}
+{{- define "rivulet.namedListeners" -}}
+{{- if or .Values.tls.enabled .Values.auth.enabled (gt (len .Values.listeners.extra) 0) }}true{{ end }}
+{{- end }}
+
+{{/* The Secret holding the broker's certificate. */}}
+{{- define "rivulet.tlsSecretName" -}}
+{{- if .Values.tls.certManager.enabled }}{{ default (printf "%s-tls" (include "rivulet.fullname" .)) .Values.tls.certManager.secretName }}{{ else }}{{ .Values.tls.existingSecret }}{{ end }}
+{{- end }}
+
+{{/* listeners= for the broker: the client listener on every address, then the extra ones. */}}
+{{- define "rivulet.listenersSetting" -}}
+{{- $p := include "rivulet.kafkaProtocol" . }}
+{{- $out := list (printf "%s://0.0.0.0:%d" $p (int .Values.listeners.kafka.port)) }}
+{{- range .Values.listeners.extra }}{{ $out = append $out (printf "%s://%s:%d" .name .host (int .port)) }}{{ end }}
+{{- join "," $out }}
+{{- end }}
+
+{{/* listener.security.protocol.map for the named listeners. */}}
+{{- define "rivulet.protocolMap" -}}
+{{- $p := include "rivulet.kafkaProtocol" . }}
+{{- $out := list (printf "%s:%s" $p $p) }}
+{{- range .Values.listeners.extra }}{{ $out = append $out (printf "%s:%s" .name .protocol) }}{{ end }}
+{{- join "," $out }}
+{{- end }}
+
+{{/* advertised.listeners after the client listener's advertised address (.host, .port): extra listeners on 127.0.0.1 advertise it, the others the pod's DNS name. */}}
+{{- define "rivulet.advertisedExtra" -}}
+{{- $root := .root }}
+{{- range $root.Values.listeners.extra }},{{ .name }}://{{ if eq .host "127.0.0.1" }}127.0.0.1{{ else }}$(POD_NAME).{{ include "rivulet.headlessName" $root }}.$(POD_NAMESPACE).svc.{{ $root.Values.clusterDomain }}{{ end }}:{{ .port }}{{ end }}
+{{- end }}
+
+{{/* SCRAM mechanisms users get credentials for: those enabled (PLAIN checks against SCRAM-SHA-512). */}}
+{{- define "rivulet.scramMechanisms" -}}
+{{- $out := list }}
+{{- range .Values.auth.mechanisms }}{{ if hasPrefix "SCRAM-" . }}{{ $out = append $out . }}{{ end }}{{ end }}
+{{- if eq (len $out) 0 }}{{ $out = list "SCRAM-SHA-512" }}{{ end }}
+{{- join "," $out }}
+{{- end }}
+
+{{/* The SASL mechanism the chart's own tools (ACL Job) log in with: the first SCRAM one enabled, else PLAIN. */}}
+{{- define "rivulet.toolMechanism" -}}
+{{- $scram := list }}
+{{- range .Values.auth.mechanisms }}{{ if hasPrefix "SCRAM-" . }}{{ $scram = append $scram . }}{{ end }}{{ end }}
+{{- if gt (len $scram) 0 }}{{ first $scram }}{{ else if has "PLAIN" .Values.auth.mechanisms }}PLAIN{{ end }}
 {{- end }}
 
 {{/* Advertised external port of pod ordinal .i: its node port, or the LoadBalancer port. */}}
@@ -144,4 +253,9 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- else }}
 {{- .ext.port | int }}
 {{- end }}
+{{- end }}
+
+{{/* Container and Service port name of an extra listener: lower case, "-" for "_", at most 15 characters. */}}
+{{- define "rivulet.listenerPortName" -}}
+{{- .name | lower | replace "_" "-" | trunc 15 | trimSuffix "-" }}
 {{- end }}

@@ -1,0 +1,256 @@
+// The authorizer: Kafka's StandardAuthorizer rules over the ACLs of acls.json.
+//
+// A request's principal may perform an operation on a resource when it is a super user, or
+// no DENY ACL matches and an ALLOW ACL matches, or no ACL at all names the resource and
+// allow.everyone.if.no.acl.found is true. An ACL matches when its pattern covers the resource
+// (LITERAL: the same name or `*`; PREFIXED: a prefix of the name), its principal is the
+// request's or User:*, its host is the peer's address or `*`, and its operation is the one
+// asked or ALL; an ALLOW of READ, WRITE, DELETE or ALTER also allows DESCRIBE, and one of
+// ALTER_CONFIGS allows DESCRIBE_CONFIGS (DENY implies nothing).
+//
+// Off (authorizer.class.name empty, the default) every check is one boolean. On, decisions
+// are cached per connection (session) by resource type, operation and name; a change to the
+// ACLs bumps a version that empties every cache at its next use, so Produce and Fetch match
+// no patterns per request in steady state, and a change takes effect on open connections.
+
+import type { Session } from '../session.js';
+import { SerialJsonFile, RivuletError } from '../meta-store.js';
+import {
+  AclOperation, AclPermission, PatternType, ResourceType, WILDCARD, WILDCARD_PRINCIPAL, bindingProblem, filterMatches, operationsOf, sameBinding,
+  type AclBinding, type AclFilter,
+} from './acl.js';
+
+/** Kafka's authorizer class names that turn ACLs on (Kafka users' server.properties work unchanged). */
+export const KNOWN_AUTHORIZERS = ['org.apache.kafka.metadata.authorizer.StandardAuthorizer', 'kafka.security.authorizer.AclAuthorizer'];
+
+export interface AuthorizerSettings {
+  /** authorizer.class.name: '' (off) or one of KNOWN_AUTHORIZERS. */
+  readonly authorizerClassName: string;
+  /** super.users: `User:a;User:b`. */
+  readonly superUsers: string;
+  readonly allowEveryoneIfNoAclFound: boolean;
+}
+
+/** A cache bound per connection and key, so a client naming endless resources cannot grow it without limit. */
+const CACHE_NAMES_MAX = 10_000;
+
+class DecisionCache {
+  principal: string;
+  version: number;
+  /** (resourceType << 4 | operation) -> name -> allowed. */
+  readonly byKey = new Map<number, Map<string, boolean>>();
+  constructor(principal: string, version: number) {
+    this.principal = principal;
+    this.version = version;
+  }
+}
+
+interface TypeIndex {
+  /** LITERAL bindings by name (`*` included). */
+  readonly literal: Map<string, AclBinding[]>;
+  readonly prefixed: AclBinding[];
+}
+
+function implies(granted: number, asked: number): boolean {
+  if (granted === asked || granted === AclOperation.ALL) return true;
+  if (asked === AclOperation.DESCRIBE) return granted === AclOperation.READ || granted === AclOperation.WRITE || granted === AclOperation.DELETE || granted === AclOperation.ALTER;
+  if (asked === AclOperation.DESCRIBE_CONFIGS) return granted === AclOperation.ALTER_CONFIGS;
+  return false;
+}
+
+export class Authorizer {
+  /** True when ACLs are enforced; handlers check nothing else when it is false. */
+  readonly enabled: boolean;
+  private readonly superUsers: ReadonlySet<string>;
+  private readonly allowIfNoAcl: boolean;
+  /** Bumped on every change of the ACLs; caches older than it are dropped. */
+  version = 0;
+  private bindings: AclBinding[] = [];
+  private index = new Map<number, TypeIndex>();
+  private readonly caches = new WeakMap<Session, DecisionCache>();
+  private readonly file: SerialJsonFile<{ version: 1; acls: AclBinding[] }>;
+  /** Called after every change of the ACLs (consumer groups resolve regex subscriptions again). */
+  readonly changeListeners = new Set<() => void>();
+
+  constructor(dataDir: string, settings: AuthorizerSettings) {
+    this.enabled = settings.authorizerClassName !== '';
+    this.superUsers = new Set(parseSuperUsers(settings.superUsers));
+    this.allowIfNoAcl = settings.allowEveryoneIfNoAclFound;
+    this.file = new SerialJsonFile(dataDir, 'acls.json');
+  }
+
+  async load(): Promise<void> {
+    const stored = await this.file.read();
+    if (stored === null) return;
+    if (!Array.isArray(stored.acls)) throw new RivuletError('RIV_ERR_DATA_FILE', `${this.file.name} holds no "acls" list; restore it from a backup or remove it`);
+    this.replace(stored.acls);
+  }
+
+  /** Every ACL, in creation order. */
+  all(): readonly AclBinding[] {
+    return this.bindings;
+  }
+
+  isSuperUser(principal: string): boolean {
+    return this.superUsers.has(principal);
+  }
+
+  /**
+   * Stores new ACLs (those already present are kept once). Returns, per binding, why it was
+   * refused, or null; nothing of a refused binding is stored.
+   */
+  create(bindings: readonly AclBinding[]): Promise<(string | null)[]> {
+    return this.file.change(async (write) => {
+      const problems = bindings.map((b) => bindingProblem(b));
+      const next = [...this.bindings];
+      for (let i = 0; i < bindings.length; i++) {
+        const b = bindings[i]!;
+        if (problems[i] !== null || next.some((x) => sameBinding(x, b))) continue;
+        next.push(copy(b));
+      }
+      if (next.length !== this.bindings.length) {
+        await write({ version: 1, acls: next });
+        this.replace(next);
+      }
+      return problems;
+    });
+  }
+
+  /** Removes every ACL each filter matches; returns, per filter, the ACLs it removed. */
+  delete(filters: readonly AclFilter[]): Promise<AclBinding[][]> {
+    return this.file.change(async (write) => {
+      const removed: AclBinding[][] = filters.map(() => []);
+      const next: AclBinding[] = [];
+      for (const b of this.bindings) {
+        let hit = false;
+        filters.forEach((f, i) => {
+          if (filterMatches(f, b)) {
+            removed[i]!.push(b);
+            hit = true;
+          }
+        });
+        if (!hit) next.push(b);
+      }
+      if (next.length !== this.bindings.length) {
+        await write({ version: 1, acls: next });
+        this.replace(next);
+      }
+      return removed;
+    });
+  }
+
+  describe(filter: AclFilter): AclBinding[] {
+    return this.bindings.filter((b) => filterMatches(filter, b));
+  }
+
+  /** Whether the session may perform `operation` on the resource; cached per session until the ACLs change. */
+  authorize(session: Session, operation: number, resourceType: number, name: string): boolean {
+    if (!this.enabled) return true;
+    let cache = this.caches.get(session);
+    if (cache === undefined || cache.version !== this.version || cache.principal !== session.principal) {
+      cache = new DecisionCache(session.principal, this.version);
+      this.caches.set(session, cache);
+    }
+    const key = (resourceType << 4) | operation;
+    let names = cache.byKey.get(key);
+    if (names === undefined) cache.byKey.set(key, (names = new Map()));
+    let allowed = names.get(name);
+    if (allowed === undefined) {
+      allowed = this.decide(session.principal, hostOf(session), operation, resourceType, name);
+      if (names.size >= CACHE_NAMES_MAX) names.clear();
+      names.set(name, allowed);
+    }
+    return allowed;
+  }
+
+  /** The decision, uncached (StandardAuthorizer's rules, see the top of this file). */
+  decide(principal: string, host: string, operation: number, resourceType: number, name: string): boolean {
+    if (!this.enabled || this.superUsers.has(principal)) return true;
+    const idx = this.index.get(resourceType);
+    let foundResourceAcl = false;
+    let allowed = false;
+    const visit = (acls: readonly AclBinding[] | undefined): boolean => {
+      if (acls === undefined) return false;
+      for (const a of acls) {
+        foundResourceAcl = true;
+        if (a.principal !== principal && a.principal !== WILDCARD_PRINCIPAL) continue;
+        if (a.host !== WILDCARD && a.host !== host) continue;
+        if (a.permission === AclPermission.DENY) {
+          if (a.operation === operation || a.operation === AclOperation.ALL) return true;
+        } else if (implies(a.operation, operation)) {
+          allowed = true;
+        }
+      }
+      return false;
+    };
+    if (idx !== undefined) {
+      if (visit(idx.literal.get(name))) return false;
+      if (name !== WILDCARD && visit(idx.literal.get(WILDCARD))) return false;
+      if (idx.prefixed.length > 0 && visit(idx.prefixed.filter((a) => name.startsWith(a.resourceName)))) return false;
+    }
+    if (allowed) return true;
+    return !foundResourceAcl && this.allowIfNoAcl;
+  }
+
+  /**
+   * Whether the session may perform `operation` on some resource of the type (Kafka's
+   * authorizeByResourceType, KIP-679: IDEMPOTENT_WRITE for a principal that may write to some
+   * topic): an ALLOW ACL of its principal and host for the operation, on any pattern, that no
+   * DENY of the whole type (LITERAL `*`) cancels.
+   */
+  authorizeAny(session: Session, operation: number, resourceType: number): boolean {
+    if (!this.enabled || this.superUsers.has(session.principal)) return true;
+    const principal = session.principal;
+    const host = hostOf(session);
+    const mine = (a: AclBinding): boolean => a.resourceType === resourceType && (a.principal === principal || a.principal === WILDCARD_PRINCIPAL) && (a.host === WILDCARD || a.host === host);
+    const deniedAll = this.bindings.some((a) => mine(a) && a.permission === AclPermission.DENY && a.patternType === PatternType.LITERAL && a.resourceName === WILDCARD && (a.operation === operation || a.operation === AclOperation.ALL));
+    if (deniedAll) return false;
+    if (this.bindings.some((a) => mine(a) && a.permission === AclPermission.ALLOW && implies(a.operation, operation))) return true;
+    return this.allowIfNoAcl && !this.bindings.some((a) => a.resourceType === resourceType);
+  }
+
+  /** The authorizedOperations bitfield of a resource: bit n set when operation n is allowed. */
+  operations(session: Session, resourceType: number, name: string, ops: readonly number[] = operationsOf[resourceType] ?? []): number {
+    let bits = 0;
+    for (const op of ops) if (this.authorize(session, op, resourceType, name)) bits |= 1 << op;
+    return bits;
+  }
+
+  private replace(bindings: AclBinding[]): void {
+    const index = new Map<number, TypeIndex>();
+    for (const b of bindings) {
+      let idx = index.get(b.resourceType);
+      if (idx === undefined) index.set(b.resourceType, (idx = { literal: new Map(), prefixed: [] }));
+      if (b.patternType === PatternType.PREFIXED) idx.prefixed.push(b);
+      else {
+        const list = idx.literal.get(b.resourceName);
+        if (list === undefined) idx.literal.set(b.resourceName, [b]);
+        else list.push(b);
+      }
+    }
+    this.bindings = bindings;
+    this.index = index;
+    this.version++;
+    for (const l of this.changeListeners) l();
+  }
+}
+
+/** A peer's address as an ACL names it: an IPv4 peer of a dual-stack listener (::ffff:10.0.0.1) is 10.0.0.1. */
+export function aclHost(address: string): string {
+  return address.startsWith('::ffff:') ? address.slice(7) : address;
+}
+
+function hostOf(session: Session): string {
+  return aclHost(session.peerAddress);
+}
+
+function copy(b: AclBinding): AclBinding {
+  return { resourceType: b.resourceType, resourceName: b.resourceName, patternType: b.patternType, principal: b.principal, host: b.host, operation: b.operation, permission: b.permission };
+}
+
+/** `User:a;User:b` -> ['User:a', 'User:b'] (Kafka's super.users separator is `;`). */
+export function parseSuperUsers(value: string): string[] {
+  return value.split(';').map((s) => s.trim()).filter((s) => s !== '');
+}
+
+export { ResourceType, AclOperation };
