@@ -30,6 +30,8 @@ import { DynamicBrokerConfigs } from './dynamic-config.js';
 import { GroupConfigStore } from './groups/group-config.js';
 import { Authorizer, aclHost } from './acl/authorizer.js';
 import { AclOperation, ResourceType } from './acl/acl.js';
+import { ClientQuotas, ConnectionRate } from './quotas.js';
+import { parseIpOverrides } from './config.js';
 import { buildControlBatch } from '../protocol/control-batch.js';
 import { FsyncPolicy } from './config.js';
 import { visibleWhenFor } from './topic-config.js';
@@ -81,6 +83,8 @@ export class Broker implements ConnectionHost, ClusterView {
   readonly brokerConfigs: DynamicBrokerConfigs;
   /** Per-group configs, stored in the data directory. */
   readonly groupConfigs: GroupConfigStore;
+  /** Client quotas, stored in the data directory, and the rates they are enforced on. */
+  readonly quotas: ClientQuotas;
   /** What handlers may use; set by start() once the group coordinator exists. */
   services!: BrokerServices;
   clusterId = '';
@@ -111,6 +115,12 @@ export class Broker implements ConnectionHost, ClusterView {
   private readonly connections = new Set<Connection>();
   /** Open connections by peer address (max.connections.per.ip). */
   private readonly connectionsByIp = new Map<string, number>();
+  /** Refused connections held open until their close (connection_creation_rate), with their timers. */
+  private readonly delayedCloses = new Map<Socket, NodeJS.Timeout>();
+  /** Connections accepted per second, all addresses together (max.connection.creation.rate). */
+  private readonly connectionRate: ConnectionRate;
+  /** max.connections.per.ip.overrides, parsed again when the setting changes. */
+  private ipOverrides: { text: string; limits: ReadonlyMap<string, number> } = { text: '', limits: new Map() };
   /** Bytes all connections hold (queued.max.request.bytes). */
   private memoryBytes = 0;
   /** Connections whose next frame waits for memory to be given back. */
@@ -149,6 +159,8 @@ export class Broker implements ConnectionHost, ClusterView {
     this.groupConfigs = new GroupConfigStore(config.dataDir);
     this.authz = new Authorizer(config.dataDir, config);
     this.scramCredentials = new ScramCredentialStore(config.dataDir);
+    this.quotas = new ClientQuotas(config.dataDir, config);
+    this.connectionRate = new ConnectionRate(config);
     this.nodeId = config.nodeId;
     this.metrics.attach(this);
   }
@@ -163,6 +175,7 @@ export class Broker implements ConnectionHost, ClusterView {
     await this.groupConfigs.load();
     await this.authz.load();
     await this.scramCredentials.load();
+    await this.quotas.load();
     await this.topics.load(await loadCatalog(this.config.dataDir));
     await this.startGroups();
     await this.startTransactions();
@@ -170,7 +183,7 @@ export class Broker implements ConnectionHost, ClusterView {
     const listeners = resolveListeners(this.config);
     const saslListeners = listeners.filter((l) => usesSasl(l.protocol)).map((l) => ({ name: l.name, mechanisms: saslMechanismsOf(this.config, l.name) }));
     const saslMechanisms = (this.saslMechanisms = new SaslMechanisms({ config: this.config, credentials: this.scramCredentials, logger: this.logger }, saslListeners));
-    this.services = { config: this.config, logger: this.logger, metrics: this.metrics, topics: this.topics, groups: this.groups, consumerGroups: this.consumerGroups, txns: this.txns, cluster: this, fetchSessions: this.fetchSessions, brokerConfigs: this.brokerConfigs, groupConfigs: this.groupConfigs, shares: this.shares, throttledLog: this.throttledLog, saslMechanisms, scramCredentials: this.scramCredentials, authz: this.authz };
+    this.services = { config: this.config, logger: this.logger, metrics: this.metrics, topics: this.topics, groups: this.groups, consumerGroups: this.consumerGroups, txns: this.txns, cluster: this, fetchSessions: this.fetchSessions, brokerConfigs: this.brokerConfigs, groupConfigs: this.groupConfigs, shares: this.shares, throttledLog: this.throttledLog, saslMechanisms, scramCredentials: this.scramCredentials, authz: this.authz, quotas: this.quotas };
     const ssl = listeners.some((l) => usesTls(l.protocol)) ? tlsOptions(this.config) : null;
     // node:tls is loaded only when a listener needs it (start-up time: DESIGN.md).
     if (ssl !== null) {
@@ -447,8 +460,21 @@ export class Broker implements ConnectionHost, ClusterView {
       this.refuse(socket, 'max_connections', `${this.connections.size} connections are open, the most max.connections allows`);
       return null;
     }
-    if (fromIp >= c.maxConnectionsPerIp) {
-      this.refuse(socket, 'max_connections_per_ip', `${fromIp} connections from ${ip} are open, the most max.connections.per.ip allows`);
+    const perIp = this.perIpLimit(ip);
+    if (fromIp >= perIp) {
+      const setting = perIp === c.maxConnectionsPerIp ? 'max.connections.per.ip' : 'max.connections.per.ip.overrides';
+      this.refuse(socket, 'max_connections_per_ip', `${fromIp} connections from ${ip} are open, the most ${setting} allows`);
+      return null;
+    }
+    // Rates last: a connection refused above is not counted in them.
+    const now = performance.now();
+    if (c.maxConnectionCreationRate < 2147483647 && !this.connectionRate.admit(c.maxConnectionCreationRate, now)) {
+      this.refuse(socket, 'max_connection_creation_rate', `more than ${c.maxConnectionCreationRate} connections a second were opened (max.connection.creation.rate); the client should retry after a backoff`);
+      return null;
+    }
+    const holdMs = this.quotas.ipActive ? this.quotas.admitConnection(aclHost(ip), now) : 0;
+    if (holdMs > 0) {
+      this.refuse(socket, 'connection_creation_rate', `more than ${this.quotas.ipLimit(aclHost(ip))} connections a second were opened from ${ip} (the connection_creation_rate quota of its ip entity); closed after ${holdMs} ms; the client should retry after a backoff`, holdMs);
       return null;
     }
     this.connectionsByIp.set(ip, fromIp + 1);
@@ -459,10 +485,40 @@ export class Broker implements ConnectionHost, ClusterView {
     return conn;
   }
 
-  /** Closes a connection the limits do not allow, at once; logs at most one line a second (a flood must not flood the log). */
-  private refuse(socket: Socket, reason: string, message: string): void {
+  /** max.connections.per.ip, or the address's own limit from max.connections.per.ip.overrides. */
+  private perIpLimit(ip: string): number {
+    const c = this.config;
+    if (c.maxConnectionsPerIpOverrides === '') return c.maxConnectionsPerIp;
+    if (this.ipOverrides.text !== c.maxConnectionsPerIpOverrides) {
+      const parsed = parseIpOverrides(c.maxConnectionsPerIpOverrides);
+      // Checked when set (settings, dynamic configs); an unparsable value would never get here.
+      this.ipOverrides = { text: c.maxConnectionsPerIpOverrides, limits: typeof parsed === 'string' ? new Map() : parsed };
+    }
+    return this.ipOverrides.limits.get(aclHost(ip)) ?? c.maxConnectionsPerIp;
+  }
+
+  /**
+   * Closes a connection the limits do not allow, at once or, with `holdMs`, after that long
+   * without reading it (Kafka's delayed close of a throttled connection; at most
+   * DELAYED_CLOSES_MAX are held, the rest close at once); logs at most one line a second (a
+   * flood must not flood the log).
+   */
+  private refuse(socket: Socket, reason: string, message: string, holdMs = 0): void {
     socket.on('error', () => undefined);
-    socket.destroy();
+    if (holdMs > 0 && this.delayedCloses.size < DELAYED_CLOSES_MAX && !this.stopping) {
+      socket.pause();
+      const timer = setTimeout(() => {
+        this.delayedCloses.delete(socket);
+        socket.destroy();
+      }, holdMs);
+      this.delayedCloses.set(socket, timer);
+      socket.once('close', () => {
+        clearTimeout(timer);
+        this.delayedCloses.delete(socket);
+      });
+    } else {
+      socket.destroy();
+    }
     this.metrics.connectionRefused(reason);
     this.throttledLog.warn('refused', 'connection refused', { remote: `${socket.remoteAddress}:${socket.remotePort}`, reason: message });
   }
@@ -593,6 +649,11 @@ export class Broker implements ConnectionHost, ClusterView {
       if (this.sweepTimer) clearInterval(this.sweepTimer);
       for (const w of this.tlsWatchers) w.close();
       this.saslMechanisms?.close();
+      for (const [socket, timer] of this.delayedCloses) {
+        clearTimeout(timer);
+        socket.destroy();
+      }
+      this.delayedCloses.clear();
       const closed = Promise.all(this.servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
       await Promise.race([Promise.all([...this.connections].map((c) => c.drain())), delay(5000)]);
       for (const c of this.connections) c.socket.destroy();
@@ -626,6 +687,9 @@ export class Broker implements ConnectionHost, ClusterView {
     return this.stopping;
   }
 }
+
+/** Refused connections held open at most at once before their delayed close; more are closed at once, so a flood cannot hold descriptors. */
+const DELAYED_CLOSES_MAX = 1000;
 
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms).unref());

@@ -3,6 +3,7 @@
 // a command-line flag; see settings.ts for the registry of names and the precedence.
 
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { DEFAULT_MAX_DECOMPRESSED } from '../protocol/compression.js';
 import { defaultOAuthBearerConfig, type OAuthBearerConfig } from './sasl/oauthbearer-config.js';
 
@@ -85,6 +86,14 @@ export interface BrokerConfig {
   maxConnections: number;
   /** max.connections.per.ip: client connections open at once from one address. */
   maxConnectionsPerIp: number;
+  /** max.connections.per.ip.overrides: per-address exceptions to max.connections.per.ip, as `address:count,...` (parsed by parseIpOverrides). */
+  maxConnectionsPerIpOverrides: string;
+  /** max.connection.creation.rate: connections accepted per second, all addresses together (over the quota windows). */
+  maxConnectionCreationRate: number;
+  /** quota.window.num: windows a client quota's rate is taken over. */
+  quotaWindowNum: number;
+  /** quota.window.size.seconds: length of one quota window. */
+  quotaWindowSizeSeconds: number;
   tailCacheBytes: number;
   /** fetch.max.bytes: most record bytes one Fetch answer carries, whatever the client asks (bounds the memory a request can claim). */
   fetchMaxBytes: number;
@@ -204,6 +213,10 @@ export function defaultBrokerConfig(): BrokerConfig {
     connectionsMaxIdleMs: 540_000,
     maxConnections: defaultMaxConnections(),
     maxConnectionsPerIp: 2147483647,
+    maxConnectionsPerIpOverrides: '',
+    maxConnectionCreationRate: 2147483647,
+    quotaWindowNum: 11,
+    quotaWindowSizeSeconds: 1,
     tailCacheBytes: 1024 * 1024,
     fetchMaxBytes: 55 * 1024 * 1024,
     fetchSessionCacheSlots: 1000,
@@ -271,4 +284,21 @@ export function advertised(c: BrokerConfig): { host: string; port: number } {
     host: c.advertisedHost || (wildcard ? 'localhost' : c.host),
     port: c.advertisedPort || c.port,
   };
+}
+
+/**
+ * max.connections.per.ip.overrides as Kafka writes it: `address:count` pairs, comma-separated
+ * (the count after the last colon, so IPv6 addresses work). An error message when it does not parse.
+ */
+export function parseIpOverrides(v: string): Map<string, number> | string {
+  const out = new Map<string, number>();
+  for (const item of v.split(',').map((x) => x.trim()).filter((x) => x !== '')) {
+    const i = item.lastIndexOf(':');
+    const host = i < 0 ? '' : item.slice(0, i).trim().replace(/^\[(.*)\]$/, '$1');
+    const count = i < 0 ? NaN : Number(item.slice(i + 1).trim());
+    if (host === '' || !/^\d+$/.test(item.slice(i + 1).trim()) || count > 2147483647) return `"${item}" is not address:count (e.g. 127.0.0.1:200,10.0.0.7:5)`;
+    if (isIP(host) === 0) return `"${host}" is not an IP address: give addresses, not host names (e.g. 127.0.0.1:200)`;
+    out.set(host, count);
+  }
+  return out;
 }

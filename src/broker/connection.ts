@@ -12,6 +12,12 @@
 // not decoded while the connection is over its budget. The host's sweep closes a connection
 // whose frame does not arrive whole, or whose responses the client does not read, within
 // socket.request.timeout.ms, and one idle for connections.max.idle.ms.
+//
+// Quotas (quotas.ts): a response over a client quota is sent at once with its throttleTimeMs,
+// then the connection is muted for that time (KIP-219): its socket is paused and buffered frames
+// wait, even a frame half received. A muted connection's time counts neither against
+// socket.request.timeout.ms (the sweep restarts a frame's clock while the socket is paused) nor
+// as idle time.
 
 import type { Socket } from 'node:net';
 import { Reader } from '../protocol/reader.js';
@@ -24,6 +30,7 @@ import type { Logger } from './logger.js';
 import { Session, type SessionProtocol } from './session.js';
 import { refusal, type Refusal } from './gate.js';
 import { RequestContext, type BrokerServices, type HandlerEntry } from './handlers/handler.js';
+import { QuotaType } from './quotas.js';
 
 /** Smallest request: api_key, api_version, correlation_id, client_id length. */
 const MIN_FRAME = 10;
@@ -67,6 +74,8 @@ class Slot {
   encodedAt = 0;
   /** The handler's context, for the time it spent parked (Fetch). */
   ctx: RequestContext | null = null;
+  /** Milliseconds of the event loop the request took until its handler returned (request_percentage), when quotas are active. */
+  busyMs = 0;
 }
 
 export class Connection {
@@ -97,6 +106,9 @@ export class Connection {
   private processAgain = false;
   /** Whether no bytes came in yet: the first two tell a TLS handshake apart. */
   private firstBytes = true;
+  /** Set while the connection is muted for a quota's throttle time (KIP-219): nothing is read or decoded. */
+  private muteTimer: NodeJS.Timeout | null = null;
+  private mutedUntil = 0;
   /** Clock of the last bytes received or response written: idle time counts from it. */
   private lastActivity: number;
   /** Bytes handed to socket.write, and how many of them the client had taken at the last sweep. */
@@ -191,7 +203,7 @@ export class Connection {
 
   private processFrames(): void {
     const config = this.broker.config;
-    while (!this.closed && !this.draining) {
+    while (!this.closed && !this.draining && this.muteTimer === null) {
       if (this.frameSize < 0) {
         if (this.pendingBytes === 0) {
           this.frameStart = -1;
@@ -320,7 +332,7 @@ export class Connection {
       return;
     }
     const idle = config.connectionsMaxIdleMs;
-    if (idle > 0 && this.head === null && this.pendingBytes === 0 && waiting === 0 && now - this.lastActivity > idle) {
+    if (idle > 0 && this.head === null && this.pendingBytes === 0 && waiting === 0 && this.muteTimer === null && now - this.lastActivity > idle) {
       this.broker.logger.debug('closing idle connection', { remote: this.session.remote, idleMs: now - this.lastActivity, limit: 'connections.max.idle.ms' });
       this.broker.metrics.connectionsIdleClosed.inc();
       this.destroy();
@@ -403,6 +415,7 @@ export class Connection {
     let result: object | null | Promise<object | null>;
     try {
       result = entry.handle(ctx, request);
+      if (broker.services.quotas.active) slot.busyMs = performance.now() - start;
     } catch (e) {
       broker.logger.error('request handler failed', { api: codec.name, version: header.apiVersion, remote: this.session.remote, error: e, stack: (e as Error).stack });
       this.observeLatency(slot);
@@ -439,6 +452,7 @@ export class Connection {
     if (this.closed) return this.observeLatency(slot);
     this.estimateBytes -= slot.estimate;
     slot.estimate = 0;
+    if (this.broker.services.quotas.active || (slot.ctx !== null && slot.ctx.throttleMs > 0)) response = this.throttle(slot, header, response);
     if (response !== null) {
       const entry = this.broker.handlers[header.apiKey]!;
       const codec = entry.codec;
@@ -469,6 +483,54 @@ export class Connection {
     }
     slot.ctx = null;
     this.flush();
+  }
+
+  /**
+   * Records the request against the client's quotas (Produce: its bytes; every API but the
+   * handshakes: its time), and when it is over one (or its handler throttled it: Fetch), mutes
+   * the connection and returns the response with the throttle time (a copy: handlers may share
+   * response objects).
+   */
+  private throttle(slot: Slot, header: RequestHeader, response: object | null): object | null {
+    const quotas = this.broker.services.quotas;
+    const principal = this.session.principal;
+    const clientId = header.clientId ?? '';
+    const now = performance.now();
+    const key = header.apiKey;
+    let ms = slot.ctx === null ? 0 : slot.ctx.throttleMs;
+    let type: QuotaType = QuotaType.FETCH;
+    if (quotas.active) {
+      if (key === ApiKey.Produce) {
+        // Bytes of the request frame (slot.size holds only the request until the response is encoded).
+        const p = quotas.record(QuotaType.PRODUCE, principal, clientId, slot.size, now);
+        if (p > ms) (ms = p), (type = QuotaType.PRODUCE);
+      }
+      if (key !== ApiKey.ApiVersions && key !== ApiKey.SaslHandshake && key !== ApiKey.SaslAuthenticate) {
+        // request_percentage counts percent of one core: ms * 100 / 1000 per request.
+        const r = quotas.record(QuotaType.REQUEST, principal, clientId, slot.busyMs / 10, now);
+        if (r > ms) (ms = r), (type = QuotaType.REQUEST);
+      }
+    }
+    if (ms <= 0) return response;
+    this.broker.metrics.throttled(type, ms);
+    this.mute(ms);
+    if (response === null || !('throttleTimeMs' in response)) return response;
+    return { ...response, throttleTimeMs: ms };
+  }
+
+  /** Stops reading and decoding for `ms` (or longer, when already muted longer). */
+  private mute(ms: number): void {
+    const until = performance.now() + ms;
+    if (until <= this.mutedUntil) return;
+    this.mutedUntil = until;
+    if (this.muteTimer !== null) clearTimeout(this.muteTimer);
+    this.muteTimer = setTimeout(() => {
+      this.muteTimer = null;
+      this.mutedUntil = 0;
+      this.lastActivity = this.broker.clock;
+      this.process();
+    }, ms);
+    this.updateReading();
   }
 
   /** Request latency, frame read to response queued; also when the request ends without an answer, so the histogram's count matches rivulet_requests_total. */
@@ -520,7 +582,7 @@ export class Connection {
     // A frame already admitted is received whole: its bytes are reserved.
     const receiving = this.frameSize >= 0 && this.pendingBytes < this.frameSize;
     const overBudget = this.held() > this.broker.config.connectionMemoryBytes;
-    if (this.draining || (!receiving && (this.waitingAdmission || overBudget || this.pausedForOutput))) this.socket.pause();
+    if (this.draining || this.muteTimer !== null || (!receiving && (this.waitingAdmission || overBudget || this.pausedForOutput))) this.socket.pause();
     else this.socket.resume();
   }
 
@@ -584,6 +646,8 @@ export class Connection {
 
   private onClose(): void {
     if (this.closed) return;
+    if (this.muteTimer !== null) clearTimeout(this.muteTimer);
+    this.muteTimer = null;
     this.pending = [];
     this.pendingBytes = 0;
     // Everything this connection held is given back (responses in flight are dropped when they complete).

@@ -7,7 +7,7 @@
 // built-in default. Every other setting stays static: changing it is refused with a message
 // naming how to set it.
 
-import { defaultBrokerConfig, type BrokerConfig } from './config.js';
+import { defaultBrokerConfig, parseIpOverrides, type BrokerConfig } from './config.js';
 import { SerialJsonFile } from './meta-store.js';
 import { topicConfigDefs, type ConfigType } from './topic-config.js';
 
@@ -34,6 +34,8 @@ const keys: DynamicKey[] = [
   // Checked on every accept.
   { name: 'max.connections', type: 'int', validate: positiveInt, read: (c) => String(c.maxConnections), write: (c, v) => void (c.maxConnections = Number(v)) },
   { name: 'max.connections.per.ip', type: 'int', validate: positiveInt, read: (c) => String(c.maxConnectionsPerIp), write: (c, v) => void (c.maxConnectionsPerIp = Number(v)) },
+  { name: 'max.connections.per.ip.overrides', type: 'string', validate: (v) => { const p = parseIpOverrides(v); return typeof p === 'string' ? p : null; }, read: (c) => c.maxConnectionsPerIpOverrides, write: (c, v) => void (c.maxConnectionsPerIpOverrides = v) },
+  { name: 'max.connection.creation.rate', type: 'int', validate: positiveInt, read: (c) => String(c.maxConnectionCreationRate), write: (c, v) => void (c.maxConnectionCreationRate = Number(v)) },
 ];
 
 export const dynamicKeys: ReadonlyMap<string, DynamicKey> = new Map(keys.map((k) => [k.name, k]));

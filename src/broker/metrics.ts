@@ -173,6 +173,14 @@ export class BrokerMetrics {
   connectionsMemoryBytes = 0;
   /** Connections closed after connections.max.idle.ms without a request. */
   readonly connectionsIdleClosed = new PlainCounter();
+  /** Client quotas: responses throttled and the throttle time given (ms), by quota type (produce, fetch, request). */
+  readonly quotaThrottled = [0, 0, 0];
+  readonly quotaThrottleMs = [0, 0, 0];
+  /** Counts one throttled response (ClientQuotas' observer). */
+  throttled(type: number, ms: number): void {
+    this.quotaThrottled[type]++;
+    this.quotaThrottleMs[type] += ms;
+  }
   /** Connections closed as they arrived, by the limit that refused them. */
   private readonly connectionsRefused = new Map<string, PlainCounter>();
   /** Error codes returned, by `api\0error`. */
@@ -403,7 +411,28 @@ export class BrokerMetrics {
       const [listener, mechanism, reason] = k.split('\0');
       return { listener: listener!, mechanism: mechanism!, reason: reason! };
     });
-    labeledCounter('rivulet_connections_refused_total', 'Connections closed as they arrived, by the limit that refused them (max_connections, max_connections_per_ip)', ['reason'], this.connectionsRefused, (reason) => ({ reason }));
+    labeledCounter('rivulet_connections_refused_total', 'Connections closed as they arrived, by the limit that refused them (max_connections, max_connections_per_ip, max_connection_creation_rate, connection_creation_rate)', ['reason'], this.connectionsRefused, (reason) => ({ reason }));
+    const quotaTypes = ['produce', 'fetch', 'request'] as const;
+    new Counter({
+      name: 'rivulet_quota_throttle_time_seconds_total',
+      help: 'Throttle time given to clients over a quota, by quota type (produce: producer_byte_rate, fetch: consumer_byte_rate, request: request_percentage)',
+      labelNames: ['type'],
+      registers: r,
+      collect() {
+        this.reset();
+        quotaTypes.forEach((type, i) => this.inc({ type }, self.quotaThrottleMs[i]! / 1000));
+      },
+    });
+    new Counter({
+      name: 'rivulet_throttled_responses_total',
+      help: 'Responses sent with a throttle time because the client was over a quota, by quota type (produce, fetch, request)',
+      labelNames: ['type'],
+      registers: r,
+      collect() {
+        this.reset();
+        quotaTypes.forEach((type, i) => this.inc({ type }, self.quotaThrottled[i]!));
+      },
+    });
     new Gauge({
       name: 'rivulet_connections_memory_bytes',
       help: 'Bytes all client connections hold or have reserved: requests arriving and in flight, responses not yet read by clients (bounded by queued.max.request.bytes)',

@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { resolveListeners, principalMapper } from './listeners.js';
 import { KNOWN_AUTHORIZERS, parseSuperUsers } from './acl/authorizer.js';
 import { knownMechanisms } from './sasl/mechanisms.js';
-import { defaultBrokerConfig, defaultTopicDefaults, FsyncPolicy, type BrokerConfig } from './config.js';
+import { defaultBrokerConfig, defaultTopicDefaults, FsyncPolicy, parseIpOverrides, type BrokerConfig } from './config.js';
 import { oauthBearerKeys } from './sasl/oauthbearer-config.js';
 
 export class ConfigError extends Error {
@@ -142,6 +142,17 @@ export const brokerKeys: Readonly<Record<string, { apply: Apply; help: string }>
   },
   'max.connections': { apply: (c, v, k) => void (c.maxConnections = int(1, 2147483647)(v, k)), help: 'client connections open at once; more are closed as they arrive (default: 3/4 of the descriptor limit, 10000 when it cannot be read)' },
   'max.connections.per.ip': { apply: (c, v, k) => void (c.maxConnectionsPerIp = int(1, 2147483647)(v, k)), help: 'client connections open at once from one address (default 2147483647)' },
+  'max.connections.per.ip.overrides': {
+    apply: (c, v, k) => {
+      const parsed = parseIpOverrides(v);
+      if (typeof parsed === 'string') throw new ConfigError(`${k}: ${parsed}`);
+      c.maxConnectionsPerIpOverrides = v;
+    },
+    help: 'per-address exceptions to max.connections.per.ip, as address:count pairs, comma-separated (e.g. 10.0.0.7:500,127.0.0.1:50); dynamic (default empty)',
+  },
+  'max.connection.creation.rate': { apply: (c, v, k) => void (c.maxConnectionCreationRate = int(1, 2147483647)(v, k)), help: 'connections accepted per second, all addresses together, measured over the quota windows; more are closed as they arrive; dynamic (default 2147483647)' },
+  'quota.window.num': { apply: (c, v, k) => void (c.quotaWindowNum = int(2, 1000)(v, k)), help: 'windows a client quota\'s rate (and a connection creation rate) is measured over (default 11)' },
+  'quota.window.size.seconds': { apply: (c, v, k) => void (c.quotaWindowSizeSeconds = int(1, 3600)(v, k)), help: 'length of one quota window in seconds (default 1)' },
   'decompressed.batch.max.bytes': { apply: (c, v, k) => void (c.decompressedBatchMaxBytes = int(1024, 2 ** 31 - 1)(v, k)), help: 'most bytes one compressed batch may inflate to when the broker reads its records (default 268435456)' },
   'fetch.max.bytes': { apply: (c, v, k) => void (c.fetchMaxBytes = int(1024)(v, k)), help: 'most record bytes in one Fetch answer, whatever the client asks (default 57671680)' },
   'max.incremental.fetch.session.cache.slots': { apply: (c, v, k) => void (c.fetchSessionCacheSlots = int(0, 2147483647)(v, k)), help: 'fetch sessions (KIP-227) kept for consumers, so their fetches name and answer only the partitions that changed; when full, a new session takes an idle or a smaller one\'s place or is refused (the consumer keeps sending full fetches); 0 grants none (default 1000)' },

@@ -11,6 +11,8 @@ export class WireClient {
   private waiting = new Map<number, { apiKey: number; version: number; resolve: (v: any) => void; reject: (e: Error) => void }>();
   private nextCorrelation = 1;
   closed = false;
+  /** The client id the requests carry (quotas are per client id). */
+  clientId = 'wire-test';
   /** Correlation ids of the responses received, in the order they arrived. */
   readonly received: number[] = [];
   private closeWaiters: (() => void)[] = [];
@@ -62,7 +64,7 @@ export class WireClient {
   /** Sends a request and resolves with the decoded response. */
   request<T = any>(apiKey: number, version: number, body: object): Promise<T> {
     const correlationId = this.nextCorrelation++;
-    const chunks = encodeRequest({ apiKey, apiVersion: version, correlationId, clientId: 'wire-test' }, codecs[apiKey]!.writeRequest[version]!, body);
+    const chunks = encodeRequest({ apiKey, apiVersion: version, correlationId, clientId: this.clientId }, codecs[apiKey]!.writeRequest[version]!, body);
     const p = new Promise<T>((resolve, reject) => this.waiting.set(correlationId, { apiKey, version, resolve, reject }));
     this.writeChunks(chunks);
     return p;
@@ -70,7 +72,7 @@ export class WireClient {
 
   /** Sends a request without waiting (acks=0). */
   send(apiKey: number, version: number, body: object): void {
-    const chunks = encodeRequest({ apiKey, apiVersion: version, correlationId: this.nextCorrelation++, clientId: 'wire-test' }, codecs[apiKey]!.writeRequest[version]!, body);
+    const chunks = encodeRequest({ apiKey, apiVersion: version, correlationId: this.nextCorrelation++, clientId: this.clientId }, codecs[apiKey]!.writeRequest[version]!, body);
     this.writeChunks(chunks);
   }
 

@@ -18,6 +18,11 @@
 // One request of a session runs at a time (they share its partitions' state): a newer one
 // wakes a parked older one and runs after it.
 //
+// Over its consumer_byte_rate quota (quotas.ts), a consumer gets, as from Kafka, an answer with
+// its throttle time and no partitions (the data read is not sent, nor counted against the quota,
+// and a session is neither created nor advanced past it); while a quota applies, one answer
+// carries at most what the quota allows over quota.window.num - 1 windows.
+//
 // read_committed fetches (isolation level 1) stop at the last stable offset (the first offset
 // of the oldest open transaction) and carry the aborted transactions in the range they
 // return, so the client drops those records; control batches go out like any batch.
@@ -38,6 +43,7 @@ import { storageErrorCode } from './common.js';
 import { AclOperation, ResourceType } from '../acl/acl.js';
 import { fetchServer } from '../../protocol/generated/fetch.js';
 import { BATCH_HEADER_SIZE, baseOffset, batchSize, lastOffsetDelta } from '../../protocol/record-batch.js';
+import { QuotaType } from '../quotas.js';
 import { FetchPartition, FINAL_EPOCH, INITIAL_EPOCH, INVALID_SESSION_ID, nextEpoch, type FetchSession } from '../fetch-sessions.js';
 
 const NO_RECORDS: readonly Buffer[] = [];
@@ -96,6 +102,7 @@ async function handle(ctx: RequestContext, req: FetchRequest): Promise<FetchResp
     if (sessionId !== INVALID_SESSION_ID) cache.closeNamed(sessionId, principal);
     const items = requestPartitions(ctx, req, usesTopicIds);
     await fetchInto(ctx, req, items, null);
+    if (ctx.quotas.active && overQuota(ctx, items)) return answer(ErrorCode.NONE, INVALID_SESSION_ID, NO_TOPICS);
     const responses = topicResponses(items, usesTopicIds, null);
     let id = INVALID_SESSION_ID;
     if (epoch === INITIAL_EPOCH) {
@@ -132,12 +139,34 @@ async function handle(ctx: RequestContext, req: FetchRequest): Promise<FetchResp
     session.epoch = nextEpoch(session.epoch);
     ctx.metrics.fetchIncremental.inc();
     await fetchInto(ctx, req, session.order, session);
+    if (ctx.quotas.active && overQuota(ctx, session.order)) {
+      // Nothing is marked as answered: the next request of the session returns what this one read.
+      session.release();
+      return answer(ErrorCode.NONE, session.id, NO_TOPICS);
+    }
     const responses = topicResponses(session.order, usesTopicIds, mustRespond);
     session.release();
     return answer(ErrorCode.NONE, session.id, responses);
   } finally {
     session.finish();
   }
+}
+
+/**
+ * Records the answer's record bytes against the consumer_byte_rate quota; when that puts the
+ * client over it, takes them back, sets the throttle time (the connection mutes for it) and
+ * returns true: the answer goes out without data, as Kafka's.
+ */
+function overQuota(ctx: RequestContext, items: readonly FetchPartition[]): boolean {
+  let bytes = 0;
+  for (const it of items) if (it.records.length > 0) bytes += recordsLength(it.records);
+  const now = performance.now();
+  const clientId = ctx.header.clientId ?? '';
+  const ms = ctx.quotas.record(QuotaType.FETCH, ctx.session.principal, clientId, bytes, now);
+  if (ms <= 0) return false;
+  ctx.quotas.unrecord(QuotaType.FETCH, ctx.session.principal, clientId, bytes, now);
+  ctx.throttleMs = ms;
+  return true;
 }
 
 /** One FetchPartition per partition of a full fetch, in request order. */
@@ -185,8 +214,13 @@ async function fetchInto(ctx: RequestContext, req: FetchRequest, items: readonly
   const readCommitted = req.isolationLevel === READ_COMMITTED;
   const usesTopicIds = ctx.version >= 13;
   const deadline = Date.now() + Math.max(0, req.maxWaitMs);
-  const minBytes = Math.max(1, req.minBytes);
-  const maxBytes = Math.min(req.maxBytes ?? 0x7fffffff, ctx.config.fetchMaxBytes);
+  let maxBytes = Math.min(req.maxBytes ?? 0x7fffffff, ctx.config.fetchMaxBytes);
+  let minBytes = Math.max(1, req.minBytes);
+  if (ctx.quotas.active) {
+    // Under a consumer_byte_rate quota the answer is capped, and minBytes with it (as Kafka).
+    maxBytes = Math.min(maxBytes, ctx.quotas.fetchCap(ctx.session.principal, ctx.header.clientId ?? '', performance.now()));
+    minBytes = Math.max(1, Math.min(minBytes, maxBytes));
+  }
   const end = (partition: Partition): number => visibleEnd(partition, readCommitted);
   const mayRead = ctx.authz.enabled ? (topic: string): boolean => ctx.authorize(AclOperation.READ, ResourceType.TOPIC, topic) : null;
   for (;;) {

@@ -22,6 +22,7 @@ import type { Authorizer } from '../acl/authorizer.js';
 import { operationName, resourceTypeName } from '../acl/acl.js';
 import type { SaslMechanisms } from '../sasl/mechanisms.js';
 import type { ScramCredentialStore } from '../sasl/credentials.js';
+import type { ClientQuotas } from '../quotas.js';
 
 /** The broker as a member of its cluster: identity, address, lifecycle. */
 export interface ClusterView {
@@ -69,6 +70,8 @@ export interface BrokerServices {
   readonly saslMechanisms: SaslMechanisms;
   /** Users' SCRAM credentials (AlterUserScramCredentials, DescribeUserScramCredentials, the SCRAM and PLAIN logins). */
   readonly scramCredentials: ScramCredentialStore;
+  /** Client quotas (AlterClientQuotas, DescribeClientQuotas) and their rates. */
+  readonly quotas: ClientQuotas;
 }
 
 /** One request's view: its header and session, and the broker's services. */
@@ -93,6 +96,9 @@ export class RequestContext implements BrokerServices {
   readonly authz: Authorizer;
   readonly saslMechanisms: SaslMechanisms;
   readonly scramCredentials: ScramCredentialStore;
+  readonly quotas: ClientQuotas;
+  /** Throttle time (ms) the handler decided itself (Fetch, over consumer_byte_rate); the connection puts the largest in the response and mutes for it. */
+  throttleMs = 0;
   /** Milliseconds the handler spent parked waiting for data (Fetch), kept out of its "handler" stage. */
   parkedMs = 0;
 
@@ -116,6 +122,7 @@ export class RequestContext implements BrokerServices {
     this.authz = services.authz;
     this.saslMechanisms = services.saslMechanisms;
     this.scramCredentials = services.scramCredentials;
+    this.quotas = services.quotas;
   }
 
   /**

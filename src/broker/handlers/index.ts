@@ -60,6 +60,8 @@ import { deleteAcls } from './31-delete-acls.js';
 import { saslAuthenticate } from './36-sasl-authenticate.js';
 import { describeUserScramCredentials } from './50-describe-user-scram-credentials.js';
 import { alterUserScramCredentials } from './51-alter-user-scram-credentials.js';
+import { describeClientQuotas } from './48-describe-client-quotas.js';
+import { alterClientQuotas } from './49-alter-client-quotas.js';
 
 const entries: HandlerEntry[] = [
   produce, fetch, listOffsets, metadata, offsetCommit, offsetFetch, findCoordinator, joinGroup, heartbeat, leaveGroup,
@@ -71,6 +73,7 @@ const entries: HandlerEntry[] = [
   listPartitionReassignments, alterReplicaLogDirs, listConfigResources, consumerGroupHeartbeat, consumerGroupDescribe,
   describeAcls, createAcls, deleteAcls,
   saslAuthenticate, describeUserScramCredentials, alterUserScramCredentials,
+  describeClientQuotas, alterClientQuotas,
 ];
 
 export const handlerTable: readonly (HandlerEntry | undefined)[] = (() => {
