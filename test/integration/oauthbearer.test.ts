@@ -182,6 +182,32 @@ test('@platformatic/kafka re-authenticates on the live connection when its short
   assert.match(broker.output(), /SASL re-authenticated .*mechanism=OAUTHBEARER principal=User:short-lived/);
 });
 
+test('kafkajs re-authenticates with a fresh token from its provider once its session nears the token\'s expiry', { timeout: 60_000 }, async () => {
+  let handedOut = 0;
+  const kafka = new Kafka({
+    clientId: 'oauth-kafkajs-expiry',
+    brokers: [broker.bootstrap],
+    // The first token lives 3 s, later ones an hour. kafkajs re-authenticates before a request
+    // when its session ends within reauthenticationThreshold (10 s by default).
+    sasl: { mechanism: 'oauthbearer', oauthBearerProvider: async () => ({ value: handedOut++ === 0 ? token({ sub: 'kafkajs-expiry' }, 3) : token({ sub: 'kafkajs-expiry' }) }) },
+    logLevel: logLevel.NOTHING,
+    retry: { retries: 0 },
+  });
+  const reauthBefore = await authentications('reauthentication');
+  const producer = kafka.producer();
+  await producer.connect();
+  try {
+    await producer.send({ topic: 'oauth-kafkajs-expiry', acks: -1, messages: [{ value: 'before' }] });
+    await sleep(4000);
+    await producer.send({ topic: 'oauth-kafkajs-expiry', acks: -1, messages: [{ value: 'after' }] });
+  } finally {
+    await producer.disconnect();
+  }
+  assert.ok(handedOut >= 2, `kafkajs asked its provider for a fresh token (${handedOut} asks)`);
+  assert.ok((await authentications('reauthentication')) > reauthBefore, `a re-authentication was counted\n${brokerTail(broker)}`);
+  assert.match(broker.output(), /SASL re-authenticated .*mechanism=OAUTHBEARER principal=User:kafkajs-expiry/);
+});
+
 test('a broker whose JWKS cannot be reached starts, logs why, and refuses tokens saying the JWKS could not be loaded', { timeout: 60_000 }, async () => {
   const b = await startBroker({
     args: [
