@@ -27,7 +27,7 @@ export function refusal(session: Session, apiKey: number): Refusal | null {
     if (session.expiresAt === 0 || apiKey === SASL_HANDSHAKE || apiKey === SASL_AUTHENTICATE || performance.now() < session.expiresAt) return null;
     return {
       reason: 'session_expired',
-      message: `API key ${apiKey} after the SASL session of ${session.principal} expired on listener ${session.listener} (connections.max.reauth.ms); the client must re-authenticate (KIP-368: the Java client 2.2+ and librdkafka 2.2+ do it by themselves; others reconnect)`,
+      message: `API key ${apiKey} after the SASL session of ${session.principal} expired on listener ${session.listener} (connections.max.reauth.ms); the client must re-authenticate (KIP-368: the Java client 2.2+, librdkafka 2.2+, kafkajs and @platformatic/kafka do it by themselves; others reconnect)`,
     };
   }
   if (apiKey === API_VERSIONS || apiKey === SASL_HANDSHAKE || apiKey === SASL_AUTHENTICATE) return null;
