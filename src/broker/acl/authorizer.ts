@@ -193,20 +193,45 @@ export class Authorizer {
   }
 
   /**
-   * Whether the session may perform `operation` on some resource of the type (Kafka's
-   * authorizeByResourceType, KIP-679: IDEMPOTENT_WRITE for a principal that may write to some
-   * topic): an ALLOW ACL of its principal and host for the operation, on any pattern, that no
-   * DENY of the whole type (LITERAL `*`) cancels.
+   * Whether the session may perform `operation` on some resource of the type, as Kafka's
+   * authorizeByResourceType (KIP-679: IDEMPOTENT_WRITE for a principal that may write to some
+   * topic). A decision on a made-up name first (super users, allow.everyone.if.no.acl.found);
+   * then, over the ACLs of the principal and host for the operation (or ALL): a LITERAL `*` DENY
+   * refuses, a LITERAL `*` ALLOW allows, and otherwise some LITERAL or PREFIXED ALLOW must not be
+   * dominated by a DENY: a LITERAL DENY of the same name, or a PREFIXED DENY of a prefix of it.
    */
   authorizeAny(session: Session, operation: number, resourceType: number): boolean {
-    if (!this.enabled || this.superUsers.has(session.principal)) return true;
+    if (!this.enabled) return true;
     const principal = session.principal;
     const host = hostOf(session);
-    const mine = (a: AclBinding): boolean => a.resourceType === resourceType && (a.principal === principal || a.principal === WILDCARD_PRINCIPAL) && (a.host === WILDCARD || a.host === host);
-    const deniedAll = this.bindings.some((a) => mine(a) && a.permission === AclPermission.DENY && a.patternType === PatternType.LITERAL && a.resourceName === WILDCARD && (a.operation === operation || a.operation === AclOperation.ALL));
-    if (deniedAll) return false;
-    if (this.bindings.some((a) => mine(a) && a.permission === AclPermission.ALLOW && implies(a.operation, operation))) return true;
-    return this.allowIfNoAcl && !this.bindings.some((a) => a.resourceType === resourceType);
+    if (this.decide(principal, host, operation, resourceType, 'hardcode')) return true;
+    const denyLiteral = new Set<string>();
+    const denyPrefixed = new Set<string>();
+    const allowLiteral = new Set<string>();
+    const allowPrefixed = new Set<string>();
+    let wildcardAllow = false;
+    for (const a of this.bindings) {
+      if (a.resourceType !== resourceType) continue;
+      if (a.host !== WILDCARD && a.host !== host) continue;
+      if (a.principal !== principal && a.principal !== WILDCARD_PRINCIPAL) continue;
+      if (a.operation !== operation && a.operation !== AclOperation.ALL) continue;
+      const literal = a.patternType === PatternType.LITERAL;
+      if (a.permission === AclPermission.DENY) {
+        if (literal && a.resourceName === WILDCARD) return false;
+        (literal ? denyLiteral : denyPrefixed).add(a.resourceName);
+      } else if (a.permission === AclPermission.ALLOW) {
+        if (literal && a.resourceName === WILDCARD) wildcardAllow = true;
+        else (literal ? allowLiteral : allowPrefixed).add(a.resourceName);
+      }
+    }
+    if (wildcardAllow) return true;
+    const dominated = (name: string): boolean => {
+      for (let i = 1; i <= name.length; i++) if (denyPrefixed.has(name.slice(0, i))) return true;
+      return false;
+    };
+    for (const name of allowLiteral) if (!denyLiteral.has(name) && !dominated(name)) return true;
+    for (const name of allowPrefixed) if (!dominated(name)) return true;
+    return false;
   }
 
   /** The authorizedOperations bitfield of a resource: bit n set when operation n is allowed. */

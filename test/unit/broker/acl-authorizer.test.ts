@@ -110,6 +110,29 @@ test('allow.everyone.if.no.acl.found: only for resources no ACL names', async ()
   await withAuthorizer(ON, acls, (a) => assert.equal(a.decide('User:bob', 'h', Op.WRITE, Res.TOPIC, 'free'), false, 'default false'));
 });
 
+test('authorizeAny (IDEMPOTENT_WRITE by topic) follows Kafka\'s authorizeByResourceType: a dominated ALLOW does not count', async () => {
+  const session = (principal: string, host = '10.0.0.1'): Session => {
+    const s = new Session('PLAINTEXT', host, 5000);
+    s.principal = principal;
+    return s;
+  };
+  const any = (acls: AclBinding[], principal: string, settings: AuthorizerSettings = ON) =>
+    new Promise<boolean>((resolve, reject) => withAuthorizer(settings, acls, (a) => resolve(a.authorizeAny(session(principal), Op.WRITE, Res.TOPIC))).catch(reject));
+  const P = PatternType.PREFIXED;
+  assert.equal(await any([acl('User:a', Op.WRITE, Res.TOPIC, 't')], 'User:a'), true, 'an ALLOW on one topic');
+  assert.equal(await any([acl('User:a', Op.WRITE, Res.TOPIC, 't'), acl('User:a', Op.WRITE, Res.TOPIC, 't', { deny: true })], 'User:a'), false, 'the same literal denied');
+  assert.equal(await any([acl('User:a', Op.WRITE, Res.TOPIC, 'team-t'), acl('User:*', Op.ALL, Res.TOPIC, 'team-', { pattern: P, deny: true })], 'User:a'), false, 'a literal under a denied prefix');
+  assert.equal(await any([acl('User:a', Op.WRITE, Res.TOPIC, 'team-', { pattern: P }), acl('User:a', Op.WRITE, Res.TOPIC, 'te', { pattern: P, deny: true })], 'User:a'), false, 'a prefix under a shorter denied prefix');
+  assert.equal(await any([acl('User:a', Op.WRITE, Res.TOPIC, 'te', { pattern: P }), acl('User:a', Op.WRITE, Res.TOPIC, 'team-', { pattern: P, deny: true })], 'User:a'), true, 'a longer denied prefix leaves part of an allowed one');
+  assert.equal(await any([acl('User:a', Op.WRITE, Res.TOPIC, 't'), acl('User:a', Op.WRITE, Res.TOPIC, 'u'), acl('User:a', Op.WRITE, Res.TOPIC, 't', { deny: true })], 'User:a'), true, 'one undominated ALLOW is enough');
+  assert.equal(await any([acl('User:a', Op.WRITE, Res.TOPIC, 't'), acl('User:a', Op.WRITE, Res.TOPIC, '*', { deny: true })], 'User:a'), false, 'a LITERAL * DENY');
+  assert.equal(await any([acl('User:a', Op.WRITE, Res.TOPIC, 't'), acl('User:a', Op.WRITE, Res.TOPIC, 't', { deny: true, host: '10.9.9.9' })], 'User:a'), true, 'a DENY for another host');
+  assert.equal(await any([acl('User:a', Op.WRITE, Res.TOPIC, 't'), acl('User:a', Op.READ, Res.TOPIC, 't', { deny: true })], 'User:a'), true, 'a DENY of another operation');
+  assert.equal(await any([acl('User:a', Op.READ, Res.TOPIC, 't')], 'User:a'), false, 'READ is not WRITE');
+  assert.equal(await any([acl('User:a', Op.WRITE, Res.TOPIC, '*', { deny: true })], 'User:admin'), true, 'a super user');
+  assert.equal(await any([acl('User:b', Op.READ, Res.GROUP, 'g')], 'User:a', { ...ON, allowEveryoneIfNoAclFound: true }), true, 'no topic ACL at all, allow.everyone.if.no.acl.found');
+});
+
 test('cached decisions follow ACL changes and the session principal', () =>
   withAuthorizer(ON, [], async (a) => {
     const s = new Session('SSL', '127.0.0.1', 5000, 'SSL');
