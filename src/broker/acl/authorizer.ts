@@ -51,6 +51,15 @@ interface TypeIndex {
   readonly prefixed: AclBinding[];
 }
 
+function maskOf(ops: readonly number[]): number {
+  let bits = 0;
+  for (const op of ops) bits |= 1 << op;
+  return bits;
+}
+
+/** Each resource type's operations as an authorizedOperations bitfield (what ACLs off answer). */
+const FULL_MASKS = new Map<number, number>(Object.entries(operationsOf).map(([type, ops]) => [Number(type), maskOf(ops)]));
+
 function implies(granted: number, asked: number): boolean {
   if (granted === asked || granted === AclOperation.ALL) return true;
   if (asked === AclOperation.DESCRIBE) return granted === AclOperation.READ || granted === AclOperation.WRITE || granted === AclOperation.DELETE || granted === AclOperation.ALTER;
@@ -236,6 +245,8 @@ export class Authorizer {
 
   /** The authorizedOperations bitfield of a resource: bit n set when operation n is allowed. */
   operations(session: Session, resourceType: number, name: string, ops: readonly number[] = operationsOf[resourceType] ?? []): number {
+    // Off, every operation: the type's full mask, no per-operation call (Metadata asks per topic).
+    if (!this.enabled) return ops === operationsOf[resourceType] ? (FULL_MASKS.get(resourceType) ?? 0) : maskOf(ops);
     let bits = 0;
     for (const op of ops) if (this.authorize(session, op, resourceType, name)) bits |= 1 << op;
     return bits;

@@ -15,8 +15,6 @@ import { OPERATIONS_NOT_REQUESTED, mayDescribeGroupTopics } from './common.js';
 import type { Assignment } from '../groups/assignors.js';
 import { AclOperation, ResourceType } from '../acl/acl.js';
 
-// Group ACL operations READ 3, DELETE 6, DESCRIBE 8, DESCRIBE_CONFIGS 10, ALTER_CONFIGS 11 (no ACLs yet: all of them).
-const GROUP_OPERATIONS = [3, 6, 8, 10, 11];
 /** MemberType v1+: a member of the consumer protocol. */
 const CONSUMER_MEMBER = 1;
 
@@ -30,7 +28,7 @@ function handle(ctx: RequestContext, req: ConsumerGroupDescribeRequest): Consume
       if (!ctx.authorize(AclOperation.DESCRIBE, ResourceType.GROUP, id)) {
         return { errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, errorMessage: null, groupId: id, groupState: '', groupEpoch: -1, assignmentEpoch: -1, assignorName: '', members: [], authorizedOperations: OPERATIONS_NOT_REQUESTED };
       }
-      const ops = req.includeAuthorizedOperations ? ctx.authorizedOperations(ResourceType.GROUP, id, GROUP_OPERATIONS) : OPERATIONS_NOT_REQUESTED;
+      const ops = req.includeAuthorizedOperations ? ctx.authorizedOperations(ResourceType.GROUP, id) : OPERATIONS_NOT_REQUESTED;
       const g = ctx.consumerGroups.groups.get(id);
       if (g === undefined) {
         const classic = ctx.groups.groupOrOffsetsOnly(id) !== undefined;

@@ -13,8 +13,6 @@ import { OPERATIONS_NOT_REQUESTED, mayDescribeGroupTopics } from './common.js';
 import { ShareGroupState } from '../groups/share-group.js';
 import { AclOperation, ResourceType } from '../acl/acl.js';
 
-// Group ACL operations READ 3, DELETE 6, DESCRIBE 8.
-const GROUP_OPERATIONS = [3, 6, 8];
 
 function handle(ctx: RequestContext, req: ShareGroupDescribeRequest): ShareGroupDescribeResponse {
   return {
@@ -23,7 +21,7 @@ function handle(ctx: RequestContext, req: ShareGroupDescribeRequest): ShareGroup
       if (!ctx.authorize(AclOperation.DESCRIBE, ResourceType.GROUP, groupId)) {
         return { errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, errorMessage: null, groupId, groupState: '', groupEpoch: -1, assignmentEpoch: -1, assignorName: '', members: [], authorizedOperations: OPERATIONS_NOT_REQUESTED };
       }
-      const ops = req.includeAuthorizedOperations ? ctx.authorizedOperations(ResourceType.GROUP, groupId, GROUP_OPERATIONS) : OPERATIONS_NOT_REQUESTED;
+      const ops = req.includeAuthorizedOperations ? ctx.authorizedOperations(ResourceType.GROUP, groupId) : OPERATIONS_NOT_REQUESTED;
       const g = ctx.shares.groups.get(groupId);
       if (g === undefined) {
         return { errorCode: ErrorCode.GROUP_ID_NOT_FOUND, errorMessage: `Group ${groupId} not found.`, groupId, groupState: ShareGroupState.Dead, groupEpoch: -1, assignmentEpoch: -1, assignorName: '', members: [], authorizedOperations: ops };
