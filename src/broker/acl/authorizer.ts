@@ -16,7 +16,7 @@
 import type { Session } from '../session.js';
 import { SerialJsonFile, RivuletError } from '../meta-store.js';
 import {
-  AclOperation, AclPermission, PatternType, ResourceType, WILDCARD, WILDCARD_PRINCIPAL, bindingProblem, filterMatches, operationsOf, sameBinding,
+  AclOperation, AclPermission, PatternType, ResourceType, WILDCARD, WILDCARD_PRINCIPAL, bindingProblem, canonicalHost, filterMatches, operationsOf, sameBinding,
   type AclBinding, type AclFilter,
 } from './acl.js';
 
@@ -92,7 +92,15 @@ export class Authorizer {
     const stored = await this.file.read();
     if (stored === null) return;
     if (!Array.isArray(stored.acls)) throw new RivuletError('RIV_ERR_DATA_FILE', `${this.file.name} holds no "acls" list; restore it from a backup or remove it`);
-    this.replace(stored.acls);
+    // Each entry is checked as CreateAcls checks it: a hand-edited or damaged file stops the start
+    // rather than enforcing something else than what it says.
+    const acls: AclBinding[] = [];
+    stored.acls.forEach((entry: unknown, i: number) => {
+      const problem = storedBindingProblem(entry);
+      if (problem !== null) throw new RivuletError('RIV_ERR_DATA_FILE', `${this.file.name}: ACL ${i + 1} (${JSON.stringify(entry)}) ${problem}; correct or remove it, or restore the file from a backup`);
+      acls.push(copy(entry as AclBinding));
+    });
+    this.replace(acls);
   }
 
   /** Every ACL, in creation order. */
@@ -113,9 +121,10 @@ export class Authorizer {
       const problems = bindings.map((b) => bindingProblem(b));
       const next = [...this.bindings];
       for (let i = 0; i < bindings.length; i++) {
-        const b = bindings[i]!;
-        if (problems[i] !== null || next.some((x) => sameBinding(x, b))) continue;
-        next.push(copy(b));
+        if (problems[i] !== null) continue;
+        const b = copy(bindings[i]!);
+        if (next.some((x) => sameBinding(x, b))) continue;
+        next.push(b);
       }
       if (next.length !== this.bindings.length) {
         await write({ version: 1, acls: next });
@@ -127,12 +136,13 @@ export class Authorizer {
 
   /** Removes every ACL each filter matches; returns, per filter, the ACLs it removed. */
   delete(filters: readonly AclFilter[]): Promise<AclBinding[][]> {
+    const canonical = filters.map(canonicalFilter);
     return this.file.change(async (write) => {
       const removed: AclBinding[][] = filters.map(() => []);
       const next: AclBinding[] = [];
       for (const b of this.bindings) {
         let hit = false;
-        filters.forEach((f, i) => {
+        canonical.forEach((f, i) => {
           if (filterMatches(f, b)) {
             removed[i]!.push(b);
             hit = true;
@@ -149,7 +159,8 @@ export class Authorizer {
   }
 
   describe(filter: AclFilter): AclBinding[] {
-    return this.bindings.filter((b) => filterMatches(filter, b));
+    const f = canonicalFilter(filter);
+    return this.bindings.filter((b) => filterMatches(f, b));
   }
 
   /** Whether the session may perform `operation` on the resource; cached per session until the ACLs change. */
@@ -280,8 +291,23 @@ function hostOf(session: Session): string {
   return aclHost(session.peerAddress);
 }
 
+/** A binding as stored: its host canonical (canonicalHost), so equal addresses are one ACL and match peers. */
 function copy(b: AclBinding): AclBinding {
-  return { resourceType: b.resourceType, resourceName: b.resourceName, patternType: b.patternType, principal: b.principal, host: b.host, operation: b.operation, permission: b.permission };
+  return { resourceType: b.resourceType, resourceName: b.resourceName, patternType: b.patternType, principal: b.principal, host: canonicalHost(b.host), operation: b.operation, permission: b.permission };
+}
+
+/** A filter naming a host names it as bindings store it. */
+function canonicalFilter(f: AclFilter): AclFilter {
+  return f.host === null ? f : { ...f, host: canonicalHost(f.host) };
+}
+
+/** Why an entry of acls.json is not a binding CreateAcls would store, or null. */
+function storedBindingProblem(entry: unknown): string | null {
+  if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) return 'is not an object';
+  const e = entry as Record<string, unknown>;
+  for (const f of ['resourceType', 'patternType', 'operation', 'permission']) if (typeof e[f] !== 'number' || !Number.isInteger(e[f])) return `has no integer ${f}`;
+  for (const f of ['resourceName', 'principal', 'host']) if (typeof e[f] !== 'string') return `has no string ${f}`;
+  return bindingProblem(e as unknown as AclBinding);
 }
 
 /** `User:a;User:b` -> ['User:a', 'User:b'] (Kafka's super.users separator is `;`). */

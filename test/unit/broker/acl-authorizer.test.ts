@@ -5,7 +5,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile, rm } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Authorizer, parseSuperUsers, type AuthorizerSettings } from '../../../src/broker/acl/authorizer.js';
 import { loadBrokerConfig } from '../../../src/broker/settings.js';
@@ -189,6 +189,62 @@ test('the store: ACLs survive a restart; refused bindings are not stored', async
     await b.load();
     assert.deepEqual(b.all(), [acl('User:alice', Op.READ, Res.TOPIC, 'orders'), acl('User:bob', Op.WRITE, Res.TOPIC, 'pay', { pattern: PatternType.PREFIXED, deny: true, host: '10.0.0.9' })]);
     assert.equal(b.decide('User:alice', 'h', Op.READ, Res.TOPIC, 'orders'), true, 'the reloaded ACLs are enforced');
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('hosts are stored canonical: IPv6 in any spelling and IPv4-mapped addresses match the peers they name', () =>
+  withAuthorizer(ON, [
+    acl('User:a', Op.READ, Res.TOPIC, 'v6', { host: '0:0:0:0:0:0:0:1' }),
+    acl('User:a', Op.READ, Res.TOPIC, 'mapped', { host: '::FFFF:10.0.0.7' }),
+    acl('User:a', Op.READ, Res.TOPIC, 'hex-mapped', { host: '::ffff:a00:8' }),
+    acl('User:a', Op.READ, Res.TOPIC, 'upper', { host: 'FE80::AB' }),
+    acl('User:a', Op.READ, Res.TOPIC, 'v6', { host: '::1' }),
+  ], async (a, dir) => {
+    const peer = (address: string): Session => {
+      const s = new Session('PLAINTEXT', address, 5000);
+      s.principal = 'User:a';
+      return s;
+    };
+    assert.equal(a.authorize(peer('::1'), Op.READ, Res.TOPIC, 'v6'), true, '0:0:0:0:0:0:0:1 is ::1');
+    assert.equal(a.authorize(peer('10.0.0.7'), Op.READ, Res.TOPIC, 'mapped'), true, '::ffff:10.0.0.7 is 10.0.0.7');
+    assert.equal(a.authorize(peer('::ffff:10.0.0.7'), Op.READ, Res.TOPIC, 'mapped'), true, 'from a dual-stack listener too');
+    assert.equal(a.authorize(peer('10.0.0.8'), Op.READ, Res.TOPIC, 'hex-mapped'), true, '::ffff:a00:8 is 10.0.0.8');
+    assert.equal(a.authorize(peer('fe80::ab'), Op.READ, Res.TOPIC, 'upper'), true, 'hex digits in any case');
+    assert.deepEqual(a.all().map((b) => b.host), ['::1', '10.0.0.7', '10.0.0.8', 'fe80::ab'], 'stored canonical, and ::1 twice is one ACL');
+    const removed = await a.delete([{ resourceType: Res.TOPIC, resourceName: 'v6', patternType: PatternType.LITERAL, principal: null, host: '0:0::1', operation: Op.ANY, permission: AclPermission.ANY }]);
+    assert.equal(removed[0]!.length, 1, 'a filter host is read the same way');
+    assert.match(await readFile(join(dir, 'acls.json'), 'utf8'), /"10\.0\.0\.7"/);
+  }));
+
+test('acls.json: an entry CreateAcls would refuse stops the load, naming the file and the entry', async () => {
+  const dir = await makeTempDir('rivulet-acl-');
+  try {
+    const good = acl('User:alice', Op.READ, Res.TOPIC, 'orders');
+    const load = async (acls: unknown[]): Promise<Authorizer> => {
+      await writeFile(join(dir, 'acls.json'), JSON.stringify({ version: 1, acls }));
+      const a = new Authorizer(dir, ON);
+      await a.load();
+      return a;
+    };
+    for (const bad of [
+      { ...good, patternType: PatternType.MATCH },
+      { ...good, principal: 'alice' },
+      { ...good, operation: 'READ' },
+      { ...good, host: undefined },
+      { ...good, resourceName: '' },
+      null,
+    ]) {
+      await assert.rejects(load([good, bad]), (e: Error & { code?: string }) => {
+        assert.equal(e.code, 'RIV_ERR_DATA_FILE', e.message);
+        assert.match(e.message, /acls\.json/);
+        assert.match(e.message, /ACL 2/);
+        return true;
+      }, JSON.stringify(bad));
+    }
+    const a = await load([good, { ...good, resourceName: 'payments', host: '::FFFF:10.0.0.1' }]);
+    assert.deepEqual(a.all().map((b) => b.host), ['*', '10.0.0.1'], 'a valid file loads, hosts canonical');
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
