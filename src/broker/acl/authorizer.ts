@@ -14,6 +14,7 @@
 // no patterns per request in steady state, and a change takes effect on open connections.
 
 import type { Session } from '../session.js';
+import type { Logger } from '../logger.js';
 import { SerialJsonFile, RivuletError } from '../meta-store.js';
 import {
   AclOperation, AclPermission, PatternType, ResourceType, WILDCARD, WILDCARD_PRINCIPAL, bindingProblem, canonicalHost, filterMatches, operationsOf, sameBinding,
@@ -31,14 +32,16 @@ export interface AuthorizerSettings {
   readonly allowEveryoneIfNoAclFound: boolean;
 }
 
-/** A cache bound per connection and key, so a client naming endless resources cannot grow it without limit. */
-const CACHE_NAMES_MAX = 10_000;
+/** Decisions one connection caches in all (every type and operation): past it the cache starts over, so a client naming endless resources cannot grow it without limit. */
+export const CACHE_ENTRIES_MAX = 10_000;
 
 class DecisionCache {
   principal: string;
   version: number;
   /** (resourceType << 4 | operation) -> name -> allowed. */
   readonly byKey = new Map<number, Map<string, boolean>>();
+  /** Decisions held, over every key. */
+  size = 0;
   constructor(principal: string, version: number) {
     this.principal = principal;
     this.version = version;
@@ -78,10 +81,12 @@ export class Authorizer {
   private index = new Map<number, TypeIndex>();
   private readonly caches = new WeakMap<Session, DecisionCache>();
   private readonly file: SerialJsonFile<{ version: 1; acls: AclBinding[] }>;
-  /** Called after every change of the ACLs (consumer groups resolve regex subscriptions again). */
+  /** Called after every change of the ACLs (consumer groups resolve regex subscriptions again); one that throws is logged, the change stands. */
   readonly changeListeners = new Set<() => void>();
+  private readonly logger: Pick<Logger, 'error'> | undefined;
 
-  constructor(dataDir: string, settings: AuthorizerSettings) {
+  constructor(dataDir: string, settings: AuthorizerSettings, logger?: Pick<Logger, 'error'>) {
+    this.logger = logger;
     this.enabled = settings.authorizerClassName !== '';
     this.superUsers = new Set(parseSuperUsers(settings.superUsers));
     this.allowIfNoAcl = settings.allowEveryoneIfNoAclFound;
@@ -177,8 +182,13 @@ export class Authorizer {
     let allowed = names.get(name);
     if (allowed === undefined) {
       allowed = this.decide(session.principal, hostOf(session), operation, resourceType, name);
-      if (names.size >= CACHE_NAMES_MAX) names.clear();
+      if (cache.size >= CACHE_ENTRIES_MAX) {
+        cache.byKey.clear();
+        cache.size = 0;
+        cache.byKey.set(key, (names = new Map()));
+      }
       names.set(name, allowed);
+      cache.size++;
     }
     return allowed;
   }
@@ -278,7 +288,14 @@ export class Authorizer {
     this.bindings = bindings;
     this.index = index;
     this.version++;
-    for (const l of this.changeListeners) l();
+    // The change is stored and in force: a listener that fails must not turn it into an error answer.
+    for (const l of this.changeListeners) {
+      try {
+        l();
+      } catch (e) {
+        (this.logger ?? console).error('an ACL change listener failed; the change is in force', { error: e });
+      }
+    }
   }
 }
 

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Authorizer, parseSuperUsers, type AuthorizerSettings } from '../../../src/broker/acl/authorizer.js';
+import { Authorizer, CACHE_ENTRIES_MAX, parseSuperUsers, type AuthorizerSettings } from '../../../src/broker/acl/authorizer.js';
 import { loadBrokerConfig } from '../../../src/broker/settings.js';
 import { AclOperation as Op, AclPermission, PatternType, ResourceType as Res, filterMatches, type AclBinding, type AclFilter } from '../../../src/broker/acl/acl.js';
 import { Session } from '../../../src/broker/session.js';
@@ -150,6 +150,48 @@ test('cached decisions follow ACL changes and the session principal', () =>
     assert.equal(a.operations(s, Res.TOPIC, 't'), 0);
     await a.create([acl('User:alice', Op.WRITE, Res.TOPIC, 't')]);
     assert.equal(a.operations(s, Res.TOPIC, 't'), (1 << Op.WRITE) | (1 << Op.DESCRIBE));
+  }));
+
+test('the decision cache is bounded per connection over every type and operation', () =>
+  withAuthorizer(ON, [acl('User:alice', Op.ALL, Res.TOPIC, '*')], (a) => {
+    const s = new Session('PLAINTEXT', '127.0.0.1', 5000);
+    s.principal = 'User:alice';
+    let decisions = 0;
+    const decide = a.decide.bind(a);
+    a.decide = (...args: Parameters<Authorizer['decide']>) => {
+      decisions++;
+      return decide(...args);
+    };
+    const half = Math.ceil(CACHE_ENTRIES_MAX / 2) + 10;
+    assert.equal(a.authorize(s, Op.READ, Res.TOPIC, 'first'), true);
+    decisions = 0;
+    assert.equal(a.authorize(s, Op.READ, Res.TOPIC, 'first'), true);
+    assert.equal(decisions, 0, 'a decision is cached');
+    // Half the bound under one key, half under another: more than the bound in all.
+    for (let i = 0; i < half; i++) a.authorize(s, Op.READ, Res.TOPIC, `r-${i}`);
+    for (let i = 0; i < half; i++) a.authorize(s, Op.WRITE, Res.TOPIC, `w-${i}`);
+    decisions = 0;
+    assert.equal(a.authorize(s, Op.READ, Res.TOPIC, 'first'), true);
+    assert.equal(decisions, 1, 'the cache started over once it held the bound in all');
+  }));
+
+test('a change listener that throws does not undo or refuse the change', () =>
+  withAuthorizer(ON, [], async (_a, dir) => {
+    const logged: string[] = [];
+    const a = new Authorizer(dir, ON, { error: (msg: string) => void logged.push(msg) });
+    await a.load();
+    let after = 0;
+    a.changeListeners.add(() => {
+      throw new Error('listener broke');
+    });
+    a.changeListeners.add(() => void after++);
+    assert.deepEqual(await a.create([acl('User:alice', Op.READ, Res.TOPIC, 't')]), [null]);
+    assert.equal(a.decide('User:alice', 'h', Op.READ, Res.TOPIC, 't'), true, 'the ACL is in force');
+    assert.equal(after, 1, 'the other listeners still run');
+    assert.equal(logged.length, 1, 'the failure is logged');
+    const removed = await a.delete([{ resourceType: Res.ANY, resourceName: null, patternType: PatternType.ANY, principal: null, host: null, operation: Op.ANY, permission: AclPermission.ANY }]);
+    assert.equal(removed[0]!.length, 1);
+    assert.equal(a.decide('User:alice', 'h', Op.READ, Res.TOPIC, 't'), false);
   }));
 
 test('filters: MATCH finds every pattern that applies to a name; LITERAL and PREFIXED only their own', () => {
