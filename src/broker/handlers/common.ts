@@ -66,11 +66,6 @@ export function storageErrorCode(e: unknown): number {
   return typeof code === 'number' ? code : ErrorCode.KAFKA_STORAGE_ERROR;
 }
 
-// APIs other branches add follow the same rules (docs/security.md): DescribeClientQuotas (48)
-// DESCRIBE_CONFIGS and AlterClientQuotas (49) ALTER_CONFIGS on the cluster;
-// DescribeUserScramCredentials (50) DESCRIBE and AlterUserScramCredentials (51) ALTER on the
-// cluster, each answering CLUSTER_AUTHORIZATION_FAILED.
-
 /**
  * The error for a config resource (DescribeConfigs, AlterConfigs, IncrementalAlterConfigs,
  * ListConfigResources) the principal may not `operation` (DESCRIBE_CONFIGS or ALTER_CONFIGS),
