@@ -157,7 +157,7 @@ export class Broker implements ConnectionHost, ClusterView {
     this.features = new FeatureTable(config.dataDir, config);
     this.brokerConfigs = new DynamicBrokerConfigs(config.dataDir, config, () => this.topics.brokerDefaultsChanged());
     this.groupConfigs = new GroupConfigStore(config.dataDir);
-    this.authz = new Authorizer(config.dataDir, config);
+    this.authz = new Authorizer(config.dataDir, config, this.logger);
     this.scramCredentials = new ScramCredentialStore(config.dataDir);
     this.quotas = new ClientQuotas(config.dataDir, config);
     this.connectionRate = new ConnectionRate(config);

@@ -196,6 +196,23 @@ export function validateBatches(buf: Buffer, maxInflatedBytes = DEFAULT_MAX_DECO
 }
 
 /**
+ * Whether any batch in `buf` has the transactional attribute bit, reading only batch headers
+ * (no record, no CRC): what Kafka's hasTransactionalRecords asks before anything else of a
+ * Produce is looked at. Framing that does not hold is left to validateBatches.
+ */
+export function hasTransactionalBatch(buf: Buffer | null): boolean {
+  if (buf === null) return false;
+  let pos = 0;
+  while (pos + Off.attributes + 2 <= buf.length) {
+    if ((buf.readInt16BE(pos + Off.attributes) & Attr.transactional) !== 0) return true;
+    const length = buf.readInt32BE(pos + Off.batchLength);
+    if (length <= 0) return false;
+    pos += LOG_OVERHEAD + length;
+  }
+  return false;
+}
+
+/**
  * Marks every batch in `buf` as LogAppendTime with `now` as its max timestamp, as Kafka
  * does for topics with message.timestamp.type=LogAppendTime; the CRC is recomputed since
  * both fields lie under it. Records keep their bytes: readers take the batch timestamp.

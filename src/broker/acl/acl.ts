@@ -3,6 +3,8 @@
 // wire in CreateAcls, DescribeAcls and DeleteAcls); a binding and a filter over bindings, with
 // Kafka's rules for which filters match which bindings (AclBindingFilter.matches).
 
+import { isIP } from 'node:net';
+
 export const ResourceType = { UNKNOWN: 0, ANY: 1, TOPIC: 2, GROUP: 3, CLUSTER: 4, TRANSACTIONAL_ID: 5, DELEGATION_TOKEN: 6, USER: 7 } as const;
 export const PatternType = { UNKNOWN: 0, ANY: 1, MATCH: 2, LITERAL: 3, PREFIXED: 4 } as const;
 export const AclOperation = {
@@ -56,6 +58,24 @@ export const operationsOf: Readonly<Record<number, readonly number[]>> = {
   [ResourceType.DELEGATION_TOKEN]: [8],
   [ResourceType.USER]: [13, 14],
 };
+
+/**
+ * An ACL host as connections are compared with it: `*` and names as given; an IP address in the
+ * form the broker sees peers (IPv4 dotted; IPv6 compressed and lower case, RFC 5952), an
+ * IPv4-mapped IPv6 address as its IPv4 address (what aclHost makes of such a peer). So
+ * `0:0:0:0:0:0:0:1`, `::FFFF:10.0.0.1` and `::ffff:a00:1` match `::1` and `10.0.0.1` peers.
+ */
+export function canonicalHost(host: string): string {
+  const kind = isIP(host);
+  if (kind === 4) return host;
+  if (kind !== 6) return host;
+  const v6 = new URL(`http://[${host}]`).hostname.slice(1, -1);
+  const mapped = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(v6);
+  if (mapped === null) return v6;
+  const hi = parseInt(mapped[1]!, 16);
+  const lo = parseInt(mapped[2]!, 16);
+  return `${hi >> 8}.${hi & 0xff}.${lo >> 8}.${lo & 0xff}`;
+}
 
 /** Why a binding cannot be created (CreateAcls), or null: Kafka's checks, which answer INVALID_REQUEST. */
 export function bindingProblem(b: AclBinding): string | null {

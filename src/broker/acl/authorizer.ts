@@ -14,9 +14,10 @@
 // no patterns per request in steady state, and a change takes effect on open connections.
 
 import type { Session } from '../session.js';
+import type { Logger } from '../logger.js';
 import { SerialJsonFile, RivuletError } from '../meta-store.js';
 import {
-  AclOperation, AclPermission, PatternType, ResourceType, WILDCARD, WILDCARD_PRINCIPAL, bindingProblem, filterMatches, operationsOf, sameBinding,
+  AclOperation, AclPermission, PatternType, ResourceType, WILDCARD, WILDCARD_PRINCIPAL, bindingProblem, canonicalHost, filterMatches, operationsOf, sameBinding,
   type AclBinding, type AclFilter,
 } from './acl.js';
 
@@ -31,14 +32,16 @@ export interface AuthorizerSettings {
   readonly allowEveryoneIfNoAclFound: boolean;
 }
 
-/** A cache bound per connection and key, so a client naming endless resources cannot grow it without limit. */
-const CACHE_NAMES_MAX = 10_000;
+/** Decisions one connection caches in all (every type and operation): past it the cache starts over, so a client naming endless resources cannot grow it without limit. */
+export const CACHE_ENTRIES_MAX = 10_000;
 
 class DecisionCache {
   principal: string;
   version: number;
   /** (resourceType << 4 | operation) -> name -> allowed. */
   readonly byKey = new Map<number, Map<string, boolean>>();
+  /** Decisions held, over every key. */
+  size = 0;
   constructor(principal: string, version: number) {
     this.principal = principal;
     this.version = version;
@@ -50,6 +53,15 @@ interface TypeIndex {
   readonly literal: Map<string, AclBinding[]>;
   readonly prefixed: AclBinding[];
 }
+
+function maskOf(ops: readonly number[]): number {
+  let bits = 0;
+  for (const op of ops) bits |= 1 << op;
+  return bits;
+}
+
+/** Each resource type's operations as an authorizedOperations bitfield (what ACLs off answer). */
+const FULL_MASKS = new Map<number, number>(Object.entries(operationsOf).map(([type, ops]) => [Number(type), maskOf(ops)]));
 
 function implies(granted: number, asked: number): boolean {
   if (granted === asked || granted === AclOperation.ALL) return true;
@@ -69,10 +81,12 @@ export class Authorizer {
   private index = new Map<number, TypeIndex>();
   private readonly caches = new WeakMap<Session, DecisionCache>();
   private readonly file: SerialJsonFile<{ version: 1; acls: AclBinding[] }>;
-  /** Called after every change of the ACLs (consumer groups resolve regex subscriptions again). */
+  /** Called after every change of the ACLs (consumer groups resolve regex subscriptions again); one that throws is logged, the change stands. */
   readonly changeListeners = new Set<() => void>();
+  private readonly logger: Pick<Logger, 'error'> | undefined;
 
-  constructor(dataDir: string, settings: AuthorizerSettings) {
+  constructor(dataDir: string, settings: AuthorizerSettings, logger?: Pick<Logger, 'error'>) {
+    this.logger = logger;
     this.enabled = settings.authorizerClassName !== '';
     this.superUsers = new Set(parseSuperUsers(settings.superUsers));
     this.allowIfNoAcl = settings.allowEveryoneIfNoAclFound;
@@ -83,7 +97,15 @@ export class Authorizer {
     const stored = await this.file.read();
     if (stored === null) return;
     if (!Array.isArray(stored.acls)) throw new RivuletError('RIV_ERR_DATA_FILE', `${this.file.name} holds no "acls" list; restore it from a backup or remove it`);
-    this.replace(stored.acls);
+    // Each entry is checked as CreateAcls checks it: a hand-edited or damaged file stops the start
+    // rather than enforcing something else than what it says.
+    const acls: AclBinding[] = [];
+    stored.acls.forEach((entry: unknown, i: number) => {
+      const problem = storedBindingProblem(entry);
+      if (problem !== null) throw new RivuletError('RIV_ERR_DATA_FILE', `${this.file.name}: ACL ${i + 1} (${JSON.stringify(entry)}) ${problem}; correct or remove it, or restore the file from a backup`);
+      acls.push(copy(entry as AclBinding));
+    });
+    this.replace(acls);
   }
 
   /** Every ACL, in creation order. */
@@ -104,9 +126,10 @@ export class Authorizer {
       const problems = bindings.map((b) => bindingProblem(b));
       const next = [...this.bindings];
       for (let i = 0; i < bindings.length; i++) {
-        const b = bindings[i]!;
-        if (problems[i] !== null || next.some((x) => sameBinding(x, b))) continue;
-        next.push(copy(b));
+        if (problems[i] !== null) continue;
+        const b = copy(bindings[i]!);
+        if (next.some((x) => sameBinding(x, b))) continue;
+        next.push(b);
       }
       if (next.length !== this.bindings.length) {
         await write({ version: 1, acls: next });
@@ -118,12 +141,13 @@ export class Authorizer {
 
   /** Removes every ACL each filter matches; returns, per filter, the ACLs it removed. */
   delete(filters: readonly AclFilter[]): Promise<AclBinding[][]> {
+    const canonical = filters.map(canonicalFilter);
     return this.file.change(async (write) => {
       const removed: AclBinding[][] = filters.map(() => []);
       const next: AclBinding[] = [];
       for (const b of this.bindings) {
         let hit = false;
-        filters.forEach((f, i) => {
+        canonical.forEach((f, i) => {
           if (filterMatches(f, b)) {
             removed[i]!.push(b);
             hit = true;
@@ -140,7 +164,8 @@ export class Authorizer {
   }
 
   describe(filter: AclFilter): AclBinding[] {
-    return this.bindings.filter((b) => filterMatches(filter, b));
+    const f = canonicalFilter(filter);
+    return this.bindings.filter((b) => filterMatches(f, b));
   }
 
   /** Whether the session may perform `operation` on the resource; cached per session until the ACLs change. */
@@ -157,8 +182,13 @@ export class Authorizer {
     let allowed = names.get(name);
     if (allowed === undefined) {
       allowed = this.decide(session.principal, hostOf(session), operation, resourceType, name);
-      if (names.size >= CACHE_NAMES_MAX) names.clear();
+      if (cache.size >= CACHE_ENTRIES_MAX) {
+        cache.byKey.clear();
+        cache.size = 0;
+        cache.byKey.set(key, (names = new Map()));
+      }
       names.set(name, allowed);
+      cache.size++;
     }
     return allowed;
   }
@@ -193,24 +223,51 @@ export class Authorizer {
   }
 
   /**
-   * Whether the session may perform `operation` on some resource of the type (Kafka's
-   * authorizeByResourceType, KIP-679: IDEMPOTENT_WRITE for a principal that may write to some
-   * topic): an ALLOW ACL of its principal and host for the operation, on any pattern, that no
-   * DENY of the whole type (LITERAL `*`) cancels.
+   * Whether the session may perform `operation` on some resource of the type, as Kafka's
+   * authorizeByResourceType (KIP-679: IDEMPOTENT_WRITE for a principal that may write to some
+   * topic). A decision on a made-up name first (super users, allow.everyone.if.no.acl.found);
+   * then, over the ACLs of the principal and host for the operation (or ALL): a LITERAL `*` DENY
+   * refuses, a LITERAL `*` ALLOW allows, and otherwise some LITERAL or PREFIXED ALLOW must not be
+   * dominated by a DENY: a LITERAL DENY of the same name, or a PREFIXED DENY of a prefix of it.
    */
   authorizeAny(session: Session, operation: number, resourceType: number): boolean {
-    if (!this.enabled || this.superUsers.has(session.principal)) return true;
+    if (!this.enabled) return true;
     const principal = session.principal;
     const host = hostOf(session);
-    const mine = (a: AclBinding): boolean => a.resourceType === resourceType && (a.principal === principal || a.principal === WILDCARD_PRINCIPAL) && (a.host === WILDCARD || a.host === host);
-    const deniedAll = this.bindings.some((a) => mine(a) && a.permission === AclPermission.DENY && a.patternType === PatternType.LITERAL && a.resourceName === WILDCARD && (a.operation === operation || a.operation === AclOperation.ALL));
-    if (deniedAll) return false;
-    if (this.bindings.some((a) => mine(a) && a.permission === AclPermission.ALLOW && implies(a.operation, operation))) return true;
-    return this.allowIfNoAcl && !this.bindings.some((a) => a.resourceType === resourceType);
+    if (this.decide(principal, host, operation, resourceType, 'hardcode')) return true;
+    const denyLiteral = new Set<string>();
+    const denyPrefixed = new Set<string>();
+    const allowLiteral = new Set<string>();
+    const allowPrefixed = new Set<string>();
+    let wildcardAllow = false;
+    for (const a of this.bindings) {
+      if (a.resourceType !== resourceType) continue;
+      if (a.host !== WILDCARD && a.host !== host) continue;
+      if (a.principal !== principal && a.principal !== WILDCARD_PRINCIPAL) continue;
+      if (a.operation !== operation && a.operation !== AclOperation.ALL) continue;
+      const literal = a.patternType === PatternType.LITERAL;
+      if (a.permission === AclPermission.DENY) {
+        if (literal && a.resourceName === WILDCARD) return false;
+        (literal ? denyLiteral : denyPrefixed).add(a.resourceName);
+      } else if (a.permission === AclPermission.ALLOW) {
+        if (literal && a.resourceName === WILDCARD) wildcardAllow = true;
+        else (literal ? allowLiteral : allowPrefixed).add(a.resourceName);
+      }
+    }
+    if (wildcardAllow) return true;
+    const dominated = (name: string): boolean => {
+      for (let i = 1; i <= name.length; i++) if (denyPrefixed.has(name.slice(0, i))) return true;
+      return false;
+    };
+    for (const name of allowLiteral) if (!denyLiteral.has(name) && !dominated(name)) return true;
+    for (const name of allowPrefixed) if (!dominated(name)) return true;
+    return false;
   }
 
   /** The authorizedOperations bitfield of a resource: bit n set when operation n is allowed. */
   operations(session: Session, resourceType: number, name: string, ops: readonly number[] = operationsOf[resourceType] ?? []): number {
+    // Off, every operation: the type's full mask, no per-operation call (Metadata asks per topic).
+    if (!this.enabled) return ops === operationsOf[resourceType] ? (FULL_MASKS.get(resourceType) ?? 0) : maskOf(ops);
     let bits = 0;
     for (const op of ops) if (this.authorize(session, op, resourceType, name)) bits |= 1 << op;
     return bits;
@@ -231,7 +288,14 @@ export class Authorizer {
     this.bindings = bindings;
     this.index = index;
     this.version++;
-    for (const l of this.changeListeners) l();
+    // The change is stored and in force: a listener that fails must not turn it into an error answer.
+    for (const l of this.changeListeners) {
+      try {
+        l();
+      } catch (e) {
+        (this.logger ?? console).error('an ACL change listener failed; the change is in force', { error: e });
+      }
+    }
   }
 }
 
@@ -244,8 +308,23 @@ function hostOf(session: Session): string {
   return aclHost(session.peerAddress);
 }
 
+/** A binding as stored: its host canonical (canonicalHost), so equal addresses are one ACL and match peers. */
 function copy(b: AclBinding): AclBinding {
-  return { resourceType: b.resourceType, resourceName: b.resourceName, patternType: b.patternType, principal: b.principal, host: b.host, operation: b.operation, permission: b.permission };
+  return { resourceType: b.resourceType, resourceName: b.resourceName, patternType: b.patternType, principal: b.principal, host: canonicalHost(b.host), operation: b.operation, permission: b.permission };
+}
+
+/** A filter naming a host names it as bindings store it. */
+function canonicalFilter(f: AclFilter): AclFilter {
+  return f.host === null ? f : { ...f, host: canonicalHost(f.host) };
+}
+
+/** Why an entry of acls.json is not a binding CreateAcls would store, or null. */
+function storedBindingProblem(entry: unknown): string | null {
+  if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) return 'is not an object';
+  const e = entry as Record<string, unknown>;
+  for (const f of ['resourceType', 'patternType', 'operation', 'permission']) if (typeof e[f] !== 'number' || !Number.isInteger(e[f])) return `has no integer ${f}`;
+  for (const f of ['resourceName', 'principal', 'host']) if (typeof e[f] !== 'string') return `has no string ${f}`;
+  return bindingProblem(e as unknown as AclBinding);
 }
 
 /** `User:a;User:b` -> ['User:a', 'User:b'] (Kafka's super.users separator is `;`). */

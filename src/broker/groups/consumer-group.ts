@@ -301,6 +301,9 @@ interface MemberRecord {
   state: MemberState;
   assigned: [string, number[]][];
   pending: [string, number[]][];
+  /** The principal and peer address a regex subscription resolves with under ACLs (absent in older state files, and with ACLs off). */
+  principal?: string;
+  principalHost?: string;
 }
 
 interface GroupRecord {
@@ -348,6 +351,7 @@ function memberRecord(m: ConsumerMember): MemberRecord {
     state: m.state,
     assigned: [...m.assigned],
     pending: [...m.pendingRevocation],
+    ...(m.principal === null ? {} : { principal: m.principal, principalHost: m.principalHost }),
   };
 }
 
@@ -381,6 +385,10 @@ function restoreGroup(r: GroupRecord): ConsumerGroup {
     m.state = mr.state;
     m.assigned = new Map(mr.assigned);
     m.pendingRevocation = new Map(mr.pending);
+    if (typeof mr.principal === 'string') {
+      m.principal = mr.principal;
+      m.principalHost = mr.principalHost ?? '';
+    }
     g.members.set(m.memberId, m);
     if (m.instanceId !== null) g.staticMembers.set(m.instanceId, m.memberId);
     for (const a of [m.assigned, m.pendingRevocation]) for (const [t, ps] of a) for (const p of ps) g.owners.set(key(t, p), m.memberId);
@@ -644,8 +652,11 @@ export class ConsumerGroupCoordinator {
     }
     if (m.subscribedTopicRegex !== null) {
       const match = this.matcher(m.subscribedTopicRegex);
-      const may = m.principal === null ? undefined : this.options.mayDescribeTopic;
-      if (typeof match !== 'string') for (const t of this.topics.topics()) if (match(t.name) && (may === undefined || may(m.principal!, m.principalHost, t.name))) ids.add(t.id);
+      // Under ACLs a member whose principal is not known (restored from a state file that did
+      // not keep it) sees no topic until its next heartbeat tells who it is.
+      const may = this.options.mayDescribeTopic;
+      const principal = m.principal;
+      if (typeof match !== 'string') for (const t of this.topics.topics()) if (match(t.name) && (may === undefined || (principal !== null && may(principal, m.principalHost, t.name)))) ids.add(t.id);
     }
     return ids;
   }

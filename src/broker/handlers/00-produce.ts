@@ -11,12 +11,14 @@
 // A topic whose cleanup.policy holds compact refuses records without a key (INVALID_RECORD).
 // ACLs: WRITE on each topic (TOPIC_AUTHORIZATION_FAILED, checked before the topic is looked up
 // or auto-created, which needs CREATE too) and, for a transactional producer, WRITE on its
-// transactional id (TRANSACTIONAL_ID_AUTHORIZATION_FAILED for every partition).
+// transactional id (TRANSACTIONAL_ID_AUTHORIZATION_FAILED for every partition). Transactional
+// batches need the request's transactional id (the same error without one, ACLs on or off), and
+// their producer id must be the one that id holds (INVALID_PRODUCER_ID_MAPPING otherwise).
 
 import type { HandlerEntry, RequestContext } from './handler.js';
 import type { ProduceRequest, ProduceResponse, ProduceResponsePartitionProduceResponse } from '../../protocol/generated/index.js';
 import { ErrorCode } from '../../protocol/errors.js';
-import { batchSize, validateBatches, stampLogAppendTime, type BatchesSummary } from '../../protocol/record-batch.js';
+import { batchSize, hasTransactionalBatch, validateBatches, stampLogAppendTime, type BatchesSummary } from '../../protocol/record-batch.js';
 import { DataError, firstKeylessRecord, recordsSection } from '../../protocol/records.js';
 import { FsyncPolicy } from '../config.js';
 import { findOrCreateTopic, storageErrorCode } from './common.js';
@@ -37,7 +39,11 @@ async function handle(ctx: RequestContext, req: ProduceRequest): Promise<Produce
     const responses = req.topicData.map((td) => ({ name: td.name, partitionResponses: td.partitionData.map((pd) => partitionResponse(pd.index, ErrorCode.INVALID_REQUIRED_ACKS, -1, -1, message)) }));
     return { responses, throttleTimeMs: 0, nodeEndpoints: [] };
   }
-  if (req.transactionalId != null && !ctx.authorize(AclOperation.WRITE, ResourceType.TRANSACTIONAL_ID, req.transactionalId)) {
+  // As Kafka: a request holding a transactional batch needs a transactional id the principal may
+  // WRITE, ACLs on or off (without one the batch could be steered into another producer's
+  // transaction by its producer id). Only batch headers are read.
+  const transactionalRecords = req.topicData.some((td) => td.partitionData.some((pd) => hasTransactionalBatch(pd.records as Buffer | null)));
+  if ((transactionalRecords && req.transactionalId == null) || (req.transactionalId != null && !ctx.authorize(AclOperation.WRITE, ResourceType.TRANSACTIONAL_ID, req.transactionalId))) {
     if (acks === 0) return null;
     const responses = req.topicData.map((td) => ({ name: td.name, partitionResponses: td.partitionData.map((pd) => partitionResponse(pd.index, ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, -1, -1, null)) }));
     return { responses, throttleTimeMs: 0, nodeEndpoints: [] };
@@ -99,7 +105,7 @@ async function handle(ctx: RequestContext, req: ProduceRequest): Promise<Produce
     await Promise.all(
       transactional.map(async (c) => {
         const s = c.summary;
-        const r = await ctx.txns.checkProduce(s.producerId, s.producerEpoch, c.topic.name, c.partition.index, ctx.version >= 12);
+        const r = await ctx.txns.checkProduce(req.transactionalId!, s.producerId, s.producerEpoch, c.topic.name, c.partition.index, ctx.version >= 12);
         if (r.code !== ErrorCode.NONE) c.refused = refuse(ctx, c, r.code, r.message);
       }),
     );

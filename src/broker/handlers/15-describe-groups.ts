@@ -3,7 +3,7 @@
 // group answers GROUP_ID_NOT_FOUND (it is described with ShareGroupDescribe), as Kafka does.
 //
 // ACLs: DESCRIBE on each group (GROUP_AUTHORIZATION_FAILED); authorizedOperations is the
-// principal's own (READ, DELETE, DESCRIBE).
+// principal's own among the group operations of acl.ts operationsOf.
 
 import type { HandlerEntry, RequestContext } from './handler.js';
 import type { DescribeGroupsRequest, DescribeGroupsResponse } from '../../protocol/generated/index.js';
@@ -13,8 +13,6 @@ import { OPERATIONS_NOT_REQUESTED } from './common.js';
 import { describeGroupsServer } from '../../protocol/generated/describe-groups.js';
 import { AclOperation, ResourceType } from '../acl/acl.js';
 
-// Group ACL operations READ 3, DELETE 6, DESCRIBE 8.
-const GROUP_OPERATIONS = [3, 6, 8];
 
 function handle(ctx: RequestContext, req: DescribeGroupsRequest): DescribeGroupsResponse {
   const coordinator = ctx.groups;
@@ -24,7 +22,7 @@ function handle(ctx: RequestContext, req: DescribeGroupsRequest): DescribeGroups
       if (!ctx.authorize(AclOperation.DESCRIBE, ResourceType.GROUP, id)) {
         return { errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, groupId: id, groupState: '', protocolType: '', protocolData: '', members: [], authorizedOperations: OPERATIONS_NOT_REQUESTED };
       }
-      const ops = req.includeAuthorizedOperations ? ctx.authorizedOperations(ResourceType.GROUP, id, GROUP_OPERATIONS) : OPERATIONS_NOT_REQUESTED;
+      const ops = req.includeAuthorizedOperations ? ctx.authorizedOperations(ResourceType.GROUP, id) : OPERATIONS_NOT_REQUESTED;
       if (ctx.shares.groups.has(id)) return { errorCode: ErrorCode.GROUP_ID_NOT_FOUND, groupId: id, groupState: GroupState.Dead, protocolType: '', protocolData: '', members: [], authorizedOperations: ops };
       const g = coordinator.groupOrOffsetsOnly(id);
       // A consumer-protocol group is not a classic group: Kafka answers Dead below v6.

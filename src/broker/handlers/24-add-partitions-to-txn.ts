@@ -2,9 +2,10 @@
 // partitions added (the transaction starts with the first). v4+ batch several transactions
 // and may ask only to verify that partitions are already in them (verifyOnly).
 //
-// ACLs: v0-3 WRITE on the transactional id (TRANSACTIONAL_ID_AUTHORIZATION_FAILED for every
-// partition) and WRITE on each topic (TOPIC_AUTHORIZATION_FAILED, the others OPERATION_NOT_ATTEMPTED);
-// v4+ (brokers) CLUSTER_ACTION on the cluster (CLUSTER_AUTHORIZATION_FAILED).
+// ACLs: WRITE on the transactional id (TRANSACTIONAL_ID_AUTHORIZATION_FAILED for every partition
+// of the transaction) and WRITE on each topic (TOPIC_AUTHORIZATION_FAILED, the others
+// OPERATION_NOT_ATTEMPTED), per transaction; v4+ (brokers) also CLUSTER_ACTION on the cluster
+// first (CLUSTER_AUTHORIZATION_FAILED), as Kafka.
 
 import type { HandlerEntry, RequestContext } from './handler.js';
 import type { AddPartitionsToTxnRequest, AddPartitionsToTxnRequestAddPartitionsToTxnTopic, AddPartitionsToTxnResponse, AddPartitionsToTxnResponseAddPartitionsToTxnTopicResult } from '../../protocol/generated/index.js';
@@ -52,6 +53,9 @@ async function handle(ctx: RequestContext, req: AddPartitionsToTxnRequest): Prom
   if (!ctx.authorize(AclOperation.CLUSTER_ACTION, ResourceType.CLUSTER, CLUSTER_NAME)) return { throttleTimeMs: 0, errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, resultsByTransaction: [] };
   const resultsByTransaction = await Promise.all(
     (req.transactions ?? []).map(async (t) => {
+      // As Kafka, each transaction also needs WRITE on its transactional id and its topics.
+      const denied = denials(ctx, t.transactionalId, t.topics);
+      if (denied !== null) return { transactionalId: t.transactionalId, topicResults: results(t.topics, denied) };
       const pairs = asPairs(t.topics);
       const codes = t.verifyOnly ? ctx.txns.verifyPartitions(t.transactionalId, t.producerId, t.producerEpoch, pairs) : await ctx.txns.addPartitions(t.transactionalId, t.producerId, t.producerEpoch, pairs);
       return { transactionalId: t.transactionalId, topicResults: results(t.topics, codes) };

@@ -2,7 +2,7 @@
 // Kafka refuses (unknown or ANY resource type, a pattern type other than LITERAL or PREFIXED,
 // ANY or UNKNOWN operation or permission, an empty name, a cluster not named kafka-cluster, a
 // principal not of the form Type:name) gets INVALID_REQUEST with the reason, the others are
-// created. Needs ALTER on the cluster (CLUSTER_AUTHORIZATION_FAILED); with ACLs off every entry
+// created. An IP address host is stored canonical (acl.ts canonicalHost). Needs ALTER on the cluster (CLUSTER_AUTHORIZATION_FAILED); with ACLs off every entry
 // answers SECURITY_DISABLED.
 
 import type { HandlerEntry, RequestContext } from './handler.js';

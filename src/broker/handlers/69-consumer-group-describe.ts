@@ -3,19 +3,18 @@
 // consumer group answers GROUP_ID_NOT_FOUND, which tells Kafka's admin client to describe it
 // with DescribeGroups instead (classic groups).
 //
-// ACLs: DESCRIBE on each group (GROUP_AUTHORIZATION_FAILED), and DESCRIBE on the topics its members
-// are assigned (TOPIC_AUTHORIZATION_FAILED); authorizedOperations is the principal's own.
+// ACLs: DESCRIBE on each group (GROUP_AUTHORIZATION_FAILED), and DESCRIBE on every topic the answer
+// names: its members' assignments, target assignments and subscribed topic names that exist
+// (TOPIC_AUTHORIZATION_FAILED); authorizedOperations is the principal's own.
 
 import type { HandlerEntry, RequestContext } from './handler.js';
 import type { ConsumerGroupDescribeRequest, ConsumerGroupDescribeResponse, ConsumerGroupDescribeResponseAssignment } from '../../protocol/generated/consumer-group-describe.js';
 import { consumerGroupDescribeServer } from '../../protocol/generated/consumer-group-describe.js';
 import { ErrorCode } from '../../protocol/errors.js';
-import { OPERATIONS_NOT_REQUESTED } from './common.js';
+import { OPERATIONS_NOT_REQUESTED, mayDescribeGroupTopics } from './common.js';
 import type { Assignment } from '../groups/assignors.js';
 import { AclOperation, ResourceType } from '../acl/acl.js';
 
-// Group ACL operations READ 3, DELETE 6, DESCRIBE 8, DESCRIBE_CONFIGS 10, ALTER_CONFIGS 11 (no ACLs yet: all of them).
-const GROUP_OPERATIONS = [3, 6, 8, 10, 11];
 /** MemberType v1+: a member of the consumer protocol. */
 const CONSUMER_MEMBER = 1;
 
@@ -29,7 +28,7 @@ function handle(ctx: RequestContext, req: ConsumerGroupDescribeRequest): Consume
       if (!ctx.authorize(AclOperation.DESCRIBE, ResourceType.GROUP, id)) {
         return { errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, errorMessage: null, groupId: id, groupState: '', groupEpoch: -1, assignmentEpoch: -1, assignorName: '', members: [], authorizedOperations: OPERATIONS_NOT_REQUESTED };
       }
-      const ops = req.includeAuthorizedOperations ? ctx.authorizedOperations(ResourceType.GROUP, id, GROUP_OPERATIONS) : OPERATIONS_NOT_REQUESTED;
+      const ops = req.includeAuthorizedOperations ? ctx.authorizedOperations(ResourceType.GROUP, id) : OPERATIONS_NOT_REQUESTED;
       const g = ctx.consumerGroups.groups.get(id);
       if (g === undefined) {
         const classic = ctx.groups.groupOrOffsetsOnly(id) !== undefined;
@@ -39,16 +38,12 @@ function handle(ctx: RequestContext, req: ConsumerGroupDescribeRequest): Consume
           groupId: id, groupState: '', groupEpoch: -1, assignmentEpoch: -1, assignorName: '', members: [], authorizedOperations: ops,
         };
       }
-      // A group whose members read topics the principal may not DESCRIBE is not described, as Kafka.
-      if (ctx.authz.enabled) {
-        for (const m of g.members.values()) {
-          for (const topicId of m.assigned.keys()) {
-            const name = ctx.topics.byId.get(topicId)?.name;
-            if (name !== undefined && !ctx.authorize(AclOperation.DESCRIBE, ResourceType.TOPIC, name)) {
-              return { errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED, errorMessage: 'The group has member(s) that read topics you may not describe', groupId: id, groupState: '', groupEpoch: -1, assignmentEpoch: -1, assignorName: '', members: [], authorizedOperations: OPERATIONS_NOT_REQUESTED };
-            }
-          }
-        }
+      // A group whose answer would name topics the principal may not DESCRIBE (assigned, target
+      // or subscribed by name) is not described, as Kafka.
+      const members = [...g.members.values()];
+      const ids = members.flatMap((m) => [...m.assigned.keys(), ...(g.target.get(m.memberId)?.keys() ?? [])]);
+      if (!mayDescribeGroupTopics(ctx, ids, members.flatMap((m) => m.subscribedTopicNames))) {
+        return { errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED, errorMessage: 'The group has member(s) that read topics you may not describe', groupId: id, groupState: '', groupEpoch: -1, assignmentEpoch: -1, assignorName: '', members: [], authorizedOperations: OPERATIONS_NOT_REQUESTED };
       }
       return {
         errorCode: ErrorCode.NONE,

@@ -1,18 +1,18 @@
 // ShareGroupDescribe (key 77), v1. State, epochs, assignor and members (subscriptions,
 // assignments) of share groups; GROUP_ID_NOT_FOUND for an id no share group holds.
 //
-// ACLs: DESCRIBE on each group (GROUP_AUTHORIZATION_FAILED); authorizedOperations is the principal's own.
+// ACLs: DESCRIBE on each group (GROUP_AUTHORIZATION_FAILED), and DESCRIBE on every topic the answer
+// names: its members' assignments and subscribed topic names that exist (TOPIC_AUTHORIZATION_FAILED,
+// as Kafka); authorizedOperations is the principal's own.
 
 import type { HandlerEntry, RequestContext } from './handler.js';
 import type { ShareGroupDescribeRequest, ShareGroupDescribeResponse } from '../../protocol/generated/share-group-describe.js';
 import { shareGroupDescribeServer } from '../../protocol/generated/share-group-describe.js';
 import { ErrorCode } from '../../protocol/errors.js';
-import { OPERATIONS_NOT_REQUESTED } from './common.js';
+import { OPERATIONS_NOT_REQUESTED, mayDescribeGroupTopics } from './common.js';
 import { ShareGroupState } from '../groups/share-group.js';
 import { AclOperation, ResourceType } from '../acl/acl.js';
 
-// Group ACL operations READ 3, DELETE 6, DESCRIBE 8.
-const GROUP_OPERATIONS = [3, 6, 8];
 
 function handle(ctx: RequestContext, req: ShareGroupDescribeRequest): ShareGroupDescribeResponse {
   return {
@@ -21,10 +21,14 @@ function handle(ctx: RequestContext, req: ShareGroupDescribeRequest): ShareGroup
       if (!ctx.authorize(AclOperation.DESCRIBE, ResourceType.GROUP, groupId)) {
         return { errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, errorMessage: null, groupId, groupState: '', groupEpoch: -1, assignmentEpoch: -1, assignorName: '', members: [], authorizedOperations: OPERATIONS_NOT_REQUESTED };
       }
-      const ops = req.includeAuthorizedOperations ? ctx.authorizedOperations(ResourceType.GROUP, groupId, GROUP_OPERATIONS) : OPERATIONS_NOT_REQUESTED;
+      const ops = req.includeAuthorizedOperations ? ctx.authorizedOperations(ResourceType.GROUP, groupId) : OPERATIONS_NOT_REQUESTED;
       const g = ctx.shares.groups.get(groupId);
       if (g === undefined) {
         return { errorCode: ErrorCode.GROUP_ID_NOT_FOUND, errorMessage: `Group ${groupId} not found.`, groupId, groupState: ShareGroupState.Dead, groupEpoch: -1, assignmentEpoch: -1, assignorName: '', members: [], authorizedOperations: ops };
+      }
+      const members = [...g.members.values()];
+      if (!mayDescribeGroupTopics(ctx, members.flatMap((m) => [...m.assignment.keys()]), members.flatMap((m) => m.subscribed))) {
+        return { errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED, errorMessage: 'The group has member(s) that read topics you may not describe', groupId, groupState: '', groupEpoch: -1, assignmentEpoch: -1, assignorName: '', members: [], authorizedOperations: OPERATIONS_NOT_REQUESTED };
       }
       return {
         errorCode: ErrorCode.NONE,

@@ -42,16 +42,29 @@ export function mayCreateTopic(ctx: RequestContext, name: string): boolean {
   return ctx.authorize(AclOperation.CREATE, ResourceType.CLUSTER, CLUSTER_NAME, true) || ctx.authorize(AclOperation.CREATE, ResourceType.TOPIC, name);
 }
 
+/**
+ * ConsumerGroupDescribe and ShareGroupDescribe, as Kafka: a group is described only when the
+ * principal may DESCRIBE every topic the answer would name: its members' assignments and target
+ * assignments (by topic id) and their subscribed topic names (those that exist). False when one
+ * is hidden (TOPIC_AUTHORIZATION_FAILED for the group); always true with ACLs off.
+ */
+export function mayDescribeGroupTopics(ctx: RequestContext, topicIds: Iterable<string>, topicNames: Iterable<string>): boolean {
+  if (!ctx.authz.enabled) return true;
+  const names = new Set<string>();
+  for (const id of topicIds) {
+    const name = ctx.topics.byId.get(id)?.name;
+    if (name !== undefined) names.add(name);
+  }
+  for (const name of topicNames) if (ctx.topics.byName.has(name)) names.add(name);
+  for (const name of names) if (!ctx.authorize(AclOperation.DESCRIBE, ResourceType.TOPIC, name)) return false;
+  return true;
+}
+
 /** The Kafka error code for a failure from the log: its own when it carries one, else KAFKA_STORAGE_ERROR. */
 export function storageErrorCode(e: unknown): number {
   const code = (e as { kafkaCode?: unknown } | null)?.kafkaCode;
   return typeof code === 'number' ? code : ErrorCode.KAFKA_STORAGE_ERROR;
 }
-
-// APIs other branches add follow the same rules (docs/security.md): DescribeClientQuotas (48)
-// DESCRIBE_CONFIGS and AlterClientQuotas (49) ALTER_CONFIGS on the cluster;
-// DescribeUserScramCredentials (50) DESCRIBE and AlterUserScramCredentials (51) ALTER on the
-// cluster, each answering CLUSTER_AUTHORIZATION_FAILED.
 
 /**
  * The error for a config resource (DescribeConfigs, AlterConfigs, IncrementalAlterConfigs,

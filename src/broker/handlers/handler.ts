@@ -146,9 +146,9 @@ export class RequestContext implements BrokerServices {
     this.throttledLog.warn('acl-denied', 'authorization denied', { principal: this.session.principal, host: this.session.peerAddress, operation: op, resourceType: type, resource: name, api: this.header.apiKey });
   }
 
-  /** The authorizedOperations bitfield of a resource for this request's principal. */
-  authorizedOperations(resourceType: number, name: string, ops?: readonly number[]): number {
-    return this.authz.operations(this.session, resourceType, name, ops);
+  /** The authorizedOperations bitfield of a resource for this request's principal, over the type's operations (acl.ts operationsOf). */
+  authorizedOperations(resourceType: number, name: string): number {
+    return this.authz.operations(this.session, resourceType, name);
   }
 }
 

@@ -329,13 +329,16 @@ export class TransactionCoordinator {
   /**
    * Produce of a transactional batch: the producer must hold the current epoch of an open
    * transaction that includes the partition. With `implicitAdd` (Produce v12+, TV2) the
-   * partition is added (and the transaction started) here instead.
+   * partition is added (and the transaction started) here instead. The transaction is the one
+   * of `transactionalId` (the Produce request's), and the producer id must be the one it holds:
+   * a producer id alone never picks a transaction, so no producer can write into another's
+   * (INVALID_PRODUCER_ID_MAPPING, as Kafka's coordinator answers a mismatch).
    */
-  async checkProduce(producerId: number, epoch: number, topic: string, partition: number, implicitAdd: boolean): Promise<{ code: number; message: string }> {
-    const id = this.byProducerId.get(producerId);
-    const t = id === undefined ? undefined : this.txns.get(id);
-    if (t === undefined) return { code: ErrorCode.INVALID_PRODUCER_ID_MAPPING, message: `producer id ${producerId} holds no transactional id on this broker; call InitProducerId first` };
-    if (epoch < t.producerEpoch || t.producerId !== producerId) return { code: ErrorCode.INVALID_PRODUCER_EPOCH, message: `producer epoch ${epoch} is older than the current ${t.producerEpoch}: a newer instance of ${t.id} took over` };
+  async checkProduce(transactionalId: string, producerId: number, epoch: number, topic: string, partition: number, implicitAdd: boolean): Promise<{ code: number; message: string }> {
+    const t = this.txns.get(transactionalId);
+    if (t === undefined) return { code: ErrorCode.INVALID_PRODUCER_ID_MAPPING, message: `transactional id ${transactionalId} has no producer on this broker; call InitProducerId first` };
+    if (t.producerId !== producerId) return { code: ErrorCode.INVALID_PRODUCER_ID_MAPPING, message: `producer id ${producerId} is not the producer of transactional id ${transactionalId}` };
+    if (epoch < t.producerEpoch) return { code: ErrorCode.INVALID_PRODUCER_EPOCH, message: `producer epoch ${epoch} is older than the current ${t.producerEpoch}: a newer instance of ${t.id} took over` };
     if (epoch > t.producerEpoch) return { code: ErrorCode.INVALID_PRODUCER_EPOCH, message: `producer epoch ${epoch} is newer than the coordinator's ${t.producerEpoch}` };
     if (t.state === TxnState.Ongoing && t.partitions.some(([n, p]) => n === topic && p === partition)) return { code: ErrorCode.NONE, message: '' };
     if (!implicitAdd) return { code: ErrorCode.INVALID_TXN_STATE, message: `partition ${topic}-${partition} was not added to the transaction of ${t.id} (AddPartitionsToTxn first)` };

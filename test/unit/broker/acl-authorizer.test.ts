@@ -5,9 +5,9 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile, rm } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Authorizer, parseSuperUsers, type AuthorizerSettings } from '../../../src/broker/acl/authorizer.js';
+import { Authorizer, CACHE_ENTRIES_MAX, parseSuperUsers, type AuthorizerSettings } from '../../../src/broker/acl/authorizer.js';
 import { loadBrokerConfig } from '../../../src/broker/settings.js';
 import { AclOperation as Op, AclPermission, PatternType, ResourceType as Res, filterMatches, type AclBinding, type AclFilter } from '../../../src/broker/acl/acl.js';
 import { Session } from '../../../src/broker/session.js';
@@ -110,6 +110,29 @@ test('allow.everyone.if.no.acl.found: only for resources no ACL names', async ()
   await withAuthorizer(ON, acls, (a) => assert.equal(a.decide('User:bob', 'h', Op.WRITE, Res.TOPIC, 'free'), false, 'default false'));
 });
 
+test('authorizeAny (IDEMPOTENT_WRITE by topic) follows Kafka\'s authorizeByResourceType: a dominated ALLOW does not count', async () => {
+  const session = (principal: string, host = '10.0.0.1'): Session => {
+    const s = new Session('PLAINTEXT', host, 5000);
+    s.principal = principal;
+    return s;
+  };
+  const any = (acls: AclBinding[], principal: string, settings: AuthorizerSettings = ON) =>
+    new Promise<boolean>((resolve, reject) => withAuthorizer(settings, acls, (a) => resolve(a.authorizeAny(session(principal), Op.WRITE, Res.TOPIC))).catch(reject));
+  const P = PatternType.PREFIXED;
+  assert.equal(await any([acl('User:a', Op.WRITE, Res.TOPIC, 't')], 'User:a'), true, 'an ALLOW on one topic');
+  assert.equal(await any([acl('User:a', Op.WRITE, Res.TOPIC, 't'), acl('User:a', Op.WRITE, Res.TOPIC, 't', { deny: true })], 'User:a'), false, 'the same literal denied');
+  assert.equal(await any([acl('User:a', Op.WRITE, Res.TOPIC, 'team-t'), acl('User:*', Op.ALL, Res.TOPIC, 'team-', { pattern: P, deny: true })], 'User:a'), false, 'a literal under a denied prefix');
+  assert.equal(await any([acl('User:a', Op.WRITE, Res.TOPIC, 'team-', { pattern: P }), acl('User:a', Op.WRITE, Res.TOPIC, 'te', { pattern: P, deny: true })], 'User:a'), false, 'a prefix under a shorter denied prefix');
+  assert.equal(await any([acl('User:a', Op.WRITE, Res.TOPIC, 'te', { pattern: P }), acl('User:a', Op.WRITE, Res.TOPIC, 'team-', { pattern: P, deny: true })], 'User:a'), true, 'a longer denied prefix leaves part of an allowed one');
+  assert.equal(await any([acl('User:a', Op.WRITE, Res.TOPIC, 't'), acl('User:a', Op.WRITE, Res.TOPIC, 'u'), acl('User:a', Op.WRITE, Res.TOPIC, 't', { deny: true })], 'User:a'), true, 'one undominated ALLOW is enough');
+  assert.equal(await any([acl('User:a', Op.WRITE, Res.TOPIC, 't'), acl('User:a', Op.WRITE, Res.TOPIC, '*', { deny: true })], 'User:a'), false, 'a LITERAL * DENY');
+  assert.equal(await any([acl('User:a', Op.WRITE, Res.TOPIC, 't'), acl('User:a', Op.WRITE, Res.TOPIC, 't', { deny: true, host: '10.9.9.9' })], 'User:a'), true, 'a DENY for another host');
+  assert.equal(await any([acl('User:a', Op.WRITE, Res.TOPIC, 't'), acl('User:a', Op.READ, Res.TOPIC, 't', { deny: true })], 'User:a'), true, 'a DENY of another operation');
+  assert.equal(await any([acl('User:a', Op.READ, Res.TOPIC, 't')], 'User:a'), false, 'READ is not WRITE');
+  assert.equal(await any([acl('User:a', Op.WRITE, Res.TOPIC, '*', { deny: true })], 'User:admin'), true, 'a super user');
+  assert.equal(await any([acl('User:b', Op.READ, Res.GROUP, 'g')], 'User:a', { ...ON, allowEveryoneIfNoAclFound: true }), true, 'no topic ACL at all, allow.everyone.if.no.acl.found');
+});
+
 test('cached decisions follow ACL changes and the session principal', () =>
   withAuthorizer(ON, [], async (a) => {
     const s = new Session('SSL', '127.0.0.1', 5000, 'SSL');
@@ -127,6 +150,48 @@ test('cached decisions follow ACL changes and the session principal', () =>
     assert.equal(a.operations(s, Res.TOPIC, 't'), 0);
     await a.create([acl('User:alice', Op.WRITE, Res.TOPIC, 't')]);
     assert.equal(a.operations(s, Res.TOPIC, 't'), (1 << Op.WRITE) | (1 << Op.DESCRIBE));
+  }));
+
+test('the decision cache is bounded per connection over every type and operation', () =>
+  withAuthorizer(ON, [acl('User:alice', Op.ALL, Res.TOPIC, '*')], (a) => {
+    const s = new Session('PLAINTEXT', '127.0.0.1', 5000);
+    s.principal = 'User:alice';
+    let decisions = 0;
+    const decide = a.decide.bind(a);
+    a.decide = (...args: Parameters<Authorizer['decide']>) => {
+      decisions++;
+      return decide(...args);
+    };
+    const half = Math.ceil(CACHE_ENTRIES_MAX / 2) + 10;
+    assert.equal(a.authorize(s, Op.READ, Res.TOPIC, 'first'), true);
+    decisions = 0;
+    assert.equal(a.authorize(s, Op.READ, Res.TOPIC, 'first'), true);
+    assert.equal(decisions, 0, 'a decision is cached');
+    // Half the bound under one key, half under another: more than the bound in all.
+    for (let i = 0; i < half; i++) a.authorize(s, Op.READ, Res.TOPIC, `r-${i}`);
+    for (let i = 0; i < half; i++) a.authorize(s, Op.WRITE, Res.TOPIC, `w-${i}`);
+    decisions = 0;
+    assert.equal(a.authorize(s, Op.READ, Res.TOPIC, 'first'), true);
+    assert.equal(decisions, 1, 'the cache started over once it held the bound in all');
+  }));
+
+test('a change listener that throws does not undo or refuse the change', () =>
+  withAuthorizer(ON, [], async (_a, dir) => {
+    const logged: string[] = [];
+    const a = new Authorizer(dir, ON, { error: (msg: string) => void logged.push(msg) });
+    await a.load();
+    let after = 0;
+    a.changeListeners.add(() => {
+      throw new Error('listener broke');
+    });
+    a.changeListeners.add(() => void after++);
+    assert.deepEqual(await a.create([acl('User:alice', Op.READ, Res.TOPIC, 't')]), [null]);
+    assert.equal(a.decide('User:alice', 'h', Op.READ, Res.TOPIC, 't'), true, 'the ACL is in force');
+    assert.equal(after, 1, 'the other listeners still run');
+    assert.equal(logged.length, 1, 'the failure is logged');
+    const removed = await a.delete([{ resourceType: Res.ANY, resourceName: null, patternType: PatternType.ANY, principal: null, host: null, operation: Op.ANY, permission: AclPermission.ANY }]);
+    assert.equal(removed[0]!.length, 1);
+    assert.equal(a.decide('User:alice', 'h', Op.READ, Res.TOPIC, 't'), false);
   }));
 
 test('filters: MATCH finds every pattern that applies to a name; LITERAL and PREFIXED only their own', () => {
@@ -166,6 +231,62 @@ test('the store: ACLs survive a restart; refused bindings are not stored', async
     await b.load();
     assert.deepEqual(b.all(), [acl('User:alice', Op.READ, Res.TOPIC, 'orders'), acl('User:bob', Op.WRITE, Res.TOPIC, 'pay', { pattern: PatternType.PREFIXED, deny: true, host: '10.0.0.9' })]);
     assert.equal(b.decide('User:alice', 'h', Op.READ, Res.TOPIC, 'orders'), true, 'the reloaded ACLs are enforced');
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('hosts are stored canonical: IPv6 in any spelling and IPv4-mapped addresses match the peers they name', () =>
+  withAuthorizer(ON, [
+    acl('User:a', Op.READ, Res.TOPIC, 'v6', { host: '0:0:0:0:0:0:0:1' }),
+    acl('User:a', Op.READ, Res.TOPIC, 'mapped', { host: '::FFFF:10.0.0.7' }),
+    acl('User:a', Op.READ, Res.TOPIC, 'hex-mapped', { host: '::ffff:a00:8' }),
+    acl('User:a', Op.READ, Res.TOPIC, 'upper', { host: 'FE80::AB' }),
+    acl('User:a', Op.READ, Res.TOPIC, 'v6', { host: '::1' }),
+  ], async (a, dir) => {
+    const peer = (address: string): Session => {
+      const s = new Session('PLAINTEXT', address, 5000);
+      s.principal = 'User:a';
+      return s;
+    };
+    assert.equal(a.authorize(peer('::1'), Op.READ, Res.TOPIC, 'v6'), true, '0:0:0:0:0:0:0:1 is ::1');
+    assert.equal(a.authorize(peer('10.0.0.7'), Op.READ, Res.TOPIC, 'mapped'), true, '::ffff:10.0.0.7 is 10.0.0.7');
+    assert.equal(a.authorize(peer('::ffff:10.0.0.7'), Op.READ, Res.TOPIC, 'mapped'), true, 'from a dual-stack listener too');
+    assert.equal(a.authorize(peer('10.0.0.8'), Op.READ, Res.TOPIC, 'hex-mapped'), true, '::ffff:a00:8 is 10.0.0.8');
+    assert.equal(a.authorize(peer('fe80::ab'), Op.READ, Res.TOPIC, 'upper'), true, 'hex digits in any case');
+    assert.deepEqual(a.all().map((b) => b.host), ['::1', '10.0.0.7', '10.0.0.8', 'fe80::ab'], 'stored canonical, and ::1 twice is one ACL');
+    const removed = await a.delete([{ resourceType: Res.TOPIC, resourceName: 'v6', patternType: PatternType.LITERAL, principal: null, host: '0:0::1', operation: Op.ANY, permission: AclPermission.ANY }]);
+    assert.equal(removed[0]!.length, 1, 'a filter host is read the same way');
+    assert.match(await readFile(join(dir, 'acls.json'), 'utf8'), /"10\.0\.0\.7"/);
+  }));
+
+test('acls.json: an entry CreateAcls would refuse stops the load, naming the file and the entry', async () => {
+  const dir = await makeTempDir('rivulet-acl-');
+  try {
+    const good = acl('User:alice', Op.READ, Res.TOPIC, 'orders');
+    const load = async (acls: unknown[]): Promise<Authorizer> => {
+      await writeFile(join(dir, 'acls.json'), JSON.stringify({ version: 1, acls }));
+      const a = new Authorizer(dir, ON);
+      await a.load();
+      return a;
+    };
+    for (const bad of [
+      { ...good, patternType: PatternType.MATCH },
+      { ...good, principal: 'alice' },
+      { ...good, operation: 'READ' },
+      { ...good, host: undefined },
+      { ...good, resourceName: '' },
+      null,
+    ]) {
+      await assert.rejects(load([good, bad]), (e: Error & { code?: string }) => {
+        assert.equal(e.code, 'RIV_ERR_DATA_FILE', e.message);
+        assert.match(e.message, /acls\.json/);
+        assert.match(e.message, /ACL 2/);
+        return true;
+      }, JSON.stringify(bad));
+    }
+    const a = await load([good, { ...good, resourceName: 'payments', host: '::FFFF:10.0.0.1' }]);
+    assert.deepEqual(a.all().map((b) => b.host), ['*', '10.0.0.1'], 'a valid file loads, hosts canonical');
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

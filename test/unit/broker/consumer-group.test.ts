@@ -42,7 +42,7 @@ interface Env {
   restart(): Promise<ConsumerGroupCoordinator>;
 }
 
-async function env(t: TestContext): Promise<Env> {
+async function env(t: TestContext, mayDescribe: () => ((principal: string, host: string, topic: string) => boolean) | undefined = () => undefined): Promise<Env> {
   t.mock.timers.enable({ apis: ['setTimeout'] });
   const topics = new Topics();
   topics.add('T', 6);
@@ -52,7 +52,7 @@ async function env(t: TestContext): Promise<Env> {
     const c = new ConsumerGroupCoordinator(
       log,
       { compactAfterBytes: 1 << 30, fsync: false },
-      { settingsFor: () => ({ sessionTimeoutMs: SESSION_MS, heartbeatIntervalMs: HEARTBEAT_MS }), maxSize: 0 },
+      { settingsFor: () => ({ sessionTimeoutMs: SESSION_MS, heartbeatIntervalMs: HEARTBEAT_MS }), maxSize: 0, mayDescribeTopic: mayDescribe() },
       topics,
       { classicMembers: (id) => classicMembers.get(id) ?? -1, dropEmptyClassic: (id) => void classicMembers.delete(id) },
       new Logger('error'),
@@ -298,6 +298,38 @@ test('a regex subscription picks up topics created later, and a new topic bumps 
   const r = await a.beat();
   assert.equal(r.memberEpoch, 2);
   assert.deepEqual(r.assignment, [{ topicId: 'id-orders-eu', partitions: [0, 1] }, { topicId: 'id-orders-us', partitions: [0, 1, 2] }]);
+});
+
+test('ACLs: a regex subscription resolves to the topics its principal may describe, after a restart too', async (t) => {
+  // alice may describe orders-a only; the check is looked up at each use, so the test can turn ACLs on between restarts.
+  let acls = true;
+  const e = await env(t, () => (acls ? (principal, host, topic) => principal === 'User:alice' && host === '127.0.0.1' && topic === 'orders-a' : undefined));
+  e.topics.add('orders-a', 2);
+  e.topics.add('orders-secret', 2);
+  const a = new Client(e, 'a', { subscribedTopicNames: null, subscribedTopicRegex: 'orders-.*', principal: 'User:alice', principalHost: '127.0.0.1' });
+  await a.beat();
+  const topicIds = (): string[] => [...new Set([...e.c.groups.get(GROUP)!.target.values()].flatMap((m) => [...m.keys()]))].sort();
+  assert.deepEqual(topicIds(), ['id-orders-a']);
+  const epoch = e.c.groups.get(GROUP)!.groupEpoch;
+  await e.c.close();
+  await e.restart();
+  assert.deepEqual(topicIds(), ['id-orders-a'], 'the restored member is still alice: the hidden topic stays out');
+  assert.equal(e.c.groups.get(GROUP)!.groupEpoch, epoch, 'no rebalance after the restart');
+
+  // A member stored without a principal (ACLs off then, or an older state file) sees nothing
+  // under ACLs until a heartbeat tells who it is.
+  acls = false;
+  await e.c.close();
+  await e.restart();
+  const b = new Client(e, 'b', { subscribedTopicNames: null, subscribedTopicRegex: 'orders-.*' });
+  await b.beat();
+  await e.c.close();
+  acls = true;
+  await e.restart();
+  const g = e.c.groups.get(GROUP)!;
+  assert.deepEqual([...g.target.get('b')!.keys()], [], 'b has no principal yet: no topic');
+  await b.beat({ principal: 'User:alice', principalHost: '127.0.0.1' });
+  assert.deepEqual([...e.c.groups.get(GROUP)!.target.get('b')!.keys()].sort().filter((id) => id !== 'id-orders-a'), [], 'once known, b sees what alice may');
 });
 
 test('refusals: bad requests, unknown assignor, bad regex, a classic group with members', async (t) => {

@@ -105,13 +105,13 @@ test('wrong moves get the error codes Kafka answers', async () => {
   assert.equal(code(missing, 'a', 0), ErrorCode.OPERATION_NOT_ATTEMPTED);
   assert.equal(c.txns.get('tx')!.state, TxnState.Empty, 'a refused add starts nothing');
   // Produce into a partition that was not added (TV1), and the verify-only form.
-  assert.equal((await c.checkProduce(1000, 0, 'a', 0, false)).code, ErrorCode.INVALID_TXN_STATE);
+  assert.equal((await c.checkProduce('tx', 1000, 0, 'a', 0, false)).code, ErrorCode.INVALID_TXN_STATE);
   await c.addPartitions('tx', 1000, 0, [['a', 0]]);
-  assert.equal((await c.checkProduce(1000, 0, 'a', 0, false)).code, ErrorCode.NONE);
+  assert.equal((await c.checkProduce('tx', 1000, 0, 'a', 0, false)).code, ErrorCode.NONE);
   const verified = c.verifyPartitions('tx', 1000, 0, [['a', 0], ['a', 1]]);
   assert.equal(code(verified, 'a', 0), ErrorCode.NONE);
   assert.equal(code(verified, 'a', 1), ErrorCode.INVALID_TXN_STATE);
-  assert.equal((await c.checkProduce(77, 0, 'a', 0, false)).code, ErrorCode.INVALID_PRODUCER_ID_MAPPING);
+  assert.equal((await c.checkProduce('tx', 77, 0, 'a', 0, false)).code, ErrorCode.INVALID_PRODUCER_ID_MAPPING);
   let wrote = false;
   assert.equal(await c.commitOffsets('tx', 1000, 0, 'g', false, async () => void (wrote = true)), ErrorCode.INVALID_TXN_STATE, 'offsets of a group not added');
   assert.equal(wrote, false);
@@ -126,7 +126,7 @@ test('a new instance fences the old one: its open transaction is aborted and its
   assert.equal(second.producerId, 1000);
   assert.ok(second.producerEpoch >= 2, 'the abort and the new instance each take an epoch');
   assert.deepEqual(markers.map((m) => [m.partition, m.marker.commit, m.marker.producerEpoch]).sort(), [[0, false, 1], [1, false, 1]]);
-  assert.equal((await c.checkProduce(1000, 0, 'a', 0, false)).code, ErrorCode.INVALID_PRODUCER_EPOCH);
+  assert.equal((await c.checkProduce('tx', 1000, 0, 'a', 0, false)).code, ErrorCode.INVALID_PRODUCER_EPOCH);
   assert.equal((await c.endTxn('tx', 1000, 0, true, false)).errorCode, ErrorCode.PRODUCER_FENCED);
   assert.equal(code(await c.addPartitions('tx', 1000, 0, [['a', 0]]), 'a', 0), ErrorCode.PRODUCER_FENCED);
   // KIP-360: a producer that names an id and epoch that are not current is fenced too.
@@ -138,13 +138,13 @@ test('a new instance fences the old one: its open transaction is aborted and its
 test('transaction version 2: every end bumps the epoch, a retried end is answered, and a new id follows the last epoch', async () => {
   const { c, markers } = await harness();
   await c.initProducerId('tx', 10_000, -1, -1);
-  assert.equal((await c.checkProduce(1000, 0, 'a', 0, true)).code, ErrorCode.NONE, 'Produce v12 adds the partition itself');
+  assert.equal((await c.checkProduce('tx', 1000, 0, 'a', 0, true)).code, ErrorCode.NONE, 'Produce v12 adds the partition itself');
   const end = await c.endTxn('tx', 1000, 0, true, true);
   assert.deepEqual(end, { errorCode: ErrorCode.NONE, producerId: 1000, producerEpoch: 1 });
   assert.equal(markers[0]!.marker.producerEpoch, 1, 'markers carry the new epoch, fencing late writes of the old');
   assert.deepEqual(await c.endTxn('tx', 1000, 0, true, true), { errorCode: ErrorCode.NONE, producerId: 1000, producerEpoch: 1 }, 'a retry of that end');
   assert.equal((await c.endTxn('tx', 1000, 0, false, true)).errorCode, ErrorCode.INVALID_TXN_STATE);
-  assert.equal((await c.checkProduce(1000, 0, 'a', 0, true)).code, ErrorCode.INVALID_PRODUCER_EPOCH);
+  assert.equal((await c.checkProduce('tx', 1000, 0, 'a', 0, true)).code, ErrorCode.INVALID_PRODUCER_EPOCH);
   // TV2 may abort an empty transaction (to move its epoch on).
   assert.equal((await c.endTxn('tx', 1000, 1, false, true)).producerEpoch, 2);
   // Out of epochs: the end uses the last one and hands out a new producer id.
