@@ -32,7 +32,7 @@ export interface SaslMechanism {
 }
 
 /** Why an authentication failed; a few fixed words, so the metric's label stays bounded. */
-export type SaslFailureReason = 'malformed' | 'unknown_user' | 'bad_credentials' | 'invalid_token' | 'expired_token' | 'wrong_issuer' | 'wrong_audience' | 'principal_changed' | 'other';
+export type SaslFailureReason = 'malformed' | 'unknown_user' | 'bad_credentials' | 'invalid_token' | 'expired_token' | 'wrong_issuer' | 'wrong_audience' | 'principal_changed' | 'busy' | 'other';
 
 export class SaslFailure extends Error {
   constructor(
