@@ -174,7 +174,7 @@ export class OAuthBearerValidator {
       if (kid.length > MAX_KID_LENGTH) throw new SaslFailure(`OAUTHBEARER token header kid is ${kid.length} characters long; no JWKS key has such an id`, 'invalid_token');
       if (!this.jwksSource.snapshot.kids.has(kid)) {
         // Key rotation: the provider may have published a key since the last load.
-        await this.jwksSource.reloadForUnknownKid();
+        await this.jwksSource.reloadForUnknownKid(kid);
         if (!this.jwksSource.snapshot.kids.has(kid)) {
           throw new SaslFailure(`OAUTHBEARER token is signed with key id ${shown(kid)}, which the JWKS of sasl.oauthbearer.jwks.endpoint.url does not hold (even after a reload); check that the broker and the client use the same identity provider`, 'invalid_token');
         }
@@ -259,9 +259,13 @@ export class OAuthBearerValidator {
     return { subject: sub.trim(), scopes, expiresAtMs: exp };
   }
 
-  /** Milliseconds the token stays valid from now; at least 1 (0 would mean "no limit" in SaslAuthenticate). */
+  /**
+   * Milliseconds the token stays acceptable from now: until exp plus the clock skew it was
+   * accepted with (a token just past exp but within the skew is not given 1 ms); at least 1
+   * (0 would mean "no limit" in SaslAuthenticate).
+   */
   lifetimeMs(t: ValidToken): number {
-    return Math.max(1, Math.floor(t.expiresAtMs - this.now()));
+    return Math.max(1, Math.floor(t.expiresAtMs + this.cfg.clockSkewSeconds * 1000 - this.now()));
   }
 }
 

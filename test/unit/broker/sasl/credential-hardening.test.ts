@@ -21,6 +21,7 @@ import { defaultBrokerConfig, type BrokerConfig } from '../../../../src/broker/c
 import { Logger } from '../../../../src/broker/logger.js';
 import { PartitionLog } from '../../../../src/storage/partition-log.js';
 import { ApiKey } from '../../../../src/protocol/generated/apis.js';
+import { ErrorCode } from '../../../../src/protocol/errors.js';
 import { withTempDir, makeTempDir } from '../../../helpers/temp.js';
 import { WireClient } from '../../../helpers/wire-client.js';
 import { runCli } from '../../../helpers/cli.js';
@@ -198,4 +199,75 @@ test('add-scram\'s parser: a mistyped key never echoes its value; a key given tw
   assert.throws(() => parseScramSpec('SCRAM-SHA-512=[hunter2secret,name=a]'), (e: Error) => !/hunter|secret/.test(e.message));
   assert.throws(() => parseScramSpec('SCRAM-SHA-512=[name=admin,password=ab,name=cd]'), (e: Error) => /name= appears twice/.test(e.message) && /--password-file/.test(e.message) && !e.message.includes('ab,'));
   assert.deepEqual(parseScramSpec('SCRAM-SHA-512=[name=admin,password=a,b=c]').password, 'a,b=c');
+});
+
+test('SaslHandshake: an unsupported mechanism on a SASL listener closes the connection after the answer; on a listener without SASL the client\'s string is not kept', async () => {
+  const { saslHandshake } = await import('../../../../src/broker/handlers/17-sasl-handshake.js');
+  const { Session } = await import('../../../../src/broker/session.js');
+  const plain = new PlainMechanism(source({}));
+  const ctx = (session: InstanceType<typeof Session>) =>
+    ({ session, version: 1, saslMechanisms: { of: () => new Map([['PLAIN', plain]]) }, metrics: { authenticationFailed: () => undefined }, throttledLog: { warn: () => undefined } }) as unknown as Parameters<typeof saslHandshake.handle>[0];
+  const s = new Session('SASL_PLAINTEXT', '127.0.0.1', 1, 'SASL_PLAINTEXT');
+  const r = await saslHandshake.handle(ctx(s), { mechanism: 'GSSAPI' } as never);
+  assert.equal((r as { errorCode: number }).errorCode, ErrorCode.UNSUPPORTED_SASL_MECHANISM);
+  assert.deepEqual((r as { mechanisms: string[] }).mechanisms, ['PLAIN']);
+  assert.equal(s.closeAfterResponses, true, 'closed after the response, as Kafka does');
+  const p = new Session('PLAINTEXT', '127.0.0.1', 2, 'PLAINTEXT');
+  for (let i = 0; i < 2; i++) await saslHandshake.handle(ctx(p), { mechanism: 'X'.repeat(100_000) } as never);
+  assert.equal(p.saslMechanism, null, 'the client\'s mechanism string is not stored');
+  assert.equal(p.saslRefused, true);
+});
+
+test('JWKS: a redirect is not followed', async () => {
+  const { fetchJwks } = await import('../../../../src/broker/sasl/jwks.js');
+  const { createServer } = await import('node:http');
+  const server = createServer((req, res) => {
+    if (req.url === '/moved') {
+      res.writeHead(302, { location: '/jwks' });
+      res.end();
+    } else {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end('{"keys":[]}');
+    }
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  try {
+    const base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    assert.deepEqual(await fetchJwks(`${base}/jwks`), { keys: [] });
+    await assert.rejects(fetchJwks(`${base}/moved`), (e: Error) => /redirects are not followed/.test(e.message));
+  } finally {
+    await new Promise<void>((r) => server.close(() => r()));
+  }
+});
+
+test('JWKS: made-up kids cannot starve a real rotated kid of its reload; a kid found missing reloads no more for a while', async () => {
+  const { JwksSource, KID_RELOAD_INTERVAL_MS, MISSING_KID_COOLDOWN_MS } = await import('../../../../src/broker/sasl/jwks.js');
+  await withTempDir(async (dir) => {
+    const file = join(dir, 'jwks.json');
+    await writeFile(file, JSON.stringify({ keys: [{ kid: 'k1', kty: 'oct', k: 'AA' }] }));
+    let now = 0;
+    let loads = 0;
+    const src = new JwksSource({ url: new URL(`file://${file}`).href, refreshMs: 3_600_000, retryBackoffMs: 100, retryBackoffMaxMs: 1000 }, new Logger('error'), () => void loads++, () => now);
+    await src.start();
+    try {
+      assert.equal(loads, 1);
+      now = 100;
+      await src.reloadForUnknownKid('made-up-1');
+      assert.equal(loads, 2, 'an unknown kid reloads');
+      // The provider rotates; a real token with the new kid arrives soon after the attacker's reload.
+      await writeFile(file, JSON.stringify({ keys: [{ kid: 'k1', kty: 'oct', k: 'AA' }, { kid: 'k2', kty: 'oct', k: 'AQ' }] }));
+      now = 100 + KID_RELOAD_INTERVAL_MS + 1;
+      await src.reloadForUnknownKid('k2');
+      assert.equal(loads, 3, 'the real kid gets its reload within the interval, not after the attacker\'s 10 s window');
+      assert.ok(src.snapshot!.kids.has('k2'));
+      now += KID_RELOAD_INTERVAL_MS + 1;
+      await src.reloadForUnknownKid('made-up-1');
+      assert.equal(loads, 3, 'a kid found missing triggers no reload within the cooldown');
+      now = 100 + MISSING_KID_COOLDOWN_MS + 1;
+      await src.reloadForUnknownKid('made-up-1');
+      assert.equal(loads, 4, 'after the cooldown it may reload again');
+    } finally {
+      src.stop();
+    }
+  });
 });
