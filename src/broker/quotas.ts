@@ -137,6 +137,15 @@ export interface QuotaSettings {
 
 const FILE = 'client-quotas.json';
 
+/**
+ * Rates kept at most per quota type (and for addresses). Past it, new scopes share one overflow
+ * rate until idle ones are purged: a flood of new client ids under a default quota cannot grow
+ * memory without bound, and evicting a live rate (which would let its client start afresh) never
+ * happens. Sharing errs on the strict side: those clients are throttled together.
+ */
+export const MAX_SENSORS = 10_000;
+const OVERFLOW = '\0overflow';
+
 export class ClientQuotas {
   private entries = new Map<string, QuotaEntry>();
   private readonly file: SerialJsonFile<StoredEntry[]>;
@@ -151,6 +160,8 @@ export class ClientQuotas {
   /** Per-address connection rates. */
   private readonly ipSensors = new Map<string, Sensor>();
   private lastPurge = 0;
+  /** MAX_SENSORS; changeable for tests. */
+  maxSensors = MAX_SENSORS;
 
   constructor(
     dataDir: string,
@@ -175,6 +186,11 @@ export class ClientQuotas {
       entries.set(entityKey(entity), { entity, values: e.values });
     }
     this.install(entries);
+  }
+
+  /** Rates kept now, all quota types and addresses together (bounded by MAX_SENSORS each). */
+  sensorCount(): number {
+    return this.sensors.reduce((n, m) => n + m.size, this.ipSensors.size);
   }
 
   /** Every entity with quotas. */
@@ -258,8 +274,9 @@ export class ClientQuotas {
     if (r === null) s = null;
     else {
       const sensors = this.sensors[type]!;
-      s = sensors.get(r.scope);
-      if (s === undefined) sensors.set(r.scope, (s = new Sensor(r.limit, this.samples, this.windowMs)));
+      const scope = sensors.has(r.scope) || sensors.size < this.maxSensors ? r.scope : OVERFLOW;
+      s = sensors.get(scope);
+      if (s === undefined) sensors.set(scope, (s = new Sensor(r.limit, this.samples, this.windowMs)));
       else s.limit = r.limit;
     }
     resolved.set(key, s);
@@ -333,7 +350,9 @@ export class ClientQuotas {
     let s = this.ipSensors.get(ip);
     if (s === undefined) {
       this.purgeIdle(nowMs);
-      this.ipSensors.set(ip, (s = new Sensor(limit, this.samples, this.windowMs)));
+      const key = this.ipSensors.size < this.maxSensors ? ip : OVERFLOW;
+      s = this.ipSensors.get(key);
+      if (s === undefined) this.ipSensors.set(key, (s = new Sensor(limit, this.samples, this.windowMs)));
     }
     s.rate.record(1, nowMs);
     const rate = s.rate.rate(nowMs);

@@ -187,3 +187,27 @@ test('the broker-wide connection creation rate admits a first burst of samples -
   // Later, with nothing recorded meanwhile, connections are admitted again.
   assert.ok(r.admit(3, 20_000));
 });
+
+test('rates are capped: under a default client-id quota, client ids past the cap share one overflow rate instead of a rate each', async () => {
+  const dir = await makeTempDir('rivulet-quotas-cap-');
+  try {
+    const q = new ClientQuotas(dir, { quotaWindowNum: 11, quotaWindowSizeSeconds: 1 });
+    await q.load();
+    q.maxSensors = 100;
+    await q.alter([
+      { entity: new Map([['client-id', null]]), set: { producer_byte_rate: 1000 }, remove: [] },
+      { entity: new Map([['ip', null]]), set: { connection_creation_rate: 1000 }, remove: [] },
+    ]);
+    const now = 1_000_000;
+    for (let i = 0; i < 5000; i++) {
+      q.record(QuotaType.PRODUCE, 'User:ANONYMOUS', `client-${i}`, 10, now);
+      q.admitConnection(`10.0.${i >> 8}.${i & 255}`, now);
+    }
+    assert.ok(q.sensorCount() <= 2 * 101, `rates kept: ${q.sensorCount()}`);
+    // The overflow rate is shared, so the flood is throttled together: a new client id past the cap is over at once.
+    assert.ok(q.record(QuotaType.PRODUCE, 'User:ANONYMOUS', 'client-new', 10, now) > 0, 'clients past the cap share one rate');
+    assert.equal(q.record(QuotaType.PRODUCE, 'User:ANONYMOUS', 'client-1', 10, now), 0, 'a client with its own rate keeps it');
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
