@@ -70,8 +70,25 @@ function alive(pid: number): boolean {
 }
 
 /**
+ * Which process a pid is, beyond its number (Linux: the boot id and the process's start time),
+ * or '' where /proc cannot tell. A pid alive now but started at another time is another
+ * process: in a container the broker is often pid 1, and after a crash the next container's
+ * pid 1 (an init container's shell) would otherwise look like the lock's holder.
+ */
+async function processIdentity(pid: number): Promise<string> {
+  try {
+    const boot = (await readFile('/proc/sys/kernel/random/boot_id', 'utf8')).trim();
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    const startTime = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+    return startTime === undefined ? '' : `${boot}:${startTime}`;
+  } catch {
+    return '';
+  }
+}
+
+/**
  * The pid of the live process holding the data directory's lock, or null when none does
- * (no lock file, or one left by a process that is gone).
+ * (no lock file, or one left by a process that is gone, its pid now another process's).
  */
 export async function dataDirLockHolder(dataDir: string): Promise<number | null> {
   let text: string;
@@ -81,13 +98,20 @@ export async function dataDirLockHolder(dataDir: string): Promise<number | null>
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw e;
   }
-  const pid = Number(text.trim());
-  return Number.isInteger(pid) && pid > 0 && alive(pid) ? pid : null;
+  const [pidText, identity = ''] = text.split('\n');
+  const pid = Number(pidText!.trim());
+  if (!Number.isInteger(pid) || pid <= 0 || !alive(pid)) return null;
+  if (identity.trim() !== '') {
+    const now = await processIdentity(pid);
+    if (now !== '' && now !== identity.trim()) return null;
+  }
+  return pid;
 }
 
 /**
  * Takes the data directory's lock for this process: creates LOCK_FILE exclusively with our
- * pid. A lock whose process is gone (a crash, kill -9) is taken over. One held by another live
+ * pid (and, on Linux, which process that pid is). A lock whose process is gone (a crash,
+ * kill -9) is taken over. One held by another live
  * process fails the start: two writers would lose each other's changes. This process's own
  * pid counts as free, so a broker restarted inside one process (tests) starts again.
  * Returns the function that releases it.
@@ -96,7 +120,7 @@ export async function lockDataDir(dataDir: string): Promise<() => Promise<void>>
   const path = join(dataDir, LOCK_FILE);
   for (let attempt = 0; ; attempt++) {
     try {
-      await writeFile(path, `${process.pid}\n`, { flag: 'wx' });
+      await writeFile(path, `${process.pid}\n${await processIdentity(process.pid)}\n`, { flag: 'wx' });
       break;
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 0) {
@@ -112,7 +136,7 @@ export async function lockDataDir(dataDir: string): Promise<() => Promise<void>>
   }
   return async () => {
     const text = await readFile(path, 'utf8').catch(() => '');
-    if (Number(text.trim()) === process.pid) await unlink(path).catch(() => undefined);
+    if (Number(text.split('\n')[0]) === process.pid) await unlink(path).catch(() => undefined);
   };
 }
 

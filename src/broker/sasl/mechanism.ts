@@ -36,7 +36,12 @@ export type SaslFailureReason = 'malformed' | 'unknown_user' | 'bad_credentials'
 
 export class SaslFailure extends Error {
   constructor(
-    /** Told to the client: what failed and, where it helps, what to check. Never reveals whether a user exists. */
+    /**
+     * Told to the client: what failed and, where it helps, what to check. The same text for an
+     * unknown user and a wrong password; the exchange before it is shaped alike too (scram.ts,
+     * plain.ts), as far as a per-process fake can be: a user's stored salt and iterations
+     * (which a fake cannot know) and a restart (which changes a fake salt) can still tell.
+     */
     message: string,
     readonly reason: SaslFailureReason,
   ) {

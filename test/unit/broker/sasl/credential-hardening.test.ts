@@ -160,8 +160,15 @@ test('data directory lock: another live process\'s lock refuses, a dead one\'s i
     await writeFile(join(dir, LOCK_FILE), `${process.ppid}\n`);
     await assert.rejects(lockDataDir(dir), (e: Error & { code?: string }) => e.code === 'RIV_ERR_DATA_DIR_LOCKED' && e.message.includes(String(process.ppid)));
     await writeFile(join(dir, LOCK_FILE), '999999999\n');
+    const release0 = await lockDataDir(dir);
+    await release0();
+    if (process.platform === 'linux') {
+      // A live pid that is another process than the one that took the lock (a container's pid 1 after a crash): stale.
+      await writeFile(join(dir, LOCK_FILE), `${process.ppid}\nnot-this-boot:1\n`);
+      await lockDataDir(dir).then((r) => r());
+    }
     const release = await lockDataDir(dir);
-    assert.equal((await readFile(join(dir, LOCK_FILE), 'utf8')).trim(), String(process.pid));
+    assert.equal((await readFile(join(dir, LOCK_FILE), 'utf8')).split('\n')[0], String(process.pid));
     // We hold it now: the CLI (another process) must refuse and point at rivulet user create.
     const r = await runCli(['storage', 'add-scram', '-d', dir, 'SCRAM-SHA-512=[name=admin,password=s3cret]']);
     assert.notEqual(r.code, 0, r.stdout);
