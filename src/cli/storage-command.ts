@@ -58,7 +58,7 @@ export function registerStorageCommands(program: Command): void {
   const storage = program.command('storage').description('work on a data directory while no broker runs on it');
   storage
     .command('add-scram')
-    .description('add or replace users\' SCRAM credentials in a data directory before the broker starts (as kafka-storage format --add-scram); a running broker does not see them until restarted: use kafka-configs --alter --entity-type users against it instead')
+    .description('add or replace users\' SCRAM credentials in a data directory before the broker starts (as kafka-storage format --add-scram); refused while a broker runs on the directory: use rivulet user create or kafka-configs --alter --entity-type users against it instead')
     .argument('<credential...>', FORMAT)
     .option('-d, --data-dir <dir>', 'data directory [RIVULET_DATA_DIR or ./data]')
     .option('--password-file <file>', 'read the password of every credential that names none from this file (its first line), e.g. a mounted Kubernetes Secret')
