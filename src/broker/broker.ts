@@ -15,7 +15,7 @@ import { BrokerMetrics } from './metrics.js';
 import { ThrottledLog } from './throttled-log.js';
 import { Logger } from './logger.js';
 import type { BrokerConfig } from './config.js';
-import { prepareDataDir, loadIdentity, loadCatalog } from './meta-store.js';
+import { prepareDataDir, loadIdentity, loadCatalog, lockDataDir } from './meta-store.js';
 import { handlerTable } from './handlers/index.js';
 import type { OpenLog } from '../storage/log.js';
 import { GroupCoordinator } from './groups/coordinator.js';
@@ -133,6 +133,7 @@ export class Broker implements ConnectionHost, ClusterView {
   private cleanerRunning = false;
   private readonly apiVersionsCache = new Map<number, ApiVersionsResponse>();
   private stopping: Promise<void> | null = null;
+  private unlockDataDir: (() => Promise<void>) | null = null;
   private readonly openLog: OpenLog;
 
   constructor(config: BrokerConfig, options: BrokerOptions) {
@@ -168,6 +169,8 @@ export class Broker implements ConnectionHost, ClusterView {
   async start(): Promise<void> {
     const t0 = performance.now();
     await prepareDataDir(this.config.dataDir);
+    // One writer per data directory: `rivulet storage add-scram` and a second broker refuse while this runs.
+    this.unlockDataDir = await lockDataDir(this.config.dataDir);
     const identity = await loadIdentity(this.config.dataDir, this.config.nodeId);
     this.clusterId = identity.clusterId;
     for (const note of await this.features.load()) this.logger.info(note);
@@ -682,6 +685,7 @@ export class Broker implements ConnectionHost, ClusterView {
         this.logger.warn('share-group state log not closed cleanly; the next start recovers it', { error: e });
       }
       this.metrics.close();
+      await this.unlockDataDir?.();
       this.logger.info('broker stopped');
     })();
     return this.stopping;

@@ -498,7 +498,7 @@ export class Connection {
     const now = performance.now();
     const key = header.apiKey;
     let ms = slot.ctx === null ? 0 : slot.ctx.throttleMs;
-    let type: QuotaType = QuotaType.FETCH;
+    let type: QuotaType = slot.ctx === null ? QuotaType.FETCH : (slot.ctx.throttleType as QuotaType);
     if (quotas.active) {
       if (key === ApiKey.Produce) {
         // Bytes of the request frame (slot.size holds only the request until the response is encoded).

@@ -3,7 +3,7 @@
 // Every change is written to a temporary file, fsynced and renamed over the old one,
 // so a crash leaves either the old catalogue or the new one.
 
-import { open, readFile, rename, mkdir, access, constants } from 'node:fs/promises';
+import { open, readFile, rename, mkdir, access, constants, unlink, writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 
@@ -31,22 +31,113 @@ export class RivuletError extends Error {
 }
 
 /** Writes `name` in `dir` whole or not at all: a temporary file, fsync, rename, directory fsync. `mode` for a new file (0o600 for secrets). */
+let tmpCounter = 0;
+
 export async function atomicWrite(dir: string, name: string, data: string, mode = 0o666): Promise<void> {
-  const tmp = join(dir, `${name}.tmp`);
-  const fh = await open(tmp, 'w', mode);
+  // A name of its own per write (pid and a counter): two writers never share a temporary file.
+  const tmp = join(dir, `${name}.${process.pid}.${++tmpCounter}.tmp`);
+  const fh = await open(tmp, 'wx', mode);
   try {
-    await fh.writeFile(data);
-    await fh.sync();
-  } finally {
-    await fh.close();
+    try {
+      await fh.writeFile(data);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await rename(tmp, join(dir, name));
+  } catch (e) {
+    await unlink(tmp).catch(() => undefined);
+    throw e;
   }
-  await rename(tmp, join(dir, name));
   const d = await open(dir, 'r');
   try {
     await d.sync();
   } finally {
     await d.close();
   }
+}
+
+/** The lock file a running broker holds in its data directory: its pid. */
+export const LOCK_FILE = '.lock';
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Which process a pid is, beyond its number (Linux: the boot id and the process's start time),
+ * or '' where /proc cannot tell. A pid alive now but started at another time is another
+ * process: in a container the broker is often pid 1, and after a crash the next container's
+ * pid 1 (an init container's shell) would otherwise look like the lock's holder.
+ */
+async function processIdentity(pid: number): Promise<string> {
+  try {
+    const boot = (await readFile('/proc/sys/kernel/random/boot_id', 'utf8')).trim();
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    const startTime = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+    return startTime === undefined ? '' : `${boot}:${startTime}`;
+  } catch {
+    return '';
+  }
+}
+
+/**
+ * The pid of the live process holding the data directory's lock, or null when none does
+ * (no lock file, or one left by a process that is gone, its pid now another process's).
+ */
+export async function dataDirLockHolder(dataDir: string): Promise<number | null> {
+  let text: string;
+  try {
+    text = await readFile(join(dataDir, LOCK_FILE), 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw e;
+  }
+  const [pidText, identity = ''] = text.split('\n');
+  const pid = Number(pidText!.trim());
+  if (!Number.isInteger(pid) || pid <= 0 || !alive(pid)) return null;
+  if (identity.trim() !== '') {
+    const now = await processIdentity(pid);
+    if (now !== '' && now !== identity.trim()) return null;
+  }
+  return pid;
+}
+
+/**
+ * Takes the data directory's lock for this process: creates LOCK_FILE exclusively with our
+ * pid (and, on Linux, which process that pid is). A lock whose process is gone (a crash,
+ * kill -9) is taken over. One held by another live
+ * process fails the start: two writers would lose each other's changes. This process's own
+ * pid counts as free, so a broker restarted inside one process (tests) starts again.
+ * Returns the function that releases it.
+ */
+export async function lockDataDir(dataDir: string): Promise<() => Promise<void>> {
+  const path = join(dataDir, LOCK_FILE);
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await writeFile(path, `${process.pid}\n${await processIdentity(process.pid)}\n`, { flag: 'wx' });
+      break;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 0) {
+        if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw new RivuletError('RIV_ERR_DATA_DIR_LOCKED', `${dataDir} is locked by another process that took it at the same time; start one broker per data directory`);
+        throw e;
+      }
+      const holder = await dataDirLockHolder(dataDir);
+      if (holder !== null && holder !== process.pid) {
+        throw new RivuletError('RIV_ERR_DATA_DIR_LOCKED', `${dataDir} is in use by another process (pid ${holder}, ${path}); run one broker per data directory, or stop the other one first`);
+      }
+      await unlink(path).catch(() => undefined); // stale: its process is gone
+    }
+  }
+  return async () => {
+    const text = await readFile(path, 'utf8').catch(() => '');
+    if (Number(text.split('\n')[0]) === process.pid) await unlink(path).catch(() => undefined);
+  };
 }
 
 /** Creates the data directory if needed and fails with a clear error when it cannot be written. */
@@ -150,6 +241,8 @@ export class SerialJsonFile<T> {
   constructor(
     private readonly dir: string,
     readonly name: string,
+    /** File mode of a newly created file (0o600 for secrets such as SCRAM credentials). */
+    private readonly mode = 0o666,
   ) {}
 
   /** The stored value, or null when the file does not exist. */
@@ -170,7 +263,7 @@ export class SerialJsonFile<T> {
 
   /** Runs `change` after the changes before it; it stores with `write` before its result takes effect. */
   change<R>(change: (write: (value: T) => Promise<void>) => Promise<R>): Promise<R> {
-    const run = this.queue.then(() => change((value) => atomicWrite(this.dir, this.name, JSON.stringify(value))));
+    const run = this.queue.then(() => change((value) => atomicWrite(this.dir, this.name, JSON.stringify(value), this.mode)));
     this.queue = run.catch(() => undefined);
     return run;
   }

@@ -174,8 +174,8 @@ export class BrokerMetrics {
   /** Connections closed after connections.max.idle.ms without a request. */
   readonly connectionsIdleClosed = new PlainCounter();
   /** Client quotas: responses throttled and the throttle time given (ms), by quota type (produce, fetch, request). */
-  readonly quotaThrottled = [0, 0, 0];
-  readonly quotaThrottleMs = [0, 0, 0];
+  readonly quotaThrottled = [0, 0, 0, 0];
+  readonly quotaThrottleMs = [0, 0, 0, 0];
   /** Counts one throttled response (ClientQuotas' observer). */
   throttled(type: number, ms: number): void {
     this.quotaThrottled[type]++;
@@ -412,7 +412,7 @@ export class BrokerMetrics {
       return { listener: listener!, mechanism: mechanism!, reason: reason! };
     });
     labeledCounter('rivulet_connections_refused_total', 'Connections closed as they arrived, by the limit that refused them (max_connections, max_connections_per_ip, max_connection_creation_rate, connection_creation_rate)', ['reason'], this.connectionsRefused, (reason) => ({ reason }));
-    const quotaTypes = ['produce', 'fetch', 'request'] as const;
+    const quotaTypes = ['produce', 'fetch', 'request', 'controller_mutation'] as const;
     new Counter({
       name: 'rivulet_quota_throttle_time_seconds_total',
       help: 'Throttle time given to clients over a quota, by quota type (produce: producer_byte_rate, fetch: consumer_byte_rate, request: request_percentage)',

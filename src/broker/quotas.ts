@@ -19,6 +19,11 @@
 // not read for that long (KIP-219, connection.ts). With no quota set `active` is false and the
 // request path costs one check.
 //
+// Topic changes: controller_mutation_rate counts the partitions CreateTopics, CreatePartitions
+// and DeleteTopics create or delete; over it, requests of versions that know
+// THROTTLING_QUOTA_EXCEEDED (CreateTopics v6+, CreatePartitions v3+, DeleteTopics v5+) have
+// their topics refused with it, older ones are throttled only (Kafka's strict and permissive modes).
+//
 // Connections: an ip entity's connection_creation_rate limits the connections accepted from one
 // address per second (the address's own entity, else the default ip entity); accept() holds a
 // connection beyond it, unread, for its throttle time and then closes it, as Kafka does.
@@ -50,10 +55,10 @@ const CLIENT_KEYS: ReadonlyMap<string, 'long' | 'double'> = new Map([
 const IP_KEYS: ReadonlyMap<string, 'int'> = new Map([[QuotaKey.CONNECTION_CREATION_RATE, 'int']]);
 
 /** The quota types enforced on requests: index into the tables below. */
-export const QuotaType = { PRODUCE: 0, FETCH: 1, REQUEST: 2 } as const;
+export const QuotaType = { PRODUCE: 0, FETCH: 1, REQUEST: 2, CONTROLLER_MUTATION: 3 } as const;
 export type QuotaType = (typeof QuotaType)[keyof typeof QuotaType];
-export const QUOTA_TYPE_NAMES = ['produce', 'fetch', 'request'] as const;
-const TYPE_KEYS = [QuotaKey.PRODUCER_BYTE_RATE, QuotaKey.CONSUMER_BYTE_RATE, QuotaKey.REQUEST_PERCENTAGE] as const;
+export const QUOTA_TYPE_NAMES = ['produce', 'fetch', 'request', 'controller_mutation'] as const;
+const TYPE_KEYS = [QuotaKey.PRODUCER_BYTE_RATE, QuotaKey.CONSUMER_BYTE_RATE, QuotaKey.REQUEST_PERCENTAGE, QuotaKey.CONTROLLER_MUTATION_RATE] as const;
 
 /** The canonical key of an entity: its parts sorted by type, names escaped, the default as <default>. */
 export function entityKey(entity: QuotaEntity): string {
@@ -137,6 +142,15 @@ export interface QuotaSettings {
 
 const FILE = 'client-quotas.json';
 
+/**
+ * Rates kept at most per quota type (and for addresses). Past it, new scopes share one overflow
+ * rate until idle ones are purged: a flood of new client ids under a default quota cannot grow
+ * memory without bound, and evicting a live rate (which would let its client start afresh) never
+ * happens. Sharing errs on the strict side: those clients are throttled together.
+ */
+export const MAX_SENSORS = 10_000;
+const OVERFLOW = '\0overflow';
+
 export class ClientQuotas {
   private entries = new Map<string, QuotaEntry>();
   private readonly file: SerialJsonFile<StoredEntry[]>;
@@ -145,12 +159,14 @@ export class ClientQuotas {
   /** True when some ip entity sets connection_creation_rate. */
   ipActive = false;
   /** Per quota type: resolved sensor by `user\0clientId` (null: no quota applies). Cleared on every change. */
-  private readonly resolved: Map<string, Sensor | null>[] = [new Map(), new Map(), new Map()];
+  private readonly resolved: Map<string, Sensor | null>[] = [new Map(), new Map(), new Map(), new Map()];
   /** Per quota type: sensor by the key of the (user, client id) scope the quota applies to. */
-  private readonly sensors: Map<string, Sensor>[] = [new Map(), new Map(), new Map()];
+  private readonly sensors: Map<string, Sensor>[] = [new Map(), new Map(), new Map(), new Map()];
   /** Per-address connection rates. */
   private readonly ipSensors = new Map<string, Sensor>();
   private lastPurge = 0;
+  /** MAX_SENSORS; changeable for tests. */
+  maxSensors = MAX_SENSORS;
 
   constructor(
     dataDir: string,
@@ -175,6 +191,11 @@ export class ClientQuotas {
       entries.set(entityKey(entity), { entity, values: e.values });
     }
     this.install(entries);
+  }
+
+  /** Rates kept now, all quota types and addresses together (bounded by MAX_SENSORS each). */
+  sensorCount(): number {
+    return this.sensors.reduce((n, m) => n + m.size, this.ipSensors.size);
   }
 
   /** Every entity with quotas. */
@@ -258,8 +279,9 @@ export class ClientQuotas {
     if (r === null) s = null;
     else {
       const sensors = this.sensors[type]!;
-      s = sensors.get(r.scope);
-      if (s === undefined) sensors.set(r.scope, (s = new Sensor(r.limit, this.samples, this.windowMs)));
+      const scope = sensors.has(r.scope) || sensors.size < this.maxSensors ? r.scope : OVERFLOW;
+      s = sensors.get(scope);
+      if (s === undefined) sensors.set(scope, (s = new Sensor(r.limit, this.samples, this.windowMs)));
       else s.limit = r.limit;
     }
     resolved.set(key, s);
@@ -301,6 +323,26 @@ export class ClientQuotas {
     return throttleTimeMs(rate, s.limit, s.rate.spanMs(nowMs), cap);
   }
 
+  /**
+   * controller_mutation_rate (KIP-599): partitions created or deleted per second. Before a
+   * topic change, the throttle time when the client's rate is over its quota already (ms; 0:
+   * go ahead). Requests that support THROTTLING_QUOTA_EXCEEDED refuse the change then; the
+   * change that takes the rate over is let through, as Kafka's strict mode does.
+   */
+  mutationThrottle(principal: string, clientId: string, nowMs: number): number {
+    if (!this.active) return 0;
+    const s = this.sensor(QuotaType.CONTROLLER_MUTATION, userOf(principal), clientId, nowMs);
+    if (s === null) return 0;
+    const rate = s.rate.rate(nowMs);
+    return rate <= s.limit ? 0 : Math.max(1, throttleTimeMs(rate, s.limit, s.rate.spanMs(nowMs), this.samples * this.windowMs));
+  }
+
+  /** Counts `partitions` mutated against controller_mutation_rate; returns the throttle time after it (ms). */
+  recordMutation(principal: string, clientId: string, partitions: number, nowMs: number): number {
+    if (!this.active || partitions <= 0) return 0;
+    return this.record(QuotaType.CONTROLLER_MUTATION, principal, clientId, partitions, nowMs);
+  }
+
   /** Takes back a recorded value (a throttled Fetch answers without its data). */
   unrecord(type: QuotaType, principal: string, clientId: string, value: number, nowMs: number): void {
     const s = this.sensor(type, userOf(principal), clientId, nowMs);
@@ -333,7 +375,9 @@ export class ClientQuotas {
     let s = this.ipSensors.get(ip);
     if (s === undefined) {
       this.purgeIdle(nowMs);
-      this.ipSensors.set(ip, (s = new Sensor(limit, this.samples, this.windowMs)));
+      const key = this.ipSensors.size < this.maxSensors ? ip : OVERFLOW;
+      s = this.ipSensors.get(key);
+      if (s === undefined) this.ipSensors.set(key, (s = new Sensor(limit, this.samples, this.windowMs)));
     }
     s.rate.record(1, nowMs);
     const rate = s.rate.rate(nowMs);
@@ -343,6 +387,45 @@ export class ClientQuotas {
     return Math.max(1, ms);
   }
 }
+
+/**
+ * controller_mutation_rate for one CreateTopics, CreatePartitions or DeleteTopics request:
+ * admit() each topic's partitions before changing it; throttleMs is what to answer and mute for.
+ */
+export class MutationQuota {
+  throttleMs = 0;
+  constructor(
+    private readonly quotas: ClientQuotas,
+    private readonly principal: string,
+    private readonly clientId: string,
+    /** The request version supports THROTTLING_QUOTA_EXCEEDED: refuse while over the quota. */
+    private readonly strict: boolean,
+  ) {}
+
+  /** False: refuse this topic with THROTTLING_QUOTA_EXCEEDED (nothing counted). True: counted, go ahead. */
+  admit(partitions: number): boolean {
+    const now = performance.now();
+    if (this.strict) {
+      const t = this.quotas.mutationThrottle(this.principal, this.clientId, now);
+      if (t > 0) {
+        this.throttleMs = Math.max(this.throttleMs, t);
+        return false;
+      }
+    }
+    this.throttleMs = Math.max(this.throttleMs, this.quotas.recordMutation(this.principal, this.clientId, partitions, now));
+    return true;
+  }
+
+  /** Hands the throttle to the connection (response throttleTimeMs, muting, the metric). */
+  apply(ctx: { throttleMs: number; throttleType: number }): void {
+    if (this.throttleMs <= 0) return;
+    ctx.throttleMs = Math.max(ctx.throttleMs, this.throttleMs);
+    ctx.throttleType = QuotaType.CONTROLLER_MUTATION;
+  }
+}
+
+/** Kafka's message for THROTTLING_QUOTA_EXCEEDED. */
+export const THROTTLED_MESSAGE = 'The throttling quota has been exceeded.';
 
 /** The user entity name of a principal: `User:alice` -> `alice` (Kafka's sanitized user is the principal's name). */
 export function userOf(principal: string): string {

@@ -24,8 +24,10 @@ export class Session {
   principal: string;
   /** True once the connection may use every API the broker serves (at once on a PLAINTEXT or SSL listener; after SASL on a SASL listener). */
   authenticated: boolean;
-  /** The SASL mechanism the client asked for in SaslHandshake; null before it asks. */
+  /** The SASL mechanism the session uses (one the listener enables, set by a successful SaslHandshake); null before. */
   saslMechanism: string | null;
+  /** On a listener without SASL: a SaslHandshake was refused (and logged) already. Not the client's string: that is unbounded. */
+  saslRefused: boolean;
   /** The SASL exchange in progress (after SaslHandshake, until SaslAuthenticate completes or fails). */
   saslExchange: SaslExchange | null;
   /** True while a SaslAuthenticate step is being worked on (async PBKDF2): a second one at once is refused. */
@@ -48,6 +50,7 @@ export class Session {
     this.principal = ANONYMOUS;
     this.authenticated = !this.sasl;
     this.saslMechanism = null;
+    this.saslRefused = false;
     this.saslExchange = null;
     this.saslStepping = false;
     this.expiresAt = 0;

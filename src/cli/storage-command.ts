@@ -27,17 +27,28 @@ export function parseScramSpec(arg: string): ScramSpec {
   const m = /^(SCRAM-SHA-256|SCRAM-SHA-512)=\[(.*)\]$/s.exec(arg.trim());
   if (m === null) throw new Error(`"${arg.replace(/password=[^,\]]*/g, 'password=***')}" is not ${FORMAT}; the mechanism is SCRAM-SHA-256 or SCRAM-SHA-512`);
   const spec: ScramSpec = { mechanism: m[1]!, name: '', password: undefined, iterations: 4096 };
-  // A comma splits only before a known key, so a password may hold commas.
+  // A comma splits only before a known key, so a password may hold commas, but not
+  // ",name=", ",password=" or ",iterations=": such a password is split, and a key then
+  // appears twice, which is refused (give that password with --password-file or --password-env).
+  const seen = new Set<string>();
   for (const part of m[2]!.split(/,(?=(?:name|password|iterations)=)/)) {
     const eq = part.indexOf('=');
-    const key = part.slice(0, eq);
+    const key = eq < 0 ? '' : part.slice(0, eq);
     const value = part.slice(eq + 1);
+    if (seen.has(key)) {
+      throw new Error(`${key}= appears twice in ${spec.mechanism}=[...]: each key once; a password that holds ",name=", ",password=" or ",iterations=" cannot be given inline, give it with --password-file or --password-env`);
+    }
+    seen.add(key);
     if (key === 'name') spec.name = value;
     else if (key === 'password') spec.password = value;
     else if (key === 'iterations') {
       if (!/^\d+$/.test(value) || Number(value) < 4096 || Number(value) > 16384) throw new Error(`iterations=${value}: must be an integer from 4096 to 16384`);
       spec.iterations = Number(value);
-    } else throw new Error(`unknown key "${part.slice(0, 20)}" in ${spec.mechanism}=[...]: use name, password and iterations`);
+    } else {
+      // Only the key is echoed, never what follows "=": a mistyped "pasword=" holds a password.
+      const shown = /^[A-Za-z._-]{1,20}$/.test(key) ? `unknown key "${key}"` : 'a part that is not name=, password= or iterations=';
+      throw new Error(`${shown} in ${spec.mechanism}=[...]: use name, password and iterations`);
+    }
   }
   if (spec.name === '') throw new Error(`${spec.mechanism}=[...] names no user: add name=NAME`);
   return spec;
@@ -47,7 +58,7 @@ export function registerStorageCommands(program: Command): void {
   const storage = program.command('storage').description('work on a data directory while no broker runs on it');
   storage
     .command('add-scram')
-    .description('add or replace users\' SCRAM credentials in a data directory before the broker starts (as kafka-storage format --add-scram); a running broker does not see them until restarted: use kafka-configs --alter --entity-type users against it instead')
+    .description('add or replace users\' SCRAM credentials in a data directory before the broker starts (as kafka-storage format --add-scram); refused while a broker runs on the directory: use rivulet user create or kafka-configs --alter --entity-type users against it instead')
     .argument('<credential...>', FORMAT)
     .option('-d, --data-dir <dir>', 'data directory [RIVULET_DATA_DIR or ./data]')
     .option('--password-file <file>', 'read the password of every credential that names none from this file (its first line), e.g. a mounted Kubernetes Secret')
@@ -82,15 +93,29 @@ export function registerStorageCommands(program: Command): void {
       if (fallback === '') throw new Error('the password given by --password-file or --password-env is empty');
       const dataDir = o.dataDir ?? process.env.RIVULET_DATA_DIR ?? './data';
       await mkdir(dataDir, { recursive: true });
-      const store = new ScramCredentialStore(dataDir);
-      await store.load();
-      const changes = [];
-      for (const s of specs) {
-        const password = s.password ?? fallback;
-        if (password === undefined || password === '') throw new Error(`${s.mechanism}=[name=${s.name},...] has no password: add password=..., or give --password-file or --password-env`);
-        changes.push({ user: s.name, mechanism: s.mechanism, credential: await newCredential(scramType(s.mechanism)!, password, s.iterations) });
+      // A running broker holds the data directory's lock and rewrites the file from memory:
+      // writing beside it would lose users. Hold the lock ourselves while writing.
+      const { lockDataDir, RivuletError } = await import('../broker/meta-store.js');
+      let unlock: () => Promise<void>;
+      try {
+        unlock = await lockDataDir(dataDir);
+      } catch (e) {
+        if ((e as { code?: string }).code !== 'RIV_ERR_DATA_DIR_LOCKED') throw e;
+        throw new RivuletError('RIV_ERR_DATA_DIR_LOCKED', `${(e as Error).message}. A broker runs on ${dataDir}: storage add-scram only works while none does; against a running broker create users with \`rivulet user create\` (or kafka-configs --alter --entity-type users), which use AlterUserScramCredentials`);
       }
-      await store.alter(changes);
-      for (const s of specs) process.stdout.write(`${s.mechanism} credential of ${s.name} stored in ${dataDir} (${s.iterations} iterations)\n`);
+      try {
+        const store = new ScramCredentialStore(dataDir);
+        await store.load();
+        const changes = [];
+        for (const s of specs) {
+          const password = s.password ?? fallback;
+          if (password === undefined || password === '') throw new Error(`${s.mechanism}=[name=${s.name},...] has no password: add password=..., or give --password-file or --password-env`);
+          changes.push({ user: s.name, mechanism: s.mechanism, credential: await newCredential(scramType(s.mechanism)!, password, s.iterations) });
+        }
+        await store.alter(changes);
+        for (const s of specs) process.stdout.write(`${s.mechanism} credential of ${s.name} stored in ${dataDir} (${s.iterations} iterations)\n`);
+      } finally {
+        await unlock();
+      }
     });
 }

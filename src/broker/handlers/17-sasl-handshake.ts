@@ -1,7 +1,8 @@
 // SaslHandshake (key 17), v0-1. On a SASL listener (SASL_PLAINTEXT, SASL_SSL) it answers the
 // mechanisms the listener enables and, when the one asked for is among them, starts its
 // exchange, which SaslAuthenticate (key 36) then steps. A mechanism not enabled is answered
-// UNSUPPORTED_SASL_MECHANISM with the enabled list, as Kafka does. An authenticated session
+// UNSUPPORTED_SASL_MECHANISM with the enabled list and the connection closed after the
+// response, as Kafka does (its authenticator fails the connection). An authenticated session
 // may handshake again to re-authenticate (KIP-368) with the same mechanism; its requests go
 // on meanwhile.
 //
@@ -21,12 +22,11 @@ const NO_MECHANISMS: SaslHandshakeResponse = Object.freeze({ errorCode: ErrorCod
 
 function notSasl(ctx: RequestContext, req: SaslHandshakeRequest): SaslHandshakeResponse {
   // Once per connection: a client that keeps asking on one connection must not flood the log.
-  const first = ctx.session.saslMechanism === null;
-  ctx.session.saslMechanism = req.mechanism;
-  if (!first) return NO_MECHANISMS;
+  if (ctx.session.saslRefused) return NO_MECHANISMS;
+  ctx.session.saslRefused = true;
   ctx.throttledLog.warn('sasl:not_sasl_listener', 'SASL refused: the listener does not take SASL', {
     remote: ctx.session.remote,
-    mechanism: req.mechanism,
+    mechanism: req.mechanism.slice(0, 64),
     reason: `listener ${ctx.session.listener} is ${ctx.session.securityProtocol} and enables no SASL mechanism; configure the client with security.protocol=${ctx.session.securityProtocol}, or connect to a SASL_PLAINTEXT or SASL_SSL listener`,
   });
   return NO_MECHANISMS;
@@ -46,6 +46,7 @@ function handle(ctx: RequestContext, req: SaslHandshakeRequest): SaslHandshakeRe
   if (mech === undefined) {
     ctx.metrics.authenticationFailed(s.listener, 'none', 'unsupported_mechanism');
     ctx.throttledLog.warn('sasl:unsupported_mechanism', 'SASL refused: mechanism not enabled', { remote: s.remote, listener: s.listener, reason: `the client asked for ${JSON.stringify(req.mechanism.slice(0, 64))}; listener ${s.listener} enables ${mechanisms.join(', ')} (sasl.enabled.mechanisms)` });
+    s.closeAfterResponses = true;
     return { errorCode: ErrorCode.UNSUPPORTED_SASL_MECHANISM, mechanisms };
   }
   if (s.saslExchange !== null || s.saslStepping) {

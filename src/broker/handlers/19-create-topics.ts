@@ -15,10 +15,12 @@ import { ConfigSource } from './32-describe-configs.js';
 import { createTopicsServer } from '../../protocol/generated/create-topics.js';
 import { AclOperation, ResourceType } from '../acl/acl.js';
 import { mayCreateTopic } from './common.js';
+import { MutationQuota, THROTTLED_MESSAGE } from '../quotas.js';
 
 const MAX_PARTITIONS = 100_000;
 
 async function handle(ctx: RequestContext, req: CreateTopicsRequest): Promise<CreateTopicsResponse> {
+  const mq = new MutationQuota(ctx.quotas, ctx.session.principal, ctx.header.clientId ?? '', ctx.version >= 6);
   const seen = new Map<string, number>();
   for (const t of req.topics) seen.set(t.name, (seen.get(t.name) ?? 0) + 1);
   const topics = await Promise.all(
@@ -84,6 +86,12 @@ async function handle(ctx: RequestContext, req: CreateTopicsRequest): Promise<Cr
       const limitProblem = ctx.topics.partitionLimitProblem(partitions);
       if (limitProblem !== null) return fail(ErrorCode.POLICY_VIOLATION, limitProblem);
       if (req.validateOnly) return res;
+      if (!mq.admit(partitions)) {
+        res.numPartitions = -1;
+        res.replicationFactor = -1;
+        res.configs = null;
+        return fail(ErrorCode.THROTTLING_QUOTA_EXCEEDED, THROTTLED_MESSAGE);
+      }
       try {
         const topic = await ctx.topics.create(t.name, partitions, overrides);
         res.topicId = topic.id;
@@ -95,6 +103,7 @@ async function handle(ctx: RequestContext, req: CreateTopicsRequest): Promise<Cr
       return res;
     }),
   );
+  mq.apply(ctx);
   return { throttleTimeMs: 0, topics };
 }
 

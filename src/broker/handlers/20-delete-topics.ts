@@ -10,9 +10,11 @@ import { ErrorCode } from '../../protocol/errors.js';
 import { ZERO_UUID } from '../../protocol/reader.js';
 import { deleteTopicsServer } from '../../protocol/generated/delete-topics.js';
 import { AclOperation, ResourceType } from '../acl/acl.js';
+import { MutationQuota, THROTTLED_MESSAGE } from '../quotas.js';
 
 async function handle(ctx: RequestContext, req: DeleteTopicsRequest): Promise<DeleteTopicsResponse> {
   const wanted = ctx.version >= 6 ? (req.topics ?? []) : (req.topicNames ?? []).map((name) => ({ name, topicId: ZERO_UUID }));
+  const mq = new MutationQuota(ctx.quotas, ctx.session.principal, ctx.header.clientId ?? '', ctx.version >= 5);
   const responses = await Promise.all(
     wanted.map(async (w): Promise<DeleteTopicsResponseDeletableTopicResult> => {
       const byId = w.name === null || w.name === undefined;
@@ -31,6 +33,11 @@ async function handle(ctx: RequestContext, req: DeleteTopicsRequest): Promise<De
       }
       res.name = topic.name;
       res.topicId = topic.id;
+      if (!mq.admit(topic.partitions.length)) {
+        res.errorCode = ErrorCode.THROTTLING_QUOTA_EXCEEDED;
+        res.errorMessage = THROTTLED_MESSAGE;
+        return res;
+      }
       try {
         await ctx.topics.delete(topic);
         // Share groups forget their state on it (a topic of the same name gets a new id).
@@ -42,6 +49,7 @@ async function handle(ctx: RequestContext, req: DeleteTopicsRequest): Promise<De
       return res;
     }),
   );
+  mq.apply(ctx);
   return { throttleTimeMs: 0, responses };
 }
 

@@ -3,6 +3,7 @@
 //
 // ACLs: ALTER on the topic (TOPIC_AUTHORIZATION_FAILED).
 
+import { MutationQuota, THROTTLED_MESSAGE } from '../quotas.js';
 import type { HandlerEntry, RequestContext } from './handler.js';
 import type { CreatePartitionsRequest, CreatePartitionsResponse } from '../../protocol/generated/index.js';
 import { ErrorCode } from '../../protocol/errors.js';
@@ -13,6 +14,7 @@ import { AclOperation, ResourceType } from '../acl/acl.js';
 const MAX_PARTITIONS = 100_000;
 
 async function handle(ctx: RequestContext, req: CreatePartitionsRequest): Promise<CreatePartitionsResponse> {
+  const mq = new MutationQuota(ctx.quotas, ctx.session.principal, ctx.header.clientId ?? '', ctx.version >= 3);
   const results = await Promise.all(
     req.topics.map(async (t) => {
       const res = { name: t.name, errorCode: ErrorCode.NONE as number, errorMessage: null as string | null };
@@ -40,6 +42,7 @@ async function handle(ctx: RequestContext, req: CreatePartitionsRequest): Promis
       const limitProblem = ctx.topics.partitionLimitProblem(t.count - current);
       if (limitProblem !== null) return fail(ErrorCode.POLICY_VIOLATION, limitProblem);
       if (req.validateOnly) return res;
+      if (!mq.admit(t.count - current)) return fail(ErrorCode.THROTTLING_QUOTA_EXCEEDED, THROTTLED_MESSAGE);
       try {
         await ctx.topics.addPartitions(topic, t.count);
       } catch (e) {
@@ -52,6 +55,7 @@ async function handle(ctx: RequestContext, req: CreatePartitionsRequest): Promis
       return res;
     }),
   );
+  mq.apply(ctx);
   return { throttleTimeMs: 0, results };
 }
 

@@ -99,6 +99,8 @@ export class RequestContext implements BrokerServices {
   readonly quotas: ClientQuotas;
   /** Throttle time (ms) the handler decided itself (Fetch, over consumer_byte_rate); the connection puts the largest in the response and mutes for it. */
   throttleMs = 0;
+  /** The quota type throttleMs is for (QuotaType: FETCH, or CONTROLLER_MUTATION for topic changes), for the metric. */
+  throttleType = 1;
   /** Milliseconds the handler spent parked waiting for data (Fetch), kept out of its "handler" stage. */
   parkedMs = 0;
 

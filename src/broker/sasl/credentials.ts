@@ -2,12 +2,13 @@
 // password), kept in scram-credentials.json in the data directory. Every change is written
 // whole (atomicWrite: temporary file, fsync, rename, directory fsync) before it is applied
 // in memory and answered, one change at a time, so a crash right after an answer keeps it.
-// The broker reads the file at start; `rivulet storage add-scram` writes it offline.
+// The broker reads the file at start; `rivulet storage add-scram` writes it offline, and
+// refuses while a broker holds the data directory's lock (meta-store.ts lockDataDir).
 
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { atomicWrite, RivuletError } from '../meta-store.js';
-import type { ScramCredential, ScramCredentialSource } from './scram.js';
+import { RivuletError, SerialJsonFile } from '../meta-store.js';
+import { commonShape, type CredentialShape, type ScramCredential, type ScramCredentialSource } from './scram.js';
 
 export const CREDENTIALS_FILE = 'scram-credentials.json';
 
@@ -41,9 +42,13 @@ function encode(c: ScramCredential): StoredCredential {
 
 export class ScramCredentialStore implements ScramCredentialSource {
   private users = new Map<string, Map<string, ScramCredential>>();
-  private queue: Promise<unknown> = Promise.resolve();
+  /** mechanism -> shape of its stored credentials; recomputed when the users change. */
+  private shapes = new Map<string, CredentialShape>();
+  private readonly file: SerialJsonFile<StoredFile>;
 
-  constructor(private readonly dataDir: string) {}
+  constructor(private readonly dataDir: string) {
+    this.file = new SerialJsonFile<StoredFile>(dataDir, CREDENTIALS_FILE, 0o600);
+  }
 
   /** Reads the file (none: no users). A damaged file stops the start: logins must not silently fail. */
   async load(): Promise<void> {
@@ -67,7 +72,26 @@ export class ScramCredentialStore implements ScramCredentialSource {
       for (const [mech, c] of Object.entries(mechs)) m.set(mech, decode(c));
       if (m.size > 0) users.set(user, m);
     }
+    this.setUsers(users);
+  }
+
+  private setUsers(users: Map<string, Map<string, ScramCredential>>): void {
     this.users = users;
+    this.shapes.clear();
+  }
+
+  /** The most common salt form and iterations among the mechanism's credentials. */
+  shape(mechanism: string): CredentialShape {
+    let s = this.shapes.get(mechanism);
+    if (s === undefined) {
+      const all: ScramCredential[] = [];
+      for (const m of this.users.values()) {
+        const c = m.get(mechanism);
+        if (c !== undefined) all.push(c);
+      }
+      this.shapes.set(mechanism, (s = commonShape(all)));
+    }
+    return s;
   }
 
   get(user: string, mechanism: string): ScramCredential | undefined {
@@ -91,7 +115,7 @@ export class ScramCredentialStore implements ScramCredentialSource {
    * Rejects (memory unchanged) when the file cannot be written.
    */
   alter(changes: readonly CredentialChange[]): Promise<void> {
-    const run = this.queue.then(async () => {
+    return this.file.change(async (write) => {
       const next = new Map<string, Map<string, ScramCredential>>();
       for (const [u, m] of this.users) next.set(u, new Map(m));
       for (const ch of changes) {
@@ -104,20 +128,19 @@ export class ScramCredentialStore implements ScramCredentialSource {
         if (m === undefined) next.set(ch.user, (m = new Map()));
         m.set(ch.mechanism, ch.credential);
       }
-      await writeCredentials(this.dataDir, next);
-      this.users = next;
+      await write(toFile(next));
+      this.setUsers(next);
     });
-    this.queue = run.catch(() => undefined);
-    return run;
   }
 }
 
-async function writeCredentials(dataDir: string, users: Map<string, Map<string, ScramCredential>>): Promise<void> {
-  const file: StoredFile = { version: 1, users: {} };
+/** The file's form. Objects without a prototype: a user named __proto__ is a key like any other. */
+function toFile(users: Map<string, Map<string, ScramCredential>>): StoredFile {
+  const file: StoredFile = { version: 1, users: Object.create(null) as StoredFile['users'] };
   for (const [u, m] of users) {
-    const mechs: Record<string, StoredCredential> = {};
+    const mechs = Object.create(null) as Record<string, StoredCredential>;
     for (const [mech, c] of m) mechs[mech] = encode(c);
     file.users[u] = mechs;
   }
-  await atomicWrite(dataDir, CREDENTIALS_FILE, JSON.stringify(file, null, 1) + '\n', 0o600);
+  return file;
 }

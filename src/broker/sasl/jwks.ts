@@ -1,8 +1,11 @@
 // The JSON Web Key Set OAUTHBEARER tokens are checked against, as Kafka's broker keeps it
 // (KIP-768): loaded from sasl.oauthbearer.jwks.endpoint.url (https://, http:// or file://),
 // reloaded every sasl.oauthbearer.jwks.endpoint.refresh.ms, and reloaded early when a token
-// names a key id the set lacks (the identity provider rotated its keys), at most once per
-// MISSING_KID_COOLDOWN_MS so tokens with made-up key ids cannot turn into a flood of fetches.
+// names a key id the set lacks (the identity provider rotated its keys). A kid that a reload
+// did not find is remembered as missing for MISSING_KID_COOLDOWN_MS and triggers no reload
+// meanwhile; reloads for unknown kids happen at most once per KID_RELOAD_INTERVAL_MS in all.
+// So made-up kids cannot turn into a flood of fetches, and cannot starve a real rotated kid
+// either: its own token triggers a reload within KID_RELOAD_INTERVAL_MS.
 // A failed load is retried with exponential backoff (retry.backoff.ms doubling up to
 // retry.backoff.max.ms) and the keys already loaded stay in use meanwhile.
 //
@@ -14,8 +17,12 @@ import { fileURLToPath } from 'node:url';
 import type { JSONWebKeySet } from 'jose';
 import type { Logger } from '../logger.js';
 
-/** A kid-triggered reload happens at most this often (Kafka holds a missing kid for 60 s; one window for all kids here). */
+/** A kid a reload did not find triggers no reload for this long (Kafka holds a missing kid for 60 s). */
 export const MISSING_KID_COOLDOWN_MS = 10_000;
+/** Kid-triggered reloads, all kids together, happen at most this often. */
+export const KID_RELOAD_INTERVAL_MS = 1_000;
+/** Missing kids remembered at most (oldest forgotten first). */
+const MISSING_KIDS_MAX = 1_000;
 /** An endpoint that does not answer within this is a failed load. */
 const FETCH_TIMEOUT_MS = 10_000;
 /** A JWKS is a few kilobytes; a body past this is refused rather than buffered. */
@@ -51,10 +58,11 @@ export async function fetchJwks(url: string): Promise<JSONWebKeySet> {
   } else {
     let res: Response;
     try {
-      res = await fetch(url, { signal: AbortSignal.timeout(FETCH_TIMEOUT_MS), headers: { accept: 'application/json' }, redirect: 'follow' });
+      res = await fetch(url, { signal: AbortSignal.timeout(FETCH_TIMEOUT_MS), headers: { accept: 'application/json' }, redirect: 'error' });
     } catch (e) {
       const err = e as Error & { cause?: Error };
-      throw new JwksError(`GET ${url} failed: ${err.name === 'TimeoutError' ? `no answer within ${FETCH_TIMEOUT_MS} ms` : err.cause?.message ?? err.message}`);
+      // Redirects are not followed (redirect: 'error'): an https:// endpoint must not hand the keys' source to another URL, or to http://.
+      throw new JwksError(`GET ${url} failed: ${err.name === 'TimeoutError' ? `no answer within ${FETCH_TIMEOUT_MS} ms` : err.cause?.message ?? err.message} (redirects are not followed: set the final URL of the JWKS)`);
     }
     if (!res.ok) {
       await res.body?.cancel().catch(() => {});
@@ -104,6 +112,8 @@ export class JwksSource {
   private lastError = '';
   private loading: Promise<void> | undefined;
   private lastKidReloadAt = -Infinity;
+  /** kid -> when a reload last failed to find it (insertion order: oldest first). */
+  private readonly missingKids = new Map<string, number>();
   private refreshTimer: NodeJS.Timeout | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
   private retryDelayMs: number;
@@ -142,15 +152,23 @@ export class JwksSource {
   }
 
   /**
-   * A token named a kid the set lacks: reload now unless a kid-triggered reload ran within
-   * MISSING_KID_COOLDOWN_MS (or a load is in progress: wait for it). Resolves when done.
+   * A token named a kid the set lacks: reload now, unless a reload found that kid missing
+   * within MISSING_KID_COOLDOWN_MS, or a kid-triggered reload ran within KID_RELOAD_INTERVAL_MS
+   * (a load in progress: wait for it). Resolves when done.
    */
-  async reloadForUnknownKid(): Promise<void> {
+  async reloadForUnknownKid(kid = ''): Promise<void> {
     if (this.loading) return this.loading;
     const t = this.now();
-    if (t - this.lastKidReloadAt < MISSING_KID_COOLDOWN_MS) return;
+    const missingAt = this.missingKids.get(kid);
+    if (missingAt !== undefined && t - missingAt < MISSING_KID_COOLDOWN_MS) return;
+    if (t - this.lastKidReloadAt < KID_RELOAD_INTERVAL_MS) return;
     this.lastKidReloadAt = t;
-    return this.reload('token names an unknown key id');
+    await this.reload('token names an unknown key id');
+    this.missingKids.delete(kid);
+    if (this.current !== undefined && !this.current.kids.has(kid)) {
+      this.missingKids.set(kid, this.now());
+      if (this.missingKids.size > MISSING_KIDS_MAX) this.missingKids.delete(this.missingKids.keys().next().value!);
+    }
   }
 
   /** One load (shared by concurrent callers); on failure keeps the old keys and schedules a retry with backoff. */

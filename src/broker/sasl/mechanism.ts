@@ -32,11 +32,16 @@ export interface SaslMechanism {
 }
 
 /** Why an authentication failed; a few fixed words, so the metric's label stays bounded. */
-export type SaslFailureReason = 'malformed' | 'unknown_user' | 'bad_credentials' | 'invalid_token' | 'expired_token' | 'wrong_issuer' | 'wrong_audience' | 'principal_changed' | 'other';
+export type SaslFailureReason = 'malformed' | 'unknown_user' | 'bad_credentials' | 'invalid_token' | 'expired_token' | 'wrong_issuer' | 'wrong_audience' | 'principal_changed' | 'busy' | 'other';
 
 export class SaslFailure extends Error {
   constructor(
-    /** Told to the client: what failed and, where it helps, what to check. Never reveals whether a user exists. */
+    /**
+     * Told to the client: what failed and, where it helps, what to check. The same text for an
+     * unknown user and a wrong password; the exchange before it is shaped alike too (scram.ts,
+     * plain.ts), as far as a per-process fake can be: a user's stored salt and iterations
+     * (which a fake cannot know) and a restart (which changes a fake salt) can still tell.
+     */
     message: string,
     readonly reason: SaslFailureReason,
   ) {

@@ -174,7 +174,7 @@ export class OAuthBearerValidator {
       if (kid.length > MAX_KID_LENGTH) throw new SaslFailure(`OAUTHBEARER token header kid is ${kid.length} characters long; no JWKS key has such an id`, 'invalid_token');
       if (!this.jwksSource.snapshot.kids.has(kid)) {
         // Key rotation: the provider may have published a key since the last load.
-        await this.jwksSource.reloadForUnknownKid();
+        await this.jwksSource.reloadForUnknownKid(kid);
         if (!this.jwksSource.snapshot.kids.has(kid)) {
           throw new SaslFailure(`OAUTHBEARER token is signed with key id ${shown(kid)}, which the JWKS of sasl.oauthbearer.jwks.endpoint.url does not hold (even after a reload); check that the broker and the client use the same identity provider`, 'invalid_token');
         }
@@ -259,9 +259,15 @@ export class OAuthBearerValidator {
     return { subject: sub.trim(), scopes, expiresAtMs: exp };
   }
 
-  /** Milliseconds the token stays valid from now; at least 1 (0 would mean "no limit" in SaslAuthenticate). */
+  /**
+   * Milliseconds the session may last: until exp, as Kafka answers; a token accepted just past
+   * exp (within the clock skew) gets until exp plus the skew, not 1 ms, so its client is not
+   * made to re-authenticate on every request. At least 1 (0 means "no limit" in SaslAuthenticate).
+   */
   lifetimeMs(t: ValidToken): number {
-    return Math.max(1, Math.floor(t.expiresAtMs - this.now()));
+    const now = this.now();
+    const until = now < t.expiresAtMs ? t.expiresAtMs : t.expiresAtMs + this.cfg.clockSkewSeconds * 1000;
+    return Math.max(1, Math.floor(until - now));
   }
 }
 

@@ -6,9 +6,19 @@
 // key in constant time. The credential math is here too (salted password to stored and
 // server keys), for the store, PLAIN and `rivulet storage add-scram`.
 //
-// An unknown user goes through the same steps as a known one, with a salt derived from the
-// name and a key no proof matches, and fails at the same step with the same message, so a
-// client cannot tell whether a user exists.
+// An unknown user goes through the same steps as a known one and fails at the same step with
+// the same message. Its server-first message carries a salt derived from the name with a
+// per-process key (stable across tries), in the form and length most common among the stored
+// salts of that mechanism (Kafka's AdminClient sends ~26 base-36 characters, add-scram 32
+// random bytes), and the iteration count most common among them, so the answer does not show
+// whether the user exists. (What it cannot hide: a user whose own credential is unusual, or a
+// salt that changes across broker restarts, which a real one does not.)
+//
+// PBKDF2 for PLAIN runs on libuv's thread pool, which file reads and fsyncs share; at most
+// PBKDF2_CONCURRENCY run at once and PBKDF2_QUEUE wait, past that a login fails at once
+// ('busy'), so a flood of bad logins cannot stall produce and fetch. Successful checks are
+// remembered (an HMAC of user, password and credential under a per-process key, never the
+// password) so a client that reconnects often does not pay PBKDF2 each time.
 
 import { createHash, createHmac, pbkdf2, randomBytes, timingSafeEqual } from 'node:crypto';
 import { SaslFailure, type SaslExchange, type SaslMechanism, type SaslStep } from './mechanism.js';
@@ -49,6 +59,8 @@ export const MAX_ITERATIONS = 16384;
 /** Where mechanisms find users' credentials. */
 export interface ScramCredentialSource {
   get(user: string, mechanism: string): ScramCredential | undefined;
+  /** What the stored credentials of a mechanism mostly look like; unknown users are answered in that shape. */
+  shape?(mechanism: string): CredentialShape;
 }
 
 function hmac(t: ScramType, key: Buffer, data: Buffer | string): Buffer {
@@ -71,19 +83,115 @@ export async function newCredential(t: ScramType, password: string, iterations: 
   return credentialFromSalted(t, salt, iterations, await saltPassword(t, password, salt, iterations));
 }
 
-/** Whether a password matches a credential: its stored key recomputed and compared in constant time. */
-export async function passwordMatches(t: ScramType, password: string, c: ScramCredential): Promise<boolean> {
-  const mine = credentialFromSalted(t, c.salt, c.iterations, await saltPassword(t, password, c.salt, c.iterations));
-  return mine.storedKey.length === c.storedKey.length && timingSafeEqual(mine.storedKey, c.storedKey);
+/** PBKDF2 computations for logins running at once (libuv's pool has 4 threads by default). */
+export const PBKDF2_CONCURRENCY = 2;
+/** Logins waiting for a PBKDF2 slot; past this a login fails at once. */
+export const PBKDF2_QUEUE = 32;
+
+/** Error of a login refused because PBKDF2_QUEUE logins already wait. */
+export class Pbkdf2Busy extends Error {}
+
+/** A global bound on concurrent PBKDF2 for logins: `limit` at once, `queue` waiting, the rest refused. */
+export class Pbkdf2Gate {
+  private running = 0;
+  private readonly waiting: Array<() => void> = [];
+  constructor(
+    public limit = PBKDF2_CONCURRENCY,
+    public queue = PBKDF2_QUEUE,
+  ) {}
+
+  async run<T>(work: () => Promise<T>): Promise<T> {
+    if (this.running >= this.limit) {
+      if (this.waiting.length >= this.queue) throw new Pbkdf2Busy(`${this.running} password checks running and ${this.waiting.length} waiting`);
+      await new Promise<void>((resolve) => this.waiting.push(resolve));
+    } else this.running++;
+    try {
+      return await work();
+    } finally {
+      const next = this.waiting.shift();
+      if (next !== undefined) next(); // the slot passes on: running stays the same
+      else this.running--;
+    }
+  }
 }
 
-/** Per process: unknown users get a salt derived from their name with it, the same on every try. */
-const FAKE_SECRET = randomBytes(32);
+/** The one gate every PLAIN login's PBKDF2 passes (exported for tests). */
+export const pbkdf2Gate = new Pbkdf2Gate();
 
-/** A credential no password matches, with a stable salt per name: unknown users look like known ones. */
-export function fakeCredential(t: ScramType, user: string): ScramCredential {
-  const salt = hmac(t, FAKE_SECRET, `${t.name}\0${user}`).subarray(0, 32);
-  return { salt, iterations: MIN_ITERATIONS, storedKey: randomBytes(t.size), serverKey: randomBytes(t.size) };
+/** Per process: keys the cache of successful checks, and unknown users' salts. */
+const PROCESS_SECRET = randomBytes(32);
+const VERIFIED_MAX = 1024;
+/** HMACs of (mechanism, password, credential) that matched, oldest first (LRU). */
+const verified = new Map<string, true>();
+
+function verifiedKey(t: ScramType, password: string, c: ScramCredential): string {
+  return createHmac('sha256', PROCESS_SECRET).update(`${t.name}\0${c.iterations}\0`).update(c.salt).update(c.storedKey).update('\0').update(password, 'utf8').digest('base64');
+}
+
+/**
+ * Whether a password matches a credential: its stored key recomputed (PBKDF2 through
+ * pbkdf2Gate; throws Pbkdf2Busy when the gate is full) and compared in constant time.
+ */
+export async function passwordMatches(t: ScramType, password: string, c: ScramCredential, gate: Pbkdf2Gate = pbkdf2Gate): Promise<boolean> {
+  const key = verifiedKey(t, password, c);
+  if (verified.has(key)) {
+    verified.delete(key);
+    verified.set(key, true);
+    return true;
+  }
+  const salted = await gate.run(() => saltPassword(t, password, c.salt, c.iterations));
+  const mine = credentialFromSalted(t, c.salt, c.iterations, salted);
+  const ok = mine.storedKey.length === c.storedKey.length && timingSafeEqual(mine.storedKey, c.storedKey);
+  if (ok) {
+    verified.set(key, true);
+    if (verified.size > VERIFIED_MAX) verified.delete(verified.keys().next().value!);
+  }
+  return ok;
+}
+
+/** What stored salts of a mechanism mostly look like, and their most common iteration count. */
+export interface CredentialShape {
+  /** Salt length in bytes. */
+  readonly saltLength: number;
+  /** Salt made of base-36 characters (Kafka's AdminClient), else random bytes. */
+  readonly base36: boolean;
+  readonly iterations: number;
+}
+
+/** With no credentials stored: what `rivulet storage add-scram` writes by default. */
+export const DEFAULT_SHAPE: CredentialShape = { saltLength: 32, base36: false, iterations: MIN_ITERATIONS };
+
+/** The most common shape among credentials (DEFAULT_SHAPE for none). */
+export function commonShape(credentials: Iterable<ScramCredential>): CredentialShape {
+  const salts = new Map<string, number>();
+  const iterations = new Map<number, number>();
+  for (const c of credentials) {
+    const k = `${c.salt.length}:${/^[0-9a-z]+$/.test(c.salt.toString('latin1')) ? 1 : 0}`;
+    salts.set(k, (salts.get(k) ?? 0) + 1);
+    iterations.set(c.iterations, (iterations.get(c.iterations) ?? 0) + 1);
+  }
+  if (salts.size === 0) return DEFAULT_SHAPE;
+  const top = <K>(m: Map<K, number>): K => [...m].reduce((a, b) => (b[1] > a[1] ? b : a))[0];
+  const [len, b36] = top(salts).split(':');
+  return { saltLength: Number(len), base36: b36 === '1', iterations: top(iterations) };
+}
+
+const BASE36 = '0123456789abcdefghijklmnopqrstuvwxyz';
+
+/**
+ * A credential no password matches for an unknown user: a salt derived from the name with a
+ * per-process key (the same on every try), shaped like the stored ones, and their usual iterations.
+ */
+export function fakeCredential(t: ScramType, user: string, shape: CredentialShape = DEFAULT_SHAPE): ScramCredential {
+  const bytes: Buffer[] = [];
+  for (let i = 0, n = 0; n < shape.saltLength; i++) {
+    const b = createHmac('sha256', PROCESS_SECRET).update(`${t.name}\0${i}\0${user}`).digest();
+    bytes.push(b);
+    n += b.length;
+  }
+  let salt = Buffer.concat(bytes).subarray(0, shape.saltLength);
+  if (shape.base36) salt = Buffer.from(Array.from(salt, (b) => BASE36[b % 36]).join(''), 'latin1');
+  return { salt, iterations: shape.iterations, storedKey: randomBytes(t.size), serverKey: randomBytes(t.size) };
 }
 
 /** The message a failed login answers: the same for an unknown user and a wrong password. */
@@ -150,7 +258,7 @@ class ScramExchange implements SaslExchange {
     this.user = user;
     const stored = this.credentials.get(user, this.t.name);
     this.known = stored !== undefined;
-    this.credential = stored ?? fakeCredential(this.t, user);
+    this.credential = stored ?? fakeCredential(this.t, user, this.credentials.shape?.(this.t.name));
     this.nonce = clientNonce + randomBytes(18).toString('base64');
     this.serverFirst = `r=${this.nonce},s=${this.credential.salt.toString('base64')},i=${this.credential.iterations}`;
     this.state = 'final';

@@ -187,3 +187,75 @@ test('the broker-wide connection creation rate admits a first burst of samples -
   // Later, with nothing recorded meanwhile, connections are admitted again.
   assert.ok(r.admit(3, 20_000));
 });
+
+test('rates are capped: under a default client-id quota, client ids past the cap share one overflow rate instead of a rate each', async () => {
+  const dir = await makeTempDir('rivulet-quotas-cap-');
+  try {
+    const q = new ClientQuotas(dir, { quotaWindowNum: 11, quotaWindowSizeSeconds: 1 });
+    await q.load();
+    q.maxSensors = 100;
+    await q.alter([
+      { entity: new Map([['client-id', null]]), set: { producer_byte_rate: 1000 }, remove: [] },
+      { entity: new Map([['ip', null]]), set: { connection_creation_rate: 1000 }, remove: [] },
+    ]);
+    const now = 1_000_000;
+    for (let i = 0; i < 5000; i++) {
+      q.record(QuotaType.PRODUCE, 'User:ANONYMOUS', `client-${i}`, 10, now);
+      q.admitConnection(`10.0.${i >> 8}.${i & 255}`, now);
+    }
+    assert.ok(q.sensorCount() <= 2 * 101, `rates kept: ${q.sensorCount()}`);
+    // The overflow rate is shared, so the flood is throttled together: a new client id past the cap is over at once.
+    assert.ok(q.record(QuotaType.PRODUCE, 'User:ANONYMOUS', 'client-new', 10, now) > 0, 'clients past the cap share one rate');
+    assert.equal(q.record(QuotaType.PRODUCE, 'User:ANONYMOUS', 'client-1', 10, now), 0, 'a client with its own rate keeps it');
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('controller_mutation_rate is enforced: partitions created or deleted count; over it, CreateTopics v6+, CreatePartitions v3+ and DeleteTopics v5+ are refused with THROTTLING_QUOTA_EXCEEDED, older versions only throttled', async () => {
+  const { Broker } = await import('../../../src/broker/broker.js');
+  const { defaultBrokerConfig } = await import('../../../src/broker/config.js');
+  const { Logger } = await import('../../../src/broker/logger.js');
+  const { PartitionLog } = await import('../../../src/storage/partition-log.js');
+  const { WireClient } = await import('../../helpers/wire-client.js');
+  const { createTopicsBody } = await import('../../helpers/requests.js');
+  const { ApiKey } = await import('../../../src/protocol/generated/apis.js');
+  const { ErrorCode } = await import('../../../src/protocol/errors.js');
+  const dataDir = await makeTempDir('rivulet-mutation-quota-');
+  const b = new Broker({ ...defaultBrokerConfig(), host: '127.0.0.1', port: 0, httpPort: 0, logLevel: 'error', dataDir }, { openLog: (d, cfg) => PartitionLog.open(d, cfg), logger: new Logger('error') });
+  await b.start();
+  const c = await WireClient.connect(b.port);
+  // A throttled connection is not read for the throttle time (KIP-219): each later request goes on a connection of its own.
+  const once = async (key: number, version: number, body: object) => {
+    const x = await WireClient.connect(b.port);
+    try {
+      return await x.request(key, version, body);
+    } finally {
+      x.close();
+    }
+  };
+  try {
+    const set = await c.request(ApiKey.AlterClientQuotas, 1, { validateOnly: false, entries: [{ entity: [{ entityType: 'client-id', entityName: null }], ops: [{ key: 'controller_mutation_rate', value: 1, remove: false }] }] });
+    assert.equal(set.entries[0].errorCode, 0);
+    // 50 partitions at 1 per second: the change that takes the rate over is let through, and throttled.
+    const first = await c.request(ApiKey.CreateTopics, 7, createTopicsBody('m1', 50));
+    assert.equal(first.topics[0].errorCode, ErrorCode.NONE);
+    assert.ok(first.throttleTimeMs > 0, `throttled: ${first.throttleTimeMs}`);
+    const refused = await once(ApiKey.CreateTopics, 7, createTopicsBody('m2', 1));
+    assert.equal(refused.topics[0].errorCode, ErrorCode.THROTTLING_QUOTA_EXCEEDED);
+    assert.ok(refused.throttleTimeMs > 0);
+    const parts = await once(ApiKey.CreatePartitions, 3, { topics: [{ name: 'm1', count: 60, assignments: null }], timeoutMs: 5000, validateOnly: false });
+    assert.equal(parts.results[0].errorCode, ErrorCode.THROTTLING_QUOTA_EXCEEDED);
+    const del = await once(ApiKey.DeleteTopics, 5, { topicNames: ['m1'], timeoutMs: 5000 });
+    assert.equal(del.responses[0].errorCode, ErrorCode.THROTTLING_QUOTA_EXCEEDED);
+    assert.ok(b.topics.byName.has('m1'), 'nothing deleted');
+    // CreateTopics v5 does not know the error: permissive, the topic is created and the answer throttled.
+    const old = await once(ApiKey.CreateTopics, 5, createTopicsBody('m3', 1));
+    assert.equal(old.topics[0].errorCode, ErrorCode.NONE);
+    assert.ok(old.throttleTimeMs > 0);
+  } finally {
+    c.close();
+    await b.stop();
+    await rm(dataDir, { recursive: true, force: true });
+  }
+});
