@@ -14,6 +14,14 @@
 // transactional id (TRANSACTIONAL_ID_AUTHORIZATION_FAILED for every partition). Transactional
 // batches need the request's transactional id (the same error without one, ACLs on or off), and
 // their producer id must be the one that id holds (INVALID_PRODUCER_ID_MAPPING otherwise).
+//
+// Order: the appends of a connection's Produce requests happen in request order. A request may
+// wait before its appends (a topic auto-created, a compacted topic's keys read, the transaction
+// coordinator adding a partition), and the connection dispatches the requests pipelined behind
+// it meanwhile; without the turn below, a later request of the same producer could be appended
+// first (a TV2 producer's second batch to a partition while its first request waits for the
+// coordinator to add another partition), and the earlier batch would then be refused as out of
+// sequence. Kafka reads one request per connection at a time; here only the appends wait.
 
 import type { HandlerEntry, RequestContext } from './handler.js';
 import type { ProduceRequest, ProduceResponse, ProduceResponsePartitionProduceResponse } from '../../protocol/generated/index.js';
@@ -24,13 +32,44 @@ import { FsyncPolicy } from '../config.js';
 import { findOrCreateTopic, storageErrorCode } from './common.js';
 import { AclOperation, ResourceType } from '../acl/acl.js';
 import type { Partition, Topic } from '../topics.js';
+import type { Session } from '../session.js';
 import { produceServer } from '../../protocol/generated/produce.js';
 
 function partitionResponse(index: number, errorCode: number, baseOffset: number, logStartOffset: number, errorMessage: string | null): ProduceResponsePartitionProduceResponse {
   return { index, errorCode, baseOffset, logAppendTimeMs: -1, logStartOffset, recordErrors: [], errorMessage };
 }
 
+/** Per connection, settles once the appends of every Produce request dispatched so far are done (or refused). */
+const appendTurns = new WeakMap<Session, Promise<void>>();
+
+/**
+ * Takes this request's place in its connection's append order: `ready` settles when the
+ * requests before it have appended (null when none is in progress: nothing to wait for, not
+ * even a turn); `done()` lets the next one go.
+ */
+function takeTurn(session: Session): { ready: Promise<void> | null; done: () => void } {
+  const ready = appendTurns.get(session) ?? null;
+  let done!: () => void;
+  const mine = new Promise<void>((resolve) => (done = resolve));
+  // The next request waits for this one and, through it, for every earlier one.
+  const tail = ready === null ? mine : ready.then(() => mine);
+  appendTurns.set(session, tail);
+  void tail.then(() => {
+    if (appendTurns.get(session) === tail) appendTurns.delete(session);
+  });
+  return { ready, done };
+}
+
 async function handle(ctx: RequestContext, req: ProduceRequest): Promise<ProduceResponse | null> {
+  const turn = takeTurn(ctx.session);
+  try {
+    return await handleInTurn(ctx, req, turn.ready, turn.done);
+  } finally {
+    turn.done();
+  }
+}
+
+async function handleInTurn(ctx: RequestContext, req: ProduceRequest, ready: Promise<void> | null, done: () => void): Promise<ProduceResponse | null> {
   const acks = req.acks;
   ctx.metrics.produceRequest(acks);
   if (acks !== 0 && acks !== 1 && acks !== -1) {
@@ -110,12 +149,16 @@ async function handle(ctx: RequestContext, req: ProduceRequest): Promise<Produce
       }),
     );
   }
+  // The requests dispatched before this one on the connection append first; then this one's
+  // appends all happen in one turn (a topic deleted meanwhile is skipped).
+  if (ready !== null) await ready;
   const waits: Promise<void>[] = [];
   for (const c of checked) {
     if (c.refused || c.topic.deleted) continue;
     const wait = appendPartition(ctx, c, acks);
     if (wait !== null) waits.push(wait);
   }
+  done();
   if (waits.length > 0) await Promise.all(waits);
   if (acks === 0) return null;
   return { responses, throttleTimeMs: 0, nodeEndpoints: [] };
