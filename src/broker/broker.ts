@@ -5,7 +5,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import type { TLSSocket, Server as TlsServer } from 'node:tls';
 import type { FSWatcher } from 'node:fs';
-import { resolveListeners, tlsOptions, watchTlsFiles, verifiedSubject, principalMapper, handshakeFailureReason, usesTls, usesSasl, saslMechanismsOf, type Listener } from './listeners.js';
+import { resolveListeners, tlsOptions, watchTlsFiles, verifiedSubject, principalMapper, handshakeFailureReason, usesTls, usesSasl, saslMechanismsOf, clientAuthOf, type Listener } from './listeners.js';
 import { SaslMechanisms } from './sasl/mechanisms.js';
 import { ScramCredentialStore } from './sasl/credentials.js';
 import { Connection, type ConnectionHost } from './connection.js';
@@ -375,7 +375,7 @@ export class Broker implements ConnectionHost, ClusterView {
     const c = this.config;
     const server = this.tls!.createServer({
       ...opts,
-      requestCert: c.sslClientAuth !== 'none',
+      requestCert: clientAuthOf(c, l) !== 'none',
       // Checked in acceptTls, which counts and logs a refused certificate with Node's reason.
       rejectUnauthorized: false,
       handshakeTimeout: c.sslHandshakeTimeoutMs,
@@ -391,7 +391,7 @@ export class Broker implements ConnectionHost, ClusterView {
         : reason === 'timeout'
           ? `the handshake did not finish within ${c.sslHandshakeTimeoutMs} ms (ssl.handshake.timeout.ms)`
           : reason === 'bad_certificate'
-            ? `the client certificate was missing or not signed by a CA of ssl.truststore.location (ssl.client.auth=${c.sslClientAuth})`
+            ? `the client certificate was missing or not signed by a CA of ssl.truststore.location (ssl.client.auth=${clientAuthOf(c, l)})`
             : 'the TLS handshake failed';
       this.tlsHandshakeFailed(l, reason, remote, `${hint}: ${e.message}`);
       socket.destroy();
@@ -407,7 +407,7 @@ export class Broker implements ConnectionHost, ClusterView {
 
   private acceptTls(socket: TLSSocket, l: Listener): void {
     let principal: string | null = null;
-    const auth = this.config.sslClientAuth;
+    const auth = clientAuthOf(this.config, l);
     if (auth !== 'none') {
       const dn = verifiedSubject(socket);
       // requested: no certificate is fine, one that does not verify is not (as in Kafka); required: one must verify.

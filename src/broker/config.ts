@@ -50,6 +50,8 @@ export interface BrokerConfig {
   saslEnabledMechanisms: string[];
   /** listener.name.<name>.sasl.enabled.mechanisms, by listener name in upper case: replaces sasl.enabled.mechanisms for that listener. */
   listenerSaslMechanisms: Record<string, string[]>;
+  /** listener.name.<name>.ssl.client.auth, by listener name in upper case: replaces ssl.client.auth for that listener. */
+  listenerSslClientAuth: Record<string, 'none' | 'requested' | 'required'>;
   /** connection.failed.authentication.delay.ms: a failed login is answered (then closed) this much later. */
   connectionFailedAuthenticationDelayMs: number;
   /** connections.max.reauth.ms: SASL session lifetime (KIP-368); 0: sessions never expire. */
@@ -191,6 +193,7 @@ export function defaultBrokerConfig(): BrokerConfig {
     sslHandshakeTimeoutMs: 10000,
     saslEnabledMechanisms: ['SCRAM-SHA-256', 'SCRAM-SHA-512'],
     listenerSaslMechanisms: {},
+    listenerSslClientAuth: {},
     connectionFailedAuthenticationDelayMs: 100,
     connectionsMaxReauthMs: 0,
     saslServerMaxReceiveSize: 524288,

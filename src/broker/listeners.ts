@@ -97,6 +97,15 @@ export function saslMechanismsOf(c: BrokerConfig, listener: string): string[] {
   return c.listenerSaslMechanisms[listener.toUpperCase()] ?? c.saslEnabledMechanisms;
 }
 
+/**
+ * Whether a TLS listener asks for client certificates: listener.name.<name>.ssl.client.auth,
+ * else ssl.client.auth on SSL listeners and none on SASL_SSL ones, whose SASL login names the
+ * principal (Kafka's rule since KIP-684).
+ */
+export function clientAuthOf(c: BrokerConfig, l: Listener): 'none' | 'requested' | 'required' {
+  return c.listenerSslClientAuth[l.name] ?? (l.protocol === 'SSL' ? c.sslClientAuth : 'none');
+}
+
 /** The TLS options of the SSL listeners, read from the PEM files now. */
 export function tlsOptions(c: BrokerConfig): SecureContextOptions {
   const opts: SecureContextOptions = {

@@ -39,6 +39,13 @@ const mechanismList = (v: string, key: string): string[] => {
 
 /** listener.name.<listener>.sasl.enabled.mechanisms: Kafka's per-listener override (the listener name in lower case). */
 const LISTENER_MECHANISMS = /^listener\.name\.([A-Za-z0-9_]+)\.sasl\.enabled\.mechanisms$/;
+/** listener.name.<listener>.ssl.client.auth: the only way to ask a SASL_SSL listener for client certificates (KIP-684). */
+const LISTENER_CLIENT_AUTH = /^listener\.name\.([A-Za-z0-9_]+)\.ssl\.client\.auth$/;
+
+function clientAuth(v: string, k: string): 'none' | 'requested' | 'required' {
+  if (v !== 'none' && v !== 'requested' && v !== 'required') throw new ConfigError(`${k} must be none, requested or required, not "${v}"`);
+  return v;
+}
 
 const pemOnly = (v: string, key: string): void => {
   if (v.toUpperCase() !== 'PEM') throw new ConfigError(`${key} must be PEM, not "${v}": Rivulet reads PEM files, not JKS or PKCS12 keystores; convert them with keytool and openssl (keytool -importkeystore -deststoretype PKCS12, then openssl pkcs12 -nodes)`);
@@ -61,11 +68,8 @@ export const brokerKeys: Readonly<Record<string, { apply: Apply; help: string }>
   'ssl.key.password': { apply: (c, v) => void (c.sslKeyPassword = v), help: 'password of an encrypted ssl.key.location (default: none)' },
   'ssl.truststore.location': { apply: (c, v) => void (c.sslTruststoreLocation = v), help: 'PEM file (not JKS) of the CA certificates client certificates are checked against (default: Node\'s bundled CAs); reloaded when it changes' },
   'ssl.client.auth': {
-    apply: (c, v, k) => {
-      if (v !== 'none' && v !== 'requested' && v !== 'required') throw new ConfigError(`${k} must be none, requested or required, not "${v}"`);
-      c.sslClientAuth = v;
-    },
-    help: 'none (default), requested (a client certificate is checked when given) or required; a verified client certificate makes the principal User:<subject DN>',
+    apply: (c, v, k) => void (c.sslClientAuth = clientAuth(v, k)),
+    help: 'none (default), requested (a client certificate is checked when given) or required, for SSL listeners; a verified client certificate makes the principal User:<subject DN>. As in Kafka (KIP-684), SASL_SSL listeners ignore it (the SASL login names the principal): listener.name.<listener>.ssl.client.auth sets it for one listener, SASL_SSL included (config file or --set)',
   },
   'ssl.principal.mapping.rules': {
     apply: (c, v) => {
@@ -207,8 +211,11 @@ function applyKey(c: BrokerConfig, key: string, value: string, source: string): 
   const k = key === 'log.dirs' || key === 'log.dir' ? 'data.dir' : key;
   const def = brokerKeys[k];
   const perListener = LISTENER_MECHANISMS.exec(k);
+  const perListenerAuth = LISTENER_CLIENT_AUTH.exec(k);
   if (perListener !== null) {
     c.listenerSaslMechanisms[perListener[1]!.toUpperCase()] = mechanismList(value, `${k} (from ${source})`);
+  } else if (perListenerAuth !== null) {
+    c.listenerSslClientAuth[perListenerAuth[1]!.toUpperCase()] = clientAuth(value.trim(), `${k} (from ${source})`);
   } else if (def) {
     def.apply(c, value.trim(), `${k} (from ${source})`);
   } else if (k in defaultTopicDefaults) {

@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadBrokerConfig, ConfigError } from '../../../src/broker/settings.js';
-import { resolveListeners, principalMapper, saslMechanismsOf } from '../../../src/broker/listeners.js';
+import { resolveListeners, principalMapper, saslMechanismsOf, clientAuthOf } from '../../../src/broker/listeners.js';
 
 const load = (flags: Record<string, string>) => loadBrokerConfig({ flags, env: {} });
 const ssl = { 'ssl.certificate.location': 'server.pem', 'ssl.key.location': 'server.key' };
@@ -41,6 +41,18 @@ test('SASL listeners: SASL_PLAINTEXT and SASL_SSL start, with sasl.enabled.mecha
   assert.deepEqual(saslMechanismsOf(c, 'SASL_PLAINTEXT'), ['SCRAM-SHA-512', 'PLAIN']);
   assert.deepEqual(saslMechanismsOf(c, 'SASL_SSL'), ['SCRAM-SHA-256']);
   assert.deepEqual(saslMechanismsOf(load({}), 'X'), ['SCRAM-SHA-256', 'SCRAM-SHA-512'], 'the default');
+});
+
+test('ssl.client.auth applies to SSL listeners; SASL_SSL ones ask for certificates only when named (KIP-684)', () => {
+  const listeners = 'SSL://127.0.0.1:9093,SASL_SSL://127.0.0.1:9095,INTERNAL://127.0.0.1:9096';
+  const map = 'SSL:SSL,SASL_SSL:SASL_SSL,INTERNAL:SASL_SSL';
+  const auth = (flags: Record<string, string>) => {
+    const c = load({ ...ssl, 'ssl.truststore.location': 'ca.pem', listeners, 'listener.security.protocol.map': map, ...flags });
+    return resolveListeners(c).map((l) => `${l.name}=${clientAuthOf(c, l)}`).join(' ');
+  };
+  assert.equal(auth({ 'ssl.client.auth': 'required' }), 'SSL=required SASL_SSL=none INTERNAL=none');
+  assert.equal(auth({ 'ssl.client.auth': 'required', 'listener.name.internal.ssl.client.auth': 'requested', 'listener.name.ssl.ssl.client.auth': 'none' }), 'SSL=none SASL_SSL=none INTERNAL=requested');
+  assert.throws(() => load({ 'listener.name.internal.ssl.client.auth': 'maybe' }), /listener\.name\.internal\.ssl\.client\.auth .*must be none, requested or required/);
 });
 
 test('listener mistakes are refused at start with what to do', () => {
