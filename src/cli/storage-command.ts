@@ -61,31 +61,30 @@ export function registerStorageCommands(program: Command): void {
     .description('add or replace users\' SCRAM credentials in a data directory before the broker starts (as kafka-storage format --add-scram); refused while a broker runs on the directory: use rivulet user create or kafka-configs --alter --entity-type users against it instead')
     .argument('<credential...>', FORMAT)
     .option('-d, --data-dir <dir>', 'data directory [RIVULET_DATA_DIR or ./data]')
-    .option('--password-file <file>', 'read the password of every credential that names none from this file (its first line), e.g. a mounted Kubernetes Secret')
+    .option('--password-file <file>', 'read the password of every credential that names none from this file (all of it but a trailing newline), e.g. a mounted Kubernetes Secret')
     .option('--password-env <variable>', 'read the password of every credential that names none from this environment variable')
     .addHelpText('after', [
       '',
       'Examples:',
-      "  rivulet storage add-scram -d ./data 'SCRAM-SHA-512=[name=admin,password=admin-secret]'",
       "  rivulet storage add-scram -d /var/lib/rivulet --password-file /etc/rivulet/admin-password 'SCRAM-SHA-512=[name=admin,iterations=8192]'",
       "  ADMIN_PASSWORD=... rivulet storage add-scram --password-env ADMIN_PASSWORD 'SCRAM-SHA-256=[name=admin]' 'SCRAM-SHA-512=[name=admin]'",
+      "  rivulet storage add-scram -d ./data 'SCRAM-SHA-512=[name=admin,password=admin-secret]'   (Kafka's form; the password shows in ps and shell history)",
       '',
       'Only the salt, iterations and derived keys are stored (scram-credentials.json), never the password.',
       'PLAIN logins check the password against these credentials too.',
     ].join('\n'))
     .action(async (args: string[], o: AddScramFlags) => {
-      const { readFile, mkdir } = await import('node:fs/promises');
+      const { mkdir } = await import('node:fs/promises');
       const { ScramCredentialStore } = await import('../broker/sasl/credentials.js');
       const { newCredential, scramType } = await import('../broker/sasl/scram.js');
       const specs = args.map(parseScramSpec);
       let fallback: string | undefined;
       if (o.passwordFile !== undefined && o.passwordEnv !== undefined) throw new Error('give --password-file or --password-env, not both');
       if (o.passwordFile !== undefined) {
-        try {
-          fallback = (await readFile(o.passwordFile, 'utf8')).split(/\r?\n/)[0];
-        } catch (e) {
-          throw new Error(`--password-file ${o.passwordFile} cannot be read: ${(e as Error).message}`);
-        }
+        // Read as every password file of the CLI is (the whole file but one trailing newline), so
+        // the credential stored here matches the password clients send from the same file.
+        const { readSecretFile } = await import('../client/security.js');
+        fallback = readSecretFile(o.passwordFile, '--password-file');
       } else if (o.passwordEnv !== undefined) {
         fallback = process.env[o.passwordEnv];
         if (fallback === undefined) throw new Error(`--password-env ${o.passwordEnv}: the environment variable is not set`);
@@ -107,6 +106,9 @@ export function registerStorageCommands(program: Command): void {
         const store = new ScramCredentialStore(dataDir);
         await store.load();
         const changes = [];
+        if (specs.some((s) => s.password !== undefined)) {
+          process.stderr.write('rivulet: note: a password given inline shows in ps and shell history; prefer --password-file or --password-env\n');
+        }
         for (const s of specs) {
           const password = s.password ?? fallback;
           if (password === undefined || password === '') throw new Error(`${s.mechanism}=[name=${s.name},...] has no password: add password=..., or give --password-file or --password-env`);

@@ -200,7 +200,11 @@ export function parseJaasConfig(value: string): { loginModule: string; options: 
     options.set(o[1]!, o[3] !== undefined ? o[3].replace(/\\(.)/g, '$1') : o[2]!);
     at = re.lastIndex;
   }
-  if (rest.slice(at).trim() !== '') throw invalid(`sasl.jaas.config: cannot read the options after ${m[1]} ${m[2]} ("${rest.slice(at).trim().slice(0, 40)}"): write them as key="value".`);
+  if (rest.slice(at).trim() !== '') {
+    // Name the option only: what follows its "=" may be a password.
+    const key = /^\s*([\w.-]+)/.exec(rest.slice(at))?.[1];
+    throw invalid(`sasl.jaas.config: cannot read the options after ${m[1]} ${m[2]}${key === undefined ? '' : `, from option "${key}" on`}: write each option as key="value" (double quotes, \\" for a quote inside).`);
+  }
   return { loginModule: m[1]!, options };
 }
 
@@ -322,7 +326,14 @@ export function resolveSecurity(input: SecurityInput, names: SecurityNames = DEF
   const username = pick('saslUsername');
   let password = input.saslPassword;
   if (input.saslPasswordFile !== undefined) password = readSecretFile(input.saslPasswordFile, names.saslPassword);
-  if (password === undefined || password === '') password = file.saslPassword;
+  if ((password === undefined || password === '') && file.saslPassword !== undefined) {
+    // The file's password belongs to the file's user: never send it as another one.
+    const flagUser = input.saslUsername;
+    if (flagUser !== undefined && flagUser !== '' && file.saslUsername !== undefined && file.saslUsername !== flagUser) {
+      throw invalid(`${names.saslUsername} names "${flagUser}", but the password in ${input.commandConfig} is "${file.saslUsername}"'s: give ${names.saslPassword} for "${flagUser}".`);
+    }
+    password = file.saslPassword;
+  }
   let tokenSource: (() => string) | undefined;
   if (input.saslTokenFile !== undefined) {
     const f = input.saslTokenFile;
@@ -332,7 +343,8 @@ export function resolveSecurity(input: SecurityInput, names: SecurityNames = DEF
     const t = input.saslToken;
     tokenSource = () => t;
   }
-  const saslGiven = mechanismText !== undefined || username !== undefined;
+  // A token counts as a SASL option too: given alone it is an error that says what is missing, never silently ignored.
+  const saslGiven = mechanismText !== undefined || username !== undefined || tokenSource !== undefined;
 
   const fromFile = (k: keyof SecurityInput, flag: string, prop: string): string => (input[k] !== undefined && input[k] !== '' ? flag : `${prop} in ${input.commandConfig}`);
   const protocolText = pick('securityProtocol');

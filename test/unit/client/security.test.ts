@@ -130,6 +130,15 @@ test('unsupported stores and mechanisms, and incomplete options, are refused wit
   assert.throws(() => resolveSecurity({ saslMechanism: 'PLAIN', saslUsername: 'a', saslPasswordFile: join(dir, 'empty') }), invalid(/is empty/));
 });
 
+test('a password is never echoed, never sent as another user, and a lone token is not ignored', () => {
+  // An unreadable JAAS option names the option, not what follows its "=".
+  assert.throws(() => parseJaasConfig('x.ScramLoginModule required username="alice" password="hunter2-secret;'), (e: unknown) => invalid(/cannot read the options .*from option "password" on/)(e) && !(e as Error).message.includes('hunter2'));
+  const f = file('alice.properties', 'security.protocol=SASL_PLAINTEXT\nsasl.mechanism=PLAIN\nsasl.jaas.config=x.PlainLoginModule required username="alice" password="alice-pw";\n');
+  assert.throws(() => resolveSecurity({ commandConfig: f, saslUsername: 'bob' }), invalid(/names "bob", but the password in .* is "alice"'s/));
+  assert.deepEqual(resolveSecurity({ commandConfig: f, saslUsername: 'alice' }).sasl, { mechanism: 'PLAIN', username: 'alice', password: 'alice-pw' });
+  assert.throws(() => resolveSecurity({ saslTokenFile: join(dir, 'password') }), invalid(/needs a SASL mechanism/));
+});
+
 test('explanations of SASL and authorization failures inside library errors (causes and nested errors)', () => {
   const saslFailed = Object.assign(new Error('Connection to 127.0.0.1:9 failed.'), {
     code: 'PLT_KFK_NETWORK',
