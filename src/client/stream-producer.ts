@@ -151,10 +151,17 @@ export class StreamProducer {
     });
   }
 
-  /** Resolves once every record queued so far is written (rejects with the first failure). */
+  /**
+   * Resolves once every record queued so far is written; rejects with the first failure
+   * since the last begin (transactional: the transaction must be aborted) or since the last
+   * flush (idempotent: do not commit the offsets of what was lost).
+   */
   async flush(): Promise<void> {
     while (this.inFlight !== undefined) await this.inFlight;
-    if (this.failed !== undefined) throw this.failed;
+    const failed = this.failed;
+    if (failed === undefined) return;
+    if (this.transactionalId === undefined) this.failed = undefined;
+    throw failed;
   }
 
   /**
