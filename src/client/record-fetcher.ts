@@ -9,9 +9,9 @@
 // watermark) is kept for lag and restore progress.
 
 import { Consumer, type BaseOptions, type RecordsBatch } from '@platformatic/kafka';
-import { ClientError, ClientErrorCode, findProtocolError } from './errors.js';
+import { ClientError, ClientErrorCode, findProtocolError, leafErrors } from './errors.js';
 import type { TopicPartition } from './group-member.js';
-import { delay, sendApi, type AnyClient, type BrokerAddress } from './kafka-api.js';
+import { delay, describeError, sendApi, type AnyClient, type BrokerAddress } from './kafka-api.js';
 
 const IS_TRANSACTIONAL = 0x10;
 const IS_CONTROL = 0x20;
@@ -238,7 +238,7 @@ export class RecordFetcher {
         throw new ClientError(`the offsets being fetched (${active.map((s) => `${s.topic}-${s.partition}@${s.position}`).join(', ')}) are no longer (or not yet) in the log; retention may have removed them.`, { code: ClientErrorCode.offsetOutOfRange, cause: e });
       }
       if ((e instanceof ClientError && e.code === ClientErrorCode.noLeader) || findProtocolError(e, ...STALE_ERRORS) || isNetwork(e)) {
-        this.o.log?.(`fetch: ${String((e as Error).message ?? e)}; refreshing metadata`);
+        this.o.log?.(`fetch: ${describeError(e)}; refreshing metadata and fetching again`);
         this.topics.clear();
         await delay(200, signal);
         return [];
@@ -283,6 +283,7 @@ export class RecordFetcher {
   }
 }
 
+/** A lost or refused connection somewhere in a library error (a broker restarting, moving). */
 function isNetwork(e: unknown): boolean {
-  return e instanceof Error && /PLT_KFK_NETWORK|ECONNREFUSED|ECONNRESET|closed/i.test(`${(e as { code?: string }).code} ${e.message}`);
+  return leafErrors(e).some((x) => x.apiId === undefined && /PLT_KFK_NETWORK|PLT_KFK_TIMEOUT|ECONNREFUSED|ECONNRESET|EPIPE|closed/i.test(`${x.code} ${x.message}`));
 }

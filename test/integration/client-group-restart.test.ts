@@ -2,7 +2,7 @@
 // gone the member keeps trying and says so in its log; once it is back the member owns its
 // partitions again at a valid epoch (if the coordinator forgot it, onLost came first and it
 // rejoined at epoch 0). And a heartbeat never waits for a slow hook: a member whose onAssign
-// outlasts the session timeout is not fenced.
+// outlasts the session timeout is not fenced. The RecordFetcher rides out a restart as well.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,6 +11,8 @@ import { brokerTail } from '../helpers/broker.js';
 import { startBrokerOrPeer } from '../helpers/broker-or-peer.js';
 import { sleep, waitFor } from '../helpers/wait.js';
 import { GroupMember, type TopicPartition } from '../../src/client/group-member.js';
+import { RecordFetcher } from '../../src/client/record-fetcher.js';
+import { StreamProducer } from '../../src/client/stream-producer.js';
 
 const names = (ps: TopicPartition[]) => ps.map((p) => `${p.topic}-${p.partition}`).sort();
 
@@ -73,6 +75,46 @@ test('heartbeats go on while a hook runs: an onAssign longer than the session ti
     assert.deepEqual(names(m.assignment()), ['slow-in-0']);
   } finally {
     await m.close().catch(() => undefined);
+    await admin.close().catch(() => undefined);
+    await broker.stop();
+    await broker.cleanup();
+  }
+});
+
+test('the fetcher survives a broker restart: polls in the meantime return nothing, then the records written after it arrive', { timeout: 90_000 }, async () => {
+  let broker = await startBrokerOrPeer();
+  const { port, dataDir } = broker;
+  const client = { clientId: 'client-fetcher-restart', bootstrapBrokers: [broker.bootstrap], retries: 2, retryDelay: 200 };
+  const admin = new Admin(client);
+  const log: string[] = [];
+  const f = new RecordFetcher({ client, maxWaitMs: 200, log: (l) => log.push(l) });
+  const tp = { topic: 'restart-fetch', partition: 0 };
+  const got: string[] = [];
+  const pollFor = async (n: number) => {
+    const deadline = Date.now() + 30_000;
+    while (got.length < n) {
+      if (Date.now() > deadline) assert.fail(`got ${got}\n${log.join('\n')}`);
+      got.push(...(await f.poll()).map((r) => r.value!.toString()));
+    }
+  };
+  try {
+    await admin.createTopics({ topics: [tp.topic], partitions: 1, replicas: 1 });
+    const p1 = new StreamProducer({ client });
+    await p1.send({ ...tp, key: null, value: Buffer.from('before') });
+    await p1.close();
+    f.add(tp, 0n);
+    await pollFor(1);
+    await broker.stop();
+    for (let i = 0; i < 3; i++) assert.deepEqual(await f.poll(), [], 'nothing while the broker is down');
+    broker = await startBrokerOrPeer({ dataDir, port });
+    const p2 = new StreamProducer({ client });
+    await p2.send({ ...tp, key: null, value: Buffer.from('after') });
+    await p2.close();
+    await pollFor(2);
+    assert.deepEqual(got, ['before', 'after']);
+    assert.ok(log.length > 0, 'the outage was logged');
+  } finally {
+    await f.close();
     await admin.close().catch(() => undefined);
     await broker.stop();
     await broker.cleanup();
