@@ -18,6 +18,7 @@ const IS_CONTROL = 0x20;
 const LOG_APPEND_TIME = 0x08;
 /** Control record types (the int16 after the version in a control record's key). */
 const ABORT_MARKER = 0;
+const NONE: ReadonlyArray<{ producerId: bigint; firstOffset: bigint }> = [];
 
 /** A record as fetched; the shape of src/stream's InputRecord. */
 export interface FetchedRecord {
@@ -66,7 +67,7 @@ export interface PartitionAnswer {
 export function applyPartitionAnswer(s: PartitionState, a: PartitionAnswer, readCommitted: boolean, out: FetchedRecord[]): void {
   s.end = readCommitted && a.lastStableOffset >= 0n ? a.lastStableOffset : a.highWatermark;
   // Aborted transactions of this answer by first offset; each joins the set when a batch reaches it.
-  const aborted = readCommitted && a.abortedTransactions ? [...a.abortedTransactions].sort((x, y) => (x.firstOffset < y.firstOffset ? -1 : x.firstOffset > y.firstOffset ? 1 : 0)) : [];
+  const aborted = readCommitted && a.abortedTransactions && a.abortedTransactions.length > 0 ? [...a.abortedTransactions].sort((x, y) => (x.firstOffset < y.firstOffset ? -1 : x.firstOffset > y.firstOffset ? 1 : 0)) : NONE;
   let nextAborted = 0;
   for (const b of a.records ?? []) {
     const lastOffset = b.firstOffset + BigInt(b.lastOffsetDelta);

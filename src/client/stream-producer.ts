@@ -131,7 +131,7 @@ export class StreamProducer {
    */
   send(record: ProducerRecord): Promise<bigint> {
     if (this.transactionalId !== undefined && !this.inTransaction) {
-      return Promise.reject(new ClientError('send outside a transaction: call begin() first.', { code: ClientErrorCode.invalidArgument }));
+      return Promise.reject(new ClientError(`send outside a transaction: call ${this.initialized ? 'begin()' : 'init()'} first.`, { code: ClientErrorCode.invalidArgument }));
     }
     const headers = new Map<Buffer, Buffer>();
     // Distinct Buffer keys keep repeated header names, which Kafka allows.
