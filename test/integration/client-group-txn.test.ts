@@ -182,7 +182,9 @@ test('a new producer instance with the same transactional id fences the old one;
     assert.ok(second.producerEpoch! > first.producerEpoch!, `epochs ${first.producerEpoch} then ${second.producerEpoch}`);
     await assert.rejects(first.commit(), FencedError, 'the old instance cannot commit');
     await second.send({ topic, partition: 0, key: null, value: Buffer.from('successor') });
-    await second.commit();
+    const committing = second.commit();
+    await assert.rejects(second.send({ topic, partition: 0, key: null, value: Buffer.from('during commit') }), /being committed or aborted/, 'a send while committing belongs to no transaction');
+    await committing;
   } finally {
     await first.close();
     await second.close();
