@@ -12,6 +12,7 @@ import { mkdtempSync, rmSync, openSync, writeSync, fsyncSync, closeSync, readFil
 import { tmpdir, cpus } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { open as openLmdb, type Database } from 'lmdb';
 import { LmdbStoreFactory } from '../../src/stream/state/lmdb-store.js';
 
 const KEY_BYTES = 16;
@@ -236,14 +237,63 @@ async function benchAppendOnlyFile(dir: string, n: number): Promise<Result> {
   }, 'no range scan without a sorted structure of our own; file never compacted');
 }
 
+/**
+ * The layout question: one LMDB environment per store (what LmdbStore does), or one per task
+ * with a named database per store, where lmdb merges the stores' commits of one event turn
+ * into one transaction and one fsync. Times a task's commit of all its stores at once.
+ */
+async function benchLayouts(): Promise<void> {
+  const STORES = 4;
+  const KEYS = 100_000;
+  const DIRTY = 250;
+  const value = Buffer.alloc(VALUE_BYTES, 1);
+  const random = rng(7);
+  console.log(`\n| layout (${STORES} stores of ${KEYS} keys in one task) | open (ms) | commit of the ${STORES} stores, ${DIRTY} dirty keys each, at once (ms, median) |`);
+  console.log('| --- | --- | --- |');
+  for (const layout of ['environment per store', 'environment per task, named databases', 'environment per store', 'environment per task, named databases']) {
+    const dir = mkdtempSync(join(tmpdir(), 'rivulet-bench-layout-'));
+    const opts = { keyEncoding: 'binary' as const, encoding: 'binary' as const, cache: false, compression: false };
+    let t = process.hrtime.bigint();
+    let envs: Array<{ close(): Promise<void> }>;
+    let dbs: Database<Buffer, Buffer>[];
+    if (layout === 'environment per store') {
+      const each = Array.from({ length: STORES }, (_, s) => openLmdb<Buffer, Buffer>({ path: join(dir, `s${s}`, 'data.mdb'), ...opts }));
+      envs = each;
+      dbs = each;
+    } else {
+      const env = openLmdb<Buffer, Buffer>({ path: join(dir, 'data.mdb'), maxDbs: 64, ...opts });
+      envs = [env];
+      dbs = Array.from({ length: STORES }, (_, s) => env.openDB<Buffer, Buffer>({ name: `s${s}`, ...opts }));
+    }
+    const openMs = msSince(t);
+    for (const db of dbs) await db.transaction(() => {
+      for (let i = 0; i < KEYS; i++) db.putSync(keyOf(i), value);
+    });
+    const times: number[] = [];
+    for (let c = 0; c < COMMITS; c++) {
+      t = process.hrtime.bigint();
+      await Promise.all(dbs.map(async (db) => {
+        await db.transaction(() => {
+          for (let i = 0; i < DIRTY; i++) db.putSync(keyOf(Math.floor(random() * KEYS)), value);
+        });
+        await db.flushed;
+      }));
+      times.push(msSince(t));
+    }
+    for (const e of envs) await e.close();
+    rmSync(dir, { recursive: true, force: true });
+    console.log(`| ${layout} | ${fmt(openMs, 1)} | ${fmt(median(times), 2)} |`);
+  }
+}
+
 const ENGINES: Record<string, (dir: string, n: number) => Promise<Result>> = {
   lmdb: benchRivuletLmdb,
   'classic-level': benchClassicLevel,
   aof: benchAppendOnlyFile,
 };
 
-function fmt(x: number, digits: number): string {
-  return Number.isNaN(x) ? 'n/a' : x.toFixed(digits);
+function fmt(x: number | null, digits: number): string {
+  return x === null || Number.isNaN(x) ? 'n/a' : x.toFixed(digits);
 }
 
 async function main(): Promise<void> {
@@ -276,6 +326,7 @@ async function main(): Promise<void> {
     const x = JSON.parse(line) as Result;
     console.log(`| ${x.engine} | ${fmt(x.loadS, 1)} | ${fmt(x.reopenMs, 1)} | ${fmt(x.getUs, 2)} | ${fmt(x.pendingPutUs, 2)} | ${fmt(x.commitMs, 2)} | ${fmt(x.scanUs, 1)} | ${fmt(x.rssMb, 0)} | ${x.note} |`);
   }
+  await benchLayouts();
 }
 
 await main();

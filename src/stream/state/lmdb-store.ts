@@ -35,6 +35,8 @@ interface PendingWrite {
 class Overlay {
   readonly writes = new Map<string, PendingWrite>();
   private sorted: PendingWrite[] | null = null;
+  /** Puts less deletes, by key: what the overlay adds to the committed entry count, roughly. */
+  netPuts = 0;
 
   set(key: Buffer, value: Buffer | null): void {
     const id = key.toString('latin1');
@@ -42,7 +44,9 @@ class Overlay {
     if (w === undefined) {
       this.writes.set(id, { key, value });
       this.sorted = null;
+      this.netPuts += value === null ? -1 : 1;
     } else {
+      if ((w.value === null) !== (value === null)) this.netPuts += value === null ? -2 : 2;
       w.value = value;
     }
   }
@@ -197,10 +201,9 @@ export class LmdbStore implements PersistentStore {
 
   approximateSize(): number {
     this.ensureOpen();
-    // Counts a pending put of an existing key as new: approximate, as the contract allows.
-    let added = 0;
-    for (const w of this.pending.writes.values()) added += w.value === null ? -1 : 1;
-    return Math.max(0, this.committedEntries + added);
+    // Counts a pending put of an existing key as new and a delete of a missing one as a
+    // removal: approximate, as the contract allows, and exact once committed.
+    return Math.max(0, this.committedEntries + this.pending.netPuts + (this.committing?.netPuts ?? 0));
   }
 
   async commit(checkpoint: bigint): Promise<void> {

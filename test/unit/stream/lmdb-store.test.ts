@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
+import { Worker } from 'node:worker_threads';
 import { writeFileSync, mkdirSync, existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
@@ -118,4 +119,70 @@ test('task ids and store names that are not one directory name are refused', asy
   const factory = new LmdbStoreFactory({ stateDir: '/nonexistent', application: 'app' });
   await assert.rejects(factory.open('../x', 'st'), /cannot name a directory/);
   await assert.rejects(factory.open('0_0', 'a/b'), /cannot name a directory/);
+});
+
+test('a failed commit keeps the writes pending and the checkpoint where it was; a retry commits them', async () => {
+  await withTempDir(async (dir) => {
+    const factory = new LmdbStoreFactory({ stateDir: dir, application: 'app' });
+    let st = await factory.open('0_0', 'st');
+    st.put(Buffer.from('a'), Buffer.from('1'));
+    await st.commit(1n);
+    st.put(Buffer.from('a'), Buffer.from('2'));
+    st.put(Buffer.from('b'), Buffer.from('2'));
+    // The disk fails once (as a full disk would).
+    const db = (st as unknown as { db: { transaction: (f: () => unknown) => Promise<unknown> } }).db;
+    const real = db.transaction;
+    db.transaction = () => Promise.reject(Object.assign(new Error('MDB_MAP_FULL: no space'), { code: 'ENOSPC' }));
+    const failing = st.commit(2n);
+    st.put(Buffer.from('b'), Buffer.from('3')); // written while the commit fails: stays the newest
+    await assert.rejects(failing, (e: Error & { code?: string }) => {
+      assert.equal(e.code, 'RIV_ERR_STORE_COMMIT_FAILED');
+      assert.match(e.message, /2 state writes .* failed: MDB_MAP_FULL: no space; the writes stay pending and the checkpoint did not move/);
+      return true;
+    });
+    db.transaction = real;
+    assert.equal(st.checkpoint(), 1n);
+    assert.equal(st.get(Buffer.from('a'))?.toString(), '2');
+    assert.equal(st.get(Buffer.from('b'))?.toString(), '3');
+    await st.commit(3n);
+    st = await (async () => {
+      await st.close();
+      return factory.open('0_0', 'st');
+    })();
+    try {
+      assert.equal(st.checkpoint(), 3n);
+      assert.deepEqual([...st.range(Buffer.alloc(0), Buffer.from('z'))].map(([k, v]) => `${k}=${v}`), ['a=2', 'b=3']);
+    } finally {
+      await st.close();
+    }
+  }, 'rivulet-lmdb-fail-');
+});
+
+test('a task held by a worker thread is refused to another thread of the same process', async () => {
+  await withTempDir(async (dir) => {
+    const code = `
+      const { parentPort } = require('node:worker_threads');
+      import(${JSON.stringify(storeModule)}).then(async ({ LmdbStoreFactory }) => {
+        const st = await new LmdbStoreFactory({ stateDir: ${JSON.stringify(dir)}, application: 'app' }).open('3_1', 'st');
+        parentPort.postMessage('open');
+        parentPort.once('message', async () => { await st.close(); parentPort.postMessage('closed'); });
+      });`;
+    const worker = new Worker(code, { eval: true });
+    try {
+      const [msg] = await once(worker, 'message');
+      assert.equal(msg, 'open');
+      const factory = new LmdbStoreFactory({ stateDir: dir, application: 'app' });
+      await assert.rejects(factory.open('3_1', 'st'), (e: Error & { code?: string }) => {
+        assert.equal(e.code, 'RIV_ERR_STORE_LOCKED');
+        assert.match(e.message, new RegExp(`in use by this process \\(pid ${process.pid}, thread ${worker.threadId}\\)`));
+        return true;
+      });
+      worker.postMessage('close');
+      assert.equal((await once(worker, 'message'))[0], 'closed');
+      const st = await factory.open('3_1', 'st');
+      await st.close();
+    } finally {
+      await worker.terminate();
+    }
+  }, 'rivulet-lmdb-worker-');
 });

@@ -215,6 +215,7 @@ export function storeContract(label: string, setup: () => Promise<StoreUnderTest
                 await st.commit(checkpoint);
                 committed = view();
                 pending = new Map();
+                assert.equal(st.approximateSize(), committed.size, 'approximateSize is exact with nothing pending');
               } else if (o.kind === 'abort') {
                 st.abort();
                 pending = new Map();
