@@ -40,11 +40,17 @@ class Overlay {
   /** Puts less deletes, by key: what the overlay adds to the committed entry count, roughly. */
   netPuts = 0;
 
+  /** Keeps copies: callers may reuse their buffers, or hand in views of a large fetch response. */
   set(key: Buffer, value: Buffer | null): void {
+    this.write(key, value === null ? null : Buffer.from(value));
+  }
+
+  /** Keeps `value` itself (one of ours already), and the key only as a copy. */
+  write(key: Buffer, value: Buffer | null): void {
     const id = key.toString('latin1');
     const w = this.writes.get(id);
     if (w === undefined) {
-      this.writes.set(id, { key, value });
+      this.writes.set(id, { key: Buffer.from(key), value });
       this.sorted = null;
       this.netPuts += value === null ? -1 : 1;
     } else {
@@ -239,7 +245,7 @@ export class LmdbStore implements PersistentStore {
         await db.flushed;
       } catch (e) {
         // Keep the batch pending under whatever was written since, so a retry commits it all.
-        for (const [id, w] of batch.writes) if (!this.pending.writes.has(id)) this.pending.set(w.key, w.value);
+        for (const [id, w] of batch.writes) if (!this.pending.writes.has(id)) this.pending.write(w.key, w.value);
         throw new StoreError(`committing ${batch.size} state writes in ${this.dir} failed: ${(e as Error).message}; the writes stay pending and the checkpoint did not move`, StoreErrorCode.commitFailed, e);
       } finally {
         this.committing = null;
