@@ -184,9 +184,18 @@ export class LmdbStore implements PersistentStore {
     if (Buffer.compare(from, to) >= 0) return;
     // The overlay as it is now; committed entries from one LMDB read snapshot.
     const overlay = mergeWrites(this.pending.inRange(from, to), this.committing?.inRange(from, to) ?? []);
-    const start = LmdbStore.storedKey(from);
-    const end = to.length > MAX_KEY_BYTES ? CHECKPOINT_KEY : LmdbStore.storedKey(to);
-    const committed = this.db.getRange({ start, end })[Symbol.iterator]();
+    // A bound longer than any stored key, cut to its first MAX_KEY_BYTES bytes p: a stored key
+    // k is below `to` exactly when k <= p, and at or above `from` exactly when k > p.
+    const longFrom = from.length > MAX_KEY_BYTES;
+    const longTo = to.length > MAX_KEY_BYTES;
+    const committed = this.db
+      .getRange({
+        start: LmdbStore.storedKey(longFrom ? from.subarray(0, MAX_KEY_BYTES) : from),
+        exclusiveStart: longFrom,
+        end: LmdbStore.storedKey(longTo ? to.subarray(0, MAX_KEY_BYTES) : to),
+        inclusiveEnd: longTo,
+      })
+      [Symbol.iterator]();
     try {
       let c = committed.next();
       let i = 0;
