@@ -114,6 +114,7 @@ export class LmdbStore implements PersistentStore {
   private lastCheckpoint: bigint | undefined;
   private committedEntries: number;
   private closed = false;
+  private closing: Promise<void> | null = null;
   /** Reused to build the prefixed key of a lookup without allocating. */
   private scratch = Buffer.allocUnsafe(MAX_KEY_BYTES + 1);
 
@@ -230,6 +231,8 @@ export class LmdbStore implements PersistentStore {
     }
     const cp = Buffer.allocUnsafe(8);
     cp.writeBigInt64BE(checkpoint); // throws a RangeError for a value no offset can have
+    // Nothing to write and the checkpoint stays: no transaction, no fsync.
+    if (this.pending.size === 0 && checkpoint === this.lastCheckpoint) return;
     const batch = this.pending;
     this.pending = new Overlay();
     this.committing = batch;
@@ -280,22 +283,32 @@ export class LmdbStore implements PersistentStore {
     return this.lastCheckpoint;
   }
 
-  async close(): Promise<void> {
-    if (this.closed) return;
-    // A commit in flight finishes (or fails) first; pending writes are dropped.
-    await this.inFlight?.catch(() => undefined);
+  close(): Promise<void> {
+    this.closing ??= this.shutdown(false);
+    return this.closing;
+  }
+
+  async destroy(): Promise<void> {
+    if (this.closing === null) {
+      this.closing = this.shutdown(true);
+      return this.closing;
+    }
+    await this.closing;
+    await rm(this.dir, { recursive: true, force: true });
+  }
+
+  /** Closes LMDB (after a commit in flight settles), deletes the files if asked, then releases the task's lock. */
+  private async shutdown(remove: boolean): Promise<void> {
+    await this.inFlight?.catch(ignore);
     this.closed = true;
     this.pending = new Overlay();
     try {
       await this.db.close();
+      // Before the lock goes: another worker may open this task as soon as it is released.
+      if (remove) await rm(this.dir, { recursive: true, force: true });
     } finally {
       this.onClose();
     }
-  }
-
-  async destroy(): Promise<void> {
-    await this.close();
-    await rm(this.dir, { recursive: true, force: true });
   }
 }
 

@@ -208,3 +208,29 @@ test('range bounds longer than any key the store holds still bound it exactly', 
     }
   }, 'rivulet-lmdb-bounds-');
 });
+
+test('a commit with nothing pending at the same checkpoint writes nothing; a new checkpoint alone is written', async () => {
+  await withTempDir(async (dir) => {
+    const factory = new LmdbStoreFactory({ stateDir: dir, application: 'app' });
+    let st = await factory.open('0_0', 'st');
+    st.put(Buffer.from('a'), Buffer.from('1'));
+    await st.commit(1n);
+    const db = (st as unknown as { db: { put: (...a: unknown[]) => Promise<unknown> } }).db;
+    const real = db.put;
+    let puts = 0;
+    db.put = function (this: unknown, ...a: unknown[]) {
+      puts++;
+      return real.apply(this, a);
+    };
+    await st.commit(1n);
+    assert.equal(puts, 0, 'same checkpoint, nothing pending');
+    await st.commit(2n);
+    assert.equal(puts, 1, 'the checkpoint alone');
+    db.put = real;
+    await st.close();
+    st = await factory.open('0_0', 'st');
+    assert.equal(st.checkpoint(), 2n);
+    assert.equal(st.get(Buffer.from('a'))?.toString(), '1');
+    await st.destroy();
+  }, 'rivulet-lmdb-noop-');
+});
