@@ -34,6 +34,8 @@ interface Result {
   commitBusyMs: number;
   scanUs: number;
   rssMb: number;
+  /** Anonymous memory (heap and malloc, not the mapped files the OS can drop), Linux only. */
+  anonMb: number;
   note: string;
 }
 
@@ -52,6 +54,16 @@ function rng(seed: number): () => number {
     s = (s * 1664525 + 1013904223) >>> 0;
     return s / 4294967296;
   };
+}
+
+/** RssAnon from /proc/self/status, MB; NaN where there is none. */
+function anonRssMb(): number {
+  try {
+    const m = /RssAnon:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
+    return m === null ? NaN : Number(m[1]) / 1024;
+  } catch {
+    return NaN;
+  }
 }
 
 const median = (xs: number[]): number => xs.slice().sort((a, b) => a - b)[xs.length >> 1];
@@ -134,8 +146,9 @@ async function measure(engine: string, n: number, loadS: number, reopenMs: numbe
   for (let i = 0; i < SCANS; i++) scanned += (await ops.scan(keyOf(Math.floor(random() * n)), to)) || 0;
   const scanUs = scanned === 0 ? NaN : (msSince(t) * 1000) / SCANS;
   const rssMb = process.memoryUsage().rss / 1048576;
+  const anonMb = anonRssMb();
   await ops.close();
-  return { engine, loadS, reopenMs, getUs, pendingPutUs, commitMs: median(commits), commitBusyMs: median(busy), scanUs, rssMb, note };
+  return { engine, loadS, reopenMs, getUs, pendingPutUs, commitMs: median(commits), commitBusyMs: median(busy), scanUs, rssMb, anonMb, note };
 }
 
 /** LevelDB through classic-level: async reads; a chained batch is the pending batch; sync writes. */
@@ -248,38 +261,44 @@ async function benchAppendOnlyFile(dir: string, n: number): Promise<Result> {
  * into one transaction and one fsync. Times a task's commit of all its stores at once.
  */
 async function benchLayouts(): Promise<void> {
-  const STORES = 4;
-  const KEYS = 100_000;
-  const DIRTY = 250;
+  for (const [stores, keys, dirty] of [
+    [4, 100_000, 250],
+    [32, 20_000, 100],
+  ]) {
+    await benchLayout(stores, keys, dirty);
+  }
+}
+
+async function benchLayout(stores: number, keys: number, dirty: number): Promise<void> {
   const value = Buffer.alloc(VALUE_BYTES, 1);
   const random = rng(7);
-  console.log(`\n| layout (${STORES} stores of ${KEYS} keys in one task) | open (ms) | commit of the ${STORES} stores, ${DIRTY} dirty keys each, at once (ms, median) |`);
+  console.log(`\n| layout (${stores} stores of ${keys} keys) | open (ms) | commit of the ${stores} stores, ${dirty} dirty keys each, at once (ms, median) |`);
   console.log('| --- | --- | --- |');
-  for (const layout of ['environment per store', 'environment per task, named databases', 'environment per store', 'environment per task, named databases']) {
+  for (const layout of ['environment per store', 'one environment, named databases', 'environment per store', 'one environment, named databases']) {
     const dir = mkdtempSync(join(tmpdir(), 'rivulet-bench-layout-'));
     const opts = { keyEncoding: 'binary' as const, encoding: 'binary' as const, cache: false, compression: false };
     let t = process.hrtime.bigint();
     let envs: Array<{ close(): Promise<void> }>;
     let dbs: Database<Buffer, Buffer>[];
     if (layout === 'environment per store') {
-      const each = Array.from({ length: STORES }, (_, s) => openLmdb<Buffer, Buffer>({ path: join(dir, `s${s}`, 'data.mdb'), ...opts }));
+      const each = Array.from({ length: stores }, (_, s) => openLmdb<Buffer, Buffer>({ path: join(dir, `s${s}`, 'data.mdb'), ...opts }));
       envs = each;
       dbs = each;
     } else {
       const env = openLmdb<Buffer, Buffer>({ path: join(dir, 'data.mdb'), maxDbs: 64, ...opts });
       envs = [env];
-      dbs = Array.from({ length: STORES }, (_, s) => env.openDB<Buffer, Buffer>({ name: `s${s}`, ...opts }));
+      dbs = Array.from({ length: stores }, (_, s) => env.openDB<Buffer, Buffer>({ name: `s${s}`, ...opts }));
     }
     const openMs = msSince(t);
     for (const db of dbs) await db.transaction(() => {
-      for (let i = 0; i < KEYS; i++) db.putSync(keyOf(i), value);
+      for (let i = 0; i < keys; i++) db.putSync(keyOf(i), value);
     });
     const times: number[] = [];
     for (let c = 0; c < COMMITS; c++) {
       t = process.hrtime.bigint();
       await Promise.all(dbs.map(async (db) => {
         await db.transaction(() => {
-          for (let i = 0; i < DIRTY; i++) db.putSync(keyOf(Math.floor(random() * KEYS)), value);
+          for (let i = 0; i < dirty; i++) db.putSync(keyOf(Math.floor(random() * keys)), value);
         });
         await db.flushed;
       }));
@@ -319,8 +338,8 @@ async function main(): Promise<void> {
   }
   console.log(`# state store candidates: ${n} keys of ${KEY_BYTES} B, values of ${VALUE_BYTES} B`);
   console.log(`# node ${process.version}, ${cpus().length} x ${cpus()[0]?.model ?? '?'}, temp dir ${tmpdir()}`);
-  console.log('| engine | load (s) | reopen (ms) | random get (µs) | pending put (µs) | commit 1,000 keys + fsync (ms, median) | of which this thread busy (ms) | range scan of 100 (µs) | RSS (MB) | note |');
-  console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+  console.log('| engine | load (s) | reopen (ms) | random get (µs) | pending put (µs) | commit 1,000 keys + fsync (ms, median) | of which this thread busy (ms) | range scan of 100 (µs) | RSS (MB) | of which anonymous (MB) | note |');
+  console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
   for (const engine of Object.keys(ENGINES)) {
     const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--engine', engine, '--keys', String(n)], { encoding: 'utf8' });
     const line = r.stdout.trim().split('\n').pop() ?? '';
@@ -329,7 +348,7 @@ async function main(): Promise<void> {
       continue;
     }
     const x = JSON.parse(line) as Result;
-    console.log(`| ${x.engine} | ${fmt(x.loadS, 1)} | ${fmt(x.reopenMs, 1)} | ${fmt(x.getUs, 2)} | ${fmt(x.pendingPutUs, 2)} | ${fmt(x.commitMs, 2)} | ${fmt(x.commitBusyMs, 2)} | ${fmt(x.scanUs, 1)} | ${fmt(x.rssMb, 0)} | ${x.note} |`);
+    console.log(`| ${x.engine} | ${fmt(x.loadS, 1)} | ${fmt(x.reopenMs, 1)} | ${fmt(x.getUs, 2)} | ${fmt(x.pendingPutUs, 2)} | ${fmt(x.commitMs, 2)} | ${fmt(x.commitBusyMs, 2)} | ${fmt(x.scanUs, 1)} | ${fmt(x.rssMb, 0)} | ${fmt(x.anonMb, 0)} | ${x.note} |`);
   }
   await benchLayouts();
 }
