@@ -8,6 +8,7 @@ import { openSync, writeSync, closeSync, readFileSync, renameSync, unlinkSync, m
 import { join } from 'node:path';
 import { hostname } from 'node:os';
 import { threadId } from 'node:worker_threads';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { StoreError, StoreErrorCode } from './errors.js';
 
 export const LOCK_FILE = '.lock';
@@ -63,7 +64,7 @@ export class DirLock {
   private constructor(readonly path: string) {}
 
   /** Takes the lock on `dir` (created if missing), or fails with RIV_ERR_STORE_LOCKED naming the holder. */
-  static acquire(dir: string): DirLock {
+  static async acquire(dir: string): Promise<DirLock> {
     mkdirSync(dir, { recursive: true });
     const path = join(dir, LOCK_FILE);
     const me: Owner = { pid: process.pid, start: ownStart, host: hostname(), thread: threadId };
@@ -90,7 +91,10 @@ export class DirLock {
           StoreErrorCode.locked,
         );
       }
-      if (owner === null && attempt < 2) continue;
+      if (owner === null && attempt < 2) {
+        await sleep(50);
+        continue;
+      }
       // The owner is dead: move its lock aside (only one contender wins the rename), and make
       // sure what we moved is still the dead owner's lock before deleting it.
       const aside = `${path}.stale-${process.pid}-${threadId}`;

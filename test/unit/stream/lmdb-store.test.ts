@@ -234,3 +234,17 @@ test('a commit with nothing pending at the same checkpoint writes nothing; a new
     await st.destroy();
   }, 'rivulet-lmdb-noop-');
 });
+
+test('the stores of one task opened at once share the task lock; a torn (empty) lock file is taken over', async () => {
+  await withTempDir(async (dir) => {
+    const taskDir = join(dir, 'app', '0_0');
+    mkdirSync(taskDir, { recursive: true });
+    writeFileSync(join(taskDir, LOCK_FILE), ''); // a crash between creating the lock and writing its owner
+    const factory = new LmdbStoreFactory({ stateDir: dir, application: 'app' });
+    const [a, b] = await Promise.all([factory.open('0_0', 'a'), factory.open('0_0', 'b')]);
+    await a.close();
+    assert.equal(existsSync(join(taskDir, LOCK_FILE)), true, 'held while b is open');
+    await b.close();
+    assert.equal(existsSync(join(taskDir, LOCK_FILE)), false, 'released with the last store');
+  }, 'rivulet-lmdb-lock-');
+});
