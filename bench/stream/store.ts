@@ -344,7 +344,8 @@ async function main(): Promise<void> {
     const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--engine', engine, '--keys', String(n)], { encoding: 'utf8' });
     const line = r.stdout.trim().split('\n').pop() ?? '';
     if (r.status !== 0 || !line.startsWith('{')) {
-      console.log(`| ${engine} | skipped: ${(r.stderr.trim().split('\n').find((l) => l.includes('Error')) ?? `exit ${r.status}`).slice(0, 120)} |`);
+      const why = /^\w*Error: (.*)$/m.exec(r.stderr)?.[1] ?? `exit ${r.status}`;
+      console.log(`| ${engine} | skipped: ${why.slice(0, 120)} |`);
       continue;
     }
     const x = JSON.parse(line) as Result;
