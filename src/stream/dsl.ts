@@ -374,6 +374,20 @@ export class KStream<K, V> {
     return this.derive<K, V>(node, this.keySerde, this.valueSerde, changed);
   }
 
+  /**
+   * A custom operator (README.md, "Writing an operator"): `create` makes one per task. Stores
+   * it uses must be declared first with `pipeline.addStore`. `keyChanged` (default false)
+   * says the operator changes keys, so a later groupByKey repartitions.
+   */
+  process<K2 = K, V2 = V>(
+    create: (task: Task, name: string) => Operator<K, V, K2, V2>,
+    options: { name: string; stores?: readonly string[]; key?: Serde<K2>; value?: Serde<V2>; keyChanged?: boolean },
+  ): KStream<K2, V2> {
+    const name = options.name;
+    const node = this.pipeline.addNode({ name, parents: [this.node], stores: options.stores, create: (task) => create(task, name) });
+    return this.derive<K2, V2>(node, options.key, options.value, options.keyChanged ?? this.keyChanged);
+  }
+
   /** Writes the stream to a topic. */
   to(topic: string, options: SinkOptions<K, V>): void {
     const name = options.name === undefined ? `to(${topic})` : `to(${options.name})`;

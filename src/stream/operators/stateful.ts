@@ -1,7 +1,7 @@
 // Keyed state operators over a StoreCache: a table's latest value per key, and the grouped
 // aggregations (count, reduce, aggregate). Each emits the new value on every update.
 import type { Serde } from '../types.js';
-import { StoreCache } from '../state/store-cache.js';
+import type { StoreCache } from '../state/store-cache.js';
 import { Operator, type Rec, type Task } from './processor.js';
 
 /** The latest value per key of a compacted topic; a null value (tombstone) deletes the key. */
@@ -10,7 +10,7 @@ export class TableOperator<K, V> extends Operator<K, V | null> {
 
   constructor(task: Task, name: string, storeName: string, keySerde: Serde<K>, valueSerde: Serde<V>) {
     super(task, name);
-    this.cache = new StoreCache(task.store(storeName), keySerde, valueSerde);
+    this.cache = task.cache(storeName, keySerde, valueSerde);
   }
 
   process(r: Rec<K, V | null>): void {
@@ -26,10 +26,6 @@ export class TableOperator<K, V> extends Operator<K, V | null> {
   /** The value for a key, as of the records processed so far (joins read it). */
   get(key: K): V | undefined {
     return this.cache.get(key);
-  }
-
-  override flush(): void {
-    this.cache.flush();
   }
 }
 
@@ -49,7 +45,7 @@ export class AggregateOperator<K, V, A> extends Operator<K, V, K, A> {
     private readonly add: (aggregate: A, r: Rec<K, V>) => A,
   ) {
     super(task, name);
-    this.cache = new StoreCache(task.store(storeName), keySerde, valueSerde);
+    this.cache = task.cache(storeName, keySerde, valueSerde);
   }
 
   process(r: Rec<K, V>): void {
@@ -67,9 +63,5 @@ export class AggregateOperator<K, V, A> extends Operator<K, V, K, A> {
     }
     this.cache.put(r.key, next);
     this.forward({ key: r.key, value: next, timestamp: r.timestamp, headers: r.headers });
-  }
-
-  override flush(): void {
-    this.cache.flush();
   }
 }
