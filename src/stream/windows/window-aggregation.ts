@@ -9,6 +9,7 @@
 import type { KeyValueStore, Serde } from '../types.js';
 import type { Aggregate } from '../aggregates.js';
 import { SessionWindows, SlidingWindows, TimeWindows, type Windows } from './windows.js';
+import { TimeHeap } from './time-heap.js';
 import { allWindowsRange, parseWindowStoreKey, readTime, windowStoreKey, writeTime } from './window-key.js';
 
 export type EmitMode = 'final' | 'update';
@@ -30,7 +31,7 @@ class OpenWindow<A> {
     readonly start: number,
     readonly end: number,
     /** The watermark at which it closes. */
-    readonly closeAt: number,
+    readonly due: number,
     public acc: A,
     /** Largest record timestamp in it: the result's timestamp. */
     public maxTs: number,
@@ -45,47 +46,6 @@ class KeyWindows<K, A> {
     readonly id: unknown,
     readonly key: K,
   ) {}
-}
-
-/** A binary min-heap of windows by close time; removed windows are skipped when popped. */
-class CloseQueue<A> {
-  private readonly items: OpenWindow<A>[] = [];
-  get size(): number {
-    return this.items.length;
-  }
-  peek(): OpenWindow<A> | undefined {
-    return this.items[0];
-  }
-  push(w: OpenWindow<A>): void {
-    const a = this.items;
-    let i = a.length;
-    a.push(w);
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      if (a[p]!.closeAt <= w.closeAt) break;
-      a[i] = a[p]!;
-      i = p;
-    }
-    a[i] = w;
-  }
-  pop(): OpenWindow<A> | undefined {
-    const a = this.items;
-    const top = a[0];
-    const last = a.pop();
-    if (a.length === 0 || last === undefined) return top;
-    let i = 0;
-    for (;;) {
-      const l = 2 * i + 1;
-      if (l >= a.length) break;
-      const r = l + 1;
-      const c = r < a.length && a[r]!.closeAt < a[l]!.closeAt ? r : l;
-      if (a[c]!.closeAt >= last.closeAt) break;
-      a[i] = a[c]!;
-      i = c;
-    }
-    a[i] = last;
-    return top;
-  }
 }
 
 export interface WindowAggregationOptions<K, V, A, R> {
@@ -105,7 +65,7 @@ export class WindowAggregation<K, V, A, R> {
   private readonly emitUpdates: boolean;
   private readonly sink: WindowResultSink<K, R>;
   private readonly keys = new Map<unknown, KeyWindows<K, A>>();
-  private readonly queue = new CloseQueue<A>();
+  private readonly queue = new TimeHeap<OpenWindow<A>>();
   private readonly dirty: OpenWindow<A>[] = [];
   private readonly starts: number[] = [];
   /** Extra watermark before an inclusive-end window (sliding, session) closes. */
@@ -145,7 +105,7 @@ export class WindowAggregation<K, V, A, R> {
   /** Closes every window whose close time the watermark reached: final results, state deleted. */
   advance(watermark: number): void {
     const q = this.queue;
-    for (let w = q.peek(); w !== undefined && w.closeAt <= watermark; w = q.peek()) {
+    for (let w = q.peek(); w !== undefined && w.due <= watermark; w = q.peek()) {
       q.pop();
       if (w.dead) continue;
       this.remove(w);
@@ -305,7 +265,7 @@ export class WindowAggregation<K, V, A, R> {
   }
 
   private slidingUpdate(w: OpenWindow<A>, value: V, ts: number, watermark: number): boolean {
-    if (w.closeAt <= watermark) return false;
+    if (w.due <= watermark) return false;
     this.update(w, value, ts);
     return true;
   }
