@@ -8,7 +8,7 @@ import { Operator, type Rec, type Task } from './processor.js';
 export class TableOperator<K, V> extends Operator<K, V | null> {
   private readonly cache: StoreCache<K, V>;
 
-  constructor(task: Task, name: string, storeName: string, keySerde: Serde<K>, valueSerde: Serde<V>) {
+  constructor(task: Task, name: string, readonly storeName: string, keySerde: Serde<K>, valueSerde: Serde<V>) {
     super(task, name);
     this.cache = task.cache(storeName, keySerde, valueSerde);
   }
@@ -36,7 +36,7 @@ export class AggregateOperator<K, V, A> extends Operator<K, V, K, A> {
   constructor(
     task: Task,
     name: string,
-    storeName: string,
+    readonly storeName: string,
     keySerde: Serde<K>,
     valueSerde: Serde<A>,
     /** The value for a key's first record. */
@@ -63,5 +63,10 @@ export class AggregateOperator<K, V, A> extends Operator<K, V, K, A> {
     }
     this.cache.put(r.key, next);
     this.forward({ key: r.key, value: next, timestamp: r.timestamp, headers: r.headers });
+  }
+
+  /** The aggregate for a key, as of the records processed so far (joins read it). */
+  get(key: K): A | undefined {
+    return this.cache.get(key);
   }
 }
