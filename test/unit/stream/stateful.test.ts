@@ -142,3 +142,16 @@ test('a custom operator through process() keeps typed state in a declared store 
   assert.deepEqual(d.output('out', serdes.string, serdes.int).readKeyValues(), [['a', 1], ['b', 2]]);
   assert.equal(d.store('first-seen').get('a'), 1, 'the task flushed the cache to the store at the commit point');
 });
+
+test('groupBy(fn) groups by a new key through a named repartition topic', async () => {
+  const p = pipeline('gb');
+  p.stream('clicks', { key: serdes.string, value: serdes.json<{ page: string }>() })
+    .groupBy((r) => r.value.page, { key: serdes.string, name: 'by-page' })
+    .count({ name: 'page-counts' });
+  const t = p.build();
+  assert.deepEqual(t.internalTopics, [{ name: 'gb-by-page-repartition' }]);
+  const d = new TestDriver(t, { partitions: { clicks: 3 } });
+  const input = d.input('clicks', serdes.string, serdes.json<{ page: string }>());
+  for (const [user, page] of [['u1', '/a'], ['u2', '/a'], ['u3', '/b'], ['u4', '/a']] as const) await input.pipe(user, { page });
+  assert.deepEqual(new Map(d.store<string, number>('page-counts').all()), new Map([['/a', 3], ['/b', 1]]));
+});
