@@ -100,7 +100,8 @@ export class TestDriver {
   private readonly nextOffset = new Map<string, number>();
   private readonly queue: InputRecord[] = [];
   private readonly dead: DeadLetter[] = [];
-  private roundRobin = 0;
+  /** Per topic: the partition the next null-key record goes to. */
+  private readonly roundRobin = new Map<string, number>();
   private checkpoint = 0n;
   private closed = false;
   readonly metrics: DriverMetrics = { recordsIn: 0, recordsOut: {}, lateRecords: {}, watermarks: {} };
@@ -296,7 +297,13 @@ export class TestDriver {
   private append(r: OutputRecord): InputRecord & { offset: bigint } {
     const n = this.partitionsOf(r.topic);
     let partition = r.partition;
-    if (partition === undefined) partition = r.key === null ? this.roundRobin++ % n : partitionForKey(r.key, n);
+    if (partition === undefined) {
+      if (r.key !== null) partition = partitionForKey(r.key, n);
+      else {
+        partition = (this.roundRobin.get(r.topic) ?? 0) % n;
+        this.roundRobin.set(r.topic, partition + 1);
+      }
+    }
     if (!Number.isInteger(partition) || partition < 0 || partition >= n) throw new Error(`partition ${partition} of topic ${r.topic} does not exist; it has ${n} (set TestDriver options.partitions)`);
     const tp = `${r.topic}/${partition}`;
     const offset = this.nextOffset.get(tp) ?? 0;
