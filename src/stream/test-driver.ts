@@ -234,10 +234,13 @@ export class TestDriver {
   /** A commit point: flush every task (until nothing more moves), then commit every store. */
   async commit(): Promise<void> {
     this.checkOpen();
+    // Records a flush sends (mapAsync results, to repartition topics) change downstream tasks,
+    // which then need a flush of their own: repeat until a round moves nothing.
+    let moved: number;
     do {
       for (const row of this.tasks) for (const t of row) await t.processor.flush();
-      await this.drain();
-    } while (this.queue.length > 0);
+      moved = await this.drain();
+    } while (moved > 0);
     this.checkpoint++;
     for (const row of this.tasks) for (const t of row) for (const s of t.stores.values()) await s.commit(this.checkpoint);
   }
@@ -321,8 +324,11 @@ export class TestDriver {
     await this.drain();
   }
 
-  private async drain(): Promise<void> {
+  /** Processes queued records (and what they cause); returns how many. */
+  private async drain(): Promise<number> {
+    let n = 0;
     while (this.queue.length > 0) {
+      n++;
       const r = this.queue.shift()!;
       const sub = this.readers.get(r.topic)!;
       const task = this.tasks[sub.id]![r.partition];
@@ -330,5 +336,6 @@ export class TestDriver {
       const wait = task.processor.process(r);
       if (wait !== undefined) await wait;
     }
+    return n;
   }
 }
