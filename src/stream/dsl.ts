@@ -22,6 +22,8 @@ import {
 } from './operators/stateless.js';
 import { MapAsyncOperator, type MapAsyncOptions } from './operators/map-async.js';
 import { AggregateOperator, TableOperator } from './operators/stateful.js';
+import { WindowedKStream, joinStreamTable, joinStreams, joinTables, type JoinWindowOptions } from './windows/windowed-stream.js';
+import type { Windows } from './windows/windows.js';
 
 export type { Rec, KeyValue, Partitioner, TimestampExtractor, WatermarkOptions, MapAsyncOptions };
 
@@ -92,6 +94,9 @@ export interface AggregateOptions<A> extends Named {
   value?: Serde<A>;
   changelog?: boolean;
 }
+
+/** The value type a branch predicate lets through: narrowed by a type guard, else unchanged. */
+export type Narrowed<P, V> = P extends (r: any) => r is Rec<any, infer V2> ? V2 : V;
 
 const opName = (kind: string, named: Named | undefined): string => (named?.name === undefined ? kind : `${kind}(${named.name})`);
 
@@ -346,24 +351,27 @@ export class KStream<K, V> {
     return new KStream<K, V>(p, src, key, value, false, this.watermark);
   }
 
-  /** Routes each record to the first branch whose predicate holds; records matching none are dropped. */
-  branch<const P extends readonly ((r: Rec<K, V>) => boolean)[]>(...predicates: P): { [I in keyof P]: KStream<K, V> } {
+  /**
+   * Routes each record to the first branch whose predicate holds; records matching none are
+   * dropped. A type-guard predicate (`(r): r is Rec<K, Refund> => ...`) narrows its branch's value type.
+   */
+  branch<const P extends readonly ((r: Rec<K, V>) => boolean)[]>(...predicates: P): { [I in keyof P]: KStream<K, Narrowed<P[I], V>> } {
     const name = opName('branch', undefined);
     const b = this.pipeline.addNode({ name, parents: [this.node], create: (task) => new BranchOperator(task, name, predicates) });
     return predicates.map((_, i) => {
       const portName = `${name}[${i}]`;
       const port = this.pipeline.addNode({ name: portName, parents: [b], create: (task) => new PassOperator(task, portName) });
       return this.derive<K, V>(port, this.keySerde, this.valueSerde);
-    }) as { [I in keyof P]: KStream<K, V> };
+    }) as { [I in keyof P]: KStream<K, Narrowed<P[I], V>> };
   }
 
   /** Named branches: `split({ big: r => r.value.n > 9, small: () => true })`; first match wins. */
-  split<N extends string>(branches: Record<N, (r: Rec<K, V>) => boolean>): Record<N, KStream<K, V>> {
-    const names = Object.keys(branches) as N[];
-    const streams = this.branch(...names.map((n) => branches[n]));
-    const out = {} as Record<N, KStream<K, V>>;
+  split<const B extends Record<string, (r: Rec<K, V>) => boolean>>(branches: B): { [N in keyof B]: KStream<K, Narrowed<B[N], V>> } {
+    const names = Object.keys(branches);
+    const streams = this.branch(...names.map((n) => branches[n]!));
+    const out: Record<string, KStream<K, V>> = {};
     names.forEach((n, i) => (out[n] = streams[i]!));
-    return out;
+    return out as { [N in keyof B]: KStream<K, Narrowed<B[N], V>> };
   }
 
   /** Both streams' records in one stream (same key and value types). */
@@ -372,6 +380,20 @@ export class KStream<K, V> {
     const node = this.pipeline.addNode({ name, parents: [this.node, ...others.map((o) => o.node)], create: (task) => new PassOperator(task, name) });
     const changed = this.keyChanged || others.some((o) => o.keyChanged);
     return this.derive<K, V>(node, this.keySerde, this.valueSerde, changed);
+  }
+
+  /**
+   * A custom operator (README.md, "Writing an operator"): `create` makes one per task. Stores
+   * it uses must be declared first with `pipeline.addStore`. `keyChanged` (default false)
+   * says the operator changes keys, so a later groupByKey repartitions.
+   */
+  process<K2 = K, V2 = V>(
+    create: (task: Task, name: string) => Operator<K, V, K2, V2>,
+    options: { name: string; stores?: readonly string[]; key?: Serde<K2>; value?: Serde<V2>; keyChanged?: boolean },
+  ): KStream<K2, V2> {
+    const name = options.name;
+    const node = this.pipeline.addNode({ name, parents: [this.node], stores: options.stores, create: (task) => create(task, name) });
+    return this.derive<K2, V2>(node, options.key, options.value, options.keyChanged ?? this.keyChanged);
   }
 
   /** Writes the stream to a topic. */
@@ -383,6 +405,29 @@ export class KStream<K, V> {
   /** Groups by the current key (repartitioning first when a map changed it). */
   groupByKey(options?: { key?: Serde<K>; value?: Serde<V> }): KGroupedStream<K, V> {
     return new KGroupedStream<K, V>(this, options?.key ?? this.keySerde, options?.value ?? this.valueSerde);
+  }
+
+  /** Stream-table join: each record with the table's current value for its key; records without one are dropped. */
+  join<T, O>(table: KTable<K, T, any>, joiner: (value: V, tableValue: T, key: K) => O, options?: Named): KStream<K, O>;
+  /** Windowed stream-stream join: pairs of records of one key at most `within` ms apart. */
+  join<V2, O>(other: KStream<K, V2>, joiner: (value: V, other: V2, key: K) => O, options: JoinWindowOptions): KStream<K, O>;
+  join(other: KTable<K, any, any> | KStream<K, any>, joiner: (a: any, b: any, key: K) => any, options?: any): KStream<K, any> {
+    if (other instanceof KTable) return joinStreamTable(this, 'inner', other, joiner, options);
+    return joinStreams(this, 'inner', other, joiner, options);
+  }
+
+  /** Stream-table left join: every record, with the table's value for its key or undefined. */
+  leftJoin<T, O>(table: KTable<K, T, any>, joiner: (value: V, tableValue: T | undefined, key: K) => O, options?: Named): KStream<K, O>;
+  /** Windowed left join: pairs, and each record of this stream that found none (with undefined) once its window closes. */
+  leftJoin<V2, O>(other: KStream<K, V2>, joiner: (value: V, other: V2 | undefined, key: K) => O, options: JoinWindowOptions): KStream<K, O>;
+  leftJoin(other: KTable<K, any, any> | KStream<K, any>, joiner: (a: any, b: any, key: K) => any, options?: any): KStream<K, any> {
+    if (other instanceof KTable) return joinStreamTable(this, 'left', other, joiner, options);
+    return joinStreams(this, 'left', other, joiner, options);
+  }
+
+  /** Windowed outer join: pairs, and records of either side that found none once their window closes. */
+  outerJoin<V2, O>(other: KStream<K, V2>, joiner: (value: V | undefined, other: V2 | undefined, key: K) => O, options: JoinWindowOptions): KStream<K, O> {
+    return joinStreams(this, 'outer', other, joiner, options);
   }
 
   /** keyBy then groupByKey. */
@@ -403,6 +448,11 @@ export class KGroupedStream<K, V> {
   partitioned(name: string): KStream<K, V> {
     const s = this.stream;
     return s.keyChanged ? s.repartition(name, { key: this.keySerde, value: this.valueSerde }) : s;
+  }
+
+  /** Cuts the groups into event-time windows: tumbling(), hopping(), slidingWindows(), sessionWindows(). */
+  windowedBy(windows: Windows): WindowedKStream<K, V> {
+    return new WindowedKStream<K, V>(this, windows);
   }
 
   /** Records per key. */
@@ -445,6 +495,21 @@ export class KTable<K, V, U = V> {
     readonly keySerde: Serde<K>,
     readonly valueSerde: Serde<V>,
   ) {}
+
+  /** Table-table join: a result for keys in both tables, updated (or deleted: null) when either changes. */
+  join<V2, O>(other: KTable<K, V2, any>, joiner: (value: V, other: V2, key: K) => O, options?: Named): KTable<K, O, O | null> {
+    return joinTables(this, 'inner', other, joiner as (l: V | undefined, r: V2 | undefined, key: K) => O, options);
+  }
+
+  /** Table-table left join: a result for every key of this table. */
+  leftJoin<V2, O>(other: KTable<K, V2, any>, joiner: (value: V, other: V2 | undefined, key: K) => O, options?: Named): KTable<K, O, O | null> {
+    return joinTables(this, 'left', other, joiner as (l: V | undefined, r: V2 | undefined, key: K) => O, options);
+  }
+
+  /** Table-table outer join: a result for every key of either table. */
+  outerJoin<V2, O>(other: KTable<K, V2, any>, joiner: (value: V | undefined, other: V2 | undefined, key: K) => O, options?: Named): KTable<K, O, O | null> {
+    return joinTables(this, 'outer', other, joiner, options);
+  }
 
   /** Every update of the table as a record (a deletion has a null value). */
   toStream(): KStream<K, U> {
