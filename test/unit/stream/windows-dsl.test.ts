@@ -142,7 +142,7 @@ test('windowed min, max, average, topN and reduce through the DSL; update result
   const d = new TestDriver(p);
   const bids = d.input('bids', serdes.string, serdes.long);
   for (const [v, ts] of [[3, 1], [9, 2], [1, 3], [7, 4]]) await bids.pipe('x', v!, { timestamp: ts!, headers: [['h', Buffer.from(String(v))]] });
-  await bids.pipe('y', 0, { timestamp: 500 });
+  await bids.pipe('y', 0, { timestamp: 500, headers: [['h', Buffer.from('y')]] }); // closes the windows of x
   const first = (topic: string) => d.output(topic, serdes.bytes, serdes.json<unknown>()).readAll()[0]!;
   assert.equal(first('min').value, 1);
   assert.equal(first('max').value, 9);
