@@ -11,13 +11,14 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { rm } from 'node:fs/promises';
 import { Registry } from 'prom-client';
 import { startBroker, brokerTail, type BrokerProcess } from '../helpers/broker.js';
 import { waitFor } from '../helpers/wait.js';
 import { makeTempDir } from '../helpers/temp.js';
 import { readIsolated, committedOffsets, IsolationLevel } from '../helpers/txn-wire.js';
 import { countTopology, createTopics, produce, readCommitted, countsByKey, metricSum } from '../helpers/stream-count.js';
-import { startPipeline, MemoryStoreFactory, type RuntimeConfig, type RunningPipeline } from '../../src/stream/runtime/index.js';
+import { startPipeline, type RuntimeConfig, type RunningPipeline } from '../../src/stream/runtime/index.js';
 
 const P = 4;
 let broker: BrokerProcess;
@@ -32,6 +33,7 @@ after(async () => {
   for (const r of running) await r.stop().catch(() => undefined);
   await broker.stop();
   await broker.cleanup();
+  await rm(stateDir, { recursive: true, force: true });
 });
 
 const ctx = () => `--- broker log (tail) ---\n${brokerTail(broker, 30)}`;
@@ -95,40 +97,45 @@ async function committedCount(topic: string): Promise<number> {
   return (await readCommitted(broker.port, topic, P)).length;
 }
 
-test('a restart with local state restores only the changelog tail written since its checkpoint; fresh local state restores the whole changelog; counts stay exact', { timeout: 120_000 }, async () => {
+test('a restart with local state (lmdb) restores only the changelog tail written since its checkpoint; fresh or deleted local state restores the whole changelog; counts stay exact', { timeout: 120_000 }, async () => {
   await createTopics(broker.bootstrap, ['c2-in', 'c2-out'], P);
-  const local = new MemoryStoreFactory(); // this machine's disk
+  const here = await makeTempDir('rivulet-stream-a-'); // this machine's state directory
+  const elsewhere = await makeTempDir('rivulet-stream-b-');
   const expected = new Map<string, number>();
   const add = (recs: Array<[string, string]>) => {
     for (const [k] of recs) expected.set(k, (expected.get(k) ?? 0) + 1);
     return recs;
   };
+  const run = async (instance: string, dir: string) => {
+    const registry = new Registry();
+    const r = await start('c2', 'c2-in', 'c2-out', config(instance, { stateDir: dir, metricsRegistry: registry }));
+    await expectExactCounts('c2-out', expected);
+    await r.stop();
+    return metricSum(registry, 'rivulet_stream_restore_records_total');
+  };
 
-  // Run 1 on this machine.
+  // Run 1 here.
   await produce(broker.bootstrap, 'c2-in', add(keyed(8, 10)));
-  const r1 = await start('c2', 'c2-in', 'c2-out', config('a', { storeFactory: local }));
-  await expectExactCounts('c2-out', expected);
-  await r1.stop();
+  assert.equal(await run('a', here), 0, 'an empty changelog: nothing to restore');
   const afterRun1 = await committedCount('c2-counts-changelog');
   assert.ok(afterRun1 > 0);
 
   // Run 2 elsewhere (no local state): restores the whole changelog, then counts on.
   await produce(broker.bootstrap, 'c2-in', add(keyed(8, 5)));
-  const reg2 = new Registry();
-  const r2 = await start('c2', 'c2-in', 'c2-out', config('b', { storeFactory: new MemoryStoreFactory(), metricsRegistry: reg2 }));
-  await expectExactCounts('c2-out', expected);
-  await r2.stop();
-  assert.equal(await metricSum(reg2, 'rivulet_stream_restore_records_total'), afterRun1, 'fresh state: the whole changelog restored');
+  assert.equal(await run('b', elsewhere), afterRun1, 'fresh state: the whole changelog restored');
   const afterRun2 = await committedCount('c2-counts-changelog');
   assert.ok(afterRun2 > afterRun1);
 
-  // Run 3 back on this machine: only what run 2 wrote is read.
+  // Run 3 back here: only what run 2 wrote is read.
   await produce(broker.bootstrap, 'c2-in', add(keyed(8, 3)));
-  const reg3 = new Registry();
-  const r3 = await start('c2', 'c2-in', 'c2-out', config('a', { storeFactory: local, metricsRegistry: reg3 }));
-  await expectExactCounts('c2-out', expected);
-  await r3.stop();
-  assert.equal(await metricSum(reg3, 'rivulet_stream_restore_records_total'), afterRun2 - afterRun1, 'local checkpoint: only the changelog tail restored');
+  assert.equal(await run('a', here), afterRun2 - afterRun1, 'local checkpoint: only the changelog tail restored');
+  const afterRun3 = await committedCount('c2-counts-changelog');
+
+  // Run 4 here with the state directory deleted: the whole changelog again.
+  await rm(here, { recursive: true, force: true });
+  await produce(broker.bootstrap, 'c2-in', add(keyed(8, 1)));
+  assert.equal(await run('a', here), afterRun3, 'deleted state directory: the whole changelog restored');
+  await rm(elsewhere, { recursive: true, force: true });
 });
 
 test('exactly-once: a second instance joining takes over partitions while records flow, and every count is output exactly once', { timeout: 120_000 }, async () => {
@@ -143,7 +150,7 @@ test('exactly-once: a second instance joining takes over partitions while record
   const a = await start('c3', 'c3-in', 'c3-out', config('a', { metricsRegistry: regA }));
   await a.ready;
   await send(keyed(12, 10));
-  const b = await start('c3', 'c3-in', 'c3-out', config('b', { metricsRegistry: regB }));
+  const b = await start('c3', 'c3-in', 'c3-out', config('b', { metricsRegistry: regB, stateDir: await makeTempDir('rivulet-stream-b-') }));
   for (let round = 0; round < 10; round++) await send(keyed(12, 5, 'k').map(([k, v]) => [k, `${v}-r${round}`]));
   await b.ready;
   await waitFor('both instances process records', async () => (await metricSum(regB, 'rivulet_stream_records_in_total')) > 0, 30_000, ctx);

@@ -26,7 +26,7 @@ import { offsetsAt, EARLIEST, LATEST } from '../../client/admin.js';
 import type { InputRecord, OutputRecord, RecordError, StoreFactory, SubTopology, Topology } from '../types.js';
 import { resolveConfig, type ResolvedConfig, type RuntimeConfig } from './config.js';
 import { Fetcher } from './fetcher.js';
-import { MemoryStoreFactory } from './memory-store.js';
+import { LmdbStoreFactory } from '../state/lmdb-store.js';
 import { RuntimeMetrics } from './metrics.js';
 import type { ReadState } from './records.js';
 import { ChangeRecordingStore, Task, type TaskSink } from './task.js';
@@ -70,7 +70,7 @@ export class PoisonRecordError extends Error {
 
 export async function startPipeline(topology: Topology, config: RuntimeConfig): Promise<RunningPipeline> {
   const cfg = resolveConfig(topology.application, config);
-  const p = new Pipeline(topology, cfg, config.storeFactory ?? new MemoryStoreFactory(), new RuntimeMetrics(config.metricsRegistry ?? new Registry(), topology.application));
+  const p = new Pipeline(topology, cfg, config.storeFactory ?? new LmdbStoreFactory({ stateDir: cfg.stateDir, application: topology.application }), new RuntimeMetrics(config.metricsRegistry ?? new Registry(), topology.application));
   await p.start();
   return p.handle;
 }
