@@ -103,8 +103,8 @@ test('stream-table enrichment on the runtime: orders joined with the users table
   const r = await startPipeline(p.build(), await config('j'));
   running.push(r);
   await r.ready;
-  // The table is read before the orders only if its records are processed first: wait for them.
-  await new Promise((res) => setTimeout(res, 1_000));
+  // Orders must meet the users already in the table: wait until the table's changelog holds them.
+  await waitFor('the users table loaded', async () => (await readCommitted(broker.port, 'j1-j-users-table-changelog', P)).length >= 2, 30_000);
   await produce(broker.bootstrap, 'j-orders', [['u1', 'tea'], ['u2', 'jam'], ['u3', 'pie']]);
   let got: string[] = [];
   await waitFor('three enriched orders', async () => {
