@@ -12,6 +12,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { rm } from 'node:fs/promises';
+import { Admin } from '@platformatic/kafka';
 import { Registry } from 'prom-client';
 import { startBroker, brokerTail, type BrokerProcess } from '../helpers/broker.js';
 import { waitFor } from '../helpers/wait.js';
@@ -264,6 +265,14 @@ test('exactly-once through a repartition topic: the runtime creates it, sub-topo
   await r.stop();
   const repartitioned = (await readCommitted(broker.port, 'c7-bykey-repartition', 3)).length;
   assert.equal(repartitioned, 60, 'every record went through the repartition topic once');
+  const admin = new Admin({ clientId: 'stream-test', bootstrapBrokers: [broker.bootstrap] });
+  try {
+    const meta = await admin.metadata({ topics: ['c7-bykey-repartition', 'c7-counts-changelog'] });
+    assert.equal(meta.topics.get('c7-bykey-repartition')?.partitionsCount, 3, 'the repartition topic has the partitions its spec asks for');
+    assert.equal(meta.topics.get('c7-counts-changelog')?.partitionsCount, 3, 'the changelog has the partitions of the sub-topology that owns the store');
+  } finally {
+    await admin.close();
+  }
 });
 
 test('sources of one sub-topology with different partition counts: start fails naming the topics and their counts', { timeout: 30_000 }, async () => {
