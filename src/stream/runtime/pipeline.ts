@@ -1,0 +1,636 @@
+// The Kafka runtime: runs a Topology as a member of the consumer group `<application>`
+// (KIP-848 consumer protocol, src/client/group-member.ts).
+//
+// - Tasks: one per (sub-topology, partition) of the partitions assigned to this member.
+// - Revocation: the member awaits onRevoke before acknowledging it; the runtime commits
+//   there (flush, transaction, stores), then closes the revoked tasks and keeps their files.
+// - Restore: a new task's stores are brought up to the end of their changelog partition
+//   (read_committed, from the store's checkpoint) before the task processes anything.
+// - Commit cycle, every commitIntervalMs and on stop (src/stream/README.md): flush every task,
+//   send outputs, dead letters and changelog records, then under exactly-once the input
+//   offsets in the same transaction with the group's generation and member id (KIP-447), then
+//   commit; only after that `store.commit(checkpoint)`, so local state is never ahead of the
+//   changelog. Under at-least-once: idempotent sends, then OffsetCommit, then the stores.
+// - Failure of a commit or a fetch, or the member fenced: the open transaction is aborted,
+//   pending store writes dropped, and every task rebuilt from its stores' checkpoints and the
+//   committed input offsets (fetched with require_stable, so a previous owner's open
+//   transaction is waited for).
+// - The group member's hooks run on its heartbeat loop; they hand their work to the
+//   processing loop (a control queue run between fetches), so tasks change in one place.
+//
+// One transactional producer per process (or worker) serves all its tasks: KIP-447 fences a
+// zombie by the group generation sent with the offsets, not by one transactional id per
+// input partition, so `<application>-<instanceId>` is enough and one transaction per commit
+// covers every task (one EndTxn instead of one per task).
+
+import { Admin, Consumer, FetchIsolationLevels } from '@platformatic/kafka';
+import { Registry } from 'prom-client';
+import { baseClientOptions, closeQuietly } from '../../client/connection.js';
+import { findProtocolError, explainError } from '../../client/errors.js';
+import { offsetsAt, EARLIEST, LATEST } from '../../client/admin.js';
+import { commitOffsets, fetchCommittedOffsets } from '../../client/committed-offsets.js';
+import { GroupMember, type TopicPartition } from '../../client/group-member.js';
+import type { AnyClient } from '../../client/kafka-api.js';
+import { StreamProducer, type ProducerRecord } from '../../client/stream-producer.js';
+import type { InputRecord, OutputRecord, RecordError, StoreFactory, Topology } from '../types.js';
+import { resolveConfig, type ResolvedConfig, type RuntimeConfig } from './config.js';
+import { Fetcher } from './fetcher.js';
+import { LmdbStoreFactory } from '../state/lmdb-store.js';
+import { RuntimeMetrics } from './metrics.js';
+import type { ReadState } from './records.js';
+import { ChangeRecordingStore, Task, type TaskSink } from './task.js';
+
+export interface RunningPipeline {
+  /** Resolves once the tasks assigned at start are restored and processing. */
+  ready: Promise<void>;
+  isReady(): boolean;
+  isLive(): boolean;
+  /** Graceful: finishes in-flight records, commits, leaves the group. */
+  stop(): Promise<void>;
+  /** Settles when the pipeline has stopped: undefined after stop(), the error when it stopped by itself. */
+  closed: Promise<Error | undefined>;
+}
+
+/** Back-off after a failure (broker unreachable, commit rejected) before the tasks are rebuilt. */
+const RETRY_MS = 1000;
+const STACK_HEADER_MAX = 2000;
+
+/** A partition being read: where, and for which task. */
+interface InputPartition extends ReadState {
+  task: Task;
+  /** The position committed (or restored from): processed records move `next` past it. */
+  committed: bigint;
+}
+
+/** A poison record under onError 'stop': the pipeline stops with this, committing nothing more. */
+export class PoisonRecordError extends Error {
+  readonly code = 'RIV_ERR_STREAM_POISON_RECORD';
+  constructor(readonly record: RecordError) {
+    const i = record.input;
+    super(
+      `operator "${record.operator}" failed on the record at offset ${i.offset} of ${i.topic} partition ${i.partition}: ${errorMessage(record.error)}. ` +
+        `The pipeline stopped (onError 'stop') without committing that record's offset; fix the record or the operator, or run with onError 'dead-letter' to send such records to the dead-letter topic.`,
+      { cause: record.error },
+    );
+  }
+}
+
+export async function startPipeline(topology: Topology, config: RuntimeConfig): Promise<RunningPipeline> {
+  const cfg = resolveConfig(topology.application, config);
+  const p = new Pipeline(topology, cfg, config.storeFactory ?? new LmdbStoreFactory({ stateDir: cfg.stateDir, application: topology.application }), new RuntimeMetrics(config.metricsRegistry ?? new Registry(), topology.application));
+  await p.start();
+  return p.handle;
+}
+
+class Pipeline implements TaskSink {
+  readonly handle: RunningPipeline;
+  private readonly exactlyOnce: boolean;
+  private readonly admin: Admin;
+  /** Fetches, metadata and list-offsets only: it never joins the group (the GroupMember does). */
+  private readonly consumer: Consumer;
+  private readonly member: GroupMember;
+  private producer: StreamProducer;
+  private readonly fetcher: Fetcher;
+  private readonly log;
+  private readonly tasks = new Map<string, Task>();
+  private inputs: InputPartition[] = [];
+  /** Work the group member's hooks hand to the loop, run between fetches. */
+  private control: Array<() => Promise<void>> = [];
+  /** Every task must be rebuilt from committed state before processing goes on. */
+  private needsRebuild = false;
+  private restoring = true;
+  private stopping = false;
+  private loopDone = false;
+  private fatal: Error | undefined;
+  private nextCommitAt = 0;
+  private lastTick = 0;
+  private readonly partitionsOf = new Map<number, number>();
+  private readonly changelogOf = new Map<string, string>();
+  /** Per changelog partition of each store: the offset of its last record sent in the open transaction. */
+  private readonly lastChangelogOffset = new Map<ChangeRecordingStore, Promise<bigint>>();
+  private resolveReady!: () => void;
+  private resolveClosed!: (e: Error | undefined) => void;
+  private loop: Promise<void> | undefined;
+  private readonly ignore = (): void => undefined;
+  /** RIVULET_STREAM_DEBUG=1 logs every fetch's positions and record counts. */
+  private readonly debug = process.env.RIVULET_STREAM_DEBUG === '1';
+  /** Outputs or dead letters sent since the last commit. */
+  private sentSinceCommit = false;
+
+  constructor(
+    private readonly topology: Topology,
+    private readonly cfg: ResolvedConfig,
+    private readonly storeFactory: StoreFactory,
+    private readonly metrics: RuntimeMetrics,
+  ) {
+    this.exactlyOnce = cfg.guarantee === 'exactly_once';
+    this.log = cfg.logger;
+    this.admin = new Admin(this.clientOptions('admin'));
+    this.consumer = new Consumer({
+      ...this.clientOptions('fetcher'),
+      groupId: topology.application,
+      autocommit: false,
+      isolationLevel: this.exactlyOnce ? FetchIsolationLevels.READ_COMMITTED : FetchIsolationLevels.READ_UNCOMMITTED,
+    });
+    for (const c of [this.admin, this.consumer]) this.logErrors(c);
+    this.producer = this.newProducer();
+    this.member = new GroupMember({
+      client: this.admin as unknown as AnyClient,
+      groupId: topology.application,
+      topics: this.sourceTopics(),
+      rebalanceTimeoutMs: 60_000,
+      // Revoked partitions: commit their work before the coordinator hands them on.
+      onRevoke: (tps) => this.onLoop(() => this.revoke(tps, true)),
+      // Not awaited: a restore can take longer than a heartbeat interval.
+      onAssign: (tps) => {
+        this.restoring = true;
+        void this.onLoop(() => this.assign(tps)).catch(this.ignore);
+      },
+      // Fenced: nothing of these partitions can commit any more.
+      onLost: (tps) => this.onLoop(() => this.revoke(tps, false)),
+      onError: (e) => this.log.warn(`rivulet stream ${topology.application}: group member: ${this.explain(e)}`),
+      log: (line) => this.log.info(`rivulet stream ${topology.application}: ${line}`),
+    });
+    this.fetcher = new Fetcher(this.consumer, this.exactlyOnce ? FetchIsolationLevels.READ_COMMITTED : FetchIsolationLevels.READ_UNCOMMITTED, this.exactlyOnce);
+    const ready = new Promise<void>((res) => (this.resolveReady = res));
+    const closed = new Promise<Error | undefined>((res) => (this.resolveClosed = res));
+    this.handle = {
+      ready,
+      closed,
+      isReady: () => !this.restoring && !this.loopDone,
+      isLive: () => !this.loopDone,
+      stop: () => this.stop(),
+    };
+  }
+
+  private clientOptions(role: string) {
+    return { ...baseClientOptions({ bootstrap: this.cfg.bootstrap, security: this.cfg.security, clientId: `${this.topology.application}-${this.cfg.instanceId}-${role}` }), retries: 5, retryDelay: 500 };
+  }
+
+  /**
+   * One producer per process or worker for all its tasks: transactional id
+   * `<application>-<instanceId>` under exactly-once (KIP-447 fences zombies through the
+   * member epoch sent with the offsets, so no transactional id per input partition is needed).
+   */
+  private newProducer(): StreamProducer {
+    return new StreamProducer({
+      client: this.clientOptions('producer'),
+      ...(this.exactlyOnce ? { transactionalId: `${this.app}-${this.cfg.instanceId}` } : {}),
+      log: (line) => this.log.info(`rivulet stream ${this.app}: ${line}`),
+    });
+  }
+
+  /** The library reports background failures as 'error' events; the loop notices their effect, so they are logged only. */
+  private logErrors(c: { on(ev: 'error', fn: (e: Error) => void): unknown }): void {
+    c.on('error', (e: Error) => this.log.warn(`rivulet stream ${this.app}: client error: ${this.explain(e)}`));
+  }
+
+  private explain(e: unknown): string {
+    return explainError(e, this.cfg.bootstrap);
+  }
+
+  private get app(): string {
+    return this.topology.application;
+  }
+
+  async start(): Promise<void> {
+    try {
+      await this.prepareTopics();
+      if (this.exactlyOnce) await this.producer.init();
+      this.loop = this.run();
+      await this.member.start();
+    } catch (e) {
+      this.stopping = true;
+      if (this.loop) await this.loop;
+      else await this.closeClients();
+      throw new Error(`pipeline ${this.app} could not start against ${this.cfg.bootstrap}: ${this.explain(e)}`, { cause: e });
+    }
+    this.log.info(`rivulet stream ${this.app}: joined group as ${this.member.memberId} (${this.cfg.guarantee}, commit every ${this.cfg.commitIntervalMs} ms)`);
+  }
+
+  private sourceTopics(): string[] {
+    return [...new Set(this.topology.subtopologies.flatMap((s) => s.sources))];
+  }
+
+  /**
+   * Checks that each sub-topology's sources are co-partitioned and creates the internal
+   * topics that are missing: repartition topics, changelogs (compacted), the dead-letter topic.
+   */
+  private async prepareTopics(): Promise<void> {
+    const internal = new Map(this.topology.internalTopics.map((t) => [t.name, t]));
+    const userSources = this.sourceTopics().filter((t) => !internal.has(t));
+    const counts = new Map<string, number>();
+    if (userSources.length > 0) {
+      const meta = await this.admin.metadata({ topics: userSources, autocreateTopics: false, forceUpdate: true }).catch((e: unknown) => {
+        if (findProtocolError(e, 'UNKNOWN_TOPIC_OR_PARTITION')) throw new Error(`a source topic of ${this.app} does not exist (${userSources.join(', ')}): create it first`, { cause: e });
+        throw e;
+      });
+      for (const t of userSources) {
+        const m = meta.topics.get(t);
+        if (!m) throw new Error(`source topic "${t}" of ${this.app} does not exist: create it first (e.g. rivulet topic create ${t})`);
+        counts.set(t, m.partitionsCount);
+      }
+    }
+    const userMax = Math.max(1, ...counts.values());
+    const existing = new Set(await this.admin.listTopics({ includeInternals: false }));
+    const create = async (name: string, partitions: number, configs: Record<string, string>) => {
+      if (existing.has(name)) return;
+      try {
+        await this.admin.createTopics({ topics: [name], partitions, replicas: -1, configs: Object.entries(configs).map(([name, value]) => ({ name, value })) });
+        this.log.info(`rivulet stream ${this.app}: created topic ${name} (${partitions} partitions)`);
+      } catch (e) {
+        if (!findProtocolError(e, 'TOPIC_ALREADY_EXISTS')) throw e;
+      }
+      existing.add(name);
+    };
+    for (const t of internal.values()) {
+      const partitions = t.partitions ?? userMax;
+      await create(t.name, partitions, t.config ?? {});
+      const actual = (await this.admin.metadata({ topics: [t.name], forceUpdate: true })).topics.get(t.name)?.partitionsCount ?? partitions;
+      counts.set(t.name, actual);
+    }
+    for (const sub of this.topology.subtopologies) {
+      const sizes = sub.sources.map((t) => [t, counts.get(t)] as const);
+      const n = sizes[0]?.[1];
+      if (n === undefined) throw new Error(`sub-topology ${sub.id} of ${this.app} has no source topic`);
+      if (sizes.some(([, c]) => c !== n)) {
+        throw new Error(
+          `the sources of sub-topology ${sub.id} of ${this.app} must have the same number of partitions (they are joined partition by partition), but they have: ${sizes.map(([t, c]) => `${t}=${c}`).join(', ')}. ` +
+            'Repartition one of them (keyBy) or recreate the topics with equal partition counts.',
+        );
+      }
+      this.partitionsOf.set(sub.id, n);
+    }
+    for (const s of this.topology.stores) {
+      if (s.changelog === false) continue;
+      const name = `${this.app}-${s.name}-changelog`;
+      this.changelogOf.set(s.name, name);
+      await create(name, this.partitionsOf.get(s.subtopology) ?? userMax, { 'cleanup.policy': 'compact' });
+    }
+    if (this.cfg.onError === 'dead-letter') await create(this.cfg.deadLetterTopic, 1, {});
+  }
+
+  // ---- the loop ---------------------------------------------------------------------------
+
+  /** Runs fn on the processing loop (between fetches); settles with it. */
+  private onLoop(fn: () => Promise<void>): Promise<void> {
+    if (this.loopDone) return Promise.resolve();
+    return new Promise<void>((res, rej) => this.control.push(() => fn().then(res, rej)));
+  }
+
+  private async run(): Promise<void> {
+    let failures = 0;
+    while (!this.stopping && !this.fatal) {
+      try {
+        while (this.control.length > 0 && !this.fatal) await this.control.shift()!();
+        if (this.needsRebuild) await this.rebuildAll();
+        if (!this.restoring || this.member.memberEpoch > 0) this.markReady();
+        await this.step();
+        if (this.fatal) break;
+        if (Date.now() >= this.nextCommitAt) await this.commit();
+        failures = 0;
+      } catch (e) {
+        if (this.fatal || this.stopping) break;
+        failures++;
+        this.metrics.aborts.labels(this.app).inc();
+        this.log.warn(`rivulet stream ${this.app}: ${this.explain(e)}; rolling back to the last commit and retrying in ${RETRY_MS} ms (attempt ${failures})`);
+        await this.rollBack().catch((x: unknown) => this.log.warn(`rivulet stream ${this.app}: roll back failed: ${this.explain(x)}`));
+        this.needsRebuild = true;
+        await sleep(RETRY_MS);
+      }
+    }
+    const fatal = this.fatal;
+    try {
+      if (fatal) {
+        this.log.error(`rivulet stream ${this.app}: stopping: ${fatal.message}`);
+        await this.rollBack();
+      } else if (!this.needsRebuild) {
+        await this.commit();
+      } else {
+        await this.rollBack();
+      }
+    } catch (e) {
+      this.log.warn(`rivulet stream ${this.app}: the last commit failed (${this.explain(e)}); the next owner resumes from the previous one`);
+      await this.rollBack().catch(this.ignore);
+    }
+    await this.closeTasks();
+    this.loopDone = true;
+    // Hooks that arrive from now on have nothing to do.
+    for (const c of this.control.splice(0)) await c().catch(this.ignore);
+    await this.closeClients();
+    this.resolveClosed(fatal);
+  }
+
+  private markReady(): void {
+    if (this.control.length > 0) return;
+    this.restoring = false;
+    this.resolveReady();
+  }
+
+  /** One fetch for every input partition, and the records fed to their tasks in offset order. */
+  private async step(): Promise<void> {
+    const now = Date.now();
+    if (this.inputs.length === 0) {
+      await sleep(Math.min(50, this.cfg.commitIntervalMs));
+      return;
+    }
+    const wait = Math.max(1, Math.min(200, this.nextCommitAt - now));
+    const fetched = await this.fetcher.fetch(this.inputs, wait);
+    if (this.debug) this.log.info(`fetched ${fetched.map((f) => `${f.state.topic}:${f.state.partition}@${f.state.next}+${f.records.length}`).join(' ')}`);
+    for (const f of fetched) {
+      const s = f.state;
+      if (f.outOfRange) {
+        const earliest = (await offsetsAt(this.consumer, s.topic, [s.partition], EARLIEST)).get(s.partition)!;
+        this.log.warn(`rivulet stream ${this.app}: offset ${s.next} of ${s.topic} partition ${s.partition} is no longer in the log; resuming at its earliest offset ${earliest}`);
+        s.next = earliest;
+        continue;
+      }
+      const records = f.records;
+      if (records.length > 0) {
+        const task = s.task;
+        const started = performance.now();
+        for (let i = 0; i < records.length; i++) {
+          const w = task.process(records[i]!);
+          if (w) await w;
+          if (this.fatal) return;
+        }
+        task.metrics.recordsIn(records.length);
+        this.metrics.processingLatency.labels(this.app).observe((performance.now() - started) / 1000 / records.length);
+      }
+      if (f.end >= 0n) this.metrics.consumerLag.labels(this.app, s.topic, String(s.partition)).set(Number(f.end - s.next));
+    }
+    const t = Date.now();
+    if (t - this.lastTick >= this.cfg.commitIntervalMs) {
+      this.lastTick = t;
+      for (const task of this.tasks.values()) if (task.running) task.processor!.tick(t);
+    }
+  }
+
+  // ---- what tasks hand over ---------------------------------------------------------------
+
+  send(task: Task, r: OutputRecord): void {
+    // Failures surface at the commit (flush rejects with the first one).
+    this.producer.send(r as ProducerRecord).catch(this.ignore);
+    this.sentSinceCommit = true;
+    task.metrics.recordsOut(r.topic, 1);
+  }
+
+  recordError(task: Task, e: RecordError): void {
+    if (this.cfg.onError === 'stop') {
+      if (!this.fatal) this.fatal = new PoisonRecordError(e);
+      return;
+    }
+    const i = e.input;
+    const err = e.error instanceof Error ? e.error : new Error(String(e.error));
+    const headers: Array<readonly [string, Buffer]> = [...i.headers];
+    headers.push(['rivulet.error.operator', Buffer.from(e.operator)]);
+    headers.push(['rivulet.error.message', Buffer.from(err.message)]);
+    headers.push(['rivulet.error.stack', Buffer.from((err.stack ?? '').slice(0, STACK_HEADER_MAX))]);
+    headers.push(['rivulet.error.topic', Buffer.from(i.topic)]);
+    headers.push(['rivulet.error.partition', Buffer.from(String(i.partition))]);
+    headers.push(['rivulet.error.offset', Buffer.from(String(i.offset))]);
+    this.sentSinceCommit = true;
+    this.producer.send({ topic: this.cfg.deadLetterTopic, key: i.key, value: i.value, timestamp: i.timestamp, headers }).catch(this.ignore);
+    this.metrics.deadLetters.labels(this.app, e.operator).inc();
+    this.log.warn(`rivulet stream ${this.app}: task ${task.taskId}: operator "${e.operator}" failed on ${i.topic} partition ${i.partition} offset ${i.offset} (${err.message}); sent to ${this.cfg.deadLetterTopic}`);
+  }
+
+  // ---- commit and roll back ---------------------------------------------------------------
+
+  private async commit(): Promise<void> {
+    this.nextCommitAt = Date.now() + this.cfg.commitIntervalMs;
+    const running = [...this.tasks.values()].filter((t) => t.running);
+    for (const t of running) await t.processor!.flush();
+    if (this.fatal) return; // a poison record under onError 'stop': nothing more is committed
+    const dirtyInputs = this.inputs.filter((s) => s.next !== s.committed);
+    // Changelog records for every store write since the last commit; the last one's offset makes the checkpoint.
+    for (const t of running) {
+      for (const s of t.stores.values()) {
+        const changes = s.changes;
+        if (changes.length === 0) continue;
+        s.changes = [];
+        let last: Promise<bigint> | undefined;
+        for (const c of changes) last = this.producer.send({ topic: s.changelogTopic!, partition: t.partition, key: c.key, value: c.value });
+        last!.catch(this.ignore);
+        this.lastChangelogOffset.set(s, last!);
+      }
+    }
+    if (dirtyInputs.length === 0 && this.lastChangelogOffset.size === 0 && !this.sentSinceCommit) return;
+    const started = performance.now();
+    const offsets = dirtyInputs.map((s) => ({ topic: s.topic, partition: s.partition, offset: s.next }));
+    const membership = { groupId: this.app, memberId: this.member.memberId, memberEpoch: this.member.memberEpoch };
+    await this.producer.flush();
+    if (this.exactlyOnce) {
+      await this.producer.sendOffsets(membership, offsets);
+      await this.producer.commit();
+    } else {
+      await commitOffsets(this.admin as unknown as AnyClient, membership, offsets);
+    }
+    for (const s of dirtyInputs) s.committed = s.next;
+    this.sentSinceCommit = false;
+    // The Kafka side is committed: now the stores, each at the offset after its last changelog record.
+    const checkpoints = this.lastChangelogOffset;
+    for (const t of running) {
+      for (const s of t.stores.values()) {
+        const last = checkpoints.get(s);
+        if (last !== undefined) await s.inner.commit((await last) + 1n);
+        else if (s.changelogTopic === undefined) await s.inner.commit(0n);
+        else continue;
+        this.metrics.stateSize.labels(this.app, t.taskId, s.name).set(s.inner.approximateSize());
+      }
+      t.dirty = false;
+    }
+    checkpoints.clear();
+    if (this.exactlyOnce) await this.producer.begin();
+    this.metrics.commits.labels(this.app).inc();
+    this.metrics.commitLatency.labels(this.app).observe((performance.now() - started) / 1000);
+  }
+
+  /** Drops everything since the last commit: the open transaction, pending store writes. */
+  private async rollBack(): Promise<void> {
+    this.lastChangelogOffset.clear();
+    this.sentSinceCommit = false;
+    for (const t of this.tasks.values()) {
+      for (const s of t.stores.values()) {
+        s.inner.abort();
+        s.changes = [];
+      }
+    }
+    if (this.exactlyOnce) {
+      try {
+        await this.producer.abort();
+        await this.producer.begin();
+      } catch (e) {
+        // A fenced or broken producer cannot abort; a new one (InitProducerId) aborts what the old one left open.
+        this.log.warn(`rivulet stream ${this.app}: the open transaction could not be aborted (${this.explain(e)}); starting a new transactional producer`);
+        const old = this.producer;
+        this.producer = this.newProducer();
+        await closeQuietly(old);
+        await this.producer.init();
+      }
+    } else {
+      await this.producer.flush().catch(this.ignore);
+    }
+  }
+
+  private async closeTasks(): Promise<void> {
+    for (const t of this.tasks.values()) await t.close();
+    this.tasks.clear();
+    this.inputs = [];
+  }
+
+  // ---- assignment, revocation, restore -----------------------------------------------------
+
+  /** Rolls back and rebuilds every task of the current assignment from committed state. */
+  private async rebuildAll(): Promise<void> {
+    this.restoring = true;
+    await this.rollBack();
+    await this.closeTasks();
+    this.needsRebuild = false;
+    await this.assign(this.member.assignment());
+  }
+
+  /**
+   * Revoked (commit first, then close) or lost (roll back: nothing can commit) partitions. The
+   * tasks of those partitions close with their local files kept; other tasks go on, except
+   * after a roll back, which drops their uncommitted work too, so they are rebuilt.
+   */
+  private async revoke(tps: TopicPartition[], commitFirst: boolean): Promise<void> {
+    if (commitFirst && !this.needsRebuild) {
+      try {
+        await this.commit();
+      } catch (e) {
+        this.log.warn(`rivulet stream ${this.app}: the commit before a revocation failed (${this.explain(e)}); the next owner resumes from the previous commit`);
+        commitFirst = false;
+      }
+    }
+    if (!commitFirst) {
+      await this.rollBack();
+      this.needsRebuild = true;
+    }
+    const gone = new Set(tps.map((tp) => `${tp.topic}:${tp.partition}`));
+    const closing = new Set<Task>();
+    for (const s of this.inputs) if (gone.has(`${s.topic}:${s.partition}`)) closing.add(s.task);
+    for (const t of closing) {
+      await t.close();
+      this.tasks.delete(t.taskId);
+    }
+    this.inputs = this.inputs.filter((s) => !closing.has(s.task));
+    // A task keeps running only when all its inputs stay; re-open the ones that lost one source of several.
+    const keep = tps.length > 0 ? this.member.assignment().filter((tp) => !gone.has(`${tp.topic}:${tp.partition}`)) : [];
+    const reopen = keep.filter((tp) => [...closing].some((t) => t.partition === tp.partition && t.sub.sources.includes(tp.topic)));
+    if (reopen.length > 0 && !this.needsRebuild) await this.assign(reopen);
+    this.log.info(`rivulet stream ${this.app}: ${commitFirst ? 'revoked' : 'lost'} ${tps.length} partitions; closed tasks ${[...closing].map((t) => t.taskId).join(', ') || 'none'}`);
+  }
+
+  /** New partitions: their tasks are created, restored, and read from the committed offsets. */
+  private async assign(tps: TopicPartition[]): Promise<void> {
+    if (tps.length === 0) return;
+    this.restoring = true;
+    const fresh: Task[] = [];
+    const newInputs: Array<{ task: Task; tp: TopicPartition }> = [];
+    for (const tp of tps) {
+      for (const sub of this.topology.subtopologies) {
+        if (!sub.sources.includes(tp.topic)) continue;
+        const id = `${sub.id}_${tp.partition}`;
+        let task = this.tasks.get(id);
+        if (!task) {
+          const stores = new Map<string, ChangeRecordingStore>();
+          for (const spec of this.topology.stores) {
+            if (spec.subtopology !== sub.id) continue;
+            stores.set(spec.name, new ChangeRecordingStore(spec.name, await this.storeFactory.open(id, spec.name), this.changelogOf.get(spec.name)));
+          }
+          task = new Task(sub, tp.partition, this.app, stores, this.metrics.forTask(id), this);
+          this.tasks.set(id, task);
+          fresh.push(task);
+        }
+        if (!this.inputs.some((s) => s.task === task && s.topic === tp.topic)) newInputs.push({ task, tp });
+      }
+    }
+    for (const t of fresh) {
+      for (const s of t.stores.values()) if (s.changelogTopic !== undefined) await this.restore(t, s);
+    }
+    // From the committed offsets; a previous owner's open transaction is waited for (require_stable).
+    const committed = await fetchCommittedOffsets(this.admin as unknown as AnyClient, this.app, newInputs.map((x) => x.tp), {
+      member: { memberId: this.member.memberId, memberEpoch: this.member.memberEpoch },
+    }).catch(async (e: unknown) => {
+      // Kafka checks the epoch on OffsetFetch v9+; it may have moved on meanwhile: ask as an admin would.
+      if (!findProtocolError(e, 'STALE_MEMBER_EPOCH', 'UNKNOWN_MEMBER_ID')) throw e;
+      return fetchCommittedOffsets(this.admin as unknown as AnyClient, this.app, newInputs.map((x) => x.tp));
+    });
+    for (const { task, tp } of newInputs) {
+      let next = committed.get(`${tp.topic}:${tp.partition}`);
+      if (next === undefined || next < 0n) next = (await offsetsAt(this.consumer, tp.topic, [tp.partition], EARLIEST)).get(tp.partition)!;
+      this.inputs.push({ topic: tp.topic, partition: tp.partition, next, committed: next, aborted: new Set(), task });
+    }
+    for (const t of fresh) t.start();
+    this.nextCommitAt = Math.min(this.nextCommitAt, Date.now() + this.cfg.commitIntervalMs);
+    this.log.info(`rivulet stream ${this.app}: tasks ${[...this.tasks.keys()].join(', ') || 'none'} (new: ${fresh.map((t) => t.taskId).join(', ') || 'none'})`);
+  }
+
+  /** Applies the changelog partition from the store's checkpoint to its end (read_committed), then commits the store there. */
+  private async restore(t: Task, s: ChangeRecordingStore): Promise<void> {
+    const topic = s.changelogTopic!;
+    const p = t.partition;
+    const end = (await offsetsAt(this.consumer, topic, [p], LATEST, FetchIsolationLevels.READ_COMMITTED)).get(p)!;
+    const earliest = (await offsetsAt(this.consumer, topic, [p], EARLIEST)).get(p)!;
+    const checkpoint = s.inner.checkpoint();
+    let from = checkpoint ?? earliest;
+    if (from < earliest) from = earliest;
+    const remaining = this.metrics.restoreRemaining.labels(this.app, t.taskId, s.name);
+    const restored = this.metrics.restoreRecords.labels(this.app, t.taskId, s.name);
+    remaining.set(Number(end - from));
+    if (from < end) {
+      const fetcher = new Fetcher(this.consumer, FetchIsolationLevels.READ_COMMITTED, true);
+      const state: ReadState = { topic, partition: p, next: from, aborted: new Set() };
+      let applied = 0;
+      while (state.next < end) {
+        const [f] = await fetcher.fetch([state], 500);
+        if (!f) continue;
+        if (f.outOfRange) {
+          state.next = f.logStart >= 0n ? f.logStart : earliest;
+          continue;
+        }
+        for (const r of f.records) {
+          if (r.offset >= end) break;
+          if (r.key === null) continue;
+          if (r.value === null) s.inner.delete(r.key);
+          else s.inner.put(r.key, r.value);
+          applied++;
+        }
+        restored.inc(f.records.length);
+        remaining.set(Number(end > state.next ? end - state.next : 0n));
+      }
+      this.log.info(`rivulet stream ${this.app}: task ${t.taskId}: restored ${applied} records of ${topic} partition ${p} (offsets ${from} to ${end}${checkpoint === undefined ? ', no local checkpoint' : ', from the local checkpoint'})`);
+    }
+    remaining.set(0);
+    await s.inner.commit(end);
+  }
+
+  // ---- stop -------------------------------------------------------------------------------
+
+  private async stop(): Promise<void> {
+    if (this.loopDone) return;
+    // Leaving the group revokes every partition: onRevoke commits them on the loop.
+    await this.member.close().catch((e: unknown) => this.log.warn(`rivulet stream ${this.app}: leaving the group failed (${this.explain(e)})`));
+    this.stopping = true;
+    if (this.loop) await this.loop;
+  }
+
+  private async closeClients(): Promise<void> {
+    await this.member.close().catch(this.ignore);
+    await closeQuietly(this.producer);
+    await closeQuietly(this.consumer);
+    await closeQuietly(this.admin);
+  }
+}
+
+function errorMessage(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((res) => setTimeout(res, ms));
+}
+
+export type { InputRecord };
