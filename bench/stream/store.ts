@@ -31,6 +31,7 @@ interface Result {
   getUs: number;
   pendingPutUs: number;
   commitMs: number;
+  commitBusyMs: number;
   scanUs: number;
   rssMb: number;
   note: string;
@@ -115,11 +116,15 @@ async function measure(engine: string, n: number, loadS: number, reopenMs: numbe
   const pendingPutUs = (msSince(t) * 1000) / PENDING_PUTS;
   ops.abort();
   // Commits of 1,000 dirty keys each, durable when the promise settles.
+  // Also how long the call keeps this thread (the event loop) busy before it returns its promise.
   const commits: number[] = [];
+  const busy: number[] = [];
   for (let c = 0; c < COMMITS; c++) {
     for (let i = 0; i < DIRTY_KEYS; i++) ops.put(keyOf(Math.floor(random() * n)), value);
     t = process.hrtime.bigint();
-    await ops.commit(BigInt(n + c + 1));
+    const committed = ops.commit(BigInt(n + c + 1));
+    busy.push(msSince(t));
+    await committed;
     commits.push(msSince(t));
   }
   // Range scans of 100 entries from random keys.
@@ -130,7 +135,7 @@ async function measure(engine: string, n: number, loadS: number, reopenMs: numbe
   const scanUs = scanned === 0 ? NaN : (msSince(t) * 1000) / SCANS;
   const rssMb = process.memoryUsage().rss / 1048576;
   await ops.close();
-  return { engine, loadS, reopenMs, getUs, pendingPutUs, commitMs: median(commits), scanUs, rssMb, note };
+  return { engine, loadS, reopenMs, getUs, pendingPutUs, commitMs: median(commits), commitBusyMs: median(busy), scanUs, rssMb, note };
 }
 
 /** LevelDB through classic-level: async reads; a chained batch is the pending batch; sync writes. */
@@ -314,8 +319,8 @@ async function main(): Promise<void> {
   }
   console.log(`# state store candidates: ${n} keys of ${KEY_BYTES} B, values of ${VALUE_BYTES} B`);
   console.log(`# node ${process.version}, ${cpus().length} x ${cpus()[0]?.model ?? '?'}, temp dir ${tmpdir()}`);
-  console.log('| engine | load (s) | reopen (ms) | random get (µs) | pending put (µs) | commit 1,000 keys + fsync (ms, median) | range scan of 100 (µs) | RSS (MB) | note |');
-  console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+  console.log('| engine | load (s) | reopen (ms) | random get (µs) | pending put (µs) | commit 1,000 keys + fsync (ms, median) | of which this thread busy (ms) | range scan of 100 (µs) | RSS (MB) | note |');
+  console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
   for (const engine of Object.keys(ENGINES)) {
     const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--engine', engine, '--keys', String(n)], { encoding: 'utf8' });
     const line = r.stdout.trim().split('\n').pop() ?? '';
@@ -324,7 +329,7 @@ async function main(): Promise<void> {
       continue;
     }
     const x = JSON.parse(line) as Result;
-    console.log(`| ${x.engine} | ${fmt(x.loadS, 1)} | ${fmt(x.reopenMs, 1)} | ${fmt(x.getUs, 2)} | ${fmt(x.pendingPutUs, 2)} | ${fmt(x.commitMs, 2)} | ${fmt(x.scanUs, 1)} | ${fmt(x.rssMb, 0)} | ${x.note} |`);
+    console.log(`| ${x.engine} | ${fmt(x.loadS, 1)} | ${fmt(x.reopenMs, 1)} | ${fmt(x.getUs, 2)} | ${fmt(x.pendingPutUs, 2)} | ${fmt(x.commitMs, 2)} | ${fmt(x.commitBusyMs, 2)} | ${fmt(x.scanUs, 1)} | ${fmt(x.rssMb, 0)} | ${x.note} |`);
   }
   await benchLayouts();
 }

@@ -8,11 +8,12 @@
 import { fileURLToPath } from 'node:url';
 import { writeSync } from 'node:fs';
 
-export const CRASH_KEYS = 400;
+/** A prime, so the keys of one batch (i * 17) are all different up to this many writes. */
+export const CRASH_KEYS = 6007;
 
-/** The writes of batch n (n >= 1), in order: [key, value] or [key, null] for a delete. Sizes vary up to 1,500 writes. */
+/** The writes of batch n (n >= 1), in order: [key, value] or [key, null] for a delete. Sizes vary up to 5,000 keys. */
 export function batchWrites(n: number): Array<[string, string | null]> {
-  const size = n % 7 === 0 ? 1500 : 5 + ((n * 37) % 120);
+  const size = n % 11 === 0 ? 5000 : n % 7 === 0 ? 1500 : 5 + ((n * 37) % 120);
   const out: Array<[string, string | null]> = [];
   for (let i = 0; i < size; i++) {
     const key = `key-${(n * 131 + i * 17) % CRASH_KEYS}`;

@@ -25,6 +25,8 @@ const USER_PREFIX = 0x00;
 const CHECKPOINT_KEY = Buffer.from([0x01]);
 const DATA_FILE = 'data.mdb';
 
+const ignore = (): void => {};
+
 /** A write not yet committed: a value, or null for a delete. */
 interface PendingWrite {
   key: Buffer;
@@ -219,13 +221,21 @@ export class LmdbStore implements PersistentStore {
     const db = this.db;
     const run = async (): Promise<void> => {
       try {
-        await db.transaction(() => {
-          for (const w of batch.writes.values()) {
-            if (w.value === null) db.removeSync(LmdbStore.storedKey(w.key));
-            else db.putSync(LmdbStore.storedKey(w.key), w.value);
+        // Asynchronous writes queued in one event turn form one LMDB transaction (lmdb's
+        // event-turn batching; nothing else writes to this environment), written on lmdb's
+        // thread: about 0.35 ms of this thread per 1,000 keys, where a transaction callback
+        // doing the same writes here takes about 4 ms (bench/stream/store.ts).
+        // Writes of one turn share one promise (that of the transaction); the checkpoint's
+        // stands for all, the others only need a handler so a failure is not unhandled.
+        let seen: Promise<unknown> | undefined;
+        for (const w of batch.writes.values()) {
+          const p = w.value === null ? db.remove(LmdbStore.storedKey(w.key)) : db.put(LmdbStore.storedKey(w.key), w.value);
+          if (p !== seen) {
+            seen = p;
+            p.catch(ignore);
           }
-          db.putSync(CHECKPOINT_KEY, cp);
-        });
+        }
+        await db.put(CHECKPOINT_KEY, cp);
         await db.flushed;
       } catch (e) {
         // Keep the batch pending under whatever was written since, so a retry commits it all.

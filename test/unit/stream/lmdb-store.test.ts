@@ -130,9 +130,12 @@ test('a failed commit keeps the writes pending and the checkpoint where it was; 
     st.put(Buffer.from('a'), Buffer.from('2'));
     st.put(Buffer.from('b'), Buffer.from('2'));
     // The disk fails once (as a full disk would).
-    const db = (st as unknown as { db: { transaction: (f: () => unknown) => Promise<unknown> } }).db;
-    const real = db.transaction;
-    db.transaction = () => Promise.reject(Object.assign(new Error('MDB_MAP_FULL: no space'), { code: 'ENOSPC' }));
+    type Writes = { put: (...a: unknown[]) => Promise<unknown>; remove: (...a: unknown[]) => Promise<unknown> };
+    const db = (st as unknown as { db: Writes }).db;
+    const real = { put: db.put, remove: db.remove };
+    const failed = Promise.reject(Object.assign(new Error('MDB_MAP_FULL: no space'), { code: 'ENOSPC' }));
+    failed.catch(() => {});
+    db.put = db.remove = () => failed;
     const failing = st.commit(2n);
     st.put(Buffer.from('b'), Buffer.from('3')); // written while the commit fails: stays the newest
     await assert.rejects(failing, (e: Error & { code?: string }) => {
@@ -140,7 +143,8 @@ test('a failed commit keeps the writes pending and the checkpoint where it was; 
       assert.match(e.message, /2 state writes .* failed: MDB_MAP_FULL: no space; the writes stay pending and the checkpoint did not move/);
       return true;
     });
-    db.transaction = real;
+    db.put = real.put;
+    db.remove = real.remove;
     assert.equal(st.checkpoint(), 1n);
     assert.equal(st.get(Buffer.from('a'))?.toString(), '2');
     assert.equal(st.get(Buffer.from('b'))?.toString(), '3');
