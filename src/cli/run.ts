@@ -86,7 +86,7 @@ export function registerRunCommand(program: Command): void {
   const cmd = usageExitCodes(addClientOptions(program.command('run'), null))
     .description('run a stream-processing pipeline (TypeScript or JavaScript) against a Kafka cluster')
     .argument('<pipeline>', 'the pipeline file: .ts, .mts, .js or .mjs')
-    .addOption(new Option('--application-id <id>', 'consumer group id and prefix of internal topics and transactional ids [the pipeline\'s name; for a function, the file name]').env('RIVULET_APPLICATION_ID'))
+    .addOption(new Option('--application-id <id>', 'consumer group id and prefix of internal topics and transactional ids [the pipeline\'s name; for a function, the file name]. A DSL pipeline takes it with pipeline(process.env.RIVULET_APPLICATION_ID ?? \'name\')').env('RIVULET_APPLICATION_ID'))
     .addOption(new Option('--input <topics>', 'function form: the topics to read (comma-separated)').env('RIVULET_INPUT'))
     .addOption(new Option('--output <topic>', 'function form: the topic outputs go to (unless an output names its own)').env('RIVULET_OUTPUT'))
     .addOption(new Option('--key-format <format>', 'function form: how keys are decoded and encoded').choices(['json', 'string', 'bytes']).default('string').env('RIVULET_KEY_FORMAT'))
@@ -110,6 +110,8 @@ export function registerRunCommand(program: Command): void {
 async function runCommand(file: string, o: RunFlags): Promise<number> {
   const lib = (await import(streamRunModule())) as typeof import('../stream/run/supervisor.js');
   const fallbackApplication = safeId(basename(file, extname(file)));
+  // A DSL pipeline can take its name from here (pipeline(process.env.RIVULET_APPLICATION_ID ?? 'name')); workers inherit it.
+  if (o.applicationId !== undefined) process.env.RIVULET_APPLICATION_ID = o.applicationId;
   const functionOptions = {
     inputs: (o.input ?? '').split(',').map((t) => t.trim()).filter((t) => t !== ''),
     output: o.output,

@@ -5,12 +5,12 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runCli as rivulet } from '../helpers/cli.js';
 import { startBroker, type BrokerProcess } from '../helpers/broker.js';
-import { cliPath } from '../helpers/paths.js';
+import { cliPath, repoRoot } from '../helpers/paths.js';
 import { makeTempDir } from '../helpers/temp.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -229,4 +229,79 @@ test('a worker that dies takes the process down with exit code 1 and says why', 
   await produce(b.bootstrap, 'poison-in', ['a:{"n":1}', 'a:{"n":2}', 'a:{"n":3}']);
   assert.equal(await run.exited, 1, run.output());
   assert.match(run.output(), /worker \d failed: .*cannot handle n=2/);
+});
+
+// ---- the examples, as examples/README.md runs them ----
+
+const example = (name: string) => join(repoRoot, 'examples', name);
+
+/** Every committed record of a topic: key and parsed JSON value. */
+async function outputRecords(bootstrap: string, topic: string): Promise<Array<{ key: string | null; value: unknown }>> {
+  const c = await rivulet(['consume', topic, '-b', bootstrap, '--from-beginning', '--format', 'json']);
+  assert.equal(c.code, 0, c.stderr);
+  return c.stdout.split('\n').filter((l) => l !== '').map((l) => {
+    const r = JSON.parse(l) as { key: string | null; value: string };
+    return { key: r.key, value: JSON.parse(r.value) as unknown };
+  });
+}
+
+test('examples/windowed-count.ts counts views per user and minute (copied into a folder without node_modules)', { timeout: 120_000 }, async () => {
+  const b = await theBroker();
+  const dir = await pipelineDir({ 'windowed-count.ts': readFileSync(example('windowed-count.ts'), 'utf8') });
+  await createTopic(b.bootstrap, 'page-views', 1);
+  await createTopic(b.bootstrap, 'views-per-minute', 1);
+  await produce(b.bootstrap, 'page-views', ['alice:/home', 'bob:/cart', 'alice:/pay']);
+  const run = await startRun([join(dir, 'windowed-count.ts'), '-b', b.bootstrap, '--http-port', '0', '--state-dir', join(dir, 'state')]);
+  type Count = { user: string; windowStart: string; windowEnd: string; views: number };
+  // Views per user: the last count of each (user, window), summed (the views may straddle a minute).
+  const totals = async () => {
+    const last = new Map<string, Count>();
+    for (const r of await outputRecords(b.bootstrap, 'views-per-minute')) {
+      const c = r.value as Count;
+      assert.equal(r.key, c.user);
+      assert.equal(Date.parse(c.windowEnd) - Date.parse(c.windowStart), 60_000);
+      last.set(`${c.user} ${c.windowStart}`, c);
+    }
+    const sum: Record<string, number> = {};
+    for (const c of last.values()) sum[c.user] = (sum[c.user] ?? 0) + c.views;
+    return sum;
+  };
+  await waitFor('the counts of alice and bob', async () => (await totals()).alice === 2, 30_000, run.output);
+  assert.deepEqual(await totals(), { alice: 2, bob: 1 });
+  assert.equal(await stopRun(run), 0, run.output());
+});
+
+test('examples/enrich.ts joins orders with the latest customer, null for an unknown one', { timeout: 120_000 }, async () => {
+  const b = await theBroker();
+  const dir = await pipelineDir({});
+  const create = await rivulet(['topic', 'create', 'customers', '-b', b.bootstrap, '--partitions', '1', '--config', 'cleanup.policy=compact']);
+  assert.equal(create.code, 0, create.stderr);
+  await createTopic(b.bootstrap, 'orders', 1);
+  await createTopic(b.bootstrap, 'orders-enriched', 1);
+  await produce(b.bootstrap, 'customers', ['c1:{"name":"Ada","tier":"gold"}']);
+  const run = await startRun([example('enrich.ts'), '-b', b.bootstrap, '--http-port', '0', '--state-dir', join(dir, 'state')]);
+  // The table has the customer before the orders arrive.
+  await waitFor('the customer in the table', async () => (await recordsIn(run, 'enrich')) >= 1, 30_000, run.output);
+  await produce(b.bootstrap, 'orders', ['c1:{"id":"o1","amount":10}', 'c2:{"id":"o2","amount":5}']);
+  await waitFor('2 enriched orders', async () => (await outputRecords(b.bootstrap, 'orders-enriched')).length >= 2, 30_000, run.output);
+  assert.deepEqual(await outputRecords(b.bootstrap, 'orders-enriched'), [
+    { key: 'c1', value: { id: 'o1', amount: 10, customerId: 'c1', customer: { name: 'Ada', tier: 'gold' } } },
+    { key: 'c2', value: { id: 'o2', amount: 5, customerId: 'c2', customer: null } },
+  ]);
+  assert.equal(await stopRun(run), 0, run.output());
+});
+
+test('examples/function.ts writes a receipt for each paid payment and nothing for the others', { timeout: 120_000 }, async () => {
+  const b = await theBroker();
+  const dir = await pipelineDir({});
+  await createTopic(b.bootstrap, 'payments', 1);
+  await createTopic(b.bootstrap, 'receipts', 1);
+  await produce(b.bootstrap, 'payments', ['alice:{"id":"p1","amount":12.5,"status":"paid"}', 'bob:{"id":"p2","amount":3,"status":"pending"}', 'carol:{"id":"p3","amount":1.005,"status":"paid"}']);
+  const run = await startRun([example('function.ts'), '-b', b.bootstrap, '--input', 'payments', '--output', 'receipts', '--http-port', '0', '--state-dir', join(dir, 'state')]);
+  await waitFor('2 receipts', async () => (await outputRecords(b.bootstrap, 'receipts')).length >= 2, 30_000, run.output);
+  assert.deepEqual(await outputRecords(b.bootstrap, 'receipts'), [
+    { key: 'alice', value: { order: 'p1', customer: 'alice', total: 12.5 } },
+    { key: 'carol', value: { order: 'p3', customer: 'carol', total: 1 } },
+  ]);
+  assert.equal(await stopRun(run), 0, run.output());
 });

@@ -6,7 +6,6 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { Registry } from 'prom-client';
 import { resolveSecurity, type SecurityInput } from '../../client/security.js';
 import { startPipeline, type RunningPipeline, type RuntimeConfig } from '../runtime/index.js';
-import { LmdbStoreFactory } from '../state/lmdb-store.js';
 import { importPipeline } from './load.js';
 import { createLogger, type LogLevel } from './log.js';
 import { topologyOf, type FunctionOptions } from './topology-of.js';
@@ -82,10 +81,10 @@ async function main(port: NonNullable<typeof parentPort>, setup: WorkerSetup): P
     const exported = await importPipeline({ file: setup.bundleFile, source: setup.source });
     const topology = topologyOf(exported, setup.fallbackApplication, setup.functionOptions, setup.application);
     const security = resolveSecurity(setup.securityInput);
-    // Stores under <state dir>/<application>/<task>, shared by the process's workers: a task
-    // that moves between them keeps its local state (a lock keeps one owner at a time).
-    const storeFactory = new LmdbStoreFactory({ stateDir: setup.config.stateDir, application: topology.application });
-    running = await startPipeline(topology, { ...setup.config, security, metricsRegistry: registry, logger: log, storeFactory });
+    // The runtime's default stores: LMDB under <state dir>/<application>/<task>, shared by the
+    // process's workers, so a task that moves between them keeps its local state (a lock keeps
+    // one owner at a time).
+    running = await startPipeline(topology, { ...setup.config, security, metricsRegistry: registry, logger: log });
     post({ type: 'started', application: topology.application });
     running.ready.then(
       () => post({ type: 'ready' }),
