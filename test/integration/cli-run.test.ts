@@ -115,6 +115,25 @@ test('--describe prints a TypeScript function pipeline\'s topology, from a folde
   assert.match(r.stdout, /sink: doubled/);
 });
 
+test('--describe prints a DSL pipeline\'s topology; --application-id renames it through RIVULET_APPLICATION_ID; --input is refused for it', async () => {
+  const file = join(repoRoot, 'examples', 'windowed-count.ts');
+  const r = await rivulet(['run', file, '--describe']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^Topology windowed-count:/);
+  assert.match(r.stdout, /sources page-views/);
+  assert.match(r.stdout, /\(stores: views\)/);
+  const renamed = await rivulet(['run', file, '--describe', '--application-id', 'counts-eu']);
+  assert.equal(renamed.code, 0, renamed.stderr);
+  assert.match(renamed.stdout, /^Topology counts-eu:/);
+  const dir = await pipelineDir({ 'fixed.ts': "import { pipeline, serdes } from 'rivulet/stream';\nconst p = pipeline('fixed');\np.stream('a', { key: serdes.string, value: serdes.string }).to('b', { key: serdes.string, value: serdes.string });\nexport default p;\n" });
+  const mismatch = await rivulet(['run', join(dir, 'fixed.ts'), '--describe', '--application-id', 'other']);
+  assert.equal(mismatch.code, 1);
+  assert.match(mismatch.stderr, /names itself "fixed".*process\.env\.RIVULET_APPLICATION_ID/);
+  const withInput = await rivulet(['run', join(dir, 'fixed.ts'), '--describe', '--input', 'x']);
+  assert.equal(withInput.code, 1);
+  assert.match(withInput.stderr, /--input and --output are for a function/);
+});
+
 test('a function pipeline without --input is a usage problem named in the message', async () => {
   const dir = await pipelineDir({ 'orders.ts': FUNCTION_TS });
   const r = await rivulet(['run', join(dir, 'orders.ts'), '--describe']);

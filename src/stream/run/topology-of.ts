@@ -20,6 +20,9 @@ export function topologyOf(exported: unknown, fallbackApplication: string, fn: F
     topology = built;
   }
   if (topology) {
+    if (fn.inputs.length > 0 || fn.output !== undefined) {
+      throw new Error(`--input and --output are for a function; this file exports a pipeline (${topology.application}), which names its own topics.`);
+    }
     // A DSL pipeline's internal topic names are made from its name as it is defined, so the
     // name cannot be changed afterwards; the file can read it from the environment instead.
     if (application !== undefined && application !== topology.application) {
