@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { rm } from 'node:fs/promises';
 import { startBroker, brokerTail, type BrokerProcess } from '../helpers/broker.js';
-import { waitFor } from '../helpers/wait.js';
+import { sleep, waitFor } from '../helpers/wait.js';
 import { makeTempDir } from '../helpers/temp.js';
 import { countTopology, createTopics, produce, readCommitted, countsByKey } from '../helpers/stream-count.js';
 import { startPipeline } from '../../src/stream/runtime/index.js';
@@ -37,6 +37,8 @@ test('exactly-once: the broker SIGKILLed and restarted under a running pipeline;
     await waitFor('the first rounds counted', async () => countsByKey(await readCommitted(port, 'br-out', P)).get('k0')?.at(-1) === 15, 30_000, ctx);
 
     await broker.kill();
+    // Down longer than the clients' own retries (5 x 500 ms), so the runtime itself must retry.
+    await sleep(5000);
     broker = await startBroker({ dataDir, args: ['--port', String(port), '--set', 'group.initial.rebalance.delay.ms=0'] });
     assert.equal(broker.port, port, 'the broker came back on its port');
     for (let round = 3; round < 6; round++) await send(round);
