@@ -81,6 +81,13 @@ test('exactly-once: a stateful count pipeline outputs every count of every key e
   assert.equal(r.isReady(), true);
   assert.equal(r.isLive(), true);
   await expectExactCounts('c1-out', new Map(Array.from({ length: 10 }, (_, k) => [`k${k}`, 20])));
+  // Caught up: every input partition's lag is 0 (one gauge per partition), nothing left to restore.
+  await waitFor('consumer lag 0 on every partition', async () => {
+    const lag = (await registry.getSingleMetric('rivulet_stream_consumer_lag')!.get()).values;
+    return lag.length === P && lag.every((v) => v.value === 0);
+  }, 10_000);
+  assert.equal(await metricSum(registry, 'rivulet_stream_restore_remaining_records'), 0);
+  assert.ok((await metricSum(registry, 'rivulet_stream_state_entries')) === 10, 'state size: 10 keys over the tasks');
   await r.stop();
   assert.equal(await r.closed, undefined);
   assert.equal(r.isLive(), false);
