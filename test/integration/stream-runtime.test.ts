@@ -87,7 +87,8 @@ test('exactly-once: a stateful count pipeline outputs every count of every key e
     return lag.length === P && lag.every((v) => v.value === 0);
   }, 10_000);
   assert.equal(await metricSum(registry, 'rivulet_stream_restore_remaining_records'), 0);
-  assert.ok((await metricSum(registry, 'rivulet_stream_state_entries')) === 10, 'state size: 10 keys over the tasks');
+  // The stores commit just after the transaction whose outputs the check above saw.
+  await waitFor('state size: 10 keys over the tasks', async () => (await metricSum(registry, 'rivulet_stream_state_entries')) === 10, 10_000);
   await r.stop();
   assert.equal(await r.closed, undefined);
   assert.equal(r.isLive(), false);
