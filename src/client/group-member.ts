@@ -62,8 +62,15 @@ export class GroupMember {
   private readonly topicNames = new Map<string, string>();
   private intervalMs = 3000;
   private closing = false;
-  private wake = new AbortController();
+  /** Aborted by close(): ends waits and retries. */
+  private readonly wake = new AbortController();
+  /** Aborted when a reconciliation finished: the heartbeat acknowledging it goes at once. */
+  private ackNow = new AbortController();
   private loop: Promise<void> | undefined = undefined;
+  /** The latest target assignment not yet reconciled. */
+  private target: Array<{ topicId: string; partitions: number[] }> | undefined = undefined;
+  /** The reconciliation running (hooks run one at a time, while heartbeats go on). */
+  private reconciling: Promise<void> | undefined = undefined;
 
   constructor(o: GroupMemberOptions) {
     this.o = o;
@@ -100,6 +107,7 @@ export class GroupMember {
     this.closing = true;
     this.wake.abort();
     await this.loop;
+    await this.reconciling;
     if (this.owned.size > 0) await this.callHook('onRevoke', this.assignment());
     this.owned.clear();
     if (this.memberEpoch > 0) {
@@ -143,10 +151,18 @@ export class GroupMember {
     }
   }
 
+  /**
+   * Heartbeats on the coordinator's interval. Hooks run beside it (reconcile), so a long
+   * onRevoke or onAssign does not stop the heartbeats that keep the member in the group; the
+   * heartbeat lists what is owned, so revoked partitions count as released only once their
+   * onRevoke finished.
+   */
   private async run(first: ConsumerGroupHeartbeatResponse): Promise<void> {
     let resp: ConsumerGroupHeartbeatResponse | undefined = first;
     while (!this.closing) {
       if (resp === undefined) {
+        // Reset before sending: a reconciliation that finishes while this heartbeat is out gets its own at once.
+        if (this.ackNow.signal.aborted) this.ackNow = new AbortController();
         try {
           resp = await this.heartbeatUntilAnswered();
         } catch (e) {
@@ -161,17 +177,43 @@ export class GroupMember {
       this.intervalMs = resp.heartbeatIntervalMs > 0 ? resp.heartbeatIntervalMs : this.intervalMs;
       if (resp.memberId) this.memberId = resp.memberId;
       this.memberEpoch = resp.memberEpoch;
-      const changed = resp.assignment ? await this.reconcile(resp.assignment.topicPartitions) : false;
+      if (resp.assignment) {
+        this.target = resp.assignment.topicPartitions;
+        this.startReconcile();
+      }
       resp = undefined;
-      // A changed assignment is acknowledged at once (the next heartbeat lists what is owned now).
-      if (!changed) await delay(this.intervalMs, this.wake.signal);
+      await delay(this.intervalMs, AbortSignal.any([this.wake.signal, this.ackNow.signal]));
     }
   }
 
+  private startReconcile(): void {
+    if (this.reconciling) return;
+    this.reconciling = (async () => {
+      while (this.target !== undefined && !this.closing) {
+        const target = this.target;
+        this.target = undefined;
+        try {
+          if (await this.reconcile(target)) this.ackNow.abort();
+        } catch (e) {
+          // Topic metadata could not be read: try again (the coordinator sends a target only once).
+          this.log(`group "${this.o.groupId}": reconciling the assignment failed (${describeError(e)}); retrying`);
+          this.target ??= target;
+          await delay(500, this.wake.signal);
+        }
+      }
+    })().finally(() => {
+      this.reconciling = undefined;
+    });
+  }
+
   private async fenced(e: unknown): Promise<void> {
+    // Let a running hook finish first: hooks never overlap.
+    this.target = undefined;
+    await this.reconciling;
     const lost = this.assignment();
     this.log(`group "${this.o.groupId}": member fenced (${describeError(e)}), epoch ${this.memberEpoch}; ${lost.length} partitions lost, rejoining`);
     this.owned.clear();
+    this.target = undefined;
     this.memberEpoch = 0;
     if (lost.length > 0) await this.callHook('onLost', lost);
   }
@@ -187,9 +229,16 @@ export class GroupMember {
     const added = [...next].filter(([k]) => !this.owned.has(k)).map(([, p]) => ({ topic: p.topic, partition: p.partition }));
     if (revoked.length === 0 && added.length === 0) return false;
     this.log(`group "${this.o.groupId}" epoch ${this.memberEpoch}: revoking ${revoked.length}, assigning ${added.length} partitions`);
-    if (revoked.length > 0) await this.callHook('onRevoke', revoked);
-    this.owned = next;
-    if (added.length > 0) await this.callHook('onAssign', added);
+    if (revoked.length > 0) {
+      await this.callHook('onRevoke', revoked);
+      for (const p of revoked) this.owned.delete(key(p.topic, p.partition));
+      // Released at once: the next heartbeat tells the coordinator, another member can have them.
+      this.ackNow.abort();
+    }
+    if (added.length > 0) {
+      await this.callHook('onAssign', added);
+      for (const [k, p] of next) this.owned.set(k, p);
+    }
     return true;
   }
 

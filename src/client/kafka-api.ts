@@ -7,7 +7,6 @@ import { kGetApi, kGetBootstrapConnection, kGetConnection, type Base } from '@pl
 import { ClientError, ClientErrorCode, findProtocolError, leafErrors } from './errors.js';
 
 /** Any library client: Admin, Consumer, Producer. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnyClient = Base<any>;
 
 type Callback<T> = (e: Error | null, r?: T) => void;

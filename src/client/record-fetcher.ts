@@ -9,15 +9,16 @@
 // watermark) is kept for lag and restore progress.
 
 import { Consumer, type BaseOptions, type RecordsBatch } from '@platformatic/kafka';
-import { ClientError, ClientErrorCode, findProtocolError } from './errors.js';
+import { ClientError, ClientErrorCode, findProtocolError, leafErrors } from './errors.js';
 import type { TopicPartition } from './group-member.js';
-import { delay, sendApi, type AnyClient, type BrokerAddress } from './kafka-api.js';
+import { delay, describeError, sendApi, type AnyClient, type BrokerAddress } from './kafka-api.js';
 
 const IS_TRANSACTIONAL = 0x10;
 const IS_CONTROL = 0x20;
 const LOG_APPEND_TIME = 0x08;
 /** Control record types (the int16 after the version in a control record's key). */
 const ABORT_MARKER = 0;
+const NONE: ReadonlyArray<{ producerId: bigint; firstOffset: bigint }> = [];
 
 /** A record as fetched; the shape of src/stream's InputRecord. */
 export interface FetchedRecord {
@@ -66,7 +67,7 @@ export interface PartitionAnswer {
 export function applyPartitionAnswer(s: PartitionState, a: PartitionAnswer, readCommitted: boolean, out: FetchedRecord[]): void {
   s.end = readCommitted && a.lastStableOffset >= 0n ? a.lastStableOffset : a.highWatermark;
   // Aborted transactions of this answer by first offset; each joins the set when a batch reaches it.
-  const aborted = readCommitted && a.abortedTransactions ? [...a.abortedTransactions].sort((x, y) => (x.firstOffset < y.firstOffset ? -1 : x.firstOffset > y.firstOffset ? 1 : 0)) : [];
+  const aborted = readCommitted && a.abortedTransactions && a.abortedTransactions.length > 0 ? [...a.abortedTransactions].sort((x, y) => (x.firstOffset < y.firstOffset ? -1 : x.firstOffset > y.firstOffset ? 1 : 0)) : NONE;
   let nextAborted = 0;
   for (const b of a.records ?? []) {
     const lastOffset = b.firstOffset + BigInt(b.lastOffsetDelta);
@@ -238,7 +239,7 @@ export class RecordFetcher {
         throw new ClientError(`the offsets being fetched (${active.map((s) => `${s.topic}-${s.partition}@${s.position}`).join(', ')}) are no longer (or not yet) in the log; retention may have removed them.`, { code: ClientErrorCode.offsetOutOfRange, cause: e });
       }
       if ((e instanceof ClientError && e.code === ClientErrorCode.noLeader) || findProtocolError(e, ...STALE_ERRORS) || isNetwork(e)) {
-        this.o.log?.(`fetch: ${String((e as Error).message ?? e)}; refreshing metadata`);
+        this.o.log?.(`fetch: ${describeError(e)}; refreshing metadata and fetching again`);
         this.topics.clear();
         await delay(200, signal);
         return [];
@@ -283,6 +284,7 @@ export class RecordFetcher {
   }
 }
 
+/** A lost or refused connection somewhere in a library error (a broker restarting, moving). */
 function isNetwork(e: unknown): boolean {
-  return e instanceof Error && /PLT_KFK_NETWORK|ECONNREFUSED|ECONNRESET|closed/i.test(`${(e as { code?: string }).code} ${e.message}`);
+  return leafErrors(e).some((x) => x.apiId === undefined && /PLT_KFK_NETWORK|PLT_KFK_TIMEOUT|ECONNREFUSED|ECONNRESET|EPIPE|closed/i.test(`${x.code} ${x.message}`));
 }

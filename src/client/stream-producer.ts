@@ -74,6 +74,8 @@ export class StreamProducer {
   private readonly roundRobin = new Map<string, number>();
   private initialized = false;
   private inTransaction = false;
+  /** Set from commit() or abort() until the transaction ended: a send then belongs to no transaction. */
+  private ending = false;
   /** Whether the open transaction holds anything (EndTxn on an empty one is refused by Kafka). */
   private touched = false;
   private groupCoordinators = new Map<string, CoordinatorClient>();
@@ -130,8 +132,11 @@ export class StreamProducer {
    * record: queued records go out together in the next request.
    */
   send(record: ProducerRecord): Promise<bigint> {
+    if (this.transactionalId !== undefined && this.ending) {
+      return Promise.reject(new ClientError('send while the transaction is being committed or aborted: send after the next begin().', { code: ClientErrorCode.invalidArgument }));
+    }
     if (this.transactionalId !== undefined && !this.inTransaction) {
-      return Promise.reject(new ClientError('send outside a transaction: call begin() first.', { code: ClientErrorCode.invalidArgument }));
+      return Promise.reject(new ClientError(`send outside a transaction: call ${this.initialized ? 'begin()' : 'init()'} first.`, { code: ClientErrorCode.invalidArgument }));
     }
     const headers = new Map<Buffer, Buffer>();
     // Distinct Buffer keys keep repeated header names, which Kafka allows.
@@ -151,10 +156,17 @@ export class StreamProducer {
     });
   }
 
-  /** Resolves once every record queued so far is written (rejects with the first failure). */
+  /**
+   * Resolves once every record queued so far is written; rejects with the first failure
+   * since the last begin (transactional: the transaction must be aborted) or since the last
+   * flush (idempotent: do not commit the offsets of what was lost).
+   */
   async flush(): Promise<void> {
     while (this.inFlight !== undefined) await this.inFlight;
-    if (this.failed !== undefined) throw this.failed;
+    const failed = this.failed;
+    if (failed === undefined) return;
+    if (this.transactionalId === undefined) this.failed = undefined;
+    throw failed;
   }
 
   /**
@@ -193,22 +205,32 @@ export class StreamProducer {
   async commit(): Promise<void> {
     this.requireTransactional('commit');
     if (!this.inTransaction) throw new ClientError('commit without an open transaction.', { code: ClientErrorCode.invalidArgument });
-    await this.flush();
-    if (this.touched) await this.wrap('commit', () => this.producer.transaction!.commit());
-    else await this.producer.transaction!.cancel();
-    this.endTransaction();
+    this.ending = true;
+    try {
+      await this.flush();
+      if (this.touched) await this.wrap('commit', () => this.producer.transaction!.commit());
+      else await this.producer.transaction!.cancel();
+      this.endTransaction();
+    } finally {
+      this.ending = false;
+    }
   }
 
   /** Drops what is queued and aborts the transaction: nothing of it becomes visible. */
   async abort(): Promise<void> {
     this.requireTransactional('abort');
     if (!this.inTransaction) return;
-    this.rejectQueued(new ClientError('the transaction was aborted before this record was sent.', { code: ClientErrorCode.invalidArgument }));
-    while (this.inFlight !== undefined) await this.inFlight.catch(() => undefined);
-    const tx = this.producer.transaction;
-    if (tx && this.touched) await this.wrap('abort', () => tx.abort());
-    else if (tx) await tx.cancel();
-    this.endTransaction();
+    this.ending = true;
+    try {
+      this.rejectQueued(new ClientError('the transaction was aborted before this record was sent.', { code: ClientErrorCode.invalidArgument }));
+      while (this.inFlight !== undefined) await this.inFlight.catch(() => undefined);
+      const tx = this.producer.transaction;
+      if (tx && this.touched) await this.wrap('abort', () => tx.abort());
+      else if (tx) await tx.cancel();
+      this.endTransaction();
+    } finally {
+      this.ending = false;
+    }
   }
 
   async close(): Promise<void> {

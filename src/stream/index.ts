@@ -18,3 +18,6 @@ export type { WindowedOptions, JoinWindowOptions } from './windows/windowed-stre
 export { count, sum, min, max, average, topN, aggregator, reducer } from './aggregates.js';
 export type { Aggregate, AverageState } from './aggregates.js';
 export type { EmitMode } from './windows/window-aggregation.js';
+// The Kafka runtime (rivulet run calls startPipeline once per worker).
+export { startPipeline, PoisonRecordError, RuntimeMetrics } from './runtime/index.js';
+export type { RunningPipeline, RuntimeConfig, Guarantee, OnError, RuntimeLogger } from './runtime/index.js';

@@ -15,8 +15,8 @@ import { startBrokerOrPeer, brokerKind } from '../helpers/broker-or-peer.js';
 import { readIsolated, waitStable, IsolationLevel } from '../helpers/txn-wire.js';
 import { sleep, waitFor } from '../helpers/wait.js';
 import { GroupMember, type TopicPartition } from '../../src/client/group-member.js';
-import { StreamProducer } from '../../src/client/stream-producer.js';
-import { fetchCommittedOffsets } from '../../src/client/committed-offsets.js';
+import { StreamProducer, partitionForKey } from '../../src/client/stream-producer.js';
+import { commitOffsets, fetchCommittedOffsets } from '../../src/client/committed-offsets.js';
 import { FencedError } from '../../src/client/errors.js';
 
 let broker: BrokerProcess;
@@ -182,7 +182,9 @@ test('a new producer instance with the same transactional id fences the old one;
     assert.ok(second.producerEpoch! > first.producerEpoch!, `epochs ${first.producerEpoch} then ${second.producerEpoch}`);
     await assert.rejects(first.commit(), FencedError, 'the old instance cannot commit');
     await second.send({ topic, partition: 0, key: null, value: Buffer.from('successor') });
-    await second.commit();
+    const committing = second.commit();
+    await assert.rejects(second.send({ topic, partition: 0, key: null, value: Buffer.from('during commit') }), /being committed or aborted/, 'a send while committing belongs to no transaction');
+    await committing;
   } finally {
     await first.close();
     await second.close();
@@ -190,4 +192,43 @@ test('a new producer instance with the same transactional id fences the old one;
   await waitStable(broker.port, topic, [0], 15_000, ctx);
   const w = await readIsolated(broker.port, topic, 0, IsolationLevel.READ_COMMITTED);
   assert.deepEqual(w.records.map((r) => r.value!.toString()), ['successor'], `only the successor's record is visible\n${ctx()}`);
+});
+
+test('at-least-once: an idempotent producer sends keyed records without awaiting each (Kafka\'s murmur2 partitioner); OffsetCommit at the member\'s epoch commits, at a stale one is fenced', { timeout: 60_000 }, async () => {
+  const input = 'cg-alo-in';
+  const output = 'cg-alo-out';
+  const groupId = 'cg-alo-group';
+  await createTopic(input, 2);
+  await createTopic(output, 3);
+  const a = member(groupId, [input], [], 'A');
+  const b = member(groupId, [input], [], 'B');
+  const producer = new StreamProducer({ client: base() });
+  try {
+    const keys = Array.from({ length: 30 }, (_, i) => Buffer.from(`user-${i}`));
+    const offsets = await Promise.all(keys.map((key, i) => producer.send({ topic: output, key, value: Buffer.from(`v${i}`) })));
+    await producer.flush();
+    const perPartition = [0, 0, 0];
+    for (let i = 0; i < keys.length; i++) {
+      const p = partitionForKey(keys[i]!, 3);
+      assert.equal(offsets[i], BigInt(perPartition[p]!++), `record ${i}: its offset in partition ${p}`);
+    }
+    const read = [];
+    for (const p of [0, 1, 2]) read.push(...(await readIsolated(broker.port, output, p, IsolationLevel.READ_UNCOMMITTED)).records.map((r) => `${p}:${r.key!.toString()}`));
+    assert.deepEqual(read.sort(), keys.map((k) => `${partitionForKey(k, 3)}:${k.toString()}`).sort(), 'each record once, in the partition its key hashes to');
+
+    await a.start();
+    await waitFor('A owns both partitions', () => a.assignment().length === 2, 15_000, ctx);
+    const stale = { groupId, memberId: a.memberId, memberEpoch: a.memberEpoch };
+    await b.start();
+    await waitFor('A and B own one partition each', () => a.assignment().length === 1 && b.assignment().length === 1, 20_000, ctx);
+    const mine = a.assignment().map((tp) => ({ ...tp, offset: 5n }));
+    await assert.rejects(commitOffsets(admin, stale, mine), FencedError, 'OffsetCommit at the epoch before the rebalance');
+    await commitOffsets(admin, { groupId, memberId: a.memberId, memberEpoch: a.memberEpoch }, mine);
+    const committed = await fetchCommittedOffsets(admin, groupId, mine);
+    assert.deepEqual([...committed.values()], [5n]);
+  } finally {
+    await producer.close();
+    await b.close().catch(() => undefined);
+    await a.close().catch(() => undefined);
+  }
 });

@@ -81,6 +81,14 @@ test('exactly-once: a stateful count pipeline outputs every count of every key e
   assert.equal(r.isReady(), true);
   assert.equal(r.isLive(), true);
   await expectExactCounts('c1-out', new Map(Array.from({ length: 10 }, (_, k) => [`k${k}`, 20])));
+  // Caught up: every input partition's lag is 0 (one gauge per partition), nothing left to restore.
+  await waitFor('consumer lag 0 on every partition', async () => {
+    const lag = (await registry.getSingleMetric('rivulet_stream_consumer_lag')!.get()).values;
+    return lag.length === P && lag.every((v) => v.value === 0);
+  }, 10_000);
+  assert.equal(await metricSum(registry, 'rivulet_stream_restore_remaining_records'), 0);
+  // The stores commit just after the transaction whose outputs the check above saw.
+  await waitFor('state size: 10 keys over the tasks', async () => (await metricSum(registry, 'rivulet_stream_state_entries')) === 10, 10_000);
   await r.stop();
   assert.equal(await r.closed, undefined);
   assert.equal(r.isLive(), false);

@@ -155,3 +155,17 @@ test('groupBy(fn) groups by a new key through a named repartition topic', async 
   for (const [user, page] of [['u1', '/a'], ['u2', '/a'], ['u3', '/b'], ['u4', '/a']] as const) await input.pipe(user, { page });
   assert.deepEqual(new Map(d.store<string, number>('page-counts').all()), new Map([['/a', 3], ['/b', 1]]));
 });
+
+test('a commit point flushes until nothing moves: mapAsync results that cross a repartition are counted and in the store', async () => {
+  const p = pipeline('settle');
+  p.stream('in', { key: serdes.string, value: serdes.string })
+    .mapAsync(async (r) => r.value.toUpperCase())
+    .groupBy((r) => r.value, { key: serdes.string, name: 'by-value' })
+    .count({ name: 'c' });
+  const d = new TestDriver(p, { partitions: { in: 2 } });
+  const input = d.input('in', serdes.string, serdes.string);
+  await input.pipe('k1', 'x');
+  assert.equal(d.store<string, number>('c').get('X'), 1, 'in the store after the pipe that caused it');
+  await input.pipe('k2', 'x');
+  assert.equal(d.store<string, number>('c').get('X'), 2);
+});
