@@ -63,7 +63,7 @@ The function form:
 Workers and the HTTP side:
   --workers N runs N members of the consumer group in one process (worker thread i has the
   instance id <instance-id>-i), so one pod uses N CPUs. The main thread serves, on --http-port:
-    /metrics  Prometheus text, summed over the workers (and the process's own metrics)
+    /metrics  Prometheus text of every worker (label worker="i") and of the process
     /healthz  200 while every worker is live (its event loop answers), else 503
     /readyz   200 once every worker has restored its state and processes, else 503
   If a worker dies, the others stop and the process exits 1, for Kubernetes to restart it.

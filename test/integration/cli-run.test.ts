@@ -12,7 +12,7 @@ import { runCli as rivulet } from '../helpers/cli.js';
 import { startBroker, type BrokerProcess } from '../helpers/broker.js';
 import { cliPath, repoRoot } from '../helpers/paths.js';
 import { makeTempDir } from '../helpers/temp.js';
-import { waitFor } from '../helpers/wait.js';
+import { sleep, waitFor } from '../helpers/wait.js';
 
 const dirs: string[] = [];
 const runs = new Set<ChildProcess>();
@@ -134,6 +134,23 @@ test('--describe prints a DSL pipeline\'s topology; --application-id renames it 
   assert.match(withInput.stderr, /--input and --output are for a function/);
 });
 
+test('RIVULET_* variables configure a run and flags win over them', async () => {
+  const dir = await pipelineDir({ 'orders.ts': FUNCTION_TS });
+  const env = { RIVULET_APPLICATION_ID: 'from-env', RIVULET_INPUT: 'env-in', RIVULET_OUTPUT: 'env-out', RIVULET_VALUE_FORMAT: 'string' };
+  const fromEnv = await rivulet(['run', join(dir, 'orders.ts'), '--describe'], { env });
+  assert.equal(fromEnv.code, 0, fromEnv.stderr);
+  assert.match(fromEnv.stdout, /application from-env\b/);
+  assert.match(fromEnv.stdout, /source: env-in \(key string, value string\)/);
+  assert.match(fromEnv.stdout, /sink: env-out/);
+  const flags = await rivulet(['run', join(dir, 'orders.ts'), '--describe', '--application-id', 'from-flag', '--input', 'flag-in', '--value-format', 'json'], { env });
+  assert.equal(flags.code, 0, flags.stderr);
+  assert.match(flags.stdout, /application from-flag\b/);
+  assert.match(flags.stdout, /source: flag-in \(key string, value json\)/);
+  const bad = await rivulet(['run', join(dir, 'orders.ts'), '--describe', '--input', 'x'], { env: { RIVULET_WORKERS: 'many' } });
+  assert.equal(bad.code, 2, 'a bad value is a usage error');
+  assert.match(bad.stderr, /--workers must be an integer/);
+});
+
 test('a function pipeline without --input is a usage problem named in the message', async () => {
   const dir = await pipelineDir({ 'orders.ts': FUNCTION_TS });
   const r = await rivulet(['run', join(dir, 'orders.ts'), '--describe']);
@@ -211,7 +228,7 @@ test('SIGTERM commits and exits 0: a restarted run processes only the new record
 
 test('--workers 2: two group members split the partitions; /readyz, /healthz and /metrics answer for both', { timeout: 120_000 }, async () => {
   const b = await theBroker();
-  const dir = await pipelineDir({ 'pass.ts': 'export default (r: { value: unknown }) => ({ value: r.value });\n' });
+  const dir = await pipelineDir({ 'pass.ts': "import { threadId } from 'node:worker_threads';\nexport default (r: { value: object; partition: number }) => ({ value: { ...r.value, partition: r.partition, thread: threadId } });\n" });
   await createTopic(b.bootstrap, 'w-in', 4);
   await createTopic(b.bootstrap, 'w-out', 4);
   const run = await startRun([join(dir, 'pass.ts'), '-b', b.bootstrap, '--input', 'w-in', '--output', 'w-out', '--workers', '2', '--application-id', 'two-workers', '--http-port', '0', '--state-dir', join(dir, 'state'), '--instance-id', 'w']);
@@ -221,21 +238,37 @@ test('--workers 2: two group members split the partitions; /readyz, /healthz and
   const health = await fetch(url('/healthz'));
   assert.equal(health.status, 200, await health.text());
 
-  await produce(b.bootstrap, 'w-in', Array.from({ length: 40 }, (_, i) => `key-${i}:{"i":${i}}`));
-  await waitFor('40 outputs', async () => (await outputValues(b.bootstrap, 'w-out')).length >= 40, 30_000, run.output);
-
-  const d = await rivulet(['group', 'describe', 'two-workers', '-b', b.bootstrap, '--json']);
-  assert.equal(d.code, 0, d.stderr);
-  const group = JSON.parse(d.stdout) as { members: Array<{ clientId: string; assignment: Array<{ topic: string; partitions: number[] }> | null }> };
-  assert.equal(group.members.length, 2, d.stdout);
-  const owned = group.members.map((m) => (m.assignment ?? []).filter((a) => a.topic === 'w-in').flatMap((a) => a.partitions).sort());
-  assert.ok(owned.every((ps) => ps.length > 0), `each worker owns partitions: ${JSON.stringify(owned)}`);
-  assert.deepEqual(owned.flat().sort(), [0, 1, 2, 3], `the workers split the 4 partitions: ${JSON.stringify(owned)}`);
+  // Each output names the partition of its input and the worker thread that processed it.
+  // Rounds of 40 records until one round shows the split (the group may still be assigning
+  // the second worker its partitions when the first rounds arrive): every partition handled
+  // by one thread, the two threads both at work.
+  type Out = { round: number; partition: number; thread: number };
+  let last = '';
+  let split = false;
+  for (let round = 0; round < 30 && !split; round++) {
+    await produce(b.bootstrap, 'w-in', Array.from({ length: 40 }, (_, i) => `key-${i}:{"round":${round}}`));
+    let outs: Out[] = [];
+    await waitFor(`round ${round}`, async () => (outs = ((await outputValues(b.bootstrap, 'w-out')) as Out[]).filter((o) => o.round === round)).length >= 40, 30_000, run.output);
+    const threads = new Map<number, Set<number>>();
+    for (const o of outs) threads.set(o.partition, (threads.get(o.partition) ?? new Set()).add(o.thread));
+    last = JSON.stringify([...threads].map(([p, t]) => [p, [...t]]));
+    split = threads.size === 4 && [...threads.values()].every((t) => t.size === 1) && new Set(outs.map((o) => o.thread)).size === 2;
+    if (!split) await sleep(1000);
+  }
+  assert.ok(split, `the two workers split the 4 partitions; last round (partition, threads): ${last}\n${run.output()}`);
 
   const metrics = await fetch(url('/metrics'));
   assert.equal(metrics.status, 200);
   const text = await metrics.text();
   assert.match(text, /^process_cpu_seconds_total /m, 'the process\'s own metrics');
+  let processed = 0;
+  const workers = new Set<string>();
+  for (const m of text.matchAll(/^rivulet_stream_records_in_total\{([^}]*)\} (\S+)$/gm)) {
+    workers.add(/worker="(\d+)"/.exec(m[1]!)?.[1] ?? '?');
+    processed += Number(m[2]);
+  }
+  assert.deepEqual([...workers].sort(), ['0', '1'], 'records counted by both workers, each labelled');
+  assert.ok(processed >= 40, `records in: ${processed}`);
   assert.equal(await stopRun(run), 0, run.output());
 });
 

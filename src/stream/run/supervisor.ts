@@ -109,6 +109,7 @@ export async function runPipeline(o: RunOptions): Promise<number> {
     metrics: async () => {
       const answers = await Promise.all(workers.map((w) => ask(w, 'metrics')));
       const perWorker = answers.flatMap((m) => (m?.type === 'metrics' ? [m.metrics as Parameters<typeof AggregatorRegistry.aggregate>[0][number]] : []));
+      // Series carry a worker label (worker.ts), so aggregating merges them without summing.
       const merged = Registry.merge([AggregatorRegistry.aggregate(perWorker), mainRegistry]);
       return { contentType: merged.contentType, text: await merged.metrics() };
     },

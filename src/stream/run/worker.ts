@@ -39,6 +39,9 @@ async function main(port: NonNullable<typeof parentPort>, setup: WorkerSetup): P
   const post = (m: FromWorker) => port.postMessage(m);
   const log = createLogger(setup.logLevel, { worker: setup.index });
   const registry = new Registry();
+  // Each worker's series stay apart in /metrics (a gauge of a partition that moved between
+  // workers is not summed with the stale one); sum by (worker) where one figure is wanted.
+  registry.setDefaultLabels({ worker: String(setup.index) });
   let running: RunningPipeline | undefined;
   let stopping = false;
 
