@@ -1,0 +1,72 @@
+// What startPipeline takes (src/stream/README.md): the broker, the guarantee, the commit
+// interval, where local state lives, and what to do with a poison record.
+
+import type { Registry } from 'prom-client';
+import type { Security } from '../../client/security.js';
+import type { StoreFactory } from '../types.js';
+
+export type Guarantee = 'exactly_once' | 'at_least_once';
+export type OnError = 'dead-letter' | 'stop';
+
+/** Where the runtime writes its log lines; console-like. */
+export interface RuntimeLogger {
+  info(msg: string): void;
+  warn(msg: string): void;
+  error(msg: string): void;
+}
+
+export interface RuntimeConfig {
+  /** "host:port[,host:port]". */
+  bootstrap: string;
+  security?: Security;
+  /** Default exactly_once. */
+  guarantee?: Guarantee;
+  /** Default 100 ms, as Kafka Streams under exactly-once. */
+  commitIntervalMs?: number;
+  /** Local state (stores and their checkpoints). */
+  stateDir: string;
+  /** Unique per process or worker: the transactional id is `<application>-<instanceId>`. */
+  instanceId: string;
+  /** Default `<application>-dlq`. */
+  deadLetterTopic?: string;
+  /** Default 'dead-letter'. */
+  onError?: OnError;
+  /** Where metrics are registered; a private registry when absent. */
+  metricsRegistry?: Registry;
+  logger?: RuntimeLogger;
+  /** Opens task stores; default an in-memory factory (see memory-store.ts). */
+  storeFactory?: StoreFactory;
+  /** Group session timeout, ms (default 10 s): how long a dead member holds its partitions. */
+  sessionTimeoutMs?: number;
+}
+
+export interface ResolvedConfig extends Required<Omit<RuntimeConfig, 'security' | 'metricsRegistry' | 'logger' | 'storeFactory'>> {
+  security: Security | undefined;
+  logger: RuntimeLogger;
+}
+
+export const silentLogger: RuntimeLogger = { info() {}, warn() {}, error() {} };
+
+export function resolveConfig(application: string, c: RuntimeConfig): ResolvedConfig {
+  const guarantee = c.guarantee ?? 'exactly_once';
+  if (guarantee !== 'exactly_once' && guarantee !== 'at_least_once') {
+    throw new Error(`unknown processing guarantee "${String(guarantee)}": use exactly_once or at_least_once`);
+  }
+  const onError = c.onError ?? 'dead-letter';
+  if (onError !== 'dead-letter' && onError !== 'stop') throw new Error(`unknown onError "${String(onError)}": use dead-letter or stop`);
+  const commitIntervalMs = c.commitIntervalMs ?? 100;
+  if (!(commitIntervalMs > 0)) throw new Error(`commitIntervalMs must be a positive number of milliseconds, got ${commitIntervalMs}`);
+  if (!c.instanceId) throw new Error('instanceId is required: a name unique to this process or worker (it makes the transactional id)');
+  return {
+    bootstrap: c.bootstrap,
+    security: c.security,
+    guarantee,
+    commitIntervalMs,
+    stateDir: c.stateDir,
+    instanceId: c.instanceId,
+    deadLetterTopic: c.deadLetterTopic ?? `${application}-dlq`,
+    onError,
+    sessionTimeoutMs: c.sessionTimeoutMs ?? 10_000,
+    logger: c.logger ?? silentLogger,
+  };
+}
