@@ -97,14 +97,15 @@ const SECURITY_GROUP = 'Security options (see below):';
  * with exit code 1; client commands use 2 for those, so the override is installed here
  * (subcommands created afterwards inherit it).
  */
-export function addClientOptions(cmd: Command, defaultClientId: string): Command {
+export function addClientOptions(cmd: Command, defaultClientId: string | null): Command {
+  cmd.addOption(
+    new Option('-b, --bootstrap-server <host:port,...>', 'Kafka cluster to talk to (comma-separated list)')
+      .env('RIVULET_BOOTSTRAP')
+      .default(DEFAULT_BOOTSTRAP),
+  );
+  // null: the command names its clients itself (rivulet run: from the application and instance ids).
+  if (defaultClientId !== null) cmd.option('--client-id <id>', 'client id sent to the brokers', defaultClientId);
   return cmd
-    .addOption(
-      new Option('-b, --bootstrap-server <host:port,...>', 'Kafka cluster to talk to (comma-separated list)')
-        .env('RIVULET_BOOTSTRAP')
-        .default(DEFAULT_BOOTSTRAP),
-    )
-    .option('--client-id <id>', 'client id sent to the brokers', defaultClientId)
     .addOption(new Option('--security-protocol <protocol>', 'PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL [PLAINTEXT, or implied by the options below]').env('RIVULET_SECURITY_PROTOCOL').helpGroup(SECURITY_GROUP))
     .addOption(new Option('--tls-ca <file>', 'PEM file of the CAs the broker certificate must chain to [Node\'s CAs]').env('RIVULET_TLS_CA').helpGroup(SECURITY_GROUP))
     .addOption(new Option('--tls-cert <file>', 'PEM client certificate (chain), for mutual TLS').env('RIVULET_TLS_CERT').helpGroup(SECURITY_GROUP))

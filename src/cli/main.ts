@@ -15,6 +15,7 @@ import { registerBenchCommands } from './bench.js';
 import { registerUserCommands } from './user.js';
 import { registerAclCommands } from './acl.js';
 import { registerStorageCommands } from './storage-command.js';
+import { registerRunCommand } from './run.js';
 
 /** The nearest package.json above this file: dist/src/cli/ when compiled, dist/bin/ when bundled. */
 function packageVersion(): string {
@@ -75,6 +76,7 @@ registerUserCommands(program);
 registerAclCommands(program);
 registerBenchCommands(program);
 registerStorageCommands(program);
+registerRunCommand(program);
 
 program.parseAsync(process.argv).catch((e: Error) => {
   process.stderr.write(`rivulet: ${e.message}\n`);

@@ -1,0 +1,222 @@
+// `rivulet run` as users run it: a child process of the bundled CLI, pipeline files written
+// into a temporary directory that has no node_modules (so rivulet/stream must resolve to
+// this checkout by the command itself), against a real broker where a pipeline runs.
+
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { runCli as rivulet } from '../helpers/cli.js';
+import { startBroker, type BrokerProcess } from '../helpers/broker.js';
+import { cliPath } from '../helpers/paths.js';
+import { makeTempDir } from '../helpers/temp.js';
+import { waitFor } from '../helpers/wait.js';
+
+const dirs: string[] = [];
+const runs = new Set<ChildProcess>();
+let broker: BrokerProcess | undefined;
+after(async () => {
+  for (const r of runs) r.kill('SIGKILL');
+  await broker?.cleanup();
+  for (const d of dirs) await rm(d, { recursive: true, force: true });
+});
+
+/** One broker for the tests that run pipelines, started by the first that needs it. */
+async function theBroker(): Promise<BrokerProcess> {
+  broker ??= await startBroker({ args: ['--set', 'num.partitions=4'] });
+  return broker;
+}
+
+interface RunningCli {
+  child: ChildProcess;
+  httpPort: number;
+  output(): string;
+  /** Resolves with the exit code (null when killed by a signal). */
+  exited: Promise<number | null>;
+}
+
+/** Starts `rivulet run ...args` and waits for its "pipeline ready" line (every worker restored and processing). */
+async function startRun(args: string[], timeoutMs = 60_000): Promise<RunningCli> {
+  const env = { ...process.env };
+  delete env.RIVULET_BOOTSTRAP;
+  const child = spawn(process.execPath, [cliPath, 'run', ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  runs.add(child);
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | null>((res) => child.once('exit', (code) => {
+    runs.delete(child);
+    res(code);
+  }));
+  let code: number | null | undefined;
+  void exited.then((c) => (code = c));
+  await waitFor('rivulet run to be ready', () => {
+    if (code !== undefined) assert.fail(`rivulet run exited with ${code} before it was ready:\n${out}`);
+    return /pipeline ready/.test(out);
+  }, timeoutMs, () => out);
+  const httpPort = Number(/http ready listener=\S+:(\d+)/.exec(out)![1]);
+  return { child, httpPort, output: () => out, exited };
+}
+
+/** SIGTERM, then the exit code. */
+async function stopRun(r: RunningCli): Promise<number | null> {
+  r.child.kill('SIGTERM');
+  return r.exited;
+}
+
+/** The values of every committed record of a topic, as parsed JSON. */
+async function outputValues(bootstrap: string, topic: string): Promise<unknown[]> {
+  const c = await rivulet(['consume', topic, '-b', bootstrap, '--from-beginning', '--format', 'json']);
+  assert.equal(c.code, 0, c.stderr);
+  return c.stdout.split('\n').filter((l) => l !== '').map((l) => JSON.parse((JSON.parse(l) as { value: string }).value) as unknown);
+}
+
+async function produce(bootstrap: string, topic: string, lines: string[]): Promise<void> {
+  const p = await rivulet(['produce', topic, '-b', bootstrap, '-k', ':'], { input: `${lines.join('\n')}\n` });
+  assert.equal(p.code, 0, p.stderr);
+}
+
+async function createTopic(bootstrap: string, topic: string, partitions: number): Promise<void> {
+  const r = await rivulet(['topic', 'create', topic, '-b', bootstrap, '--partitions', String(partitions)]);
+  assert.equal(r.code, 0, r.stderr);
+}
+
+/** Writes files into a fresh temporary directory (no node_modules, no package.json) and returns it. */
+async function pipelineDir(files: Record<string, string>): Promise<string> {
+  const dir = await makeTempDir('rivulet-run-test-');
+  dirs.push(dir);
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
+  return dir;
+}
+
+// TypeScript only (an interface, type annotations, `satisfies`, a type-only import of
+// rivulet/stream), so Node 20 cannot run it without the bundler.
+const FUNCTION_TS = `import type { FunctionRecord } from 'rivulet/stream';
+interface Order { id: number; amount: number }
+export default (r: FunctionRecord<string, Order>) => ({ value: { id: r.value.id, doubled: r.value.amount * 2 } satisfies { id: number; doubled: number } });
+`;
+
+test('--describe prints a TypeScript function pipeline\'s topology, from a folder without node_modules', async () => {
+  const dir = await pipelineDir({ 'orders.ts': FUNCTION_TS });
+  const r = await rivulet(['run', join(dir, 'orders.ts'), '--describe', '--input', 'orders,returns', '--output', 'doubled', '--key-format', 'string']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /application orders\b/);
+  assert.match(r.stdout, /source: orders, returns \(key string, value json\)/);
+  assert.match(r.stdout, /sink: doubled/);
+});
+
+test('a function pipeline without --input is a usage problem named in the message', async () => {
+  const dir = await pipelineDir({ 'orders.ts': FUNCTION_TS });
+  const r = await rivulet(['run', join(dir, 'orders.ts'), '--describe']);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /give --input TOPIC/);
+});
+
+test('a syntax error in pipeline.ts is reported with file:line:column and the line', async () => {
+  const dir = await pipelineDir({ 'pipeline.ts': 'export default (r: any) => {\n  const x: number = 1;\n  return { value: r.value +* x };\n};\n' });
+  const r = await rivulet(['run', join(dir, 'pipeline.ts'), '--describe']);
+  assert.equal(r.code, 1);
+  assert.ok(r.stderr.includes(`${join(dir, 'pipeline.ts')}:3:28:`), r.stderr);
+  assert.match(r.stderr, /return \{ value: r\.value \+\* x \};/);
+});
+
+test('an error thrown while the pipeline loads points at the line in pipeline.ts (source maps)', async () => {
+  const dir = await pipelineDir({ 'pipeline.ts': 'type T = { a: number };\nconst t: T = { a: 1 };\nif (t.a === 1) {\n  throw new Error(\'bad configuration\');\n}\nexport default (r: unknown) => undefined;\n' });
+  const r = await rivulet(['run', join(dir, 'pipeline.ts'), '--describe', '--input', 'x'], { env: { RIVULET_DEBUG: '1' } });
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /bad configuration/);
+  assert.ok(r.stderr.includes(`${join(dir, 'pipeline.ts')}:4:`), r.stderr);
+});
+
+test('a file without a default export is explained', async () => {
+  const dir = await pipelineDir({ 'p.mjs': 'export const x = 1;\n' });
+  const r = await rivulet(['run', join(dir, 'p.mjs'), '--describe']);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /has no default export: export a pipeline .* or a function/);
+});
+
+test('--help explains the flags with examples', async () => {
+  const r = await rivulet(['run', '--help']);
+  assert.equal(r.code, 0);
+  for (const s of ['--workers', '--guarantee', '--http-port', '/readyz', '--on-error', '--describe', 'RIVULET_', 'SIGTERM', 'rivulet run examples/']) assert.ok(r.stdout.includes(s), `--help mentions ${s}`);
+});
+
+// ---- against a broker ----
+
+const ORDERS_FN = `interface Order { id: number; amount: number }
+export default (r: { key: string; value: Order }) => (r.value.amount < 0 ? undefined : { value: { id: r.value.id, doubled: r.value.amount * 2 } });
+`;
+
+test('the function form round-trips records: decoded JSON in, the return values out, filtered ones dropped', async () => {
+  const b = await theBroker();
+  const dir = await pipelineDir({ 'orders.ts': ORDERS_FN });
+  await createTopic(b.bootstrap, 'fn-in', 2);
+  await createTopic(b.bootstrap, 'fn-out', 2);
+  await produce(b.bootstrap, 'fn-in', ['a:{"id":1,"amount":5}', 'b:{"id":2,"amount":-1}', 'c:{"id":3,"amount":7}']);
+  const run = await startRun([join(dir, 'orders.ts'), '-b', b.bootstrap, '--input', 'fn-in', '--output', 'fn-out', '--http-port', '0', '--state-dir', join(dir, 'state')]);
+  await waitFor('2 outputs', async () => (await outputValues(b.bootstrap, 'fn-out')).length >= 2, 30_000, run.output);
+  assert.equal(await stopRun(run), 0, run.output());
+  const values = (await outputValues(b.bootstrap, 'fn-out')) as Array<{ id: number }>;
+  assert.deepEqual(values.sort((x, y) => x.id - y.id), [{ id: 1, doubled: 10 }, { id: 3, doubled: 14 }]);
+});
+
+test('SIGTERM commits and exits 0: a restarted run processes only the new records', async () => {
+  const b = await theBroker();
+  const dir = await pipelineDir({ 'counter.ts': 'export default (r: { value: { n: number } }) => ({ value: r.value.n });\n' });
+  await createTopic(b.bootstrap, 'restart-in', 2);
+  await createTopic(b.bootstrap, 'restart-out', 2);
+  const args = [join(dir, 'counter.ts'), '-b', b.bootstrap, '--input', 'restart-in', '--output', 'restart-out', '--http-port', '0', '--state-dir', join(dir, 'state'), '--instance-id', 'restart'];
+  await produce(b.bootstrap, 'restart-in', [1, 2, 3, 4, 5].map((n) => `k${n}:{"n":${n}}`));
+  const first = await startRun(args);
+  await waitFor('5 outputs', async () => (await outputValues(b.bootstrap, 'restart-out')).length >= 5, 30_000, first.output);
+  assert.equal(await stopRun(first), 0, first.output());
+  await produce(b.bootstrap, 'restart-in', [6, 7, 8].map((n) => `k${n}:{"n":${n}}`));
+  const second = await startRun(args);
+  await waitFor('8 outputs', async () => (await outputValues(b.bootstrap, 'restart-out')).length >= 8, 30_000, second.output);
+  assert.equal(await stopRun(second), 0, second.output());
+  const values = (await outputValues(b.bootstrap, 'restart-out')) as number[];
+  assert.deepEqual(values.sort((x, y) => x - y), [1, 2, 3, 4, 5, 6, 7, 8], 'each input exactly once');
+});
+
+test('--workers 2: two group members split the partitions; /readyz, /healthz and /metrics answer for both', async () => {
+  const b = await theBroker();
+  const dir = await pipelineDir({ 'pass.ts': 'export default (r: { value: unknown }) => ({ value: r.value });\n' });
+  await createTopic(b.bootstrap, 'w-in', 4);
+  await createTopic(b.bootstrap, 'w-out', 4);
+  const run = await startRun([join(dir, 'pass.ts'), '-b', b.bootstrap, '--input', 'w-in', '--output', 'w-out', '--workers', '2', '--application-id', 'two-workers', '--http-port', '0', '--state-dir', join(dir, 'state'), '--instance-id', 'w']);
+  const url = (p: string) => `http://127.0.0.1:${run.httpPort}${p}`;
+  const ready = await fetch(url('/readyz'));
+  assert.equal(ready.status, 200, await ready.text());
+  const health = await fetch(url('/healthz'));
+  assert.equal(health.status, 200, await health.text());
+
+  await produce(b.bootstrap, 'w-in', Array.from({ length: 40 }, (_, i) => `key-${i}:{"i":${i}}`));
+  await waitFor('40 outputs', async () => (await outputValues(b.bootstrap, 'w-out')).length >= 40, 30_000, run.output);
+
+  const d = await rivulet(['group', 'describe', 'two-workers', '-b', b.bootstrap, '--json']);
+  assert.equal(d.code, 0, d.stderr);
+  const group = JSON.parse(d.stdout) as { members: Array<{ clientId: string; assignment: Array<{ topic: string; partitions: number[] }> | null }> };
+  assert.equal(group.members.length, 2, d.stdout);
+  const owned = group.members.map((m) => (m.assignment ?? []).filter((a) => a.topic === 'w-in').flatMap((a) => a.partitions).sort());
+  assert.ok(owned.every((ps) => ps.length > 0), `each worker owns partitions: ${JSON.stringify(owned)}`);
+  assert.deepEqual(owned.flat().sort(), [0, 1, 2, 3], `the workers split the 4 partitions: ${JSON.stringify(owned)}`);
+
+  const metrics = await fetch(url('/metrics'));
+  assert.equal(metrics.status, 200);
+  const text = await metrics.text();
+  assert.match(text, /^process_cpu_seconds_total /m, 'the process\'s own metrics');
+  assert.equal(await stopRun(run), 0, run.output());
+});
+
+test('a worker that dies takes the process down with exit code 1 and says why', async () => {
+  const b = await theBroker();
+  const dir = await pipelineDir({ 'poison.ts': 'export default (r: { value: { n: number } }) => {\n  if (r.value.n === 2) throw new Error(`cannot handle n=2`);\n  return { value: r.value };\n};\n' });
+  await createTopic(b.bootstrap, 'poison-in', 1);
+  await createTopic(b.bootstrap, 'poison-out', 1);
+  const run = await startRun([join(dir, 'poison.ts'), '-b', b.bootstrap, '--input', 'poison-in', '--output', 'poison-out', '--on-error', 'stop', '--workers', '2', '--http-port', '0', '--state-dir', join(dir, 'state')]);
+  await produce(b.bootstrap, 'poison-in', ['a:{"n":1}', 'a:{"n":2}', 'a:{"n":3}']);
+  assert.equal(await run.exited, 1, run.output());
+  assert.match(run.output(), /worker \d failed: .*cannot handle n=2/);
+});
