@@ -111,6 +111,11 @@ export interface TaskContext {
   store(name: string): KeyValueStore;
   /** Produces a record (sinks, repartition topics). Under exactly-once it is part of the task's transaction. */
   send(record: OutputRecord): void;
+  /**
+   * Partitions of a topic the task writes (for sinks with a partitioner). Optional so runners
+   * built before it compile; a sink with a partitioner fails with a clear error without it.
+   */
+  partitions?(topic: string): number;
   /** Processing time, ms (the driver controls it; the runtime reads the clock). */
   now(): number;
   /** A poison record: the runner sends it to the dead-letter topic or stops the pipeline, by setting. Never skipped silently. */
