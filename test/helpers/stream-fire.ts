@@ -13,6 +13,7 @@
 //  - PipelineProcess: one `rivulet run` process, killed and restarted by its pid.
 
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
 import { cliPath, repoRoot } from './paths.js';
@@ -277,7 +278,18 @@ export interface PipelineOptions {
   guarantee: Guarantee;
   stateDir: string;
   instanceId: string;
+  /** 'cli': `rivulet run` of the fixture; 'direct': the hand-written topology of stream-fire-runner.ts on startPipeline. */
+  runner?: 'cli' | 'direct';
 }
+
+/**
+ * FIRE_RUNNER=cli or direct; by default `rivulet run` of the fixture once the fixture exists
+ * (it needs the DSL's windowed aggregation and rivulet/stream's startPipeline), else direct.
+ */
+export const defaultRunner: 'cli' | 'direct' = process.env.FIRE_RUNNER === 'direct' || process.env.FIRE_RUNNER === 'cli'
+  ? process.env.FIRE_RUNNER
+  : existsSync(fixturePath) ? 'cli' : 'direct';
+const directRunner = join(repoRoot, 'dist', 'test', 'helpers', 'stream-fire-runner.js');
 
 /** One `rivulet run` process of the fixture; kill and restart act on the pid this started. */
 export class PipelineProcess {
@@ -292,8 +304,10 @@ export class PipelineProcess {
 
   start(): void {
     const o = this.opts;
-    const args = [cliPath, 'run', fixturePath, '--bootstrap-server', o.bootstrap, '--application-id', o.application,
-      '--guarantee', o.guarantee, '--state-dir', o.stateDir, '--instance-id', o.instanceId, '--http-port', '0', '--log-level', 'warn'];
+    const args = (o.runner ?? defaultRunner) === 'direct'
+      ? [directRunner, o.bootstrap, o.application, o.input, o.output, o.guarantee, o.stateDir, o.instanceId]
+      : [cliPath, 'run', fixturePath, '--bootstrap-server', o.bootstrap, '--application-id', o.application,
+        '--guarantee', o.guarantee, '--state-dir', o.stateDir, '--instance-id', o.instanceId, '--http-port', '0', '--log-level', 'warn'];
     const child = spawn(process.execPath, args, {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, FIRE_INPUT: o.input, FIRE_OUTPUT: o.output },
