@@ -39,7 +39,7 @@ export interface FireReport {
   /** Pipeline exits nobody asked for (the process died or stopped by itself). */
   unexpectedExits: string[];
   /** Exit codes of the final SIGTERM stops (0: a clean stop). */
-  stopCodes: Array<number | null>;
+  stopCodes: Array<number | string | null>;
 }
 
 const log = (t0: number, msg: string) => console.log(`[fire ${((Date.now() - t0) / 1000).toFixed(1)}s] ${msg}`);

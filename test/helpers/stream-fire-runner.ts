@@ -69,13 +69,18 @@ if (!bootstrap || !application || !input || !output || (guarantee !== 'exactly_o
   process.exit(2);
 }
 const logger = { info: (m: string) => process.stderr.write(`info ${m}\n`), warn: (m: string) => process.stderr.write(`warn ${m}\n`), error: (m: string) => process.stderr.write(`error ${m}\n`) };
+// A SIGTERM while the pipeline starts stops it as soon as it has started, never kills it halfway.
+let stopAsked = false;
+let stopNow = () => { stopAsked = true; };
+process.on('SIGTERM', () => stopNow());
 const running = await startPipeline(windowedCountTopology(application, input, output), { bootstrap, guarantee, stateDir, instanceId, logger });
-process.on('SIGTERM', () => {
+stopNow = () => {
   void running.stop().then(() => process.exit(0), (e: unknown) => {
     process.stderr.write(`stop failed: ${String(e)}\n`);
     process.exit(1);
   });
-});
+};
+if (stopAsked) stopNow();
 const why = await running.closed;
 if (why) {
   process.stderr.write(`pipeline stopped by itself: ${why.message}\n`);

@@ -344,12 +344,12 @@ export class PipelineProcess {
     await exited;
   }
 
-  /** SIGTERM (a graceful stop: commit, leave the group); SIGKILL after `graceMs`. Resolves with the exit code. */
-  async stop(graceMs = 30_000): Promise<number | null> {
+  /** SIGTERM (a graceful stop: commit, leave the group); SIGKILL after `graceMs`. Resolves with the exit code, or the signal's name. */
+  async stop(graceMs = 30_000): Promise<number | string | null> {
     const child = this.child;
-    if (!child) return null;
+    if (!child) return 'not running';
     this.stopping = true;
-    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    const exited = new Promise<number | string | null>((r) => child.once('exit', (code, signal) => r(code ?? signal)));
     child.kill('SIGTERM');
     const t = setTimeout(() => child.kill('SIGKILL'), graceMs);
     const code = await exited;
