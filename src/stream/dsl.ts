@@ -22,6 +22,8 @@ import {
 } from './operators/stateless.js';
 import { MapAsyncOperator, type MapAsyncOptions } from './operators/map-async.js';
 import { AggregateOperator, TableOperator } from './operators/stateful.js';
+import { WindowedKStream, joinStreamTable, joinStreams, joinTables, type JoinWindowOptions } from './windows/windowed-stream.js';
+import type { Windows } from './windows/windows.js';
 
 export type { Rec, KeyValue, Partitioner, TimestampExtractor, WatermarkOptions, MapAsyncOptions };
 
@@ -374,6 +376,20 @@ export class KStream<K, V> {
     return this.derive<K, V>(node, this.keySerde, this.valueSerde, changed);
   }
 
+  /**
+   * A custom operator (README.md, "Writing an operator"): `create` makes one per task. Stores
+   * it uses must be declared first with `pipeline.addStore`. `keyChanged` (default false)
+   * says the operator changes keys, so a later groupByKey repartitions.
+   */
+  process<K2 = K, V2 = V>(
+    create: (task: Task, name: string) => Operator<K, V, K2, V2>,
+    options: { name: string; stores?: readonly string[]; key?: Serde<K2>; value?: Serde<V2>; keyChanged?: boolean },
+  ): KStream<K2, V2> {
+    const name = options.name;
+    const node = this.pipeline.addNode({ name, parents: [this.node], stores: options.stores, create: (task) => create(task, name) });
+    return this.derive<K2, V2>(node, options.key, options.value, options.keyChanged ?? this.keyChanged);
+  }
+
   /** Writes the stream to a topic. */
   to(topic: string, options: SinkOptions<K, V>): void {
     const name = options.name === undefined ? `to(${topic})` : `to(${options.name})`;
@@ -383,6 +399,29 @@ export class KStream<K, V> {
   /** Groups by the current key (repartitioning first when a map changed it). */
   groupByKey(options?: { key?: Serde<K>; value?: Serde<V> }): KGroupedStream<K, V> {
     return new KGroupedStream<K, V>(this, options?.key ?? this.keySerde, options?.value ?? this.valueSerde);
+  }
+
+  /** Stream-table join: each record with the table's current value for its key; records without one are dropped. */
+  join<T, O>(table: KTable<K, T, any>, joiner: (value: V, tableValue: T, key: K) => O, options?: Named): KStream<K, O>;
+  /** Windowed stream-stream join: pairs of records of one key at most `within` ms apart. */
+  join<V2, O>(other: KStream<K, V2>, joiner: (value: V, other: V2, key: K) => O, options: JoinWindowOptions): KStream<K, O>;
+  join(other: KTable<K, any, any> | KStream<K, any>, joiner: (a: any, b: any, key: K) => any, options?: any): KStream<K, any> {
+    if (other instanceof KTable) return joinStreamTable(this, 'inner', other, joiner, options);
+    return joinStreams(this, 'inner', other, joiner, options);
+  }
+
+  /** Stream-table left join: every record, with the table's value for its key or undefined. */
+  leftJoin<T, O>(table: KTable<K, T, any>, joiner: (value: V, tableValue: T | undefined, key: K) => O, options?: Named): KStream<K, O>;
+  /** Windowed left join: pairs, and each record of this stream that found none (with undefined) once its window closes. */
+  leftJoin<V2, O>(other: KStream<K, V2>, joiner: (value: V, other: V2 | undefined, key: K) => O, options: JoinWindowOptions): KStream<K, O>;
+  leftJoin(other: KTable<K, any, any> | KStream<K, any>, joiner: (a: any, b: any, key: K) => any, options?: any): KStream<K, any> {
+    if (other instanceof KTable) return joinStreamTable(this, 'left', other, joiner, options);
+    return joinStreams(this, 'left', other, joiner, options);
+  }
+
+  /** Windowed outer join: pairs, and records of either side that found none once their window closes. */
+  outerJoin<V2, O>(other: KStream<K, V2>, joiner: (value: V | undefined, other: V2 | undefined, key: K) => O, options: JoinWindowOptions): KStream<K, O> {
+    return joinStreams(this, 'outer', other, joiner, options);
   }
 
   /** keyBy then groupByKey. */
@@ -403,6 +442,11 @@ export class KGroupedStream<K, V> {
   partitioned(name: string): KStream<K, V> {
     const s = this.stream;
     return s.keyChanged ? s.repartition(name, { key: this.keySerde, value: this.valueSerde }) : s;
+  }
+
+  /** Cuts the groups into event-time windows: tumbling(), hopping(), slidingWindows(), sessionWindows(). */
+  windowedBy(windows: Windows): WindowedKStream<K, V> {
+    return new WindowedKStream<K, V>(this, windows);
   }
 
   /** Records per key. */
@@ -445,6 +489,21 @@ export class KTable<K, V, U = V> {
     readonly keySerde: Serde<K>,
     readonly valueSerde: Serde<V>,
   ) {}
+
+  /** Table-table join: a result for keys in both tables, updated (or deleted: null) when either changes. */
+  join<V2, O>(other: KTable<K, V2, any>, joiner: (value: V, other: V2, key: K) => O, options?: Named): KTable<K, O, O | null> {
+    return joinTables(this, 'inner', other, joiner as (l: V | undefined, r: V2 | undefined, key: K) => O, options);
+  }
+
+  /** Table-table left join: a result for every key of this table. */
+  leftJoin<V2, O>(other: KTable<K, V2, any>, joiner: (value: V, other: V2 | undefined, key: K) => O, options?: Named): KTable<K, O, O | null> {
+    return joinTables(this, 'left', other, joiner as (l: V | undefined, r: V2 | undefined, key: K) => O, options);
+  }
+
+  /** Table-table outer join: a result for every key of either table. */
+  outerJoin<V2, O>(other: KTable<K, V2, any>, joiner: (value: V | undefined, other: V2 | undefined, key: K) => O, options?: Named): KTable<K, O, O | null> {
+    return joinTables(this, 'outer', other, joiner, options);
+  }
 
   /** Every update of the table as a record (a deletion has a null value). */
   toStream(): KStream<K, U> {

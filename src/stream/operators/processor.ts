@@ -2,8 +2,9 @@
 // Operator instances built by SubTopology.createTask; records move by direct calls
 // (process -> forward -> child.process), watermarks by advanceWatermark, and the Task runs
 // flush/tick/close over every operator in topological order.
-import type { Headers, InputRecord, KeyValueStore, TaskContext, TaskProcessor } from '../types.js';
+import type { Headers, InputRecord, KeyValueStore, Serde, TaskContext, TaskProcessor } from '../types.js';
 import { PartitionClock, taskWatermark } from '../event-time.js';
+import { StoreCache } from '../state/store-cache.js';
 
 /** A typed record between operators. Immutable by convention: operators that pass a record on unchanged forward the same object. */
 export interface Rec<K, V> {
@@ -85,6 +86,7 @@ export class Task implements TaskProcessor {
   private readonly sourceList: SourceEntry[] = [];
   private readonly clocks: PartitionClock[] = [];
   private roomWait: Promise<void> | null = null;
+  private readonly caches = new Map<string, StoreCache<any, any>>();
 
   constructor(readonly ctx: TaskContext) {}
 
@@ -101,6 +103,20 @@ export class Task implements TaskProcessor {
 
   store(name: string): KeyValueStore {
     return this.ctx.store(name);
+  }
+
+  /**
+   * The task's typed write-back cache of a store: one per store, shared by every operator that
+   * uses it (a table and the join that reads it see the same unflushed writes). The task
+   * writes it to the store on flush(), after the operators' own flushes.
+   */
+  cache<K, V>(storeName: string, keySerde: Serde<K>, valueSerde: Serde<V>): StoreCache<K, V> {
+    let c = this.caches.get(storeName);
+    if (c === undefined) {
+      c = new StoreCache(this.ctx.store(storeName), keySerde, valueSerde);
+      this.caches.set(storeName, c);
+    }
+    return c as StoreCache<K, V>;
   }
 
   process(input: InputRecord): void | Promise<void> {
@@ -132,6 +148,7 @@ export class Task implements TaskProcessor {
       const p = ops[i]!.flush();
       if (p !== undefined) await p;
     }
+    for (const c of this.caches.values()) c.flush();
   }
 
   close(): void {

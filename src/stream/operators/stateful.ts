@@ -1,16 +1,16 @@
 // Keyed state operators over a StoreCache: a table's latest value per key, and the grouped
 // aggregations (count, reduce, aggregate). Each emits the new value on every update.
 import type { Serde } from '../types.js';
-import { StoreCache } from '../state/store-cache.js';
+import type { StoreCache } from '../state/store-cache.js';
 import { Operator, type Rec, type Task } from './processor.js';
 
 /** The latest value per key of a compacted topic; a null value (tombstone) deletes the key. */
 export class TableOperator<K, V> extends Operator<K, V | null> {
   private readonly cache: StoreCache<K, V>;
 
-  constructor(task: Task, name: string, storeName: string, keySerde: Serde<K>, valueSerde: Serde<V>) {
+  constructor(task: Task, name: string, readonly storeName: string, keySerde: Serde<K>, valueSerde: Serde<V>) {
     super(task, name);
-    this.cache = new StoreCache(task.store(storeName), keySerde, valueSerde);
+    this.cache = task.cache(storeName, keySerde, valueSerde);
   }
 
   process(r: Rec<K, V | null>): void {
@@ -27,10 +27,6 @@ export class TableOperator<K, V> extends Operator<K, V | null> {
   get(key: K): V | undefined {
     return this.cache.get(key);
   }
-
-  override flush(): void {
-    this.cache.flush();
-  }
 }
 
 /** Folds each record into the value kept for its key and emits the new value. */
@@ -40,7 +36,7 @@ export class AggregateOperator<K, V, A> extends Operator<K, V, K, A> {
   constructor(
     task: Task,
     name: string,
-    storeName: string,
+    readonly storeName: string,
     keySerde: Serde<K>,
     valueSerde: Serde<A>,
     /** The value for a key's first record. */
@@ -49,7 +45,7 @@ export class AggregateOperator<K, V, A> extends Operator<K, V, K, A> {
     private readonly add: (aggregate: A, r: Rec<K, V>) => A,
   ) {
     super(task, name);
-    this.cache = new StoreCache(task.store(storeName), keySerde, valueSerde);
+    this.cache = task.cache(storeName, keySerde, valueSerde);
   }
 
   process(r: Rec<K, V>): void {
@@ -69,7 +65,8 @@ export class AggregateOperator<K, V, A> extends Operator<K, V, K, A> {
     this.forward({ key: r.key, value: next, timestamp: r.timestamp, headers: r.headers });
   }
 
-  override flush(): void {
-    this.cache.flush();
+  /** The aggregate for a key, as of the records processed so far (joins read it). */
+  get(key: K): A | undefined {
+    return this.cache.get(key);
   }
 }

@@ -121,6 +121,7 @@ test("the task's watermark is the minimum over its active input partitions, minu
   assert.equal(d.metrics.watermarks['0_0'], 1900);
   await b.pipe('k', 1000);
   assert.deepEqual(seen, [400, 1900], 'the watermark never goes back');
+  assert.equal(d.metrics.watermarks['0_0'], 1900, 'nor does the task report it going back');
   assert.deepEqual(d.metrics.lateRecords, { probe: 1 });
 });
 

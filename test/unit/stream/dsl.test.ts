@@ -116,6 +116,8 @@ test('keyBy repartitions through <app>-<name>-repartition to the partition murmu
   assert.deepEqual(topology.subtopologies[0]!.sources, ['orders']);
   assert.deepEqual(topology.subtopologies[1]!.sources, ['rk-by-customer-repartition']);
   assert.deepEqual(topology.sinks, ['by-customer']);
+  const described = topology.describe();
+  assert.ok(described.indexOf('to(by-customer)') > described.indexOf('Sub-topology 1'), `the sink is after the repartition:\n${described}`);
   const d = new TestDriver(topology, { partitions: { orders: 4, 'by-customer': 4 } });
   const input = d.input('orders', serdes.string, serdes.json<Order>());
   const customers = ['alice', 'bob', 'carol', 'dave', 'erin', 'frank'];

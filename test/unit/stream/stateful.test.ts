@@ -113,3 +113,32 @@ test('a reducer that throws is a poison record named after its operator; the agg
   assert.deepEqual(d.deadLetters().map((e) => [e.operator, e.message]), [['reduce(sum)', 'negative']]);
   assert.equal(d.store('sum').get('k'), 3);
 });
+
+test('a custom operator through process() keeps typed state in a declared store via the task cache', async () => {
+  const { Operator } = await import('../../../src/stream/index.js');
+  type Task = ConstructorParameters<typeof Operator>[0];
+  /** Forwards the first record of each key only. */
+  class FirstPerKey extends Operator<string, number> {
+    private readonly seen;
+    constructor(task: Task, name: string) {
+      super(task, name);
+      this.seen = task.cache('first-seen', serdes.string, serdes.int);
+    }
+    process(r: { key: string; value: number; timestamp: number; headers: readonly (readonly [string, Buffer])[] }): void {
+      if (this.seen.get(r.key) !== undefined) return;
+      this.seen.put(r.key, r.value);
+      this.forward(r);
+    }
+  }
+  const p = pipeline('custom');
+  p.addStore('first-seen', serdes.string, serdes.int);
+  p.stream('in', { key: serdes.string, value: serdes.int })
+    .process((task, name) => new FirstPerKey(task, name), { name: 'first-per-key', stores: ['first-seen'] })
+    .to('out', { key: serdes.string, value: serdes.int });
+  const t = p.build();
+  assert.deepEqual(t.stores.map((s) => s.name), ['first-seen']);
+  const d = new TestDriver(t);
+  await d.input('in', serdes.string, serdes.int).pipeAll([['a', 1], ['b', 2], ['a', 3]]);
+  assert.deepEqual(d.output('out', serdes.string, serdes.int).readKeyValues(), [['a', 1], ['b', 2]]);
+  assert.equal(d.store('first-seen').get('a'), 1, 'the task flushed the cache to the store at the commit point');
+});
