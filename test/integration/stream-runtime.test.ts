@@ -11,10 +11,12 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { rm } from 'node:fs/promises';
 import { Registry } from 'prom-client';
 import { startBroker, brokerTail, type BrokerProcess } from '../helpers/broker.js';
 import { waitFor } from '../helpers/wait.js';
 import { makeTempDir } from '../helpers/temp.js';
+import { readIsolated, committedOffsets, IsolationLevel } from '../helpers/txn-wire.js';
 import { countTopology, createTopics, produce, readCommitted, countsByKey, metricSum } from '../helpers/stream-count.js';
 import { startPipeline, type RuntimeConfig, type RunningPipeline } from '../../src/stream/runtime/index.js';
 
@@ -31,12 +33,15 @@ after(async () => {
   for (const r of running) await r.stop().catch(() => undefined);
   await broker.stop();
   await broker.cleanup();
+  await rm(stateDir, { recursive: true, force: true });
 });
 
 const ctx = () => `--- broker log (tail) ---\n${brokerTail(broker, 30)}`;
 
 function config(instanceId: string, extra: Partial<RuntimeConfig> = {}): RuntimeConfig {
-  return { bootstrap: broker.bootstrap, stateDir, instanceId, commitIntervalMs: 50, sessionTimeoutMs: 6000, ...extra };
+  // STREAM_TEST_LOG=1 prints the runtime's log lines.
+  const logger = process.env.STREAM_TEST_LOG ? { info: (m: string) => console.error(`[${instanceId}] ${m}`), warn: (m: string) => console.error(`[${instanceId}] WARN ${m}`), error: (m: string) => console.error(`[${instanceId}] ERROR ${m}`) } : undefined;
+  return { bootstrap: broker.bootstrap, stateDir, instanceId, commitIntervalMs: 50, sessionTimeoutMs: 6000, logger, ...extra };
 }
 
 async function start(app: string, input: string, output: string, cfg: RuntimeConfig): Promise<RunningPipeline> {
@@ -85,4 +90,131 @@ test('exactly-once: a stateful count pipeline outputs every count of every key e
   assert.equal(await metricSum(registry, 'rivulet_stream_records_in_total'), 200);
   const latency = (await registry.getSingleMetric('rivulet_stream_commit_latency_seconds')!.get()).values.find((v) => (v as { metricName?: string }).metricName?.endsWith('_count'));
   assert.ok(latency && latency.value > 0, 'commit latency observed');
+});
+
+/** Committed data records in a topic (markers and aborted records excluded). */
+async function committedCount(topic: string): Promise<number> {
+  return (await readCommitted(broker.port, topic, P)).length;
+}
+
+test('a restart with local state (lmdb) restores only the changelog tail written since its checkpoint; fresh or deleted local state restores the whole changelog; counts stay exact', { timeout: 120_000 }, async () => {
+  await createTopics(broker.bootstrap, ['c2-in', 'c2-out'], P);
+  const here = await makeTempDir('rivulet-stream-a-'); // this machine's state directory
+  const elsewhere = await makeTempDir('rivulet-stream-b-');
+  const expected = new Map<string, number>();
+  const add = (recs: Array<[string, string]>) => {
+    for (const [k] of recs) expected.set(k, (expected.get(k) ?? 0) + 1);
+    return recs;
+  };
+  const run = async (instance: string, dir: string) => {
+    const registry = new Registry();
+    const r = await start('c2', 'c2-in', 'c2-out', config(instance, { stateDir: dir, metricsRegistry: registry }));
+    await expectExactCounts('c2-out', expected);
+    await r.stop();
+    return metricSum(registry, 'rivulet_stream_restore_records_total');
+  };
+
+  // Run 1 here.
+  await produce(broker.bootstrap, 'c2-in', add(keyed(8, 10)));
+  assert.equal(await run('a', here), 0, 'an empty changelog: nothing to restore');
+  const afterRun1 = await committedCount('c2-counts-changelog');
+  assert.ok(afterRun1 > 0);
+
+  // Run 2 elsewhere (no local state): restores the whole changelog, then counts on.
+  await produce(broker.bootstrap, 'c2-in', add(keyed(8, 5)));
+  assert.equal(await run('b', elsewhere), afterRun1, 'fresh state: the whole changelog restored');
+  const afterRun2 = await committedCount('c2-counts-changelog');
+  assert.ok(afterRun2 > afterRun1);
+
+  // Run 3 back here: only what run 2 wrote is read.
+  await produce(broker.bootstrap, 'c2-in', add(keyed(8, 3)));
+  assert.equal(await run('a', here), afterRun2 - afterRun1, 'local checkpoint: only the changelog tail restored');
+  const afterRun3 = await committedCount('c2-counts-changelog');
+
+  // Run 4 here with the state directory deleted: the whole changelog again.
+  await rm(here, { recursive: true, force: true });
+  await produce(broker.bootstrap, 'c2-in', add(keyed(8, 1)));
+  assert.equal(await run('a', here), afterRun3, 'deleted state directory: the whole changelog restored');
+  await rm(elsewhere, { recursive: true, force: true });
+});
+
+test('exactly-once: a second instance joining takes over partitions while records flow, and every count is output exactly once', { timeout: 120_000 }, async () => {
+  await createTopics(broker.bootstrap, ['c3-in', 'c3-out'], P);
+  const expected = new Map<string, number>();
+  const send = async (recs: Array<[string, string]>) => {
+    for (const [k] of recs) expected.set(k, (expected.get(k) ?? 0) + 1);
+    await produce(broker.bootstrap, 'c3-in', recs);
+  };
+  const regA = new Registry();
+  const regB = new Registry();
+  const a = await start('c3', 'c3-in', 'c3-out', config('a', { metricsRegistry: regA }));
+  await a.ready;
+  await send(keyed(12, 10));
+  const b = await start('c3', 'c3-in', 'c3-out', config('b', { metricsRegistry: regB, stateDir: await makeTempDir('rivulet-stream-b-') }));
+  for (let round = 0; round < 10; round++) await send(keyed(12, 5, 'k').map(([k, v]) => [k, `${v}-r${round}`]));
+  await b.ready;
+  await waitFor('both instances process records', async () => (await metricSum(regB, 'rivulet_stream_records_in_total')) > 0, 30_000, ctx);
+  for (let round = 0; round < 5; round++) await send(keyed(12, 5, 'k').map(([k, v]) => [k, `${v}-s${round}`]));
+  await expectExactCounts('c3-out', expected);
+  const inA = await metricSum(regA, 'rivulet_stream_records_in_total');
+  const inB = await metricSum(regB, 'rivulet_stream_records_in_total');
+  assert.ok(inA > 0 && inB > 0, `both processed records (a ${inA}, b ${inB})`);
+  await b.stop();
+  await a.stop();
+});
+
+test('dead-letter: a poison record goes to the dead-letter topic with its error in headers, and the records around it are counted', { timeout: 90_000 }, async () => {
+  await createTopics(broker.bootstrap, ['c4-in', 'c4-out'], P);
+  await produce(broker.bootstrap, 'c4-in', [['a', '1'], ['a', 'poison'], ['a', '2']]);
+  const registry = new Registry();
+  const r = await start('c4', 'c4-in', 'c4-out', config('a', { metricsRegistry: registry }));
+  await expectExactCounts('c4-out', new Map([['a', 2]]));
+  let dlq: Awaited<ReturnType<typeof readIsolated>>['records'] = [];
+  await waitFor('the poison record in the dead-letter topic', async () => {
+    dlq = (await readIsolated(broker.port, 'c4-dlq', 0, IsolationLevel.READ_COMMITTED)).records;
+    return dlq.length > 0;
+  }, 30_000, ctx);
+  await r.stop();
+  assert.equal(dlq.length, 1);
+  const rec = dlq[0]!;
+  assert.equal(rec.key?.toString(), 'a');
+  assert.equal(rec.value?.toString(), 'poison');
+  const h = new Map(rec.headers.map(([k, v]) => [k, v.toString()]));
+  assert.equal(h.get('rivulet.error.operator'), 'count');
+  assert.equal(h.get('rivulet.error.message'), 'this record is poison');
+  assert.match(h.get('rivulet.error.stack') ?? '', /this record is poison/);
+  assert.equal(h.get('rivulet.error.topic'), 'c4-in');
+  const partition = Number(h.get('rivulet.error.partition'));
+  assert.ok(partition >= 0 && partition < P);
+  assert.equal(h.get('rivulet.error.offset'), '1');
+  assert.equal(await metricSum(registry, 'rivulet_stream_dead_letters_total'), 1);
+});
+
+test('onError stop: a poison record stops the pipeline with a message naming the operator, topic, partition and offset; its offset is not committed', { timeout: 90_000 }, async () => {
+  await createTopics(broker.bootstrap, ['c5-in', 'c5-out'], 1);
+  await produce(broker.bootstrap, 'c5-in', [['a', '1'], ['a', '2']]);
+  const r = await start('c5', 'c5-in', 'c5-out', config('a', { onError: 'stop' }));
+  await waitFor('the first records counted', async () => (await readCommitted(broker.port, 'c5-out', 1)).length === 2, 30_000, ctx);
+  await produce(broker.bootstrap, 'c5-in', [['a', 'poison'], ['a', '3']]);
+  const err = await r.closed;
+  assert.ok(err instanceof Error, 'closed settles with the error');
+  assert.match(err.message, /operator "count" failed on the record at offset 2 of c5-in partition 0: this record is poison/);
+  assert.equal((err as Error & { code?: string }).code, 'RIV_ERR_STREAM_POISON_RECORD');
+  assert.equal(r.isLive(), false);
+  const committed = await committedOffsets(broker.port, 'c5', 'c5-in', [0], true);
+  assert.ok(committed[0]!.offset <= 2, `committed offset ${committed[0]!.offset} stays at or before the poison record`);
+  assert.deepEqual((await readCommitted(broker.port, 'c5-out', 1)).map(([, v]) => v), ['1', '2'], 'nothing after the poison record was output');
+});
+
+test('at-least-once: every record is counted (nothing lost)', { timeout: 90_000 }, async () => {
+  await createTopics(broker.bootstrap, ['c6-in', 'c6-out'], P);
+  await produce(broker.bootstrap, 'c6-in', keyed(10, 15));
+  const r = await start('c6', 'c6-in', 'c6-out', config('a', { guarantee: 'at_least_once' }));
+  await expectExactCounts('c6-out', new Map(Array.from({ length: 10 }, (_, k) => [`k${k}`, 15])));
+  await r.stop();
+  // Restarted, it resumes from the committed offsets: nothing is counted twice after a clean stop.
+  await produce(broker.bootstrap, 'c6-in', keyed(10, 1));
+  const r2 = await start('c6', 'c6-in', 'c6-out', config('a', { guarantee: 'at_least_once' }));
+  await expectExactCounts('c6-out', new Map(Array.from({ length: 10 }, (_, k) => [`k${k}`, 16])));
+  await r2.stop();
 });

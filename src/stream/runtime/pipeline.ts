@@ -26,7 +26,7 @@ import { offsetsAt, EARLIEST, LATEST } from '../../client/admin.js';
 import type { InputRecord, OutputRecord, RecordError, StoreFactory, SubTopology, Topology } from '../types.js';
 import { resolveConfig, type ResolvedConfig, type RuntimeConfig } from './config.js';
 import { Fetcher } from './fetcher.js';
-import { MemoryStoreFactory } from './memory-store.js';
+import { LmdbStoreFactory } from '../state/lmdb-store.js';
 import { RuntimeMetrics } from './metrics.js';
 import type { ReadState } from './records.js';
 import { ChangeRecordingStore, Task, type TaskSink } from './task.js';
@@ -70,7 +70,7 @@ export class PoisonRecordError extends Error {
 
 export async function startPipeline(topology: Topology, config: RuntimeConfig): Promise<RunningPipeline> {
   const cfg = resolveConfig(topology.application, config);
-  const p = new Pipeline(topology, cfg, config.storeFactory ?? new MemoryStoreFactory(), new RuntimeMetrics(config.metricsRegistry ?? new Registry(), topology.application));
+  const p = new Pipeline(topology, cfg, config.storeFactory ?? new LmdbStoreFactory({ stateDir: cfg.stateDir, application: topology.application }), new RuntimeMetrics(config.metricsRegistry ?? new Registry(), topology.application));
   await p.start();
   return p.handle;
 }
@@ -80,7 +80,7 @@ class Pipeline implements TaskSink {
   private readonly exactlyOnce: boolean;
   private readonly admin: Admin;
   private readonly consumer: Consumer;
-  private readonly producer: Producer;
+  private producer: Producer;
   private readonly fetcher: Fetcher;
   private readonly log;
   private readonly tasks = new Map<string, Task>();
@@ -124,17 +124,8 @@ class Pipeline implements TaskSink {
       rebalanceTimeout: cfg.sessionTimeoutMs,
       heartbeatInterval: Math.max(100, Math.floor(cfg.sessionTimeoutMs / 10)),
     });
-    this.producer = new Producer({
-      ...base('producer'),
-      idempotent: true,
-      acks: -1,
-      ...(this.exactlyOnce ? { transactionalId: `${topology.application}-${cfg.instanceId}` } : {}),
-    });
-    // The library reports background failures (heartbeats, rejoins) as 'error' events; the loop
-    // notices their effect (a new generation, failing fetches), so they are logged only.
-    for (const c of [this.admin, this.consumer, this.producer] as Array<{ on(ev: 'error', fn: (e: Error) => void): unknown }>) {
-      c.on('error', (e: Error) => this.log.warn(`rivulet stream ${topology.application}: client error: ${this.explain(e)}`));
-    }
+    this.producer = this.newProducer();
+    for (const c of [this.admin, this.consumer]) this.logErrors(c);
     this.fetcher = new Fetcher(this.consumer, this.exactlyOnce ? FetchIsolationLevels.READ_COMMITTED : FetchIsolationLevels.READ_UNCOMMITTED, this.exactlyOnce);
     const ready = new Promise<void>((res) => (this.resolveReady = res));
     const closed = new Promise<Error | undefined>((res) => (this.resolveClosed = res));
@@ -145,6 +136,29 @@ class Pipeline implements TaskSink {
       isLive: () => !this.loopDone,
       stop: () => this.stop(),
     };
+  }
+
+  private newProducer(): Producer {
+    const p = new Producer({
+      ...baseClientOptions({ bootstrap: this.cfg.bootstrap, security: this.cfg.security, clientId: `${this.app}-${this.cfg.instanceId}-producer` }),
+      retries: 5,
+      retryDelay: 500,
+      idempotent: true,
+      acks: -1,
+      // InitProducerId with no producer id (-1), as a new producer: the library's default (0, 0)
+      // is refused as fenced once the transactional id has a history.
+      producerId: -1n,
+      producerEpoch: -1,
+      ...(this.exactlyOnce ? { transactionalId: `${this.app}-${this.cfg.instanceId}` } : {}),
+    });
+    this.logErrors(p);
+    return p;
+  }
+
+  /** The library reports background failures (heartbeats, rejoins) as 'error' events; the loop
+   * notices their effect (a new generation, failing fetches), so they are logged only. */
+  private logErrors(c: { on(ev: 'error', fn: (e: Error) => void): unknown }): void {
+    c.on('error', (e: Error) => this.log.warn(`rivulet stream ${this.app}: client error: ${this.explain(e)}`));
   }
 
   private explain(e: unknown): string {
@@ -437,7 +451,14 @@ class Pipeline implements TaskSink {
     this.txnPromise = undefined;
     if (txp) {
       const tx = await txp.catch(() => undefined);
-      if (tx && !tx.completed) await tx.abort().catch((e: unknown) => this.log.warn(`rivulet stream ${this.app}: abort failed (${this.explain(e)}); the transaction coordinator will abort it on the next begin`));
+      const aborted = tx === undefined || tx.completed || (await tx.abort().then(() => true, () => false));
+      if (!aborted) {
+        // A fenced or broken producer cannot abort; a new one (InitProducerId) aborts what the old one left open.
+        this.log.warn(`rivulet stream ${this.app}: the open transaction could not be aborted; starting a new transactional producer`);
+        const old = this.producer;
+        this.producer = this.newProducer();
+        await closeQuietly(old);
+      }
     }
     for (const t of this.tasks.values()) {
       for (const s of t.stores.values()) {
