@@ -40,11 +40,17 @@ class Overlay {
   /** Puts less deletes, by key: what the overlay adds to the committed entry count, roughly. */
   netPuts = 0;
 
+  /** Keeps copies: callers may reuse their buffers, or hand in views of a large fetch response. */
   set(key: Buffer, value: Buffer | null): void {
+    this.write(key, value === null ? null : Buffer.from(value));
+  }
+
+  /** Keeps `value` itself (one of ours already), and the key only as a copy. */
+  write(key: Buffer, value: Buffer | null): void {
     const id = key.toString('latin1');
     const w = this.writes.get(id);
     if (w === undefined) {
-      this.writes.set(id, { key, value });
+      this.writes.set(id, { key: Buffer.from(key), value });
       this.sorted = null;
       this.netPuts += value === null ? -1 : 1;
     } else {
@@ -108,6 +114,7 @@ export class LmdbStore implements PersistentStore {
   private lastCheckpoint: bigint | undefined;
   private committedEntries: number;
   private closed = false;
+  private closing: Promise<void> | null = null;
   /** Reused to build the prefixed key of a lookup without allocating. */
   private scratch = Buffer.allocUnsafe(MAX_KEY_BYTES + 1);
 
@@ -178,9 +185,18 @@ export class LmdbStore implements PersistentStore {
     if (Buffer.compare(from, to) >= 0) return;
     // The overlay as it is now; committed entries from one LMDB read snapshot.
     const overlay = mergeWrites(this.pending.inRange(from, to), this.committing?.inRange(from, to) ?? []);
-    const start = LmdbStore.storedKey(from);
-    const end = to.length > MAX_KEY_BYTES ? CHECKPOINT_KEY : LmdbStore.storedKey(to);
-    const committed = this.db.getRange({ start, end })[Symbol.iterator]();
+    // A bound longer than any stored key, cut to its first MAX_KEY_BYTES bytes p: a stored key
+    // k is below `to` exactly when k <= p, and at or above `from` exactly when k > p.
+    const longFrom = from.length > MAX_KEY_BYTES;
+    const longTo = to.length > MAX_KEY_BYTES;
+    const committed = this.db
+      .getRange({
+        start: LmdbStore.storedKey(longFrom ? from.subarray(0, MAX_KEY_BYTES) : from),
+        exclusiveStart: longFrom,
+        end: LmdbStore.storedKey(longTo ? to.subarray(0, MAX_KEY_BYTES) : to),
+        inclusiveEnd: longTo,
+      })
+      [Symbol.iterator]();
     try {
       let c = committed.next();
       let i = 0;
@@ -215,6 +231,8 @@ export class LmdbStore implements PersistentStore {
     }
     const cp = Buffer.allocUnsafe(8);
     cp.writeBigInt64BE(checkpoint); // throws a RangeError for a value no offset can have
+    // Nothing to write and the checkpoint stays: no transaction, no fsync.
+    if (this.pending.size === 0 && checkpoint === this.lastCheckpoint) return;
     const batch = this.pending;
     this.pending = new Overlay();
     this.committing = batch;
@@ -239,7 +257,7 @@ export class LmdbStore implements PersistentStore {
         await db.flushed;
       } catch (e) {
         // Keep the batch pending under whatever was written since, so a retry commits it all.
-        for (const [id, w] of batch.writes) if (!this.pending.writes.has(id)) this.pending.set(w.key, w.value);
+        for (const [id, w] of batch.writes) if (!this.pending.writes.has(id)) this.pending.write(w.key, w.value);
         throw new StoreError(`committing ${batch.size} state writes in ${this.dir} failed: ${(e as Error).message}; the writes stay pending and the checkpoint did not move`, StoreErrorCode.commitFailed, e);
       } finally {
         this.committing = null;
@@ -265,22 +283,32 @@ export class LmdbStore implements PersistentStore {
     return this.lastCheckpoint;
   }
 
-  async close(): Promise<void> {
-    if (this.closed) return;
-    // A commit in flight finishes (or fails) first; pending writes are dropped.
-    await this.inFlight?.catch(() => undefined);
+  close(): Promise<void> {
+    this.closing ??= this.shutdown(false);
+    return this.closing;
+  }
+
+  async destroy(): Promise<void> {
+    if (this.closing === null) {
+      this.closing = this.shutdown(true);
+      return this.closing;
+    }
+    await this.closing;
+    await rm(this.dir, { recursive: true, force: true });
+  }
+
+  /** Closes LMDB (after a commit in flight settles), deletes the files if asked, then releases the task's lock. */
+  private async shutdown(remove: boolean): Promise<void> {
+    await this.inFlight?.catch(ignore);
     this.closed = true;
     this.pending = new Overlay();
     try {
       await this.db.close();
+      // Before the lock goes: another worker may open this task as soon as it is released.
+      if (remove) await rm(this.dir, { recursive: true, force: true });
     } finally {
       this.onClose();
     }
-  }
-
-  async destroy(): Promise<void> {
-    await this.close();
-    await rm(this.dir, { recursive: true, force: true });
   }
 }
 

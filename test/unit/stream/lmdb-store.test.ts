@@ -190,3 +190,47 @@ test('a task held by a worker thread is refused to another thread of the same pr
     }
   }, 'rivulet-lmdb-worker-');
 });
+
+test('range bounds longer than any key the store holds still bound it exactly', async () => {
+  await withTempDir(async (dir) => {
+    const st = await new LmdbStoreFactory({ stateDir: dir, application: 'app' }).open('0_0', 'st');
+    try {
+      const p = Buffer.alloc(MAX_KEY_BYTES, 0x50);
+      const keys = [Buffer.from([0x50]), p, Buffer.concat([p.subarray(1), Buffer.from([0x51])]), Buffer.from([0x51])];
+      keys.forEach((k, i) => st.put(k, Buffer.from([i])));
+      await st.commit(1n);
+      const long = Buffer.concat([p, Buffer.from([0x00])]); // just above p
+      const values = (from: Buffer, to: Buffer): number[] => [...st.range(from, to)].map(([, v]) => v[0]);
+      assert.deepEqual(values(Buffer.alloc(0), long), [0, 1], 'to: p is below it, p[..-1]+0x51 is above');
+      assert.deepEqual(values(long, Buffer.from([0xff])), [2, 3], 'from: p is below it');
+    } finally {
+      await st.close();
+    }
+  }, 'rivulet-lmdb-bounds-');
+});
+
+test('a commit with nothing pending at the same checkpoint writes nothing; a new checkpoint alone is written', async () => {
+  await withTempDir(async (dir) => {
+    const factory = new LmdbStoreFactory({ stateDir: dir, application: 'app' });
+    let st = await factory.open('0_0', 'st');
+    st.put(Buffer.from('a'), Buffer.from('1'));
+    await st.commit(1n);
+    const db = (st as unknown as { db: { put: (...a: unknown[]) => Promise<unknown> } }).db;
+    const real = db.put;
+    let puts = 0;
+    db.put = function (this: unknown, ...a: unknown[]) {
+      puts++;
+      return real.apply(this, a);
+    };
+    await st.commit(1n);
+    assert.equal(puts, 0, 'same checkpoint, nothing pending');
+    await st.commit(2n);
+    assert.equal(puts, 1, 'the checkpoint alone');
+    db.put = real;
+    await st.close();
+    st = await factory.open('0_0', 'st');
+    assert.equal(st.checkpoint(), 2n);
+    assert.equal(st.get(Buffer.from('a'))?.toString(), '1');
+    await st.destroy();
+  }, 'rivulet-lmdb-noop-');
+});

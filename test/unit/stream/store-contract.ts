@@ -64,6 +64,19 @@ export function storeContract(label: string, setup: () => Promise<StoreUnderTest
       assert.deepEqual(st.get(s('k')), s('v3'));
     });
 
+    test('a store keeps copies: the caller may reuse its key and value buffers', async () => {
+      const st = await start();
+      const key = s('k1');
+      const value = s('v1');
+      st.put(key, value);
+      key.write('k2');
+      value.write('xx');
+      assert.deepEqual(st.get(s('k1')), s('v1'), 'pending');
+      assert.equal(st.get(s('k2')), undefined);
+      await st.commit(1n);
+      assert.deepEqual(hex(st.range(ALL_FROM, ALL_TO)), [`${s('k1').toString('hex')}=${s('v1').toString('hex')}`], 'committed');
+    });
+
     test('range is half-open and in unsigned byte order, the empty key first', async () => {
       const st = await start();
       const keys = [b(0xff), b(0x80, 0x00), b(0x7f), b(), b(0x00), b(0x80), b(0x01, 0x02), b(0x00, 0x00)];
