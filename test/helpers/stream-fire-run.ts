@@ -105,11 +105,13 @@ export async function runFire(o: FireOptions): Promise<FireReport> {
         if (o.target === 'pipeline') {
           const victim = procs[Math.floor(random() * procs.length)]!;
           if (!victim.running) continue;
+          victim.killing = true;
           await victim.kill();
           kills++;
           const pause = between(200, 1500);
           log(t0, `kill ${kills}: SIGKILL ${victim.name} (pid of start ${victim.starts}); restart in ${pause} ms`);
           await sleep(pause);
+          victim.killing = false;
           if (ended) return;
           victim.start();
           restarts++;
@@ -124,8 +126,6 @@ export async function runFire(o: FireOptions): Promise<FireReport> {
           restarts++;
           log(t0, 'broker restarted');
         }
-        // A process that exited by itself (its reason is logged) is restarted, as Kubernetes would.
-        for (const p of procs) if (!p.running && !ended) { p.start(); restarts++; }
       }
     })();
 
@@ -134,6 +134,8 @@ export async function runFire(o: FireOptions): Promise<FireReport> {
     let lastLine = '';
     while (!complete || kills < o.kills) {
       await sleep(1000);
+      // A process that exited by itself (its reason is logged) is restarted, as Kubernetes would.
+      for (const p of procs) if (!p.running && !p.killing && !ended) { p.start(); restarts++; }
       const got = await readOutput(broker.port, outTopic, partitions).catch((e: unknown) => ({ error: e }));
       if ('error' in got) {
         log(t0, `output not readable now: ${String(got.error)}`);
@@ -155,6 +157,10 @@ export async function runFire(o: FireOptions): Promise<FireReport> {
     await production;
     log(t0, `output complete after ${kills} kills; stopping the ${processes} processes with SIGTERM`);
     for (const p of procs) if (!p.running) p.start();
+    // A SIGTERM that lands while a process is still loading its modules kills it before its
+    // handler exists; a graceful stop is what is checked here, so each gets a few seconds first.
+    const youngest = Math.max(...procs.map((p) => p.startedAt));
+    await sleep(Math.max(0, youngest + 5000 - Date.now()));
     const stopCodes = await Promise.all(procs.map((p) => p.stop()));
     log(t0, `stopped: exit codes ${stopCodes.join(', ')}`);
 

@@ -1,14 +1,18 @@
-// A pipeline process for the "under fire" tests that runs without `rivulet run` and the DSL:
-// the windowed count of test/fixtures/stream/windowed-count.mts written by hand as a
-// Topology, started with the runtime's startPipeline. The harness uses it when
-// FIRE_RUNNER=direct (to tell a runtime bug from a DSL or CLI one).
+// A pipeline process for the "under fire" tests without `rivulet run`: the fixture
+// test/fixtures/stream/windowed-count.mts, bundled and loaded as `rivulet run` loads it
+// (src/stream/run/load.ts), started with the runtime's startPipeline (its default store,
+// lmdb under STATE_DIR). With FIRE_TOPOLOGY=hand it runs the same windowed count written by
+// hand as a Topology instead (to tell a runtime bug from a DSL or window one).
 //   node dist/test/helpers/stream-fire-runner.js BOOTSTRAP APPLICATION INPUT OUTPUT GUARANTEE STATE_DIR INSTANCE_ID
+// (the fixture reads APPLICATION, INPUT and OUTPUT from FIRE_APPLICATION, FIRE_INPUT, FIRE_OUTPUT).
 // SIGTERM stops it gracefully (commit, leave the group), exit 0; a pipeline that stops by
 // itself exits 1 with the reason on stderr.
 
 import { startPipeline } from '../../src/stream/runtime/index.js';
+import { bundlePipeline, importPipeline } from '../../src/stream/run/load.js';
+import { topologyOf } from '../../src/stream/run/topology-of.js';
 import type { Topology } from '../../src/stream/types.js';
-import { GRACE_MS, WINDOW_MS } from './stream-fire.js';
+import { fixturePath, GRACE_MS, WINDOW_MS } from './stream-fire.js';
 
 const STORE = 'counts';
 
@@ -73,7 +77,18 @@ const logger = { info: (m: string) => process.stderr.write(`info ${m}\n`), warn:
 let stopAsked = false;
 let stopNow = () => { stopAsked = true; };
 process.on('SIGTERM', () => stopNow());
-const running = await startPipeline(windowedCountTopology(application, input, output), { bootstrap, guarantee, stateDir, instanceId, logger });
+async function fixtureTopology(): Promise<Topology> {
+  const bundle = await bundlePipeline(fixturePath);
+  try {
+    const t = topologyOf(await importPipeline(bundle), 'stream-fire', { inputs: [], keyFormat: 'string', valueFormat: 'json', name: fixturePath });
+    if (t.application !== application) throw new Error(`the fixture's application is ${t.application}, expected ${application} (FIRE_APPLICATION)`);
+    return t;
+  } finally {
+    bundle.dispose();
+  }
+}
+const topology = process.env.FIRE_TOPOLOGY === 'hand' ? windowedCountTopology(application, input, output) : await fixtureTopology();
+const running = await startPipeline(topology, { bootstrap, guarantee, stateDir, instanceId, logger });
 stopNow = () => {
   void running.stop().then(() => process.exit(0), (e: unknown) => {
     process.stderr.write(`stop failed: ${String(e)}\n`);

@@ -13,7 +13,6 @@
 //  - PipelineProcess: one `rivulet run` process, killed and restarted by its pid.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
 import { cliPath, repoRoot } from './paths.js';
@@ -278,27 +277,30 @@ export interface PipelineOptions {
   guarantee: Guarantee;
   stateDir: string;
   instanceId: string;
-  /** 'cli': `rivulet run` of the fixture; 'direct': the hand-written topology of stream-fire-runner.ts on startPipeline. */
+  /** 'cli': `rivulet run` of the fixture; 'direct': the fixture on startPipeline through stream-fire-runner.ts. */
   runner?: 'cli' | 'direct';
 }
 
 /**
- * FIRE_RUNNER=cli or direct; by default `rivulet run` of the fixture once the fixture exists
- * (it needs the DSL's windowed aggregation and rivulet/stream's startPipeline), else direct.
+ * FIRE_RUNNER=cli runs the fixture with `rivulet run`; the default runs it with
+ * stream-fire-runner.ts, which loads it the same way and calls the runtime's startPipeline
+ * (until rivulet/stream exports startPipeline, `rivulet run` cannot start a pipeline).
  */
-export const defaultRunner: 'cli' | 'direct' = process.env.FIRE_RUNNER === 'direct' || process.env.FIRE_RUNNER === 'cli'
-  ? process.env.FIRE_RUNNER
-  : existsSync(fixturePath) ? 'cli' : 'direct';
+export const defaultRunner: 'cli' | 'direct' = process.env.FIRE_RUNNER === 'cli' ? 'cli' : 'direct';
 const directRunner = join(repoRoot, 'dist', 'test', 'helpers', 'stream-fire-runner.js');
 
 /** One `rivulet run` process of the fixture; kill and restart act on the pid this started. */
 export class PipelineProcess {
   child: ChildProcess | null = null;
   starts = 0;
+  /** When the last start was (Date.now()). */
+  startedAt = 0;
   /** Exits nobody asked for: code or signal, and the last lines the process wrote. */
   readonly unexpectedExits: string[] = [];
   private tail = '';
   private stopping = false;
+  /** Between a kill and the restart the fire does itself. */
+  killing = false;
 
   constructor(readonly name: string, private readonly opts: PipelineOptions) {}
 
@@ -310,10 +312,11 @@ export class PipelineProcess {
         '--guarantee', o.guarantee, '--state-dir', o.stateDir, '--instance-id', o.instanceId, '--http-port', '0', '--log-level', 'warn'];
     const child = spawn(process.execPath, args, {
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, FIRE_INPUT: o.input, FIRE_OUTPUT: o.output },
+      env: { ...process.env, FIRE_APPLICATION: o.application, FIRE_INPUT: o.input, FIRE_OUTPUT: o.output },
     });
     this.child = child;
     this.starts++;
+    this.startedAt = Date.now();
     this.stopping = false;
     const keep = (d: Buffer) => {
       this.tail = (this.tail + d.toString()).slice(-4000);
