@@ -99,7 +99,8 @@ export async function runFire(o: FireOptions): Promise<FireReport> {
         // Each kill waits for the output to move since the previous one: kills at a pace the
         // group can never recover from would only test liveness, and the run would not end.
         while (!ended && !complete && windowsOut <= windowsAtLastKill) await sleep(100);
-        await sleep(between(500, 3000));
+        // Broker kills come sooner: the input is all there, so processing is quick to finish.
+        await sleep(o.target === 'broker' ? between(200, 1200) : between(500, 3000));
         if (o.target === 'none' || ended) continue;
         windowsAtLastKill = windowsOut;
         if (o.target === 'pipeline') {
@@ -109,7 +110,7 @@ export async function runFire(o: FireOptions): Promise<FireReport> {
           await victim.kill();
           kills++;
           const pause = between(200, 1500);
-          log(t0, `kill ${kills}: SIGKILL ${victim.name} (pid of start ${victim.starts}); restart in ${pause} ms`);
+          log(t0, `kill ${kills}: SIGKILL ${victim.name} (pid of start ${victim.starts}, ${windowsOut} windows out); restart in ${pause} ms`);
           await sleep(pause);
           victim.killing = false;
           if (ended) return;
@@ -119,7 +120,7 @@ export async function runFire(o: FireOptions): Promise<FireReport> {
           await broker.kill();
           kills++;
           const pause = between(200, 2000);
-          log(t0, `kill ${kills}: SIGKILL the broker; restart in ${pause} ms on the same data directory and port`);
+          log(t0, `kill ${kills}: SIGKILL the broker (${windowsOut} windows out); restart in ${pause} ms on the same data directory and port`);
           await sleep(pause);
           if (ended) return;
           broker = await start({ dataDir, port: broker.port, settings });

@@ -13,7 +13,7 @@ import { runFire } from '../helpers/stream-fire-run.js';
 const seed = Number(process.env.FIRE_SEED ?? 3501);
 
 test(`exactly-once: broker SIGKILLed and restarted at least 3 times, output equals the reference (seed ${seed})`, { timeout: 300_000 }, async () => {
-  const r = await runFire({ guarantee: 'exactly_once', target: 'broker', seed, kills: 3, input: { records: 20_000, keys: 20, windows: 100 } });
+  const r = await runFire({ guarantee: 'exactly_once', target: 'broker', seed, kills: 3, input: { records: 60_000, keys: 20, windows: 300 } });
   assert.ok(r.kills >= 3, `only ${r.kills} broker kills`);
   assert.ok(r.check.ok, `seed ${seed}, ${r.kills} broker kills:\n${r.check.summary}\n${r.unexpectedExits.join('\n')}`);
   assert.equal(r.check.duplicates, 0);
