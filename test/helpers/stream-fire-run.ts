@@ -84,21 +84,33 @@ export async function runFire(o: FireOptions): Promise<FireReport> {
     await createTopics(bootstrap, [{ topic: inTopic, numPartitions: partitions }, { topic: outTopic, numPartitions: partitions }]);
     for (const p of procs) p.start();
 
+    let inputAcked!: () => void;
+    const inputDone = new Promise<void>((r) => (inputAcked = r));
     // The input: spread over the first kills when processes are the target; before the broker kills otherwise
     // (a produce that fails while the broker is down could not be retried without risking a duplicate input).
+    // The closing records wait for the last kill, so every kill lands before the output can be complete.
     const production = produceInput(bootstrap, inTopic, partitions, input, {
       batch: 1000,
       pause: o.target === 'pipeline' ? () => sleep(between(100, 600)) : undefined,
-      onProgress: (n) => { if (n % 5000 === 0 || n === input.length) log(t0, `input: ${n}/${input.length} records acknowledged`); },
+      beforeClose: async () => {
+        while (kills < o.kills && !ended) await sleep(100);
+        if (o.target === 'broker') await sleep(3000); // the broker is back and the producer reconnected
+        log(t0, `${kills} kills done: sending the closing records`);
+      },
+      onProgress: (n) => {
+        if (n % 5000 === 0 || n === input.length) log(t0, `input: ${n}/${input.length} records acknowledged`);
+        if (n === input.length) inputAcked();
+      },
     }).then(() => { produced = true; });
     production.catch(() => undefined); // awaited below; a failure then fails the run
-    if (o.target !== 'pipeline') await production;
+    if (o.target !== 'pipeline') await Promise.race([inputDone, production]);
 
     fire = (async () => {
       while (!ended && (!complete || kills < o.kills)) {
         // Each kill waits for the output to move since the previous one: kills at a pace the
         // group can never recover from would only test liveness, and the run would not end.
-        while (!ended && !complete && windowsOut <= windowsAtLastKill) await sleep(100);
+        const waitUntil = Date.now() + 8000; // at most: before the closing records, the output stops short of complete
+        while (!ended && !complete && windowsOut <= windowsAtLastKill && Date.now() < waitUntil) await sleep(100);
         // Broker kills come sooner: the input is all there, so processing is quick to finish.
         await sleep(o.target === 'broker' ? between(200, 1200) : between(500, 3000));
         if (o.target === 'none' || ended) continue;

@@ -236,9 +236,10 @@ export async function createTopics(bootstrap: string, topics: Array<{ topic: str
 /**
  * Produces `input` (keys partitioned by kafkajs's default, Kafka's murmur2) in batches of
  * `batch`, each acknowledged (acks=all, idempotent) before the next; `pause` runs between
- * batches (to spread the input over the fire). Then one closing record per partition.
+ * batches (to spread the input over the fire). Then, once `beforeClose` has settled, one
+ * closing record per partition: until then the last windows cannot close.
  */
-export async function produceInput(bootstrap: string, topic: string, partitions: number, input: InputRecord[], opts: { batch?: number; pause?: () => Promise<void>; onProgress?: (n: number) => void } = {}): Promise<void> {
+export async function produceInput(bootstrap: string, topic: string, partitions: number, input: InputRecord[], opts: { batch?: number; pause?: () => Promise<void>; onProgress?: (n: number) => void; beforeClose?: () => Promise<void> } = {}): Promise<void> {
   const producer: Producer = kafkaClient(bootstrap, 'stream-fire-input').producer({ idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
   try {
@@ -249,6 +250,7 @@ export async function produceInput(bootstrap: string, topic: string, partitions:
       opts.onProgress?.(i + chunk.length);
       if (opts.pause) await opts.pause();
     }
+    await opts.beforeClose?.();
     const close = closingTime(input);
     const closers = Array.from({ length: partitions }, (_, p) => ({ partition: p, key: `${CLOSE_KEY_PREFIX}${p}`, value: String(close), timestamp: String(close) }));
     await producer.send({ topic, acks: -1, messages: closers });
