@@ -227,7 +227,9 @@ export async function createTopics(bootstrap: string, topics: Array<{ topic: str
   const admin = kafkaClient(bootstrap, 'stream-fire-admin').admin();
   await admin.connect();
   try {
-    await admin.createTopics({ topics: topics.map((t) => ({ ...t, replicationFactor: 1 })), waitForLeaders: true });
+    // Event times start at EPOCH_MS, long before now: time-based retention (Kafka's default 7 days)
+    // would delete input and output from under the test.
+    await admin.createTopics({ topics: topics.map((t) => ({ ...t, replicationFactor: 1, configEntries: [{ name: 'retention.ms', value: '-1' }] })), waitForLeaders: true });
   } finally {
     await admin.disconnect();
   }
