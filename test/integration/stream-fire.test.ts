@@ -1,14 +1,17 @@
 // Exactly-once under fire (issue 15): the windowed count per key
 // (test/fixtures/stream/windowed-count.mts, tumbling event-time windows, a changelog-backed
-// store, final results on window close) runs as 3 `rivulet run` processes while one of them
-// is SIGKILLed at seeded random moments (at least 10 kills, each restarted after a short
-// pause), during the input and after, until every window has come out. The read_committed
-// output must equal the reference computed in memory from the same input: every (key,
-// window) exactly once with its count, nothing missing, nothing else.
+// store, final results on window close) runs as 3 pipeline processes while one of them is
+// SIGKILLed at seeded random moments (at least 10 kills, each restarted after a short pause),
+// during the input and after it; the records that close the last windows are sent only after
+// the 10th kill, so every kill lands before the output can be complete. Then SIGTERM stops
+// the processes and the read_committed output must equal the reference computed in memory
+// from the same input: every (key, window) exactly once with its count, nothing else.
 //
-// FIRE_SEED=n replays a run. FIRE_RUNNER=direct runs the hand-written topology of
-// test/helpers/stream-fire-runner.ts on the runtime's startPipeline instead of `rivulet run`
-// (to tell a runtime bug from a DSL or CLI one); it is the default until the fixture exists. The checker itself is unit-tested in
+// The processes run the fixture through test/helpers/stream-fire-runner.ts (loaded as
+// `rivulet run` loads it, started with the runtime's startPipeline); FIRE_RUNNER=cli runs
+// `rivulet run` itself, once rivulet/stream exports startPipeline. FIRE_TOPOLOGY=hand runs
+// the same count written by hand as a Topology (to tell a runtime bug from a DSL or window
+// one). FIRE_SEED=n replays a run. The checker is unit-tested in
 // test/unit/stream/fire-checker.test.ts.
 
 import { test } from 'node:test';
