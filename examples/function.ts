@@ -1,7 +1,7 @@
 // The simplest pipeline: a function. Each record of --input goes through it; what it returns
-// goes to --output. Here: orders in, a receipt out for each paid order, nothing for the rest.
+// goes to --output. Here: payments in, a receipt out for each paid one, nothing for the rest.
 //
-//   npx rivulet run examples/function.ts --input orders --output receipts
+//   npx rivulet run examples/function.ts --input payments --output receipts
 //
 // record: { key, value, headers, timestamp, topic, partition, offset }, the key a string and
 // the value parsed JSON (--key-format string, --value-format json, the defaults).

@@ -22,7 +22,7 @@ import { cleanup, cli, log, machine, median, root, setWork, startRivulet, stop, 
 
 const HELP = `npm run bench:stream -- [options]   (or: node bench/stream/run.mjs [options] after npm run build)
 
-  --pipelines <list>    stateless,windowed (bench/stream/<name>.ts)             [stateless,windowed]
+  --pipelines <list>    stateless (bench/stream/stateless.ts), windowed (windowed.mts) [stateless,windowed]
   --guarantees <list>   exactly_once,at_least_once                              [exactly_once,at_least_once]
   --runs <n>            runs per case; tables show the median                   [3]
   --records <n>         events for the throughput measurement                   [200000]
@@ -79,9 +79,9 @@ function generate(bootstrap, topic, count, rate) {
 
 /** Starts `rivulet run`; resolves once it logs "pipeline ready" (all workers restored and processing). */
 function startPipeline(pipeline, b, id, guarantee, stateDir) {
-  const file = join(root, 'bench', 'stream', `${pipeline}.ts`);
+  const file = join(root, 'bench', 'stream', pipeline === 'windowed' ? 'windowed.mts' : `${pipeline}.ts`);
   const argv = [cli, 'run', file, '-b', b.bootstrap, '--application-id', id, '--guarantee', guarantee, '--http-port', '0', '--state-dir', stateDir,
-    '--instance-id', id, '--workers', String(o.workers), '--input', `${id}-in`, '--output', `${id}-out`];
+    '--instance-id', id, '--workers', String(o.workers), ...(pipeline === 'stateless' ? ['--input', `${id}-in`, '--output', `${id}-out`] : [])];
   const env = { ...process.env, BENCH_INPUT: `${id}-in`, BENCH_OUTPUT: `${id}-out` };
   const child = track(spawn(process.execPath, argv, { stdio: ['ignore', 'ignore', 'pipe'], env }));
   let err = '';
@@ -131,6 +131,7 @@ async function latencyReader(b, topic) {
     onRecords: (_s, records, now) => {
       const wall = performance.timeOrigin + now;
       for (const r of records) {
+        if (verbose && count % 1000 === 0) log(`reader sample: timestamp ${r.timestamp} read at ${Math.round(wall)} value ${r.value}`);
         count++;
         const ts = Number(r.timestamp);
         if (ts >= from) latencies.push(wall - ts);
@@ -141,6 +142,7 @@ async function latencyReader(b, topic) {
     measureFrom: (t) => (from = t),
     count: () => count,
     async close() {
+      if (verbose) log(`reader: ${count} records read, ${latencies.length} measured (event time from ${new Date(from).toISOString()})`);
       stopResolve();
       await done.catch(() => undefined);
       void consumer.close().catch(() => undefined);
@@ -223,7 +225,7 @@ ${table}
 
 - events / CPU-second: input events divided by the CPU time (user + system) of the \`rivulet run\` process while it processed them (from "pipeline ready" to committed offsets at the end of the input).
 - end-to-end: when a read_committed consumer read the output minus the record's timestamp (the event time of the input behind it), at a fixed rate, after a warm-up second. Under exactly-once an output is visible only once its transaction commits (--commit-interval-ms 100).
-- the windowed pipeline emits a count per key and 1 s tumbling window as each window closes, so its latency includes the window and the grace period.
+- stateless: the function form (bench/stream/stateless.ts: JSON decode, drop one in ten, JSON encode). windowed: a count per key (1,000 keys) in 1 s tumbling event-time windows in an LMDB store with a changelog, every change emitted (bench/stream/windowed.mts); an output's timestamp is the latest event time in its window.
 
 Machine:
 ${machine()}

@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { availableParallelism, hostname, tmpdir } from 'node:os';
 import { basename, dirname, extname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { addClientOptions, intParser, runClientAction, security, securityInput, usageError, usageExitCodes, type ClientFlags } from './client-common.js';
+import { addClientOptions, intParser, runClientAction, security, securityInput, usageExitCodes, type ClientFlags } from './client-common.js';
 import type { RunOptions } from '../stream/run/supervisor.js';
 
 /** The default HTTP port of a pipeline: the broker's (9644) + 1, so both run side by side on a laptop. */
@@ -28,7 +28,7 @@ interface RunFlags extends ClientFlags {
   workers: number;
   httpHost: string;
   httpPort: number;
-  onError?: 'dead-letter' | 'stop';
+  onError: 'dead-letter' | 'stop';
   deadLetterTopic?: string;
   shutdownTimeoutMs: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
@@ -74,10 +74,10 @@ Stopping:
   committed are then processed again by whoever takes over their partitions.
 
 State:
-  Stores live under <state-dir>/<application-id>/<instance-id>-<worker>. Keep the same
-  --instance-id (default: the host name) across restarts to resume from the local state
-  instead of restoring it from the changelog; two processes on one machine need different
-  instance ids (a lock file enforces it).
+  Stores live under <state-dir>/<application-id>/<task> (a task: a partition of the input).
+  Keep --state-dir across restarts to resume from the local state instead of restoring it
+  from the changelog. The transactional id of worker i is <application-id>-<instance-id>-i:
+  two processes on one machine need different --instance-id values (a lock file enforces it).
 
 Precedence: flags > RIVULET_* environment variables > defaults. Every flag above with an
 environment variable shows it as [env: ...].`;
@@ -86,7 +86,7 @@ export function registerRunCommand(program: Command): void {
   const cmd = usageExitCodes(addClientOptions(program.command('run'), null))
     .description('run a stream-processing pipeline (TypeScript or JavaScript) against a Kafka cluster')
     .argument('<pipeline>', 'the pipeline file: .ts, .mts, .js or .mjs')
-    .addOption(new Option('--application-id <id>', 'consumer group id and prefix of internal topics and transactional ids [the pipeline\'s name; for a function, the file name]').env('RIVULET_APPLICATION_ID'))
+    .addOption(new Option('--application-id <id>', 'consumer group id and prefix of internal topics and transactional ids [the pipeline\'s name; for a function, the file name]. A DSL pipeline takes it with pipeline(process.env.RIVULET_APPLICATION_ID ?? \'name\')').env('RIVULET_APPLICATION_ID'))
     .addOption(new Option('--input <topics>', 'function form: the topics to read (comma-separated)').env('RIVULET_INPUT'))
     .addOption(new Option('--output <topic>', 'function form: the topic outputs go to (unless an output names its own)').env('RIVULET_OUTPUT'))
     .addOption(new Option('--key-format <format>', 'function form: how keys are decoded and encoded').choices(['json', 'string', 'bytes']).default('string').env('RIVULET_KEY_FORMAT'))
@@ -98,8 +98,8 @@ export function registerRunCommand(program: Command): void {
     .addOption(new Option('--workers <n|auto>', 'worker threads, each a group member; auto: one per available CPU').argParser(parseWorkers).default(1).env('RIVULET_WORKERS'))
     .addOption(new Option('--http-host <host>', 'address of /metrics, /healthz, /readyz').default('0.0.0.0').env('RIVULET_HTTP_HOST'))
     .addOption(new Option('--http-port <port>', 'port of /metrics, /healthz, /readyz (0: any free port, printed at start)').argParser(intParser('--http-port', 0, 65535)).default(DEFAULT_RUN_HTTP_PORT).env('RIVULET_HTTP_PORT'))
-    .addOption(new Option('--on-error <action>', 'a record that fails to deserialize or throws: dead-letter (to --dead-letter-topic, the error in headers) or stop the pipeline [dead-letter with --dead-letter-topic, else stop]').choices(['dead-letter', 'stop']).env('RIVULET_ON_ERROR'))
-    .addOption(new Option('--dead-letter-topic <topic>', 'where --on-error dead-letter sends poison records').env('RIVULET_DEAD_LETTER_TOPIC'))
+    .addOption(new Option('--on-error <action>', 'a record that fails to deserialize or throws: dead-letter (to --dead-letter-topic, the error in headers) or stop (the process exits 1 without committing it)').choices(['dead-letter', 'stop']).default('dead-letter').env('RIVULET_ON_ERROR'))
+    .addOption(new Option('--dead-letter-topic <topic>', 'where --on-error dead-letter sends poison records [<application-id>-dlq]').env('RIVULET_DEAD_LETTER_TOPIC'))
     .addOption(new Option('--shutdown-timeout-ms <ms>', 'how long a graceful stop may take before the exit is forced (below Kubernetes\' 30 s grace period)').argParser(intParser('--shutdown-timeout-ms', 1, 3_600_000)).default(25_000).env('RIVULET_SHUTDOWN_TIMEOUT_MS'))
     .addOption(new Option('--log-level <level>', 'log level').choices(['debug', 'info', 'warn', 'error']).default('info').env('RIVULET_LOG_LEVEL'))
     .option('--describe', 'print the topology and exit (connects to nothing)')
@@ -110,6 +110,8 @@ export function registerRunCommand(program: Command): void {
 async function runCommand(file: string, o: RunFlags): Promise<number> {
   const lib = (await import(streamRunModule())) as typeof import('../stream/run/supervisor.js');
   const fallbackApplication = safeId(basename(file, extname(file)));
+  // A DSL pipeline can take its name from here (pipeline(process.env.RIVULET_APPLICATION_ID ?? 'name')); workers inherit it.
+  if (o.applicationId !== undefined) process.env.RIVULET_APPLICATION_ID = o.applicationId;
   const functionOptions = {
     inputs: (o.input ?? '').split(',').map((t) => t.trim()).filter((t) => t !== ''),
     output: o.output,
@@ -121,7 +123,6 @@ async function runCommand(file: string, o: RunFlags): Promise<number> {
     process.stdout.write(`${await lib.describePipeline({ file, application: o.applicationId, fallbackApplication, functionOptions })}\n`);
     return 0;
   }
-  if (o.onError === 'dead-letter' && !o.deadLetterTopic) throw usageError('--on-error dead-letter needs --dead-letter-topic TOPIC (where poison records go).');
   security(o); // a bad security combination is a usage error now, not in every worker
   const options: RunOptions = {
     file,
@@ -139,7 +140,7 @@ async function runCommand(file: string, o: RunFlags): Promise<number> {
       bootstrap: o.bootstrapServer,
       guarantee: o.guarantee,
       commitIntervalMs: o.commitIntervalMs,
-      onError: o.onError ?? (o.deadLetterTopic ? 'dead-letter' : 'stop'),
+      onError: o.onError,
       deadLetterTopic: o.deadLetterTopic,
     },
     logLevel: o.logLevel,

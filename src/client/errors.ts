@@ -13,6 +13,12 @@ export const ClientErrorCode = {
   noLeader: 'RIV_ERR_NO_LEADER',
   /** The cluster answered, but not what the protocol promises. */
   unexpectedAnswer: 'RIV_ERR_CLIENT_UNEXPECTED_ANSWER',
+  /** Another instance took over (transactional id, group member): abort, then rebuild from committed state. */
+  fenced: 'RIV_ERR_CLIENT_FENCED',
+  /** The cluster lacks a protocol feature this client needs (KIP-848 consumer groups, ...). */
+  unsupported: 'RIV_ERR_CLIENT_UNSUPPORTED',
+  /** An internal topic exists but does not have the shape the pipeline needs. */
+  topicMismatch: 'RIV_ERR_CLIENT_TOPIC_MISMATCH',
 } as const;
 export type ClientErrorCode = (typeof ClientErrorCode)[keyof typeof ClientErrorCode];
 
@@ -30,6 +36,30 @@ export class UnknownTopicError extends ClientError {
   constructor(readonly topic: string, cause?: unknown) {
     super(`topic "${topic}" does not exist.`, { code: ClientErrorCode.unknownTopic, cause });
   }
+}
+
+/** Kafka error names that mean this producer or group member was replaced by a newer one. */
+export const FENCING_ERRORS = ['PRODUCER_FENCED', 'INVALID_PRODUCER_EPOCH', 'FENCED_MEMBER_EPOCH', 'ILLEGAL_GENERATION', 'UNKNOWN_MEMBER_ID', 'STALE_MEMBER_EPOCH', 'FENCED_INSTANCE_ID'];
+
+/**
+ * This producer or group member is a zombie: a newer instance owns its transactional id, or
+ * the group moved on without it. Nothing it sends can commit: abort the transaction, drop
+ * uncommitted state and rebuild the tasks from what is committed.
+ */
+export class FencedError extends ClientError {
+  /** The Kafka error name (PRODUCER_FENCED, FENCED_MEMBER_EPOCH, ...). */
+  readonly reason: string;
+  constructor(reason: string, what: string, cause?: unknown) {
+    super(`${what} was fenced (${reason}): a newer instance or group generation took over. Abort the transaction and rebuild the affected tasks from committed state.`, { code: ClientErrorCode.fenced, cause });
+    this.reason = reason;
+  }
+}
+
+/** The FencedError inside a library error, if any error in it is a fencing error. */
+export function asFenced(e: unknown, what: string): FencedError | undefined {
+  if (e instanceof FencedError) return e;
+  const x = findProtocolError(e, ...FENCING_ERRORS);
+  return x ? new FencedError(x.apiId!, what, e) : undefined;
 }
 
 interface LibError extends Error {

@@ -95,6 +95,9 @@ export interface AggregateOptions<A> extends Named {
   changelog?: boolean;
 }
 
+/** The value type a branch predicate lets through: narrowed by a type guard, else unchanged. */
+export type Narrowed<P, V> = P extends (r: any) => r is Rec<any, infer V2> ? V2 : V;
+
 const opName = (kind: string, named: Named | undefined): string => (named?.name === undefined ? kind : `${kind}(${named.name})`);
 
 /** A pipeline definition: sources, operators and sinks of one application. */
@@ -348,24 +351,27 @@ export class KStream<K, V> {
     return new KStream<K, V>(p, src, key, value, false, this.watermark);
   }
 
-  /** Routes each record to the first branch whose predicate holds; records matching none are dropped. */
-  branch<const P extends readonly ((r: Rec<K, V>) => boolean)[]>(...predicates: P): { [I in keyof P]: KStream<K, V> } {
+  /**
+   * Routes each record to the first branch whose predicate holds; records matching none are
+   * dropped. A type-guard predicate (`(r): r is Rec<K, Refund> => ...`) narrows its branch's value type.
+   */
+  branch<const P extends readonly ((r: Rec<K, V>) => boolean)[]>(...predicates: P): { [I in keyof P]: KStream<K, Narrowed<P[I], V>> } {
     const name = opName('branch', undefined);
     const b = this.pipeline.addNode({ name, parents: [this.node], create: (task) => new BranchOperator(task, name, predicates) });
     return predicates.map((_, i) => {
       const portName = `${name}[${i}]`;
       const port = this.pipeline.addNode({ name: portName, parents: [b], create: (task) => new PassOperator(task, portName) });
       return this.derive<K, V>(port, this.keySerde, this.valueSerde);
-    }) as { [I in keyof P]: KStream<K, V> };
+    }) as { [I in keyof P]: KStream<K, Narrowed<P[I], V>> };
   }
 
   /** Named branches: `split({ big: r => r.value.n > 9, small: () => true })`; first match wins. */
-  split<N extends string>(branches: Record<N, (r: Rec<K, V>) => boolean>): Record<N, KStream<K, V>> {
-    const names = Object.keys(branches) as N[];
-    const streams = this.branch(...names.map((n) => branches[n]));
-    const out = {} as Record<N, KStream<K, V>>;
+  split<const B extends Record<string, (r: Rec<K, V>) => boolean>>(branches: B): { [N in keyof B]: KStream<K, Narrowed<B[N], V>> } {
+    const names = Object.keys(branches);
+    const streams = this.branch(...names.map((n) => branches[n]!));
+    const out: Record<string, KStream<K, V>> = {};
     names.forEach((n, i) => (out[n] = streams[i]!));
-    return out;
+    return out as { [N in keyof B]: KStream<K, Narrowed<B[N], V>> };
   }
 
   /** Both streams' records in one stream (same key and value types). */

@@ -2,7 +2,7 @@
 export * from './types.js';
 export { serdes } from './serde.js';
 export { pipeline, Pipeline, KStream, KTable, KGroupedStream } from './dsl.js';
-export type { NodeSpec, TypedStoreSpec, StreamOptions, TableOptions, SinkOptions, Named, KeyByOptions, AggregateOptions, Rec, KeyValue, Partitioner, TimestampExtractor, WatermarkOptions, MapAsyncOptions } from './dsl.js';
+export type { Narrowed, NodeSpec, TypedStoreSpec, StreamOptions, TableOptions, SinkOptions, Named, KeyByOptions, AggregateOptions, Rec, KeyValue, Partitioner, TimestampExtractor, WatermarkOptions, MapAsyncOptions } from './dsl.js';
 export { Operator, Task } from './operators/processor.js';
 export { StoreCache } from './state/store-cache.js';
 export { MemoryStore, MemoryStoreFactory } from './state/memory-store.js';
@@ -18,3 +18,6 @@ export type { WindowedOptions, JoinWindowOptions } from './windows/windowed-stre
 export { count, sum, min, max, average, topN, aggregator, reducer } from './aggregates.js';
 export type { Aggregate, AverageState } from './aggregates.js';
 export type { EmitMode } from './windows/window-aggregation.js';
+// The Kafka runtime (rivulet run calls startPipeline once per worker).
+export { startPipeline, PoisonRecordError, RuntimeMetrics } from './runtime/index.js';
+export type { RunningPipeline, RuntimeConfig, Guarantee, OnError, RuntimeLogger } from './runtime/index.js';

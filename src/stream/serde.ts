@@ -52,15 +52,18 @@ const intSerde: Serde<number> = {
 const longSerde: Serde<number> = {
   serialize: (v) => {
     if (!Number.isSafeInteger(v)) throw new Error(`serdes.long holds safe integers (|v| < 2^53); got ${v}`);
+    // Two 32-bit halves (two's complement), without a BigInt per value.
+    const hi = Math.floor(v / 0x100000000);
     const b = Buffer.allocUnsafe(8);
-    b.writeBigInt64BE(BigInt(v), 0);
+    b.writeInt32BE(hi, 0);
+    b.writeUInt32BE(v - hi * 0x100000000, 4);
     return b;
   },
   deserialize: (b) => {
     if (b === null || b.length !== 8) throw new Error(`expected an 8-byte big-endian long, got ${b === null ? 'null' : `${b.length} bytes`}`);
-    const v = b.readBigInt64BE(0);
-    if (v > BigInt(Number.MAX_SAFE_INTEGER) || v < BigInt(Number.MIN_SAFE_INTEGER)) throw new Error(`the long ${v} is beyond Number.MAX_SAFE_INTEGER; read it with a custom Serde<bigint>`);
-    return Number(v);
+    const v = b.readInt32BE(0) * 0x100000000 + b.readUInt32BE(4);
+    if (!Number.isSafeInteger(v)) throw new Error(`the long ${b.readBigInt64BE(0)} is beyond Number.MAX_SAFE_INTEGER; read it with a custom Serde<bigint>`);
+    return v;
   },
 };
 

@@ -100,7 +100,8 @@ export class TestDriver {
   private readonly nextOffset = new Map<string, number>();
   private readonly queue: InputRecord[] = [];
   private readonly dead: DeadLetter[] = [];
-  private roundRobin = 0;
+  /** Per topic: the partition the next null-key record goes to. */
+  private readonly roundRobin = new Map<string, number>();
   private checkpoint = 0n;
   private closed = false;
   readonly metrics: DriverMetrics = { recordsIn: 0, recordsOut: {}, lateRecords: {}, watermarks: {} };
@@ -233,10 +234,13 @@ export class TestDriver {
   /** A commit point: flush every task (until nothing more moves), then commit every store. */
   async commit(): Promise<void> {
     this.checkOpen();
+    // Records a flush sends (mapAsync results, to repartition topics) change downstream tasks,
+    // which then need a flush of their own: repeat until a round moves nothing.
+    let moved: number;
     do {
       for (const row of this.tasks) for (const t of row) await t.processor.flush();
-      await this.drain();
-    } while (this.queue.length > 0);
+      moved = await this.drain();
+    } while (moved > 0);
     this.checkpoint++;
     for (const row of this.tasks) for (const t of row) for (const s of t.stores.values()) await s.commit(this.checkpoint);
   }
@@ -296,7 +300,13 @@ export class TestDriver {
   private append(r: OutputRecord): InputRecord & { offset: bigint } {
     const n = this.partitionsOf(r.topic);
     let partition = r.partition;
-    if (partition === undefined) partition = r.key === null ? this.roundRobin++ % n : partitionForKey(r.key, n);
+    if (partition === undefined) {
+      if (r.key !== null) partition = partitionForKey(r.key, n);
+      else {
+        partition = (this.roundRobin.get(r.topic) ?? 0) % n;
+        this.roundRobin.set(r.topic, partition + 1);
+      }
+    }
     if (!Number.isInteger(partition) || partition < 0 || partition >= n) throw new Error(`partition ${partition} of topic ${r.topic} does not exist; it has ${n} (set TestDriver options.partitions)`);
     const tp = `${r.topic}/${partition}`;
     const offset = this.nextOffset.get(tp) ?? 0;
@@ -314,8 +324,11 @@ export class TestDriver {
     await this.drain();
   }
 
-  private async drain(): Promise<void> {
+  /** Processes queued records (and what they cause); returns how many. */
+  private async drain(): Promise<number> {
+    let n = 0;
     while (this.queue.length > 0) {
+      n++;
       const r = this.queue.shift()!;
       const sub = this.readers.get(r.topic)!;
       const task = this.tasks[sub.id]![r.partition];
@@ -323,5 +336,6 @@ export class TestDriver {
       const wait = task.processor.process(r);
       if (wait !== undefined) await wait;
     }
+    return n;
   }
 }

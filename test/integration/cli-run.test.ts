@@ -5,12 +5,12 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runCli as rivulet } from '../helpers/cli.js';
 import { startBroker, type BrokerProcess } from '../helpers/broker.js';
-import { cliPath } from '../helpers/paths.js';
+import { cliPath, repoRoot } from '../helpers/paths.js';
 import { makeTempDir } from '../helpers/temp.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -73,6 +73,14 @@ async function outputValues(bootstrap: string, topic: string): Promise<unknown[]
   return c.stdout.split('\n').filter((l) => l !== '').map((l) => JSON.parse((JSON.parse(l) as { value: string }).value) as unknown);
 }
 
+/** The pipeline's input records processed so far, from /metrics. */
+async function recordsIn(r: RunningCli, application: string): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${r.httpPort}/metrics`)).text();
+  let sum = 0;
+  for (const m of text.matchAll(/^rivulet_stream_records_in_total\{([^}]*)\} (\S+)$/gm)) if (m[1]!.includes(`application="${application}"`)) sum += Number(m[2]);
+  return sum;
+}
+
 async function produce(bootstrap: string, topic: string, lines: string[]): Promise<void> {
   const p = await rivulet(['produce', topic, '-b', bootstrap, '-k', ':'], { input: `${lines.join('\n')}\n` });
   assert.equal(p.code, 0, p.stderr);
@@ -105,6 +113,25 @@ test('--describe prints a TypeScript function pipeline\'s topology, from a folde
   assert.match(r.stdout, /application orders\b/);
   assert.match(r.stdout, /source: orders, returns \(key string, value json\)/);
   assert.match(r.stdout, /sink: doubled/);
+});
+
+test('--describe prints a DSL pipeline\'s topology; --application-id renames it through RIVULET_APPLICATION_ID; --input is refused for it', async () => {
+  const file = join(repoRoot, 'examples', 'windowed-count.ts');
+  const r = await rivulet(['run', file, '--describe']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^Topology windowed-count:/);
+  assert.match(r.stdout, /sources page-views/);
+  assert.match(r.stdout, /\(stores: views\)/);
+  const renamed = await rivulet(['run', file, '--describe', '--application-id', 'counts-eu']);
+  assert.equal(renamed.code, 0, renamed.stderr);
+  assert.match(renamed.stdout, /^Topology counts-eu:/);
+  const dir = await pipelineDir({ 'fixed.ts': "import { pipeline, serdes } from 'rivulet/stream';\nconst p = pipeline('fixed');\np.stream('a', { key: serdes.string, value: serdes.string }).to('b', { key: serdes.string, value: serdes.string });\nexport default p;\n" });
+  const mismatch = await rivulet(['run', join(dir, 'fixed.ts'), '--describe', '--application-id', 'other']);
+  assert.equal(mismatch.code, 1);
+  assert.match(mismatch.stderr, /names itself "fixed".*process\.env\.RIVULET_APPLICATION_ID/);
+  const withInput = await rivulet(['run', join(dir, 'fixed.ts'), '--describe', '--input', 'x']);
+  assert.equal(withInput.code, 1);
+  assert.match(withInput.stderr, /--input and --output are for a function/);
 });
 
 test('a function pipeline without --input is a usage problem named in the message', async () => {
@@ -149,7 +176,7 @@ const ORDERS_FN = `interface Order { id: number; amount: number }
 export default (r: { key: string; value: Order }) => (r.value.amount < 0 ? undefined : { value: { id: r.value.id, doubled: r.value.amount * 2 } });
 `;
 
-test('the function form round-trips records: decoded JSON in, the return values out, filtered ones dropped', async () => {
+test('the function form round-trips records: decoded JSON in, the return values out, filtered ones dropped', { timeout: 120_000 }, async () => {
   const b = await theBroker();
   const dir = await pipelineDir({ 'orders.ts': ORDERS_FN });
   await createTopic(b.bootstrap, 'fn-in', 2);
@@ -162,25 +189,27 @@ test('the function form round-trips records: decoded JSON in, the return values 
   assert.deepEqual(values.sort((x, y) => x.id - y.id), [{ id: 1, doubled: 10 }, { id: 3, doubled: 14 }]);
 });
 
-test('SIGTERM commits and exits 0: a restarted run processes only the new records', async () => {
+// At-least-once with a commit interval longer than the test: only the commit that SIGTERM
+// makes can keep the restarted run from processing (and outputting) records 1-5 again.
+test('SIGTERM commits and exits 0: a restarted run processes only the new records', { timeout: 120_000 }, async () => {
   const b = await theBroker();
   const dir = await pipelineDir({ 'counter.ts': 'export default (r: { value: { n: number } }) => ({ value: r.value.n });\n' });
   await createTopic(b.bootstrap, 'restart-in', 2);
   await createTopic(b.bootstrap, 'restart-out', 2);
-  const args = [join(dir, 'counter.ts'), '-b', b.bootstrap, '--input', 'restart-in', '--output', 'restart-out', '--http-port', '0', '--state-dir', join(dir, 'state'), '--instance-id', 'restart'];
+  const args = [join(dir, 'counter.ts'), '-b', b.bootstrap, '--input', 'restart-in', '--output', 'restart-out', '--http-port', '0', '--state-dir', join(dir, 'state'), '--instance-id', 'restart', '--guarantee', 'at_least_once', '--commit-interval-ms', '600000'];
   await produce(b.bootstrap, 'restart-in', [1, 2, 3, 4, 5].map((n) => `k${n}:{"n":${n}}`));
   const first = await startRun(args);
-  await waitFor('5 outputs', async () => (await outputValues(b.bootstrap, 'restart-out')).length >= 5, 30_000, first.output);
+  await waitFor('5 records processed', async () => (await recordsIn(first, 'counter')) >= 5, 30_000, first.output);
   assert.equal(await stopRun(first), 0, first.output());
   await produce(b.bootstrap, 'restart-in', [6, 7, 8].map((n) => `k${n}:{"n":${n}}`));
   const second = await startRun(args);
-  await waitFor('8 outputs', async () => (await outputValues(b.bootstrap, 'restart-out')).length >= 8, 30_000, second.output);
+  await waitFor('3 records processed', async () => (await recordsIn(second, 'counter')) >= 3, 30_000, second.output);
   assert.equal(await stopRun(second), 0, second.output());
   const values = (await outputValues(b.bootstrap, 'restart-out')) as number[];
-  assert.deepEqual(values.sort((x, y) => x - y), [1, 2, 3, 4, 5, 6, 7, 8], 'each input exactly once');
+  assert.deepEqual(values.sort((x, y) => x - y), [1, 2, 3, 4, 5, 6, 7, 8], 'each input once: the first run committed on SIGTERM');
 });
 
-test('--workers 2: two group members split the partitions; /readyz, /healthz and /metrics answer for both', async () => {
+test('--workers 2: two group members split the partitions; /readyz, /healthz and /metrics answer for both', { timeout: 120_000 }, async () => {
   const b = await theBroker();
   const dir = await pipelineDir({ 'pass.ts': 'export default (r: { value: unknown }) => ({ value: r.value });\n' });
   await createTopic(b.bootstrap, 'w-in', 4);
@@ -210,7 +239,7 @@ test('--workers 2: two group members split the partitions; /readyz, /healthz and
   assert.equal(await stopRun(run), 0, run.output());
 });
 
-test('a worker that dies takes the process down with exit code 1 and says why', async () => {
+test('a worker that dies takes the process down with exit code 1 and says why', { timeout: 120_000 }, async () => {
   const b = await theBroker();
   const dir = await pipelineDir({ 'poison.ts': 'export default (r: { value: { n: number } }) => {\n  if (r.value.n === 2) throw new Error(`cannot handle n=2`);\n  return { value: r.value };\n};\n' });
   await createTopic(b.bootstrap, 'poison-in', 1);
@@ -219,4 +248,79 @@ test('a worker that dies takes the process down with exit code 1 and says why', 
   await produce(b.bootstrap, 'poison-in', ['a:{"n":1}', 'a:{"n":2}', 'a:{"n":3}']);
   assert.equal(await run.exited, 1, run.output());
   assert.match(run.output(), /worker \d failed: .*cannot handle n=2/);
+});
+
+// ---- the examples, as examples/README.md runs them ----
+
+const example = (name: string) => join(repoRoot, 'examples', name);
+
+/** Every committed record of a topic: key and parsed JSON value. */
+async function outputRecords(bootstrap: string, topic: string): Promise<Array<{ key: string | null; value: unknown }>> {
+  const c = await rivulet(['consume', topic, '-b', bootstrap, '--from-beginning', '--format', 'json']);
+  assert.equal(c.code, 0, c.stderr);
+  return c.stdout.split('\n').filter((l) => l !== '').map((l) => {
+    const r = JSON.parse(l) as { key: string | null; value: string };
+    return { key: r.key, value: JSON.parse(r.value) as unknown };
+  });
+}
+
+test('examples/windowed-count.ts counts views per user and minute (copied into a folder without node_modules)', { timeout: 120_000 }, async () => {
+  const b = await theBroker();
+  const dir = await pipelineDir({ 'windowed-count.ts': readFileSync(example('windowed-count.ts'), 'utf8') });
+  await createTopic(b.bootstrap, 'page-views', 1);
+  await createTopic(b.bootstrap, 'views-per-minute', 1);
+  await produce(b.bootstrap, 'page-views', ['alice:/home', 'bob:/cart', 'alice:/pay']);
+  const run = await startRun([join(dir, 'windowed-count.ts'), '-b', b.bootstrap, '--http-port', '0', '--state-dir', join(dir, 'state')]);
+  type Count = { user: string; windowStart: string; windowEnd: string; views: number };
+  // Views per user: the last count of each (user, window), summed (the views may straddle a minute).
+  const totals = async () => {
+    const last = new Map<string, Count>();
+    for (const r of await outputRecords(b.bootstrap, 'views-per-minute')) {
+      const c = r.value as Count;
+      assert.equal(r.key, c.user);
+      assert.equal(Date.parse(c.windowEnd) - Date.parse(c.windowStart), 60_000);
+      last.set(`${c.user} ${c.windowStart}`, c);
+    }
+    const sum: Record<string, number> = {};
+    for (const c of last.values()) sum[c.user] = (sum[c.user] ?? 0) + c.views;
+    return sum;
+  };
+  await waitFor('the counts of alice and bob', async () => (await totals()).alice === 2, 30_000, run.output);
+  assert.deepEqual(await totals(), { alice: 2, bob: 1 });
+  assert.equal(await stopRun(run), 0, run.output());
+});
+
+test('examples/enrich.ts joins orders with the latest customer, null for an unknown one', { timeout: 120_000 }, async () => {
+  const b = await theBroker();
+  const dir = await pipelineDir({});
+  const create = await rivulet(['topic', 'create', 'customers', '-b', b.bootstrap, '--partitions', '1', '--config', 'cleanup.policy=compact']);
+  assert.equal(create.code, 0, create.stderr);
+  await createTopic(b.bootstrap, 'orders', 1);
+  await createTopic(b.bootstrap, 'orders-enriched', 1);
+  await produce(b.bootstrap, 'customers', ['c1:{"name":"Ada","tier":"gold"}']);
+  const run = await startRun([example('enrich.ts'), '-b', b.bootstrap, '--http-port', '0', '--state-dir', join(dir, 'state')]);
+  // The table has the customer before the orders arrive.
+  await waitFor('the customer in the table', async () => (await recordsIn(run, 'enrich')) >= 1, 30_000, run.output);
+  await produce(b.bootstrap, 'orders', ['c1:{"id":"o1","amount":10}', 'c2:{"id":"o2","amount":5}']);
+  await waitFor('2 enriched orders', async () => (await outputRecords(b.bootstrap, 'orders-enriched')).length >= 2, 30_000, run.output);
+  assert.deepEqual(await outputRecords(b.bootstrap, 'orders-enriched'), [
+    { key: 'c1', value: { id: 'o1', amount: 10, customerId: 'c1', customer: { name: 'Ada', tier: 'gold' } } },
+    { key: 'c2', value: { id: 'o2', amount: 5, customerId: 'c2', customer: null } },
+  ]);
+  assert.equal(await stopRun(run), 0, run.output());
+});
+
+test('examples/function.ts writes a receipt for each paid payment and nothing for the others', { timeout: 120_000 }, async () => {
+  const b = await theBroker();
+  const dir = await pipelineDir({});
+  await createTopic(b.bootstrap, 'payments', 1);
+  await createTopic(b.bootstrap, 'receipts', 1);
+  await produce(b.bootstrap, 'payments', ['alice:{"id":"p1","amount":12.5,"status":"paid"}', 'bob:{"id":"p2","amount":3,"status":"pending"}', 'carol:{"id":"p3","amount":1.005,"status":"paid"}']);
+  const run = await startRun([example('function.ts'), '-b', b.bootstrap, '--input', 'payments', '--output', 'receipts', '--http-port', '0', '--state-dir', join(dir, 'state')]);
+  await waitFor('2 receipts', async () => (await outputRecords(b.bootstrap, 'receipts')).length >= 2, 30_000, run.output);
+  assert.deepEqual(await outputRecords(b.bootstrap, 'receipts'), [
+    { key: 'alice', value: { order: 'p1', customer: 'alice', total: 12.5 } },
+    { key: 'carol', value: { order: 'p3', customer: 'carol', total: 1 } },
+  ]);
+  assert.equal(await stopRun(run), 0, run.output());
 });

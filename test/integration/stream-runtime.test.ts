@@ -12,12 +12,14 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { rm } from 'node:fs/promises';
+import { Admin } from '@platformatic/kafka';
 import { Registry } from 'prom-client';
 import { startBroker, brokerTail, type BrokerProcess } from '../helpers/broker.js';
-import { waitFor } from '../helpers/wait.js';
+import { sleep, waitFor } from '../helpers/wait.js';
 import { makeTempDir } from '../helpers/temp.js';
 import { readIsolated, committedOffsets, IsolationLevel } from '../helpers/txn-wire.js';
 import { countTopology, createTopics, produce, readCommitted, countsByKey, metricSum } from '../helpers/stream-count.js';
+import type { Topology } from '../../src/stream/types.js';
 import { startPipeline, type RuntimeConfig, type RunningPipeline } from '../../src/stream/runtime/index.js';
 
 const P = 4;
@@ -79,6 +81,13 @@ test('exactly-once: a stateful count pipeline outputs every count of every key e
   assert.equal(r.isReady(), true);
   assert.equal(r.isLive(), true);
   await expectExactCounts('c1-out', new Map(Array.from({ length: 10 }, (_, k) => [`k${k}`, 20])));
+  // Caught up: every input partition's lag is 0 (one gauge per partition), nothing left to restore.
+  await waitFor('consumer lag 0 on every partition', async () => {
+    const lag = (await registry.getSingleMetric('rivulet_stream_consumer_lag')!.get()).values;
+    return lag.length === P && lag.every((v) => v.value === 0);
+  }, 10_000);
+  assert.equal(await metricSum(registry, 'rivulet_stream_restore_remaining_records'), 0);
+  assert.ok((await metricSum(registry, 'rivulet_stream_state_entries')) === 10, 'state size: 10 keys over the tasks');
   await r.stop();
   assert.equal(await r.closed, undefined);
   assert.equal(r.isLive(), false);
@@ -151,9 +160,12 @@ test('exactly-once: a second instance joining takes over partitions while record
   await a.ready;
   await send(keyed(12, 10));
   const b = await start('c3', 'c3-in', 'c3-out', config('b', { metricsRegistry: regB, stateDir: await makeTempDir('rivulet-stream-b-') }));
-  for (let round = 0; round < 10; round++) await send(keyed(12, 5, 'k').map(([k, v]) => [k, `${v}-r${round}`]));
-  await b.ready;
-  await waitFor('both instances process records', async () => (await metricSum(regB, 'rivulet_stream_records_in_total')) > 0, 30_000, ctx);
+  // Records keep flowing while b joins and takes over partitions, until b has processed some.
+  for (let round = 0; (await metricSum(regB, 'rivulet_stream_records_in_total')) === 0; round++) {
+    assert.ok(round < 300, `b processed nothing after ${round} rounds\n${ctx()}`);
+    await send(keyed(12, 5, 'k').map(([k, v]) => [k, `${v}-r${round}`]));
+    await sleep(50);
+  }
   for (let round = 0; round < 5; round++) await send(keyed(12, 5, 'k').map(([k, v]) => [k, `${v}-s${round}`]));
   await expectExactCounts('c3-out', expected);
   const inA = await metricSum(regA, 'rivulet_stream_records_in_total');
@@ -217,4 +229,66 @@ test('at-least-once: every record is counted (nothing lost)', { timeout: 90_000 
   const r2 = await start('c6', 'c6-in', 'c6-out', config('a', { guarantee: 'at_least_once' }));
   await expectExactCounts('c6-out', new Map(Array.from({ length: 10 }, (_, k) => [`k${k}`, 16])));
   await r2.stop();
+});
+
+/**
+ * Two sub-topologies through a repartition topic: sub-topology 0 re-keys each record by its
+ * value's first letter and sends it to `<app>-bykey-repartition`; sub-topology 1 counts per new key.
+ */
+function repartitionTopology(app: string, input: string, output: string): Topology {
+  const repartition = `${app}-bykey-repartition`;
+  const counting = countTopology(app, repartition, output).subtopologies[0]!;
+  return {
+    application: app,
+    stores: [{ name: 'counts', subtopology: 1, changelog: true }],
+    internalTopics: [{ name: repartition, partitions: 3 }],
+    sinks: [output],
+    describe: () => `${input} -> re-key -> ${repartition} -> count -> ${output}`,
+    subtopologies: [
+      {
+        id: 0,
+        sources: [input],
+        createTask(ctx) {
+          return {
+            process(r) {
+              ctx.send({ topic: repartition, key: Buffer.from(r.value!.toString().slice(0, 1)), value: r.value, timestamp: r.timestamp });
+            },
+            tick() {},
+            async flush() {},
+            close() {},
+          };
+        },
+      },
+      { ...counting, id: 1 },
+    ],
+  };
+}
+
+test('exactly-once through a repartition topic: the runtime creates it, sub-topology 1 reads it read_committed, counts are exact', { timeout: 90_000 }, async () => {
+  await createTopics(broker.bootstrap, ['c7-in', 'c7-out'], P);
+  const recs: Array<[string, string]> = [];
+  for (let i = 0; i < 60; i++) recs.push([`any${i}`, `${'abcde'[i % 5]}${i}`]);
+  await produce(broker.bootstrap, 'c7-in', recs);
+  const r = await startPipeline(repartitionTopology('c7', 'c7-in', 'c7-out'), config('a'));
+  running.push(r);
+  await expectExactCounts('c7-out', new Map([...'abcde'].map((k) => [k, 12])));
+  await r.stop();
+  const repartitioned = (await readCommitted(broker.port, 'c7-bykey-repartition', 3)).length;
+  assert.equal(repartitioned, 60, 'every record went through the repartition topic once');
+  const admin = new Admin({ clientId: 'stream-test', bootstrapBrokers: [broker.bootstrap] });
+  try {
+    const meta = await admin.metadata({ topics: ['c7-bykey-repartition', 'c7-counts-changelog'] });
+    assert.equal(meta.topics.get('c7-bykey-repartition')?.partitionsCount, 3, 'the repartition topic has the partitions its spec asks for');
+    assert.equal(meta.topics.get('c7-counts-changelog')?.partitionsCount, 3, 'the changelog has the partitions of the sub-topology that owns the store');
+  } finally {
+    await admin.close();
+  }
+});
+
+test('sources of one sub-topology with different partition counts: start fails naming the topics and their counts', { timeout: 30_000 }, async () => {
+  await createTopics(broker.bootstrap, ['c8-left'], 2);
+  await createTopics(broker.bootstrap, ['c8-right'], 3);
+  const t = countTopology('c8', 'c8-left', 'c8-out');
+  t.subtopologies[0]!.sources.push('c8-right');
+  await assert.rejects(startPipeline(t, config('a')), /sub-topology 0 of c8 must have the same number of partitions .*c8-left=2, c8-right=3/);
 });

@@ -28,6 +28,7 @@ export class MapAsyncOperator<K, V, V2> extends Operator<K, V, K, V2> {
   private heldWatermark = -Infinity;
   private roomWaiters: (() => void)[] = [];
   private drainWaiters: (() => void)[] = [];
+  private failure: unknown = undefined;
 
   constructor(task: Task, name: string, private readonly fn: (r: Rec<K, V>) => Promise<V2>, options: MapAsyncOptions | undefined) {
     super(task, name);
@@ -55,16 +56,36 @@ export class MapAsyncOperator<K, V, V2> extends Operator<K, V, K, V2> {
       (v) => {
         entry.done = true;
         entry.result = v;
-        this.drain(id);
+        this.drainSafely(id);
       },
       (e: unknown) => {
         entry.done = true;
         entry.failed = true;
         entry.error = e;
-        this.drain(id);
+        this.drainSafely(id);
       },
     );
     if (this.pending >= this.concurrency) this.task.waitForRoom(new Promise((resolve) => this.roomWaiters.push(resolve)));
+  }
+
+  /**
+   * Forwarding runs outside any process() call, so a failure downstream (a runner that stops on
+   * poison records) cannot reach the runner there: it is kept and thrown by the next flush().
+   */
+  private drainSafely(id: unknown): void {
+    try {
+      this.drain(id);
+    } catch (e) {
+      if (this.failure === undefined) this.failure = e;
+      this.release();
+    }
+  }
+
+  private release(): void {
+    const w = [...this.roomWaiters, ...this.drainWaiters];
+    this.roomWaiters = [];
+    this.drainWaiters = [];
+    for (const f of w) f();
   }
 
   /** Forwards the finished head of a key's queue, in order. */
@@ -106,16 +127,20 @@ export class MapAsyncOperator<K, V, V2> extends Operator<K, V, K, V2> {
   }
 
   override flush(): void | Promise<void> {
-    if (this.pending === 0) return;
-    return new Promise((resolve) => this.drainWaiters.push(resolve));
+    if (this.pending === 0 || this.failure !== undefined) return this.rethrow();
+    return new Promise<void>((resolve) => this.drainWaiters.push(resolve)).then(() => this.rethrow());
+  }
+
+  private rethrow(): void {
+    if (this.failure === undefined) return;
+    const e = this.failure;
+    this.failure = undefined;
+    throw e;
   }
 
   override close(): void {
     // Nothing is forwarded after close; waiters are released so nobody hangs on a closed task.
-    for (const f of this.roomWaiters) f();
-    for (const f of this.drainWaiters) f();
-    this.roomWaiters = [];
-    this.drainWaiters = [];
+    this.release();
   }
 }
 

@@ -96,7 +96,6 @@ function functionTask(fn: RecordFunction, ctx: TaskContext, o: FunctionTopologyO
   const emit = (input: InputRecord, result: FunctionResult) => {
     if (result === undefined || result === null || closed) return;
     const outputs = Array.isArray(result) ? result : [result];
-    const perTopic = new Map<string, number>();
     const records: OutputRecord[] = [];
     // Serialize all first, so a bad output sends none of this input's outputs.
     for (const out of outputs) {
@@ -113,18 +112,16 @@ function functionTask(fn: RecordFunction, ctx: TaskContext, o: FunctionTopologyO
         timestamp,
         headers: out.headers,
       });
-      perTopic.set(topic, (perTopic.get(topic) ?? 0) + 1);
     }
+    // Records in and out are counted by the runner; end-to-end latency only an operator knows.
     const now = ctx.now();
     for (const r of records) {
       ctx.send(r);
       ctx.metrics.endToEnd(now - r.timestamp, input.appendTime === undefined ? undefined : now - input.appendTime);
     }
-    for (const [topic, n] of perTopic) ctx.metrics.recordsOut(topic, n);
   };
 
   const processOne = (input: InputRecord): void | Promise<void> => {
-    ctx.metrics.recordsIn(1);
     let record: FunctionRecord;
     try {
       record = {

@@ -13,7 +13,7 @@ import { AggregatorRegistry, collectDefaultMetrics, Registry } from 'prom-client
 import type { SecurityInput } from '../../client/security.js';
 import { bundlePipeline, importPipeline } from './load.js';
 import { createLogger, type LogLevel } from './log.js';
-import type { PipelineConfig } from './runtime-api.js';
+import type { RuntimeConfig } from '../runtime/index.js';
 import { topologyOf, type FunctionOptions } from './topology-of.js';
 import type { FromWorker, ToWorker, WorkerSetup } from './worker.js';
 
@@ -34,9 +34,9 @@ export interface RunOptions {
   securityInput: SecurityInput;
   /** The base instance id; worker i runs as `<instanceId>-<i>`. */
   instanceId: string;
-  /** The base state directory; worker i keeps its stores under `<stateDir>/<application>/<instanceId>-<i>`. */
+  /** Stores live under `<stateDir>/<application>/<task>`, shared by the workers (one owner per task at a time). */
   stateDir: string;
-  config: Omit<PipelineConfig, 'security' | 'metricsRegistry' | 'logger' | 'instanceId' | 'stateDir'>;
+  config: Omit<RuntimeConfig, 'security' | 'metricsRegistry' | 'logger' | 'storeFactory' | 'instanceId' | 'stateDir'>;
   logLevel: LogLevel;
 }
 
@@ -165,7 +165,7 @@ export async function runPipeline(o: RunOptions): Promise<number> {
       application: o.application,
       functionOptions: o.functionOptions,
       securityInput: o.securityInput,
-      config: { ...o.config, instanceId, stateDir: join(o.stateDir, application, instanceId) },
+      config: { ...o.config, instanceId, stateDir: o.stateDir },
       logLevel: o.logLevel,
     };
     const w: WorkerState = { index, worker: new Worker(new URL('./worker.js', import.meta.url), { workerData: setup }), ready: false, stopped: false, exited: false };

@@ -5,9 +5,9 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { Registry } from 'prom-client';
 import { resolveSecurity, type SecurityInput } from '../../client/security.js';
-import { importPipeline, streamEntryUrl } from './load.js';
+import { startPipeline, type RunningPipeline, type RuntimeConfig } from '../runtime/index.js';
+import { importPipeline } from './load.js';
 import { createLogger, type LogLevel } from './log.js';
-import type { PipelineConfig, RunningPipeline, StartPipeline } from './runtime-api.js';
 import { topologyOf, type FunctionOptions } from './topology-of.js';
 
 /** What the main thread gives each worker. */
@@ -19,7 +19,7 @@ export interface WorkerSetup {
   application?: string;
   functionOptions: FunctionOptions;
   securityInput: SecurityInput;
-  config: Omit<PipelineConfig, 'security' | 'metricsRegistry' | 'logger'>;
+  config: Omit<RuntimeConfig, 'security' | 'metricsRegistry' | 'logger' | 'storeFactory'>;
   logLevel: LogLevel;
 }
 
@@ -80,9 +80,10 @@ async function main(port: NonNullable<typeof parentPort>, setup: WorkerSetup): P
   try {
     const exported = await importPipeline({ file: setup.bundleFile, source: setup.source });
     const topology = topologyOf(exported, setup.fallbackApplication, setup.functionOptions, setup.application);
-    const { startPipeline } = (await import(streamEntryUrl())) as { startPipeline?: StartPipeline };
-    if (typeof startPipeline !== 'function') throw new Error('this build of rivulet has no stream runtime (rivulet/stream exports no startPipeline)');
     const security = resolveSecurity(setup.securityInput);
+    // The runtime's default stores: LMDB under <state dir>/<application>/<task>, shared by the
+    // process's workers, so a task that moves between them keeps its local state (a lock keeps
+    // one owner at a time).
     running = await startPipeline(topology, { ...setup.config, security, metricsRegistry: registry, logger: log });
     post({ type: 'started', application: topology.application });
     running.ready.then(
@@ -90,8 +91,9 @@ async function main(port: NonNullable<typeof parentPort>, setup: WorkerSetup): P
       () => undefined, // closed reports the failure
     );
     running.closed.then(
-      () => {
-        if (!stopping) fail('the pipeline stopped on its own');
+      (error) => {
+        if (error) fail(message(error));
+        else if (!stopping) fail('the pipeline stopped on its own');
       },
       (e: unknown) => fail(message(e)),
     );

@@ -34,7 +34,7 @@ export interface RuntimeConfig {
   /** Where metrics are registered; a private registry when absent. */
   metricsRegistry?: Registry;
   logger?: RuntimeLogger;
-  /** Opens task stores; default LmdbStoreFactory under stateDir (memory-store.ts has one for tests). */
+  /** Opens task stores; default LmdbStoreFactory under stateDir. */
   storeFactory?: StoreFactory;
   /** Group session timeout, ms (default 10 s): how long a dead member holds its partitions. */
   sessionTimeoutMs?: number;

@@ -4,5 +4,4 @@
 
 export { startPipeline, PoisonRecordError, type RunningPipeline } from './pipeline.js';
 export type { RuntimeConfig, Guarantee, OnError, RuntimeLogger } from './config.js';
-export { MemoryStoreFactory } from './memory-store.js';
 export { RuntimeMetrics } from './metrics.js';

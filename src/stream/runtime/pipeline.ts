@@ -1,6 +1,9 @@
-// The Kafka runtime: runs a Topology as a member of the consumer group `<application>`.
+// The Kafka runtime: runs a Topology as a member of the consumer group `<application>`
+// (KIP-848 consumer protocol, src/client/group-member.ts).
 //
 // - Tasks: one per (sub-topology, partition) of the partitions assigned to this member.
+// - Revocation: the member awaits onRevoke before acknowledging it; the runtime commits
+//   there (flush, transaction, stores), then closes the revoked tasks and keeps their files.
 // - Restore: a new task's stores are brought up to the end of their changelog partition
 //   (read_committed, from the store's checkpoint) before the task processes anything.
 // - Commit cycle, every commitIntervalMs and on stop (src/stream/README.md): flush every task,
@@ -8,22 +11,28 @@
 //   offsets in the same transaction with the group's generation and member id (KIP-447), then
 //   commit; only after that `store.commit(checkpoint)`, so local state is never ahead of the
 //   changelog. Under at-least-once: idempotent sends, then OffsetCommit, then the stores.
-// - Failure of a commit, a fetch or a rebalance: the open transaction is aborted, pending
-//   store writes dropped, and every task rebuilt from its stores' checkpoints and the
+// - Failure of a commit or a fetch, or the member fenced: the open transaction is aborted,
+//   pending store writes dropped, and every task rebuilt from its stores' checkpoints and the
 //   committed input offsets (fetched with require_stable, so a previous owner's open
 //   transaction is waited for).
+// - The group member's hooks run on its heartbeat loop; they hand their work to the
+//   processing loop (a control queue run between fetches), so tasks change in one place.
 //
 // One transactional producer per process (or worker) serves all its tasks: KIP-447 fences a
 // zombie by the group generation sent with the offsets, not by one transactional id per
 // input partition, so `<application>-<instanceId>` is enough and one transaction per commit
 // covers every task (one EndTxn instead of one per task).
 
-import { Admin, Consumer, FetchIsolationLevels, Producer, type MessageToProduce } from '@platformatic/kafka';
+import { Admin, Consumer, FetchIsolationLevels } from '@platformatic/kafka';
 import { Registry } from 'prom-client';
 import { baseClientOptions, closeQuietly } from '../../client/connection.js';
 import { findProtocolError, explainError } from '../../client/errors.js';
 import { offsetsAt, EARLIEST, LATEST } from '../../client/admin.js';
-import type { InputRecord, OutputRecord, RecordError, StoreFactory, SubTopology, Topology } from '../types.js';
+import { commitOffsets, fetchCommittedOffsets } from '../../client/committed-offsets.js';
+import { GroupMember, type TopicPartition } from '../../client/group-member.js';
+import type { AnyClient } from '../../client/kafka-api.js';
+import { StreamProducer, type ProducerRecord } from '../../client/stream-producer.js';
+import type { InputRecord, OutputRecord, RecordError, StoreFactory, Topology } from '../types.js';
 import { resolveConfig, type ResolvedConfig, type RuntimeConfig } from './config.js';
 import { Fetcher } from './fetcher.js';
 import { LmdbStoreFactory } from '../state/lmdb-store.js';
@@ -42,8 +51,6 @@ export interface RunningPipeline {
   closed: Promise<Error | undefined>;
 }
 
-/** How many output records are buffered before they are sent ahead of the commit. */
-const SEND_AHEAD = 1000;
 /** Back-off after a failure (broker unreachable, commit rejected) before the tasks are rebuilt. */
 const RETRY_MS = 1000;
 const STACK_HEADER_MAX = 2000;
@@ -79,30 +86,36 @@ class Pipeline implements TaskSink {
   readonly handle: RunningPipeline;
   private readonly exactlyOnce: boolean;
   private readonly admin: Admin;
+  /** Fetches, metadata and list-offsets only: it never joins the group (the GroupMember does). */
   private readonly consumer: Consumer;
-  private producer: Producer;
+  private readonly member: GroupMember;
+  private producer: StreamProducer;
   private readonly fetcher: Fetcher;
   private readonly log;
   private readonly tasks = new Map<string, Task>();
   private inputs: InputPartition[] = [];
-  /** Outputs and dead letters not yet sent. */
-  private outBuffer: MessageToProduce[] = [];
-  /** Sends under way since the last commit (awaited by the commit). */
-  private inFlight: Promise<unknown>[] = [];
-  /** The group generation the tasks were built for; -2 forces a rebuild. */
-  private generation = -2;
-  private assignmentKey = '';
+  /** Work the group member's hooks hand to the loop, run between fetches. */
+  private control: Array<() => Promise<void>> = [];
+  /** Every task must be rebuilt from committed state before processing goes on. */
+  private needsRebuild = false;
   private restoring = true;
   private stopping = false;
   private loopDone = false;
   private fatal: Error | undefined;
   private nextCommitAt = 0;
   private lastTick = 0;
-  private partitionsOf = new Map<number, number>();
+  private readonly partitionsOf = new Map<number, number>();
   private readonly changelogOf = new Map<string, string>();
+  /** Per changelog partition of each store: the offset of its last record sent in the open transaction. */
+  private readonly lastChangelogOffset = new Map<ChangeRecordingStore, Promise<bigint>>();
   private resolveReady!: () => void;
   private resolveClosed!: (e: Error | undefined) => void;
   private loop: Promise<void> | undefined;
+  private readonly ignore = (): void => undefined;
+  /** RIVULET_STREAM_DEBUG=1 logs every fetch's positions and record counts. */
+  private readonly debug = process.env.RIVULET_STREAM_DEBUG === '1';
+  /** Outputs or dead letters sent since the last commit. */
+  private sentSinceCommit = false;
 
   constructor(
     private readonly topology: Topology,
@@ -112,20 +125,32 @@ class Pipeline implements TaskSink {
   ) {
     this.exactlyOnce = cfg.guarantee === 'exactly_once';
     this.log = cfg.logger;
-    const conn = { bootstrap: cfg.bootstrap, security: cfg.security };
-    const base = (role: string) => ({ ...baseClientOptions({ ...conn, clientId: `${topology.application}-${cfg.instanceId}-${role}` }), retries: 5, retryDelay: 500 });
-    this.admin = new Admin(base('admin'));
+    this.admin = new Admin(this.clientOptions('admin'));
     this.consumer = new Consumer({
-      ...base('consumer'),
+      ...this.clientOptions('fetcher'),
       groupId: topology.application,
       autocommit: false,
       isolationLevel: this.exactlyOnce ? FetchIsolationLevels.READ_COMMITTED : FetchIsolationLevels.READ_UNCOMMITTED,
-      sessionTimeout: cfg.sessionTimeoutMs,
-      rebalanceTimeout: cfg.sessionTimeoutMs,
-      heartbeatInterval: Math.max(100, Math.floor(cfg.sessionTimeoutMs / 10)),
     });
-    this.producer = this.newProducer();
     for (const c of [this.admin, this.consumer]) this.logErrors(c);
+    this.producer = this.newProducer();
+    this.member = new GroupMember({
+      client: this.admin as unknown as AnyClient,
+      groupId: topology.application,
+      topics: this.sourceTopics(),
+      rebalanceTimeoutMs: 60_000,
+      // Revoked partitions: commit their work before the coordinator hands them on.
+      onRevoke: (tps) => this.onLoop(() => this.revoke(tps, true)),
+      // Not awaited: a restore can take longer than a heartbeat interval.
+      onAssign: (tps) => {
+        this.restoring = true;
+        void this.onLoop(() => this.assign(tps)).catch(this.ignore);
+      },
+      // Fenced: nothing of these partitions can commit any more.
+      onLost: (tps) => this.onLoop(() => this.revoke(tps, false)),
+      onError: (e) => this.log.warn(`rivulet stream ${topology.application}: group member: ${this.explain(e)}`),
+      log: (line) => this.log.info(`rivulet stream ${topology.application}: ${line}`),
+    });
     this.fetcher = new Fetcher(this.consumer, this.exactlyOnce ? FetchIsolationLevels.READ_COMMITTED : FetchIsolationLevels.READ_UNCOMMITTED, this.exactlyOnce);
     const ready = new Promise<void>((res) => (this.resolveReady = res));
     const closed = new Promise<Error | undefined>((res) => (this.resolveClosed = res));
@@ -138,25 +163,24 @@ class Pipeline implements TaskSink {
     };
   }
 
-  private newProducer(): Producer {
-    const p = new Producer({
-      ...baseClientOptions({ bootstrap: this.cfg.bootstrap, security: this.cfg.security, clientId: `${this.app}-${this.cfg.instanceId}-producer` }),
-      retries: 5,
-      retryDelay: 500,
-      idempotent: true,
-      acks: -1,
-      // InitProducerId with no producer id (-1), as a new producer: the library's default (0, 0)
-      // is refused as fenced once the transactional id has a history.
-      producerId: -1n,
-      producerEpoch: -1,
-      ...(this.exactlyOnce ? { transactionalId: `${this.app}-${this.cfg.instanceId}` } : {}),
-    });
-    this.logErrors(p);
-    return p;
+  private clientOptions(role: string) {
+    return { ...baseClientOptions({ bootstrap: this.cfg.bootstrap, security: this.cfg.security, clientId: `${this.topology.application}-${this.cfg.instanceId}-${role}` }), retries: 5, retryDelay: 500 };
   }
 
-  /** The library reports background failures (heartbeats, rejoins) as 'error' events; the loop
-   * notices their effect (a new generation, failing fetches), so they are logged only. */
+  /**
+   * One producer per process or worker for all its tasks: transactional id
+   * `<application>-<instanceId>` under exactly-once (KIP-447 fences zombies through the
+   * member epoch sent with the offsets, so no transactional id per input partition is needed).
+   */
+  private newProducer(): StreamProducer {
+    return new StreamProducer({
+      client: this.clientOptions('producer'),
+      ...(this.exactlyOnce ? { transactionalId: `${this.app}-${this.cfg.instanceId}` } : {}),
+      log: (line) => this.log.info(`rivulet stream ${this.app}: ${line}`),
+    });
+  }
+
+  /** The library reports background failures as 'error' events; the loop notices their effect, so they are logged only. */
   private logErrors(c: { on(ev: 'error', fn: (e: Error) => void): unknown }): void {
     c.on('error', (e: Error) => this.log.warn(`rivulet stream ${this.app}: client error: ${this.explain(e)}`));
   }
@@ -172,14 +196,16 @@ class Pipeline implements TaskSink {
   async start(): Promise<void> {
     try {
       await this.prepareTopics();
-      this.consumer.topics.trackAll(...this.sourceTopics());
-      await this.consumer.joinGroup({});
+      if (this.exactlyOnce) await this.producer.init();
+      this.loop = this.run();
+      await this.member.start();
     } catch (e) {
-      await this.closeClients();
+      this.stopping = true;
+      if (this.loop) await this.loop;
+      else await this.closeClients();
       throw new Error(`pipeline ${this.app} could not start against ${this.cfg.bootstrap}: ${this.explain(e)}`, { cause: e });
     }
-    this.log.info(`rivulet stream ${this.app}: joined group as ${this.consumer.memberId} (${this.cfg.guarantee}, commit every ${this.cfg.commitIntervalMs} ms)`);
-    this.loop = this.run();
+    this.log.info(`rivulet stream ${this.app}: joined group as ${this.member.memberId} (${this.cfg.guarantee}, commit every ${this.cfg.commitIntervalMs} ms)`);
   }
 
   private sourceTopics(): string[] {
@@ -246,13 +272,19 @@ class Pipeline implements TaskSink {
 
   // ---- the loop ---------------------------------------------------------------------------
 
+  /** Runs fn on the processing loop (between fetches); settles with it. */
+  private onLoop(fn: () => Promise<void>): Promise<void> {
+    if (this.loopDone) return Promise.resolve();
+    return new Promise<void>((res, rej) => this.control.push(() => fn().then(res, rej)));
+  }
+
   private async run(): Promise<void> {
     let failures = 0;
     while (!this.stopping && !this.fatal) {
       try {
-        if (this.consumer.generationId !== this.generation || this.currentAssignmentKey() !== this.assignmentKey) {
-          await this.rebuild();
-        }
+        while (this.control.length > 0 && !this.fatal) await this.control.shift()!();
+        if (this.needsRebuild) await this.rebuildAll();
+        if (!this.restoring || this.member.memberEpoch > 0) this.markReady();
         await this.step();
         if (this.fatal) break;
         if (Date.now() >= this.nextCommitAt) await this.commit();
@@ -262,8 +294,8 @@ class Pipeline implements TaskSink {
         failures++;
         this.metrics.aborts.labels(this.app).inc();
         this.log.warn(`rivulet stream ${this.app}: ${this.explain(e)}; rolling back to the last commit and retrying in ${RETRY_MS} ms (attempt ${failures})`);
-        await this.rollBack();
-        this.generation = -2; // rebuild the tasks from the committed state
+        await this.rollBack().catch((x: unknown) => this.log.warn(`rivulet stream ${this.app}: roll back failed: ${this.explain(x)}`));
+        this.needsRebuild = true;
         await sleep(RETRY_MS);
       }
     }
@@ -272,35 +304,39 @@ class Pipeline implements TaskSink {
       if (fatal) {
         this.log.error(`rivulet stream ${this.app}: stopping: ${fatal.message}`);
         await this.rollBack();
-      } else if (this.generation === this.consumer.generationId && !this.restoring) {
+      } else if (!this.needsRebuild) {
         await this.commit();
       } else {
         await this.rollBack();
       }
     } catch (e) {
       this.log.warn(`rivulet stream ${this.app}: the last commit failed (${this.explain(e)}); the next owner resumes from the previous one`);
-      await this.rollBack();
+      await this.rollBack().catch(this.ignore);
     }
     await this.closeTasks();
-    await this.closeClients();
     this.loopDone = true;
+    // Hooks that arrive from now on have nothing to do.
+    for (const c of this.control.splice(0)) await c().catch(this.ignore);
+    await this.closeClients();
     this.resolveClosed(fatal);
   }
 
-  private currentAssignmentKey(): string {
-    const a = this.consumer.assignments ?? [];
-    return a.map((t) => `${t.topic}:${[...t.partitions].sort((x, y) => x - y).join(',')}`).sort().join(';');
+  private markReady(): void {
+    if (this.control.length > 0) return;
+    this.restoring = false;
+    this.resolveReady();
   }
 
   /** One fetch for every input partition, and the records fed to their tasks in offset order. */
   private async step(): Promise<void> {
     const now = Date.now();
     if (this.inputs.length === 0) {
-      await sleep(Math.min(100, this.cfg.commitIntervalMs));
+      await sleep(Math.min(50, this.cfg.commitIntervalMs));
       return;
     }
-    const wait = Math.max(1, Math.min(500, this.nextCommitAt - now));
+    const wait = Math.max(1, Math.min(200, this.nextCommitAt - now));
     const fetched = await this.fetcher.fetch(this.inputs, wait);
+    if (this.debug) this.log.info(`fetched ${fetched.map((f) => `${f.state.topic}:${f.state.partition}@${f.state.next}+${f.records.length}`).join(' ')}`);
     for (const f of fetched) {
       const s = f.state;
       if (f.outOfRange) {
@@ -333,9 +369,10 @@ class Pipeline implements TaskSink {
   // ---- what tasks hand over ---------------------------------------------------------------
 
   send(task: Task, r: OutputRecord): void {
-    this.outBuffer.push({ topic: r.topic, partition: r.partition, key: r.key ?? undefined, value: r.value ?? undefined, timestamp: BigInt(r.timestamp), headers: r.headers ? headerMap(r.headers) : undefined });
+    // Failures surface at the commit (flush rejects with the first one).
+    this.producer.send(r as ProducerRecord).catch(this.ignore);
+    this.sentSinceCommit = true;
     task.metrics.recordsOut(r.topic, 1);
-    if (this.outBuffer.length >= SEND_AHEAD) this.sendAhead();
   }
 
   recordError(task: Task, e: RecordError): void {
@@ -345,35 +382,17 @@ class Pipeline implements TaskSink {
     }
     const i = e.input;
     const err = e.error instanceof Error ? e.error : new Error(String(e.error));
-    const headers = headerMap(i.headers);
-    headers.set(Buffer.from('rivulet.error.operator'), Buffer.from(e.operator));
-    headers.set(Buffer.from('rivulet.error.message'), Buffer.from(err.message));
-    headers.set(Buffer.from('rivulet.error.stack'), Buffer.from((err.stack ?? '').slice(0, STACK_HEADER_MAX)));
-    headers.set(Buffer.from('rivulet.error.topic'), Buffer.from(i.topic));
-    headers.set(Buffer.from('rivulet.error.partition'), Buffer.from(String(i.partition)));
-    headers.set(Buffer.from('rivulet.error.offset'), Buffer.from(String(i.offset)));
-    this.outBuffer.push({ topic: this.cfg.deadLetterTopic, key: i.key ?? undefined, value: i.value ?? undefined, timestamp: BigInt(i.timestamp), headers });
+    const headers: Array<readonly [string, Buffer]> = [...i.headers];
+    headers.push(['rivulet.error.operator', Buffer.from(e.operator)]);
+    headers.push(['rivulet.error.message', Buffer.from(err.message)]);
+    headers.push(['rivulet.error.stack', Buffer.from((err.stack ?? '').slice(0, STACK_HEADER_MAX))]);
+    headers.push(['rivulet.error.topic', Buffer.from(i.topic)]);
+    headers.push(['rivulet.error.partition', Buffer.from(String(i.partition))]);
+    headers.push(['rivulet.error.offset', Buffer.from(String(i.offset))]);
+    this.sentSinceCommit = true;
+    this.producer.send({ topic: this.cfg.deadLetterTopic, key: i.key, value: i.value, timestamp: i.timestamp, headers }).catch(this.ignore);
     this.metrics.deadLetters.labels(this.app, e.operator).inc();
     this.log.warn(`rivulet stream ${this.app}: task ${task.taskId}: operator "${e.operator}" failed on ${i.topic} partition ${i.partition} offset ${i.offset} (${err.message}); sent to ${this.cfg.deadLetterTopic}`);
-  }
-
-  /** Sends buffered outputs now (inside the open transaction under exactly-once); the commit awaits them. */
-  private sendAhead(): void {
-    const messages = this.outBuffer;
-    if (messages.length === 0) return;
-    this.outBuffer = [];
-    const p = this.exactlyOnce ? this.txn().then((tx) => tx.send({ messages })) : this.producer.send({ messages });
-    p.catch(() => undefined); // awaited (and reported) by the commit
-    this.inFlight.push(p);
-  }
-
-  private txnPromise: Promise<Awaited<ReturnType<Producer['beginTransaction']>>> | undefined;
-  private txn(): Promise<Awaited<ReturnType<Producer['beginTransaction']>>> {
-    if (!this.txnPromise) {
-      this.txnPromise = this.producer.beginTransaction();
-      this.txnPromise.catch(() => undefined);
-    }
-    return this.txnPromise;
   }
 
   // ---- commit and roll back ---------------------------------------------------------------
@@ -384,87 +403,73 @@ class Pipeline implements TaskSink {
     for (const t of running) await t.processor!.flush();
     if (this.fatal) return; // a poison record under onError 'stop': nothing more is committed
     const dirtyInputs = this.inputs.filter((s) => s.next !== s.committed);
-    const changelog: MessageToProduce[] = [];
-    /** Per changelog partition: how many records this commit writes (for the checkpoint). */
-    const written = new Map<ChangeRecordingStore, number>();
+    // Changelog records for every store write since the last commit; the last one's offset makes the checkpoint.
     for (const t of running) {
       for (const s of t.stores.values()) {
-        if (s.changes.length === 0) continue;
-        for (const c of s.changes) changelog.push({ topic: s.changelogTopic!, partition: t.partition, key: c.key, value: c.value ?? undefined });
-        written.set(s, s.changes.length);
-      }
-    }
-    if (dirtyInputs.length === 0 && changelog.length === 0 && this.outBuffer.length === 0 && this.inFlight.length === 0) return;
-    const started = performance.now();
-    this.sendAhead();
-    let changelogOffsets: Map<string, bigint> | undefined;
-    if (this.exactlyOnce) {
-      const tx = await this.txn();
-      await Promise.all(this.inFlight);
-      if (changelog.length > 0) changelogOffsets = baseOffsets(await tx.send({ messages: changelog }));
-      if (dirtyInputs.length > 0) {
-        await tx.addConsumer(this.consumer);
-        const group = { groupId: this.app, generationId: this.generation, memberId: this.consumer.memberId!, coordinatorId: this.consumer.coordinatorId! };
-        // The library sends one TxnOffsetCommit per call (offset + 1 is committed).
-        for (const s of dirtyInputs) {
-          await tx.addOffset({ topic: s.topic, partition: s.partition, offset: s.next - 1n, metadata: { consumer: group } } as unknown as Parameters<typeof tx.addOffset>[0]);
-        }
-      }
-      await tx.commit();
-      this.txnPromise = undefined;
-    } else {
-      await Promise.all(this.inFlight);
-      if (changelog.length > 0) changelogOffsets = baseOffsets(await this.producer.send({ messages: changelog }));
-      if (dirtyInputs.length > 0) {
-        await this.consumer.commit({ offsets: dirtyInputs.map((s) => ({ topic: s.topic, partition: s.partition, offset: s.next, leaderEpoch: -1 })) });
-      }
-    }
-    this.inFlight = [];
-    for (const s of dirtyInputs) s.committed = s.next;
-    // The Kafka side is committed: now the stores, each at the offset after its last changelog record.
-    for (const t of running) {
-      for (const s of t.stores.values()) {
-        const n = written.get(s);
+        const changes = s.changes;
+        if (changes.length === 0) continue;
         s.changes = [];
-        if (n === undefined) {
-          if (s.changelogTopic === undefined) await s.inner.commit(0n);
-          continue;
-        }
-        const base = changelogOffsets?.get(`${s.changelogTopic}:${t.partition}`);
-        if (base === undefined) throw new Error(`the broker did not report the offset of the changelog records of ${t.taskId}/${s.name}`);
-        await s.inner.commit(base + BigInt(n));
+        let last: Promise<bigint> | undefined;
+        for (const c of changes) last = this.producer.send({ topic: s.changelogTopic!, partition: t.partition, key: c.key, value: c.value });
+        last!.catch(this.ignore);
+        this.lastChangelogOffset.set(s, last!);
+      }
+    }
+    if (dirtyInputs.length === 0 && this.lastChangelogOffset.size === 0 && !this.sentSinceCommit) return;
+    const started = performance.now();
+    const offsets = dirtyInputs.map((s) => ({ topic: s.topic, partition: s.partition, offset: s.next }));
+    const membership = { groupId: this.app, memberId: this.member.memberId, memberEpoch: this.member.memberEpoch };
+    await this.producer.flush();
+    if (this.exactlyOnce) {
+      await this.producer.sendOffsets(membership, offsets);
+      await this.producer.commit();
+    } else {
+      await commitOffsets(this.admin as unknown as AnyClient, membership, offsets);
+    }
+    for (const s of dirtyInputs) s.committed = s.next;
+    this.sentSinceCommit = false;
+    // The Kafka side is committed: now the stores, each at the offset after its last changelog record.
+    const checkpoints = this.lastChangelogOffset;
+    for (const t of running) {
+      for (const s of t.stores.values()) {
+        const last = checkpoints.get(s);
+        if (last !== undefined) await s.inner.commit((await last) + 1n);
+        else if (s.changelogTopic === undefined) await s.inner.commit(0n);
+        else continue;
         this.metrics.stateSize.labels(this.app, t.taskId, s.name).set(s.inner.approximateSize());
       }
       t.dirty = false;
     }
+    checkpoints.clear();
+    if (this.exactlyOnce) await this.producer.begin();
     this.metrics.commits.labels(this.app).inc();
     this.metrics.commitLatency.labels(this.app).observe((performance.now() - started) / 1000);
   }
 
-  /** Drops everything since the last commit: the open transaction, buffered sends, pending store writes. */
+  /** Drops everything since the last commit: the open transaction, pending store writes. */
   private async rollBack(): Promise<void> {
-    this.outBuffer = [];
-    const inFlight = this.inFlight;
-    this.inFlight = [];
-    await Promise.allSettled(inFlight);
-    const txp = this.txnPromise;
-    this.txnPromise = undefined;
-    if (txp) {
-      const tx = await txp.catch(() => undefined);
-      const aborted = tx === undefined || tx.completed || (await tx.abort().then(() => true, () => false));
-      if (!aborted) {
-        // A fenced or broken producer cannot abort; a new one (InitProducerId) aborts what the old one left open.
-        this.log.warn(`rivulet stream ${this.app}: the open transaction could not be aborted; starting a new transactional producer`);
-        const old = this.producer;
-        this.producer = this.newProducer();
-        await closeQuietly(old);
-      }
-    }
+    this.lastChangelogOffset.clear();
+    this.sentSinceCommit = false;
     for (const t of this.tasks.values()) {
       for (const s of t.stores.values()) {
         s.inner.abort();
         s.changes = [];
       }
+    }
+    if (this.exactlyOnce) {
+      try {
+        await this.producer.abort();
+        await this.producer.begin();
+      } catch (e) {
+        // A fenced or broken producer cannot abort; a new one (InitProducerId) aborts what the old one left open.
+        this.log.warn(`rivulet stream ${this.app}: the open transaction could not be aborted (${this.explain(e)}); starting a new transactional producer`);
+        const old = this.producer;
+        this.producer = this.newProducer();
+        await closeQuietly(old);
+        await this.producer.init();
+      }
+    } else {
+      await this.producer.flush().catch(this.ignore);
     }
   }
 
@@ -474,77 +479,93 @@ class Pipeline implements TaskSink {
     this.inputs = [];
   }
 
-  // ---- assignment, restore ----------------------------------------------------------------
+  // ---- assignment, revocation, restore -----------------------------------------------------
 
-  /**
-   * Rebuilds the tasks for the member's current assignment: uncommitted work is dropped (the
-   * group moved on, so its offsets could not be committed anyway), every assigned task's
-   * stores are restored from their checkpoint to the end of the changelog, and reading
-   * resumes from the committed offsets.
-   */
-  private async rebuild(): Promise<void> {
+  /** Rolls back and rebuilds every task of the current assignment from committed state. */
+  private async rebuildAll(): Promise<void> {
     this.restoring = true;
     await this.rollBack();
     await this.closeTasks();
-    if (!this.consumer.memberId || !this.consumer.isActive()) {
-      this.log.info(`rivulet stream ${this.app}: (re)joining the group`);
-      await this.consumer.joinGroup({});
-    }
-    const generation = this.consumer.generationId;
-    const key = this.currentAssignmentKey();
-    const assigned = new Map<string, number[]>();
-    for (const a of this.consumer.assignments ?? []) assigned.set(a.topic, [...a.partitions]);
-    const wanted = new Map<string, { sub: SubTopology; partition: number }>();
-    for (const sub of this.topology.subtopologies) {
-      for (const topic of sub.sources) for (const p of assigned.get(topic) ?? []) wanted.set(`${sub.id}_${p}`, { sub, partition: p });
-    }
-    for (const [id, { sub, partition }] of wanted) {
-      const stores = new Map<string, ChangeRecordingStore>();
-      for (const spec of this.topology.stores) {
-        if (spec.subtopology !== sub.id) continue;
-        stores.set(spec.name, new ChangeRecordingStore(spec.name, await this.storeFactory.open(id, spec.name), this.changelogOf.get(spec.name)));
-      }
-      this.tasks.set(id, new Task(sub, partition, this.app, stores, this.metrics.forTask(id), this));
-    }
-    for (const t of this.tasks.values()) {
-      for (const s of t.stores.values()) if (s.changelogTopic !== undefined) await this.restore(t, s);
-    }
-    // Inputs from the committed offsets; a previous owner's open transaction is waited for.
-    const inputs: InputPartition[] = [];
-    const committed = await this.committedOffsets(assigned);
-    for (const t of this.tasks.values()) {
-      for (const topic of t.sub.sources) {
-        if (!(assigned.get(topic) ?? []).includes(t.partition)) continue;
-        let next = committed.get(`${topic}:${t.partition}`);
-        if (next === undefined || next < 0n) next = (await offsetsAt(this.consumer, topic, [t.partition], EARLIEST)).get(t.partition)!;
-        inputs.push({ topic, partition: t.partition, next, committed: next, aborted: new Set(), task: t });
-      }
-      t.start();
-    }
-    this.inputs = inputs;
-    this.generation = generation;
-    this.assignmentKey = key;
-    this.restoring = false;
-    this.nextCommitAt = Date.now() + this.cfg.commitIntervalMs;
-    this.log.info(`rivulet stream ${this.app}: generation ${generation}: ${this.tasks.size} tasks (${[...this.tasks.keys()].join(', ') || 'none'})`);
-    this.resolveReady();
+    this.needsRebuild = false;
+    await this.assign(this.member.assignment());
   }
 
-  private async committedOffsets(assigned: Map<string, number[]>): Promise<Map<string, bigint>> {
-    const out = new Map<string, bigint>();
-    const topics = [...assigned].filter(([, ps]) => ps.length > 0).map(([name, partitionIndexes]) => ({ name, partitionIndexes }));
-    if (topics.length === 0) return out;
-    for (let attempt = 0; ; attempt++) {
+  /**
+   * Revoked (commit first, then close) or lost (roll back: nothing can commit) partitions. The
+   * tasks of those partitions close with their local files kept; other tasks go on, except
+   * after a roll back, which drops their uncommitted work too, so they are rebuilt.
+   */
+  private async revoke(tps: TopicPartition[], commitFirst: boolean): Promise<void> {
+    if (commitFirst && !this.needsRebuild) {
       try {
-        const groups = await this.admin.listConsumerGroupOffsets({ groups: [{ groupId: this.app, topics }], requireStable: true });
-        for (const g of groups) for (const t of g.topics) for (const p of t.partitions) out.set(`${t.name}:${p.partitionIndex}`, p.committedOffset);
-        return out;
+        await this.commit();
       } catch (e) {
-        // A previous owner's transaction is still open: its offsets are not stable yet.
-        if (!findProtocolError(e, 'UNSTABLE_OFFSET_COMMIT') || attempt >= 100) throw e;
-        await sleep(100);
+        this.log.warn(`rivulet stream ${this.app}: the commit before a revocation failed (${this.explain(e)}); the next owner resumes from the previous commit`);
+        commitFirst = false;
       }
     }
+    if (!commitFirst) {
+      await this.rollBack();
+      this.needsRebuild = true;
+    }
+    const gone = new Set(tps.map((tp) => `${tp.topic}:${tp.partition}`));
+    const closing = new Set<Task>();
+    for (const s of this.inputs) if (gone.has(`${s.topic}:${s.partition}`)) closing.add(s.task);
+    for (const t of closing) {
+      await t.close();
+      this.tasks.delete(t.taskId);
+    }
+    this.inputs = this.inputs.filter((s) => !closing.has(s.task));
+    // A task keeps running only when all its inputs stay; re-open the ones that lost one source of several.
+    const keep = tps.length > 0 ? this.member.assignment().filter((tp) => !gone.has(`${tp.topic}:${tp.partition}`)) : [];
+    const reopen = keep.filter((tp) => [...closing].some((t) => t.partition === tp.partition && t.sub.sources.includes(tp.topic)));
+    if (reopen.length > 0 && !this.needsRebuild) await this.assign(reopen);
+    this.log.info(`rivulet stream ${this.app}: ${commitFirst ? 'revoked' : 'lost'} ${tps.length} partitions; closed tasks ${[...closing].map((t) => t.taskId).join(', ') || 'none'}`);
+  }
+
+  /** New partitions: their tasks are created, restored, and read from the committed offsets. */
+  private async assign(tps: TopicPartition[]): Promise<void> {
+    if (tps.length === 0) return;
+    this.restoring = true;
+    const fresh: Task[] = [];
+    const newInputs: Array<{ task: Task; tp: TopicPartition }> = [];
+    for (const tp of tps) {
+      for (const sub of this.topology.subtopologies) {
+        if (!sub.sources.includes(tp.topic)) continue;
+        const id = `${sub.id}_${tp.partition}`;
+        let task = this.tasks.get(id);
+        if (!task) {
+          const stores = new Map<string, ChangeRecordingStore>();
+          for (const spec of this.topology.stores) {
+            if (spec.subtopology !== sub.id) continue;
+            stores.set(spec.name, new ChangeRecordingStore(spec.name, await this.storeFactory.open(id, spec.name), this.changelogOf.get(spec.name)));
+          }
+          task = new Task(sub, tp.partition, this.app, stores, this.metrics.forTask(id), this);
+          this.tasks.set(id, task);
+          fresh.push(task);
+        }
+        if (!this.inputs.some((s) => s.task === task && s.topic === tp.topic)) newInputs.push({ task, tp });
+      }
+    }
+    for (const t of fresh) {
+      for (const s of t.stores.values()) if (s.changelogTopic !== undefined) await this.restore(t, s);
+    }
+    // From the committed offsets; a previous owner's open transaction is waited for (require_stable).
+    const committed = await fetchCommittedOffsets(this.admin as unknown as AnyClient, this.app, newInputs.map((x) => x.tp), {
+      member: { memberId: this.member.memberId, memberEpoch: this.member.memberEpoch },
+    }).catch(async (e: unknown) => {
+      // Kafka checks the epoch on OffsetFetch v9+; it may have moved on meanwhile: ask as an admin would.
+      if (!findProtocolError(e, 'STALE_MEMBER_EPOCH', 'UNKNOWN_MEMBER_ID')) throw e;
+      return fetchCommittedOffsets(this.admin as unknown as AnyClient, this.app, newInputs.map((x) => x.tp));
+    });
+    for (const { task, tp } of newInputs) {
+      let next = committed.get(`${tp.topic}:${tp.partition}`);
+      if (next === undefined || next < 0n) next = (await offsetsAt(this.consumer, tp.topic, [tp.partition], EARLIEST)).get(tp.partition)!;
+      this.inputs.push({ topic: tp.topic, partition: tp.partition, next, committed: next, aborted: new Set(), task });
+    }
+    for (const t of fresh) t.start();
+    this.nextCommitAt = Math.min(this.nextCommitAt, Date.now() + this.cfg.commitIntervalMs);
+    this.log.info(`rivulet stream ${this.app}: tasks ${[...this.tasks.keys()].join(', ') || 'none'} (new: ${fresh.map((t) => t.taskId).join(', ') || 'none'})`);
   }
 
   /** Applies the changelog partition from the store's checkpoint to its end (read_committed), then commits the store there. */
@@ -589,38 +610,19 @@ class Pipeline implements TaskSink {
   // ---- stop -------------------------------------------------------------------------------
 
   private async stop(): Promise<void> {
+    if (this.loopDone) return;
+    // Leaving the group revokes every partition: onRevoke commits them on the loop.
+    await this.member.close().catch((e: unknown) => this.log.warn(`rivulet stream ${this.app}: leaving the group failed (${this.explain(e)})`));
     this.stopping = true;
     if (this.loop) await this.loop;
-    else {
-      await this.closeClients();
-      this.loopDone = true;
-      this.resolveClosed(undefined);
-    }
   }
 
   private async closeClients(): Promise<void> {
-    try {
-      if (this.consumer.memberId) await this.consumer.leaveGroup();
-    } catch {
-      // The session timeout ends the membership anyway.
-    }
-    await closeQuietly(this.consumer);
+    await this.member.close().catch(this.ignore);
     await closeQuietly(this.producer);
+    await closeQuietly(this.consumer);
     await closeQuietly(this.admin);
   }
-}
-
-function headerMap(h: ReadonlyArray<readonly [string, Buffer]>): Map<Buffer, Buffer> {
-  const m = new Map<Buffer, Buffer>();
-  for (const [k, v] of h) m.set(Buffer.from(k), v);
-  return m;
-}
-
-/** "topic:partition" -> the base offset of what one send wrote there (one batch per partition per send). */
-function baseOffsets(result: { offsets?: Array<{ topic: string; partition: number; offset: bigint }> }): Map<string, bigint> {
-  const m = new Map<string, bigint>();
-  for (const o of result.offsets ?? []) m.set(`${o.topic}:${o.partition}`, o.offset);
-  return m;
 }
 
 function errorMessage(e: unknown): string {

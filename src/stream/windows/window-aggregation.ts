@@ -26,6 +26,8 @@ class OpenWindow<A> {
   /** Written to the store (so closing or merging it away must delete it there). */
   stored = false;
   dead = false;
+  /** Its store key, made on its first flush and reused (updates, the delete when it closes). */
+  storeKey: Buffer | undefined = undefined;
   constructor(
     readonly owner: KeyWindows<unknown, A>,
     readonly start: number,
@@ -333,9 +335,10 @@ export class WindowAggregation<K, V, A, R> {
   }
 
   private storeKey(w: OpenWindow<A>): Buffer {
+    if (w.storeKey !== undefined) return w.storeKey;
     const kw = w.owner;
     kw.keyBytes ??= this.keySerde.serialize(kw.key as K) ?? Buffer.alloc(0);
-    return windowStoreKey(kw.keyBytes, w.start);
+    return (w.storeKey = windowStoreKey(kw.keyBytes, w.start));
   }
 
   /** Reloads the open windows a previous run of this task left in the store. */

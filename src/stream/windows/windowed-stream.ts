@@ -73,6 +73,8 @@ class WindowAggregateOperator<K, V, A, R> extends Operator<K, V, Windowed<K>, R 
   }
 
   protected override onWatermark(watermark: number): void {
+    // Final results belong to no one input record: they carry no headers.
+    this.current = null;
     this.core.advance(watermark);
     this.forwardWatermark(watermark);
   }
@@ -291,6 +293,8 @@ class StreamJoinOperator<K, L, R, O> extends Operator<K, unknown, K, O> implemen
   }
 
   protected override onWatermark(watermark: number): void {
+    // Unmatched records come out after their input was processed: no headers to carry.
+    this.headers = [];
     this.core.advance(watermark);
     this.forwardWatermark(watermark);
   }

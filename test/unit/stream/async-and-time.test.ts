@@ -164,3 +164,18 @@ test('a timestamp extractor that throws or returns no number makes a poison reco
   assert.match(d.deadLetters()[0]!.message, /finite number/);
   assert.deepEqual(d.output('out', serdes.string, serdes.json<{ ts?: number }>()).readKeyValues(), [['b', { ts: 5 }]]);
 });
+
+test('a failure downstream of a mapAsync result (the runner stops on poison) fails the next flush instead of escaping', async () => {
+  const p = pipeline('async-stop');
+  p.stream('in', { key: serdes.string, value: serdes.int })
+    .mapAsync(async (r) => r.value)
+    .map((r) => {
+      if (r.value === 2) throw new Error('bad two');
+      return { key: r.key, value: r.value };
+    })
+    .to('out', { key: serdes.string, value: serdes.int });
+  const d = new TestDriver(p, { onError: 'throw' });
+  await d.input('in', serdes.string, serdes.int).pipe('k', 1);
+  await assert.rejects(d.input('in', serdes.string, serdes.int).pipe('k', 2), /operator map: bad two/);
+  assert.deepEqual(d.output('out', serdes.string, serdes.int).readValues(), [1]);
+});

@@ -2,7 +2,7 @@
 // when a type stops flowing from source to sink. Each @ts-expect-error line must be an error.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { pipeline, serdes, type KStream, type KTable } from '../../../src/stream/index.js';
+import { pipeline, serdes, type KStream, type KTable, type Rec } from '../../../src/stream/index.js';
 
 interface Order {
   id: string;
@@ -39,6 +39,16 @@ function definitions() {
 
   const { big } = orders.split({ big: (r) => r.value.amount > 100, rest: () => true });
   is<Equal<typeof big, KStream<string, Order>>>();
+
+  type Refund = Order & { refund: true };
+  const [refunds, rest] = orders.branch((r): r is Rec<string, Refund> => 'refund' in r.value, () => true);
+  is<Equal<typeof refunds, KStream<string, Refund>>>();
+  is<Equal<typeof rest, KStream<string, Order>>>();
+  const named = orders.split({ refunds: (r): r is Rec<string, Refund> => 'refund' in r.value, other: () => true });
+  is<Equal<typeof named.refunds, KStream<string, Refund>>>();
+  is<Equal<typeof named.other, KStream<string, Order>>>();
+  // @ts-expect-error no such branch
+  void named.nope;
 
   const counts = orders.groupByKey().count();
   is<Equal<typeof counts, KTable<string, number>>>();

@@ -212,3 +212,28 @@ test('errors for people: a topic read twice, an unknown input topic', () => {
   const d = new TestDriver(p);
   assert.throws(() => d.input('nope', serdes.string, serdes.int), /not read by twice; it reads in/);
 });
+
+test('unkeyed records: a null key is a poison record for serdes.string, and flows with serdes.nullable; the driver spreads them round-robin', async () => {
+  const p = pipeline('nullkeys');
+  p.stream('strict', { key: serdes.string, value: serdes.int }).to('strict-out', { key: serdes.string, value: serdes.int });
+  p.stream('logs', { key: serdes.nullable(serdes.string), value: serdes.string }).to('logs-out', { key: serdes.nullable(serdes.string), value: serdes.string });
+  const d = new TestDriver(p, { partitions: { logs: 3, strict: 3 } });
+  await d.input('strict', serdes.nullable(serdes.string), serdes.int).pipe(null, 1);
+  assert.deepEqual(d.deadLetters().map((e) => e.operator), ['deserialize']);
+  assert.match(d.deadLetters()[0]!.message, /serdes\.nullable\(serdes\.string\)/);
+  const logs = d.input('logs', serdes.nullable(serdes.string), serdes.string);
+  for (const line of ['a', 'b', 'c', 'd']) await logs.pipe(null, line);
+  const out = d.output('logs-out', serdes.nullable(serdes.string), serdes.string).readAll();
+  assert.deepEqual(out.map((r) => [r.key, r.value]), [[null, 'a'], [null, 'b'], [null, 'c'], [null, 'd']]);
+  assert.deepEqual(d.output('logs', serdes.nullable(serdes.string), serdes.string).readAll().map((r) => r.partition).sort(), [0, 0, 1, 2]);
+});
+
+test('the driver refuses a partition that does not exist, a negative time step, and use after close', async () => {
+  const p = pipeline('limits');
+  p.stream('in', { key: serdes.string, value: serdes.int }).to('out', { key: serdes.string, value: serdes.int });
+  const d = new TestDriver(p, { partitions: { in: 2 } });
+  await assert.rejects(d.input('in', serdes.string, serdes.int).pipe('k', 1, { partition: 2 }), /partition 2 of topic in does not exist; it has 2/);
+  await assert.rejects(d.advanceTime(-1), /advanceTime needs a duration >= 0/);
+  await d.close();
+  await assert.rejects(d.input('in', serdes.string, serdes.int).pipe('k', 1), /TestDriver is closed/);
+});

@@ -3,7 +3,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { pipeline, serdes, TestDriver, type Rec } from '../../../src/stream/index.js';
+import { pipeline, serdes, sessionWindows, TestDriver, type Rec } from '../../../src/stream/index.js';
 
 test('stream-table join: clicks enriched with the user table; updates of the table apply to later clicks only', async () => {
   const p = pipeline('enrich');
@@ -87,4 +87,13 @@ test('table-table joins: a result per update of either side, tombstones when it 
   const read = (t: string) => d.output(t, serdes.string, serdes.nullable(serdes.string)).readKeyValues().map(([k, v]) => `${k}:${v}`);
   assert.deepEqual(read('inner'), ['u1:Ada=5', 'u1:Ada=7', 'u1:null']);
   assert.deepEqual(read('left'), ['u1:Ada=5', 'u1:Ada=7', 'u2:Bob=0', 'u1:Ada=0', 'u1:null']);
+});
+
+test('definition errors say what to do: a stream-stream join without a window, a session aggregate without a merger', () => {
+  const p = pipeline('errs');
+  const a = p.stream('a', { key: serdes.string, value: serdes.long });
+  const b = p.stream('b', { key: serdes.string, value: serdes.long });
+  assert.throws(() => a.join(b, (x, y) => x + y, undefined as never), /needs a window: join\(other, joiner, \{ within: ms, grace: ms \}\)/);
+  assert.throws(() => a.groupByKey().windowedBy(sessionWindows(10)).aggregate(() => 0, (acc, v) => acc + v), /aggregate needs a merger/);
+  assert.doesNotThrow(() => a.groupByKey().windowedBy(sessionWindows(10)).aggregate(() => 0, (acc, v) => acc + v, { merger: (x, y) => x + y, name: 'ok' }));
 });

@@ -142,3 +142,30 @@ test('a custom operator through process() keeps typed state in a declared store 
   assert.deepEqual(d.output('out', serdes.string, serdes.int).readKeyValues(), [['a', 1], ['b', 2]]);
   assert.equal(d.store('first-seen').get('a'), 1, 'the task flushed the cache to the store at the commit point');
 });
+
+test('groupBy(fn) groups by a new key through a named repartition topic', async () => {
+  const p = pipeline('gb');
+  p.stream('clicks', { key: serdes.string, value: serdes.json<{ page: string }>() })
+    .groupBy((r) => r.value.page, { key: serdes.string, name: 'by-page' })
+    .count({ name: 'page-counts' });
+  const t = p.build();
+  assert.deepEqual(t.internalTopics, [{ name: 'gb-by-page-repartition' }]);
+  const d = new TestDriver(t, { partitions: { clicks: 3 } });
+  const input = d.input('clicks', serdes.string, serdes.json<{ page: string }>());
+  for (const [user, page] of [['u1', '/a'], ['u2', '/a'], ['u3', '/b'], ['u4', '/a']] as const) await input.pipe(user, { page });
+  assert.deepEqual(new Map(d.store<string, number>('page-counts').all()), new Map([['/a', 3], ['/b', 1]]));
+});
+
+test('a commit point flushes until nothing moves: mapAsync results that cross a repartition are counted and in the store', async () => {
+  const p = pipeline('settle');
+  p.stream('in', { key: serdes.string, value: serdes.string })
+    .mapAsync(async (r) => r.value.toUpperCase())
+    .groupBy((r) => r.value, { key: serdes.string, name: 'by-value' })
+    .count({ name: 'c' });
+  const d = new TestDriver(p, { partitions: { in: 2 } });
+  const input = d.input('in', serdes.string, serdes.string);
+  await input.pipe('k1', 'x');
+  assert.equal(d.store<string, number>('c').get('X'), 1, 'in the store after the pipe that caused it');
+  await input.pipe('k2', 'x');
+  assert.equal(d.store<string, number>('c').get('X'), 2);
+});

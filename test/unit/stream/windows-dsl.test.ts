@@ -4,7 +4,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { pipeline, serdes, TestDriver, MemoryStoreFactory, tumbling, hopping, sessionWindows, slidingWindows, type Rec, type Windowed } from '../../../src/stream/index.js';
+import { pipeline, serdes, TestDriver, MemoryStoreFactory, tumbling, hopping, sessionWindows, slidingWindows, type Rec, type Windowed, type KStream } from '../../../src/stream/index.js';
 
 // Input: key = user, value = event time (ms); the extractor makes it the record's event time.
 const byValue = { key: serdes.string, value: serdes.long, timestamp: (r: Rec<string, number>) => r.value };
@@ -125,4 +125,32 @@ test('windowed aggregates survive a restart: a second driver on the same stores 
   await d2.input('in', serdes.string, serdes.long).pipe('k', 500);
   const out = d2.output('out', second.t.keySerde, serdes.nullable(serdes.json<number[]>())).readAll();
   assert.deepEqual(out.map((r) => [r.key.window.start, r.value]), [[0, [10, 20, 30]]]);
+});
+
+test('windowed min, max, average, topN and reduce through the DSL; update results carry the input headers, final ones none', async () => {
+  const p = pipeline('waggs');
+  const grouped = p.stream('bids', { key: serdes.string, value: serdes.long }).groupByKey();
+  const w = tumbling(100);
+  const sinks = {
+    min: grouped.windowedBy(w).min(undefined, { emit: 'final', name: 'min' }),
+    max: grouped.windowedBy(w).max(undefined, { emit: 'final', name: 'max' }),
+    avg: grouped.windowedBy(w).average(undefined, { emit: 'final', name: 'avg' }),
+    top: grouped.windowedBy(w).topN(2, (v) => v, { emit: 'final', name: 'top' }),
+    cat: grouped.windowedBy(w).reduce((a, b) => a * 10 + b, { name: 'cat' }),
+  };
+  for (const [topic, t] of Object.entries(sinks)) (t.toStream() as KStream<Windowed<string>, unknown>).to(topic, { key: t.keySerde, value: serdes.json<unknown>() });
+  const d = new TestDriver(p);
+  const bids = d.input('bids', serdes.string, serdes.long);
+  for (const [v, ts] of [[3, 1], [9, 2], [1, 3], [7, 4]]) await bids.pipe('x', v!, { timestamp: ts!, headers: [['h', Buffer.from(String(v))]] });
+  await bids.pipe('y', 0, { timestamp: 500, headers: [['h', Buffer.from('y')]] }); // closes the windows of x
+  const first = (topic: string) => d.output(topic, serdes.bytes, serdes.json<unknown>()).readAll()[0]!;
+  assert.equal(first('min').value, 1);
+  assert.equal(first('max').value, 9);
+  assert.equal(first('avg').value, 5);
+  const top = first('top');
+  assert.deepEqual(top.value, [9, 7]);
+  assert.deepEqual(top.headers, []);
+  const cat = d.output('cat', serdes.bytes, serdes.json<unknown>()).readAll();
+  assert.deepEqual(cat.slice(0, 4).map((r) => r.value), [3, 39, 391, 3917]);
+  assert.equal(cat[1]!.headers[0]![1].toString(), '9');
 });

@@ -1,0 +1,215 @@
+// A consumer-group member on the KIP-848 consumer protocol (ConsumerGroupHeartbeat, API 68),
+// for a stream runtime: the coordinator computes assignments; the member heartbeats on the
+// interval the coordinator gives, and reconciles each new target assignment by awaiting the
+// owner's onRevoke for the partitions it loses BEFORE its next heartbeat acknowledges them
+// (so their offsets and transactions are committed before another member gets them), then
+// onAssign for the new ones. Fenced (FENCED_MEMBER_EPOCH, UNKNOWN_MEMBER_ID): onLost, rejoin
+// at epoch 0. Coordinator moves and lost connections: found again, retried, logged.
+
+import { randomBytes } from 'node:crypto';
+import { ClientError, ClientErrorCode, findProtocolError, leafErrors } from './errors.js';
+import { CoordinatorClient, CoordinatorType, delay, describeError, getApi, isCoordinatorRetriable, type AnyClient } from './kafka-api.js';
+
+/** The part of the heartbeat answer the member reads. */
+interface ConsumerGroupHeartbeatResponse {
+  memberId: string | null;
+  memberEpoch: number;
+  heartbeatIntervalMs: number;
+  assignment: { topicPartitions: Array<{ topicId: string; partitions: number[] }> } | null;
+}
+
+export interface TopicPartition {
+  topic: string;
+  partition: number;
+}
+
+export interface GroupMemberOptions {
+  /** A library client (an Admin will do) whose connections the member uses; the caller closes it. */
+  client: AnyClient;
+  groupId: string;
+  topics: string[];
+  /** How long the coordinator waits for this member to release revoked partitions (default 60 s). */
+  rebalanceTimeoutMs?: number;
+  /** Partitions taken away: awaited before the revocation is acknowledged. Commit their work here. */
+  onRevoke?: (partitions: TopicPartition[]) => void | Promise<void>;
+  /** Partitions given, after any revocation of the same reconciliation. */
+  onAssign?: (partitions: TopicPartition[]) => void | Promise<void>;
+  /** The member was fenced (its epoch is gone): these partitions are no longer its own and nothing of theirs can commit. */
+  onLost?: (partitions: TopicPartition[]) => void | Promise<void>;
+  /** A fatal error after start (the member stopped), or an error thrown by a hook (the member goes on). */
+  onError?: (e: unknown) => void;
+  log?: (line: string) => void;
+}
+
+/** Errors that retrying cannot fix: the member stops and reports them. */
+const FATAL = ['GROUP_AUTHORIZATION_FAILED', 'TOPIC_AUTHORIZATION_FAILED', 'INVALID_REQUEST', 'GROUP_MAX_SIZE_REACHED', 'UNSUPPORTED_ASSIGNOR', 'UNRELEASED_INSTANCE_ID', 'GROUP_ID_NOT_FOUND', 'INCONSISTENT_GROUP_PROTOCOL', 'INVALID_GROUP_ID', 'UNSUPPORTED_VERSION'];
+const FENCED = ['FENCED_MEMBER_EPOCH', 'UNKNOWN_MEMBER_ID'];
+
+const UNSUPPORTED_HELP = 'the cluster does not serve the consumer group protocol of KIP-848 (ConsumerGroupHeartbeat, API 68). Apache Kafka 4.0 and later serve it by default (3.7-3.9 only with group.coordinator.rebalance.protocols=classic,consumer), Rivulet and Redpanda 25.1+ do too: upgrade the cluster or point the pipeline at one that does.';
+
+const key = (topic: string, partition: number): string => `${topic}\u0000${partition}`;
+
+export class GroupMember {
+  /** The member id (made up by this client on ConsumerGroupHeartbeat v1+, by the coordinator on v0). */
+  memberId = '';
+  /** The member epoch; 0 until joined. TxnOffsetCommit and OffsetCommit carry it (KIP-447 fencing). */
+  memberEpoch = 0;
+  private readonly o: GroupMemberOptions;
+  private readonly coordinator: CoordinatorClient;
+  private readonly log: (line: string) => void;
+  /** Owned partitions by "topic\0partition"; the topic ids are kept for the heartbeat. */
+  private owned = new Map<string, TopicPartition & { topicId: string }>();
+  private readonly topicNames = new Map<string, string>();
+  private intervalMs = 3000;
+  private closing = false;
+  private wake = new AbortController();
+  private loop: Promise<void> | undefined = undefined;
+
+  constructor(o: GroupMemberOptions) {
+    this.o = o;
+    this.log = o.log ?? (() => undefined);
+    this.coordinator = new CoordinatorClient(o.client, CoordinatorType.group, o.groupId, this.log);
+  }
+
+  /** The partitions this member owns now. */
+  assignment(): TopicPartition[] {
+    return [...this.owned.values()].map(({ topic, partition }) => ({ topic, partition }));
+  }
+
+  /**
+   * Joins the group; resolves once the coordinator accepted the member (partitions come
+   * through onAssign, possibly later). Rejects when the cluster lacks the consumer protocol.
+   */
+  async start(): Promise<void> {
+    let api;
+    try {
+      api = await getApi(this.o.client, 'ConsumerGroupHeartbeat');
+    } catch (e) {
+      if (leafErrors(e).some((x) => x.code === 'PLT_KFK_UNSUPPORTED_API')) throw new ClientError(UNSUPPORTED_HELP, { code: ClientErrorCode.unsupported, cause: e });
+      throw e;
+    }
+    // v1+ has the client make up its member id (a random UUID, as Kafka's clients do).
+    if ((api as unknown as { version: number }).version >= 1) this.memberId = randomBytes(16).toString('base64url');
+    const first = await this.heartbeatUntilAnswered();
+    this.loop = this.run(first).catch((e) => this.o.onError?.(e));
+  }
+
+  /** Revokes everything it owns (awaiting onRevoke), then leaves the group (member epoch -1). */
+  async close(): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    this.wake.abort();
+    await this.loop;
+    if (this.owned.size > 0) await this.callHook('onRevoke', this.assignment());
+    this.owned.clear();
+    if (this.memberEpoch > 0) {
+      try {
+        await this.coordinator.send('ConsumerGroupHeartbeat', this.request(-1), { timeoutMs: 5000 });
+        this.log(`left group "${this.o.groupId}"`);
+      } catch (e) {
+        this.log(`leaving group "${this.o.groupId}" failed (${describeError(e)}); the coordinator drops the member when its session times out`);
+      }
+    }
+    this.memberEpoch = -1;
+  }
+
+  private request(epoch: number): unknown[] {
+    const byTopic = new Map<string, number[]>();
+    for (const p of this.owned.values()) (byTopic.get(p.topicId) ?? byTopic.set(p.topicId, []).get(p.topicId)!).push(p.partition);
+    return [
+      this.o.groupId, this.memberId, epoch, null, null, this.o.rebalanceTimeoutMs ?? 60_000, this.o.topics, null, null,
+      [...byTopic].map(([topicId, partitions]) => ({ topicId, partitions })),
+    ];
+  }
+
+  /** One heartbeat, retried through coordinator moves; fencing and fatal errors thrown. */
+  private async heartbeatUntilAnswered(): Promise<ConsumerGroupHeartbeatResponse> {
+    let backoff = 200;
+    for (;;) {
+      try {
+        return await this.coordinator.send<ConsumerGroupHeartbeatResponse>('ConsumerGroupHeartbeat', this.request(this.memberEpoch), { timeoutMs: Math.max(this.intervalMs, 5000), signal: this.wake.signal });
+      } catch (e) {
+        const fatal = findProtocolError(e, ...FATAL);
+        if (fatal?.apiId === 'UNSUPPORTED_VERSION') throw new ClientError(UNSUPPORTED_HELP, { code: ClientErrorCode.unsupported, cause: e });
+        if (fatal) throw new ClientError(`group "${this.o.groupId}": the coordinator refused the member (${describeError(e)}${fatal.serverErrorMessage ? `: ${fatal.serverErrorMessage}` : ''}).`, { code: ClientErrorCode.unexpectedAnswer, cause: e });
+        if (findProtocolError(e, ...FENCED) || this.closing) throw e;
+        const why = isCoordinatorRetriable(e) ? 'coordinator unreachable or moved' : 'heartbeat failed';
+        this.log(`group "${this.o.groupId}": ${why} (${describeError(e)}); retrying in ${backoff} ms`);
+        this.coordinator.reset();
+        await delay(backoff, this.wake.signal);
+        if (this.closing) throw e;
+        backoff = Math.min(backoff * 2, 5000);
+      }
+    }
+  }
+
+  private async run(first: ConsumerGroupHeartbeatResponse): Promise<void> {
+    let resp: ConsumerGroupHeartbeatResponse | undefined = first;
+    while (!this.closing) {
+      if (resp === undefined) {
+        try {
+          resp = await this.heartbeatUntilAnswered();
+        } catch (e) {
+          if (this.closing) return;
+          if (findProtocolError(e, ...FENCED)) {
+            await this.fenced(e);
+            continue;
+          }
+          throw e;
+        }
+      }
+      this.intervalMs = resp.heartbeatIntervalMs > 0 ? resp.heartbeatIntervalMs : this.intervalMs;
+      if (resp.memberId) this.memberId = resp.memberId;
+      this.memberEpoch = resp.memberEpoch;
+      const changed = resp.assignment ? await this.reconcile(resp.assignment.topicPartitions) : false;
+      resp = undefined;
+      // A changed assignment is acknowledged at once (the next heartbeat lists what is owned now).
+      if (!changed) await delay(this.intervalMs, this.wake.signal);
+    }
+  }
+
+  private async fenced(e: unknown): Promise<void> {
+    const lost = this.assignment();
+    this.log(`group "${this.o.groupId}": member fenced (${describeError(e)}), epoch ${this.memberEpoch}; ${lost.length} partitions lost, rejoining`);
+    this.owned.clear();
+    this.memberEpoch = 0;
+    if (lost.length > 0) await this.callHook('onLost', lost);
+  }
+
+  /** Applies a target assignment; true when it changed what the member owns. */
+  private async reconcile(target: Array<{ topicId: string; partitions: number[] }>): Promise<boolean> {
+    const next = new Map<string, TopicPartition & { topicId: string }>();
+    for (const t of target) {
+      const topic = await this.topicName(t.topicId);
+      for (const partition of t.partitions) next.set(key(topic, partition), { topic, partition, topicId: t.topicId });
+    }
+    const revoked = [...this.owned].filter(([k]) => !next.has(k)).map(([, p]) => ({ topic: p.topic, partition: p.partition }));
+    const added = [...next].filter(([k]) => !this.owned.has(k)).map(([, p]) => ({ topic: p.topic, partition: p.partition }));
+    if (revoked.length === 0 && added.length === 0) return false;
+    this.log(`group "${this.o.groupId}" epoch ${this.memberEpoch}: revoking ${revoked.length}, assigning ${added.length} partitions`);
+    if (revoked.length > 0) await this.callHook('onRevoke', revoked);
+    this.owned = next;
+    if (added.length > 0) await this.callHook('onAssign', added);
+    return true;
+  }
+
+  private async callHook(name: 'onRevoke' | 'onAssign' | 'onLost', partitions: TopicPartition[]): Promise<void> {
+    try {
+      await this.o[name]?.(partitions);
+    } catch (e) {
+      this.log(`group "${this.o.groupId}": ${name} failed: ${describeError(e)}`);
+      this.o.onError?.(e);
+    }
+  }
+
+  private async topicName(topicId: string): Promise<string> {
+    let name = this.topicNames.get(topicId);
+    if (name === undefined) {
+      const meta = await this.o.client.metadata({ topics: this.o.topics, forceUpdate: true });
+      for (const [n, t] of meta.topics) this.topicNames.set(t.id, n);
+      name = this.topicNames.get(topicId);
+      if (name === undefined) throw new ClientError(`group "${this.o.groupId}": assigned topic id ${topicId} is none of the subscribed topics (${this.o.topics.join(', ')}).`, { code: ClientErrorCode.unexpectedAnswer });
+    }
+    return name;
+  }
+}
