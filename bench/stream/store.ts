@@ -8,8 +8,9 @@
 // to include it. Figures, not assertions: this is a benchmark, never a test.
 
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, openSync, writeSync, fsyncSync, closeSync, readFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, openSync, writeSync, fsyncSync, closeSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir, cpus } from 'node:os';
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { open as openLmdb, type Database } from 'lmdb';
@@ -34,6 +35,10 @@ interface Result {
   commitBusyMs: number;
   scanUs: number;
   rssMb: number;
+  /** Anonymous memory (heap and malloc, not the mapped files the OS can drop), Linux only. */
+  anonMb: number;
+  /** Bytes on disk after the run (set by the child once the engine closed). */
+  diskMb?: number;
   note: string;
 }
 
@@ -46,6 +51,10 @@ function keyOf(i: number, out = Buffer.allocUnsafe(KEY_BYTES)): Buffer {
   return out;
 }
 
+/** Values that do not compress away (LevelDB compresses its blocks): a pool of random ones. */
+const VALUE_POOL = Array.from({ length: 4096 }, () => randomBytes(VALUE_BYTES));
+const valueOf = (i: number): Buffer => VALUE_POOL[i & 4095];
+
 function rng(seed: number): () => number {
   let s = seed >>> 0;
   return () => {
@@ -54,17 +63,36 @@ function rng(seed: number): () => number {
   };
 }
 
+/** RssAnon from /proc/self/status, MB; NaN where there is none. */
+function anonRssMb(): number {
+  try {
+    const m = /RssAnon:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
+    return m === null ? NaN : Number(m[1]) / 1024;
+  } catch {
+    return NaN;
+  }
+}
+
+/** Allocated size of the files under dir, MB. */
+function diskUsageMb(dir: string): number {
+  let bytes = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    bytes += e.isDirectory() ? diskUsageMb(p) * 1048576 : statSync(p).blocks * 512;
+  }
+  return bytes / 1048576;
+}
+
 const median = (xs: number[]): number => xs.slice().sort((a, b) => a - b)[xs.length >> 1];
 const msSince = (t: bigint): number => Number(process.hrtime.bigint() - t) / 1e6;
 
 /** The chosen store, through Rivulet's own PersistentStore (overlay, commit with checkpoint). */
 async function benchRivuletLmdb(dir: string, n: number): Promise<Result> {
-  const value = Buffer.alloc(VALUE_BYTES, 7);
   const factory = new LmdbStoreFactory({ stateDir: dir, application: 'bench' });
   let store = await factory.open('0_0', 'counts');
   const t0 = process.hrtime.bigint();
   for (let i = 0; i < n; i++) {
-    store.put(keyOf(i), value);
+    store.put(keyOf(i), valueOf(i));
     if (i % 50_000 === 49_999) await store.commit(BigInt(i));
   }
   await store.commit(BigInt(n));
@@ -98,7 +126,6 @@ interface Ops {
 
 async function measure(engine: string, n: number, loadS: number, reopenMs: number, ops: Ops, note: string): Promise<Result> {
   const random = rng(42);
-  const value = Buffer.alloc(VALUE_BYTES, 9);
   const k = Buffer.allocUnsafe(KEY_BYTES);
   // Random gets of existing keys (the committed store, no pending writes).
   let found = 0;
@@ -112,7 +139,7 @@ async function measure(engine: string, n: number, loadS: number, reopenMs: numbe
   // Puts into the pending batch (dropped again).
   const keys = Array.from({ length: PENDING_PUTS }, (_, i) => keyOf(Math.floor(random() * n)));
   t = process.hrtime.bigint();
-  for (let i = 0; i < PENDING_PUTS; i++) ops.put(keys[i], value);
+  for (let i = 0; i < PENDING_PUTS; i++) ops.put(keys[i], valueOf(i));
   const pendingPutUs = (msSince(t) * 1000) / PENDING_PUTS;
   ops.abort();
   // Commits of 1,000 dirty keys each, durable when the promise settles.
@@ -120,7 +147,7 @@ async function measure(engine: string, n: number, loadS: number, reopenMs: numbe
   const commits: number[] = [];
   const busy: number[] = [];
   for (let c = 0; c < COMMITS; c++) {
-    for (let i = 0; i < DIRTY_KEYS; i++) ops.put(keyOf(Math.floor(random() * n)), value);
+    for (let i = 0; i < DIRTY_KEYS; i++) ops.put(keyOf(Math.floor(random() * n)), valueOf(i));
     t = process.hrtime.bigint();
     const committed = ops.commit(BigInt(n + c + 1));
     busy.push(msSince(t));
@@ -134,8 +161,9 @@ async function measure(engine: string, n: number, loadS: number, reopenMs: numbe
   for (let i = 0; i < SCANS; i++) scanned += (await ops.scan(keyOf(Math.floor(random() * n)), to)) || 0;
   const scanUs = scanned === 0 ? NaN : (msSince(t) * 1000) / SCANS;
   const rssMb = process.memoryUsage().rss / 1048576;
+  const anonMb = anonRssMb();
   await ops.close();
-  return { engine, loadS, reopenMs, getUs, pendingPutUs, commitMs: median(commits), commitBusyMs: median(busy), scanUs, rssMb, note };
+  return { engine, loadS, reopenMs, getUs, pendingPutUs, commitMs: median(commits), commitBusyMs: median(busy), scanUs, rssMb, anonMb, note };
 }
 
 /** LevelDB through classic-level: async reads; a chained batch is the pending batch; sync writes. */
@@ -151,11 +179,10 @@ async function benchClassicLevel(dir: string, n: number): Promise<Result> {
   const enc = { keyEncoding: 'buffer', valueEncoding: 'buffer' };
   let db = new mod.ClassicLevel(path, enc);
   await db.open();
-  const value = Buffer.alloc(VALUE_BYTES, 7);
   const t0 = process.hrtime.bigint();
   for (let i = 0; i < n; ) {
     const batch = db.batch();
-    for (const end = Math.min(n, i + 50_000); i < end; i++) batch.put(keyOf(i), value);
+    for (const end = Math.min(n, i + 50_000); i < end; i++) batch.put(keyOf(i), valueOf(i));
     await batch.write({ sync: true });
   }
   const loadS = msSince(t0) / 1000;
@@ -191,7 +218,6 @@ async function benchClassicLevel(dir: string, n: number): Promise<Result> {
  */
 async function benchAppendOnlyFile(dir: string, n: number): Promise<Result> {
   const path = join(dir, 'state.log');
-  const value = Buffer.alloc(VALUE_BYTES, 7);
   let map = new Map<string, Buffer>();
   let pending = new Map<string, Buffer>();
   const fd = openSync(path, 'a');
@@ -208,7 +234,7 @@ async function benchAppendOnlyFile(dir: string, n: number): Promise<Result> {
   };
   const t0 = process.hrtime.bigint();
   for (let i = 0; i < n; i++) {
-    pending.set(keyOf(i).toString('latin1'), value);
+    pending.set(keyOf(i).toString('latin1'), valueOf(i));
     if (pending.size === 50_000 || i === n - 1) {
       append(pending);
       for (const [k, v] of pending) map.set(k, v);
@@ -248,38 +274,43 @@ async function benchAppendOnlyFile(dir: string, n: number): Promise<Result> {
  * into one transaction and one fsync. Times a task's commit of all its stores at once.
  */
 async function benchLayouts(): Promise<void> {
-  const STORES = 4;
-  const KEYS = 100_000;
-  const DIRTY = 250;
-  const value = Buffer.alloc(VALUE_BYTES, 1);
+  for (const [stores, keys, dirty] of [
+    [4, 100_000, 250],
+    [32, 20_000, 100],
+  ]) {
+    await benchLayout(stores, keys, dirty);
+  }
+}
+
+async function benchLayout(stores: number, keys: number, dirty: number): Promise<void> {
   const random = rng(7);
-  console.log(`\n| layout (${STORES} stores of ${KEYS} keys in one task) | open (ms) | commit of the ${STORES} stores, ${DIRTY} dirty keys each, at once (ms, median) |`);
+  console.log(`\n| layout (${stores} stores of ${keys} keys) | open (ms) | commit of the ${stores} stores, ${dirty} dirty keys each, at once (ms, median) |`);
   console.log('| --- | --- | --- |');
-  for (const layout of ['environment per store', 'environment per task, named databases', 'environment per store', 'environment per task, named databases']) {
+  for (const layout of ['environment per store', 'one environment, named databases', 'environment per store', 'one environment, named databases']) {
     const dir = mkdtempSync(join(tmpdir(), 'rivulet-bench-layout-'));
     const opts = { keyEncoding: 'binary' as const, encoding: 'binary' as const, cache: false, compression: false };
     let t = process.hrtime.bigint();
     let envs: Array<{ close(): Promise<void> }>;
     let dbs: Database<Buffer, Buffer>[];
     if (layout === 'environment per store') {
-      const each = Array.from({ length: STORES }, (_, s) => openLmdb<Buffer, Buffer>({ path: join(dir, `s${s}`, 'data.mdb'), ...opts }));
+      const each = Array.from({ length: stores }, (_, s) => openLmdb<Buffer, Buffer>({ path: join(dir, `s${s}`, 'data.mdb'), ...opts }));
       envs = each;
       dbs = each;
     } else {
       const env = openLmdb<Buffer, Buffer>({ path: join(dir, 'data.mdb'), maxDbs: 64, ...opts });
       envs = [env];
-      dbs = Array.from({ length: STORES }, (_, s) => env.openDB<Buffer, Buffer>({ name: `s${s}`, ...opts }));
+      dbs = Array.from({ length: stores }, (_, s) => env.openDB<Buffer, Buffer>({ name: `s${s}`, ...opts }));
     }
     const openMs = msSince(t);
     for (const db of dbs) await db.transaction(() => {
-      for (let i = 0; i < KEYS; i++) db.putSync(keyOf(i), value);
+      for (let i = 0; i < keys; i++) db.putSync(keyOf(i), valueOf(i));
     });
     const times: number[] = [];
     for (let c = 0; c < COMMITS; c++) {
       t = process.hrtime.bigint();
       await Promise.all(dbs.map(async (db) => {
         await db.transaction(() => {
-          for (let i = 0; i < DIRTY; i++) db.putSync(keyOf(Math.floor(random() * KEYS)), value);
+          for (let i = 0; i < dirty; i++) db.putSync(keyOf(Math.floor(random() * keys)), valueOf(i));
         });
         await db.flushed;
       }));
@@ -311,6 +342,7 @@ async function main(): Promise<void> {
     const dir = mkdtempSync(join(tmpdir(), 'rivulet-bench-store-'));
     try {
       const r = await ENGINES[args[engineAt + 1]](dir, n);
+      r.diskMb = diskUsageMb(dir);
       process.stdout.write(JSON.stringify(r) + '\n');
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -319,17 +351,18 @@ async function main(): Promise<void> {
   }
   console.log(`# state store candidates: ${n} keys of ${KEY_BYTES} B, values of ${VALUE_BYTES} B`);
   console.log(`# node ${process.version}, ${cpus().length} x ${cpus()[0]?.model ?? '?'}, temp dir ${tmpdir()}`);
-  console.log('| engine | load (s) | reopen (ms) | random get (µs) | pending put (µs) | commit 1,000 keys + fsync (ms, median) | of which this thread busy (ms) | range scan of 100 (µs) | RSS (MB) | note |');
-  console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+  console.log('| engine | load (s) | reopen (ms) | random get (µs) | pending put (µs) | commit 1,000 keys + fsync (ms, median) | of which this thread busy (ms) | range scan of 100 (µs) | RSS (MB) | of which anonymous (MB) | on disk (MB) | note |');
+  console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
   for (const engine of Object.keys(ENGINES)) {
     const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--engine', engine, '--keys', String(n)], { encoding: 'utf8' });
     const line = r.stdout.trim().split('\n').pop() ?? '';
     if (r.status !== 0 || !line.startsWith('{')) {
-      console.log(`| ${engine} | skipped: ${(r.stderr.trim().split('\n').find((l) => l.includes('Error')) ?? `exit ${r.status}`).slice(0, 120)} |`);
+      const why = /^\w*Error: (.*)$/m.exec(r.stderr)?.[1] ?? `exit ${r.status}`;
+      console.log(`| ${engine} | skipped: ${why.slice(0, 120)} |`);
       continue;
     }
     const x = JSON.parse(line) as Result;
-    console.log(`| ${x.engine} | ${fmt(x.loadS, 1)} | ${fmt(x.reopenMs, 1)} | ${fmt(x.getUs, 2)} | ${fmt(x.pendingPutUs, 2)} | ${fmt(x.commitMs, 2)} | ${fmt(x.commitBusyMs, 2)} | ${fmt(x.scanUs, 1)} | ${fmt(x.rssMb, 0)} | ${x.note} |`);
+    console.log(`| ${x.engine} | ${fmt(x.loadS, 1)} | ${fmt(x.reopenMs, 1)} | ${fmt(x.getUs, 2)} | ${fmt(x.pendingPutUs, 2)} | ${fmt(x.commitMs, 2)} | ${fmt(x.commitBusyMs, 2)} | ${fmt(x.scanUs, 1)} | ${fmt(x.rssMb, 0)} | ${fmt(x.anonMb, 0)} | ${fmt(x.diskMb ?? NaN, 0)} | ${x.note} |`);
   }
   await benchLayouts();
 }

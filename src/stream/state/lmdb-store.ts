@@ -323,7 +323,8 @@ export interface LmdbStoreFactoryOptions {
  * task takes the task directory's lock; it is released when the task's last store closes.
  */
 export class LmdbStoreFactory implements StoreFactory {
-  private readonly tasks = new Map<string, { lock: DirLock; open: Set<string> }>();
+  /** Per task: its lock (being taken, then held) and the names of its open stores. */
+  private readonly tasks = new Map<string, { lock: Promise<DirLock>; held: DirLock | null; open: Set<string> }>();
 
   constructor(private readonly opts: LmdbStoreFactoryOptions) {
     checkName('application', opts.application);
@@ -340,26 +341,33 @@ export class LmdbStoreFactory implements StoreFactory {
     const taskDir = this.taskDir(taskId);
     let task = this.tasks.get(taskId);
     if (task === undefined) {
-      task = { lock: DirLock.acquire(taskDir), open: new Set() };
+      // Stores of one task may be opened at once: they share one lock, taken once.
+      const acquiring = DirLock.acquire(taskDir);
+      task = { lock: acquiring, held: null, open: new Set() };
       this.tasks.set(taskId, task);
-    } else if (task.open.has(storeName)) {
+      acquiring.catch(ignore); // reported to every opener below
+    }
+    if (task.open.has(storeName)) {
       throw new StoreError(`store "${storeName}" of task ${taskId} is already open; close it before opening it again`, StoreErrorCode.invalidUse);
     }
-    const dir = join(taskDir, storeName);
     const t = task;
+    t.open.add(storeName);
     const release = (): void => {
       t.open.delete(storeName);
       if (t.open.size === 0 && this.tasks.get(taskId) === t) {
         this.tasks.delete(taskId);
-        t.lock.release();
+        if (t.held !== null) t.held.release();
+        else t.lock.then((l) => l.release(), ignore);
       }
     };
-    t.open.add(storeName);
+    const dir = join(taskDir, storeName);
     try {
+      t.held = await t.lock;
       const db = open<Buffer, Buffer>({ path: join(dir, DATA_FILE), keyEncoding: 'binary', encoding: 'binary', compression: false, cache: false });
       return new LmdbStore(db, dir, release);
     } catch (e) {
       release();
+      if (e instanceof StoreError) throw e;
       throw new StoreError(`could not open the state store ${dir}: ${(e as Error).message}`, StoreErrorCode.invalidUse, e);
     }
   }

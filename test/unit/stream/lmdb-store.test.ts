@@ -7,13 +7,13 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { Worker } from 'node:worker_threads';
-import { writeFileSync, mkdirSync, existsSync } from 'node:fs';
+import { writeFileSync, mkdirSync, existsSync, utimesSync, statSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LmdbStoreFactory, MAX_KEY_BYTES } from '../../../src/stream/state/lmdb-store.js';
-import { LOCK_FILE } from '../../../src/stream/state/dir-lock.js';
+import { LOCK_FILE, REFRESH_MS, STALE_MS } from '../../../src/stream/state/dir-lock.js';
 import { makeTempDir, withTempDir } from '../../helpers/temp.js';
 import { storeContract } from './store-contract.js';
 
@@ -233,4 +233,55 @@ test('a commit with nothing pending at the same checkpoint writes nothing; a new
     assert.equal(st.get(Buffer.from('a'))?.toString(), '1');
     await st.destroy();
   }, 'rivulet-lmdb-noop-');
+});
+
+test('the stores of one task opened at once share the task lock; a torn (empty) lock file is taken over', async () => {
+  await withTempDir(async (dir) => {
+    const taskDir = join(dir, 'app', '0_0');
+    mkdirSync(taskDir, { recursive: true });
+    writeFileSync(join(taskDir, LOCK_FILE), ''); // a crash between creating the lock and writing its owner
+    const factory = new LmdbStoreFactory({ stateDir: dir, application: 'app' });
+    const [a, b] = await Promise.all([factory.open('0_0', 'a'), factory.open('0_0', 'b')]);
+    await a.close();
+    assert.equal(existsSync(join(taskDir, LOCK_FILE)), true, 'held while b is open');
+    await b.close();
+    assert.equal(existsSync(join(taskDir, LOCK_FILE)), false, 'released with the last store');
+  }, 'rivulet-lmdb-lock-');
+});
+
+test('a lock from another host (a volume moved to a new pod) holds while it is touched and is taken over once stale', async () => {
+  await withTempDir(async (dir) => {
+    const taskDir = join(dir, 'app', '0_0');
+    const lock = join(taskDir, LOCK_FILE);
+    mkdirSync(taskDir, { recursive: true });
+    writeFileSync(lock, JSON.stringify({ pid: 1, start: '5', host: 'pod-that-was-moved', thread: 0 }));
+    const factory = new LmdbStoreFactory({ stateDir: dir, application: 'app' });
+    await assert.rejects(factory.open('0_0', 'st'), (e: Error & { code?: string }) => {
+      assert.equal(e.code, 'RIV_ERR_STORE_LOCKED');
+      assert.match(e.message, /process 1 on host pod-that-was-moved \(its lock was touched 0 s ago; one untouched for 60 s is taken over\)/);
+      return true;
+    });
+    const old = new Date(Date.now() - STALE_MS - 1000);
+    utimesSync(lock, old, old);
+    const st = await factory.open('0_0', 'st');
+    await st.close();
+  }, 'rivulet-lmdb-lock-');
+});
+
+test('a holder touches its lock every REFRESH_MS, so other hosts see it alive', async (t) => {
+  await withTempDir(async (dir) => {
+    t.mock.timers.enable({ apis: ['setInterval'] });
+    const st = await new LmdbStoreFactory({ stateDir: dir, application: 'app' }).open('0_0', 'st');
+    try {
+      const lock = join(dir, 'app', '0_0', LOCK_FILE);
+      const old = new Date(Date.now() - STALE_MS - 1000);
+      utimesSync(lock, old, old);
+      t.mock.timers.tick(REFRESH_MS);
+      for (let i = 0; i < 100 && statSync(lock).mtimeMs < Date.now() - STALE_MS; i++) await new Promise((r) => setTimeout(r, 10));
+      assert.ok(statSync(lock).mtimeMs > Date.now() - STALE_MS, 'touched');
+    } finally {
+      await st.close();
+      t.mock.timers.reset();
+    }
+  }, 'rivulet-lmdb-lock-');
 });
