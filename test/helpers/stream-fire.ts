@@ -286,11 +286,11 @@ export interface PipelineOptions {
 }
 
 /**
- * FIRE_RUNNER=cli runs the fixture with `rivulet run`; the default runs it with
+ * By default the fixture runs with `rivulet run`; FIRE_RUNNER=direct runs it through
  * stream-fire-runner.ts, which loads it the same way and calls the runtime's startPipeline
- * (until rivulet/stream exports startPipeline, `rivulet run` cannot start a pipeline).
+ * (to tell a CLI bug from a runtime one).
  */
-export const defaultRunner: 'cli' | 'direct' = process.env.FIRE_RUNNER === 'cli' ? 'cli' : 'direct';
+export const defaultRunner: 'cli' | 'direct' = process.env.FIRE_RUNNER === 'direct' ? 'direct' : 'cli';
 const directRunner = join(repoRoot, 'dist', 'test', 'helpers', 'stream-fire-runner.js');
 
 /** One `rivulet run` process of the fixture; kill and restart act on the pid this started. */

@@ -7,9 +7,9 @@
 // the processes and the read_committed output must equal the reference computed in memory
 // from the same input: every (key, window) exactly once with its count, nothing else.
 //
-// The processes run the fixture through test/helpers/stream-fire-runner.ts (loaded as
-// `rivulet run` loads it, started with the runtime's startPipeline); FIRE_RUNNER=cli runs
-// `rivulet run` itself, once rivulet/stream exports startPipeline. FIRE_TOPOLOGY=hand runs
+// The processes are `rivulet run` of the fixture. FIRE_RUNNER=direct runs it through
+// test/helpers/stream-fire-runner.ts instead (loaded as `rivulet run` loads it, started with
+// the runtime's startPipeline: to tell a CLI bug from a runtime one); with it, FIRE_TOPOLOGY=hand runs
 // the same count written by hand as a Topology (to tell a runtime bug from a DSL or window
 // one). FIRE_SEED=n replays a run. The checker is unit-tested in
 // test/unit/stream/fire-checker.test.ts.
