@@ -410,8 +410,11 @@ class Pipeline implements TaskSink {
         if (changes.length === 0) continue;
         s.changes = [];
         let last: Promise<bigint> | undefined;
-        for (const c of changes) last = this.producer.send({ topic: s.changelogTopic!, partition: t.partition, key: c.key, value: c.value });
-        last!.catch(this.ignore);
+        // Failures surface at the flush below; every promise is handled (not only the last).
+        for (const c of changes) {
+          last = this.producer.send({ topic: s.changelogTopic!, partition: t.partition, key: c.key, value: c.value });
+          last.catch(this.ignore);
+        }
         this.lastChangelogOffset.set(s, last!);
       }
     }
