@@ -481,6 +481,13 @@ class Pipeline implements TaskSink {
       }
     } else {
       await this.producer.flush().catch(this.ignore);
+      // The same for the idempotent producer: a new one gets a new producer id, sequences from 0.
+      if (this.producer.needsNewEpoch) {
+        this.log.warn(`rivulet stream ${this.app}: a produce request failed, so its sequence numbers may lag the broker's; starting a new idempotent producer`);
+        const old = this.producer;
+        this.producer = this.newProducer();
+        await closeQuietly(old);
+      }
     }
   }
 
