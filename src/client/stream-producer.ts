@@ -78,6 +78,14 @@ export class StreamProducer {
   private ending = false;
   /** Whether the open transaction holds anything (EndTxn on an empty one is refused by Kafka). */
   private touched = false;
+  /**
+   * A produce request failed since init: the broker may have written it anyway (its answer
+   * lost), and the library only advances its sequence numbers on an answer, so they may lag
+   * the broker's. The same producer id and epoch must then not write again (its next batch is
+   * refused as OUT_OF_ORDER_SEQUENCE_NUMBER, or swallowed as a duplicate of the lost one): a
+   * new producer (InitProducerId: a new epoch, sequences from 0) takes over.
+   */
+  private sequencesUnknown = false;
   private groupCoordinators = new Map<string, CoordinatorClient>();
   private groupsInTxn = new Set<string>();
 
@@ -98,6 +106,14 @@ export class StreamProducer {
   }
   get producerEpoch(): number | undefined {
     return this.producer.producerEpoch;
+  }
+  /**
+   * Whether a produce request failed, so that the broker's sequence numbers for this producer
+   * id and epoch may be ahead of this producer's: after the abort, close it and use a new
+   * producer (init() bumps the epoch), as Kafka's Java client bumps the epoch.
+   */
+  get needsNewEpoch(): boolean {
+    return this.sequencesUnknown;
   }
   /** The library client, for helpers that need a connection (CoordinatorClient, committedOffsets). */
   get client(): AnyClient {
@@ -290,6 +306,7 @@ export class StreamProducer {
       }
     } catch (e) {
       this.failed ??= e;
+      this.sequencesUnknown = true;
       for (const p of batch) p.reject(e);
       // Once a send failed the transaction cannot commit; fail what is queued too.
       if (this.transactionalId !== undefined) this.rejectQueued(e);

@@ -6,9 +6,10 @@
 // output must equal the reference. FIRE_SEED=n replays a run; FIRE_RUNNER as in
 // stream-fire.test.ts.
 //
-// On the runtime before it moved to the stream client (stream-runtime b3837a9..70a2983) this
-// test found the processes looping forever on OUT_OF_ORDER_SEQUENCE_NUMBER and
-// INVALID_TXN_STATE after a broker restart mid-transaction, the output stopped short.
+// A produce that failed while the broker was down may have been written (its answer lost):
+// the runtime then replaces its transactional producer (a new epoch, sequences from 0) instead
+// of reusing the same epoch with sequence numbers behind the broker's, which looped on
+// OUT_OF_ORDER_SEQUENCE_NUMBER (see stream-runtime-lost-produce.test.ts).
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

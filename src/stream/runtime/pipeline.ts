@@ -410,8 +410,11 @@ class Pipeline implements TaskSink {
         if (changes.length === 0) continue;
         s.changes = [];
         let last: Promise<bigint> | undefined;
-        for (const c of changes) last = this.producer.send({ topic: s.changelogTopic!, partition: t.partition, key: c.key, value: c.value });
-        last!.catch(this.ignore);
+        // Failures surface at the flush below; every promise is handled (not only the last).
+        for (const c of changes) {
+          last = this.producer.send({ topic: s.changelogTopic!, partition: t.partition, key: c.key, value: c.value });
+          last.catch(this.ignore);
+        }
         this.lastChangelogOffset.set(s, last!);
       }
     }
@@ -457,12 +460,20 @@ class Pipeline implements TaskSink {
       }
     }
     if (this.exactlyOnce) {
+      let renew: string | undefined;
       try {
         await this.producer.abort();
-        await this.producer.begin();
+        // A failed produce may have been written (its answer lost): this producer's sequence
+        // numbers may lag the broker's, and the same epoch would then be refused
+        // (OUT_OF_ORDER_SEQUENCE_NUMBER) or have a batch taken for a duplicate of the lost one.
+        if (this.producer.needsNewEpoch) renew = 'a produce request failed, so its sequence numbers may lag the broker\'s';
+        else await this.producer.begin();
       } catch (e) {
         // A fenced or broken producer cannot abort; a new one (InitProducerId) aborts what the old one left open.
-        this.log.warn(`rivulet stream ${this.app}: the open transaction could not be aborted (${this.explain(e)}); starting a new transactional producer`);
+        renew = `the open transaction could not be aborted (${this.explain(e)})`;
+      }
+      if (renew !== undefined) {
+        this.log.warn(`rivulet stream ${this.app}: ${renew}; starting a new transactional producer (new epoch)`);
         const old = this.producer;
         this.producer = this.newProducer();
         await closeQuietly(old);
@@ -470,6 +481,13 @@ class Pipeline implements TaskSink {
       }
     } else {
       await this.producer.flush().catch(this.ignore);
+      // The same for the idempotent producer: a new one gets a new producer id, sequences from 0.
+      if (this.producer.needsNewEpoch) {
+        this.log.warn(`rivulet stream ${this.app}: a produce request failed, so its sequence numbers may lag the broker's; starting a new idempotent producer`);
+        const old = this.producer;
+        this.producer = this.newProducer();
+        await closeQuietly(old);
+      }
     }
   }
 
