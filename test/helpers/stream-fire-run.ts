@@ -53,6 +53,12 @@ export async function runFire(o: FireOptions): Promise<FireReport> {
   const settings = {
     'group.initial.rebalance.delay.ms': '0',
     'transaction.abort.timed.out.transaction.cleanup.interval.ms': '1000',
+    // A SIGKILLed process never leaves its group: its partitions wait for its session to expire
+    // (KIP-848: the broker's setting, 45 s by default) before another member gets them. With a
+    // kill every few seconds, 45 s sessions keep most partitions with dead members and the output
+    // stalls; a short session keeps the fire about exactly-once, not about waiting. (Apache
+    // Kafka's own startBroker keeps its defaults: it refuses sessions below its 45 s minimum.)
+    ...(o.startBroker ? {} : { 'group.consumer.session.timeout.ms': '8000', 'group.consumer.heartbeat.interval.ms': '1000' }),
   };
   const start = o.startBroker ?? ((b) => startBrokerOrPeer(b));
   const dataDir = await makeTempDir('stream-fire-broker-');
