@@ -30,6 +30,8 @@ export interface GroupMemberOptions {
   topics: string[];
   /** How long the coordinator waits for this member to release revoked partitions (default 60 s). */
   rebalanceTimeoutMs?: number;
+  /** The coordinator's assignor ('uniform' or 'range', as Kafka names them); the group's default when absent. */
+  serverAssignor?: string;
   /** Partitions taken away: awaited before the revocation is acknowledged. Commit their work here. */
   onRevoke?: (partitions: TopicPartition[]) => void | Promise<void>;
   /** Partitions given, after any revocation of the same reconciliation. */
@@ -125,7 +127,7 @@ export class GroupMember {
     const byTopic = new Map<string, number[]>();
     for (const p of this.owned.values()) (byTopic.get(p.topicId) ?? byTopic.set(p.topicId, []).get(p.topicId)!).push(p.partition);
     return [
-      this.o.groupId, this.memberId, epoch, null, null, this.o.rebalanceTimeoutMs ?? 60_000, this.o.topics, null, null,
+      this.o.groupId, this.memberId, epoch, null, null, this.o.rebalanceTimeoutMs ?? 60_000, this.o.topics, null, this.o.serverAssignor ?? null,
       [...byTopic].map(([topicId, partitions]) => ({ topicId, partitions })),
     ];
   }

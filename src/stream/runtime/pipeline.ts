@@ -26,7 +26,7 @@
 import { Admin, Consumer, FetchIsolationLevels } from '@platformatic/kafka';
 import { Registry } from 'prom-client';
 import { baseClientOptions, closeQuietly } from '../../client/connection.js';
-import { findProtocolError, explainError } from '../../client/errors.js';
+import { FencedError, findProtocolError, explainError } from '../../client/errors.js';
 import { offsetsAt, EARLIEST, LATEST } from '../../client/admin.js';
 import { commitOffsets, fetchCommittedOffsets } from '../../client/committed-offsets.js';
 import { GroupMember, type TopicPartition } from '../../client/group-member.js';
@@ -139,12 +139,20 @@ class Pipeline implements TaskSink {
       groupId: topology.application,
       topics: this.sourceTopics(),
       rebalanceTimeoutMs: 60_000,
+      // Partition p of every co-partitioned source on one member (a task needs all its inputs):
+      // the range assignor gives members the same partition numbers of topics of equal size;
+      // the default (uniform) balances topic-partitions one by one and may split a task.
+      serverAssignor: 'range',
       // Revoked partitions: commit their work before the coordinator hands them on.
       onRevoke: (tps) => this.onLoop(() => this.revoke(tps, true)),
       // Not awaited: a restore can take longer than a heartbeat interval.
       onAssign: (tps) => {
         this.restoring = true;
-        void this.onLoop(() => this.assign(tps)).catch(this.ignore);
+        // A failed assign leaves tasks half-built (no inputs, stores open): rebuild them all.
+        void this.onLoop(() => this.assign(tps)).catch((e: unknown) => {
+          this.log.warn(`rivulet stream ${topology.application}: taking partitions failed (${this.explain(e)}); rebuilding the tasks`);
+          this.needsRebuild = true;
+        });
       },
       // Fenced: nothing of these partitions can commit any more.
       onLost: (tps) => this.onLoop(() => this.revoke(tps, false)),
@@ -565,17 +573,19 @@ class Pipeline implements TaskSink {
         if (!this.inputs.some((s) => s.task === task && s.topic === tp.topic)) newInputs.push({ task, tp });
       }
     }
-    for (const t of fresh) {
-      for (const s of t.stores.values()) if (s.changelogTopic !== undefined) await this.restore(t, s);
-    }
     // From the committed offsets; a previous owner's open transaction is waited for (require_stable).
+    // Before the restore: that transaction also holds the previous owner's last changelog writes,
+    // which a restore to the changelog's end (its LSO) would miss while the transaction is open.
     const committed = await fetchCommittedOffsets(this.admin as unknown as AnyClient, this.app, newInputs.map((x) => x.tp), {
       member: { memberId: this.member.memberId, memberEpoch: this.member.memberEpoch },
     }).catch(async (e: unknown) => {
       // Kafka checks the epoch on OffsetFetch v9+; it may have moved on meanwhile: ask as an admin would.
-      if (!findProtocolError(e, 'STALE_MEMBER_EPOCH', 'UNKNOWN_MEMBER_ID')) throw e;
+      if (!(e instanceof FencedError && (e.reason === 'STALE_MEMBER_EPOCH' || e.reason === 'UNKNOWN_MEMBER_ID'))) throw e;
       return fetchCommittedOffsets(this.admin as unknown as AnyClient, this.app, newInputs.map((x) => x.tp));
     });
+    for (const t of fresh) {
+      for (const s of t.stores.values()) if (s.changelogTopic !== undefined) await this.restore(t, s);
+    }
     for (const { task, tp } of newInputs) {
       let next = committed.get(`${tp.topic}:${tp.partition}`);
       if (next === undefined || next < 0n) next = (await offsetsAt(this.consumer, tp.topic, [tp.partition], EARLIEST)).get(tp.partition)!;
