@@ -4,6 +4,7 @@
 // partition so the caller can reset them.
 
 import type { ClusterTopicMetadata, Consumer, FetchIsolationLevelValue } from '@platformatic/kafka';
+import { offsetsAt, EARLIEST, LATEST } from '../../client/admin.js';
 import { findProtocolError } from '../../client/errors.js';
 import type { InputRecord } from '../types.js';
 import { readBatches, type ReadState } from './records.js';
@@ -77,9 +78,7 @@ export class Fetcher {
     } catch (e) {
       // Leadership moved, a topic was recreated, or a partition is out of range: start from fresh metadata.
       this.meta.clear();
-      if (findProtocolError(e, 'OFFSET_OUT_OF_RANGE')) {
-        return states.map((s) => ({ state: s, records: [], end: -1n, logStart: -1n, outOfRange: true }));
-      }
+      if (findProtocolError(e, 'OFFSET_OUT_OF_RANGE')) return this.outOfRange(states);
       throw e;
     }
     const out: FetchedPartition<S>[] = [];
@@ -97,6 +96,28 @@ export class Fetcher {
           const end = this.committedOnly && pr.lastStableOffset >= 0n ? pr.lastStableOffset : pr.highWatermark;
           out.push({ state: s, records, end, logStart: pr.logStartOffset, outOfRange: false });
         }
+      }
+    }
+    return out;
+  }
+
+  /**
+   * The library fails a whole Fetch answer when one of its partitions is out of range, without
+   * saying which: each log's bounds tell. Only those partitions are reported out of range (and
+   * reset by the caller); the others are fetched again as they were.
+   */
+  private async outOfRange<S extends ReadState>(states: S[]): Promise<FetchedPartition<S>[]> {
+    const byTopic = new Map<string, S[]>();
+    for (const s of states) (byTopic.get(s.topic) ?? byTopic.set(s.topic, []).get(s.topic)!).push(s);
+    const out: FetchedPartition<S>[] = [];
+    for (const [topic, ss] of byTopic) {
+      const partitions = ss.map((s) => s.partition);
+      const start = await offsetsAt(this.consumer, topic, partitions, EARLIEST);
+      const end = await offsetsAt(this.consumer, topic, partitions, LATEST);
+      for (const s of ss) {
+        const logStart = start.get(s.partition) ?? -1n;
+        const logEnd = end.get(s.partition) ?? -1n;
+        out.push({ state: s, records: [], end: logEnd, logStart, outOfRange: s.next < logStart || s.next > logEnd });
       }
     }
     return out;
