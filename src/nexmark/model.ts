@@ -165,3 +165,17 @@ export interface Q8Result {
   windowStart: number;
   windowEnd: number;
 }
+
+/**
+ * What a Rivulet query module (src/nexmark/queries/qN.ts) takes: each exports
+ * `build(options?: QueryOptions)` returning its pipeline, and a default export built from the
+ * RIVULET_* environment, so that `rivulet run` runs it.
+ */
+export interface QueryOptions {
+  /** Kafka application id (consumer group, transactional id prefix); default `nexmark-<query>`. */
+  applicationId?: string;
+  /** Grace after a window's end before it closes, ms; default 0 (the watermark's bound applies). */
+  graceMs?: number;
+  /** Bounded out-of-orderness of event time, ms; default 0. */
+  maxOutOfOrderMs?: number;
+}
