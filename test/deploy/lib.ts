@@ -1,5 +1,6 @@
 // Shared machinery of the deploy tests: the pinned helm in .tools/bin, the Kubernetes specs
-// listed in .tools/k8s-schemas/index.txt, rendering the chart, and the policy checks.
+// listed in .tools/k8s-schemas/index.txt, rendering a chart (the broker's by default; the
+// pipeline chart's with `chart: pipelineChartDir`), and the policy checks.
 // The tools come from scripts/tools/install-helm.sh and scripts/tools/k8s-schemas.sh; when
 // they are missing a test fails under CI=true and is skipped (with the commands to run)
 // otherwise.
@@ -15,6 +16,7 @@ import { repoRoot } from '../helpers/paths.js';
 
 export { repoRoot };
 export const chartDir = join(repoRoot, 'deploy', 'helm', 'rivulet');
+export const pipelineChartDir = join(repoRoot, 'deploy', 'helm', 'rivulet-pipeline');
 export const helmBin = join(repoRoot, '.tools', 'bin', 'helm');
 export const yaml2jsonBin = join(repoRoot, '.tools', 'bin', 'yaml2json');
 export const releaseName = 'rv';
@@ -35,11 +37,11 @@ export interface SchemaSpec {
 }
 
 /** What is missing to run the deploy tests here, as instructions; [] when all is there. */
-export function missingTools(): string[] {
+export function missingTools(chart = chartDir): string[] {
   const missing: string[] = [];
   if (!existsSync(helmBin) || !existsSync(yaml2jsonBin)) missing.push('helm/yaml2json: run bash scripts/tools/install-helm.sh');
   if (schemaSpecs().length === 0) missing.push('Kubernetes OpenAPI specs: run bash scripts/tools/k8s-schemas.sh');
-  if (!existsSync(join(chartDir, 'Chart.yaml'))) missing.push(`the chart ${chartDir} is missing`);
+  if (!existsSync(join(chart, 'Chart.yaml'))) missing.push(`the chart ${chart} is missing`);
   return missing;
 }
 
@@ -47,8 +49,8 @@ export function missingTools(): string[] {
  * True when the tools are there. Otherwise fails the test under CI=true (CI must run these
  * checks) and skips it elsewhere, printing what to run.
  */
-export function toolsOrSkip(t: TestContext): boolean {
-  const missing = missingTools();
+export function toolsOrSkip(t: TestContext, chart = chartDir): boolean {
+  const missing = missingTools(chart);
   if (missing.length === 0) return true;
   const msg = `deploy checks need: ${missing.join('; ')}`;
   if (process.env.CI === 'true') assert.fail(msg);
@@ -70,14 +72,14 @@ export function schemaSpecs(): SchemaSpec[] {
 }
 
 /** Scenario values files: ci/*.yaml, plus "default" (values.yaml alone). */
-export function scenarios(): string[] {
-  const dir = join(chartDir, 'ci');
+export function scenarios(chart = chartDir): string[] {
+  const dir = join(chart, 'ci');
   const files = existsSync(dir) ? readdirSync(dir).filter((f) => /\.ya?ml$/.test(f)).sort() : [];
   return ['default', ...files];
 }
 
-export function scenarioArgs(scenario: string): string[] {
-  return scenario === 'default' ? [] : ['-f', join(chartDir, 'ci', scenario)];
+export function scenarioArgs(scenario: string, chart = chartDir): string[] {
+  return scenario === 'default' ? [] : ['-f', join(chart, 'ci', scenario)];
 }
 
 export function helm(args: string[]): { status: number | null; stdout: string; stderr: string } {
@@ -93,14 +95,19 @@ export function helm(args: string[]): { status: number | null; stdout: string; s
 export interface RenderOptions {
   kubeVersion?: string;
   set?: string[];
+  /** The chart's directory (default: the broker chart). */
+  chart?: string;
+  /** More values files, after the scenario's. */
+  values?: string[];
 }
 
 export function templateArgs(scenario: string, opts: RenderOptions = {}): string[] {
   return [
-    'template', releaseName, chartDir, '--namespace', namespace,
+    'template', releaseName, opts.chart ?? chartDir, '--namespace', namespace,
     ...(opts.kubeVersion ? ['--kube-version', opts.kubeVersion] : []),
     ...extraApiVersions.flatMap((a) => ['--api-versions', a]),
-    ...scenarioArgs(scenario),
+    ...scenarioArgs(scenario, opts.chart),
+    ...(opts.values ?? []).flatMap((f) => ['-f', f]),
     ...(opts.set ?? []).flatMap((s) => ['--set', s]),
   ];
 }
@@ -205,11 +212,52 @@ function id(o: any): string {
  */
 export function checkPolicies(docs: Doc[]): string[] {
   const v: string[] = [];
-  const objs = docs.map((d) => d.object).filter((o) => o && typeof o === 'object');
+  const objs = renderedObjects(docs);
   const workloads = objs.filter((o) => workloadKinds.has(o.kind));
   const statefulSets = objs.filter((o) => o.kind === 'StatefulSet');
   if (statefulSets.length !== 1) v.push(`expected exactly one StatefulSet, found ${statefulSets.length}`);
+  v.push(...checkWorkloads(objs));
 
+  for (const s of statefulSets) {
+    const labels = s.spec?.template?.metadata?.labels ?? {};
+    const aa = s.spec?.template?.spec?.affinity?.podAntiAffinity;
+    const terms = [
+      ...(aa?.requiredDuringSchedulingIgnoredDuringExecution ?? []),
+      ...(aa?.preferredDuringSchedulingIgnoredDuringExecution ?? []).map((p: any) => p.podAffinityTerm),
+    ];
+    if (terms.length === 0) v.push(`${id(s)}: no pod anti-affinity`);
+    else if (!terms.some((t: any) => selectorMatches(t?.labelSelector, labels) && t?.topologyKey)) v.push(`${id(s)}: no pod anti-affinity term selects the StatefulSet's own pods`);
+    const svc = objs.find((o) => o.kind === 'Service' && o.metadata?.name === s.spec?.serviceName);
+    if (!svc) v.push(`${id(s)}: serviceName ${s.spec?.serviceName} is not a rendered Service`);
+    else if (svc.spec?.clusterIP !== 'None') v.push(`${id(s)}: its serviceName ${svc.metadata.name} is not headless`);
+  }
+
+  // PodDisruptionBudgets select the StatefulSet's pods.
+  for (const pdb of objs.filter((o) => o.kind === 'PodDisruptionBudget')) {
+    const targets = workloads.filter((w) => selectorMatches(pdb.spec?.selector, w.spec?.template?.metadata?.labels));
+    if (!statefulSets.some((s) => targets.includes(s))) v.push(`${id(pdb)}: selector ${JSON.stringify(pdb.spec?.selector)} does not match the StatefulSet's pod labels`);
+  }
+  v.push(...checkServicesAndMonitors(objs, brokerHttpPaths, 'the broker'));
+  return v;
+}
+
+/** The objects of a render (documents that are objects). */
+export function renderedObjects(docs: Doc[]): any[] {
+  return docs.map((d) => d.object).filter((o) => o && typeof o === 'object');
+}
+
+export function objectId(o: any): string {
+  return id(o);
+}
+
+/**
+ * What every workload of either chart must do: selector matching its pods, Guaranteed QoS
+ * with whole CPUs, probes on /healthz and /readyz on declared ports, every volume mounted and
+ * every mount backed, a hardened security context.
+ */
+export function checkWorkloads(objs: any[]): string[] {
+  const v: string[] = [];
+  const workloads = objs.filter((o) => workloadKinds.has(o.kind));
   for (const w of workloads) {
     const where = id(w);
     const pod = w.spec?.template?.spec ?? {};
@@ -295,27 +343,16 @@ export function checkPolicies(docs: Doc[]): string[] {
       if ((sc.seccompProfile?.type ?? psc.seccompProfile?.type) !== 'RuntimeDefault') v.push(`${at}: seccompProfile is not RuntimeDefault`);
     }
   }
+  return v;
+}
 
-  for (const s of statefulSets) {
-    const labels = s.spec?.template?.metadata?.labels ?? {};
-    const aa = s.spec?.template?.spec?.affinity?.podAntiAffinity;
-    const terms = [
-      ...(aa?.requiredDuringSchedulingIgnoredDuringExecution ?? []),
-      ...(aa?.preferredDuringSchedulingIgnoredDuringExecution ?? []).map((p: any) => p.podAffinityTerm),
-    ];
-    if (terms.length === 0) v.push(`${id(s)}: no pod anti-affinity`);
-    else if (!terms.some((t: any) => selectorMatches(t?.labelSelector, labels) && t?.topologyKey)) v.push(`${id(s)}: no pod anti-affinity term selects the StatefulSet's own pods`);
-    const svc = objs.find((o) => o.kind === 'Service' && o.metadata?.name === s.spec?.serviceName);
-    if (!svc) v.push(`${id(s)}: serviceName ${s.spec?.serviceName} is not a rendered Service`);
-    else if (svc.spec?.clusterIP !== 'None') v.push(`${id(s)}: its serviceName ${svc.metadata.name} is not headless`);
-  }
-
-  // PodDisruptionBudgets select the StatefulSet's pods.
-  for (const pdb of objs.filter((o) => o.kind === 'PodDisruptionBudget')) {
-    const targets = workloads.filter((w) => selectorMatches(pdb.spec?.selector, w.spec?.template?.metadata?.labels));
-    if (!statefulSets.some((s) => targets.includes(s))) v.push(`${id(pdb)}: selector ${JSON.stringify(pdb.spec?.selector)} does not match the StatefulSet's pod labels`);
-  }
-
+/**
+ * Services select rendered pods and target ports they declare; ServiceMonitors and
+ * PodMonitors name existing ports and a path the process (`who`) serves.
+ */
+export function checkServicesAndMonitors(objs: any[], httpPaths: Set<string>, who: string): string[] {
+  const v: string[] = [];
+  const workloads = objs.filter((o) => workloadKinds.has(o.kind));
   // Services select pods and target ports those pods declare.
   const podsOf = (match: (labels: Record<string, string>) => boolean) => workloads.filter((w) => podLabelSets(w).some(match));
   const containerPorts = (w: any): any[] => (w.spec?.template?.spec?.containers ?? []).flatMap((c: any) => c.ports ?? []);
@@ -336,7 +373,7 @@ export function checkPolicies(docs: Doc[]): string[] {
     if (svcs.length === 0) v.push(`${id(sm)}: selector matches no rendered Service`);
     for (const ep of sm.spec?.endpoints ?? []) {
       if (ep.port !== undefined && !svcs.some((s) => (s.spec?.ports ?? []).some((p: any) => p.name === ep.port))) v.push(`${id(sm)}: endpoint port ${ep.port} is not a port name of the selected Services`);
-      if (ep.path !== undefined && !brokerHttpPaths.has(ep.path)) v.push(`${id(sm)}: endpoint path ${ep.path} is not served by the broker`);
+      if (ep.path !== undefined && !httpPaths.has(ep.path)) v.push(`${id(sm)}: endpoint path ${ep.path} is not served by ${who}`);
     }
   }
   for (const pm of objs.filter((o) => o.kind === 'PodMonitor')) {
@@ -344,7 +381,7 @@ export function checkPolicies(docs: Doc[]): string[] {
     if (pods.length === 0) v.push(`${id(pm)}: selector matches no rendered pod`);
     for (const ep of pm.spec?.podMetricsEndpoints ?? []) {
       if (ep.port !== undefined && !pods.some((w) => containerPorts(w).some((cp) => cp.name === ep.port))) v.push(`${id(pm)}: endpoint port ${ep.port} is not a container port name of the selected pods`);
-      if (ep.path !== undefined && !brokerHttpPaths.has(ep.path)) v.push(`${id(pm)}: endpoint path ${ep.path} is not served by the broker`);
+      if (ep.path !== undefined && !httpPaths.has(ep.path)) v.push(`${id(pm)}: endpoint path ${ep.path} is not served by ${who}`);
     }
   }
   return v;
