@@ -1,18 +1,24 @@
-// Runs a pipeline exactly as the pipeline chart's container would, against the project's test
-// broker: /readyz turns 200, a record goes through the function, SIGTERM exits 0.
+// Runs pipelines exactly as the pipeline chart's container would, against the project's test
+// broker: /readyz turns 200, a record goes through, SIGTERM exits 0.
+//  - function-configmap-values.yaml: the function form, its code in a ConfigMap, a Deployment;
+//  - stateful-values.yaml: examples/windowed-count.ts in an image, a StatefulSet pod with its
+//    volume, stopped and started again as pod <name>-0 on the same volume: it resumes from its
+//    local state (no changelog record restored) and counts on.
 //
-// From the rendered function-configmap-values.yaml scenario (the function form, its code in a
-// ConfigMap) the test takes the container's command, args and env, and the ConfigMap's data,
-// and combines them as the kubelet does: env entries in order, $(VAR) expanded from the
-// entries before it, metadata.name the pod's name; the ConfigMap's items written as files at
-// the volume's mount path.
+// From the rendered scenario the test takes the container's command, args and env, and the
+// ConfigMaps' data, and combines them as the kubelet does: env entries in order, $(VAR)
+// expanded from the entries before it, metadata.name the pod's name; a ConfigMap's items
+// written as files at the volume's mount path.
 //
 // Substitutions, and only these, because the process runs on this machine and not in the image:
 //  - `rivulet` (the pipeline base image's command on PATH) is this checkout's bundled CLI,
 //    run by this node binary;
-//  - each mount path (the ConfigMap at /pipeline, the state emptyDir, the /tmp emptyDir)
-//    becomes a temporary directory, wherever it appears in an argument or env value; /tmp is
-//    given to the process as TMPDIR, where the image's node would see /tmp;
+//  - the image's pipeline file /pipeline/<name> (what a Dockerfile FROM the base image
+//    copies there) is examples/<name> of this checkout;
+//  - each mount path (a ConfigMap, the state volume, the /tmp emptyDir) becomes a temporary
+//    directory, wherever it appears in an argument or env value (a volumeClaimTemplate's
+//    directory is kept from one start of the pod to the next, as the claim is); /tmp is given
+//    to the process as TMPDIR, where the image's node would see /tmp;
 //  - the bootstrap address (a cluster DNS name) is the test broker's 127.0.0.1 address;
 //  - the http container port, when taken on this machine, becomes a free one, and --http-host
 //    0.0.0.0 (the pod's addresses) becomes 127.0.0.1: the test stays on the loopback.
@@ -22,18 +28,20 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
-import { join } from 'node:path';
-import { pipelineChartDir, render, toolsOrSkip } from './lib.js';
+import { basename, join } from 'node:path';
+import { pipelineChartDir, render, repoRoot, toolsOrSkip, type Doc } from './lib.js';
 import { startBroker, type BrokerProcess } from '../helpers/broker.js';
 import { runCli } from '../helpers/cli.js';
 import { cliPath } from '../helpers/paths.js';
 import { makeTempDir } from '../helpers/temp.js';
 import { waitFor } from '../helpers/wait.js';
-
-const scenario = 'function-configmap-values.yaml';
+import { WireClient } from '../helpers/wire-client.js';
+import { buildBatch } from '../helpers/batches.js';
+import { ApiKey } from '../../src/protocol/generated/apis.js';
+import { produceBody } from '../helpers/requests.js';
 
 /** Kubernetes' $(VAR) expansion: $$ -> $, $(NAME) -> its value when defined, else unchanged. */
 function expand(s: string, vars: Record<string, string>): string {
@@ -62,143 +70,257 @@ function freePort(): Promise<number> {
   });
 }
 
-test('smoke: the pipeline chart\'s function container, run as rendered, turns ready, processes a record and stops cleanly on SIGTERM', async (t) => {
-  if (!toolsOrSkip(t, pipelineChartDir)) return;
-  assert.ok(existsSync(cliPath), 'dist/bin/rivulet.js missing: npm run build');
+interface Pod {
+  /** The rendered container's argv and env, substituted. */
+  args: string[];
+  env: Record<string, string>;
+  port: number;
+  probeUrl(probe: any): string;
+  tmp: string;
+}
 
-  const docs = render(scenario, { chart: pipelineChartDir });
-  const deploy = docs.find((d) => d.object.kind === 'Deployment')?.object;
-  assert.ok(deploy, 'a Deployment is rendered');
-  const pod = deploy.spec.template.spec;
+/** What the kubelet would start for pod `podName` of the rendered workload; `claims` maps a claim's name to its directory, kept across starts. */
+async function preparePod(docs: Doc[], podName: string, claims: Map<string, string>, dirs: string[], bootstrap: string): Promise<Pod> {
+  const w = docs.find((d) => ['Deployment', 'StatefulSet'].includes(d.object.kind))!.object;
+  const pod = w.spec.template.spec;
   const c = pod.containers[0];
-  const podName = `${deploy.metadata.name}-7d9f8b6c4-x2x9q`;
+  const claimNames = new Set((w.spec.volumeClaimTemplates ?? []).map((x: any) => x.metadata.name));
 
-  const dirs: string[] = [];
-  let broker: BrokerProcess | undefined;
-  try {
-    // Volumes -> temporary directories (ConfigMap items written as files).
-    const mountMap = new Map<string, string>();
-    for (const m of c.volumeMounts ?? []) {
-      const vol = (pod.volumes ?? []).find((x: any) => x.name === m.name);
-      assert.ok(vol, `volume ${m.name} is declared`);
-      const dir = await makeTempDir(`rivulet-pipeline-smoke-${m.name}-`);
+  // Volumes -> temporary directories (ConfigMap items written as files).
+  const mountMap = new Map<string, string>();
+  for (const m of c.volumeMounts ?? []) {
+    let dir = claims.get(m.name);
+    if (!dir) {
+      dir = await makeTempDir(`rivulet-pipeline-smoke-${m.name}-`);
       dirs.push(dir);
-      mountMap.set(m.mountPath, dir);
-      if (vol.configMap) {
-        const cm = docs.find((d) => d.object.kind === 'ConfigMap' && d.object.metadata.name === vol.configMap.name)?.object;
-        assert.ok(cm, `the ConfigMap ${vol.configMap.name} is rendered`);
-        const items: { key: string; path: string }[] = vol.configMap.items ?? Object.keys(cm.data).map((k) => ({ key: k, path: k }));
-        for (const it of items) {
-          assert.ok(cm.data[it.key] !== undefined, `ConfigMap key ${it.key}`);
-          mkdirSync(join(dir, it.path, '..'), { recursive: true });
-          writeFileSync(join(dir, it.path), cm.data[it.key]);
-        }
-      } else {
-        assert.ok(vol.emptyDir, `volume ${m.name} is an emptyDir or a ConfigMap (this test knows no other)`);
+      if (claimNames.has(m.name)) claims.set(m.name, dir);
+    }
+    mountMap.set(m.mountPath, dir);
+    if (claimNames.has(m.name)) continue;
+    const vol = (pod.volumes ?? []).find((x: any) => x.name === m.name);
+    assert.ok(vol, `volume ${m.name} is declared`);
+    if (vol.configMap) {
+      const cm = docs.find((d) => d.object.kind === 'ConfigMap' && d.object.metadata.name === vol.configMap.name)?.object;
+      assert.ok(cm, `the ConfigMap ${vol.configMap.name} is rendered`);
+      const items: { key: string; path: string }[] = vol.configMap.items ?? Object.keys(cm.data).map((k) => ({ key: k, path: k }));
+      for (const it of items) {
+        assert.ok(cm.data[it.key] !== undefined, `ConfigMap key ${it.key}`);
+        mkdirSync(join(dir, it.path, '..'), { recursive: true });
+        writeFileSync(join(dir, it.path), cm.data[it.key]);
       }
+    } else {
+      assert.ok(vol.emptyDir, `volume ${m.name} is an emptyDir, a ConfigMap or a claim (this test knows no other)`);
     }
-    const swapMounts = (s: string) => {
-      for (const [from, to] of mountMap) {
-        if (s === from) return to;
-        if (s.startsWith(`${from}/`)) return to + s.slice(from.length);
+  }
+  const swapMounts = (s: string) => {
+    for (const [from, to] of mountMap) {
+      if (s === from) return to;
+      if (s.startsWith(`${from}/`)) return to + s.slice(from.length);
+    }
+    return s;
+  };
+
+  // Environment, in order, as the kubelet builds it.
+  const env: Record<string, string> = {};
+  for (const e of c.env ?? []) {
+    if (e.value !== undefined) env[e.name] = expand(String(e.value), env);
+    else if (e.valueFrom?.fieldRef?.fieldPath === 'metadata.name') env[e.name] = podName;
+    else assert.fail(`env ${e.name}: ${JSON.stringify(e.valueFrom)} is not supported by this smoke test`);
+  }
+  assert.ok(!(c.envFrom?.length), 'envFrom is not supported by this smoke test');
+  assert.equal(env.RIVULET_INSTANCE_ID, podName, 'the instance id is the pod name');
+  assert.ok(env.RIVULET_BOOTSTRAP, 'the bootstrap address comes from RIVULET_BOOTSTRAP');
+  env.RIVULET_BOOTSTRAP = bootstrap; // substitution: the cluster's address -> the test broker
+  for (const k of Object.keys(env)) env[k] = swapMounts(env[k]!);
+
+  // Command and args: `rivulet` -> this node running this checkout's CLI.
+  assert.deepEqual(c.command, ['rivulet'], 'the container runs the image\'s rivulet command');
+  let args: string[] = (c.args ?? []).map((a: unknown) => swapMounts(expand(String(a), env)));
+  assert.equal(args[0], 'run');
+  if (args[1]!.startsWith('/pipeline/')) {
+    // Substitution: the file a Dockerfile FROM the base image put in the image.
+    const example = join(repoRoot, 'examples', basename(args[1]!));
+    assert.ok(existsSync(example), `${args[1]} is an example of this checkout (examples/${basename(args[1]!)})`);
+    args[1] = example;
+  }
+
+  // The http port, if taken here; the loopback instead of every address.
+  const httpPort = c.ports.find((p: any) => p.name === 'http').containerPort as number;
+  const port = (await portTaken(httpPort)) ? await freePort() : httpPort;
+  args = args.map((a, i) => (a === String(httpPort) && args[i - 1] === '--http-port' ? String(port) : a === '0.0.0.0' && args[i - 1] === '--http-host' ? '127.0.0.1' : a));
+  const probeUrl = (p: any) => {
+    assert.ok(p.httpGet.port === 'http' || p.httpGet.port === httpPort, `probe on the http port, not ${p.httpGet.port}`);
+    return `http://127.0.0.1:${port}${p.httpGet.path}`;
+  };
+  const tmp = mountMap.get('/tmp');
+  assert.ok(tmp, 'the container mounts a volume at /tmp (the root filesystem is read-only)');
+  return { args, env, port, probeUrl, tmp };
+}
+
+interface Running {
+  output(): string;
+  /** SIGTERM as the kubelet sends it, SIGKILL after the grace period; asserts a clean exit 0. */
+  stop(graceSeconds: number): Promise<void>;
+  kill(): Promise<void>;
+  metrics(): Promise<string>;
+}
+
+/** Starts the prepared pod and waits until its readinessProbe answers 200, as the kubelet sees it. */
+async function startPod(t: { diagnostic(m: string): void }, p: Pod, c: any): Promise<Running> {
+  t.diagnostic(`argv: rivulet ${p.args.join(' ')}`);
+  t.diagnostic(`env: ${Object.entries(p.env).map(([k, v]) => `${k}=${v}`).join(' ')}`);
+  const child = spawn(process.execPath, [cliPath, ...p.args], {
+    cwd: p.tmp,
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', TMPDIR: p.tmp, ...p.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res) => child.once('exit', (code, signal) => res({ code, signal })));
+  let running = true;
+  void exited.then(() => (running = false));
+  const kill = async () => {
+    if (running) {
+      child.kill('SIGKILL');
+      await exited;
+    }
+  };
+  try {
+    const readyUrl = p.probeUrl(c.readinessProbe);
+    let status = 0;
+    await waitFor(`${readyUrl} to answer 200`, async () => {
+      if (!running) assert.fail(`rivulet run exited before it was ready:\n${out}`);
+      try {
+        status = (await fetch(readyUrl)).status;
+      } catch {
+        status = 0; // not listening yet
       }
-      return s;
-    };
-
-    // The test broker, and the function's topics.
-    broker = await startBroker({ args: ['--set', 'group.initial.rebalance.delay.ms=0'] });
-    const bootstrap = broker.bootstrap;
-    for (const topic of ['payments', 'receipts']) {
-      const r = await runCli(['topic', 'create', topic, '-b', bootstrap, '--partitions', '2']);
-      assert.equal(r.code, 0, r.stderr);
-    }
-
-    // Environment, in order, as the kubelet builds it.
-    const env: Record<string, string> = {};
-    for (const e of c.env ?? []) {
-      if (e.value !== undefined) env[e.name] = expand(String(e.value), env);
-      else if (e.valueFrom?.fieldRef?.fieldPath === 'metadata.name') env[e.name] = podName;
-      else assert.fail(`env ${e.name}: ${JSON.stringify(e.valueFrom)} is not supported by this smoke test`);
-    }
-    assert.ok(!(c.envFrom?.length), 'envFrom is not supported by this smoke test');
-    assert.equal(env.RIVULET_INSTANCE_ID, podName, 'the instance id is the pod name');
-    assert.ok(env.RIVULET_BOOTSTRAP, 'the bootstrap address comes from RIVULET_BOOTSTRAP');
-    env.RIVULET_BOOTSTRAP = bootstrap; // substitution: the cluster's address -> the test broker
-    for (const k of Object.keys(env)) env[k] = swapMounts(env[k]!);
-
-    // Command and args: `rivulet` -> this node running this checkout's CLI.
-    assert.deepEqual(c.command, ['rivulet'], 'the container runs the image\'s rivulet command');
-    let args: string[] = (c.args ?? []).map((a: unknown) => swapMounts(expand(String(a), env)));
-    assert.equal(args[0], 'run');
-
-    // The http port, if taken here.
-    const httpPort = c.ports.find((p: any) => p.name === 'http').containerPort as number;
-    const port = (await portTaken(httpPort)) ? await freePort() : httpPort;
-    args = args.map((a, i) => (a === String(httpPort) && args[i - 1] === '--http-port' ? String(port) : a === '0.0.0.0' && args[i - 1] === '--http-host' ? '127.0.0.1' : a));
-    const probeUrl = (p: any) => {
-      assert.ok(p.httpGet.port === 'http' || p.httpGet.port === httpPort, `probe on the http port, not ${p.httpGet.port}`);
-      return `http://127.0.0.1:${port}${p.httpGet.path}`;
-    };
-    t.diagnostic(`argv: rivulet ${args.join(' ')}`);
-    t.diagnostic(`env: ${Object.entries(env).map(([k, v]) => `${k}=${v}`).join(' ')}`);
-
-    const child = spawn(process.execPath, [cliPath, ...args], {
-      cwd: mountMap.get('/tmp') ?? dirs[0],
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...(mountMap.has('/tmp') ? { TMPDIR: mountMap.get('/tmp') } : {}), ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res) => child.once('exit', (code, signal) => res({ code, signal })));
-    let running = true;
-    void exited.then(() => (running = false));
-    try {
-      // Readiness as the kubelet sees it: the rendered readinessProbe.
-      const readyUrl = probeUrl(c.readinessProbe);
-      let status = 0;
-      await waitFor(`${readyUrl} to answer 200`, async () => {
-        if (!running) assert.fail(`rivulet run exited before it was ready:\n${out}`);
-        try {
-          status = (await fetch(readyUrl)).status;
-        } catch {
-          status = 0; // not listening yet
-        }
-        return status === 200;
-      }, 60_000, () => `last status ${status}\n${out}`, 100);
-      for (const p of ['startupProbe', 'livenessProbe']) assert.equal((await fetch(probeUrl(c[p]))).status, 200, `${p} ${c[p].httpGet.path}`);
-
-      // A paid payment makes a receipt; a pending one makes none.
-      const p = await runCli(['produce', 'payments', '-b', bootstrap, '-k', ':'], {
-        input: 'alice:{"id":"p1","amount":12.345,"status":"paid"}\nbob:{"id":"p2","amount":5,"status":"pending"}\n',
-      });
-      assert.equal(p.code, 0, p.stderr);
-      let receipts: unknown[] = [];
-      await waitFor('a receipt in the receipts topic', async () => {
-        const r = await runCli(['consume', 'receipts', '-b', bootstrap, '--from-beginning', '--format', 'json']);
-        assert.equal(r.code, 0, r.stderr);
-        receipts = r.stdout.split('\n').filter((l) => l !== '').map((l) => JSON.parse((JSON.parse(l) as { value: string }).value) as unknown);
-        return receipts.length > 0;
-      }, 30_000, () => out, 250);
-      assert.deepEqual(receipts, [{ payment: 'p1', customer: 'alice', total: 12.35 }]);
-      const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-      assert.match(metrics, /rivulet_stream_records_in_total\{[^}]*application="payments-receipts"/);
-
-      // SIGTERM, as the kubelet sends it; a clean exit within the grace period.
-      const grace = (pod.terminationGracePeriodSeconds ?? 30) * 1000;
+      return status === 200;
+    }, 60_000, () => `last status ${status}\n${out}`, 100);
+    for (const probe of ['startupProbe', 'livenessProbe']) assert.equal((await fetch(p.probeUrl(c[probe]))).status, 200, `${probe} ${c[probe].httpGet.path}`);
+  } catch (e) {
+    await kill();
+    throw e;
+  }
+  return {
+    output: () => out,
+    kill,
+    metrics: async () => (await fetch(`http://127.0.0.1:${p.port}/metrics`)).text(),
+    stop: async (graceSeconds: number) => {
       child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), grace);
+      const timer = setTimeout(() => child.kill('SIGKILL'), graceSeconds * 1000);
       const { code, signal } = await exited;
       clearTimeout(timer);
-      assert.equal(signal, null, `killed by ${signal} (no exit within ${grace} ms of SIGTERM):\n${out}`);
+      assert.equal(signal, null, `killed by ${signal} (no exit within ${graceSeconds} s of SIGTERM):\n${out}`);
       assert.equal(code, 0, `exit code after SIGTERM:\n${out}`);
-    } finally {
-      if (running) {
-        child.kill('SIGKILL');
-        await exited;
-      }
-    }
+    },
+  };
+}
+
+/** The values of a topic's records, as parsed JSON, once there are at least `n`. */
+async function valuesOf(bootstrap: string, topic: string, n: number, out: () => string): Promise<unknown[]> {
+  let values: unknown[] = [];
+  await waitFor(`${n} record(s) in ${topic}`, async () => {
+    const r = await runCli(['consume', topic, '-b', bootstrap, '--from-beginning', '--format', 'json']);
+    assert.equal(r.code, 0, r.stderr);
+    values = r.stdout.split('\n').filter((l) => l !== '').map((l) => JSON.parse((JSON.parse(l) as { value: string }).value) as unknown);
+    return values.length >= n;
+  }, 30_000, () => `have ${JSON.stringify(values)}\n${out()}`, 250);
+  return values;
+}
+
+async function createTopics(bootstrap: string, topics: string[], partitions: number): Promise<void> {
+  for (const topic of topics) {
+    const r = await runCli(['topic', 'create', topic, '-b', bootstrap, '--partitions', String(partitions)]);
+    assert.equal(r.code, 0, r.stderr);
+  }
+}
+
+const workloadOf = (docs: Doc[]): any => docs.find((d) => ['Deployment', 'StatefulSet'].includes(d.object.kind))!.object;
+
+test('smoke: the function container (ConfigMap form), run as rendered, turns ready, processes a record and stops cleanly on SIGTERM', async (t) => {
+  if (!toolsOrSkip(t, pipelineChartDir)) return;
+  assert.ok(existsSync(cliPath), 'dist/bin/rivulet.js missing: npm run build');
+  const docs = render('function-configmap-values.yaml', { chart: pipelineChartDir });
+  const w = workloadOf(docs);
+  assert.equal(w.kind, 'Deployment');
+  const c = w.spec.template.spec.containers[0];
+  const dirs: string[] = [];
+  let broker: BrokerProcess | undefined;
+  let pod: Running | undefined;
+  try {
+    broker = await startBroker({ args: ['--set', 'group.initial.rebalance.delay.ms=0'] });
+    await createTopics(broker.bootstrap, ['payments', 'receipts'], 2);
+    const p = await preparePod(docs, `${w.metadata.name}-7d9f8b6c4-x2x9q`, new Map(), dirs, broker.bootstrap);
+    pod = await startPod(t, p, c);
+
+    // A paid payment makes a receipt; a pending one makes none.
+    const r = await runCli(['produce', 'payments', '-b', broker.bootstrap, '-k', ':'], {
+      input: 'alice:{"id":"p1","amount":12.345,"status":"paid"}\nbob:{"id":"p2","amount":5,"status":"pending"}\n',
+    });
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(await valuesOf(broker.bootstrap, 'receipts', 1, pod.output), [{ payment: 'p1', customer: 'alice', total: 12.35 }]);
+    assert.match(await pod.metrics(), /rivulet_stream_records_in_total\{[^}]*application="payments-receipts"/);
+
+    await pod.stop(w.spec.template.spec.terminationGracePeriodSeconds ?? 30);
   } finally {
+    await pod?.kill();
+    await broker?.cleanup();
+    for (const d of dirs) await rm(d, { recursive: true, force: true });
+  }
+});
+
+test('smoke: the stateful container (examples/windowed-count.ts), run as rendered, keeps its state on its volume across a restart of the pod', async (t) => {
+  if (!toolsOrSkip(t, pipelineChartDir)) return;
+  assert.ok(existsSync(cliPath), 'dist/bin/rivulet.js missing: npm run build');
+  const docs = render('stateful-values.yaml', { chart: pipelineChartDir });
+  const sts = workloadOf(docs);
+  assert.equal(sts.kind, 'StatefulSet');
+  const c = sts.spec.template.spec.containers[0];
+  const grace = sts.spec.template.spec.terminationGracePeriodSeconds ?? 30;
+  const podName = `${sts.metadata.name}-0`;
+  const dirs: string[] = [];
+  const claims = new Map<string, string>(); // the pod's claim, kept across its two starts
+  let broker: BrokerProcess | undefined;
+  let pod: Running | undefined;
+  // Both views in one window of event time, whatever the wall clock does meanwhile.
+  const windowStart = Math.floor(Date.now() / 60_000) * 60_000;
+  const view = async (bootstrap: string, offsetMs: number) => {
+    const client = await WireClient.connect(Number(bootstrap.split(':')[1]));
+    try {
+      const batch = buildBatch([{ key: Buffer.from('alice'), value: Buffer.from('/home'), timestamp: windowStart + offsetMs }], { baseTimestamp: windowStart + offsetMs });
+      const res = await client.request(ApiKey.Produce, 9, produceBody('page-views', batch));
+      assert.equal(res.responses[0].partitionResponses[0].errorCode, 0, 'produce succeeded');
+    } finally {
+      client.close();
+    }
+  };
+  try {
+    broker = await startBroker({ args: ['--set', 'group.initial.rebalance.delay.ms=0'] });
+    await createTopics(broker.bootstrap, ['page-views', 'views-per-minute'], 1);
+
+    // First start of pod -0.
+    pod = await startPod(t, await preparePod(docs, podName, claims, dirs, broker.bootstrap), c);
+    await view(broker.bootstrap, 1_000);
+    const first = await valuesOf(broker.bootstrap, 'views-per-minute', 1, pod.output);
+    assert.equal((first[0] as { views: number }).views, 1);
+    await pod.stop(grace);
+    pod = undefined;
+    const stateDir = claims.get('state');
+    assert.ok(stateDir, 'the state directory is the pod\'s claim');
+    assert.ok(readdirSync(join(stateDir, 'views-per-minute')).length > 0, 'the stores are on the claim');
+
+    // The pod again, same name, same claim: its local state is there, nothing is restored.
+    pod = await startPod(t, await preparePod(docs, podName, claims, dirs, broker.bootstrap), c);
+    const restored = [...(await pod.metrics()).matchAll(/^rivulet_stream_restore_records_total\{[^}]*\} (\S+)$/gm)].reduce((n, m) => n + Number(m[1]), 0);
+    assert.equal(restored, 0, 'changelog records restored after a clean restart on the same volume');
+    await view(broker.bootstrap, 2_000);
+    const all = await valuesOf(broker.bootstrap, 'views-per-minute', 2, pod.output);
+    assert.deepEqual(all.map((v) => (v as { views: number }).views), [1, 2]);
+    await pod.stop(grace);
+  } finally {
+    await pod?.kill();
     await broker?.cleanup();
     for (const d of dirs) await rm(d, { recursive: true, force: true });
   }
