@@ -1,6 +1,9 @@
 // Runs pipelines exactly as the pipeline chart's container would, against the project's test
 // broker: /readyz turns 200, a record goes through, SIGTERM exits 0.
 //  - function-configmap-values.yaml: the function form, its code in a ConfigMap, a Deployment;
+//  - secure-values.yaml with examples/function.ts: SASL_SSL (SCRAM-SHA-512) with mutual TLS
+//    against a broker that requires both, the CA, the client certificate and the password
+//    from the "Secrets" mounted as files;
 //  - stateful-values.yaml: examples/windowed-count.ts in an image, a StatefulSet pod with its
 //    volume, stopped and started again as pod <name>-0 on the same volume: it resumes from its
 //    local state (no changelog record restored) and counts on.
@@ -15,7 +18,8 @@
 //    run by this node binary;
 //  - the image's pipeline file /pipeline/<name> (what a Dockerfile FROM the base image
 //    copies there) is examples/<name> of this checkout;
-//  - each mount path (a ConfigMap, the state volume, the /tmp emptyDir) becomes a temporary
+//  - a Secret's items are the test's own CA, client certificate and password;
+//  - each mount path (a ConfigMap, a Secret, the state volume, the /tmp emptyDir) becomes a temporary
 //    directory, wherever it appears in an argument or env value (a volumeClaimTemplate's
 //    directory is kept from one start of the pod to the next, as the claim is); /tmp is given
 //    to the process as TMPDIR, where the image's node would see /tmp;
@@ -28,12 +32,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { basename, join } from 'node:path';
 import { pipelineChartDir, render, repoRoot, toolsOrSkip, type Doc } from './lib.js';
-import { startBroker, type BrokerProcess } from '../helpers/broker.js';
+import { listenerPorts, startBroker, type BrokerProcess } from '../helpers/broker.js';
+import { makeTestCerts } from '../helpers/tls-certs.js';
 import { runCli } from '../helpers/cli.js';
 import { cliPath } from '../helpers/paths.js';
 import { makeTempDir } from '../helpers/temp.js';
@@ -80,7 +85,7 @@ interface Pod {
 }
 
 /** What the kubelet would start for pod `podName` of the rendered workload; `claims` maps a claim's name to its directory, kept across starts. */
-async function preparePod(docs: Doc[], podName: string, claims: Map<string, string>, dirs: string[], bootstrap: string): Promise<Pod> {
+async function preparePod(docs: Doc[], podName: string, claims: Map<string, string>, dirs: string[], bootstrap: string, secrets: Record<string, Record<string, string>> = {}): Promise<Pod> {
   const w = docs.find((d) => ['Deployment', 'StatefulSet'].includes(d.object.kind))!.object;
   const pod = w.spec.template.spec;
   const c = pod.containers[0];
@@ -108,8 +113,16 @@ async function preparePod(docs: Doc[], podName: string, claims: Map<string, stri
         mkdirSync(join(dir, it.path, '..'), { recursive: true });
         writeFileSync(join(dir, it.path), cm.data[it.key]);
       }
+    } else if (vol.secret) {
+      const data = secrets[vol.secret.secretName];
+      assert.ok(data, `the test has a Secret ${vol.secret.secretName}`);
+      const items: { key: string; path: string }[] = vol.secret.items ?? Object.keys(data).map((k) => ({ key: k, path: k }));
+      for (const it of items) {
+        assert.ok(data[it.key] !== undefined, `Secret ${vol.secret.secretName} key ${it.key}`);
+        writeFileSync(join(dir, it.path), data[it.key]!);
+      }
     } else {
-      assert.ok(vol.emptyDir, `volume ${m.name} is an emptyDir, a ConfigMap or a claim (this test knows no other)`);
+      assert.ok(vol.emptyDir, `volume ${m.name} is an emptyDir, a ConfigMap, a Secret or a claim (this test knows no other)`);
     }
   }
   const swapMounts = (s: string) => {
@@ -219,10 +232,10 @@ async function startPod(t: { diagnostic(m: string): void }, p: Pod, c: any): Pro
 }
 
 /** The values of a topic's records, as parsed JSON, once there are at least `n`. */
-async function valuesOf(bootstrap: string, topic: string, n: number, out: () => string): Promise<unknown[]> {
+async function valuesOf(bootstrap: string, topic: string, n: number, out: () => string, client: string[] = []): Promise<unknown[]> {
   let values: unknown[] = [];
   await waitFor(`${n} record(s) in ${topic}`, async () => {
-    const r = await runCli(['consume', topic, '-b', bootstrap, '--from-beginning', '--format', 'json']);
+    const r = await runCli(['consume', topic, '-b', bootstrap, '--from-beginning', '--format', 'json', ...client]);
     assert.equal(r.code, 0, r.stderr);
     values = r.stdout.split('\n').filter((l) => l !== '').map((l) => JSON.parse((JSON.parse(l) as { value: string }).value) as unknown);
     return values.length >= n;
@@ -230,9 +243,9 @@ async function valuesOf(bootstrap: string, topic: string, n: number, out: () => 
   return values;
 }
 
-async function createTopics(bootstrap: string, topics: string[], partitions: number): Promise<void> {
+async function createTopics(bootstrap: string, topics: string[], partitions: number, client: string[] = []): Promise<void> {
   for (const topic of topics) {
-    const r = await runCli(['topic', 'create', topic, '-b', bootstrap, '--partitions', String(partitions)]);
+    const r = await runCli(['topic', 'create', topic, '-b', bootstrap, '--partitions', String(partitions), ...client]);
     assert.equal(r.code, 0, r.stderr);
   }
 }
@@ -322,6 +335,64 @@ test('smoke: the stateful container (examples/windowed-count.ts), run as rendere
   } finally {
     await pod?.kill();
     await broker?.cleanup();
+    for (const d of dirs) await rm(d, { recursive: true, force: true });
+  }
+});
+
+test('smoke: the secured container (SASL_SSL, SCRAM-SHA-512, mutual TLS, credentials from Secrets), run as rendered, logs in and processes a record', async (t) => {
+  if (!toolsOrSkip(t, pipelineChartDir)) return;
+  assert.ok(existsSync(cliPath), 'dist/bin/rivulet.js missing: npm run build');
+  const docs = render('secure-values.yaml', {
+    chart: pipelineChartDir,
+    set: ['pipeline.file=/pipeline/function.ts', 'pipeline.function.input[0]=payments', 'pipeline.function.output=receipts'],
+  });
+  const w = workloadOf(docs);
+  const c = w.spec.template.spec.containers[0];
+  const dirs: string[] = [];
+  const certs = await makeTestCerts();
+  let broker: BrokerProcess | undefined;
+  let pod: Running | undefined;
+  try {
+    // A broker that takes only SASL_SSL logins with a client certificate of the test CA.
+    const dataDir = await makeTempDir('rivulet-pipeline-smoke-broker-');
+    dirs.push(dataDir);
+    const password = 'pipeline-secret';
+    const pwFile = join(dataDir, '..', `${basename(dataDir)}-password`);
+    writeFileSync(pwFile, password);
+    dirs.push(pwFile);
+    const user = await runCli(['storage', 'add-scram', '-d', dataDir, '--password-file', pwFile, 'SCRAM-SHA-512=[name=orders-enricher,iterations=4096]']);
+    assert.equal(user.code, 0, user.stderr);
+    broker = await startBroker({
+      dataDir,
+      args: [
+        '--set', 'listeners=SASL_SSL://127.0.0.1:0', '--set', 'group.initial.rebalance.delay.ms=0',
+        '--set', `ssl.certificate.location=${certs.serverCertFile}`, '--set', `ssl.key.location=${certs.serverKeyFile}`,
+        '--set', `ssl.truststore.location=${certs.caFile}`, '--set', 'listener.name.sasl_ssl.ssl.client.auth=required',
+        '--set', 'sasl.enabled.mechanisms=SCRAM-SHA-512',
+      ],
+    });
+    const bootstrap = `127.0.0.1:${listenerPorts(broker).SASL_SSL}`;
+    const client = ['--tls-ca', certs.caFile, '--tls-cert', certs.clientCertFile, '--tls-key', certs.clientKeyFile, '--sasl-mechanism', 'SCRAM-SHA-512', '--sasl-username', 'orders-enricher', '--sasl-password-file', pwFile];
+    await createTopics(bootstrap, ['payments', 'receipts'], 1, client);
+
+    const read = (f: string) => readFileSync(f, 'utf8');
+    const secrets = {
+      'rivulet-ca': { 'ca.crt': read(certs.caFile) },
+      'orders-enricher-client-tls': { 'tls.crt': read(certs.clientCertFile), 'tls.key': read(certs.clientKeyFile) },
+      'orders-enricher-kafka': { password },
+    };
+    const p = await preparePod(docs, `${w.metadata.name}-5c6b7d8f9-k4m2n`, new Map(), dirs, bootstrap, secrets);
+    assert.equal(p.env.RIVULET_SECURITY_PROTOCOL, 'SASL_SSL');
+    pod = await startPod(t, p, c);
+
+    const r = await runCli(['produce', 'payments', '-b', bootstrap, '-k', ':', ...client], { input: 'carol:{"id":"o7","amount":3,"status":"paid"}\n' });
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(await valuesOf(bootstrap, 'receipts', 1, pod.output, client), [{ order: 'o7', customer: 'carol', total: 3 }]);
+    await pod.stop(w.spec.template.spec.terminationGracePeriodSeconds ?? 30);
+  } finally {
+    await pod?.kill();
+    await broker?.cleanup();
+    await certs.cleanup();
     for (const d of dirs) await rm(d, { recursive: true, force: true });
   }
 });
