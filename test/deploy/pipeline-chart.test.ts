@@ -98,6 +98,16 @@ test('pipeline chart: what the templates compute', async (t) => {
     assert.equal(dsl.find((d) => d.object.kind === 'ScaledObject')!.object.spec.minReplicaCount, 1);
   });
 
+  await t.test('the ConfigMap form: an existing ConfigMap is mounted, not rendered; a change of the code rolls the pods', () => {
+    const docs = render('default', { chart, set: ['pipeline.source=configMap', 'pipeline.configMap.existingName=my-code', 'pipeline.configMap.fileName=job.mjs'] });
+    assert.ok(!docs.some((d) => d.object.kind === 'ConfigMap'), 'no ConfigMap rendered');
+    const vol = workload(docs).spec.template.spec.volumes.find((x: any) => x.name === 'code');
+    assert.deepEqual(vol.configMap, { name: 'my-code', items: [{ key: 'job.mjs', path: 'job.mjs' }] });
+    assert.equal(container(docs).args[1], '/pipeline/job.mjs');
+    const checksum = (code: string) => workload(render('default', { chart, set: ['pipeline.source=configMap', `pipeline.configMap.code=${code}`] })).spec.template.metadata.annotations['checksum/pipeline'];
+    assert.notEqual(checksum('export default (r) => r'), checksum('export default (r) => undefined'));
+  });
+
   await t.test('ServiceMonitor only where the cluster serves monitoring.coreos.com/v1', () => {
     const withApi = render('stateful-values.yaml', { chart });
     assert.ok(withApi.some((d) => d.object.kind === 'ServiceMonitor'));
