@@ -138,6 +138,7 @@ class Pipeline implements TaskSink {
       client: this.admin as unknown as AnyClient,
       groupId: topology.application,
       topics: this.sourceTopics(),
+      ...(this.cfg.staticMembership ? { instanceId: this.cfg.instanceId } : {}),
       rebalanceTimeoutMs: 60_000,
       // Partition p of every co-partitioned source on one member (a task needs all its inputs):
       // the range assignor gives members the same partition numbers of topics of equal size;
