@@ -8,7 +8,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { rm } from 'node:fs/promises';
-import { Producer, stringSerializers } from '@platformatic/kafka';
+import { ProduceAcks, Producer, stringSerializers } from '@platformatic/kafka';
 import { Registry } from 'prom-client';
 import { startBroker, brokerTail } from '../helpers/broker.js';
 import { waitFor } from '../helpers/wait.js';
@@ -23,11 +23,12 @@ const AUCTIONS = 3000;
 const PADDING = 'x'.repeat(1000);
 
 async function send(bootstrap: string, topic: string, messages: Array<{ key: string; value: string; timestamp: number }>): Promise<void> {
-  const p = new Producer({ clientId: 'stream-order-test', bootstrapBrokers: [bootstrap], serializers: stringSerializers, acks: -1 });
+  const p = new Producer({ clientId: 'stream-order-test', bootstrapBrokers: [bootstrap], serializers: stringSerializers });
   try {
     // Small sends: many batches, so a Fetch can stop between them.
     for (let i = 0; i < messages.length; i += 100) {
-      await p.send({ messages: messages.slice(i, i + 100).map((m) => ({ topic, key: m.key, value: m.value, timestamp: BigInt(m.timestamp) })) });
+      // acks on each send: the library does not take the constructor's acks as send's default (it sends acks=1).
+      await p.send({ acks: ProduceAcks.ALL, messages: messages.slice(i, i + 100).map((m) => ({ topic, key: m.key, value: m.value, timestamp: BigInt(m.timestamp) })) });
     }
   } finally {
     await p.close();
@@ -42,8 +43,14 @@ test('a stream-table join over co-partitioned topics written before the start jo
     const t0 = Date.now() - 3_600_000;
     await send(broker.bootstrap, 'auctions', Array.from({ length: AUCTIONS }, (_, i) => ({ key: `a${i}`, value: `auction${i}:${PADDING}`, timestamp: t0 + 10 * i })));
     await send(broker.bootstrap, 'bids', Array.from({ length: AUCTIONS }, (_, i) => ({ key: `a${i}`, value: `bid${i}`, timestamp: t0 + 10 * i + 5 })));
-    const bidEnds = await endOffsets(broker.port, 'bids', [0, 1], IsolationLevel.READ_UNCOMMITTED);
-    assert.equal(bidEnds[0]! + bidEnds[1]!, AUCTIONS);
+    // Every record readable before the start.
+    let bidEnds: number[] = [];
+    let auctionEnds: number[] = [];
+    await waitFor('every auction and bid readable', async () => {
+      auctionEnds = await endOffsets(broker.port, 'auctions', [0, 1], IsolationLevel.READ_UNCOMMITTED);
+      bidEnds = await endOffsets(broker.port, 'bids', [0, 1], IsolationLevel.READ_UNCOMMITTED);
+      return auctionEnds[0]! + auctionEnds[1]! === AUCTIONS && bidEnds[0]! + bidEnds[1]! === AUCTIONS;
+    }, 10_000, () => `auctions ${JSON.stringify(auctionEnds)}, bids ${JSON.stringify(bidEnds)}`);
 
     const p = pipeline('order');
     // The stream is declared first, so it also comes first in the task's sources.
