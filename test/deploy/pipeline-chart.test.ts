@@ -78,6 +78,9 @@ test('pipeline chart: what the templates compute', async (t) => {
     assert.equal(flag(stateful, '--state-dir', 'RIVULET_STATE_DIR'), '/var/lib/rivulet-pipeline');
     assert.equal(flag(stateful, '--instance-id', 'RIVULET_INSTANCE_ID'), '<pod-name>');
     assert.equal(sts.spec.replicas, 3);
+    // Stable pod names: static membership by default, so a restart keeps its partitions.
+    assert.equal(flag(stateful, '--static-membership', 'RIVULET_STATIC_MEMBERSHIP'), 'true');
+    assert.equal(flag(stateless, '--static-membership', 'RIVULET_STATIC_MEMBERSHIP'), 'false');
   });
 
   await t.test('the function form from a ConfigMap: the file is the ConfigMap\'s, KEDA scales it from zero, no replicas in the Deployment', () => {
@@ -140,6 +143,7 @@ test('pipeline chart refuses what cannot work, saying what to do', async (t) => 
   };
   await t.test('KEDA with a stateful pipeline', () => refused(['kind=stateful', 'autoscaling.keda.enabled=true'], /autoscaling\.keda\.enabled works only with kind: stateless.*set autoscaling\.keda\.enabled=false/));
   await t.test('a grace period not above the shutdown timeout', () => refused(['terminationGracePeriodSeconds=25'], /terminationGracePeriodSeconds \(25 s\) must be longer than pipeline\.shutdownTimeoutMs \(25000 ms\).*at least 30/));
+  await t.test('static membership on a Deployment', () => refused(['pipeline.staticMembership=true'], /pipeline\.staticMembership=true needs kind: stateful/));
   await t.test('the ConfigMap form without a file', () => refused(['pipeline.source=configMap'], /--set-file pipeline\.configMap\.code=/));
   await t.test('SASL without a password Secret; PLAIN without TLS', () => {
     refused(['kafka.sasl.mechanism=SCRAM-SHA-512', 'kafka.sasl.username=u'], /needs kafka\.sasl\.username and kafka\.sasl\.passwordSecret\.name/);

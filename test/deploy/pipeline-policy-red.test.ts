@@ -27,6 +27,7 @@ const expected: Record<string, { violation?: RegExp; refused?: RegExp }> = {
   'writable-root.yaml': { violation: /readOnlyRootFilesystem is not true/ },
   'no-anti-affinity.yaml': { violation: /no pod anti-affinity term selects its own pods/ },
   'grace-too-short.yaml': { refused: /terminationGracePeriodSeconds \(20 s\) must be longer than pipeline\.shutdownTimeoutMs/ },
+  'static-membership-deployment.yaml': { violation: /--static-membership true on a Deployment, whose pod names change/ },
   'password-in-env.yaml': { violation: /RIVULET_SASL_PASSWORD is a literal value in the pod spec/ },
 };
 

@@ -98,6 +98,11 @@ export function checkPipelinePolicies(docs: Doc[]): string[] {
       const instance = flag('--instance-id', 'RIVULET_INSTANCE_ID');
       if (instance !== POD_NAME) v.push(`${at}: the instance id (${instance ?? 'unset: the host name'}) is not the pod name from metadata.name: a restarted pod must keep its transactional ids and state directory`);
     }
+    // Static membership only where pod names are stable: a Deployment's new pods would each be a
+    // new static member while the old one keeps its partitions until its session times out.
+    if (w.kind !== 'StatefulSet' && flag('--static-membership', 'RIVULET_STATIC_MEMBERSHIP') === 'true') {
+      v.push(`${at}: --static-membership true on a ${w.kind}, whose pod names change: departed pods keep their partitions until their sessions time out`);
+    }
     if (c.securityContext?.readOnlyRootFilesystem === true && !mounts.some((m) => m.mountPath === '/tmp' && m.readOnly !== true)) {
       v.push(`${at}: /tmp is not a writable volume: the pipeline file is bundled there at start`);
     }

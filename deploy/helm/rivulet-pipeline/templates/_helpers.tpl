@@ -121,6 +121,11 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- if kindIs "invalid" $k.minReplicaCount }}{{ if include "pipeline.isFunction" . }}0{{ else }}1{{ end }}{{ else }}{{ int $k.minReplicaCount }}{{ end }}
 {{- end }}
 
+{{/* --static-membership: the value, else true for a StatefulSet (stable pod names) and false for a Deployment. */}}
+{{- define "pipeline.staticMembership" -}}
+{{- if kindIs "invalid" .Values.pipeline.staticMembership }}{{ eq .Values.kind "stateful" }}{{ else }}{{ .Values.pipeline.staticMembership }}{{ end }}
+{{- end }}
+
 {{/* Checks the schema cannot express, with what to do instead. */}}
 {{- define "pipeline.validate" -}}
 {{- $v := .Values }}
@@ -129,6 +134,9 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end }}
 {{- if and $v.autoscaling.keda.enabled (eq $v.kafka.sasl.mechanism "OAUTHBEARER") }}
 {{- fail "autoscaling.keda.enabled with kafka.sasl.mechanism=OAUTHBEARER: KEDA's kafka scaler gets its own tokens from an OAuth token endpoint, not from the pipeline's token file. Create a ScaledObject and TriggerAuthentication yourself (see deploy/examples/keda-consumer.yaml) and set autoscaling.keda.enabled=false." }}
+{{- end }}
+{{- if and (eq $v.kind "stateless") (eq (toString $v.pipeline.staticMembership) "true") }}
+{{- fail "pipeline.staticMembership=true needs kind: stateful. A Deployment's pods get new names, so each would join as a new static member while the old one keeps its partitions until its session times out: leave pipeline.staticMembership unset (false) for stateless pipelines." }}
 {{- end }}
 {{- if le (mul (int $v.terminationGracePeriodSeconds) 1000) (int $v.pipeline.shutdownTimeoutMs) }}
 {{- fail (printf "terminationGracePeriodSeconds (%d s) must be longer than pipeline.shutdownTimeoutMs (%d ms): otherwise Kubernetes kills the pipeline before it has committed and left its group. Raise terminationGracePeriodSeconds to at least %d." (int $v.terminationGracePeriodSeconds) (int $v.pipeline.shutdownTimeoutMs) (add (div (int $v.pipeline.shutdownTimeoutMs) 1000) 5)) }}
