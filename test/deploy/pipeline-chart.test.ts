@@ -131,6 +131,14 @@ test('pipeline chart: what the templates compute', async (t) => {
     assert.equal(env.RIVULET_SASL_PASSWORD, undefined);
     const ta = docs.find((d) => d.object.kind === 'TriggerAuthentication')!.object;
     assert.deepEqual(ta.spec.secretTargetRef.map((r: any) => r.parameter), ['password', 'ca', 'cert', 'key']);
+    // OAUTHBEARER: the token is a file, read again at each connection, from a Secret volume (not subPath, so updates reach it).
+    const oauth = render('oauthbearer-values.yaml', { chart });
+    const oenv = containerEnv(container(oauth));
+    assert.equal(oenv.RIVULET_SASL_TOKEN_FILE, '/etc/rivulet/kafka-sasl/token');
+    assert.equal(oenv.RIVULET_SASL_USERNAME, undefined);
+    const mount = container(oauth).volumeMounts.find((m: any) => m.name === 'kafka-sasl');
+    assert.equal(mount.subPath, undefined);
+    assert.equal(workload(oauth).spec.template.spec.volumes.find((x: any) => x.name === 'kafka-sasl').secret.secretName, 'sessions-oauth-token');
   });
 });
 
