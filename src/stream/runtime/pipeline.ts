@@ -6,11 +6,7 @@
 //   there (flush, transaction, stores), then closes the revoked tasks and keeps their files.
 // - Restore: a new task's stores are brought up to the end of their changelog partition
 //   (read_committed, from the store's checkpoint) before the task processes anything.
-// - Commit cycle, every commitIntervalMs and on stop (src/stream/README.md): flush every task,
-//   send outputs, dead letters and changelog records, then under exactly-once the input
-//   offsets in the same transaction with the group's generation and member id (KIP-447), then
-//   commit; only after that `store.commit(checkpoint)`, so local state is never ahead of the
-//   changelog. Under at-least-once: idempotent sends, then OffsetCommit, then the stores.
+// - Commit cycle, every commitIntervalMs and on stop, and roll back: commit-cycle.ts.
 // - Failure of a commit or a fetch, or the member fenced: the open transaction is aborted,
 //   pending store writes dropped, and every task rebuilt from its stores' checkpoints and the
 //   committed input offsets (fetched with require_stable, so a previous owner's open
@@ -32,6 +28,7 @@ import { commitOffsets, fetchCommittedOffsets } from '../../client/committed-off
 import { GroupMember, type TopicPartition } from '../../client/group-member.js';
 import type { AnyClient } from '../../client/kafka-api.js';
 import { StreamProducer, type ProducerRecord } from '../../client/stream-producer.js';
+import { CommitCycle, type InputPartition } from './commit-cycle.js';
 import type { InputRecord, OutputRecord, RecordError, StoreFactory, Topology } from '../types.js';
 import { resolveConfig, type ResolvedConfig, type RuntimeConfig } from './config.js';
 import { Fetcher } from './fetcher.js';
@@ -55,13 +52,6 @@ export interface RunningPipeline {
 const RETRY_MS = 1000;
 const STACK_HEADER_MAX = 2000;
 
-/** A partition being read: where, and for which task. */
-interface InputPartition extends ReadState {
-  task: Task;
-  /** The position committed (or restored from): processed records move `next` past it. */
-  committed: bigint;
-}
-
 /** A poison record under onError 'stop': the pipeline stops with this, committing nothing more. */
 export class PoisonRecordError extends Error {
   readonly code = 'RIV_ERR_STREAM_POISON_RECORD';
@@ -82,14 +72,16 @@ export async function startPipeline(topology: Topology, config: RuntimeConfig): 
   return p.handle;
 }
 
-class Pipeline implements TaskSink {
+/** Exported for unit tests only; use startPipeline. */
+export class Pipeline implements TaskSink {
   readonly handle: RunningPipeline;
   private readonly exactlyOnce: boolean;
   private readonly admin: Admin;
   /** Fetches, metadata and list-offsets only: it never joins the group (the GroupMember does). */
   private readonly consumer: Consumer;
   private readonly member: GroupMember;
-  private producer: StreamProducer;
+  /** The producer, commits and roll backs. */
+  private readonly cycle: CommitCycle;
   private readonly fetcher: Fetcher;
   private readonly log;
   private readonly tasks = new Map<string, Task>();
@@ -106,16 +98,12 @@ class Pipeline implements TaskSink {
   private lastTick = 0;
   private readonly partitionsOf = new Map<number, number>();
   private readonly changelogOf = new Map<string, string>();
-  /** Per changelog partition of each store: the offset of its last record sent in the open transaction. */
-  private readonly lastChangelogOffset = new Map<ChangeRecordingStore, Promise<bigint>>();
   private resolveReady!: () => void;
   private resolveClosed!: (e: Error | undefined) => void;
   private loop: Promise<void> | undefined;
   private readonly ignore = (): void => undefined;
   /** RIVULET_STREAM_DEBUG=1 logs every fetch's positions and record counts. */
   private readonly debug = process.env.RIVULET_STREAM_DEBUG === '1';
-  /** Outputs or dead letters sent since the last commit. */
-  private sentSinceCommit = false;
 
   constructor(
     private readonly topology: Topology,
@@ -133,7 +121,6 @@ class Pipeline implements TaskSink {
       isolationLevel: this.exactlyOnce ? FetchIsolationLevels.READ_COMMITTED : FetchIsolationLevels.READ_UNCOMMITTED,
     });
     for (const c of [this.admin, this.consumer]) this.logErrors(c);
-    this.producer = this.newProducer();
     this.member = new GroupMember({
       client: this.admin as unknown as AnyClient,
       groupId: topology.application,
@@ -158,6 +145,17 @@ class Pipeline implements TaskSink {
       onLost: (tps) => this.onLoop(() => this.revoke(tps, false)),
       onError: (e) => this.log.warn(`rivulet stream ${topology.application}: group member: ${this.explain(e)}`),
       log: (line) => this.log.info(`rivulet stream ${topology.application}: ${line}`),
+    });
+    this.cycle = new CommitCycle({
+      application: topology.application,
+      exactlyOnce: this.exactlyOnce,
+      newProducer: () => this.newProducer(),
+      member: this.member,
+      commitOffsets: (m, offsets) => commitOffsets(this.admin as unknown as AnyClient, m, offsets),
+      stopped: () => this.fatal !== undefined,
+      metrics,
+      log: this.log,
+      explain: (e) => this.explain(e),
     });
     this.fetcher = new Fetcher(this.consumer, this.exactlyOnce ? FetchIsolationLevels.READ_COMMITTED : FetchIsolationLevels.READ_UNCOMMITTED, this.exactlyOnce);
     const ready = new Promise<void>((res) => (this.resolveReady = res));
@@ -204,7 +202,7 @@ class Pipeline implements TaskSink {
   async start(): Promise<void> {
     try {
       await this.prepareTopics();
-      if (this.exactlyOnce) await this.producer.init();
+      await this.cycle.init();
       this.loop = this.run();
       await this.member.start();
     } catch (e) {
@@ -377,9 +375,8 @@ class Pipeline implements TaskSink {
   // ---- what tasks hand over ---------------------------------------------------------------
 
   send(task: Task, r: OutputRecord): void {
-    // Failures surface at the commit (flush rejects with the first one).
-    this.producer.send(r as ProducerRecord).catch(this.ignore);
-    this.sentSinceCommit = true;
+    // A failed send fails the next commit.
+    this.cycle.send(r as ProducerRecord);
     task.metrics.recordsOut(r.topic, 1);
   }
 
@@ -397,8 +394,7 @@ class Pipeline implements TaskSink {
     headers.push(['rivulet.error.topic', Buffer.from(i.topic)]);
     headers.push(['rivulet.error.partition', Buffer.from(String(i.partition))]);
     headers.push(['rivulet.error.offset', Buffer.from(String(i.offset))]);
-    this.sentSinceCommit = true;
-    this.producer.send({ topic: this.cfg.deadLetterTopic, key: i.key, value: i.value, timestamp: i.timestamp, headers }).catch(this.ignore);
+    this.cycle.send({ topic: this.cfg.deadLetterTopic, key: i.key, value: i.value, timestamp: i.timestamp, headers });
     this.metrics.deadLetters.labels(this.app, e.operator).inc();
     this.log.warn(`rivulet stream ${this.app}: task ${task.taskId}: operator "${e.operator}" failed on ${i.topic} partition ${i.partition} offset ${i.offset} (${err.message}); sent to ${this.cfg.deadLetterTopic}`);
   }
@@ -407,96 +403,12 @@ class Pipeline implements TaskSink {
 
   private async commit(): Promise<void> {
     this.nextCommitAt = Date.now() + this.cfg.commitIntervalMs;
-    const running = [...this.tasks.values()].filter((t) => t.running);
-    for (const t of running) await t.processor!.flush();
-    if (this.fatal) return; // a poison record under onError 'stop': nothing more is committed
-    const dirtyInputs = this.inputs.filter((s) => s.next !== s.committed);
-    // Changelog records for every store write since the last commit; the last one's offset makes the checkpoint.
-    for (const t of running) {
-      for (const s of t.stores.values()) {
-        const changes = s.changes;
-        if (changes.length === 0) continue;
-        s.changes = [];
-        let last: Promise<bigint> | undefined;
-        // Failures surface at the flush below; every promise is handled (not only the last).
-        for (const c of changes) {
-          last = this.producer.send({ topic: s.changelogTopic!, partition: t.partition, key: c.key, value: c.value });
-          last.catch(this.ignore);
-        }
-        this.lastChangelogOffset.set(s, last!);
-      }
-    }
-    if (dirtyInputs.length === 0 && this.lastChangelogOffset.size === 0 && !this.sentSinceCommit) return;
-    const started = performance.now();
-    const offsets = dirtyInputs.map((s) => ({ topic: s.topic, partition: s.partition, offset: s.next }));
-    const membership = { groupId: this.app, memberId: this.member.memberId, memberEpoch: this.member.memberEpoch };
-    await this.producer.flush();
-    if (this.exactlyOnce) {
-      await this.producer.sendOffsets(membership, offsets);
-      await this.producer.commit();
-    } else {
-      await commitOffsets(this.admin as unknown as AnyClient, membership, offsets);
-    }
-    for (const s of dirtyInputs) s.committed = s.next;
-    this.sentSinceCommit = false;
-    // The Kafka side is committed: now the stores, each at the offset after its last changelog record.
-    const checkpoints = this.lastChangelogOffset;
-    for (const t of running) {
-      for (const s of t.stores.values()) {
-        const last = checkpoints.get(s);
-        if (last !== undefined) await s.inner.commit((await last) + 1n);
-        else if (s.changelogTopic === undefined) await s.inner.commit(0n);
-        else continue;
-        this.metrics.stateSize.labels(this.app, t.taskId, s.name).set(s.inner.approximateSize());
-      }
-      t.dirty = false;
-    }
-    checkpoints.clear();
-    if (this.exactlyOnce) await this.producer.begin();
-    this.metrics.commits.labels(this.app).inc();
-    this.metrics.commitLatency.labels(this.app).observe((performance.now() - started) / 1000);
+    await this.cycle.commit([...this.tasks.values()], this.inputs);
   }
 
-  /** Drops everything since the last commit: the open transaction, pending store writes. */
+  /** Drops everything since the last commit: every task's processor, the open transaction, pending store writes. */
   private async rollBack(): Promise<void> {
-    this.lastChangelogOffset.clear();
-    this.sentSinceCommit = false;
-    for (const t of this.tasks.values()) {
-      for (const s of t.stores.values()) {
-        s.inner.abort();
-        s.changes = [];
-      }
-    }
-    if (this.exactlyOnce) {
-      let renew: string | undefined;
-      try {
-        await this.producer.abort();
-        // A failed produce may have been written (its answer lost): this producer's sequence
-        // numbers may lag the broker's, and the same epoch would then be refused
-        // (OUT_OF_ORDER_SEQUENCE_NUMBER) or have a batch taken for a duplicate of the lost one.
-        if (this.producer.needsNewEpoch) renew = 'a produce request failed, so its sequence numbers may lag the broker\'s';
-        else await this.producer.begin();
-      } catch (e) {
-        // A fenced or broken producer cannot abort; a new one (InitProducerId) aborts what the old one left open.
-        renew = `the open transaction could not be aborted (${this.explain(e)})`;
-      }
-      if (renew !== undefined) {
-        this.log.warn(`rivulet stream ${this.app}: ${renew}; starting a new transactional producer (new epoch)`);
-        const old = this.producer;
-        this.producer = this.newProducer();
-        await closeQuietly(old);
-        await this.producer.init();
-      }
-    } else {
-      await this.producer.flush().catch(this.ignore);
-      // The same for the idempotent producer: a new one gets a new producer id, sequences from 0.
-      if (this.producer.needsNewEpoch) {
-        this.log.warn(`rivulet stream ${this.app}: a produce request failed, so its sequence numbers may lag the broker's; starting a new idempotent producer`);
-        const old = this.producer;
-        this.producer = this.newProducer();
-        await closeQuietly(old);
-      }
-    }
+    await this.cycle.rollBack(this.tasks.values());
   }
 
   private async closeTasks(): Promise<void> {
@@ -530,23 +442,38 @@ class Pipeline implements TaskSink {
         commitFirst = false;
       }
     }
-    if (!commitFirst) {
-      await this.rollBack();
-      this.needsRebuild = true;
-    }
     const gone = new Set(tps.map((tp) => `${tp.topic}:${tp.partition}`));
     const closing = new Set<Task>();
     for (const s of this.inputs) if (gone.has(`${s.topic}:${s.partition}`)) closing.add(s.task);
-    for (const t of closing) {
-      await t.close();
-      this.tasks.delete(t.taskId);
+    try {
+      if (!commitFirst) {
+        this.needsRebuild = true;
+        await this.rollBack();
+      }
+    } finally {
+      // Even when the roll back failed: the partitions are gone, their tasks must not run on.
+      await this.closeRevoked(closing);
     }
-    this.inputs = this.inputs.filter((s) => !closing.has(s.task));
     // A task keeps running only when all its inputs stay; re-open the ones that lost one source of several.
     const keep = tps.length > 0 ? this.member.assignment().filter((tp) => !gone.has(`${tp.topic}:${tp.partition}`)) : [];
     const reopen = keep.filter((tp) => [...closing].some((t) => t.partition === tp.partition && t.sub.sources.includes(tp.topic)));
     if (reopen.length > 0 && !this.needsRebuild) await this.assign(reopen);
     this.log.info(`rivulet stream ${this.app}: ${commitFirst ? 'revoked' : 'lost'} ${tps.length} partitions; closed tasks ${[...closing].map((t) => t.taskId).join(', ') || 'none'}`);
+  }
+
+  /** Closes the tasks of revoked partitions and stops reading their inputs; a task that fails to close is still dropped. */
+  private async closeRevoked(closing: Set<Task>): Promise<void> {
+    this.inputs = this.inputs.filter((s) => !closing.has(s.task));
+    for (const t of closing) this.tasks.delete(t.taskId);
+    let failure: unknown;
+    for (const t of closing) {
+      try {
+        await t.close();
+      } catch (e) {
+        failure ??= e;
+      }
+    }
+    if (failure !== undefined) throw failure;
   }
 
   /** New partitions: their tasks are created, restored, and read from the committed offsets. */
@@ -647,7 +574,7 @@ class Pipeline implements TaskSink {
 
   private async closeClients(): Promise<void> {
     await this.member.close().catch(this.ignore);
-    await closeQuietly(this.producer);
+    await this.cycle.close();
     await closeQuietly(this.consumer);
     await closeQuietly(this.admin);
   }
