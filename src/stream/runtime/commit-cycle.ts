@@ -48,6 +48,9 @@ export interface InputPartition extends ReadState {
   committed: bigint;
 }
 
+/** The answers to an offset commit whose member epoch is no longer the member's. */
+const EPOCH_MOVED = ['STALE_MEMBER_EPOCH', 'ILLEGAL_GENERATION'];
+
 export interface CommitCycleOptions {
   application: string;
   exactlyOnce: boolean;
@@ -217,15 +220,18 @@ export class CommitCycle {
   /**
    * Sends the offsets with the member's id and epoch. KIP-848 moves the member epoch on while
    * the member keeps its partitions (another member joined, say): a commit that raced such a
-   * bump is answered STALE_MEMBER_EPOCH, and is sent once more with the current epoch when every
-   * one of its partitions is still assigned, instead of aborting the whole cycle.
+   * bump is answered STALE_MEMBER_EPOCH (OffsetCommit) or ILLEGAL_GENERATION (TxnOffsetCommit,
+   * as Kafka answers transactional clients), and is sent once more with the current epoch when
+   * every one of its partitions is still assigned, instead of aborting the whole cycle. Still
+   * owned means no other member has them: a partition moves only after this member's revoke
+   * hook, which runs on the same loop as this commit.
    */
   private async withCurrentEpoch(offsets: OffsetToCommit[], send: (m: GroupMembership) => Promise<void>): Promise<void> {
     const first = this.membership();
     try {
       await send(first);
     } catch (e) {
-      if (!(e instanceof FencedError && e.reason === 'STALE_MEMBER_EPOCH')) throw e;
+      if (!(e instanceof FencedError && EPOCH_MOVED.includes(e.reason))) throw e;
       const now = this.membership();
       const owned = new Set(this.o.member.assignment().map((tp) => `${tp.topic}\u0000${tp.partition}`));
       if (now.memberId !== first.memberId || now.memberEpoch === first.memberEpoch || !offsets.every((o) => owned.has(`${o.topic}\u0000${o.partition}`))) throw e;

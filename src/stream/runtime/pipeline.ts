@@ -51,6 +51,12 @@ export interface RunningPipeline {
 /** Back-off after a failure (broker unreachable, commit rejected) before the tasks are rebuilt. */
 const RETRY_MS = 1000;
 const STACK_HEADER_MAX = 2000;
+/**
+ * With no partitions the loop waits for wake() (work from the member's hooks, a rebuild, stop);
+ * it also looks again this often, because the member's epoch moves without a hook (a member
+ * that joined with nothing assigned is ready all the same).
+ */
+const IDLE_RECHECK_MS = 1000;
 
 /** A poison record under onError 'stop': the pipeline stops with this, committing nothing more. */
 export class PoisonRecordError extends Error {
@@ -101,6 +107,8 @@ export class Pipeline implements TaskSink {
   private resolveReady!: () => void;
   private resolveClosed!: (e: Error | undefined) => void;
   private loop: Promise<void> | undefined;
+  /** Ends the idle wait of a loop that has no partitions (see idle()). */
+  private wakeIdle: (() => void) | undefined;
   private readonly ignore = (): void => undefined;
   /** RIVULET_STREAM_DEBUG=1 logs every fetch's positions and record counts. */
   private readonly debug = process.env.RIVULET_STREAM_DEBUG === '1';
@@ -139,6 +147,7 @@ export class Pipeline implements TaskSink {
         void this.onLoop(() => this.assign(tps)).catch((e: unknown) => {
           this.log.warn(`rivulet stream ${topology.application}: taking partitions failed (${this.explain(e)}); rebuilding the tasks`);
           this.needsRebuild = true;
+          this.wake();
         });
       },
       // Fenced: nothing of these partitions can commit any more.
@@ -205,8 +214,10 @@ export class Pipeline implements TaskSink {
       await this.cycle.init();
       this.loop = this.run();
       await this.member.start();
+      this.wake();
     } catch (e) {
       this.stopping = true;
+      this.wake();
       if (this.loop) await this.loop;
       else await this.closeClients();
       throw new Error(`pipeline ${this.app} could not start against ${this.cfg.bootstrap}: ${this.explain(e)}`, { cause: e });
@@ -281,7 +292,28 @@ export class Pipeline implements TaskSink {
   /** Runs fn on the processing loop (between fetches); settles with it. */
   private onLoop(fn: () => Promise<void>): Promise<void> {
     if (this.loopDone) return Promise.resolve();
-    return new Promise<void>((res, rej) => this.control.push(() => fn().then(res, rej)));
+    const done = new Promise<void>((res, rej) => this.control.push(() => fn().then(res, rej)));
+    this.wake();
+    return done;
+  }
+
+  /** Waits while there is nothing to read, until wake() or IDLE_RECHECK_MS. */
+  private idle(): Promise<void> {
+    if (this.control.length > 0 || this.needsRebuild || this.stopping) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      let timer: NodeJS.Timeout | undefined;
+      const done = () => {
+        clearTimeout(timer);
+        this.wakeIdle = undefined;
+        resolve();
+      };
+      timer = setTimeout(done, IDLE_RECHECK_MS);
+      this.wakeIdle = done;
+    });
+  }
+
+  private wake(): void {
+    this.wakeIdle?.();
   }
 
   private async run(): Promise<void> {
@@ -337,7 +369,7 @@ export class Pipeline implements TaskSink {
   private async step(): Promise<void> {
     const now = Date.now();
     if (this.inputs.length === 0) {
-      await sleep(Math.min(50, this.cfg.commitIntervalMs));
+      await this.idle();
       return;
     }
     const wait = Math.max(1, Math.min(200, this.nextCommitAt - now));
@@ -569,6 +601,7 @@ export class Pipeline implements TaskSink {
     // Leaving the group revokes every partition: onRevoke commits them on the loop.
     await this.member.close().catch((e: unknown) => this.log.warn(`rivulet stream ${this.app}: leaving the group failed (${this.explain(e)})`));
     this.stopping = true;
+    this.wake();
     if (this.loop) await this.loop;
   }
 

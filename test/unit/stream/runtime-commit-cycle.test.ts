@@ -1,7 +1,8 @@
 // The Kafka runtime's commit and roll back (src/stream/runtime/commit-cycle.ts) over a fake
 // producer and group member: a rejected send fails the next commit and replaces the producer;
-// a late mapAsync result after a roll back reaches no transaction; a STALE_MEMBER_EPOCH answer
-// during a commit is retried once with the member's current epoch.
+// a late mapAsync result after a roll back reaches no transaction; a STALE_MEMBER_EPOCH (or, to
+// TxnOffsetCommit, ILLEGAL_GENERATION) answer during a commit is retried once with the member's
+// current epoch.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -156,10 +157,12 @@ for (const exactlyOnce of [true, false]) {
     assert.ok(!p.calls.includes('commit'), `nothing to commit (calls: ${p.calls.join(',')})`);
   });
 
-  const stale = () => new FencedError('STALE_MEMBER_EPOCH', 'group "app" member m1 (commit)');
+  // What this broker and Kafka answer: OffsetCommit v9+ STALE_MEMBER_EPOCH, TxnOffsetCommit ILLEGAL_GENERATION.
+  const reason = exactlyOnce ? 'ILLEGAL_GENERATION' : 'STALE_MEMBER_EPOCH';
+  const stale = () => new FencedError(reason, 'group "app" member m1 (commit)');
   const sentEpochs = (h: Harness) => (exactlyOnce ? h.producers[0]!.offsets : h.committedAtLeastOnce).map((c) => c.member.memberEpoch);
 
-  test(`${mode}: STALE_MEMBER_EPOCH during the commit is retried once with the current epoch while the partitions are still assigned`, async () => {
+  test(`${mode}: ${reason} during the commit is retried once with the current epoch while the partitions are still assigned`, async () => {
     const h: Harness = harness(exactlyOnce, async (m) => {
       if (m.memberEpoch !== 5) return;
       // The epoch moved on while the request was answered; the member keeps its partitions.
@@ -175,7 +178,7 @@ for (const exactlyOnce of [true, false]) {
     assert.equal(h.producers.length, 1, 'no new producer');
   });
 
-  test(`${mode}: STALE_MEMBER_EPOCH is not retried when the partitions are no longer assigned`, async () => {
+  test(`${mode}: ${reason} is not retried when the partitions are no longer assigned`, async () => {
     const h: Harness = harness(exactlyOnce, async () => {
       h.member.memberEpoch = 6;
       h.member.owned = [{ topic: 'in', partition: 1 }];
@@ -183,7 +186,7 @@ for (const exactlyOnce of [true, false]) {
     });
     await h.cycle.init();
     const input: InputPartition = { topic: 'in', partition: 0, next: 7n, committed: 3n, aborted: new Set(), task: undefined as unknown as Task };
-    await assert.rejects(h.cycle.commit([], [input]), (e) => e instanceof FencedError && e.reason === 'STALE_MEMBER_EPOCH');
+    await assert.rejects(h.cycle.commit([], [input]), (e) => e instanceof FencedError && e.reason === reason);
     assert.deepEqual(sentEpochs(h), [5], 'sent once');
     assert.ok(!h.producers[0]!.calls.includes('commit'), 'nothing committed');
     assert.equal(input.committed, 3n);
