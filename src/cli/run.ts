@@ -25,6 +25,7 @@ interface RunFlags extends ClientFlags {
   commitIntervalMs: number;
   stateDir: string;
   instanceId: string;
+  staticMembership: 'true' | 'false';
   workers: number;
   httpHost: string;
   httpPort: number;
@@ -95,6 +96,7 @@ export function registerRunCommand(program: Command): void {
     .addOption(new Option('--commit-interval-ms <ms>', 'how often each worker commits (output visibility under exactly_once waits for it)').argParser(intParser('--commit-interval-ms', 1, 3_600_000)).default(100).env('RIVULET_COMMIT_INTERVAL_MS'))
     .addOption(new Option('--state-dir <dir>', 'where local state stores live').default(join(tmpdir(), 'rivulet-streams')).env('RIVULET_STATE_DIR'))
     .addOption(new Option('--instance-id <id>', 'this process\'s id in the group, stable across restarts [the host name]').default(safeId(hostname())).env('RIVULET_INSTANCE_ID'))
+    .addOption(new Option('--static-membership <bool>', 'true: join as a static member (group.instance.id = <instance-id>[-<worker>]), so a graceful restart within the group session timeout gets its partitions back without a rebalance; for StatefulSet pods, whose names are stable').choices(['true', 'false']).default('false').env('RIVULET_STATIC_MEMBERSHIP'))
     .addOption(new Option('--workers <n|auto>', 'worker threads, each a group member; auto: one per available CPU').argParser(parseWorkers).default(1).env('RIVULET_WORKERS'))
     .addOption(new Option('--http-host <host>', 'address of /metrics, /healthz, /readyz').default('0.0.0.0').env('RIVULET_HTTP_HOST'))
     .addOption(new Option('--http-port <port>', 'port of /metrics, /healthz, /readyz (0: any free port, printed at start)').argParser(intParser('--http-port', 0, 65535)).default(DEFAULT_RUN_HTTP_PORT).env('RIVULET_HTTP_PORT'))
@@ -142,6 +144,7 @@ async function runCommand(file: string, o: RunFlags): Promise<number> {
       commitIntervalMs: o.commitIntervalMs,
       onError: o.onError,
       deadLetterTopic: o.deadLetterTopic,
+      staticMembership: o.staticMembership === 'true',
     },
     logLevel: o.logLevel,
   };

@@ -36,6 +36,12 @@ export interface RuntimeConfig {
   logger?: RuntimeLogger;
   /** Opens task stores; default LmdbStoreFactory under stateDir. */
   storeFactory?: StoreFactory;
+  /**
+   * Join the group as a static member with instanceId as group.instance.id (default false):
+   * a graceful stop then keeps the partitions for the session timeout, and a restart with the
+   * same instance id (a StatefulSet pod) gets them back without moving them to others.
+   */
+  staticMembership?: boolean;
   /** Group session timeout, ms (default 10 s): how long a dead member holds its partitions. */
   sessionTimeoutMs?: number;
 }
@@ -64,6 +70,7 @@ export function resolveConfig(application: string, c: RuntimeConfig): ResolvedCo
     commitIntervalMs,
     stateDir: c.stateDir,
     instanceId: c.instanceId,
+    staticMembership: c.staticMembership ?? false,
     deadLetterTopic: c.deadLetterTopic ?? `${application}-dlq`,
     onError,
     sessionTimeoutMs: c.sessionTimeoutMs ?? 10_000,

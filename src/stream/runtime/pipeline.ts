@@ -51,10 +51,12 @@ export interface RunningPipeline {
 /** Back-off after a failure (broker unreachable, commit rejected) before the tasks are rebuilt. */
 const RETRY_MS = 1000;
 const STACK_HEADER_MAX = 2000;
+/** A restore commits its store every this many changelog records. */
+const RESTORE_COMMIT_RECORDS = 10_000;
 /**
  * With no partitions the loop waits for wake() (work from the member's hooks, a rebuild, stop);
  * it also looks again this often, because the member's epoch moves without a hook (a member
- * that joined with nothing assigned is ready all the same).
+ * that joined with nothing assigned is ready all the same, after one recheck).
  */
 const IDLE_RECHECK_MS = 1000;
 
@@ -133,6 +135,7 @@ export class Pipeline implements TaskSink {
       client: this.admin as unknown as AnyClient,
       groupId: topology.application,
       topics: this.sourceTopics(),
+      ...(this.cfg.staticMembership ? { instanceId: this.cfg.instanceId } : {}),
       rebalanceTimeoutMs: 60_000,
       // Partition p of every co-partitioned source on one member (a task needs all its inputs):
       // the range assignor gives members the same partition numbers of topics of equal size;
@@ -213,8 +216,9 @@ export class Pipeline implements TaskSink {
       await this.prepareTopics();
       await this.cycle.init();
       this.loop = this.run();
+      // No wake() here: the assignment comes through onAssign a moment later, and `ready` is
+      // for the tasks assigned at start (a member given nothing is ready at the next recheck).
       await this.member.start();
-      this.wake();
     } catch (e) {
       this.stopping = true;
       this.wake();
@@ -571,6 +575,7 @@ export class Pipeline implements TaskSink {
       const fetcher = new Fetcher(this.consumer, FetchIsolationLevels.READ_COMMITTED, true);
       const state: ReadState = { topic, partition: p, next: from, aborted: new Set() };
       let applied = 0;
+      let pending = 0;
       while (state.next < end) {
         const [f] = await fetcher.fetch([state], 500);
         if (!f) continue;
@@ -584,6 +589,12 @@ export class Pipeline implements TaskSink {
           if (r.value === null) s.inner.delete(r.key);
           else s.inner.put(r.key, r.value);
           applied++;
+          // A long changelog is committed as it goes: pending writes stay bounded, and a crash
+          // mid-restore resumes from here (everything below `end` is committed in Kafka).
+          if (++pending === RESTORE_COMMIT_RECORDS) {
+            await s.inner.commit(r.offset + 1n);
+            pending = 0;
+          }
         }
         restored.inc(f.records.length);
         remaining.set(Number(end > state.next ? end - state.next : 0n));
