@@ -355,7 +355,8 @@ export class Pipeline implements TaskSink {
       this.log.warn(`rivulet stream ${this.app}: the last commit failed (${this.explain(e)}); the next owner resumes from the previous one`);
       await this.rollBack().catch(this.ignore);
     }
-    await this.closeTasks();
+    // A task that fails to close must not keep the pipeline from closing its clients and settling `closed`.
+    await this.closeTasks().catch((e: unknown) => this.log.warn(`rivulet stream ${this.app}: closing the tasks failed (${this.explain(e)})`));
     this.loopDone = true;
     // Hooks that arrive from now on have nothing to do.
     for (const c of this.control.splice(0)) await c().catch(this.ignore);
@@ -448,8 +449,7 @@ export class Pipeline implements TaskSink {
   }
 
   private async closeTasks(): Promise<void> {
-    for (const t of this.tasks.values()) await t.close();
-    this.tasks.clear();
+    await this.closeRevoked(new Set(this.tasks.values()));
     this.inputs = [];
   }
 
@@ -458,8 +458,12 @@ export class Pipeline implements TaskSink {
   /** Rolls back and rebuilds every task of the current assignment from committed state. */
   private async rebuildAll(): Promise<void> {
     this.restoring = true;
-    await this.rollBack();
-    await this.closeTasks();
+    try {
+      await this.rollBack();
+    } finally {
+      // Even when the roll back failed: no task may go on with work that was not committed.
+      await this.closeTasks();
+    }
     this.needsRebuild = false;
     await this.assign(this.member.assignment());
   }
@@ -497,7 +501,7 @@ export class Pipeline implements TaskSink {
     this.log.info(`rivulet stream ${this.app}: ${commitFirst ? 'revoked' : 'lost'} ${tps.length} partitions; closed tasks ${[...closing].map((t) => t.taskId).join(', ') || 'none'}`);
   }
 
-  /** Closes the tasks of revoked partitions and stops reading their inputs; a task that fails to close is still dropped. */
+  /** Closes these tasks and stops reading their inputs; a task that fails to close is still dropped (the first failure is thrown after). */
   private async closeRevoked(closing: Set<Task>): Promise<void> {
     this.inputs = this.inputs.filter((s) => !closing.has(s.task));
     for (const t of closing) this.tasks.delete(t.taskId);
