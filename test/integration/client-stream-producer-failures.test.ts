@@ -16,10 +16,10 @@ import { GroupMember } from '../../src/client/group-member.js';
 import { StreamProducer } from '../../src/client/stream-producer.js';
 import { commitOffsets, fetchCommittedOffsets } from '../../src/client/committed-offsets.js';
 import { Registry } from 'prom-client';
-import { CommitCycle, type InputPartition } from '../../src/stream/runtime/commit-cycle.js';
+import { CommitCycle, type CommittedInput } from '../../src/stream/runtime/commit-cycle.js';
+import { emptyBuffer } from '../../src/stream/runtime/partition-group.js';
 import { silentLogger } from '../../src/stream/runtime/config.js';
 import { RuntimeMetrics } from '../../src/stream/runtime/metrics.js';
-import type { Task } from '../../src/stream/runtime/task.js';
 
 let broker: InProcessBroker;
 let admin: Admin;
@@ -94,7 +94,7 @@ for (const exactlyOnce of [true, false]) {
       });
       await cycle.init();
       cycle.send({ topic: output, partition: 0, key: null, value: Buffer.from('out') });
-      const kept: InputPartition[] = a.assignment().map((tp) => ({ ...tp, next: 11n, committed: 0n, aborted: new Set(), task: undefined as unknown as Task }));
+      const kept: CommittedInput[] = a.assignment().map((tp) => ({ ...tp, next: 11n, committed: 0n, ...emptyBuffer() }));
       await cycle.commit([], kept);
       assert.equal(reads, 2, 'sent twice: with the stale epoch, then the current one');
       const committed = await fetchCommittedOffsets(admin, groupId, kept.map(({ topic, partition }) => ({ topic, partition })));

@@ -307,6 +307,8 @@ test('a long changelog is restored in chunks: the store commits as the restore g
   await produce(broker.bootstrap, 'c9-counts-changelog', Array.from({ length: records }, (_, i) => [`key-${i}`, '1']));
   // Every store commit's checkpoint, in order; a memory store as the local state.
   const checkpoints: bigint[] = [];
+  const readyAtCommit: boolean[] = [];
+  let pipeline: RunningPipeline | undefined;
   const memory = new MemoryStoreFactory();
   const storeFactory: StoreFactory = {
     async open(taskId, name) {
@@ -314,6 +316,7 @@ test('a long changelog is restored in chunks: the store commits as the restore g
       const commit = store.commit.bind(store);
       store.commit = (checkpoint) => {
         checkpoints.push(checkpoint);
+        if (pipeline !== undefined) readyAtCommit.push(pipeline.isReady());
         return commit(checkpoint);
       };
       return store;
@@ -321,8 +324,11 @@ test('a long changelog is restored in chunks: the store commits as the restore g
   };
   const registry = new Registry();
   const r = await start('c9', 'c9-in', 'c9-out', config('a', { storeFactory, metricsRegistry: registry }));
+  pipeline = r;
   await r.ready;
   const duringRestore = [...checkpoints];
+  assert.ok(readyAtCommit.length > 0 && readyAtCommit.every((ready) => !ready), `not ready (/readyz 503) while restoring: ${readyAtCommit.join(', ')}`);
+  assert.equal(r.isReady(), true);
   await r.stop();
   assert.equal(await metricSum(registry, 'rivulet_stream_restore_records_total'), records);
   assert.ok(duringRestore.length >= 3, `the restore committed in chunks, not once at the end: checkpoints ${duringRestore.join(', ')}`);

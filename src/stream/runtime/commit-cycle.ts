@@ -18,7 +18,7 @@ import type { TopicPartition } from '../../client/group-member.js';
 import type { GroupMembership, OffsetToCommit, ProducerRecord } from '../../client/stream-producer.js';
 import type { RuntimeLogger } from './config.js';
 import type { RuntimeMetrics } from './metrics.js';
-import type { ReadState } from './records.js';
+import { processedPosition, type BufferedPartition } from './partition-group.js';
 import type { ChangeRecordingStore, Task } from './task.js';
 
 /** What the cycle needs of StreamProducer (a fake in unit tests). */
@@ -41,10 +41,11 @@ export interface CycleMember {
   assignment(): TopicPartition[];
 }
 
-/** A partition being read: where, and for which task. */
-export interface InputPartition extends ReadState {
-  task: Task;
-  /** The position committed (or restored from): processed records move `next` past it. */
+/** What a commit needs of an input partition (pipeline.ts's InputPartition). */
+export interface CommittedInput extends BufferedPartition {
+  topic: string;
+  partition: number;
+  /** The position committed (or restored from): processed records move processedPosition() past it. */
   committed: bigint;
 }
 
@@ -96,11 +97,11 @@ export class CommitCycle {
   }
 
   /** Commits what the running tasks did since the last commit (see the top of this file). */
-  async commit(tasks: Task[], inputs: InputPartition[]): Promise<void> {
+  async commit(tasks: Task[], inputs: CommittedInput[]): Promise<void> {
     const running = tasks.filter((t) => t.running);
     for (const t of running) await t.processor!.flush();
     if (this.o.stopped()) return;
-    const dirtyInputs = inputs.filter((s) => s.next !== s.committed);
+    const dirtyInputs = inputs.filter((s) => processedPosition(s) !== s.committed);
     // Changelog records for every store write since the last commit; the last one's offset makes the checkpoint.
     for (const t of running) {
       for (const s of t.stores.values()) {
@@ -114,7 +115,8 @@ export class CommitCycle {
     }
     if (dirtyInputs.length === 0 && this.lastChangelogOffset.size === 0 && !this.sentSinceCommit) return;
     const started = performance.now();
-    const offsets = dirtyInputs.map((s) => ({ topic: s.topic, partition: s.partition, offset: s.next }));
+    // Buffered records not yet processed are not committed (processedPosition, not the fetch position).
+    const offsets = dirtyInputs.map((s) => ({ topic: s.topic, partition: s.partition, offset: processedPosition(s) }));
     await this.producer.flush();
     this.throwIfSendFailed();
     if (this.o.exactlyOnce) {
@@ -124,7 +126,7 @@ export class CommitCycle {
     } else {
       await this.withCurrentEpoch(offsets, (m) => this.o.commitOffsets(m, offsets));
     }
-    for (const s of dirtyInputs) s.committed = s.next;
+    for (let i = 0; i < dirtyInputs.length; i++) dirtyInputs[i]!.committed = offsets[i]!.offset;
     this.sentSinceCommit = false;
     // The Kafka side is committed: now the stores, each at the offset after its last changelog record.
     const checkpoints = this.lastChangelogOffset;

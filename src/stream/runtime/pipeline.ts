@@ -28,13 +28,14 @@ import { commitOffsets, fetchCommittedOffsets } from '../../client/committed-off
 import { GroupMember, type TopicPartition } from '../../client/group-member.js';
 import type { AnyClient } from '../../client/kafka-api.js';
 import { StreamProducer, type ProducerRecord } from '../../client/stream-producer.js';
-import { CommitCycle, type InputPartition } from './commit-cycle.js';
+import { CommitCycle } from './commit-cycle.js';
 import type { InputRecord, OutputRecord, RecordError, StoreFactory, Topology } from '../types.js';
 import { resolveConfig, type ResolvedConfig, type RuntimeConfig } from './config.js';
 import { Fetcher } from './fetcher.js';
 import { LmdbStoreFactory } from '../state/lmdb-store.js';
 import { RuntimeMetrics } from './metrics.js';
 import type { ReadState } from './records.js';
+import { bufferFetched, emptyBuffer, isEmpty, nextPartition, processedPosition, resetBuffer, take, type BufferedPartition } from './partition-group.js';
 import { ChangeRecordingStore, Task, type TaskSink } from './task.js';
 
 export interface RunningPipeline {
@@ -59,6 +60,17 @@ const RESTORE_COMMIT_RECORDS = 10_000;
  * that joined with nothing assigned is ready all the same, after one recheck).
  */
 const IDLE_RECHECK_MS = 1000;
+
+/**
+ * A partition being read: where (`next`, the fetch position), for which task, and its fetched
+ * records waiting for their turn (partition-group.ts): the task takes them in timestamp order
+ * across its partitions.
+ */
+interface InputPartition extends ReadState, BufferedPartition {
+  task: Task;
+  /** The position committed (or restored from): processed records move processedPosition() past it. */
+  committed: bigint;
+}
 
 /** A poison record under onError 'stop': the pipeline stops with this, committing nothing more. */
 export class PoisonRecordError extends Error {
@@ -370,43 +382,70 @@ export class Pipeline implements TaskSink {
     this.resolveReady();
   }
 
-  /** One fetch for every input partition, and the records fed to their tasks in offset order. */
+  /**
+   * One fetch for every input partition with nothing buffered, then each task takes its
+   * buffered records in timestamp order across its partitions (partition-group.ts), as far as
+   * it can without waiting for a partition that may still have earlier records.
+   */
   private async step(): Promise<void> {
     const now = Date.now();
     if (this.inputs.length === 0) {
       await this.idle();
       return;
     }
-    const wait = Math.max(1, Math.min(200, this.nextCommitAt - now));
-    const fetched = await this.fetcher.fetch(this.inputs, wait);
-    if (this.debug) this.log.info(`fetched ${fetched.map((f) => `${f.state.topic}:${f.state.partition}@${f.state.next}+${f.records.length}`).join(' ')}`);
-    for (const f of fetched) {
-      const s = f.state;
-      if (f.outOfRange) {
-        const earliest = (await offsetsAt(this.consumer, s.topic, [s.partition], EARLIEST)).get(s.partition)!;
-        this.log.warn(`rivulet stream ${this.app}: offset ${s.next} of ${s.topic} partition ${s.partition} is no longer in the log; resuming at its earliest offset ${earliest}`);
-        s.next = earliest;
-        continue;
-      }
-      const records = f.records;
-      if (records.length > 0) {
-        const task = s.task;
-        const started = performance.now();
-        for (let i = 0; i < records.length; i++) {
-          const w = task.process(records[i]!);
-          if (w) await w;
-          if (this.fatal) return;
+    const empty = this.inputs.filter(isEmpty);
+    if (empty.length > 0) {
+      let wait = Math.max(1, Math.min(200, this.nextCommitAt - now));
+      // A task idling for a caught-up partition (maxTaskIdleMs) looks again at its deadline.
+      for (const s of empty) if (s.idleDeadline > now) wait = Math.max(1, Math.min(wait, s.idleDeadline - now));
+      const fetched = await this.fetcher.fetch(empty, wait);
+      if (this.debug) this.log.info(`fetched ${fetched.map((f) => `${f.state.topic}:${f.state.partition}@${f.state.next}+${f.records.length}`).join(' ')}`);
+      for (const f of fetched) {
+        const s = f.state;
+        if (f.outOfRange) {
+          const earliest = (await offsetsAt(this.consumer, s.topic, [s.partition], EARLIEST)).get(s.partition)!;
+          this.log.warn(`rivulet stream ${this.app}: offset ${s.next} of ${s.topic} partition ${s.partition} is no longer in the log; resuming at its earliest offset ${earliest}`);
+          s.next = earliest;
+          resetBuffer(s);
+          continue;
         }
-        task.metrics.recordsIn(records.length);
-        this.metrics.processingLatency.labels(this.app).observe((performance.now() - started) / 1000 / records.length);
+        bufferFetched(s, f.records, f.end);
       }
-      if (f.end >= 0n) this.metrics.consumerLag.labels(this.app, s.topic, String(s.partition)).set(Number(f.end - s.next));
+    }
+    for (const [task, parts] of this.taskInputs()) {
+      const started = performance.now();
+      const maxIdle = this.cfg.maxTaskIdleMs;
+      const clock = Date.now();
+      let n = 0;
+      for (let p = nextPartition(parts, clock, maxIdle); p !== undefined; p = nextPartition(parts, clock, maxIdle)) {
+        const w = task.process(take(p));
+        n++;
+        if (w) await w;
+        if (this.fatal) return;
+      }
+      if (n > 0) {
+        task.metrics.recordsIn(n);
+        this.metrics.processingLatency.labels(this.app).observe((performance.now() - started) / 1000 / n);
+      }
+      for (const s of parts) if (s.end >= 0n) this.metrics.consumerLag.labels(this.app, s.topic, String(s.partition)).set(Number(s.end - processedPosition(s)));
     }
     const t = Date.now();
     if (t - this.lastTick >= this.cfg.commitIntervalMs) {
       this.lastTick = t;
       for (const task of this.tasks.values()) if (task.running) task.processor!.tick(t);
     }
+  }
+
+  /** Each task's input partitions, in the order of its sub-topology's sources (which wins a timestamp tie). */
+  private taskInputs(): Map<Task, InputPartition[]> {
+    const byTask = new Map<Task, InputPartition[]>();
+    for (const s of this.inputs) {
+      const parts = byTask.get(s.task);
+      if (parts) parts.push(s);
+      else byTask.set(s.task, [s]);
+    }
+    for (const [task, parts] of byTask) if (parts.length > 1) parts.sort((a, b) => task.sub.sources.indexOf(a.topic) - task.sub.sources.indexOf(b.topic));
+    return byTask;
   }
 
   // ---- what tasks hand over ---------------------------------------------------------------
@@ -556,7 +595,7 @@ export class Pipeline implements TaskSink {
     for (const { task, tp } of newInputs) {
       let next = committed.get(`${tp.topic}:${tp.partition}`);
       if (next === undefined || next < 0n) next = (await offsetsAt(this.consumer, tp.topic, [tp.partition], EARLIEST)).get(tp.partition)!;
-      this.inputs.push({ topic: tp.topic, partition: tp.partition, next, committed: next, aborted: new Set(), task });
+      this.inputs.push({ topic: tp.topic, partition: tp.partition, next, committed: next, aborted: new Set(), task, ...emptyBuffer() });
     }
     for (const t of fresh) t.start();
     this.nextCommitAt = Math.min(this.nextCommitAt, Date.now() + this.cfg.commitIntervalMs);

@@ -10,7 +10,8 @@ import { Registry } from 'prom-client';
 import { FencedError } from '../../../src/client/errors.js';
 import type { TopicPartition } from '../../../src/client/group-member.js';
 import type { GroupMembership, OffsetToCommit, ProducerRecord } from '../../../src/client/stream-producer.js';
-import { CommitCycle, type CycleProducer, type InputPartition } from '../../../src/stream/runtime/commit-cycle.js';
+import { CommitCycle, type CycleProducer, type CommittedInput } from '../../../src/stream/runtime/commit-cycle.js';
+import { emptyBuffer } from '../../../src/stream/runtime/partition-group.js';
 import { silentLogger } from '../../../src/stream/runtime/config.js';
 import { RuntimeMetrics } from '../../../src/stream/runtime/metrics.js';
 import { Task } from '../../../src/stream/runtime/task.js';
@@ -93,7 +94,7 @@ function harness(exactlyOnce: boolean, onOffsets?: (m: GroupMembership) => Promi
 }
 
 /** A task of `in` -> mapAsync (each call waits for the test) -> `out`, started, with one input partition. */
-function asyncTask(h: Harness): { task: Task; input: InputPartition; resolvers: Array<(v: string) => void> } {
+function asyncTask(h: Harness): { task: Task; input: CommittedInput; resolvers: Array<(v: string) => void> } {
   const resolvers: Array<(v: string) => void> = [];
   const p = pipeline('app');
   p.stream('in', { key: serdes.string, value: serdes.string })
@@ -106,11 +107,11 @@ function asyncTask(h: Harness): { task: Task; input: InputPartition; resolvers: 
     recordError: () => assert.fail('no record fails here'),
   });
   task.start();
-  const input: InputPartition = { topic: 'in', partition: 0, next: 0n, committed: 0n, aborted: new Set(), task };
+  const input: CommittedInput = { topic: 'in', partition: 0, next: 0n, committed: 0n, ...emptyBuffer() };
   return { task, input, resolvers };
 }
 
-function feed(task: Task, input: InputPartition, value: string): void {
+function feed(task: Task, input: CommittedInput, value: string): void {
   void task.process({ topic: 'in', partition: 0, offset: input.next, key: Buffer.from('k'), value: Buffer.from(value), timestamp: 1, headers: [] });
   input.next++;
 }
@@ -170,7 +171,7 @@ for (const exactlyOnce of [true, false]) {
       throw stale();
     });
     await h.cycle.init();
-    const input: InputPartition = { topic: 'in', partition: 0, next: 7n, committed: 3n, aborted: new Set(), task: undefined as unknown as Task };
+    const input: CommittedInput = { topic: 'in', partition: 0, next: 7n, committed: 3n, ...emptyBuffer() };
     await h.cycle.commit([], [input]);
     assert.deepEqual(sentEpochs(h), [5, 6], 'sent with the stale epoch, then once with the current one');
     if (exactlyOnce) assert.ok(h.producers[0]!.calls.includes('commit'), 'the transaction commits');
@@ -185,7 +186,7 @@ for (const exactlyOnce of [true, false]) {
       throw stale();
     });
     await h.cycle.init();
-    const input: InputPartition = { topic: 'in', partition: 0, next: 7n, committed: 3n, aborted: new Set(), task: undefined as unknown as Task };
+    const input: CommittedInput = { topic: 'in', partition: 0, next: 7n, committed: 3n, ...emptyBuffer() };
     await assert.rejects(h.cycle.commit([], [input]), (e) => e instanceof FencedError && e.reason === reason);
     assert.deepEqual(sentEpochs(h), [5], 'sent once');
     assert.ok(!h.producers[0]!.calls.includes('commit'), 'nothing committed');

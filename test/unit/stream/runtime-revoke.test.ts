@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Registry } from 'prom-client';
 import { Pipeline } from '../../../src/stream/runtime/pipeline.js';
+import { emptyBuffer } from '../../../src/stream/runtime/partition-group.js';
 import { resolveConfig } from '../../../src/stream/runtime/config.js';
 import { RuntimeMetrics } from '../../../src/stream/runtime/metrics.js';
 import { ChangeRecordingStore, Task } from '../../../src/stream/runtime/task.js';
@@ -32,7 +33,7 @@ async function runtimeWithTask(o: { rollBackFails?: boolean; storeCloseFails?: b
   const task = new Task(topology.subtopologies[0]!, 0, 'rv', new Map([['s', new ChangeRecordingStore('s', inner, undefined)]]), metrics.forTask('0_0'), runtime);
   task.start();
   runtime['tasks'].set(task.taskId, task);
-  runtime['inputs'].push({ topic: 'in', partition: 0, next: 0n, committed: 0n, aborted: new Set(), task });
+  runtime['inputs'].push({ topic: 'in', partition: 0, next: 0n, committed: 0n, aborted: new Set(), task, ...emptyBuffer() });
   if (o.rollBackFails) {
     runtime['cycle'].rollBack = async () => {
       throw new Error('the new producer could not start: broker unreachable');
