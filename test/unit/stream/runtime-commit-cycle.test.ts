@@ -15,7 +15,7 @@ import { emptyBuffer } from '../../../src/stream/runtime/partition-group.js';
 import { silentLogger } from '../../../src/stream/runtime/config.js';
 import { RuntimeMetrics } from '../../../src/stream/runtime/metrics.js';
 import { Task } from '../../../src/stream/runtime/task.js';
-import { pipeline, serdes } from '../../../src/stream/index.js';
+import { pipeline, serdes, Operator, type Rec } from '../../../src/stream/index.js';
 
 const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
 
@@ -156,6 +156,33 @@ for (const exactlyOnce of [true, false]) {
     // The next cycle commits nothing of it, and no failure was left behind for it.
     await h.cycle.commit([task], []);
     assert.ok(!p.calls.includes('commit'), `nothing to commit (calls: ${p.calls.join(',')})`);
+  });
+
+  test(`${mode}: after a roll back, a custom operator that emits late (and ignores close) reaches no transaction`, async () => {
+    const h = harness(exactlyOnce);
+    await h.cycle.init();
+    let emitLate: (() => void) | undefined;
+    /** Holds each record and forwards it when the test says; does nothing on close. */
+    class Delayed extends Operator<string, string> {
+      process(r: Rec<string, string>): void {
+        emitLate = () => this.forward(r);
+      }
+    }
+    const p = pipeline('app');
+    p.stream('in', { key: serdes.string, value: serdes.string })
+      .process((task, name) => new Delayed(task, name), { name: 'delayed' })
+      .to('out', { key: serdes.string, value: serdes.string });
+    const metrics = new RuntimeMetrics(new Registry(), 'app');
+    const task = new Task(p.build().subtopologies[0]!, 0, 'app', new Map(), metrics.forTask('0_0'), {
+      send: (_t, r) => h.cycle.send(r as ProducerRecord),
+      recordError: () => assert.fail('no record fails here'),
+    });
+    task.start();
+    void task.process({ topic: 'in', partition: 0, offset: 0n, key: Buffer.from('k'), value: Buffer.from('v'), timestamp: 1, headers: [] });
+    await h.cycle.rollBack([task]);
+    emitLate!();
+    await settle();
+    assert.deepEqual(h.producers.at(-1)!.sent, [], 'the task of a rolled-back cycle sends nothing more');
   });
 
   // What this broker and Kafka answer: OffsetCommit v9+ STALE_MEMBER_EPOCH, TxnOffsetCommit ILLEGAL_GENERATION.
