@@ -11,6 +11,8 @@
 // - Roll back: the processors are stopped first (a late async result must not reach the next
 //   transaction), then the open transaction is aborted and pending store writes dropped. After
 //   a failed send the producer is replaced (a new epoch, sequences from 0).
+// - An offset commit refused because the member epoch moved on meanwhile is sent once more
+//   with the current epoch while the member still owns the partitions (withCurrentEpoch).
 
 import { closeQuietly } from '../../client/connection.js';
 import { FencedError } from '../../client/errors.js';
