@@ -149,7 +149,10 @@ export class StreamProducer {
    */
   send(record: ProducerRecord): Promise<bigint> {
     if (this.transactionalId !== undefined && this.ending) {
-      return Promise.reject(new ClientError('send while the transaction is being committed or aborted: send after the next begin().', { code: ClientErrorCode.invalidArgument }));
+      const e = new ClientError('send while the transaction is being committed or aborted: send after the next begin().', { code: ClientErrorCode.invalidArgument });
+      // A commit under way must not go out without this record.
+      this.failed ??= e;
+      return Promise.reject(e);
     }
     if (this.transactionalId !== undefined && !this.inTransaction) {
       return Promise.reject(new ClientError(`send outside a transaction: call ${this.initialized ? 'begin()' : 'init()'} first.`, { code: ClientErrorCode.invalidArgument }));
@@ -224,6 +227,8 @@ export class StreamProducer {
     this.ending = true;
     try {
       await this.flush();
+      // A send refused while the flush ran: the transaction would miss it.
+      if (this.failed !== undefined) throw this.failed;
       if (this.touched) await this.wrap('commit', () => this.producer.transaction!.commit());
       else await this.producer.transaction!.cancel();
       this.endTransaction();
@@ -298,7 +303,10 @@ export class StreamProducer {
         const k = `${p.message.topic}\u0000${p.message.partition}`;
         const offset = next.get(k);
         if (offset === undefined) {
-          p.reject(new ClientError(`the produce answer has no offset for ${p.message.topic}-${p.message.partition}.`, { code: ClientErrorCode.unexpectedAnswer }));
+          const e = new ClientError(`the produce answer has no offset for ${p.message.topic}-${p.message.partition}.`, { code: ClientErrorCode.unexpectedAnswer });
+          // Whatever became of it, a commit must not count on this record.
+          this.failed ??= e;
+          p.reject(e);
           continue;
         }
         next.set(k, offset + 1n);

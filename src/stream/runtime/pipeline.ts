@@ -6,11 +6,7 @@
 //   there (flush, transaction, stores), then closes the revoked tasks and keeps their files.
 // - Restore: a new task's stores are brought up to the end of their changelog partition
 //   (read_committed, from the store's checkpoint) before the task processes anything.
-// - Commit cycle, every commitIntervalMs and on stop (src/stream/README.md): flush every task,
-//   send outputs, dead letters and changelog records, then under exactly-once the input
-//   offsets in the same transaction with the group's generation and member id (KIP-447), then
-//   commit; only after that `store.commit(checkpoint)`, so local state is never ahead of the
-//   changelog. Under at-least-once: idempotent sends, then OffsetCommit, then the stores.
+// - Commit cycle, every commitIntervalMs and on stop, and roll back: commit-cycle.ts.
 // - Failure of a commit or a fetch, or the member fenced: the open transaction is aborted,
 //   pending store writes dropped, and every task rebuilt from its stores' checkpoints and the
 //   committed input offsets (fetched with require_stable, so a previous owner's open
@@ -32,6 +28,7 @@ import { commitOffsets, fetchCommittedOffsets } from '../../client/committed-off
 import { GroupMember, type TopicPartition } from '../../client/group-member.js';
 import type { AnyClient } from '../../client/kafka-api.js';
 import { StreamProducer, type ProducerRecord } from '../../client/stream-producer.js';
+import { CommitCycle } from './commit-cycle.js';
 import type { InputRecord, OutputRecord, RecordError, StoreFactory, Topology } from '../types.js';
 import { resolveConfig, type ResolvedConfig, type RuntimeConfig } from './config.js';
 import { Fetcher } from './fetcher.js';
@@ -57,6 +54,12 @@ const RETRY_MS = 1000;
 const STACK_HEADER_MAX = 2000;
 /** A restore commits its store every this many changelog records. */
 const RESTORE_COMMIT_RECORDS = 10_000;
+/**
+ * With no partitions the loop waits for wake() (work from the member's hooks, a rebuild, stop);
+ * it also looks again this often, because the member's epoch moves without a hook (a member
+ * that joined with nothing assigned is ready all the same, after one recheck).
+ */
+const IDLE_RECHECK_MS = 1000;
 
 /**
  * A partition being read: where (`next`, the fetch position), for which task, and its fetched
@@ -89,14 +92,16 @@ export async function startPipeline(topology: Topology, config: RuntimeConfig): 
   return p.handle;
 }
 
-class Pipeline implements TaskSink {
+/** Exported for unit tests only; use startPipeline. */
+export class Pipeline implements TaskSink {
   readonly handle: RunningPipeline;
   private readonly exactlyOnce: boolean;
   private readonly admin: Admin;
   /** Fetches, metadata and list-offsets only: it never joins the group (the GroupMember does). */
   private readonly consumer: Consumer;
   private readonly member: GroupMember;
-  private producer: StreamProducer;
+  /** The producer, commits and roll backs. */
+  private readonly cycle: CommitCycle;
   private readonly fetcher: Fetcher;
   private readonly log;
   private readonly tasks = new Map<string, Task>();
@@ -113,16 +118,14 @@ class Pipeline implements TaskSink {
   private lastTick = 0;
   private readonly partitionsOf = new Map<number, number>();
   private readonly changelogOf = new Map<string, string>();
-  /** Per changelog partition of each store: the offset of its last record sent in the open transaction. */
-  private readonly lastChangelogOffset = new Map<ChangeRecordingStore, Promise<bigint>>();
   private resolveReady!: () => void;
   private resolveClosed!: (e: Error | undefined) => void;
   private loop: Promise<void> | undefined;
+  /** Ends the idle wait of a loop that has no partitions (see idle()). */
+  private wakeIdle: (() => void) | undefined;
   private readonly ignore = (): void => undefined;
   /** RIVULET_STREAM_DEBUG=1 logs every fetch's positions and record counts. */
   private readonly debug = process.env.RIVULET_STREAM_DEBUG === '1';
-  /** Outputs or dead letters sent since the last commit. */
-  private sentSinceCommit = false;
 
   constructor(
     private readonly topology: Topology,
@@ -140,7 +143,6 @@ class Pipeline implements TaskSink {
       isolationLevel: this.exactlyOnce ? FetchIsolationLevels.READ_COMMITTED : FetchIsolationLevels.READ_UNCOMMITTED,
     });
     for (const c of [this.admin, this.consumer]) this.logErrors(c);
-    this.producer = this.newProducer();
     this.member = new GroupMember({
       client: this.admin as unknown as AnyClient,
       groupId: topology.application,
@@ -160,12 +162,24 @@ class Pipeline implements TaskSink {
         void this.onLoop(() => this.assign(tps)).catch((e: unknown) => {
           this.log.warn(`rivulet stream ${topology.application}: taking partitions failed (${this.explain(e)}); rebuilding the tasks`);
           this.needsRebuild = true;
+          this.wake();
         });
       },
       // Fenced: nothing of these partitions can commit any more.
       onLost: (tps) => this.onLoop(() => this.revoke(tps, false)),
       onError: (e) => this.log.warn(`rivulet stream ${topology.application}: group member: ${this.explain(e)}`),
       log: (line) => this.log.info(`rivulet stream ${topology.application}: ${line}`),
+    });
+    this.cycle = new CommitCycle({
+      application: topology.application,
+      exactlyOnce: this.exactlyOnce,
+      newProducer: () => this.newProducer(),
+      member: this.member,
+      commitOffsets: (m, offsets) => commitOffsets(this.admin as unknown as AnyClient, m, offsets),
+      stopped: () => this.fatal !== undefined,
+      metrics,
+      log: this.log,
+      explain: (e) => this.explain(e),
     });
     this.fetcher = new Fetcher(this.consumer, this.exactlyOnce ? FetchIsolationLevels.READ_COMMITTED : FetchIsolationLevels.READ_UNCOMMITTED, this.exactlyOnce);
     const ready = new Promise<void>((res) => (this.resolveReady = res));
@@ -212,11 +226,14 @@ class Pipeline implements TaskSink {
   async start(): Promise<void> {
     try {
       await this.prepareTopics();
-      if (this.exactlyOnce) await this.producer.init();
+      await this.cycle.init();
       this.loop = this.run();
+      // No wake() here: the assignment comes through onAssign a moment later, and `ready` is
+      // for the tasks assigned at start (a member given nothing is ready at the next recheck).
       await this.member.start();
     } catch (e) {
       this.stopping = true;
+      this.wake();
       if (this.loop) await this.loop;
       else await this.closeClients();
       throw new Error(`pipeline ${this.app} could not start against ${this.cfg.bootstrap}: ${this.explain(e)}`, { cause: e });
@@ -291,7 +308,28 @@ class Pipeline implements TaskSink {
   /** Runs fn on the processing loop (between fetches); settles with it. */
   private onLoop(fn: () => Promise<void>): Promise<void> {
     if (this.loopDone) return Promise.resolve();
-    return new Promise<void>((res, rej) => this.control.push(() => fn().then(res, rej)));
+    const done = new Promise<void>((res, rej) => this.control.push(() => fn().then(res, rej)));
+    this.wake();
+    return done;
+  }
+
+  /** Waits while there is nothing to read, until wake() or IDLE_RECHECK_MS. */
+  private idle(): Promise<void> {
+    if (this.control.length > 0 || this.needsRebuild || this.stopping) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      let timer: NodeJS.Timeout | undefined;
+      const done = () => {
+        clearTimeout(timer);
+        this.wakeIdle = undefined;
+        resolve();
+      };
+      timer = setTimeout(done, IDLE_RECHECK_MS);
+      this.wakeIdle = done;
+    });
+  }
+
+  private wake(): void {
+    this.wakeIdle?.();
   }
 
   private async run(): Promise<void> {
@@ -329,7 +367,8 @@ class Pipeline implements TaskSink {
       this.log.warn(`rivulet stream ${this.app}: the last commit failed (${this.explain(e)}); the next owner resumes from the previous one`);
       await this.rollBack().catch(this.ignore);
     }
-    await this.closeTasks();
+    // A task that fails to close must not keep the pipeline from closing its clients and settling `closed`.
+    await this.closeTasks().catch((e: unknown) => this.log.warn(`rivulet stream ${this.app}: closing the tasks failed (${this.explain(e)})`));
     this.loopDone = true;
     // Hooks that arrive from now on have nothing to do.
     for (const c of this.control.splice(0)) await c().catch(this.ignore);
@@ -351,7 +390,7 @@ class Pipeline implements TaskSink {
   private async step(): Promise<void> {
     const now = Date.now();
     if (this.inputs.length === 0) {
-      await sleep(Math.min(50, this.cfg.commitIntervalMs));
+      await this.idle();
       return;
     }
     const empty = this.inputs.filter(isEmpty);
@@ -412,9 +451,8 @@ class Pipeline implements TaskSink {
   // ---- what tasks hand over ---------------------------------------------------------------
 
   send(task: Task, r: OutputRecord): void {
-    // Failures surface at the commit (flush rejects with the first one).
-    this.producer.send(r as ProducerRecord).catch(this.ignore);
-    this.sentSinceCommit = true;
+    // A failed send fails the next commit.
+    this.cycle.send(r as ProducerRecord);
     task.metrics.recordsOut(r.topic, 1);
   }
 
@@ -432,8 +470,7 @@ class Pipeline implements TaskSink {
     headers.push(['rivulet.error.topic', Buffer.from(i.topic)]);
     headers.push(['rivulet.error.partition', Buffer.from(String(i.partition))]);
     headers.push(['rivulet.error.offset', Buffer.from(String(i.offset))]);
-    this.sentSinceCommit = true;
-    this.producer.send({ topic: this.cfg.deadLetterTopic, key: i.key, value: i.value, timestamp: i.timestamp, headers }).catch(this.ignore);
+    this.cycle.send({ topic: this.cfg.deadLetterTopic, key: i.key, value: i.value, timestamp: i.timestamp, headers });
     this.metrics.deadLetters.labels(this.app, e.operator).inc();
     this.log.warn(`rivulet stream ${this.app}: task ${task.taskId}: operator "${e.operator}" failed on ${i.topic} partition ${i.partition} offset ${i.offset} (${err.message}); sent to ${this.cfg.deadLetterTopic}`);
   }
@@ -442,102 +479,16 @@ class Pipeline implements TaskSink {
 
   private async commit(): Promise<void> {
     this.nextCommitAt = Date.now() + this.cfg.commitIntervalMs;
-    const running = [...this.tasks.values()].filter((t) => t.running);
-    for (const t of running) await t.processor!.flush();
-    if (this.fatal) return; // a poison record under onError 'stop': nothing more is committed
-    const dirtyInputs = this.inputs.filter((s) => processedPosition(s) !== s.committed);
-    // Changelog records for every store write since the last commit; the last one's offset makes the checkpoint.
-    for (const t of running) {
-      for (const s of t.stores.values()) {
-        const changes = s.changes;
-        if (changes.length === 0) continue;
-        s.changes = [];
-        let last: Promise<bigint> | undefined;
-        // Failures surface at the flush below; every promise is handled (not only the last).
-        for (const c of changes) {
-          last = this.producer.send({ topic: s.changelogTopic!, partition: t.partition, key: c.key, value: c.value });
-          last.catch(this.ignore);
-        }
-        this.lastChangelogOffset.set(s, last!);
-      }
-    }
-    if (dirtyInputs.length === 0 && this.lastChangelogOffset.size === 0 && !this.sentSinceCommit) return;
-    const started = performance.now();
-    // Buffered records not yet processed are not committed (processedPosition, not the fetch position).
-    const offsets = dirtyInputs.map((s) => ({ topic: s.topic, partition: s.partition, offset: processedPosition(s) }));
-    const membership = { groupId: this.app, memberId: this.member.memberId, memberEpoch: this.member.memberEpoch };
-    await this.producer.flush();
-    if (this.exactlyOnce) {
-      await this.producer.sendOffsets(membership, offsets);
-      await this.producer.commit();
-    } else {
-      await commitOffsets(this.admin as unknown as AnyClient, membership, offsets);
-    }
-    for (let i = 0; i < dirtyInputs.length; i++) dirtyInputs[i]!.committed = offsets[i]!.offset;
-    this.sentSinceCommit = false;
-    // The Kafka side is committed: now the stores, each at the offset after its last changelog record.
-    const checkpoints = this.lastChangelogOffset;
-    for (const t of running) {
-      for (const s of t.stores.values()) {
-        const last = checkpoints.get(s);
-        if (last !== undefined) await s.inner.commit((await last) + 1n);
-        else if (s.changelogTopic === undefined) await s.inner.commit(0n);
-        else continue;
-        this.metrics.stateSize.labels(this.app, t.taskId, s.name).set(s.inner.approximateSize());
-      }
-      t.dirty = false;
-    }
-    checkpoints.clear();
-    if (this.exactlyOnce) await this.producer.begin();
-    this.metrics.commits.labels(this.app).inc();
-    this.metrics.commitLatency.labels(this.app).observe((performance.now() - started) / 1000);
+    await this.cycle.commit([...this.tasks.values()], this.inputs);
   }
 
-  /** Drops everything since the last commit: the open transaction, pending store writes. */
+  /** Drops everything since the last commit: every task's processor, the open transaction, pending store writes. */
   private async rollBack(): Promise<void> {
-    this.lastChangelogOffset.clear();
-    this.sentSinceCommit = false;
-    for (const t of this.tasks.values()) {
-      for (const s of t.stores.values()) {
-        s.inner.abort();
-        s.changes = [];
-      }
-    }
-    if (this.exactlyOnce) {
-      let renew: string | undefined;
-      try {
-        await this.producer.abort();
-        // A failed produce may have been written (its answer lost): this producer's sequence
-        // numbers may lag the broker's, and the same epoch would then be refused
-        // (OUT_OF_ORDER_SEQUENCE_NUMBER) or have a batch taken for a duplicate of the lost one.
-        if (this.producer.needsNewEpoch) renew = 'a produce request failed, so its sequence numbers may lag the broker\'s';
-        else await this.producer.begin();
-      } catch (e) {
-        // A fenced or broken producer cannot abort; a new one (InitProducerId) aborts what the old one left open.
-        renew = `the open transaction could not be aborted (${this.explain(e)})`;
-      }
-      if (renew !== undefined) {
-        this.log.warn(`rivulet stream ${this.app}: ${renew}; starting a new transactional producer (new epoch)`);
-        const old = this.producer;
-        this.producer = this.newProducer();
-        await closeQuietly(old);
-        await this.producer.init();
-      }
-    } else {
-      await this.producer.flush().catch(this.ignore);
-      // The same for the idempotent producer: a new one gets a new producer id, sequences from 0.
-      if (this.producer.needsNewEpoch) {
-        this.log.warn(`rivulet stream ${this.app}: a produce request failed, so its sequence numbers may lag the broker's; starting a new idempotent producer`);
-        const old = this.producer;
-        this.producer = this.newProducer();
-        await closeQuietly(old);
-      }
-    }
+    await this.cycle.rollBack(this.tasks.values());
   }
 
   private async closeTasks(): Promise<void> {
-    for (const t of this.tasks.values()) await t.close();
-    this.tasks.clear();
+    await this.closeRevoked(new Set(this.tasks.values()));
     this.inputs = [];
   }
 
@@ -546,8 +497,12 @@ class Pipeline implements TaskSink {
   /** Rolls back and rebuilds every task of the current assignment from committed state. */
   private async rebuildAll(): Promise<void> {
     this.restoring = true;
-    await this.rollBack();
-    await this.closeTasks();
+    try {
+      await this.rollBack();
+    } finally {
+      // Even when the roll back failed: no task may go on with work that was not committed.
+      await this.closeTasks();
+    }
     this.needsRebuild = false;
     await this.assign(this.member.assignment());
   }
@@ -566,23 +521,38 @@ class Pipeline implements TaskSink {
         commitFirst = false;
       }
     }
-    if (!commitFirst) {
-      await this.rollBack();
-      this.needsRebuild = true;
-    }
     const gone = new Set(tps.map((tp) => `${tp.topic}:${tp.partition}`));
     const closing = new Set<Task>();
     for (const s of this.inputs) if (gone.has(`${s.topic}:${s.partition}`)) closing.add(s.task);
-    for (const t of closing) {
-      await t.close();
-      this.tasks.delete(t.taskId);
+    try {
+      if (!commitFirst) {
+        this.needsRebuild = true;
+        await this.rollBack();
+      }
+    } finally {
+      // Even when the roll back failed: the partitions are gone, their tasks must not run on.
+      await this.closeRevoked(closing);
     }
-    this.inputs = this.inputs.filter((s) => !closing.has(s.task));
     // A task keeps running only when all its inputs stay; re-open the ones that lost one source of several.
     const keep = tps.length > 0 ? this.member.assignment().filter((tp) => !gone.has(`${tp.topic}:${tp.partition}`)) : [];
     const reopen = keep.filter((tp) => [...closing].some((t) => t.partition === tp.partition && t.sub.sources.includes(tp.topic)));
     if (reopen.length > 0 && !this.needsRebuild) await this.assign(reopen);
     this.log.info(`rivulet stream ${this.app}: ${commitFirst ? 'revoked' : 'lost'} ${tps.length} partitions; closed tasks ${[...closing].map((t) => t.taskId).join(', ') || 'none'}`);
+  }
+
+  /** Closes these tasks and stops reading their inputs; a task that fails to close is still dropped (the first failure is thrown after). */
+  private async closeRevoked(closing: Set<Task>): Promise<void> {
+    this.inputs = this.inputs.filter((s) => !closing.has(s.task));
+    for (const t of closing) this.tasks.delete(t.taskId);
+    let failure: unknown;
+    for (const t of closing) {
+      try {
+        await t.close();
+      } catch (e) {
+        failure ??= e;
+      }
+    }
+    if (failure !== undefined) throw failure;
   }
 
   /** New partitions: their tasks are created, restored, and read from the committed offsets. */
@@ -685,12 +655,13 @@ class Pipeline implements TaskSink {
     // Leaving the group revokes every partition: onRevoke commits them on the loop.
     await this.member.close().catch((e: unknown) => this.log.warn(`rivulet stream ${this.app}: leaving the group failed (${this.explain(e)})`));
     this.stopping = true;
+    this.wake();
     if (this.loop) await this.loop;
   }
 
   private async closeClients(): Promise<void> {
     await this.member.close().catch(this.ignore);
-    await closeQuietly(this.producer);
+    await this.cycle.close();
     await closeQuietly(this.consumer);
     await closeQuietly(this.admin);
   }

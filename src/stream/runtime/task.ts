@@ -79,12 +79,15 @@ export class Task implements TaskContext {
     return s;
   }
   send(record: OutputRecord): void {
+    // A late async result of an abandoned processor: its input is processed again.
+    if (this.processor === undefined) return;
     this.sink.send(this, record);
   }
   now(): number {
     return Date.now();
   }
   recordError(e: RecordError): void {
+    if (this.processor === undefined) return;
     this.sink.recordError(this, e);
   }
 
@@ -93,17 +96,25 @@ export class Task implements TaskContext {
     return this.processor!.process(input);
   }
 
-  /** Closes the processor and the stores; pending store writes are dropped unless committed before. */
-  async close(): Promise<void> {
+  /**
+   * Stops the processor, stores kept open: after a roll back, its work is dropped and the task
+   * is closed or rebuilt. Nothing it emits from now on (late async results) is sent.
+   */
+  abandon(): void {
     if (this.processor) {
       try {
         this.processor.close();
       } catch {
-        // A processor that fails to close has nothing more to send; the stores still close.
+        // A processor that fails to close has nothing more to send.
       }
     }
     this.processor = undefined;
     this.running = false;
+  }
+
+  /** Closes the processor and the stores; pending store writes are dropped unless committed before. */
+  async close(): Promise<void> {
+    this.abandon();
     for (const s of this.stores.values()) {
       s.inner.abort();
       s.changes = [];

@@ -1,0 +1,109 @@
+// StreamProducer (src/client/stream-producer.ts) against an in-process broker, where the stream
+// runtime's commit relies on it:
+//  - a send refused while commit() runs fails that commit: no transaction goes out missing a
+//    record (regression: the refusal did not count as a failure and the commit went ahead);
+//  - the runtime's commit (CommitCycle) whose TxnOffsetCommit (or, at-least-once, OffsetCommit)
+//    went with a member epoch that had just moved on sends it again with the current epoch, and
+//    the commit goes through (regression: such a commit aborted the cycle and rebuilt every task).
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { Admin } from '@platformatic/kafka';
+import { startInProcessBroker, type InProcessBroker } from '../helpers/in-process.js';
+import { readIsolated, waitStable, IsolationLevel } from '../helpers/txn-wire.js';
+import { waitFor } from '../helpers/wait.js';
+import { GroupMember } from '../../src/client/group-member.js';
+import { StreamProducer } from '../../src/client/stream-producer.js';
+import { commitOffsets, fetchCommittedOffsets } from '../../src/client/committed-offsets.js';
+import { Registry } from 'prom-client';
+import { CommitCycle, type CommittedInput } from '../../src/stream/runtime/commit-cycle.js';
+import { emptyBuffer } from '../../src/stream/runtime/partition-group.js';
+import { silentLogger } from '../../src/stream/runtime/config.js';
+import { RuntimeMetrics } from '../../src/stream/runtime/metrics.js';
+
+let broker: InProcessBroker;
+let admin: Admin;
+before(async () => {
+  broker = await startInProcessBroker({ groupConsumerHeartbeatIntervalMs: 200 });
+  admin = new Admin(base('admin'));
+});
+after(async () => {
+  await admin.close().catch(() => undefined);
+  await broker.stop();
+});
+
+function base(role: string) {
+  return { clientId: `stream-producer-failures-${role}`, bootstrapBrokers: [broker.bootstrap], retries: 3, retryDelay: 100 };
+}
+
+async function committedValues(topic: string, partitions: number[]): Promise<string[]> {
+  await waitStable(broker.port, topic, partitions, 15_000);
+  const values: string[] = [];
+  for (const p of partitions) values.push(...(await readIsolated(broker.port, topic, p, IsolationLevel.READ_COMMITTED)).records.map((r) => r.value!.toString()));
+  return values.sort();
+}
+
+test('a send refused while commit() runs fails the commit; the transaction is aborted, none of it visible', { timeout: 60_000 }, async () => {
+  await admin.createTopics({ topics: ['spf-out'], partitions: 1, replicas: 1 });
+  const producer = new StreamProducer({ client: base('p1'), transactionalId: 'spf-tx-1' });
+  try {
+    await producer.init();
+    await producer.send({ topic: 'spf-out', partition: 0, key: null, value: Buffer.from('first') });
+    const committing = producer.commit();
+    // Arrives after commit() began: it cannot be part of this transaction.
+    await assert.rejects(producer.send({ topic: 'spf-out', partition: 0, key: null, value: Buffer.from('late') }), /send while the transaction is being committed/);
+    await assert.rejects(committing, /send while the transaction is being committed/, 'the commit does not go out without the refused record');
+    await producer.abort();
+    await producer.begin();
+    await producer.send({ topic: 'spf-out', partition: 0, key: null, value: Buffer.from('next') });
+    await producer.commit();
+    assert.deepEqual(await committedValues('spf-out', [0]), ['next'], 'only the transaction that held all its records is visible');
+  } finally {
+    await producer.close();
+  }
+});
+
+for (const exactlyOnce of [true, false]) {
+  const request = exactlyOnce ? 'TxnOffsetCommit' : 'OffsetCommit';
+  test(`the runtime's commit whose ${request} raced an epoch bump: sent again with the current epoch, the commit goes through`, { timeout: 60_000 }, async () => {
+    const tag = exactlyOnce ? 'eos' : 'alo';
+    const input = `spf-in-${tag}`;
+    const output = `spf-out-${tag}`;
+    const groupId = `spf-group-${tag}`;
+    await admin.createTopics({ topics: [input, output], partitions: 4, replicas: 1 });
+    const member = () => new GroupMember({ client: admin, groupId, topics: [input], onError: () => undefined });
+    const a = member();
+    const b = member();
+    let producer: StreamProducer | undefined;
+    try {
+      await a.start();
+      await waitFor('A owns all 4 partitions', () => a.assignment().length === 4, 15_000);
+      const stale = a.memberEpoch;
+      // Another member joins: A's epoch moves on, and A keeps some of its partitions.
+      await b.start();
+      await waitFor('A and B own 2 partitions each', () => a.assignment().length === 2 && b.assignment().length === 2, 20_000);
+      assert.ok(a.memberEpoch > stale, 'the epoch moved on');
+      // The commit reads the epoch before the bump reaches it (the race), the current one after.
+      let reads = 0;
+      const racing = { memberId: a.memberId, get memberEpoch() { return reads++ === 0 ? stale : a.memberEpoch; }, assignment: () => a.assignment() };
+      const cycle = new CommitCycle({
+        application: groupId, exactlyOnce, member: racing,
+        newProducer: () => (producer = new StreamProducer({ client: base(`p-${tag}`), ...(exactlyOnce ? { transactionalId: `spf-tx-${tag}` } : {}) })),
+        commitOffsets: (m, offsets) => commitOffsets(admin, m, offsets),
+        stopped: () => false, metrics: new RuntimeMetrics(new Registry(), groupId), log: silentLogger, explain: String,
+      });
+      await cycle.init();
+      cycle.send({ topic: output, partition: 0, key: null, value: Buffer.from('out') });
+      const kept: CommittedInput[] = a.assignment().map((tp) => ({ ...tp, next: 11n, committed: 0n, ...emptyBuffer() }));
+      await cycle.commit([], kept);
+      assert.equal(reads, 2, 'sent twice: with the stale epoch, then the current one');
+      const committed = await fetchCommittedOffsets(admin, groupId, kept.map(({ topic, partition }) => ({ topic, partition })));
+      for (const tp of kept) assert.equal(committed.get(`${tp.topic}:${tp.partition}`), 11n, `${tp.topic}-${tp.partition}: committed`);
+      assert.deepEqual(await committedValues(output, [0]), ['out'], 'the record is visible');
+    } finally {
+      await producer?.close();
+      await b.close().catch(() => undefined);
+      await a.close().catch(() => undefined);
+    }
+  });
+}
