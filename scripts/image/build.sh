@@ -95,8 +95,11 @@ if [ -z "$source_url" ]; then
     git@github.com:*) source_url="https://github.com/${origin#git@github.com:}"; source_url="${source_url%.git}" ;;
   esac
 fi
-# Timestamps of files and image configs: the commit's, so unchanged inputs give the same layers.
+# File times: the commit's for the app layers (4, 5) and the image configs; a fixed one for
+# the base layers (1-3), which do not depend on the commit, so an unchanged base keeps its
+# digests from commit to commit and registries and nodes keep the blobs they have.
 epoch="$(git -C "$root" log -1 --format=%ct)"
+base_epoch=1686355200 # 2023-06-10, Debian 12's release
 created="$(date -u -d "@$epoch" +%Y-%m-%dT%H:%M:%SZ)"
 
 cache="$out/cache"
@@ -161,14 +164,14 @@ chmod 1777 "$rootfs/tmp"
 chmod 700 "$rootfs/root"
 
 # Layer tars: fixed owner and times, sorted names, so equal inputs give equal layers.
-layer_tar() { # <dir> <tar> [extra tar args...]
-  local dir="$1" file="$2"; shift 2
-  tar -C "$dir" --sort=name --numeric-owner --owner=0 --group=0 --mtime="@$epoch" \
+layer_tar() { # <mtime> <dir> <tar> [extra tar args...]
+  local mtime="$1" dir="$2" file="$3"; shift 3
+  tar -C "$dir" --sort=name --numeric-owner --owner=0 --group=0 --mtime="@$mtime" \
     --pax-option=exthdr.name=%d/PaxHeaders/%f,delete=atime,delete=ctime --format=posix -cf "$file" "$@" .
 }
-layer_tar "$rootfs" "$work/1-debian.tar" --exclude=./var/lib/rivulet
+layer_tar "$base_epoch" "$rootfs" "$work/1-debian.tar" --exclude=./var/lib/rivulet
 # The data directory owned by 10001, as the Dockerfile had it (a volume without fsGroup inherits it).
-tar -C "$rootfs" --numeric-owner --owner=10001 --group=10001 --mtime="@$epoch" --format=posix \
+tar -C "$rootfs" --numeric-owner --owner=10001 --group=10001 --mtime="@$base_epoch" --format=posix \
   --pax-option=exthdr.name=%d/PaxHeaders/%f,delete=atime,delete=ctime -rf "$work/1-debian.tar" --no-recursion ./var/lib/rivulet
 
 # ---- 2. Node ---------------------------------------------------------------------------
@@ -179,7 +182,7 @@ node_version="$("$nodebin/node" -p 'process.versions.node')"
 mkdir -p "$work/node/usr/local/bin" "$work/node/usr/local/share/doc/node"
 cp "$nodebin/node" "$work/node/usr/local/bin/node"
 cp "$node_dir/LICENSE" "$work/node/usr/local/share/doc/node/LICENSE"
-layer_tar "$work/node" "$work/2-node.tar"
+layer_tar "$base_epoch" "$work/node" "$work/2-node.tar"
 
 # ---- 3. production dependencies (cached by the lock file and the Node version) ----------
 deps_key="$(cat "$root/package.json" "$root/package-lock.json" | sha256sum | cut -c1-16)-node$node_version"
@@ -195,16 +198,16 @@ if [ ! -f "$deps/.complete" ]; then
   rm -f "$deps/app/node_modules/.package-lock.json"
   touch "$deps/.complete"
 fi
-layer_tar "$deps" "$work/3-deps.tar" --exclude=./.complete
+layer_tar "$base_epoch" "$deps" "$work/3-deps.tar" --exclude=./.complete
 
 # ---- 4. the broker: dist/bin (the bundle) ---------------------------------------------
 step "app layers"
 mkdir -p "$work/app/app/dist" "$work/src/app/dist"
 cp -r "$root/dist/bin" "$work/app/app/dist/bin"
-layer_tar "$work/app" "$work/4-dist-bin.tar"
+layer_tar "$epoch" "$work/app" "$work/4-dist-bin.tar"
 # ---- 5. pipelines: dist/src (`rivulet run` loads the stream library from there) ----------
 cp -r "$root/dist/src" "$work/src/app/dist/src"
-layer_tar "$work/src" "$work/5-dist-src.tar"
+layer_tar "$epoch" "$work/src" "$work/5-dist-src.tar"
 
 # ---- assemble ----------------------------------------------------------------------------
 step "assemble OCI layout $out/oci"
@@ -226,13 +229,14 @@ labels=(
   --config.label "org.opencontainers.image.vendor=Rivulet maintainers"
 )
 [ -z "$source_url" ] || labels+=(--config.label "org.opencontainers.image.source=$source_url")
-# The chart's container `command` is this entrypoint; `args` replace the command below.
+# The chart's container `command` is this entrypoint, its `args` replace the command; both
+# as the Dockerfile's (test/images/broker-image.test.ts checks that they agree).
 umoci config --image "$layout:$broker" --created "$created" --history.created "$created" --history.created_by "config: broker" \
   --os linux --architecture amd64 \
   --config.user 10001:10001 --config.workingdir /app \
   --config.env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin --config.env NODE_ENV=production \
   --config.entrypoint node --config.entrypoint --initial-old-space-size=64 --config.entrypoint /app/dist/bin/rivulet.js \
-  --config.cmd start --config.cmd --data-dir --config.cmd /var/lib/rivulet --config.cmd --host --config.cmd 0.0.0.0 --config.cmd --http-host --config.cmd 0.0.0.0 \
+  --config.cmd start --config.cmd --data-dir --config.cmd /var/lib/rivulet --config.cmd --host --config.cmd 0.0.0.0 \
   --config.volume /var/lib/rivulet --config.exposedports 9092/tcp --config.exposedports 9644/tcp \
   --config.label "org.opencontainers.image.title=rivulet" \
   --config.label "org.opencontainers.image.description=Rivulet, a Kafka-wire-compatible streaming broker (rivulet start)" \

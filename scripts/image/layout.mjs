@@ -44,7 +44,7 @@ function sizes(layout, tags) {
     const layers = manifest.layers;
     const history = (config.history ?? []).filter((h) => !h.empty_layer);
     const total = desc.size + manifest.config.size + layers.reduce((n, l) => n + l.size, 0);
-    console.log(`${tag}: ${mb(total)} compressed (${layers.length} layers)`);
+    console.log(`${tag}: ${mb(total)} compressed (${layers.length} layers), manifest ${desc.digest}`);
     layers.forEach((l, i) => console.log(`  ${mb(l.size).padStart(9)}  ${l.digest.slice(7, 19)}  ${history[i]?.created_by ?? ''}`));
   }
 }

@@ -9,8 +9,8 @@ import assert from 'node:assert/strict';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { toolsOrSkip } from '../deploy/lib.js';
-import { brokerContainer, checkBrokerServes, checkSigtermExit, remapTakenPorts } from '../deploy/container.js';
+import { repoRoot, toolsOrSkip } from '../deploy/lib.js';
+import { brokerContainer, checkBrokerServes, checkSigtermExit, readDockerfile, remapTakenPorts } from '../deploy/container.js';
 import { containerUid, imageConfig, imageOrSkip, runInImage, unpackImage, version, volumeDir, type Mount } from './lib.js';
 
 test('the broker image, run as the chart\'s StatefulSet container (uid 10001, read-only root), serves /readyz and a round trip and exits 0 on SIGTERM', { timeout: 180_000 }, async (t) => {
@@ -20,6 +20,10 @@ test('the broker image, run as the chart\'s StatefulSet container (uid 10001, re
   const image = imageConfig(tag);
   assert.equal(image.labels['org.opencontainers.image.version'], version, 'the version label is package.json\'s');
   assert.match(image.labels['org.opencontainers.image.revision'] ?? '', /^[0-9a-f]{40}$/, 'the revision label is a commit');
+
+  // The Dockerfile (for machines with Docker) and this image start the same way.
+  const dockerfile = readDockerfile(join(repoRoot, 'Dockerfile'));
+  assert.deepEqual([image.entrypoint, image.cmd, image.workdir], [dockerfile.entrypoint, dockerfile.cmd, dockerfile.workdir], 'the image\'s entrypoint, command and working directory are the Dockerfile\'s');
 
   const bc = brokerContainer(image);
   const sc = bc.c.securityContext ?? {};
