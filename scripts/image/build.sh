@@ -184,8 +184,8 @@ cp "$nodebin/node" "$work/node/usr/local/bin/node"
 cp "$node_dir/LICENSE" "$work/node/usr/local/share/doc/node/LICENSE"
 layer_tar "$base_epoch" "$work/node" "$work/2-node.tar"
 
-# ---- 3. production dependencies (cached by the lock file and the Node version) ----------
-deps_key="$(cat "$root/package.json" "$root/package-lock.json" | sha256sum | cut -c1-16)-node$node_version"
+# ---- 3. production dependencies (cached by the lock file, the Node version and this script) -
+deps_key="$(cat "$root/package.json" "$root/package-lock.json" "${BASH_SOURCE[0]}" | sha256sum | cut -c1-16)-node$node_version"
 deps="$cache/deps-$deps_key"
 if [ ! -f "$deps/.complete" ]; then
   step "npm ci --omit=dev (cache $deps_key)"
@@ -196,6 +196,10 @@ if [ ! -f "$deps/.complete" ]; then
   # snappy, lz4-napi, @node-rs/crc32, esbuild) come as prebuilt optional packages for linux-x64-gnu.
   (cd "$deps/app" && PATH="$nodebin:$PATH" npm ci --omit=dev --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null)
   rm -f "$deps/app/node_modules/.package-lock.json"
+  # lmdb ships a binary per Node ABI and one for musl; this Node loads its ABI's, else the
+  # N-API one, so the others go (about 4 MB compressed).
+  abi="$("$nodebin/node" -p process.versions.modules)"
+  find "$deps/app/node_modules/@lmdb" -name '*.node' \( -name '*.musl.node' -o \( -name 'node.abi*' ! -name "node.abi$abi.*" \) \) -delete
   touch "$deps/.complete"
 fi
 layer_tar "$base_epoch" "$deps" "$work/3-deps.tar" --exclude=./.complete
