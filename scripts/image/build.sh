@@ -27,7 +27,8 @@ image layout, and one oci-archive tarball per image, from the built checkout (ru
 Options:
   --out DIR           output directory [.build/images]
   --node-version V    Node.js version from the npm registry [the one install-node.sh pins]
-  --source URL        org.opencontainers.image.source label [the git remote "origin", when it is a URL]
+  --source URL        org.opencontainers.image.source label [package.json's "repository", else
+                      the git remote "origin" when it is a URL]
   --mirror URL        Debian mirror for debootstrap [http://deb.debian.org/debian]
   -h, --help          this help
 
@@ -89,7 +90,10 @@ version="$(node -p 'require(process.argv[1]).version' "$root/package.json")"
 revision="$(git -C "$root" rev-parse HEAD)"
 git -C "$root" diff --quiet HEAD -- src package.json package-lock.json 2>/dev/null || echo "image build: note: src or the package files differ from $revision; the revision label names the commit, not the changes" >&2
 if [ -z "$source_url" ]; then
-  origin="$(git -C "$root" remote get-url origin 2>/dev/null || true)"
+  # package.json's "repository" first, else the git remote "origin" when it is a URL.
+  origin="$(node -p 'const r = require(process.argv[1]).repository; (typeof r === "string" ? r : r?.url) ?? ""' "$root/package.json")"
+  [ -n "$origin" ] || origin="$(git -C "$root" remote get-url origin 2>/dev/null || true)"
+  origin="${origin#git+}"
   case "$origin" in
     https://*) source_url="${origin%.git}" ;;
     git@github.com:*) source_url="https://github.com/${origin#git@github.com:}"; source_url="${source_url%.git}" ;;
@@ -232,7 +236,11 @@ labels=(
   --config.label "org.opencontainers.image.licenses=Apache-2.0"
   --config.label "org.opencontainers.image.vendor=Rivulet maintainers"
 )
-[ -z "$source_url" ] || labels+=(--config.label "org.opencontainers.image.source=$source_url")
+if [ -n "$source_url" ]; then
+  labels+=(--config.label "org.opencontainers.image.source=$source_url")
+else
+  echo "image build: note: no org.opencontainers.image.source label: set \"repository\" in package.json or pass --source URL" >&2
+fi
 # The chart's container `command` is this entrypoint, its `args` replace the command; both
 # as the Dockerfile's (test/images/broker-image.test.ts checks that they agree).
 umoci config --image "$layout:$broker" --created "$created" --history.created "$created" --history.created_by "config: broker" \
