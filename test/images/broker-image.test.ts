@@ -6,10 +6,10 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { chmodSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { repoRoot, toolsOrSkip } from '../deploy/lib.js';
+import { render, repoRoot, toolsOrSkip } from '../deploy/lib.js';
 import { brokerContainer, checkBrokerServes, checkSigtermExit, readDockerfile, remapTakenPorts } from '../deploy/container.js';
 import { containerUid, imageConfig, imageOrSkip, runInImage, unpackImage, version, volumeDir, type Mount } from './lib.js';
 
@@ -67,6 +67,53 @@ test('the broker image, run as the chart\'s StatefulSet container (uid 10001, re
     assert.ok(topicDir, `the data volume holds the topic: ${readdirSync(dataDir).join(', ')}`);
     if (process.getuid?.() === 0) assert.equal(statSync(join(dataDir, topicDir)).uid, containerUid, 'written by uid 10001');
     await checkSigtermExit(bc.pod.terminationGracePeriodSeconds, run);
+  } finally {
+    if (run.running()) {
+      run.signal('SIGKILL');
+      await run.exited;
+    }
+    await dispose();
+    for (const d of dirs) await rm(d, { recursive: true, force: true });
+  }
+});
+
+test('the secured scenario\'s init container runs its /bin/sh script in the broker image: SCRAM users from the mounted password files', { timeout: 120_000 }, async (t) => {
+  if (!toolsOrSkip(t)) return;
+  const tag = `rivulet-${version}`;
+  if (!imageOrSkip(t, tag)) return;
+  const image = imageConfig(tag);
+  const pod = render('secure-values.yaml').find((d) => d.object.kind === 'StatefulSet')!.object.spec.template.spec;
+  const init = pod.initContainers.find((c: any) => c.name === 'scram-users');
+  assert.ok(init, 'the secured scenario has the scram-users init container');
+  assert.equal(init.command[0], '/bin/sh', 'it runs a shell script, so the image needs /bin/sh');
+  const volumes = new Map<string, any>(pod.volumes.map((v: any) => [v.name, v]));
+
+  const dirs: string[] = [];
+  const mounts: Mount[] = [];
+  let dataDir = '';
+  for (const m of init.volumeMounts) {
+    const d = await volumeDir(`rivulet-image-${m.name}-`);
+    dirs.push(d);
+    if (m.name === 'data') dataDir = d;
+    // The users Secret: one file per user, readable by the pod's group (defaultMode 0440, fsGroup).
+    for (const item of volumes.get(m.name)?.secret?.items ?? []) {
+      writeFileSync(join(d, item.path), `${item.key}-secret\n`);
+      chmodSync(join(d, item.path), 0o444);
+    }
+    mounts.push({ host: d, path: m.mountPath, readOnly: m.readOnly === true });
+  }
+  assert.ok(dataDir, 'the init container mounts the data volume');
+  const env: Record<string, string> = { ...image.env };
+  for (const e of init.env ?? []) if (e.value !== undefined) env[e.name] = String(e.value);
+
+  const { rootfs, dispose } = await unpackImage(tag);
+  const run = runInImage(rootfs, [...init.command, ...(init.args ?? [])], env, image.workdir, mounts);
+  try {
+    const { code, signal } = await run.exited;
+    assert.deepEqual({ code, signal }, { code: 0, signal: null }, `init container:\n${run.output()}`);
+    assert.match(run.output(), /SCRAM-SHA-512 credential of admin stored/);
+    assert.doesNotMatch(run.output(), /admin-secret/, 'no password in the output');
+    assert.ok(readdirSync(dataDir).length > 0, 'the credentials are in the data volume');
   } finally {
     if (run.running()) {
       run.signal('SIGKILL');

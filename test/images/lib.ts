@@ -17,7 +17,7 @@
 
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, readFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -125,11 +125,13 @@ exec "$@"
 
 /**
  * Starts argv (the container's entrypoint + command) in the unpacked image, with exactly `env`
- * as its environment, `workdir` as its directory and `mounts` bind-mounted in (their paths
- * must exist in the image). The returned signal() reaches the image's process (PID 1 inside).
+ * as its environment, `workdir` as its directory and `mounts` bind-mounted in. The returned
+ * signal() reaches the image's process (PID 1 inside).
  */
 export function runInImage(rootfs: string, argv: string[], env: Record<string, string>, workdir: string, mounts: Mount[]): Running & { hostPid(): number | undefined } {
-  for (const m of mounts) assert.ok(existsSync(join(rootfs, m.path)), `${m.path} exists in the image (a mount point)`);
+  // Mount points the image lacks are made in the unpacked root before it turns read-only, as
+  // container runtimes do (the chart mounts its Secrets at /etc/rivulet/...).
+  for (const m of mounts) if (!existsSync(join(rootfs, m.path))) mkdirSync(join(rootfs, m.path), { recursive: true, mode: 0o755 });
   const outer = isRoot ? ['--mount', '--pid', '--fork', '--kill-child', '--propagation', 'private'] : ['--user', '--map-root-user', '--mount', '--pid', '--fork', '--kill-child', '--propagation', 'private'];
   const drop = isRoot ? ['setpriv', `--reuid=${containerUid}`, `--regid=${containerUid}`, '--clear-groups', '--'] : [];
   const enter = ['unshare', '--user', `--map-user=${containerUid}`, `--map-group=${containerUid}`, `--root=${rootfs}`, `--wd=${workdir}`, '--'];
