@@ -1,5 +1,9 @@
 # syntax=docker/dockerfile:1
-# Rivulet container image.
+# Rivulet container image, for machines with Docker.
+#
+# CI builds the images the Helm chart runs with scripts/image/build.sh instead, without a
+# container engine (docs/images.md): same paths (/app), user (10001), ENTRYPOINT and CMD,
+# which test/images/broker-image.test.ts checks against this file. Keep them in step.
 #
 #   docker build -t rivulet:0.1.0 .
 #   docker run --rm -p 9092:9092 -p 9644:9644 -v rivulet-data:/var/lib/rivulet \
