@@ -11,7 +11,7 @@
 import { performance } from 'node:perf_hooks';
 import type { MessageToProduce, Producer } from '@platformatic/kafka';
 import { partitionForKey } from '../client/stream-producer.js';
-import { TOPICS } from './model.js';
+import { TOPICS, type NexmarkEvent } from './model.js';
 import { encodeEvent, type NexmarkGenerator } from './generator.js';
 
 /** A request stays below the usual 1 MiB limits (max.request.size, message.max.bytes). */
@@ -119,4 +119,23 @@ export async function writeEvents(o: WriteOptions, st: WriteStats = newWriteStat
   while (inFlight.size > 0) await Promise.race(inFlight);
   if (st.firstError !== undefined) throw st.firstError;
   return st;
+}
+
+/**
+ * Bids at `time`, one on each of the `partitions` partitions of nexmark-bid (auction ids from
+ * 10^9, chosen by Kafka's partitioner), that move every partition's watermark to `time`: written
+ * after a finite data set, they close every window that ends by then (their own windows stay
+ * open, so they appear in no windowed result). Compare windowed queries with the reference
+ * limited to `{ watermark: time }`.
+ */
+export function closingBids(time: number, partitions: number): NexmarkEvent[] {
+  const out: NexmarkEvent[] = [];
+  const seen = new Set<number>();
+  for (let auction = 1_000_000_000; seen.size < partitions; auction++) {
+    const p = partitionForKey(Buffer.from(String(auction)), partitions);
+    if (seen.has(p)) continue;
+    seen.add(p);
+    out.push({ type: 'bid', bid: { auction, bidder: 1000, price: 1, channel: 'closing', url: '', dateTime: time, extra: '' } });
+  }
+  return out;
 }
