@@ -8,7 +8,7 @@
 //
 // Stage 1 (the bid tasks): per task, an accumulator per window of event time; when the task's
 // watermark closes a window (end + grace), the task sends its partial result for it, for every
-// window in order, empty ones too, to the one partition of <app>-<name>-windows-repartition.
+// window in order, empty ones too, to the one partition of <app>-windows-repartition.
 // Stage 2 (one task): keeps each task's partial per window; a window is complete once every bid
 // task (as many as nexmark-bid has partitions) has sent it or a later one, and is then emitted
 // once. A replayed partial (at-least-once) replaces the same task's, or is ignored once its
@@ -18,8 +18,6 @@ import { Operator, serdes, type KStream, type Pipeline, type Rec, type StoreCach
 import { TOPICS, type Bid } from '../model.js';
 
 export interface GlobalWindowSpec<A, R> {
-  /** Names the stores and the internal topic: <app>-<name>-windows-repartition. */
-  name: string;
   size: number;
   advance: number;
   graceMs: number;
@@ -172,8 +170,8 @@ class CombineOperator<A, R> extends Operator<string, Partial<A>, string, R> {
 
 /** The results of `spec` over the bids, one set per window once every bid task has closed it. */
 export function globalWindows<A, R>(p: Pipeline, bids: KStream<string, Bid>, spec: GlobalWindowSpec<A, R>): KStream<string, R> {
-  const partialStore = `${spec.name}-partials`;
-  const combineStore = `${spec.name}-combine`;
+  const partialStore = 'partials';
+  const combineStore = 'combine';
   p.addStore(partialStore, serdes.string, serdes.json<unknown>());
   p.addStore(combineStore, serdes.string, serdes.json<unknown>());
   return bids
@@ -184,6 +182,6 @@ export function globalWindows<A, R>(p: Pipeline, bids: KStream<string, Bid>, spe
       value: serdes.json<Partial<A>>(),
       keyChanged: true,
     })
-    .repartition(`${spec.name}-windows`, { partitions: 1 })
+    .repartition('windows', { partitions: 1 })
     .process<string, R>((task, name) => new CombineOperator(task, name, combineStore, spec), { name: combineStore, stores: [combineStore], key: serdes.string, value: serdes.json<R>() });
 }

@@ -17,7 +17,6 @@ export function build(options?: QueryOptions): Pipeline {
   const o = resolve('q5', options);
   const p = pipeline(o.applicationId);
   globalWindows<Counts, Q5Result>(p, bids(p, o), {
-    name: 'q5',
     size: WINDOW.q5SizeMs,
     advance: WINDOW.q5AdvanceMs,
     graceMs: o.graceMs,

@@ -15,7 +15,6 @@ export function build(options?: QueryOptions): Pipeline {
   const o = resolve('q7', options);
   const p = pipeline(o.applicationId);
   globalWindows<Top, Q7Result>(p, bids(p, o), {
-    name: 'q7',
     size: WINDOW.q7SizeMs,
     advance: WINDOW.q7SizeMs,
     graceMs: o.graceMs,
