@@ -65,3 +65,13 @@ test('q5 and q7 report every tie, across bid partitions', async () => {
   const q7out = await runOnDriver('q7', q7(), input);
   assert.deepEqual(q7out.map((r) => r.key).sort(), ['1000', '1001', '1003']);
 });
+
+test('a query module run by rivulet run takes its options from the RIVULET_* environment; bad values say which variable', async () => {
+  const { optionsFromEnv } = await import('../../../src/nexmark/queries/common.js');
+  assert.deepEqual(optionsFromEnv({ RIVULET_APPLICATION_ID: 'nx', RIVULET_NEXMARK_GRACE_MS: '2000', RIVULET_NEXMARK_MAX_OUT_OF_ORDER_MS: '500' }), { applicationId: 'nx', graceMs: 2000, maxOutOfOrderMs: 500 });
+  assert.deepEqual(optionsFromEnv({}), {});
+  assert.throws(() => optionsFromEnv({ RIVULET_NEXMARK_GRACE_MS: '-1' }), /RIVULET_NEXMARK_GRACE_MS must be a whole number of milliseconds >= 0, got "-1"/);
+  assert.equal(q7({ applicationId: 'nx' }).build().application, 'nx');
+  assert.equal(q0().build().application, 'nexmark-q0');
+  assert.ok(q5().build().internalTopics.some((t) => t.name === 'nexmark-q5-windows-repartition' && t.partitions === 1));
+});
