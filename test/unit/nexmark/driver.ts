@@ -2,15 +2,16 @@
 // query reads (partitioned by key, as Kafka's partitioner does), its output read back as
 // check.ts results.
 
-import { TestDriver, serdes, type Pipeline } from '../../../src/stream/index.js';
+import { TestDriver, serdes, type MemoryStoreFactory, type Pipeline } from '../../../src/stream/index.js';
 import { encodeEvent } from '../../../src/nexmark/generator.js';
 import { TOPICS, outputTopic, type NexmarkEvent, type QueryName } from '../../../src/nexmark/model.js';
 import type { QueryResult } from '../../../src/nexmark/check.js';
 
-export async function runOnDriver(query: QueryName, p: Pipeline, events: readonly NexmarkEvent[], partitions = 3): Promise<QueryResult[]> {
+/** `stores`: a MemoryStoreFactory shared with an earlier run continues from its committed state (a restart). */
+export async function runOnDriver(query: QueryName, p: Pipeline, events: readonly NexmarkEvent[], partitions = 3, stores?: MemoryStoreFactory): Promise<QueryResult[]> {
   const topology = p.build();
   const reads = new Set(topology.subtopologies.flatMap((s) => s.sources));
-  const d = new TestDriver(topology, { partitions: { [TOPICS.person]: partitions, [TOPICS.auction]: partitions, [TOPICS.bid]: partitions }, commit: 'manual', onError: 'throw' });
+  const d = new TestDriver(topology, { partitions: { [TOPICS.person]: partitions, [TOPICS.auction]: partitions, [TOPICS.bid]: partitions }, commit: 'manual', onError: 'throw', ...(stores ? { stores } : {}) });
   try {
     const inputs = new Map<string, ReturnType<typeof d.input<Buffer | null, Buffer | null>>>();
     for (const t of Object.values(TOPICS)) if (reads.has(t)) inputs.set(t, d.input(t, serdes.bytes, serdes.bytes));
