@@ -31,6 +31,8 @@ export interface WriteOptions {
   batchSize?: number;
   maxInFlight?: number;
   stopped?: () => boolean;
+  /** The wall clock pacing reads (default: performance.now and a timer); tests give their own. */
+  clock?: { now(): number; sleep(ms: number): Promise<void> };
 }
 
 export interface WriteStats {
@@ -48,7 +50,7 @@ export function newWriteStats(): WriteStats {
   return { sent: 0, acked: { person: 0, auction: 0, bid: 0 }, bytesAcked: 0, maxEventTime: -Infinity, firstError: undefined };
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((res) => setTimeout(res, ms));
+const REAL_CLOCK = { now: () => performance.now(), sleep: (ms: number): Promise<void> => new Promise((res) => setTimeout(res, ms)) };
 
 type Kind = 'person' | 'auction' | 'bid';
 const KIND_OF_TOPIC: Record<string, Kind> = { [TOPICS.person]: 'person', [TOPICS.auction]: 'auction', [TOPICS.bid]: 'bid' };
@@ -61,8 +63,9 @@ export async function writeEvents(o: WriteOptions, st: WriteStats = newWriteStat
   const maxInFlight = o.maxInFlight ?? 5;
   const acks = o.acks ?? -1;
   const gen = o.generator;
+  const clock = o.clock ?? REAL_CLOCK;
   const t0 = gen.timestampOf(0);
-  const w0 = performance.now();
+  const w0 = clock.now();
   const eventDeadline = o.paced && o.durationMs !== undefined ? t0 + o.durationMs : Infinity;
   const wallDeadline = !o.paced && o.durationMs !== undefined ? w0 + o.durationMs : Infinity;
   const inFlight = new Set<Promise<void>>();
@@ -92,15 +95,15 @@ export async function writeEvents(o: WriteOptions, st: WriteStats = newWriteStat
 
   let i = 0;
   while (!failed && i < total && !(o.stopped?.() ?? false)) {
-    if (performance.now() >= wallDeadline) break;
+    if (clock.now() >= wallDeadline) break;
     const { event, emitAt } = gen.nextTimed();
     if (emitAt >= eventDeadline) break;
     if (o.paced) {
-      const wait = w0 + (emitAt - t0) - performance.now();
+      const wait = w0 + (emitAt - t0) - clock.now();
       // Due within a millisecond counts as due: no timer finer than the clock's.
       if (wait > 1) {
         dispatch();
-        await sleep(wait);
+        await clock.sleep(wait);
       }
     }
     const r = encodeEvent(event);
