@@ -6,12 +6,12 @@
 // that runs ahead of another would close windows the other still has bids for, and the last
 // windows of a partition would wait for records of a later window that may never reach it.
 //
-// Stage 1 (the bid tasks): per task, an accumulator per window of event time; when the task's
-// watermark closes a window (end + grace), the task sends its partial result for it, for every
-// window in order, empty ones too, to the one partition of <app>-windows-repartition.
+// Stage 1 (the bid tasks): per task, an accumulator per window of event time that has bids;
+// when the task's watermark closes windows (end + grace), the task sends their partial results
+// in window order, then a marker "every window up to W is sent" (W the last closed one), to the
+// one partition of <app>-windows-repartition. Empty windows cost nothing, however far time jumps.
 // Stage 2 (one task): keeps each task's partial per window; a window is complete once every bid
-// task (as many as nexmark-bid has partitions) has sent it or a later one, and is then emitted
-// once. A replayed partial (at-least-once) replaces the same task's, or is ignored once its
+// task (as many as nexmark-bid has partitions) has marked it sent, and is then emitted once. A replayed partial (at-least-once) replaces the same task's, or is ignored once its
 // window was emitted. Both stages keep their state in changelogged stores.
 
 import { Operator, serdes, type KStream, type Pipeline, type Rec, type StoreCache, type Task } from 'rivulet/stream';
@@ -35,7 +35,7 @@ interface Partial<A> {
   task: number;
   /** Bid tasks there are: partitions of nexmark-bid. */
   of: number;
-  /** null: no window up to `start` has bids of this task (sent when a task starts). */
+  /** null: a marker, every window of this task up to `start` has been sent (a window it never sent had no bids). */
   acc: A | null;
 }
 
@@ -48,6 +48,8 @@ function windowStarts(ts: number, size: number, advance: number, out: number[]):
 }
 
 const NEXT = 'next';
+const OPEN = 'open';
+const MARKED = 'marked';
 
 class PartialsOperator<A, R> extends Operator<string, Bid, string, Partial<A>> {
   private readonly cache: StoreCache<string, unknown>;
@@ -65,25 +67,28 @@ class PartialsOperator<A, R> extends Operator<string, Bid, string, Partial<A>> {
   process(r: Rec<string, Bid>): void {
     if (r.value === null || r.value === undefined) return;
     const s = this.spec;
-    const n = windowStarts(r.timestamp, s.size, s.advance, this.starts);
     let next = this.cache.get(NEXT) as number | undefined;
     if (next === undefined) {
-      // The task's first bid: the windows it may still get bids for start at the first window of
-      // the earliest time a bid can still have; the combiner learns that every earlier one is
-      // empty here (a task whose bids start late must not hold windows back).
+      // The task's first bid: the windows still open are those ending after the earliest time
+      // a bid may still have; every earlier one is closed (and empty) here.
       windowStarts(r.timestamp - s.maxOutOfOrderMs - s.graceMs, s.size, s.advance, this.starts);
       next = this.starts[0]!;
       this.cache.put(NEXT, next);
-      this.forward({ key: String(next - s.advance), value: { start: next - s.advance, task: this.task.ctx.partition, of: this.of, acc: null }, timestamp: r.timestamp, headers: [] });
-      windowStarts(r.timestamp, s.size, s.advance, this.starts);
     }
+    const n = windowStarts(r.timestamp, s.size, s.advance, this.starts);
     let open = 0;
     for (let i = 0; i < n; i++) {
       const start = this.starts[i]!;
-      if (start < next) continue; // already sent
+      if (start < next) continue; // closed and sent
       open++;
       const k = `w${start}`;
       let acc = this.cache.get(k) as A | undefined;
+      if (acc === undefined) {
+        const held = (this.cache.get(OPEN) as number[] | undefined) ?? [];
+        held.push(start);
+        held.sort((a, b) => a - b);
+        this.cache.put(OPEN, held);
+      }
       try {
         acc = s.add(acc ?? s.init(), r.value);
       } catch (e) {
@@ -95,18 +100,30 @@ class PartialsOperator<A, R> extends Operator<string, Bid, string, Partial<A>> {
     if (open === 0) this.task.late(this.name);
   }
 
+  /** Sends the partials of the windows the watermark closed, then a marker: every window up to the last closed one is sent. */
   protected override onWatermark(watermark: number): void {
     const s = this.spec;
-    let next = this.cache.get(NEXT) as number | undefined;
-    if (next !== undefined) {
-      const from = next;
-      for (; next + s.size + s.graceMs <= watermark; next += s.advance) {
-        const k = `w${next}`;
-        const acc = (this.cache.get(k) as A | undefined) ?? s.init();
-        this.forward({ key: String(next), value: { start: next, task: this.task.ctx.partition, of: this.of, acc }, timestamp: next + s.size - 1, headers: [] });
-        this.cache.delete(k);
+    const next = this.cache.get(NEXT) as number | undefined;
+    if (next !== undefined && Number.isFinite(watermark)) {
+      // The last window start (on the advance grid) with start + size + grace <= watermark.
+      const x = watermark - s.size - s.graceMs;
+      const last = x - (((x % s.advance) + s.advance) % s.advance);
+      const marked = this.cache.get(MARKED) as number | undefined;
+      // The first marker may name the window just before the first open one (nothing to close).
+      if (last >= next - s.advance && (marked === undefined || last > marked)) {
+        const task = this.task.ctx.partition;
+        const held = (this.cache.get(OPEN) as number[] | undefined) ?? [];
+        while (held.length > 0 && held[0]! <= last) {
+          const start = held.shift()!;
+          const k = `w${start}`;
+          this.forward({ key: String(start), value: { start, task, of: this.of, acc: this.cache.get(k) as A }, timestamp: start + s.size - 1, headers: [] });
+          this.cache.delete(k);
+        }
+        this.cache.put(OPEN, held);
+        this.forward({ key: String(last), value: { start: last, task, of: this.of, acc: null }, timestamp: last + s.size - 1, headers: [] });
+        this.cache.put(MARKED, last);
+        if (last + s.advance > next) this.cache.put(NEXT, last + s.advance);
       }
-      if (next !== from) this.cache.put(NEXT, next);
     }
     this.forwardWatermark(watermark);
   }

@@ -90,3 +90,13 @@ test('a query module run by rivulet run takes its options from the RIVULET_* env
   assert.equal(q0().build().application, 'nexmark-q0');
   assert.ok(q5().build().internalTopics.some((t) => t.name === 'nexmark-q5-windows-repartition' && t.partitions === 1));
 });
+
+test('q5 and q7: a jump of years in event time costs no work per empty window', { timeout: 20_000 }, async () => {
+  const hand = new NexmarkGenerator({ seed: 4, eventsPerSecond: 100, firstEventTime: 1_700_000_000_000 }).events(500);
+  const far = 1_700_000_000_000 + 10 * 365 * 86_400_000;
+  const input = [...hand, ...closingBids(far, 3)];
+  for (const [name, build] of [['q5', q5], ['q7', q7]] as const) {
+    const outcome = checkQuery(CHECKS[name]!, input, await runOnDriver(name, build(), input), { watermark: far });
+    assert.ok(outcome.ok, outcome.summary);
+  }
+});
