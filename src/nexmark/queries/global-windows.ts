@@ -11,8 +11,10 @@
 // in window order, then a marker "every window up to W is sent" (W the last closed one), to the
 // one partition of <app>-windows-repartition. Empty windows cost nothing, however far time jumps.
 // Stage 2 (one task): keeps each task's partial per window; a window is complete once every bid
-// task (as many as nexmark-bid has partitions) has marked it sent, and is then emitted once. A replayed partial (at-least-once) replaces the same task's, or is ignored once its
-// window was emitted. Both stages keep their state in changelogged stores.
+// task (as many as nexmark-bid has partitions) has marked it sent (a task's partials and markers
+// arrive in window order), and is then emitted once. A replayed partial (at-least-once) replaces
+// the same task's, or is ignored once its window was emitted. Both stages keep their state in
+// changelogged stores.
 
 import { Operator, serdes, type KStream, type Pipeline, type Rec, type StoreCache, type Task } from 'rivulet/stream';
 import { TOPICS, type Bid } from '../model.js';
@@ -161,7 +163,8 @@ class CombineOperator<A, R> extends Operator<string, Partial<A>, string, R> {
     const front = (c.get(FRONT) as Record<string, number> | undefined) ?? {};
     front[p.task] = Math.max(front[p.task] ?? -Infinity, p.start);
     c.put(FRONT, front);
-    // Complete up to the lowest window every task has reached.
+    // Complete up to the lowest window every task has reached (sent in window order, so a task's
+    // partial or marker for W says all its windows up to W are here).
     let complete = Infinity;
     for (let t = 0; t < p.of; t++) complete = Math.min(complete, front[t] ?? -Infinity);
     let emitted: number | undefined;
