@@ -1,4 +1,4 @@
-// `rivulet bench produce|consume|e2e`: the command definitions. The work is in bench/
+// `rivulet bench produce|consume|e2e|nexmark generate`: the command definitions. The work is in bench/
 // (produce.ts, consume.ts, e2e.ts over the producer and consumer drivers), imported when a
 // command runs so other commands (start) stay fast.
 //
@@ -9,7 +9,7 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { addClientOptions, intParser, runClientAction, usageExitCodes } from './client-common.js';
 import { COMPRESSIONS } from './produce.js';
-import type { BenchConsumeFlags, BenchE2eFlags, BenchProduceFlags } from './bench/types.js';
+import type { BenchConsumeFlags, BenchE2eFlags, BenchProduceFlags, NexmarkGenerateFlags } from './bench/types.js';
 
 /** "30s", "500ms", "2m", "1h", or a plain number of seconds; returns milliseconds. */
 export function parseDuration(name: string): (v: string) => number {
@@ -21,6 +21,29 @@ export function parseDuration(name: string): (v: string) => number {
     return ms;
   };
 }
+
+/** A number in [0, 1]. */
+function fractionParser(name: string): (v: string) => number {
+  return (v: string) => {
+    const f = Number(v.trim());
+    if (v.trim() === '' || !Number.isFinite(f) || f < 0 || f > 1) throw new InvalidArgumentError(`${name} must be a fraction between 0 and 1 such as 0.1, not "${v}".`);
+    return f;
+  };
+}
+
+const NEXMARK_HELP = `
+Events follow the Nexmark model (src/nexmark/model.ts): per 50 events 1 person, 3 auctions and
+46 bids, written to nexmark-person, nexmark-auction and nexmark-bid; key: the decimal id (a bid's
+auction), value: the event as JSON, record timestamp: the event's dateTime. Event n's dateTime is
+--first-event-time + n * 1000 / --rate ms, and the same --seed, --rate and --first-event-time
+give the same events. By default events are sent when the wall clock reaches their event time
+(so --rate is also the send rate); --max-speed sends as fast as the cluster takes them.
+
+Examples:
+  rivulet bench nexmark generate --events 1000000 --rate 50000 --partitions 4
+  rivulet bench nexmark generate --duration 60s --rate 10000 --out-of-order-ms 2000 --delayed-fraction 0.05
+  rivulet bench nexmark generate -n 100000 --max-speed --seed 7 --first-event-time 1700000000000
+Exit codes: 0 done, 1 failure (unreachable cluster, events not acknowledged), 2 usage.`;
 
 export const JSON_HELP = `
 --json prints one JSON object on stdout (schema "rivulet.bench/1"; fields are only ever added):
@@ -92,4 +115,24 @@ export function registerBenchCommands(program: Command): void {
     .option('--idle-timeout <time>', 'after sending, give up when no record arrives for this long', parseDuration('--idle-timeout'), 10_000)
     .addHelpText('after', `\nEach value starts with an 8-byte run id and the intended send time (float64 ms since the epoch), so --size is at least 16.\n${JSON_HELP}`)
     .action((o: BenchE2eFlags) => runClientAction(o.bootstrapServer, async () => (await import('./bench/e2e.js')).benchE2e(o)));
+
+  const nexmark = usageExitCodes(bench.command('nexmark').description('the Nexmark benchmark (online auctions): generate its input'));
+  usageExitCodes(addClientOptions(nexmark.command('generate'), 'rivulet-nexmark'))
+    .description('write Nexmark events (people, auctions, bids) to its three input topics, at a fixed rate or as fast as possible')
+    .option('-n, --events <n>', 'events to write [100000 unless --duration is given]', intParser('--events', 1))
+    .option('-d, --duration <time>', 'write for this long, e.g. 60s (of event time, i.e. wall time unless --max-speed)', parseDuration('--duration'))
+    .option('--rate <events/s>', 'events per second of event time (and of sending, unless --max-speed)', intParser('--rate', 1, 100_000_000), 10_000)
+    .option('--max-speed', 'send as fast as possible instead of pacing by event time')
+    .option('--seed <n>', 'seed of the generator: the same seed gives the same events', intParser('--seed', 0, 0xffffffff), 1)
+    .option('--partitions <n>', 'partitions of each topic it creates (existing topics are kept as they are)', intParser('--partitions', 1, 1_000_000), 3)
+    .option('--first-event-time <ms>', 'dateTime of the first event, epoch milliseconds [now]', intParser('--first-event-time', 0))
+    .option('--out-of-order-ms <ms>', 'delayed events come out up to this much event time late (keeping their dateTime) [0: in order]', intParser('--out-of-order-ms', 0, 86_400_000))
+    .option('--delayed-fraction <f>', 'fraction of events delayed, with --out-of-order-ms [0.1]', fractionParser('--delayed-fraction'))
+    .addOption(new Option('--acks <acks>', 'acknowledgements to wait for: -1 (all in-sync replicas), 1 (leader), 0 (none)').choices(['-1', '0', '1', 'all']).default('-1'))
+    .option('--batch-size <n>', 'records per produce request at most (also capped at 900 KiB)', intParser('--batch-size', 1, 100_000), 1000)
+    .option('--max-in-flight <n>', 'produce requests awaiting an answer at once', intParser('--max-in-flight', 1, 1000), 5)
+    .option('--json', 'print the summary as one JSON object: events, person, auction, bid, bytes, seed, rate, firstEventTime, lastEventTime, partitions, durationMs, eventsPerSec')
+    .option('--no-progress', 'no progress line on stderr')
+    .addHelpText('after', NEXMARK_HELP)
+    .action((o: NexmarkGenerateFlags) => runClientAction(o.bootstrapServer, async () => (await import('./bench/nexmark.js')).benchNexmarkGenerate(o)));
 }

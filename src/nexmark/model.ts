@@ -1,8 +1,9 @@
 // The Nexmark benchmark's data model and the contract every engine's queries keep: the three
 // input topics, how their records are encoded, and each query's output topic and shape.
 // The generator (generator.ts), Rivulet Streams' queries (queries/), the plain TypeScript
-// reference implementations (reference.ts) and the Kafka Streams queries (bench/nexmark/kstreams)
-// all follow this file, so that any engine's output can be checked against the reference.
+// reference implementations (reference/qN.ts, compared with an output by check.ts) and the Kafka
+// Streams queries (bench/nexmark/kstreams) all follow this file, so that any engine's output can
+// be checked against the reference.
 //
 // The model is Nexmark's published one (an online auction: people open auctions and bid on
 // them); the queries are q0-q8 as Nexmark defines them, restated below for a Kafka setting.
@@ -108,7 +109,9 @@ export const WINDOW = {
 //
 // Windows are aligned to epoch 0, start inclusive, end exclusive. A window closes when the
 // watermark passes its end plus the grace the run was given (the reference assumes no record
-// is dropped as late: the checks generate data without delay beyond the grace).
+// is dropped as late: the checks generate data without delay beyond the grace). A finite data
+// set is followed by closing bids (writer.ts closingBids: one per bid partition, far later),
+// and the windowed results are compared with the reference's windows that their time closes.
 //
 // Joins (q3, q4, q6, q8) see every auction before its bids only if a task takes its inputs in
 // timestamp order, as Kafka Streams does; the generator gives every bid a dateTime after its

@@ -64,3 +64,20 @@ export interface BenchResult {
   latencyMs: LatencySummary | null;
   sendLatencyMs: LatencySummary | null;
 }
+
+export interface NexmarkGenerateFlags extends ClientFlags {
+  seed: number;
+  rate: number;
+  events?: number;
+  duration?: number;
+  maxSpeed?: boolean;
+  partitions: number;
+  outOfOrderMs?: number;
+  delayedFraction?: number;
+  firstEventTime?: number;
+  acks: string;
+  batchSize: number;
+  maxInFlight: number;
+  json?: boolean;
+  progress: boolean;
+}

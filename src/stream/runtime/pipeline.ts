@@ -117,6 +117,8 @@ export class Pipeline implements TaskSink {
   private nextCommitAt = 0;
   private lastTick = 0;
   private readonly partitionsOf = new Map<number, number>();
+  /** Partition counts of the source and internal topics, from prepareTopics (TaskContext.partitions). */
+  private readonly topicPartitions = new Map<string, number>();
   private readonly changelogOf = new Map<string, string>();
   private resolveReady!: () => void;
   private resolveClosed!: (e: Error | undefined) => void;
@@ -294,6 +296,7 @@ export class Pipeline implements TaskSink {
       }
       this.partitionsOf.set(sub.id, n);
     }
+    for (const [t, c] of counts) this.topicPartitions.set(t, c);
     for (const s of this.topology.stores) {
       if (s.changelog === false) continue;
       const name = `${this.app}-${s.name}-changelog`;
@@ -572,7 +575,7 @@ export class Pipeline implements TaskSink {
             if (spec.subtopology !== sub.id) continue;
             stores.set(spec.name, new ChangeRecordingStore(spec.name, await this.storeFactory.open(id, spec.name), this.changelogOf.get(spec.name)));
           }
-          task = new Task(sub, tp.partition, this.app, stores, this.metrics.forTask(id), this);
+          task = new Task(sub, tp.partition, this.app, stores, this.metrics.forTask(id), this, this.topicPartitions);
           this.tasks.set(id, task);
           fresh.push(task);
         }

@@ -60,8 +60,17 @@ export class Task implements TaskContext {
     readonly stores: Map<string, ChangeRecordingStore>,
     readonly metrics: TaskMetrics,
     private readonly sink: TaskSink,
+    /** Partition counts of the topics the pipeline knows (sources and internal topics). */
+    private readonly topicPartitions: ReadonlyMap<string, number> = new Map(),
   ) {
     this.taskId = `${sub.id}_${partition}`;
+  }
+
+  /** Partitions of a source or internal topic (sinks with a partitioner, operators that address every task). */
+  partitions(topic: string): number {
+    const n = this.topicPartitions.get(topic);
+    if (n === undefined) throw new Error(`task ${this.taskId} does not know how many partitions topic "${topic}" has: only the pipeline's source and internal (repartition) topics are known (${[...this.topicPartitions.keys()].join(', ') || 'none'})`);
+    return n;
   }
 
   get subtopology(): number {
