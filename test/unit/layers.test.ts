@@ -30,6 +30,7 @@ const rules: Readonly<Record<string, Rule>> = {
   http: { may: ['broker', 'protocol', 'storage'], why: 'src/http imports only src/broker, src/protocol and src/storage' },
   stream: { may: ['client'], typesFrom: ['protocol'], why: 'src/stream imports only src/client (and types from src/protocol)' },
   cli: { may: ['protocol', 'storage', 'broker', 'client', 'http', 'stream'], why: 'src/cli may import anything' },
+  nexmark: { may: ['stream'], why: 'src/nexmark (the benchmark: model, references, queries) imports only src/stream, as a user pipeline does' },
 };
 
 export interface SourceFile {
