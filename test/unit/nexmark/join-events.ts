@@ -2,7 +2,8 @@
 // small seeded builder of a larger data set that keeps model.ts's contract (a person before
 // their auctions, every bid after its auction's dateTime). The full generator
 // (src/nexmark/generator.ts) replaces the builder once it exists.
-import type { Auction, Bid, NexmarkEvent, Person } from '../../../src/nexmark/model.js';
+import { TOPICS, type Auction, type Bid, type NexmarkEvent, type Person } from '../../../src/nexmark/model.js';
+import { serdes, type TestDriver } from '../../../src/stream/index.js';
 
 export function person(id: number, dateTime: number, state = 'OR', name = `p${id}`): NexmarkEvent {
   const p: Person = { id, name, emailAddress: `${name}@example.com`, creditCard: '0000 0000 0000 0000', city: `city${id}`, state, dateTime, extra: '' };
@@ -68,4 +69,32 @@ export function buildEvents(seed: number, count: number): NexmarkEvent[] {
     }
   }
   return events;
+}
+
+/** Pipes each event, in the given (timestamp) order, to its input topic, if the query reads it. */
+export async function pipeEvents(d: TestDriver, events: readonly NexmarkEvent[]): Promise<void> {
+  const reads = (topic: string): boolean => d.topology.subtopologies.some((s) => s.sources.includes(topic));
+  const input = <T>(topic: string) => (reads(topic) ? d.input(topic, serdes.string, serdes.json<T>()) : null);
+  const persons = input<Person>(TOPICS.person);
+  const auctions = input<Auction>(TOPICS.auction);
+  const bids = input<Bid>(TOPICS.bid);
+  for (const e of events) {
+    if (e.type === 'person') await persons?.pipe(String(e.person.id), e.person, { timestamp: e.person.dateTime });
+    else if (e.type === 'auction') await auctions?.pipe(String(e.auction.id), e.auction, { timestamp: e.auction.dateTime });
+    else await bids?.pipe(String(e.bid.auction), e.bid, { timestamp: e.bid.dateTime });
+  }
+}
+
+/** Every partition count a test runs the queries with: each input topic gets `n`. */
+export const partitions = (n: number): Record<string, number> => ({ [TOPICS.person]: n, [TOPICS.auction]: n, [TOPICS.bid]: n });
+
+/** Sorts (key, value) results into one order, to compare multisets. */
+export const sortedResults = <V>(xs: Array<{ key: string; value: V }>): Array<{ key: string; value: V }> =>
+  xs.map((x) => ({ s: JSON.stringify(x), x })).sort((a, b) => (a.s < b.s ? -1 : a.s > b.s ? 1 : 0)).map((y) => y.x);
+
+/** The last value per key of a query's output topic. */
+export function lastValues<V>(d: TestDriver, topic: string): Map<string, V> {
+  const out = new Map<string, V>();
+  for (const [k, v] of d.output(topic, serdes.string, serdes.json<V>()).readKeyValues()) out.set(k, v);
+  return out;
 }
