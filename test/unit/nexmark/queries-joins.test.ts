@@ -3,12 +3,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { serdes, TestDriver } from '../../../src/stream/index.js';
-import { outputTopic, type NexmarkEvent, type Q3Result, type Q4Result } from '../../../src/nexmark/model.js';
+import { outputTopic, type NexmarkEvent, type Q3Result, type Q4Result, type Q6Result, type Q8Result } from '../../../src/nexmark/model.js';
 import { referenceQ3 } from '../../../src/nexmark/reference/q3.js';
 import { referenceQ4 } from '../../../src/nexmark/reference/q4.js';
+import { referenceQ6 } from '../../../src/nexmark/reference/q6.js';
+import { referenceQ8 } from '../../../src/nexmark/reference/q8.js';
 import { build as buildQ3 } from '../../../src/nexmark/queries/q3.js';
 import { build as buildQ4 } from '../../../src/nexmark/queries/q4.js';
-import { auction, bid, buildEvents, lastValues, partitions, person, pipeEvents, sortedResults } from './join-events.js';
+import { build as buildQ6 } from '../../../src/nexmark/queries/q6.js';
+import { build as buildQ8 } from '../../../src/nexmark/queries/q8.js';
+import { auction, bid, buildEvents, lastValues, partitions, person, pipeEvents, sortedResults, timeOf } from './join-events.js';
 
 const BIG = buildEvents(7, 3000);
 
@@ -69,4 +73,80 @@ test('q4 on a seeded data set equals the reference', async () => {
   const { last, driver } = await runQ4(BIG, 3);
   assert.deepEqual(last, expected);
   await driver.close();
+});
+
+async function runQ6(events: readonly NexmarkEvent[], n: number): Promise<Map<string, Q6Result>> {
+  const d = new TestDriver(buildQ6(), { partitions: partitions(n) });
+  await pipeEvents(d, events);
+  const last = lastValues<Q6Result>(d, outputTopic('q6'));
+  assert.deepEqual(d.deadLetters(), []);
+  await d.close();
+  return last;
+}
+
+test('q6: the mean of the newest 10 priced auctions per seller (dateTime, then id), following higher bids', async () => {
+  const events: NexmarkEvent[] = [person(1, 0), person(2, 0)];
+  // Seller 1: auctions 201..212 (212 opens with 201: the id orders them), priced 10..120.
+  for (let i = 0; i < 12; i++) events.push(auction(201 + i, 1, i === 11 ? 1000 : 1000 + i * 100));
+  for (let i = 0; i < 12; i++) events.push(bid(201 + i, (i + 1) * 10, 3000 + i));
+  // The newest auction of seller 1 is priced only after it expired: it does not count.
+  events.push(auction(213, 1, 5000, { expires: 6000 }), bid(213, 10_000, 6001));
+  events.push(auction(300, 2, 1000), auction(301, 2, 1100), bid(300, 15, 2000), bid(301, 16, 2000), bid(301, 12, 2100));
+  const ordered = events.map((e, i) => ({ e, i })).sort((a, b) => timeOf(a.e) - timeOf(b.e) || a.i - b.i).map((x) => x.e);
+  const got = await runQ6(ordered, 2);
+  assert.deepEqual(got, referenceQ6(ordered));
+  assert.deepEqual(got.get('1'), { seller: 1, avgPrice: 65, auctions: 10 });
+  assert.deepEqual(got.get('2'), { seller: 2, avgPrice: 15, auctions: 2 });
+  // A higher bid on one of the newest 10 moves the mean; one on the 11th newest (201) does not.
+  const more = [...ordered, bid(211, 210, 7000), bid(201, 5000, 7001)];
+  const after = await runQ6(more, 2);
+  assert.deepEqual(after.get('1'), { seller: 1, avgPrice: 75, auctions: 10 });
+  assert.deepEqual(after, referenceQ6(more));
+});
+
+test('q6 on a seeded data set equals the reference', async () => {
+  const expected = referenceQ6(BIG);
+  assert.ok([...expected.values()].some((v) => v.auctions === 10), 'the data set should have sellers with 10 or more priced auctions');
+  assert.deepEqual(await runQ6(BIG, 3), expected);
+});
+
+async function runQ8(events: readonly NexmarkEvent[], n: number): Promise<Array<{ key: string; value: Q8Result }>> {
+  const d = new TestDriver(buildQ8(), { partitions: partitions(n) });
+  await pipeEvents(d, events);
+  const out = d.output(outputTopic('q8'), serdes.string, serdes.json<Q8Result>()).readKeyValues().map(([key, value]) => ({ key, value }));
+  assert.deepEqual(d.deadLetters(), []);
+  assert.deepEqual(d.metrics.lateRecords, {});
+  await d.close();
+  return out;
+}
+
+test('q8: a person with auctions in their creation window, once; auctions in the next window do not count', async () => {
+  const events = [
+    auction(5, 4, 9_999), // by a person not created yet
+    person(1, 10_000),
+    auction(1, 1, 12_000),
+    person(2, 19_000),
+    auction(2, 1, 19_999), // person 1's second auction in the window: no second result
+    auction(3, 2, 20_000), // person 2's, one window later
+    person(3, 25_000),
+    person(4, 26_000), // no auction
+    auction(4, 3, 29_999),
+    // After a repartition an auction can reach the window before its seller does (records of
+    // other upstream tasks interleave): the window completes when the person arrives.
+    auction(6, 5, 30_100),
+    person(5, 30_100),
+  ];
+  const got = await runQ8(events, 2);
+  assert.deepEqual(got, [
+    { key: '1', value: { id: 1, name: 'p1', windowStart: 10_000, windowEnd: 20_000 } },
+    { key: '3', value: { id: 3, name: 'p3', windowStart: 20_000, windowEnd: 30_000 } },
+    { key: '5', value: { id: 5, name: 'p5', windowStart: 30_000, windowEnd: 40_000 } },
+  ]);
+  assert.deepEqual(sortedResults(got), sortedResults(referenceQ8(events)));
+});
+
+test('q8 on a seeded data set equals the reference', async () => {
+  const expected = referenceQ8(BIG);
+  assert.ok(expected.length >= 20, `the data set should give q8 results; got ${expected.length}`);
+  assert.deepEqual(sortedResults(await runQ8(BIG, 3)), sortedResults(expected));
 });
