@@ -1,6 +1,8 @@
 // Reference q6 (average selling price by seller, model.ts): per seller, Math.floor of the
 // mean of the winning prices of their last 10 auctions that have one, "last" ordered by the
 // auction's dateTime, then id. Key: the seller id; the final value.
+// model.ts's "their last 10 auctions that have one" is read as: of the seller's auctions with
+// a winning price, the newest 10 (not: of the seller's newest 10 auctions, those priced).
 import type { NexmarkEvent, Q6Result } from '../model.js';
 import { winningPrices, type Winning } from './winning-prices.js';
 
