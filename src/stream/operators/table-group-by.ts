@@ -55,7 +55,7 @@ export class TableGroupByOperator<K, V, K2, V2> extends Operator<K, V | null, K2
     name: string,
     prevStore: string,
     keySerde: Serde<K>,
-    valueSerde: Serde<V>,
+    private readonly valueSerde: Serde<V>,
     private readonly groupKeySerde: Serde<K2>,
     private readonly selector: (key: K, value: V) => KeyValue<K2, V2>,
   ) {
@@ -70,6 +70,9 @@ export class TableGroupByOperator<K, V, K2, V2> extends Operator<K, V | null, K2
     }
     const old = this.prev.get(r.key);
     const value = r.value ?? undefined;
+    // An update to the value the key already had changes no group (an aggregation that
+    // re-emits an unchanged maximum, say): nothing to send.
+    if (old !== undefined && value !== undefined && this.sameValue(old, value)) return;
     let from: KeyValue<K2, V2> | undefined;
     let to: KeyValue<K2, V2> | undefined;
     try {
@@ -90,6 +93,13 @@ export class TableGroupByOperator<K, V, K2, V2> extends Operator<K, V | null, K2
     }
     if (from !== undefined) this.forward({ key: from.key, value: { old: from.value, new: undefined }, timestamp: r.timestamp, headers: r.headers });
     if (to !== undefined) this.forward({ key: to.key, value: { old: undefined, new: to.value }, timestamp: r.timestamp, headers: r.headers });
+  }
+
+  private sameValue(a: V, b: V): boolean {
+    if (a === b) return true;
+    const x = this.valueSerde.serialize(a);
+    const y = this.valueSerde.serialize(b);
+    return x !== null && y !== null && x.equals(y);
   }
 
   private sameKey(a: K2, b: K2): boolean {

@@ -42,6 +42,8 @@ test('table groupBy aggregate: moves between groups subtract then add; an update
   ]);
   await users.pipe('u2', { region: 'eu', score: 6 }); // stays in eu: one result, no half-way { 0, 0 }
   assert.deepEqual(out.readKeyValues(), [['eu', { sum: 6, users: 1 }]]);
+  await users.pipe('u2', { region: 'eu', score: 6 }); // the value it had: no group changes, nothing sent
+  assert.deepEqual(out.readKeyValues(), []);
   await users.pipe('u3', null);
   assert.deepEqual(out.readKeyValues(), [['us', { sum: 20, users: 1 }]]);
   assert.deepEqual(d.store('totals').get('us'), { sum: 20, users: 1 });
