@@ -2,7 +2,7 @@
 // update taking the key's old value out of its group and putting the new one in.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { pipeline, serdes, TestDriver } from '../../../src/stream/index.js';
+import { MemoryStoreFactory, pipeline, serdes, TestDriver } from '../../../src/stream/index.js';
 import { changeSerde } from '../../../src/stream/operators/table-group-by.js';
 
 interface User {
@@ -49,6 +49,29 @@ test('table groupBy aggregate: moves between groups subtract then add; an update
   assert.deepEqual(d.store('totals').get('us'), { sum: 20, users: 1 });
   assert.deepEqual(d.deadLetters(), []);
   await d.close();
+});
+
+test('table groupBy after a restart: the last values come back from the store, so a later update still takes the old one out', async () => {
+  const build = () => {
+    const p = pipeline('regions2');
+    p.table('users', { key: serdes.string, value: serdes.json<User>() })
+      .groupBy((_user, u) => ({ key: u.region, value: u.score }), { key: serdes.string, value: serdes.long, name: 'by-region' })
+      .aggregate(() => 0, (sum, score) => sum + score, (sum, score) => sum - score, { name: 'sums', value: serdes.long })
+      .toStream()
+      .to('sums', { key: serdes.string, value: serdes.long });
+    return p;
+  };
+  const stores = new MemoryStoreFactory();
+  const first = new TestDriver(build(), { stores });
+  await first.input('users', serdes.string, serdes.json<User>()).pipe('u1', { region: 'eu', score: 10 });
+  await first.close();
+  const second = new TestDriver(build(), { stores });
+  await second.input('users', serdes.string, serdes.json<User>()).pipe('u1', { region: 'us', score: 4 });
+  assert.deepEqual(second.output('sums', serdes.string, serdes.long).readKeyValues(), [
+    ['eu', 0],
+    ['us', 4],
+  ]);
+  await second.close();
 });
 
 test('changeSerde round-trips old only, new only, both, and empty values', () => {
