@@ -3,11 +3,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { serdes, TestDriver } from '../../../src/stream/index.js';
-import { outputTopic, type NexmarkEvent, type Q3Result, type Q4Result, type Q6Result, type Q8Result } from '../../../src/nexmark/model.js';
+import { outputTopic, type NexmarkEvent, type QueryOptions, type Q3Result, type Q4Result, type Q6Result, type Q8Result } from '../../../src/nexmark/model.js';
 import { referenceQ3 } from '../../../src/nexmark/reference/q3.js';
 import { referenceQ4 } from '../../../src/nexmark/reference/q4.js';
 import { referenceQ6 } from '../../../src/nexmark/reference/q6.js';
-import { referenceQ8 } from '../../../src/nexmark/reference/q8.js';
+import { q8WindowStart, referenceQ8 } from '../../../src/nexmark/reference/q8.js';
 import { build as buildQ3 } from '../../../src/nexmark/queries/q3.js';
 import { build as buildQ4 } from '../../../src/nexmark/queries/q4.js';
 import { build as buildQ6 } from '../../../src/nexmark/queries/q6.js';
@@ -117,8 +117,8 @@ test('q6 on a seeded data set equals the reference', async () => {
   assert.deepEqual(await runQ6(BIG, 3), expected);
 });
 
-async function runQ8(events: readonly NexmarkEvent[], n: number): Promise<Array<{ key: string; value: Q8Result }>> {
-  const d = new TestDriver(buildQ8(), { partitions: partitions(n) });
+async function runQ8(events: readonly NexmarkEvent[], n: number, options?: QueryOptions): Promise<Array<{ key: string; value: Q8Result }>> {
+  const d = new TestDriver(buildQ8(options), { partitions: partitions(n) });
   await pipeEvents(d, events);
   const out = d.output(outputTopic('q8'), serdes.string, serdes.json<Q8Result>()).readKeyValues().map(([key, value]) => ({ key, value }));
   assert.deepEqual(d.deadLetters(), []);
@@ -156,4 +156,23 @@ test('q8 on a seeded data set equals the reference', async () => {
   const expected = referenceQ8(BIG);
   assert.ok(expected.length >= 20, `the data set should give q8 results; got ${expected.length}`);
   assert.deepEqual(sortedResults(await runQ8(BIG, 3)), sortedResults(expected));
+});
+
+test('q8 with events up to 400 ms out of order: graceMs covers them and the result is the reference', async () => {
+  // The persons and auctions (what q8 reads), with neighbours less than 400 ms apart swapped
+  // where they straddle a window boundary: the later one closes the earlier one's window
+  // unless the grace covers it.
+  const shuffled = BIG.filter((e) => e.type !== 'bid');
+  let swaps = 0;
+  for (let i = 0; i + 1 < shuffled.length; i++) {
+    const [a, b] = [timeOf(shuffled[i]!), timeOf(shuffled[i + 1]!)];
+    if (b - a < 400 && q8WindowStart(a) !== q8WindowStart(b)) {
+      [shuffled[i], shuffled[i + 1]] = [shuffled[i + 1]!, shuffled[i]!];
+      swaps++;
+      i++;
+    }
+  }
+  assert.ok(swaps >= 2, `the data set should straddle window boundaries; swapped ${swaps}`);
+  const got = await runQ8(shuffled, 3, { graceMs: 400, applicationId: 'q8-late' });
+  assert.deepEqual(sortedResults(got), sortedResults(referenceQ8(BIG)));
 });
