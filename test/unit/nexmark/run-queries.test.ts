@@ -6,6 +6,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { describePipeline } from '../../../src/stream/run/supervisor.js';
+import { optionsFromEnv, resolveOptions } from '../../../src/nexmark/queries/joins-common.js';
+import { build as buildQ8 } from '../../../src/nexmark/queries/q8.js';
 
 const functionOptions = { inputs: [], keyFormat: 'string', valueFormat: 'string', name: '' } as const;
 const compiled = (q: string): string => fileURLToPath(new URL(`../../../src/nexmark/queries/${q}.js`, import.meta.url));
@@ -25,4 +27,13 @@ test('rivulet run loads q3, q4, q6 and q8, compiled or from source', async () =>
   }
   const fromSource = await describePipeline({ file: source('q6'), fallbackApplication: 'q6', functionOptions: { ...functionOptions, inputs: [] } });
   assert.match(fromSource, /^Topology nexmark-q6:/);
+});
+
+test('the join queries take their options from RIVULET_APPLICATION_ID, RIVULET_NEXMARK_GRACE_MS and RIVULET_NEXMARK_MAX_OUT_OF_ORDER_MS', () => {
+  assert.deepEqual(optionsFromEnv({}), {});
+  assert.deepEqual(optionsFromEnv({ RIVULET_APPLICATION_ID: 'nx', RIVULET_NEXMARK_GRACE_MS: '500', RIVULET_NEXMARK_MAX_OUT_OF_ORDER_MS: '0' }), { applicationId: 'nx', graceMs: 500, maxOutOfOrderMs: 0 });
+  assert.throws(() => optionsFromEnv({ RIVULET_NEXMARK_GRACE_MS: '1s' }), /RIVULET_NEXMARK_GRACE_MS must be a whole number of milliseconds/);
+  assert.deepEqual(resolveOptions('q4'), { applicationId: 'nexmark-q4', graceMs: 0, maxOutOfOrderMs: 0 });
+  assert.throws(() => resolveOptions('q8', { graceMs: -1 }), /q8: graceMs/);
+  assert.equal(buildQ8({ applicationId: 'other' }).build().application, 'other');
 });
