@@ -23,8 +23,10 @@ interface RunFlags extends ClientFlags {
   valueFormat: 'json' | 'string' | 'bytes';
   guarantee: 'exactly_once' | 'at_least_once';
   commitIntervalMs: number;
+  maxTaskIdleMs: number;
   stateDir: string;
   instanceId: string;
+  staticMembership: 'true' | 'false';
   workers: number;
   httpHost: string;
   httpPort: number;
@@ -93,8 +95,10 @@ export function registerRunCommand(program: Command): void {
     .addOption(new Option('--value-format <format>', 'function form: how values are decoded and encoded').choices(['json', 'string', 'bytes']).default('json').env('RIVULET_VALUE_FORMAT'))
     .addOption(new Option('--guarantee <guarantee>', 'exactly_once (transactions: outputs, state and input offsets commit together) or at_least_once (faster; after a crash some records are processed twice)').choices(['exactly_once', 'at_least_once']).default('exactly_once').env('RIVULET_GUARANTEE'))
     .addOption(new Option('--commit-interval-ms <ms>', 'how often each worker commits (output visibility under exactly_once waits for it)').argParser(intParser('--commit-interval-ms', 1, 3_600_000)).default(100).env('RIVULET_COMMIT_INTERVAL_MS'))
+    .addOption(new Option('--max-task-idle-ms <ms>', 'a task reading several partitions (a join) takes their records in timestamp order; how long it waits for a caught-up partition that may get earlier records (0: only for records already on the broker; -1: never waits), as Kafka Streams\' max.task.idle.ms').argParser(intParser('--max-task-idle-ms', -1, 3_600_000)).default(0).env('RIVULET_MAX_TASK_IDLE_MS'))
     .addOption(new Option('--state-dir <dir>', 'where local state stores live').default(join(tmpdir(), 'rivulet-streams')).env('RIVULET_STATE_DIR'))
     .addOption(new Option('--instance-id <id>', 'this process\'s id in the group, stable across restarts [the host name]').default(safeId(hostname())).env('RIVULET_INSTANCE_ID'))
+    .addOption(new Option('--static-membership <bool>', 'true: join as a static member (group.instance.id = <instance-id>[-<worker>]), so a graceful restart within the group session timeout gets its partitions back without a rebalance; for StatefulSet pods, whose names are stable').choices(['true', 'false']).default('false').env('RIVULET_STATIC_MEMBERSHIP'))
     .addOption(new Option('--workers <n|auto>', 'worker threads, each a group member; auto: one per available CPU').argParser(parseWorkers).default(1).env('RIVULET_WORKERS'))
     .addOption(new Option('--http-host <host>', 'address of /metrics, /healthz, /readyz').default('0.0.0.0').env('RIVULET_HTTP_HOST'))
     .addOption(new Option('--http-port <port>', 'port of /metrics, /healthz, /readyz (0: any free port, printed at start)').argParser(intParser('--http-port', 0, 65535)).default(DEFAULT_RUN_HTTP_PORT).env('RIVULET_HTTP_PORT'))
@@ -140,8 +144,10 @@ async function runCommand(file: string, o: RunFlags): Promise<number> {
       bootstrap: o.bootstrapServer,
       guarantee: o.guarantee,
       commitIntervalMs: o.commitIntervalMs,
+      maxTaskIdleMs: o.maxTaskIdleMs,
       onError: o.onError,
       deadLetterTopic: o.deadLetterTopic,
+      staticMembership: o.staticMembership === 'true',
     },
     logLevel: o.logLevel,
   };

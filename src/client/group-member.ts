@@ -28,6 +28,12 @@ export interface GroupMemberOptions {
   client: AnyClient;
   groupId: string;
   topics: string[];
+  /**
+   * Static membership (KIP-848's group.instance.id): a member that leaves with close() keeps
+   * its partitions for the session timeout, and a new member with the same instance id takes
+   * them back without a rebalance (a rolling restart). One process per instance id.
+   */
+  instanceId?: string;
   /** How long the coordinator waits for this member to release revoked partitions (default 60 s). */
   rebalanceTimeoutMs?: number;
   /** The coordinator's assignor ('uniform' or 'range', as Kafka names them); the group's default when absent. */
@@ -44,10 +50,13 @@ export interface GroupMemberOptions {
 }
 
 /** Errors that retrying cannot fix: the member stops and reports them. */
-const FATAL = ['GROUP_AUTHORIZATION_FAILED', 'TOPIC_AUTHORIZATION_FAILED', 'INVALID_REQUEST', 'GROUP_MAX_SIZE_REACHED', 'UNSUPPORTED_ASSIGNOR', 'UNRELEASED_INSTANCE_ID', 'GROUP_ID_NOT_FOUND', 'INCONSISTENT_GROUP_PROTOCOL', 'INVALID_GROUP_ID', 'UNSUPPORTED_VERSION'];
+const FATAL = ['GROUP_AUTHORIZATION_FAILED', 'TOPIC_AUTHORIZATION_FAILED', 'INVALID_REQUEST', 'GROUP_MAX_SIZE_REACHED', 'UNSUPPORTED_ASSIGNOR', 'FENCED_INSTANCE_ID', 'GROUP_ID_NOT_FOUND', 'INCONSISTENT_GROUP_PROTOCOL', 'INVALID_GROUP_ID', 'UNSUPPORTED_VERSION'];
 const FENCED = ['FENCED_MEMBER_EPOCH', 'UNKNOWN_MEMBER_ID'];
 
 const UNSUPPORTED_HELP = 'the cluster does not serve the consumer group protocol of KIP-848 (ConsumerGroupHeartbeat, API 68). Apache Kafka 4.0 and later serve it by default (3.7-3.9 only with group.coordinator.rebalance.protocols=classic,consumer), Rivulet and Redpanda 25.1+ do too: upgrade the cluster or point the pipeline at one that does.';
+
+/** Leaving with this epoch keeps a static member's partitions for its session timeout. */
+const STATIC_LEAVE_EPOCH = -2;
 
 const key = (topic: string, partition: number): string => `${topic}\u0000${partition}`;
 
@@ -103,7 +112,11 @@ export class GroupMember {
     this.loop = this.run(first).catch((e) => this.o.onError?.(e));
   }
 
-  /** Revokes everything it owns (awaiting onRevoke), then leaves the group (member epoch -1). */
+  /**
+   * Revokes everything it owns (awaiting onRevoke), then leaves the group: for good (member
+   * epoch -1), or as a static member for the session timeout (-2), so that its successor with
+   * the same instance id gets the same partitions back.
+   */
   async close(): Promise<void> {
     if (this.closing) return;
     this.closing = true;
@@ -114,8 +127,9 @@ export class GroupMember {
     this.owned.clear();
     if (this.memberEpoch > 0) {
       try {
-        await this.coordinator.send('ConsumerGroupHeartbeat', this.request(-1), { timeoutMs: 5000 });
-        this.log(`left group "${this.o.groupId}"`);
+        const epoch = this.o.instanceId === undefined ? -1 : STATIC_LEAVE_EPOCH;
+        await this.coordinator.send('ConsumerGroupHeartbeat', this.request(epoch), { timeoutMs: 5000 });
+        this.log(this.o.instanceId === undefined ? `left group "${this.o.groupId}"` : `left group "${this.o.groupId}" as static member "${this.o.instanceId}" (its partitions wait for it until the session times out)`);
       } catch (e) {
         this.log(`leaving group "${this.o.groupId}" failed (${describeError(e)}); the coordinator drops the member when its session times out`);
       }
@@ -127,7 +141,7 @@ export class GroupMember {
     const byTopic = new Map<string, number[]>();
     for (const p of this.owned.values()) (byTopic.get(p.topicId) ?? byTopic.set(p.topicId, []).get(p.topicId)!).push(p.partition);
     return [
-      this.o.groupId, this.memberId, epoch, null, null, this.o.rebalanceTimeoutMs ?? 60_000, this.o.topics, null, this.o.serverAssignor ?? null,
+      this.o.groupId, this.memberId, epoch, this.o.instanceId ?? null, null, this.o.rebalanceTimeoutMs ?? 60_000, this.o.topics, null, this.o.serverAssignor ?? null,
       [...byTopic].map(([topicId, partitions]) => ({ topicId, partitions })),
     ];
   }
@@ -143,7 +157,9 @@ export class GroupMember {
         if (fatal?.apiId === 'UNSUPPORTED_VERSION') throw new ClientError(UNSUPPORTED_HELP, { code: ClientErrorCode.unsupported, cause: e });
         if (fatal) throw new ClientError(`group "${this.o.groupId}": the coordinator refused the member (${describeError(e)}${fatal.serverErrorMessage ? `: ${fatal.serverErrorMessage}` : ''}).`, { code: ClientErrorCode.unexpectedAnswer, cause: e });
         if (findProtocolError(e, ...FENCED) || this.closing) throw e;
-        const why = isCoordinatorRetriable(e) ? 'coordinator unreachable or moved' : 'heartbeat failed';
+        const why = findProtocolError(e, 'UNRELEASED_INSTANCE_ID')
+          ? `instance id "${this.o.instanceId}" is still held by a member that did not leave (a crashed process?); the coordinator frees it when that member's session times out`
+          : isCoordinatorRetriable(e) ? 'coordinator unreachable or moved' : 'heartbeat failed';
         this.log(`group "${this.o.groupId}": ${why} (${describeError(e)}); retrying in ${backoff} ms`);
         this.coordinator.reset();
         await delay(backoff, this.wake.signal);

@@ -54,9 +54,11 @@ export async function createTopics(bootstrap: string, topics: string[], partitio
 
 /** Sends `records` (key, value) and waits for the acks. */
 export async function produce(bootstrap: string, topic: string, records: Array<[string, string]>): Promise<void> {
-  const p = new Producer({ clientId: 'stream-test', bootstrapBrokers: [bootstrap], serializers: stringSerializers, acks: -1 });
+  const p = new Producer({ clientId: 'stream-test', bootstrapBrokers: [bootstrap], serializers: stringSerializers });
   try {
-    await p.send({ messages: records.map(([key, value]) => ({ topic, key, value })) });
+    // acks=all on the send: the library ignores the producer's acks option (it sends acks=1,
+    // whose answer may come before the records are readable).
+    await p.send({ acks: -1, messages: records.map(([key, value]) => ({ topic, key, value })) });
   } finally {
     await p.close();
   }

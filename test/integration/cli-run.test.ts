@@ -184,7 +184,7 @@ test('a file without a default export is explained', async () => {
 test('--help explains the flags with examples', async () => {
   const r = await rivulet(['run', '--help']);
   assert.equal(r.code, 0);
-  for (const s of ['--workers', '--guarantee', '--http-port', '/readyz', '--on-error', '--describe', 'RIVULET_', 'SIGTERM', 'rivulet run examples/']) assert.ok(r.stdout.includes(s), `--help mentions ${s}`);
+  for (const s of ['--workers', '--guarantee', '--http-port', '/readyz', '--on-error', '--max-task-idle-ms', '--describe', 'RIVULET_', 'SIGTERM', 'rivulet run examples/']) assert.ok(r.stdout.includes(s), `--help mentions ${s}`);
 });
 
 // ---- against a broker ----

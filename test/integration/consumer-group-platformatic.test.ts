@@ -81,7 +81,7 @@ test('@platformatic/kafka groupProtocol consumer: join, share, consume once, com
   const producer = new Producer({ ...base(), serializers: stringSerializers, acks: -1 });
   const send = async (from: number, to: number) => {
     const messages = Array.from({ length: to - from }, (_, i) => ({ topic: TOPIC, partition: (from + i) % 4, value: `v${from + i}` }));
-    await producer.send({ messages });
+    await producer.send({ acks: -1, messages });
   };
   const a = await member('pl-a');
   let b: Awaited<ReturnType<typeof member>> | undefined;

@@ -5,7 +5,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { Admin, Consumer, FetchIsolationLevels, Producer, stringSerializers } from '@platformatic/kafka';
+import { Admin, Consumer, FetchIsolationLevels, ProduceAcks, Producer, stringSerializers } from '@platformatic/kafka';
 import type { BrokerProcess } from '../helpers/broker.js';
 import { startBrokerOrPeer } from '../helpers/broker-or-peer.js';
 import { Fetcher } from '../../src/stream/runtime/fetcher.js';
@@ -29,7 +29,9 @@ test('one partition out of range among healthy ones: only it is reported, with i
   try {
     await admin.createTopics({ topics: [topic], partitions: 2, replicas: 1 });
     for (const partition of [0, 1]) {
-      await producer.send({ messages: Array.from({ length: 10 }, (_, i) => ({ topic, partition, key: 'k', value: `${partition}-${i}` })) });
+      // acks=all (per send: the library ignores the producer's own acks option): DeleteRecords
+      // refuses an offset above the high watermark, which an acks=1 answer can precede.
+      await producer.send({ acks: ProduceAcks.ALL, messages: Array.from({ length: 10 }, (_, i) => ({ topic, partition, key: 'k', value: `${partition}-${i}` })) });
     }
     await admin.deleteRecords({ topics: [{ name: topic, partitions: [{ partition: 0, offset: 6n }] }] });
 

@@ -19,7 +19,8 @@ import { sleep, waitFor } from '../helpers/wait.js';
 import { makeTempDir } from '../helpers/temp.js';
 import { readIsolated, committedOffsets, IsolationLevel } from '../helpers/txn-wire.js';
 import { countTopology, createTopics, produce, readCommitted, countsByKey, metricSum } from '../helpers/stream-count.js';
-import type { Topology } from '../../src/stream/types.js';
+import type { StoreFactory, Topology } from '../../src/stream/types.js';
+import { MemoryStoreFactory } from '../../src/stream/state/memory-store.js';
 import { startPipeline, type RuntimeConfig, type RunningPipeline } from '../../src/stream/runtime/index.js';
 
 const P = 4;
@@ -292,4 +293,46 @@ test('sources of one sub-topology with different partition counts: start fails n
   const t = countTopology('c8', 'c8-left', 'c8-out');
   t.subtopologies[0]!.sources.push('c8-right');
   await assert.rejects(startPipeline(t, config('a')), /sub-topology 0 of c8 must have the same number of partitions .*c8-left=2, c8-right=3/);
+});
+
+test('a long changelog is restored in chunks: the store commits as the restore goes (a crash mid-restore resumes from there), then at the changelog end', { timeout: 90_000 }, async () => {
+  const records = 25_000;
+  await createTopics(broker.bootstrap, ['c9-in', 'c9-out'], 1);
+  const admin = new Admin({ clientId: 'stream-test', bootstrapBrokers: [broker.bootstrap] });
+  try {
+    await admin.createTopics({ topics: ['c9-counts-changelog'], partitions: 1, replicas: 1, configs: [{ name: 'cleanup.policy', value: 'compact' }] });
+  } finally {
+    await admin.close();
+  }
+  await produce(broker.bootstrap, 'c9-counts-changelog', Array.from({ length: records }, (_, i) => [`key-${i}`, '1']));
+  // Every store commit's checkpoint, in order; a memory store as the local state.
+  const checkpoints: bigint[] = [];
+  const readyAtCommit: boolean[] = [];
+  let pipeline: RunningPipeline | undefined;
+  const memory = new MemoryStoreFactory();
+  const storeFactory: StoreFactory = {
+    async open(taskId, name) {
+      const store = await memory.open(taskId, name);
+      const commit = store.commit.bind(store);
+      store.commit = (checkpoint) => {
+        checkpoints.push(checkpoint);
+        if (pipeline !== undefined) readyAtCommit.push(pipeline.isReady());
+        return commit(checkpoint);
+      };
+      return store;
+    },
+  };
+  const registry = new Registry();
+  const r = await start('c9', 'c9-in', 'c9-out', config('a', { storeFactory, metricsRegistry: registry }));
+  pipeline = r;
+  await r.ready;
+  const duringRestore = [...checkpoints];
+  assert.ok(readyAtCommit.length > 0 && readyAtCommit.every((ready) => !ready), `not ready (/readyz 503) while restoring: ${readyAtCommit.join(', ')}`);
+  assert.equal(r.isReady(), true);
+  await r.stop();
+  assert.equal(await metricSum(registry, 'rivulet_stream_restore_records_total'), records);
+  assert.ok(duringRestore.length >= 3, `the restore committed in chunks, not once at the end: checkpoints ${duringRestore.join(', ')}`);
+  for (let i = 1; i < duringRestore.length; i++) assert.ok(duringRestore[i]! > duringRestore[i - 1]!, `checkpoints rise: ${duringRestore.join(', ')}`);
+  assert.equal(duringRestore.at(-1), BigInt(records), 'the last one at the changelog end');
+  assert.equal((await memory.open('0_0', 'counts')).approximateSize(), records, 'every key restored');
 });

@@ -36,8 +36,21 @@ export interface RuntimeConfig {
   logger?: RuntimeLogger;
   /** Opens task stores; default LmdbStoreFactory under stateDir. */
   storeFactory?: StoreFactory;
+  /**
+   * Join the group as a static member with instanceId as group.instance.id (default false):
+   * a graceful stop then keeps the partitions for the session timeout, and a restart with the
+   * same instance id (a StatefulSet pod) gets them back without moving them to others.
+   */
+  staticMembership?: boolean;
   /** Group session timeout, ms (default 10 s): how long a dead member holds its partitions. */
   sessionTimeoutMs?: number;
+  /**
+   * Kafka Streams' `max.task.idle.ms`: a task with several input partitions takes their records
+   * in timestamp order, and waits for an empty partition that still has records on the broker.
+   * This is how long it also waits for a caught-up partition that may receive earlier records.
+   * Default 0 (no wait for new records); -1: never wait, not even for records on the broker.
+   */
+  maxTaskIdleMs?: number;
 }
 
 export interface ResolvedConfig extends Required<Omit<RuntimeConfig, 'security' | 'metricsRegistry' | 'logger' | 'storeFactory'>> {
@@ -56,6 +69,10 @@ export function resolveConfig(application: string, c: RuntimeConfig): ResolvedCo
   if (onError !== 'dead-letter' && onError !== 'stop') throw new Error(`unknown onError "${String(onError)}": use dead-letter or stop`);
   const commitIntervalMs = c.commitIntervalMs ?? 100;
   if (!(commitIntervalMs > 0)) throw new Error(`commitIntervalMs must be a positive number of milliseconds, got ${commitIntervalMs}`);
+  const maxTaskIdleMs = c.maxTaskIdleMs ?? 0;
+  if (!Number.isSafeInteger(maxTaskIdleMs) || maxTaskIdleMs < -1) {
+    throw new Error(`maxTaskIdleMs must be a whole number of milliseconds, 0 or more (or -1 to never wait for an empty input partition), got ${maxTaskIdleMs}`);
+  }
   if (!c.instanceId) throw new Error('instanceId is required: a name unique to this process or worker (it makes the transactional id)');
   return {
     bootstrap: c.bootstrap,
@@ -64,9 +81,11 @@ export function resolveConfig(application: string, c: RuntimeConfig): ResolvedCo
     commitIntervalMs,
     stateDir: c.stateDir,
     instanceId: c.instanceId,
+    staticMembership: c.staticMembership ?? false,
     deadLetterTopic: c.deadLetterTopic ?? `${application}-dlq`,
     onError,
     sessionTimeoutMs: c.sessionTimeoutMs ?? 10_000,
+    maxTaskIdleMs,
     logger: c.logger ?? silentLogger,
   };
 }

@@ -38,6 +38,7 @@ import { Fetcher } from './fetcher.js';
 import { LmdbStoreFactory } from '../state/lmdb-store.js';
 import { RuntimeMetrics } from './metrics.js';
 import type { ReadState } from './records.js';
+import { bufferFetched, emptyBuffer, isEmpty, nextPartition, processedPosition, resetBuffer, take, type BufferedPartition } from './partition-group.js';
 import { ChangeRecordingStore, Task, type TaskSink } from './task.js';
 
 export interface RunningPipeline {
@@ -54,11 +55,17 @@ export interface RunningPipeline {
 /** Back-off after a failure (broker unreachable, commit rejected) before the tasks are rebuilt. */
 const RETRY_MS = 1000;
 const STACK_HEADER_MAX = 2000;
+/** A restore commits its store every this many changelog records. */
+const RESTORE_COMMIT_RECORDS = 10_000;
 
-/** A partition being read: where, and for which task. */
-interface InputPartition extends ReadState {
+/**
+ * A partition being read: where (`next`, the fetch position), for which task, and its fetched
+ * records waiting for their turn (partition-group.ts): the task takes them in timestamp order
+ * across its partitions.
+ */
+interface InputPartition extends ReadState, BufferedPartition {
   task: Task;
-  /** The position committed (or restored from): processed records move `next` past it. */
+  /** The position committed (or restored from): processed records move processedPosition() past it. */
   committed: bigint;
 }
 
@@ -138,6 +145,7 @@ class Pipeline implements TaskSink {
       client: this.admin as unknown as AnyClient,
       groupId: topology.application,
       topics: this.sourceTopics(),
+      ...(this.cfg.staticMembership ? { instanceId: this.cfg.instanceId } : {}),
       rebalanceTimeoutMs: 60_000,
       // Partition p of every co-partitioned source on one member (a task needs all its inputs):
       // the range assignor gives members the same partition numbers of topics of equal size;
@@ -335,43 +343,70 @@ class Pipeline implements TaskSink {
     this.resolveReady();
   }
 
-  /** One fetch for every input partition, and the records fed to their tasks in offset order. */
+  /**
+   * One fetch for every input partition with nothing buffered, then each task takes its
+   * buffered records in timestamp order across its partitions (partition-group.ts), as far as
+   * it can without waiting for a partition that may still have earlier records.
+   */
   private async step(): Promise<void> {
     const now = Date.now();
     if (this.inputs.length === 0) {
       await sleep(Math.min(50, this.cfg.commitIntervalMs));
       return;
     }
-    const wait = Math.max(1, Math.min(200, this.nextCommitAt - now));
-    const fetched = await this.fetcher.fetch(this.inputs, wait);
-    if (this.debug) this.log.info(`fetched ${fetched.map((f) => `${f.state.topic}:${f.state.partition}@${f.state.next}+${f.records.length}`).join(' ')}`);
-    for (const f of fetched) {
-      const s = f.state;
-      if (f.outOfRange) {
-        const earliest = (await offsetsAt(this.consumer, s.topic, [s.partition], EARLIEST)).get(s.partition)!;
-        this.log.warn(`rivulet stream ${this.app}: offset ${s.next} of ${s.topic} partition ${s.partition} is no longer in the log; resuming at its earliest offset ${earliest}`);
-        s.next = earliest;
-        continue;
-      }
-      const records = f.records;
-      if (records.length > 0) {
-        const task = s.task;
-        const started = performance.now();
-        for (let i = 0; i < records.length; i++) {
-          const w = task.process(records[i]!);
-          if (w) await w;
-          if (this.fatal) return;
+    const empty = this.inputs.filter(isEmpty);
+    if (empty.length > 0) {
+      let wait = Math.max(1, Math.min(200, this.nextCommitAt - now));
+      // A task idling for a caught-up partition (maxTaskIdleMs) looks again at its deadline.
+      for (const s of empty) if (s.idleDeadline > now) wait = Math.max(1, Math.min(wait, s.idleDeadline - now));
+      const fetched = await this.fetcher.fetch(empty, wait);
+      if (this.debug) this.log.info(`fetched ${fetched.map((f) => `${f.state.topic}:${f.state.partition}@${f.state.next}+${f.records.length}`).join(' ')}`);
+      for (const f of fetched) {
+        const s = f.state;
+        if (f.outOfRange) {
+          const earliest = (await offsetsAt(this.consumer, s.topic, [s.partition], EARLIEST)).get(s.partition)!;
+          this.log.warn(`rivulet stream ${this.app}: offset ${s.next} of ${s.topic} partition ${s.partition} is no longer in the log; resuming at its earliest offset ${earliest}`);
+          s.next = earliest;
+          resetBuffer(s);
+          continue;
         }
-        task.metrics.recordsIn(records.length);
-        this.metrics.processingLatency.labels(this.app).observe((performance.now() - started) / 1000 / records.length);
+        bufferFetched(s, f.records, f.end);
       }
-      if (f.end >= 0n) this.metrics.consumerLag.labels(this.app, s.topic, String(s.partition)).set(Number(f.end - s.next));
+    }
+    for (const [task, parts] of this.taskInputs()) {
+      const started = performance.now();
+      const maxIdle = this.cfg.maxTaskIdleMs;
+      const clock = Date.now();
+      let n = 0;
+      for (let p = nextPartition(parts, clock, maxIdle); p !== undefined; p = nextPartition(parts, clock, maxIdle)) {
+        const w = task.process(take(p));
+        n++;
+        if (w) await w;
+        if (this.fatal) return;
+      }
+      if (n > 0) {
+        task.metrics.recordsIn(n);
+        this.metrics.processingLatency.labels(this.app).observe((performance.now() - started) / 1000 / n);
+      }
+      for (const s of parts) if (s.end >= 0n) this.metrics.consumerLag.labels(this.app, s.topic, String(s.partition)).set(Number(s.end - processedPosition(s)));
     }
     const t = Date.now();
     if (t - this.lastTick >= this.cfg.commitIntervalMs) {
       this.lastTick = t;
       for (const task of this.tasks.values()) if (task.running) task.processor!.tick(t);
     }
+  }
+
+  /** Each task's input partitions, in the order of its sub-topology's sources (which wins a timestamp tie). */
+  private taskInputs(): Map<Task, InputPartition[]> {
+    const byTask = new Map<Task, InputPartition[]>();
+    for (const s of this.inputs) {
+      const parts = byTask.get(s.task);
+      if (parts) parts.push(s);
+      else byTask.set(s.task, [s]);
+    }
+    for (const [task, parts] of byTask) if (parts.length > 1) parts.sort((a, b) => task.sub.sources.indexOf(a.topic) - task.sub.sources.indexOf(b.topic));
+    return byTask;
   }
 
   // ---- what tasks hand over ---------------------------------------------------------------
@@ -410,7 +445,7 @@ class Pipeline implements TaskSink {
     const running = [...this.tasks.values()].filter((t) => t.running);
     for (const t of running) await t.processor!.flush();
     if (this.fatal) return; // a poison record under onError 'stop': nothing more is committed
-    const dirtyInputs = this.inputs.filter((s) => s.next !== s.committed);
+    const dirtyInputs = this.inputs.filter((s) => processedPosition(s) !== s.committed);
     // Changelog records for every store write since the last commit; the last one's offset makes the checkpoint.
     for (const t of running) {
       for (const s of t.stores.values()) {
@@ -428,7 +463,8 @@ class Pipeline implements TaskSink {
     }
     if (dirtyInputs.length === 0 && this.lastChangelogOffset.size === 0 && !this.sentSinceCommit) return;
     const started = performance.now();
-    const offsets = dirtyInputs.map((s) => ({ topic: s.topic, partition: s.partition, offset: s.next }));
+    // Buffered records not yet processed are not committed (processedPosition, not the fetch position).
+    const offsets = dirtyInputs.map((s) => ({ topic: s.topic, partition: s.partition, offset: processedPosition(s) }));
     const membership = { groupId: this.app, memberId: this.member.memberId, memberEpoch: this.member.memberEpoch };
     await this.producer.flush();
     if (this.exactlyOnce) {
@@ -437,7 +473,7 @@ class Pipeline implements TaskSink {
     } else {
       await commitOffsets(this.admin as unknown as AnyClient, membership, offsets);
     }
-    for (const s of dirtyInputs) s.committed = s.next;
+    for (let i = 0; i < dirtyInputs.length; i++) dirtyInputs[i]!.committed = offsets[i]!.offset;
     this.sentSinceCommit = false;
     // The Kafka side is committed: now the stores, each at the offset after its last changelog record.
     const checkpoints = this.lastChangelogOffset;
@@ -589,7 +625,7 @@ class Pipeline implements TaskSink {
     for (const { task, tp } of newInputs) {
       let next = committed.get(`${tp.topic}:${tp.partition}`);
       if (next === undefined || next < 0n) next = (await offsetsAt(this.consumer, tp.topic, [tp.partition], EARLIEST)).get(tp.partition)!;
-      this.inputs.push({ topic: tp.topic, partition: tp.partition, next, committed: next, aborted: new Set(), task });
+      this.inputs.push({ topic: tp.topic, partition: tp.partition, next, committed: next, aborted: new Set(), task, ...emptyBuffer() });
     }
     for (const t of fresh) t.start();
     this.nextCommitAt = Math.min(this.nextCommitAt, Date.now() + this.cfg.commitIntervalMs);
@@ -612,6 +648,7 @@ class Pipeline implements TaskSink {
       const fetcher = new Fetcher(this.consumer, FetchIsolationLevels.READ_COMMITTED, true);
       const state: ReadState = { topic, partition: p, next: from, aborted: new Set() };
       let applied = 0;
+      let pending = 0;
       while (state.next < end) {
         const [f] = await fetcher.fetch([state], 500);
         if (!f) continue;
@@ -625,6 +662,12 @@ class Pipeline implements TaskSink {
           if (r.value === null) s.inner.delete(r.key);
           else s.inner.put(r.key, r.value);
           applied++;
+          // A long changelog is committed as it goes: pending writes stay bounded, and a crash
+          // mid-restore resumes from here (everything below `end` is committed in Kafka).
+          if (++pending === RESTORE_COMMIT_RECORDS) {
+            await s.inner.commit(r.offset + 1n);
+            pending = 0;
+          }
         }
         restored.inc(f.records.length);
         remaining.set(Number(end > state.next ? end - state.next : 0n));
