@@ -10,7 +10,11 @@
 // result goes out the moment a window first holds both (the update that completes it), not
 // when the window closes, so the last windows of a run need no watermark beyond them; later
 // auctions in the same window change nothing. A window closes at its end plus graceMs, and a
-// record arriving after that is late and dropped (counted in lateRecords).
+// record arriving after that is late and dropped (counted in lateRecords). The window's task
+// reads the repartition topic, where the upstream tasks' records interleave as they were
+// produced, not by event time: give graceMs (RIVULET_NEXMARK_GRACE_MS) that covers the skew
+// between upstream tasks. Against a broker, 3000 pre-written events on 2 partitions gave 59 of
+// 113 results with grace 0 (the rest late), all 113 with 60 s.
 import { pipeline, serdes, tumbling, type Pipeline } from '../../stream/index.js';
 import { WINDOW, outputTopic, type Q8Result, type QueryOptions } from '../model.js';
 import { auctionStream, optionsFromEnv, personStream, resolveOptions } from './joins-common.js';
