@@ -22,10 +22,11 @@ import {
 } from './operators/stateless.js';
 import { MapAsyncOperator, type MapAsyncOptions } from './operators/map-async.js';
 import { AggregateOperator, TableOperator } from './operators/stateful.js';
+import { TableGroupByOperator, changeSerde, type Change } from './operators/table-group-by.js';
 import { WindowedKStream, joinStreamTable, joinStreams, joinTables, type JoinWindowOptions } from './windows/windowed-stream.js';
 import type { Windows } from './windows/windows.js';
 
-export type { Rec, KeyValue, Partitioner, TimestampExtractor, WatermarkOptions, MapAsyncOptions };
+export type { Rec, KeyValue, Partitioner, TimestampExtractor, WatermarkOptions, MapAsyncOptions, Change };
 
 /** One operator of the graph, before any task exists. */
 export interface NodeSpec {
@@ -84,6 +85,15 @@ export interface KeyByOptions<K, V> extends Named {
   /** Serde of the new key on the repartition topic (default JSON). */
   key?: Serde<K>;
   /** Serde of the value on the repartition topic (default: the stream's, when known, else JSON). */
+  value?: Serde<V>;
+  /** Partitions of the repartition topic (default: as many as the sub-topology that writes it). */
+  partitions?: number;
+}
+
+export interface TableGroupByOptions<K, V> extends Named {
+  /** Serde of the new key on the repartition topic (default JSON). */
+  key?: Serde<K>;
+  /** Serde of the new value on the repartition topic (default JSON). */
   value?: Serde<V>;
   /** Partitions of the repartition topic (default: as many as the sub-topology that writes it). */
   partitions?: number;
@@ -514,5 +524,49 @@ export class KTable<K, V, U = V> {
   /** Every update of the table as a record (a deletion has a null value). */
   toStream(): KStream<K, U> {
     return new KStream<K, U>(this.pipeline, this.node, this.keySerde, undefined, false, {});
+  }
+
+  /**
+   * Re-keys the table for an aggregation with an adder and a subtractor
+   * (`groupBy(fn).aggregate(init, add, subtract)`, Kafka Streams' KGroupedTable): each update
+   * takes the key's old value out of its group and puts the new one in its (maybe other)
+   * group, through the internal topic `<application>-<name>-repartition`. The key's last value
+   * is kept in the store `<name>-prev` to know what to take out.
+   */
+  groupBy<K2, V2>(selector: (key: K, value: V) => KeyValue<K2, V2>, options?: TableGroupByOptions<K2, V2>): KGroupedTable<K2, V2> {
+    const p = this.pipeline;
+    const name = options?.name ?? p.generatedName('table-groupBy');
+    const keySerde = options?.key ?? (serdes.json<K2>() as Serde<K2>);
+    const changes = changeSerde(options?.value ?? (serdes.json<V2>() as Serde<V2>));
+    const prevStore = `${name}-prev`;
+    p.addStore(prevStore, this.keySerde, this.valueSerde);
+    const opName = `groupBy(${name})`;
+    const { keySerde: tableKey, valueSerde: tableValue } = this;
+    const node = p.addNode({ name: opName, parents: [this.node], stores: [prevStore], create: (task) => new TableGroupByOperator<K, V, K2, V2>(task, opName, prevStore, tableKey, tableValue, keySerde, selector) });
+    const selected = new KStream<K2, Change<V2>>(p, node, keySerde, changes, true, {});
+    return new KGroupedTable<K2, V2>(selected.repartition(name, { key: keySerde, value: changes, partitions: options?.partitions }), keySerde);
+  }
+}
+
+/** A table re-keyed by KTable.groupBy: its updates as changes (old value out, new value in), partitioned by the new key. */
+export class KGroupedTable<K, V> {
+  constructor(
+    readonly changes: KStream<K, Change<V>>,
+    readonly keySerde: Serde<K>,
+  ) {}
+
+  /**
+   * Per group: `adder` folds in a value that entered the group, `subtractor` takes out one that
+   * left (a key's update, deletion or move to another group). When a key's update stays in
+   * its group, both run before the one result goes out.
+   */
+  aggregate<A>(initializer: () => A, adder: (aggregate: A, value: V, key: K) => A, subtractor: (aggregate: A, value: V, key: K) => A, options?: AggregateOptions<A>): KTable<K, A> {
+    const apply = (aggregate: A, r: Rec<K, Change<V>>): A => {
+      let a = aggregate;
+      if (r.value.old !== undefined) a = subtractor(a, r.value.old, r.key);
+      if (r.value.new !== undefined) a = adder(a, r.value.new, r.key);
+      return a;
+    };
+    return this.changes.groupByKey({ key: this.keySerde }).aggregate(initializer, apply, options);
   }
 }

@@ -1,8 +1,8 @@
 // rivulet/stream: the public entry of Rivulet Streams.
 export * from './types.js';
 export { serdes } from './serde.js';
-export { pipeline, Pipeline, KStream, KTable, KGroupedStream } from './dsl.js';
-export type { Narrowed, NodeSpec, TypedStoreSpec, StreamOptions, TableOptions, SinkOptions, Named, KeyByOptions, AggregateOptions, Rec, KeyValue, Partitioner, TimestampExtractor, WatermarkOptions, MapAsyncOptions } from './dsl.js';
+export { pipeline, Pipeline, KStream, KTable, KGroupedStream, KGroupedTable } from './dsl.js';
+export type { Narrowed, NodeSpec, TypedStoreSpec, StreamOptions, TableOptions, SinkOptions, Named, KeyByOptions, AggregateOptions, TableGroupByOptions, Change, Rec, KeyValue, Partitioner, TimestampExtractor, WatermarkOptions, MapAsyncOptions } from './dsl.js';
 export { Operator, Task } from './operators/processor.js';
 export { StoreCache } from './state/store-cache.js';
 export { MemoryStore, MemoryStoreFactory } from './state/memory-store.js';

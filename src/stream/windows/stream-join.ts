@@ -5,6 +5,10 @@
 // closed (watermark > t + within + grace), never eagerly. A record whose own window has closed
 // on arrival is late. Buffered records are kept until no record that is not late can
 // match them (t + 2 * within + grace), then deleted from memory and the store.
+// within = Infinity is an unbounded join (Flink's regular join): every record of either side
+// is kept and joins every record of the other with its key, in any arrival order; nothing is
+// late or expires, and left/outer joins never emit an unmatched record. For inputs that only
+// insert (events keyed by id) it is the table-table join that keeps every row.
 //
 // Store layout: [side: 1 = left, 2 = right][key bytes][t: 8][seq: 4] -> [matched: 1][value bytes]
 
@@ -83,7 +87,7 @@ export class StreamStreamJoin<K, L, R, O> {
   private count = 0;
 
   constructor(o: StreamJoinOptions<K, L, R, O>) {
-    if (!Number.isSafeInteger(o.withinMs) || o.withinMs < 0) throw new RangeError(`join window "within" must be a whole number of milliseconds >= 0, got ${o.withinMs}`);
+    if ((!Number.isSafeInteger(o.withinMs) && o.withinMs !== Infinity) || o.withinMs < 0) throw new RangeError(`join window "within" must be a whole number of milliseconds >= 0 (or Infinity: an unbounded join), got ${o.withinMs}`);
     if (!Number.isSafeInteger(o.graceMs) || o.graceMs < 0) throw new RangeError(`join grace must be a whole number of milliseconds >= 0, got ${o.graceMs}`);
     this.o = o;
     this.emitUnmatchedLeft = o.kind !== 'inner';

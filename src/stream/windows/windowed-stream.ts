@@ -232,7 +232,7 @@ export function joinStreamTable<K, V, T, O>(stream: KStream<K, V>, kind: 'inner'
 // ---- stream-stream join
 
 export interface JoinWindowOptions extends Named {
-  /** Records join when their event times differ by at most this, ms. */
+  /** Records join when their event times differ by at most this, ms; Infinity: an unbounded join (both sides kept forever). */
   within: number;
   /** How long after a window's end out-of-order records still join, ms (default 0). */
   grace?: number;

@@ -57,6 +57,12 @@ function definitions() {
 
   const table = p.table('customers', { key: serdes.string, value: serdes.json<{ name: string }>() });
   is<Equal<ReturnType<typeof table.toStream>, KStream<string, { name: string } | null>>>();
+  const byInitial = table
+    .groupBy((_id, c) => ({ key: c.name.charAt(0), value: c.name.length }), { key: serdes.string, value: serdes.int })
+    .aggregate(() => 0, (sum, n) => sum + n, (sum, n) => sum - n);
+  is<Equal<typeof byInitial, KTable<string, number>>>();
+  // @ts-expect-error the subtractor must return the aggregate's type
+  table.groupBy((id, c) => ({ key: id, value: c.name })).aggregate(() => 0, (n) => n + 1, () => 'x');
 
   // @ts-expect-error the value is an Order, not a string
   orders.to('out', { key: serdes.string, value: serdes.string });

@@ -73,6 +73,20 @@ test('outer join: unmatched records of both sides come out after their windows c
   assert.equal(j.buffered, 0);
 });
 
+test('unbounded stream-stream join (within Infinity): pairs however far apart and in either order; nothing is late or expires', () => {
+  const { j, out, left, right } = streamJoin('inner', Infinity, 0);
+  right('a', 'R1', 5_000_000);
+  assert.equal(left('a', 'L1', 100), true); // far behind the watermark: still joins
+  left('b', 'L2', 200);
+  right('b', 'R2', 9_000_000_000_000);
+  j.advance(Number.MAX_SAFE_INTEGER);
+  assert.equal(j.buffered, 4);
+  right('a', 'R3', 1);
+  assert.deepEqual(out, ['a:L1+R1@5000000', 'b:L2+R2@9000000000000', 'a:L1+R3@100']);
+  assert.throws(() => streamJoin('inner', -1, 0), /within/);
+  assert.throws(() => streamJoin('inner', 1.5, 0), /within/);
+});
+
 test('stream-stream join state: expired records leave memory and the store; a new instance restores what was flushed', () => {
   const store = new SortedMapStore();
   const first = streamJoin('left', 10, 0, store);
