@@ -58,6 +58,12 @@ public final class Model {
     /** q5, q7: the results of a window that share the highest score so far. */
     public record Top<T>(List<T> items) {}
 
+    /**
+     * q5, q7 on their way to the one-partition second stage: a closed window's results (items set),
+     * or a bid partition's stream time (items null).
+     */
+    public record Partial<T>(int partition, long progress, long windowStart, List<T> items) {}
+
     /** q8: what a window has seen of a person: the person (name set) and/or one of their auctions. */
     public record Seen(String name, boolean created, boolean opened) {}
 }

@@ -103,10 +103,10 @@ public final class NexmarkKStreams {
         p.put(StreamsConfig.TOPOLOGY_OPTIMIZATION_CONFIG, StreamsConfig.OPTIMIZE);
         if (o.containsKey("--state-dir")) p.put(StreamsConfig.STATE_DIR_CONFIG, o.get("--state-dir"));
 
-        prepareTopics(bootstrap, query, (int) outputPartitions);
+        int bidPartitions = prepareTopics(bootstrap, query, (int) outputPartitions);
 
         StreamsBuilder builder = new StreamsBuilder();
-        Queries.build(builder, query, graceMs);
+        Queries.build(builder, query, graceMs, bidPartitions);
         Topology topology = builder.build(p);
 
         KafkaStreams streams = new KafkaStreams(topology, p);
@@ -144,8 +144,11 @@ public final class NexmarkKStreams {
         }
     }
 
-    /** Fails clearly when an input topic is missing; creates the output topic when it is. */
-    static void prepareTopics(String bootstrap, String query, int outputPartitions) throws Exception {
+    /**
+     * Fails clearly when an input topic is missing; creates the output topic when it is.
+     * Returns the partitions of nexmark-bid (0 when the query does not read it).
+     */
+    static int prepareTopics(String bootstrap, String query, int outputPartitions) throws Exception {
         Properties p = new Properties();
         p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
         p.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, "30000");
@@ -159,18 +162,17 @@ public final class NexmarkKStreams {
                         + ": write the Nexmark events first (the generator creates " + Model.PERSON_TOPIC + ", " + Model.AUCTION_TOPIC + ", " + Model.BID_TOPIC + ")");
                 System.exit(1);
             }
+            Map<String, TopicDescription> described = admin.describeTopics(inputs).allTopicNames().get(30, TimeUnit.SECONDS);
+            int bidPartitions = described.containsKey(Model.BID_TOPIC) ? described.get(Model.BID_TOPIC).partitions().size() : 0;
             String output = Model.outputTopic(query);
-            if (existing.contains(output)) return;
-            int partitions = outputPartitions;
-            if (partitions == 0) {
-                TopicDescription d = admin.describeTopics(List.of(inputs.get(0))).allTopicNames().get(30, TimeUnit.SECONDS).get(inputs.get(0));
-                partitions = d.partitions().size();
-            }
+            if (existing.contains(output)) return bidPartitions;
+            int partitions = outputPartitions == 0 ? described.get(inputs.get(0)).partitions().size() : outputPartitions;
             try {
                 admin.createTopics(List.of(new NewTopic(output, partitions, (short) 1))).all().get(30, TimeUnit.SECONDS);
             } catch (java.util.concurrent.ExecutionException e) {
                 if (!(e.getCause() instanceof TopicExistsException)) throw e;
             }
+            return bidPartitions;
         }
     }
 }

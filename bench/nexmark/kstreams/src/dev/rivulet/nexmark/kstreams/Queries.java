@@ -20,13 +20,17 @@ import org.apache.kafka.streams.kstream.KStream;
 import org.apache.kafka.streams.kstream.KTable;
 import org.apache.kafka.streams.kstream.Materialized;
 import org.apache.kafka.streams.kstream.Produced;
+import org.apache.kafka.streams.kstream.Repartitioned;
 import org.apache.kafka.streams.kstream.Suppressed;
 import org.apache.kafka.streams.kstream.TimeWindows;
 import org.apache.kafka.streams.kstream.Windowed;
 import org.apache.kafka.streams.processor.api.Processor;
 import org.apache.kafka.streams.processor.api.ProcessorContext;
 import org.apache.kafka.streams.processor.api.Record;
+import org.apache.kafka.streams.state.KeyValueIterator;
 import org.apache.kafka.streams.state.KeyValueStore;
+import org.apache.kafka.streams.state.Stores;
+import org.apache.kafka.streams.state.WindowStore;
 
 /**
  * Nexmark q0-q8 as Kafka Streams topologies, each following src/nexmark/model.ts: inputs keyed
@@ -54,8 +58,11 @@ public final class Queries {
         };
     }
 
-    /** Adds the query's topology to the builder; graceMs is the windows' grace after their end. */
-    public static void build(StreamsBuilder b, String query, long graceMs) {
+    /**
+     * Adds the query's topology to the builder; graceMs is the windows' grace after their end,
+     * bidPartitions the partitions of nexmark-bid (q5 and q7 wait for each one's progress).
+     */
+    public static void build(StreamsBuilder b, String query, long graceMs, int bidPartitions) {
         String out = outputTopic(query);
         Duration grace = Duration.ofMillis(graceMs);
         switch (query) {
@@ -69,9 +76,9 @@ public final class Queries {
                     .to(out, Produced.with(KEY, JsonSerde.of(Q2Result.class)));
             case "q3" -> q3(b, out);
             case "q4" -> q4(b, out);
-            case "q5" -> q5(b, out, grace);
+            case "q5" -> q5(b, out, grace, bidPartitions);
             case "q6" -> q6(b, out);
-            case "q7" -> q7(b, out, grace);
+            case "q7" -> q7(b, out, grace, bidPartitions);
             case "q8" -> q8(b, out, grace);
             default -> throw new IllegalArgumentException("unknown query " + query + ": expected one of " + NAMES);
         }
@@ -183,78 +190,161 @@ public final class Queries {
         return best;
     }
 
-    /** Sets a record's timestamp to its window's start, so that a second stage windows it by that. */
-    static final class AtWindowStart<V> implements Processor<String, V, String, V> {
-        private final ToLongFunction<V> windowStart;
-        private ProcessorContext<String, V> context;
+    static final String ALL = "all";
 
-        AtWindowStart(ToLongFunction<V> windowStart) {
-            this.windowStart = windowStart;
+    /**
+     * First stage of q5 and q7, per bid partition: after every closed window's results it sends
+     * this partition's stream time (when it passed another `step`), so that the second stage
+     * knows which windows no partition can still add to. It must be added to the bid stream
+     * after the windowed aggregation: a record goes to the children of its source in the order
+     * they were added, so a window's results always precede the progress that closed it.
+     */
+    static final class Progress<T> implements Processor<String, Bid, String, Partial<T>> {
+        private final long step;
+        private ProcessorContext<String, Partial<T>> context;
+        private long streamTime = Long.MIN_VALUE;
+        private long reported = Long.MIN_VALUE;
+
+        Progress(long step) {
+            this.step = step;
         }
 
         @Override
-        public void init(ProcessorContext<String, V> context) {
+        public void init(ProcessorContext<String, Partial<T>> context) {
             this.context = context;
         }
 
         @Override
-        public void process(Record<String, V> r) {
-            context.forward(r.withTimestamp(windowStart.applyAsLong(r.value())));
+        public void process(Record<String, Bid> r) {
+            if (r.timestamp() <= streamTime) return;
+            streamTime = r.timestamp();
+            if (reported != Long.MIN_VALUE && Math.floorDiv(streamTime, step) == Math.floorDiv(reported, step)) return;
+            reported = streamTime;
+            int partition = context.recordMetadata().map(m -> m.partition()).orElse(0);
+            context.forward(new Record<>(ALL, new Partial<T>(partition, streamTime, 0, null), r.timestamp()));
         }
     }
 
     /**
-     * Second stage of q5 and q7: the closed windows of the first stage (one record per window and
-     * key, from any partition) meet per window start, timestamped with it, in tumbling windows of
-     * `step`, and the window's top results leave once it closes, keyed by auction. Each partition
-     * of the first stage has its own stream time, so a window's last result may come after the
-     * next window's first from another partition: the grace of one window size absorbs that.
+     * Second stage of q5 and q7, one task: merges each window's results from every bid partition,
+     * keeping the highest, and emits a window (its results keyed by auction) once every bid
+     * partition's stream time has passed its end plus the grace, as the first stage closes
+     * windows. A partition that never sends anything holds every window back.
      */
-    static <T> KStream<String, T> topPerWindow(KStream<String, T> closed, ToLongFunction<T> start, ToLongFunction<T> score,
-            ToLongFunction<T> auction, Duration step, Duration size, Duration grace, Serde<T> serde, TypeReference<Top<T>> topType) {
-        Serde<Top<T>> topSerde = JsonSerde.of(topType);
-        return closed
-                .process(() -> new AtWindowStart<>(start))
-                .groupByKey(Grouped.with(KEY, serde))
-                .windowedBy(TimeWindows.ofSizeAndGrace(step, size.plus(grace)))
-                .aggregate(() -> new Top<T>(List.of()), (ws, r, top) -> new Top<>(highest(top.items(), List.of(r), score)), Materialized.with(KEY, topSerde))
-                .suppress(Suppressed.untilWindowCloses(Suppressed.BufferConfig.unbounded()))
-                .toStream()
-                .flatMap((w, top) -> top.items().stream().map(r -> KeyValue.pair(Long.toString(auction.applyAsLong(r)), r)).toList());
+    static final class Combine<T> implements Processor<String, Partial<T>, String, T> {
+        private final String storeName;
+        private final int partitions;
+        private final long size;
+        private final long grace;
+        private final ToLongFunction<T> score;
+        private final ToLongFunction<T> auction;
+        private ProcessorContext<String, T> context;
+        private KeyValueStore<String, Partial<T>> store;
+
+        Combine(String storeName, int partitions, long size, long grace, ToLongFunction<T> score, ToLongFunction<T> auction) {
+            this.storeName = storeName;
+            this.partitions = partitions;
+            this.size = size;
+            this.grace = grace;
+            this.score = score;
+            this.auction = auction;
+        }
+
+        @Override
+        public void init(ProcessorContext<String, T> context) {
+            this.context = context;
+            this.store = context.getStateStore(storeName);
+        }
+
+        @Override
+        public void process(Record<String, Partial<T>> r) {
+            Partial<T> p = r.value();
+            if (p.items() != null) {
+                String key = "w" + p.windowStart();
+                Partial<T> had = store.get(key);
+                store.put(key, new Partial<>(0, 0, p.windowStart(), highest(had == null ? List.of() : had.items(), p.items(), score)));
+                return;
+            }
+            String key = "p" + p.partition();
+            Partial<T> had = store.get(key);
+            if (had != null && had.progress() >= p.progress()) return;
+            store.put(key, p);
+            long closed = Long.MAX_VALUE;
+            for (int i = 0; i < partitions; i++) {
+                Partial<T> q = store.get("p" + i);
+                if (q == null) return;
+                closed = Math.min(closed, q.progress());
+            }
+            List<Partial<T>> done = new ArrayList<>();
+            try (KeyValueIterator<String, Partial<T>> it = store.all()) {
+                while (it.hasNext()) {
+                    Partial<T> w = it.next().value;
+                    if (w.items() != null && w.windowStart() + size + grace <= closed) done.add(w);
+                }
+            }
+            done.sort(Comparator.comparingLong(Partial::windowStart));
+            for (Partial<T> w : done) {
+                for (T x : w.items()) context.forward(new Record<>(Long.toString(auction.applyAsLong(x)), x, r.timestamp()));
+                store.delete("w" + w.windowStart());
+            }
+        }
+    }
+
+    /**
+     * Both stages of q5 and q7 around `closed`, the first stage's results (one record per closed
+     * window and auction, keyed by anything): they and the bid partitions' progress go to a
+     * one-partition topic, where one task emits each window once no partition can add to it.
+     */
+    static <T> KStream<String, T> combineWindows(StreamsBuilder b, String query, KStream<String, Bid> bids, KStream<String, T> closed,
+            ToLongFunction<T> start, ToLongFunction<T> score, ToLongFunction<T> auction, long step, long size, long grace,
+            int bidPartitions, Serde<T> serde, TypeReference<Partial<T>> partialType) {
+        Serde<Partial<T>> partialSerde = JsonSerde.of(partialType);
+        String storeName = query + "-combine";
+        b.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(storeName), KEY, partialSerde));
+        KStream<String, Partial<T>> results = closed.map((k, r) -> KeyValue.pair(ALL, new Partial<>(0, 0, start.applyAsLong(r), List.of(r))));
+        KStream<String, Partial<T>> progress = bids.process(() -> new Progress<T>(step));
+        return results.merge(progress)
+                .repartition(Repartitioned.<String, Partial<T>>as(query + "-windows").withKeySerde(KEY).withValueSerde(partialSerde).withNumberOfPartitions(1))
+                .process(() -> new Combine<T>(storeName, bidPartitions, size, grace, score, auction), storeName);
     }
 
     /** q5: bids per auction in hopping windows, then per window the auction(s) with the most. */
-    static void q5(StreamsBuilder b, String out, Duration grace) {
+    static void q5(StreamsBuilder b, String out, Duration grace, int bidPartitions) {
         Duration size = Duration.ofMillis(Q5_SIZE_MS), advance = Duration.ofMillis(Q5_ADVANCE_MS);
         Serde<Q5Result> serde = JsonSerde.of(Q5Result.class);
-        KStream<String, Q5Result> counts = bids(b)
+        KStream<String, Bid> bids = bids(b);
+        KStream<String, Q5Result> counts = bids
                 .groupByKey(Grouped.with(KEY, BID))
                 .windowedBy(TimeWindows.ofSizeAndGrace(size, grace).advanceBy(advance))
-                .count()
+                // no cache: a window's results must leave before the progress that closed it
+                .count(Materialized.<String, Long, WindowStore<Bytes, byte[]>>as("q5-counts").withCachingDisabled())
                 .suppress(Suppressed.untilWindowCloses(Suppressed.BufferConfig.unbounded()))
                 .toStream()
-                .map((Windowed<String> w, Long n) -> KeyValue.pair(Long.toString(w.window().start()),
-                        new Q5Result(Long.parseLong(w.key()), n, w.window().start(), w.window().end())));
-        topPerWindow(counts, Q5Result::windowStart, Q5Result::count, Q5Result::auction, advance, size, grace, serde, new TypeReference<Top<Q5Result>>() {})
+                .map((Windowed<String> w, Long n) -> KeyValue.pair(w.key(), new Q5Result(Long.parseLong(w.key()), n, w.window().start(), w.window().end())));
+        combineWindows(b, "q5", bids, counts, Q5Result::windowStart, Q5Result::count, Q5Result::auction, Q5_ADVANCE_MS, Q5_SIZE_MS, grace.toMillis(),
+                bidPartitions, serde, new TypeReference<Partial<Q5Result>>() {})
                 .to(out, Produced.with(KEY, serde));
     }
 
     /** q7: per auction and tumbling window its highest bid(s), then per window the highest of all. */
-    static void q7(StreamsBuilder b, String out, Duration grace) {
+    static void q7(StreamsBuilder b, String out, Duration grace, int bidPartitions) {
         Duration size = Duration.ofMillis(Q7_SIZE_MS);
         Serde<Q7Result> serde = JsonSerde.of(Q7Result.class);
-        KStream<String, Q7Result> perAuction = bids(b)
+        KStream<String, Bid> bids = bids(b);
+        KStream<String, Q7Result> perAuction = bids
                 .groupByKey(Grouped.with(KEY, BID))
                 .windowedBy(TimeWindows.ofSizeAndGrace(size, grace))
                 .aggregate(() -> new Top<Bid>(List.of()), (id, bid, top) -> new Top<>(highest(top.items(), List.of(bid), Bid::price)),
-                        Materialized.with(KEY, JsonSerde.of(new TypeReference<Top<Bid>>() {})))
+                        // no cache: a window's results must leave before the progress that closed it
+                        Materialized.<String, Top<Bid>, WindowStore<Bytes, byte[]>>as("q7-top")
+                                .withValueSerde(JsonSerde.of(new TypeReference<Top<Bid>>() {})).withCachingDisabled())
                 .suppress(Suppressed.untilWindowCloses(Suppressed.BufferConfig.unbounded()))
                 .toStream()
                 .flatMap((Windowed<String> w, Top<Bid> top) -> top.items().stream()
-                        .map(bid -> KeyValue.pair(Long.toString(w.window().start()),
-                                new Q7Result(bid.auction(), bid.bidder(), bid.price(), bid.dateTime(), w.window().start(), w.window().end())))
+                        .map(bid -> KeyValue.pair(w.key(), new Q7Result(bid.auction(), bid.bidder(), bid.price(), bid.dateTime(), w.window().start(), w.window().end())))
                         .toList());
-        topPerWindow(perAuction, Q7Result::windowStart, Q7Result::price, Q7Result::auction, size, size, grace, serde, new TypeReference<Top<Q7Result>>() {})
+        combineWindows(b, "q7", bids, perAuction, Q7Result::windowStart, Q7Result::price, Q7Result::auction, Q7_SIZE_MS, Q7_SIZE_MS, grace.toMillis(),
+                bidPartitions, serde, new TypeReference<Partial<Q7Result>>() {})
                 .to(out, Produced.with(KEY, serde));
     }
 
