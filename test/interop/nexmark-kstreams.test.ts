@@ -74,6 +74,7 @@ const auctions: Auction[] = [
   auction(1110, 4, 10, 13, 60), // seller in WA: not in q3
   auction(1111, 5, 11, 15, 60), // category 11: not in q3
   auction(1230, 7, 10, 27, 60), // 1230 = 10 * 123
+  auction(1231, 7, 11, 28, 60), // grace's second auction in her first window: q8 reports her once
   auction(1112, 6, 10, 31, 60), // seller in NY
   // bob's twelve more auctions: q6 averages his last ten
   ...Array.from({ length: 12 }, (_, i) => auction(1200 + i, 2, i % 2 === 0 ? 12 : 13, 32 + i * 0.5, 80)),
@@ -187,7 +188,8 @@ const expected: Record<QueryName, Out[]> = {
   q8: persons.flatMap((p) => {
     const start = Math.floor(p.dateTime / WINDOW.q8SizeMs) * WINDOW.q8SizeMs;
     const opened = auctions.some((a) => a.seller === p.id && Math.floor(a.dateTime / WINDOW.q8SizeMs) * WINDOW.q8SizeMs === start);
-    return opened && closed(start, WINDOW.q8SizeMs) ? [{ key: String(p.id), value: { id: p.id, name: p.name, windowStart: start, windowEnd: start + WINDOW.q8SizeMs } }] : [];
+    // q8 emits a window when it first holds both, not when it closes: every window counts
+    return opened ? [{ key: String(p.id), value: { id: p.id, name: p.name, windowStart: start, windowEnd: start + WINDOW.q8SizeMs } }] : [];
   }),
 };
 
@@ -282,12 +284,12 @@ async function readOut(broker: BrokerProcess, query: QueryName, partitions: numb
 }
 
 // Each run on a fresh broker (the output topics have fixed names). Two partitions: the join of
-// bids and auctions across partitions, and q5/q7 waiting for every bid partition. q8 is not run
-// on two: its windows close on the stream time of a repartition topic that two upstream tasks
-// write, and a task running ahead makes the other's records late (bench/nexmark/kstreams/README.md).
+// bids and auctions across partitions, q5/q7 waiting for every bid partition, and q8 reading a
+// repartition topic two upstream tasks write (one may run ahead of the other: q8 gets a grace
+// longer than the events' span, so that nothing is late, see bench/nexmark/kstreams/README.md).
 const runs = [
   ...guarantees.map((guarantee) => ({ guarantee, partitions: 1, queries })),
-  ...(process.env.NEXMARK_GUARANTEES ? [] : [{ guarantee: 'exactly_once_v2', partitions: 2, queries: queries.filter((q) => q !== 'q8') }]),
+  ...(process.env.NEXMARK_GUARANTEES ? [] : [{ guarantee: 'exactly_once_v2', partitions: 2, queries }]),
 ];
 
 for (const { guarantee, partitions, queries } of runs) {
@@ -303,6 +305,7 @@ for (const { guarantee, partitions, queries } of runs) {
           const app = new LineProcess('java', [
             '-Xmx256m', '-XX:TieredStopAtLevel=1', '-cp', `${dir}:${join(libDir, '*')}`, mainClass,
             '--query', query, '--bootstrap', broker.bootstrap, '--guarantee', guarantee,
+            ...(query === 'q8' ? ['--grace-ms', String(WATERMARK - T0)] : []),
             '--application-id', `nexmark-${query}-${guarantee}`, '--state-dir', join(workDir!, `state-${guarantee}-${partitions}-${query}`),
           ]);
           const context = () => `${query} ${guarantee}\n${app.tail()}\n--- broker log (tail) ---\n${broker.output().split('\n').slice(-20).join('\n')}`;

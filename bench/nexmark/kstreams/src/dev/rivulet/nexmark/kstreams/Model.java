@@ -64,6 +64,9 @@ public final class Model {
      */
     public record Partial<T>(int partition, long progress, long windowStart, List<T> items) {}
 
-    /** q8: what a window has seen of a person: the person (name set) and/or one of their auctions. */
-    public record Seen(String name, boolean created, boolean opened) {}
+    /**
+     * q8: what a window has seen of a person: the person (name set) and/or their auctions;
+     * complete on the update that first made it hold both.
+     */
+    public record Seen(String name, boolean created, boolean opened, boolean complete) {}
 }

@@ -348,22 +348,31 @@ public final class Queries {
                 .to(out, Produced.with(KEY, serde));
     }
 
-    /** q8: people and their auctions (re-keyed by seller) meet per person in tumbling windows. */
+    /**
+     * q8: people and their auctions (re-keyed by seller) meet per person in tumbling windows. A
+     * result leaves with the update that first makes a window hold both, not when the window
+     * closes, so the last windows of an input need no later events; later auctions in the window
+     * change nothing. No cache, so that no update (the completing one included) is folded away.
+     * The window's task reads a repartition topic that every upstream task writes: a record
+     * behind the stream time another task moved on by more than the grace is dropped as late.
+     */
     static void q8(StreamsBuilder b, String out, Duration grace) {
         Serde<Seen> seen = JsonSerde.of(Seen.class);
         KStream<String, Seen> created = b.stream(PERSON_TOPIC, Consumed.with(KEY, PERSON))
-                .mapValues(p -> new Seen(p.name(), true, false));
+                .mapValues(p -> new Seen(p.name(), true, false, false));
         KStream<String, Seen> opened = b.stream(AUCTION_TOPIC, Consumed.with(KEY, AUCTION))
-                .map((id, a) -> KeyValue.pair(Long.toString(a.seller()), new Seen(null, false, true)));
+                .map((id, a) -> KeyValue.pair(Long.toString(a.seller()), new Seen(null, false, true, false)));
         created.merge(opened)
                 .groupByKey(Grouped.with(KEY, seen))
                 .windowedBy(TimeWindows.ofSizeAndGrace(Duration.ofMillis(Q8_SIZE_MS), grace))
-                .aggregate(() -> new Seen(null, false, false),
-                        (id, s, acc) -> new Seen(s.created() ? s.name() : acc.name(), acc.created() || s.created(), acc.opened() || s.opened()),
-                        Materialized.with(KEY, seen))
-                .suppress(Suppressed.untilWindowCloses(Suppressed.BufferConfig.unbounded()))
+                .aggregate(() -> new Seen(null, false, false, false),
+                        (id, s, acc) -> {
+                            boolean c = acc.created() || s.created(), o = acc.opened() || s.opened();
+                            return new Seen(s.created() ? s.name() : acc.name(), c, o, c && o && !(acc.created() && acc.opened()));
+                        },
+                        Materialized.<String, Seen, WindowStore<Bytes, byte[]>>as("q8-new-users").withValueSerde(seen).withCachingDisabled())
                 .toStream()
-                .filter((w, s) -> s.created() && s.opened())
+                .filter((w, s) -> s != null && s.complete())
                 .map((Windowed<String> w, Seen s) -> KeyValue.pair(w.key(), new Q8Result(Long.parseLong(w.key()), s.name(), w.window().start(), w.window().end())))
                 .to(out, Produced.with(KEY, JsonSerde.of(Q8Result.class)));
     }
