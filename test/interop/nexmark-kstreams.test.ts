@@ -227,6 +227,22 @@ test('the hand-made events give the outputs worked out by hand', () => {
 
 // ---- running the queries -------------------------------------------------------------------------
 
+test('a bad option is refused with what was expected and the usage', async (t) => {
+  const dir = await compile(t);
+  if (!dir) return;
+  for (const [args, message] of [
+    [['--query', 'q9'], /--query must be one of \[q0, q1, q2, q3, q4, q5, q6, q7, q8\], got q9/],
+    [['--query', 'q1', '--guarantee', 'exactly_once'], /--guarantee must be at_least_once or exactly_once_v2, got exactly_once/],
+    [['--query', 'q1', '--grace-ms', '-5'], /--grace-ms must be a non-negative integer, got -5/],
+    [['--query', 'q1', '--partitions', '3'], /unknown option --partitions/],
+  ] as const) {
+    const r = await run('java', ['-Xmx64m', '-XX:TieredStopAtLevel=1', '-cp', `${dir}:${join(libDir, '*')}`, mainClass, ...args], { timeoutMs: 60_000 });
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, message);
+    assert.match(r.stderr, /usage: NexmarkKStreams --query q0\.\.q8/);
+  }
+});
+
 let classes: string | undefined;
 let workDir: string | undefined;
 
@@ -298,6 +314,12 @@ for (const { guarantee, partitions, queries } of runs) {
     if (!dir) return;
     const broker = await startBrokerOrPeer({ settings: { 'group.initial.rebalance.delay.ms': '0' } });
     try {
+      if (partitions === 1 && guarantee === runs[0]!.guarantee) {
+        // Before the events: a query whose input does not exist says so and which, and stops.
+        const r = await run('java', ['-Xmx128m', '-XX:TieredStopAtLevel=1', '-cp', `${dir}:${join(libDir, '*')}`, mainClass, '--query', 'q4', '--bootstrap', broker.bootstrap], { timeoutMs: 60_000 });
+        assert.equal(r.code, 1, r.stderr);
+        assert.match(r.stderr, /input topic\(s\) \[nexmark-bid, nexmark-auction\] of q4 do not exist on 127\.0\.0\.1:\d+: write the Nexmark events first/);
+      }
       await writeEvents(broker.bootstrap, partitions);
       for (const query of queries) {
         await t.test(query, { timeout: 120_000 }, async () => {
