@@ -182,9 +182,15 @@ test('a new producer instance with the same transactional id fences the old one;
     assert.ok(second.producerEpoch! > first.producerEpoch!, `epochs ${first.producerEpoch} then ${second.producerEpoch}`);
     await assert.rejects(first.commit(), FencedError, 'the old instance cannot commit');
     await second.send({ topic, partition: 0, key: null, value: Buffer.from('successor') });
+    await second.commit();
+    // A send while a commit runs belongs to no transaction: it is refused, and the commit under
+    // way fails too (the caller meant the record for it), so the caller aborts and retries.
+    await second.begin();
+    await second.send({ topic, partition: 0, key: null, value: Buffer.from('before the refused one') });
     const committing = second.commit();
     await assert.rejects(second.send({ topic, partition: 0, key: null, value: Buffer.from('during commit') }), /being committed or aborted/, 'a send while committing belongs to no transaction');
-    await committing;
+    await assert.rejects(committing, /being committed or aborted/, 'the commit under way does not go out without the refused record');
+    await second.abort();
   } finally {
     await first.close();
     await second.close();
