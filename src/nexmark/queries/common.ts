@@ -7,7 +7,7 @@
 // of the library and its dependencies.
 
 import { serdes, type KStream, type Pipeline } from 'rivulet/stream';
-import { TOPICS, type Bid, type QueryName, type QueryOptions } from '../model.js';
+import { TOPICS, type Auction, type Bid, type Person, type QueryName, type QueryOptions } from '../model.js';
 
 /** QueryOptions with defaults applied. */
 export interface ResolvedOptions {
@@ -16,7 +16,7 @@ export interface ResolvedOptions {
   maxOutOfOrderMs: number;
 }
 
-export function resolve(query: QueryName, o: QueryOptions | undefined): ResolvedOptions {
+export function resolve(query: QueryName, o?: QueryOptions): ResolvedOptions {
   const r = { applicationId: o?.applicationId ?? `nexmark-${query}`, graceMs: o?.graceMs ?? 0, maxOutOfOrderMs: o?.maxOutOfOrderMs ?? 0 };
   for (const k of ['graceMs', 'maxOutOfOrderMs'] as const) {
     if (!Number.isSafeInteger(r[k]) || r[k] < 0) throw new RangeError(`${query}: ${k} must be a whole number of milliseconds >= 0, got ${r[k]}`);
@@ -43,6 +43,16 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): QueryOptio
   if (grace !== undefined) o.graceMs = grace;
   if (ooo !== undefined) o.maxOutOfOrderMs = ooo;
   return o;
+}
+
+/** nexmark-person as a stream keyed by person id (text), event time the dateTime. */
+export function persons(p: Pipeline, o: ResolvedOptions): KStream<string, Person> {
+  return p.stream(TOPICS.person, { key: serdes.string, value: serdes.json<Person>(), timestamp: (r) => r.value.dateTime, watermark: { maxOutOfOrderMs: o.maxOutOfOrderMs } });
+}
+
+/** nexmark-auction as a stream keyed by auction id (text), event time the dateTime. */
+export function auctions(p: Pipeline, o: ResolvedOptions): KStream<string, Auction> {
+  return p.stream(TOPICS.auction, { key: serdes.string, value: serdes.json<Auction>(), timestamp: (r) => r.value.dateTime, watermark: { maxOutOfOrderMs: o.maxOutOfOrderMs } });
 }
 
 /** nexmark-bid as a stream keyed by auction (text), event time the bid's dateTime. */

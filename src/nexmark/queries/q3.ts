@@ -10,16 +10,16 @@
 // their auctions once, whichever arrives first; results are keyed by auction id again. A
 // table-table join keyed by seller would keep only each seller's latest auction. The state
 // holds every matching person and category-10 auction, as Flink's regular join does.
-import { pipeline, serdes, type Pipeline } from '../../stream/index.js';
+import { pipeline, serdes, type Pipeline } from 'rivulet/stream';
 import { outputTopic, type Auction, type Person, type Q3Result, type QueryOptions } from '../model.js';
 import { Q3_CATEGORY, Q3_STATES } from '../reference/q3.js';
-import { auctionStream, optionsFromEnv, personStream, resolveOptions } from './joins-common.js';
+import { auctions, optionsFromEnv, persons, resolve } from './common.js';
 
 export function build(options?: QueryOptions): Pipeline {
-  const o = resolveOptions('q3', options);
+  const o = resolve('q3', options);
   const p = pipeline(o.applicationId);
-  const sellers = personStream(p, o).filter((r) => Q3_STATES.includes(r.value.state), { name: 'in-states' });
-  auctionStream(p, o)
+  const sellers = persons(p, o).filter((r) => Q3_STATES.includes(r.value.state), { name: 'in-states' });
+  auctions(p, o)
     .filter((r) => r.value.category === Q3_CATEGORY, { name: 'category' })
     .keyBy((r) => String(r.value.seller), { key: serdes.string, name: 'auctions-by-seller' })
     .join(sellers, (a, seller): Q3Result => ({ name: seller.name, city: seller.city, state: seller.state, id: a.id }), {

@@ -3,12 +3,13 @@
 //
 //   RIVULET_APPLICATION_ID=nexmark-q4 npx rivulet run dist/src/nexmark/queries/q4.js
 //
-// The winning price per auction is a table (joins-common.ts); regrouped by category
+// The winning price per auction is a table (winning-prices.ts); regrouped by category
 // (KTable.groupBy, repartition topic `<app>-by-category-repartition`), each update takes the
 // auction's previous price out of its category's sum and puts the new one in.
-import { pipeline, serdes, type Pipeline } from '../../stream/index.js';
+import { pipeline, serdes, type Pipeline } from 'rivulet/stream';
 import { outputTopic, type Q4Result, type QueryOptions } from '../model.js';
-import { optionsFromEnv, resolveOptions, winningPrices } from './joins-common.js';
+import { optionsFromEnv, resolve } from './common.js';
+import { winningPrices } from './winning-prices.js';
 
 interface CategorySum {
   sum: number;
@@ -16,7 +17,7 @@ interface CategorySum {
 }
 
 export function build(options?: QueryOptions): Pipeline {
-  const o = resolveOptions('q4', options);
+  const o = resolve('q4', options);
   const p = pipeline(o.applicationId);
   winningPrices(p, o)
     .groupBy((_auction, w) => ({ key: String(w.category), value: w.price }), { key: serdes.string, value: serdes.long, name: 'by-category' })

@@ -4,16 +4,17 @@
 //
 //   RIVULET_APPLICATION_ID=nexmark-q6 npx rivulet run dist/src/nexmark/queries/q6.js
 //
-// The winning price per auction is a table (joins-common.ts), regrouped by seller
+// The winning price per auction is a table (winning-prices.ts), regrouped by seller
 // (KTable.groupBy, repartition topic `<app>-by-seller-repartition`). Each seller's aggregate
 // is their newest 10 priced auctions: an auction's new price replaces its old one (the
 // subtractor takes it out, the adder puts it back, in one step). Keeping only 10 is exact
 // because an auction never loses its winning price: one that falls out of the newest 10 can
 // never be among them again.
-import { pipeline, serdes, type Pipeline } from '../../stream/index.js';
+import { pipeline, serdes, type Pipeline } from 'rivulet/stream';
 import { outputTopic, type Q6Result, type QueryOptions } from '../model.js';
 import { Q6_LAST } from '../reference/q6.js';
-import { optionsFromEnv, resolveOptions, winningPrices } from './joins-common.js';
+import { optionsFromEnv, resolve } from './common.js';
+import { winningPrices } from './winning-prices.js';
 
 interface Priced {
   auction: number;
@@ -33,7 +34,7 @@ function addPriced(list: readonly Priced[], p: Priced): Priced[] {
 }
 
 export function build(options?: QueryOptions): Pipeline {
-  const o = resolveOptions('q6', options);
+  const o = resolve('q6', options);
   const p = pipeline(o.applicationId);
   winningPrices(p, o)
     .groupBy((_auction, w) => ({ key: String(w.seller), value: { auction: w.auction, dateTime: w.dateTime, price: w.price } }), { key: serdes.string, value: serdes.json<Priced>(), name: 'by-seller' })

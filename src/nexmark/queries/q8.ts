@@ -15,9 +15,9 @@
 // produced, not by event time: give graceMs (RIVULET_NEXMARK_GRACE_MS) that covers the skew
 // between upstream tasks. Against a broker, 3000 pre-written events on 2 partitions gave 59 of
 // 113 results with grace 0 (the rest late), all 113 with 60 s.
-import { pipeline, serdes, tumbling, type Pipeline } from '../../stream/index.js';
+import { pipeline, serdes, tumbling, type Pipeline } from 'rivulet/stream';
 import { WINDOW, outputTopic, type Q8Result, type QueryOptions } from '../model.js';
-import { auctionStream, optionsFromEnv, personStream, resolveOptions } from './joins-common.js';
+import { auctions, optionsFromEnv, persons, resolve } from './common.js';
 
 /** One input of the window: a person's creation (with their name) or one of their auctions. */
 interface Activity {
@@ -39,10 +39,10 @@ function addActivity(s: WindowState, a: Activity): WindowState {
 }
 
 export function build(options?: QueryOptions): Pipeline {
-  const o = resolveOptions('q8', options);
+  const o = resolve('q8', options);
   const p = pipeline(o.applicationId);
-  const created = personStream(p, o).mapValues((r): Activity => ({ person: r.value.name }), { name: 'person' });
-  const sold = auctionStream(p, o).map((r) => ({ key: String(r.value.seller), value: { person: null } as Activity }), { name: 'by-seller' });
+  const created = persons(p, o).mapValues((r): Activity => ({ person: r.value.name }), { name: 'person' });
+  const sold = auctions(p, o).map((r) => ({ key: String(r.value.seller), value: { person: null } as Activity }), { name: 'by-seller' });
   created
     .merge(sold)
     .groupByKey({ key: serdes.string, value: serdes.json<Activity>() })

@@ -39,13 +39,6 @@ export function streamEntryUrl(): string {
   return pathToFileURL(existsSync(entry) ? realpathSync(entry) : entry).href;
 }
 
-/** Whether a path is this package's stream library entry, compiled (dist/src/stream/index.js) or source (src/stream/index.ts). */
-function isStreamEntry(path: string): boolean {
-  const root = fileURLToPath(new URL('../../../../', import.meta.url));
-  const bare = path.replace(/\.[cm]?[jt]s$/, '');
-  return bare === join(root, 'dist', 'src', 'stream', 'index') || bare === join(root, 'src', 'stream', 'index');
-}
-
 /** Bundles the pipeline file into a temporary ES module; a syntax error or a missing import names file:line:column. */
 export async function bundlePipeline(file: string): Promise<BundledPipeline> {
   const source = resolve(file);
@@ -78,10 +71,6 @@ export async function bundlePipeline(file: string): Promise<BundledPipeline> {
           name: 'rivulet-stream',
           setup(build) {
             build.onResolve({ filter: /^rivulet\/stream$/ }, () => ({ path: stream, external: true }));
-            // A pipeline inside this package (src/nexmark/queries) reaches the library by a
-            // relative path; bundled, it would be a second copy whose dependencies cannot find
-            // their files. It is the same library: share the runner's instance.
-            build.onResolve({ filter: /(^|\/)stream\/index(\.[cm]?[jt]s)?$/ }, (args) => (isStreamEntry(resolve(args.resolveDir, args.path)) ? { path: stream, external: true } : undefined));
           },
         },
       ],

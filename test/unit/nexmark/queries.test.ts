@@ -23,7 +23,7 @@ const events = new NexmarkGenerator({ seed: 11, eventsPerSecond: 100, firstEvent
 for (const [name, build] of [['q0', q0], ['q1', q1], ['q2', q2]] as const) {
   test(`${name} in the TestDriver equals the reference`, async () => {
     const actual = await runOnDriver(name, build(), events);
-    const outcome = checkQuery(CHECKS[name]!, events, actual);
+    const outcome = checkQuery(CHECKS[name], events, actual);
     assert.ok(outcome.ok, outcome.summary);
     assert.ok(actual.length > 0, 'the query wrote something');
   });
@@ -36,7 +36,7 @@ for (const [name, build] of [['q5', q5], ['q7', q7]] as const) {
     const end = Math.max(...events.map(eventTime)) + 60_000;
     const input = [...events, ...closingBids(end, 3)];
     const actual = await runOnDriver(name, build(), input);
-    const outcome = checkQuery(CHECKS[name]!, input, actual, { watermark: end });
+    const outcome = checkQuery(CHECKS[name], input, actual, { watermark: end });
     assert.ok(outcome.ok, outcome.summary);
     // Every window of the data (a minute of bids) has a result.
     const windows = new Set(actual.map((r) => (r.value as { windowStart: number }).windowStart));
@@ -50,7 +50,7 @@ for (const [name, build] of [['q5', q5], ['q7', q7]] as const) {
     const end = Math.max(...delayed.map(eventTime)) + 60_000;
     const input = [...delayed, ...closingBids(end, 3)];
     const actual = await runOnDriver(name, build({ graceMs: 3000 }), input);
-    const outcome = checkQuery(CHECKS[name]!, input, actual, { watermark: end, graceMs: 3000 });
+    const outcome = checkQuery(CHECKS[name], input, actual, { watermark: end, graceMs: 3000 });
     assert.ok(outcome.ok, outcome.summary);
   });
 
@@ -62,7 +62,7 @@ for (const [name, build] of [['q5', q5], ['q7', q7]] as const) {
     const first = await runOnDriver(name, build(), input.slice(0, half), 3, stores);
     assert.ok(first.length > 0, 'windows closed before the restart');
     const second = await runOnDriver(name, build(), input.slice(half), 3, stores);
-    const outcome = checkQuery(CHECKS[name]!, input, [...first, ...second], { watermark: end });
+    const outcome = checkQuery(CHECKS[name], input, [...first, ...second], { watermark: end });
     assert.ok(outcome.ok, outcome.summary);
   });
 }
@@ -74,7 +74,7 @@ test('q5 and q7 report every tie, across bid partitions', async () => {
   const input = [...hand, ...closingBids(100_000, 3)];
   for (const [name, build] of [['q5', q5], ['q7', q7]] as const) {
     const actual = await runOnDriver(name, build(), input);
-    const outcome = checkQuery(CHECKS[name]!, input, actual, { watermark: 100_000 });
+    const outcome = checkQuery(CHECKS[name], input, actual, { watermark: 100_000 });
     assert.ok(outcome.ok, outcome.summary);
   }
   const q7out = await runOnDriver('q7', q7(), input);
@@ -96,7 +96,7 @@ test('q5 and q7: a jump of years in event time costs no work per empty window', 
   const far = 1_700_000_000_000 + 10 * 365 * 86_400_000;
   const input = [...hand, ...closingBids(far, 3)];
   for (const [name, build] of [['q5', q5], ['q7', q7]] as const) {
-    const outcome = checkQuery(CHECKS[name]!, input, await runOnDriver(name, build(), input), { watermark: far });
+    const outcome = checkQuery(CHECKS[name], input, await runOnDriver(name, build(), input), { watermark: far });
     assert.ok(outcome.ok, outcome.summary);
   }
 });

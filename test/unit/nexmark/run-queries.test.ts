@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { describePipeline } from '../../../src/stream/run/supervisor.js';
-import { optionsFromEnv, resolveOptions } from '../../../src/nexmark/queries/joins-common.js';
+import { optionsFromEnv, resolve } from '../../../src/nexmark/queries/common.js';
 import { build as buildQ8 } from '../../../src/nexmark/queries/q8.js';
 
 const functionOptions = { inputs: [], keyFormat: 'string', valueFormat: 'string', name: '' } as const;
@@ -33,7 +33,7 @@ test('the join queries take their options from RIVULET_APPLICATION_ID, RIVULET_N
   assert.deepEqual(optionsFromEnv({}), {});
   assert.deepEqual(optionsFromEnv({ RIVULET_APPLICATION_ID: 'nx', RIVULET_NEXMARK_GRACE_MS: '500', RIVULET_NEXMARK_MAX_OUT_OF_ORDER_MS: '0' }), { applicationId: 'nx', graceMs: 500, maxOutOfOrderMs: 0 });
   assert.throws(() => optionsFromEnv({ RIVULET_NEXMARK_GRACE_MS: '1s' }), /RIVULET_NEXMARK_GRACE_MS must be a whole number of milliseconds/);
-  assert.deepEqual(resolveOptions('q4'), { applicationId: 'nexmark-q4', graceMs: 0, maxOutOfOrderMs: 0 });
-  assert.throws(() => resolveOptions('q8', { graceMs: -1 }), /q8: graceMs/);
+  assert.deepEqual(resolve('q4'), { applicationId: 'nexmark-q4', graceMs: 0, maxOutOfOrderMs: 0 });
+  assert.throws(() => resolve('q8', { graceMs: -1 }), /q8: graceMs/);
   assert.equal(buildQ8({ applicationId: 'other' }).build().application, 'other');
 });
