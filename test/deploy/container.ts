@@ -12,6 +12,7 @@
 // trip (acks=all), and a clean exit 0 after SIGTERM within the grace period.
 
 import assert from 'node:assert/strict';
+import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -60,6 +61,17 @@ export function expand(s: string, vars: Record<string, string>): string {
     if (all === '$$') return '$';
     return Object.prototype.hasOwnProperty.call(vars, name!) ? vars[name!]! : all;
   });
+}
+
+/** A started process's output (stdout and stderr together), whether it still runs, and its exit. */
+export function watch(child: ChildProcess): { output: () => string; running: () => boolean; exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }> } {
+  let out = '';
+  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res) => child.once('exit', (code, signal) => res({ code, signal })));
+  let running = true;
+  void exited.then(() => (running = false));
+  return { output: () => out, running: () => running, exited };
 }
 
 export function freePort(): Promise<number> {

@@ -37,6 +37,7 @@ import { rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { basename, join } from 'node:path';
 import { pipelineChartDir, render, repoRoot, toolsOrSkip, type Doc } from './lib.js';
+import { freePort, watch } from './container.js';
 import { listenerPorts, startBroker, type BrokerProcess } from '../helpers/broker.js';
 import { makeTestCerts } from '../helpers/tls-certs.js';
 import { runCli } from '../helpers/cli.js';
@@ -61,17 +62,6 @@ function portTaken(port: number): Promise<boolean> {
     const s = createServer();
     s.once('error', () => resolve(true));
     s.listen(port, '0.0.0.0', () => s.close(() => resolve(false)));
-  });
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
   });
 }
 
@@ -187,14 +177,9 @@ async function startPod(t: { diagnostic(m: string): void }, p: Pod, c: any): Pro
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', TMPDIR: p.tmp, ...p.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res) => child.once('exit', (code, signal) => res({ code, signal })));
-  let running = true;
-  void exited.then(() => (running = false));
+  const { output, running, exited } = watch(child);
   const kill = async () => {
-    if (running) {
+    if (running()) {
       child.kill('SIGKILL');
       await exited;
     }
@@ -203,21 +188,21 @@ async function startPod(t: { diagnostic(m: string): void }, p: Pod, c: any): Pro
     const readyUrl = p.probeUrl(c.readinessProbe);
     let status = 0;
     await waitFor(`${readyUrl} to answer 200`, async () => {
-      if (!running) assert.fail(`rivulet run exited before it was ready:\n${out}`);
+      if (!running()) assert.fail(`rivulet run exited before it was ready:\n${output()}`);
       try {
         status = (await fetch(readyUrl)).status;
       } catch {
         status = 0; // not listening yet
       }
       return status === 200;
-    }, 60_000, () => `last status ${status}\n${out}`, 100);
+    }, 60_000, () => `last status ${status}\n${output()}`, 100);
     for (const probe of ['startupProbe', 'livenessProbe']) assert.equal((await fetch(p.probeUrl(c[probe]))).status, 200, `${probe} ${c[probe].httpGet.path}`);
   } catch (e) {
     await kill();
     throw e;
   }
   return {
-    output: () => out,
+    output: output,
     kill,
     metrics: async () => (await fetch(`http://127.0.0.1:${p.port}/metrics`)).text(),
     stop: async (graceSeconds: number) => {
@@ -225,8 +210,8 @@ async function startPod(t: { diagnostic(m: string): void }, p: Pod, c: any): Pro
       const timer = setTimeout(() => child.kill('SIGKILL'), graceSeconds * 1000);
       const { code, signal } = await exited;
       clearTimeout(timer);
-      assert.equal(signal, null, `killed by ${signal} (no exit within ${graceSeconds} s of SIGTERM):\n${out}`);
-      assert.equal(code, 0, `exit code after SIGTERM:\n${out}`);
+      assert.equal(signal, null, `killed by ${signal} (no exit within ${graceSeconds} s of SIGTERM):\n${output()}`);
+      assert.equal(code, 0, `exit code after SIGTERM:\n${output()}`);
     },
   };
 }

@@ -25,7 +25,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { repoRoot, toolsOrSkip } from './lib.js';
-import { brokerContainer, checkBrokerServes, checkSigtermExit, readDockerfile, remapTakenPorts } from './container.js';
+import { brokerContainer, checkBrokerServes, checkSigtermExit, readDockerfile, remapTakenPorts, watch } from './container.js';
 
 export { readDockerfile, expand } from './container.js';
 
@@ -64,18 +64,13 @@ test('smoke: the StatefulSet container, run as rendered, serves /readyz and a pr
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...image.env, HOSTNAME: bc.podName, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res) => child.once('exit', (code, signal) => res({ code, signal })));
-  let running = true;
-  void exited.then(() => (running = false));
-  const run = { output: () => out, running: () => running, exited, signal: (sig: NodeJS.Signals) => void child.kill(sig) };
+  const { output, running, exited } = watch(child);
+  const run = { output: output, running: running, exited, signal: (sig: NodeJS.Signals) => void child.kill(sig) };
   try {
     await checkBrokerServes(t, bc, portOf, run);
     await checkSigtermExit(bc.pod.terminationGracePeriodSeconds, run);
   } finally {
-    if (running) {
+    if (running()) {
       child.kill('SIGKILL');
       await exited;
     }

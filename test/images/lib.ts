@@ -23,7 +23,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { repoRoot } from '../helpers/paths.js';
-import type { ImageConfig, Running } from '../deploy/container.js';
+import { watch, type ImageConfig, type Running } from '../deploy/container.js';
 
 export const imageDir = process.env.RIVULET_IMAGE_DIR ?? join(repoRoot, '.build', 'images');
 export const layoutDir = join(imageDir, 'oci');
@@ -141,12 +141,7 @@ export function runInImage(rootfs: string, argv: string[], env: Record<string, s
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' },
   });
-  let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res) => child.once('exit', (code, signal) => res({ code, signal })));
-  let running = true;
-  void exited.then(() => (running = false));
+  const { output, running, exited } = watch(child);
   // The image's process: unshare's one child (sh, which execs down to it, keeping its pid).
   const hostPid = (): number | undefined => {
     try {
@@ -157,8 +152,8 @@ export function runInImage(rootfs: string, argv: string[], env: Record<string, s
     }
   };
   return {
-    output: () => out,
-    running: () => running,
+    output: output,
+    running: running,
     exited,
     hostPid,
     signal: (sig) => {
