@@ -4,6 +4,7 @@
 // (src/nexmark/generator.ts) replaces the builder once it exists.
 import { TOPICS, type Auction, type Bid, type NexmarkEvent, type Person } from '../../../src/nexmark/model.js';
 import { serdes, type TestDriver } from '../../../src/stream/index.js';
+import { Prng } from '../../../src/nexmark/generator.js';
 
 export function person(id: number, dateTime: number, state = 'OR', name = `p${id}`): NexmarkEvent {
   const p: Person = { id, name, emailAddress: `${name}@example.com`, creditCard: '0000 0000 0000 0000', city: `city${id}`, state, dateTime, extra: '' };
@@ -22,18 +23,6 @@ export function bid(auctionId: number, price: number, dateTime: number, bidder =
 
 export const timeOf = (e: NexmarkEvent): number => (e.type === 'person' ? e.person.dateTime : e.type === 'auction' ? e.auction.dateTime : e.bid.dateTime);
 
-/** A deterministic pseudo-random generator (mulberry32). */
-export function seeded(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const STATES = ['OR', 'ID', 'CA', 'WA', 'AZ', 'NY'];
 
 /**
@@ -42,7 +31,8 @@ const STATES = ['OR', 'ID', 'CA', 'WA', 'AZ', 'NY'];
  * auction expired (outside its time range); categories 9-12; some prices tie.
  */
 export function buildEvents(seed: number, count: number): NexmarkEvent[] {
-  const rnd = seeded(seed);
+  const prng = new Prng(seed);
+  const rnd = (): number => prng.float();
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
   const events: NexmarkEvent[] = [];
   const people: number[] = [];

@@ -10,6 +10,10 @@ import { CHECKS } from '../../../src/nexmark/reference/index.js';
 import { build as q0 } from '../../../src/nexmark/queries/q0.js';
 import { build as q1 } from '../../../src/nexmark/queries/q1.js';
 import { build as q2 } from '../../../src/nexmark/queries/q2.js';
+import { build as q3 } from '../../../src/nexmark/queries/q3.js';
+import { build as q4 } from '../../../src/nexmark/queries/q4.js';
+import { build as q6 } from '../../../src/nexmark/queries/q6.js';
+import { build as q8 } from '../../../src/nexmark/queries/q8.js';
 import { build as q5 } from '../../../src/nexmark/queries/q5.js';
 import { build as q7 } from '../../../src/nexmark/queries/q7.js';
 import { closingBids } from '../../../src/nexmark/writer.js';
@@ -20,7 +24,7 @@ import { runOnDriver } from './driver.js';
 // 100 events/s of event time: 6000 events span a minute, several windows of every query.
 const events = new NexmarkGenerator({ seed: 11, eventsPerSecond: 100, firstEventTime: 1_700_000_000_000 }).events(6000);
 
-for (const [name, build] of [['q0', q0], ['q1', q1], ['q2', q2]] as const) {
+for (const [name, build] of [['q0', q0], ['q1', q1], ['q2', q2], ['q3', q3], ['q4', q4], ['q6', q6], ['q8', q8]] as const) {
   test(`${name} in the TestDriver equals the reference`, async () => {
     const actual = await runOnDriver(name, build(), events);
     const outcome = checkQuery(CHECKS[name], events, actual);
