@@ -336,3 +336,29 @@ test('a long changelog is restored in chunks: the store commits as the restore g
   assert.equal(duringRestore.at(-1), BigInt(records), 'the last one at the changelog end');
   assert.equal((await memory.open('0_0', 'counts')).approximateSize(), records, 'every key restored');
 });
+
+test('revocation commits: partitions handed to a joining instance carry the first one\'s work committed, so the newcomer redoes none of it', { timeout: 120_000 }, async () => {
+  await createTopics(broker.bootstrap, ['c10-in', 'c10-out'], P);
+  const expected = new Map<string, number>();
+  const records = keyed(12, 20);
+  for (const [k] of records) expected.set(k, (expected.get(k) ?? 0) + 1);
+  await produce(broker.bootstrap, 'c10-in', records);
+  const regA = new Registry();
+  const regB = new Registry();
+  // A commit interval far longer than the test: only a revocation (or the stop) commits.
+  const slow = { commitIntervalMs: 600_000 };
+  const a = await start('c10', 'c10-in', 'c10-out', config('a', { ...slow, metricsRegistry: regA }));
+  await waitFor('a processed every record', async () => (await metricSum(regA, 'rivulet_stream_records_in_total')) === records.length, 30_000, ctx);
+  const uncommitted = await committedOffsets(broker.port, 'c10', 'c10-in', [0, 1, 2, 3]);
+  assert.ok(uncommitted.every((p) => p.offset <= 0), `nothing committed yet: ${JSON.stringify(uncommitted)}`);
+  const b = await start('c10', 'c10-in', 'c10-out', config('b', { ...slow, metricsRegistry: regB, stateDir: await makeTempDir('rivulet-stream-b-') }));
+  await waitFor('b owns partitions', async () => ((await regB.getSingleMetric('rivulet_stream_consumer_lag')?.get())?.values.length ?? 0) > 0, 30_000, ctx);
+  // What a handed-over partition carries: a's work, committed by a before it let go.
+  const committed = await committedOffsets(broker.port, 'c10', 'c10-in', [0, 1, 2, 3], true);
+  assert.ok(committed.some((p) => p.offset > 0), `a committed on revocation: ${JSON.stringify(committed)}`);
+  await sleep(1000);
+  assert.equal(await metricSum(regB, 'rivulet_stream_records_in_total'), 0, 'b processed none of a\'s records again');
+  await a.stop();
+  await b.stop();
+  await expectExactCounts('c10-out', expected);
+});
