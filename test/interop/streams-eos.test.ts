@@ -89,15 +89,26 @@ class App {
   }
 }
 
-/** Waits for cond, failing when the application exits first or after timeoutMs. */
-async function until(what: string, app: App, cond: () => boolean, timeoutMs: number, context: () => string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
+/**
+ * Waits for cond, failing when the application exits first or after timeoutMs. `whileProgressing`:
+ * timeoutMs counts from the last record the application processed or committed instead (a loaded machine is
+ * slow, not stuck), up to 15 minutes in all.
+ */
+async function until(what: string, app: App, cond: () => boolean, timeoutMs: number, context: () => string, whileProgressing = false): Promise<void> {
+  const cap = Date.now() + 15 * 60_000;
+  let deadline = Date.now() + timeoutMs;
+  const progress = (): number => app.processed + app.done;
+  let seen = progress();
   while (!cond()) {
+    if (whileProgressing && progress() !== seen) {
+      seen = progress();
+      deadline = Math.min(cap, Date.now() + timeoutMs);
+    }
     if (!app.proc.running) {
       const why = app.finished ? ' (it had finished all the input: the kills must fit in fewer records than `records`)' : '';
       assert.fail(`the application exited while waiting for ${what}${why}\n${app.proc.tail()}\n${context()}`);
     }
-    if (Date.now() > deadline) assert.fail(`timed out after ${timeoutMs} ms waiting for ${what}\n${app.proc.tail()}\n${context()}`);
+    if (Date.now() > deadline) assert.fail(`timed out after ${timeoutMs} ms${whileProgressing ? ' without progress' : ''} waiting for ${what}\n${app.proc.tail()}\n${context()}`);
     await sleep(20);
   }
 }
@@ -165,7 +176,7 @@ async function verify(t: TestContext, s: Scenario, broker: BrokerProcess, histor
   assert.equal(v.records, records, ctx);
 }
 
-test(`Kafka Streams ${guarantee}: the application SIGKILLed ${appKills + startupKills} times and restarted; read_committed output is exactly 1..n per key`, { timeout: 400_000 }, async (t) => {
+test(`Kafka Streams ${guarantee}: the application SIGKILLed ${appKills + startupKills} times and restarted; read_committed output is exactly 1..n per key`, { timeout: 1_200_000 }, async (t) => {
   const broker = await startBrokerOrPeer({ settings });
   let app: App | undefined;
   try {
@@ -197,7 +208,7 @@ test(`Kafka Streams ${guarantee}: the application SIGKILLed ${appKills + startup
       t.diagnostic(history.at(-1)!);
     }
     app = new App(s.classpath, args);
-    await until('DONE (all input committed)', app, () => app!.finished, 180_000, context);
+    await until('DONE (all input committed)', app, () => app!.finished, 120_000, context, true);
     const exit = await app.proc.exited;
     assert.equal(exit.code, 0, `the last instance's exit\n${app.proc.tail()}`);
     t.diagnostic(`final instance finished: ${app.proc.lines.filter((l) => l.startsWith('THREAD_ERROR')).length} thread errors`);
@@ -213,7 +224,7 @@ test(`Kafka Streams ${guarantee}: the application SIGKILLed ${appKills + startup
   }
 });
 
-test(`Kafka Streams ${guarantee}: the broker SIGKILLed ${brokerKills} times and restarted on the same data; read_committed output is exactly 1..n per key`, { timeout: 400_000 }, async (t) => {
+test(`Kafka Streams ${guarantee}: the broker SIGKILLed ${brokerKills} times and restarted on the same data; read_committed output is exactly 1..n per key`, { timeout: 1_200_000 }, async (t) => {
   const dataDir = await makeTempDir('streams-eos-broker-');
   let broker = await startBrokerOrPeer({ settings, dataDir });
   const port = broker.port;
@@ -248,7 +259,7 @@ test(`Kafka Streams ${guarantee}: the broker SIGKILLed ${brokerKills} times and 
         from = 0;
       }
     }
-    await until('DONE (all input committed)', app, () => app!.finished, 180_000, context);
+    await until('DONE (all input committed)', app, () => app!.finished, 120_000, context, true);
     const exit = await app.proc.exited;
     assert.equal(exit.code, 0, `the application's exit\n${app.proc.tail()}`);
     const threadErrors = app.proc.lines.filter((l) => l.startsWith('THREAD_ERROR'));
