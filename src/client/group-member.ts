@@ -44,8 +44,10 @@ export interface GroupMemberOptions {
   onAssign?: (partitions: TopicPartition[]) => void | Promise<void>;
   /** The member was fenced (its epoch is gone): these partitions are no longer its own and nothing of theirs can commit. */
   onLost?: (partitions: TopicPartition[]) => void | Promise<void>;
-  /** A fatal error after start (the member stopped), or an error thrown by a hook (the member goes on). */
+  /** An error thrown by a hook (the member goes on); also a fatal error when there is no onFatal. */
   onError?: (e: unknown) => void;
+  /** A fatal error after start: the member stopped heartbeating and owns nothing any more. */
+  onFatal?: (e: unknown) => void;
   log?: (line: string) => void;
 }
 
@@ -109,7 +111,11 @@ export class GroupMember {
     // v1+ has the client make up its member id (a random UUID, as Kafka's clients do).
     if ((api as unknown as { version: number }).version >= 1) this.memberId = randomBytes(16).toString('base64url');
     const first = await this.heartbeatUntilAnswered();
-    this.loop = this.run(first).catch((e) => this.o.onError?.(e));
+    this.loop = this.run(first).catch((e) => {
+      this.owned.clear();
+      this.memberEpoch = -1;
+      (this.o.onFatal ?? this.o.onError)?.(e);
+    });
   }
 
   /**

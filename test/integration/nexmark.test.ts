@@ -92,7 +92,7 @@ for (const [query, build] of QUERIES) {
     for (const guarantee of ['exactly_once', 'at_least_once'] as Guarantee[]) {
       const stateDir = await makeTempDir('rivulet-nexmark-');
       dirs.push(stateDir);
-      const running = await startPipeline(build({ applicationId: `nexmark-${query}-${guarantee}`, graceMs: GRACE_MS[query] }).build(), { bootstrap: broker.bootstrap, stateDir, instanceId: 'a', guarantee, commitIntervalMs: 50, sessionTimeoutMs: 6000 });
+      const running = await startPipeline(build({ applicationId: `nexmark-${query}-${guarantee}`, graceMs: GRACE_MS[query] }).build(), { bootstrap: broker.bootstrap, stateDir, instanceId: 'a', guarantee, commitIntervalMs: 50 });
       let got: QueryResult[] = [];
       try {
         // A table's output (last value per key) is complete when it equals the reference; any other
@@ -122,7 +122,7 @@ for (const [query, build] of QUERIES.filter(([q]) => q === 'q5' || q === 'q7')) 
       ['a', 'b'].map(async (id) => {
         const stateDir = await makeTempDir('rivulet-nexmark-');
         dirs.push(stateDir);
-        return startPipeline(build({ applicationId: app }).build(), { bootstrap: broker.bootstrap, stateDir, instanceId: id, commitIntervalMs: 50, sessionTimeoutMs: 6000 });
+        return startPipeline(build({ applicationId: app }).build(), { bootstrap: broker.bootstrap, stateDir, instanceId: id, commitIntervalMs: 50 });
       }),
     );
     let got: QueryResult[] = [];

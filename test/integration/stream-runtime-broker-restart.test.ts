@@ -30,7 +30,7 @@ test('exactly-once: the broker SIGKILLed and restarted under a running pipeline;
   const ctx = () => `--- runtime log (tail) ---\n${logs.slice(-20).join('\n')}\n--- broker log (tail) ---\n${brokerTail(broker, 20)}`;
   await createTopics(broker.bootstrap, ['br-in', 'br-out'], P);
   const pipeline = await startPipeline(countTopology('br', 'br-in', 'br-out'), {
-    bootstrap: broker.bootstrap, stateDir, instanceId: 'a', commitIntervalMs: 50, sessionTimeoutMs: 6000, logger,
+    bootstrap: broker.bootstrap, stateDir, instanceId: 'a', commitIntervalMs: 50, logger,
   });
   try {
     for (let round = 0; round < 3; round++) await send(round);

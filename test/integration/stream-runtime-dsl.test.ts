@@ -53,7 +53,7 @@ test('DSL on the runtime, exactly-once: map to a new key, groupByKey().count() t
     };
     const words = ['apple', 'pear', 'plum', 'fig', 'kiwi', 'lime', 'date'];
     await send(Array.from({ length: 140 }, (_, i) => words[(i * 3) % words.length]!));
-    const cfg = { bootstrap: broker.bootstrap, stateDir, instanceId: 'a', commitIntervalMs: 50, sessionTimeoutMs: 6000 };
+    const cfg = { bootstrap: broker.bootstrap, stateDir, instanceId: 'a', commitIntervalMs: 50 };
     const r1 = await startPipeline(topology, cfg);
     await expectReference();
     await r1.stop();

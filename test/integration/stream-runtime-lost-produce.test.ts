@@ -128,7 +128,7 @@ async function lostProduce(guarantee: 'exactly_once' | 'at_least_once'): Promise
   const ctx = () => `--- runtime log (tail) ---\n${logs.slice(-20).join('\n')}`;
   await createTopics(broker.bootstrap, ['lp-in', 'lp-out'], P);
   const pipeline = await startPipeline(countTopology('lp', 'lp-in', 'lp-out'), {
-    bootstrap: `127.0.0.1:${proxy.port}`, stateDir, instanceId: 'a', guarantee, commitIntervalMs: 50, sessionTimeoutMs: 6000, logger,
+    bootstrap: `127.0.0.1:${proxy.port}`, stateDir, instanceId: 'a', guarantee, commitIntervalMs: 50, logger,
   });
   try {
     await send(0);

@@ -60,7 +60,7 @@ test('a stream-table join over co-partitioned topics written before the start jo
     const topology = p.build();
     assert.equal(topology.subtopologies.length, 1, 'both topics are sources of one task per partition');
 
-    const running = await startPipeline(topology, { bootstrap: broker.bootstrap, stateDir, instanceId: 'a', commitIntervalMs: 50, sessionTimeoutMs: 6000 });
+    const running = await startPipeline(topology, { bootstrap: broker.bootstrap, stateDir, instanceId: 'a', commitIntervalMs: 50 });
     try {
       let committed: number[] = [];
       await waitFor('every bid processed and committed', async () => {
@@ -99,7 +99,7 @@ test('records buffered while the task waits for an empty partition are not commi
     const prices = p.table('prices', { key: serdes.string, value: serdes.string });
     items.join(prices, (item, price) => `${item}=${price}`).to('priced', { key: serdes.string, value: serdes.string });
     const topology = p.build();
-    const cfg = { bootstrap: broker.bootstrap, stateDir, instanceId: 'a', commitIntervalMs: 50, sessionTimeoutMs: 6000 };
+    const cfg = { bootstrap: broker.bootstrap, stateDir, instanceId: 'a', commitIntervalMs: 50 };
 
     // Prices is empty and caught up: with a long max idle time the task holds the items back.
     const metricsRegistry = new Registry();

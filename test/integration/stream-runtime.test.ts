@@ -44,7 +44,7 @@ const ctx = () => `--- broker log (tail) ---\n${brokerTail(broker, 30)}`;
 function config(instanceId: string, extra: Partial<RuntimeConfig> = {}): RuntimeConfig {
   // STREAM_TEST_LOG=1 prints the runtime's log lines.
   const logger = process.env.STREAM_TEST_LOG ? { info: (m: string) => console.error(`[${instanceId}] ${m}`), warn: (m: string) => console.error(`[${instanceId}] WARN ${m}`), error: (m: string) => console.error(`[${instanceId}] ERROR ${m}`) } : undefined;
-  return { bootstrap: broker.bootstrap, stateDir, instanceId, commitIntervalMs: 50, sessionTimeoutMs: 6000, logger, ...extra };
+  return { bootstrap: broker.bootstrap, stateDir, instanceId, commitIntervalMs: 50, logger, ...extra };
 }
 
 async function start(app: string, input: string, output: string, cfg: RuntimeConfig): Promise<RunningPipeline> {

@@ -32,7 +32,7 @@ after(async () => {
 async function config(instanceId: string): Promise<RuntimeConfig> {
   const stateDir = await makeTempDir('rivulet-windows-');
   dirs.push(stateDir);
-  return { bootstrap: broker.bootstrap, stateDir, instanceId, commitIntervalMs: 50, sessionTimeoutMs: 6000 };
+  return { bootstrap: broker.bootstrap, stateDir, instanceId, commitIntervalMs: 50 };
 }
 
 /** Input values are event times (ms) as text. */

@@ -150,9 +150,11 @@ export class CommitCycle {
 
   /**
    * Drops everything since the last commit: the processors of `tasks` (which the caller then
-   * closes or rebuilds), the open transaction, pending store writes.
+   * closes or rebuilds), the open transaction, pending store writes. `final`: the pipeline is
+   * stopping, so no next transaction is begun and no new producer made (a new one's
+   * InitProducerId would fence whoever owns this transactional id now).
    */
-  async rollBack(tasks: Iterable<Task>): Promise<void> {
+  async rollBack(tasks: Iterable<Task>, final = false): Promise<void> {
     const all = [...tasks];
     // First: an async operator's late result must find its task stopped, not the next transaction open.
     for (const t of all) t.abandon();
@@ -170,6 +172,10 @@ export class CommitCycle {
     }
     const sendFailed = failedSend === undefined ? undefined : `a send failed (${this.o.explain(failedSend)})`;
     const app = this.o.application;
+    if (final) {
+      if (this.o.exactlyOnce) await this.producer.abort().catch(() => undefined);
+      return;
+    }
     if (this.o.exactlyOnce) {
       let renew: string | undefined;
       try {

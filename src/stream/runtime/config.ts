@@ -42,8 +42,6 @@ export interface RuntimeConfig {
    * same instance id (a StatefulSet pod) gets them back without moving them to others.
    */
   staticMembership?: boolean;
-  /** Group session timeout, ms (default 10 s): how long a dead member holds its partitions. */
-  sessionTimeoutMs?: number;
   /**
    * Kafka Streams' `max.task.idle.ms`: a task with several input partitions takes their records
    * in timestamp order, and waits for an empty partition that still has records on the broker.
@@ -84,7 +82,6 @@ export function resolveConfig(application: string, c: RuntimeConfig): ResolvedCo
     staticMembership: c.staticMembership ?? false,
     deadLetterTopic: c.deadLetterTopic ?? `${application}-dlq`,
     onError,
-    sessionTimeoutMs: c.sessionTimeoutMs ?? 10_000,
     maxTaskIdleMs,
     logger: c.logger ?? silentLogger,
   };

@@ -156,20 +156,22 @@ export class Pipeline implements TaskSink {
       // the default (uniform) balances topic-partitions one by one and may split a task.
       serverAssignor: 'range',
       // Revoked partitions: commit their work before the coordinator hands them on.
-      onRevoke: (tps) => this.onLoop(() => this.revoke(tps, true)),
+      onRevoke: (tps) => this.onLoop(() => this.revoke(tps, true)).catch((e: unknown) => this.rebuildAfter('giving partitions up', e)),
       // Not awaited: a restore can take longer than a heartbeat interval.
       onAssign: (tps) => {
         this.restoring = true;
         // A failed assign leaves tasks half-built (no inputs, stores open): rebuild them all.
-        void this.onLoop(() => this.assign(tps)).catch((e: unknown) => {
-          this.log.warn(`rivulet stream ${topology.application}: taking partitions failed (${this.explain(e)}); rebuilding the tasks`);
-          this.needsRebuild = true;
-          this.wake();
-        });
+        void this.onLoop(() => this.assign(tps)).catch((e: unknown) => this.rebuildAfter('taking partitions', e));
       },
       // Fenced: nothing of these partitions can commit any more.
-      onLost: (tps) => this.onLoop(() => this.revoke(tps, false)),
+      onLost: (tps) => this.onLoop(() => this.revoke(tps, false)).catch((e: unknown) => this.rebuildAfter('dropping lost partitions', e)),
       onError: (e) => this.log.warn(`rivulet stream ${topology.application}: group member: ${this.explain(e)}`),
+      // The member stopped for good (refused, or another process took its instance id): with no
+      // member nothing can commit, so the pipeline stops too, and its process exits for a restart.
+      onFatal: (e) => {
+        this.fatal ??= new Error(`the group member stopped: ${this.explain(e)}`, { cause: e });
+        this.wake();
+      },
       log: (line) => this.log.info(`rivulet stream ${topology.application}: ${line}`),
     });
     this.cycle = new CommitCycle({
@@ -360,15 +362,15 @@ export class Pipeline implements TaskSink {
     try {
       if (fatal) {
         this.log.error(`rivulet stream ${this.app}: stopping: ${fatal.message}`);
-        await this.rollBack();
+        await this.rollBack(true);
       } else if (!this.needsRebuild) {
         await this.commit();
       } else {
-        await this.rollBack();
+        await this.rollBack(true);
       }
     } catch (e) {
       this.log.warn(`rivulet stream ${this.app}: the last commit failed (${this.explain(e)}); the next owner resumes from the previous one`);
-      await this.rollBack().catch(this.ignore);
+      await this.rollBack(true).catch(this.ignore);
     }
     // A task that fails to close must not keep the pipeline from closing its clients and settling `closed`.
     await this.closeTasks().catch((e: unknown) => this.log.warn(`rivulet stream ${this.app}: closing the tasks failed (${this.explain(e)})`));
@@ -409,6 +411,8 @@ export class Pipeline implements TaskSink {
           const earliest = (await offsetsAt(this.consumer, s.topic, [s.partition], EARLIEST)).get(s.partition)!;
           this.log.warn(`rivulet stream ${this.app}: offset ${s.next} of ${s.topic} partition ${s.partition} is no longer in the log; resuming at its earliest offset ${earliest}`);
           s.next = earliest;
+          // Transactions seen aborted so far say nothing about the records from there.
+          s.aborted.clear();
           resetBuffer(s);
           continue;
         }
@@ -486,8 +490,15 @@ export class Pipeline implements TaskSink {
   }
 
   /** Drops everything since the last commit: every task's processor, the open transaction, pending store writes. */
-  private async rollBack(): Promise<void> {
-    await this.cycle.rollBack(this.tasks.values());
+  /** A hook's work failed half-way (tasks half-built, or kept ones not re-opened): rebuild every task. */
+  private rebuildAfter(what: string, e: unknown): void {
+    this.log.warn(`rivulet stream ${this.app}: ${what} failed (${this.explain(e)}); rebuilding the tasks`);
+    this.needsRebuild = true;
+    this.wake();
+  }
+
+  private async rollBack(final = false): Promise<void> {
+    await this.cycle.rollBack(this.tasks.values(), final);
   }
 
   private async closeTasks(): Promise<void> {

@@ -74,3 +74,35 @@ test('a task whose store fails to close does not keep the pipeline from closing'
   assert.equal(await r.runtime.handle.closed, undefined, 'closed settles');
   assert.equal(r.runtime.handle.isLive(), false);
 });
+
+test('a group member that stops for good (FENCED_INSTANCE_ID, say) stops the pipeline: closed settles with the error, and the roll back starts no new producer', { timeout: 30_000 }, async () => {
+  const r = await runtimeWithTask();
+  const finals: boolean[] = [];
+  const rollBack = r.runtime['cycle'].rollBack.bind(r.runtime['cycle']);
+  r.runtime['cycle'].rollBack = async (tasks, final) => {
+    finals.push(final ?? false);
+    await rollBack(tasks, final).catch(() => undefined);
+  };
+  // What the member does when its heartbeat loop ends with a fatal error.
+  r.runtime['member']['o'].onFatal!(new Error('FENCED_INSTANCE_ID: another member holds instance id a'));
+  await r.runtime['run']();
+  const closed = await r.runtime.handle.closed;
+  assert.ok(closed instanceof Error, 'closed settles with an error');
+  assert.match(closed.message, /the group member stopped: .*FENCED_INSTANCE_ID/);
+  assert.deepEqual(finals, [true], 'one final roll back: no next transaction, no new producer whose InitProducerId would fence the live owner');
+  assert.equal(r.runtime.handle.isLive(), false);
+  assertClosed(r);
+});
+
+test('a revocation whose work fails half-way (a kept task not re-opened, say) has every task rebuilt, not left unread', async () => {
+  const r = await runtimeWithTask();
+  r.runtime['revoke'] = async () => {
+    throw new Error('reading the committed offsets failed: broker unreachable');
+  };
+  const hook = r.runtime['member']['o'].onRevoke!([{ topic: 'in', partition: 0 }]);
+  // The loop runs the hook's work.
+  await r.runtime['control'].shift()!();
+  await hook;
+  assert.equal(r.runtime['needsRebuild'], true, 'the loop rebuilds every task from the member\'s assignment');
+  await r.runtime['closeClients']();
+});
