@@ -3,12 +3,12 @@
 // (so 90%, 99%, 99.9% are evenly spaced), y the latency in ms on a log scale.
 
 /** Series colors, one per case; the engines or brokers of a case differ by dash. */
+export const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#8c564b'];
+
 /**
  * One panel at (x0, y0), w by h. series: [{ label, dist: [[percentile, ms], ...], color,
  * dash?, width? }]; returns SVG elements (no <svg> wrapper), or '' when no series has a point.
  */
-export const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#8c564b'];
-
 export function chartPanel(title, series, x0, y0, w, h) {
   const pts = series.flatMap((s) => s.dist.filter(([p, v]) => p < 100 && v > 0));
   if (!pts.length) return '';
