@@ -602,7 +602,8 @@ ${stampsTable(results)}
 - Kafka Streams: ${o.engines.includes('kstreams') ? 'bench/nexmark/kstreams (one stream thread, java -Xmx512m)' : 'not run'}; Rivulet Streams: \`rivulet run dist/src/nexmark/queries/qN.js\` (one worker).
 
 Machine:
-${machine()}
+${machine().split('\n').filter((l) => !l.includes('Apache Kafka')).join('\n')}
+- Kafka Streams ${/<kafka\.version>([^<]+)</.exec(readFileSync(join(kDir, 'pom.xml'), 'utf8'))?.[1] ?? '?'} (bench/nexmark/kstreams/pom.xml, Maven Central), one stream thread, java -Xmx512m
 `;
 const outDir = join(root, 'bench', 'results');
 mkdirSync(outDir, { recursive: true });
