@@ -36,15 +36,15 @@ starts), the output checked against the reference, and end-to-end latency at a f
   --guarantees <list>   at_least_once,exactly_once (Kafka Streams: exactly_once_v2) [at_least_once,exactly_once]
   --runs <n>            runs per case; tables show the median                   [3]
   --events <n>          input records per query for the throughput measurement,
-                        of the topics it reads (q3, q8: people and auctions)   [100000]
+                        of the topics it reads (q3, q8: people and auctions)   [150000]
   --rate <n>            events per second for the latency measurement           [2000]
   --seconds <n>         length of the latency measurement                       [10]
   --partitions <n>      partitions of every input and output topic              [2]
-  --quick               --runs 1 --events 50000 --seconds 5
+  --quick               --runs 1 --events 100000 --seconds 5
   --verbose             show the engines' and the broker's logs
 
-Takes about 35 minutes with the defaults on a 2-core machine (108 cases of ~20 s each),
-about 10 minutes with --quick. Writes bench/results/<date>-nexmark[-quick].md and .svg.`;
+Takes about 40 minutes with the defaults on a 2-core machine (108 cases of ~20 s each),
+about 9 minutes with --quick. Writes bench/results/<date>-nexmark[-quick].md and .svg.`;
 
 const args = parseArgs(process.argv.slice(2), HELP);
 const quick = args.flag('--quick');
@@ -54,7 +54,7 @@ const o = {
   engines: args.oneOf('--engines', 'rivulet,kstreams', ['rivulet', 'kstreams']),
   guarantees: args.oneOf('--guarantees', 'at_least_once,exactly_once', ['at_least_once', 'exactly_once']),
   runs: args.num('--runs', quick ? 1 : 3, 1, { int: true }),
-  events: args.num('--events', quick ? 50_000 : 100_000, 1000, { int: true }),
+  events: args.num('--events', quick ? 100_000 : 150_000, 1000, { int: true }),
   rate: args.num('--rate', 2000, 1),
   seconds: args.num('--seconds', quick ? 5 : 10, 2),
   partitions: args.num('--partitions', 2, 1, { int: true }),
@@ -268,7 +268,8 @@ async function measureCatchUp(engine, child, id, query, eos, { fromMark, timeout
     if (Date.now() > deadline) {
       throw new Error(`${ENGINE_NAME[engine]} did not catch up in ${Math.round(timeoutMs / 1000)} s: ${last.done} of ${last.total} input records committed${last.done >= last.total ? ', internal topics behind' : ''}`);
     }
-    await sleep(100);
+    // Often: the mark's committed offsets trail what the engine has processed by the time since its last commit.
+    await sleep(50);
   }
 }
 
@@ -385,6 +386,7 @@ async function oneCase(b, work, query, guarantee, run, engine) {
     const timed = span >= 0.5 * t.total && cpu > 0 && wall > 0;
     const r = { ok: true, span, perCpu: timed ? span / cpu : NaN, wallRate: timed ? span / wall : NaN };
     if (!timed) r.note = `throughput not timed: ${Math.round((100 * span) / t.total)}% of the input came after the first commit past 10%; use more --events`;
+    else if (wall < 1) r.note = `timed over ${wall.toFixed(2)} s only, so the commit interval weighs on it: use more --events for a steadier figure`;
     if (verbose) log(`  timed ${span} of ${t.total} input records: ${cpu.toFixed(2)} CPU-s, ${wall.toFixed(2)} s`);
     // The output, read_committed, against the reference.
     const out = await readOutput(b, query);
@@ -434,7 +436,7 @@ const cell = (s) => String(s).replace(/\|/g, '\\|').replace(/\n/g, ' ');
 function summarize(runs) {
   const good = runs.filter((r) => r.ok);
   const m = (k) => median(good.map((r) => r[k]));
-  const errors = runs.filter((r) => !r.ok).map((r) => r.error.split('\n')[0]);
+  const errors = runs.filter((r) => !r.ok).map((r) => r.error.split('\n')[0].replace(/;? its last output:$/, ''));
   const wrong = good.filter((r) => !r.checkOk).map((r) => r.check);
   let check = good.length && !wrong.length ? `OK${good.length < runs.length ? ` (${good.length}/${runs.length} runs)` : ''}` : '';
   if (wrong.length) check = `WRONG: ${wrong[0].slice(0, 300)}`;
@@ -596,9 +598,9 @@ Output timestamps (what latency is measured from), as read from each engine's ou
 
 ${stampsTable(results)}
 
-- events/CPU-s: records of the input topics the query reads (q0-q2, q5, q7: bids; q3, q8: people and auctions; q4, q6: auctions and bids) committed between the poll that saw 10% of them committed and the first of two polls in a row that found the group at the end of its input and internal topics with unchanged offsets, divided by the engine process's CPU time (user + system, all threads; the JVM's JIT and GC included) in that span. Start-up and the first 10% count for neither engine. events/s (wall): the same over wall time. Flink's figures count every generated event of a query with the generator in the same process, so they are anchors, not a like-for-like comparison.
+- events/CPU-s: records of the input topics the query reads (q0-q2, q5, q7: bids; q3, q8: people and auctions; q4, q6: auctions and bids) committed between the poll that saw 10% of them committed and the first of two polls in a row that found the group at the end of its input and internal topics with unchanged offsets, divided by the engine process's CPU time (user + system, all threads; the JVM's JIT and GC included) in that span. Start-up and the first 10% count for neither engine. events/s (wall): the same over wall time. Committed offsets trail what an engine has processed by up to a commit interval (100 ms) plus the commit, so a span of about a second or less overstates a fast engine's figure by up to a tenth or so (such a case says so beside its output check): more --events make it steadier. Flink's figures count every generated event of a query with the generator in the same process, so they are anchors, not a like-for-like comparison.
 - output: the committed (read_committed) output of the throughput phase against the reference (src/nexmark/check.ts; q5 and q7 limited to the windows the closing bids close). A wrong or failed case is named there, and its figures are left out of the medians.
-- latency: at ${o.rate} events/s with event time = wall time, the engine caught up; a read_committed reader's read time minus the output record's timestamp, for outputs stamped from the end of the first second on (the number of outputs measured in brackets: q5 and q7 give one or a few per window, so their percentiles rest on few samples); under exactly-once an output is visible once its transaction commits. For q5 and q7 the timestamp sits at the window's end (see above), so the window's own length is not counted; q4 and q6 emit updates (Kafka Streams through its record cache, flushed on commit). CPU µs/event: the engine's CPU time during that phase divided by the events written.
+- latency: at ${o.rate} events/s with event time = wall time, the engine caught up; a read_committed reader's read time minus the output record's timestamp, for outputs stamped from the end of the first second on (the number of outputs measured in brackets: q5 and q7 give one or a few per window, so their percentiles rest on few samples, none when no window closes within --seconds); under exactly-once an output is visible once its transaction commits. For q5 and q7 the timestamp sits at the window's end (see above), so the window's own length is not counted; q4 and q6 emit updates (Kafka Streams through its record cache, flushed on commit). CPU µs/event: the engine's CPU time during that phase divided by the events written.
 - Kafka Streams: ${o.engines.includes('kstreams') ? 'bench/nexmark/kstreams (one stream thread, java -Xmx512m)' : 'not run'}; Rivulet Streams: \`rivulet run dist/src/nexmark/queries/qN.js\` (one worker).
 
 Machine:
