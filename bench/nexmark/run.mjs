@@ -271,11 +271,11 @@ async function measureCatchUp(engine, child, id, query, eos, { fromMark, timeout
     if (s.atEnd && prev?.atEnd && prev.snapshot === s.snapshot && mark) return { mark, end: prev, total: s.total };
     if (!prev || prev.snapshot !== s.snapshot) progressAt = Date.now();
     if (Date.now() - progressAt > STALL_MS) {
-      throw new Error(`${ENGINE_NAME[engine]} stalled: no offset committed for ${STALL_MS / 1000} s, ${s.done} of ${s.total} input records committed${s.done >= s.total ? ', internal topics behind' : ''}`);
+      throw new Error(`${ENGINE_NAME[engine]} stalled: no offset committed for ${STALL_MS / 1000} s, ${s.done} of ${s.total} input records committed${s.done >= s.total ? ', internal topics behind' : ''}; its last output:\n${child.tail()}`);
     }
     prev = { ...s, cpu, at };
     if (Date.now() > deadline) {
-      throw new Error(`${ENGINE_NAME[engine]} did not catch up in ${Math.round(timeoutMs / 1000)} s: ${last.done} of ${last.total} input records committed${last.done >= last.total ? ', internal topics behind' : ''}`);
+      throw new Error(`${ENGINE_NAME[engine]} did not catch up in ${Math.round(timeoutMs / 1000)} s: ${last.done} of ${last.total} input records committed${last.done >= last.total ? ', internal topics behind' : ''}; its last output:\n${child.tail()}`);
     }
     // Often: the mark's committed offsets trail what the engine has processed by the time since its last commit.
     await sleep(50);
