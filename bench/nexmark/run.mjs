@@ -46,7 +46,8 @@ starts), the output checked against the reference, and end-to-end latency at a f
 Takes about 40 minutes with the defaults on a 2-core machine (108 cases of ~20 s each),
 about 11 minutes with --quick. An engine that crashes, stalls (no commit for 60 s), does
 not catch up in 200 s or writes a wrong output is named in the table; the others go on.
-Writes bench/results/<date>-nexmark[-quick].md and .svg.`;
+Writes bench/results/<date>-nexmark[-quick][-partial].md and .svg (-partial: not every query,
+engine and guarantee).`;
 
 const args = parseArgs(process.argv.slice(2), HELP);
 const quick = args.flag('--quick');
@@ -621,7 +622,9 @@ ${machine().split('\n').filter((l) => !l.includes('Apache Kafka')).join('\n')}
 `;
 const outDir = join(root, 'bench', 'results');
 mkdirSync(outDir, { recursive: true });
-const base = join(outDir, `${new Date().toISOString().slice(0, 10)}-nexmark${quick ? '-quick' : ''}`);
+// A run of part of the cases does not overwrite the full run's file.
+const partial = o.queries.length < ALL.length || o.engines.length < 2 || o.guarantees.length < 2;
+const base = join(outDir, `${new Date().toISOString().slice(0, 10)}-nexmark${quick ? '-quick' : ''}${partial ? '-partial' : ''}`);
 writeFileSync(`${base}.md`, md);
 writeFileSync(`${base}.svg`, chart(results));
 console.log(`\n${tables}\n\n${eosCost(results)}\n\nwritten ${base.slice(root.length + 1)}.md and .svg`);
