@@ -48,6 +48,12 @@ export interface StreamProducerOptions {
   transactionTimeoutMs?: number;
   /** Most records in one produce request (default 10000). */
   maxBatchRecords?: number;
+  /**
+   * Most bytes of keys, values and headers in one produce request (default 768 KiB), so that no
+   * partition's batch exceeds the broker's message.max.bytes (1 MiB by default); a batch over it
+   * is refused whole (MESSAGE_TOO_LARGE) and would be refused again on every retry.
+   */
+  maxBatchBytes?: number;
   log?: (line: string) => void;
 }
 
@@ -55,6 +61,13 @@ interface Pending {
   message: MessageToProduce<Buffer, Buffer, Buffer, Buffer>;
   resolve: (offset: bigint) => void;
   reject: (e: unknown) => void;
+}
+
+/** A record's size in a batch, roughly: its key, value and headers plus ~20 bytes of framing. */
+function recordBytes(m: MessageToProduce<Buffer, Buffer, Buffer, Buffer>): number {
+  let n = 20 + (m.key?.length ?? 0) + (m.value?.length ?? 0);
+  if (m.headers) for (const [k, v] of m.headers as Map<Buffer, Buffer>) n += k.length + v.length + 2;
+  return n;
 }
 
 /** Kafka's default partitioner for keyed records: murmur2 of the key bytes, made positive. */
@@ -279,10 +292,19 @@ export class StreamProducer {
   /** Sends queued records, one request at a time, until the queue is empty. */
   private async drain(): Promise<void> {
     try {
+      const maxRecords = this.o.maxBatchRecords ?? 10_000;
+      const maxBytes = this.o.maxBatchBytes ?? 768 * 1024;
       while (this.queue.length > 0) {
-        const max = this.o.maxBatchRecords ?? 10_000;
-        const batch = this.queue.length <= max ? this.queue : this.queue.slice(0, max);
-        this.queue = this.queue.length <= max ? [] : this.queue.slice(max);
+        let n = 0;
+        let bytes = 0;
+        while (n < this.queue.length && n < maxRecords) {
+          bytes += recordBytes(this.queue[n]!.message);
+          // At least one record, even a large one: the broker says whether it fits.
+          if (n > 0 && bytes > maxBytes) break;
+          n++;
+        }
+        const batch = n === this.queue.length ? this.queue : this.queue.slice(0, n);
+        this.queue = n === this.queue.length ? [] : this.queue.slice(n);
         await this.sendBatch(batch);
       }
     } finally {

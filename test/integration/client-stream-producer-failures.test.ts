@@ -107,3 +107,21 @@ for (const exactlyOnce of [true, false]) {
     }
   });
 }
+
+test('records queued faster than they are sent go out in requests under message.max.bytes: 10,000 records of 600 bytes at once are all written', { timeout: 60_000 }, async () => {
+  await admin.createTopics({ topics: ['spf-big'], partitions: 1, replicas: 1 });
+  const p = new StreamProducer({ client: base('big'), transactionalId: 'spf-big-tx' });
+  try {
+    await p.init();
+    const value = Buffer.alloc(600, 'v');
+    const sends: Array<Promise<bigint>> = [];
+    for (let i = 0; i < 10_000; i++) sends.push(p.send({ topic: 'spf-big', partition: 0, key: Buffer.from(`k${i}`), value }));
+    await p.commit();
+    const offsets = await Promise.all(sends);
+    assert.deepEqual(offsets.slice(0, 3), [0n, 1n, 2n]);
+    assert.equal(new Set(offsets).size, 10_000, 'each record its own offset');
+  } finally {
+    await p.close();
+  }
+  assert.equal((await committedValues('spf-big', [0])).length, 10_000, 'all of them committed');
+});
