@@ -132,6 +132,17 @@ export const median = (xs) => {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 };
 
+/** p-th percentile of an ascending array (NaN when empty). */
+export const pct = (sorted, p) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] : NaN);
+
+const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
+/** CPU seconds (user + system, every thread) a process has used so far, from /proc/<pid>/stat (fields 14 and 15). */
+export function cpuSeconds(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
+}
+
 // ---------------------------------------------------------------- Java side
 const JAVA_LOG = ['-Dorg.slf4j.simpleLogger.defaultLogLevel=error', '-Dlog4j2.level=error'];
 let cp = '';

@@ -21,7 +21,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from '../args.mjs';
 import { chartPanel, COLORS } from '../chart.mjs';
-import { cleanup, cli, configure, log, machine, median, root, setWork, startRivulet, stop, stopAllOnSignals, track } from '../compare/brokers.mjs';
+import { cleanup, cli, cpuSeconds, configure, log, machine, median, pct, root, setWork, startRivulet, stop, stopAllOnSignals, track } from '../compare/brokers.mjs';
 
 const ALL = ['q0', 'q1', 'q2', 'q3', 'q4', 'q5', 'q6', 'q7', 'q8'];
 const HELP = `npm run bench:nexmark -- [options]   (or: node bench/nexmark/run.mjs [options] after npm run build)
@@ -95,13 +95,6 @@ const SEED = 2026;
 const STALL_MS = 60_000;
 
 // ---------------------------------------------------------------- processes
-const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
-/** CPU seconds (user + system, every thread) a process has used so far, from /proc/<pid>/stat. */
-function cpuSeconds(pid) {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
-}
 
 const kDir = join(root, 'bench', 'nexmark', 'kstreams');
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -371,7 +364,6 @@ async function latencyReader(b, topic) {
   };
 }
 
-const pct = (sorted, p) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] : NaN);
 const DIST_P = [0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 95, 97, 99, 99.5, 99.7, 99.9, 99.95, 99.99];
 
 // ---------------------------------------------------------------- one case

@@ -14,11 +14,11 @@
 // Writes bench/results/<date>-stream[-quick].md.
 
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from '../args.mjs';
-import { cleanup, cli, log, machine, median, root, setWork, startRivulet, stop, stopAllOnSignals, track } from '../compare/brokers.mjs';
+import { cleanup, cli, cpuSeconds, log, machine, median, pct, root, setWork, startRivulet, stop, stopAllOnSignals, track } from '../compare/brokers.mjs';
 
 const HELP = `npm run bench:stream -- [options]   (or: node bench/stream/run.mjs [options] after npm run build)
 
@@ -50,13 +50,6 @@ const o = {
 };
 args.done();
 
-const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
-/** CPU seconds (user + system) a process has used so far, from /proc/<pid>/stat (fields 14 and 15). */
-function cpuSeconds(pid) {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
-}
 
 const { Consumer, FetchIsolationLevels } = await import('@platformatic/kafka');
 const { readPartitions } = await import(join(root, 'dist', 'src', 'client', 'partition-reader.js'));
@@ -155,7 +148,6 @@ async function latencyReader(b, topic) {
   };
 }
 
-const pct = (sorted, p) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] : NaN);
 
 async function oneRun(b, pipeline, guarantee, run, stateDir) {
   const id = `bench-${pipeline}-${guarantee === 'exactly_once' ? 'eos' : 'alo'}-${run}-${Date.now().toString(36)}`;
