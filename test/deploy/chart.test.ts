@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import {
-  checkPolicies, chartDir, extraApiVersions, helm, loadValidatorModule, missingTools, parseYaml, render, repoRoot, scenarioArgs, scenarios, schemaSpecs, toolsOrSkip, type Doc,
+  checkEveryVersion, checkPolicies, extraApiVersions, helm, loadValidatorModule, missingTools, parseYaml, render, repoRoot, scenarios, schemaSpecs, toolsOrSkip,
 } from './lib.js';
 
 const specs = schemaSpecs();
@@ -17,36 +17,10 @@ const specs = schemaSpecs();
 for (const scenario of scenarios()) {
   test(`chart scenario ${scenario}`, async (t) => {
     if (!toolsOrSkip(t)) return;
-    const renders = new Map<string, Doc[]>();
-    for (const { minor, path } of specs) {
-      const kubeVersion = `${minor}.0`;
-      await t.test(`k8s ${minor}: helm lint --strict`, () => {
-        const r = helm(['lint', '--strict', chartDir, '--kube-version', kubeVersion, ...scenarioArgs(scenario)]);
-        assert.equal(r.status, 0, `helm lint --strict failed:\n${r.stdout}\n${r.stderr}`);
-      });
-      await t.test(`k8s ${minor}: helm template renders`, () => {
-        const docs = render(scenario, { kubeVersion });
-        assert.ok(docs.length > 0, 'nothing rendered');
-        for (const d of docs) {
-          assert.ok(d.object?.apiVersion && d.object?.kind, `${d.source}: object without apiVersion/kind`);
-          assert.ok(d.object?.metadata?.name, `${d.source}: object without metadata.name`);
-        }
-        renders.set(minor, docs);
-      });
-      await t.test(`k8s ${minor}: every object is valid for the Kubernetes ${minor} schema (unknown fields rejected)`, async () => {
-        const docs = renders.get(minor);
-        assert.ok(docs, 'render failed');
-        const m = await loadValidatorModule();
-        const r = m.validateDocuments(docs, m.loadValidator(path));
-        for (const n of r.notes) t.diagnostic(n);
-        assert.deepEqual(r.errors.map((e) => m.formatError(e)), [], 'schema errors');
-        assert.equal(r.notes.length, 0, `objects without a schema: ${r.notes.join('; ')}`);
-        assert.ok(r.checked > 0);
-      });
-    }
+    const renders = await checkEveryVersion(t, scenario);
     await t.test('policies: Guaranteed QoS, whole CPUs, PDB, anti-affinity, probes, volumes, monitors, hardening', () => {
-      const newest = specs[specs.length - 1];
-      const docs = renders.get(newest!.minor) ?? render(scenario, {});
+      // The newest Kubernetes version's render.
+      const docs = [...renders.values()].pop() ?? render(scenario, {});
       assert.deepEqual(checkPolicies(docs), []);
     });
   });

@@ -119,6 +119,40 @@ export function render(scenario: string, opts: RenderOptions = {}): Doc[] {
   return parseYaml(r.stdout);
 }
 
+/**
+ * The per-version checks of a chart scenario, as subtests of t: for every Kubernetes minor
+ * version with a schema here, `helm lint --strict`, `helm template`, and every rendered
+ * object valid for that version's schema (unknown fields rejected). Returns the renders by
+ * minor version, for the policy checks that follow.
+ */
+export async function checkEveryVersion(t: TestContext, scenario: string, chart = chartDir): Promise<Map<string, Doc[]>> {
+  const renders = new Map<string, Doc[]>();
+  for (const { minor, path } of schemaSpecs()) {
+    const kubeVersion = `${minor}.0`;
+    await t.test(`k8s ${minor}: helm lint --strict`, () => {
+      const r = helm(['lint', '--strict', chart, '--kube-version', kubeVersion, ...scenarioArgs(scenario, chart)]);
+      assert.equal(r.status, 0, `helm lint --strict failed:\n${r.stdout}\n${r.stderr}`);
+    });
+    await t.test(`k8s ${minor}: helm template renders`, () => {
+      const docs = render(scenario, { kubeVersion, chart });
+      assert.ok(docs.length > 0, 'nothing rendered');
+      for (const d of docs) assert.ok(d.object?.apiVersion && d.object?.kind && d.object?.metadata?.name, `${d.source}: object without apiVersion/kind/name`);
+      renders.set(minor, docs);
+    });
+    await t.test(`k8s ${minor}: every object is valid for the Kubernetes ${minor} schema (unknown fields rejected)`, async () => {
+      const docs = renders.get(minor);
+      assert.ok(docs, 'render failed');
+      const m = await loadValidatorModule();
+      const r = m.validateDocuments(docs, m.loadValidator(path));
+      for (const n of r.notes) t.diagnostic(n);
+      assert.deepEqual(r.errors.map((e) => m.formatError(e)), [], 'schema errors');
+      assert.equal(r.notes.length, 0, `objects without a schema: ${r.notes.join('; ')}`);
+      assert.ok(r.checked > 0);
+    });
+  }
+  return renders;
+}
+
 export function parseYaml(text: string): Doc[] {
   const r = spawnSync(yaml2jsonBin, [], { input: text, encoding: 'utf8', maxBuffer: 256 << 20 });
   if (r.status !== 0) throw new Error(`yaml2json failed: ${r.stderr}`);

@@ -10,41 +10,17 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { helm, loadValidatorModule, pipelineChartDir, render, repoRoot, scenarioArgs, scenarios, schemaSpecs, templateArgs, toolsOrSkip, type Doc } from './lib.js';
+import { checkEveryVersion, helm, pipelineChartDir, render, repoRoot, scenarios, templateArgs, toolsOrSkip, type Doc } from './lib.js';
 import { checkPipelinePolicies, containerEnv, runFlag } from './pipeline-policy.js';
 
 const chart = pipelineChartDir;
-const specs = schemaSpecs();
-
 for (const scenario of scenarios(chart)) {
   test(`pipeline chart scenario ${scenario}`, async (t) => {
     if (!toolsOrSkip(t, chart)) return;
-    const renders = new Map<string, Doc[]>();
-    for (const { minor, path } of specs) {
-      const kubeVersion = `${minor}.0`;
-      await t.test(`k8s ${minor}: helm lint --strict`, () => {
-        const r = helm(['lint', '--strict', chart, '--kube-version', kubeVersion, ...scenarioArgs(scenario, chart)]);
-        assert.equal(r.status, 0, `helm lint --strict failed:\n${r.stdout}\n${r.stderr}`);
-      });
-      await t.test(`k8s ${minor}: helm template renders`, () => {
-        const docs = render(scenario, { kubeVersion, chart });
-        assert.ok(docs.length > 0, 'nothing rendered');
-        for (const d of docs) assert.ok(d.object?.apiVersion && d.object?.kind && d.object?.metadata?.name, `${d.source}: object without apiVersion/kind/name`);
-        renders.set(minor, docs);
-      });
-      await t.test(`k8s ${minor}: every object is valid for the Kubernetes ${minor} schema (unknown fields rejected)`, async () => {
-        const docs = renders.get(minor);
-        assert.ok(docs, 'render failed');
-        const m = await loadValidatorModule();
-        const r = m.validateDocuments(docs, m.loadValidator(path));
-        assert.deepEqual(r.errors.map((e) => m.formatError(e)), [], 'schema errors');
-        assert.equal(r.notes.length, 0, `objects without a schema: ${r.notes.join('; ')}`);
-        assert.ok(r.checked > 0);
-      });
-    }
+    const renders = await checkEveryVersion(t, scenario, chart);
     await t.test('policies: Guaranteed QoS, workers = CPUs, state volume, instance id, grace period, probes, PDB, anti-affinity, KEDA, hardening', () => {
-      const newest = specs[specs.length - 1];
-      const docs = renders.get(newest!.minor) ?? render(scenario, { chart });
+      // The newest Kubernetes version's render.
+      const docs = [...renders.values()].pop() ?? render(scenario, { chart });
       assert.deepEqual(checkPipelinePolicies(docs), []);
     });
   });

@@ -7,11 +7,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmodSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { render, repoRoot, toolsOrSkip } from '../deploy/lib.js';
 import { brokerContainer, checkBrokerServes, checkSigtermExit, readDockerfile, remapTakenPorts } from '../deploy/container.js';
-import { containerUid, imageConfig, imageOrSkip, runInImage, unpackImage, version, volumeDir, type Mount } from './lib.js';
+import { cleanUp, containerUid, imageConfig, imageOrSkip, runInImage, unpackImage, version, volumeDir, type Mount } from './lib.js';
 
 test('the broker image, run as the chart\'s StatefulSet container (uid 10001, read-only root), serves /readyz and a round trip and exits 0 on SIGTERM', { timeout: 180_000 }, async (t) => {
   if (!toolsOrSkip(t)) return;
@@ -68,12 +67,7 @@ test('the broker image, run as the chart\'s StatefulSet container (uid 10001, re
     if (process.getuid?.() === 0) assert.equal(statSync(join(dataDir, topicDir)).uid, containerUid, 'written by uid 10001');
     await checkSigtermExit(bc.pod.terminationGracePeriodSeconds, run);
   } finally {
-    if (run.running()) {
-      run.signal('SIGKILL');
-      await run.exited;
-    }
-    await dispose();
-    for (const d of dirs) await rm(d, { recursive: true, force: true });
+    await cleanUp(run, dispose, dirs);
   }
 });
 
@@ -115,11 +109,6 @@ test('the secured scenario\'s init container runs its /bin/sh script in the brok
     assert.doesNotMatch(run.output(), /admin-secret/, 'no password in the output');
     assert.ok(readdirSync(dataDir).length > 0, 'the credentials are in the data volume');
   } finally {
-    if (run.running()) {
-      run.signal('SIGKILL');
-      await run.exited;
-    }
-    await dispose();
-    for (const d of dirs) await rm(d, { recursive: true, force: true });
+    await cleanUp(run, dispose, dirs);
   }
 });

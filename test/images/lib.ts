@@ -92,6 +92,16 @@ export async function unpackImage(tag: string): Promise<{ rootfs: string; dispos
   return { rootfs: join(bundle, 'rootfs'), dispose: () => rm(dir, { recursive: true, force: true }) };
 }
 
+/** A test's cleanup: the container killed if it still runs, the image's root and the given directories removed. */
+export async function cleanUp(run: Running, dispose: () => Promise<void>, dirs: string[]): Promise<void> {
+  if (run.running()) {
+    run.signal('SIGKILL');
+    await run.exited;
+  }
+  await dispose();
+  for (const d of dirs) await rm(d, { recursive: true, force: true });
+}
+
 /** A writable directory for a volume, owned by the container's user as the kubelet's fsGroup makes it. */
 export async function volumeDir(prefix: string): Promise<string> {
   const d = await mkdtemp(join(tmpdir(), prefix));

@@ -9,14 +9,13 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startBroker, type BrokerProcess } from '../helpers/broker.js';
 import { runCli as rivulet } from '../helpers/cli.js';
 import { repoRoot } from '../helpers/paths.js';
 import { waitFor } from '../helpers/wait.js';
 import { checkSigtermExit, freePort } from '../deploy/container.js';
-import { imageConfig, imageOrSkip, runInImage, unpackImage, version, volumeDir } from './lib.js';
+import { cleanUp, imageConfig, imageOrSkip, runInImage, unpackImage, version, volumeDir } from './lib.js';
 
 let broker: BrokerProcess | undefined;
 after(async () => {
@@ -82,11 +81,6 @@ test('the pipeline image runs examples/windowed-count.ts mounted at /pipeline: v
     assert.ok(existsSync(stateDir) && readdirSync(stateDir).length > 0, `state stores under /tmp/rivulet-streams:\n${run.output()}`);
     await checkSigtermExit(30, run);
   } finally {
-    if (run.running()) {
-      run.signal('SIGKILL');
-      await run.exited;
-    }
-    await dispose();
-    await rm(tmp, { recursive: true, force: true });
+    await cleanUp(run, dispose, [tmp]);
   }
 });
