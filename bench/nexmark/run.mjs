@@ -588,7 +588,7 @@ const cmd = `npm run bench:nexmark${process.argv.length > 2 ? ` -- ${process.arg
 const tables = o.guarantees.map((g) => `## ${g}\n\n${tableFor(g, results)}`).join('\n\n');
 const md = `# Nexmark: Rivulet Streams and Kafka Streams${quick ? ' (quick)' : ''}
 
-\`${cmd}\`: medians of ${o.runs} run(s); ${o.events.toLocaleString('en-US')} input records per query for throughput (seed ${SEED}; only the topics the query reads; at most 40 s of event time), ${o.rate}/s for ${o.seconds} s for latency; ${o.partitions} partitions per topic; one Rivulet broker (fsync acks-all) on the same machine for both engines; commit interval 100 ms in both; q8 with a grace of 60 s in both, the other queries 0.
+\`${cmd}\`: medians of ${o.runs} run(s); ${o.events.toLocaleString('en-US')} input records per query for throughput (seed ${SEED}; only the topics the query reads; at most 40 s of event time), ${o.rate}/s for ${o.seconds} s for latency; ${o.partitions} partitions per topic; one Rivulet broker (fsync acks-all) on the same machine for both engines; commit interval 100 ms in both (Rivulet under exactly-once also commits as soon as its input is drained, its default \`--commit-on-drain\`; Kafka Streams has no such option); q8 with a grace of 60 s in both, the other queries 0.
 
 ${tables}
 

@@ -23,6 +23,8 @@ interface RunFlags extends ClientFlags {
   valueFormat: 'json' | 'string' | 'bytes';
   guarantee: 'exactly_once' | 'at_least_once';
   commitIntervalMs: number;
+  commitOnDrain?: 'true' | 'false';
+  commitOnDrainSpacingMs: number;
   maxTaskIdleMs: number;
   stateDir: string;
   instanceId: string;
@@ -95,6 +97,8 @@ export function registerRunCommand(program: Command): void {
     .addOption(new Option('--value-format <format>', 'function form: how values are decoded and encoded').choices(['json', 'string', 'bytes']).default('json').env('RIVULET_VALUE_FORMAT'))
     .addOption(new Option('--guarantee <guarantee>', 'exactly_once (transactions: outputs, state and input offsets commit together) or at_least_once (faster; after a crash some records are processed twice)').choices(['exactly_once', 'at_least_once']).default('exactly_once').env('RIVULET_GUARANTEE'))
     .addOption(new Option('--commit-interval-ms <ms>', 'how often each worker commits (output visibility under exactly_once waits for it)').argParser(intParser('--commit-interval-ms', 1, 3_600_000)).default(100).env('RIVULET_COMMIT_INTERVAL_MS'))
+    .addOption(new Option('--commit-on-drain <bool>', 'also commit as soon as the input is drained (caught up) with work uncommitted, instead of waiting for the interval: under exactly_once a read_committed reader sees an output after about one commit round trip; under load the interval alone paces commits [true under exactly_once, false under at_least_once]').choices(['true', 'false']).env('RIVULET_COMMIT_ON_DRAIN'))
+    .addOption(new Option('--commit-on-drain-spacing-ms <ms>', 'the least time from the start of one commit to a commit on drain, so a trickle of records does not make a transaction each (at most --commit-interval-ms)').argParser(intParser('--commit-on-drain-spacing-ms', 0, 3_600_000)).default(5).env('RIVULET_COMMIT_ON_DRAIN_SPACING_MS'))
     .addOption(new Option('--max-task-idle-ms <ms>', 'a task reading several partitions (a join) takes their records in timestamp order; how long it waits for a caught-up partition that may get earlier records (0: only for records already on the broker; -1: never waits), as Kafka Streams\' max.task.idle.ms').argParser(intParser('--max-task-idle-ms', -1, 3_600_000)).default(0).env('RIVULET_MAX_TASK_IDLE_MS'))
     .addOption(new Option('--state-dir <dir>', 'where local state stores live').default(join(tmpdir(), 'rivulet-streams')).env('RIVULET_STATE_DIR'))
     .addOption(new Option('--instance-id <id>', 'this process\'s id in the group, stable across restarts [the host name]').default(safeId(hostname())).env('RIVULET_INSTANCE_ID'))
@@ -144,6 +148,8 @@ async function runCommand(file: string, o: RunFlags): Promise<number> {
       bootstrap: o.bootstrapServer,
       guarantee: o.guarantee,
       commitIntervalMs: o.commitIntervalMs,
+      ...(o.commitOnDrain !== undefined ? { commitOnDrain: o.commitOnDrain === 'true' } : {}),
+      commitOnDrainSpacingMs: o.commitOnDrainSpacingMs,
       maxTaskIdleMs: o.maxTaskIdleMs,
       onError: o.onError,
       deadLetterTopic: o.deadLetterTopic,

@@ -345,8 +345,8 @@ test('revocation commits: partitions handed to a joining instance carry the firs
   await produce(broker.bootstrap, 'c10-in', records);
   const regA = new Registry();
   const regB = new Registry();
-  // A commit interval far longer than the test: only a revocation (or the stop) commits.
-  const slow = { commitIntervalMs: 600_000 };
+  // A commit interval far longer than the test, no commit on drain: only a revocation (or the stop) commits.
+  const slow = { commitIntervalMs: 600_000, commitOnDrain: false };
   const a = await start('c10', 'c10-in', 'c10-out', config('a', { ...slow, metricsRegistry: regA }));
   await waitFor('a processed every record', async () => (await metricSum(regA, 'rivulet_stream_records_in_total')) === records.length, 30_000, ctx);
   const uncommitted = await committedOffsets(broker.port, 'c10', 'c10-in', [0, 1, 2, 3]);

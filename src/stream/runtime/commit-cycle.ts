@@ -13,6 +13,15 @@
 //   a failed send the producer is replaced (a new epoch, sequences from 0).
 // - An offset commit refused because the member epoch moved on meanwhile is sent once more
 //   with the current epoch while the member still owns the partitions (withCurrentEpoch).
+// - When: every commitIntervalMs (the loop's deadline), and with commitOnDrain also as soon as
+//   the input is drained with work uncommitted (drainCommitAt): a read_committed reader then
+//   sees an output after about one commit round trip instead of up to a whole interval.
+//   Drained means caught up, not merely "processed this fetch": under load the fetch position
+//   stays behind the partition's end and the interval alone paces the transactions. A trickle
+//   is batched by the commit itself (records arriving during one wait for the next) and by
+//   commitOnDrainSpacingMs between the starts of two commits. The next transaction's records
+//   are not processed while a commit is in flight: the one producer may send them only after
+//   EndTxn completes, so there is nothing safe to overlap but the fetch.
 
 import { closeQuietly } from '../../client/connection.js';
 import { FencedError } from '../../client/errors.js';
@@ -20,7 +29,7 @@ import type { TopicPartition } from '../../client/group-member.js';
 import type { GroupMembership, OffsetToCommit, ProducerRecord } from '../../client/stream-producer.js';
 import type { RuntimeLogger } from './config.js';
 import type { RuntimeMetrics } from './metrics.js';
-import { processedPosition, type BufferedPartition } from './partition-group.js';
+import { isEmpty, processedPosition, type BufferedPartition } from './partition-group.js';
 import type { ChangeRecordingStore, Task } from './task.js';
 
 /** What the cycle needs of StreamProducer (a fake in unit tests). */
@@ -63,6 +72,8 @@ export interface CommitCycleOptions {
   commitOffsets: (member: GroupMembership, offsets: OffsetToCommit[]) => Promise<void>;
   /** A poison record under onError 'stop': nothing more is committed. */
   stopped: () => boolean;
+  /** commitOnDrain: the least time (ms) from the start of one commit to a commit on drain; undefined: no commit on drain. */
+  drainSpacingMs?: number | undefined;
   metrics: RuntimeMetrics;
   log: RuntimeLogger;
   explain: (e: unknown) => string;
@@ -78,6 +89,8 @@ export class CommitCycle {
   private sentSinceCommit = false;
   /** Per changelog partition of each store: the offset of its last record sent in the open transaction. */
   private readonly lastChangelogOffset = new Map<ChangeRecordingStore, Promise<bigint>>();
+  /** When the last commit began (Date.now()): commits on drain keep drainSpacingMs from it. */
+  private lastCommitAt = -Infinity;
 
   constructor(private readonly o: CommitCycleOptions) {
     this.producer = o.newProducer();
@@ -98,8 +111,33 @@ export class CommitCycle {
     await closeQuietly(this.producer);
   }
 
+  /**
+   * commitOnDrain: the time (Date.now()) from which the loop commits without waiting for the
+   * interval, because every input partition is drained (its fetched records processed and its
+   * fetch position at its end as of its last fetch) while work is uncommitted (records
+   * processed, or outputs and store writes since the last commit); Infinity otherwise.
+   */
+  drainCommitAt(tasks: Iterable<Task>, inputs: readonly CommittedInput[]): number {
+    const spacing = this.o.drainSpacingMs;
+    if (spacing === undefined || inputs.length === 0) return Infinity;
+    let work = this.sentSinceCommit;
+    for (const s of inputs) {
+      if (!isEmpty(s) || s.end < 0n || s.next < s.end) return Infinity;
+      if (s.next !== s.committed) work = true;
+    }
+    if (!work) {
+      for (const t of tasks) {
+        if (t.dirty) work = true;
+        else for (const st of t.stores.values()) if (st.changes.length > 0) work = true;
+        if (work) break;
+      }
+    }
+    return work ? this.lastCommitAt + spacing : Infinity;
+  }
+
   /** Commits what the running tasks did since the last commit (see the top of this file). */
   async commit(tasks: Task[], inputs: CommittedInput[]): Promise<void> {
+    this.lastCommitAt = Date.now();
     const running = tasks.filter((t) => t.running);
     for (const t of running) await t.processor!.flush();
     if (this.o.stopped()) return;

@@ -6,7 +6,8 @@
 //   there (flush, transaction, stores), then closes the revoked tasks and keeps their files.
 // - Restore: a new task's stores are brought up to the end of their changelog partition
 //   (read_committed, from the store's checkpoint) before the task processes anything.
-// - Commit cycle, every commitIntervalMs and on stop, and roll back: commit-cycle.ts.
+// - Commit cycle, every commitIntervalMs, when the input is drained (commitOnDrain) and on
+//   stop, and roll back: commit-cycle.ts.
 // - Failure of a commit or a fetch, or the member fenced: the open transaction is aborted,
 //   pending store writes dropped, and every task rebuilt from its stores' checkpoints and the
 //   committed input offsets (fetched with require_stable, so a previous owner's open
@@ -115,6 +116,8 @@ export class Pipeline implements TaskSink {
   private loopDone = false;
   private fatal: Error | undefined;
   private nextCommitAt = 0;
+  /** commitOnDrain: the input is drained with work uncommitted, so the loop commits from then on (CommitCycle.drainCommitAt). */
+  private drainCommitAt = Infinity;
   private lastTick = 0;
   private readonly partitionsOf = new Map<number, number>();
   /** Partition counts of the source and internal topics, from prepareTopics (TaskContext.partitions). */
@@ -181,6 +184,7 @@ export class Pipeline implements TaskSink {
       member: this.member,
       commitOffsets: (m, offsets) => commitOffsets(this.admin as unknown as AnyClient, m, offsets),
       stopped: () => this.fatal !== undefined,
+      drainSpacingMs: cfg.commitOnDrain ? cfg.commitOnDrainSpacingMs : undefined,
       metrics,
       log: this.log,
       explain: (e) => this.explain(e),
@@ -242,7 +246,7 @@ export class Pipeline implements TaskSink {
       else await this.closeClients();
       throw new Error(`pipeline ${this.app} could not start against ${this.cfg.bootstrap}: ${this.explain(e)}`, { cause: e });
     }
-    this.log.info(`rivulet stream ${this.app}: joined group as ${this.member.memberId} (${this.cfg.guarantee}, commit every ${this.cfg.commitIntervalMs} ms)`);
+    this.log.info(`rivulet stream ${this.app}: joined group as ${this.member.memberId} (${this.cfg.guarantee}, commit every ${this.cfg.commitIntervalMs} ms${this.cfg.commitOnDrain ? ' and when the input is drained' : ''})`);
   }
 
   private sourceTopics(): string[] {
@@ -346,7 +350,8 @@ export class Pipeline implements TaskSink {
         if (!this.restoring || this.member.memberEpoch > 0) this.markReady();
         await this.step();
         if (this.fatal) break;
-        if (Date.now() >= this.nextCommitAt) await this.commit();
+        this.drainCommitAt = this.cycle.drainCommitAt(this.tasks.values(), this.inputs);
+        if (Date.now() >= Math.min(this.nextCommitAt, this.drainCommitAt)) await this.commit();
         failures = 0;
       } catch (e) {
         if (this.fatal || this.stopping) break;
@@ -400,7 +405,7 @@ export class Pipeline implements TaskSink {
     }
     const empty = this.inputs.filter(isEmpty);
     if (empty.length > 0) {
-      let wait = Math.max(1, Math.min(200, this.nextCommitAt - now));
+      let wait = Math.max(1, Math.min(200, this.nextCommitAt - now, this.drainCommitAt - now));
       // A task idling for a caught-up partition (maxTaskIdleMs) looks again at its deadline.
       for (const s of empty) if (s.idleDeadline > now) wait = Math.max(1, Math.min(wait, s.idleDeadline - now));
       const fetched = await this.fetcher.fetch(empty, wait);
@@ -486,6 +491,7 @@ export class Pipeline implements TaskSink {
 
   private async commit(): Promise<void> {
     this.nextCommitAt = Date.now() + this.cfg.commitIntervalMs;
+    this.drainCommitAt = Infinity;
     await this.cycle.commit([...this.tasks.values()], this.inputs);
   }
 

@@ -67,7 +67,7 @@ interface Harness {
 }
 
 /** `onOffsets` runs when offsets are sent (TxnOffsetCommit or OffsetCommit): it may throw that request's error. */
-function harness(exactlyOnce: boolean, onOffsets?: (m: GroupMembership) => Promise<void>): Harness {
+function harness(exactlyOnce: boolean, onOffsets?: (m: GroupMembership) => Promise<void>, drainSpacingMs?: number): Harness {
   const producers: FakeProducer[] = [];
   const logs: string[] = [];
   const member = { memberId: 'm1', memberEpoch: 5, owned: [{ topic: 'in', partition: 0 }], assignment() { return this.owned; } };
@@ -86,6 +86,7 @@ function harness(exactlyOnce: boolean, onOffsets?: (m: GroupMembership) => Promi
       await onOffsets?.(m);
     },
     stopped: () => false,
+    drainSpacingMs,
     metrics: new RuntimeMetrics(new Registry(), 'app'),
     log: { ...silentLogger, info: (l) => logs.push(l), warn: (l) => logs.push(`WARN ${l}`) },
     explain: (e) => (e instanceof Error ? e.message : String(e)),
@@ -220,3 +221,38 @@ for (const exactlyOnce of [true, false]) {
     assert.equal(input.committed, 3n);
   });
 }
+
+test('commit on drain: drainCommitAt is due once every input is processed to its end with work uncommitted, then only the spacing after the previous commit\'s start; never while records are buffered or on the broker, with nothing to commit, or when off', async () => {
+  const h = harness(true, undefined, 50);
+  await h.cycle.init();
+  const { task, input, resolvers } = asyncTask(h);
+  const at = () => h.cycle.drainCommitAt([task], [input]);
+  assert.equal(at(), Infinity, 'the end of the partition is not known yet');
+  input.end = 0n;
+  assert.equal(at(), Infinity, 'caught up, but nothing to commit');
+  feed(task, input, 'a');
+  input.end = 3n;
+  assert.equal(at(), Infinity, 'a record processed, but the partition has more on the broker');
+  input.end = 1n;
+  assert.ok(at() <= Date.now(), 'drained with a record processed: due now (no commit yet)');
+  input.buffer = [{ topic: 'in', partition: 0, offset: 1n, key: null, value: null, timestamp: 1, headers: [] }];
+  input.next = 2n;
+  input.end = 2n;
+  assert.equal(at(), Infinity, 'a fetched record not yet processed');
+  input.buffer = emptyBuffer().buffer;
+  resolvers.shift()!('');
+  const before = Date.now();
+  await h.cycle.commit([task], [input]);
+  const after = Date.now();
+  assert.equal(at(), Infinity, 'everything committed');
+  feed(task, input, 'b');
+  input.end = input.next;
+  const due = at();
+  assert.ok(due >= before + 50 && due <= after + 50, `due 50 ms after the last commit began (${due - before} ms after)`);
+  const off = harness(true);
+  await off.cycle.init();
+  const t2 = asyncTask(off);
+  feed(t2.task, t2.input, 'a');
+  t2.input.end = t2.input.next;
+  assert.equal(off.cycle.drainCommitAt([t2.task], [t2.input]), Infinity, 'commitOnDrain off');
+});
