@@ -4,7 +4,8 @@
 // commit (TxnOffsetCommit v3, checked against generation and member id) included, while
 // a member that does not come back is removed once its session runs out. Before, the
 // restarted broker had forgotten the group: the transactional commit of a Kafka Streams
-// exactly-once application got ILLEGAL_GENERATION and its thread was fenced.
+// exactly-once application got ILLEGAL_GENERATION and its thread was fenced. And, as in
+// Kafka, a transactional commit is not held back while the group completes a rebalance.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -118,6 +119,35 @@ test('a classic group survives SIGKILL: its members go on at their generation (a
   } finally {
     c.close();
     other.close();
+    await broker.cleanup();
+    await rm(broker.dataDir, { recursive: true, force: true });
+  }
+});
+
+test('a transactional commit is accepted while the group completes a rebalance (as Kafka accepts it); a plain commit is told REBALANCE_IN_PROGRESS', { timeout: 30_000 }, async () => {
+  const broker = await startBroker({ args });
+  const c = await WireClient.connect(broker.port);
+  try {
+    assert.equal((await c.request(ApiKey.CreateTopics, 7, createTopicsBody(topic, 2))).topics[0].errorCode, 0);
+    const j = await joinDynamic(c, 10_000);
+    assert.equal(j.errorCode, 0);
+    // Joined, not synced: the group completes its rebalance.
+    const described = await c.request(ApiKey.DescribeGroups, 5, { groups: [group], includeAuthorizedOperations: false });
+    assert.equal(described.groups[0].groupState, 'CompletingRebalance');
+    const p = await initTxnProducer(c, 'completing-txn');
+    const added = await c.request(ApiKey.AddOffsetsToTxn, 3, { transactionalId: p.transactionalId, producerId: p.producerId, producerEpoch: p.producerEpoch, groupId: group });
+    assert.equal(added.errorCode, 0);
+    // A Java producer takes REBALANCE_IN_PROGRESS on TxnOffsetCommit as a fatal error.
+    assert.equal(await txnCommit(c, p, j.generationId, j.memberId, 5), 0);
+    const plain = await c.request(ApiKey.OffsetCommit, 7, {
+      groupId: group, generationIdOrMemberEpoch: j.generationId, memberId: j.memberId, groupInstanceId: null,
+      topics: [{ name: topic, partitions: [{ partitionIndex: 1, committedOffset: 5, committedLeaderEpoch: -1, committedMetadata: '' }] }],
+    });
+    assert.equal(plain.topics[0].partitions[0].errorCode, ErrorCode.REBALANCE_IN_PROGRESS);
+    assert.equal(await txnCommit(c, p, j.generationId + 1, j.memberId, 6), ErrorCode.ILLEGAL_GENERATION, 'the generation is still checked');
+    await endTxn(c, p, true);
+  } finally {
+    c.close();
     await broker.cleanup();
     await rm(broker.dataDir, { recursive: true, force: true });
   }

@@ -550,8 +550,12 @@ export class GroupCoordinator {
 
   // ---------------------------------------------------------------- offsets, admin
 
-  /** Whether a commit with this generation and member may write (Kafka's rules); NONE when it may. */
-  commitCheck(groupId: string, generationId: number, memberId: string, groupInstanceId: string | null): number {
+  /**
+   * Whether a commit with this generation and member may write (Kafka's rules); NONE when it may.
+   * A transactional commit (TxnOffsetCommit) is not held back while the group completes a
+   * rebalance: Kafka accepts it, and a Java producer takes REBALANCE_IN_PROGRESS there as fatal.
+   */
+  commitCheck(groupId: string, generationId: number, memberId: string, groupInstanceId: string | null, transactional = false): number {
     const group = this.groups.get(groupId);
     if (generationId < 0) {
       // A commit from outside any generation (an admin tool): allowed while nobody is a
@@ -563,7 +567,7 @@ export class GroupCoordinator {
       return typeof checked === 'number' ? checked : ErrorCode.ILLEGAL_GENERATION;
     }
     if (!group || group.state === GroupState.Dead) return ErrorCode.ILLEGAL_GENERATION;
-    if (group.state === GroupState.CompletingRebalance) return ErrorCode.REBALANCE_IN_PROGRESS;
+    if (group.state === GroupState.CompletingRebalance && !transactional) return ErrorCode.REBALANCE_IN_PROGRESS;
     const checked = this.checkMember(group, memberId, groupInstanceId, generationId);
     if (typeof checked === 'number') return checked;
     this.heartbeatReceived(group, checked.member);
