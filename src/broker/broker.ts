@@ -245,6 +245,7 @@ export class Broker implements ConnectionHost, ClusterView {
       store,
       this.logger,
     );
+    this.groups.restore();
     this.groups.startExpiry(c.offsetsRetentionCheckIntervalMs);
     const classic = this.groups;
     const topics = this.topics;

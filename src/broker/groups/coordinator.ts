@@ -3,13 +3,15 @@
 // (KIP-394). It stays agnostic of assignors: the leader's assignment bytes are passed
 // through. Every transition happens synchronously on the event loop; waiting members are
 // answered through the callbacks they left on their Member. Committed offsets live in
-// the OffsetStore.
+// the OffsetStore, and so does each group's metadata once a rebalance completes (its
+// generation, protocol, leader, members and assignments): after a restart the group is back
+// as it was, Stable, and a member that does not come back within its session is removed.
 
 import { randomUUID } from 'node:crypto';
 import { ErrorCode } from '../../protocol/errors.js';
 import { subscribedTopics } from '../../protocol/consumer-protocol.js';
 import { Group, GroupState, Member, type JoinAnswer, type Protocol, type SyncAnswer } from './group.js';
-import type { OffsetStore } from './offset-store.js';
+import type { OffsetStore, StoredClassicGroup } from './offset-store.js';
 import type { Logger } from '../logger.js';
 
 export interface GroupSettings {
@@ -68,6 +70,63 @@ export class GroupCoordinator {
       return ghost;
     }
     return undefined;
+  }
+
+  /**
+   * Rebuilds the groups stored (after OffsetStore.load), as Kafka loads them from
+   * __consumer_offsets: the last generation with its members, Stable (Empty without members),
+   * every member's session timer started anew.
+   */
+  restore(): void {
+    for (const s of this.offsets.classicGroups()) {
+      const group = new Group(s.id, this.now());
+      group.generationId = s.generation;
+      group.protocolType = s.protocolType;
+      group.protocolName = s.protocolName;
+      for (const m of s.members) {
+        const protocols = m.protocols.map(([name, metadata]) => ({ name, metadata: Buffer.from(metadata, 'base64') }));
+        const member = new Member(m.memberId, m.groupInstanceId, m.clientId, m.clientHost, m.sessionTimeoutMs, m.rebalanceTimeoutMs, protocols);
+        member.assignment = Buffer.from(m.assignment, 'base64');
+        group.members.set(m.memberId, member);
+        if (m.groupInstanceId !== null) group.staticMembers.set(m.groupInstanceId, m.memberId);
+      }
+      if (group.members.size > 0) {
+        group.leaderId = s.leader !== null && group.members.has(s.leader) ? s.leader : group.members.keys().next().value!;
+        group.transition(GroupState.Stable, this.now());
+        for (const m of group.members.values()) this.scheduleSession(group, m);
+      } else {
+        group.protocolName = null;
+      }
+      this.groups.set(s.id, group);
+      this.log.info('group loaded', { group: s.id, generation: group.generationId, state: group.state, members: group.members.size });
+    }
+  }
+
+  /** Stores the group's metadata as it is now; a failure is logged (the group then restarts from what was stored before). */
+  private persist(group: Group): Promise<void> {
+    const stored: StoredClassicGroup = {
+      id: group.id,
+      generation: group.generationId,
+      protocolType: group.protocolType,
+      protocolName: group.protocolName,
+      leader: group.leaderId,
+      members: [...group.members.values()].map((m) => ({
+        memberId: m.memberId,
+        groupInstanceId: m.groupInstanceId,
+        clientId: m.clientId,
+        clientHost: m.clientHost,
+        sessionTimeoutMs: m.sessionTimeoutMs,
+        rebalanceTimeoutMs: m.rebalanceTimeoutMs,
+        protocols: m.protocols.map((p) => [p.name, p.metadata.toString('base64')] as [string, string]),
+        assignment: m.assignment.toString('base64'),
+      })),
+    };
+    return this.offsets.storeClassicGroup(group.id, stored).catch((e: unknown) => this.log.warn('group metadata could not be stored', { group: group.id, error: e }));
+  }
+
+  /** Forgets a group's stored metadata. */
+  private unpersist(groupId: string): void {
+    void this.offsets.storeClassicGroup(groupId, null).catch((e: unknown) => this.log.warn('group metadata could not be removed', { group: groupId, error: e }));
   }
 
   startExpiry(intervalMs: number): void {
@@ -196,8 +255,9 @@ export class GroupCoordinator {
         member.sessionTimeoutMs = req.sessionTimeoutMs;
         member.rebalanceTimeoutMs = req.rebalanceTimeoutMs;
         this.heartbeatReceived(group, member);
-        // The leader is told to keep the current assignment (v9 skipAssignment).
-        resolve(this.currentGeneration(group, member, req.supportsSkipAssignment && newId === group.leaderId));
+        // The leader is told to keep the current assignment (v9 skipAssignment), once the new member id is stored.
+        const answer = this.currentGeneration(group, member, req.supportsSkipAssignment && newId === group.leaderId);
+        void this.persist(group).then(() => resolve(answer));
         return;
       }
       member.protocols = previous;
@@ -296,6 +356,7 @@ export class GroupCoordinator {
       group.leaderId = null;
       group.transition(GroupState.Empty, this.now());
       this.log.info('group is empty', { group: group.id, generation: group.generationId });
+      void this.persist(group);
       return;
     }
     group.protocolName = group.selectProtocol();
@@ -360,12 +421,17 @@ export class GroupCoordinator {
           const given = new Map(assignments.map((a) => [a.memberId, a.assignment]));
           for (const m of group.members.values()) m.assignment = Buffer.from(given.get(m.memberId) ?? EMPTY);
           group.transition(GroupState.Stable, this.now());
+          // The members hear of their assignments once the generation is stored (as Kafka answers SyncGroup).
+          const answers: [(a: SyncAnswer) => void, SyncAnswer][] = [];
           for (const m of group.members.values()) {
             const w = m.syncWaiter;
             if (w === null) continue;
             m.syncWaiter = null;
-            w({ errorCode: ErrorCode.NONE, protocolType: group.protocolType, protocolName: group.protocolName, assignment: m.assignment });
+            answers.push([w, { errorCode: ErrorCode.NONE, protocolType: group.protocolType, protocolName: group.protocolName, assignment: m.assignment }]);
           }
+          void this.persist(group).then(() => {
+            for (const [w, a] of answers) w(a);
+          });
         });
       default:
         return Promise.resolve(syncError(ErrorCode.UNKNOWN_MEMBER_ID));
@@ -468,6 +534,7 @@ export class GroupCoordinator {
   private dropIfUnused(group: Group): void {
     if (group.members.size === 0 && group.pendingMembers.size === 0 && group.state === GroupState.Empty && !this.offsets.hasGroup(group.id)) {
       this.groups.delete(group.id);
+      this.unpersist(group.id);
     }
   }
 
@@ -478,12 +545,17 @@ export class GroupCoordinator {
     if (g.rebalanceTimer) clearTimeout(g.rebalanceTimer);
     g.transition(GroupState.Dead, this.now());
     this.groups.delete(groupId);
+    this.unpersist(groupId);
   }
 
   // ---------------------------------------------------------------- offsets, admin
 
-  /** Whether a commit with this generation and member may write (Kafka's rules); NONE when it may. */
-  commitCheck(groupId: string, generationId: number, memberId: string, groupInstanceId: string | null): number {
+  /**
+   * Whether a commit with this generation and member may write (Kafka's rules); NONE when it may.
+   * A transactional commit (TxnOffsetCommit) is not held back while the group completes a
+   * rebalance: Kafka accepts it, and a Java producer takes REBALANCE_IN_PROGRESS there as fatal.
+   */
+  commitCheck(groupId: string, generationId: number, memberId: string, groupInstanceId: string | null, transactional = false): number {
     const group = this.groups.get(groupId);
     if (generationId < 0) {
       // A commit from outside any generation (an admin tool): allowed while nobody is a
@@ -495,7 +567,7 @@ export class GroupCoordinator {
       return typeof checked === 'number' ? checked : ErrorCode.ILLEGAL_GENERATION;
     }
     if (!group || group.state === GroupState.Dead) return ErrorCode.ILLEGAL_GENERATION;
-    if (group.state === GroupState.CompletingRebalance) return ErrorCode.REBALANCE_IN_PROGRESS;
+    if (group.state === GroupState.CompletingRebalance && !transactional) return ErrorCode.REBALANCE_IN_PROGRESS;
     const checked = this.checkMember(group, memberId, groupInstanceId, generationId);
     if (typeof checked === 'number') return checked;
     this.heartbeatReceived(group, checked.member);
@@ -537,6 +609,13 @@ export class GroupCoordinator {
       this.log.info('committed offsets expired', { group: id });
       await this.offsets.deleteGroup(id).catch((e) => this.log.warn('offset expiry failed', { group: id, error: e }));
       if (group && group.state === GroupState.Empty) this.groups.delete(id);
+    }
+    // An empty group with no offsets left is forgotten, its stored metadata too (as Kafka's cleanup does).
+    for (const group of [...this.groups.values()]) {
+      if (group.state === GroupState.Empty && group.pendingMembers.size === 0 && !this.offsets.hasGroup(group.id)) {
+        this.groups.delete(group.id);
+        this.unpersist(group.id);
+      }
     }
   }
 

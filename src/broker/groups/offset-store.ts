@@ -6,6 +6,12 @@
 // become committed offsets only when that producer's transaction commits (a `txnEnd` change
 // written by the transaction coordinator); an abort drops them. Until then OffsetFetch with
 // requireStable answers UNSTABLE_OFFSET_COMMIT for those partitions.
+//
+// The same log holds the metadata of classic groups (generation, protocol, leader, members
+// with their subscriptions and assignments), written when a rebalance completes, as Kafka
+// keeps it in __consumer_offsets: after a restart the members of the last generation are
+// known, so they go on heartbeating and committing (a transactional commit is checked
+// against the generation) instead of being told ILLEGAL_GENERATION and rebalancing.
 
 import type { Log } from '../../storage/log.js';
 import { ChangeLog, type ChangeLogOptions } from '../internal/change-log.js';
@@ -20,6 +26,29 @@ export interface CommittedOffset {
 /** [group, topic, partition, offset, leaderEpoch, metadata, commitTimestamp] */
 type CommitRow = [string, string, number, number, number, string | null, number];
 
+/** A classic group's metadata as stored (Kafka's GroupMetadataValue); buffers in base64. */
+export interface StoredClassicGroup {
+  id: string;
+  generation: number;
+  protocolType: string | null;
+  protocolName: string | null;
+  leader: string | null;
+  members: StoredClassicMember[];
+}
+
+export interface StoredClassicMember {
+  memberId: string;
+  groupInstanceId: string | null;
+  clientId: string;
+  clientHost: string;
+  sessionTimeoutMs: number;
+  rebalanceTimeoutMs: number;
+  /** [protocol name, metadata in base64] */
+  protocols: [string, string][];
+  /** base64 */
+  assignment: string;
+}
+
 interface Change {
   v: 1;
   commits?: CommitRow[];
@@ -30,6 +59,8 @@ interface Change {
   pending?: { producerId: number; commits: CommitRow[] };
   /** A producer's transaction ended: its pending offsets are committed or dropped. */
   txnEnd?: { producerId: number; commit: boolean };
+  /** A classic group's metadata, or its removal (group null). */
+  classic?: { id: string; group: StoredClassicGroup | null };
 }
 
 export type OffsetStoreOptions = ChangeLogOptions;
@@ -43,10 +74,12 @@ interface State {
   groups: Offsets;
   /** producer id -> group -> "topic\0partition" -> offset */
   pending: Map<number, Offsets>;
+  /** group -> classic group metadata */
+  classic: Map<string, StoredClassicGroup>;
 }
 
 export class OffsetStore {
-  private readonly state: State = { groups: new Map(), pending: new Map() };
+  private readonly state: State = { groups: new Map(), pending: new Map(), classic: new Map() };
   private readonly changes: ChangeLog<Change>;
 
   constructor(log: Log, options: OffsetStoreOptions) {
@@ -93,6 +126,17 @@ export class OffsetStore {
     return false;
   }
 
+  /** Stores a classic group's metadata (null: forgets it). */
+  storeClassicGroup(id: string, group: StoredClassicGroup | null): Promise<void> {
+    if (group === null && !this.state.classic.has(id) && ![...this.changes.inflight].some((c) => c.classic?.id === id)) return Promise.resolve();
+    return this.write({ v: 1, classic: { id, group } });
+  }
+
+  /** The classic groups stored, as the last rebalance of each left them. */
+  classicGroups(): StoredClassicGroup[] {
+    return [...this.state.classic.values()];
+  }
+
   deleteOffsets(group: string, entries: { topic: string; partition: number }[]): Promise<void> {
     if (entries.length === 0) return Promise.resolve();
     return this.write({ v: 1, deletes: entries.map((e) => [group, e.topic, e.partition]) });
@@ -135,18 +179,19 @@ export class OffsetStore {
     let live = 0;
     for (const m of this.state.groups.values()) live += m.size;
     for (const p of this.state.pending.values()) for (const m of p.values()) live += m.size;
-    return live;
+    return live + this.state.classic.size;
   }
 
   /** The live state, with the changes still in flight applied (their records lie before the snapshot), as changes. */
   private snapshot(): Change[] {
     const copy = (o: Offsets): Offsets => new Map([...o].map(([g, m]) => [g, new Map(m)]));
-    const state: State = { groups: copy(this.state.groups), pending: new Map([...this.state.pending].map(([id, o]) => [id, copy(o)])) };
+    const state: State = { groups: copy(this.state.groups), pending: new Map([...this.state.pending].map(([id, o]) => [id, copy(o)])), classic: new Map(this.state.classic) };
     for (const c of this.changes.inflight) applyChange(state, c);
     const out: Change[] = [];
     const commits = offsetRows(state.groups);
     for (let i = 0; i < commits.length; i += SNAPSHOT_CHUNK) out.push({ v: 1, commits: commits.slice(i, i + SNAPSHOT_CHUNK) });
     for (const [producerId, o] of state.pending) out.push({ v: 1, pending: { producerId, commits: offsetRows(o) } });
+    for (const [id, group] of state.classic) out.push({ v: 1, classic: { id, group } });
     return out;
   }
 
@@ -190,7 +235,10 @@ function applyChange(s: State, c: Change): void {
       if (m.size === 0) s.groups.delete(g);
     }
   }
-  for (const g of c.groups ?? []) s.groups.delete(g);
+  for (const g of c.groups ?? []) {
+    s.groups.delete(g);
+    s.classic.delete(g);
+  }
   if (c.pending) {
     let o = s.pending.get(c.pending.producerId);
     if (!o) s.pending.set(c.pending.producerId, (o = new Map()));
@@ -200,6 +248,10 @@ function applyChange(s: State, c: Change): void {
     const o = s.pending.get(c.txnEnd.producerId);
     s.pending.delete(c.txnEnd.producerId);
     if (o && c.txnEnd.commit) for (const row of offsetRows(o)) put(s.groups, row);
+  }
+  if (c.classic) {
+    if (c.classic.group === null) s.classic.delete(c.classic.id);
+    else s.classic.set(c.classic.id, c.classic.group);
   }
 }
 

@@ -24,7 +24,7 @@ async function handle(ctx: RequestContext, req: TxnOffsetCommitRequest): Promise
     groupError = ctx.consumerGroups.groups.has(req.groupId)
       ? // A consumer-protocol member commits within its member epoch; transactional clients know ILLEGAL_GENERATION, not STALE_MEMBER_EPOCH.
         ctx.consumerGroups.offsetCheck(req.groupId, req.memberId ?? '', req.generationId!, 0, true)
-      : ctx.groups.commitCheck(req.groupId, req.generationId!, req.memberId ?? '', req.groupInstanceId ?? null);
+      : ctx.groups.commitCheck(req.groupId, req.generationId!, req.memberId ?? '', req.groupInstanceId ?? null, true);
     if (groupError === ErrorCode.STALE_MEMBER_EPOCH) groupError = ErrorCode.ILLEGAL_GENERATION;
   }
   const now = Date.now();

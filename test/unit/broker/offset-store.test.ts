@@ -148,3 +148,25 @@ test('case 4: compaction while commits are in flight keeps the newest offset of 
     }
     await again.close();
   }, 'rivulet-offsets-'));
+
+test('classic group metadata survives compaction and reopen; removing it (or deleting the group) forgets it', () =>
+  withTempDir(async (dir) => {
+    const log = await PartitionLog.open(dir, logConfig);
+    const store = new OffsetStore(log, { compactAfterBytes: 1 << 30, fsync: false });
+    await store.load();
+    const member = { memberId: 'm-1', groupInstanceId: null, clientId: 'c', clientHost: '/127.0.0.1', sessionTimeoutMs: 2000, rebalanceTimeoutMs: 5000, protocols: [['range', 'AAE=']] as [string, string][], assignment: 'AAI=' };
+    const meta = (id: string, generation: number) => ({ id, generation, protocolType: 'consumer', protocolName: 'range', leader: 'm-1', members: [member] });
+    await store.storeClassicGroup('kept', meta('kept', 3));
+    await store.storeClassicGroup('kept', meta('kept', 4));
+    await store.storeClassicGroup('removed', meta('removed', 1));
+    await store.storeClassicGroup('removed', null);
+    await store.commit('deleted', [{ topic: 't', partition: 0, offset: at(1) }]);
+    await store.storeClassicGroup('deleted', meta('deleted', 2));
+    await store.deleteGroup('deleted');
+    await store.compact();
+    await store.close();
+    const again = new OffsetStore(await PartitionLog.open(dir, logConfig), { compactAfterBytes: 1 << 30, fsync: false });
+    await again.load();
+    assert.deepEqual(again.classicGroups(), [meta('kept', 4)]);
+    await again.close();
+  }, 'rivulet-offsets-'));
