@@ -43,6 +43,7 @@ starts), the output checked against the reference, and end-to-end latency at a f
   --partitions <n>      partitions of every input and output topic              [2]
   --quick               --runs 1 --seconds 5
   --verbose             show the engines' and the broker's logs
+  --throughput-only     skip the latency measurement (events per CPU-second and the output check only)
   --profile <dir>       CPU-profile the Rivulet engine (node --cpu-prof, its worker threads
                         too) over the throughput measurement, skip the latency measurement,
                         write <dir>/<query>-<guarantee>-<run>/*.cpuprofile and print the top
@@ -57,6 +58,7 @@ engine and guarantee).`;
 const args = parseArgs(process.argv.slice(2), HELP);
 const quick = args.flag('--quick');
 const verbose = args.flag('--verbose');
+const throughputOnly = args.flag('--throughput-only');
 const o = {
   queries: args.oneOf('--queries', ALL.join(','), ALL),
   engines: args.oneOf('--engines', 'rivulet,kstreams', ['rivulet', 'kstreams']),
@@ -408,6 +410,7 @@ async function oneCase(b, work, query, guarantee, run, engine) {
     r.checkOk = outcome.ok || onlyDuplicates;
     r.check = outcome.ok ? 'OK' : onlyDuplicates ? `OK, ${outcome.actual - outcome.expected} duplicate(s), as at-least-once allows` : outcome.summary;
     r.stamps = summarizeStamps(out.stamps, input);
+    if (throughputOnly && !profileDir) return r;
     if (profileDir) {
       await stop(child, 20_000);
       // Samples of the timed span only (V8 profile times and hrtime are both the monotonic clock, in µs).
@@ -633,9 +636,9 @@ mkdirSync(outDir, { recursive: true });
 // A run of part of the cases does not overwrite the full run's file.
 const partial = o.queries.length < ALL.length || o.engines.length < 2 || o.guarantees.length < 2;
 const base = join(outDir, `${new Date().toISOString().slice(0, 10)}-nexmark${quick ? '-quick' : ''}${partial ? '-partial' : ''}`);
-if (o.profile) {
+if (o.profile || throughputOnly) {
   // Profiled runs skip the latency measurement and run slower: they write no results file.
-  console.log(`\n${tables}\n\n(profiled: no results file written)`);
+  console.log(`\n${tables}\n\n(${o.profile ? 'profiled' : 'throughput only'}: no results file written)`);
 } else {
   writeFileSync(`${base}.md`, md);
   writeFileSync(`${base}.svg`, chart(results));
