@@ -18,8 +18,9 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseArgs } from '../args.mjs';
+import { summarize as summarizeProfiles } from '../profile/summary.mjs';
 import { chartPanel, COLORS } from '../chart.mjs';
 import { cleanup, cli, cpuSeconds, configure, log, machine, median, pct, root, setWork, startRivulet, stop, stopAllOnSignals, track } from '../compare/brokers.mjs';
 
@@ -42,6 +43,11 @@ starts), the output checked against the reference, and end-to-end latency at a f
   --partitions <n>      partitions of every input and output topic              [2]
   --quick               --runs 1 --seconds 5
   --verbose             show the engines' and the broker's logs
+  --throughput-only     skip the latency measurement (events per CPU-second and the output check only)
+  --profile <dir>       CPU-profile the Rivulet engine (node --cpu-prof, its worker threads
+                        too) over the throughput measurement, skip the latency measurement,
+                        write <dir>/<query>-<guarantee>-<run>/*.cpuprofile and print the top
+                        self-time and total-time functions (bench/profile/summary.mjs)
 
 Takes about 40 minutes with the defaults on a 2-core machine (108 cases of ~20 s each),
 about 11 minutes with --quick. An engine that crashes, stalls (no commit for 60 s), does
@@ -52,6 +58,7 @@ engine and guarantee).`;
 const args = parseArgs(process.argv.slice(2), HELP);
 const quick = args.flag('--quick');
 const verbose = args.flag('--verbose');
+const throughputOnly = args.flag('--throughput-only');
 const o = {
   queries: args.oneOf('--queries', ALL.join(','), ALL),
   engines: args.oneOf('--engines', 'rivulet,kstreams', ['rivulet', 'kstreams']),
@@ -61,6 +68,7 @@ const o = {
   rate: args.num('--rate', 2000, 1),
   seconds: args.num('--seconds', quick ? 5 : 8, 2),
   partitions: args.num('--partitions', 2, 1, { int: true }),
+  profile: args.opt('--profile', ''),
 };
 args.done();
 configure({ verbose });
@@ -100,10 +108,11 @@ const kDir = join(root, 'bench', 'nexmark', 'kstreams');
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /** Starts one engine on a query; resolves once it is running ("pipeline ready" / "STATE RUNNING"). */
-function startEngine(engine, query, b, id, guarantee, stateDir) {
+function startEngine(engine, query, b, id, guarantee, stateDir, profileDir) {
   const grace = GRACE_MS[query] ?? 0;
+  const prof = profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [];
   const child = engine === 'rivulet'
-    ? spawn(process.execPath, [cli, 'run', join(root, 'dist', 'src', 'nexmark', 'queries', `${query}.js`), '-b', b.bootstrap, '--application-id', id,
+    ? spawn(process.execPath, [...prof, cli, 'run', join(root, 'dist', 'src', 'nexmark', 'queries', `${query}.js`), '-b', b.bootstrap, '--application-id', id,
       '--guarantee', guarantee, '--state-dir', stateDir, '--instance-id', id, '--http-port', '0'],
     { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, RIVULET_BOOTSTRAP: '', RIVULET_NEXMARK_GRACE_MS: String(grace) } })
     : spawn('java', ['-Xmx512m', '-cp', `${join(kDir, 'classes')}:${join(kDir, 'lib', '*')}`, 'dev.rivulet.nexmark.kstreams.NexmarkKStreams', '--query', query,
@@ -259,15 +268,16 @@ async function measureCatchUp(engine, child, id, query, eos, { fromMark, timeout
     alive(engine, child);
     const cpu = cpuSeconds(child.pid);
     const at = performance.now();
+    const mono = Number(process.hrtime.bigint() / 1000n);
     const s = await groupState(id, query, eos);
     last = s;
-    if (!mark && s.total > 0 && s.done >= 0.1 * s.total) mark = { done: s.done, cpu, at };
+    if (!mark && s.total > 0 && s.done >= 0.1 * s.total) mark = { done: s.done, cpu, at, mono };
     if (s.atEnd && prev?.atEnd && prev.snapshot === s.snapshot && mark) return { mark, end: prev, total: s.total };
     if (!prev || prev.snapshot !== s.snapshot) progressAt = Date.now();
     if (Date.now() - progressAt > STALL_MS) {
       throw new Error(`${ENGINE_NAME[engine]} stalled: no offset committed for ${STALL_MS / 1000} s, ${s.done} of ${s.total} input records committed${s.done >= s.total ? ', internal topics behind' : ''}; its last output:\n${child.tail()}`);
     }
-    prev = { ...s, cpu, at };
+    prev = { ...s, cpu, at, mono };
     if (Date.now() > deadline) {
       throw new Error(`${ENGINE_NAME[engine]} did not catch up in ${Math.round(timeoutMs / 1000)} s: ${last.done} of ${last.total} input records committed${last.done >= last.total ? ', internal topics behind' : ''}; its last output:\n${child.tail()}`);
     }
@@ -378,7 +388,9 @@ async function oneCase(b, work, query, guarantee, run, engine) {
   const stateDir = mkdtempSync(join(work, 'state-'));
   let child;
   try {
-    child = await startEngine(engine, query, b, id, guarantee, stateDir);
+    const profileDir = o.profile && engine === 'rivulet' ? resolve(o.profile, `${query}-${guarantee}-${run}`) : undefined;
+    if (profileDir) rmSync(profileDir, { recursive: true, force: true });
+    child = await startEngine(engine, query, b, id, guarantee, stateDir, profileDir);
     // Throughput over the input written before the start.
     const t = await measureCatchUp(engine, child, id, query, eos, { timeoutMs: Math.max(180_000, o.events * 2) });
     const span = t.total - t.mark.done;
@@ -398,6 +410,13 @@ async function oneCase(b, work, query, guarantee, run, engine) {
     r.checkOk = outcome.ok || onlyDuplicates;
     r.check = outcome.ok ? 'OK' : onlyDuplicates ? `OK, ${outcome.actual - outcome.expected} duplicate(s), as at-least-once allows` : outcome.summary;
     r.stamps = summarizeStamps(out.stamps, input);
+    if (throughputOnly && !profileDir) return r;
+    if (profileDir) {
+      await stop(child, 20_000);
+      // Samples of the timed span only (V8 profile times and hrtime are both the monotonic clock, in µs).
+      log(`${query} ${guarantee} run ${run}: ${fmt(r.perCpu)} events/CPU-s (under the profiler); profile in ${profileDir}, the timed span:\n${summarizeProfiles([profileDir], 25, { from: t.mark.mono, to: t.end.mono })}`);
+      return r;
+    }
     // Latency at a fixed rate, the engine caught up and running.
     const reader = await latencyReader(b, outputTopic(query));
     const cpuL0 = cpuSeconds(child.pid);
@@ -571,7 +590,7 @@ try {
           done++;
           runs[e].push(r);
           log(r.ok
-            ? `  ${fmt(r.perCpu)} events/CPU-s, ${fmt(r.wallRate)} events/s, p50 ${ms(r.p50)} ms, p99 ${ms(r.p99)} ms, p99.9 ${ms(r.p999)} ms (${r.outputs} outputs), ${r.cpuPerEventUs.toFixed(1)} µs CPU/event; output ${r.check}${r.note ? `; ${r.note}` : ''}`
+            ? `  ${fmt(r.perCpu)} events/CPU-s, ${fmt(r.wallRate)} events/s, p50 ${ms(r.p50)} ms, p99 ${ms(r.p99)} ms, p99.9 ${ms(r.p999)} ms (${r.outputs} outputs), ${r.cpuPerEventUs?.toFixed(1) ?? 'n/a'} µs CPU/event; output ${r.check}${r.note ? `; ${r.note}` : ''}`
             : `  FAILED: ${r.error}`);
         }
       }
@@ -617,9 +636,14 @@ mkdirSync(outDir, { recursive: true });
 // A run of part of the cases does not overwrite the full run's file.
 const partial = o.queries.length < ALL.length || o.engines.length < 2 || o.guarantees.length < 2;
 const base = join(outDir, `${new Date().toISOString().slice(0, 10)}-nexmark${quick ? '-quick' : ''}${partial ? '-partial' : ''}`);
-writeFileSync(`${base}.md`, md);
-writeFileSync(`${base}.svg`, chart(results));
-console.log(`\n${tables}\n\n${eosCost(results)}\n\nwritten ${base.slice(root.length + 1)}.md and .svg`);
+if (o.profile || throughputOnly) {
+  // Profiled runs skip the latency measurement and run slower: they write no results file.
+  console.log(`\n${tables}\n\n(${o.profile ? 'profiled' : 'throughput only'}: no results file written)`);
+} else {
+  writeFileSync(`${base}.md`, md);
+  writeFileSync(`${base}.svg`, chart(results));
+  console.log(`\n${tables}\n\n${eosCost(results)}\n\nwritten ${base.slice(root.length + 1)}.md and .svg`);
+}
 
 async function waitForBroker() {
   const deadline = Date.now() + 30_000;

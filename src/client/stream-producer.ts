@@ -59,7 +59,8 @@ export interface StreamProducerOptions {
 
 interface Pending {
   message: MessageToProduce<Buffer, Buffer, Buffer, Buffer>;
-  resolve: (offset: bigint) => void;
+  /** Absent for queueRecord(): nobody waits for the offset. */
+  resolve: ((offset: bigint) => void) | undefined;
   reject: (e: unknown) => void;
 }
 
@@ -161,31 +162,60 @@ export class StreamProducer {
    * record: queued records go out together in the next request.
    */
   send(record: ProducerRecord): Promise<bigint> {
-    if (this.transactionalId !== undefined && this.ending) {
+    const refused = this.refusal();
+    if (refused !== undefined) return Promise.reject(refused);
+    return new Promise<bigint>((resolve, reject) => this.enqueue(record, resolve, reject));
+  }
+
+  /**
+   * Queues a record as send() does, without a promise per record (for callers that only need
+   * to hear of a failure, as a stream task's outputs: flush() reports it too): `onError` is
+   * called, at most once, if the record is not written.
+   */
+  queueRecord(record: ProducerRecord, onError: (e: unknown) => void): void {
+    const refused = this.refusal();
+    if (refused !== undefined) {
+      // As a rejected promise would, after the caller's turn.
+      queueMicrotask(() => onError(refused));
+      return;
+    }
+    this.enqueue(record, undefined, onError);
+  }
+
+  /** Why a send is refused now (transactional, with no transaction open to take it), if it is. */
+  private refusal(): ClientError | undefined {
+    if (this.transactionalId === undefined) return undefined;
+    if (this.ending) {
       const e = new ClientError('send while the transaction is being committed or aborted: send after the next begin().', { code: ClientErrorCode.invalidArgument });
       // A commit under way must not go out without this record.
       this.failed ??= e;
-      return Promise.reject(e);
+      return e;
     }
-    if (this.transactionalId !== undefined && !this.inTransaction) {
-      return Promise.reject(new ClientError(`send outside a transaction: call ${this.initialized ? 'begin()' : 'init()'} first.`, { code: ClientErrorCode.invalidArgument }));
+    if (!this.inTransaction) {
+      return new ClientError(`send outside a transaction: call ${this.initialized ? 'begin()' : 'init()'} first.`, { code: ClientErrorCode.invalidArgument });
     }
-    const headers = new Map<Buffer, Buffer>();
-    // Distinct Buffer keys keep repeated header names, which Kafka allows.
-    if (record.headers) for (const [k, v] of record.headers) headers.set(Buffer.from(k), v);
-    return new Promise<bigint>((resolve, reject) => {
-      const message: MessageToProduce<Buffer, Buffer, Buffer, Buffer> = {
-        topic: record.topic,
-        key: record.key ?? undefined,
-        value: record.value ?? undefined,
-        headers,
-        ...(record.partition === undefined ? {} : { partition: record.partition }),
-        ...(record.timestamp === undefined ? {} : { timestamp: BigInt(record.timestamp) }),
-      } as MessageToProduce<Buffer, Buffer, Buffer, Buffer>;
-      this.queue.push({ message, resolve, reject });
-      this.touched = true;
-      if (this.inFlight === undefined) this.inFlight = this.drain();
-    });
+    return undefined;
+  }
+
+  private enqueue(record: ProducerRecord, resolve: ((offset: bigint) => void) | undefined, reject: (e: unknown) => void): void {
+    let headers: Map<Buffer, Buffer> | undefined;
+    if (record.headers !== undefined && record.headers.length > 0) {
+      headers = new Map<Buffer, Buffer>();
+      // Distinct Buffer keys keep repeated header names, which Kafka allows.
+      for (const [k, v] of record.headers) headers.set(Buffer.from(k), v);
+    }
+    // No headers: the library writes none, as for an empty map.
+    const message = {
+      topic: record.topic,
+      key: record.key ?? undefined,
+      value: record.value ?? undefined,
+      headers,
+      partition: record.partition,
+      timestamp: record.timestamp === undefined ? undefined : BigInt(record.timestamp),
+    } as MessageToProduce<Buffer, Buffer, Buffer, Buffer>;
+    this.queue.push({ message, resolve, reject });
+    this.touched = true;
+    if (this.inFlight === undefined) this.inFlight = this.drain();
   }
 
   /**
@@ -319,11 +349,15 @@ export class StreamProducer {
       const tx = this.producer.transaction;
       const result = await this.wrap('send', () => (tx ? tx.send({ messages }) : this.producer.send({ messages })));
       // Offsets: the base offset of each partition's batch, then one per record in order.
-      const next = new Map<string, bigint>();
-      for (const o of result.offsets ?? []) next.set(`${o.topic}\u0000${o.partition}`, o.offset);
+      const next = new Map<string, Map<number, bigint>>();
+      for (const o of result.offsets ?? []) {
+        let byPartition = next.get(o.topic);
+        if (byPartition === undefined) next.set(o.topic, (byPartition = new Map()));
+        byPartition.set(o.partition, o.offset);
+      }
       for (const p of batch) {
-        const k = `${p.message.topic}\u0000${p.message.partition}`;
-        const offset = next.get(k);
+        const byPartition = next.get(p.message.topic);
+        const offset = byPartition?.get(p.message.partition!);
         if (offset === undefined) {
           const e = new ClientError(`the produce answer has no offset for ${p.message.topic}-${p.message.partition}.`, { code: ClientErrorCode.unexpectedAnswer });
           // Whatever became of it, a commit must not count on this record.
@@ -331,8 +365,8 @@ export class StreamProducer {
           p.reject(e);
           continue;
         }
-        next.set(k, offset + 1n);
-        p.resolve(offset);
+        byPartition!.set(p.message.partition!, offset + 1n);
+        p.resolve?.(offset);
       }
     } catch (e) {
       this.failed ??= e;

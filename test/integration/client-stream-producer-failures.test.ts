@@ -125,3 +125,31 @@ test('records queued faster than they are sent go out in requests under message.
   }
   assert.equal((await committedValues('spf-big', [0])).length, 10_000, 'all of them committed');
 });
+
+test('queueRecord (no promise per record) writes like send, headers and timestamps included; a refused record reaches its onError', { timeout: 60_000 }, async () => {
+  await admin.createTopics({ topics: ['spf-queue'], partitions: 1, replicas: 1 });
+  const p = new StreamProducer({ client: base('queue'), transactionalId: 'spf-queue-tx' });
+  const errors: unknown[] = [];
+  const onError = (e: unknown) => errors.push(e);
+  try {
+    await p.init();
+    p.queueRecord({ topic: 'spf-queue', partition: 0, key: Buffer.from('k1'), value: Buffer.from('a'), timestamp: 1_700_000_000_000 }, onError);
+    p.queueRecord({ topic: 'spf-queue', key: Buffer.from('k2'), value: Buffer.from('b'), headers: [['h', Buffer.from('x')], ['h', Buffer.from('y')]] }, onError);
+    await p.commit();
+    assert.deepEqual(errors, []);
+    // Between transactions: refused, and told to onError (not thrown).
+    p.queueRecord({ topic: 'spf-queue', partition: 0, key: null, value: Buffer.from('c') }, onError);
+    assert.equal(errors.length, 0, 'told after the caller\'s turn, as a rejected promise would be');
+    await new Promise((r) => setImmediate(r));
+    assert.equal(errors.length, 1);
+    assert.match(String(errors[0]), /send outside a transaction/);
+  } finally {
+    await p.close();
+  }
+  await waitStable(broker.port, 'spf-queue', [0], 15_000);
+  const records = (await readIsolated(broker.port, 'spf-queue', 0, IsolationLevel.READ_COMMITTED)).records;
+  assert.deepEqual(records.map((r) => r.value!.toString()), ['a', 'b']);
+  assert.equal(records[0]!.timestamp, 1_700_000_000_000);
+  assert.deepEqual(records[0]!.headers, []);
+  assert.deepEqual(records[1]!.headers.map(([k, v]) => [k, v.toString()]), [['h', 'x'], ['h', 'y']]);
+});

@@ -38,6 +38,8 @@ export interface CycleProducer {
   init(): Promise<void>;
   begin(): Promise<void>;
   send(record: ProducerRecord): Promise<bigint>;
+  /** send() without a promise: `onError` hears of a record that is not written. */
+  queueRecord(record: ProducerRecord, onError: (e: unknown) => void): void;
   flush(): Promise<void>;
   sendOffsets(member: GroupMembership, offsets: OffsetToCommit[]): Promise<void>;
   commit(): Promise<void>;
@@ -85,6 +87,8 @@ export class CommitCycle {
   private sendFailure: unknown = undefined;
   /** Bumped by each roll back: the rejections of sends it dropped are not failures of the next cycle. */
   private generation = 0;
+  private onSendFailure: ((e: unknown) => void) | undefined = undefined;
+  private onSendFailureGeneration = -1;
   /** Outputs or dead letters sent since the last commit. */
   private sentSinceCommit = false;
   /** Per changelog partition of each store: the offset of its last record sent in the open transaction. */
@@ -104,7 +108,19 @@ export class CommitCycle {
   /** Queues a record of the open cycle; a failure makes the next commit fail. */
   send(record: ProducerRecord): void {
     this.sentSinceCommit = true;
-    this.track(this.producer.send(record));
+    this.producer.queueRecord(record, this.sendFailed());
+  }
+
+  /** What notes a failed send of the current generation (one function per generation, not per record). */
+  private sendFailed(): (e: unknown) => void {
+    if (this.onSendFailure === undefined || this.onSendFailureGeneration !== this.generation) {
+      const generation = this.generation;
+      this.onSendFailureGeneration = generation;
+      this.onSendFailure = (e: unknown) => {
+        if (generation === this.generation) this.sendFailure ??= e;
+      };
+    }
+    return this.onSendFailure;
   }
 
   async close(): Promise<void> {

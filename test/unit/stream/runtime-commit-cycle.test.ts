@@ -39,6 +39,9 @@ class FakeProducer implements CycleProducer {
     this.sent.push(record);
     return Promise.resolve(BigInt(this.sent.length - 1));
   }
+  queueRecord(record: ProducerRecord, onError: (e: unknown) => void): void {
+    this.send(record).catch(onError);
+  }
   async flush(): Promise<void> {
     this.calls.push('flush');
   }
