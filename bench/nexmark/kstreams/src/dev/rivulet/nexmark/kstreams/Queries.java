@@ -16,6 +16,7 @@ import org.apache.kafka.streams.KeyValue;
 import org.apache.kafka.streams.StreamsBuilder;
 import org.apache.kafka.streams.kstream.Consumed;
 import org.apache.kafka.streams.kstream.Grouped;
+import org.apache.kafka.streams.kstream.Joined;
 import org.apache.kafka.streams.kstream.KStream;
 import org.apache.kafka.streams.kstream.KTable;
 import org.apache.kafka.streams.kstream.Materialized;
@@ -113,14 +114,34 @@ public final class Queries {
     }
 
     /**
+     * How long a bid waits (in stream time) before it is joined with the auction table, and how
+     * far back that table keeps old versions. Tasks take their input in timestamp order, but
+     * records of equal timestamp on two partitions come in no set order (the task's priority
+     * queue has no tie-break), and the generator gives a bid the dateTime of its auction when it
+     * bids on the auction opened in the same millisecond: joined at once, such a bid would miss
+     * its auction about half the time. Waiting 1 ms is enough: a bid is joined once a later
+     * bid of its task has been processed, and by then every auction of the same or an earlier
+     * timestamp has been too.
+     */
+    static final Duration JOIN_GRACE = Duration.ofMillis(1);
+    static final Duration AUCTION_HISTORY = Duration.ofMinutes(1);
+
+    /**
      * q4, q6: per auction, the highest price among its bids in [auction.dateTime, auction.expires],
      * a KTable updated as bids arrive (bids and auctions share the key, so the join is local).
+     * The auction table is versioned and the join has a grace (KIP-923): a bid is joined with
+     * the auction as of the bid's timestamp, after the grace, so an auction with the bid's own
+     * timestamp that the task happens to take after the bid is still found (see JOIN_GRACE).
      */
     static KTable<String, Winning> winningPrices(StreamsBuilder b) {
+        KTable<String, Auction> auctions = b.table(AUCTION_TOPIC, Consumed.with(KEY, AUCTION),
+                Materialized.<String, Auction>as(Stores.persistentVersionedKeyValueStore("auctions", AUCTION_HISTORY))
+                        .withKeySerde(KEY).withValueSerde(AUCTION));
         return bids(b)
-                .join(auctions(b), (bid, a) -> bid.dateTime() >= a.dateTime() && bid.dateTime() <= a.expires()
+                .join(auctions, (bid, a) -> bid.dateTime() >= a.dateTime() && bid.dateTime() <= a.expires()
                         ? new Winning(a.id(), a.seller(), a.category(), a.dateTime(), bid.price())
-                        : null)
+                        : null,
+                        Joined.<String, Bid, Auction>with(KEY, BID, AUCTION).withGracePeriod(JOIN_GRACE))
                 .filter((id, w) -> w != null)
                 .groupByKey(Grouped.with(KEY, WINNING))
                 .reduce((best, w) -> w.price() > best.price() ? w : best, Materialized.<String, Winning, KeyValueStore<Bytes, byte[]>>as("winning-prices").withValueSerde(WINNING));
