@@ -105,6 +105,23 @@ const partitionOf = (key: string, partitions: number) => Partitioners.DefaultPar
 const lastAuctions = [1_000_000_000];
 for (let id = 1_000_000_001; lastAuctions.length < 2; id++) if (partitionOf(String(id), 2) !== partitionOf(String(lastAuctions[0]), 2)) lastAuctions.push(id);
 for (const auction of lastAuctions) bids.push({ auction, bidder: 9002, price: 2, channel: 'web', url: 'https://example.com/last', dateTime: WATERMARK, extra: '' });
+// Ties (q4, q6): auctions whose one bid has the auction's own dateTime (the Nexmark generator
+// makes such bids), each 1 ms after another auction of the same partition. A task then takes
+// that earlier auction last before the tie, and Kafka Streams' task, with no tie-break between
+// its partitions, takes the other partition's record next: the bid, before its auction. So
+// these bids count only if the join waits for auctions of the bid's own timestamp.
+const tied: number[] = [];
+for (let id = 1300; tied.length < 6; id++) {
+  if (id % 123 === 0) continue;
+  if (tied.length % 2 === 0 || partitionOf(String(id), 2) === partitionOf(String(tied[tied.length - 1]), 2)) tied.push(id);
+}
+for (let i = 0; i < tied.length; i += 2) {
+  const at = 45.013 + i * 2.5;
+  auctions.push(auction(tied[i]!, 6, 14, at - 0.001, at + 5), auction(tied[i + 1]!, 6, 14, at, at + 5));
+  bids.push({ auction: tied[i + 1]!, bidder: 203, price: 300 + i, channel: 'app', url: `https://example.com/tie${i}`, dateTime: s(at), extra: '' });
+}
+auctions.sort((x, y) => x.dateTime - y.dateTime);
+bids.sort((x, y) => x.dateTime - y.dateTime);
 
 // ---- the expected outputs (plain, independent of Kafka Streams) -------------------------------
 
@@ -223,6 +240,9 @@ test('the hand-made events give the outputs worked out by hand', () => {
   assert.ok(expected.q7.some((o) => o.key === '999999') && expected.q5.some((o) => o.key === '999999'));
   assert.ok(!expected.q7.some((o) => Number(o.key) >= 1_000_000_000), 'the windows of the last bids are still open');
   assert.deepEqual(lastAuctions.map((a) => partitionOf(String(a), 2)).sort(), [0, 1]);
+  // the ties: category 14 holds exactly the three auctions whose only bid has their dateTime
+  assert.deepEqual(expected.q4.find((o) => o.key === '14')?.value, { category: 14, avgPrice: 302, auctions: 3 });
+  assert.equal(expected.q6.find((o) => o.key === '6')?.value.auctions, 4, "frank's 1112 and his three tied auctions");
 });
 
 // ---- running the queries -------------------------------------------------------------------------
