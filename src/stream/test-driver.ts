@@ -281,6 +281,7 @@ export class TestDriver {
         return s;
       },
       send: (r) => {
+        metrics.recordsOut(r.topic, 1);
         const stored = this.append(r);
         if (this.readers.has(r.topic)) this.queue.push(stored);
       },
@@ -333,6 +334,7 @@ export class TestDriver {
       const sub = this.readers.get(r.topic)!;
       const task = this.tasks[sub.id]![r.partition];
       if (task === undefined) throw new Error(`no task for partition ${r.partition} of ${r.topic}; sub-topology ${sub.id} has ${this.tasks[sub.id]!.length}`);
+      this.metrics.recordsIn++;
       const wait = task.processor.process(r);
       if (wait !== undefined) await wait;
     }

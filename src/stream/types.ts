@@ -126,6 +126,7 @@ export interface TaskContext {
 
 /** Counters and histograms a runner exports (Prometheus in the runtime). Labels: the task and operator. */
 export interface TaskMetrics {
+  /** Counted by the runner (every record given to the processor, every send), not by operators. */
   recordsIn(n: number): void;
   recordsOut(topic: string, n: number): void;
   lateRecords(operator: string, n: number): void;

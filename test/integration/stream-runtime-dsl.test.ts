@@ -1,6 +1,7 @@
 // A pipeline written with the DSL (rivulet/stream) on the Kafka runtime: re-keyed records go
 // through the repartition topic the DSL declares, are counted per key in a changelog-backed
 // store, and after a stop, more input and a restart the final counts equal a reference count.
+// The records in/out counters count each record once (the runner counts, not the operators).
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -8,7 +9,8 @@ import { rm } from 'node:fs/promises';
 import { startBroker, brokerTail } from '../helpers/broker.js';
 import { waitFor } from '../helpers/wait.js';
 import { makeTempDir } from '../helpers/temp.js';
-import { createTopics, produce } from '../helpers/stream-count.js';
+import { Registry } from 'prom-client';
+import { createTopics, metricSum, produce } from '../helpers/stream-count.js';
 import { readIsolated, IsolationLevel } from '../helpers/txn-wire.js';
 import { pipeline, serdes, startPipeline } from '../../src/stream/index.js';
 
@@ -54,9 +56,18 @@ test('DSL on the runtime, exactly-once: map to a new key, groupByKey().count() t
     const words = ['apple', 'pear', 'plum', 'fig', 'kiwi', 'lime', 'date'];
     await send(Array.from({ length: 140 }, (_, i) => words[(i * 3) % words.length]!));
     const cfg = { bootstrap: broker.bootstrap, stateDir, instanceId: 'a', commitIntervalMs: 50 };
-    const r1 = await startPipeline(topology, cfg);
-    await expectReference();
-    await r1.stop();
+    const registry = new Registry();
+    const r1 = await startPipeline(topology, { ...cfg, metricsRegistry: registry });
+    try {
+      await expectReference();
+      // 140 words read by the first sub-topology, re-keyed into the repartition topic, read again by the second.
+      const repartition = topology.internalTopics.find((t) => t.name.endsWith('-repartition'))!.name;
+      assert.equal(await metricSum(registry, 'rivulet_stream_records_in_total'), 280, 'each input record counted once per sub-topology');
+      const out = (await registry.getSingleMetric('rivulet_stream_records_out_total')!.get()).values;
+      assert.equal(out.filter((v) => v.labels.topic === repartition).reduce((n, v) => n + v.value, 0), 140, 'each re-keyed record counted once');
+    } finally {
+      await r1.stop();
+    }
     await send(Array.from({ length: 70 }, (_, i) => words[(i * 5) % words.length]!));
     const r2 = await startPipeline(topology, cfg);
     try {

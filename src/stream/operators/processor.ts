@@ -125,7 +125,6 @@ export class Task implements TaskProcessor {
       throw new Error(`task ${this.ctx.taskId} got a record of topic ${input.topic}, which it does not read (it reads ${[...this.sources.keys()].join(', ')})`);
     }
     this.current = input;
-    this.ctx.metrics.recordsIn(1);
     source.receive(input);
     this.updateWatermark();
     if (this.roomWait !== null) {

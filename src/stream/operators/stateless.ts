@@ -175,7 +175,6 @@ export class SinkOperator<K, V> extends Operator<K, V, never, never> {
     }
     const ctx = this.task.ctx;
     ctx.send({ topic: this.topic, partition, key, value, timestamp: r.timestamp, headers: r.headers });
-    ctx.metrics.recordsOut(this.topic, 1);
     const now = ctx.now();
     const append = this.task.current?.appendTime;
     ctx.metrics.endToEnd(now - r.timestamp, append === undefined ? undefined : now - append);

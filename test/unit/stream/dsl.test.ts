@@ -28,6 +28,7 @@ test('filter and map reach the sink with the new key and value, in order', async
     ['alice', 60],
   ]);
   assert.deepEqual(d.deadLetters(), []);
+  assert.deepEqual({ in: d.metrics.recordsIn, out: d.metrics.recordsOut }, { in: 3, out: { 'big-orders': 2 } }, 'each record counted once, in and out');
   await d.close();
 });
 
