@@ -114,10 +114,12 @@ export const WINDOW = {
 // and the windowed results are compared with the reference's windows that their time closes.
 //
 // Joins (q3, q4, q6, q8) see every auction before its bids only if a task takes its inputs in
-// timestamp order, as Kafka Streams does; the generator gives every bid a dateTime after its
-// auction's, and the checks write all input before a query starts, so each engine must merge a
-// task's input partitions by timestamp (or buffer until both sides are known) to match the
-// reference.
+// timestamp order and puts an auction first on a tie: the generator gives every bid a dateTime
+// at or after its auction's (often the same millisecond), and the checks write all input
+// before a query starts. So each engine must merge a task's input partitions by timestamp,
+// auctions first on equal timestamps (Rivulet: the input declared first wins a tie; the Kafka
+// Streams peer stamps an auction 1 ms early, bench/nexmark/kstreams/README.md), or buffer
+// until both sides are known, to match the reference.
 
 export interface Q2Result {
   auction: number;

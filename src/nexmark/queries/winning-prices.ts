@@ -19,7 +19,8 @@ export interface WinningBid {
  * auction table (keyed by auction id, so co-partitioned: no repartition), kept when
  * dateTime is in [auction.dateTime, auction.expires], and the highest per auction as a table
  * (store `winning-prices`), updated as higher bids arrive. A bid whose auction is not in the
- * table yet is dropped: the contract's timestamp order puts every auction before its bids.
+ * table yet is dropped: the contract's timestamp order puts every auction before its bids
+ * (the table is declared first, so it wins a tie with a bid of the same millisecond).
  */
 export function winningPrices(p: Pipeline, o: ResolvedOptions): KTable<string, WinningBid> {
   const auctions = p.table(TOPICS.auction, { key: serdes.string, value: serdes.json<Auction>(), name: 'auctions' });
